@@ -1,0 +1,47 @@
+# Every target is one command that people and CI run the same way.
+GO       ?= go
+BIN      ?= bin
+SHIPGATE := $(BIN)/shipgate
+OPA      := $(BIN)/opa
+FUZZTIME ?= 20s
+
+.DEFAULT_GOAL := help
+.PHONY: help build opa test race lint policy-test bench fuzz demo clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build bin/shipgate
+	$(GO) build -o $(SHIPGATE) .
+
+opa: ## build the upstream opa CLI from the OPA module in go.mod
+	$(GO) build -o $(OPA) github.com/open-policy-agent/opa
+
+test: lint policy-test ## vet, policy tests (shipgate and upstream opa), then every Go test
+	$(GO) test -count=1 ./...
+
+race: ## Go tests with the race detector
+	$(GO) test -race -count=1 ./...
+
+lint: ## go vet and gofmt
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+policy-test: build opa ## shipgate policy test, opa test and opa check --strict on policies/
+	$(SHIPGATE) policy test policies --min-coverage 90
+	$(OPA) test policies/
+	$(OPA) check --strict policies/
+	@out=$$($(OPA) fmt --list policies/); if [ -n "$$out" ]; then echo "opa fmt needed:"; echo "$$out"; exit 1; fi
+
+bench: build opa ## in-process benchmarks, then whole commands side by side
+	$(GO) test -run '^$$' -bench . -benchmem ./engine/ ./evidence/
+	./scripts/bench-commands.sh
+
+fuzz: ## bounded fuzzing of the evidence decoder (FUZZTIME=20s)
+	$(GO) test ./evidence -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+
+demo: build ## the LocalizeVideos release through every gate, and each denial
+	./examples/localizevideos/demo.sh
+
+clean: ## remove build output
+	rm -rf $(BIN)

@@ -1,0 +1,153 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/localizevideos/shipgate/evidence"
+)
+
+func newEvidenceCmd(s Streams) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "evidence",
+		Short: "Check and inspect evidence documents",
+	}
+	c.AddCommand(newEvidenceValidateCmd(s), newEvidenceShowCmd(s))
+	return c
+}
+
+type evidenceValidateOptions struct {
+	Paths  []string
+	Ev     EvidenceOptions
+	Output OutputOptions
+}
+
+func newEvidenceValidateCmd(s Streams) *cobra.Command {
+	o := &evidenceValidateOptions{}
+	c := &cobra.Command{
+		Use:   "validate FILE|DIR...",
+		Short: "Validate evidence against its kind's schema; exit 2 if any is invalid",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.Paths = args
+			return evidenceValidateRun(s, o)
+		},
+	}
+	o.Ev.AddFlags(c.Flags())
+	o.Output.AddFlags(c.Flags())
+	return c
+}
+
+type validated struct {
+	Source string                     `json:"source"`
+	Kind   string                     `json:"kind,omitempty"`
+	Digest string                     `json:"digest,omitempty"`
+	Valid  bool                       `json:"valid"`
+	Errors []evidence.ValidationError `json:"errors,omitempty"`
+	Error  string                     `json:"error,omitempty"`
+}
+
+func evidenceValidateRun(s Streams, o *evidenceValidateOptions) error {
+	if err := o.Output.validate(); err != nil {
+		return err
+	}
+	v, err := o.Ev.Validator()
+	if err != nil {
+		return err
+	}
+	var results []validated
+	bad := 0
+	for _, p := range o.Paths {
+		docs, err := v.LoadPaths([]string{p})
+		for _, d := range docs {
+			results = append(results, validated{Source: d.Source, Kind: d.Kind, Digest: d.Digest, Valid: true})
+		}
+		if err != nil {
+			bad++
+			r := validated{Source: p}
+			var ves evidence.ValidationErrors
+			if errors.As(err, &ves) {
+				r.Errors = ves
+			} else {
+				r.Error = err.Error()
+			}
+			results = append(results, r)
+		}
+	}
+	if o.Output.Format == "json" {
+		if err := writeJSON(s.Out, results); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range results {
+			switch {
+			case r.Valid:
+				fmt.Fprintf(s.Out, "ok      %-15s %s %s\n", r.Kind, r.Digest, r.Source)
+			case r.Errors != nil:
+				for _, e := range r.Errors {
+					fmt.Fprintf(s.Out, "invalid %s\n", e.Error())
+				}
+			default:
+				fmt.Fprintf(s.Out, "invalid %s\n", r.Error)
+			}
+		}
+	}
+	if bad > 0 {
+		return &exitError{code: ExitError, err: fmt.Errorf("%d of %d paths hold invalid evidence", bad, len(o.Paths)), silent: o.Output.Format == "json"}
+	}
+	return nil
+}
+
+type evidenceShowOptions struct {
+	Path   string
+	Ev     EvidenceOptions
+	Output OutputOptions
+}
+
+func newEvidenceShowCmd(s Streams) *cobra.Command {
+	o := &evidenceShowOptions{}
+	c := &cobra.Command{
+		Use:   "show FILE",
+		Short: "Validate one evidence document and show its envelope, digest and data",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.Path = args[0]
+			return evidenceShowRun(s, o)
+		},
+	}
+	o.Ev.AddFlags(c.Flags())
+	o.Output.AddFlags(c.Flags())
+	return c
+}
+
+func evidenceShowRun(s Streams, o *evidenceShowOptions) error {
+	if err := o.Output.validate(); err != nil {
+		return err
+	}
+	v, err := o.Ev.Validator()
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(o.Path)
+	if err != nil {
+		return fmt.Errorf("read evidence: %w", err)
+	}
+	d, err := v.Decode(o.Path, b)
+	if err != nil {
+		return err
+	}
+	if o.Output.Format == "json" {
+		return writeJSON(s.Out, map[string]any{"source": d.Source, "digest": d.Digest, "document": d.Value})
+	}
+	fmt.Fprintf(s.Out, "kind:        %s\n", d.Kind)
+	fmt.Fprintf(s.Out, "digest:      %s\n", d.Digest)
+	fmt.Fprintf(s.Out, "release:     %s (%s/%s)\n", d.ReleaseID, d.Service, d.Environment)
+	fmt.Fprintf(s.Out, "subject:     %s @ %s\n", d.Repository, d.Commit)
+	fmt.Fprintf(s.Out, "collected:   %s by %s\n", d.CollectedAt.UTC().Format(time.RFC3339), d.Actor)
+	fmt.Fprintf(s.Out, "data:\n")
+	return writeJSON(s.Out, d.Value["data"])
+}

@@ -1,0 +1,124 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/spf13/cobra"
+
+	"github.com/localizevideos/shipgate/engine"
+)
+
+func newPolicyCmd(s Streams) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "policy",
+		Short: "Test and check policy sets",
+	}
+	c.AddCommand(newPolicyTestCmd(s), newPolicyCheckCmd(s))
+	return c
+}
+
+type policyTestOptions struct {
+	Policy      PolicyOptions
+	Output      OutputOptions
+	Verbose     bool
+	MinCoverage float64
+}
+
+func newPolicyTestCmd(s Streams) *cobra.Command {
+	o := &policyTestOptions{}
+	c := &cobra.Command{
+		Use:   "test [DIR]",
+		Short: "Run the policies' *_test.rego tests with coverage; fails when none ran",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				o.Policy.Dir = args[0]
+			}
+			return policyTestRun(c.Context(), s, o)
+		},
+	}
+	c.Flags().StringVar(&o.Policy.Dir, "policies", "", "policy directory (default: the embedded policy set)")
+	c.Flags().StringVar(&o.Policy.DataFile, "data", "", "policy data file replacing data.shipgate.config")
+	c.Flags().BoolVarP(&o.Verbose, "verbose", "v", false, "list every test")
+	c.Flags().Float64Var(&o.MinCoverage, "min-coverage", 0, "fail below this coverage percentage of the policy modules")
+	o.Output.AddFlags(c.Flags())
+	return c
+}
+
+func policyTestRun(ctx context.Context, s Streams, o *policyTestOptions) error {
+	if err := o.Output.validate(); err != nil {
+		return err
+	}
+	data, err := o.Policy.data()
+	if err != nil {
+		return err
+	}
+	rep, err := engine.Test(ctx, o.Policy.source(), data)
+	if err != nil {
+		return err
+	}
+	if o.Output.Format == "json" {
+		if err := writeJSON(s.Out, rep); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range rep.Results {
+			if o.Verbose || r.Outcome != "pass" {
+				fmt.Fprintf(s.Out, "%-5s %s:%d %s.%s %s\n", r.Outcome, r.File, r.Row, r.Package, r.Name, r.Message)
+			}
+		}
+		files := make([]string, 0, len(rep.Files))
+		for f := range rep.Files {
+			files = append(files, f)
+		}
+		sort.Strings(files)
+		if o.Verbose {
+			for _, f := range files {
+				fmt.Fprintf(s.Out, "coverage %6.2f%% %s\n", rep.Files[f], f)
+			}
+		}
+		fmt.Fprintf(s.Out, "policy tests: %d passed, %d failed, %d errors, %d skipped; coverage %.2f%%\n",
+			rep.Passed, rep.Failed, rep.Errored, rep.Skipped, rep.Coverage)
+	}
+	switch {
+	case rep.Passed+rep.Failed+rep.Errored == 0:
+		return fmt.Errorf("no policy test ran")
+	case !rep.OK():
+		return fmt.Errorf("%d policy tests failed, %d errors", rep.Failed, rep.Errored)
+	case rep.Coverage < o.MinCoverage:
+		return fmt.Errorf("coverage %.2f%% is below --min-coverage %.2f%%", rep.Coverage, o.MinCoverage)
+	}
+	return nil
+}
+
+type policyCheckOptions struct {
+	Policy PolicyOptions
+}
+
+func newPolicyCheckCmd(s Streams) *cobra.Command {
+	o := &policyCheckOptions{}
+	c := &cobra.Command{
+		Use:   "check [DIR]",
+		Short: "Compile a policy set strictly and type-check it against the evidence schemas",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				o.Policy.Dir = args[0]
+			}
+			eng, err := o.Policy.Engine(c.Context())
+			if err != nil {
+				return err
+			}
+			src := o.Policy.Dir
+			if src == "" {
+				src = "embedded policies"
+			}
+			_, err = fmt.Fprintf(s.Out, "ok %s: revision %s\n", src, eng.Revision())
+			return err
+		},
+	}
+	o.Policy.AddFlags(c.Flags())
+	return c
+}

@@ -1,0 +1,85 @@
+// Package cmd wires shipgate's commands: flags into option structs, options
+// into the packages that do the work, results into output and exit codes.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is set at build time with -ldflags "-X .../cmd.Version=...".
+var Version = "0.1.0-dev"
+
+// Exit codes, as pipelines expect them from a gate.
+const (
+	ExitAllow = 0
+	ExitDeny  = 1
+	ExitError = 2
+)
+
+// Streams are the command's standard streams.
+type Streams struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// exitError carries an exit code through cobra. A silent one has already
+// been reported (a denial printed as a decision).
+type exitError struct {
+	code   int
+	err    error
+	silent bool
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+var errDenied = errors.New("denied")
+
+// ExitCode maps an error returned by a command to the process exit code.
+func ExitCode(err error) int {
+	if err == nil {
+		return ExitAllow
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return ExitError
+}
+
+// Execute runs the command line args and returns the exit code. It never
+// exits the process itself, so deferred work always runs.
+func Execute(ctx context.Context, args []string, s Streams) int {
+	root := NewRoot(s)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		var ee *exitError
+		if !errors.As(err, &ee) || !ee.silent {
+			fmt.Fprintf(s.Err, "shipgate: %v\n", err)
+		}
+	}
+	return ExitCode(err)
+}
+
+// NewRoot builds the command tree.
+func NewRoot(s Streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "shipgate",
+		Short:         "Policy-as-code release gates with evidence and a tamper-evident record",
+		Long:          "shipgate decides at each release gate (deploy, verify, complete, flag) whether a release may go on,\nfrom evidence JSON checked against schemas and Rego policies.\n\nExit codes: 0 allow, 1 deny, 2 error.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.Err)
+	root.AddCommand(newGateCmd(s), newEvidenceCmd(s), newPolicyCmd(s))
+	return root
+}

@@ -1,0 +1,79 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/localizevideos/shipgate/schemas"
+)
+
+// Gates are the decision points a policy set must provide, each as
+// data.shipgate.gates.<gate>.decision.
+var Gates = []string{"deploy", "verify", "complete", "flag"}
+
+// config is the part of data.shipgate.config that the engine itself reads:
+// what it needs to decide which evidence counts before any Rego runs.
+type config struct {
+	Freshness map[string]string `json:"freshness"`
+	Gates     map[string]struct {
+		Required []string `json:"required"`
+	} `json:"gates"`
+	Freeze struct {
+		Calendar []calendarEntry `json:"calendar"`
+	} `json:"freeze"`
+	// ClockSkew tolerates evidence stamped slightly ahead of the gate's clock.
+	ClockSkew string `json:"clock_skew"`
+}
+
+// settings is config parsed and checked once at load.
+type settings struct {
+	freshness map[string]time.Duration
+	required  map[string][]string
+	calendar  *calendar
+	skew      time.Duration
+}
+
+func parseSettings(raw any) (*settings, error) {
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return nil, fmt.Errorf("data shipgate.config: %w", err)
+	}
+	var c config
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("data shipgate.config: %w", err)
+	}
+	s := &settings{freshness: map[string]time.Duration{}, required: map[string][]string{}, skew: 5 * time.Minute}
+	for kind, v := range c.Freshness {
+		if !slices.Contains(schemas.Kinds, kind) {
+			return nil, fmt.Errorf("data shipgate.config.freshness.%s: unknown evidence kind (want one of %v)", kind, schemas.Kinds)
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("data shipgate.config.freshness.%s: want a positive Go duration such as 10m, got %q", kind, v)
+		}
+		s.freshness[kind] = d
+	}
+	for gate, g := range c.Gates {
+		for _, kind := range g.Required {
+			if !slices.Contains(schemas.Kinds, kind) {
+				return nil, fmt.Errorf("data shipgate.config.gates.%s.required: unknown evidence kind %q", gate, kind)
+			}
+		}
+		s.required[gate] = g.Required
+	}
+	if c.ClockSkew != "" {
+		d, err := time.ParseDuration(c.ClockSkew)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("data shipgate.config.clock_skew: want a Go duration such as 5m, got %q", c.ClockSkew)
+		}
+		s.skew = d
+	}
+	cal, err := newCalendar(c.Freeze.Calendar)
+	if err != nil {
+		return nil, fmt.Errorf("data shipgate.config.%w", err)
+	}
+	s.calendar = cal
+	return s, nil
+}

@@ -1,0 +1,566 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gowebpki/jcs"
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/loader"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
+
+	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/schemas"
+)
+
+// DefaultTimeout bounds one evaluation when Options.Timeout is zero.
+const DefaultTimeout = 5 * time.Second
+
+// Options configure Load.
+type Options struct {
+	// Policies holds .rego modules and OPA data files (data.json/data.yaml,
+	// mounted by directory as OPA does). *_test.rego files are skipped.
+	Policies fs.FS
+	// Data, when non-nil, replaces data.shipgate.config.
+	Data map[string]any
+	// Timeout bounds each evaluation.
+	Timeout time.Duration
+}
+
+// Engine evaluates gates against a compiled policy set. It is safe for
+// concurrent use.
+type Engine struct {
+	queries  map[string]rego.PreparedEvalQuery
+	settings *settings
+	revision string
+	timeout  time.Duration
+}
+
+// PolicyError reports a policy set that does not load or compile, with the
+// location of each problem.
+type PolicyError struct {
+	Errors ast.Errors
+	Err    error
+}
+
+func (e *PolicyError) Error() string {
+	if e.Err != nil {
+		return e.Err.Error()
+	}
+	var b strings.Builder
+	for i, err := range e.Errors {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		if err.Location != nil {
+			fmt.Fprintf(&b, "%s:%d:%d: ", err.Location.File, err.Location.Row, err.Location.Col)
+		}
+		fmt.Fprintf(&b, "%s: %s", err.Code, err.Message)
+	}
+	return b.String()
+}
+
+func (e *PolicyError) Unwrap() error { return e.Err }
+
+// Capabilities returns the OPA capabilities policies are compiled with: this
+// version's builtins without network access, so a decision depends on its
+// input and data alone.
+func Capabilities() *ast.Capabilities {
+	caps := ast.CapabilitiesForThisVersion()
+	caps.Builtins = slices.DeleteFunc(slices.Clone(caps.Builtins), func(b *ast.Builtin) bool {
+		return b.Name == "http.send" || strings.HasPrefix(b.Name, "net.") || b.Name == "opa.runtime"
+	})
+	caps.AllowNet = []string{}
+	return caps
+}
+
+// Load reads, compiles and prepares the policy set. It is the only place
+// policies are parsed or compiled.
+func Load(ctx context.Context, opts Options) (*Engine, error) {
+	if opts.Policies == nil {
+		return nil, &PolicyError{Err: errors.New("load policies: no policy source")}
+	}
+	res, err := loader.NewFileLoader().
+		WithFS(opts.Policies).
+		WithRegoVersion(ast.RegoV1).
+		WithProcessAnnotation(true).
+		Filtered([]string{"."}, func(_ string, info fs.FileInfo, _ int) bool {
+			return !info.IsDir() && strings.HasSuffix(info.Name(), "_test.rego")
+		})
+	if err != nil {
+		return nil, &PolicyError{Err: fmt.Errorf("load policies: %w", err)}
+	}
+	docs := res.Documents
+	if opts.Data != nil {
+		sg, _ := docs["shipgate"].(map[string]any)
+		if sg == nil {
+			sg = map[string]any{}
+			docs["shipgate"] = sg
+		}
+		sg["config"] = opts.Data
+	}
+	sg, _ := docs["shipgate"].(map[string]any)
+	cfg, ok := sg["config"].(map[string]any)
+	if !ok {
+		return nil, &PolicyError{Err: errors.New("load policies: no data.shipgate.config (give --data FILE or a shipgate/config/data.yaml)")}
+	}
+	st, err := parseSettings(cfg)
+	if err != nil {
+		return nil, &PolicyError{Err: err}
+	}
+
+	modules := map[string]*ast.Module{}
+	for _, f := range res.Modules {
+		modules[f.Name] = f.Parsed
+	}
+	if len(modules) == 0 {
+		return nil, &PolicyError{Err: errors.New("load policies: no .rego modules")}
+	}
+	in, err := inputSchema()
+	if err != nil {
+		return nil, &PolicyError{Err: fmt.Errorf("input schema: %w", err)}
+	}
+	ss := ast.NewSchemaSet()
+	ss.Put(ast.SchemaRootRef, in)
+	compiler := ast.NewCompiler().
+		WithStrict(true).
+		WithCapabilities(Capabilities()).
+		WithSchemas(ss).
+		WithUseTypeCheckAnnotations(true)
+	compiler.Compile(modules)
+	if compiler.Failed() {
+		return nil, &PolicyError{Errors: compiler.Errors}
+	}
+
+	store := inmem.NewFromObjectWithOpts(docs, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
+	e := &Engine{queries: map[string]rego.PreparedEvalQuery{}, settings: st, timeout: opts.Timeout}
+	if e.timeout <= 0 {
+		e.timeout = DefaultTimeout
+	}
+	for _, gate := range Gates {
+		pq, err := rego.New(
+			rego.Query("data.shipgate.gates."+gate+".decision"),
+			rego.Compiler(compiler),
+			rego.Store(store),
+			rego.StoreReadAST(true),
+			rego.StrictBuiltinErrors(true),
+			rego.Capabilities(Capabilities()),
+		).PrepareForEval(ctx)
+		if err != nil {
+			return nil, &PolicyError{Err: fmt.Errorf("prepare gate %s: %w", gate, err)}
+		}
+		e.queries[gate] = pq
+	}
+	e.revision, err = revision(res, docs)
+	if err != nil {
+		return nil, &PolicyError{Err: err}
+	}
+	return e, nil
+}
+
+// revision digests every module's source and the data, so a decision names
+// exactly the rules it was made under.
+func revision(res *loader.Result, docs map[string]any) (string, error) {
+	h := sha256.New()
+	names := slices.Sorted(maps.Keys(res.Modules))
+	for _, n := range names {
+		f := res.Modules[n]
+		fmt.Fprintf(h, "module %s %d\n", path.Clean(f.Name), len(f.Raw))
+		h.Write(f.Raw)
+	}
+	b, err := json.Marshal(docs)
+	if err != nil {
+		return "", fmt.Errorf("policy revision: %w", err)
+	}
+	c, err := jcs.Transform(b)
+	if err != nil {
+		return "", fmt.Errorf("policy revision: %w", err)
+	}
+	fmt.Fprintf(h, "data %d\n", len(c))
+	h.Write(c)
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Revision is the digest of the loaded policy set.
+func (e *Engine) Revision() string { return e.revision }
+
+// OpenViolation is an open production violation of the release's service,
+// as the ledger knows it, for rules such as postmortem.overdue.
+type OpenViolation struct {
+	ID       string    `json:"id"`
+	Release  string    `json:"release"`
+	Gate     string    `json:"gate"`
+	Rules    []string  `json:"rules"`
+	Status   string    `json:"status"`
+	OpenedAt time.Time `json:"openedAt"`
+	Due      time.Time `json:"due"`
+}
+
+// Input is everything one evaluation depends on. Evaluating the same Input
+// with the same policy set gives the same Decision.
+type Input struct {
+	Gate       string
+	Release    Release
+	Now        time.Time
+	Evidence   []*evidence.Document
+	Violations []OpenViolation
+}
+
+// Evaluate decides the gate for in. It always returns a Decision; on a
+// fault it also returns a *FaultError and the Decision denies.
+func (e *Engine) Evaluate(ctx context.Context, in Input) (*Decision, error) {
+	now := in.Now.UTC()
+	d := &Decision{
+		Gate:        in.Gate,
+		Release:     in.Release,
+		EvaluatedAt: now,
+		Policy:      PolicyRef{Revision: e.revision},
+		Violations:  []Finding{}, Overridden: []Finding{}, Warnings: []Finding{},
+		Obligations: []Obligation{}, Rules: []string{}, Ignored: []Ignored{}, Evidence: []EvidenceRef{},
+	}
+	q, ok := e.queries[in.Gate]
+	if !ok {
+		err := fmt.Errorf("%w %q (want one of %s)", ErrUnknownGate, in.Gate, strings.Join(Gates, ", "))
+		d.deny(ReasonUndefined, Finding{Rule: RuleEngineFault, Enforcement: Hard, Message: err.Error()})
+		return d, &FaultError{Reason: ReasonUndefined, Err: err}
+	}
+
+	counted := e.bind(in, now, d)
+	freeze, err := e.settings.calendar.active(now)
+	if err != nil {
+		return e.fault(d, ReasonRuntimeError, fmt.Errorf("freeze calendar: %w", err))
+	}
+	value, digest, err := buildInput(in, now, counted, freeze)
+	if err != nil {
+		return e.fault(d, ReasonRuntimeError, err)
+	}
+	d.Input.Digest = digest
+
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	rs, err := q.Eval(ctx, rego.EvalParsedInput(value), rego.EvalTime(now))
+	if err != nil {
+		return e.fault(d, classify(ctx, err), err)
+	}
+	if len(rs) == 0 {
+		return e.fault(d, ReasonUndefined, fmt.Errorf("data.shipgate.gates.%s.decision is undefined", in.Gate))
+	}
+	if len(rs) > 1 || len(rs[0].Expressions) != 1 {
+		return e.fault(d, ReasonConflict, fmt.Errorf("data.shipgate.gates.%s.decision has %d results", in.Gate, len(rs)))
+	}
+	allow, err := d.fill(rs[0].Expressions[0].Value)
+	if err != nil {
+		return e.fault(d, ReasonMalformed, fmt.Errorf("data.shipgate.gates.%s.decision: %w", in.Gate, err))
+	}
+	if len(d.Rules) == 0 {
+		return e.fault(d, ReasonNoRules, fmt.Errorf("no rule applies to gate %s", in.Gate))
+	}
+	if allow != (len(d.Violations) == 0) {
+		return e.fault(d, ReasonConflict, fmt.Errorf("policy answered allow=%t with %d violations", allow, len(d.Violations)))
+	}
+	d.Allow, d.Reason = allow, ReasonAllow
+	if !allow {
+		d.Reason = ReasonDeny
+	}
+	e.requireEvidence(in.Gate, d)
+	return d, nil
+}
+
+func (e *Engine) fault(d *Decision, reason string, err error) (*Decision, error) {
+	d.deny(reason, Finding{
+		Rule: RuleEngineFault, Enforcement: Hard,
+		Message:     fmt.Sprintf("%s: %v", reason, err),
+		Remediation: "fix the policy set or its data; the gate denies until it answers",
+	})
+	return d, &FaultError{Reason: reason, Err: err}
+}
+
+func classify(ctx context.Context, err error) string {
+	var te *topdown.Error
+	switch {
+	case ctx.Err() != nil, errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return ReasonDeadline
+	case errors.As(err, &te) && te.Code == topdown.CancelErr:
+		return ReasonDeadline
+	case errors.As(err, &te) && te.Code == topdown.ConflictErr:
+		return ReasonConflict
+	}
+	return ReasonRuntimeError
+}
+
+// requireEvidence denies when a kind the gate requires has no counted
+// document. It names the documents that were offered but did not count.
+func (e *Engine) requireEvidence(gate string, d *Decision) {
+	have := map[string]bool{}
+	for _, r := range d.Evidence {
+		have[r.Kind] = true
+	}
+	for _, kind := range e.settings.required[gate] {
+		if have[kind] {
+			continue
+		}
+		reason, msg := ReasonEvidenceMissing, fmt.Sprintf("no %s evidence for release %s", kind, d.Release.ID)
+		var why []string
+		for _, ig := range d.Ignored {
+			if ig.Kind == kind {
+				why = append(why, ig.Message)
+				if strings.HasPrefix(ig.Reason, "binding.") {
+					reason = ReasonEvidenceBinding
+				}
+			}
+		}
+		if len(why) > 0 {
+			msg += " counts: " + strings.Join(why, "; ")
+		}
+		if d.Reason == ReasonAllow || d.Reason == ReasonDeny {
+			d.Reason = reason
+		}
+		d.deny(d.Reason, Finding{
+			Rule: RuleEvidenceMissing, Title: "Required evidence is present", Enforcement: Hard,
+			Message:     msg,
+			Remediation: fmt.Sprintf("record %s evidence for this release, service, environment and commit", kind),
+		})
+	}
+}
+
+// bind keeps the evidence that belongs to in.Release and is fresh at now,
+// records the rest in d.Ignored, and returns the counted documents ordered
+// oldest first.
+func (e *Engine) bind(in Input, now time.Time, d *Decision) []*evidence.Document {
+	seen := map[string]bool{}
+	var out []*evidence.Document
+	r := in.Release
+	for _, doc := range in.Evidence {
+		if doc == nil || seen[doc.Digest] {
+			continue
+		}
+		seen[doc.Digest] = true
+		reason, msg := "", ""
+		switch {
+		case doc.ReleaseID != r.ID:
+			reason, msg = "binding.release", fmt.Sprintf("release %q is not %q", doc.ReleaseID, r.ID)
+		case doc.Service != r.Service:
+			reason, msg = "binding.service", fmt.Sprintf("service %q is not %q", doc.Service, r.Service)
+		case doc.Environment != r.Environment:
+			reason, msg = "binding.environment", fmt.Sprintf("environment %q is not %q", doc.Environment, r.Environment)
+		case doc.Commit != r.Commit:
+			reason, msg = "binding.commit", fmt.Sprintf("commit %s is not %s", short(doc.Commit), short(r.Commit))
+		case r.Repository != "" && doc.Repository != r.Repository:
+			reason, msg = "binding.repository", fmt.Sprintf("repository %q is not %q", doc.Repository, r.Repository)
+		case doc.CollectedAt.After(now.Add(e.settings.skew)):
+			reason, msg = "freshness.future", fmt.Sprintf("collected at %s, after the evaluation time %s", doc.CollectedAt.UTC().Format(time.RFC3339), now.Format(time.RFC3339))
+		default:
+			if max, ok := e.settings.freshness[doc.Kind]; ok && now.Sub(doc.CollectedAt) > max {
+				reason, msg = "freshness.stale", fmt.Sprintf("collected %s before the evaluation, older than the %s limit", now.Sub(doc.CollectedAt).Round(time.Second), max)
+			}
+		}
+		if reason != "" {
+			d.Ignored = append(d.Ignored, Ignored{Kind: doc.Kind, Digest: doc.Digest, Source: doc.Source, Reason: reason,
+				Message: fmt.Sprintf("%s %s (%s): %s", doc.Kind, short(doc.Digest), doc.Source, msg)})
+			continue
+		}
+		out = append(out, doc)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].CollectedAt.Equal(out[j].CollectedAt) {
+			return out[i].CollectedAt.Before(out[j].CollectedAt)
+		}
+		return out[i].Digest < out[j].Digest
+	})
+	for _, doc := range out {
+		d.Evidence = append(d.Evidence, EvidenceRef{Kind: doc.Kind, Digest: doc.Digest, Source: doc.Source})
+	}
+	return out
+}
+
+func short(s string) string {
+	s = strings.TrimPrefix(s, "sha256:")
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
+
+// digestInput is what the input digest commits to. Evidence is named by its
+// own digest, so the documents need not be canonicalised again.
+type digestInput struct {
+	Gate       string          `json:"gate"`
+	Now        string          `json:"now"`
+	Release    Release         `json:"release"`
+	Evidence   []string        `json:"evidence"`
+	Freeze     []FreezeWindow  `json:"freeze"`
+	Violations []OpenViolation `json:"violations"`
+}
+
+// buildInput assembles the Rego input as an AST value, so OPA does not
+// convert it again, and its digest.
+func buildInput(in Input, now time.Time, counted []*evidence.Document, freeze []FreezeWindow) (ast.Value, string, error) {
+	byKind := make(map[string][]*ast.Term, len(schemas.Kinds))
+	dig := digestInput{Gate: in.Gate, Now: now.Format(time.RFC3339Nano), Release: in.Release,
+		Evidence: []string{}, Freeze: freeze, Violations: in.Violations}
+	if dig.Freeze == nil {
+		dig.Freeze = []FreezeWindow{}
+	}
+	if dig.Violations == nil {
+		dig.Violations = []OpenViolation{}
+	}
+	for _, doc := range counted {
+		v, err := ast.InterfaceToValue(doc.Value)
+		if err != nil {
+			return nil, "", fmt.Errorf("evidence %s: %w", doc.Source, err)
+		}
+		obj, ok := v.(ast.Object)
+		if !ok {
+			return nil, "", fmt.Errorf("evidence %s: not an object", doc.Source)
+		}
+		obj.Insert(ast.InternedTerm("digest"), ast.StringTerm(doc.Digest))
+		byKind[doc.Kind] = append(byKind[doc.Kind], ast.NewTerm(obj))
+		dig.Evidence = append(dig.Evidence, doc.Digest)
+	}
+	ev := ast.NewObject()
+	for _, kind := range schemas.Kinds {
+		ev.Insert(ast.StringTerm(kind), ast.ArrayTerm(byKind[kind]...))
+	}
+	windows := make([]*ast.Term, len(freeze))
+	for i, w := range freeze {
+		windows[i] = ast.ObjectTerm(
+			ast.Item(ast.StringTerm("id"), ast.StringTerm(w.ID)),
+			ast.Item(ast.StringTerm("name"), ast.StringTerm(w.Name)),
+			ast.Item(ast.StringTerm("reason"), ast.StringTerm(w.Reason)),
+			ast.Item(ast.StringTerm("start"), ast.StringTerm(w.Start.Format(time.RFC3339))),
+			ast.Item(ast.StringTerm("end"), ast.StringTerm(w.End.Format(time.RFC3339))),
+		)
+	}
+	vios := make([]*ast.Term, len(in.Violations))
+	for i, v := range in.Violations {
+		rules := make([]*ast.Term, len(v.Rules))
+		for j, r := range v.Rules {
+			rules[j] = ast.StringTerm(r)
+		}
+		vios[i] = ast.ObjectTerm(
+			ast.Item(ast.StringTerm("id"), ast.StringTerm(v.ID)),
+			ast.Item(ast.StringTerm("release"), ast.StringTerm(v.Release)),
+			ast.Item(ast.StringTerm("gate"), ast.StringTerm(v.Gate)),
+			ast.Item(ast.StringTerm("rules"), ast.ArrayTerm(rules...)),
+			ast.Item(ast.StringTerm("status"), ast.StringTerm(v.Status)),
+			ast.Item(ast.StringTerm("openedAt"), ast.StringTerm(v.OpenedAt.UTC().Format(time.RFC3339))),
+			ast.Item(ast.StringTerm("due"), ast.StringTerm(v.Due.UTC().Format(time.RFC3339))),
+		)
+	}
+	rel := ast.NewObject(
+		ast.Item(ast.StringTerm("id"), ast.StringTerm(in.Release.ID)),
+		ast.Item(ast.StringTerm("service"), ast.StringTerm(in.Release.Service)),
+		ast.Item(ast.StringTerm("environment"), ast.StringTerm(in.Release.Environment)),
+		ast.Item(ast.StringTerm("commit"), ast.StringTerm(in.Release.Commit)),
+		ast.Item(ast.StringTerm("repository"), ast.StringTerm(in.Release.Repository)),
+	)
+	input := ast.NewObject(
+		ast.Item(ast.StringTerm("gate"), ast.StringTerm(in.Gate)),
+		ast.Item(ast.StringTerm("now"), ast.StringTerm(now.Format(time.RFC3339Nano))),
+		ast.Item(ast.StringTerm("release"), ast.NewTerm(rel)),
+		ast.Item(ast.StringTerm("evidence"), ast.NewTerm(ev)),
+		ast.Item(ast.StringTerm("facts"), ast.ObjectTerm(
+			ast.Item(ast.StringTerm("freeze"), ast.ObjectTerm(
+				ast.Item(ast.StringTerm("active"), ast.BooleanTerm(len(freeze) > 0)),
+				ast.Item(ast.StringTerm("windows"), ast.ArrayTerm(windows...)),
+			)),
+		)),
+		ast.Item(ast.StringTerm("violations"), ast.ArrayTerm(vios...)),
+	)
+	b, err := json.Marshal(dig)
+	if err != nil {
+		return nil, "", fmt.Errorf("input digest: %w", err)
+	}
+	c, err := jcs.Transform(b)
+	if err != nil {
+		return nil, "", fmt.Errorf("input digest: %w", err)
+	}
+	sum := sha256.Sum256(c)
+	return input, "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+// fill copies the policy's decision object into d, checking its shape: a
+// malformed answer must not be read as allow.
+func (d *Decision) fill(v any) (bool, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return false, fmt.Errorf("want an object, got %T", v)
+	}
+	allow, ok := m["allow"].(bool)
+	if !ok {
+		return false, fmt.Errorf("allow: want a boolean, got %T", m["allow"])
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return false, err
+	}
+	var got struct {
+		Violations  *[]Finding   `json:"violations"`
+		Overridden  []Finding    `json:"overridden"`
+		Warnings    []Finding    `json:"warnings"`
+		Obligations []Obligation `json:"obligations"`
+		Rules       []string     `json:"rules"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&got); err != nil {
+		return false, err
+	}
+	if got.Violations == nil {
+		return false, errors.New("violations: missing")
+	}
+	for _, f := range *got.Violations {
+		if f.Rule == "" || f.Message == "" {
+			return false, errors.New("violations: each needs a rule and a message")
+		}
+	}
+	d.Violations = append(d.Violations, nonNil(*got.Violations)...)
+	d.Overridden = append(d.Overridden, nonNil(got.Overridden)...)
+	d.Warnings = append(d.Warnings, nonNil(got.Warnings)...)
+	d.Obligations = append(d.Obligations, got.Obligations...)
+	d.Rules = append(d.Rules, got.Rules...)
+	return allow, nil
+}
+
+func nonNil(fs []Finding) []Finding {
+	for i := range fs {
+		if fs[i].Evidence == nil {
+			fs[i].Evidence = []string{}
+		}
+	}
+	return fs
+}
+
+// InputDocument returns, as JSON, the input that Evaluate would give the
+// policies for in: the document to pass to `opa eval -i` when debugging a
+// policy.
+func (e *Engine) InputDocument(in Input) ([]byte, error) {
+	now := in.Now.UTC()
+	counted := e.bind(in, now, &Decision{})
+	freeze, err := e.settings.calendar.active(now)
+	if err != nil {
+		return nil, fmt.Errorf("freeze calendar: %w", err)
+	}
+	v, _, err := buildInput(in, now, counted, freeze)
+	if err != nil {
+		return nil, err
+	}
+	j, err := ast.JSON(v)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(j)
+}

@@ -1,0 +1,195 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/schemas"
+)
+
+const allowedDir = "../examples/localizevideos/evidence/allowed"
+
+var (
+	release = engine.Release{ID: "lv-2026-11-26.1", Service: "localizevideos-app", Environment: "production",
+		Commit: "3f2c9a0e5b1d4c7a8e6f9b0c1d2e3f4a5b6c7d8e"}
+	deployAt = time.Date(2026, 11, 26, 10, 5, 0, 0, time.UTC)
+)
+
+func validator(t testing.TB) *evidence.Validator {
+	t.Helper()
+	reg, err := schemas.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evidence.NewValidator(reg, evidence.DefaultLimits)
+}
+
+// deployEvidence is the allowed release's evidence at the deploy gate,
+// without the kinds named in skip.
+func deployEvidence(t testing.TB, skip ...string) []*evidence.Document {
+	t.Helper()
+	var paths []string
+	for _, f := range []string{"plan.json", "incidents.json", "build.json", "deploy-requested.json", "approval.json"} {
+		paths = append(paths, filepath.Join(allowedDir, f))
+	}
+	docs, err := validator(t).LoadPaths(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := docs[:0]
+	for _, d := range docs {
+		keep := true
+		for _, k := range skip {
+			keep = keep && d.Kind != k
+		}
+		if keep {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func defaultEngine(t testing.TB) *engine.Engine {
+	t.Helper()
+	e, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// customEngine compiles a policy set whose deploy gate is the given Rego.
+func customEngine(t *testing.T, deployRego string, timeout time.Duration) *engine.Engine {
+	t.Helper()
+	fsys := fstest.MapFS{"gates/deploy.rego": {Data: []byte(deployRego)}}
+	e, err := engine.Load(context.Background(), engine.Options{Policies: fsys, Data: map[string]any{}, Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestEvaluateAllows(t *testing.T) {
+	d, err := defaultEngine(t).Evaluate(context.Background(), engine.Input{
+		Gate: "deploy", Release: release, Now: deployAt, Evidence: deployEvidence(t)})
+	if err != nil || !d.Allow || d.Reason != engine.ReasonAllow {
+		t.Fatalf("Evaluate() = allow %t, reason %s, err %v; want allow", d.Allow, d.Reason, err)
+	}
+	if len(d.Rules) == 0 || d.Input.Digest == "" || d.Policy.Revision == "" || len(d.Evidence) != 5 {
+		t.Errorf("decision lacks its record: %+v", d)
+	}
+}
+
+// Every path that cannot produce a trustworthy answer denies, with its own
+// reason.
+func TestEvaluateFailsClosed(t *testing.T) {
+	const ok = `{"allow": true, "violations": [], "rules": ["r"]}`
+	tests := []struct {
+		name   string
+		rego   string
+		gate   string
+		reason string
+		fault  bool
+	}{
+		{"undefined result", "package shipgate.gates.deploy\n\ndecision := " + ok + " if input.gate == \"never\"\n", "deploy", engine.ReasonUndefined, true},
+		{"unknown gate", "package shipgate.gates.deploy\n\ndecision := " + ok + "\n", "launch", engine.ReasonUndefined, true},
+		{"not an object", "package shipgate.gates.deploy\n\ndecision := \"allow\"\n", "deploy", engine.ReasonMalformed, true},
+		{"allow not boolean", "package shipgate.gates.deploy\n\ndecision := {\"allow\": \"yes\", \"violations\": [], \"rules\": [\"r\"]}\n", "deploy", engine.ReasonMalformed, true},
+		{"no violations field", "package shipgate.gates.deploy\n\ndecision := {\"allow\": true, \"rules\": [\"r\"]}\n", "deploy", engine.ReasonMalformed, true},
+		{"allow with violations", "package shipgate.gates.deploy\n\ndecision := {\"allow\": true, \"violations\": [{\"rule\": \"r\", \"message\": \"m\"}], \"rules\": [\"r\"]}\n", "deploy", engine.ReasonConflict, true},
+		{"conflicting rule values", "package shipgate.gates.deploy\n\ndecision := x if { x := " + ok + "; input.gate == \"deploy\" }\n\ndecision := y if { y := {\"allow\": false, \"violations\": [], \"rules\": [\"r\"]}; input.now }\n", "deploy", engine.ReasonConflict, true},
+		{"runtime error", "package shipgate.gates.deploy\n\ndecision := {\"allow\": to_number(input.gate) == 1, \"violations\": [], \"rules\": [\"r\"]}\n", "deploy", engine.ReasonRuntimeError, true},
+		{"deadline", "package shipgate.gates.deploy\n\nspin := count([1 | some x in numbers.range(1, 4000); some y in numbers.range(1, 4000); x * y < 0])\n\ndecision := {\"allow\": spin == 0, \"violations\": [], \"rules\": [\"r\"]}\n", "deploy", engine.ReasonDeadline, true},
+		{"no rule evaluated", "package shipgate.gates.deploy\n\ndecision := {\"allow\": true, \"violations\": [], \"rules\": []}\n", "deploy", engine.ReasonNoRules, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := customEngine(t, tt.rego, 200*time.Millisecond)
+			d, err := e.Evaluate(context.Background(), engine.Input{Gate: tt.gate, Release: release, Now: deployAt, Evidence: deployEvidence(t)})
+			if d == nil {
+				t.Fatalf("Evaluate() returned no decision (err %v)", err)
+			}
+			if d.Allow {
+				t.Fatalf("Evaluate() allowed; want deny with %s", tt.reason)
+			}
+			if d.Reason != tt.reason {
+				t.Errorf("Reason = %s; want %s (err %v)", d.Reason, tt.reason, err)
+			}
+			var fe *engine.FaultError
+			if got := errors.As(err, &fe); got != tt.fault {
+				t.Errorf("FaultError = %t; want %t (err %v)", got, tt.fault, err)
+			}
+			if len(d.Violations) == 0 {
+				t.Errorf("a denial names no violation")
+			}
+		})
+	}
+}
+
+func TestEvaluateEvidenceFailsClosed(t *testing.T) {
+	e := defaultEngine(t)
+	other := release
+	other.Commit = "0000000000000000000000000000000000000000"
+	tests := []struct {
+		name     string
+		evidence []*evidence.Document
+		release  engine.Release
+		now      time.Time
+		reason   string
+		ignored  string
+	}{
+		{"required evidence missing", deployEvidence(t, "Build"), release, deployAt, engine.ReasonEvidenceMissing, ""},
+		{"no evidence at all", nil, release, deployAt, engine.ReasonEvidenceMissing, ""},
+		{"bound to another commit", deployEvidence(t), other, deployAt, engine.ReasonEvidenceBinding, "binding.commit"},
+		{"stale incident status", deployEvidence(t), release, deployAt.Add(30 * time.Minute), engine.ReasonEvidenceMissing, "freshness.stale"},
+		{"evidence from the future", deployEvidence(t), release, deployAt.Add(-2 * time.Hour), engine.ReasonEvidenceMissing, "freshness.future"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := e.Evaluate(context.Background(), engine.Input{Gate: "deploy", Release: tt.release, Now: tt.now, Evidence: tt.evidence})
+			if err != nil {
+				t.Fatalf("Evaluate() error = %v", err)
+			}
+			if d.Allow || d.Reason != tt.reason {
+				t.Fatalf("Evaluate() = allow %t, reason %s; want deny, %s", d.Allow, d.Reason, tt.reason)
+			}
+			found := tt.ignored == ""
+			for _, ig := range d.Ignored {
+				found = found || ig.Reason == tt.ignored
+			}
+			if !found {
+				t.Errorf("Ignored = %+v; want one with reason %s", d.Ignored, tt.ignored)
+			}
+		})
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		rego string
+	}{
+		{"unknown evidence field", "package shipgate.gates.deploy\n\ndecision := {\"allow\": b.data.nonexistent, \"violations\": [], \"rules\": [\"r\"]} if some b in input.evidence.Build\n"},
+		{"network builtin", "package shipgate.gates.deploy\n\ndecision := {\"allow\": http.send({\"method\": \"get\", \"url\": \"http://127.0.0.1\"}).status_code == 200, \"violations\": [], \"rules\": [\"r\"]}\n"},
+		{"net lookup", "package shipgate.gates.deploy\n\ndecision := {\"allow\": count(net.lookup_ip_addr(\"localhost\")) > 0, \"violations\": [], \"rules\": [\"r\"]}\n"},
+		{"strict: unused variable", "package shipgate.gates.deploy\n\ndecision := {\"allow\": true, \"violations\": [], \"rules\": [\"r\"]} if { x := 1 }\n"},
+		{"syntax", "package shipgate.gates.deploy\n\ndecision := {\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := engine.Load(context.Background(), engine.Options{
+				Policies: fstest.MapFS{"gates/deploy.rego": {Data: []byte(tt.rego)}}, Data: map[string]any{}})
+			var pe *engine.PolicyError
+			if !errors.As(err, &pe) {
+				t.Fatalf("Load() error = %v; want a *PolicyError", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,52 @@
+package engine
+
+import (
+	"github.com/localizevideos/shipgate/schemas"
+)
+
+func str() map[string]any { return map[string]any{"type": "string"} }
+
+func object(props map[string]any, required ...string) map[string]any {
+	if required == nil {
+		required = []string{}
+	}
+	return map[string]any{"type": "object", "properties": props, "required": required, "additionalProperties": false}
+}
+
+func array(items map[string]any) map[string]any {
+	return map[string]any{"type": "array", "items": items}
+}
+
+// inputSchema describes the Rego input document for OPA's type checker. Its
+// objects are closed, so a policy that reads a field no evidence kind has
+// fails to compile instead of being silently undefined at run time.
+func inputSchema() (map[string]any, error) {
+	kinds, err := schemas.InputSchema()
+	if err != nil {
+		return nil, err
+	}
+	ev := map[string]any{}
+	for _, k := range schemas.Kinds {
+		ev[k] = array(kinds[k].(map[string]any))
+	}
+	return object(map[string]any{
+		"gate": map[string]any{"type": "string", "enum": []any{"deploy", "verify", "complete", "flag"}},
+		"now":  str(),
+		"release": object(map[string]any{
+			"id": str(), "service": str(), "environment": str(), "commit": str(), "repository": str(),
+		}, "id", "service", "environment", "commit"),
+		"evidence": object(ev, schemas.Kinds...),
+		"facts": object(map[string]any{
+			"freeze": object(map[string]any{
+				"active": map[string]any{"type": "boolean"},
+				"windows": array(object(map[string]any{
+					"id": str(), "name": str(), "reason": str(), "start": str(), "end": str(),
+				}, "id", "start", "end")),
+			}, "active", "windows"),
+		}, "freeze"),
+		"violations": array(object(map[string]any{
+			"id": str(), "release": str(), "gate": str(), "rules": array(str()),
+			"status": str(), "openedAt": str(), "due": str(),
+		}, "id", "gate", "rules", "status", "openedAt", "due")),
+	}, "gate", "now", "release", "evidence", "facts", "violations"), nil
+}

@@ -1,0 +1,54 @@
+package evidence
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"github.com/gowebpki/jcs"
+)
+
+// canonicalMaxDepth matches encoding/json's own nesting limit: Canonical
+// serves any JSON, not only evidence documents.
+const canonicalMaxDepth = 10000
+
+// Canonical returns the RFC 8785 (JSON Canonicalization Scheme) form of the
+// JSON value b. It decodes b as strictly as Validator.Decode does (valid
+// UTF-8, no duplicate keys, no lone surrogates, I-JSON numbers, nothing
+// after the value) but accepts any value, not only objects, and applies no
+// size limit. Errors are ValidationErrors.
+func Canonical(b []byte) ([]byte, error) {
+	v, verr := parse(b, canonicalMaxDepth)
+	if verr != nil {
+		return nil, ValidationErrors{*verr}
+	}
+	return canonicalValue(v)
+}
+
+// canonicalValue canonicalizes a decoded value. It goes through the decoded
+// value, rather than handing the input bytes to jcs, so that the digest
+// covers exactly what policies see: jcs would otherwise read escapes and
+// duplicate keys its own way.
+func canonicalValue(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // jcs would undo the escapes anyway
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("canonicalize: %w", err)
+	}
+	// jcs.Transform mis-parses a top-level number followed by whitespace.
+	out, err := jcs.Transform(bytes.TrimRight(buf.Bytes(), "\n"))
+	if err != nil {
+		return nil, fmt.Errorf("canonicalize: %w", err)
+	}
+	return out, nil
+}
+
+// DigestOf returns "sha256:" followed by the lower-case hex SHA-256 of
+// canonical, which should come from Canonical.
+func DigestOf(canonical []byte) string {
+	sum := sha256.Sum256(canonical)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,250 @@
+// Package evidence decodes and validates shipgate evidence documents and
+// computes their digests.
+//
+// A document is a JSON object with a common envelope and a kind-specific
+// data object (docs/evidence.md). Decoding is strict: beyond what the JSON
+// Schema of the kind (package schemas) checks, it rejects oversized input,
+// invalid UTF-8, duplicate keys, excessive nesting, trailing data, and
+// numbers that an IEEE 754 double cannot hold. A document's identity is the
+// SHA-256 of its RFC 8785 canonical form, so formatting, key order and
+// number spelling do not change it.
+//
+// Every rejection is a ValidationErrors naming the source, the JSON pointer,
+// the keyword and what was expected.
+package evidence
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/localizevideos/shipgate/schemas"
+)
+
+// Document is one decoded, validated evidence document.
+type Document struct {
+	// Source names where the document came from, usually its file path.
+	Source string
+	// Kind is one of schemas.Kinds.
+	Kind string
+	// ReleaseID, Service and Environment are release.id, release.service and
+	// release.environment; with Commit they bind the document to a release.
+	ReleaseID, Service, Environment string
+	// Repository and Commit are subject.repository and subject.commit.
+	Repository, Commit string
+	// CollectedAt is collectedAt, in the zone the document gave.
+	CollectedAt time.Time
+	// Actor is collector.actor.
+	Actor string
+	// Digest is "sha256:" + hex SHA-256 of the canonical form of Value.
+	Digest string
+	// Value is the whole document as decoded: map[string]any, []any,
+	// string, json.Number, bool and nil, ready to hand to OPA. The typed
+	// fields above are copies, for binding checks without map lookups.
+	Value map[string]any
+}
+
+// Limits bounds the resources a single document may use while decoding.
+type Limits struct {
+	// MaxBytes is the largest accepted document, in bytes.
+	MaxBytes int64
+	// MaxDepth is the deepest accepted nesting of objects and arrays; the
+	// top-level object is depth 1.
+	MaxDepth int
+}
+
+// DefaultLimits are the limits of docs/evidence.md: 1 MiB and 64 levels.
+var DefaultLimits = Limits{MaxBytes: 1 << 20, MaxDepth: 64}
+
+// Validator decodes and validates documents. Build it once with
+// NewValidator; it is safe for concurrent use.
+type Validator struct {
+	reg *schemas.Registry
+	lim Limits
+}
+
+// NewValidator returns a Validator using the compiled schemas of reg and the
+// limits lim; a zero field of lim takes its value from DefaultLimits.
+func NewValidator(reg *schemas.Registry, lim Limits) *Validator {
+	if lim.MaxBytes <= 0 {
+		lim.MaxBytes = DefaultLimits.MaxBytes
+	}
+	if lim.MaxDepth <= 0 {
+		lim.MaxDepth = DefaultLimits.MaxDepth
+	}
+	return &Validator{reg: reg, lim: lim}
+}
+
+// Decode decodes the document b, read from source, validates it against the
+// schema of its kind and computes its digest. A rejected document yields
+// ValidationErrors: a single error when b cannot be decoded or has no valid
+// kind, otherwise every schema failure.
+func (v *Validator) Decode(source string, b []byte) (*Document, error) {
+	fail := func(ptr, keyword, msg string) error {
+		return ValidationErrors{{Source: source, Pointer: ptr, Keyword: keyword, Message: msg}}
+	}
+	if int64(len(b)) > v.lim.MaxBytes {
+		return nil, fail("", "max-bytes", fmt.Sprintf("document exceeds the limit of %d bytes", v.lim.MaxBytes))
+	}
+	val, verr := parse(b, v.lim.MaxDepth)
+	if verr != nil {
+		verr.Source = source
+		return nil, ValidationErrors{*verr}
+	}
+	obj, ok := val.(map[string]any)
+	if !ok {
+		return nil, fail("", "type", fmt.Sprintf("value must be of type object, got %s", jsonType(val)))
+	}
+	k, ok := obj["kind"]
+	if !ok {
+		return nil, fail("", "required", `missing property "kind"`)
+	}
+	kind, _ := k.(string)
+	sch, ok := v.reg.Schema(kind)
+	if !ok {
+		return nil, fail("/kind", "enum", "value must be one of "+kindList)
+	}
+	if err := sch.Validate(obj); err != nil {
+		return nil, schemaErrors(source, err)
+	}
+
+	doc := &Document{
+		Source:      source,
+		Kind:        kind,
+		ReleaseID:   str(obj, "release", "id"),
+		Service:     str(obj, "release", "service"),
+		Environment: str(obj, "release", "environment"),
+		Repository:  str(obj, "subject", "repository"),
+		Commit:      str(obj, "subject", "commit"),
+		Actor:       str(obj, "collector", "actor"),
+		Value:       obj,
+	}
+	// The schema's pattern admits only what time.Parse accepts; this guards
+	// against the two drifting apart.
+	t, err := time.Parse(time.RFC3339, str(obj, "collectedAt"))
+	if err != nil {
+		return nil, fail("/collectedAt", "format", fmt.Sprintf("value is not a valid date-time: %v", err))
+	}
+	doc.CollectedAt = t
+	canon, err := canonicalValue(obj)
+	if err != nil {
+		return nil, fmt.Errorf("digest %s: %w", source, err)
+	}
+	doc.Digest = DigestOf(canon)
+	return doc, nil
+}
+
+// kindList is the expectation for a bad kind, worded like schema errors.
+var kindList = func() string {
+	q := make([]string, len(schemas.Kinds))
+	for i, k := range schemas.Kinds {
+		q[i] = strconv.Quote(k)
+	}
+	return strings.Join(q, ", ")
+}()
+
+// str returns the string at path in obj, or "".
+func str(obj map[string]any, path ...string) string {
+	var cur any = obj
+	for _, p := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return ""
+		}
+		cur = m[p]
+	}
+	s, _ := cur.(string)
+	return s
+}
+
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case string:
+		return "string"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	default:
+		return "number"
+	}
+}
+
+// LoadPaths decodes every document in paths. A path is a file or a
+// directory; a directory contributes its *.json files, in name order, without
+// descending into subdirectories. Either every document decodes and LoadPaths
+// returns them all, or it returns nil and every error, joined, so that a user
+// sees each bad file at once.
+func (v *Validator) LoadPaths(paths []string) ([]*Document, error) {
+	var docs []*Document
+	var errs []error
+	for _, p := range paths {
+		files, err := jsonFiles(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, f := range files {
+			d, err := v.loadFile(f)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			docs = append(docs, d)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return docs, nil
+}
+
+func jsonFiles(path string) ([]string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("load evidence: %w", err)
+	}
+	if !fi.IsDir() {
+		return []string{path}, nil
+	}
+	entries, err := os.ReadDir(path) // sorted by name
+	if err != nil {
+		return nil, fmt.Errorf("load evidence: %w", err)
+	}
+	var files []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".json") {
+			files = append(files, filepath.Join(path, e.Name()))
+		}
+	}
+	return files, nil
+}
+
+func (v *Validator) loadFile(path string) (*Document, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load evidence: %w", err)
+	}
+	defer f.Close()
+	// Read one byte past the limit so that Decode sees an oversized file as
+	// such without the whole file being read into memory.
+	n := v.lim.MaxBytes
+	if n < math.MaxInt64 {
+		n++
+	}
+	b, err := io.ReadAll(io.LimitReader(f, n))
+	if err != nil {
+		return nil, fmt.Errorf("load evidence: %w", err)
+	}
+	return v.Decode(path, b)
+}

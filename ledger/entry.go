@@ -1,0 +1,147 @@
+// Package ledger is the tamper-evident record: append-only entries, each
+// carrying the hash of the one before over canonical (RFC 8785) bytes, an
+// RFC 6962 Merkle tree over the entry hashes, and ed25519-signed
+// checkpoints of its head. Verification is a pure function of the entries
+// and, optionally, a checkpoint kept elsewhere.
+//
+// The package knows nothing of storage: stores keep each entry's canonical
+// body as it was appended and hand the bodies back to a Verifier.
+package ledger
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gowebpki/jcs"
+)
+
+// Entry types.
+const (
+	TypeEvidence        = "evidence"
+	TypeDecision        = "decision"
+	TypeViolationOpened = "violation.opened"
+	TypeViolationClosed = "violation.closed"
+	TypeObligation      = "obligation.opened"
+	TypeObligationDone  = "obligation.closed"
+)
+
+// Entry is one ledger record. Hash covers every other field; Prev is the
+// Hash of the entry before (empty for the first).
+type Entry struct {
+	Seq     int64           `json:"seq"`
+	Type    string          `json:"type"`
+	Time    time.Time       `json:"time"`
+	Release string          `json:"release,omitempty"`
+	Service string          `json:"service,omitempty"`
+	Key     string          `json:"key"`
+	Payload json.RawMessage `json:"payload"`
+	Prev    string          `json:"prev"`
+	Hash    string          `json:"hash,omitempty"`
+}
+
+// Next builds the entry that follows prev (nil for the first entry) and
+// computes its hash. Time is truncated to microseconds, which every store
+// keeps exactly.
+func Next(prev *Entry, e Entry) (Entry, error) {
+	e.Seq, e.Prev = 1, ""
+	if prev != nil {
+		e.Seq, e.Prev = prev.Seq+1, prev.Hash
+	}
+	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	if len(e.Payload) == 0 {
+		e.Payload = json.RawMessage("{}")
+	}
+	h, err := e.digest()
+	if err != nil {
+		return Entry{}, err
+	}
+	e.Hash = h
+	return e, nil
+}
+
+// digest is the hash of the entry's canonical form without its Hash field.
+func (e Entry) digest() (string, error) {
+	e.Hash = ""
+	b, err := canonical(e)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+// hashPrefix opens every canonical body: "hash" sorts before every other
+// member name, so it is always first.
+const hashPrefix = `{"hash":"sha256:`
+
+// bodyDigest returns the hash recorded in a canonical body and the hash of
+// the body without that member, which is the canonical form digest() hashes.
+// Hashing the stored bytes themselves means any changed byte shows.
+func bodyDigest(body []byte) (recorded, computed string, err error) {
+	const n = len(hashPrefix) + 64 + len(`",`)
+	if len(body) < n+1 || !bytes.HasPrefix(body, []byte(hashPrefix)) || !bytes.Equal(body[n-2:n], []byte(`",`)) {
+		return "", "", errors.New(`body does not start with its "hash" member`)
+	}
+	recorded = "sha256:" + string(body[len(hashPrefix):n-2])
+	h := sha256.New()
+	h.Write([]byte{'{'})
+	h.Write(body[n:])
+	return recorded, "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Body is the canonical JSON of the whole entry, hash included: what a store
+// keeps and what Parse reads back.
+func (e Entry) Body() ([]byte, error) { return canonical(e) }
+
+func canonical(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("canonical entry: %w", err)
+	}
+	c, err := jcs.Transform(b)
+	if err != nil {
+		return nil, fmt.Errorf("canonical entry: %w", err)
+	}
+	return c, nil
+}
+
+// Parse reads a stored body. It rejects anything that is not exactly the
+// canonical form of an entry, so no byte of a body can change unnoticed.
+func Parse(body []byte) (Entry, error) {
+	var e Entry
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		return Entry{}, fmt.Errorf("decode: %w", err)
+	}
+	if dec.More() {
+		return Entry{}, errors.New("decode: trailing data")
+	}
+	c, err := canonical(e)
+	if err != nil {
+		return Entry{}, err
+	}
+	if !bytes.Equal(c, body) {
+		return Entry{}, errors.New("body is not in canonical form")
+	}
+	return e, nil
+}
+
+// hashBytes decodes a "sha256:<hex>" hash.
+func hashBytes(h string) ([]byte, error) {
+	rest, ok := strings.CutPrefix(h, "sha256:")
+	if !ok {
+		return nil, fmt.Errorf("hash %q: want sha256:<hex>", h)
+	}
+	b, err := hex.DecodeString(rest)
+	if err != nil || len(b) != sha256.Size {
+		return nil, fmt.Errorf("hash %q: want 64 hex characters", h)
+	}
+	return b, nil
+}

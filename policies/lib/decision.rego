@@ -1,0 +1,124 @@
+# Package shipgate.lib.decision turns the rule files' metadata (rules),
+# results (findings) and obligations into the decision a gate returns.
+package shipgate.lib.decision
+
+import data.shipgate.lib
+
+# catalog maps every declared rule id to its metadata. Two rule files
+# declaring the same id is a conflict, and a conflict is an error: deny.
+catalog[id] := meta if meta := data.shipgate.rules[_].rules[id]
+
+# applicable lists the rules that apply at this gate.
+applicable contains id if {
+	some id, meta in catalog
+	input.gate in meta.gates
+}
+
+# level(id) is the rule's enforcement, after config.enforcement overrides.
+level(id) := object.get(lib.config, ["enforcement", id], catalog[id].enforcement)
+
+# results are the findings of applicable rules, with the rule's metadata.
+results contains result if {
+	finding := data.shipgate.rules[_].findings[_]
+	finding.rule in applicable
+	meta := catalog[finding.rule]
+	result := {
+		"rule": finding.rule,
+		"title": meta.title,
+		"enforcement": level(finding.rule),
+		"message": finding.message,
+		"evidence": object.get(finding, "evidence", []),
+		"remediation": meta.remediation,
+	}
+}
+
+# A finding for a rule without metadata is a policy bug: it denies (fail closed).
+results contains {
+	"rule": finding.rule,
+	"title": "Finding for an undeclared rule",
+	"enforcement": "hard",
+	"message": finding.message,
+	"evidence": object.get(finding, "evidence", []),
+	"remediation": sprintf("declare rules[%q] (title, enforcement, gates, remediation) in the rule file", [finding.rule]),
+} if {
+	finding := data.shipgate.rules[_].findings[_]
+	not catalog[finding.rule]
+}
+
+# warnings are the advisory results.
+warnings contains result if {
+	some result in results
+	result.enforcement == "advisory"
+}
+
+# violations deny: soft and hard results, except soft ones lifted by an Override.
+# Any level other than advisory or soft is treated as hard.
+violations contains result if {
+	some result in results
+	result.enforcement != "advisory"
+	not lifting_override(result)
+}
+
+# overridden are the soft results lifted by an Override, naming it.
+overridden contains object.union(result, {"override": doc.digest, "approver": doc.data.approver}) if {
+	some result in results
+	doc := lifting_override(result)
+}
+
+# lifting_override(result) is the newest Override that lifts a soft result.
+lifting_override(result) := lib.last(overrides) if {
+	result.enforcement == "soft"
+	overrides := [doc |
+		some doc in input.evidence.Override
+		lifts(doc.data, result.rule)
+	]
+}
+
+# lifts(ovr, rule) holds when the Override counts for rule at this gate:
+# from an approver other than the deployer, not expired, for this gate or any.
+lifts(ovr, rule) if {
+	ovr.rule == rule
+	lib.independent(ovr.approver)
+	lib.ns(ovr.expiresAt) > lib.now_ns
+	for_this_gate(ovr)
+}
+
+for_this_gate(ovr) if not ovr.gate
+
+for_this_gate(ovr) if ovr.gate == input.gate
+
+# fired lists the rules with a result at this gate.
+fired contains result.rule if some result in results
+
+# obligations are what the rules that fired require next.
+obligations contains obligation if {
+	obligation := data.shipgate.rules[_].obligations[_]
+	obligation.rule in fired
+}
+
+# The emergency path requires a postmortem within config.postmortem.due_days.
+obligations contains {
+	"kind": "postmortem",
+	"rule": "freeze.emergency",
+	"message": sprintf(
+		"emergency release for incident %s: write a postmortem within %v days (justification: %s)",
+		[lib.plan.emergency.incident, days, lib.plan.emergency.justification],
+	),
+	"due": lib.rfc3339(lib.now_ns + (days * lib.ns_per_day)),
+} if {
+	input.gate == "deploy"
+	lib.emergency
+	days := lib.config.postmortem.due_days
+}
+
+# ordered(items) sorts violations, warnings or obligations by rule, then message.
+ordered(items) := [entry[2] | some entry in sort([[item.rule, item.message, item] | some item in items])]
+
+decision := {
+	"allow": count(violations) == 0,
+	"violations": ordered(violations),
+	"overridden": ordered(overridden),
+	"warnings": ordered(warnings),
+	"obligations": ordered(obligations),
+	"rules": sort(applicable),
+}

@@ -1,0 +1,70 @@
+package shipgate.lib_test
+
+import data.shipgate.lib
+import data.shipgate.lib.fixtures as f
+
+test_latest_is_the_newest_document if {
+	lib.latest("Build").digest == f.build("passed", 0).digest with input as f.input_for("deploy")
+}
+
+test_latest_is_undefined_without_documents if {
+	not lib.latest("Rollback") with input as f.input_for("deploy")
+	lib.latest_digests("Rollback") == [] with input as f.input_for("deploy")
+}
+
+test_plan_is_empty_without_a_plan if {
+	lib.plan == {} with input as f.with_evidence("deploy", {"Plan": []})
+}
+
+test_deployer_is_the_latest_deploy_actor if {
+	later := f.deploy_with({"actor": "bob"})
+	every gate in ["deploy", "verify", "complete"] {
+		lib.deployer == "bob" with input as f.patched(gate, {"evidence": {"Deploy": [f.deploy_request, later]}})
+	}
+}
+
+test_deployer_at_the_flag_gate_is_the_flag_actor if {
+	change := object.union(f.flag_change("toggle"), {"data": {"actor": "carol"}})
+	lib.deployer == "carol" with input as f.with_evidence("flag", {"FlagChange": [change], "Deploy": [f.deploy_request]})
+}
+
+test_deployer_is_undefined_without_evidence if {
+	not lib.deployer with input as f.with_evidence("deploy", {"Deploy": []})
+	not lib.deployer with input as f.with_evidence("flag", {"FlagChange": []})
+}
+
+test_valid_approvals_keep_only_independent_approvals_for_the_gate if {
+	approvals := [
+		f.approval("bob", "approved"),
+		f.approval("alice", "approved"),
+		f.approval("dave", "approved"),
+		f.approval("carol", "rejected"),
+		f.approval_for("carol", "approved", "verify"),
+	]
+	valid := lib.valid_approvals("deploy") with input as f.with_evidence("deploy", {"Approval": approvals})
+	lib.digests(valid) == [f.approval("bob", "approved").digest]
+}
+
+test_no_approval_counts_without_a_deployer if {
+	not lib.approved("deploy") with input as f.with_evidence("deploy", {"Deploy": []})
+}
+
+test_emergency_needs_plan_and_approval if {
+	lib.emergency with input as f.with_evidence("deploy", {"Plan": [f.emergency_plan("INC-42")]})
+	not lib.emergency with input as f.input_for("deploy")
+	not lib.emergency with input as f.with_evidence("deploy", {"Plan": [f.emergency_plan("INC-42")], "Approval": []})
+}
+
+test_time_helpers if {
+	lib.rfc3339(lib.ns("2026-11-26T11:05:00+01:00")) == "2026-11-26T10:05:00Z"
+	lib.age_days("2026-11-24T10:05:01Z") == 1 with input as f.input_for("deploy")
+	lib.within("2026-11-26T10:05:00Z", "2026-11-26T10:05:01Z") with input as f.input_for("deploy")
+	not lib.within("2026-11-26T10:00:00Z", "2026-11-26T10:05:00Z") with input as f.input_for("deploy")
+}
+
+test_message_helpers if {
+	lib.join([]) == "none"
+	lib.join(["a", "b"]) == "a, b"
+	lib.argv(["npm", "run", "build"]) == "`npm run build`"
+	lib.short(f.commit) == "3f2c9a0e5b1d"
+}

@@ -1,0 +1,87 @@
+# Package shipgate.rules.checklist is the pre-release checklist: the build
+# passes, the error budget is available, the runbook has been reviewed.
+package shipgate.rules.checklist
+
+import data.shipgate.lib
+
+rules["checklist.build-passed"] := {
+	"title": "The build passed",
+	"enforcement": "hard",
+	"gates": {"deploy"},
+	"remediation": "run `npm run build` again (through `shipgate run build`) until it exits 0, so a passed Build is recorded, then gate again",
+}
+
+rules["checklist.error-budget"] := {
+	"title": "Error budget available",
+	"enforcement": "soft",
+	"gates": {"deploy"},
+	"remediation": "record the error budget in the Plan (errorBudget.remaining > 0); when it is spent, wait for it to recover or get an Override from an approver other than the deployer",
+}
+
+rules["checklist.runbook-reviewed"] := {
+	"title": "Runbook reviewed",
+	"enforcement": "soft",
+	"gates": {"deploy"},
+	"remediation": "have someone review the runbook and record documentation.runbook.reviewer and reviewedAt (within runbook.max_review_age_days) in the Plan",
+}
+
+findings contains {
+	"rule": "checklist.build-passed",
+	"message": "no Build evidence: the build was not run, or not recorded, for this commit",
+	"evidence": [],
+} if count(input.evidence.Build) == 0
+
+findings contains {
+	"rule": "checklist.build-passed",
+	"message": sprintf(
+		"no passed Build: the latest, %s, ended %s with exit code %v",
+		[lib.argv(build.data.command), build.data.status, build.data.exitCode],
+	),
+	"evidence": lib.digests(input.evidence.Build),
+} if {
+	count(lib.passed_builds) == 0
+	build := lib.latest("Build")
+}
+
+findings contains lib.about_latest("Plan", "checklist.error-budget", message) if {
+	not lib.emergency
+	some message in budget_problems
+}
+
+budget_problems contains lib.lacks("Plan", "errorBudget") if not lib.plan.errorBudget
+
+budget_problems contains sprintf("error budget exhausted: %v of it remains%s", [budget.remaining, slo(budget)]) if {
+	budget := lib.plan.errorBudget
+	budget.remaining <= 0
+}
+
+slo(budget) := sprintf(" (SLO %s)", [budget.slo]) if budget.slo
+
+else := ""
+
+findings contains lib.about_latest("Plan", "checklist.runbook-reviewed", message) if {
+	not lib.emergency
+	some message in runbook_problems
+}
+
+runbook_problems contains lib.lacks("Plan", "documentation.runbook.reviewer") if {
+	not lib.plan.documentation.runbook.reviewer
+}
+
+runbook_problems contains lib.lacks("Plan", "documentation.runbook.reviewedAt") if {
+	not lib.plan.documentation.runbook.reviewedAt
+}
+
+runbook_problems contains sprintf(
+	"runbook last reviewed by %s on %s, %d days ago (max %d days)",
+	[object.get(runbook, "reviewer", "an unnamed reviewer"), runbook.reviewedAt, lib.age_days(runbook.reviewedAt), max_days],
+) if {
+	runbook := lib.plan.documentation.runbook
+	max_days := lib.config.runbook.max_review_age_days
+	lib.now_ns - lib.ns(runbook.reviewedAt) > max_days * lib.ns_per_day
+}
+
+runbook_problems contains sprintf("runbook review date %s is in the future (now %s)", [reviewed_at, input.now]) if {
+	reviewed_at := lib.plan.documentation.runbook.reviewedAt
+	lib.ns(reviewed_at) > lib.now_ns
+}

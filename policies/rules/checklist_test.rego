@@ -1,0 +1,107 @@
+package shipgate.rules.checklist_test
+
+import data.shipgate.lib.fixtures as f
+import data.shipgate.rules.checklist
+
+# checklist.build-passed
+
+test_build_passed_quiet_with_a_passed_build if {
+	findings := checklist.findings with input as f.input_for("deploy")
+	not "checklist.build-passed" in f.fired(findings)
+}
+
+test_build_passed_fires_without_build if {
+	findings := checklist.findings with input as f.with_evidence("deploy", {"Build": []})
+	f.says(findings, "checklist.build-passed", "no Build evidence")
+}
+
+test_build_passed_fires_on_failed_build_and_cites_it if {
+	failed := f.build("failed", 2)
+	findings := checklist.findings with input as f.with_evidence("deploy", {"Build": [failed]})
+	some finding in findings
+	finding.rule == "checklist.build-passed"
+	finding.message == "no passed Build: the latest, `npm run build`, ended failed with exit code 2"
+	finding.evidence == [failed.digest]
+}
+
+test_build_passed_fires_on_passed_status_with_nonzero_exit_code if {
+	findings := checklist.findings with input as f.with_evidence("deploy", {"Build": [f.build("passed", 1)]})
+	f.says(findings, "checklist.build-passed", "ended passed with exit code 1")
+}
+
+# checklist.error-budget
+
+test_error_budget_quiet_when_budget_remains if {
+	findings := checklist.findings with input as f.input_for("deploy")
+	not "checklist.error-budget" in f.fired(findings)
+}
+
+test_error_budget_fires_when_exhausted if {
+	plan := f.plan_with({"errorBudget": {"remaining": 0, "slo": "99.5% availability"}})
+	findings := checklist.findings with input as f.with_evidence("deploy", {"Plan": [plan]})
+	f.says(findings, "checklist.error-budget", "error budget exhausted: 0 of it remains (SLO 99.5% availability)")
+}
+
+test_error_budget_fires_when_negative_without_slo if {
+	plan := json.remove(f.plan_with({"errorBudget": {"remaining": -0.2}}), ["data/errorBudget/slo"])
+	findings := checklist.findings with input as f.with_evidence("deploy", {"Plan": [plan]})
+	{finding.message | some finding in findings} == {"error budget exhausted: -0.2 of it remains"}
+}
+
+test_error_budget_fires_when_plan_lacks_it if {
+	plan := f.plan_without(["errorBudget"])
+	findings := checklist.findings with input as f.with_evidence("deploy", {"Plan": [plan]})
+	some finding in findings
+	finding.rule == "checklist.error-budget"
+	finding.message == "latest Plan has no errorBudget"
+	finding.evidence == [plan.digest]
+}
+
+test_error_budget_fires_without_plan if {
+	findings := checklist.findings with input as f.with_evidence("deploy", {"Plan": []})
+	f.says(findings, "checklist.error-budget", "no Plan evidence, so no errorBudget")
+}
+
+test_error_budget_quiet_on_emergency_path if {
+	plan := object.union(f.emergency_plan("INC-42"), {"data": {"errorBudget": {"remaining": -1}}})
+	findings := checklist.findings with input as f.with_evidence("deploy", {"Plan": [plan]})
+	not "checklist.error-budget" in f.fired(findings)
+}
+
+# checklist.runbook-reviewed
+
+test_runbook_quiet_when_recently_reviewed if {
+	findings := checklist.findings with input as f.input_for("deploy")
+	not "checklist.runbook-reviewed" in f.fired(findings)
+}
+
+test_runbook_fires_without_reviewer_or_date if {
+	plan := f.plan_without(["documentation/runbook/reviewer", "documentation/runbook/reviewedAt"])
+	findings := checklist.findings with input as f.with_evidence("deploy", {"Plan": [plan]})
+	f.says(findings, "checklist.runbook-reviewed", "latest Plan has no documentation.runbook.reviewer")
+	f.says(findings, "checklist.runbook-reviewed", "latest Plan has no documentation.runbook.reviewedAt")
+}
+
+test_runbook_fires_when_review_is_too_old if {
+	plan := f.plan_with({"documentation": {"runbook": {"reviewedAt": "2026-10-01T09:00:00Z"}}})
+	findings := checklist.findings with input as f.with_evidence("deploy", {"Plan": [plan]})
+	f.says(findings, "checklist.runbook-reviewed", "runbook last reviewed by carol on 2026-10-01T09:00:00Z, 56 days ago (max 30 days)")
+}
+
+test_runbook_age_limit_comes_from_data if {
+	findings := checklist.findings with input as f.input_for("deploy")
+		with data.shipgate.config.runbook.max_review_age_days as 3
+	f.says(findings, "checklist.runbook-reviewed", "5 days ago (max 3 days)")
+}
+
+test_runbook_fires_when_review_is_in_the_future if {
+	plan := f.plan_with({"documentation": {"runbook": {"reviewedAt": "2026-12-01T09:00:00Z"}}})
+	findings := checklist.findings with input as f.with_evidence("deploy", {"Plan": [plan]})
+	f.says(findings, "checklist.runbook-reviewed", "runbook review date 2026-12-01T09:00:00Z is in the future")
+}
+
+test_runbook_quiet_on_emergency_path if {
+	plan := json.remove(f.emergency_plan("INC-42"), ["data/documentation/runbook/reviewer"])
+	findings := checklist.findings with input as f.with_evidence("deploy", {"Plan": [plan]})
+	not "checklist.runbook-reviewed" in f.fired(findings)
+}

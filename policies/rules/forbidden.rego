@@ -1,0 +1,154 @@
+# Package shipgate.rules.forbidden holds the forbidden release actions; any
+# of them is a production violation: direct pushes, hot-patching without Git,
+# skipping smoke tests, deploying during an incident, deploying without a
+# rollback plan.
+package shipgate.rules.forbidden
+
+import data.shipgate.lib
+
+rules["forbidden.direct-push"] := {
+	"title": "No direct push to production",
+	"enforcement": "hard",
+	"gates": {"deploy"},
+	"remediation": "merge the change to main and deploy it through the pipeline (`shipgate run deploy`), not from a workstation or a branch",
+}
+
+rules["forbidden.hot-patch"] := {
+	"title": "No hot-patching without Git",
+	"enforcement": "hard",
+	"gates": {"deploy"},
+	"remediation": "commit the change, push it, and deploy the pushed commit from a clean working tree",
+}
+
+rules["forbidden.deploy-during-incident"] := {
+	"title": "No deploy during an open SEV-1/SEV-2 incident",
+	"enforcement": "hard",
+	"gates": {"deploy"},
+	"remediation": "resolve the incident first, or take the emergency path: a Plan whose emergency names the incident, plus an Approval from someone other than the deployer",
+}
+
+rules["forbidden.no-rollback-plan"] := {
+	"title": "No deploy without a rollback plan",
+	"enforcement": "hard",
+	"gates": {"deploy"},
+	"remediation": "record rollbackPlan in the Plan: the previous commit to return to (not the one being released) and the rollback command",
+}
+
+rules["forbidden.skipped-smoke-tests"] := {
+	"title": "No skipped smoke tests",
+	"enforcement": "hard",
+	"gates": {"complete"},
+	"remediation": "run the smoke tests (`shipgate verify`) until every mandatory check passes; roll back if they fail",
+}
+
+# deploy is the data of the latest Deploy; rules about it do not fire without
+# one (deploy.approved-command does).
+deploy := lib.latest("Deploy").data
+
+on_deploy(rule, message) := lib.about_latest("Deploy", rule, message)
+
+findings contains on_deploy("forbidden.direct-push", message) if {
+	not deploy.trigger in lib.config.deploy.allowed_triggers
+	message := sprintf(
+		"deploy by %s was triggered %q; only %s count as the pipeline",
+		[deploy.actor, deploy.trigger, concat(", ", lib.config.deploy.allowed_triggers)],
+	)
+}
+
+findings contains on_deploy("forbidden.direct-push", message) if {
+	deploy.source.onMain == false
+	not deploy.source.branch in lib.config.deploy.main_branches
+	message := sprintf(
+		"commit %s was deployed from branch %q, which is not a main branch (%s), and is not on main",
+		[lib.short(input.release.commit), deploy.source.branch, concat(", ", lib.config.deploy.main_branches)],
+	)
+}
+
+findings contains on_deploy("forbidden.direct-push", message) if {
+	deploy.source.onMain == false
+	deploy.source.branch in lib.config.deploy.main_branches
+	message := sprintf(
+		"commit %s is not reachable from branch %q (source.onMain is false)",
+		[lib.short(input.release.commit), deploy.source.branch],
+	)
+}
+
+findings contains on_deploy("forbidden.hot-patch", message) if {
+	deploy.source.clean == false
+	message := sprintf(
+		"the working tree had uncommitted changes when %s deployed commit %s (source.clean is false)",
+		[deploy.actor, lib.short(input.release.commit)],
+	)
+}
+
+findings contains on_deploy("forbidden.hot-patch", message) if {
+	deploy.source.commitKnown == false
+	message := sprintf(
+		"commit %s is not in the repository %s (source.commitKnown is false)",
+		[lib.short(input.release.commit), input.release.repository],
+	)
+}
+
+# Only the latest IncidentStatus counts: it is the current list.
+findings contains {
+	"rule": "forbidden.deploy-during-incident",
+	"message": sprintf(
+		"%s %s incident %s (opened %s, source %s)",
+		[incident.status, incident.severity, incident_name(incident), object.get(incident, "openedAt", "at an unknown time"), status.data.source],
+	),
+	"evidence": [status.digest],
+} if {
+	status := lib.latest("IncidentStatus")
+	some incident in status.data.incidents
+	incident.severity in lib.config.incidents.blocking_severities
+	incident.status in lib.config.incidents.blocking_statuses
+	not emergency_for(incident)
+}
+
+findings contains {
+	"rule": "forbidden.deploy-during-incident",
+	"message": "no IncidentStatus evidence: whether an incident is open is unknown",
+	"evidence": [],
+} if not lib.latest("IncidentStatus")
+
+incident_name(incident) := sprintf("%s %q", [incident.id, incident.title]) if incident.title
+
+else := incident.id
+
+# The emergency path lifts the incident it names, and only that one.
+emergency_for(incident) if {
+	lib.emergency
+	incident.id == lib.plan.emergency.incident
+}
+
+findings contains lib.about_latest("Plan", "forbidden.no-rollback-plan", lib.lacks("Plan", "rollbackPlan")) if {
+	not lib.plan.rollbackPlan
+}
+
+findings contains lib.about_latest("Plan", "forbidden.no-rollback-plan", message) if {
+	lib.plan.rollbackPlan.previousCommit == input.release.commit
+	message := sprintf(
+		"the rollback plan returns to %s, the commit being released: it rolls nothing back",
+		[lib.short(input.release.commit)],
+	)
+}
+
+findings contains {
+	"rule": "forbidden.skipped-smoke-tests",
+	"message": "no Verification evidence: the smoke tests were skipped",
+	"evidence": [],
+} if count(input.evidence.Verification) == 0
+
+findings contains {
+	"rule": "forbidden.skipped-smoke-tests",
+	"message": sprintf(
+		"no Verification passed every mandatory check; the latest did not pass %s",
+		[concat(", ", lib.unpassed_checks(latest))],
+	),
+	"evidence": lib.digests(input.evidence.Verification),
+} if {
+	latest := lib.latest("Verification")
+	every verification in input.evidence.Verification {
+		not lib.verified(verification)
+	}
+}

@@ -1,0 +1,111 @@
+# Package shipgate.rules.freeze is the change freeze: frozen environments
+# take only planned, documented and verified releases; hard-freeze windows
+# take none; the emergency path (justified and approved) lifts both.
+package shipgate.rules.freeze
+
+import data.shipgate.lib
+
+rules["freeze.unplanned"] := {
+	"title": "Frozen environment: release is planned",
+	"enforcement": "hard",
+	"gates": {"deploy"},
+	"remediation": "record a change ticket and a planned window (window.start <= now < window.end) in the Plan, and deploy inside the window",
+}
+
+rules["freeze.undocumented"] := {
+	"title": "Frozen environment: release is documented",
+	"enforcement": "hard",
+	"gates": {"deploy"},
+	"remediation": "link the runbook (documentation.runbook.url) and the release notes (documentation.releaseNotes.url) in the Plan",
+}
+
+rules["freeze.unverified"] := {
+	"title": "Frozen environment: release is verified",
+	"enforcement": "hard",
+	"gates": {"deploy"},
+	"remediation": "get CI green (Plan ci.status passed) or run `npm run build` and record a passed Build",
+}
+
+rules["freeze.hard-window"] := {
+	"title": "No release in a hard-freeze window",
+	"enforcement": "hard",
+	"gates": {"deploy"},
+	"remediation": "wait until the freeze window ends, or take the emergency path: a Plan with emergency (incident, justification) plus an Approval from someone other than the deployer",
+}
+
+rules["freeze.emergency-unapproved"] := {
+	"title": "Emergency release approved",
+	"enforcement": "hard",
+	"gates": {"deploy"},
+	"remediation": "get an Approval for the deploy gate from an approver other than the deployer",
+}
+
+# frozen holds for environments frozen by default.
+frozen if input.release.environment in lib.config.freeze.environments
+
+# guarded: the freeze conditions apply, as the emergency path is not taken.
+guarded if {
+	frozen
+	not lib.emergency
+}
+
+on_plan(rule, message) := lib.about_latest("Plan", rule, sprintf("%s is frozen: %s", [input.release.environment, message]))
+
+findings contains on_plan("freeze.unplanned", message) if {
+	guarded
+	some message in unplanned
+}
+
+unplanned contains lib.lacks("Plan", "changeTicket") if not lib.plan.changeTicket
+
+unplanned contains lib.lacks("Plan", "window") if not lib.plan.window
+
+unplanned contains sprintf("now (%s) is outside the planned window %s to %s of %s", [input.now, w.start, w.end, ticket]) if {
+	w := lib.plan.window
+	not lib.within(w.start, w.end)
+	ticket := object.get(lib.plan, "changeTicket", "the Plan")
+}
+
+findings contains on_plan("freeze.undocumented", message) if {
+	guarded
+	some message in undocumented
+}
+
+undocumented contains lib.lacks("Plan", "documentation.runbook.url") if {
+	not lib.plan.documentation.runbook.url
+}
+
+undocumented contains lib.lacks("Plan", "documentation.releaseNotes.url") if {
+	not lib.plan.documentation.releaseNotes.url
+}
+
+findings contains {
+	"rule": "freeze.unverified",
+	"message": sprintf("%s is frozen: the Plan's CI status is %s and there is no passed Build", [input.release.environment, ci]),
+	"evidence": array.concat(lib.latest_digests("Plan"), lib.digests(input.evidence.Build)),
+} if {
+	guarded
+	ci := object.get(lib.plan, ["ci", "status"], "not recorded")
+	ci != "passed"
+	count(lib.passed_builds) == 0
+}
+
+findings contains {
+	"rule": "freeze.hard-window",
+	"message": sprintf("hard freeze in effect: %s", [lib.join([window_name(w) | some w in input.facts.freeze.windows])]),
+	"evidence": [],
+} if {
+	input.facts.freeze.active
+	guarded
+}
+
+window_name(w) := sprintf("%s %q (%s to %s)", [w.id, object.get(w, "name", w.id), w.start, w.end])
+
+findings contains lib.about_latest("Plan", "freeze.emergency-unapproved", message) if {
+	emergency := lib.plan.emergency
+	not lib.approved("deploy")
+	message := sprintf(
+		"emergency release for incident %s has no valid deploy approval: %s",
+		[emergency.incident, lib.unapproved_reason("deploy")],
+	)
+}

@@ -1,0 +1,117 @@
+package shipgate.rules.freeze_test
+
+import data.shipgate.lib.fixtures as f
+import data.shipgate.rules.freeze
+
+plan_findings(plan) := findings if {
+	findings := freeze.findings with input as f.with_evidence("deploy", {"Plan": [plan]})
+}
+
+test_happy_frozen_release_fires_nothing if {
+	findings := freeze.findings with input as f.input_for("deploy")
+	count(findings) == 0
+}
+
+# freeze.unplanned
+
+test_unplanned_fires_without_ticket_or_window if {
+	findings := plan_findings(f.plan_without(["changeTicket", "window"]))
+	f.says(findings, "freeze.unplanned", "production is frozen: latest Plan has no changeTicket")
+	f.says(findings, "freeze.unplanned", "production is frozen: latest Plan has no window")
+}
+
+test_unplanned_fires_outside_the_window if {
+	findings := plan_findings(f.plan_with({"window": {"start": "2026-11-26T10:05:00Z", "end": "2026-11-26T10:05:00Z"}}))
+	f.says(findings, "freeze.unplanned", "now (2026-11-26T10:05:00Z) is outside the planned window 2026-11-26T10:05:00Z to 2026-11-26T10:05:00Z of CHG-1234")
+}
+
+test_unplanned_quiet_at_window_start if {
+	findings := plan_findings(f.plan_with({"window": {"start": "2026-11-26T10:05:00Z", "end": "2026-11-26T10:06:00Z"}}))
+	not "freeze.unplanned" in f.fired(findings)
+}
+
+test_unplanned_quiet_outside_frozen_environments if {
+	findings := freeze.findings with input as f.with_evidence("deploy", {"Plan": [f.plan_without(["changeTicket"])]})
+		with data.shipgate.config.freeze.environments as []
+	count(findings) == 0
+}
+
+test_unplanned_quiet_on_emergency_path if {
+	plan := json.remove(f.emergency_plan("INC-42"), ["data/changeTicket", "data/window"])
+	findings := plan_findings(plan)
+	count(findings) == 0
+}
+
+# freeze.undocumented
+
+test_undocumented_fires_without_runbook_or_release_notes if {
+	findings := plan_findings(f.plan_without(["documentation"]))
+	f.says(findings, "freeze.undocumented", "latest Plan has no documentation.runbook.url")
+	f.says(findings, "freeze.undocumented", "latest Plan has no documentation.releaseNotes.url")
+}
+
+test_undocumented_quiet_when_documented if {
+	findings := plan_findings(f.plan)
+	not "freeze.undocumented" in f.fired(findings)
+}
+
+# freeze.unverified
+
+test_unverified_fires_without_ci_or_passed_build if {
+	findings := freeze.findings with input as f.with_evidence("deploy", {
+		"Plan": [f.plan_with({"ci": {"status": "failed"}})],
+		"Build": [f.build("failed", 1)],
+	})
+	f.says(findings, "freeze.unverified", "the Plan's CI status is failed and there is no passed Build")
+}
+
+test_unverified_quiet_with_a_passed_build if {
+	findings := plan_findings(f.plan_without(["ci"]))
+	not "freeze.unverified" in f.fired(findings)
+}
+
+test_unverified_quiet_with_ci_passed if {
+	findings := freeze.findings with input as f.with_evidence("deploy", {"Build": []})
+	not "freeze.unverified" in f.fired(findings)
+}
+
+# freeze.hard-window
+
+test_hard_window_fires_in_a_freeze_window if {
+	findings := freeze.findings with input as f.patched("deploy", {"facts": f.hard_freeze})
+	f.says(findings, "freeze.hard-window", "hard freeze in effect: year-end-2026 \"Year-end freeze\" (2026-12-22T00:00:00Z to 2027-01-04T00:00:00Z)")
+}
+
+test_hard_window_quiet_outside_freeze_windows if {
+	findings := freeze.findings with input as f.input_for("deploy")
+	not "freeze.hard-window" in f.fired(findings)
+}
+
+test_hard_window_quiet_outside_frozen_environments if {
+	findings := freeze.findings with input as f.patched("deploy", {"facts": f.hard_freeze})
+		with data.shipgate.config.freeze.environments as ["staging"]
+	not "freeze.hard-window" in f.fired(findings)
+}
+
+test_hard_window_quiet_on_emergency_path if {
+	findings := freeze.findings with input as f.patched("deploy", {
+		"facts": f.hard_freeze,
+		"evidence": {"Plan": [f.emergency_plan("INC-42")]},
+	})
+	not "freeze.hard-window" in f.fired(findings)
+}
+
+# freeze.emergency-unapproved
+
+test_emergency_unapproved_fires_on_self_approval if {
+	findings := freeze.findings with input as f.with_evidence("deploy", {
+		"Plan": [f.emergency_plan("INC-42")],
+		"Approval": [f.approval("alice", "approved")],
+	})
+	f.says(findings, "freeze.emergency-unapproved", "emergency release for incident INC-42 has no valid deploy approval: alice is the deployer: self-approval does not count")
+}
+
+test_emergency_unapproved_quiet_with_approval if {
+	findings := plan_findings(f.emergency_plan("INC-42"))
+	not "freeze.emergency-unapproved" in f.fired(findings)
+}

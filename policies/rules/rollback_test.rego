@@ -1,0 +1,33 @@
+package shipgate.rules.rollback_test
+
+import data.shipgate.lib.fixtures as f
+import data.shipgate.rules.rollback
+
+rolled_back(rollbacks) := findings if {
+	findings := rollback.findings with input as f.with_evidence("complete", {"Rollback": rollbacks})
+}
+
+test_slower_than_deploy_quiet_when_faster if {
+	count(rolled_back([f.rollback("succeeded", 5)])) == 0
+}
+
+test_slower_than_deploy_quiet_for_failed_rollback if {
+	count(rolled_back([f.rollback("failed", 300)])) == 0
+}
+
+test_slower_than_deploy_fires_when_slower if {
+	slow := f.rollback("succeeded", 95)
+	findings := rolled_back([slow])
+	some finding in findings
+	finding.rule == "rollback.slower-than-deploy"
+	finding.message == "fast rollback took 95s, longer than the deploy (8s)"
+	finding.evidence == [slow.digest, f.deployed(8).digest]
+}
+
+test_slower_than_deploy_compares_with_the_latest_succeeded_deploy if {
+	findings := rollback.findings with input as f.with_evidence("complete", {
+		"Deploy": [f.deployed(120), f.deployed(8), f.deploy_request],
+		"Rollback": [f.rollback("succeeded", 60)],
+	})
+	f.says(findings, "rollback.slower-than-deploy", "longer than the deploy (8s)")
+}

@@ -1,0 +1,88 @@
+// Package schemas holds the JSON Schemas (draft 2020-12) of shipgate's
+// evidence documents, embedded in the binary, and compiles them once into a
+// Registry.
+//
+// envelope.json describes the fields every document shares and the common
+// types in its $defs; each kind has its own file (plan.json, build.json, …)
+// that extends the envelope and closes the kind's data object. docs/evidence.md
+// is the contract these files implement.
+package schemas
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// FS holds envelope.json and one schema file per kind.
+//
+//go:embed *.json
+var FS embed.FS
+
+// BaseURL is the common prefix of every schema's $id; relative $refs
+// between the files resolve against it, so nothing is ever fetched.
+const BaseURL = "https://shipgate.dev/schemas/v1/"
+
+// Kinds lists the evidence kinds, in the order of docs/evidence.md.
+var Kinds = []string{
+	"Plan", "IncidentStatus", "Build", "Deploy", "Verification", "Monitoring",
+	"Rollback", "FlagChange", "Approval", "Override", "Postmortem",
+}
+
+// File returns the name of the schema file for kind within FS. It does not
+// check that kind is one of Kinds.
+func File(kind string) string {
+	return strings.ToLower(kind) + ".json"
+}
+
+// Registry maps each kind to its compiled schema. It is safe for concurrent
+// use.
+type Registry struct {
+	byKind map[string]*jsonschema.Schema
+}
+
+// Compile compiles the schemas of all Kinds from FS. Compiling is costly:
+// call it once and keep the Registry.
+func Compile() (*Registry, error) {
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	// Draft 2020-12 treats format as an annotation; the contract wants a
+	// malformed timestamp rejected.
+	c.AssertFormat()
+	files, err := FS.ReadDir(".")
+	if err != nil {
+		return nil, fmt.Errorf("read embedded schemas: %w", err)
+	}
+	for _, f := range files {
+		b, err := FS.ReadFile(f.Name())
+		if err != nil {
+			return nil, fmt.Errorf("read schema %s: %w", f.Name(), err)
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			return nil, fmt.Errorf("parse schema %s: %w", f.Name(), err)
+		}
+		if err := c.AddResource(BaseURL+f.Name(), doc); err != nil {
+			return nil, fmt.Errorf("add schema %s: %w", f.Name(), err)
+		}
+	}
+	r := &Registry{byKind: make(map[string]*jsonschema.Schema, len(Kinds))}
+	for _, k := range Kinds {
+		s, err := c.Compile(BaseURL + File(k))
+		if err != nil {
+			return nil, fmt.Errorf("compile schema %s: %w", File(k), err)
+		}
+		r.byKind[k] = s
+	}
+	return r, nil
+}
+
+// Schema returns the compiled schema of kind, and false when kind is not one
+// of Kinds.
+func (r *Registry) Schema(kind string) (*jsonschema.Schema, bool) {
+	s, ok := r.byKind[kind]
+	return s, ok
+}

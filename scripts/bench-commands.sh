@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Whole commands side by side: `shipgate gate` against `opa eval` on the same
+# policies and the same input, N runs each, with wall time and peak memory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-20}
+ev=examples/localizevideos/evidence/allowed
+now=2026-11-26T10:05:00Z
+files=(--evidence $ev/plan.json --evidence $ev/incidents.json --evidence $ev/build.json --evidence $ev/deploy-requested.json --evidence $ev/approval.json)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+bin/shipgate gate deploy --release lv-2026-11-26.1 "${files[@]}" --now $now --print-input > "$tmp/input.json"
+
+measure() { # name, command...
+	local name=$1; shift
+	local start end rss=0 r
+	start=$(date +%s%N)
+	for _ in $(seq "$N"); do
+		/usr/bin/time -f '%M' -o "$tmp/rss" "$@" >/dev/null 2>&1 || true
+		r=$(tail -1 "$tmp/rss")
+		[ "$r" -gt "$rss" ] && rss=$r
+	done
+	end=$(date +%s%N)
+	printf '%-16s %8.2f ms/run   peak RSS %6.1f MiB\n' "$name" "$(echo "($end - $start) / $N / 1000000" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+}
+
+echo "deploy gate, allowed LocalizeVideos release, $N runs each"
+measure "shipgate gate" bin/shipgate gate deploy --release lv-2026-11-26.1 "${files[@]}" --now $now --output json
+measure "opa eval" bin/opa eval --fail-defined=false -d policies/ -i "$tmp/input.json" --format json data.shipgate.gates.deploy.decision

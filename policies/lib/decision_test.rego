@@ -201,3 +201,30 @@ test_finding_for_an_undeclared_rule_denies if {
 		"remediation": "declare rules[\"flag.typo\"] (title, enforcement, gates, remediation) in the rule file",
 	}]
 }
+
+test_emergency_for_an_unknown_incident_is_not_the_emergency_path if {
+	# The Plan names INC-99, which the newest IncidentStatus does not list:
+	# no freeze lifting, no postmortem obligation, and a finding that says why.
+	unknown := object.union(emergency_input, {"evidence": {"Plan": [json.remove(f.emergency_plan("INC-99"), ["data/window", "data/changeTicket"])]}})
+	decision := gates.deploy.decision with input as unknown
+	decision.allow == false
+	rules_of(decision.violations) == {
+		"forbidden.deploy-during-incident",
+		"freeze.emergency-unapproved",
+		"freeze.hard-window",
+		"freeze.unplanned",
+	}
+	some violation in decision.violations
+	violation.rule == "freeze.emergency-unapproved"
+	contains(violation.message, "names incident INC-99, which is not in the incident list of the newest IncidentStatus (INC-42)")
+	decision.obligations == []
+}
+
+test_verify_and_complete_deny_a_failed_deploy if {
+	failed := object.union(f.deploy_failed, {"collectedAt": "2026-11-26T10:20:00Z"})
+	every gate in ["verify", "complete"] {
+		decision := gates[gate].decision with input as object.union(f.input_for(gate), {"evidence": {"Deploy": [f.deploy_request, f.deployed(8), failed]}})
+		decision.allow == false
+		rules_of(decision.violations) == {"verify.deploy-succeeded"}
+	}
+}

@@ -139,6 +139,15 @@ check_passed(verification, name) if {
 	}
 }
 
+# passed_by_all(verifications, name) holds when verifications is not empty
+# and each of them passed check name: on a tie the worst result counts.
+passed_by_all(verifications, name) if {
+	count(verifications) > 0
+	every verification in verifications {
+		check_passed(verification, name)
+	}
+}
+
 # unpassed_checks(verification) lists the mandatory checks it did not pass.
 unpassed_checks(verification) := [name |
 	some name in config.verification.mandatory_checks

@@ -81,6 +81,13 @@ incidents(list) := doc("IncidentStatus", sprintf("incidents-%v", [list]), {"sour
 
 incident_status := incidents([incident("INC-40", "SEV-3", "open"), incident("INC-39", "SEV-1", "resolved")])
 
+# emergency_incidents lists the open SEV-1 INC-42 that emergency_plan("INC-42")
+# names: the emergency path needs the incident in the newest IncidentStatus.
+emergency_incidents := incidents([incident("INC-42", "SEV-1", "open")])
+
+# emergency_evidence(plan) is plan with the incident list that names INC-42.
+emergency_evidence(plan) := {"Plan": [plan], "IncidentStatus": [emergency_incidents]}
+
 # Build
 
 build(status, exit_code) := doc("Build", sprintf("build-%s-%d", [status, exit_code]), {
@@ -108,14 +115,29 @@ deploy_request := doc("Deploy", "deploy-requested", deploy_request_data)
 # deploy_with(patch) is the deploy request with patch merged into its data.
 deploy_with(patch) := doc("Deploy", "deploy-patched", object.union(deploy_request_data, patch))
 
-# deployed(seconds) is a succeeded deploy that took seconds.
-deployed(seconds) := doc("Deploy", sprintf("deploy-succeeded-%v", [seconds]), object.union(deploy_request_data, {
+# deployed(seconds) is a succeeded deploy that took seconds, collected after
+# the request (the newest Deploy).
+deployed(seconds) := deploy_outcome(sprintf("deploy-succeeded-%v", [seconds]), {
 	"status": "succeeded",
-	"startedAt": "2026-11-26T10:06:00Z",
-	"finishedAt": "2026-11-26T10:06:08Z",
 	"durationSeconds": seconds,
-	"exitCode": 0,
-}))
+})
+
+# deploy_failed is a failed deploy, collected when deployed(8) would be.
+deploy_failed := deploy_outcome("deploy-failed", {"status": "failed", "durationSeconds": 8, "exitCode": 1})
+
+# deploy_outcome(name, patch) is a finished deploy, finished at 10:06:08 and
+# collected at 10:06:10, with patch merged into its data.
+deploy_outcome(name, patch) := object.union(
+	doc("Deploy", name, object.union(
+		object.union(deploy_request_data, {
+			"startedAt": "2026-11-26T10:06:00Z",
+			"finishedAt": "2026-11-26T10:06:08Z",
+			"exitCode": 0,
+		}),
+		patch,
+	)),
+	{"collectedAt": "2026-11-26T10:06:10Z"},
+)
 
 # Approval
 

@@ -49,10 +49,32 @@ test_no_approval_counts_without_a_deployer if {
 	not lib.approved("deploy") with input as f.with_evidence("deploy", {"Deploy": []})
 }
 
-test_emergency_needs_plan_and_approval if {
-	lib.emergency with input as f.with_evidence("deploy", {"Plan": [f.emergency_plan("INC-42")]})
+test_emergency_needs_plan_approval_and_a_listed_incident if {
+	evidence := f.emergency_evidence(f.emergency_plan("INC-42"))
+	lib.emergency with input as f.with_evidence("deploy", evidence)
 	not lib.emergency with input as f.input_for("deploy")
-	not lib.emergency with input as f.with_evidence("deploy", {"Plan": [f.emergency_plan("INC-42")], "Approval": []})
+	not lib.emergency with input as f.with_evidence("deploy", object.union(evidence, {"Approval": []}))
+}
+
+test_emergency_needs_the_incident_in_the_newest_incident_status if {
+	# The default list has INC-40 and INC-39, not INC-42.
+	not lib.emergency with input as f.with_evidence("deploy", {"Plan": [f.emergency_plan("INC-42")]})
+	not lib.emergency with input as f.with_evidence("deploy", {"Plan": [f.emergency_plan("INC-42")], "IncidentStatus": []})
+
+	# Listed in an older IncidentStatus only: the newest is the current list.
+	newer := object.union(f.incident_status, {"collectedAt": "2026-11-26T10:02:00Z"})
+	older := {"Plan": [f.emergency_plan("INC-42")], "IncidentStatus": [f.emergency_incidents, newer]}
+	not lib.emergency with input as f.with_evidence("deploy", older)
+
+	# Any status counts: a resolved incident is still a known incident.
+	resolved := f.incidents([f.incident("INC-42", "SEV-1", "resolved")])
+	lib.emergency with input as f.with_evidence("deploy", {"Plan": [f.emergency_plan("INC-42")], "IncidentStatus": [resolved]})
+}
+
+test_emergency_on_a_tie_needs_the_incident_in_every_newest_status if {
+	tie := {"Plan": [f.emergency_plan("INC-42")], "IncidentStatus": [f.emergency_incidents, f.incident_status]}
+	not lib.emergency with input as f.with_evidence("deploy", tie)
+	lib.newest("IncidentStatus") == [f.emergency_incidents, f.incident_status] with input as f.with_evidence("deploy", tie)
 }
 
 test_time_helpers if {

@@ -64,7 +64,7 @@ test_error_budget_fires_without_plan if {
 
 test_error_budget_quiet_on_emergency_path if {
 	plan := object.union(f.emergency_plan("INC-42"), {"data": {"errorBudget": {"remaining": -1}}})
-	findings := checklist.findings with input as f.with_evidence("deploy", {"Plan": [plan]})
+	findings := checklist.findings with input as f.with_evidence("deploy", f.emergency_evidence(plan))
 	not "checklist.error-budget" in f.fired(findings)
 }
 
@@ -102,6 +102,6 @@ test_runbook_fires_when_review_is_in_the_future if {
 
 test_runbook_quiet_on_emergency_path if {
 	plan := json.remove(f.emergency_plan("INC-42"), ["data/documentation/runbook/reviewer"])
-	findings := checklist.findings with input as f.with_evidence("deploy", {"Plan": [plan]})
+	findings := checklist.findings with input as f.with_evidence("deploy", f.emergency_evidence(plan))
 	not "checklist.runbook-reviewed" in f.fired(findings)
 }

@@ -133,6 +133,9 @@ findings contains lib.about_latest("Plan", "forbidden.no-rollback-plan", message
 	)
 }
 
+# forbidden.skipped-smoke-tests: only Verifications that started after the
+# newest succeeded Deploy finished count; the others are named.
+
 findings contains {
 	"rule": "forbidden.skipped-smoke-tests",
 	"message": "no Verification evidence: the smoke tests were skipped",
@@ -141,14 +144,32 @@ findings contains {
 
 findings contains {
 	"rule": "forbidden.skipped-smoke-tests",
+	"message": sprintf("no Verification ran after the deploy: the smoke tests of this deploy were skipped (%s)", [lib.ignored_verifications]),
+	"evidence": lib.digests(input.evidence.Verification),
+} if {
+	count(input.evidence.Verification) > 0
+	count(lib.tied_verifications) == 0
+}
+
+findings contains {
+	"rule": "forbidden.skipped-smoke-tests",
 	"message": sprintf(
-		"no Verification passed every mandatory check; the latest did not pass %s",
-		[concat(", ", lib.unpassed_checks(latest))],
+		"no Verification passed every mandatory check; the latest did not pass %s%s",
+		[concat(", ", unpassed), ignored_smoke_tests],
 	),
 	"evidence": lib.digests(input.evidence.Verification),
 } if {
-	latest := lib.latest("Verification")
-	every verification in input.evidence.Verification {
+	count(lib.tied_verifications) > 0
+	every verification in lib.tied_verifications {
 		not lib.verified(verification)
 	}
+	newest := lib.newest_of(lib.tied_verifications)
+	unpassed := [name |
+		some name in lib.config.verification.mandatory_checks
+		not lib.passed_by_all(newest, name)
+	]
 }
+
+ignored_smoke_tests := sprintf(" (%s)", [lib.ignored_verifications]) if count(lib.early_verifications) > 0
+
+else := ""

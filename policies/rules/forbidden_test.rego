@@ -163,3 +163,46 @@ test_skipped_smoke_tests_fires_when_checks_were_skipped if {
 	finding.message == "no Verification passed every mandatory check; the latest did not pass logout, api-me"
 	finding.evidence == [partial.digest]
 }
+
+# started(doc, name, at) is doc under another digest, started at at.
+started(doc, name, at) := object.union(doc, {"digest": f.digest(name), "data": {"startedAt": at}})
+
+short(doc) := substring(trim_prefix(doc.digest, "sha256:"), 0, 12)
+
+test_skipped_smoke_tests_fires_when_the_only_verification_started_before_the_deploy_finished if {
+	early := started(f.verification({}), "early", "2026-11-26T10:06:00Z")
+	findings := forbidden.findings with input as f.with_evidence("complete", {"Verification": [early]})
+	some finding in findings
+	finding.rule == "forbidden.skipped-smoke-tests"
+	finding.message == sprintf(
+		"no Verification ran after the deploy: the smoke tests of this deploy were skipped (ignored Verification that started before the newest succeeded Deploy finished (2026-11-26T10:06:08Z): %s (started 2026-11-26T10:06:00Z))",
+		[short(early)],
+	)
+	finding.evidence == [early.digest]
+}
+
+test_skipped_smoke_tests_fires_without_a_succeeded_deploy if {
+	findings := forbidden.findings with input as f.with_evidence("complete", {"Deploy": [f.deploy_request]})
+	f.says(findings, "forbidden.skipped-smoke-tests", sprintf("(ignored Verification, as no Deploy succeeded: %s (started 2026-11-26T10:07:00Z))", [short(f.verification({}))]))
+}
+
+test_skipped_smoke_tests_names_the_ignored_ones_when_the_counted_ones_failed if {
+	early := started(f.verification({}), "early", "2026-11-26T10:06:00Z")
+	findings := forbidden.findings with input as f.with_evidence("complete", {"Verification": [early, f.verification({"home": "failed"})]})
+	f.says(findings, "forbidden.skipped-smoke-tests", sprintf(
+		"the latest did not pass home (ignored Verification that started before the newest succeeded Deploy finished (2026-11-26T10:06:08Z): %s (started 2026-11-26T10:06:00Z))",
+		[short(early)],
+	))
+}
+
+test_skipped_smoke_tests_quiet_with_an_early_failure_and_a_later_pass if {
+	early := started(f.verification({"home": "failed"}), "early", "2026-11-26T10:06:00Z")
+	findings := forbidden.findings with input as f.with_evidence("complete", {"Verification": [early, f.verification({})]})
+	not "forbidden.skipped-smoke-tests" in f.fired(findings)
+}
+
+test_skipped_smoke_tests_lists_what_the_newest_tie_did_not_pass if {
+	tie := [f.verification({"home": "failed"}), f.verification({"login": "failed", "home": "error"})]
+	findings := forbidden.findings with input as f.with_evidence("complete", {"Verification": tie})
+	f.says(findings, "forbidden.skipped-smoke-tests", "the latest did not pass home, login")
+}

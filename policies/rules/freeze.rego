@@ -34,10 +34,10 @@ rules["freeze.hard-window"] := {
 }
 
 rules["freeze.emergency-unapproved"] := {
-	"title": "Emergency release approved",
+	"title": "Emergency release approved, for a known incident",
 	"enforcement": "hard",
 	"gates": {"deploy"},
-	"remediation": "get an Approval for the deploy gate from an approver other than the deployer",
+	"remediation": "get an Approval for the deploy gate from an approver other than the deployer, and name in Plan emergency.incident an incident that the newest IncidentStatus lists",
 }
 
 # frozen holds for environments frozen by default.
@@ -107,5 +107,34 @@ findings contains lib.about_latest("Plan", "freeze.emergency-unapproved", messag
 	message := sprintf(
 		"emergency release for incident %s has no valid deploy approval: %s",
 		[emergency.incident, lib.unapproved_reason("deploy")],
+	)
+}
+
+# The emergency path needs the incident it names in the newest IncidentStatus
+# (lib.incident_listed); otherwise it is not taken.
+findings contains {
+	"rule": "freeze.emergency-unapproved",
+	"message": sprintf(
+		"emergency release names incident %s, which is not in the incident list of the newest IncidentStatus (%s), so the emergency path is not taken",
+		[emergency.incident, lib.join(sort(listed))],
+	),
+	"evidence": array.concat(lib.latest_digests("Plan"), lib.digests(statuses)),
+} if {
+	emergency := lib.plan.emergency
+	statuses := lib.newest("IncidentStatus")
+	count(statuses) > 0
+	not lib.incident_listed(emergency.incident)
+	listed := {incident.id |
+		some status in statuses
+		some incident in status.data.incidents
+	}
+}
+
+findings contains lib.about_latest("Plan", "freeze.emergency-unapproved", message) if {
+	emergency := lib.plan.emergency
+	count(input.evidence.IncidentStatus) == 0
+	message := sprintf(
+		"emergency release names incident %s, but there is no IncidentStatus evidence to find it in, so the emergency path is not taken",
+		[emergency.incident],
 	)
 }

@@ -38,7 +38,7 @@ test_unplanned_quiet_outside_frozen_environments if {
 
 test_unplanned_quiet_on_emergency_path if {
 	plan := json.remove(f.emergency_plan("INC-42"), ["data/changeTicket", "data/window"])
-	findings := plan_findings(plan)
+	findings := freeze.findings with input as f.with_evidence("deploy", f.emergency_evidence(plan))
 	count(findings) == 0
 }
 
@@ -96,7 +96,7 @@ test_hard_window_quiet_outside_frozen_environments if {
 test_hard_window_quiet_on_emergency_path if {
 	findings := freeze.findings with input as f.patched("deploy", {
 		"facts": f.hard_freeze,
-		"evidence": {"Plan": [f.emergency_plan("INC-42")]},
+		"evidence": f.emergency_evidence(f.emergency_plan("INC-42")),
 	})
 	not "freeze.hard-window" in f.fired(findings)
 }
@@ -104,14 +104,49 @@ test_hard_window_quiet_on_emergency_path if {
 # freeze.emergency-unapproved
 
 test_emergency_unapproved_fires_on_self_approval if {
-	findings := freeze.findings with input as f.with_evidence("deploy", {
-		"Plan": [f.emergency_plan("INC-42")],
-		"Approval": [f.approval("alice", "approved")],
-	})
+	findings := freeze.findings with input as f.with_evidence("deploy", object.union(
+		f.emergency_evidence(f.emergency_plan("INC-42")),
+		{"Approval": [f.approval("alice", "approved")]},
+	))
+	f.count_of(findings, "freeze.emergency-unapproved") == 1
 	f.says(findings, "freeze.emergency-unapproved", "emergency release for incident INC-42 has no valid deploy approval: alice is the deployer: self-approval does not count")
 }
 
 test_emergency_unapproved_quiet_with_approval if {
-	findings := plan_findings(f.emergency_plan("INC-42"))
-	not "freeze.emergency-unapproved" in f.fired(findings)
+	findings := freeze.findings with input as f.with_evidence("deploy", f.emergency_evidence(f.emergency_plan("INC-42")))
+	count(findings) == 0
+}
+
+test_emergency_unapproved_fires_for_an_incident_not_in_the_list if {
+	# The default incident list has INC-40 and INC-39: INC-42 is unknown, so
+	# the emergency path is not taken and the freeze applies again.
+	plan := json.remove(f.emergency_plan("INC-42"), ["data/changeTicket"])
+	findings := freeze.findings with input as f.with_evidence("deploy", {"Plan": [plan]})
+	some finding in findings
+	finding.rule == "freeze.emergency-unapproved"
+	finding.message == "emergency release names incident INC-42, which is not in the incident list of the newest IncidentStatus (INC-39, INC-40), so the emergency path is not taken"
+	finding.evidence == [plan.digest, f.incident_status.digest]
+	f.count_of(findings, "freeze.emergency-unapproved") == 1
+	f.says(findings, "freeze.unplanned", "latest Plan has no changeTicket")
+}
+
+test_emergency_unapproved_fires_without_incident_status if {
+	findings := freeze.findings with input as f.with_evidence("deploy", {"Plan": [f.emergency_plan("INC-42")], "IncidentStatus": []})
+	f.says(findings, "freeze.emergency-unapproved", "emergency release names incident INC-42, but there is no IncidentStatus evidence to find it in")
+}
+
+test_emergency_unapproved_fires_when_a_newest_tie_lacks_the_incident if {
+	findings := freeze.findings with input as f.with_evidence("deploy", {
+		"Plan": [f.emergency_plan("INC-42")],
+		"IncidentStatus": [f.incident_status, f.emergency_incidents],
+	})
+	f.says(findings, "freeze.emergency-unapproved", "not in the incident list of the newest IncidentStatus (INC-39, INC-40, INC-42)")
+}
+
+test_emergency_unapproved_quiet_for_a_listed_resolved_incident if {
+	findings := freeze.findings with input as f.with_evidence("deploy", {
+		"Plan": [f.emergency_plan("INC-39")],
+		"IncidentStatus": [f.incident_status],
+	})
+	count(findings) == 0
 }

@@ -33,7 +33,7 @@ test_overdue_quiet_once_closed if {
 test_overdue_quiet_on_emergency_path if {
 	findings := postmortem.findings with input as f.patched("deploy", {
 		"violations": [violation("open", "2026-11-15T08:00:00Z")],
-		"evidence": {"Plan": [f.emergency_plan("INC-42")]},
+		"evidence": f.emergency_evidence(f.emergency_plan("INC-42")),
 	})
 	count(findings) == 0
 }

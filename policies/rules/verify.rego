@@ -1,5 +1,7 @@
 # Package shipgate.rules.verify judges the mandatory verification after a
-# deploy: any failed check means rollback now.
+# deploy: the deploy must have succeeded, and any failed check means rollback
+# now. Only smoke tests that started after the newest succeeded Deploy finished
+# count (lib.tied_verifications).
 package shipgate.rules.verify
 
 import data.shipgate.lib
@@ -8,39 +10,89 @@ rules["verify.mandatory-checks"] := {
 	"title": "Mandatory verification passed",
 	"enforcement": "hard",
 	"gates": {"verify"},
-	"remediation": "roll back now (`shipgate rollback`), fix the cause, and release again; a check that is missing must be added to the smoke-check file",
+	"remediation": "roll back now (`shipgate rollback`), fix the cause, and release again; a check that is missing must be added to the smoke-check file; smoke tests must run after the deploy finished",
 }
 
-# failing lists the mandatory checks that the latest Verification did not pass.
+rules["verify.deploy-succeeded"] := {
+	"title": "The deploy succeeded",
+	"enforcement": "hard",
+	"gates": {"verify", "complete"},
+	"remediation": "a failed or only requested deploy cannot be verified or completed: roll back (`shipgate rollback`) or redeploy (`shipgate run deploy`) until a Deploy with status succeeded is recorded",
+}
+
+# verify.deploy-succeeded: the newest Deploy (every one of a tie) succeeded.
+
+findings contains {
+	"rule": "verify.deploy-succeeded",
+	"message": "no Deploy evidence: there is no succeeded deploy to verify",
+	"evidence": [],
+} if count(input.evidence.Deploy) == 0
+
+findings contains {
+	"rule": "verify.deploy-succeeded",
+	"message": sprintf("the newest Deploy (collected %s by %s) %s", [deploy.collectedAt, deploy.data.actor, deploy_outcome(deploy.data)]),
+	"evidence": [deploy.digest],
+} if {
+	some deploy in lib.newest("Deploy")
+	deploy.data.status != "succeeded"
+}
+
+deploy_outcome(deploy) := sprintf("failed with exit code %v: a failed deploy cannot be verified or completed", [deploy.exitCode]) if {
+	deploy.status == "failed"
+	deploy.exitCode
+} else := sprintf("has status %s, not succeeded: a failed or only requested deploy cannot be verified or completed", [deploy.status])
+
+# verify.mandatory-checks: the newest of the Verifications that count. On a
+# tie, a check fails when any Verification of the tie did not pass it.
+
+verifications := lib.newest_of(lib.tied_verifications)
+
+# failing lists the mandatory checks that the newest Verification did not pass.
 failing contains name if {
 	some name in lib.config.verification.mandatory_checks
-	not passed(name)
+	not lib.passed_by_all(verifications, name)
 }
 
-passed(name) if lib.check_passed(lib.latest("Verification"), name)
-
-findings contains lib.about_latest("Verification", "verify.mandatory-checks", outcome(name)) if {
+findings contains {
+	"rule": "verify.mandatory-checks",
+	"message": sprintf("mandatory check %s: %s%s", [name, outcome(name), ignored]),
+	"evidence": cited,
+} if {
 	some name in failing
+	ignored := ignored_note
+	cited := cited_verifications
 }
 
-outcome(name) := sprintf("mandatory check %s: no Verification evidence", [name]) if {
-	not lib.latest("Verification")
+# ignored_note names the Verifications that do not count, "" when none.
+ignored_note := sprintf(" (%s)", [lib.ignored_verifications]) if count(lib.early_verifications) > 0
+
+else := ""
+
+# cited_verifications are the Verifications a finding is about.
+cited_verifications := lib.digests(verifications) if count(verifications) > 0
+
+else := lib.digests(input.evidence.Verification)
+
+outcome(name) := "no Verification evidence" if {
+	count(input.evidence.Verification) == 0
+} else := "no Verification started after the deploy finished" if {
+	count(verifications) == 0
+} else := concat("; ", sort(problems(name)))
+
+# problems(name) lists what each newest Verification says about check name.
+problems(name) := {problem |
+	some verification in verifications
+	some problem in check_problems(verification, name)
 }
 
-outcome(name) := sprintf("mandatory check %s: %s", [name, concat("; ", results)]) if {
-	results := [result(check) |
-		some check in lib.latest("Verification").data.checks
-		check.name == name
-	]
-	count(results) > 0
-}
-
-outcome(name) := sprintf("mandatory check %s: missing from the latest Verification", [name]) if {
-	checks := lib.latest("Verification").data.checks
-	every check in checks {
-		check.name != name
-	}
-}
+check_problems(verification, name) := {result(check) |
+	some check in verification.data.checks
+	check.name == name
+	check.status != "passed"
+} if {
+	some check in verification.data.checks
+	check.name == name
+} else := {"missing from the latest Verification"}
 
 result(check) := sprintf("%s (%s)", [check.status, check.message]) if check.message
 

@@ -130,6 +130,9 @@ func Load(ctx context.Context, opts Options) (*Engine, error) {
 	if len(modules) == 0 {
 		return nil, &PolicyError{Err: errors.New("load policies: no .rego modules")}
 	}
+	if err := checkRuleFiles(modules); err != nil {
+		return nil, err
+	}
 	in, err := inputSchema()
 	if err != nil {
 		return nil, &PolicyError{Err: fmt.Errorf("input schema: %w", err)}
@@ -170,6 +173,51 @@ func Load(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, &PolicyError{Err: err}
 	}
 	return e, nil
+}
+
+// checkRuleFiles refuses a package under data.shipgate.rules that reports
+// findings without declaring its rules: the decision library only gathers
+// findings of packages with a rule at the gate being decided, so such
+// findings could otherwise go unseen.
+func checkRuleFiles(modules map[string]*ast.Module) error {
+	prefix := ast.MustParseRef("data.shipgate.rules")
+	type pkgInfo struct {
+		declares bool
+		finds    *ast.Location
+	}
+	pkgs := map[string]*pkgInfo{}
+	for _, m := range modules {
+		if !m.Package.Path.HasPrefix(prefix) || len(m.Package.Path) == len(prefix) {
+			continue
+		}
+		key := m.Package.Path.String()
+		p := pkgs[key]
+		if p == nil {
+			p = &pkgInfo{}
+			pkgs[key] = p
+		}
+		for _, r := range m.Rules {
+			switch r.Head.Name.String() {
+			case "rules":
+				p.declares = true
+			case "findings", "obligations":
+				if p.finds == nil {
+					p.finds = r.Location
+				}
+			}
+		}
+	}
+	var errs ast.Errors
+	for key, p := range pkgs {
+		if p.finds != nil && !p.declares {
+			errs = append(errs, ast.NewError(ast.CompileErr, p.finds,
+				"package %s reports findings but declares no rules: add rules[\"<id>\"] := {title, enforcement, gates, remediation}", strings.TrimPrefix(key, "data.")))
+		}
+	}
+	if len(errs) > 0 {
+		return &PolicyError{Errors: errs}
+	}
+	return nil
 }
 
 // revision digests every module's source and the data, so a decision names

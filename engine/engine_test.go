@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -191,5 +192,17 @@ func TestLoadRejects(t *testing.T) {
 				t.Fatalf("Load() error = %v; want a *PolicyError", err)
 			}
 		})
+	}
+}
+
+func TestLoadRejectsUndeclaredRuleFile(t *testing.T) {
+	fsys := fstest.MapFS{
+		"gates/deploy.rego": {Data: []byte("package shipgate.gates.deploy\n\ndecision := {\"allow\": true, \"violations\": [], \"rules\": [\"r\"]}\n")},
+		"rules/x.rego":      {Data: []byte("package shipgate.rules.x\n\nfindings contains {\"rule\": \"x.y\", \"message\": \"m\"} if input.gate == \"deploy\"\n")},
+	}
+	_, err := engine.Load(context.Background(), engine.Options{Policies: fsys, Data: map[string]any{}})
+	var pe *engine.PolicyError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "rules/x.rego:3:1: rego_compile_error: package shipgate.rules.x reports findings but declares no rules") {
+		t.Fatalf("Load() error = %v; want the undeclared rule file named", err)
 	}
 }

@@ -8,6 +8,16 @@ import data.shipgate.lib
 # declaring the same id is a conflict, and a conflict is an error: deny.
 catalog[id] := meta if meta := data.shipgate.rules[_].rules[id]
 
+# found holds the findings of the rule files with a rule at this gate,
+# gathered once per evaluation; files with none are not evaluated at all.
+# (The engine refuses a rule file with findings but no rules at load.)
+found := {finding |
+	some pkg
+	some meta in data.shipgate.rules[pkg].rules
+	input.gate in meta.gates
+	some finding in data.shipgate.rules[pkg].findings
+}
+
 # applicable lists the rules that apply at this gate.
 applicable contains id if {
 	some id, meta in catalog
@@ -19,7 +29,7 @@ level(id) := object.get(lib.config, ["enforcement", id], catalog[id].enforcement
 
 # results are the findings of applicable rules, with the rule's metadata.
 results contains result if {
-	finding := data.shipgate.rules[_].findings[_]
+	some finding in found
 	finding.rule in applicable
 	meta := catalog[finding.rule]
 	result := {
@@ -41,7 +51,7 @@ results contains {
 	"evidence": object.get(finding, "evidence", []),
 	"remediation": sprintf("declare rules[%q] (title, enforcement, gates, remediation) in the rule file", [finding.rule]),
 } if {
-	finding := data.shipgate.rules[_].findings[_]
+	some finding in found
 	not catalog[finding.rule]
 }
 

@@ -190,7 +190,7 @@ test_violations_are_sorted_by_rule_then_message if {
 
 test_finding_for_an_undeclared_rule_denies if {
 	decision := gates.flag.decision with input as f.input_for("flag")
-		with data.shipgate.rules.typo.findings as {{"rule": "flag.typo", "message": "oops"}}
+		with data.shipgate.rules.flag.findings as {{"rule": "flag.typo", "message": "oops"}}
 	decision.allow == false
 	decision.violations == [{
 		"rule": "flag.typo",

@@ -151,4 +151,3 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
-

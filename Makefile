@@ -34,11 +34,12 @@ policy-test: build opa ## shipgate policy test, opa test and opa check --strict 
 	@out=$$($(OPA) fmt --list policies/); if [ -n "$$out" ]; then echo "opa fmt needed:"; echo "$$out"; exit 1; fi
 
 bench: build opa ## in-process benchmarks, then whole commands side by side
-	$(GO) test -run '^$$' -bench . -benchmem ./engine/ ./evidence/
+	$(GO) test -run '^$$' -bench . -benchmem ./engine/ ./evidence/ ./ledger/ ./store/sqlite/
 	./scripts/bench-commands.sh
 
-fuzz: ## bounded fuzzing of the evidence decoder (FUZZTIME=20s)
+fuzz: ## bounded fuzzing of the evidence decoder and the ledger verifier (FUZZTIME=20s each)
 	$(GO) test ./evidence -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	$(GO) test ./ledger -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
 
 demo: build ## the LocalizeVideos release through every gate, and each denial
 	./examples/localizevideos/demo.sh

@@ -11,12 +11,12 @@ import (
 	"github.com/localizevideos/shipgate/evidence"
 )
 
-func newEvidenceCmd(s Streams) *cobra.Command {
+func newEvidenceCmd(s Streams, g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "evidence",
-		Short: "Check and inspect evidence documents",
+		Short: "Record, check and inspect evidence documents",
 	}
-	c.AddCommand(newEvidenceValidateCmd(s), newEvidenceShowCmd(s))
+	c.AddCommand(newEvidenceAddCmd(s, g), newEvidenceValidateCmd(s), newEvidenceShowCmd(s))
 	return c
 }
 

@@ -2,80 +2,141 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/gate"
 )
 
+// ReleaseOptions name the release being gated.
+type ReleaseOptions struct {
+	engine.Release
+	g *globals
+}
+
+// AddFlags binds the options to fs.
+func (o *ReleaseOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
+	o.g = g
+	fs.StringVar(&o.ID, "release", "", "release id (required)")
+	fs.StringVar(&o.Service, "service", "", "service (default: the config's, or the release's Plan)")
+	fs.StringVar(&o.Environment, "environment", "", "environment (default: the config's, or the release's Plan)")
+	fs.StringVar(&o.Commit, "commit", "", "commit (default: from the release's Plan)")
+}
+
+func (o *ReleaseOptions) resolve() (engine.Release, error) {
+	cfg, err := o.g.config()
+	if err != nil {
+		return engine.Release{}, err
+	}
+	r := o.Release
+	if r.Service == "" {
+		r.Service = cfg.Service
+	}
+	if r.Environment == "" {
+		r.Environment = cfg.Environment
+	}
+	return r, nil
+}
+
+// actor names who runs the command: --actor, then the CI's user, then the
+// login name.
+func actor(flag string, g *globals) string {
+	if flag != "" {
+		return flag
+	}
+	for _, k := range []string{"SHIPGATE_ACTOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER"} {
+		if v := g.getenv(k); v != "" {
+			return v
+		}
+	}
+	return "unknown"
+}
+
 // gateOptions are the flags of `shipgate gate`.
 type gateOptions struct {
 	Gate     string
-	Release  engine.Release
+	Release  ReleaseOptions
 	Evidence []string
 	Now      string
+	Actor    string
 	DryRun   bool
 	PrintIn  bool
 	Policy   PolicyOptions
 	Ev       EvidenceOptions
+	Store    StoreOptions
 	Output   OutputOptions
 }
 
-func newGateCmd(s Streams) *cobra.Command {
+func newGateCmd(s Streams, g *globals) *cobra.Command {
 	o := &gateOptions{}
 	c := &cobra.Command{
-		Use:   "gate GATE --release ID --evidence DIR|FILE...",
-		Short: "Evaluate a gate (deploy, verify, complete, flag): exit 0 allow, 1 deny, 2 error",
-		Long: `Evaluate a gate for one release from its evidence.
+		Use:   "gate GATE --release ID [--evidence DIR|FILE...]",
+		Short: "Evaluate a gate (deploy, verify, complete, flag) and record the decision: exit 0 allow, 1 deny, 2 error",
+		Long: `Evaluate a gate for one release from its evidence: the evidence recorded in
+the ledger for the release, plus any files given with --evidence (which are
+recorded too).
 
 The release's service, environment and commit come from its Plan evidence
 unless given with --service, --environment and --commit. Evidence bound to
 another release or commit, or older than its freshness limit, does not count
 and is listed in the decision.
 
-Exit codes: 0 allow, 1 deny, 2 error (invalid evidence, bad policy).`,
-		Example: `  shipgate gate deploy --release lv-2026-11-26.1 --evidence examples/localizevideos/evidence/allowed
+The decision is recorded in the ledger before it is printed; a denial opens
+a production violation that stays open until a postmortem closes it
+(--dry-run records the decision as a dry run and opens none). If the ledger
+cannot be written the answer is an error, never allow.
+
+Exit codes: 0 allow, 1 deny, 2 error (invalid evidence, bad policy, store down).`,
+		Example: `  shipgate evidence add plan.json incidents.json build.json deploy-requested.json approval.json
+  shipgate gate deploy --release lv-2026-11-26.1
   shipgate gate deploy --release lv-2026-11-26.1 --evidence ./evidence --output json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Gate = args[0]
-			return gateRun(c.Context(), s, o)
+			return gateRun(c.Context(), s, g, o)
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Release.ID, "release", "", "release id (required)")
-	f.StringVar(&o.Release.Service, "service", "", "service (default: from the release's Plan)")
-	f.StringVar(&o.Release.Environment, "environment", "", "environment (default: from the release's Plan)")
-	f.StringVar(&o.Release.Commit, "commit", "", "commit (default: from the release's Plan)")
-	f.StringSliceVar(&o.Evidence, "evidence", nil, "evidence file or directory (repeatable)")
+	o.Release.AddFlags(f, g)
+	f.StringSliceVar(&o.Evidence, "evidence", nil, "evidence file or directory, recorded with the decision (repeatable, or comma-separated)")
 	f.StringVar(&o.Now, "now", "", "evaluation time, RFC 3339 (default: now)")
-	f.BoolVar(&o.DryRun, "dry-run", false, "mark the decision as a dry run")
+	f.StringVar(&o.Actor, "actor", "", "who asks (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	f.BoolVar(&o.DryRun, "dry-run", false, "record the decision as a dry run: it opens no violation")
 	f.BoolVar(&o.PrintIn, "print-input", false, "print the Rego input document (for opa eval -i) instead of deciding")
 	_ = c.MarkFlagRequired("release")
-	o.Policy.AddFlags(f)
+	o.Policy.AddFlags(f, g)
 	o.Ev.AddFlags(f)
+	o.Store.AddFlags(f, g)
 	o.Output.AddFlags(f)
 	return c
 }
 
-func gateRun(ctx context.Context, s Streams, o *gateOptions) error {
+func parseNow(s string) (time.Time, error) {
+	if s == "" {
+		return time.Now().UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--now: want RFC 3339 such as 2026-11-26T10:05:00Z: %w", err)
+	}
+	return t, nil
+}
+
+func gateRun(ctx context.Context, s Streams, g *globals, o *gateOptions) error {
 	if err := o.Output.validate(); err != nil {
 		return err
 	}
-	now := time.Now()
-	if o.Now != "" {
-		t, err := time.Parse(time.RFC3339, o.Now)
-		if err != nil {
-			return fmt.Errorf("--now: want RFC 3339 such as 2026-11-26T10:05:00Z: %w", err)
-		}
-		now = t
+	now, err := parseNow(o.Now)
+	if err != nil {
+		return err
 	}
-	if len(o.Evidence) == 0 {
-		return errors.New("no evidence: give --evidence DIR|FILE")
+	rel, err := o.Release.resolve()
+	if err != nil {
+		return err
 	}
 	eng, err := o.Policy.Engine(ctx)
 	if err != nil {
@@ -85,17 +146,22 @@ func gateRun(ctx context.Context, s Streams, o *gateOptions) error {
 	if err != nil {
 		return err
 	}
-	g := &gate.Gate{Engine: eng, Validator: v}
-	req := gate.Request{Gate: o.Gate, Release: o.Release, EvidencePaths: o.Evidence, Now: now, DryRun: o.DryRun}
+	db, err := o.Store.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	gt := &gate.Gate{Engine: eng, Validator: v, Store: db}
+	req := gate.Request{Gate: o.Gate, Release: rel, EvidencePaths: o.Evidence, Actor: actor(o.Actor, g), Now: now, DryRun: o.DryRun}
 	if o.PrintIn {
-		b, err := g.Input(req)
+		b, err := gt.Input(ctx, req)
 		if err != nil {
 			return err
 		}
 		_, err = fmt.Fprintf(s.Out, "%s\n", b)
 		return err
 	}
-	d, err := g.Decide(ctx, req)
+	d, err := gt.Decide(ctx, req)
 	if d != nil {
 		if werr := writeDecision(s.Out, o.Output.Format, d); werr != nil {
 			return werr

@@ -20,13 +20,33 @@ type PolicyOptions struct {
 	Dir      string
 	DataFile string
 	Timeout  time.Duration
+	g        *globals
 }
 
 // AddFlags binds the options to fs.
-func (o *PolicyOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Dir, "policies", "", "policy directory (default: the embedded LocalizeVideos policy set)")
+func (o *PolicyOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
+	o.g = g
+	fs.StringVar(&o.Dir, "policies", "", "policy directory (default: the config's policies, or the embedded LocalizeVideos policy set)")
 	fs.StringVar(&o.DataFile, "data", "", "policy data file, YAML or JSON, mounted at data.shipgate.config")
 	fs.DurationVar(&o.Timeout, "timeout", engine.DefaultTimeout, "limit for one policy evaluation")
+}
+
+// resolve fills what the flags left empty from the config file.
+func (o *PolicyOptions) resolve() error {
+	if o.g == nil {
+		return nil
+	}
+	cfg, err := o.g.config()
+	if err != nil {
+		return err
+	}
+	if o.Dir == "" {
+		o.Dir = cfg.Policies
+	}
+	if o.DataFile == "" {
+		o.DataFile = cfg.Data
+	}
+	return nil
 }
 
 func (o *PolicyOptions) source() fs.FS {
@@ -49,6 +69,9 @@ func (o *PolicyOptions) data() (map[string]any, error) {
 
 // Engine loads and compiles the chosen policy set.
 func (o *PolicyOptions) Engine(ctx context.Context) (*engine.Engine, error) {
+	if err := o.resolve(); err != nil {
+		return nil, err
+	}
 	data, err := o.data()
 	if err != nil {
 		return nil, err

@@ -10,12 +10,12 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 )
 
-func newPolicyCmd(s Streams) *cobra.Command {
+func newPolicyCmd(s Streams, g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "policy",
 		Short: "Test and check policy sets",
 	}
-	c.AddCommand(newPolicyTestCmd(s), newPolicyCheckCmd(s))
+	c.AddCommand(newPolicyTestCmd(s), newPolicyCheckCmd(s, g))
 	return c
 }
 
@@ -97,7 +97,7 @@ type policyCheckOptions struct {
 	Policy PolicyOptions
 }
 
-func newPolicyCheckCmd(s Streams) *cobra.Command {
+func newPolicyCheckCmd(s Streams, g *globals) *cobra.Command {
 	o := &policyCheckOptions{}
 	c := &cobra.Command{
 		Use:   "check [DIR]",
@@ -119,6 +119,6 @@ func newPolicyCheckCmd(s Streams) *cobra.Command {
 			return err
 		},
 	}
-	o.Policy.AddFlags(c.Flags())
+	o.Policy.AddFlags(c.Flags(), g)
 	return c
 }

@@ -60,6 +60,9 @@ func writeDecisionText(w io.Writer, d *engine.Decision) error {
 		}
 		fmt.Fprintf(&b, "  > obligation %s%s: %s\n", o.Kind, due, o.Message)
 	}
+	for _, id := range d.Opened {
+		fmt.Fprintf(&b, "  > %s opened: close it with `shipgate postmortem add --violation %s POSTMORTEM.json`\n", id, id)
+	}
 	for _, ig := range d.Ignored {
 		fmt.Fprintf(&b, "  - ignored %s: %s\n", ig.Reason, ig.Message)
 	}

@@ -21,10 +21,12 @@ const (
 	ExitError = 2
 )
 
-// Streams are the command's standard streams.
+// Streams are the command's standard streams and its environment.
 type Streams struct {
 	In       io.Reader
 	Out, Err io.Writer
+	// Getenv reads the environment; nil reads none.
+	Getenv func(string) string
 }
 
 // exitError carries an exit code through cobra. A silent one has already
@@ -80,6 +82,9 @@ func NewRoot(s Streams) *cobra.Command {
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
-	root.AddCommand(newGateCmd(s), newEvidenceCmd(s), newPolicyCmd(s))
+	g := &globals{Getenv: s.Getenv}
+	g.AddFlags(root.PersistentFlags())
+	root.AddCommand(newInitCmd(s, g), newGateCmd(s, g), newEvidenceCmd(s, g), newPolicyCmd(s, g),
+		newViolationsCmd(s, g), newPostmortemCmd(s, g), newStatusCmd(s, g), newAuditCmd(s, g), newDecisionCmd(s, g))
 	return root
 }

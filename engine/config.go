@@ -23,6 +23,9 @@ type config struct {
 	Freeze struct {
 		Calendar []calendarEntry `json:"calendar"`
 	} `json:"freeze"`
+	Postmortem struct {
+		DueDays *float64 `json:"due_days"`
+	} `json:"postmortem"`
 	// ClockSkew tolerates evidence stamped slightly ahead of the gate's clock.
 	ClockSkew string `json:"clock_skew"`
 }
@@ -33,6 +36,7 @@ type settings struct {
 	required  map[string][]string
 	calendar  *calendar
 	skew      time.Duration
+	due       time.Duration
 }
 
 func parseSettings(raw any) (*settings, error) {
@@ -44,7 +48,13 @@ func parseSettings(raw any) (*settings, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("data shipgate.config: %w", err)
 	}
-	s := &settings{freshness: map[string]time.Duration{}, required: map[string][]string{}, skew: 5 * time.Minute}
+	s := &settings{freshness: map[string]time.Duration{}, required: map[string][]string{}, skew: 5 * time.Minute, due: 5 * 24 * time.Hour}
+	if d := c.Postmortem.DueDays; d != nil {
+		if *d <= 0 {
+			return nil, fmt.Errorf("data shipgate.config.postmortem.due_days: want a positive number of days, got %v", *d)
+		}
+		s.due = time.Duration(*d * float64(24*time.Hour))
+	}
 	for kind, v := range c.Freshness {
 		if !slices.Contains(schemas.Kinds, kind) {
 			return nil, fmt.Errorf("data shipgate.config.freshness.%s: unknown evidence kind (want one of %v)", kind, schemas.Kinds)

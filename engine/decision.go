@@ -21,6 +21,7 @@ const (
 	ReasonEvidenceInvalid  = "evidence.invalid"
 	ReasonEvidenceBinding  = "evidence.binding"
 	ReasonEvidenceConflict = "evidence.conflict"
+	ReasonStore            = "store.unavailable"
 )
 
 // Rule ids the engine itself reports, beside those of the policies.
@@ -115,6 +116,9 @@ type Decision struct {
 	Input       InputRef      `json:"input"`
 	EvaluatedAt time.Time     `json:"evaluatedAt"`
 	DryRun      bool          `json:"dryRun,omitempty"`
+	// Opened names the violations and obligations this decision opened in
+	// the ledger.
+	Opened []string `json:"opened,omitempty"`
 }
 
 // deny turns d into a denial for reason, keeping what it already explains.

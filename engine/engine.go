@@ -243,6 +243,10 @@ func revision(res *loader.Result, docs map[string]any) (string, error) {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// PostmortemDue is how long after a violation opens its postmortem is due
+// (data postmortem.due_days; 5 days by default).
+func (e *Engine) PostmortemDue() time.Duration { return e.settings.due }
+
 // Revision is the digest of the loaded policy set.
 func (e *Engine) Revision() string { return e.revision }
 

@@ -44,6 +44,8 @@ type Document struct {
 	Actor string
 	// Digest is "sha256:" + hex SHA-256 of the canonical form of Value.
 	Digest string
+	// Canonical is that canonical form (RFC 8785): what a ledger stores.
+	Canonical []byte
 	// Value is the whole document as decoded: map[string]any, []any,
 	// string, json.Number, bool and nil, ready to hand to OPA. The typed
 	// fields above are copies, for binding checks without map lookups.
@@ -136,7 +138,7 @@ func (v *Validator) Decode(source string, b []byte) (*Document, error) {
 	if err != nil {
 		return nil, fmt.Errorf("digest %s: %w", source, err)
 	}
-	doc.Digest = DigestOf(canon)
+	doc.Digest, doc.Canonical = DigestOf(canon), canon
 	return doc, nil
 }
 

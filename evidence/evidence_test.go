@@ -176,7 +176,7 @@ func TestDecode(t *testing.T) {
 		CollectedAt: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC),
 		Actor:       "ci-bot",
 	}
-	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Document{}, "Digest", "Value")); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Document{}, "Digest", "Canonical", "Value")); diff != "" {
 		t.Errorf("Decode() (-want +got):\n%s", diff)
 	}
 	if got.Value["data"].(map[string]any)["exitCode"] != json.Number("0") {
@@ -188,6 +188,9 @@ func TestDecode(t *testing.T) {
 	}
 	if got.Digest != DigestOf(canon) {
 		t.Errorf("Digest = %s; want DigestOf(Canonical(file)) = %s", got.Digest, DigestOf(canon))
+	}
+	if !bytes.Equal(got.Canonical, canon) {
+		t.Errorf("Canonical = %s; want %s", got.Canonical, canon)
 	}
 }
 

@@ -1,6 +1,7 @@
 // Package gate is the use case behind `shipgate gate`: collect a release's
-// evidence, resolve which release is meant, ask the engine, and fail closed
-// on anything that goes wrong on the way.
+// evidence (from files and the ledger), resolve which release is meant, ask
+// the engine, record the decision and the violations it opens, and only
+// then answer. Anything that goes wrong on the way denies.
 package gate
 
 import (
@@ -10,12 +11,21 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/store"
 )
+
+// Store is the ledger as the gate uses it.
+type Store interface {
+	Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error)
+	Violations(ctx context.Context, f store.Filter) ([]store.Violation, error)
+	RecordDecision(ctx context.Context, now time.Time, d store.Decision, opened []store.Violation, ev []store.Evidence) error
+}
 
 // Request asks one gate about one release.
 type Request struct {
@@ -23,80 +33,139 @@ type Request struct {
 	// Release must carry an ID. Service, Environment and Commit may be left
 	// empty: they are then taken from the release's Plan.
 	Release engine.Release
-	// Evidence lists files and directories of evidence documents.
+	// EvidencePaths lists files and directories of evidence documents; they
+	// are recorded in the ledger with the decision.
 	EvidencePaths []string
-	// Evidence adds documents already decoded (from a ledger, a server).
-	Evidence   []*evidence.Document
-	Violations []engine.OpenViolation
-	Now        time.Time
-	DryRun     bool
+	// Evidence adds documents already decoded.
+	Evidence []*evidence.Document
+	// Actor is who asks (recorded on the violations a denial opens).
+	Actor  string
+	Now    time.Time
+	DryRun bool
 }
 
-// Gate evaluates requests with one engine and one validator, both built
-// once by the caller.
+// Gate evaluates requests with one engine, one validator and, when Store is
+// set, one ledger, all built once by the caller.
 type Gate struct {
 	Engine    *engine.Engine
 	Validator *evidence.Validator
-	// NewID names decisions; nil uses a time-ordered random id.
-	NewID func(now time.Time) string
+	// Store, when set, supplies the release's recorded evidence and open
+	// violations, and records every decision before it is returned.
+	Store Store
+	// NewID names decisions and violations; nil uses time-ordered random ids.
+	NewID func(prefix string, now time.Time) string
+	// Clock stamps ledger entries; nil is time.Now. (Decisions are made at
+	// Request.Now, which may be given.)
+	Clock func() time.Time
 }
 
-// Decide answers req. It always returns a Decision, and it denies whenever
-// it also returns an error: invalid evidence (*evidence.ValidationErrors or a
-// read error), an unresolvable release, or an engine fault (*engine.FaultError).
+// RecordError means the decision could not be made durable: it must not be
+// acted on, and the Decision returned with it denies.
+type RecordError struct{ Err error }
+
+func (e *RecordError) Error() string { return "record decision: " + e.Err.Error() }
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// Decide answers req. It always returns a Decision, and that Decision
+// denies whenever an error is returned too: invalid evidence
+// (evidence.ValidationErrors or a read error), an engine fault
+// (*engine.FaultError), or a ledger that cannot be read or written
+// (*RecordError).
 func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error) {
 	if req.Now.IsZero() {
 		return nil, errors.New("gate: no evaluation time")
 	}
-	docs := append([]*evidence.Document(nil), req.Evidence...)
-	if len(req.EvidencePaths) > 0 {
-		loaded, err := g.Validator.LoadPaths(req.EvidencePaths)
-		if err != nil {
-			return g.denied(req, engine.ReasonEvidenceInvalid, engine.RuleEvidenceInvalid, err.Error(),
-				"fix the evidence documents named above; nothing was evaluated"), err
-		}
-		docs = append(docs, loaded...)
+	if !slices.Contains(engine.Gates, req.Gate) {
+		err := fmt.Errorf("%w %q (want one of %s)", engine.ErrUnknownGate, req.Gate, strings.Join(engine.Gates, ", "))
+		return g.denied(req, engine.ReasonUndefined, engine.RuleEngineFault, err.Error(), "name one of the gates"), err
 	}
+	files, err := g.load(req.EvidencePaths)
+	if err != nil {
+		d := g.denied(req, engine.ReasonEvidenceInvalid, engine.RuleEvidenceInvalid, err.Error(),
+			"fix the evidence documents named above; nothing was evaluated")
+		return g.record(ctx, req, d, nil, nil, err)
+	}
+	docs := append(append([]*evidence.Document(nil), req.Evidence...), files...)
+	recorded, err := g.recorded(ctx, req.Release.ID)
+	if err != nil {
+		return g.denied(req, engine.ReasonStore, engine.RuleEngineFault, err.Error(), "make the ledger readable"), &RecordError{Err: err}
+	}
+	docs = append(docs, recorded...)
+
 	rel, err := resolveRelease(req.Release, docs)
 	if err != nil {
 		req.Release = rel
-		var ce *conflictError
 		reason := engine.ReasonEvidenceMissing
+		var ce *conflictError
 		if errors.As(err, &ce) {
 			reason = engine.ReasonEvidenceConflict
 		}
-		return g.denied(req, reason, engine.RuleEvidenceMissing, err.Error(),
-			"record a Plan for the release, or give --service, --environment and --commit"), nil
+		d := g.denied(req, reason, engine.RuleEvidenceMissing, err.Error(),
+			"record a Plan for the release, or give --service, --environment and --commit")
+		return g.record(ctx, req, d, docs, nil, nil)
 	}
-	d, err := g.Engine.Evaluate(ctx, engine.Input{
-		Gate: req.Gate, Release: rel, Now: req.Now, Evidence: docs, Violations: req.Violations,
-	})
-	d.ID = g.id(req.Now)
+	open, err := g.openViolations(ctx, rel.Service)
+	if err != nil {
+		return g.denied(req, engine.ReasonStore, engine.RuleEngineFault, err.Error(), "make the ledger readable"), &RecordError{Err: err}
+	}
+	in := engine.Input{Gate: req.Gate, Release: rel, Now: req.Now, Evidence: docs, Violations: open}
+	d, evalErr := g.Engine.Evaluate(ctx, in)
+	d.ID = g.id("dec", g.now())
 	d.DryRun = req.DryRun
-	return d, err
+	return g.record(ctx, req, d, docs, open, evalErr)
 }
 
-// Input returns the Rego input document req would be evaluated with, as
-// JSON, for `opa eval -i`.
-func (g *Gate) Input(req Request) ([]byte, error) {
-	docs := append([]*evidence.Document(nil), req.Evidence...)
-	if len(req.EvidencePaths) > 0 {
-		loaded, err := g.Validator.LoadPaths(req.EvidencePaths)
-		if err != nil {
-			return nil, err
-		}
-		docs = append(docs, loaded...)
+func (g *Gate) load(paths []string) ([]*evidence.Document, error) {
+	if len(paths) == 0 {
+		return nil, nil
 	}
-	rel, err := resolveRelease(req.Release, docs)
+	return g.Validator.LoadPaths(paths)
+}
+
+// recorded decodes the release's evidence from the ledger. It is validated
+// again: the schemas may have tightened since it was recorded.
+func (g *Gate) recorded(ctx context.Context, releaseID string) ([]*evidence.Document, error) {
+	if g.Store == nil || releaseID == "" {
+		return nil, nil
+	}
+	stored, err := g.Store.Evidence(ctx, releaseID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read evidence of %s: %w", releaseID, err)
 	}
-	return g.Engine.InputDocument(engine.Input{Gate: req.Gate, Release: rel, Now: req.Now, Evidence: docs, Violations: req.Violations})
+	docs := make([]*evidence.Document, 0, len(stored))
+	for _, s := range stored {
+		src := s.Source
+		if src == "" {
+			src = fmt.Sprintf("ledger entry %d", s.Seq)
+		}
+		d, err := g.Validator.Decode(src, s.Body)
+		if err != nil {
+			return nil, fmt.Errorf("recorded evidence %s: %w", s.Digest, err)
+		}
+		docs = append(docs, d)
+	}
+	return docs, nil
+}
+
+func (g *Gate) openViolations(ctx context.Context, service string) ([]engine.OpenViolation, error) {
+	if g.Store == nil {
+		return nil, nil
+	}
+	vs, err := g.Store.Violations(ctx, store.Filter{Status: store.StatusOpen, Service: service})
+	if err != nil {
+		return nil, fmt.Errorf("read open violations of %s: %w", service, err)
+	}
+	out := make([]engine.OpenViolation, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, engine.OpenViolation{ID: v.ID, Release: v.ReleaseID, Gate: v.Gate, Rules: v.Rules,
+			Status: v.Status, OpenedAt: v.OpenedAt, Due: v.Due})
+	}
+	return out, nil
 }
 
 func (g *Gate) denied(req Request, reason, rule, msg, remediation string) *engine.Decision {
 	return &engine.Decision{
-		ID: g.id(req.Now), Gate: req.Gate, Release: req.Release, Allow: false, Reason: reason,
+		ID: g.id("dec", g.now()), Gate: req.Gate, Release: req.Release, Allow: false, Reason: reason,
 		Violations: []engine.Finding{{Rule: rule, Enforcement: engine.Hard, Message: msg, Evidence: []string{}, Remediation: remediation}},
 		Overridden: []engine.Finding{}, Warnings: []engine.Finding{}, Obligations: []engine.Obligation{},
 		Rules: []string{}, Ignored: []engine.Ignored{}, Evidence: []engine.EvidenceRef{},
@@ -104,22 +173,22 @@ func (g *Gate) denied(req Request, reason, rule, msg, remediation string) *engin
 	}
 }
 
-func (g *Gate) id(now time.Time) string {
+func (g *Gate) id(prefix string, now time.Time) string {
 	if g.NewID != nil {
-		return g.NewID(now)
+		return g.NewID(prefix, now)
 	}
-	return NewDecisionID(now)
+	return NewID(prefix, now)
 }
 
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
 
-// NewDecisionID returns "dec_" and 26 characters: a millisecond timestamp
-// then randomness, so ids sort by time and never collide across processes.
-func NewDecisionID(now time.Time) string {
+// NewID returns prefix, "_" and 26 characters: a millisecond timestamp then
+// randomness, so ids sort by time and never collide across processes.
+func NewID(prefix string, now time.Time) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
 	_, _ = rand.Read(b[6:])
-	return "dec_" + idEncoding.EncodeToString(b[:])
+	return prefix + "_" + idEncoding.EncodeToString(b[:])
 }
 
 type conflictError struct{ msg string }
@@ -160,6 +229,29 @@ func resolveRelease(r engine.Release, docs []*evidence.Document) (engine.Release
 		r.Repository = p.Repository
 	}
 	return r, nil
+}
+
+// Input returns the Rego input document req would be evaluated with, as
+// JSON, for `opa eval -i`.
+func (g *Gate) Input(ctx context.Context, req Request) ([]byte, error) {
+	files, err := g.load(req.EvidencePaths)
+	if err != nil {
+		return nil, err
+	}
+	recorded, err := g.recorded(ctx, req.Release.ID)
+	if err != nil {
+		return nil, err
+	}
+	docs := append(append(append([]*evidence.Document(nil), req.Evidence...), files...), recorded...)
+	rel, err := resolveRelease(req.Release, docs)
+	if err != nil {
+		return nil, err
+	}
+	open, err := g.openViolations(ctx, rel.Service)
+	if err != nil {
+		return nil, err
+	}
+	return g.Engine.InputDocument(engine.Input{Gate: req.Gate, Release: rel, Now: req.Now, Evidence: docs, Violations: open})
 }
 
 // Summary is a one-line description of a decision for logs.

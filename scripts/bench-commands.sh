@@ -10,7 +10,7 @@ files=(--evidence $ev/plan.json --evidence $ev/incidents.json --evidence $ev/bui
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-bin/shipgate gate deploy --release lv-2026-11-26.1 "${files[@]}" --now $now --print-input > "$tmp/input.json"
+bin/shipgate gate deploy --release lv-2026-11-26.1 "${files[@]}" --now $now --store "$tmp/input.db" --print-input > "$tmp/input.json"
 
 measure() { # name, command...
 	local name=$1; shift
@@ -26,5 +26,7 @@ measure() { # name, command...
 }
 
 echo "deploy gate, allowed LocalizeVideos release, $N runs each"
-measure "shipgate gate" bin/shipgate gate deploy --release lv-2026-11-26.1 "${files[@]}" --now $now --output json
+# shipgate also validates the evidence, binds it, and records the decision
+# (with fsync) in its ledger before answering; opa eval does none of that.
+measure "shipgate gate" bin/shipgate gate deploy --release lv-2026-11-26.1 "${files[@]}" --now $now --store "$tmp/ledger.db" --output json
 measure "opa eval" bin/opa eval --fail-defined=false -d policies/ -i "$tmp/input.json" --format json data.shipgate.gates.deploy.decision

@@ -1,8 +1,17 @@
-// Command demo runs the LocalizeVideos example release through every gate
-// with the shipgate binary, then each denial case, printing each command as
-// a user would type it and the decision it printed.
+// Command demo runs the LocalizeVideos example with the shipgate binary,
+// printing each command as a user would type it and what it printed:
 //
-//	go run ./examples/localizevideos/demo -shipgate bin/shipgate
+//  1. the release story, in one ledger on the embedded SQLite default: a
+//     deploy denied for want of an approval (a production violation), then
+//     allowed, verified and completed; an emergency release that owes a
+//     postmortem; the postmortem that closes both; a signed checkpoint and
+//     the audit that verifies the ledger against it;
+//
+//  2. the gallery: every example case (each forbidden action, the freeze,
+//     the emergency path, a failed verification, flag strategies), each in
+//     a ledger of its own, its exit code checked against the case.
+//
+//     go run ./examples/localizevideos/demo -shipgate bin/shipgate
 package main
 
 import (
@@ -11,6 +20,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -20,51 +31,200 @@ import (
 func main() {
 	bin := flag.String("shipgate", "bin/shipgate", "the shipgate binary")
 	root := flag.String("cases", "examples/localizevideos/evidence", "folder of example cases")
+	work := flag.String("work", ".demo", "working directory for the story's ledger (emptied first)")
 	flag.Parse()
-	if err := run(*bin, *root); err != nil {
+	d, err := newDemo(*bin, *root, *work)
+	if err == nil {
+		err = d.story()
+	}
+	if err == nil {
+		err = d.gallery()
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin, root string) error {
-	all, err := cases.Load(root)
+type demo struct {
+	bin, root, work string
+}
+
+func newDemo(bin, root, work string) (*demo, error) {
+	var err error
+	d := &demo{}
+	if d.bin, err = filepath.Abs(bin); err != nil {
+		return nil, err
+	}
+	if d.root, err = filepath.Abs(root); err != nil {
+		return nil, err
+	}
+	if d.work, err = filepath.Abs(work); err != nil {
+		return nil, err
+	}
+	if err := os.RemoveAll(d.work); err != nil {
+		return nil, err
+	}
+	return d, os.MkdirAll(d.work, 0o755)
+}
+
+// run runs shipgate in dir, shows the command (paths relative to the
+// repository) and its output, and requires the exit code want.
+func (d *demo) run(dir string, want int, args ...string) (string, error) {
+	shown := strings.ReplaceAll(strings.Join(args, " "), d.root+"/", "$EX/")
+	fmt.Printf("\n$ shipgate %s\n", shown)
+	cmd := exec.Command(d.bin, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	os.Stdout.Write(out)
+	code := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			return "", err
+		}
+		code = ee.ExitCode()
+	}
+	if code != want {
+		return string(out), fmt.Errorf("shipgate %s: exit %d; want %d", shown, code, want)
+	}
+	fmt.Printf("(exit %d)\n", code)
+	return string(out), nil
+}
+
+var openedRE = regexp.MustCompile(`\b((?:vio|obl)_[0-9a-z]{26}) opened`)
+
+func (d *demo) story() error {
+	ex := func(p ...string) string { return filepath.Join(append([]string{d.root}, p...)...) }
+	a := func(f string) string { return ex("allowed", f) }
+	w := d.work
+	fmt.Printf("## The LocalizeVideos release, recorded in one ledger ($EX is %s)\n", d.root)
+	steps := []struct {
+		want int
+		args []string
+	}{
+		{0, []string{"init", "--service", "localizevideos-app"}},
+		{0, []string{"evidence", "add", a("plan.json"), a("incidents.json"), a("build.json"), a("deploy-requested.json")}},
+	}
+	for _, s := range steps {
+		if _, err := d.run(w, s.want, s.args...); err != nil {
+			return err
+		}
+	}
+	fmt.Println("\n# Nobody approved the deploy yet: the gate denies and opens a production violation.")
+	out, err := d.run(w, 1, "gate", "deploy", "--release", "lv-2026-11-26.1", "--now", "2026-11-26T10:05:00Z")
 	if err != nil {
 		return err
 	}
-	steps, wrong := 0, 0
+	var ids []string
+	for _, m := range openedRE.FindAllStringSubmatch(out, -1) {
+		ids = append(ids, m[1])
+	}
+	fmt.Println("\n# alice approves; the release goes through every gate.")
+	for _, s := range []struct {
+		want int
+		args []string
+	}{
+		{0, []string{"evidence", "add", a("approval.json")}},
+		{0, []string{"gate", "deploy", "--release", "lv-2026-11-26.1", "--now", "2026-11-26T10:05:00Z"}},
+		{0, []string{"evidence", "add", a("deploy.json"), a("verification.json")}},
+		{0, []string{"gate", "verify", "--release", "lv-2026-11-26.1", "--now", "2026-11-26T10:12:00Z"}},
+		{0, []string{"evidence", "add", a("monitoring.json")}},
+		{0, []string{"gate", "complete", "--release", "lv-2026-11-26.1", "--now", "2026-11-26T10:30:00Z"}},
+		{0, []string{"status", "--release", "lv-2026-11-26.1"}},
+	} {
+		if _, err := d.run(w, s.want, s.args...); err != nil {
+			return err
+		}
+	}
+	fmt.Println("\n# Friday evening, SEV-1 INC-42 is open and the weekend freeze is on: an emergency hotfix, approved by bob, owes a postmortem.")
+	if _, err := d.run(w, 0, "evidence", "add", ex("emergency")); err != nil {
+		return err
+	}
+	out, err = d.run(w, 0, "gate", "deploy", "--release", "lv-2026-11-27.1", "--now", "2026-11-27T19:30:00Z")
+	if err != nil {
+		return err
+	}
+	for _, m := range openedRE.FindAllStringSubmatch(out, -1) {
+		ids = append(ids, m[1])
+	}
+	if len(ids) != 2 {
+		return fmt.Errorf("want one violation and one obligation opened, got %v", ids)
+	}
+	if _, err := d.run(w, 0, "violations", "list", "--open"); err != nil {
+		return err
+	}
+	fmt.Println("\n# The postmortem names both; recording it closes them.")
+	pm := filepath.Join(w, "postmortem.json")
+	if err := os.WriteFile(pm, postmortem(ids), 0o644); err != nil {
+		return err
+	}
+	for _, s := range []struct {
+		want int
+		args []string
+	}{
+		{0, []string{"postmortem", "add", "postmortem.json"}},
+		{0, []string{"violations", "list"}},
+		{0, []string{"audit", "checkpoint", "--out", "checkpoint.json"}},
+		{0, []string{"audit", "verify", "--checkpoint", "checkpoint.json"}},
+	} {
+		if _, err := d.run(w, s.want, s.args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func postmortem(ids []string) []byte {
+	quoted := make([]string, len(ids))
+	for i, id := range ids {
+		quoted[i] = fmt.Sprintf("%q", id)
+	}
+	return fmt.Appendf(nil, `{
+  "apiVersion": "shipgate.dev/v1",
+  "kind": "Postmortem",
+  "release": {"id": "lv-2026-11-27.1", "service": "localizevideos-app", "environment": "production"},
+  "subject": {"repository": "localizevideos/app", "commit": "b7e4d2c19f0a8e6d5c4b3a29180f7e6d5c4b3a21"},
+  "collectedAt": %q,
+  "collector": {"name": "manual", "actor": "carol"},
+  "data": {
+    "violations": [%s],
+    "incident": "INC-42",
+    "summary": "A deploy was attempted before its approval; the INC-42 hotfix shipped in the weekend freeze through the emergency path.",
+    "author": "carol",
+    "completedAt": %q,
+    "actions": [{"description": "make the pipeline wait for the approval before calling the deploy gate", "owner": "dave"}]
+  }
+}
+`, time.Now().UTC().Format(time.RFC3339), strings.Join(quoted, ", "), time.Now().UTC().Format(time.RFC3339))
+}
+
+func (d *demo) gallery() error {
+	all, err := cases.Load(d.root)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\n## Every example case, each in a ledger of its own\n")
+	steps := 0
 	for _, c := range all {
 		fmt.Printf("\n### %s: %s\n", c.Name, c.Description)
+		ledger := filepath.Join("cases", c.Name+".db")
+		if err := os.MkdirAll(filepath.Join(d.work, "cases"), 0o755); err != nil {
+			return err
+		}
 		for _, s := range c.Steps {
-			args := []string{"gate", s.Gate, "--release", c.Release, "--now", s.Now.UTC().Format(time.RFC3339),
-				"--evidence", strings.Join(c.Paths(s), ",")}
-			fmt.Printf("\n$ shipgate %s\n", strings.Join(args, " "))
-			cmd := exec.Command(bin, args...)
-			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-			code := 0
-			if err := cmd.Run(); err != nil {
-				var ee *exec.ExitError
-				if !errors.As(err, &ee) {
-					return err
-				}
-				code = ee.ExitCode()
-			}
 			want := 1
 			if s.Expect.Allow {
 				want = 0
 			}
-			steps++
-			if code != want {
-				wrong++
-				fmt.Printf("!! exit %d; this case expects %d\n", code, want)
-			} else {
-				fmt.Printf("(exit %d)\n", code)
+			args := []string{"gate", s.Gate, "--release", c.Release, "--now", s.Now.UTC().Format(time.RFC3339),
+				"--store", ledger, "--evidence", strings.Join(c.Paths(s), ",")}
+			if _, err := d.run(d.work, want, args...); err != nil {
+				return err
 			}
+			steps++
 		}
 	}
-	fmt.Printf("\n%d cases, %d gate decisions, %d not as expected\n", len(all), steps, wrong)
-	if wrong > 0 {
-		return fmt.Errorf("%d decisions not as expected", wrong)
-	}
+	fmt.Printf("\n%d cases, %d gate decisions, each as its case expects\n", len(all), steps)
 	return nil
 }

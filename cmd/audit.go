@@ -1,0 +1,232 @@
+package cmd
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/store"
+)
+
+// Default key locations, written by `shipgate init`.
+const (
+	DefaultPrivateKey = ".shipgate/keys/checkpoint.key"
+	DefaultPublicKey  = ".shipgate/keys/checkpoint.pub"
+)
+
+func newAuditCmd(s Streams, g *globals) *cobra.Command {
+	c := &cobra.Command{Use: "audit", Short: "Verify the ledger and sign checkpoints of it"}
+	c.AddCommand(newAuditVerifyCmd(s, g), newAuditCheckpointCmd(s, g))
+	return c
+}
+
+type auditVerifyOptions struct {
+	Checkpoint string
+	PublicKey  string
+	Store      StoreOptions
+	Output     OutputOptions
+}
+
+func newAuditVerifyCmd(s Streams, g *globals) *cobra.Command {
+	o := &auditVerifyOptions{}
+	c := &cobra.Command{
+		Use:   "verify [--checkpoint FILE]",
+		Short: "Recompute the ledger's hash chain and tables; exit 1 names the first bad entry",
+		Long: `Recompute every entry's hash and link, and the query tables from the
+entries. With a signed checkpoint (shipgate audit checkpoint) kept outside
+the database, also detect a truncated tail or an older copy restored.
+
+Exit codes: 0 intact, 1 broken (the first bad entry is named), 2 error.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.Output.validate(); err != nil {
+				return err
+			}
+			var cp *ledger.Checkpoint
+			if o.Checkpoint != "" {
+				pub, err := publicKey(o.PublicKey, g)
+				if err != nil {
+					return err
+				}
+				if cp, err = readCheckpoint(o.Checkpoint, pub); err != nil {
+					return err
+				}
+			}
+			db, err := o.Store.Open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			head, err := db.Verify(c.Context(), cp)
+			result := map[string]any{"intact": err == nil, "size": head.Size, "head": head.Hash, "root": head.Root}
+			if cp != nil {
+				result["checkpoint"] = map[string]any{"size": cp.Size, "head": cp.Head, "keyId": cp.KeyID, "time": cp.Time}
+			}
+			if err != nil {
+				result["error"] = err.Error()
+			}
+			if o.Output.Format == "json" {
+				if werr := writeJSON(s.Out, result); werr != nil {
+					return werr
+				}
+			} else if err == nil {
+				with := ""
+				if cp != nil {
+					with = fmt.Sprintf(", consistent with the checkpoint of %d entries signed by %s", cp.Size, cp.KeyID)
+				}
+				fmt.Fprintf(s.Out, "ledger intact: %d entries, head %s, root %s%s\n", head.Size, head.Hash, head.Root, with)
+			}
+			if err != nil {
+				code := ExitError
+				if isBreak(err) {
+					code = ExitDeny
+				}
+				return &exitError{code: code, err: err}
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&o.Checkpoint, "checkpoint", "", "signed checkpoint file to check the ledger against")
+	c.Flags().StringVar(&o.PublicKey, "public-key", "", "checkpoint public key (default: the config's, or "+DefaultPublicKey+")")
+	o.Store.AddFlags(c.Flags(), g)
+	o.Output.AddFlags(c.Flags())
+	return c
+}
+
+type auditCheckpointOptions struct {
+	Out   string
+	Key   string
+	Store StoreOptions
+}
+
+func newAuditCheckpointCmd(s Streams, g *globals) *cobra.Command {
+	o := &auditCheckpointOptions{}
+	c := &cobra.Command{
+		Use:   "checkpoint [--out FILE]",
+		Short: "Verify the ledger and print (or write) a signed checkpoint of its head",
+		Long: `Verify the ledger, then sign its head (size, last entry hash, Merkle
+root) with the ed25519 key of shipgate init. Keep the checkpoint outside the
+database (an artifact store, a ticket, git): shipgate audit verify
+--checkpoint FILE then detects a truncated tail or a restored older copy.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			key, err := privateKey(o.Key, g)
+			if err != nil {
+				return err
+			}
+			db, err := o.Store.Open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			head, err := db.Verify(c.Context(), nil)
+			if err != nil {
+				return &exitError{code: ExitDeny, err: fmt.Errorf("refusing to sign a broken ledger: %w", err)}
+			}
+			path, err := o.Store.path()
+			if err != nil {
+				return err
+			}
+			abs, _ := filepath.Abs(path)
+			cp := ledger.NewCheckpoint("shipgate:"+abs, head, time.Now(), key)
+			b, err := json.MarshalIndent(cp, "", "  ")
+			if err != nil {
+				return err
+			}
+			b = append(b, '\n')
+			if o.Out == "" {
+				_, err = s.Out.Write(b)
+				return err
+			}
+			if err := os.WriteFile(o.Out, b, 0o644); err != nil {
+				return fmt.Errorf("write checkpoint: %w", err)
+			}
+			_, err = fmt.Fprintf(s.Out, "checkpoint of %d entries written to %s\n", cp.Size, o.Out)
+			return err
+		},
+	}
+	c.Flags().StringVar(&o.Out, "out", "", "write the checkpoint to FILE instead of stdout")
+	c.Flags().StringVar(&o.Key, "key", "", "private key (default: the config's, or "+DefaultPrivateKey+")")
+	o.Store.AddFlags(c.Flags(), g)
+	return c
+}
+
+func isBreak(err error) bool {
+	var be *ledger.BreakError
+	var pe *store.ProjectionError
+	return errors.As(err, &be) || errors.As(err, &pe)
+}
+
+func privateKey(flag string, g *globals) (ed25519.PrivateKey, error) {
+	path, err := keyPath(flag, g, true)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint key (run shipgate init, or give --key): %w", err)
+	}
+	k, err := ledger.ParsePrivateKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
+}
+
+func publicKey(flag string, g *globals) (ed25519.PublicKey, error) {
+	path, err := keyPath(flag, g, false)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint public key (give --public-key): %w", err)
+	}
+	k, err := ledger.ParsePublicKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
+}
+
+func keyPath(flag string, g *globals, private bool) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	cfg, err := g.config()
+	if err != nil {
+		return "", err
+	}
+	if private {
+		if cfg.Keys.Private != "" {
+			return cfg.Keys.Private, nil
+		}
+		return DefaultPrivateKey, nil
+	}
+	if cfg.Keys.Public != "" {
+		return cfg.Keys.Public, nil
+	}
+	return DefaultPublicKey, nil
+}
+
+func readCheckpoint(path string, pub ed25519.PublicKey) (*ledger.Checkpoint, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint: %w", err)
+	}
+	var cp ledger.Checkpoint
+	if err := json.Unmarshal(b, &cp); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := cp.Verify(pub); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &cp, nil
+}

@@ -1,0 +1,128 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/goccy/go-yaml"
+	"github.com/spf13/pflag"
+
+	"github.com/localizevideos/shipgate/store/sqlite"
+)
+
+// ConfigFile is read from the working directory when --config is not given.
+const ConfigFile = "shipgate.yaml"
+
+// DefaultStore is the embedded ledger, created on first use.
+const DefaultStore = ".shipgate/ledger.db"
+
+// config is shipgate.yaml: defaults for flags a repository always sets.
+type config struct {
+	Service     string `yaml:"service"`
+	Environment string `yaml:"environment"`
+	Store       string `yaml:"store"`
+	Policies    string `yaml:"policies"`
+	Data        string `yaml:"data"`
+	Keys        struct {
+		Private string `yaml:"private"`
+		Public  string `yaml:"public"`
+	} `yaml:"keys"`
+}
+
+// globals are the options every command shares: the config file and the
+// environment, read once.
+type globals struct {
+	ConfigPath string
+	Getenv     func(string) string
+
+	loaded bool
+	cfg    config
+}
+
+func (g *globals) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&g.ConfigPath, "config", "", "configuration file (default: ./"+ConfigFile+" when present)")
+}
+
+// config loads shipgate.yaml once. A file named with --config must exist;
+// the default one is optional.
+func (g *globals) config() (config, error) {
+	if g.loaded {
+		return g.cfg, nil
+	}
+	path, required := g.ConfigPath, true
+	if path == "" {
+		path, required = ConfigFile, false
+	}
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !required:
+	case err != nil:
+		return config{}, fmt.Errorf("read config: %w", err)
+	default:
+		if err := yaml.UnmarshalWithOptions(b, &g.cfg, yaml.Strict()); err != nil {
+			return config{}, fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))
+		}
+	}
+	g.loaded = true
+	return g.cfg, nil
+}
+
+func (g *globals) getenv(k string) string {
+	if g.Getenv == nil {
+		return ""
+	}
+	return g.Getenv(k)
+}
+
+// StoreOptions choose the ledger.
+type StoreOptions struct {
+	Path string
+	g    *globals
+}
+
+// AddFlags binds the options to fs.
+func (o *StoreOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
+	o.g = g
+	fs.StringVar(&o.Path, "store", "", "ledger file (default: $SHIPGATE_STORE, the config's store, or "+DefaultStore+")")
+}
+
+func (o *StoreOptions) path() (string, error) {
+	if o.Path != "" {
+		return o.Path, nil
+	}
+	if p := o.g.getenv("SHIPGATE_STORE"); p != "" {
+		return p, nil
+	}
+	cfg, err := o.g.config()
+	if err != nil {
+		return "", err
+	}
+	if cfg.Store != "" {
+		return cfg.Store, nil
+	}
+	return DefaultStore, nil
+}
+
+// Open opens the ledger. The default location is created on first use, so
+// the embedded store needs no set-up; a path given explicitly must be in a
+// directory that exists.
+func (o *StoreOptions) Open(ctx context.Context) (*sqlite.DB, error) {
+	p, err := o.path()
+	if err != nil {
+		return nil, err
+	}
+	if filepath.Clean(p) == filepath.Clean(DefaultStore) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, fmt.Errorf("create store directory: %w", err)
+		}
+	}
+	db, err := sqlite.Open(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", p, err)
+	}
+	return db, nil
+}

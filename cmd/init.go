@@ -1,0 +1,89 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/localizevideos/shipgate/ledger"
+)
+
+type initOptions struct {
+	Service     string
+	Environment string
+	Force       bool
+}
+
+func newInitCmd(s Streams, g *globals) *cobra.Command {
+	o := &initOptions{}
+	c := &cobra.Command{
+		Use:   "init",
+		Short: "Write shipgate.yaml and .shipgate/ (ledger, checkpoint key) in the working directory",
+		Long: `Write shipgate.yaml (service, environment, store, policies, keys) and
+create .shipgate/ with the ledger and an ed25519 key pair for signed
+checkpoints. Refuses to overwrite an existing file without --force.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfgPath := g.ConfigPath
+			if cfgPath == "" {
+				cfgPath = ConfigFile
+			}
+			for _, p := range []string{cfgPath, DefaultPrivateKey, DefaultPublicKey} {
+				if _, err := os.Stat(p); err == nil && !o.Force {
+					return fmt.Errorf("%s exists: refusing to overwrite it without --force", p)
+				} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return err
+				}
+			}
+			if err := os.MkdirAll(filepath.Dir(DefaultPrivateKey), 0o700); err != nil {
+				return fmt.Errorf("create .shipgate: %w", err)
+			}
+			priv, pub, err := ledger.GenerateKey()
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(DefaultPrivateKey, priv, 0o600); err != nil {
+				return fmt.Errorf("write key: %w", err)
+			}
+			if err := os.WriteFile(DefaultPublicKey, pub, 0o644); err != nil {
+				return fmt.Errorf("write key: %w", err)
+			}
+			cfg := fmt.Sprintf(`# shipgate configuration: defaults for every command run in this directory.
+# Flags override these; see shipgate COMMAND --help.
+service: %q
+environment: %q
+# The ledger: an SQLite file (the embedded default).
+store: %s
+# Policy directory and data file; empty uses the embedded LocalizeVideos set.
+policies: ""
+data: ""
+# ed25519 key pair for signed checkpoints (shipgate audit checkpoint).
+# Keep a copy of the public key, and the checkpoints, outside this directory.
+keys:
+  private: %s
+  public: %s
+`, o.Service, o.Environment, DefaultStore, DefaultPrivateKey, DefaultPublicKey)
+			if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+				return fmt.Errorf("write config: %w", err)
+			}
+			so := &StoreOptions{Path: DefaultStore, g: g}
+			db, err := so.Open(c.Context())
+			if err != nil {
+				return err
+			}
+			if err := db.Close(); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(s.Out, "wrote %s, %s, %s and %s\n", cfgPath, DefaultStore, DefaultPrivateKey, DefaultPublicKey)
+			return err
+		},
+	}
+	c.Flags().StringVar(&o.Service, "service", "", "the service this repository releases")
+	c.Flags().StringVar(&o.Environment, "environment", "production", "the environment it releases to")
+	c.Flags().BoolVar(&o.Force, "force", false, "overwrite an existing configuration and key")
+	return c
+}

@@ -1,0 +1,382 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/store"
+)
+
+type evidenceAddOptions struct {
+	Paths  []string
+	Ev     EvidenceOptions
+	Store  StoreOptions
+	Output OutputOptions
+}
+
+func newEvidenceAddCmd(s Streams, g *globals) *cobra.Command {
+	o := &evidenceAddOptions{}
+	c := &cobra.Command{
+		Use:   "add FILE|DIR...",
+		Short: "Validate evidence and append it to the ledger; nothing is stored if any document is invalid",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.Paths = args
+			return evidenceAddRun(c.Context(), s, o)
+		},
+	}
+	o.Ev.AddFlags(c.Flags())
+	o.Store.AddFlags(c.Flags(), g)
+	o.Output.AddFlags(c.Flags())
+	return c
+}
+
+type added struct {
+	Kind    string `json:"kind"`
+	Digest  string `json:"digest"`
+	Source  string `json:"source"`
+	Release string `json:"release"`
+	Entry   int64  `json:"entry,omitempty"`
+	New     bool   `json:"new"`
+}
+
+func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error {
+	if err := o.Output.validate(); err != nil {
+		return err
+	}
+	v, err := o.Ev.Validator()
+	if err != nil {
+		return err
+	}
+	docs, err := v.LoadPaths(o.Paths)
+	if err != nil {
+		return err
+	}
+	db, err := o.Store.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	in := make([]store.Evidence, len(docs))
+	for i, d := range docs {
+		in[i] = gate.StoreEvidence(d)
+	}
+	stored, err := db.AddEvidence(ctx, time.Now(), in)
+	if err != nil {
+		return fmt.Errorf("record evidence: %w", err)
+	}
+	entry := map[string]int64{}
+	for _, e := range stored {
+		entry[e.Digest] = e.Seq
+	}
+	out := make([]added, len(docs))
+	for i, d := range docs {
+		out[i] = added{Kind: d.Kind, Digest: d.Digest, Source: d.Source, Release: d.ReleaseID, Entry: entry[d.Digest], New: entry[d.Digest] > 0}
+	}
+	if o.Output.Format == "json" {
+		return writeJSON(s.Out, out)
+	}
+	for _, a := range out {
+		state := fmt.Sprintf("recorded as entry %d", a.Entry)
+		if !a.New {
+			state = "already recorded"
+		}
+		fmt.Fprintf(s.Out, "%-15s %s %s (release %s): %s\n", a.Kind, a.Digest, a.Source, a.Release, state)
+	}
+	return nil
+}
+
+func newViolationsCmd(s Streams, g *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "violations",
+		Short: "Production violations and postmortem obligations, open until a postmortem closes them",
+	}
+	c.AddCommand(newViolationsListCmd(s, g), newViolationsShowCmd(s, g))
+	return c
+}
+
+type violationsListOptions struct {
+	Open    bool
+	Closed  bool
+	Service string
+	Release string
+	Store   StoreOptions
+	Output  OutputOptions
+}
+
+func newViolationsListCmd(s Streams, g *globals) *cobra.Command {
+	o := &violationsListOptions{}
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List violations and obligations, those due first",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return violationsListRun(c.Context(), s, o)
+		},
+	}
+	c.Flags().BoolVar(&o.Open, "open", false, "only open ones")
+	c.Flags().BoolVar(&o.Closed, "closed", false, "only closed ones")
+	c.Flags().StringVar(&o.Service, "service", "", "only this service's")
+	c.Flags().StringVar(&o.Release, "release", "", "only this release's")
+	o.Store.AddFlags(c.Flags(), g)
+	o.Output.AddFlags(c.Flags())
+	return c
+}
+
+// violationView is a violation as the CLI prints it.
+type violationView struct {
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	Status      string    `json:"status"`
+	Release     string    `json:"release"`
+	Service     string    `json:"service"`
+	Environment string    `json:"environment"`
+	Gate        string    `json:"gate"`
+	Decision    string    `json:"decision"`
+	Rules       []string  `json:"rules"`
+	Actor       string    `json:"actor"`
+	Message     string    `json:"message"`
+	OpenedAt    time.Time `json:"openedAt"`
+	Due         time.Time `json:"due"`
+	Overdue     bool      `json:"overdue"`
+	ClosedAt    string    `json:"closedAt,omitempty"`
+	ClosedBy    string    `json:"closedBy,omitempty"`
+}
+
+func view(v store.Violation, now time.Time) violationView {
+	out := violationView{ID: v.ID, Kind: v.Kind, Status: v.Status, Release: v.ReleaseID, Service: v.Service,
+		Environment: v.Environment, Gate: v.Gate, Decision: v.DecisionID, Rules: v.Rules, Actor: v.Actor,
+		Message: v.Message, OpenedAt: v.OpenedAt, Due: v.Due, ClosedBy: v.ClosedBy,
+		Overdue: v.Status == store.StatusOpen && now.After(v.Due)}
+	if !v.ClosedAt.IsZero() {
+		out.ClosedAt = v.ClosedAt.UTC().Format(time.RFC3339)
+	}
+	return out
+}
+
+func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions) error {
+	if err := o.Output.validate(); err != nil {
+		return err
+	}
+	if o.Open && o.Closed {
+		return errors.New("--open and --closed exclude each other")
+	}
+	f := store.Filter{Service: o.Service, ReleaseID: o.Release}
+	switch {
+	case o.Open:
+		f.Status = store.StatusOpen
+	case o.Closed:
+		f.Status = store.StatusClosed
+	}
+	db, err := o.Store.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	vs, err := db.Violations(ctx, f)
+	if err != nil {
+		return fmt.Errorf("read violations: %w", err)
+	}
+	now := time.Now()
+	views := make([]violationView, len(vs))
+	for i, v := range vs {
+		views[i] = view(v, now)
+	}
+	if o.Output.Format == "json" {
+		return writeJSON(s.Out, views)
+	}
+	if len(views) == 0 {
+		_, err := fmt.Fprintln(s.Out, "no violations")
+		return err
+	}
+	for _, v := range views {
+		state := v.Status
+		if v.Overdue {
+			state = "OVERDUE"
+		}
+		fmt.Fprintf(s.Out, "%-30s %-10s %-7s due %s  %s %s %s  %s\n", v.ID, v.Kind, state,
+			v.Due.UTC().Format("2006-01-02"), v.Service, v.Release, v.Gate, strings.Join(v.Rules, ","))
+	}
+	return nil
+}
+
+type violationsShowOptions struct {
+	ID     string
+	Store  StoreOptions
+	Output OutputOptions
+}
+
+func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
+	o := &violationsShowOptions{}
+	c := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one violation or obligation",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.ID = args[0]
+			if err := o.Output.validate(); err != nil {
+				return err
+			}
+			db, err := o.Store.Open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			v, err := db.Violation(c.Context(), o.ID)
+			if err != nil {
+				return fmt.Errorf("violation %s: %w", o.ID, err)
+			}
+			vv := view(v, time.Now())
+			if o.Output.Format == "json" {
+				return writeJSON(s.Out, vv)
+			}
+			fmt.Fprintf(s.Out, "%s (%s) %s\n", vv.ID, vv.Kind, vv.Status)
+			fmt.Fprintf(s.Out, "release:   %s (%s/%s), %s gate, decision %s\n", vv.Release, vv.Service, vv.Environment, vv.Gate, vv.Decision)
+			fmt.Fprintf(s.Out, "rules:     %s\n", strings.Join(vv.Rules, ", "))
+			fmt.Fprintf(s.Out, "actor:     %s\n", vv.Actor)
+			fmt.Fprintf(s.Out, "opened:    %s\n", vv.OpenedAt.UTC().Format(time.RFC3339))
+			fmt.Fprintf(s.Out, "due:       %s%s\n", vv.Due.UTC().Format(time.RFC3339), map[bool]string{true: " (overdue)"}[vv.Overdue])
+			if vv.ClosedAt != "" {
+				fmt.Fprintf(s.Out, "closed:    %s by postmortem %s\n", vv.ClosedAt, vv.ClosedBy)
+			}
+			_, err = fmt.Fprintf(s.Out, "message:   %s\n", vv.Message)
+			return err
+		},
+	}
+	o.Store.AddFlags(c.Flags(), g)
+	o.Output.AddFlags(c.Flags())
+	return c
+}
+
+type postmortemAddOptions struct {
+	Violations []string
+	Path       string
+	Ev         EvidenceOptions
+	Store      StoreOptions
+}
+
+func newPostmortemCmd(s Streams, g *globals) *cobra.Command {
+	c := &cobra.Command{Use: "postmortem", Short: "Record postmortems that close violations"}
+	o := &postmortemAddOptions{}
+	add := &cobra.Command{
+		Use:   "add --violation ID FILE",
+		Short: "Append Postmortem evidence and close the violations and obligations it names",
+		Long: `Append a Postmortem evidence document and close the violations it names.
+
+Every --violation must be listed in the document's data.violations, open,
+and known to the ledger; otherwise nothing is recorded.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.Path = args[0]
+			return postmortemAddRun(c.Context(), s, o)
+		},
+	}
+	add.Flags().StringSliceVar(&o.Violations, "violation", nil, "violation or obligation id to close (repeatable; default: every id the document names)")
+	o.Ev.AddFlags(add.Flags())
+	o.Store.AddFlags(add.Flags(), g)
+	c.AddCommand(add)
+	return c
+}
+
+func postmortemAddRun(ctx context.Context, s Streams, o *postmortemAddOptions) error {
+	v, err := o.Ev.Validator()
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(o.Path)
+	if err != nil {
+		return fmt.Errorf("read postmortem: %w", err)
+	}
+	doc, err := v.Decode(o.Path, b)
+	if err != nil {
+		return err
+	}
+	if doc.Kind != "Postmortem" {
+		return fmt.Errorf("%s: kind %s: want a Postmortem", o.Path, doc.Kind)
+	}
+	var named []string
+	if data, ok := doc.Value["data"].(map[string]any); ok {
+		if list, ok := data["violations"].([]any); ok {
+			for _, x := range list {
+				if id, ok := x.(string); ok {
+					named = append(named, id)
+				}
+			}
+		}
+	}
+	ids := o.Violations
+	if len(ids) == 0 {
+		ids = named
+	}
+	for _, id := range ids {
+		if !slices.Contains(named, id) {
+			return fmt.Errorf("%s: /data/violations: does not name %s (it names %s)", o.Path, id, strings.Join(named, ", "))
+		}
+	}
+	db, err := o.Store.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	closed, err := db.ClosePostmortem(ctx, time.Now(), gate.StoreEvidence(doc), ids)
+	if err != nil {
+		return fmt.Errorf("close violations: %w", err)
+	}
+	for _, c := range closed {
+		fmt.Fprintf(s.Out, "closed %s (%s %s, %s gate) by postmortem %s\n", c.ID, c.Kind, c.ReleaseID, c.Gate, doc.Digest)
+	}
+	return nil
+}
+
+type decisionShowOptions struct {
+	ID     string
+	Store  StoreOptions
+	Output OutputOptions
+}
+
+func newDecisionCmd(s Streams, g *globals) *cobra.Command {
+	c := &cobra.Command{Use: "decision", Short: "Recorded gate decisions"}
+	o := &decisionShowOptions{}
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show a recorded decision and the input it was made from",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.ID = args[0]
+			if err := o.Output.validate(); err != nil {
+				return err
+			}
+			db, err := o.Store.Open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			d, err := db.Decision(c.Context(), o.ID)
+			if err != nil {
+				return fmt.Errorf("decision %s: %w", o.ID, err)
+			}
+			var rec gate.Record
+			if err := json.Unmarshal(d.Body, &rec); err != nil {
+				return fmt.Errorf("decision %s: %w", o.ID, err)
+			}
+			if o.Output.Format == "json" {
+				return writeJSON(s.Out, map[string]any{"entry": d.Seq, "decision": rec.Decision, "replay": rec.Replay})
+			}
+			fmt.Fprintf(s.Out, "ledger entry %d\n", d.Seq)
+			return writeDecisionText(s.Out, rec.Decision)
+		},
+	}
+	o.Store.AddFlags(show.Flags(), g)
+	o.Output.AddFlags(show.Flags())
+	c.AddCommand(show)
+	return c
+}

@@ -1,0 +1,73 @@
+package cmd
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/localizevideos/shipgate/gate"
+)
+
+type statusOptions struct {
+	Release string
+	Ev      EvidenceOptions
+	Store   StoreOptions
+	Output  OutputOptions
+}
+
+func newStatusCmd(s Streams, g *globals) *cobra.Command {
+	o := &statusOptions{}
+	c := &cobra.Command{
+		Use:   "status --release ID",
+		Short: "The release's checklist: each step done, missing or failed, open violations, and the next command",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.Output.validate(); err != nil {
+				return err
+			}
+			v, err := o.Ev.Validator()
+			if err != nil {
+				return err
+			}
+			db, err := o.Store.Open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			st, err := gate.Status(c.Context(), db, v, o.Release)
+			if err != nil {
+				return err
+			}
+			if o.Output.Format == "json" {
+				return writeJSON(s.Out, st)
+			}
+			fmt.Fprintf(s.Out, "release %s\n", st.Release)
+			for _, step := range st.Steps {
+				mark := map[string]string{gate.Done: "[x]", gate.Missing: "[ ]", gate.Failed: "[!]"}[step.State]
+				detail := ""
+				if step.Detail != "" {
+					detail = " (" + step.Detail + ")"
+				}
+				fmt.Fprintf(s.Out, "  %s %-16s %s%s\n", mark, step.Name, step.State, detail)
+			}
+			now := time.Now()
+			for _, v := range st.Open {
+				due := "due " + v.Due.UTC().Format("2006-01-02")
+				if now.After(v.Due) {
+					due = "OVERDUE since " + v.Due.UTC().Format("2006-01-02")
+				}
+				fmt.Fprintf(s.Out, "  open %s %s, %s: %s\n", v.Kind, v.ID, due, strings.Join(v.Rules, ", "))
+			}
+			_, err = fmt.Fprintf(s.Out, "next: %s\n", st.Next)
+			return err
+		},
+	}
+	c.Flags().StringVar(&o.Release, "release", "", "release id (required)")
+	_ = c.MarkFlagRequired("release")
+	o.Ev.AddFlags(c.Flags())
+	o.Store.AddFlags(c.Flags(), g)
+	o.Output.AddFlags(c.Flags())
+	return c
+}

@@ -1,0 +1,209 @@
+package gate_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/schemas"
+	"github.com/localizevideos/shipgate/store"
+	"github.com/localizevideos/shipgate/store/sqlite"
+)
+
+const ex = "../examples/localizevideos/evidence"
+
+var (
+	deployAt = time.Date(2026, 11, 26, 10, 5, 0, 0, time.UTC)
+	lv       = engine.Release{ID: "lv-2026-11-26.1"}
+)
+
+func files(names ...string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = filepath.Join(ex, n)
+	}
+	return out
+}
+
+var beforeDeploy = files("allowed/plan.json", "allowed/incidents.json", "allowed/build.json", "allowed/deploy-requested.json")
+
+func newGate(t *testing.T) (*gate.Gate, *sqlite.DB) {
+	t.Helper()
+	ctx := context.Background()
+	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := schemas.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	clock := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	return &gate.Gate{Engine: eng, Validator: evidence.NewValidator(reg, evidence.DefaultLimits), Store: db,
+		Clock: func() time.Time { clock = clock.Add(time.Second); return clock }}, db
+}
+
+func TestDecideRecordsBeforeAnswering(t *testing.T) {
+	ctx := context.Background()
+	g, db := newGate(t)
+	d, err := g.Decide(ctx, gate.Request{Gate: "deploy", Release: lv, Now: deployAt, Actor: "dave",
+		EvidencePaths: append(beforeDeploy, files("allowed/approval.json")...)})
+	if err != nil || !d.Allow {
+		t.Fatalf("Decide() = allow %t, %v; want allow", d.Allow, err)
+	}
+	rec, err := db.Decision(ctx, d.ID)
+	if err != nil {
+		t.Fatalf("decision %s not in the ledger: %v", d.ID, err)
+	}
+	if !rec.Allow || rec.Gate != "deploy" || rec.ReleaseID != lv.ID {
+		t.Errorf("recorded %+v", rec)
+	}
+	ev, err := db.Evidence(ctx, lv.ID)
+	if err != nil || len(ev) != 5 {
+		t.Errorf("recorded evidence = %d, %v; want the 5 documents given", len(ev), err)
+	}
+	// The evidence is now in the ledger: the same gate needs no files.
+	d2, err := g.Decide(ctx, gate.Request{Gate: "deploy", Release: lv, Now: deployAt})
+	if err != nil || !d2.Allow || d2.Input.Digest != d.Input.Digest {
+		t.Errorf("from the ledger: allow %t, input %s (was %s), %v", d2.Allow, d2.Input.Digest, d.Input.Digest, err)
+	}
+}
+
+func TestDenialOpensViolation(t *testing.T) {
+	ctx := context.Background()
+	g, db := newGate(t)
+	d, err := g.Decide(ctx, gate.Request{Gate: "deploy", Release: lv, Now: deployAt, Actor: "dave", EvidencePaths: beforeDeploy})
+	if err != nil || d.Allow {
+		t.Fatalf("Decide() = allow %t, %v; want deny", d.Allow, err)
+	}
+	if len(d.Opened) != 1 {
+		t.Fatalf("Opened = %v; want one violation", d.Opened)
+	}
+	v, err := db.Violation(ctx, d.Opened[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != store.StatusOpen || v.Kind != store.KindViolation || v.Actor != "dave" || v.DecisionID != d.ID ||
+		!slices.Contains(v.Rules, "approval.required") || !v.Due.Equal(deployAt.Add(5*24*time.Hour)) {
+		t.Errorf("violation = %+v", v)
+	}
+}
+
+func TestDryRunOpensNothing(t *testing.T) {
+	ctx := context.Background()
+	g, db := newGate(t)
+	d, err := g.Decide(ctx, gate.Request{Gate: "deploy", Release: lv, Now: deployAt, DryRun: true, EvidencePaths: beforeDeploy})
+	if err != nil || d.Allow || len(d.Opened) != 0 {
+		t.Fatalf("Decide() = allow %t, opened %v, %v; want deny, nothing opened", d.Allow, d.Opened, err)
+	}
+	rec, err := db.Decision(ctx, d.ID)
+	if err != nil || !rec.DryRun {
+		t.Errorf("dry run recorded as %+v, %v", rec, err)
+	}
+	vs, err := db.Violations(ctx, store.Filter{})
+	if err != nil || len(vs) != 0 {
+		t.Errorf("violations = %v, %v; want none", vs, err)
+	}
+}
+
+func TestEmergencyOpensObligation(t *testing.T) {
+	ctx := context.Background()
+	g, db := newGate(t)
+	d, err := g.Decide(ctx, gate.Request{Gate: "deploy", Release: engine.Release{ID: "lv-2026-11-27.1"},
+		Now: time.Date(2026, 11, 27, 19, 30, 0, 0, time.UTC), EvidencePaths: files("emergency")})
+	if err != nil || !d.Allow || len(d.Opened) != 1 {
+		t.Fatalf("Decide() = allow %t, opened %v, %v; want allow with an obligation", d.Allow, d.Opened, err)
+	}
+	v, err := db.Violation(ctx, d.Opened[0])
+	if err != nil || v.Kind != store.KindObligation || v.Status != store.StatusOpen {
+		t.Errorf("obligation = %+v, %v", v, err)
+	}
+}
+
+func TestOverdueViolationDeniesNextDeploy(t *testing.T) {
+	ctx := context.Background()
+	g, db := newGate(t)
+	past := deployAt.Add(-10 * 24 * time.Hour)
+	old := &engine.Decision{ID: "dec_old", Gate: "deploy", Reason: engine.ReasonDeny, EvaluatedAt: past,
+		Release: engine.Release{ID: "lv-old", Service: "localizevideos-app", Environment: "production", Commit: "9a8b7c6d5e4f30211203f4e5d6c7b8a990817263"}}
+	body, err := json.Marshal(gate.Record{Decision: old})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.RecordDecision(ctx, past, store.Decision{ID: "dec_old", ReleaseID: "lv-old", Service: "localizevideos-app",
+		Environment: "production", Gate: "deploy", Reason: engine.ReasonDeny, EvaluatedAt: past, Body: body},
+		[]store.Violation{{ID: "vio_old", Kind: store.KindViolation, ReleaseID: "lv-old", Service: "localizevideos-app",
+			Environment: "production", Gate: "deploy", DecisionID: "dec_old", Rules: []string{"approval.required"},
+			OpenedAt: past, Due: past.Add(5 * 24 * time.Hour), Status: store.StatusOpen}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := g.Decide(ctx, gate.Request{Gate: "deploy", Release: lv, Now: deployAt,
+		EvidencePaths: append(beforeDeploy, files("allowed/approval.json")...)})
+	if err != nil || d.Allow {
+		t.Fatalf("Decide() = allow %t, %v; want deny", d.Allow, err)
+	}
+	if !slices.ContainsFunc(d.Violations, func(f engine.Finding) bool { return f.Rule == "postmortem.overdue" }) {
+		t.Errorf("violations = %+v; want postmortem.overdue", d.Violations)
+	}
+}
+
+// A ledger that cannot be written never lets a decision through.
+func TestUnwritableStoreDenies(t *testing.T) {
+	ctx := context.Background()
+	g, db := newGate(t)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d, err := g.Decide(ctx, gate.Request{Gate: "deploy", Release: lv, Now: deployAt,
+		EvidencePaths: append(beforeDeploy, files("allowed/approval.json")...)})
+	var re *gate.RecordError
+	if !errors.As(err, &re) {
+		t.Fatalf("Decide() error = %v; want a *RecordError", err)
+	}
+	if d == nil || d.Allow || d.Reason != engine.ReasonStore {
+		t.Fatalf("Decide() = %+v; want a denial with %s", d, engine.ReasonStore)
+	}
+}
+
+func TestInvalidEvidenceDeniesAndStoresNothing(t *testing.T) {
+	ctx := context.Background()
+	g, db := newGate(t)
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	writeFile(t, bad, `{"apiVersion": "shipgate.dev/v1", "kind": "Build"}`)
+	d, err := g.Decide(ctx, gate.Request{Gate: "deploy", Release: lv, Now: deployAt, EvidencePaths: append(beforeDeploy, bad)})
+	var ves evidence.ValidationErrors
+	if !errors.As(err, &ves) {
+		t.Fatalf("Decide() error = %v; want ValidationErrors", err)
+	}
+	if d.Allow || d.Reason != engine.ReasonEvidenceInvalid {
+		t.Fatalf("Decide() = allow %t, %s; want deny, %s", d.Allow, d.Reason, engine.ReasonEvidenceInvalid)
+	}
+	if ev, _ := db.Evidence(ctx, lv.ID); len(ev) != 0 {
+		t.Errorf("stored %d documents from a batch with an invalid one", len(ev))
+	}
+	if vs, _ := db.Violations(ctx, store.Filter{}); len(vs) != 0 {
+		t.Errorf("an invalid-input error opened violations: %v", vs)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,136 @@
+package gate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/store"
+)
+
+// Replay is what a recorded decision was made from: the gate, the release,
+// the time, every evidence digest offered and the open violations, enough
+// to evaluate it again against another policy set.
+type Replay struct {
+	Gate       string                 `json:"gate"`
+	Release    engine.Release         `json:"release"`
+	Now        time.Time              `json:"now"`
+	Evidence   []string               `json:"evidence"`
+	Violations []engine.OpenViolation `json:"violations"`
+}
+
+// Record is the body of a decision entry in the ledger: the decision as the
+// gate answered it, and what it was made from under "replay".
+type Record struct {
+	*engine.Decision
+	Replay Replay `json:"replay"`
+}
+
+// denials that are production violations. Faults and invalid input are the
+// gate failing, not the release.
+var violationReasons = []string{engine.ReasonDeny, engine.ReasonEvidenceMissing, engine.ReasonEvidenceBinding, engine.ReasonEvidenceConflict}
+
+// record makes d durable with the violations it opens and the evidence it
+// was given, before anyone sees it. Without a store it only passes d on.
+func (g *Gate) record(ctx context.Context, req Request, d *engine.Decision, docs []*evidence.Document, open []engine.OpenViolation, cause error) (*engine.Decision, error) {
+	if g.Store == nil {
+		return d, cause
+	}
+	opened := g.opens(req, d)
+	for _, v := range opened {
+		d.Opened = append(d.Opened, v.ID)
+	}
+	replay := Replay{Gate: d.Gate, Release: d.Release, Now: req.Now.UTC(), Evidence: []string{}, Violations: open}
+	if replay.Violations == nil {
+		replay.Violations = []engine.OpenViolation{}
+	}
+	var ev []store.Evidence
+	seen := map[string]bool{}
+	for _, doc := range docs {
+		if seen[doc.Digest] {
+			continue
+		}
+		seen[doc.Digest] = true
+		replay.Evidence = append(replay.Evidence, doc.Digest)
+		ev = append(ev, StoreEvidence(doc))
+	}
+	slices.Sort(replay.Evidence)
+	body, err := json.Marshal(Record{Decision: d, Replay: replay})
+	if err == nil {
+		err = g.Store.RecordDecision(ctx, g.now(), store.Decision{
+			ID: d.ID, ReleaseID: d.Release.ID, Service: d.Release.Service, Environment: d.Release.Environment,
+			Gate: d.Gate, Allow: d.Allow, DryRun: d.DryRun, Reason: d.Reason, EvaluatedAt: d.EvaluatedAt, Body: body,
+		}, opened, ev)
+	}
+	if err != nil {
+		d.Allow, d.Reason, d.Opened = false, engine.ReasonStore, nil
+		d.Violations = append(d.Violations, engine.Finding{
+			Rule: engine.RuleEngineFault, Enforcement: engine.Hard, Evidence: []string{},
+			Message:     "the decision could not be recorded: " + err.Error(),
+			Remediation: "make the ledger writable; nothing is allowed until it records",
+		})
+		return d, &RecordError{Err: err}
+	}
+	return d, cause
+}
+
+// opens lists the violation a denial opens, or the obligations (a
+// postmortem owed by an emergency release) an allowed decision carries.
+// Dry runs open nothing.
+func (g *Gate) opens(req Request, d *engine.Decision) []store.Violation {
+	// A dry run opens nothing; nor does a request that names no known
+	// release: there is no service to hold the violation against.
+	if d.DryRun || d.Release.Service == "" {
+		return nil
+	}
+	base := store.Violation{ReleaseID: d.Release.ID, Service: d.Release.Service, Environment: d.Release.Environment,
+		Gate: d.Gate, DecisionID: d.ID, Actor: req.Actor, OpenedAt: d.EvaluatedAt, Status: store.StatusOpen,
+		Due: d.EvaluatedAt.Add(g.Engine.PostmortemDue())}
+	if !d.Allow {
+		if !slices.Contains(violationReasons, d.Reason) {
+			return nil
+		}
+		v := base
+		v.ID, v.Kind = g.id("vio", g.now()), store.KindViolation
+		var msgs []string
+		for _, f := range d.Violations {
+			if !slices.Contains(v.Rules, f.Rule) {
+				v.Rules = append(v.Rules, f.Rule)
+			}
+			msgs = append(msgs, f.Rule+": "+f.Message)
+		}
+		v.Message = fmt.Sprintf("%s gate denied: %s", d.Gate, strings.Join(msgs, "; "))
+		return []store.Violation{v}
+	}
+	var out []store.Violation
+	for _, o := range d.Obligations {
+		if o.Kind != "postmortem" {
+			continue
+		}
+		v := base
+		v.ID, v.Kind, v.Rules, v.Message = g.id("obl", g.now()), store.KindObligation, []string{o.Rule}, o.Message
+		if due, err := time.Parse(time.RFC3339, o.Due); err == nil {
+			v.Due = due.UTC()
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func (g *Gate) now() time.Time {
+	if g.Clock != nil {
+		return g.Clock()
+	}
+	return time.Now()
+}
+
+// StoreEvidence converts a decoded document to its stored form.
+func StoreEvidence(doc *evidence.Document) store.Evidence {
+	return store.Evidence{Digest: doc.Digest, Kind: doc.Kind, ReleaseID: doc.ReleaseID, Service: doc.Service,
+		Environment: doc.Environment, Commit: doc.Commit, Source: doc.Source, CollectedAt: doc.CollectedAt, Body: doc.Canonical}
+}

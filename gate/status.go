@@ -1,0 +1,159 @@
+package gate
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/store"
+)
+
+// StatusStore is what Status reads from the ledger.
+type StatusStore interface {
+	Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error)
+	Decisions(ctx context.Context, releaseID string) ([]store.Decision, error)
+	Violations(ctx context.Context, f store.Filter) ([]store.Violation, error)
+}
+
+// Step states.
+const (
+	Done    = "done"
+	Missing = "missing"
+	Failed  = "failed"
+)
+
+// Step is one line of a release's checklist.
+type Step struct {
+	Name   string `json:"name"`
+	State  string `json:"state"`
+	Detail string `json:"detail,omitempty"`
+	Next   string `json:"next,omitempty"`
+}
+
+// ReleaseStatus is the release's checklist, its open violations and
+// obligations, and the next command to run.
+type ReleaseStatus struct {
+	Release string            `json:"release"`
+	Steps   []Step            `json:"steps"`
+	Open    []store.Violation `json:"open"`
+	Next    string            `json:"next"`
+}
+
+// Status reads the release's checklist from the ledger: the release flow
+// of the design (plan, pre-release checks, build, approval, deploy gate,
+// deploy, verification, verify gate, monitoring, complete gate), each step
+// done, missing or failed.
+func Status(ctx context.Context, s StatusStore, v *evidence.Validator, releaseID string) (*ReleaseStatus, error) {
+	stored, err := s.Evidence(ctx, releaseID)
+	if err != nil {
+		return nil, fmt.Errorf("read evidence: %w", err)
+	}
+	latest := map[string]map[string]any{}
+	for _, e := range stored {
+		d, err := v.Decode(e.Source, e.Body)
+		if err != nil {
+			return nil, fmt.Errorf("recorded evidence %s: %w", e.Digest, err)
+		}
+		if prev, ok := latest[d.Kind]; ok && str(prev, "collectedAt") > str(d.Value, "collectedAt") {
+			continue
+		}
+		latest[d.Kind] = d.Value
+	}
+	decisions, err := s.Decisions(ctx, releaseID)
+	if err != nil {
+		return nil, fmt.Errorf("read decisions: %w", err)
+	}
+	gates := map[string]store.Decision{}
+	for _, d := range decisions {
+		if !d.DryRun {
+			gates[d.Gate] = d
+		}
+	}
+	open, err := s.Violations(ctx, store.Filter{Status: store.StatusOpen, ReleaseID: releaseID})
+	if err != nil {
+		return nil, fmt.Errorf("read violations: %w", err)
+	}
+	r := releaseID
+	add := func(kind string) string { return fmt.Sprintf("record it: shipgate evidence add %s.json", kind) }
+	steps := []Step{
+		evidenceStep("plan", latest["Plan"], add("plan"), func(map[string]any) (bool, string) { return true, "" }),
+		evidenceStep("incident status", latest["IncidentStatus"], add("incidents"), func(map[string]any) (bool, string) { return true, "" }),
+		evidenceStep("build", latest["Build"], add("build"), func(d map[string]any) (bool, string) {
+			return str(d, "status") == "passed", "status " + str(d, "status")
+		}),
+		evidenceStep("approval", latest["Approval"], "an approver records an Approval: shipgate evidence add approval.json", func(d map[string]any) (bool, string) {
+			return str(d, "decision") == "approved", str(d, "approver") + " " + str(d, "decision")
+		}),
+		gateStep("deploy gate", gates["deploy"], "shipgate gate deploy --release "+r),
+		evidenceStep("deploy", latest["Deploy"], add("deploy"), func(d map[string]any) (bool, string) {
+			return str(d, "status") != "failed", "status " + str(d, "status")
+		}),
+		evidenceStep("verification", latest["Verification"], add("verification"), func(d map[string]any) (bool, string) {
+			checks, _ := d["checks"].([]any)
+			for _, c := range checks {
+				if m, _ := c.(map[string]any); str(m, "status") != "passed" {
+					return false, fmt.Sprintf("check %s %s", str(m, "name"), str(m, "status"))
+				}
+			}
+			return true, fmt.Sprintf("%d checks passed", len(checks))
+		}),
+		gateStep("verify gate", gates["verify"], "shipgate gate verify --release "+r),
+		evidenceStep("monitoring", latest["Monitoring"], add("monitoring"), func(d map[string]any) (bool, string) {
+			return str(d, "result") == "healthy", "result " + str(d, "result")
+		}),
+		gateStep("complete gate", gates["complete"], "shipgate gate complete --release "+r),
+	}
+	// A deploy that is only requested is not done yet.
+	if dep := latest["Deploy"]; dep != nil && str(dataOf(dep), "status") == "requested" {
+		steps[5].State, steps[5].Next = Missing, "run the approved deploy command and record the outcome: shipgate evidence add deploy.json"
+	}
+	st := &ReleaseStatus{Release: r, Steps: steps, Open: open}
+	if st.Open == nil {
+		st.Open = []store.Violation{}
+	}
+	for _, s := range steps {
+		if s.State != Done {
+			st.Next = s.Next
+			break
+		}
+	}
+	if st.Next == "" && len(open) > 0 {
+		st.Next = fmt.Sprintf("write the postmortem: shipgate postmortem add --violation %s postmortem.json", open[0].ID)
+	}
+	if st.Next == "" {
+		st.Next = "nothing: the release is complete"
+	}
+	return st, nil
+}
+
+func evidenceStep(name string, doc map[string]any, next string, ok func(data map[string]any) (bool, string)) Step {
+	if doc == nil {
+		return Step{Name: name, State: Missing, Next: next}
+	}
+	good, detail := ok(dataOf(doc))
+	if !good {
+		return Step{Name: name, State: Failed, Detail: detail, Next: "fix it and record it again: " + next}
+	}
+	return Step{Name: name, State: Done, Detail: detail}
+}
+
+func gateStep(name string, d store.Decision, next string) Step {
+	switch {
+	case d.ID == "":
+		return Step{Name: name, State: Missing, Next: next}
+	case d.Allow:
+		return Step{Name: name, State: Done, Detail: "allowed by " + d.ID}
+	}
+	return Step{Name: name, State: Failed, Detail: fmt.Sprintf("denied by %s (%s)", d.ID, d.Reason),
+		Next: fmt.Sprintf("see why: shipgate decision show %s; fix it, then %s", d.ID, next)}
+}
+
+func dataOf(doc map[string]any) map[string]any {
+	m, _ := doc["data"].(map[string]any)
+	return m
+}
+
+func str(m map[string]any, k string) string {
+	s, _ := m[k].(string)
+	return s
+}

@@ -1,0 +1,188 @@
+package sqlite
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/localizevideos/shipgate/store"
+)
+
+// timeLayout is RFC 3339 in UTC with a fixed nine fractional digits, so
+// that text order is time order and times round-trip to the nanosecond.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+func encTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func decTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
+}
+
+func encBool(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// table is one query table: its name and columns, the key column first.
+// The row functions below give a record's values in this order, both to
+// insert them and, in Verify, to compare them with what is stored.
+type table struct {
+	name string
+	cols []string
+}
+
+var (
+	evidenceTable = table{"evidence", []string{"digest", "kind", "release_id", "service", "environment",
+		`"commit"`, "source", "collected_at", "seq", "added_at"}}
+	decisionsTable = table{"decisions", []string{"id", "release_id", "service", "environment", "gate",
+		"allow", "dry_run", "reason", "evaluated_at", "seq"}}
+	violationsTable = table{"violations", []string{"id", "kind", "release_id", "service", "environment",
+		"gate", "decision_id", "rules", "actor", "message", "opened_at", "due", "status", "closed_at",
+		"closed_by", "seq"}}
+)
+
+func (t table) selectSQL() string {
+	return "SELECT " + strings.Join(t.cols, ", ") + " FROM " + t.name
+}
+
+func (t table) insertSQL() string {
+	return "INSERT INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ") VALUES (" +
+		strings.TrimSuffix(strings.Repeat("?, ", len(t.cols)), ", ") + ")"
+}
+
+func evidenceRow(ev store.Evidence) []any {
+	return []any{ev.Digest, ev.Kind, ev.ReleaseID, ev.Service, ev.Environment, ev.Commit, ev.Source,
+		encTime(ev.CollectedAt), ev.Seq, encTime(ev.AddedAt)}
+}
+
+func decisionRow(d store.Decision) []any {
+	return []any{d.ID, d.ReleaseID, d.Service, d.Environment, d.Gate, encBool(d.Allow), encBool(d.DryRun),
+		d.Reason, encTime(d.EvaluatedAt), d.Seq}
+}
+
+// violationRow also needs seq, the entry that opened v, which a Violation
+// does not carry.
+func violationRow(v store.Violation, seq int64) ([]any, error) {
+	rules := v.Rules
+	if rules == nil {
+		rules = []string{}
+	}
+	r, err := json.Marshal(rules)
+	if err != nil {
+		return nil, err
+	}
+	var closedAt, closedBy any
+	if v.Status == store.StatusClosed {
+		closedAt, closedBy = encTime(v.ClosedAt), v.ClosedBy
+	}
+	return []any{v.ID, v.Kind, v.ReleaseID, v.Service, v.Environment, v.Gate, v.DecisionID, string(r),
+		v.Actor, v.Message, encTime(v.OpenedAt), encTime(v.Due), v.Status, closedAt, closedBy, seq}, nil
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// scanEvidence reads evidenceTable's columns and, after them, the body of
+// the entry that recorded the evidence.
+func scanEvidence(s scanner) (store.Evidence, error) {
+	var ev store.Evidence
+	var collected, added string
+	var body []byte
+	if err := s.Scan(&ev.Digest, &ev.Kind, &ev.ReleaseID, &ev.Service, &ev.Environment, &ev.Commit,
+		&ev.Source, &collected, &ev.Seq, &added, &body); err != nil {
+		return store.Evidence{}, err
+	}
+	var err error
+	if ev.CollectedAt, err = decTime(collected); err != nil {
+		return store.Evidence{}, fmt.Errorf("evidence %s: collected_at: %w", ev.Digest, err)
+	}
+	if ev.AddedAt, err = decTime(added); err != nil {
+		return store.Evidence{}, fmt.Errorf("evidence %s: added_at: %w", ev.Digest, err)
+	}
+	payload, err := payloadOf(body)
+	if err != nil {
+		return store.Evidence{}, fmt.Errorf("evidence %s: entry %d: %w", ev.Digest, ev.Seq, err)
+	}
+	var p struct {
+		Document json.RawMessage `json:"document"`
+	}
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return store.Evidence{}, fmt.Errorf("evidence %s: entry %d: %w", ev.Digest, ev.Seq, err)
+	}
+	ev.Body = p.Document
+	return ev, nil
+}
+
+// scanDecision reads decisionsTable's columns and the body of the entry.
+func scanDecision(s scanner) (store.Decision, error) {
+	var d store.Decision
+	var allow, dryRun int64
+	var evaluated string
+	var body []byte
+	if err := s.Scan(&d.ID, &d.ReleaseID, &d.Service, &d.Environment, &d.Gate, &allow, &dryRun,
+		&d.Reason, &evaluated, &d.Seq, &body); err != nil {
+		return store.Decision{}, err
+	}
+	d.Allow, d.DryRun = allow != 0, dryRun != 0
+	var err error
+	if d.EvaluatedAt, err = decTime(evaluated); err != nil {
+		return store.Decision{}, fmt.Errorf("decision %s: evaluated_at: %w", d.ID, err)
+	}
+	if d.Body, err = payloadOf(body); err != nil {
+		return store.Decision{}, fmt.Errorf("decision %s: entry %d: %w", d.ID, d.Seq, err)
+	}
+	return d, nil
+}
+
+// scanViolation reads violationsTable's columns.
+func scanViolation(s scanner) (store.Violation, int64, error) {
+	var v store.Violation
+	var rules, opened, due string
+	var closedAt, closedBy *string
+	var seq int64
+	if err := s.Scan(&v.ID, &v.Kind, &v.ReleaseID, &v.Service, &v.Environment, &v.Gate, &v.DecisionID,
+		&rules, &v.Actor, &v.Message, &opened, &due, &v.Status, &closedAt, &closedBy, &seq); err != nil {
+		return store.Violation{}, 0, err
+	}
+	if err := json.Unmarshal([]byte(rules), &v.Rules); err != nil {
+		return store.Violation{}, 0, fmt.Errorf("violation %s: rules: %w", v.ID, err)
+	}
+	if len(v.Rules) == 0 {
+		v.Rules = nil
+	}
+	var err error
+	if v.OpenedAt, err = decTime(opened); err != nil {
+		return store.Violation{}, 0, fmt.Errorf("violation %s: opened_at: %w", v.ID, err)
+	}
+	if v.Due, err = decTime(due); err != nil {
+		return store.Violation{}, 0, fmt.Errorf("violation %s: due: %w", v.ID, err)
+	}
+	if closedAt != nil {
+		if v.ClosedAt, err = decTime(*closedAt); err != nil {
+			return store.Violation{}, 0, fmt.Errorf("violation %s: closed_at: %w", v.ID, err)
+		}
+	}
+	if closedBy != nil {
+		v.ClosedBy = *closedBy
+	}
+	return v, seq, nil
+}
+
+// payloadOf returns the payload of a stored entry body, without the full
+// check ledger.Parse makes: reads trust the ledger, Verify checks it.
+func payloadOf(body []byte) (json.RawMessage, error) {
+	var e struct {
+		Payload json.RawMessage `json:"payload"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil {
+		return nil, err
+	}
+	return e.Payload, nil
+}

@@ -1,0 +1,250 @@
+// Package sqlite is the embedded default store: the ledger and its query
+// tables in one SQLite file (conventionally .shipgate/ledger.db in the
+// working directory), through the pure-Go driver modernc.org/sqlite, so
+// static builds stay possible and nothing needs setting up.
+//
+// The schema (migrations/, applied with goose) has the ledger, entries(seq,
+// type, key, hash, body), where body is the entry's canonical JSON exactly
+// as ledger.Entry.Body returned it, and three query tables projected from
+// it: evidence, decisions and violations. Times in the query tables are
+// RFC 3339 UTC with nine fractional digits.
+//
+// Every write is one BEGIN IMMEDIATE transaction that reads the ledger's
+// head, appends entries chained to it and updates the query tables, then
+// commits with synchronous=FULL in WAL mode. Writers in other processes wait
+// for each other (busy timeout), so concurrent gates leave one linear chain;
+// a write that returned nil survives a crash; a write that did not return
+// left nothing behind. The query tables are filled from the entries as
+// written, so Verify can rebuild them from the ledger and compare.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// DB is a ledger in one SQLite file. It is safe for concurrent use, and
+// several DBs (in one process or several) may share the file.
+type DB struct {
+	sql  *sql.DB
+	path string
+	// wmu serialises this handle's writers, which would otherwise meet in
+	// SQLite's busy handler and sleep; other handles and processes still
+	// wait there.
+	wmu sync.Mutex
+}
+
+// busyTimeout is how long a writer waits for another one, in milliseconds.
+const busyTimeout = 10000
+
+// Open opens the ledger at path, creating the file and its tables when
+// missing and migrating an older schema. The directory must exist (callers
+// create .shipgate/). A file that cannot be written fails here, where
+// migrating takes the write lock, or at the first write; a file that is not
+// a SQLite database is refused, never overwritten.
+func Open(ctx context.Context, path string) (*DB, error) {
+	db, err := open(ctx, path, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, db.sql); err != nil {
+		db.sql.Close()
+		return nil, fmt.Errorf("open ledger %s: migrate: %w", path, err)
+	}
+	return db, nil
+}
+
+// OpenReadOnly opens an existing ledger without ever writing to it: for
+// verifying a copy, or a file this process may not change. Every write
+// method returns an error.
+func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	db, err := open(ctx, path, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSchema(ctx, db.sql); err != nil {
+		db.sql.Close()
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func open(ctx context.Context, path string, readOnly bool) (*DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	dir := filepath.Dir(abs)
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("open ledger %s: directory %s: %w", path, dir, err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("open ledger %s: %s is not a directory", path, dir)
+	}
+	if err := checkHeader(abs); err != nil {
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	sdb, err := sql.Open("sqlite", dsn(abs, readOnly))
+	if err != nil {
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	// sql.Open connects lazily; connect now so a bad path fails here.
+	if err := sdb.PingContext(ctx); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	return &DB{sql: sdb, path: path}, nil
+}
+
+// sqliteHeader opens every SQLite database file.
+const sqliteHeader = "SQLite format 3\x00"
+
+// checkHeader refuses a non-empty file that is not a SQLite database.
+// SQLite itself reports most of them, but takes a file shorter than its
+// header for an empty database and overwrites it.
+func checkHeader(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	head := make([]byte, len(sqliteHeader))
+	n, err := io.ReadFull(f, head)
+	if n == 0 && errors.Is(err, io.EOF) {
+		return nil // empty: SQLite makes a new database of it
+	}
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return err
+	}
+	if string(head[:n]) != sqliteHeader {
+		return fmt.Errorf("%s is not a SQLite database", path)
+	}
+	return nil
+}
+
+// dsn is the URI of the file at the absolute path abs, with the settings
+// every connection needs.
+func dsn(abs string, readOnly bool) string {
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
+	q := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", busyTimeout)
+	if readOnly {
+		// The file is in WAL mode already; asking for it again would write.
+		return u.String() + "?mode=ro&" + q
+	}
+	return u.String() + "?" + q + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// versionTable is goose's bookkeeping table.
+const versionTable = "goose_db_version"
+
+// migrate brings the schema up to date with goose's Provider. SQLite has no
+// advisory lock, so the session lock goose takes is a BEGIN IMMEDIATE
+// transaction on its connection, and WithIsolateDDL makes goose run every
+// statement on that connection without transactions of its own: applying a
+// migration, and creating goose's version table before the first, is one
+// transaction, which concurrent first opens of a new file wait for and which
+// an error or a crash leaves undone.
+//
+// Migrations are applied one by one with ApplyVersion, which checks inside
+// the lock whether the version is applied: Up first asks HasPending, which
+// creates the version table outside the lock and races with other opens.
+func migrate(ctx context.Context, db *sql.DB) error {
+	p, l, err := provider(db)
+	if err != nil {
+		return err
+	}
+	var target int64
+	for _, s := range p.ListSources() {
+		l.version, target = s.Version, s.Version
+		if _, err := p.ApplyVersion(ctx, s.Version, true); err != nil && !errors.Is(err, goose.ErrAlreadyApplied) {
+			return err
+		}
+	}
+	v, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if v != target {
+		return fmt.Errorf("schema version %d; this shipgate knows version %d", v, target)
+	}
+	return nil
+}
+
+func provider(db *sql.DB) (*goose.Provider, *txLocker, error) {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, nil, err
+	}
+	l := &txLocker{}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys,
+		goose.WithSessionLocker(l), goose.WithIsolateDDL(true), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, l, nil
+}
+
+// checkSchema makes sure a database opened read-only has the schema this
+// package writes.
+func checkSchema(ctx context.Context, db *sql.DB) error {
+	p, _, err := provider(db)
+	if err != nil {
+		return err
+	}
+	var target int64
+	for _, s := range p.ListSources() {
+		target = max(target, s.Version)
+	}
+	var v sql.NullInt64
+	if err := db.QueryRowContext(ctx, "SELECT MAX(version_id) FROM "+versionTable).Scan(&v); err != nil {
+		return fmt.Errorf("not a shipgate ledger: %w", err)
+	}
+	if v.Int64 != target {
+		return fmt.Errorf("schema version %d; this shipgate knows version %d", v.Int64, target)
+	}
+	return nil
+}
+
+// txLocker is a goose session locker holding SQLite's write lock while one
+// migration is applied. It commits only if that migration is recorded as
+// applied, and rolls everything back otherwise.
+type txLocker struct{ version int64 }
+
+func (l *txLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
+	_, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE")
+	return err
+}
+
+func (l *txLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
+	var n int
+	err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+versionTable+" WHERE version_id = ?", l.version).Scan(&n)
+	if err == nil && n > 0 {
+		_, err = conn.ExecContext(ctx, "COMMIT")
+		return err
+	}
+	_, rerr := conn.ExecContext(ctx, "ROLLBACK")
+	return errors.Join(err, rerr)
+}

@@ -1,0 +1,203 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/store"
+)
+
+// Verify checks the whole ledger, in one read snapshot, and returns its head.
+//
+// First the chain: every row goes through ledger.NewVerifier(cp), and the
+// first break is returned as its *ledger.BreakError. Then each entry is
+// decoded: an entry that does not parse, or does not follow from the ones
+// before (an evidence document that does not hash to its key, the close of
+// an unknown violation), is a *ledger.BreakError naming it; entries columns
+// (type, key, hash) that disagree with the body are a *store.ProjectionError.
+// Last the query tables are rebuilt in memory from the entries and compared
+// with the stored ones: a row changed, added or removed is a
+// *store.ProjectionError.
+//
+// The chain pass is the cheap one and runs alone first, so a broken chain is
+// reported after reading only the rows up to the break.
+func (db *DB) Verify(ctx context.Context, cp *ledger.Checkpoint) (ledger.Head, error) {
+	// A read-only transaction is a plain (deferred) BEGIN: a snapshot that
+	// writers do not wait for.
+	tx, err := db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return ledger.Head{}, fmt.Errorf("verify: %w", err)
+	}
+	defer tx.Rollback()
+
+	head, err := verifyChain(ctx, tx, cp)
+	if err != nil {
+		return ledger.Head{}, err
+	}
+	p, err := project(ctx, tx)
+	if err != nil {
+		return ledger.Head{}, err
+	}
+	if err := compareProjection(ctx, tx, p); err != nil {
+		return ledger.Head{}, err
+	}
+	return head, nil
+}
+
+// verifyChain streams the rows through a ledger.Verifier. The bodies are
+// not copied out of SQLite: the Verifier keeps nothing of them.
+func verifyChain(ctx context.Context, tx *sql.Tx, cp *ledger.Checkpoint) (ledger.Head, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT seq, body FROM entries ORDER BY seq")
+	if err != nil {
+		return ledger.Head{}, fmt.Errorf("verify: %w", err)
+	}
+	defer rows.Close()
+	v := ledger.NewVerifier(cp)
+	for rows.Next() {
+		var seq int64
+		var body sql.RawBytes
+		if err := rows.Scan(&seq, &body); err != nil {
+			return ledger.Head{}, fmt.Errorf("verify: %w", err)
+		}
+		if err := v.Add(ledger.Row{Seq: seq, Body: body}); err != nil {
+			return ledger.Head{}, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return ledger.Head{}, fmt.Errorf("verify: %w", err)
+	}
+	return v.Finish()
+}
+
+// project rebuilds the query tables from the entries, checking each entry's
+// columns against its body on the way.
+func project(ctx context.Context, tx *sql.Tx) (*projection, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT seq, type, key, hash, body FROM entries ORDER BY seq")
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	defer rows.Close()
+	p := newProjection()
+	for rows.Next() {
+		var seq int64
+		var typ, key, hash string
+		var body []byte
+		if err := rows.Scan(&seq, &typ, &key, &hash, &body); err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
+		e, err := ledger.Parse(body)
+		if err != nil {
+			return nil, &ledger.BreakError{Seq: seq, Reason: err.Error()}
+		}
+		for _, c := range [...]struct{ name, got, want string }{{"type", typ, e.Type}, {"key", key, e.Key}, {"hash", hash, e.Hash}} {
+			if c.got != c.want {
+				return nil, &store.ProjectionError{Table: "entries", Key: strconv.FormatInt(seq, 10),
+					Reason: fmt.Sprintf("column %s is %q; the entry says %q", c.name, c.got, c.want)}
+			}
+		}
+		if err := p.apply(e); err != nil {
+			return nil, &ledger.BreakError{Seq: seq, Reason: err.Error()}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	return p, nil
+}
+
+func compareProjection(ctx context.Context, tx *sql.Tx, p *projection) error {
+	want := map[string][]any{}
+	for k, ev := range p.evidence {
+		want[k] = evidenceRow(ev)
+	}
+	if err := compareTable(ctx, tx, evidenceTable, want); err != nil {
+		return err
+	}
+	want = map[string][]any{}
+	for k, d := range p.decisions {
+		want[k] = decisionRow(d)
+	}
+	if err := compareTable(ctx, tx, decisionsTable, want); err != nil {
+		return err
+	}
+	want = map[string][]any{}
+	for k, v := range p.violations {
+		row, err := violationRow(v, p.opened[k])
+		if err != nil {
+			return err
+		}
+		want[k] = row
+	}
+	return compareTable(ctx, tx, violationsTable, want)
+}
+
+// compareTable compares the stored rows of t with want, keyed by t's first
+// column, and reports the first difference in key order.
+func compareTable(ctx context.Context, tx *sql.Tx, t table, want map[string][]any) error {
+	rows, err := tx.QueryContext(ctx, t.selectSQL())
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", t.name, err)
+	}
+	defer rows.Close()
+	got := map[string][]any{}
+	for rows.Next() {
+		vals := make([]any, len(t.cols))
+		ptrs := make([]any, len(vals))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return fmt.Errorf("verify %s: %w", t.name, err)
+		}
+		for i, v := range vals {
+			if b, ok := v.([]byte); ok {
+				vals[i] = string(b)
+			}
+		}
+		got[fmt.Sprint(vals[0])] = vals
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("verify %s: %w", t.name, err)
+	}
+	keys := make([]string, 0, len(want)+len(got))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		w, inLedger := want[k]
+		g, stored := got[k]
+		switch {
+		case !stored:
+			return &store.ProjectionError{Table: t.name, Key: k, Reason: "missing: the ledger records it"}
+		case !inLedger:
+			return &store.ProjectionError{Table: t.name, Key: k, Reason: "not in the ledger"}
+		}
+		for i := range t.cols {
+			if g[i] != w[i] {
+				return &store.ProjectionError{Table: t.name, Key: k,
+					Reason: fmt.Sprintf("column %s is %s; the ledger says %s", t.cols[i], show(g[i]), show(w[i]))}
+			}
+		}
+	}
+	return nil
+}
+
+func show(v any) string {
+	if v == nil {
+		return "NULL"
+	}
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,110 @@
+// Package store holds the records the ledger keeps, shared by every store
+// implementation (store/sqlite, the embedded default; store/postgres for
+// several servers). A store appends ledger entries and updates its query
+// tables in one transaction, so what it answers is always what the ledger
+// says. The behaviour every store must have is the storetest suite.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Errors a store returns for callers to branch on.
+var (
+	ErrNotFound = errors.New("not found")
+	// ErrClosed is returned when closing a violation that is already closed.
+	ErrClosed = errors.New("already closed")
+	// ErrDuplicate is returned when recording a decision or violation whose
+	// id the ledger already holds.
+	ErrDuplicate = errors.New("already recorded")
+)
+
+// ProjectionError reports a query table that no longer says what the ledger
+// says: a row changed, added or removed behind the store's back. The ledger
+// itself verified; the table can be rebuilt from it.
+type ProjectionError struct {
+	Table  string
+	Key    string
+	Reason string
+}
+
+func (e *ProjectionError) Error() string {
+	return fmt.Sprintf("table %s, row %s: %s", e.Table, e.Key, e.Reason)
+}
+
+// Evidence is one stored evidence document.
+type Evidence struct {
+	Digest      string
+	Kind        string
+	ReleaseID   string
+	Service     string
+	Environment string
+	Commit      string
+	Source      string
+	CollectedAt time.Time
+	// Body is the document's canonical JSON (RFC 8785); its SHA-256 is Digest.
+	Body []byte
+	// Seq is the ledger entry that recorded it; AddedAt the entry's time.
+	Seq     int64
+	AddedAt time.Time
+}
+
+// Decision is one recorded gate decision.
+type Decision struct {
+	ID          string
+	ReleaseID   string
+	Service     string
+	Environment string
+	Gate        string
+	Allow       bool
+	DryRun      bool
+	Reason      string
+	EvaluatedAt time.Time
+	// Body is the JSON of the decision and the input it was made from, as
+	// the gate wrote it; stored canonically.
+	Body []byte
+	Seq  int64
+}
+
+// Violation kinds: a denial, or an obligation an allowed release carries
+// (the postmortem of an emergency release).
+const (
+	KindViolation  = "violation"
+	KindObligation = "obligation"
+)
+
+// Violation states.
+const (
+	StatusOpen   = "open"
+	StatusClosed = "closed"
+)
+
+// Violation is a production violation or obligation, open until a
+// Postmortem closes it.
+type Violation struct {
+	ID          string
+	Kind        string
+	ReleaseID   string
+	Service     string
+	Environment string
+	Gate        string
+	DecisionID  string
+	Rules       []string
+	Actor       string
+	Message     string
+	OpenedAt    time.Time
+	Due         time.Time
+	Status      string
+	// ClosedAt and ClosedBy (the Postmortem's digest) are set once closed.
+	ClosedAt time.Time
+	ClosedBy string
+}
+
+// Filter selects violations; empty fields match everything.
+type Filter struct {
+	Status    string
+	Service   string
+	ReleaseID string
+}

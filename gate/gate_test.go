@@ -36,7 +36,7 @@ func files(names ...string) []string {
 
 var beforeDeploy = files("allowed/plan.json", "allowed/incidents.json", "allowed/build.json", "allowed/deploy-requested.json")
 
-func newGate(t *testing.T) (*gate.Gate, *sqlite.DB) {
+func newGate(t testing.TB) (*gate.Gate, *sqlite.DB) {
 	t.Helper()
 	ctx := context.Background()
 	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS})
@@ -206,4 +206,24 @@ func writeFile(t *testing.T, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// BenchmarkDecideRecorded is a decision end to end: evidence and open
+// violations read from the ledger, evaluated, recorded with fsync.
+func BenchmarkDecideRecorded(b *testing.B) {
+	ctx := context.Background()
+	g, _ := newGate(b)
+	req := gate.Request{Gate: "deploy", Release: lv, Now: deployAt, DryRun: true,
+		EvidencePaths: append(beforeDeploy, files("allowed/approval.json")...)}
+	if d, err := g.Decide(ctx, req); err != nil || !d.Allow {
+		b.Fatalf("Decide() = %v, %v", d.Allow, err)
+	}
+	req.EvidencePaths = nil // from the ledger from now on
+	b.ReportAllocs()
+	for b.Loop() {
+		if d, err := g.Decide(ctx, req); err != nil || !d.Allow {
+			b.Fatalf("Decide() = %v, %v", d.Allow, err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
 }

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gowebpki/jcs"
@@ -44,6 +45,7 @@ type Options struct {
 // Engine evaluates gates against a compiled policy set. It is safe for
 // concurrent use.
 type Engine struct {
+	docs     docCache
 	queries  map[string]rego.PreparedEvalQuery
 	settings *settings
 	revision string
@@ -296,7 +298,7 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) (*Decision, error) {
 	if err != nil {
 		return e.fault(d, ReasonRuntimeError, fmt.Errorf("freeze calendar: %w", err))
 	}
-	value, digest, err := buildInput(in, now, counted, freeze)
+	value, digest, err := e.buildInput(in, now, counted, freeze)
 	if err != nil {
 		return e.fault(d, ReasonRuntimeError, err)
 	}
@@ -447,6 +449,41 @@ func short(s string) string {
 	return s
 }
 
+// docCache keeps each evidence document's AST form by digest: documents
+// are immutable, and a server or a replay evaluates the same ones again and
+// again. It is bounded; when full it starts over.
+type docCache struct {
+	mu sync.Mutex
+	m  map[string]ast.Object
+}
+
+const docCacheSize = 4096
+
+func (c *docCache) value(doc *evidence.Document) (ast.Object, error) {
+	c.mu.Lock()
+	obj, ok := c.m[doc.Digest]
+	c.mu.Unlock()
+	if ok {
+		return obj, nil
+	}
+	v, err := ast.InterfaceToValue(doc.Value)
+	if err != nil {
+		return nil, fmt.Errorf("evidence %s: %w", doc.Source, err)
+	}
+	obj, ok = v.(ast.Object)
+	if !ok {
+		return nil, fmt.Errorf("evidence %s: not an object", doc.Source)
+	}
+	obj.Insert(ast.InternedTerm("digest"), ast.StringTerm(doc.Digest))
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= docCacheSize {
+		c.m = make(map[string]ast.Object)
+	}
+	c.m[doc.Digest] = obj
+	c.mu.Unlock()
+	return obj, nil
+}
+
 // digestInput is what the input digest commits to. Evidence is named by its
 // own digest, so the documents need not be canonicalised again.
 type digestInput struct {
@@ -460,7 +497,7 @@ type digestInput struct {
 
 // buildInput assembles the Rego input as an AST value, so OPA does not
 // convert it again, and its digest.
-func buildInput(in Input, now time.Time, counted []*evidence.Document, freeze []FreezeWindow) (ast.Value, string, error) {
+func (e *Engine) buildInput(in Input, now time.Time, counted []*evidence.Document, freeze []FreezeWindow) (ast.Value, string, error) {
 	byKind := make(map[string][]*ast.Term, len(schemas.Kinds))
 	dig := digestInput{Gate: in.Gate, Now: now.Format(time.RFC3339Nano), Release: in.Release,
 		Evidence: []string{}, Freeze: freeze, Violations: in.Violations}
@@ -471,15 +508,10 @@ func buildInput(in Input, now time.Time, counted []*evidence.Document, freeze []
 		dig.Violations = []OpenViolation{}
 	}
 	for _, doc := range counted {
-		v, err := ast.InterfaceToValue(doc.Value)
+		obj, err := e.docs.value(doc)
 		if err != nil {
-			return nil, "", fmt.Errorf("evidence %s: %w", doc.Source, err)
+			return nil, "", err
 		}
-		obj, ok := v.(ast.Object)
-		if !ok {
-			return nil, "", fmt.Errorf("evidence %s: not an object", doc.Source)
-		}
-		obj.Insert(ast.InternedTerm("digest"), ast.StringTerm(doc.Digest))
 		byKind[doc.Kind] = append(byKind[doc.Kind], ast.NewTerm(obj))
 		dig.Evidence = append(dig.Evidence, doc.Digest)
 	}
@@ -606,7 +638,7 @@ func (e *Engine) InputDocument(in Input) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("freeze calendar: %w", err)
 	}
-	v, _, err := buildInput(in, now, counted, freeze)
+	v, _, err := e.buildInput(in, now, counted, freeze)
 	if err != nil {
 		return nil, err
 	}

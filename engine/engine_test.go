@@ -206,3 +206,34 @@ func TestLoadRejectsUndeclaredRuleFile(t *testing.T) {
 		t.Fatalf("Load() error = %v; want the undeclared rule file named", err)
 	}
 }
+
+// The engine is shared by a server's requests and a replay's workers.
+func TestEvaluateConcurrently(t *testing.T) {
+	e := defaultEngine(t)
+	docs := deployEvidence(t)
+	want, err := e.Evaluate(context.Background(), engine.Input{Gate: "deploy", Release: release, Now: deployAt, Evidence: docs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for range 5 {
+				d, err := e.Evaluate(context.Background(), engine.Input{Gate: "deploy", Release: release, Now: deployAt, Evidence: docs})
+				if err == nil && (d.Allow != want.Allow || d.Input.Digest != want.Input.Digest) {
+					err = errors.New("a concurrent evaluation differs")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -35,10 +35,10 @@ func main() {
 	flag.Parse()
 	d, err := newDemo(*bin, *root, *work)
 	if err == nil {
-		err = d.story()
+		err = d.gallery()
 	}
 	if err == nil {
-		err = d.gallery()
+		err = d.story()
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
@@ -98,7 +98,7 @@ func (d *demo) story() error {
 	ex := func(p ...string) string { return filepath.Join(append([]string{d.root}, p...)...) }
 	a := func(f string) string { return ex("allowed", f) }
 	w := d.work
-	fmt.Printf("## The LocalizeVideos release, recorded in one ledger ($EX is %s)\n", d.root)
+	fmt.Printf("\n## The LocalizeVideos release, recorded in one ledger (in %s)\n", d.work)
 	steps := []struct {
 		want int
 		args []string
@@ -154,9 +154,9 @@ func (d *demo) story() error {
 	if _, err := d.run(w, 0, "violations", "list", "--open"); err != nil {
 		return err
 	}
-	fmt.Println("\n# The postmortem names both; recording it closes them.")
+	fmt.Println("\n# The postmortem of the denied deploy closes its violation; the hotfix's postmortem is still due.")
 	pm := filepath.Join(w, "postmortem.json")
-	if err := os.WriteFile(pm, postmortem(ids), 0o644); err != nil {
+	if err := os.WriteFile(pm, postmortem(ids[:1]), 0o644); err != nil {
 		return err
 	}
 	for _, s := range []struct {
@@ -164,9 +164,9 @@ func (d *demo) story() error {
 		args []string
 	}{
 		{0, []string{"postmortem", "add", "postmortem.json"}},
-		{0, []string{"violations", "list"}},
 		{0, []string{"audit", "checkpoint", "--out", "checkpoint.json"}},
 		{0, []string{"audit", "verify", "--checkpoint", "checkpoint.json"}},
+		{0, []string{"violations", "list"}},
 	} {
 		if _, err := d.run(w, s.want, s.args...); err != nil {
 			return err
@@ -183,14 +183,13 @@ func postmortem(ids []string) []byte {
 	return fmt.Appendf(nil, `{
   "apiVersion": "shipgate.dev/v1",
   "kind": "Postmortem",
-  "release": {"id": "lv-2026-11-27.1", "service": "localizevideos-app", "environment": "production"},
-  "subject": {"repository": "localizevideos/app", "commit": "b7e4d2c19f0a8e6d5c4b3a29180f7e6d5c4b3a21"},
+  "release": {"id": "lv-2026-11-26.1", "service": "localizevideos-app", "environment": "production"},
+  "subject": {"repository": "localizevideos/app", "commit": "3f2c9a0e5b1d4c7a8e6f9b0c1d2e3f4a5b6c7d8e"},
   "collectedAt": %q,
   "collector": {"name": "manual", "actor": "carol"},
   "data": {
     "violations": [%s],
-    "incident": "INC-42",
-    "summary": "A deploy was attempted before its approval; the INC-42 hotfix shipped in the weekend freeze through the emergency path.",
+    "summary": "The deploy gate was called before alice had approved; the pipeline now waits for the approval.",
     "author": "carol",
     "completedAt": %q,
     "actions": [{"description": "make the pipeline wait for the approval before calling the deploy gate", "owner": "dave"}]
@@ -204,7 +203,7 @@ func (d *demo) gallery() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\n## Every example case, each in a ledger of its own\n")
+	fmt.Printf("## Every example case, each in a ledger of its own ($EX is %s)\n", d.root)
 	steps := 0
 	for _, c := range all {
 		fmt.Printf("\n### %s: %s\n", c.Name, c.Description)

@@ -19,7 +19,11 @@ var allowedDeps = map[string][]string{
 	"store/sqlite":    {"store", "ledger", "evidence", "schemas"},
 	"store/storetest": {"store", "ledger", "evidence", "schemas"},
 	"gate":            {"engine", "evidence", "schemas", "store", "ledger"},
-	"cmd":             {"engine", "evidence", "gate", "policies", "schemas", "store/...", "ledger"},
+	"replay":          {"engine", "evidence", "schemas", "store", "ledger", "gate"},
+	"collect/git":     {},
+	"runner":          {"evidence", "schemas"},
+	"format":          {"engine", "evidence", "schemas"},
+	"cmd":             {"engine", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format"},
 }
 
 func allowed(list []string, rel string) bool {

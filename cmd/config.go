@@ -27,6 +27,7 @@ type config struct {
 	Store       string `yaml:"store"`
 	Policies    string `yaml:"policies"`
 	Data        string `yaml:"data"`
+	Docs        string `yaml:"docs"` // the release document rollout data changes must update
 	Keys        struct {
 		Private string `yaml:"private"`
 		Public  string `yaml:"public"`

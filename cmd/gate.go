@@ -111,7 +111,7 @@ Exit codes: 0 allow, 1 deny, 2 error (invalid evidence, bad policy, store down).
 	o.Policy.AddFlags(f, g)
 	o.Ev.AddFlags(f)
 	o.Store.AddFlags(f, g)
-	o.Output.AddFlags(f)
+	o.Output.AddCIFlags(f)
 	return c
 }
 
@@ -163,7 +163,7 @@ func gateRun(ctx context.Context, s Streams, g *globals, o *gateOptions) error {
 	}
 	d, err := gt.Decide(ctx, req)
 	if d != nil {
-		if werr := writeDecision(s.Out, o.Output.Format, d); werr != nil {
+		if werr := writeDecisionOutput(s, o.Output.Format, d); werr != nil {
 			return werr
 		}
 	}

@@ -42,6 +42,11 @@ checkpoints. Refuses to overwrite an existing file without --force.`,
 			if err := os.MkdirAll(filepath.Dir(DefaultPrivateKey), 0o700); err != nil {
 				return fmt.Errorf("create .shipgate: %w", err)
 			}
+			// The ledger and the keys never belong in the repository, and an
+			// untracked file would make every deploy look like a hot patch.
+			if err := os.WriteFile(filepath.Join(filepath.Dir(DefaultStore), ".gitignore"), []byte("*\n"), 0o644); err != nil {
+				return fmt.Errorf("write .shipgate/.gitignore: %w", err)
+			}
 			priv, pub, err := ledger.GenerateKey()
 			if err != nil {
 				return err

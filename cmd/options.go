@@ -19,8 +19,12 @@ import (
 type PolicyOptions struct {
 	Dir      string
 	DataFile string
-	Timeout  time.Duration
-	g        *globals
+	// Bundle is an OPA bundle file (shipgate policy bundle) to load instead
+	// of a directory; VerifyKey the PEM public key it must be signed with.
+	Bundle    string
+	VerifyKey string
+	Timeout   time.Duration
+	g         *globals
 }
 
 // AddFlags binds the options to fs.
@@ -28,6 +32,8 @@ func (o *PolicyOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
 	o.g = g
 	fs.StringVar(&o.Dir, "policies", "", "policy directory (default: the config's policies, or the embedded LocalizeVideos policy set)")
 	fs.StringVar(&o.DataFile, "data", "", "policy data file, YAML or JSON, mounted at data.shipgate.config")
+	fs.StringVar(&o.Bundle, "bundle", "", "OPA bundle (tar.gz, from shipgate policy bundle) to load the policy set and its data from, instead of --policies; a signed one needs --verify-key")
+	fs.StringVar(&o.VerifyKey, "verify-key", "", "PEM public key (ed25519, ECDSA or RSA) the --bundle must be signed with; an unsigned or altered bundle is refused")
 	fs.DurationVar(&o.Timeout, "timeout", engine.DefaultTimeout, "limit for one policy evaluation")
 }
 
@@ -69,6 +75,9 @@ func (o *PolicyOptions) data() (map[string]any, error) {
 
 // Engine loads and compiles the chosen policy set.
 func (o *PolicyOptions) Engine(ctx context.Context) (*engine.Engine, error) {
+	if o.Bundle != "" || o.VerifyKey != "" {
+		return o.bundleEngine(ctx)
+	}
 	if err := o.resolve(); err != nil {
 		return nil, err
 	}
@@ -77,6 +86,52 @@ func (o *PolicyOptions) Engine(ctx context.Context) (*engine.Engine, error) {
 		return nil, err
 	}
 	return engine.Load(ctx, engine.Options{Policies: o.source(), Data: data, Timeout: o.Timeout})
+}
+
+// bundleEngine loads the policy set from --bundle, verified with
+// --verify-key. The bundle carries its own data, so the config's policies
+// and data do not apply.
+func (o *PolicyOptions) bundleEngine(ctx context.Context) (*engine.Engine, error) {
+	switch {
+	case o.Bundle == "":
+		return nil, fmt.Errorf("--verify-key needs --bundle")
+	case o.Dir != "":
+		return nil, fmt.Errorf("--bundle and a policy directory: give one")
+	case o.DataFile != "":
+		return nil, fmt.Errorf("--data cannot replace a bundle's data: build the bundle with it (shipgate policy bundle --data)")
+	}
+	var key []byte
+	if o.VerifyKey != "" {
+		var err error
+		if key, err = os.ReadFile(o.VerifyKey); err != nil {
+			return nil, fmt.Errorf("read verification key: %w", err)
+		}
+	}
+	f, err := os.Open(o.Bundle)
+	if err != nil {
+		return nil, fmt.Errorf("read bundle: %w", err)
+	}
+	defer f.Close()
+	b, err := engine.ReadBundle(f, key)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.Bundle, err)
+	}
+	eng, err := engine.Load(ctx, engine.Options{Bundle: b, Timeout: o.Timeout})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.Bundle, err)
+	}
+	return eng, nil
+}
+
+// describe names the policy set for messages.
+func (o *PolicyOptions) describe() string {
+	switch {
+	case o.Bundle != "":
+		return "bundle " + o.Bundle
+	case o.Dir != "":
+		return o.Dir
+	}
+	return "embedded policies"
 }
 
 // EvidenceOptions set the decoding limits.
@@ -102,20 +157,42 @@ func (o *EvidenceOptions) Validator() (*evidence.Validator, error) {
 	return evidence.NewValidator(reg, lim), nil
 }
 
-// OutputOptions choose the output format.
+// OutputOptions choose the output format. Commands whose result is a
+// verdict CI acts on (gate, policy test) also write junit, sarif and github.
 type OutputOptions struct {
 	Format string
+	// CI accepts the CI formats junit, sarif and github besides text and json.
+	CI bool
 }
 
 // AddFlags binds the options to fs.
 func (o *OutputOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.Format, "output", "o", "text", "output format: text or json")
+	usage := "output format: text or json"
+	if o.CI {
+		usage = "output format: text, json, junit, sarif (2.1.0) or github (workflow commands; with $GITHUB_STEP_SUMMARY set, a Markdown summary is appended to it)"
+	}
+	fs.StringVarP(&o.Format, "output", "o", "text", usage)
+}
+
+// AddCIFlags binds the options to fs for a command that also writes the CI
+// formats.
+func (o *OutputOptions) AddCIFlags(fs *pflag.FlagSet) {
+	o.CI = true
+	o.AddFlags(fs)
 }
 
 func (o *OutputOptions) validate() error {
 	switch o.Format {
 	case "text", "json":
 		return nil
+	case "junit", "sarif", "github":
+		if o.CI {
+			return nil
+		}
+		return fmt.Errorf("--output %q: this command writes text or json (junit, sarif and github are for gate and policy test)", o.Format)
+	}
+	if o.CI {
+		return fmt.Errorf("--output %q: want text, json, junit, sarif or github", o.Format)
 	}
 	return fmt.Errorf("--output %q: want text or json", o.Format)
 }

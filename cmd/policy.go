@@ -15,7 +15,7 @@ func newPolicyCmd(s Streams, g *globals) *cobra.Command {
 		Use:   "policy",
 		Short: "Test and check policy sets",
 	}
-	c.AddCommand(newPolicyTestCmd(s), newPolicyCheckCmd(s, g))
+	c.AddCommand(newPolicyTestCmd(s), newPolicyCheckCmd(s, g), newPolicyFmtCmd(s, g), newPolicyDiffCmd(s, g), newPolicyReviewCmd(s, g))
 	return c
 }
 
@@ -43,7 +43,7 @@ func newPolicyTestCmd(s Streams) *cobra.Command {
 	c.Flags().StringVar(&o.Policy.DataFile, "data", "", "policy data file replacing data.shipgate.config")
 	c.Flags().BoolVarP(&o.Verbose, "verbose", "v", false, "list every test")
 	c.Flags().Float64Var(&o.MinCoverage, "min-coverage", 0, "fail below this coverage percentage of the policy modules")
-	o.Output.AddFlags(c.Flags())
+	o.Output.AddCIFlags(c.Flags())
 	return c
 }
 
@@ -59,11 +59,16 @@ func policyTestRun(ctx context.Context, s Streams, o *policyTestOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.Output.Format == "json" {
+	switch o.Output.Format {
+	case "json":
 		if err := writeJSON(s.Out, rep); err != nil {
 			return err
 		}
-	} else {
+	case "junit", "sarif", "github":
+		if err := writeTestReport(s, o.Output.Format, o.Policy.Dir, rep); err != nil {
+			return err
+		}
+	default:
 		for _, r := range rep.Results {
 			if o.Verbose || r.Outcome != "pass" {
 				fmt.Fprintf(s.Out, "%-5s %s:%d %s.%s %s\n", r.Outcome, r.File, r.Row, r.Package, r.Name, r.Message)
@@ -111,11 +116,11 @@ func newPolicyCheckCmd(s Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			src := o.Policy.Dir
-			if src == "" {
-				src = "embedded policies"
+			src, rev := o.Policy.describe(), eng.Revision()
+			if b := eng.BundleRevision(); b != "" {
+				rev += ", bundle revision " + b
 			}
-			_, err = fmt.Fprintf(s.Out, "ok %s: revision %s\n", src, eng.Revision())
+			_, err = fmt.Fprintf(s.Out, "ok %s: revision %s\n", src, rev)
 			return err
 		},
 	}

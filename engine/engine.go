@@ -19,6 +19,7 @@ import (
 
 	"github.com/gowebpki/jcs"
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/loader"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
@@ -36,6 +37,10 @@ type Options struct {
 	// Policies holds .rego modules and OPA data files (data.json/data.yaml,
 	// mounted by directory as OPA does). *_test.rego files are skipped.
 	Policies fs.FS
+	// Bundle, instead of Policies, is a policy set read from an OPA bundle
+	// (ReadBundle verifies its signature); its modules and data compile
+	// exactly as a directory's do, and decisions name its revision.
+	Bundle *bundle.Bundle
 	// Data, when non-nil, replaces data.shipgate.config.
 	Data map[string]any
 	// Timeout bounds each evaluation.
@@ -49,6 +54,7 @@ type Engine struct {
 	queries  map[string]rego.PreparedEvalQuery
 	settings *settings
 	revision string
+	bundle   string
 	timeout  time.Duration
 }
 
@@ -90,31 +96,51 @@ func Capabilities() *ast.Capabilities {
 	return caps
 }
 
-// Load reads, compiles and prepares the policy set. It is the only place
-// policies are parsed or compiled.
+// Load reads, compiles and prepares the policy set, from a directory or a
+// bundle. It is the only place policies are compiled.
 func Load(ctx context.Context, opts Options) (*Engine, error) {
-	if opts.Policies == nil {
+	var set *policySet
+	var err error
+	switch {
+	case opts.Bundle != nil && opts.Policies != nil:
+		return nil, &PolicyError{Err: errors.New("load policies: give a policy directory or a bundle, not both")}
+	case opts.Bundle != nil:
+		set, err = bundleSet(opts.Bundle)
+	case opts.Policies == nil:
 		return nil, &PolicyError{Err: errors.New("load policies: no policy source")}
+	default:
+		set, err = dirSet(opts.Policies)
 	}
-	res, err := loader.NewFileLoader().
-		WithFS(opts.Policies).
-		WithRegoVersion(ast.RegoV1).
-		WithProcessAnnotation(true).
-		Filtered([]string{"."}, func(_ string, info fs.FileInfo, _ int) bool {
-			return !info.IsDir() && strings.HasSuffix(info.Name(), "_test.rego")
-		})
 	if err != nil {
-		return nil, &PolicyError{Err: fmt.Errorf("load policies: %w", err)}
+		return nil, err
 	}
-	docs := res.Documents
-	if opts.Data != nil {
-		sg, _ := docs["shipgate"].(map[string]any)
-		if sg == nil {
-			sg = map[string]any{}
-			docs["shipgate"] = sg
-		}
-		sg["config"] = opts.Data
+	set.docs = withData(set.docs, opts.Data)
+	return load(ctx, set, opts)
+}
+
+// withData returns docs with data mounted at data.shipgate.config, when
+// data is non-nil. docs itself is left as it is: it may be a bundle's.
+func withData(docs map[string]any, data map[string]any) map[string]any {
+	if data == nil {
+		return docs
 	}
+	docs = maps.Clone(docs)
+	if docs == nil {
+		docs = map[string]any{}
+	}
+	sg, _ := docs["shipgate"].(map[string]any)
+	sg = maps.Clone(sg)
+	if sg == nil {
+		sg = map[string]any{}
+	}
+	sg["config"] = data
+	docs["shipgate"] = sg
+	return docs
+}
+
+// load compiles and prepares set; opts.Data is already in set.docs.
+func load(ctx context.Context, set *policySet, opts Options) (*Engine, error) {
+	docs := set.docs
 	sg, _ := docs["shipgate"].(map[string]any)
 	cfg, ok := sg["config"].(map[string]any)
 	if !ok {
@@ -126,8 +152,8 @@ func Load(ctx context.Context, opts Options) (*Engine, error) {
 	}
 
 	modules := map[string]*ast.Module{}
-	for _, f := range res.Modules {
-		modules[f.Name] = f.Parsed
+	for _, f := range set.files {
+		modules[f.name] = f.parsed
 	}
 	if len(modules) == 0 {
 		return nil, &PolicyError{Err: errors.New("load policies: no .rego modules")}
@@ -152,7 +178,7 @@ func Load(ctx context.Context, opts Options) (*Engine, error) {
 	}
 
 	store := inmem.NewFromObjectWithOpts(docs, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
-	e := &Engine{queries: map[string]rego.PreparedEvalQuery{}, settings: st, timeout: opts.Timeout}
+	e := &Engine{queries: map[string]rego.PreparedEvalQuery{}, settings: st, bundle: set.bundle, timeout: opts.Timeout}
 	if e.timeout <= 0 {
 		e.timeout = DefaultTimeout
 	}
@@ -170,7 +196,7 @@ func Load(ctx context.Context, opts Options) (*Engine, error) {
 		}
 		e.queries[gate] = pq
 	}
-	e.revision, err = revision(res, docs)
+	e.revision, err = revision(set.files, docs)
 	if err != nil {
 		return nil, &PolicyError{Err: err}
 	}
@@ -222,15 +248,53 @@ func checkRuleFiles(modules map[string]*ast.Module) error {
 	return nil
 }
 
+// policySet is a policy set as read, from a directory or a bundle, before
+// it is compiled.
+type policySet struct {
+	// files holds the modules by their path inside the set, without a
+	// leading slash: the same for a directory and a bundle built from it.
+	files map[string]policyFile
+	docs  map[string]any
+	// bundle is the bundle manifest's revision; empty for a directory.
+	bundle string
+}
+
+type policyFile struct {
+	name   string
+	raw    []byte
+	parsed *ast.Module
+}
+
+func isTestFile(name string) bool { return strings.HasSuffix(name, "_test.rego") }
+
+// dirSet reads the modules and data files of fsys, skipping tests.
+func dirSet(fsys fs.FS) (*policySet, error) {
+	res, err := loader.NewFileLoader().
+		WithFS(fsys).
+		WithRegoVersion(ast.RegoV1).
+		WithProcessAnnotation(true).
+		Filtered([]string{"."}, func(_ string, info fs.FileInfo, _ int) bool {
+			return !info.IsDir() && isTestFile(info.Name())
+		})
+	if err != nil {
+		return nil, &PolicyError{Err: fmt.Errorf("load policies: %w", err)}
+	}
+	set := &policySet{files: make(map[string]policyFile, len(res.Modules)), docs: res.Documents}
+	for key, f := range res.Modules {
+		set.files[key] = policyFile{name: f.Name, raw: f.Raw, parsed: f.Parsed}
+	}
+	return set, nil
+}
+
 // revision digests every module's source and the data, so a decision names
 // exactly the rules it was made under.
-func revision(res *loader.Result, docs map[string]any) (string, error) {
+func revision(files map[string]policyFile, docs map[string]any) (string, error) {
 	h := sha256.New()
-	names := slices.Sorted(maps.Keys(res.Modules))
+	names := slices.Sorted(maps.Keys(files))
 	for _, n := range names {
-		f := res.Modules[n]
-		fmt.Fprintf(h, "module %s %d\n", path.Clean(f.Name), len(f.Raw))
-		h.Write(f.Raw)
+		f := files[n]
+		fmt.Fprintf(h, "module %s %d\n", path.Clean(f.name), len(f.raw))
+		h.Write(f.raw)
 	}
 	b, err := json.Marshal(docs)
 	if err != nil {
@@ -251,6 +315,10 @@ func (e *Engine) PostmortemDue() time.Duration { return e.settings.due }
 
 // Revision is the digest of the loaded policy set.
 func (e *Engine) Revision() string { return e.revision }
+
+// BundleRevision is the manifest revision of the bundle the policy set was
+// loaded from; empty when it was loaded from a directory.
+func (e *Engine) BundleRevision() string { return e.bundle }
 
 // OpenViolation is an open production violation of the release's service,
 // as the ledger knows it, for rules such as postmortem.overdue.
@@ -282,7 +350,7 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) (*Decision, error) {
 		Gate:        in.Gate,
 		Release:     in.Release,
 		EvaluatedAt: now,
-		Policy:      PolicyRef{Revision: e.revision},
+		Policy:      PolicyRef{Revision: e.revision, Bundle: e.bundle},
 		Violations:  []Finding{}, Overridden: []Finding{}, Warnings: []Finding{},
 		Obligations: []Obligation{}, Rules: []string{}, Ignored: []Ignored{}, Evidence: []EvidenceRef{},
 	}

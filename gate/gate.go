@@ -169,7 +169,7 @@ func (g *Gate) denied(req Request, reason, rule, msg, remediation string) *engin
 		Violations: []engine.Finding{{Rule: rule, Enforcement: engine.Hard, Message: msg, Evidence: []string{}, Remediation: remediation}},
 		Overridden: []engine.Finding{}, Warnings: []engine.Finding{}, Obligations: []engine.Obligation{},
 		Rules: []string{}, Ignored: []engine.Ignored{}, Evidence: []engine.EvidenceRef{},
-		Policy: engine.PolicyRef{Revision: g.Engine.Revision()}, EvaluatedAt: req.Now.UTC(), DryRun: req.DryRun,
+		Policy: engine.PolicyRef{Revision: g.Engine.Revision(), Bundle: g.Engine.BundleRevision()}, EvaluatedAt: req.Now.UTC(), DryRun: req.DryRun,
 	}
 }
 

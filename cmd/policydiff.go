@@ -1,0 +1,322 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/replay"
+	"github.com/localizevideos/shipgate/store/sqlite"
+)
+
+// ChangeOptions name the two sides of a policy change: a base (a directory
+// or a git revision of the policy folder) and a head directory.
+type ChangeOptions struct {
+	Base string
+	Head string
+	Docs string
+	g    *globals
+}
+
+// AddFlags binds the options to fs.
+func (o *ChangeOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
+	o.g = g
+	fs.StringVar(&o.Base, "base", "", "the policies before the change: a directory, or a git revision (branch, tag, commit, HEAD~1) of the head's folder (required)")
+	fs.StringVar(&o.Head, "head", "", "the policies after the change, a directory (default: the config's policies, or the embedded set)")
+	fs.StringVar(&o.Docs, "docs", "", "the release document that rollout data changes must update (default: the config's docs)")
+}
+
+// sides are the resolved base and head policy trees.
+type sides struct {
+	base, head           fs.FS
+	baseLabel, headLabel string
+	// repo and rev are set when the base is a git revision.
+	repo *replay.Repo
+	rev  string
+	docs string
+}
+
+// resolve reads both policy trees. The base is a directory when one exists
+// at that path, else a revision of the git repository holding the head
+// folder ("policies" when the head is the embedded set).
+func (o *ChangeOptions) resolve() (*sides, error) {
+	if o.Base == "" {
+		return nil, errors.New("--base is required: a directory or a git revision")
+	}
+	cfg, err := o.g.config()
+	if err != nil {
+		return nil, err
+	}
+	sd := &sides{docs: o.Docs}
+	if sd.docs == "" {
+		sd.docs = cfg.Docs
+	}
+	head := o.Head
+	if head == "" {
+		head = cfg.Policies
+	}
+	if head == "" {
+		sd.head, sd.headLabel = policies.FS, "embedded policies"
+	} else {
+		sd.head, sd.headLabel = os.DirFS(head), head
+	}
+	if fi, err := os.Stat(o.Base); err == nil && fi.IsDir() {
+		sd.base, sd.baseLabel = os.DirFS(o.Base), o.Base
+		return sd, nil
+	}
+	folder := head
+	if folder == "" {
+		folder = "policies"
+	}
+	from := folder
+	if _, err := os.Stat(from); err != nil {
+		from = "."
+	}
+	if sd.repo, err = replay.OpenRepo(from); err != nil {
+		return nil, fmt.Errorf("--base %s is not a directory, so a git revision: %w", o.Base, err)
+	}
+	if sd.base, err = sd.repo.Tree(o.Base, folder); err != nil {
+		return nil, err
+	}
+	sd.rev, sd.baseLabel = o.Base, o.Base+":"+folder
+	return sd, nil
+}
+
+// policyDiffOptions are the flags of `shipgate policy diff`.
+type policyDiffOptions struct {
+	Change  ChangeOptions
+	Since   string
+	Service string
+	Output  string
+	Accept  bool
+	Timeout time.Duration
+	Store   StoreOptions
+}
+
+func newPolicyDiffCmd(s Streams, g *globals) *cobra.Command {
+	o := &policyDiffOptions{}
+	c := &cobra.Command{
+		Use:   "diff --base REF|DIR [--head DIR]",
+		Short: "Replay the recorded decisions through two policy sets and report every decision that changes",
+		Long: `Replay the gate inputs recorded in the ledger (each decision's gate, release,
+evaluation time, evidence and open violations) through the base and the head
+policies, each at the decision's recorded time, and report every decision
+that changes: allow to deny, deny to allow, or violations added or removed.
+
+Each side uses the data inside its own policy tree (shipgate/config/data.yaml);
+--data and the config's data do not apply. Dry runs are replayed and marked.
+Decisions the gate made without the policies (invalid evidence, an engine
+fault, no Plan to name the release) are skipped and counted.
+
+It also flags rollout data (services.*.capabilities, flags,
+deploy.allowed_triggers, freeze) that changed while the release document
+(the config's docs) did not.
+
+Exit codes: 0 no past allow becomes a deny (or --accept), 1 some would,
+2 error.`,
+		Example: `  shipgate policy diff --base main
+  shipgate policy diff --base origin/main --since 30d --output markdown >> "$GITHUB_STEP_SUMMARY"
+  shipgate policy diff --base ./policies-old --head ./policies --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return policyDiffRun(c.Context(), s, o)
+		},
+	}
+	f := c.Flags()
+	o.Change.AddFlags(f, g)
+	o.Store.AddFlags(f, g)
+	f.StringVar(&o.Since, "since", "", "replay only decisions evaluated since then: 30d, 12h, or an RFC 3339 time (default: the whole ledger)")
+	f.StringVar(&o.Service, "service", "", "replay only this service's decisions")
+	f.StringVarP(&o.Output, "output", "o", "text", "output format: text, json or markdown (for a pull request)")
+	f.BoolVar(&o.Accept, "accept", false, "exit 0 even when past allows become denials (the change is meant to tighten)")
+	f.DurationVar(&o.Timeout, "timeout", engine.DefaultTimeout, "limit for one policy evaluation")
+	return c
+}
+
+// diffReport is what `policy diff` prints.
+type diffReport struct {
+	Base string `json:"base"`
+	Head string `json:"head"`
+	replay.Report
+	Documentation replay.Ownership `json:"documentation"`
+}
+
+func policyDiffRun(ctx context.Context, s Streams, o *policyDiffOptions) error {
+	switch o.Output {
+	case "text", "json", "markdown":
+	default:
+		return fmt.Errorf("--output %q: want text, json or markdown", o.Output)
+	}
+	since, err := parseSince(o.Since, time.Now())
+	if err != nil {
+		return err
+	}
+	sd, err := o.Change.resolve()
+	if err != nil {
+		return err
+	}
+	doc, err := replay.CheckOwnership(sd.base, sd.head, sd.repo, sd.rev, sd.docs)
+	if err != nil {
+		return err
+	}
+	baseEng, err := engine.Load(ctx, engine.Options{Policies: sd.base, Timeout: o.Timeout})
+	if err != nil {
+		return fmt.Errorf("base policies %s: %w", sd.baseLabel, err)
+	}
+	headEng, err := engine.Load(ctx, engine.Options{Policies: sd.head, Timeout: o.Timeout})
+	if err != nil {
+		return fmt.Errorf("head policies %s: %w", sd.headLabel, err)
+	}
+	v, err := (&EvidenceOptions{}).Validator()
+	if err != nil {
+		return err
+	}
+	path, err := o.Store.path()
+	if err != nil {
+		return err
+	}
+	db, err := sqlite.OpenReadOnly(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	var bar *progressbar.ProgressBar
+	h, err := replay.Load(ctx, db, replay.Options{Validator: v, Since: since, Service: o.Service,
+		Progress: func() { _ = bar.Add(1) }})
+	if err != nil {
+		return err
+	}
+	bar = newProgress(s.Err, 2*h.Len(), "replaying decisions")
+	base, err := h.Replay(ctx, baseEng)
+	if err != nil {
+		return err
+	}
+	head, err := h.Replay(ctx, headEng)
+	if err != nil {
+		return err
+	}
+	_ = bar.Finish()
+	rep := diffReport{Base: sd.baseLabel, Head: sd.headLabel, Report: replay.Diff(base, head), Documentation: doc}
+	if rep.BaseRevision == "" {
+		rep.BaseRevision, rep.HeadRevision = baseEng.Revision(), headEng.Revision()
+	}
+	if err := writeDiff(s.Out, o.Output, rep); err != nil {
+		return err
+	}
+	if n := len(rep.Blocking()); n > 0 && !o.Accept {
+		return &exitError{code: ExitDeny, err: fmt.Errorf("%d past allowed decisions would be denied by %s; review them, or pass --accept", n, sd.headLabel)}
+	}
+	return nil
+}
+
+// parseSince reads "30d", a Go duration or an RFC 3339 time; "" is the
+// zero time (no limit).
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n >= 0 {
+			return now.AddDate(0, 0, -n), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--since %q: want a number of days (30d), a duration (12h) or an RFC 3339 time", s)
+}
+
+// newProgress draws a bar on w when w is a terminal, and nothing otherwise.
+func newProgress(w io.Writer, total int, what string) *progressbar.ProgressBar {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	return progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetVisibility(tty),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish())
+}
+
+// policyReviewOptions are the flags of `shipgate policy review`.
+type policyReviewOptions struct {
+	Change ChangeOptions
+	Output OutputOptions
+}
+
+func newPolicyReviewCmd(s Streams, g *globals) *cobra.Command {
+	o := &policyReviewOptions{}
+	c := &cobra.Command{
+		Use:   "review --base REF [--head DIR] [--docs FILE]",
+		Short: "Fail when rollout data changed since REF but the release document did not",
+		Long: `The release document must be updated when CI/CD is introduced, canary
+releases are enabled, the rollout strategy changes or automation increases
+(its "Documentation Ownership" section). review compares the policy data at
+the git revision REF with the head's: a change to services.*.capabilities,
+flags, deploy.allowed_triggers or freeze must come with a change to the
+release document (the config's docs, or --docs).
+
+Exit codes: 0 nothing to document or the document changed, 1 it did not,
+2 error.`,
+		Example: `  shipgate policy review --base origin/main`,
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return policyReviewRun(s, o)
+		},
+	}
+	o.Change.AddFlags(c.Flags(), g)
+	o.Output.AddFlags(c.Flags())
+	return c
+}
+
+func policyReviewRun(s Streams, o *policyReviewOptions) error {
+	if err := o.Output.validate(); err != nil {
+		return err
+	}
+	sd, err := o.Change.resolve()
+	if err != nil {
+		return err
+	}
+	switch {
+	case sd.repo == nil:
+		return fmt.Errorf("--base %s: review needs a git revision, not a directory", o.Change.Base)
+	case sd.docs == "":
+		return errors.New("no release document: set docs: in shipgate.yaml, or give --docs")
+	}
+	doc, err := replay.CheckOwnership(sd.base, sd.head, sd.repo, sd.rev, sd.docs)
+	if err != nil {
+		return err
+	}
+	if o.Output.Format == "json" {
+		err = writeJSON(s.Out, doc)
+	} else {
+		err = writeOwnershipText(s.Out, sd.rev, doc)
+	}
+	if err != nil {
+		return err
+	}
+	if doc.Missing() {
+		return &exitError{code: ExitDeny, err: fmt.Errorf("rollout data changed since %s without %s", sd.rev, sd.docs)}
+	}
+	return nil
+}

@@ -1,0 +1,155 @@
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/localizevideos/shipgate/replay"
+)
+
+// markdownRows bounds the table pasted into a pull request (GitHub refuses
+// comments over 65,536 characters); the JSON output has every change.
+const markdownRows = 200
+
+func writeDiff(w io.Writer, format string, r diffReport) error {
+	switch format {
+	case "json":
+		return writeJSON(w, r)
+	case "markdown":
+		return writeDiffMarkdown(w, r)
+	}
+	return writeDiffText(w, r)
+}
+
+var kindLabel = map[string]string{
+	replay.Denied:     "ALLOW → DENY",
+	replay.Allowed:    "DENY → ALLOW",
+	replay.Violations: "VIOLATIONS",
+}
+
+func writeDiffText(w io.Writer, r diffReport) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "policy diff: base %s (%s) → head %s (%s)\n", r.Base, shortDigest(r.BaseRevision), r.Head, shortDigest(r.HeadRevision))
+	fmt.Fprintf(&b, "replayed %d decisions (%d dry runs)%s\n", r.Replayed, r.DryRuns, skippedText(r.Skipped))
+	fmt.Fprintf(&b, "%d allow → deny, %d deny → allow, %d with other violations\n",
+		r.Count(replay.Denied), r.Count(replay.Allowed), r.Count(replay.Violations))
+	for _, c := range r.Changes {
+		dry := ""
+		if c.DryRun {
+			dry = " (dry run)"
+		}
+		fmt.Fprintf(&b, "  %-12s %-8s %-24s %s  %s  %s%s\n", kindLabel[c.Kind], c.Gate, c.Release.ID,
+			c.EvaluatedAt.UTC().Format(time.RFC3339), c.Decision, ruleDelta(c, func(s string) string { return s }), dry)
+		if c.Fault != "" {
+			fmt.Fprintf(&b, "      fault: %s\n", c.Fault)
+		}
+	}
+	writeOwnershipNote(&b, r.Documentation, func(s string) string { return s })
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func skippedText(skipped map[string]int) string {
+	if len(skipped) == 0 {
+		return ""
+	}
+	n := 0
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(skipped)) {
+		n += skipped[k]
+		parts = append(parts, fmt.Sprintf("%d %s", skipped[k], k))
+	}
+	return fmt.Sprintf("; skipped %d (%s)", n, strings.Join(parts, ", "))
+}
+
+// ruleDelta lists the rules a change adds (+) and removes (-).
+func ruleDelta(c replay.Change, code func(string) string) string {
+	var parts []string
+	for _, f := range c.Added {
+		parts = append(parts, "+"+code(f.Rule))
+	}
+	for _, f := range c.Removed {
+		parts = append(parts, "-"+code(f.Rule))
+	}
+	return strings.Join(parts, " ")
+}
+
+func writeOwnershipNote(b *strings.Builder, o replay.Ownership, code func(string) string) {
+	if len(o.Changes) == 0 {
+		return
+	}
+	paths := make([]string, len(o.Changes))
+	for i, p := range o.Changes {
+		paths[i] = code(p)
+	}
+	switch {
+	case o.DocsChanged:
+		fmt.Fprintf(b, "\nrollout data changed (%s); %s changed with it.\n", strings.Join(paths, ", "), code(o.Docs))
+	case o.Unknown != "":
+		fmt.Fprintf(b, "\nrollout data changed (%s): the release document must change with it; not checked: %s.\n",
+			strings.Join(paths, ", "), o.Unknown)
+	default:
+		fmt.Fprintf(b, "\nrollout data changed (%s) but %s did not: the release document must be updated when CI/CD is introduced, canary releases are enabled, the rollout strategy changes or automation increases.\n",
+			strings.Join(paths, ", "), code(o.Docs))
+	}
+}
+
+func writeOwnershipText(w io.Writer, rev string, o replay.Ownership) error {
+	var b strings.Builder
+	if len(o.Changes) == 0 {
+		fmt.Fprintf(&b, "no rollout data changed since %s\n", rev)
+	} else {
+		for _, p := range o.Changes {
+			fmt.Fprintf(&b, "changed since %s: %s\n", rev, p)
+		}
+		writeOwnershipNote(&b, o, func(s string) string { return s })
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeDiffMarkdown renders the report for a pull request comment or a
+// job summary.
+func writeDiffMarkdown(w io.Writer, r diffReport) error {
+	code := func(s string) string { return "`" + strings.ReplaceAll(s, "`", "'") + "`" }
+	var b strings.Builder
+	b.WriteString("### shipgate policy diff\n\n")
+	fmt.Fprintf(&b, "Base %s (%s) → head %s (%s): replayed **%d** recorded decisions (%d dry runs)%s.\n\n",
+		code(r.Base), code(shortDigest(r.BaseRevision)), code(r.Head), code(shortDigest(r.HeadRevision)),
+		r.Replayed, r.DryRuns, skippedText(r.Skipped))
+	denied, allowed, other := r.Count(replay.Denied), r.Count(replay.Allowed), r.Count(replay.Violations)
+	if len(r.Changes) == 0 {
+		b.WriteString("No recorded decision changes.\n")
+	} else {
+		fmt.Fprintf(&b, "**%d** allowed decisions would now be denied, **%d** denied would now be allowed, %d keep their verdict with other violations.\n\n",
+			denied, allowed, other)
+		b.WriteString("| Change | Gate | Release | Evaluated (UTC) | Rules | Decision |\n|---|---|---|---|---|---|\n")
+		for i, c := range r.Changes {
+			if i == markdownRows {
+				fmt.Fprintf(&b, "\n… and %d more: run `shipgate policy diff --output json` for all of them.\n", len(r.Changes)-i)
+				break
+			}
+			change := map[string]string{replay.Denied: "allow → **deny**", replay.Allowed: "deny → **allow**",
+				replay.Violations: "violations"}[c.Kind]
+			if c.DryRun {
+				change += " (dry run)"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", change, c.Gate, cell(code(c.Release.ID)),
+				c.EvaluatedAt.UTC().Format("2006-01-02 15:04"), cell(ruleDelta(c, code)), cell(code(c.Decision)))
+		}
+	}
+	if len(r.Documentation.Changes) > 0 {
+		var note strings.Builder
+		writeOwnershipNote(&note, r.Documentation, code)
+		b.WriteString("\n> **Release document.** " + strings.TrimSpace(note.String()) + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// cell keeps a value inside its Markdown table cell.
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

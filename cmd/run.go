@@ -1,0 +1,290 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/localizevideos/shipgate/collect/git"
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/runner"
+	"github.com/localizevideos/shipgate/store"
+	"github.com/localizevideos/shipgate/store/sqlite"
+)
+
+// recordTimeout bounds writing a step's outcome, which happens even after
+// Ctrl-C: what ran must be on record.
+const recordTimeout = 30 * time.Second
+
+// runOptions are the flags of `shipgate run`.
+type runOptions struct {
+	Step         string
+	Argv         []string
+	Release      ReleaseOptions
+	Dir          string
+	Actor        string
+	MainBranches []string
+	Policy       PolicyOptions
+	Ev           EvidenceOptions
+	Store        StoreOptions
+}
+
+func newRunCmd(s Streams, g *globals) *cobra.Command {
+	o := &runOptions{}
+	c := &cobra.Command{
+		Use:   "run STEP --release ID [flags] -- CMD ARGS...",
+		Short: "Run a release step's command (build, deploy) and record what happened; deploy runs only if the deploy gate allows",
+		Long: `Run CMD ARGS (no shell) in --dir, stream its output, and record what really
+happened as evidence in the ledger: the argv, start, end, duration, exit code,
+the SHA-256 of stdout and stderr, the last 20 lines of output, the CI run,
+and the git facts of the checkout. subject.commit is the checkout's HEAD, so
+evidence from another commit does not count for the release.
+
+  build   run CMD, record a Build (passed when it exits 0).
+  deploy  first record a Deploy request (the argv, the deployer, the trigger,
+          the checkout's branch, cleanliness and reachability from main) and
+          evaluate the deploy gate with it, printing the decision like
+          shipgate gate. Only if it allows, run CMD and record the Deploy's
+          outcome (succeeded or failed).
+
+The release's service and environment come from the flags, then
+shipgate.yaml, then the release's Plan; its commit is the checkout's HEAD
+(--commit, if given, must be that commit).
+
+Exit codes: the command's exit code once it has run (0 when it succeeded);
+1 when the deploy gate denies (the command is not run); 2 on an error,
+including evidence that could not be recorded, even after a command that
+succeeded.`,
+		Example: `  shipgate run build --release lv-2026-11-26.1 -- npm run build
+  shipgate run deploy --release lv-2026-11-26.1 -- pm2 restart localizevideos-app --update-env`,
+		Args: func(c *cobra.Command, args []string) error {
+			dash := c.ArgsLenAtDash()
+			switch {
+			case dash < 0:
+				return errors.New("give the command after --, e.g. shipgate run build --release ID -- npm run build")
+			case dash != 1:
+				return fmt.Errorf("want one STEP before --, got %d", dash)
+			case len(args) == dash:
+				return errors.New("no command after --")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			o.Step, o.Argv = args[0], args[1:]
+			return runRun(c.Context(), s, g, o)
+		},
+	}
+	f := c.Flags()
+	o.Release.AddFlags(f, g)
+	f.StringVar(&o.Dir, "dir", ".", "the git checkout the step builds or deploys; CMD runs there")
+	f.StringVar(&o.Actor, "actor", "", "who runs the step (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	f.StringSliceVar(&o.MainBranches, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
+	_ = c.MarkFlagRequired("release")
+	o.Policy.AddFlags(f, g)
+	o.Ev.AddFlags(f)
+	o.Store.AddFlags(f, g)
+	return c
+}
+
+// step is what one run needs, gathered before the command runs.
+type step struct {
+	o     *runOptions
+	s     Streams
+	v     *evidence.Validator
+	db    *sqlite.DB
+	env   runner.Envelope
+	ci    runner.CI
+	facts git.Facts
+	run   *runner.Runner
+}
+
+func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
+	if o.Step != "build" && o.Step != "deploy" {
+		return fmt.Errorf("run %s: only build and deploy are recorded steps", o.Step)
+	}
+	rel, err := o.Release.resolve()
+	if err != nil {
+		return err
+	}
+	facts, err := git.Collect(o.Dir, o.MainBranches)
+	if err != nil {
+		return err
+	}
+	if rel.Commit != "" && rel.Commit != facts.Commit {
+		return fmt.Errorf("--commit %s is not the checkout's HEAD %s (%s)", rel.Commit, facts.Commit, o.Dir)
+	}
+	v, err := o.Ev.Validator()
+	if err != nil {
+		return err
+	}
+	db, err := o.Store.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	named, declared, err := planRelease(ctx, db, v, rel, facts.Commit)
+	if err != nil {
+		return err
+	}
+	if !declared {
+		fmt.Fprintf(s.Err, "shipgate: warning: no Plan of release %s declares commit %s (HEAD of %s): what this run records will not count for the release\n",
+			rel.ID, shortHex(facts.Commit), o.Dir)
+	}
+	host, _ := os.Hostname()
+	st := &step{o: o, s: s, v: v, db: db, facts: facts, ci: runner.DetectCI(g.getenv),
+		env: runner.Envelope{ReleaseID: named.ID, Service: named.Service, Environment: named.Environment,
+			Repository: facts.Repository, Commit: facts.Commit, Version: Version, Host: host, Actor: actor(o.Actor, g)},
+		run: &runner.Runner{Stdout: s.Out, Stderr: s.Err, Dir: o.Dir, Now: time.Now},
+	}
+	if o.Step == "build" {
+		return st.build(ctx)
+	}
+	// The gate judges the release at the checkout's commit: evidence
+	// recorded for another commit, an older request included, cannot
+	// allow this one.
+	return st.deploy(ctx, named)
+}
+
+func (st *step) build(ctx context.Context) error {
+	// Check the envelope before spending a build on evidence that would be
+	// rejected (a release id the schema refuses, say).
+	now := time.Now()
+	b, err := runner.Build(st.env, runner.Result{Argv: st.o.Argv, StartedAt: now, FinishedAt: now}, st.ci)
+	if err == nil {
+		_, err = st.v.Decode("shipgate run build", b)
+	}
+	if err != nil {
+		return fmt.Errorf("build evidence: %w; %s was not run", err, st.o.Argv[0])
+	}
+	res := st.run.Run(ctx, st.o.Argv)
+	b, err = runner.Build(st.env, res, st.ci)
+	return st.record(ctx, "Build", b, err, res)
+}
+
+func (st *step) deploy(ctx context.Context, rel engine.Release) error {
+	eng, err := st.o.Policy.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	req := runner.DeployRequest{Command: st.o.Argv, Actor: st.env.Actor, Trigger: runner.Trigger(st.ci), Host: st.env.Host, CI: st.ci,
+		Source: runner.Source{Branch: st.facts.Branch, OnMain: st.facts.OnMain, Clean: st.facts.Clean, CommitKnown: st.facts.CommitKnown}}
+	b, err := runner.Deploy(st.env, req, now, nil)
+	if err != nil {
+		return err
+	}
+	requested, err := st.v.Decode("shipgate run deploy (requested)", b)
+	if err != nil {
+		return fmt.Errorf("deploy request: %w", err)
+	}
+	gt := &gate.Gate{Engine: eng, Validator: st.v, Store: st.db}
+	d, err := gt.Decide(ctx, gate.Request{Gate: "deploy", Release: rel, Evidence: []*evidence.Document{requested}, Actor: st.env.Actor, Now: now})
+	if d != nil {
+		if werr := writeDecision(st.s.Out, "text", d); werr != nil {
+			return werr
+		}
+	}
+	notRun := fmt.Sprintf("%s was not run", st.o.Argv[0])
+	switch {
+	case err != nil:
+		return fmt.Errorf("deploy gate: %w; %s", err, notRun)
+	case !d.Allow:
+		fmt.Fprintf(st.s.Err, "shipgate: deploy denied; %s\n", notRun)
+		return &exitError{code: ExitDeny, err: errDenied, silent: true}
+	}
+	res := st.run.Run(ctx, st.o.Argv)
+	b, err = runner.Deploy(st.env, req, now, &res)
+	return st.record(ctx, "Deploy", b, err, res)
+}
+
+// record validates and appends the outcome of res, then answers with the
+// command's exit code, or 2 when the outcome could not be recorded.
+func (st *step) record(ctx context.Context, kind string, b []byte, err error, res runner.Result) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	var doc *evidence.Document
+	if err == nil {
+		doc, err = st.v.Decode(fmt.Sprintf("shipgate run %s", st.o.Step), b)
+	}
+	if err == nil {
+		_, err = st.db.AddEvidence(ctx, time.Now(), []store.Evidence{gate.StoreEvidence(doc)})
+	}
+	if err != nil {
+		return &exitError{code: ExitError, err: fmt.Errorf("%s exited %d, but its %s evidence could not be recorded: %w",
+			st.o.Argv[0], res.ExitCode, kind, err)}
+	}
+	status, _ := doc.Value["data"].(map[string]any)["status"].(string)
+	fmt.Fprintf(st.s.Err, "shipgate: recorded %s %s for release %s @ %s: %s\n",
+		kind, status, doc.ReleaseID, shortHex(doc.Commit), doc.Digest)
+	return commandExit(res)
+}
+
+// commandExit passes the command's exit code on. A code a process cannot
+// exit with (a Windows status, say) becomes 1, never 0.
+func commandExit(res runner.Result) error {
+	if res.ExitCode == 0 && res.Err == nil {
+		return nil
+	}
+	code := res.ExitCode
+	if code < 1 || code > 255 {
+		code = 1
+	}
+	err := fmt.Errorf("%s exited %d", res.Argv[0], res.ExitCode)
+	if res.Err != nil {
+		err = res.Err
+	}
+	return &exitError{code: code, err: err}
+}
+
+// planRelease fills the service and environment the flags and the config
+// left empty from the release's recorded Plans, as the gate would, and pins
+// the commit to head. The repository is the one the Plans for head declare,
+// when they agree. It also reports whether any Plan declares head.
+func planRelease(ctx context.Context, db *sqlite.DB, v *evidence.Validator, rel engine.Release, head string) (engine.Release, bool, error) {
+	stored, err := db.Evidence(ctx, rel.ID)
+	if err != nil {
+		return rel, false, fmt.Errorf("read evidence of %s: %w", rel.ID, err)
+	}
+	var names, repos []string
+	for _, e := range stored {
+		if e.Kind != "Plan" || (rel.Service != "" && e.Service != rel.Service) || (rel.Environment != "" && e.Environment != rel.Environment) {
+			continue
+		}
+		if n := e.Service + "/" + e.Environment; !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+		if e.Commit != head {
+			continue
+		}
+		doc, err := v.Decode(e.Source, e.Body)
+		if err != nil {
+			return rel, false, fmt.Errorf("recorded evidence %s: %w", e.Digest, err)
+		}
+		if !slices.Contains(repos, doc.Repository) {
+			repos = append(repos, doc.Repository)
+		}
+	}
+	declared := len(repos) > 0
+	if len(repos) == 1 {
+		rel.Repository = repos[0]
+	}
+	rel.Commit = head
+	switch {
+	case rel.Service != "" && rel.Environment != "":
+		return rel, declared, nil
+	case len(names) == 0:
+		return rel, false, fmt.Errorf("release %s: no service and environment: give --service and --environment, set them in %s, or record the release's Plan first", rel.ID, ConfigFile)
+	case len(names) > 1:
+		return rel, false, fmt.Errorf("release %s: its Plans disagree on the service and environment (%s): give --service and --environment", rel.ID, strings.Join(names, ", "))
+	}
+	rel.Service, rel.Environment, _ = strings.Cut(names[0], "/")
+	return rel, declared, nil
+}

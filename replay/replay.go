@@ -1,0 +1,306 @@
+// Package replay evaluates recorded gate decisions again: it reads what each
+// decision was made from (the "replay" member of its ledger entry: gate,
+// release, evaluation time, the evidence offered, the open violations),
+// decodes that evidence once, and gives the same engine.Input to another
+// policy set. Diff then compares two replays, so a policy change can be
+// judged by the past releases it would have decided differently.
+//
+// Replay uses the engine exactly as the gate does; replaying a decision
+// through the policy set that made it reproduces it.
+package replay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/store"
+)
+
+// Source is the ledger as replay reads it.
+type Source interface {
+	Decisions(ctx context.Context, releaseID string) ([]store.Decision, error)
+	EvidenceByDigest(ctx context.Context, digest string) (store.Evidence, error)
+}
+
+// Options select the decisions to replay and how.
+type Options struct {
+	// Validator decodes the recorded evidence (required).
+	Validator *evidence.Validator
+	// Since, when set, keeps decisions evaluated at or after it.
+	Since time.Time
+	// Service, when set, keeps that service's decisions.
+	Service string
+	// Workers evaluate in parallel; zero is GOMAXPROCS.
+	Workers int
+	// Progress, when set, is called once per decision evaluated, from any
+	// worker.
+	Progress func()
+}
+
+// Reasons a recorded decision is not replayed.
+const (
+	// SkipEngineFault: the recorded decision was an engine fault, not a
+	// policy answer.
+	SkipEngineFault = "engine fault"
+	// SkipInvalidEvidence: the gate refused the evidence before any policy
+	// ran.
+	SkipInvalidEvidence = "invalid evidence"
+	// SkipNotEvaluated: the gate denied before evaluating (no Plan to name
+	// the release, or Plans that disagree): no policy decided it.
+	SkipNotEvaluated = "not evaluated"
+	// SkipNoReplay: the entry predates the replay record.
+	SkipNoReplay = "no replay record"
+	// SkipEvidenceRejected: a recorded document no longer passes the
+	// evidence schemas.
+	SkipEvidenceRejected = "evidence rejected by the current schemas"
+)
+
+// Result is one recorded decision and, unless Skipped, its replay.
+type Result struct {
+	// Recorded is the decision as the ledger holds it.
+	Recorded *engine.Decision
+	// Decision is the replayed decision; nil when Skipped.
+	Decision *engine.Decision
+	// Fault is the engine fault of the replay, if any (Decision then denies).
+	Fault string
+	// Skipped says why the decision was not replayed.
+	Skipped string
+	DryRun  bool
+}
+
+// History is the recorded decisions selected for replay, with their
+// evidence decoded once. It is read-only once loaded: several replays may
+// share it.
+type History struct {
+	items   []item
+	workers int
+	prog    func()
+}
+
+type item struct {
+	rec     *engine.Decision
+	dryRun  bool
+	skipped string
+	in      engine.Input
+}
+
+// Load reads the decisions opts selects, in ledger order, and decodes every
+// evidence document they were offered, once per digest.
+func Load(ctx context.Context, src Source, opts Options) (*History, error) {
+	if opts.Validator == nil {
+		return nil, errors.New("replay: no evidence validator")
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	decs, err := src.Decisions(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("read decisions: %w", err)
+	}
+	h := &History{workers: workers, prog: opts.Progress}
+	need := map[string]bool{}
+	var replays []gate.Replay
+	for _, sd := range decs {
+		if opts.Service != "" && sd.Service != opts.Service {
+			continue
+		}
+		if !opts.Since.IsZero() && sd.EvaluatedAt.Before(opts.Since) {
+			continue
+		}
+		rec := gate.Record{Decision: &engine.Decision{}}
+		if err := json.Unmarshal(sd.Body, &rec); err != nil {
+			return nil, fmt.Errorf("decision %s: %w", sd.ID, err)
+		}
+		it := item{rec: rec.Decision, dryRun: sd.DryRun, skipped: skipReason(rec)}
+		if it.skipped == "" {
+			for _, dg := range rec.Replay.Evidence {
+				need[dg] = true
+			}
+		}
+		h.items = append(h.items, it)
+		replays = append(replays, rec.Replay)
+	}
+	docs, err := decodeAll(ctx, src, opts.Validator, need, workers)
+	if err != nil {
+		return nil, err
+	}
+	for i := range h.items {
+		it := &h.items[i]
+		if it.skipped != "" {
+			continue
+		}
+		r := replays[i]
+		in := engine.Input{Gate: r.Gate, Release: r.Release, Now: r.Now, Violations: r.Violations,
+			Evidence: make([]*evidence.Document, 0, len(r.Evidence))}
+		for _, dg := range r.Evidence {
+			d := docs[dg]
+			if d.doc == nil {
+				it.skipped = SkipEvidenceRejected
+				break
+			}
+			in.Evidence = append(in.Evidence, d.doc)
+		}
+		// The gate offers the ledger's documents in ledger order; the order
+		// decides which of two documents ignored for the same kind is
+		// named first.
+		slices.SortStableFunc(in.Evidence, func(a, b *evidence.Document) int {
+			return docs[a.Digest].seq - docs[b.Digest].seq
+		})
+		it.in = in
+	}
+	return h, nil
+}
+
+func skipReason(rec gate.Record) string {
+	d := rec.Decision
+	switch {
+	case d.Reason == engine.ReasonEvidenceInvalid:
+		return SkipInvalidEvidence
+	case strings.HasPrefix(d.Reason, "engine."), d.Reason == engine.ReasonStore:
+		return SkipEngineFault
+	case rec.Replay.Gate == "":
+		return SkipNoReplay
+	case d.Input.Digest == "":
+		return SkipNotEvaluated
+	}
+	return ""
+}
+
+type decoded struct {
+	doc *evidence.Document // nil when the schemas reject it now
+	seq int
+}
+
+// decodeAll fetches and decodes each digest once, in parallel.
+func decodeAll(ctx context.Context, src Source, v *evidence.Validator, need map[string]bool, workers int) (map[string]decoded, error) {
+	digests := make([]string, 0, len(need))
+	for dg := range need {
+		digests = append(digests, dg)
+	}
+	slices.Sort(digests)
+	out := make([]decoded, len(digests))
+	err := parallel(ctx, len(digests), workers, func(i int) error {
+		s, err := src.EvidenceByDigest(ctx, digests[i])
+		if err != nil {
+			return fmt.Errorf("recorded evidence %s: %w", digests[i], err)
+		}
+		name := s.Source
+		if name == "" {
+			name = fmt.Sprintf("ledger entry %d", s.Seq)
+		}
+		doc, err := v.Decode(name, s.Body)
+		var verr evidence.ValidationErrors
+		switch {
+		case errors.As(err, &verr):
+			doc = nil
+		case err != nil:
+			return fmt.Errorf("recorded evidence %s: %w", digests[i], err)
+		}
+		out[i] = decoded{doc: doc, seq: int(s.Seq)}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]decoded, len(digests))
+	for i, dg := range digests {
+		m[dg] = out[i]
+	}
+	return m, nil
+}
+
+// Len is the number of decisions a replay evaluates (those not skipped).
+func (h *History) Len() int {
+	n := 0
+	for _, it := range h.items {
+		if it.skipped == "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Replay evaluates every decision of h with eng, in parallel, and returns
+// the results in ledger order.
+func (h *History) Replay(ctx context.Context, eng *engine.Engine) ([]Result, error) {
+	out := make([]Result, len(h.items))
+	for i, it := range h.items {
+		out[i] = Result{Recorded: it.rec, DryRun: it.dryRun, Skipped: it.skipped}
+	}
+	err := parallel(ctx, len(h.items), h.workers, func(i int) error {
+		it := &h.items[i]
+		if it.skipped != "" {
+			return nil
+		}
+		d, err := eng.Evaluate(ctx, it.in)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			out[i].Fault = err.Error()
+		}
+		d.ID, d.DryRun = it.rec.ID, it.dryRun
+		out[i].Decision = d
+		if h.prog != nil {
+			h.prog()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Replay loads the decisions opts selects from src and evaluates them with
+// eng.
+func Replay(ctx context.Context, src Source, eng *engine.Engine, opts Options) ([]Result, error) {
+	h, err := Load(ctx, src, opts)
+	if err != nil {
+		return nil, err
+	}
+	return h.Replay(ctx, eng)
+}
+
+// parallel calls fn for 0..n-1 on workers goroutines; the first error stops
+// the others from starting more work.
+func parallel(ctx context.Context, n, workers int, fn func(i int) error) error {
+	if workers > n {
+		workers = n
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				if err := fn(i); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	return context.Cause(ctx)
+}

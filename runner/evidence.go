@@ -1,0 +1,205 @@
+package runner
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"time"
+)
+
+// APIVersion is the evidence apiVersion the builders write.
+const APIVersion = "shipgate.dev/v1"
+
+// Build and Deploy statuses.
+const (
+	BuildPassed     = "passed"
+	BuildFailed     = "failed"
+	DeployRequested = "requested"
+	DeploySucceeded = "succeeded"
+	DeployFailed    = "failed"
+)
+
+// Deploy triggers.
+const (
+	TriggerPipeline    = "pipeline"
+	TriggerShipgateRun = "shipgate-run"
+)
+
+// Envelope is what every document a run records shares: the release it
+// belongs to, the commit it is about, and who collected it where.
+type Envelope struct {
+	ReleaseID, Service, Environment string
+	// Repository and Commit are the checkout's: subject.repository and
+	// subject.commit.
+	Repository, Commit string
+	// Version, Host and Actor fill collector (name is always "shipgate").
+	Version, Host, Actor string
+}
+
+// Source is the state of the checkout a deploy ships from.
+type Source struct {
+	Branch      string `json:"branch"`
+	OnMain      bool   `json:"onMain"`
+	Clean       bool   `json:"clean"`
+	CommitKnown bool   `json:"commitKnown"`
+}
+
+// DeployRequest is a deploy before it runs: what the deploy gate judges.
+type DeployRequest struct {
+	Command []string
+	// Actor is the deployer.
+	Actor string
+	// Trigger is TriggerPipeline or TriggerShipgateRun (see Trigger).
+	Trigger string
+	Source  Source
+	Host    string
+	CI      CI
+}
+
+// Trigger is TriggerPipeline in CI and TriggerShipgateRun outside it.
+func Trigger(ci CI) string {
+	if ci.InCI() {
+		return TriggerPipeline
+	}
+	return TriggerShipgateRun
+}
+
+// Build returns the Build evidence document of res, collected when res
+// finished: passed when the command exited 0.
+func Build(env Envelope, res Result, ci CI) ([]byte, error) {
+	if err := check(env); err != nil {
+		return nil, err
+	}
+	status := BuildFailed
+	if res.ExitCode == 0 && res.Err == nil {
+		status = BuildPassed
+	}
+	return marshal(env, "Build", res.FinishedAt, buildData{
+		Command: res.Argv, Status: status, ExitCode: res.ExitCode,
+		StartedAt: timestamp(res.StartedAt), FinishedAt: timestamp(res.FinishedAt), DurationSeconds: seconds(res.Duration),
+		CI: ci, Output: outputOf(res),
+	})
+}
+
+// Deploy returns a Deploy evidence document: with res nil, the request
+// (status requested, collected at the time at, no outcome fields); with
+// res, its outcome (succeeded when the command exited 0), collected when it
+// finished.
+func Deploy(env Envelope, req DeployRequest, at time.Time, res *Result) ([]byte, error) {
+	if err := check(env); err != nil {
+		return nil, err
+	}
+	d := deployData{Command: req.Command, Status: DeployRequested, Actor: req.Actor, Trigger: req.Trigger,
+		Source: req.Source, Host: req.Host, CI: req.CI}
+	if res != nil {
+		d.Status = DeployFailed
+		if res.ExitCode == 0 && res.Err == nil {
+			d.Status = DeploySucceeded
+		}
+		code, dur := res.ExitCode, seconds(res.Duration)
+		d.StartedAt, d.FinishedAt = timestamp(res.StartedAt), timestamp(res.FinishedAt)
+		out := outputOf(*res)
+		d.DurationSeconds, d.ExitCode, d.Output = &dur, &code, &out
+		at = res.FinishedAt
+	}
+	return marshal(env, "Deploy", at, d)
+}
+
+func check(env Envelope) error {
+	switch {
+	case env.ReleaseID == "" || env.Service == "" || env.Environment == "":
+		return errors.New("evidence: release id, service and environment are required")
+	case env.Commit == "" || env.Repository == "":
+		return errors.New("evidence: subject repository and commit are required")
+	case env.Actor == "":
+		return errors.New("evidence: collector actor is required")
+	}
+	return nil
+}
+
+type document struct {
+	APIVersion  string    `json:"apiVersion"`
+	Kind        string    `json:"kind"`
+	Release     release   `json:"release"`
+	Subject     subject   `json:"subject"`
+	CollectedAt string    `json:"collectedAt"`
+	Collector   collector `json:"collector"`
+	Data        any       `json:"data"`
+}
+
+type release struct {
+	ID          string `json:"id"`
+	Service     string `json:"service"`
+	Environment string `json:"environment"`
+}
+
+type subject struct {
+	Repository string `json:"repository"`
+	Commit     string `json:"commit"`
+}
+
+type collector struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+	Host    string `json:"host,omitempty"`
+	Actor   string `json:"actor"`
+}
+
+type output struct {
+	StdoutSHA256 string   `json:"stdoutSha256,omitempty"`
+	StderrSHA256 string   `json:"stderrSha256,omitempty"`
+	Tail         []string `json:"tail"`
+}
+
+type buildData struct {
+	Command         []string `json:"command"`
+	Status          string   `json:"status"`
+	ExitCode        int      `json:"exitCode"`
+	StartedAt       string   `json:"startedAt"`
+	FinishedAt      string   `json:"finishedAt"`
+	DurationSeconds float64  `json:"durationSeconds"`
+	CI              CI       `json:"ci"`
+	Output          output   `json:"output"`
+}
+
+type deployData struct {
+	Command         []string `json:"command"`
+	Status          string   `json:"status"`
+	Actor           string   `json:"actor"`
+	Trigger         string   `json:"trigger"`
+	Source          Source   `json:"source"`
+	Host            string   `json:"host,omitempty"`
+	StartedAt       string   `json:"startedAt,omitempty"`
+	FinishedAt      string   `json:"finishedAt,omitempty"`
+	DurationSeconds *float64 `json:"durationSeconds,omitempty"`
+	ExitCode        *int     `json:"exitCode,omitempty"`
+	CI              CI       `json:"ci"`
+	Output          *output  `json:"output,omitempty"`
+}
+
+func marshal(env Envelope, kind string, at time.Time, data any) ([]byte, error) {
+	return json.Marshal(document{
+		APIVersion: APIVersion, Kind: kind,
+		Release:     release{ID: env.ReleaseID, Service: env.Service, Environment: env.Environment},
+		Subject:     subject{Repository: env.Repository, Commit: env.Commit},
+		CollectedAt: timestamp(at),
+		Collector:   collector{Name: "shipgate", Version: env.Version, Host: env.Host, Actor: env.Actor},
+		Data:        data,
+	})
+}
+
+func outputOf(res Result) output {
+	tail := res.Tail
+	if tail == nil {
+		tail = []string{}
+	}
+	return output{StdoutSHA256: res.StdoutSHA256, StderrSHA256: res.StderrSHA256, Tail: tail}
+}
+
+// timestamp is RFC 3339 in UTC to the millisecond.
+func timestamp(t time.Time) string {
+	return t.UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano)
+}
+
+// seconds is d in seconds, to the millisecond.
+func seconds(d time.Duration) float64 { return math.Max(0, math.Round(d.Seconds()*1000)/1000) }

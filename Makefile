@@ -34,7 +34,7 @@ policy-test: build opa ## shipgate policy test, opa test and opa check --strict 
 	@out=$$($(OPA) fmt --list policies/); if [ -n "$$out" ]; then echo "opa fmt needed:"; echo "$$out"; exit 1; fi
 
 bench: build opa ## in-process benchmarks, then whole commands side by side
-	$(GO) test -run '^$$' -bench . -benchmem ./engine/ ./evidence/ ./ledger/ ./store/sqlite/
+	$(GO) test -run '^$$' -bench . -benchmem ./engine/ ./evidence/ ./ledger/ ./store/sqlite/ ./gate/ ./replay/
 	./scripts/bench-commands.sh
 
 fuzz: ## bounded fuzzing of the evidence decoder and the ledger verifier (FUZZTIME=20s each)

@@ -12,13 +12,6 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 )
 
-// withSubcommands adds subs to parent and returns parent, so a command
-// defined in its own file joins its group where the tree is built.
-func withSubcommands(parent *cobra.Command, subs ...*cobra.Command) *cobra.Command {
-	parent.AddCommand(subs...)
-	return parent
-}
-
 // policyBundleOptions are the flags of `shipgate policy bundle`.
 type policyBundleOptions struct {
 	Policy   PolicyOptions

@@ -15,7 +15,8 @@ func newPolicyCmd(s Streams, g *globals) *cobra.Command {
 		Use:   "policy",
 		Short: "Test and check policy sets",
 	}
-	c.AddCommand(newPolicyTestCmd(s), newPolicyCheckCmd(s, g), newPolicyFmtCmd(s, g), newPolicyDiffCmd(s, g), newPolicyReviewCmd(s, g))
+	c.AddCommand(newPolicyTestCmd(s), newPolicyCheckCmd(s, g), newPolicyFmtCmd(s, g), newPolicyDiffCmd(s, g),
+		newPolicyReviewCmd(s, g), newPolicyBundleCmd(s, g))
 	return c
 }
 

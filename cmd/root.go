@@ -84,7 +84,7 @@ func NewRoot(s Streams) *cobra.Command {
 	root.SetErr(s.Err)
 	g := &globals{Getenv: s.Getenv}
 	g.AddFlags(root.PersistentFlags())
-	root.AddCommand(newInitCmd(s, g), newGateCmd(s, g), newEvidenceCmd(s, g), withSubcommands(newPolicyCmd(s, g), newPolicyBundleCmd(s, g)),
-		newViolationsCmd(s, g), newPostmortemCmd(s, g), newStatusCmd(s, g), withSubcommands(newAuditCmd(s, g), newAuditExportCmd(s, g)), newDecisionCmd(s, g), newRunCmd(s, g))
+	root.AddCommand(newInitCmd(s, g), newGateCmd(s, g), newEvidenceCmd(s, g), newPolicyCmd(s, g),
+		newViolationsCmd(s, g), newPostmortemCmd(s, g), newStatusCmd(s, g), newAuditCmd(s, g), newDecisionCmd(s, g), newRunCmd(s, g))
 	return root
 }

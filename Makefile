@@ -4,9 +4,12 @@ BIN      ?= bin
 SHIPGATE := $(BIN)/shipgate
 OPA      := $(BIN)/opa
 FUZZTIME ?= 20s
+# make pg: a throwaway PostgreSQL for the store/postgres tests.
+PGPORT   ?= 55432
+PGDIR    ?= $(or $(TMPDIR),/tmp)/shipgate-pg-$(PGPORT)
 
 .DEFAULT_GOAL := help
-.PHONY: help build opa test race lint policy-test bench fuzz demo clean
+.PHONY: help build opa test race lint policy-test bench fuzz demo pg pg-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -43,6 +46,12 @@ fuzz: ## bounded fuzzing of the evidence decoder and the ledger verifier (FUZZTI
 
 demo: build ## the LocalizeVideos release through every gate, and each denial
 	./examples/localizevideos/demo.sh
+
+pg: ## start a throwaway PostgreSQL 15 for the store/postgres tests: eval "$(make -s pg)"
+	@url=$$(.ci/postgres start $(PGDIR) $(PGPORT)) && echo "export SHIPGATE_TEST_POSTGRES='$$url'"
+
+pg-stop: ## stop the server make pg started and remove its files
+	.ci/postgres stop $(PGDIR)
 
 clean: ## remove build output
 	rm -rf $(BIN)

@@ -7,10 +7,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/spf13/pflag"
 
+	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/store"
+	"github.com/localizevideos/shipgate/store/postgres"
 	"github.com/localizevideos/shipgate/store/sqlite"
 )
 
@@ -88,7 +93,7 @@ type StoreOptions struct {
 // AddFlags binds the options to fs.
 func (o *StoreOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
 	o.g = g
-	fs.StringVar(&o.Path, "store", "", "ledger file (default: $SHIPGATE_STORE, the config's store, or "+DefaultStore+")")
+	fs.StringVar(&o.Path, "store", "", "ledger: an SQLite file or a postgres:// URL (default: $SHIPGATE_STORE, the config's store, or "+DefaultStore+")")
 }
 
 func (o *StoreOptions) path() (string, error) {
@@ -108,20 +113,72 @@ func (o *StoreOptions) path() (string, error) {
 	return DefaultStore, nil
 }
 
-// Open opens the ledger. The default location is created on first use, so
-// the embedded store needs no set-up; a path given explicitly must be in a
-// directory that exists.
-func (o *StoreOptions) Open(ctx context.Context) (*sqlite.DB, error) {
+// ledgerStore is the ledger as the commands use it; store/sqlite and
+// store/postgres both provide it.
+type ledgerStore interface {
+	AddEvidence(ctx context.Context, now time.Time, docs []store.Evidence) ([]store.Evidence, error)
+	Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error)
+	EvidenceByDigest(ctx context.Context, digest string) (store.Evidence, error)
+	RecordDecision(ctx context.Context, now time.Time, d store.Decision, opened []store.Violation, ev []store.Evidence) error
+	Decision(ctx context.Context, id string) (store.Decision, error)
+	Decisions(ctx context.Context, releaseID string) ([]store.Decision, error)
+	Violation(ctx context.Context, id string) (store.Violation, error)
+	Violations(ctx context.Context, f store.Filter) ([]store.Violation, error)
+	ClosePostmortem(ctx context.Context, now time.Time, pm store.Evidence, ids []string) ([]store.Violation, error)
+	Verify(ctx context.Context, cp *ledger.Checkpoint) (ledger.Head, error)
+	Close() error
+}
+
+var (
+	_ ledgerStore = (*sqlite.DB)(nil)
+	_ ledgerStore = (*postgres.DB)(nil)
+)
+
+// isPostgres reports whether a store location is a PostgreSQL URL.
+func isPostgres(p string) bool {
+	return strings.HasPrefix(p, "postgres://") || strings.HasPrefix(p, "postgresql://")
+}
+
+// Open opens the ledger: a PostgreSQL URL (postgres://...), or an SQLite
+// file (a path, or sqlite://PATH). The default file is created on first
+// use, so the embedded store needs no set-up; a file given explicitly must
+// be in a directory that exists.
+func (o *StoreOptions) Open(ctx context.Context) (ledgerStore, error) {
 	p, err := o.path()
 	if err != nil {
 		return nil, err
 	}
+	if isPostgres(p) {
+		db, err := postgres.Open(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		return db, nil
+	}
+	p = strings.TrimPrefix(p, "sqlite://")
 	if filepath.Clean(p) == filepath.Clean(DefaultStore) {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return nil, fmt.Errorf("create store directory: %w", err)
 		}
 	}
 	db, err := sqlite.Open(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", p, err)
+	}
+	return db, nil
+}
+
+// OpenReadOnly opens the ledger for reading only where the store supports
+// it (SQLite); a PostgreSQL store is opened as usual.
+func (o *StoreOptions) OpenReadOnly(ctx context.Context) (ledgerStore, error) {
+	p, err := o.path()
+	if err != nil {
+		return nil, err
+	}
+	if isPostgres(p) {
+		return o.Open(ctx)
+	}
+	db, err := sqlite.OpenReadOnly(ctx, strings.TrimPrefix(p, "sqlite://"))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", p, err)
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/replay"
-	"github.com/localizevideos/shipgate/store/sqlite"
 )
 
 // ChangeOptions name the two sides of a policy change: a base (a directory
@@ -184,11 +183,7 @@ func policyDiffRun(ctx context.Context, s Streams, o *policyDiffOptions) error {
 	if err != nil {
 		return err
 	}
-	path, err := o.Store.path()
-	if err != nil {
-		return err
-	}
-	db, err := sqlite.OpenReadOnly(ctx, path)
+	db, err := o.Store.OpenReadOnly(ctx)
 	if err != nil {
 		return err
 	}

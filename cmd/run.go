@@ -17,7 +17,6 @@ import (
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/runner"
 	"github.com/localizevideos/shipgate/store"
-	"github.com/localizevideos/shipgate/store/sqlite"
 )
 
 // recordTimeout bounds writing a step's outcome, which happens even after
@@ -99,7 +98,7 @@ type step struct {
 	o     *runOptions
 	s     Streams
 	v     *evidence.Validator
-	db    *sqlite.DB
+	db    ledgerStore
 	env   runner.Envelope
 	ci    runner.CI
 	facts git.Facts
@@ -248,7 +247,7 @@ func commandExit(res runner.Result) error {
 // left empty from the release's recorded Plans, as the gate would, and pins
 // the commit to head. The repository is the one the Plans for head declare,
 // when they agree. It also reports whether any Plan declares head.
-func planRelease(ctx context.Context, db *sqlite.DB, v *evidence.Validator, rel engine.Release, head string) (engine.Release, bool, error) {
+func planRelease(ctx context.Context, db ledgerStore, v *evidence.Validator, rel engine.Release, head string) (engine.Release, bool, error) {
 	stored, err := db.Evidence(ctx, rel.ID)
 	if err != nil {
 		return rel, false, fmt.Errorf("read evidence of %s: %w", rel.ID, err)

@@ -3,6 +3,11 @@
 // several servers). A store appends ledger entries and updates its query
 // tables in one transaction, so what it answers is always what the ledger
 // says. The behaviour every store must have is the storetest suite.
+//
+// The mapping between records and ledger entries lives here too
+// (EvidenceEntry, DecisionOf, …), with the Projection a store's Verify
+// rebuilds from the entries alone: every store writes the same entries,
+// byte for byte, and checks its query tables the same way.
 package store
 
 import (

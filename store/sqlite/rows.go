@@ -4,24 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/localizevideos/shipgate/store"
 )
-
-// timeLayout is RFC 3339 in UTC with a fixed nine fractional digits, so
-// that text order is time order and times round-trip to the nanosecond.
-const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
-
-func encTime(t time.Time) string { return t.UTC().Format(timeLayout) }
-
-func decTime(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return t.UTC(), nil
-}
 
 func encBool(b bool) int64 {
 	if b {
@@ -59,12 +44,12 @@ func (t table) insertSQL() string {
 
 func evidenceRow(ev store.Evidence) []any {
 	return []any{ev.Digest, ev.Kind, ev.ReleaseID, ev.Service, ev.Environment, ev.Commit, ev.Source,
-		encTime(ev.CollectedAt), ev.Seq, encTime(ev.AddedAt)}
+		store.FormatTime(ev.CollectedAt), ev.Seq, store.FormatTime(ev.AddedAt)}
 }
 
 func decisionRow(d store.Decision) []any {
 	return []any{d.ID, d.ReleaseID, d.Service, d.Environment, d.Gate, encBool(d.Allow), encBool(d.DryRun),
-		d.Reason, encTime(d.EvaluatedAt), d.Seq}
+		d.Reason, store.FormatTime(d.EvaluatedAt), d.Seq}
 }
 
 // violationRow also needs seq, the entry that opened v, which a Violation
@@ -80,10 +65,10 @@ func violationRow(v store.Violation, seq int64) ([]any, error) {
 	}
 	var closedAt, closedBy any
 	if v.Status == store.StatusClosed {
-		closedAt, closedBy = encTime(v.ClosedAt), v.ClosedBy
+		closedAt, closedBy = store.FormatTime(v.ClosedAt), v.ClosedBy
 	}
 	return []any{v.ID, v.Kind, v.ReleaseID, v.Service, v.Environment, v.Gate, v.DecisionID, string(r),
-		v.Actor, v.Message, encTime(v.OpenedAt), encTime(v.Due), v.Status, closedAt, closedBy, seq}, nil
+		v.Actor, v.Message, store.FormatTime(v.OpenedAt), store.FormatTime(v.Due), v.Status, closedAt, closedBy, seq}, nil
 }
 
 // scanner is a *sql.Row or *sql.Rows.
@@ -100,23 +85,15 @@ func scanEvidence(s scanner) (store.Evidence, error) {
 		return store.Evidence{}, err
 	}
 	var err error
-	if ev.CollectedAt, err = decTime(collected); err != nil {
+	if ev.CollectedAt, err = store.ParseTime(collected); err != nil {
 		return store.Evidence{}, fmt.Errorf("evidence %s: collected_at: %w", ev.Digest, err)
 	}
-	if ev.AddedAt, err = decTime(added); err != nil {
+	if ev.AddedAt, err = store.ParseTime(added); err != nil {
 		return store.Evidence{}, fmt.Errorf("evidence %s: added_at: %w", ev.Digest, err)
 	}
-	payload, err := payloadOf(body)
-	if err != nil {
+	if ev.Body, err = store.Document(body); err != nil {
 		return store.Evidence{}, fmt.Errorf("evidence %s: entry %d: %w", ev.Digest, ev.Seq, err)
 	}
-	var p struct {
-		Document json.RawMessage `json:"document"`
-	}
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return store.Evidence{}, fmt.Errorf("evidence %s: entry %d: %w", ev.Digest, ev.Seq, err)
-	}
-	ev.Body = p.Document
 	return ev, nil
 }
 
@@ -132,10 +109,10 @@ func scanDecision(s scanner) (store.Decision, error) {
 	}
 	d.Allow, d.DryRun = allow != 0, dryRun != 0
 	var err error
-	if d.EvaluatedAt, err = decTime(evaluated); err != nil {
+	if d.EvaluatedAt, err = store.ParseTime(evaluated); err != nil {
 		return store.Decision{}, fmt.Errorf("decision %s: evaluated_at: %w", d.ID, err)
 	}
-	if d.Body, err = payloadOf(body); err != nil {
+	if d.Body, err = store.Payload(body); err != nil {
 		return store.Decision{}, fmt.Errorf("decision %s: entry %d: %w", d.ID, d.Seq, err)
 	}
 	return d, nil
@@ -158,14 +135,14 @@ func scanViolation(s scanner) (store.Violation, int64, error) {
 		v.Rules = nil
 	}
 	var err error
-	if v.OpenedAt, err = decTime(opened); err != nil {
+	if v.OpenedAt, err = store.ParseTime(opened); err != nil {
 		return store.Violation{}, 0, fmt.Errorf("violation %s: opened_at: %w", v.ID, err)
 	}
-	if v.Due, err = decTime(due); err != nil {
+	if v.Due, err = store.ParseTime(due); err != nil {
 		return store.Violation{}, 0, fmt.Errorf("violation %s: due: %w", v.ID, err)
 	}
 	if closedAt != nil {
-		if v.ClosedAt, err = decTime(*closedAt); err != nil {
+		if v.ClosedAt, err = store.ParseTime(*closedAt); err != nil {
 			return store.Violation{}, 0, fmt.Errorf("violation %s: closed_at: %w", v.ID, err)
 		}
 	}
@@ -173,16 +150,4 @@ func scanViolation(s scanner) (store.Violation, int64, error) {
 		v.ClosedBy = *closedBy
 	}
 	return v, seq, nil
-}
-
-// payloadOf returns the payload of a stored entry body, without the full
-// check ledger.Parse makes: reads trust the ledger, Verify checks it.
-func payloadOf(body []byte) (json.RawMessage, error) {
-	var e struct {
-		Payload json.RawMessage `json:"payload"`
-	}
-	if err := json.Unmarshal(body, &e); err != nil {
-		return nil, err
-	}
-	return e.Payload, nil
 }

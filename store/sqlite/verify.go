@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
-	"strconv"
 
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/store"
@@ -75,13 +73,13 @@ func verifyChain(ctx context.Context, tx *sql.Tx, cp *ledger.Checkpoint) (ledger
 
 // project rebuilds the query tables from the entries, checking each entry's
 // columns against its body on the way.
-func project(ctx context.Context, tx *sql.Tx) (*projection, error) {
+func project(ctx context.Context, tx *sql.Tx) (*store.Projection, error) {
 	rows, err := tx.QueryContext(ctx, "SELECT seq, type, key, hash, body FROM entries ORDER BY seq")
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	defer rows.Close()
-	p := newProjection()
+	p := store.NewProjection()
 	for rows.Next() {
 		var seq int64
 		var typ, key, hash string
@@ -89,18 +87,8 @@ func project(ctx context.Context, tx *sql.Tx) (*projection, error) {
 		if err := rows.Scan(&seq, &typ, &key, &hash, &body); err != nil {
 			return nil, fmt.Errorf("verify: %w", err)
 		}
-		e, err := ledger.Parse(body)
-		if err != nil {
-			return nil, &ledger.BreakError{Seq: seq, Reason: err.Error()}
-		}
-		for _, c := range [...]struct{ name, got, want string }{{"type", typ, e.Type}, {"key", key, e.Key}, {"hash", hash, e.Hash}} {
-			if c.got != c.want {
-				return nil, &store.ProjectionError{Table: "entries", Key: strconv.FormatInt(seq, 10),
-					Reason: fmt.Sprintf("column %s is %q; the entry says %q", c.name, c.got, c.want)}
-			}
-		}
-		if err := p.apply(e); err != nil {
-			return nil, &ledger.BreakError{Seq: seq, Reason: err.Error()}
+		if err := p.ApplyStored(seq, typ, key, hash, body); err != nil {
+			return nil, err
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -109,24 +97,24 @@ func project(ctx context.Context, tx *sql.Tx) (*projection, error) {
 	return p, nil
 }
 
-func compareProjection(ctx context.Context, tx *sql.Tx, p *projection) error {
+func compareProjection(ctx context.Context, tx *sql.Tx, p *store.Projection) error {
 	want := map[string][]any{}
-	for k, ev := range p.evidence {
+	for k, ev := range p.Evidence {
 		want[k] = evidenceRow(ev)
 	}
 	if err := compareTable(ctx, tx, evidenceTable, want); err != nil {
 		return err
 	}
 	want = map[string][]any{}
-	for k, d := range p.decisions {
+	for k, d := range p.Decisions {
 		want[k] = decisionRow(d)
 	}
 	if err := compareTable(ctx, tx, decisionsTable, want); err != nil {
 		return err
 	}
 	want = map[string][]any{}
-	for k, v := range p.violations {
-		row, err := violationRow(v, p.opened[k])
+	for k, v := range p.Violations {
+		row, err := violationRow(v, p.Opened[k])
 		if err != nil {
 			return err
 		}
@@ -163,41 +151,5 @@ func compareTable(ctx context.Context, tx *sql.Tx, t table, want map[string][]an
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("verify %s: %w", t.name, err)
 	}
-	keys := make([]string, 0, len(want)+len(got))
-	for k := range want {
-		keys = append(keys, k)
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		w, inLedger := want[k]
-		g, stored := got[k]
-		switch {
-		case !stored:
-			return &store.ProjectionError{Table: t.name, Key: k, Reason: "missing: the ledger records it"}
-		case !inLedger:
-			return &store.ProjectionError{Table: t.name, Key: k, Reason: "not in the ledger"}
-		}
-		for i := range t.cols {
-			if g[i] != w[i] {
-				return &store.ProjectionError{Table: t.name, Key: k,
-					Reason: fmt.Sprintf("column %s is %s; the ledger says %s", t.cols[i], show(g[i]), show(w[i]))}
-			}
-		}
-	}
-	return nil
-}
-
-func show(v any) string {
-	if v == nil {
-		return "NULL"
-	}
-	if s, ok := v.(string); ok {
-		return strconv.Quote(s)
-	}
-	return fmt.Sprint(v)
+	return store.CompareRows(t.name, t.cols, got, want)
 }

@@ -105,7 +105,7 @@ func (t *tx) exists(ctx context.Context, query string, key string) (bool, error)
 // addEvidence appends ev unless its digest is stored already; added says
 // which. It returns the record as stored.
 func (t *tx) addEvidence(ctx context.Context, ev store.Evidence) (rec store.Evidence, added bool, err error) {
-	tmpl, err := evidenceEntry(ev)
+	tmpl, err := store.EvidenceEntry(ev)
 	if err != nil {
 		return store.Evidence{}, false, err
 	}
@@ -119,7 +119,7 @@ func (t *tx) addEvidence(ctx context.Context, ev store.Evidence) (rec store.Evid
 	if err != nil {
 		return store.Evidence{}, false, fmt.Errorf("evidence %s: %w", tmpl.Key, err)
 	}
-	if rec, err = evidenceOf(e); err != nil {
+	if rec, err = store.EvidenceOf(e); err != nil {
 		return store.Evidence{}, false, err
 	}
 	if _, err := t.ExecContext(ctx, evidenceTable.insertSQL(), evidenceRow(rec)...); err != nil {
@@ -186,7 +186,7 @@ func (db *DB) RecordDecision(ctx context.Context, now time.Time, d store.Decisio
 				return err
 			}
 		}
-		tmpl, err := decisionEntry(d)
+		tmpl, err := store.DecisionEntry(d)
 		if err != nil {
 			return err
 		}
@@ -199,7 +199,7 @@ func (db *DB) RecordDecision(ctx context.Context, now time.Time, d store.Decisio
 		if err != nil {
 			return err
 		}
-		rec, err := decisionOf(e)
+		rec, err := store.DecisionOf(e)
 		if err != nil {
 			return err
 		}
@@ -226,7 +226,7 @@ func (db *DB) RecordDecision(ctx context.Context, now time.Time, d store.Decisio
 }
 
 func (t *tx) open(ctx context.Context, v store.Violation) error {
-	tmpl, err := openedEntry(v)
+	tmpl, err := store.OpenedEntry(v)
 	if err != nil {
 		return err
 	}
@@ -239,7 +239,7 @@ func (t *tx) open(ctx context.Context, v store.Violation) error {
 	if err != nil {
 		return fmt.Errorf("violation %s: %w", tmpl.Key, err)
 	}
-	rec, err := violationOf(e)
+	rec, err := store.ViolationOf(e)
 	if err != nil {
 		return err
 	}
@@ -274,7 +274,7 @@ func (db *DB) ClosePostmortem(ctx context.Context, now time.Time, pm store.Evide
 			if err != nil {
 				return err
 			}
-			tmpl, err := closedEntry(v, rec.Digest, now)
+			tmpl, err := store.ClosedEntry(v, rec.Digest, now)
 			if err != nil {
 				return err
 			}
@@ -282,11 +282,11 @@ func (db *DB) ClosePostmortem(ctx context.Context, now time.Time, pm store.Evide
 			if err != nil {
 				return fmt.Errorf("violation %s: %w", id, err)
 			}
-			if v, err = closed(v, e); err != nil {
+			if v, err = store.Closed(v, e); err != nil {
 				return err
 			}
 			res, err := t.ExecContext(ctx, "UPDATE violations SET status = ?, closed_at = ?, closed_by = ? WHERE id = ? AND status = ?",
-				v.Status, encTime(v.ClosedAt), v.ClosedBy, v.ID, store.StatusOpen)
+				v.Status, store.FormatTime(v.ClosedAt), v.ClosedBy, v.ID, store.StatusOpen)
 			if err != nil {
 				return fmt.Errorf("violation %s: %w", id, err)
 			}

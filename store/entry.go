@@ -1,4 +1,4 @@
-package sqlite
+package store
 
 import (
 	"bytes"
@@ -10,15 +10,13 @@ import (
 
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/ledger"
-	"github.com/localizevideos/shipgate/store"
 )
 
-// This file maps records to ledger entries and back. The store appends the
-// entry a record maps to and fills its query tables from that entry as read
-// back (ledger.Parse of its body), so that Verify can rebuild the tables
-// from the ledger alone and expect the very same rows. Nothing here knows
-// SQLite: a PostgreSQL store must write the same entries, and this file can
-// move to a shared package then.
+// This file maps records to ledger entries and back, for every store: a
+// store appends the entry a record maps to and fills its query tables from
+// that entry as read back (ledger.Parse of its body), so that Verify can
+// rebuild the tables from the ledger alone and expect the very same rows,
+// and so that every store writes the very same entries, byte for byte.
 
 // evidencePayload is the payload of an evidence entry.
 type evidencePayload struct {
@@ -58,7 +56,7 @@ type decisionBody struct {
 }
 
 // violationPayload is the payload of a violation.opened or obligation.opened
-// entry: the store.Violation with camelCase members.
+// entry: the Violation with camelCase members.
 type violationPayload struct {
 	ID          string    `json:"id"`
 	Kind        string    `json:"kind"`
@@ -111,12 +109,12 @@ func (c conflicts) err(what string) error {
 	return fmt.Errorf("%s: %s", what, strings.Join(c, "; "))
 }
 
-// evidenceEntry returns the entry that records ev, for ledger.Next to
+// EvidenceEntry returns the entry that records ev, for ledger.Next to
 // complete. The document (Body) is canonicalized; Digest, Kind, ReleaseID,
 // Service, Environment, Commit and CollectedAt are read from it (digest,
 // kind, release.id, release.service, release.environment, subject.commit,
 // collectedAt), and any of them given must agree with the document.
-func evidenceEntry(ev store.Evidence) (ledger.Entry, error) {
+func EvidenceEntry(ev Evidence) (ledger.Entry, error) {
 	if len(ev.Body) == 0 {
 		return ledger.Entry{}, fmt.Errorf("evidence %s: no document", ev.Digest)
 	}
@@ -148,59 +146,59 @@ func evidenceEntry(ev store.Evidence) (ledger.Entry, error) {
 }
 
 // evidenceFields reads the indexed envelope members of a canonical document.
-func evidenceFields(digest string, doc []byte) (store.Evidence, error) {
+func evidenceFields(digest string, doc []byte) (Evidence, error) {
 	var env envelope
 	if err := json.Unmarshal(doc, &env); err != nil {
-		return store.Evidence{}, fmt.Errorf("evidence %s: envelope: %w", digest, err)
+		return Evidence{}, fmt.Errorf("evidence %s: envelope: %w", digest, err)
 	}
-	ev := store.Evidence{Digest: digest, Kind: env.Kind, ReleaseID: env.Release.ID, Service: env.Release.Service,
+	ev := Evidence{Digest: digest, Kind: env.Kind, ReleaseID: env.Release.ID, Service: env.Release.Service,
 		Environment: env.Release.Environment, Commit: env.Subject.Commit}
 	if env.CollectedAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, env.CollectedAt)
 		if err != nil {
-			return store.Evidence{}, fmt.Errorf("evidence %s: collectedAt: %w", digest, err)
+			return Evidence{}, fmt.Errorf("evidence %s: collectedAt: %w", digest, err)
 		}
 		ev.CollectedAt = t.UTC()
 	}
 	return ev, nil
 }
 
-// evidenceOf reads the record an evidence entry holds, Body, Seq and AddedAt
+// EvidenceOf reads the record an evidence entry holds, Body, Seq and AddedAt
 // included. The document must hash to the entry's key.
-func evidenceOf(e ledger.Entry) (store.Evidence, error) {
+func EvidenceOf(e ledger.Entry) (Evidence, error) {
 	if e.Type != ledger.TypeEvidence {
-		return store.Evidence{}, fmt.Errorf("entry %d is a %s entry, not evidence", e.Seq, e.Type)
+		return Evidence{}, fmt.Errorf("entry %d is a %s entry, not evidence", e.Seq, e.Type)
 	}
 	var p evidencePayload
 	if err := decodeStrict(e.Payload, &p); err != nil {
-		return store.Evidence{}, fmt.Errorf("evidence %s: payload: %w", e.Key, err)
+		return Evidence{}, fmt.Errorf("evidence %s: payload: %w", e.Key, err)
 	}
 	if d := evidence.DigestOf(p.Document); d != e.Key {
-		return store.Evidence{}, fmt.Errorf("evidence %s: the document hashes to %s", e.Key, d)
+		return Evidence{}, fmt.Errorf("evidence %s: the document hashes to %s", e.Key, d)
 	}
 	ev, err := evidenceFields(e.Key, p.Document)
 	if err != nil {
-		return store.Evidence{}, err
+		return Evidence{}, err
 	}
 	var c conflicts
 	c.str("kind", p.Kind, ev.Kind)
 	c.str("release.id", e.Release, ev.ReleaseID)
 	c.str("release.service", e.Service, ev.Service)
 	if err := c.err("evidence " + e.Key + " (document vs entry)"); err != nil {
-		return store.Evidence{}, err
+		return Evidence{}, err
 	}
 	ev.Source, ev.Body, ev.Seq, ev.AddedAt = p.Source, p.Document, e.Seq, e.Time
 	return ev, nil
 }
 
-// decisionEntry returns the entry that records d, for ledger.Next to
+// DecisionEntry returns the entry that records d, for ledger.Next to
 // complete. The body must be a JSON object; it is canonicalized and becomes
 // the payload as is. ID, Gate, ReleaseID, Service, Environment, Allow,
 // DryRun, Reason and EvaluatedAt are read from its members id, gate,
 // release.id, release.service, release.environment, allow, dryRun, reason
 // and evaluatedAt (the JSON of engine.Decision), and any of them given must
 // agree with the body; only ID may be given without the body having it.
-func decisionEntry(d store.Decision) (ledger.Entry, error) {
+func DecisionEntry(d Decision) (ledger.Entry, error) {
 	body, err := evidence.Canonical(d.Body)
 	if err != nil {
 		return ledger.Entry{}, fmt.Errorf("decision %s: body: %w", d.ID, err)
@@ -230,44 +228,44 @@ func decisionEntry(d store.Decision) (ledger.Entry, error) {
 
 // decisionFields reads the indexed members of a canonical decision body; id
 // is used when the body has no "id".
-func decisionFields(id string, body []byte) (store.Decision, error) {
+func decisionFields(id string, body []byte) (Decision, error) {
 	if !bytes.HasPrefix(body, []byte("{")) {
-		return store.Decision{}, fmt.Errorf("decision %s: body is not a JSON object", id)
+		return Decision{}, fmt.Errorf("decision %s: body is not a JSON object", id)
 	}
 	var b decisionBody
 	if err := json.Unmarshal(body, &b); err != nil {
-		return store.Decision{}, fmt.Errorf("decision %s: body: %w", id, err)
+		return Decision{}, fmt.Errorf("decision %s: body: %w", id, err)
 	}
 	if b.ID != "" {
 		id = b.ID
 	}
-	d := store.Decision{ID: id, ReleaseID: b.Release.ID, Service: b.Release.Service, Environment: b.Release.Environment,
+	d := Decision{ID: id, ReleaseID: b.Release.ID, Service: b.Release.Service, Environment: b.Release.Environment,
 		Gate: b.Gate, Allow: b.Allow, DryRun: b.DryRun, Reason: b.Reason}
 	if b.EvaluatedAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, b.EvaluatedAt)
 		if err != nil {
-			return store.Decision{}, fmt.Errorf("decision %s: evaluatedAt: %w", id, err)
+			return Decision{}, fmt.Errorf("decision %s: evaluatedAt: %w", id, err)
 		}
 		d.EvaluatedAt = t.UTC()
 	}
 	return d, nil
 }
 
-// decisionOf reads the record a decision entry holds, Body and Seq included.
-func decisionOf(e ledger.Entry) (store.Decision, error) {
+// DecisionOf reads the record a decision entry holds, Body and Seq included.
+func DecisionOf(e ledger.Entry) (Decision, error) {
 	if e.Type != ledger.TypeDecision {
-		return store.Decision{}, fmt.Errorf("entry %d is a %s entry, not a decision", e.Seq, e.Type)
+		return Decision{}, fmt.Errorf("entry %d is a %s entry, not a decision", e.Seq, e.Type)
 	}
 	d, err := decisionFields(e.Key, e.Payload)
 	if err != nil {
-		return store.Decision{}, err
+		return Decision{}, err
 	}
 	var c conflicts
 	c.str("id", e.Key, d.ID)
 	c.str("release.id", e.Release, d.ReleaseID)
 	c.str("release.service", e.Service, d.Service)
 	if err := c.err("decision " + e.Key + " (body vs entry)"); err != nil {
-		return store.Decision{}, err
+		return Decision{}, err
 	}
 	d.Body, d.Seq = e.Payload, e.Seq
 	return d, nil
@@ -275,28 +273,28 @@ func decisionOf(e ledger.Entry) (store.Decision, error) {
 
 func openedType(kind string) (string, error) {
 	switch kind {
-	case store.KindViolation:
+	case KindViolation:
 		return ledger.TypeViolationOpened, nil
-	case store.KindObligation:
+	case KindObligation:
 		return ledger.TypeObligation, nil
 	}
-	return "", fmt.Errorf("kind %q: want %q or %q", kind, store.KindViolation, store.KindObligation)
+	return "", fmt.Errorf("kind %q: want %q or %q", kind, KindViolation, KindObligation)
 }
 
 func closedType(kind string) (string, error) {
 	switch kind {
-	case store.KindViolation:
+	case KindViolation:
 		return ledger.TypeViolationClosed, nil
-	case store.KindObligation:
+	case KindObligation:
 		return ledger.TypeObligationDone, nil
 	}
-	return "", fmt.Errorf("kind %q: want %q or %q", kind, store.KindViolation, store.KindObligation)
+	return "", fmt.Errorf("kind %q: want %q or %q", kind, KindViolation, KindObligation)
 }
 
-// openedEntry returns the entry that opens v (violation.opened or
+// OpenedEntry returns the entry that opens v (violation.opened or
 // obligation.opened by its Kind). v must be open: Status empty or open,
 // ClosedAt and ClosedBy unset.
-func openedEntry(v store.Violation) (ledger.Entry, error) {
+func OpenedEntry(v Violation) (ledger.Entry, error) {
 	if v.ID == "" {
 		return ledger.Entry{}, errors.New("violation: no id")
 	}
@@ -304,7 +302,7 @@ func openedEntry(v store.Violation) (ledger.Entry, error) {
 	if err != nil {
 		return ledger.Entry{}, fmt.Errorf("violation %s: %w", v.ID, err)
 	}
-	if (v.Status != "" && v.Status != store.StatusOpen) || !v.ClosedAt.IsZero() || v.ClosedBy != "" {
+	if (v.Status != "" && v.Status != StatusOpen) || !v.ClosedAt.IsZero() || v.ClosedBy != "" {
 		return ledger.Entry{}, fmt.Errorf("violation %s: a violation is recorded open (status %q)", v.ID, v.Status)
 	}
 	rules := v.Rules
@@ -313,34 +311,34 @@ func openedEntry(v store.Violation) (ledger.Entry, error) {
 	}
 	payload, err := marshal(violationPayload{ID: v.ID, Kind: v.Kind, ReleaseID: v.ReleaseID, Service: v.Service,
 		Environment: v.Environment, Gate: v.Gate, DecisionID: v.DecisionID, Rules: rules, Actor: v.Actor,
-		Message: v.Message, OpenedAt: v.OpenedAt.UTC(), Due: v.Due.UTC(), Status: store.StatusOpen})
+		Message: v.Message, OpenedAt: v.OpenedAt.UTC(), Due: v.Due.UTC(), Status: StatusOpen})
 	if err != nil {
 		return ledger.Entry{}, fmt.Errorf("violation %s: %w", v.ID, err)
 	}
 	return ledger.Entry{Type: typ, Release: v.ReleaseID, Service: v.Service, Key: v.ID, Payload: payload}, nil
 }
 
-// violationOf reads the open violation a violation.opened or
+// ViolationOf reads the open violation a violation.opened or
 // obligation.opened entry holds. An empty Rules comes back nil.
-func violationOf(e ledger.Entry) (store.Violation, error) {
+func ViolationOf(e ledger.Entry) (Violation, error) {
 	var p violationPayload
 	if err := decodeStrict(e.Payload, &p); err != nil {
-		return store.Violation{}, fmt.Errorf("violation %s: payload: %w", e.Key, err)
+		return Violation{}, fmt.Errorf("violation %s: payload: %w", e.Key, err)
 	}
 	typ, err := openedType(p.Kind)
 	if err != nil {
-		return store.Violation{}, fmt.Errorf("violation %s: %w", e.Key, err)
+		return Violation{}, fmt.Errorf("violation %s: %w", e.Key, err)
 	}
 	var c conflicts
 	c.str("the entry type", e.Type, typ)
 	c.str("the key", e.Key, p.ID)
 	c.str("the release", e.Release, p.ReleaseID)
 	c.str("the service", e.Service, p.Service)
-	c.str("the status", store.StatusOpen, p.Status)
+	c.str("the status", StatusOpen, p.Status)
 	if err := c.err("violation " + e.Key + " (payload vs entry)"); err != nil {
-		return store.Violation{}, err
+		return Violation{}, err
 	}
-	v := store.Violation{ID: p.ID, Kind: p.Kind, ReleaseID: p.ReleaseID, Service: p.Service, Environment: p.Environment,
+	v := Violation{ID: p.ID, Kind: p.Kind, ReleaseID: p.ReleaseID, Service: p.Service, Environment: p.Environment,
 		Gate: p.Gate, DecisionID: p.DecisionID, Rules: p.Rules, Actor: p.Actor, Message: p.Message,
 		OpenedAt: p.OpenedAt.UTC(), Due: p.Due.UTC(), Status: p.Status}
 	if len(v.Rules) == 0 {
@@ -349,12 +347,12 @@ func violationOf(e ledger.Entry) (store.Violation, error) {
 	return v, nil
 }
 
-// closedEntry returns the entry that closes the open violation v with the
+// ClosedEntry returns the entry that closes the open violation v with the
 // Postmortem whose digest is postmortem, at the time at. A closed v is an
-// error wrapping store.ErrClosed.
-func closedEntry(v store.Violation, postmortem string, at time.Time) (ledger.Entry, error) {
-	if v.Status != store.StatusOpen {
-		return ledger.Entry{}, fmt.Errorf("violation %s: %w (status %s)", v.ID, store.ErrClosed, v.Status)
+// error wrapping ErrClosed.
+func ClosedEntry(v Violation, postmortem string, at time.Time) (ledger.Entry, error) {
+	if v.Status != StatusOpen {
+		return ledger.Entry{}, fmt.Errorf("violation %s: %w (status %s)", v.ID, ErrClosed, v.Status)
 	}
 	if postmortem == "" {
 		return ledger.Entry{}, fmt.Errorf("violation %s: no postmortem digest", v.ID)
@@ -370,19 +368,19 @@ func closedEntry(v store.Violation, postmortem string, at time.Time) (ledger.Ent
 	return ledger.Entry{Type: typ, Release: v.ReleaseID, Service: v.Service, Key: v.ID, Payload: payload}, nil
 }
 
-// closed returns v as the violation.closed or obligation.closed entry e
+// Closed returns v as the violation.closed or obligation.closed entry e
 // leaves it: closed, at the entry's closedAt, by its postmortem.
-func closed(v store.Violation, e ledger.Entry) (store.Violation, error) {
+func Closed(v Violation, e ledger.Entry) (Violation, error) {
 	var p closedPayload
 	if err := decodeStrict(e.Payload, &p); err != nil {
-		return store.Violation{}, fmt.Errorf("violation %s: close payload: %w", e.Key, err)
+		return Violation{}, fmt.Errorf("violation %s: close payload: %w", e.Key, err)
 	}
 	typ, err := closedType(v.Kind)
 	if err != nil {
-		return store.Violation{}, fmt.Errorf("violation %s: %w", v.ID, err)
+		return Violation{}, fmt.Errorf("violation %s: %w", v.ID, err)
 	}
-	if v.Status != store.StatusOpen {
-		return store.Violation{}, fmt.Errorf("violation %s: %w", v.ID, store.ErrClosed)
+	if v.Status != StatusOpen {
+		return Violation{}, fmt.Errorf("violation %s: %w", v.ID, ErrClosed)
 	}
 	var c conflicts
 	c.str("the entry type", e.Type, typ)
@@ -393,82 +391,10 @@ func closed(v store.Violation, e ledger.Entry) (store.Violation, error) {
 		c = append(c, "no postmortem digest")
 	}
 	if err := c.err("violation " + v.ID + " (close entry vs violation)"); err != nil {
-		return store.Violation{}, err
+		return Violation{}, err
 	}
-	v.Status, v.ClosedAt, v.ClosedBy = store.StatusClosed, p.ClosedAt.UTC(), p.Postmortem
+	v.Status, v.ClosedAt, v.ClosedBy = StatusClosed, p.ClosedAt.UTC(), p.Postmortem
 	return v, nil
-}
-
-// projection is the state the query tables hold, rebuilt from ledger
-// entries alone. Evidence and decisions are kept without their Body, which
-// stays in the ledger; opened holds the seq of each violation's opening
-// entry, which a store.Violation does not carry.
-type projection struct {
-	evidence   map[string]store.Evidence
-	decisions  map[string]store.Decision
-	violations map[string]store.Violation
-	opened     map[string]int64
-}
-
-func newProjection() *projection {
-	return &projection{evidence: map[string]store.Evidence{}, decisions: map[string]store.Decision{},
-		violations: map[string]store.Violation{}, opened: map[string]int64{}}
-}
-
-// apply adds the effect of the next entry. An entry that does not follow
-// from the ones before (a second decision with one id, a violation of an
-// unknown decision, the close of an unknown or closed violation) is an error.
-func (p *projection) apply(e ledger.Entry) error {
-	switch e.Type {
-	case ledger.TypeEvidence:
-		ev, err := evidenceOf(e)
-		if err != nil {
-			return err
-		}
-		if _, ok := p.evidence[ev.Digest]; ok {
-			return fmt.Errorf("evidence %s: %w", ev.Digest, store.ErrDuplicate)
-		}
-		ev.Body = nil
-		p.evidence[ev.Digest] = ev
-	case ledger.TypeDecision:
-		d, err := decisionOf(e)
-		if err != nil {
-			return err
-		}
-		if _, ok := p.decisions[d.ID]; ok {
-			return fmt.Errorf("decision %s: %w", d.ID, store.ErrDuplicate)
-		}
-		d.Body = nil
-		p.decisions[d.ID] = d
-	case ledger.TypeViolationOpened, ledger.TypeObligation:
-		v, err := violationOf(e)
-		if err != nil {
-			return err
-		}
-		if _, ok := p.violations[v.ID]; ok {
-			return fmt.Errorf("violation %s: %w", v.ID, store.ErrDuplicate)
-		}
-		if _, ok := p.decisions[v.DecisionID]; !ok {
-			return fmt.Errorf("violation %s: decision %s: %w", v.ID, v.DecisionID, store.ErrNotFound)
-		}
-		p.violations[v.ID], p.opened[v.ID] = v, e.Seq
-	case ledger.TypeViolationClosed, ledger.TypeObligationDone:
-		v, ok := p.violations[e.Key]
-		if !ok {
-			return fmt.Errorf("violation %s: %w", e.Key, store.ErrNotFound)
-		}
-		v, err := closed(v, e)
-		if err != nil {
-			return err
-		}
-		if _, ok := p.evidence[v.ClosedBy]; !ok {
-			return fmt.Errorf("violation %s: postmortem %s: %w", v.ID, v.ClosedBy, store.ErrNotFound)
-		}
-		p.violations[v.ID] = v
-	default:
-		return fmt.Errorf("unknown entry type %q", e.Type)
-	}
-	return nil
 }
 
 func marshal(v any) (json.RawMessage, error) {

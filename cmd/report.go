@@ -1,0 +1,139 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/report"
+)
+
+// auditReportOptions are the flags of `shipgate audit report`.
+type auditReportOptions struct {
+	Since, Until         string
+	Service, Environment string
+	Format               string
+	Out                  string
+	Checkpoint           string
+	PublicKey            string
+	Store                StoreOptions
+	Policy               PolicyOptions
+	Ev                   EvidenceOptions
+}
+
+func newAuditReportCmd(s Streams, g *globals) *cobra.Command {
+	o := &auditReportOptions{}
+	c := &cobra.Command{
+		Use:   "report --since DATE --until DATE --format md|html|json|csv [--out FILE]",
+		Short: "Write the audit report of a period: each release's evidence, decisions and violations, and the figures",
+		Long: `Write the audit report of the releases gated in a period: for each, its
+evidence, its decisions with every violation and an explanation (which
+documents satisfied which rule; what failed and what would have made it
+pass), overrides, approvals, deploys, rollbacks and postmortems; and a
+summary: denials by rule, emergency releases, violations opened, closed and
+overdue, postmortem lead time, change failure rate, time to restore,
+rollback against deploy time, releases during freezes.
+
+The ledger is verified first (with --checkpoint, against a signed
+checkpoint too) and the result is stated at the top. A broken ledger still
+gets its report, and the command exits 1.
+
+DATE is a date (2026-11-01, UTC; --until includes that day) or an RFC 3339
+time. The policy set (--policies, --data, --bundle) gives the rule titles,
+the freeze calendar and the replays behind the explanations.
+
+Formats: md (Markdown), html (one self-contained file, printable), json (the
+model, documented in docs/audit.md), csv (one row per release).
+
+Exit codes: 0 written from an intact ledger, 1 the ledger is broken (the
+report is written and says so), 2 error.`,
+		Example: `  shipgate audit report --since 2026-11-01 --until 2026-11-30 --format html --out november.html
+  shipgate audit report --since 2026-11-01 --until 2026-11-30 --format md --checkpoint cp.json --public-key .shipgate/keys/checkpoint.pub`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return auditReportRun(c.Context(), s, g, o)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Since, "since", "", "first day (or RFC 3339 time) of the period (required)")
+	f.StringVar(&o.Until, "until", "", "last day of the period, included (or an RFC 3339 time, excluded) (required)")
+	f.StringVar(&o.Service, "service", "", "only this service's releases")
+	f.StringVar(&o.Environment, "environment", "", "only this environment's releases")
+	f.StringVar(&o.Format, "format", "", "report format: "+strings.Join(report.Formats, ", ")+" (required)")
+	f.StringVar(&o.Out, "out", "", "write the report to FILE instead of stdout")
+	f.StringVar(&o.Checkpoint, "checkpoint", "", "signed checkpoint file to verify the ledger against")
+	f.StringVar(&o.PublicKey, "public-key", "", "checkpoint public key (default: the config's, or "+DefaultPublicKey+")")
+	_ = c.MarkFlagRequired("since")
+	_ = c.MarkFlagRequired("until")
+	_ = c.MarkFlagRequired("format")
+	o.Store.AddFlags(f, g)
+	o.Policy.AddFlags(f, g)
+	return c
+}
+
+func auditReportRun(ctx context.Context, s Streams, g *globals, o *auditReportOptions) error {
+	since, until, err := report.ParsePeriod(o.Since, o.Until)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(report.Formats, o.Format) {
+		return fmt.Errorf("--format %q: want one of %s", o.Format, strings.Join(report.Formats, ", "))
+	}
+	var cp *ledger.Checkpoint
+	if o.Checkpoint != "" {
+		pub, err := publicKey(o.PublicKey, g)
+		if err != nil {
+			return err
+		}
+		if cp, err = readCheckpoint(o.Checkpoint, pub); err != nil {
+			return err
+		}
+	}
+	eng, err := o.Policy.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	var rules map[string]report.Rule
+	if o.Policy.Bundle == "" { // a bundle's rule titles come from the findings only
+		if rules, err = report.RuleCatalog(ctx, o.Policy.source()); err != nil {
+			return err
+		}
+	}
+	v, err := o.Ev.Validator()
+	if err != nil {
+		return err
+	}
+	db, err := o.Store.OpenReadOnly(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rep, err := report.Build(ctx, db, report.Options{Since: since, Until: until, Service: o.Service, Environment: o.Environment,
+		Checkpoint: cp, Now: time.Now(), Rules: rules, Engine: eng, Validator: v})
+	if err != nil {
+		return err
+	}
+	write := func(w io.Writer) error { return report.Write(w, rep, o.Format) }
+	if o.Out == "" {
+		err = write(s.Out)
+	} else if err = writeFileAtomic(o.Out, write); err == nil {
+		_, err = fmt.Fprintf(s.Out, "audit report of %d releases written to %s\n", len(rep.Releases), o.Out)
+	}
+	if err != nil {
+		return err
+	}
+	if ierr := rep.Integrity.Err; ierr != nil {
+		code := ExitError
+		if isBreak(ierr) {
+			code = ExitDeny
+		}
+		return &exitError{code: code, err: fmt.Errorf("the report states it at the top: %w", ierr)}
+	}
+	return nil
+}

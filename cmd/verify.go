@@ -1,0 +1,245 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/localizevideos/shipgate/collect/httpcheck"
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/runner"
+	"github.com/localizevideos/shipgate/store"
+)
+
+// verifyOptions are the flags of `shipgate verify`.
+type verifyOptions struct {
+	Release ReleaseOptions
+	Checks  string
+	Base    string
+	Vars    []string
+	Actor   string
+	Policy  PolicyOptions
+	Ev      EvidenceOptions
+	Store   StoreOptions
+	Output  OutputOptions
+}
+
+func newVerifyCmd(s Streams, g *globals) *cobra.Command {
+	o := &verifyOptions{}
+	c := &cobra.Command{
+		Use:   "verify --release ID --checks FILE [--base URL] [--var K=V]...",
+		Short: "Run the smoke checks (HTTP + CEL, error rate), record a Verification, and evaluate the verify gate",
+		Long: `Run the smoke checks of a checks file against the deployed app, record what
+they found as a Verification in the ledger, then evaluate the verify gate
+with it and print the decision like shipgate gate.
+
+The checks file (docs/checks.md) lists HTTP steps, run in order with one
+cookie jar, each naming the check it belongs to (home, login, logout,
+api-me, ...) and judged by CEL assertions over the response, and error-rate
+comparisons (error-spike) from a /metrics endpoint or a Prometheus query.
+A check passes only if every assertion of its steps holds; an app that does
+not answer, or an error rate without data, fails its check and is recorded.
+
+The release's service, environment, commit and repository come from its
+Plan in the ledger (--service, --environment and --commit choose among
+several).
+
+Exit codes: 0 the verify gate allows; 1 it denies: roll back now; 2 an
+error (a bad checks file, no Plan, a ledger that cannot be written, a bad
+policy). A failed check is a denial, never an error.`,
+		Example: `  shipgate verify --release lv-2026-11-26.1 --checks examples/localizevideos/checks.yaml
+  shipgate verify --release lv-2026-11-26.1 --checks checks.yaml --base https://app.localizevideos.com --var password="$SMOKE_PASSWORD"`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return verifyRun(c.Context(), s, g, o)
+		},
+	}
+	f := c.Flags()
+	o.Release.AddFlags(f, g)
+	f.StringVar(&o.Checks, "checks", "", "checks file, YAML (required)")
+	f.StringVar(&o.Base, "base", "", "base URL the steps are relative to (default: the file's base)")
+	f.StringArrayVar(&o.Vars, "var", nil, "K=V: a var for the checks file, over the file's vars (repeatable)")
+	f.StringVar(&o.Actor, "actor", "", "who verifies (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	_ = c.MarkFlagRequired("release")
+	_ = c.MarkFlagRequired("checks")
+	o.Policy.AddFlags(f, g)
+	o.Ev.AddFlags(f)
+	o.Store.AddFlags(f, g)
+	o.Output.AddCIFlags(f)
+	return c
+}
+
+// verifyStore is the ledger as verify uses it.
+type verifyStore interface {
+	gate.Store
+	AddEvidence(ctx context.Context, now time.Time, docs []store.Evidence) ([]store.Evidence, error)
+}
+
+func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) error {
+	if err := o.Output.validate(); err != nil {
+		return err
+	}
+	suite, err := loadChecks(o)
+	if err != nil {
+		return err
+	}
+	rel, err := o.Release.resolve()
+	if err != nil {
+		return err
+	}
+	eng, err := o.Policy.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	v, err := o.Ev.Validator()
+	if err != nil {
+		return err
+	}
+	db, err := o.Store.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rel, err = releaseOfPlans(ctx, db, v, rel)
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	env := runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
+		Repository: rel.Repository, Commit: rel.Commit, Version: Version, Host: host, Actor: actor(o.Actor, g)}
+	// Check the envelope before running anything it could not record.
+	now := time.Now()
+	if _, err := verification(v, env, &httpcheck.Result{StartedAt: now, FinishedAt: now,
+		Checks: []httpcheck.Check{{Name: "envelope", Status: httpcheck.Passed}}}); err != nil {
+		return err
+	}
+
+	res := (&httpcheck.Runner{Now: time.Now}).Run(ctx, suite)
+	for _, c := range res.Checks {
+		fmt.Fprintf(s.Err, "shipgate: check %s %s: %s\n", c.Name, c.Status, c.Message)
+	}
+	doc, err := recordVerification(ctx, db, v, env, res)
+	if err != nil {
+		return err
+	}
+	status := "passed"
+	if !res.Passed() {
+		status = "failed"
+	}
+	fmt.Fprintf(s.Err, "shipgate: recorded Verification %s for release %s @ %s: %s\n", status, doc.ReleaseID, shortHex(doc.Commit), doc.Digest)
+
+	gt := &gate.Gate{Engine: eng, Validator: v, Store: db}
+	d, err := gt.Decide(ctx, gate.Request{Gate: "verify", Release: rel, Actor: env.Actor, Now: time.Now().UTC()})
+	if d != nil {
+		if werr := writeDecisionOutput(s, o.Output.Format, d); werr != nil {
+			return werr
+		}
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("verify gate: %w; rollback required until it allows", err)
+	case !d.Allow:
+		fmt.Fprintf(s.Err, "shipgate: verify denied: rollback required\n")
+		return &exitError{code: ExitDeny, err: errDenied, silent: true}
+	}
+	return nil
+}
+
+func loadChecks(o *verifyOptions) (*httpcheck.Suite, error) {
+	vars := map[string]string{}
+	for _, kv := range o.Vars {
+		k, val, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--var %q: want K=V", kv)
+		}
+		vars[k] = val
+	}
+	b, err := os.ReadFile(o.Checks)
+	if err != nil {
+		return nil, fmt.Errorf("read checks: %w", err)
+	}
+	return httpcheck.Load(o.Checks, b, httpcheck.Options{Base: o.Base, Vars: vars})
+}
+
+// releaseOfPlans completes rel from the release's Plans in the ledger: the
+// Verification must be bound to the release the Plan declares.
+func releaseOfPlans(ctx context.Context, db verifyStore, v *evidence.Validator, rel engine.Release) (engine.Release, error) {
+	stored, err := db.Evidence(ctx, rel.ID)
+	if err != nil {
+		return rel, fmt.Errorf("read evidence of %s: %w", rel.ID, err)
+	}
+	var plan *evidence.Document
+	for _, e := range stored {
+		if e.Kind != "Plan" || (rel.Service != "" && e.Service != rel.Service) ||
+			(rel.Environment != "" && e.Environment != rel.Environment) || (rel.Commit != "" && e.Commit != rel.Commit) {
+			continue
+		}
+		doc, err := v.Decode(e.Source, e.Body)
+		if err != nil {
+			return rel, fmt.Errorf("recorded evidence %s: %w", e.Digest, err)
+		}
+		if plan != nil && (doc.Service != plan.Service || doc.Environment != plan.Environment || doc.Commit != plan.Commit || doc.Repository != plan.Repository) {
+			return rel, fmt.Errorf("release %s: its Plans disagree (%s/%s@%s in %s, %s/%s@%s in %s): give --service, --environment and --commit",
+				rel.ID, plan.Service, plan.Environment, shortHex(plan.Commit), plan.Digest, doc.Service, doc.Environment, shortHex(doc.Commit), doc.Digest)
+		}
+		plan = doc
+	}
+	if plan == nil {
+		return rel, fmt.Errorf("release %s: no Plan in the ledger declares it: record the release's Plan first (shipgate evidence add plan.json)", rel.ID)
+	}
+	rel.Service, rel.Environment, rel.Commit, rel.Repository = plan.Service, plan.Environment, plan.Commit, plan.Repository
+	return rel, nil
+}
+
+// verification is the Verification evidence document of res, collected
+// when the checks finished, decoded and validated.
+func verification(v *evidence.Validator, env runner.Envelope, res *httpcheck.Result) (*evidence.Document, error) {
+	data, err := json.Marshal(res)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(map[string]any{
+		"apiVersion":  runner.APIVersion,
+		"kind":        "Verification",
+		"release":     map[string]string{"id": env.ReleaseID, "service": env.Service, "environment": env.Environment},
+		"subject":     map[string]string{"repository": env.Repository, "commit": env.Commit},
+		"collectedAt": res.FinishedAt.UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano),
+		"collector": struct {
+			Name    string `json:"name"`
+			Version string `json:"version,omitempty"`
+			Host    string `json:"host,omitempty"`
+			Actor   string `json:"actor"`
+		}{"shipgate", env.Version, env.Host, env.Actor},
+		"data": json.RawMessage(data),
+	})
+	if err != nil {
+		return nil, err
+	}
+	doc, err := v.Decode("shipgate verify", b)
+	if err != nil {
+		return nil, fmt.Errorf("verification evidence: %w", err)
+	}
+	return doc, nil
+}
+
+// recordVerification makes res durable, even after Ctrl-C: what was
+// checked must be on record.
+func recordVerification(ctx context.Context, db verifyStore, v *evidence.Validator, env runner.Envelope, res *httpcheck.Result) (*evidence.Document, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	doc, err := verification(v, env, res)
+	if err == nil {
+		_, err = db.AddEvidence(ctx, time.Now(), []store.Evidence{gate.StoreEvidence(doc)})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the checks ran, but their Verification could not be recorded: %w", err)
+	}
+	return doc, nil
+}

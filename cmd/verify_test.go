@@ -1,0 +1,308 @@
+package cmd_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/localizevideos/shipgate/cmd"
+)
+
+// fakeApp is LocalizeVideos over real HTTP on loopback: a home page, JSON
+// login setting lv_session, /api/me, logout, and /metrics.
+type fakeApp struct {
+	me       string // /api/me answers with this user instead of the logged-in one
+	errors   int    // 5xx responses /metrics adds from its second scrape on
+	mu       sync.Mutex
+	sessions map[string]string
+	codes    map[int]int
+	scrapes  int
+}
+
+func (a *fakeApp) start(t *testing.T) string {
+	t.Helper()
+	a.sessions, a.codes = map[string]string{}, map[int]int{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "<!doctype html><title>LocalizeVideos</title>")
+	})
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		var c struct{ Email, Password string }
+		if json.NewDecoder(r.Body).Decode(&c) != nil || c.Password != "s3cret" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		a.mu.Lock()
+		a.sessions["s1"] = c.Email
+		a.mu.Unlock()
+		http.SetCookie(w, &http.Cookie{Name: "lv_session", Value: "s1", Path: "/"})
+		fmt.Fprint(w, `{"ok":true}`)
+	})
+	mux.HandleFunc("GET /api/me", func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie("lv_session")
+		a.mu.Lock()
+		user, ok := "", false
+		if err == nil {
+			user, ok = a.sessions[c.Value]
+		}
+		a.mu.Unlock()
+		if !ok {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if a.me != "" {
+			user = a.me
+		}
+		json.NewEncoder(w).Encode(map[string]string{"user": user})
+	})
+	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie("lv_session"); err == nil {
+			a.mu.Lock()
+			delete(a.sessions, c.Value)
+			a.mu.Unlock()
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.scrapes++
+		errs := a.codes[500]
+		if a.scrapes > 1 {
+			errs += a.errors
+		}
+		fmt.Fprintf(w, "# TYPE http_requests_total counter\nhttp_requests_total{code=\"200\"} %d\nhttp_requests_total{code=\"204\"} %d\nhttp_requests_total{code=\"401\"} %d\nhttp_requests_total{code=\"500\"} %d\n",
+			a.codes[200], a.codes[204], a.codes[401], errs)
+	})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &codeRecorder{ResponseWriter: w, code: 200}
+		mux.ServeHTTP(rec, r)
+		if r.URL.Path != "/metrics" {
+			a.mu.Lock()
+			a.codes[rec.code]++
+			a.mu.Unlock()
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+type codeRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (c *codeRecorder) WriteHeader(code int) {
+	c.code = code
+	c.ResponseWriter.WriteHeader(code)
+}
+
+// releaseLedger records the allowed example's Plan and a succeeded Deploy
+// that finished two minutes ago, so that the verify gate judges only the
+// Verification that verify records.
+func releaseLedger(t *testing.T) (dir, db string) {
+	t.Helper()
+	dir = t.TempDir()
+	db = filepath.Join(dir, "ledger.db")
+	now := time.Now().UTC()
+	ts := func(d time.Duration) string { return now.Add(d).Format(time.RFC3339) }
+	for _, f := range []struct {
+		name  string
+		edits map[string]string
+	}{
+		{"plan.json", map[string]string{`"2026-11-26T09:30:00Z"`: `"` + ts(-time.Hour) + `"`}},
+		{"deploy.json", map[string]string{`"2026-11-26T10:06:10Z"`: `"` + ts(-2*time.Minute) + `"`,
+			`"2026-11-26T10:06:00Z"`: `"` + ts(-3*time.Minute) + `"`, `"2026-11-26T10:06:08.4Z"`: `"` + ts(-2*time.Minute) + `"`}},
+	} {
+		b, err := os.ReadFile(filepath.Join("..", "examples", "localizevideos", "evidence", "allowed", f.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		for old, repl := range f.edits {
+			if !strings.Contains(s, old) {
+				t.Fatalf("%s has no %s", f.name, old)
+			}
+			s = strings.ReplaceAll(s, old, repl)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f.name), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shipgate(t, 0, "evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "deploy.json"), "--store", db)
+	return dir, db
+}
+
+// shipgate runs the command line and requires exit code want.
+func shipgate(t *testing.T, want int, args ...string) (stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := cmd.Execute(context.Background(), args, cmd.Streams{Out: &out, Err: &errb})
+	if code != want {
+		t.Fatalf("shipgate %s = exit %d; want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out.String(), errb.String())
+	}
+	return out.String(), errb.String()
+}
+
+// exampleChecks is the shipped example, with a short scrape interval.
+func exampleChecks(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "examples", "localizevideos", "checks.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "interval: 30s", "interval: 100ms", 1)
+	if s == string(b) {
+		t.Fatal("checks.yaml has no interval: 30s")
+	}
+	path := filepath.Join(dir, "checks.yaml")
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+var recordedRE = regexp.MustCompile(`recorded Verification (passed|failed) for release lv-2026-11-26.1 @ 3f2c9a0e5b1d: (sha256:[0-9a-f]{64})`)
+
+func TestVerify(t *testing.T) {
+	const release = "lv-2026-11-26.1"
+	tests := []struct {
+		name     string
+		app      *fakeApp
+		base     string // "" is the app's URL
+		code     int
+		recorded string   // the Verification's status
+		checks   []string // "name status" in the Verification
+		stderr   []string
+	}{
+		{"all pass", &fakeApp{}, "", 0, "passed",
+			[]string{"home passed", "login passed", "api-me passed", "logout passed", "error-spike passed"}, nil},
+		{"wrong user", &fakeApp{me: "eve@example.com"}, "", 1, "failed",
+			[]string{"home passed", "login passed", "api-me failed", "logout passed", "error-spike passed"},
+			[]string{`json.user = "eve@example.com", vars.user = "smoke@localizevideos.com"`, "verify denied: rollback required"}},
+		{"error spike", &fakeApp{errors: 50}, "", 1, "failed",
+			[]string{"home passed", "api-me passed", "error-spike failed"},
+			[]string{"check error-spike failed: http_requests_total error rate", "rollback required"}},
+		// An app that does not answer is a denial, recorded; not an error.
+		{"unreachable", nil, "http://127.0.0.1:1", 1, "failed",
+			[]string{"home failed", "login failed", "api-me failed", "logout failed", "error-spike failed"},
+			[]string{"connection refused", "no data", "rollback required"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, db := releaseLedger(t)
+			base := tt.base
+			if tt.app != nil {
+				base = tt.app.start(t)
+			}
+			out, errs := shipgate(t, tt.code, "verify", "--release", release, "--checks", exampleChecks(t, dir),
+				"--base", base, "--var", "password=s3cret", "--actor", "dave", "--store", db, "--output", "json")
+			for _, w := range tt.stderr {
+				if !strings.Contains(errs, w) {
+					t.Errorf("stderr:\n%s\nwant %q", errs, w)
+				}
+			}
+			m := recordedRE.FindStringSubmatch(errs)
+			if m == nil || m[1] != tt.recorded {
+				t.Fatalf("stderr:\n%s\nwant a recorded Verification %s", errs, tt.recorded)
+			}
+			var d struct {
+				ID    string `json:"id"`
+				Gate  string `json:"gate"`
+				Allow bool   `json:"allow"`
+			}
+			if err := json.Unmarshal([]byte(out), &d); err != nil {
+				t.Fatalf("decision: %v\n%s", err, out)
+			}
+			if d.Gate != "verify" || d.Allow != (tt.code == 0) {
+				t.Errorf("decision gate %s allow %v; want verify %v", d.Gate, d.Allow, tt.code == 0)
+			}
+
+			// The decision is in the ledger, made from the Verification.
+			shown, _ := shipgate(t, 0, "decision", "show", d.ID, "--store", db, "--output", "json")
+			var rec struct {
+				Replay struct{ Evidence []string } `json:"replay"`
+			}
+			if err := json.Unmarshal([]byte(shown), &rec); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(rec.Replay.Evidence, m[2]) {
+				t.Errorf("decision %s was made from %v; want the Verification %s among them", d.ID, rec.Replay.Evidence, m[2])
+			}
+			// The Verification is in the ledger with every check.
+			in, _ := shipgate(t, 0, "gate", "verify", "--release", release, "--store", db, "--print-input")
+			var input struct {
+				Evidence struct {
+					Verification []struct {
+						Data struct {
+							Checks []struct{ Name, Status, Message string }
+							Target string
+						}
+					}
+				}
+			}
+			if err := json.Unmarshal([]byte(in), &input); err != nil {
+				t.Fatal(err)
+			}
+			if len(input.Evidence.Verification) != 1 {
+				t.Fatalf("%d Verifications in the ledger; want 1", len(input.Evidence.Verification))
+			}
+			ver := input.Evidence.Verification[0].Data
+			var got []string
+			for _, c := range ver.Checks {
+				got = append(got, c.Name+" "+c.Status)
+			}
+			for _, w := range tt.checks {
+				if !slices.Contains(got, w) {
+					t.Errorf("Verification checks %v; want %q", got, w)
+				}
+			}
+			if ver.Target != base {
+				t.Errorf("Verification target %q; want %q", ver.Target, base)
+			}
+		})
+	}
+}
+
+// Errors exit 2 and record nothing.
+func TestVerifyErrors(t *testing.T) {
+	dir, db := releaseLedger(t)
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("base: http://127.0.0.1:1\nsteps:\n  - check: api-me\n    url: /api/me\n    assert: [json.user == vars.usr + ]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad CEL", []string{"--release", "lv-2026-11-26.1", "--checks", bad},
+			`bad.yaml:5:14: steps[0] assert[0] "json.user == vars.usr +": 1:24: Syntax error`},
+		{"no checks file", []string{"--release", "lv-2026-11-26.1", "--checks", filepath.Join(dir, "none.yaml")}, "read checks"},
+		{"bad var", []string{"--release", "lv-2026-11-26.1", "--checks", bad, "--var", "novalue"}, `--var "novalue": want K=V`},
+		{"no plan", []string{"--release", "lv-other", "--checks", exampleChecks(t, dir), "--base", "http://127.0.0.1:1"},
+			"release lv-other: no Plan in the ledger declares it"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errs := shipgate(t, 2, append(append([]string{"verify"}, tt.args...), "--store", db)...)
+			if !strings.Contains(errs, tt.want) {
+				t.Errorf("stderr:\n%s\nwant %q", errs, tt.want)
+			}
+			if strings.Contains(errs, "recorded Verification") {
+				t.Errorf("stderr:\n%s\nwant nothing recorded", errs)
+			}
+		})
+	}
+}

@@ -1,0 +1,235 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Formats Write renders.
+const (
+	FormatMarkdown = "md"
+	FormatHTML     = "html"
+	FormatJSON     = "json"
+	FormatCSV      = "csv"
+)
+
+// Formats lists the formats, for flag help.
+var Formats = []string{FormatMarkdown, FormatHTML, FormatJSON, FormatCSV}
+
+// Write renders rep to w in format.
+func Write(w io.Writer, rep *Report, format string) error {
+	switch format {
+	case FormatMarkdown:
+		return writeMarkdown(w, rep)
+	case FormatHTML:
+		return writeHTML(w, rep)
+	case FormatJSON:
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(rep)
+	case FormatCSV:
+		return writeCSV(w, rep)
+	}
+	return fmt.Errorf("report format %q: want one of %s", format, strings.Join(Formats, ", "))
+}
+
+// Helpers shared by the human formats.
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func fmtTimePtr(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return fmtTime(*t)
+}
+
+// fmtSeconds writes a duration for people: "8.4s", "1m36s", "2d 3h5m0s".
+func fmtSeconds(s float64) string {
+	if s < 60 {
+		return strconv.FormatFloat(math.Round(s*10)/10, 'f', -1, 64) + "s"
+	}
+	d := time.Duration(s * float64(time.Second)).Round(time.Second)
+	if d < 24*time.Hour {
+		return d.String()
+	}
+	days := d / (24 * time.Hour)
+	rest := d - days*24*time.Hour
+	if rest == 0 {
+		return fmt.Sprintf("%dd", days)
+	}
+	return fmt.Sprintf("%dd %s", days, rest)
+}
+
+func fmtSecondsPtr(s *float64) string {
+	if s == nil {
+		return "–"
+	}
+	return fmtSeconds(*s)
+}
+
+func fmtRate(c ChangeFailure) string {
+	if c.Rate == nil {
+		return "– (no release deployed)"
+	}
+	return fmt.Sprintf("%.1f%% (%d of %d deployed releases)", *c.Rate*100, c.Failed, c.Deployed)
+}
+
+func fmtDurations(d Durations) string {
+	if d.Count == 0 {
+		return "– (none)"
+	}
+	return fmt.Sprintf("median %s, max %s (%d)", fmtSecondsPtr(d.MedianSeconds), fmtSecondsPtr(d.MaxSeconds), d.Count)
+}
+
+func scope(rep *Report) string {
+	svc, env := rep.Service, rep.Environment
+	if svc == "" {
+		svc = "all services"
+	} else {
+		svc = "service " + svc
+	}
+	if env == "" {
+		env = "all environments"
+	} else {
+		env = "environment " + env
+	}
+	return svc + ", " + env
+}
+
+// flags names what happened to a release, for the line under its heading.
+func flags(r Release) []string {
+	var out []string
+	if r.Deployed {
+		out = append(out, "deployed")
+	} else {
+		out = append(out, "not deployed")
+	}
+	if r.Emergency {
+		out = append(out, "emergency release")
+	}
+	if r.DuringFreeze {
+		w := "during a freeze"
+		if len(r.FreezeWindows) > 0 {
+			w += " (" + strings.Join(r.FreezeWindows, ", ") + ")"
+		}
+		out = append(out, w)
+	}
+	if r.VerificationFailed {
+		out = append(out, "failed verification")
+	}
+	if r.RolledBack {
+		out = append(out, "rolled back")
+	}
+	if r.TimeToRestoreSeconds != nil {
+		out = append(out, "restored in "+fmtSeconds(*r.TimeToRestoreSeconds))
+	}
+	return out
+}
+
+func verdict(d Decision) string {
+	v := "DENY"
+	if d.Allow {
+		v = "ALLOW"
+	}
+	if d.DryRun {
+		v += " (dry run)"
+	}
+	return v
+}
+
+// docGroup is one counted document of an allowed decision and the rules
+// it satisfied.
+type docGroup struct {
+	Kind, Digest, Actor string
+	CollectedAt         time.Time
+	Rules               []RuleOutcome
+}
+
+// attribution is an attributed decision's held rules regrouped by the
+// document that satisfied them, in the decision's evidence order; Rest are
+// the held rules no single document decided, Idle the counted documents no
+// rule depended on alone.
+type attribution struct {
+	Groups []docGroup
+	Rest   []RuleOutcome
+	Idle   []docGroup
+}
+
+// AttributionMethod says how an allowed decision's rules are attributed.
+const AttributionMethod = "For an allowed decision, each rule that held is attributed to the counted documents without which it would have fired: the report evaluates the decision again under the same policy revision (reproducing its recorded input digest), then once without each document."
+
+func byDocument(r Release, d Decision) attribution {
+	var groups []docGroup
+	var rest []RuleOutcome
+	info := map[string]Evidence{}
+	for _, e := range r.Evidence {
+		info[e.Digest] = e
+	}
+	index := map[string]int{}
+	for _, ref := range d.Evidence {
+		e := info[ref.Digest]
+		index[ref.Digest] = len(groups)
+		groups = append(groups, docGroup{Kind: ref.Kind, Digest: ref.Digest, Actor: e.Actor, CollectedAt: e.CollectedAt})
+	}
+	for _, o := range d.Explanation.Rules {
+		if o.Outcome != Held {
+			continue
+		}
+		if len(o.SatisfiedBy) == 0 {
+			rest = append(rest, o)
+			continue
+		}
+		for _, dg := range o.SatisfiedBy {
+			if i, ok := index[dg]; ok {
+				groups[i].Rules = append(groups[i].Rules, o)
+			}
+		}
+	}
+	a := attribution{Rest: rest}
+	for _, g := range groups {
+		if len(g.Rules) == 0 {
+			a.Idle = append(a.Idle, g)
+		} else {
+			a.Groups = append(a.Groups, g)
+		}
+	}
+	return a
+}
+
+// nonHeld are the outcomes of an explanation other than held.
+func nonHeld(ex Explanation) []RuleOutcome {
+	return slices.DeleteFunc(slices.Clone(ex.Rules), func(o RuleOutcome) bool { return o.Outcome == Held })
+}
+
+// held are the held outcomes.
+func held(ex Explanation) []RuleOutcome {
+	return slices.DeleteFunc(slices.Clone(ex.Rules), func(o RuleOutcome) bool { return o.Outcome != Held })
+}
+
+func ruleLabel(o RuleOutcome) string {
+	if o.Title == "" {
+		return o.Rule
+	}
+	return o.Title + " (" + o.Rule + ")"
+}
+
+func shortList(digests []string) string {
+	out := make([]string, len(digests))
+	for i, d := range digests {
+		out[i] = short(d)
+	}
+	return strings.Join(out, ", ")
+}

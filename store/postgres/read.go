@@ -1,0 +1,156 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/store"
+)
+
+// Queries that return bodies join the entry that recorded the record: the
+// body lives in the ledger only.
+var (
+	evidenceQuery = "SELECT " + evidenceTable.prefixed("ev") + ", en.body FROM evidence ev JOIN entries en ON en.seq = ev.seq"
+	decisionQuery = "SELECT " + decisionsTable.prefixed("d") + ", en.body FROM decisions d JOIN entries en ON en.seq = d.seq"
+)
+
+// collect reads every row of rows with scan.
+func collect[T any](rows pgx.Rows, err error, scan func(pgx.Row) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Evidence returns the evidence of the release releaseID ("" for all), in
+// ledger order, bodies included.
+func (db *DB) Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error) {
+	rows, err := db.pool.Query(ctx, evidenceQuery+" WHERE $1 = '' OR ev.release_id = $1 ORDER BY ev.seq", releaseID)
+	out, err := collect(rows, err, scanEvidence)
+	if err != nil {
+		return nil, fmt.Errorf("evidence of %s: %w", releaseID, err)
+	}
+	return out, nil
+}
+
+// EvidenceByDigest returns one document; an unknown digest is an error
+// wrapping store.ErrNotFound.
+func (db *DB) EvidenceByDigest(ctx context.Context, digest string) (store.Evidence, error) {
+	ev, err := scanEvidence(db.pool.QueryRow(ctx, evidenceQuery+" WHERE ev.digest = $1", digest))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Evidence{}, fmt.Errorf("evidence %s: %w", digest, store.ErrNotFound)
+	}
+	return ev, err
+}
+
+// Decision returns one decision, body included; an unknown id is an error
+// wrapping store.ErrNotFound.
+func (db *DB) Decision(ctx context.Context, id string) (store.Decision, error) {
+	d, err := scanDecision(db.pool.QueryRow(ctx, decisionQuery+" WHERE d.id = $1", id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Decision{}, fmt.Errorf("decision %s: %w", id, store.ErrNotFound)
+	}
+	return d, err
+}
+
+// Decisions returns the decisions about the release releaseID ("" for
+// all), in ledger order.
+func (db *DB) Decisions(ctx context.Context, releaseID string) ([]store.Decision, error) {
+	rows, err := db.pool.Query(ctx, decisionQuery+" WHERE $1 = '' OR d.release_id = $1 ORDER BY d.seq", releaseID)
+	out, err := collect(rows, err, scanDecision)
+	if err != nil {
+		return nil, fmt.Errorf("decisions of %s: %w", releaseID, err)
+	}
+	return out, nil
+}
+
+// Violations returns the violations and obligations f selects, by due date
+// then id.
+func (db *DB) Violations(ctx context.Context, f store.Filter) ([]store.Violation, error) {
+	rows, err := db.pool.Query(ctx, violationsTable.selectSQL()+
+		" WHERE ($1 = '' OR status = $1) AND ($2 = '' OR service = $2) AND ($3 = '' OR release_id = $3) ORDER BY due, id",
+		f.Status, f.Service, f.ReleaseID)
+	out, err := collect(rows, err, scanViolation)
+	if err != nil {
+		return nil, fmt.Errorf("violations: %w", err)
+	}
+	return out, nil
+}
+
+// Violation returns one violation; an unknown id is an error wrapping
+// store.ErrNotFound.
+func (db *DB) Violation(ctx context.Context, id string) (store.Violation, error) {
+	v, err := scanViolation(db.pool.QueryRow(ctx, violationsTable.selectSQL()+" WHERE id = $1", id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Violation{}, fmt.Errorf("violation %s: %w", id, store.ErrNotFound)
+	}
+	return v, err
+}
+
+// Rows calls fn with every stored entry in ledger order, as stored, one at a
+// time; an error from fn stops it and is returned. The rows are streamed
+// from the server, not held.
+func (db *DB) Rows(ctx context.Context, fn func(ledger.Row) error) error {
+	rows, err := db.pool.Query(ctx, "SELECT seq, body FROM entries ORDER BY seq")
+	if err != nil {
+		return fmt.Errorf("read the ledger: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r ledger.Row
+		if err := rows.Scan(&r.Seq, &r.Body); err != nil {
+			return fmt.Errorf("read the ledger: %w", err)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read the ledger: %w", err)
+	}
+	return nil
+}
+
+// Entry returns the entry stored at seq; a missing one is an error wrapping
+// store.ErrNotFound.
+func (db *DB) Entry(ctx context.Context, seq int64) (ledger.Entry, error) {
+	var body []byte
+	err := db.pool.QueryRow(ctx, "SELECT body FROM entries WHERE seq = $1", seq).Scan(&body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ledger.Entry{}, fmt.Errorf("entry %d: %w", seq, store.ErrNotFound)
+	}
+	if err != nil {
+		return ledger.Entry{}, fmt.Errorf("entry %d: %w", seq, err)
+	}
+	e, err := ledger.Parse(body)
+	if err != nil {
+		return ledger.Entry{}, fmt.Errorf("entry %d: %w", seq, err)
+	}
+	return e, nil
+}
+
+// Len returns the number of entries: the last sequence number, since
+// entries are numbered from 1 without gaps (Verify checks that).
+func (db *DB) Len(ctx context.Context) (int64, error) {
+	var n int64
+	if err := db.pool.QueryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM entries").Scan(&n); err != nil {
+		return 0, fmt.Errorf("ledger length: %w", err)
+	}
+	return n, nil
+}

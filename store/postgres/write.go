@@ -1,0 +1,305 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/store"
+)
+
+// tx is one write transaction and the ledger head as it stands inside it.
+type tx struct {
+	pgx.Tx
+	now  time.Time
+	head *ledger.Entry
+}
+
+// write runs fn in one transaction holding ledgerLock, with now as the time
+// of every entry fn appends, and commits unless fn fails. The lock comes
+// first: the head is read after the previous writer committed, and nothing
+// else is locked before it, so writers cannot deadlock.
+func (db *DB) write(ctx context.Context, now time.Time, fn func(*tx) error) error {
+	if now.IsZero() {
+		return errors.New("no time for the ledger entries")
+	}
+	ptx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("ledger %s: begin: %w", db.name, err)
+	}
+	// Rollback after Commit is a no-op; on any early return it undoes the
+	// transaction, and a cancelled ctx must not keep it from doing so.
+	defer ptx.Rollback(context.WithoutCancel(ctx))
+	if _, err := ptx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", ledgerLock); err != nil {
+		return fmt.Errorf("ledger %s: lock: %w", db.name, err)
+	}
+	t := &tx{Tx: ptx, now: now}
+	if err := t.loadHead(ctx); err != nil {
+		return err
+	}
+	if err := fn(t); err != nil {
+		return err
+	}
+	if err := ptx.Commit(ctx); err != nil {
+		return fmt.Errorf("ledger %s: commit: %w", db.name, err)
+	}
+	return nil
+}
+
+// loadHead reads the last entry. A head that does not parse stops every
+// write: appending after it would chain to something unverifiable.
+func (t *tx) loadHead(ctx context.Context) error {
+	var seq int64
+	var body []byte
+	err := t.QueryRow(ctx, "SELECT seq, body FROM entries ORDER BY seq DESC LIMIT 1").Scan(&seq, &body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the ledger head: %w", err)
+	}
+	e, err := ledger.Parse(body)
+	if err != nil {
+		return fmt.Errorf("read the ledger head, entry %d: %w", seq, err)
+	}
+	if e.Seq != seq {
+		return fmt.Errorf("read the ledger head: entry stored at %d says it is %d", seq, e.Seq)
+	}
+	t.head = &e
+	return nil
+}
+
+// append chains tmpl to the head and inserts it. It returns the entry as
+// read back from its body, which is what the query tables are filled from.
+func (t *tx) append(ctx context.Context, tmpl ledger.Entry) (ledger.Entry, error) {
+	tmpl.Time = t.now
+	e, err := ledger.Next(t.head, tmpl)
+	if err != nil {
+		return ledger.Entry{}, err
+	}
+	body, err := e.Body()
+	if err != nil {
+		return ledger.Entry{}, err
+	}
+	back, err := ledger.Parse(body)
+	if err != nil {
+		return ledger.Entry{}, fmt.Errorf("entry %d does not read back: %w", e.Seq, err)
+	}
+	if _, err := t.Exec(ctx, "INSERT INTO entries (seq, type, key, hash, body) VALUES ($1, $2, $3, $4, $5)",
+		back.Seq, back.Type, back.Key, back.Hash, body); err != nil {
+		return ledger.Entry{}, fmt.Errorf("append entry %d: %w", back.Seq, err)
+	}
+	t.head = &back
+	return back, nil
+}
+
+func (t *tx) exists(ctx context.Context, query string, key string) (bool, error) {
+	var one int
+	err := t.QueryRow(ctx, query, key).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// addEvidence appends ev unless its digest is stored already; added says
+// which. It returns the record as stored.
+func (t *tx) addEvidence(ctx context.Context, ev store.Evidence) (rec store.Evidence, added bool, err error) {
+	tmpl, err := store.EvidenceEntry(ev)
+	if err != nil {
+		return store.Evidence{}, false, err
+	}
+	if ok, err := t.exists(ctx, "SELECT 1 FROM evidence WHERE digest = $1", tmpl.Key); err != nil || ok {
+		if err == nil {
+			rec, err = t.evidence(ctx, tmpl.Key)
+		}
+		return rec, false, err
+	}
+	e, err := t.append(ctx, tmpl)
+	if err != nil {
+		return store.Evidence{}, false, fmt.Errorf("evidence %s: %w", tmpl.Key, err)
+	}
+	if rec, err = store.EvidenceOf(e); err != nil {
+		return store.Evidence{}, false, err
+	}
+	if _, err := t.Exec(ctx, evidenceTable.insertSQL(), evidenceRow(rec)...); err != nil {
+		return store.Evidence{}, false, fmt.Errorf("evidence %s: %w", rec.Digest, err)
+	}
+	return rec, true, nil
+}
+
+func (t *tx) evidence(ctx context.Context, digest string) (store.Evidence, error) {
+	ev, err := scanEvidence(t.QueryRow(ctx, evidenceQuery+" WHERE ev.digest = $1", digest))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Evidence{}, fmt.Errorf("evidence %s: %w", digest, store.ErrNotFound)
+	}
+	return ev, err
+}
+
+func (t *tx) violation(ctx context.Context, id string) (store.Violation, error) {
+	v, err := scanViolation(t.QueryRow(ctx, violationsTable.selectSQL()+" WHERE id = $1", id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Violation{}, fmt.Errorf("violation %s: %w", id, store.ErrNotFound)
+	}
+	return v, err
+}
+
+// AddEvidence appends, in one transaction, an evidence entry for each
+// document whose digest is not stored yet, at the time now. It returns the
+// documents it added, as stored (Seq, AddedAt, and the fields read from the
+// document filled in). A document whose given fields disagree with its
+// envelope is an error, and nothing is added.
+func (db *DB) AddEvidence(ctx context.Context, now time.Time, docs []store.Evidence) ([]store.Evidence, error) {
+	var added []store.Evidence
+	err := db.write(ctx, now, func(t *tx) error {
+		for _, ev := range docs {
+			rec, ok, err := t.addEvidence(ctx, ev)
+			if err != nil {
+				return err
+			}
+			if ok {
+				added = append(added, rec)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("add evidence: %w", err)
+	}
+	return added, nil
+}
+
+// RecordDecision appends, in one transaction: the given evidence not stored
+// yet, the decision d, and an opened entry for each violation in opened
+// (status open; an empty DecisionID is d's). It returns once the
+// transaction is committed; on any error nothing is recorded. An id the
+// ledger already holds is an error wrapping store.ErrDuplicate.
+//
+// d.Body, a JSON object in the shape of engine.Decision's JSON, is the
+// entry's payload as is; the decision's fields are read from its members
+// id, gate, release.id, release.service, release.environment, allow,
+// dryRun, reason and evaluatedAt, and those given in d must agree with it.
+func (db *DB) RecordDecision(ctx context.Context, now time.Time, d store.Decision, opened []store.Violation, evidence []store.Evidence) error {
+	err := db.write(ctx, now, func(t *tx) error {
+		for _, ev := range evidence {
+			if _, _, err := t.addEvidence(ctx, ev); err != nil {
+				return err
+			}
+		}
+		tmpl, err := store.DecisionEntry(d)
+		if err != nil {
+			return err
+		}
+		if ok, err := t.exists(ctx, "SELECT 1 FROM decisions WHERE id = $1", tmpl.Key); err != nil {
+			return err
+		} else if ok {
+			return fmt.Errorf("decision %s: %w", tmpl.Key, store.ErrDuplicate)
+		}
+		e, err := t.append(ctx, tmpl)
+		if err != nil {
+			return err
+		}
+		rec, err := store.DecisionOf(e)
+		if err != nil {
+			return err
+		}
+		if _, err := t.Exec(ctx, decisionsTable.insertSQL(), decisionRow(rec)...); err != nil {
+			return fmt.Errorf("decision %s: %w", rec.ID, err)
+		}
+		for _, v := range opened {
+			if v.DecisionID == "" {
+				v.DecisionID = rec.ID
+			}
+			if v.DecisionID != rec.ID {
+				return fmt.Errorf("violation %s: opened by decision %s, not %s", v.ID, v.DecisionID, rec.ID)
+			}
+			if err := t.open(ctx, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record decision %s: %w", d.ID, err)
+	}
+	return nil
+}
+
+func (t *tx) open(ctx context.Context, v store.Violation) error {
+	tmpl, err := store.OpenedEntry(v)
+	if err != nil {
+		return err
+	}
+	if ok, err := t.exists(ctx, "SELECT 1 FROM violations WHERE id = $1", tmpl.Key); err != nil {
+		return err
+	} else if ok {
+		return fmt.Errorf("violation %s: %w", tmpl.Key, store.ErrDuplicate)
+	}
+	e, err := t.append(ctx, tmpl)
+	if err != nil {
+		return fmt.Errorf("violation %s: %w", tmpl.Key, err)
+	}
+	rec, err := store.ViolationOf(e)
+	if err != nil {
+		return err
+	}
+	if _, err := t.Exec(ctx, violationsTable.insertSQL(), violationRow(rec, e.Seq)...); err != nil {
+		return fmt.Errorf("violation %s: %w", rec.ID, err)
+	}
+	return nil
+}
+
+// ClosePostmortem closes the violations ids with the Postmortem pm, in one
+// transaction: pm's evidence entry if it is not stored yet, then a closed
+// entry per violation, at the time now. An unknown id is an error wrapping
+// store.ErrNotFound, a closed one an error wrapping store.ErrClosed; on any
+// error nothing is written. It returns the violations as closed.
+func (db *DB) ClosePostmortem(ctx context.Context, now time.Time, pm store.Evidence, ids []string) ([]store.Violation, error) {
+	if len(ids) == 0 {
+		return nil, errors.New("close violations: no ids")
+	}
+	var done []store.Violation
+	err := db.write(ctx, now, func(t *tx) error {
+		done = done[:0]
+		rec, _, err := t.addEvidence(ctx, pm)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			v, err := t.violation(ctx, id)
+			if err != nil {
+				return err
+			}
+			tmpl, err := store.ClosedEntry(v, rec.Digest, now)
+			if err != nil {
+				return err
+			}
+			e, err := t.append(ctx, tmpl)
+			if err != nil {
+				return fmt.Errorf("violation %s: %w", id, err)
+			}
+			if v, err = store.Closed(v, e); err != nil {
+				return err
+			}
+			tag, err := t.Exec(ctx, "UPDATE violations SET status = $1, closed_at = $2, closed_by = $3 WHERE id = $4 AND status = $5",
+				v.Status, store.FormatTime(v.ClosedAt), v.ClosedBy, v.ID, store.StatusOpen)
+			if err != nil {
+				return fmt.Errorf("violation %s: %w", id, err)
+			}
+			if n := tag.RowsAffected(); n != 1 {
+				return fmt.Errorf("violation %s: closed %d rows", id, n)
+			}
+			done = append(done, v)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("close violations %s: %w", strings.Join(ids, ", "), err)
+	}
+	return done, nil
+}

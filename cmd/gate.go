@@ -138,20 +138,11 @@ func gateRun(ctx context.Context, s Streams, g *globals, o *gateOptions) error {
 	if err != nil {
 		return err
 	}
-	eng, err := o.Policy.Engine(ctx)
-	if err != nil {
-		return err
-	}
-	v, err := o.Ev.Validator()
-	if err != nil {
-		return err
-	}
-	db, err := o.Store.Open(ctx)
+	gt, db, err := openGate(ctx, &o.Policy, &o.Ev, &o.Store)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	gt := &gate.Gate{Engine: eng, Validator: v, Store: db}
 	req := gate.Request{Gate: o.Gate, Release: rel, EvidencePaths: o.Evidence, Actor: actor(o.Actor, g), Now: now, DryRun: o.DryRun}
 	if o.PrintIn {
 		b, err := gt.Input(ctx, req)

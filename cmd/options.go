@@ -11,6 +11,7 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/schemas"
 )
@@ -195,4 +196,23 @@ func (o *OutputOptions) validate() error {
 		return fmt.Errorf("--output %q: want text, json, junit, sarif or github", o.Format)
 	}
 	return fmt.Errorf("--output %q: want text or json", o.Format)
+}
+
+// openGate compiles the policies and the schemas and opens the ledger: what
+// every command that asks a gate needs, built once per command. The caller
+// closes the store.
+func openGate(ctx context.Context, p *PolicyOptions, ev *EvidenceOptions, so *StoreOptions) (*gate.Gate, ledgerStore, error) {
+	eng, err := p.Engine(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := ev.Validator()
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := so.Open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &gate.Gate{Engine: eng, Validator: v, Store: db}, db, nil
 }

@@ -76,12 +76,6 @@ policy). A failed check is a denial, never an error.`,
 	return c
 }
 
-// verifyStore is the ledger as verify uses it.
-type verifyStore interface {
-	gate.Store
-	AddEvidence(ctx context.Context, now time.Time, docs []store.Evidence) ([]store.Evidence, error)
-}
-
 func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) error {
 	if err := o.Output.validate(); err != nil {
 		return err
@@ -94,19 +88,12 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 	if err != nil {
 		return err
 	}
-	eng, err := o.Policy.Engine(ctx)
-	if err != nil {
-		return err
-	}
-	v, err := o.Ev.Validator()
-	if err != nil {
-		return err
-	}
-	db, err := o.Store.Open(ctx)
+	gt, db, err := openGate(ctx, &o.Policy, &o.Ev, &o.Store)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	v := gt.Validator
 	rel, err = releaseOfPlans(ctx, db, v, rel)
 	if err != nil {
 		return err
@@ -135,7 +122,6 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 	}
 	fmt.Fprintf(s.Err, "shipgate: recorded Verification %s for release %s @ %s: %s\n", status, doc.ReleaseID, shortHex(doc.Commit), doc.Digest)
 
-	gt := &gate.Gate{Engine: eng, Validator: v, Store: db}
 	d, err := gt.Decide(ctx, gate.Request{Gate: "verify", Release: rel, Actor: env.Actor, Now: time.Now().UTC()})
 	if d != nil {
 		if werr := writeDecisionOutput(s, o.Output.Format, d); werr != nil {
@@ -170,7 +156,7 @@ func loadChecks(o *verifyOptions) (*httpcheck.Suite, error) {
 
 // releaseOfPlans completes rel from the release's Plans in the ledger: the
 // Verification must be bound to the release the Plan declares.
-func releaseOfPlans(ctx context.Context, db verifyStore, v *evidence.Validator, rel engine.Release) (engine.Release, error) {
+func releaseOfPlans(ctx context.Context, db ledgerStore, v *evidence.Validator, rel engine.Release) (engine.Release, error) {
 	stored, err := db.Evidence(ctx, rel.ID)
 	if err != nil {
 		return rel, fmt.Errorf("read evidence of %s: %w", rel.ID, err)
@@ -231,7 +217,7 @@ func verification(v *evidence.Validator, env runner.Envelope, res *httpcheck.Res
 
 // recordVerification makes res durable, even after Ctrl-C: what was
 // checked must be on record.
-func recordVerification(ctx context.Context, db verifyStore, v *evidence.Validator, env runner.Envelope, res *httpcheck.Result) (*evidence.Document, error) {
+func recordVerification(ctx context.Context, db ledgerStore, v *evidence.Validator, env runner.Envelope, res *httpcheck.Result) (*evidence.Document, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	doc, err := verification(v, env, res)

@@ -86,5 +86,15 @@ func NewRoot(s Streams) *cobra.Command {
 	g.AddFlags(root.PersistentFlags())
 	root.AddCommand(newInitCmd(s, g), newGateCmd(s, g), newEvidenceCmd(s, g), newPolicyCmd(s, g),
 		newViolationsCmd(s, g), newPostmortemCmd(s, g), newStatusCmd(s, g), newAuditCmd(s, g), newDecisionCmd(s, g), newRunCmd(s, g), newVerifyCmd(s, g))
+	for _, c := range commands {
+		root.AddCommand(c(s, g))
+	}
 	return root
 }
+
+// commands are the top-level commands a file of this package adds to the
+// tree from its init function, so that each command keeps to its own file.
+var commands []func(Streams, *globals) *cobra.Command
+
+// addCommand registers a top-level command; call it from init.
+func addCommand(c func(Streams, *globals) *cobra.Command) { commands = append(commands, c) }

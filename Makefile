@@ -9,7 +9,7 @@ PGPORT   ?= 55432
 PGDIR    ?= $(or $(TMPDIR),/tmp)/shipgate-pg-$(PGPORT)
 
 .DEFAULT_GOAL := help
-.PHONY: help build opa test race lint policy-test bench fuzz demo pg pg-stop clean
+.PHONY: help build opa test race lint policy-test bench fuzz demo e2e pg pg-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -37,15 +37,24 @@ policy-test: build opa ## shipgate policy test, opa test and opa check --strict 
 	@out=$$($(OPA) fmt --list policies/); if [ -n "$$out" ]; then echo "opa fmt needed:"; echo "$$out"; exit 1; fi
 
 bench: build opa ## in-process benchmarks, then whole commands side by side
-	$(GO) test -run '^$$' -bench . -benchmem ./engine/ ./evidence/ ./ledger/ ./store/sqlite/ ./gate/ ./replay/
+	$(GO) test -run '^$$' -bench . -benchmem ./engine/ ./evidence/ ./ledger/ ./store/sqlite/ ./gate/ ./replay/ ./auditpack/
+	$(GO) test -run '^$$' -bench BenchmarkPages -benchtime 10x ./server/web/
 	./scripts/bench-commands.sh
+	./scripts/bench-server.sh
 
-fuzz: ## bounded fuzzing of the evidence decoder and the ledger verifier (FUZZTIME=20s each)
+fuzz: ## bounded fuzzing of the evidence decoder, the ledger verifier and the audit pack reader (FUZZTIME=20s each)
 	$(GO) test ./evidence -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	$(GO) test ./evidence -run '^$$' -fuzz FuzzEnvelope -fuzztime $(FUZZTIME)
 	$(GO) test ./ledger -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
+	$(GO) test ./auditpack -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME)
+	$(GO) test ./server -run '^$$' -fuzz FuzzCheckDepth -fuzztime $(FUZZTIME)
+	$(GO) test ./server/web -run '^$$' -fuzz FuzzSessionCookie -fuzztime $(FUZZTIME)
 
 demo: build ## the LocalizeVideos release through every gate, and each denial
 	./examples/localizevideos/demo.sh
+
+e2e: ## the LocalizeVideos end-to-end tests on real node, PM2 and git (part of make test)
+	$(GO) test -count=1 ./examples/localizevideos/e2e/
 
 pg: ## start a throwaway PostgreSQL 15 for the store/postgres tests: eval "$(make -s pg)"
 	@url=$$(.ci/postgres start $(PGDIR) $(PGPORT)) && echo "export SHIPGATE_TEST_POSTGRES='$$url'"

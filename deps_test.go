@@ -25,12 +25,25 @@ var allowedDeps = map[string][]string{
 	"runner":          {"evidence", "schemas"},
 	"format":          {"engine", "evidence", "schemas"},
 	"report":          {"store", "ledger", "engine", "evidence", "schemas", "gate"},
-	"cmd":             {"engine", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "report"},
+	"auditpack":       {"report", "store", "ledger", "engine", "evidence", "schemas", "gate"},
+	"cmd":             {"engine", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "report", "auditpack", "auth", "server/...", "client", "rollback", "reconcile", "signals", "watch"},
+	"rollback":        {"engine", "evidence", "schemas", "store", "ledger", "runner"},
+	"reconcile":       {"engine", "evidence", "schemas", "store", "ledger", "gate", "collect/git", "collect/pm2"},
+	"collect/pm2":     {},
+	"auth":            {"store", "ledger", "evidence", "schemas"},
+	"server":          {"auth", "server/web", "gate", "engine", "evidence", "schemas", "store", "ledger"},
+	"client":          {"server/...", "auth", "gate", "engine", "evidence", "schemas", "store", "ledger"},
 
 	// The error-spike check of httpcheck reads /metrics and Prometheus
 	// through prom, a leaf.
 	"collect/prom":      {},
 	"collect/httpcheck": {"collect/prom"},
+	"collect/incidents": {},
+
+	// watch samples signals, which read Prometheus and /metrics through prom.
+	"signals":         {"collect/prom"},
+	"watch":           {"signals", "collect/prom"},
+	"watch/watchtest": {},
 }
 
 func allowed(list []string, rel string) bool {

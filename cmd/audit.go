@@ -23,7 +23,7 @@ const (
 
 func newAuditCmd(s Streams, g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "audit", Short: "Verify the ledger and sign checkpoints of it"}
-	c.AddCommand(newAuditVerifyCmd(s, g), newAuditCheckpointCmd(s, g), newAuditExportCmd(s, g), newAuditReportCmd(s, g))
+	c.AddCommand(newAuditVerifyCmd(s, g), newAuditCheckpointCmd(s, g), newAuditExportCmd(s, g), newAuditReportCmd(s, g), newAuditReplayCmd(s, g))
 	return c
 }
 

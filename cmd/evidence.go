@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,7 +17,7 @@ func newEvidenceCmd(s Streams, g *globals) *cobra.Command {
 		Use:   "evidence",
 		Short: "Record, check and inspect evidence documents",
 	}
-	c.AddCommand(newEvidenceAddCmd(s, g), newEvidenceValidateCmd(s), newEvidenceShowCmd(s))
+	c.AddCommand(newEvidenceAddCmd(s, g), newEvidenceValidateCmd(s), newEvidenceShowCmd(s), newEvidenceSignCmd(s))
 	return c
 }
 
@@ -46,6 +47,7 @@ type validated struct {
 	Source string                     `json:"source"`
 	Kind   string                     `json:"kind,omitempty"`
 	Digest string                     `json:"digest,omitempty"`
+	Signed []string                   `json:"signedBy,omitempty"`
 	Valid  bool                       `json:"valid"`
 	Errors []evidence.ValidationError `json:"errors,omitempty"`
 	Error  string                     `json:"error,omitempty"`
@@ -64,7 +66,7 @@ func evidenceValidateRun(s Streams, o *evidenceValidateOptions) error {
 	for _, p := range o.Paths {
 		docs, err := v.LoadPaths([]string{p})
 		for _, d := range docs {
-			results = append(results, validated{Source: d.Source, Kind: d.Kind, Digest: d.Digest, Valid: true})
+			results = append(results, validated{Source: d.Source, Kind: d.Kind, Digest: d.Digest, Signed: d.SignedBy, Valid: true})
 		}
 		if err != nil {
 			bad++
@@ -85,6 +87,8 @@ func evidenceValidateRun(s Streams, o *evidenceValidateOptions) error {
 	} else {
 		for _, r := range results {
 			switch {
+			case r.Valid && len(r.Signed) > 0:
+				fmt.Fprintf(s.Out, "ok      %-15s %s %s (signed by %s)\n", r.Kind, r.Digest, r.Source, strings.Join(r.Signed, ", "))
 			case r.Valid:
 				fmt.Fprintf(s.Out, "ok      %-15s %s %s\n", r.Kind, r.Digest, r.Source)
 			case r.Errors != nil:
@@ -141,13 +145,25 @@ func evidenceShowRun(s Streams, o *evidenceShowOptions) error {
 		return err
 	}
 	if o.Output.Format == "json" {
-		return writeJSON(s.Out, map[string]any{"source": d.Source, "digest": d.Digest, "document": d.Value})
+		return writeJSON(s.Out, map[string]any{"source": d.Source, "digest": d.Digest, "signedBy": nonNilStrings(d.SignedBy), "document": d.Value})
 	}
 	fmt.Fprintf(s.Out, "kind:        %s\n", d.Kind)
 	fmt.Fprintf(s.Out, "digest:      %s\n", d.Digest)
 	fmt.Fprintf(s.Out, "release:     %s (%s/%s)\n", d.ReleaseID, d.Service, d.Environment)
 	fmt.Fprintf(s.Out, "subject:     %s @ %s\n", d.Repository, d.Commit)
 	fmt.Fprintf(s.Out, "collected:   %s by %s\n", d.CollectedAt.UTC().Format(time.RFC3339), d.Actor)
+	if len(d.SignedBy) > 0 {
+		fmt.Fprintf(s.Out, "signed by:   %s (DSSE, verified)\n", strings.Join(d.SignedBy, ", "))
+	} else {
+		fmt.Fprintf(s.Out, "signed by:   nobody (a bare document)\n")
+	}
 	fmt.Fprintf(s.Out, "data:\n")
 	return writeJSON(s.Out, d.Value["data"])
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

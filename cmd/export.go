@@ -3,19 +3,28 @@ package cmd
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/store"
 )
 
-// FormatOPADecisionLog is the export format of OPA's decision log events.
-const FormatOPADecisionLog = "opa-decision-log"
+// Export formats: OPA's decision log events, and the auditor's replay pack.
+const (
+	FormatOPADecisionLog = "opa-decision-log"
+	FormatPack           = "pack"
+)
 
 // auditExportOptions are the flags of `shipgate audit export`.
 type auditExportOptions struct {
@@ -24,15 +33,36 @@ type auditExportOptions struct {
 	Release string
 	Out     string
 	Store   StoreOptions
+	// Pack only: the policy sets decisions were made under, and the
+	// checkpoint the pack is proved against.
+	Policy      PolicyOptions
+	WithBundles []string
+	Checkpoint  string
+	PublicKey   string
+	Key         string
+	g           *globals
 }
 
 func newAuditExportCmd(s Streams, g *globals) *cobra.Command {
-	o := &auditExportOptions{}
+	o := &auditExportOptions{g: g}
 	c := &cobra.Command{
-		Use:   "export --format opa-decision-log [--since RFC3339] [--release ID] [--out FILE]",
-		Short: "Write the recorded decisions as OPA decision log events, one JSON object a line",
-		Long: `Write every recorded gate decision (in ledger order) as an OPA decision log
-event, so pipelines that already collect OPA decision logs read shipgate's:
+		Use:   "export --format opa-decision-log|pack [--since RFC3339] [--release ID] [--out FILE]",
+		Short: "Write the recorded decisions as OPA decision log events, or as an auditor's replay pack",
+		Long: `--format pack writes an auditor's replay pack (--out is required): the
+selected decisions, the evidence they were offered, their ledger entries
+with RFC 6962 inclusion proofs, a signed checkpoint and its public key, the
+policy set of each decision as an OPA bundle, and a manifest with the
+SHA-256 of every file. shipgate audit replay checks it offline. The ledger
+records each decision's policy revision, not its policies: give the policy
+set (--policies/--data or --bundle, default the config's) and, for
+decisions made under older policy sets, --with-bundle for each; a decision
+whose revision none of them computes is refused. The pack is proved
+against --checkpoint FILE (signed by --public-key), or against a checkpoint
+of the ledger's head signed now with --key. See docs/audit.md.
+
+--format opa-decision-log writes every recorded gate decision (in ledger
+order) as an OPA decision log event, so pipelines that already collect OPA
+decision logs read shipgate's:
 
   decision_id  the decision id
   path         shipgate/gates/<gate>/decision
@@ -44,25 +74,32 @@ event, so pipelines that already collect OPA decision logs read shipgate's:
   bundles      {"shipgate": {"revision": ...}}: the bundle revision, or the
                policy revision digest when no bundle was used
   labels       {"app": "shipgate", "version": ...}`,
-		Example: `  shipgate audit export --format opa-decision-log --since 2026-11-01T00:00:00Z --out decisions.jsonl`,
-		Args:    cobra.NoArgs,
+		Example: `  shipgate audit export --format opa-decision-log --since 2026-11-01T00:00:00Z --out decisions.jsonl
+  shipgate audit export --format pack --release lv-2026-11-26.1 --out lv-2026-11-26.1.pack.tar.gz
+  shipgate audit export --format pack --since 2026-10-01T00:00:00Z --with-bundle policies-v1.tar.gz --out q4.pack.tar.gz`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return auditExportRun(c.Context(), s, o)
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Format, "format", "", "export format: "+FormatOPADecisionLog+" (required)")
+	f.StringVar(&o.Format, "format", "", "export format: "+FormatOPADecisionLog+" or "+FormatPack+" (required)")
 	f.StringVar(&o.Since, "since", "", "only decisions evaluated at or after this time, RFC 3339")
 	f.StringVar(&o.Release, "release", "", "only the decisions about this release")
-	f.StringVar(&o.Out, "out", "", "write to FILE instead of stdout")
+	f.StringVar(&o.Out, "out", "", "write to FILE instead of stdout (required for a pack)")
 	_ = c.MarkFlagRequired("format")
 	o.Store.AddFlags(f, g)
+	o.Policy.AddFlags(f, g)
+	f.StringArrayVar(&o.WithBundles, "with-bundle", nil, "pack: an OPA bundle of an older policy set some decisions were made under (repeatable; checked with --verify-key when given)")
+	f.StringVar(&o.Checkpoint, "checkpoint", "", "pack: a signed checkpoint (shipgate audit checkpoint) to prove the pack against, instead of signing one now")
+	f.StringVar(&o.PublicKey, "public-key", "", "pack: the --checkpoint's public key (default: the config's, or "+DefaultPublicKey+")")
+	f.StringVar(&o.Key, "key", "", "pack: private key to sign a checkpoint of the ledger's head with (default: the config's, or "+DefaultPrivateKey+")")
 	return c
 }
 
 func auditExportRun(ctx context.Context, s Streams, o *auditExportOptions) error {
-	if o.Format != FormatOPADecisionLog {
-		return fmt.Errorf("--format %q: want %s", o.Format, FormatOPADecisionLog)
+	if o.Format != FormatOPADecisionLog && o.Format != FormatPack {
+		return fmt.Errorf("--format %q: want %s or %s", o.Format, FormatOPADecisionLog, FormatPack)
 	}
 	var since time.Time
 	if o.Since != "" {
@@ -70,6 +107,9 @@ func auditExportRun(ctx context.Context, s Streams, o *auditExportOptions) error
 		if since, err = time.Parse(time.RFC3339, o.Since); err != nil {
 			return fmt.Errorf("--since: want RFC 3339 such as 2026-11-26T00:00:00Z: %w", err)
 		}
+	}
+	if o.Format == FormatPack {
+		return auditPackRun(ctx, s, o, since)
 	}
 	db, err := o.Store.Open(ctx)
 	if err != nil {
@@ -160,4 +200,128 @@ func decisionLogEvent(d store.Decision) (opaEvent, error) {
 		Bundles:    map[string]opaBundleInfo{engine.BundleRoot: {Revision: rev}},
 		Labels:     map[string]string{"app": "shipgate", "version": Version},
 	}, nil
+}
+
+// auditPackRun writes the replay pack: the policy sets as bundles, a
+// checkpoint, then auditpack.Export.
+func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since time.Time) error {
+	if o.Out == "" {
+		return fmt.Errorf("--format %s writes an archive: give --out PACK.tar.gz", FormatPack)
+	}
+	bundles, err := o.bundles(ctx)
+	if err != nil {
+		return err
+	}
+	db, err := o.Store.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	src, ok := db.(auditpack.Source)
+	if !ok {
+		return fmt.Errorf("this store cannot stream its ledger entries")
+	}
+	cp, pub, err := o.checkpoint(ctx, db)
+	if err != nil {
+		return err
+	}
+	var sum auditpack.Summary
+	err = writeFileAtomic(o.Out, func(w io.Writer) error {
+		var err error
+		sum, err = auditpack.Export(ctx, src, w, auditpack.ExportOptions{Release: o.Release, Since: since,
+			Checkpoint: cp, PublicKey: pub, Policies: bundles, Created: time.Now()})
+		return err
+	})
+	if err != nil {
+		if isBreak(err) {
+			return &exitError{code: ExitDeny, err: err}
+		}
+		return err
+	}
+	_, err = fmt.Fprintf(s.Out, "pack %s: %d decisions, %d evidence documents, %d ledger entries, %d policy sets, proved against a checkpoint of %d entries signed by %s\n",
+		o.Out, sum.Decisions, sum.Evidence, sum.Entries, sum.Policies, sum.Checkpoint, cp.KeyID)
+	return err
+}
+
+// bundles returns the policy set of --policies/--data or --bundle, then
+// each --with-bundle.
+func (o *auditExportOptions) bundles(ctx context.Context) ([]*bundle.Bundle, error) {
+	var key []byte
+	if o.Policy.VerifyKey != "" {
+		var err error
+		if key, err = os.ReadFile(o.Policy.VerifyKey); err != nil {
+			return nil, fmt.Errorf("read verification key: %w", err)
+		}
+	}
+	read := func(path string) (*bundle.Bundle, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("read bundle: %w", err)
+		}
+		defer f.Close()
+		b, err := engine.ReadBundle(f, key)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return b, nil
+	}
+	var out []*bundle.Bundle
+	if o.Policy.Bundle != "" {
+		if o.Policy.Dir != "" || o.Policy.DataFile != "" {
+			return nil, fmt.Errorf("--bundle and --policies/--data: give one")
+		}
+		b, err := read(o.Policy.Bundle)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	} else {
+		if err := o.Policy.resolve(); err != nil {
+			return nil, err
+		}
+		data, err := o.Policy.data()
+		if err != nil {
+			return nil, err
+		}
+		b, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: o.Policy.source(), Data: data})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.Policy.describe(), err)
+		}
+		out = append(out, b)
+	}
+	for _, p := range o.WithBundles {
+		b, err := read(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// checkpoint reads --checkpoint, or signs one of the verified ledger's head.
+func (o *auditExportOptions) checkpoint(ctx context.Context, db ledgerStore) (*ledger.Checkpoint, ed25519.PublicKey, error) {
+	if o.Checkpoint != "" {
+		pub, err := publicKey(o.PublicKey, o.g)
+		if err != nil {
+			return nil, nil, err
+		}
+		cp, err := readCheckpoint(o.Checkpoint, pub)
+		return cp, pub, err
+	}
+	key, err := privateKey(o.Key, o.g)
+	if err != nil {
+		return nil, nil, err
+	}
+	head, err := db.Verify(ctx, nil)
+	if err != nil {
+		return nil, nil, &exitError{code: ExitDeny, err: fmt.Errorf("refusing to export from a broken ledger: %w", err)}
+	}
+	path, err := o.Store.path()
+	if err != nil {
+		return nil, nil, err
+	}
+	abs, _ := filepath.Abs(path)
+	cp := ledger.NewCheckpoint("shipgate:"+abs, head, time.Now(), key)
+	return &cp, key.Public().(ed25519.PublicKey), nil
 }

@@ -68,6 +68,7 @@ type gateOptions struct {
 	Policy   PolicyOptions
 	Ev       EvidenceOptions
 	Store    StoreOptions
+	Remote   RemoteOptions
 	Output   OutputOptions
 }
 
@@ -111,6 +112,7 @@ Exit codes: 0 allow, 1 deny, 2 error (invalid evidence, bad policy, store down).
 	o.Policy.AddFlags(f, g)
 	o.Ev.AddFlags(f)
 	o.Store.AddFlags(f, g)
+	o.Remote.AddFlags(f, g)
 	o.Output.AddCIFlags(f)
 	return c
 }
@@ -129,6 +131,9 @@ func parseNow(s string) (time.Time, error) {
 func gateRun(ctx context.Context, s Streams, g *globals, o *gateOptions) error {
 	if err := o.Output.validate(); err != nil {
 		return err
+	}
+	if o.Remote.on() {
+		return gateRemoteRun(ctx, s, o)
 	}
 	now, err := parseNow(o.Now)
 	if err != nil {

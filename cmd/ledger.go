@@ -20,6 +20,7 @@ type evidenceAddOptions struct {
 	Paths  []string
 	Ev     EvidenceOptions
 	Store  StoreOptions
+	Remote RemoteOptions
 	Output OutputOptions
 }
 
@@ -36,6 +37,7 @@ func newEvidenceAddCmd(s Streams, g *globals) *cobra.Command {
 	}
 	o.Ev.AddFlags(c.Flags())
 	o.Store.AddFlags(c.Flags(), g)
+	o.Remote.AddFlags(c.Flags(), g)
 	o.Output.AddFlags(c.Flags())
 	return c
 }
@@ -47,6 +49,9 @@ type added struct {
 	Release string `json:"release"`
 	Entry   int64  `json:"entry,omitempty"`
 	New     bool   `json:"new"`
+	// SignedBy lists the verified signers of a document that came in a
+	// DSSE envelope.
+	SignedBy []string `json:"signedBy,omitempty"`
 }
 
 func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error {
@@ -61,26 +66,13 @@ func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error
 	if err != nil {
 		return err
 	}
-	db, err := o.Store.Open(ctx)
+	entry, err := o.Remote.addEvidence(ctx, &o.Store, docs)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	in := make([]store.Evidence, len(docs))
-	for i, d := range docs {
-		in[i] = gate.StoreEvidence(d)
-	}
-	stored, err := db.AddEvidence(ctx, time.Now(), in)
-	if err != nil {
-		return fmt.Errorf("record evidence: %w", err)
-	}
-	entry := map[string]int64{}
-	for _, e := range stored {
-		entry[e.Digest] = e.Seq
-	}
 	out := make([]added, len(docs))
 	for i, d := range docs {
-		out[i] = added{Kind: d.Kind, Digest: d.Digest, Source: d.Source, Release: d.ReleaseID, Entry: entry[d.Digest], New: entry[d.Digest] > 0}
+		out[i] = added{Kind: d.Kind, Digest: d.Digest, Source: d.Source, Release: d.ReleaseID, Entry: entry[d.Digest], New: entry[d.Digest] > 0, SignedBy: d.SignedBy}
 	}
 	if o.Output.Format == "json" {
 		return writeJSON(s.Out, out)
@@ -89,6 +81,9 @@ func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error
 		state := fmt.Sprintf("recorded as entry %d", a.Entry)
 		if !a.New {
 			state = "already recorded"
+		}
+		if len(a.SignedBy) > 0 && a.New {
+			state += ", signed by " + strings.Join(a.SignedBy, ", ")
 		}
 		fmt.Fprintf(s.Out, "%-15s %s %s (release %s): %s\n", a.Kind, a.Digest, a.Source, a.Release, state)
 	}
@@ -110,6 +105,7 @@ type violationsListOptions struct {
 	Service string
 	Release string
 	Store   StoreOptions
+	Remote  RemoteOptions
 	Output  OutputOptions
 }
 
@@ -128,6 +124,7 @@ func newViolationsListCmd(s Streams, g *globals) *cobra.Command {
 	c.Flags().StringVar(&o.Service, "service", "", "only this service's")
 	c.Flags().StringVar(&o.Release, "release", "", "only this release's")
 	o.Store.AddFlags(c.Flags(), g)
+	o.Remote.AddFlags(c.Flags(), g)
 	o.Output.AddFlags(c.Flags())
 	return c
 }
@@ -177,11 +174,11 @@ func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions)
 	case o.Closed:
 		f.Status = store.StatusClosed
 	}
-	db, err := o.Store.Open(ctx)
+	db, done, err := violationSource(ctx, &o.Remote, &o.Store)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer done()
 	vs, err := db.Violations(ctx, f)
 	if err != nil {
 		return fmt.Errorf("read violations: %w", err)
@@ -212,6 +209,7 @@ func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions)
 type violationsShowOptions struct {
 	ID     string
 	Store  StoreOptions
+	Remote RemoteOptions
 	Output OutputOptions
 }
 
@@ -226,11 +224,11 @@ func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
 			if err := o.Output.validate(); err != nil {
 				return err
 			}
-			db, err := o.Store.Open(c.Context())
+			db, done, err := violationSource(c.Context(), &o.Remote, &o.Store)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer done()
 			v, err := db.Violation(c.Context(), o.ID)
 			if err != nil {
 				return fmt.Errorf("violation %s: %w", o.ID, err)
@@ -253,6 +251,7 @@ func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
 		},
 	}
 	o.Store.AddFlags(c.Flags(), g)
+	o.Remote.AddFlags(c.Flags(), g)
 	o.Output.AddFlags(c.Flags())
 	return c
 }
@@ -262,6 +261,7 @@ type postmortemAddOptions struct {
 	Path       string
 	Ev         EvidenceOptions
 	Store      StoreOptions
+	Remote     RemoteOptions
 }
 
 func newPostmortemCmd(s Streams, g *globals) *cobra.Command {
@@ -283,6 +283,7 @@ and known to the ledger; otherwise nothing is recorded.`,
 	add.Flags().StringSliceVar(&o.Violations, "violation", nil, "violation or obligation id to close (repeatable; default: every id the document names)")
 	o.Ev.AddFlags(add.Flags())
 	o.Store.AddFlags(add.Flags(), g)
+	o.Remote.AddFlags(add.Flags(), g)
 	c.AddCommand(add)
 	return c
 }
@@ -322,12 +323,7 @@ func postmortemAddRun(ctx context.Context, s Streams, o *postmortemAddOptions) e
 			return fmt.Errorf("%s: /data/violations: does not name %s (it names %s)", o.Path, id, strings.Join(named, ", "))
 		}
 	}
-	db, err := o.Store.Open(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	closed, err := db.ClosePostmortem(ctx, time.Now(), gate.StoreEvidence(doc), ids)
+	closed, err := o.Remote.closePostmortem(ctx, &o.Store, doc, ids)
 	if err != nil {
 		return fmt.Errorf("close violations: %w", err)
 	}

@@ -135,14 +135,17 @@ func (o *PolicyOptions) describe() string {
 	return "embedded policies"
 }
 
-// EvidenceOptions set the decoding limits.
+// EvidenceOptions set the decoding limits and the keys trusted to sign
+// evidence (DSSE envelopes).
 type EvidenceOptions struct {
-	MaxBytes int64
+	MaxBytes    int64
+	TrustedKeys []string
 }
 
 // AddFlags binds the options to fs.
 func (o *EvidenceOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.MaxBytes, "max-bytes", evidence.DefaultLimits.MaxBytes, "largest evidence document accepted, in bytes")
+	fs.StringSliceVar(&o.TrustedKeys, "trusted-key", nil, "PEM ed25519 public key whose signatures on evidence envelopes are trusted (repeatable; default: "+DefaultPublicKey+" and "+DefaultEvidencePublicKey+", those that exist)")
 }
 
 // Validator compiles the schemas once and returns the validator.
@@ -155,7 +158,11 @@ func (o *EvidenceOptions) Validator() (*evidence.Validator, error) {
 	if o.MaxBytes > 0 {
 		lim.MaxBytes = o.MaxBytes
 	}
-	return evidence.NewValidator(reg, lim), nil
+	keys, err := keyring(o.TrustedKeys)
+	if err != nil {
+		return nil, err
+	}
+	return evidence.NewValidator(reg, lim).WithKeys(keys), nil
 }
 
 // OutputOptions choose the output format. Commands whose result is a

@@ -191,7 +191,7 @@ func policyDiffRun(ctx context.Context, s Streams, o *policyDiffOptions) error {
 
 	var bar *progressbar.ProgressBar
 	h, err := replay.Load(ctx, db, replay.Options{Validator: v, Since: since, Service: o.Service,
-		Progress: func() { _ = bar.Add(1) }})
+		GCPercent: replay.TunedGCPercent, Progress: func() { _ = bar.Add(1) }})
 	if err != nil {
 		return err
 	}

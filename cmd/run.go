@@ -33,6 +33,7 @@ type runOptions struct {
 	MainBranches []string
 	Policy       PolicyOptions
 	Ev           EvidenceOptions
+	Sign         SigningOptions
 	Store        StoreOptions
 }
 
@@ -53,6 +54,12 @@ evidence from another commit does not count for the release.
           evaluate the deploy gate with it, printing the decision like
           shipgate gate. Only if it allows, run CMD and record the Deploy's
           outcome (succeeded or failed).
+
+Every document is signed with --signing-key (ed25519) in a DSSE envelope,
+which the ledger keeps beside the document; gates verify it against the
+trusted keys (--trusted-key) and policies can require it (signing in the
+policy data). Without --signing-key, shipgate init's key signs, or else an
+evidence key created on first use in .shipgate/keys/.
 
 The release's service and environment come from the flags, then
 shipgate.yaml, then the release's Plan; its commit is the checkout's HEAD
@@ -89,6 +96,7 @@ succeeded.`,
 	_ = c.MarkFlagRequired("release")
 	o.Policy.AddFlags(f, g)
 	o.Ev.AddFlags(f)
+	o.Sign.AddFlags(f)
 	o.Store.AddFlags(f, g)
 	return c
 }
@@ -98,6 +106,7 @@ type step struct {
 	o     *runOptions
 	s     Streams
 	v     *evidence.Validator
+	sign  *evidence.Signer
 	db    ledgerStore
 	env   runner.Envelope
 	ci    runner.CI
@@ -124,6 +133,13 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 	if err != nil {
 		return err
 	}
+	signer, err := o.Sign.Signer(s.Err)
+	if err != nil {
+		return err
+	}
+	if v, err = trustSigner(v, &o.Ev, signer); err != nil {
+		return err
+	}
 	db, err := o.Store.Open(ctx)
 	if err != nil {
 		return err
@@ -138,7 +154,7 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 			rel.ID, shortHex(facts.Commit), o.Dir)
 	}
 	host, _ := os.Hostname()
-	st := &step{o: o, s: s, v: v, db: db, facts: facts, ci: runner.DetectCI(g.getenv),
+	st := &step{o: o, s: s, v: v, sign: signer, db: db, facts: facts, ci: runner.DetectCI(g.getenv),
 		env: runner.Envelope{ReleaseID: named.ID, Service: named.Service, Environment: named.Environment,
 			Repository: facts.Repository, Commit: facts.Commit, Version: Version, Host: host, Actor: actor(o.Actor, g)},
 		run: &runner.Runner{Stdout: s.Out, Stderr: s.Err, Dir: o.Dir, Now: time.Now},
@@ -180,7 +196,7 @@ func (st *step) deploy(ctx context.Context, rel engine.Release) error {
 	if err != nil {
 		return err
 	}
-	requested, err := st.v.Decode("shipgate run deploy (requested)", b)
+	requested, err := st.seal(ctx, "shipgate run deploy (requested)", b)
 	if err != nil {
 		return fmt.Errorf("deploy request: %w", err)
 	}
@@ -211,7 +227,7 @@ func (st *step) record(ctx context.Context, kind string, b []byte, err error, re
 	defer cancel()
 	var doc *evidence.Document
 	if err == nil {
-		doc, err = st.v.Decode(fmt.Sprintf("shipgate run %s", st.o.Step), b)
+		doc, err = st.seal(ctx, fmt.Sprintf("shipgate run %s", st.o.Step), b)
 	}
 	if err == nil {
 		_, err = st.db.AddEvidence(ctx, time.Now(), []store.Evidence{gate.StoreEvidence(doc)})
@@ -223,7 +239,15 @@ func (st *step) record(ctx context.Context, kind string, b []byte, err error, re
 	status, _ := doc.Value["data"].(map[string]any)["status"].(string)
 	fmt.Fprintf(st.s.Err, "shipgate: recorded %s %s for release %s @ %s: %s\n",
 		kind, status, doc.ReleaseID, shortHex(doc.Commit), doc.Digest)
+	fmt.Fprintf(st.s.Err, "shipgate: signed by %s (DSSE envelope kept in the ledger)\n", strings.Join(doc.SignedBy, ", "))
 	return commandExit(res)
+}
+
+// seal signs the document b in a DSSE envelope and decodes that, so that
+// the document carries its verified signer and the ledger keeps the
+// envelope.
+func (st *step) seal(ctx context.Context, source string, b []byte) (*evidence.Document, error) {
+	return seal(ctx, st.v, st.sign, source, b)
 }
 
 // commandExit passes the command's exit code on. A code a process cannot

@@ -14,6 +14,7 @@ type statusOptions struct {
 	Release string
 	Ev      EvidenceOptions
 	Store   StoreOptions
+	Remote  RemoteOptions
 	Output  OutputOptions
 }
 
@@ -27,16 +28,7 @@ func newStatusCmd(s Streams, g *globals) *cobra.Command {
 			if err := o.Output.validate(); err != nil {
 				return err
 			}
-			v, err := o.Ev.Validator()
-			if err != nil {
-				return err
-			}
-			db, err := o.Store.Open(c.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			st, err := gate.Status(c.Context(), db, v, o.Release)
+			st, err := o.status(c.Context())
 			if err != nil {
 				return err
 			}
@@ -68,6 +60,7 @@ func newStatusCmd(s Streams, g *globals) *cobra.Command {
 	_ = c.MarkFlagRequired("release")
 	o.Ev.AddFlags(c.Flags())
 	o.Store.AddFlags(c.Flags(), g)
+	o.Remote.AddFlags(c.Flags(), g)
 	o.Output.AddFlags(c.Flags())
 	return c
 }

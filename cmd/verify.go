@@ -14,6 +14,7 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/rollback"
 	"github.com/localizevideos/shipgate/runner"
 	"github.com/localizevideos/shipgate/store"
 )
@@ -29,6 +30,9 @@ type verifyOptions struct {
 	Ev      EvidenceOptions
 	Store   StoreOptions
 	Output  OutputOptions
+	// RollbackOnFail runs the fast rollback (Rollback) when the gate denies.
+	RollbackOnFail bool
+	Rollback       RollbackOptions
 }
 
 func newVerifyCmd(s Streams, g *globals) *cobra.Command {
@@ -53,7 +57,13 @@ several).
 
 Exit codes: 0 the verify gate allows; 1 it denies: roll back now; 2 an
 error (a bad checks file, no Plan, a ledger that cannot be written, a bad
-policy). A failed check is a denial, never an error.`,
+policy). A failed check is a denial, never an error.
+
+With --rollback-on-fail, a denial (or a gate error) also runs the fast
+rollback of shipgate rollback (the last verified commit checked out in
+--dir, --build, and a restart with the approved deploy command), recorded
+with the trigger verify-failed; the exit code stays 1 (2 if the rollback
+failed too).`,
 		Example: `  shipgate verify --release lv-2026-11-26.1 --checks examples/localizevideos/checks.yaml
   shipgate verify --release lv-2026-11-26.1 --checks checks.yaml --base https://app.localizevideos.com --var password="$SMOKE_PASSWORD"`,
 		Args: cobra.NoArgs,
@@ -73,6 +83,8 @@ policy). A failed check is a denial, never an error.`,
 	o.Ev.AddFlags(f)
 	o.Store.AddFlags(f, g)
 	o.Output.AddCIFlags(f)
+	f.BoolVar(&o.RollbackOnFail, "rollback-on-fail", false, "when the verify gate denies, roll back to the last verified release at once (see shipgate rollback)")
+	o.Rollback.AddFlags(f)
 	return c
 }
 
@@ -129,6 +141,29 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 		}
 	}
 	switch {
+	case o.RollbackOnFail && (err != nil || !d.Allow):
+		// A verify that could not allow is not a verified release either:
+		// restore the last verified one first, then report.
+		fmt.Fprintf(s.Err, "shipgate: verify did not allow: rolling back now (--rollback-on-fail)\n")
+		o.Rollback.Trigger = rollback.TriggerVerifyFailed
+		o.Rollback.Reason = "verify gate did not allow"
+		if d != nil {
+			o.Rollback.Reason = fmt.Sprintf("verify gate denied in %s", d.ID)
+		}
+		// stdout holds the decision in the chosen format: the rollback
+		// reports on stderr.
+		se := s
+		se.Out = s.Err
+		rerr := doRollback(ctx, se, gt.Engine, v, nil, db, rel, &o.Rollback, env.Actor)
+		switch {
+		case err != nil:
+			return fmt.Errorf("verify gate: %w; rolled back: %v", err, rerr == nil)
+		case rerr != nil && ExitCode(rerr) == ExitDeny:
+			return &exitError{code: ExitError, err: fmt.Errorf("verify denied and the rollback failed: %w", rerr)}
+		case rerr != nil:
+			return rerr
+		}
+		return &exitError{code: ExitDeny, err: errDenied, silent: true}
 	case err != nil:
 		return fmt.Errorf("verify gate: %w; rollback required until it allows", err)
 	case !d.Allow:

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/adhocore/gronx"
@@ -35,6 +36,35 @@ type recurring struct {
 	cron string
 	dur  time.Duration
 	loc  *time.Location
+	// last is the span between the cron tick found last and the next one:
+	// any time inside it has that tick as its previous one. Replays and
+	// servers ask about nearby times over and over, and finding a tick
+	// means parsing the expression and stepping through the calendar.
+	last *atomic.Pointer[tickSpan]
+}
+
+type tickSpan struct{ start, next time.Time }
+
+func newTickCache() *atomic.Pointer[tickSpan] { return &atomic.Pointer[tickSpan]{} }
+
+// prevTick is the last tick of r's cron at or before t, in r's time zone.
+func (r recurring) prevTick(t time.Time) (time.Time, error) {
+	if s := r.last.Load(); s != nil && !t.Before(s.start) && t.Before(s.next) {
+		return s.start, nil
+	}
+	start, err := gronx.PrevTickBefore(r.cron, t.In(r.loc), true)
+	if err != nil {
+		return time.Time{}, err
+	}
+	// Remember the span only when no change of UTC offset (daylight saving)
+	// falls inside it: around one, stepping through wall-clock times does
+	// not follow the instants, and gronx's answers are its own.
+	if next, err := gronx.NextTickAfter(r.cron, start, false); err == nil && !start.After(t) && next.After(t) {
+		if zs, ze := start.ZoneBounds(); !start.Before(zs) && (ze.IsZero() || next.Before(ze)) {
+			r.last.Store(&tickSpan{start: start, next: next})
+		}
+	}
+	return start, nil
 }
 
 // calendar answers "which freeze windows contain t" without walking every
@@ -78,7 +108,7 @@ func newCalendar(entries []calendarEntry) (*calendar, error) {
 			if err != nil || d <= 0 {
 				return nil, fmt.Errorf("%s (%s): duration: want a positive Go duration such as 62h, got %q", at, e.ID, e.Duration)
 			}
-			c.recurring = append(c.recurring, recurring{win: w, cron: e.Cron, dur: d, loc: loc})
+			c.recurring = append(c.recurring, recurring{win: w, cron: e.Cron, dur: d, loc: loc, last: newTickCache()})
 		default:
 			start, err := parseWindowTime(e.Start, loc)
 			if err != nil {
@@ -136,7 +166,7 @@ func (c *calendar) active(t time.Time) ([]FreezeWindow, error) {
 		out[l], out[r] = out[r], out[l]
 	}
 	for _, r := range c.recurring {
-		start, err := gronx.PrevTickBefore(r.cron, t.In(r.loc), true)
+		start, err := r.prevTick(t)
 		if err != nil {
 			return nil, fmt.Errorf("freeze window %s: %w", r.win.ID, err)
 		}

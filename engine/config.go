@@ -28,6 +28,9 @@ type config struct {
 	} `json:"postmortem"`
 	// ClockSkew tolerates evidence stamped slightly ahead of the gate's clock.
 	ClockSkew string `json:"clock_skew"`
+	Services  map[string]struct {
+		DeployCommands [][]string `json:"deploy_commands"`
+	} `json:"services"`
 }
 
 // settings is config parsed and checked once at load.
@@ -37,6 +40,9 @@ type settings struct {
 	calendar  *calendar
 	skew      time.Duration
 	due       time.Duration
+	// deploy holds services.<svc>.deploy_commands: a rollback restarts with
+	// the approved command, as a deploy would.
+	deploy map[string][][]string
 }
 
 func parseSettings(raw any) (*settings, error) {
@@ -85,5 +91,16 @@ func parseSettings(raw any) (*settings, error) {
 		return nil, fmt.Errorf("data shipgate.config.%w", err)
 	}
 	s.calendar = cal
+	s.deploy = map[string][][]string{}
+	for svc, v := range c.Services {
+		s.deploy[svc] = v.DeployCommands
+	}
 	return s, nil
+}
+
+// DeployCommands returns the approved deploy commands of service (data
+// services.<service>.deploy_commands), each an exact argv; none when the
+// policy data names none.
+func (e *Engine) DeployCommands(service string) [][]string {
+	return slices.Clone(e.settings.deploy[service])
 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,6 +21,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/loader"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/topdown"
 
@@ -51,6 +51,7 @@ type Options struct {
 // concurrent use.
 type Engine struct {
 	docs     docCache
+	consts   *constants
 	queries  map[string]rego.PreparedEvalQuery
 	settings *settings
 	revision string
@@ -196,11 +197,41 @@ func load(ctx context.Context, set *policySet, opts Options) (*Engine, error) {
 		}
 		e.queries[gate] = pq
 	}
+	if err := checkCatalog(ctx, compiler, store); err != nil {
+		return nil, err
+	}
+	if e.consts, err = fold(ctx, compiler, store, e.timeout); err != nil {
+		return nil, &PolicyError{Err: err}
+	}
 	e.revision, err = revision(set.files, docs)
 	if err != nil {
 		return nil, &PolicyError{Err: err}
 	}
 	return e, nil
+}
+
+// catalogRef is the decision library's map of every declared rule.
+var catalogRef = ast.MustParseRef("data.shipgate.lib.decision.catalog")
+
+// checkCatalog evaluates the whole rule catalog once: two rule files
+// declaring the same rule id differently is a conflict, and the policy set
+// is refused. A decision looks up only the rules it reports, so it would
+// otherwise see the conflict only when one of them fires.
+func checkCatalog(ctx context.Context, compiler *ast.Compiler, store storage.Store) error {
+	if len(compiler.GetRulesExact(catalogRef)) == 0 {
+		return nil
+	}
+	_, err := rego.New(
+		rego.Query(catalogRef.String()),
+		rego.Compiler(compiler),
+		rego.Store(store),
+		rego.StrictBuiltinErrors(true),
+		rego.Capabilities(Capabilities()),
+	).Eval(ctx)
+	if err != nil {
+		return &PolicyError{Err: fmt.Errorf("rule catalog: %w", err)}
+	}
+	return nil
 }
 
 // checkRuleFiles refuses a package under data.shipgate.rules that reports
@@ -340,6 +371,10 @@ type Input struct {
 	Now        time.Time
 	Evidence   []*evidence.Document
 	Violations []OpenViolation
+	// Values, when set, holds the evidence already converted for the
+	// policies (a replay shares one between its engines); documents it
+	// lacks are converted and added.
+	Values *Values
 }
 
 // Evaluate decides the gate for in. It always returns a Decision; on a
@@ -361,6 +396,7 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) (*Decision, error) {
 		return d, &FaultError{Reason: ReasonUndefined, Err: err}
 	}
 
+	in.Evidence = withSigners(in.Evidence)
 	counted := e.bind(in, now, d)
 	freeze, err := e.settings.calendar.active(now)
 	if err != nil {
@@ -374,7 +410,8 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) (*Decision, error) {
 
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	rs, err := q.Eval(ctx, rego.EvalParsedInput(value), rego.EvalTime(now))
+	rs, err := q.Eval(ctx, rego.EvalParsedInput(value), rego.EvalTime(now), keepAST,
+		rego.EvalVirtualCache(e.consts.cache()))
 	if err != nil {
 		return e.fault(d, classify(ctx, err), err)
 	}
@@ -384,7 +421,11 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) (*Decision, error) {
 	if len(rs) > 1 || len(rs[0].Expressions) != 1 {
 		return e.fault(d, ReasonConflict, fmt.Errorf("data.shipgate.gates.%s.decision has %d results", in.Gate, len(rs)))
 	}
-	allow, err := d.fill(rs[0].Expressions[0].Value)
+	t, ok := rs[0].Expressions[0].Value.(*ast.Term)
+	if !ok {
+		return e.fault(d, ReasonMalformed, fmt.Errorf("data.shipgate.gates.%s.decision: got %T", in.Gate, rs[0].Expressions[0].Value))
+	}
+	allow, err := d.fillTerm(t)
 	if err != nil {
 		return e.fault(d, ReasonMalformed, fmt.Errorf("data.shipgate.gates.%s.decision: %w", in.Gate, err))
 	}
@@ -523,13 +564,16 @@ func short(s string) string {
 type docCache struct {
 	mu sync.Mutex
 	m  map[string]ast.Object
+	// unbounded caches never start over (Values).
+	unbounded bool
 }
 
 const docCacheSize = 4096
 
 func (c *docCache) value(doc *evidence.Document) (ast.Object, error) {
+	key := cacheKey(doc)
 	c.mu.Lock()
-	obj, ok := c.m[doc.Digest]
+	obj, ok := c.m[key]
 	c.mu.Unlock()
 	if ok {
 		return obj, nil
@@ -543,11 +587,12 @@ func (c *docCache) value(doc *evidence.Document) (ast.Object, error) {
 		return nil, fmt.Errorf("evidence %s: not an object", doc.Source)
 	}
 	obj.Insert(ast.InternedTerm("digest"), ast.StringTerm(doc.Digest))
+	obj.Insert(ast.InternedTerm("signed_by"), signedBy(doc))
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= docCacheSize {
+	if c.m == nil || (!c.unbounded && len(c.m) >= docCacheSize) {
 		c.m = make(map[string]ast.Object)
 	}
-	c.m[doc.Digest] = obj
+	c.m[key] = obj
 	c.mu.Unlock()
 	return obj, nil
 }
@@ -561,6 +606,9 @@ type digestInput struct {
 	Evidence   []string        `json:"evidence"`
 	Freeze     []FreezeWindow  `json:"freeze"`
 	Violations []OpenViolation `json:"violations"`
+	// Signers names the signers of signed documents by digest; absent when
+	// none is signed, so unsigned inputs keep their digests.
+	Signers map[string][]string `json:"signers,omitempty"`
 }
 
 // buildInput assembles the Rego input as an AST value, so OPA does not
@@ -576,12 +624,18 @@ func (e *Engine) buildInput(in Input, now time.Time, counted []*evidence.Documen
 		dig.Violations = []OpenViolation{}
 	}
 	for _, doc := range counted {
-		obj, err := e.docs.value(doc)
+		obj, err := e.value(in.Values, doc)
 		if err != nil {
 			return nil, "", err
 		}
 		byKind[doc.Kind] = append(byKind[doc.Kind], ast.NewTerm(obj))
 		dig.Evidence = append(dig.Evidence, doc.Digest)
+		if len(doc.SignedBy) > 0 {
+			if dig.Signers == nil {
+				dig.Signers = map[string][]string{}
+			}
+			dig.Signers[doc.Digest] = doc.SignedBy
+		}
 	}
 	ev := ast.NewObject()
 	for _, kind := range schemas.Kinds {
@@ -633,58 +687,11 @@ func (e *Engine) buildInput(in Input, now time.Time, counted []*evidence.Documen
 		)),
 		ast.Item(ast.StringTerm("violations"), ast.ArrayTerm(vios...)),
 	)
-	b, err := json.Marshal(dig)
+	digest, err := dig.digest()
 	if err != nil {
 		return nil, "", fmt.Errorf("input digest: %w", err)
 	}
-	c, err := jcs.Transform(b)
-	if err != nil {
-		return nil, "", fmt.Errorf("input digest: %w", err)
-	}
-	sum := sha256.Sum256(c)
-	return input, "sha256:" + hex.EncodeToString(sum[:]), nil
-}
-
-// fill copies the policy's decision object into d, checking its shape: a
-// malformed answer must not be read as allow.
-func (d *Decision) fill(v any) (bool, error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return false, fmt.Errorf("want an object, got %T", v)
-	}
-	allow, ok := m["allow"].(bool)
-	if !ok {
-		return false, fmt.Errorf("allow: want a boolean, got %T", m["allow"])
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return false, err
-	}
-	var got struct {
-		Violations  *[]Finding   `json:"violations"`
-		Overridden  []Finding    `json:"overridden"`
-		Warnings    []Finding    `json:"warnings"`
-		Obligations []Obligation `json:"obligations"`
-		Rules       []string     `json:"rules"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&got); err != nil {
-		return false, err
-	}
-	if got.Violations == nil {
-		return false, errors.New("violations: missing")
-	}
-	for _, f := range *got.Violations {
-		if f.Rule == "" || f.Message == "" {
-			return false, errors.New("violations: each needs a rule and a message")
-		}
-	}
-	d.Violations = append(d.Violations, nonNil(*got.Violations)...)
-	d.Overridden = append(d.Overridden, nonNil(got.Overridden)...)
-	d.Warnings = append(d.Warnings, nonNil(got.Warnings)...)
-	d.Obligations = append(d.Obligations, got.Obligations...)
-	d.Rules = append(d.Rules, got.Rules...)
-	return allow, nil
+	return input, digest, nil
 }
 
 func nonNil(fs []Finding) []Finding {
@@ -701,6 +708,7 @@ func nonNil(fs []Finding) []Finding {
 // policy.
 func (e *Engine) InputDocument(in Input) ([]byte, error) {
 	now := in.Now.UTC()
+	in.Evidence = withSigners(in.Evidence)
 	counted := e.bind(in, now, &Decision{})
 	freeze, err := e.settings.calendar.active(now)
 	if err != nil {

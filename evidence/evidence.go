@@ -9,6 +9,11 @@
 // SHA-256 of its RFC 8785 canonical form, so formatting, key order and
 // number spelling do not change it.
 //
+// A document may also come signed, in a DSSE envelope (dsse.go): Decode
+// verifies every signature against the keys of WithKeys and returns the
+// document with its signers (SignedBy) and the envelope, for the ledger to
+// keep. Signer seals a document in such an envelope.
+//
 // Every rejection is a ValidationErrors naming the source, the JSON pointer,
 // the keyword and what was expected.
 package evidence
@@ -50,6 +55,14 @@ type Document struct {
 	// string, json.Number, bool and nil, ready to hand to OPA. The typed
 	// fields above are copies, for binding checks without map lookups.
 	Value map[string]any
+	// SignedBy lists, sorted, the ids (KeyID) of the trusted keys whose
+	// signatures on the document's DSSE envelope verified; nil for a bare
+	// document.
+	SignedBy []string
+	// Envelope is the canonical form of the verified DSSE envelope the
+	// document came in, kept so that an audit can verify it again; nil for
+	// a bare document.
+	Envelope []byte
 }
 
 // Limits bounds the resources a single document may use while decoding.
@@ -67,8 +80,9 @@ var DefaultLimits = Limits{MaxBytes: 1 << 20, MaxDepth: 64}
 // Validator decodes and validates documents. Build it once with
 // NewValidator; it is safe for concurrent use.
 type Validator struct {
-	reg *schemas.Registry
-	lim Limits
+	reg  *schemas.Registry
+	lim  Limits
+	keys *Keyring // trusted signers of envelopes (WithKeys)
 }
 
 // NewValidator returns a Validator using the compiled schemas of reg and the
@@ -87,6 +101,11 @@ func NewValidator(reg *schemas.Registry, lim Limits) *Validator {
 // schema of its kind and computes its digest. A rejected document yields
 // ValidationErrors: a single error when b cannot be decoded or has no valid
 // kind, otherwise every schema failure.
+//
+// b may also be a DSSE envelope (docs/evidence.md) holding the document:
+// every signature in it must verify against a key of WithKeys, and the
+// payloadType must be PayloadType, or the envelope is rejected. The
+// document's digest is still that of the document, not of the envelope.
 func (v *Validator) Decode(source string, b []byte) (*Document, error) {
 	fail := func(ptr, keyword, msg string) error {
 		return ValidationErrors{{Source: source, Pointer: ptr, Keyword: keyword, Message: msg}}
@@ -98,6 +117,17 @@ func (v *Validator) Decode(source string, b []byte) (*Document, error) {
 	if verr != nil {
 		verr.Source = source
 		return nil, ValidationErrors{*verr}
+	}
+	if obj, ok := val.(map[string]any); ok && isEnvelope(obj) {
+		return v.decodeEnvelope(source, obj)
+	}
+	return v.decodeValue(source, val)
+}
+
+// decodeValue validates the decoded document val.
+func (v *Validator) decodeValue(source string, val any) (*Document, error) {
+	fail := func(ptr, keyword, msg string) error {
+		return ValidationErrors{{Source: source, Pointer: ptr, Keyword: keyword, Message: msg}}
 	}
 	obj, ok := val.(map[string]any)
 	if !ok {

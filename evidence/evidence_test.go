@@ -117,9 +117,9 @@ func TestDecodeRejects(t *testing.T) {
 		{"missing kind", Limits{}, `{"apiVersion":"shipgate.dev/v1"}`,
 			ValidationErrors{{"f.json", "", "required", `missing property "kind"`}}},
 		{"unknown kind", Limits{}, doc("Deployment", buildData),
-			ValidationErrors{{"f.json", "/kind", "enum", `value must be one of "Plan", "IncidentStatus", "Build", "Deploy", "Verification", "Monitoring", "Rollback", "FlagChange", "Approval", "Override", "Postmortem"`}}},
+			ValidationErrors{{"f.json", "/kind", "enum", `value must be one of "Plan", "IncidentStatus", "Build", "Deploy", "Verification", "Monitoring", "Rollback", "FlagChange", "Approval", "Override", "Postmortem", "Hold", "ErrorBudget"`}}},
 		{"kind not a string", Limits{}, `{"kind":["Build"]}`,
-			ValidationErrors{{"f.json", "/kind", "enum", `value must be one of "Plan", "IncidentStatus", "Build", "Deploy", "Verification", "Monitoring", "Rollback", "FlagChange", "Approval", "Override", "Postmortem"`}}},
+			ValidationErrors{{"f.json", "/kind", "enum", `value must be one of "Plan", "IncidentStatus", "Build", "Deploy", "Verification", "Monitoring", "Rollback", "FlagChange", "Approval", "Override", "Postmortem", "Hold", "ErrorBudget"`}}},
 		{"schema failures sorted", Limits{}, doc("Build", `{"foo":1,"command":["make"],"status":"ok","startedAt":"2026-11-26T09:58:00Z","finishedAt":"2026-11-26T09:59:12Z","durationSeconds":-0.5}`),
 			ValidationErrors{
 				{"f.json", "/data", "additionalProperties", `additional property "foo" is not allowed`},

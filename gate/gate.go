@@ -138,7 +138,9 @@ func (g *Gate) recorded(ctx context.Context, releaseID string) ([]*evidence.Docu
 		if src == "" {
 			src = fmt.Sprintf("ledger entry %d", s.Seq)
 		}
-		d, err := g.Validator.Decode(src, s.Body)
+		// A signed document is read from its envelope, so its signers are
+		// verified again with the keys trusted now.
+		d, err := g.Validator.Decode(src, s.Recorded())
 		if err != nil {
 			return nil, fmt.Errorf("recorded evidence %s: %w", s.Digest, err)
 		}

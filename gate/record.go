@@ -132,5 +132,6 @@ func (g *Gate) now() time.Time {
 // StoreEvidence converts a decoded document to its stored form.
 func StoreEvidence(doc *evidence.Document) store.Evidence {
 	return store.Evidence{Digest: doc.Digest, Kind: doc.Kind, ReleaseID: doc.ReleaseID, Service: doc.Service,
-		Environment: doc.Environment, Commit: doc.Commit, Source: doc.Source, CollectedAt: doc.CollectedAt, Body: doc.Canonical}
+		Environment: doc.Environment, Commit: doc.Commit, Source: doc.Source, CollectedAt: doc.CollectedAt, Body: doc.Canonical,
+		Envelope: doc.Envelope}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/loader"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
@@ -37,8 +38,24 @@ func RuleCatalog(ctx context.Context, fsys fs.FS) (map[string]Rule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rule catalog: %w", err)
 	}
-	opts := []func(*rego.Rego){rego.Query(catalogQuery), rego.Store(inmem.NewFromObject(res.Documents))}
-	for _, m := range res.ParsedModules() {
+	return catalog(ctx, res.ParsedModules(), res.Documents)
+}
+
+// BundleRuleCatalog reads the rules metadata of the policy set in an OPA
+// bundle (engine.ReadBundle), as RuleCatalog does for a directory.
+func BundleRuleCatalog(ctx context.Context, b *bundle.Bundle) (map[string]Rule, error) {
+	mods := map[string]*ast.Module{}
+	for _, m := range b.Modules {
+		if m.Parsed != nil && !strings.HasSuffix(m.Path, "_test.rego") {
+			mods[m.Path] = m.Parsed
+		}
+	}
+	return catalog(ctx, mods, b.Data)
+}
+
+func catalog(ctx context.Context, modules map[string]*ast.Module, docs map[string]any) (map[string]Rule, error) {
+	opts := []func(*rego.Rego){rego.Query(catalogQuery), rego.Store(inmem.NewFromObject(docs))}
+	for _, m := range modules {
 		opts = append(opts, rego.ParsedModule(m))
 	}
 	rs, err := rego.New(opts...).Eval(ctx)

@@ -16,7 +16,58 @@ import (
 // evaluated again under the same policy revision, each rule is attributed
 // to the documents without which it would have fired.
 func (b *builder) explain(ctx context.Context, d recorded, dec Decision) Explanation {
-	ex := Explanation{Rules: []RuleOutcome{}}
+	var satisfied map[string][]string
+	var note string
+	if dec.Allow {
+		satisfied, note = b.attribute(ctx, d)
+	}
+	return explanation(dec, satisfied, note, b.title)
+}
+
+// Explain explains rec, a decision the policy set of eng made from in, as
+// a report explains its decisions: a denial by what failed, on which
+// evidence, and the remediation that would make it pass; an allowed
+// decision by the rules that held, each attributed to the documents without
+// which it would have fired, when evaluating in again reproduces rec. The
+// replay of an audit pack uses it, with the pack's own policy bundle.
+// rules (RuleCatalog, BundleRuleCatalog; may be nil) titles the rules that
+// held.
+func Explain(ctx context.Context, eng *engine.Engine, in engine.Input, rec *engine.Decision, rules map[string]Rule) Explanation {
+	titles := map[string]string{engine.RuleEvidenceMissing: "Required evidence is present"}
+	for id, r := range rules {
+		titles[id] = r.Title
+	}
+	conv := func(fs []engine.Finding) []Finding {
+		out := make([]Finding, 0, len(fs))
+		for _, f := range fs {
+			if f.Title != "" && titles[f.Rule] == "" {
+				titles[f.Rule] = f.Title
+			}
+			out = append(out, Finding{Rule: f.Rule, Title: f.Title, Enforcement: f.Enforcement, Message: f.Message,
+				Evidence: nonNil(f.Evidence), Remediation: f.Remediation, Override: f.Override, Approver: f.Approver})
+		}
+		return out
+	}
+	dec := Decision{ID: rec.ID, Gate: rec.Gate, Allow: rec.Allow, Reason: rec.Reason, Rules: nonNil(rec.Rules),
+		Evidence: nonNil(rec.Evidence), Ignored: nonNil(rec.Ignored), Violations: conv(rec.Violations),
+		Overridden: conv(rec.Overridden), Warnings: conv(rec.Warnings)}
+	for _, o := range rec.Obligations {
+		if rec.Gate == "deploy" && rec.Allow && o.Kind == obligationPostmortem {
+			dec.Emergency = true
+		}
+	}
+	var satisfied map[string][]string
+	var note string
+	if rec.Allow {
+		satisfied, note = attributeRules(ctx, eng, in, rec)
+	}
+	return explanation(dec, satisfied, note, func(rule string) string { return titles[rule] })
+}
+
+// explanation words dec's outcome; satisfied maps each rule that held to
+// the documents that satisfied it (nil when not attributed, note says why).
+func explanation(dec Decision, satisfied map[string][]string, note string, title func(string) string) Explanation {
+	ex := Explanation{Rules: []RuleOutcome{}, Note: note, Attributed: satisfied != nil}
 	kinds := evidenceKinds(dec.Evidence)
 	if dec.Allow {
 		ex.Summary = fmt.Sprintf("Allowed at the %s gate: the %d rules that apply there reported no violation, on %d counted documents (%s).",
@@ -42,12 +93,6 @@ func (b *builder) explain(ctx context.Context, d recorded, dec Decision) Explana
 	}
 	if dec.Emergency {
 		ex.Summary += " Emergency path: the freeze and incident rules were lifted, and a postmortem is owed."
-	}
-
-	var satisfied map[string][]string
-	if dec.Allow {
-		satisfied, ex.Note = b.attribute(ctx, d)
-		ex.Attributed = satisfied != nil
 	}
 
 	reported := map[string]bool{}
@@ -79,7 +124,7 @@ func (b *builder) explain(ctx context.Context, d recorded, dec Decision) Explana
 			}
 			o.Detail = strings.Join(details, "; ")
 			if o.Title == "" {
-				o.Title = b.title(rule)
+				o.Title = title(rule)
 			}
 			ex.Rules = append(ex.Rules, o)
 		}
@@ -98,7 +143,7 @@ func (b *builder) explain(ctx context.Context, d recorded, dec Decision) Explana
 		if reported[rule] {
 			continue
 		}
-		ex.Rules = append(ex.Rules, RuleOutcome{Rule: rule, Title: b.title(rule), Outcome: Held,
+		ex.Rules = append(ex.Rules, RuleOutcome{Rule: rule, Title: title(rule), Outcome: Held,
 			SatisfiedBy: nonNil(satisfied[rule]), Evidence: []string{}})
 	}
 	return ex
@@ -131,7 +176,15 @@ func (b *builder) attribute(ctx context.Context, d recorded) (map[string][]strin
 	slices.SortStableFunc(in.Evidence, func(x, y *evidence.Document) int {
 		return int(b.byDigest[x.Digest].Seq - b.byDigest[y.Digest].Seq)
 	})
-	base, err := b.opts.Engine.Evaluate(ctx, in)
+	return attributeRules(ctx, b.opts.Engine, in, rec)
+}
+
+// attributeRules evaluates in with eng and, if that reproduces the allowed
+// decision rec, once more without each counted document in turn: the rules
+// that then fire are the ones that document satisfied. It returns nil and
+// why when it cannot.
+func attributeRules(ctx context.Context, eng *engine.Engine, in engine.Input, rec *engine.Decision) (map[string][]string, string) {
+	base, err := eng.Evaluate(ctx, in)
 	if err != nil || !base.Allow || base.Input.Digest != rec.Input.Digest {
 		return nil, "Evaluating the decision again did not reproduce it, so the rules are not attributed to documents."
 	}
@@ -140,7 +193,7 @@ func (b *builder) attribute(ctx context.Context, d recorded) (map[string][]strin
 	for _, ref := range base.Evidence {
 		without := in
 		without.Evidence = slices.DeleteFunc(slices.Clone(in.Evidence), func(doc *evidence.Document) bool { return doc.Digest == ref.Digest })
-		d2, err := b.opts.Engine.Evaluate(ctx, without)
+		d2, err := eng.Evaluate(ctx, without)
 		if err != nil {
 			return nil, fmt.Sprintf("Evaluating the decision without %s failed (%v), so the rules are not attributed to documents.", short(ref.Digest), err)
 		}

@@ -177,6 +177,17 @@ type deployData struct {
 	Output          *output  `json:"output,omitempty"`
 }
 
+// Document returns the JSON of an evidence document of kind with the
+// envelope env, collected at the time at, and data as its data: for the
+// kinds other commands collect (IncidentStatus, Verification). The caller
+// validates it.
+func Document(env Envelope, kind string, at time.Time, data any) ([]byte, error) {
+	if err := check(env); err != nil {
+		return nil, err
+	}
+	return marshal(env, kind, at, data)
+}
+
 func marshal(env Envelope, kind string, at time.Time, data any) ([]byte, error) {
 	return json.Marshal(document{
 		APIVersion: APIVersion, Kind: kind,

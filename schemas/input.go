@@ -18,8 +18,9 @@ var inputKeywords = map[string]bool{
 // InputSchema returns, for each of Kinds, a self-contained schema of one
 // evidence document of that kind, for OPA's type checker: the envelope's and
 // the kind's properties merged, every $ref inlined, and only the keywords in
-// inputKeywords kept. Each document also gets a "digest" string property,
-// which the engine adds after decoding.
+// inputKeywords kept. Each document also gets a "digest" string property
+// and a "signed_by" array of key ids (its verified DSSE signers), which the
+// engine adds after decoding.
 //
 // The result is built fresh on every call, so callers may modify it.
 func InputSchema() (map[string]any, error) {
@@ -65,6 +66,7 @@ func InputSchema() (map[string]any, error) {
 		}
 		maps.Copy(props, ownProps)
 		props["digest"] = map[string]any{"type": "string"}
+		props["signed_by"] = map[string]any{"type": "array", "items": map[string]any{"type": "string"}}
 		out[k] = merged
 	}
 	return out, nil

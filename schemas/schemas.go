@@ -29,7 +29,7 @@ const BaseURL = "https://shipgate.dev/schemas/v1/"
 // Kinds lists the evidence kinds, in the order of docs/evidence.md.
 var Kinds = []string{
 	"Plan", "IncidentStatus", "Build", "Deploy", "Verification", "Monitoring",
-	"Rollback", "FlagChange", "Approval", "Override", "Postmortem",
+	"Rollback", "FlagChange", "Approval", "Override", "Postmortem", "Hold", "ErrorBudget",
 }
 
 // File returns the name of the schema file for kind within FS. It does not

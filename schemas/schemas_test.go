@@ -215,6 +215,14 @@ func TestInvalid(t *testing.T) {
 		{"rollback fast needs toCommit", "Rollback", "min", del("/data/toCommit"), []leaf{{"/data", "required"}}},
 		{"rollback emergency needs flag", "Rollback", "max", del("/data/flag"), []leaf{{"/data", "required"}}},
 		{"rollback step needs exitCode", "Rollback", "max", del("/data/steps/0/exitCode"), []leaf{{"/data/steps/0", "required"}}},
+		{"rollback failed fast may lack toCommit", "Rollback", "min", func(t *testing.T, doc map[string]any) {
+			set("/data/status", "failed")(t, doc)
+			del("/data/toCommit")(t, doc)
+		}, nil},
+		{"rollback step needs command or file", "Rollback", "max", del("/data/steps/1/command"), []leaf{{"/data/steps/1", "required"}}},
+		{"rollback step not both command and file", "Rollback", "max", set("/data/steps/1/file", "flags.json"), []leaf{{"/data/steps/1", "oneOf"}}},
+		{"rollback bad trigger", "Rollback", "min", set("/data/trigger", "cron"), []leaf{{"/data/trigger", "enum"}}},
+		{"rollback bad toRelease", "Rollback", "min", set("/data/toRelease", "-x"), []leaf{{"/data/toRelease", "pattern"}}},
 		{"flag percentage above 100", "FlagChange", "max", set("/data/percentage", json.Number("100.5")), []leaf{{"/data/percentage", "maximum"}}},
 		{"approval bad gate", "Approval", "min", set("/data/gate", "release"), []leaf{{"/data/gate", "enum"}}},
 		{"override short reason", "Override", "min", set("/data/reason", "hotfix"), []leaf{{"/data/reason", "minLength"}}},

@@ -23,6 +23,7 @@ type evidencePayload struct {
 	Kind     string          `json:"kind"`
 	Source   string          `json:"source"`
 	Document json.RawMessage `json:"document"`
+	Envelope json.RawMessage `json:"envelope,omitempty"`
 }
 
 // envelope is what the store indexes of an evidence document.
@@ -138,7 +139,11 @@ func EvidenceEntry(ev Evidence) (ledger.Entry, error) {
 	if err := c.err("evidence " + digest); err != nil {
 		return ledger.Entry{}, err
 	}
-	payload, err := marshal(evidencePayload{Kind: got.Kind, Source: ev.Source, Document: doc})
+	env, err := envelopeOf(digest, ev.Envelope)
+	if err != nil {
+		return ledger.Entry{}, err
+	}
+	payload, err := marshal(evidencePayload{Kind: got.Kind, Source: ev.Source, Document: doc, Envelope: env})
 	if err != nil {
 		return ledger.Entry{}, fmt.Errorf("evidence %s: %w", digest, err)
 	}
@@ -187,7 +192,10 @@ func EvidenceOf(e ledger.Entry) (Evidence, error) {
 	if err := c.err("evidence " + e.Key + " (document vs entry)"); err != nil {
 		return Evidence{}, err
 	}
-	ev.Source, ev.Body, ev.Seq, ev.AddedAt = p.Source, p.Document, e.Seq, e.Time
+	if _, err := envelopeOf(e.Key, p.Envelope); err != nil {
+		return Evidence{}, err
+	}
+	ev.Source, ev.Body, ev.Envelope, ev.Seq, ev.AddedAt = p.Source, p.Document, p.Envelope, e.Seq, e.Time
 	return ev, nil
 }
 

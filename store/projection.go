@@ -40,7 +40,7 @@ func (p *Projection) Apply(e ledger.Entry) error {
 		if _, ok := p.Evidence[ev.Digest]; ok {
 			return fmt.Errorf("evidence %s: %w", ev.Digest, ErrDuplicate)
 		}
-		ev.Body = nil
+		ev.Body, ev.Envelope = nil, nil
 		p.Evidence[ev.Digest] = ev
 	case ledger.TypeDecision:
 		d, err := DecisionOf(e)

@@ -51,6 +51,9 @@ type Evidence struct {
 	CollectedAt time.Time
 	// Body is the document's canonical JSON (RFC 8785); its SHA-256 is Digest.
 	Body []byte
+	// Envelope, when the document came signed, is the canonical JSON of its
+	// DSSE envelope, whose payload is the document; nil for a bare one.
+	Envelope []byte
 	// Seq is the ledger entry that recorded it; AddedAt the entry's time.
 	Seq     int64
 	AddedAt time.Time

@@ -6,22 +6,30 @@ import data.shipgate.lib
 
 # catalog maps every declared rule id to its metadata. Two rule files
 # declaring the same id is a conflict, and a conflict is an error: deny.
+# A decision looks up only the rules it reports; the engine evaluates the
+# whole catalog when it loads the policies, so a conflict anywhere in it
+# refuses the policy set.
 catalog[id] := meta if meta := data.shipgate.rules[_].rules[id]
+
+# at_gate lists [package, rule id] for each rule at this gate, in one pass
+# over the rule files' metadata.
+at_gate contains [pkg, id] if {
+	some pkg, id
+	data.shipgate.rules[pkg].rules[id].gates[input.gate]
+}
+
+# gated lists the rule files (packages) with a rule at this gate.
+gated := {pkg | some [pkg, _] in at_gate}
+
+# applicable lists the rules that apply at this gate.
+applicable := {id | some [_, id] in at_gate}
 
 # found holds the findings of the rule files with a rule at this gate,
 # gathered once per evaluation; files with none are not evaluated at all.
 # (The engine refuses a rule file with findings but no rules at load.)
 found := {finding |
-	some pkg
-	some meta in data.shipgate.rules[pkg].rules
-	input.gate in meta.gates
+	some pkg in gated
 	some finding in data.shipgate.rules[pkg].findings
-}
-
-# applicable lists the rules that apply at this gate.
-applicable contains id if {
-	some id, meta in catalog
-	input.gate in meta.gates
 }
 
 # level(id) is the rule's enforcement, after config.enforcement overrides.
@@ -101,7 +109,10 @@ for_this_gate(ovr) if ovr.gate == input.gate
 fired contains result.rule if some result in results
 
 # obligations are what the rules that fired require next.
+# Nothing fired, nothing to require: the rule files' obligations are then
+# not evaluated at all.
 obligations contains obligation if {
+	count(fired) > 0
 	obligation := data.shipgate.rules[_].obligations[_]
 	obligation.rule in fired
 }
@@ -124,7 +135,19 @@ obligations contains {
 # ordered(items) sorts violations, warnings or obligations by rule, then message.
 ordered(items) := [entry[2] | some entry in sort([[item.rule, item.message, item] | some item in items])]
 
+# decision is what the gate answers. Without findings there are no results,
+# so no violations, overrides, warnings or obligations of fired rules: the
+# first body says so without evaluating them (most decisions allow).
 decision := {
+	"allow": true,
+	"violations": [],
+	"overridden": [],
+	"warnings": [],
+	"obligations": ordered(obligations),
+	"rules": sort(applicable),
+} if {
+	count(found) == 0
+} else := {
 	"allow": count(violations) == 0,
 	"violations": ordered(violations),
 	"overridden": ordered(overridden),

@@ -224,7 +224,7 @@ override_by(rule, approver) := override_doc(rule, approver, "2026-11-27T10:00:00
 
 kinds := [
 	"Plan", "IncidentStatus", "Build", "Deploy", "Verification", "Monitoring",
-	"Rollback", "FlagChange", "Approval", "Override", "Postmortem",
+	"Rollback", "FlagChange", "Approval", "Override", "Postmortem", "Hold", "ErrorBudget",
 ]
 
 no_evidence := {kind: [] | some kind in kinds}

@@ -5,18 +5,19 @@ package shipgate.rules.approval
 
 import data.shipgate.lib
 
-rules["approval.required"] := {
-	"title": "Deploy approved by someone other than the deployer",
-	"enforcement": "hard",
-	"gates": {"deploy"},
-	"remediation": "ask an approver listed in policy data (approvers), other than the deployer, to record an Approval with decision approved for the deploy gate",
-}
-
-rules["approval.rejected"] := {
-	"title": "No deploy after a rejection",
-	"enforcement": "hard",
-	"gates": {"deploy"},
-	"remediation": "address the approver's objection, then start a new release (a rejection stays on this one)",
+rules := {
+	"approval.required": {
+		"title": "Deploy approved by someone other than the deployer",
+		"enforcement": "hard",
+		"gates": {"deploy"},
+		"remediation": "ask an approver listed in policy data (approvers), other than the deployer, to record an Approval with decision approved for the deploy gate",
+	},
+	"approval.rejected": {
+		"title": "No deploy after a rejection",
+		"enforcement": "hard",
+		"gates": {"deploy"},
+		"remediation": "address the approver's objection, then start a new release (a rejection stays on this one)",
+	},
 }
 
 findings contains {

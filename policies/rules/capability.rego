@@ -4,11 +4,13 @@ package shipgate.rules.capability
 
 import data.shipgate.lib
 
-rules["capability.prerequisites"] := {
-	"title": "Capabilities have metrics, alerts and a human override",
-	"enforcement": "hard",
-	"gates": {"deploy", "flag"},
-	"remediation": "configure metrics, alerts and a human override for the capability, then set them to true in services.<service>.capabilities; or remove the capability",
+rules := {
+	"capability.prerequisites": {
+		"title": "Capabilities have metrics, alerts and a human override",
+		"enforcement": "hard",
+		"gates": {"deploy", "flag"},
+		"remediation": "configure metrics, alerts and a human override for the capability, then set them to true in services.<service>.capabilities; or remove the capability",
+	},
 }
 
 prerequisites := ["metrics", "alerts", "human_override"]

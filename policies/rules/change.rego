@@ -3,11 +3,13 @@ package shipgate.rules.change
 
 import data.shipgate.lib
 
-rules["change.size"] := {
-	"title": "Small change",
-	"enforcement": "advisory",
-	"gates": {"deploy"},
-	"remediation": "split the release into smaller changes (at most change.max_lines lines and change.max_files files each)",
+rules := {
+	"change.size": {
+		"title": "Small change",
+		"enforcement": "advisory",
+		"gates": {"deploy"},
+		"remediation": "split the release into smaller changes (at most change.max_lines lines and change.max_files files each)",
+	},
 }
 
 findings contains lib.about_latest("Plan", "change.size", message) if {

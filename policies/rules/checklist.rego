@@ -4,25 +4,25 @@ package shipgate.rules.checklist
 
 import data.shipgate.lib
 
-rules["checklist.build-passed"] := {
-	"title": "The build passed",
-	"enforcement": "hard",
-	"gates": {"deploy"},
-	"remediation": "run `npm run build` again (through `shipgate run build`) until it exits 0, so a passed Build is recorded, then gate again",
-}
-
-rules["checklist.error-budget"] := {
-	"title": "Error budget available",
-	"enforcement": "soft",
-	"gates": {"deploy"},
-	"remediation": "record the error budget in the Plan (errorBudget.remaining > 0); when it is spent, wait for it to recover or get an Override from an approver other than the deployer",
-}
-
-rules["checklist.runbook-reviewed"] := {
-	"title": "Runbook reviewed",
-	"enforcement": "soft",
-	"gates": {"deploy"},
-	"remediation": "have someone review the runbook and record documentation.runbook.reviewer and reviewedAt (within runbook.max_review_age_days) in the Plan",
+rules := {
+	"checklist.build-passed": {
+		"title": "The build passed",
+		"enforcement": "hard",
+		"gates": {"deploy"},
+		"remediation": "run `npm run build` again (through `shipgate run build`) until it exits 0, so a passed Build is recorded, then gate again",
+	},
+	"checklist.error-budget": {
+		"title": "Error budget available",
+		"enforcement": "soft",
+		"gates": {"deploy"},
+		"remediation": "measure the error budget (`shipgate collect error-budget --slo FILE`) or record it in the Plan (errorBudget.remaining > 0); when it is spent, wait for it to recover or get an Override from an approver other than the deployer",
+	},
+	"checklist.runbook-reviewed": {
+		"title": "Runbook reviewed",
+		"enforcement": "soft",
+		"gates": {"deploy"},
+		"remediation": "have someone review the runbook and record documentation.runbook.reviewer and reviewedAt (within runbook.max_review_age_days) in the Plan",
+	},
 }
 
 findings contains {
@@ -43,8 +43,21 @@ findings contains {
 	build := lib.latest("Build")
 }
 
+# A measured ErrorBudget (shipgate collect error-budget) is judged before the
+# Plan's hand-written errorBudget: the newest one decides.
+findings contains lib.about_latest("ErrorBudget", "checklist.error-budget", message) if {
+	not lib.emergency
+	budget := lib.latest("ErrorBudget").data
+	budget.remaining <= 0
+	message := sprintf(
+		"error budget exhausted: %v of it remains (SLO %s, %v objective over %s, error ratio %v, measured %s)",
+		[budget.remaining, budget.slo, budget.objective, budget.window, budget.errorRatio, budget.measuredAt],
+	)
+}
+
 findings contains lib.about_latest("Plan", "checklist.error-budget", message) if {
 	not lib.emergency
+	not lib.latest("ErrorBudget")
 	some message in budget_problems
 }
 

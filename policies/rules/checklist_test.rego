@@ -105,3 +105,40 @@ test_runbook_quiet_on_emergency_path if {
 	findings := checklist.findings with input as f.with_evidence("deploy", f.emergency_evidence(plan))
 	not "checklist.runbook-reviewed" in f.fired(findings)
 }
+
+# checklist.error-budget with a measured ErrorBudget (shipgate collect error-budget)
+
+error_budget(remaining) := f.doc("ErrorBudget", sprintf("error-budget-%v", [remaining]), {
+	"slo": "availability-30d",
+	"objective": 0.999,
+	"window": "30d",
+	"errorRatio": 0.0004,
+	"remaining": remaining,
+	"measuredAt": "2026-11-26T09:59:00Z",
+})
+
+test_measured_error_budget_quiet_when_it_remains if {
+	plan := f.plan_without(["errorBudget"])
+	findings := checklist.findings with input as f.with_evidence("deploy", {"Plan": [plan], "ErrorBudget": [error_budget(0.6)]})
+	not "checklist.error-budget" in f.fired(findings)
+}
+
+test_measured_error_budget_fires_when_spent_even_if_the_plan_says_otherwise if {
+	budget := error_budget(-0.25)
+	findings := checklist.findings with input as f.with_evidence("deploy", {"Plan": [f.plan], "ErrorBudget": [budget]})
+	f.says(
+		findings,
+		"checklist.error-budget",
+		"error budget exhausted: -0.25 of it remains (SLO availability-30d, 0.999 objective over 30d, error ratio 0.0004, measured 2026-11-26T09:59:00Z)",
+	)
+	some finding in findings
+	finding.rule == "checklist.error-budget"
+	finding.evidence == [budget.digest]
+}
+
+test_measured_error_budget_quiet_on_emergency_path if {
+	plan := f.emergency_plan("INC-42")
+	evidence := object.union(f.emergency_evidence(plan), {"ErrorBudget": [error_budget(0)]})
+	findings := checklist.findings with input as f.with_evidence("deploy", evidence)
+	not "checklist.error-budget" in f.fired(findings)
+}

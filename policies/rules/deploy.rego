@@ -4,11 +4,13 @@ package shipgate.rules.deploy
 
 import data.shipgate.lib
 
-rules["deploy.approved-command"] := {
-	"title": "Only the approved deploy command",
-	"enforcement": "hard",
-	"gates": {"deploy"},
-	"remediation": "deploy with an approved command, argument for argument (LocalizeVideos: `pm2 restart localizevideos-app --update-env`), or add the command to services.<service>.deploy_commands through a reviewed policy change",
+rules := {
+	"deploy.approved-command": {
+		"title": "Only the approved deploy command",
+		"enforcement": "hard",
+		"gates": {"deploy"},
+		"remediation": "deploy with an approved command, argument for argument (LocalizeVideos: `pm2 restart localizevideos-app --update-env`), or add the command to services.<service>.deploy_commands through a reviewed policy change",
+	},
 }
 
 approved_commands := object.get(lib.service, "deploy_commands", [])

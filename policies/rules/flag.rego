@@ -5,11 +5,13 @@ package shipgate.rules.flag
 
 import data.shipgate.lib
 
-rules["flag.strategy-not-enabled"] := {
-	"title": "Flag strategy enabled for the service",
-	"enforcement": "hard",
-	"gates": {"flag"},
-	"remediation": "use a toggle, environment or route strategy, or declare the capability (with metrics, alerts and a human override) in services.<service>.capabilities through a reviewed policy change",
+rules := {
+	"flag.strategy-not-enabled": {
+		"title": "Flag strategy enabled for the service",
+		"enforcement": "hard",
+		"gates": {"flag"},
+		"remediation": "use a toggle, environment or route strategy, or declare the capability (with metrics, alerts and a human override) in services.<service>.capabilities through a reviewed policy change",
+	},
 }
 
 findings contains {

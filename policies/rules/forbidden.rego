@@ -6,39 +6,37 @@ package shipgate.rules.forbidden
 
 import data.shipgate.lib
 
-rules["forbidden.direct-push"] := {
-	"title": "No direct push to production",
-	"enforcement": "hard",
-	"gates": {"deploy"},
-	"remediation": "merge the change to main and deploy it through the pipeline (`shipgate run deploy`), not from a workstation or a branch",
-}
-
-rules["forbidden.hot-patch"] := {
-	"title": "No hot-patching without Git",
-	"enforcement": "hard",
-	"gates": {"deploy"},
-	"remediation": "commit the change, push it, and deploy the pushed commit from a clean working tree",
-}
-
-rules["forbidden.deploy-during-incident"] := {
-	"title": "No deploy during an open SEV-1/SEV-2 incident",
-	"enforcement": "hard",
-	"gates": {"deploy"},
-	"remediation": "resolve the incident first, or take the emergency path: a Plan whose emergency names the incident, plus an Approval from someone other than the deployer",
-}
-
-rules["forbidden.no-rollback-plan"] := {
-	"title": "No deploy without a rollback plan",
-	"enforcement": "hard",
-	"gates": {"deploy"},
-	"remediation": "record rollbackPlan in the Plan: the previous commit to return to (not the one being released) and the rollback command",
-}
-
-rules["forbidden.skipped-smoke-tests"] := {
-	"title": "No skipped smoke tests",
-	"enforcement": "hard",
-	"gates": {"complete"},
-	"remediation": "run the smoke tests (`shipgate verify`) until every mandatory check passes; roll back if they fail",
+rules := {
+	"forbidden.direct-push": {
+		"title": "No direct push to production",
+		"enforcement": "hard",
+		"gates": {"deploy"},
+		"remediation": "merge the change to main and deploy it through the pipeline (`shipgate run deploy`), not from a workstation or a branch",
+	},
+	"forbidden.hot-patch": {
+		"title": "No hot-patching without Git",
+		"enforcement": "hard",
+		"gates": {"deploy"},
+		"remediation": "commit the change, push it, and deploy the pushed commit from a clean working tree",
+	},
+	"forbidden.deploy-during-incident": {
+		"title": "No deploy during an open SEV-1/SEV-2 incident",
+		"enforcement": "hard",
+		"gates": {"deploy"},
+		"remediation": "resolve the incident first, or take the emergency path: a Plan whose emergency names the incident, plus an Approval from someone other than the deployer",
+	},
+	"forbidden.no-rollback-plan": {
+		"title": "No deploy without a rollback plan",
+		"enforcement": "hard",
+		"gates": {"deploy"},
+		"remediation": "record rollbackPlan in the Plan: the previous commit to return to (not the one being released) and the rollback command",
+	},
+	"forbidden.skipped-smoke-tests": {
+		"title": "No skipped smoke tests",
+		"enforcement": "hard",
+		"gates": {"complete"},
+		"remediation": "run the smoke tests (`shipgate verify`) until every mandatory check passes; roll back if they fail",
+	},
 }
 
 # deploy is the data of the latest Deploy; rules about it do not fire without

@@ -5,39 +5,37 @@ package shipgate.rules.freeze
 
 import data.shipgate.lib
 
-rules["freeze.unplanned"] := {
-	"title": "Frozen environment: release is planned",
-	"enforcement": "hard",
-	"gates": {"deploy"},
-	"remediation": "record a change ticket and a planned window (window.start <= now < window.end) in the Plan, and deploy inside the window",
-}
-
-rules["freeze.undocumented"] := {
-	"title": "Frozen environment: release is documented",
-	"enforcement": "hard",
-	"gates": {"deploy"},
-	"remediation": "link the runbook (documentation.runbook.url) and the release notes (documentation.releaseNotes.url) in the Plan",
-}
-
-rules["freeze.unverified"] := {
-	"title": "Frozen environment: release is verified",
-	"enforcement": "hard",
-	"gates": {"deploy"},
-	"remediation": "get CI green (Plan ci.status passed) or run `npm run build` and record a passed Build",
-}
-
-rules["freeze.hard-window"] := {
-	"title": "No release in a hard-freeze window",
-	"enforcement": "hard",
-	"gates": {"deploy"},
-	"remediation": "wait until the freeze window ends, or take the emergency path: a Plan with emergency (incident, justification) plus an Approval from someone other than the deployer",
-}
-
-rules["freeze.emergency-unapproved"] := {
-	"title": "Emergency release approved, for a known incident",
-	"enforcement": "hard",
-	"gates": {"deploy"},
-	"remediation": "get an Approval for the deploy gate from an approver other than the deployer, and name in Plan emergency.incident an incident that the newest IncidentStatus lists",
+rules := {
+	"freeze.unplanned": {
+		"title": "Frozen environment: release is planned",
+		"enforcement": "hard",
+		"gates": {"deploy"},
+		"remediation": "record a change ticket and a planned window (window.start <= now < window.end) in the Plan, and deploy inside the window",
+	},
+	"freeze.undocumented": {
+		"title": "Frozen environment: release is documented",
+		"enforcement": "hard",
+		"gates": {"deploy"},
+		"remediation": "link the runbook (documentation.runbook.url) and the release notes (documentation.releaseNotes.url) in the Plan",
+	},
+	"freeze.unverified": {
+		"title": "Frozen environment: release is verified",
+		"enforcement": "hard",
+		"gates": {"deploy"},
+		"remediation": "get CI green (Plan ci.status passed) or run `npm run build` and record a passed Build",
+	},
+	"freeze.hard-window": {
+		"title": "No release in a hard-freeze window",
+		"enforcement": "hard",
+		"gates": {"deploy"},
+		"remediation": "wait until the freeze window ends, or take the emergency path: a Plan with emergency (incident, justification) plus an Approval from someone other than the deployer",
+	},
+	"freeze.emergency-unapproved": {
+		"title": "Emergency release approved, for a known incident",
+		"enforcement": "hard",
+		"gates": {"deploy"},
+		"remediation": "get an Approval for the deploy gate from an approver other than the deployer, and name in Plan emergency.incident an incident that the newest IncidentStatus lists",
+	},
 }
 
 # frozen holds for environments frozen by default.

@@ -6,11 +6,13 @@ package shipgate.rules.monitoring
 
 import data.shipgate.lib
 
-rules["monitoring.healthy"] := {
-	"title": "Safety signals healthy after release",
-	"enforcement": "hard",
-	"gates": {"complete"},
-	"remediation": "on a breach, roll back now (`shipgate rollback`); on no data, a missing signal or a short window, fix the signal sources and watch a full window after the deploy again (`shipgate watch`)",
+rules := {
+	"monitoring.healthy": {
+		"title": "Safety signals healthy after release",
+		"enforcement": "hard",
+		"gates": {"complete"},
+		"remediation": "on a breach, roll back now (`shipgate rollback`); on no data, a missing signal or a short window, fix the signal sources and watch a full window after the deploy again (`shipgate watch`)",
+	},
 }
 
 # required_signals and min_window_minutes come from data (monitoring.*).

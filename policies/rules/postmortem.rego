@@ -4,11 +4,13 @@ package shipgate.rules.postmortem
 
 import data.shipgate.lib
 
-rules["postmortem.overdue"] := {
-	"title": "No overdue postmortem",
-	"enforcement": "hard",
-	"gates": {"deploy"},
-	"remediation": "write the postmortem and close the violation (`shipgate postmortem add --violation ID FILE`), or take the emergency path",
+rules := {
+	"postmortem.overdue": {
+		"title": "No overdue postmortem",
+		"enforcement": "hard",
+		"gates": {"deploy"},
+		"remediation": "write the postmortem and close the violation (`shipgate postmortem add --violation ID FILE`), or take the emergency path",
+	},
 }
 
 findings contains {

@@ -3,11 +3,13 @@ package shipgate.rules.rollback
 
 import data.shipgate.lib
 
-rules["rollback.slower-than-deploy"] := {
-	"title": "Rollback faster than deploy",
-	"enforcement": "soft",
-	"gates": {"complete"},
-	"remediation": "make rollback faster (prefer the emergency rollback: disable the feature flag and restart), and record the improvement; an approver may override meanwhile",
+rules := {
+	"rollback.slower-than-deploy": {
+		"title": "Rollback faster than deploy",
+		"enforcement": "soft",
+		"gates": {"complete"},
+		"remediation": "make rollback faster (prefer the emergency rollback: disable the feature flag and restart), and record the improvement; an approver may override meanwhile",
+	},
 }
 
 # deployed is the latest succeeded Deploy.

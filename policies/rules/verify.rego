@@ -6,18 +6,19 @@ package shipgate.rules.verify
 
 import data.shipgate.lib
 
-rules["verify.mandatory-checks"] := {
-	"title": "Mandatory verification passed",
-	"enforcement": "hard",
-	"gates": {"verify"},
-	"remediation": "roll back now (`shipgate rollback`), fix the cause, and release again; a check that is missing must be added to the smoke-check file; smoke tests must run after the deploy finished",
-}
-
-rules["verify.deploy-succeeded"] := {
-	"title": "The deploy succeeded",
-	"enforcement": "hard",
-	"gates": {"verify", "complete"},
-	"remediation": "a failed or only requested deploy cannot be verified or completed: roll back (`shipgate rollback`) or redeploy (`shipgate run deploy`) until a Deploy with status succeeded is recorded",
+rules := {
+	"verify.mandatory-checks": {
+		"title": "Mandatory verification passed",
+		"enforcement": "hard",
+		"gates": {"verify"},
+		"remediation": "roll back now (`shipgate rollback`), fix the cause, and release again; a check that is missing must be added to the smoke-check file; smoke tests must run after the deploy finished",
+	},
+	"verify.deploy-succeeded": {
+		"title": "The deploy succeeded",
+		"enforcement": "hard",
+		"gates": {"verify", "complete"},
+		"remediation": "a failed or only requested deploy cannot be verified or completed: roll back (`shipgate rollback`) or redeploy (`shipgate run deploy`) until a Deploy with status succeeded is recorded",
+	},
 }
 
 # verify.deploy-succeeded: the newest Deploy (every one of a tie) succeeded.

@@ -95,6 +95,9 @@ func scanEvidence(s pgx.Row) (store.Evidence, error) {
 	if ev.Body, err = store.Document(body); err != nil {
 		return store.Evidence{}, fmt.Errorf("evidence %s: entry %d: %w", ev.Digest, ev.Seq, err)
 	}
+	if ev.Envelope, err = store.Envelope(body); err != nil {
+		return store.Evidence{}, fmt.Errorf("evidence %s: entry %d: %w", ev.Digest, ev.Seq, err)
+	}
 	return ev, nil
 }
 

@@ -94,6 +94,9 @@ func scanEvidence(s scanner) (store.Evidence, error) {
 	if ev.Body, err = store.Document(body); err != nil {
 		return store.Evidence{}, fmt.Errorf("evidence %s: entry %d: %w", ev.Digest, ev.Seq, err)
 	}
+	if ev.Envelope, err = store.Envelope(body); err != nil {
+		return store.Evidence{}, fmt.Errorf("evidence %s: entry %d: %w", ev.Digest, ev.Seq, err)
+	}
 	return ev, nil
 }
 

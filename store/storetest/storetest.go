@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"EvidenceIdempotent", testEvidenceIdempotent},
 		{"EvidenceRoundTrip", testEvidenceRoundTrip},
 		{"EvidenceRejected", testEvidenceRejected},
+		{"EvidenceEnvelope", testEvidenceEnvelope},
 		{"DecisionRoundTrip", testDecisionRoundTrip},
 		{"ViolationRoundTrip", testViolationRoundTrip},
 		{"RecordDecisionAtomic", testRecordDecisionAtomic},

@@ -1,0 +1,356 @@
+package auditpack
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/bundle"
+
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/store"
+)
+
+// Source is the ledger as Export reads it: its stored entries in order.
+type Source interface {
+	Rows(ctx context.Context, fn func(ledger.Row) error) error
+}
+
+// ExportOptions select what a pack holds.
+type ExportOptions struct {
+	// Release, when set, selects that release's decisions.
+	Release string
+	// Since, when set, selects decisions evaluated at or after it.
+	Since time.Time
+	// Checkpoint is a signed checkpoint of the ledger (required); only the
+	// entries it covers are exported, and the ledger must agree with it.
+	Checkpoint *ledger.Checkpoint
+	// PublicKey is the checkpoint's key, written to the pack.
+	PublicKey ed25519.PublicKey
+	// Policies are the policy sets decisions may have been made under, as
+	// bundles (engine.BuildBundle or engine.ReadBundle). The ledger records
+	// each decision's policy revision, not its policies: a selected
+	// decision whose revision none of these computes is refused with a
+	// *MissingPolicyError.
+	Policies []*bundle.Bundle
+	// Created stamps the manifest and the archive.
+	Created time.Time
+}
+
+// Summary says what Export wrote.
+type Summary struct {
+	Decisions int `json:"decisions"`
+	Evidence  int `json:"evidence"`
+	Entries   int `json:"entries"`
+	Policies  int `json:"policies"`
+	// Checkpoint is the size of the checkpoint the pack is proved against.
+	Checkpoint int64 `json:"checkpoint"`
+}
+
+// MissingPolicyError refuses a pack whose decisions were made under a
+// policy set that was not given: without it they cannot be replayed.
+type MissingPolicyError struct {
+	// Revisions maps each missing policy revision to the decisions made
+	// under it.
+	Revisions map[string][]string
+}
+
+func (e *MissingPolicyError) Error() string {
+	var parts []string
+	for _, rev := range sortedKeys(e.Revisions) {
+		ids := e.Revisions[rev]
+		more := ""
+		if len(ids) > 3 {
+			more = fmt.Sprintf(" and %d more", len(ids)-3)
+			ids = ids[:3]
+		}
+		parts = append(parts, fmt.Sprintf("policy revision %s (decisions %s%s)", rev, strings.Join(ids, ", "), more))
+	}
+	return "no policy set given computes " + strings.Join(parts, "; ") +
+		": give the policy directory or bundle each was made under (see docs/audit.md)"
+}
+
+var errStop = errors.New("stop")
+
+// selected is one decision to export.
+type selected struct {
+	seq    int64
+	id     string
+	body   []byte
+	record gate.Record
+}
+
+// Export writes a pack of the decisions opts selects to w. It reads the
+// ledger twice (entry hashes and decisions, then the bodies needed), checks
+// it against the checkpoint on the way, and refuses to write a pack it
+// could not prove.
+func Export(ctx context.Context, src Source, w io.Writer, opts ExportOptions) (Summary, error) {
+	cp := opts.Checkpoint
+	if cp == nil {
+		return Summary{}, errors.New("export: no checkpoint")
+	}
+	if err := cp.Verify(opts.PublicKey); err != nil {
+		return Summary{}, fmt.Errorf("export: %w", err)
+	}
+	t := &tree{}
+	v := ledger.NewVerifier(cp)
+	evidenceSeq := map[string]int64{}
+	var decs []selected
+	err := src.Rows(ctx, func(r ledger.Row) error {
+		if cp.Size == 0 {
+			return errStop
+		}
+		if err := v.Add(r); err != nil {
+			return err
+		}
+		e, err := ledger.Parse(r.Body)
+		if err != nil {
+			return &ledger.BreakError{Seq: r.Seq, Reason: err.Error()}
+		}
+		h, err := decodeHash(e.Hash)
+		if err != nil {
+			return err
+		}
+		t.leaves = append(t.leaves, h)
+		switch e.Type {
+		case ledger.TypeEvidence:
+			if _, ok := evidenceSeq[e.Key]; !ok {
+				evidenceSeq[e.Key] = e.Seq
+			}
+		case ledger.TypeDecision:
+			d, err := store.DecisionOf(e)
+			if err != nil {
+				return fmt.Errorf("entry %d: %w", e.Seq, err)
+			}
+			if (opts.Release == "" || d.ReleaseID == opts.Release) && (opts.Since.IsZero() || !d.EvaluatedAt.Before(opts.Since)) {
+				s := selected{seq: e.Seq, id: d.ID, body: e.Payload, record: gate.Record{Decision: &engine.Decision{}}}
+				if err := json.Unmarshal(e.Payload, &s.record); err != nil {
+					return fmt.Errorf("decision %s: %w", d.ID, err)
+				}
+				decs = append(decs, s)
+			}
+		}
+		if r.Seq == cp.Size {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return Summary{}, fmt.Errorf("read the ledger: %w", err)
+	}
+	// A checkpoint of the empty ledger covers nothing: there is nothing to
+	// check the ledger against, and nothing to export.
+	if cp.Size > 0 {
+		if _, err := v.Finish(); err != nil {
+			return Summary{}, fmt.Errorf("read the ledger: %w", err)
+		}
+	}
+
+	// The entries to include: every selected decision and the evidence it
+	// was offered.
+	need := map[int64]bool{}
+	for _, d := range decs {
+		need[d.seq] = true
+		for _, dg := range d.record.Replay.Evidence {
+			seq, ok := evidenceSeq[dg]
+			if !ok {
+				return Summary{}, fmt.Errorf("decision %s names evidence %s that the ledger does not hold", d.id, dg)
+			}
+			need[seq] = true
+		}
+	}
+	policies, err := policyFiles(ctx, decs, opts.Policies)
+	if err != nil {
+		return Summary{}, err
+	}
+
+	bodies := map[int64][]byte{}
+	err = src.Rows(ctx, func(r ledger.Row) error {
+		if r.Seq > cp.Size {
+			return errStop
+		}
+		if need[r.Seq] {
+			e, err := entryOf(r.Body)
+			if err != nil || e.Seq != r.Seq || !bytes.Equal(mustHash(e.Hash), t.leaves[r.Seq-1]) {
+				return &ledger.BreakError{Seq: r.Seq, Reason: "changed while the pack was written"}
+			}
+			bodies[r.Seq] = r.Body
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return Summary{}, fmt.Errorf("read the ledger: %w", err)
+	}
+
+	var pw writer
+	m := Manifest{Format: Format, Created: opts.Created.UTC(), Selection: Selection{Release: opts.Release},
+		Entries: []EntryRef{}, Decisions: []DecisionRef{}, Evidence: []EvidenceRef{}, Policies: []PolicyRef{}}
+	if !opts.Since.IsZero() {
+		s := opts.Since.UTC()
+		m.Selection.Since = &s
+	}
+	cpb, err := json.MarshalIndent(cp, "", "  ")
+	if err != nil {
+		return Summary{}, err
+	}
+	pw.add(CheckpointFile, append(cpb, '\n'))
+	px, err := x509.MarshalPKIXPublicKey(opts.PublicKey)
+	if err != nil {
+		return Summary{}, fmt.Errorf("public key: %w", err)
+	}
+	pw.add(PublicKeyFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: px}))
+
+	proofs := Proofs{TreeSize: cp.Size, Proofs: []Proof{}}
+	for _, seq := range sortedKeys(need) {
+		body, ok := bodies[seq]
+		if !ok {
+			return Summary{}, fmt.Errorf("read the ledger: entry %d disappeared while the pack was written", seq)
+		}
+		path, err := t.inclusion(seq)
+		if err != nil {
+			return Summary{}, err
+		}
+		name := fmt.Sprintf("entries/%012d.json", seq)
+		pw.add(name, body)
+		m.Entries = append(m.Entries, EntryRef{Seq: seq, File: name})
+		proofs.Proofs = append(proofs.Proofs, Proof{Seq: seq, Hashes: path})
+	}
+	pb, err := json.MarshalIndent(proofs, "", "  ")
+	if err != nil {
+		return Summary{}, err
+	}
+	pw.add(ProofsFile, append(pb, '\n'))
+
+	for _, d := range decs {
+		name := "decisions/" + safeName(d.id) + ".json"
+		if pw.names[name] {
+			name = fmt.Sprintf("decisions/%012d.json", d.seq)
+		}
+		pw.add(name, d.body)
+		m.Decisions = append(m.Decisions, DecisionRef{ID: d.id, Entry: d.seq, File: name})
+	}
+	for _, dg := range sortedKeys(evidenceSeq) {
+		seq := evidenceSeq[dg]
+		if !need[seq] {
+			continue
+		}
+		e, err := ledger.Parse(bodies[seq])
+		if err != nil {
+			return Summary{}, err
+		}
+		ev, err := store.EvidenceOf(e)
+		if err != nil {
+			return Summary{}, fmt.Errorf("entry %d: %w", seq, err)
+		}
+		name := "evidence/" + strings.TrimPrefix(dg, "sha256:") + ".json"
+		pw.add(name, ev.Body)
+		ref := EvidenceRef{Digest: dg, Entry: seq, File: name}
+		if len(ev.Envelope) > 0 {
+			ref.Envelope = "evidence/" + strings.TrimPrefix(dg, "sha256:") + ".dsse.json"
+			pw.add(ref.Envelope, ev.Envelope)
+		}
+		m.Evidence = append(m.Evidence, ref)
+	}
+	for i, p := range policies {
+		p.ref.File = fmt.Sprintf("policies/%d.tar.gz", i+1)
+		pw.add(p.ref.File, p.body)
+		m.Policies = append(m.Policies, p.ref)
+	}
+	if err := pw.finish(w, m); err != nil {
+		return Summary{}, fmt.Errorf("write pack: %w", err)
+	}
+	return Summary{Decisions: len(m.Decisions), Evidence: len(m.Evidence), Entries: len(m.Entries),
+		Policies: len(m.Policies), Checkpoint: cp.Size}, nil
+}
+
+type policyFile struct {
+	ref  PolicyRef
+	body []byte
+}
+
+// policyFiles writes one bundle for each policy revision and bundle name
+// the replayable decisions record, from the given policy sets.
+func policyFiles(ctx context.Context, decs []selected, given []*bundle.Bundle) ([]policyFile, error) {
+	byRev := map[string]*bundle.Bundle{}
+	for i, b := range given {
+		eng, err := engine.Load(ctx, engine.Options{Bundle: b})
+		if err != nil {
+			return nil, fmt.Errorf("policy set %d: %w", i+1, err)
+		}
+		if _, ok := byRev[eng.Revision()]; !ok {
+			byRev[eng.Revision()] = b
+		}
+	}
+	type key struct{ rev, name string }
+	var order []key
+	seen := map[key]bool{}
+	missing := map[string][]string{}
+	for _, d := range decs {
+		if Skip(d.record) != "" {
+			continue
+		}
+		k := key{d.record.Policy.Revision, d.record.Policy.Bundle}
+		if _, ok := byRev[k.rev]; !ok {
+			missing[k.rev] = append(missing[k.rev], d.id)
+			continue
+		}
+		if !seen[k] {
+			seen[k] = true
+			order = append(order, k)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, &MissingPolicyError{Revisions: missing}
+	}
+	out := make([]policyFile, 0, len(order))
+	for _, k := range order {
+		// The bundle carries the name decisions recorded (policy.bundle),
+		// so a replay names it the same; its signatures, if any, are left
+		// out: the revision it computes is what ties it to the ledger.
+		b := *byRev[k.rev]
+		b.Manifest = b.Manifest.Copy()
+		b.Manifest.Revision = k.name
+		b.Signatures = bundle.SignaturesConfig{}
+		var buf bytes.Buffer
+		if err := engine.WriteBundle(&buf, &b); err != nil {
+			return nil, err
+		}
+		out = append(out, policyFile{ref: PolicyRef{Revision: k.rev, Bundle: k.name}, body: buf.Bytes()})
+	}
+	return out, nil
+}
+
+// safeName keeps a decision id usable as a file name.
+func safeName(id string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.' {
+			return r
+		}
+		return '_'
+	}, id)
+}
+
+func mustHash(h string) []byte {
+	b, _ := decodeHash(h)
+	return b
+}
+
+func sortedKeys[K int64 | string, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

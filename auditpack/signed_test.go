@@ -1,0 +1,113 @@
+package auditpack_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/bundle"
+
+	"github.com/localizevideos/shipgate/auditpack"
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/store/sqlite"
+)
+
+// Evidence that came signed is packed with its DSSE envelope and read from
+// it on replay, as the gate read it: the replay matches with the signer's
+// key trusted, differs without it, and an edited envelope is tampering.
+func TestSignedEvidence(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signerPub, signerKey, _ := ed25519.GenerateKey(nil)
+	trusting := validator(t).WithKeys(evidence.NewKeyring(signerPub))
+	dir := "../examples/localizevideos/evidence/allowed"
+	var docs []*evidence.Document
+	for _, name := range []string{"plan.json", "incidents.json", "build.json", "deploy-requested.json", "approval.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "approval.json" {
+			if b, err = evidence.NewSigner(signerKey).Seal(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d, err := trusting.Decode(name, b)
+		if err != nil {
+			t.Fatalf("Decode(%s) = %v", name, err)
+		}
+		docs = append(docs, d)
+	}
+	at := time.Date(2026, 11, 26, 10, 5, 0, 0, time.UTC)
+	g := &gate.Gate{Engine: eng, Validator: trusting, Store: db, Clock: func() time.Time { return at }}
+	d, err := g.Decide(ctx, gate.Request{Gate: "deploy", Release: engine.Release{ID: "lv-2026-11-26.1"}, Now: at, Actor: "dave", Evidence: docs})
+	if err != nil || !d.Allow {
+		t.Fatalf("Decide() = %v, %v; want an allow", gate.Summary(d), err)
+	}
+
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	head, err := db.Verify(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := ledger.NewCheckpoint("shipgate:test", head, at, priv)
+	bun, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: policies.FS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := auditpack.Export(ctx, db, &buf, auditpack.ExportOptions{Checkpoint: &cp, PublicKey: pub,
+		Policies: []*bundle.Bundle{bun}, Created: at}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := auditpack.Read(bytes.NewReader(buf.Bytes()), auditpack.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var envelope string
+	for _, ref := range a.Manifest.Evidence {
+		if ref.Envelope != "" {
+			envelope = ref.Envelope
+		}
+	}
+	if envelope == "" {
+		t.Fatal("the pack holds no envelope")
+	}
+
+	res, err := auditpack.Check(ctx, a, auditpack.Options{Validator: trusting, PublicKey: pub})
+	if err != nil || !res.OK || res.Counts.Match != 1 {
+		t.Fatalf("Check(signer trusted) = OK %v, %+v, %v, tampered %v; want one match", res.OK, res.Counts, err, res.Tampered)
+	}
+	res, err = auditpack.Check(ctx, a, auditpack.Options{Validator: validator(t), PublicKey: pub})
+	if err != nil || res.OK || res.Counts.Differs != 1 || !strings.Contains(res.Decisions[0].Why, "rejected by the evidence validator") {
+		t.Fatalf("Check(signer not trusted) = OK %v, %+v, %v; want the decision to differ for the rejected evidence", res.OK, res.Counts, err)
+	}
+
+	files := map[string][]byte{}
+	for k, v := range a.Files {
+		files[k] = v
+	}
+	files[envelope] = bytes.Replace(files[envelope], []byte(`"keyid":"`), []byte(`"keyid":"x`), 1)
+	files[auditpack.ManifestFile] = rehash(t, a.Manifest, files)
+	res = check(t, repack(t, files), pub)
+	if res.OK || res.Counts.Tampered != 1 {
+		t.Fatalf("Check(edited envelope) = OK %v, %+v; want the decision tampered", res.OK, res.Counts)
+	}
+}

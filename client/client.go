@@ -1,0 +1,246 @@
+// Package client talks to `shipgate serve` for the CLI's remote mode
+// (--server URL --token T): the same operations the CLI performs on a
+// local store, performed by the server, which records them.
+//
+// Every answer other than the documented success is an *Error: a denial
+// is a Decision with Allow false, never an error, and an error is never an
+// allow.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/server"
+	"github.com/localizevideos/shipgate/store"
+)
+
+// Client is one server and one token.
+type Client struct {
+	base  *url.URL
+	token string
+	http  *http.Client
+	// Retries is how many times a gate request is sent again, with the
+	// same decision id, after a connection error or a 502/503/504.
+	Retries int
+}
+
+// New returns a client of the server at rawURL (http or https) with token.
+func New(rawURL, token string) (*Client, error) {
+	u, err := url.Parse(strings.TrimRight(rawURL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("server %q: want an http:// or https:// URL", rawURL)
+	}
+	if token == "" {
+		return nil, errors.New("no token for the server: give --token or set $SHIPGATE_TOKEN")
+	}
+	return &Client{base: u, token: token, http: &http.Client{Timeout: 2 * time.Minute}, Retries: 3}, nil
+}
+
+// Error is an answer other than success.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Details []server.ValidationDetail
+	// Decision is the recorded (denying) decision the error came with.
+	Decision *engine.Decision
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "server answered %d %s: %s", e.Status, e.Code, e.Message)
+	for _, d := range e.Details {
+		fmt.Fprintf(&b, "\n%s: %s: %s: %s", d.Source, d.Pointer, d.Keyword, d.Message)
+	}
+	return b.String()
+}
+
+// do sends a request and decodes a 2xx answer into out (when not nil).
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body any, out any) (http.Header, error) {
+	u := *c.base
+	u.Path += path
+	u.RawQuery = query.Encode()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), r)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: read the answer: %w", method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		e := &Error{Status: resp.StatusCode, Code: "http", Message: strings.TrimSpace(string(b))}
+		var eb struct {
+			Error struct {
+				Code    string                    `json:"code"`
+				Message string                    `json:"message"`
+				Details []server.ValidationDetail `json:"details"`
+			} `json:"error"`
+			Decision *engine.Decision `json:"decision"`
+		}
+		if json.Unmarshal(b, &eb) == nil && eb.Error.Code != "" {
+			e.Code, e.Message, e.Details, e.Decision = eb.Error.Code, eb.Error.Message, eb.Error.Details, eb.Decision
+		}
+		return resp.Header, e
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return nil, fmt.Errorf("%s %s: decode the answer: %w", method, path, err)
+		}
+	}
+	return resp.Header, nil
+}
+
+// AddEvidence records documents (canonical JSON each), all or none;
+// sources, when given, names each (its file), recorded as its source.
+func (c *Client) AddEvidence(ctx context.Context, docs []json.RawMessage, sources []string) ([]server.AddedEvidence, error) {
+	var out []server.AddedEvidence
+	_, err := c.do(ctx, "POST", "/v1/evidence", nil, server.EvidenceBatch{Documents: docs, Sources: sources}, &out)
+	return out, err
+}
+
+// Decide asks a gate. The request's ID is set when empty, so that retries
+// after a lost connection or a 502/503/504 are answered with the decision
+// recorded first, never recorded twice. A denial is a Decision with Allow
+// false; an error never allows.
+func (c *Client) Decide(ctx context.Context, gateName string, req server.GateRequest) (*engine.Decision, error) {
+	if req.ID == "" {
+		req.ID = gate.NewID("dec", time.Now())
+	}
+	var lastErr error
+	for attempt := 0; attempt <= c.Retries; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+			}
+		}
+		var d engine.Decision
+		_, err := c.do(ctx, "POST", "/v1/gates/"+url.PathEscape(gateName), nil, req, &d)
+		if err == nil {
+			if d.ID != req.ID {
+				return nil, fmt.Errorf("the server answered decision %q for the request %q", d.ID, req.ID)
+			}
+			return &d, nil
+		}
+		lastErr = err
+		if !retryable(err) {
+			return nil, err
+		}
+	}
+	return nil, lastErr
+}
+
+func retryable(err error) bool {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Status == http.StatusBadGateway || e.Status == http.StatusServiceUnavailable || e.Status == http.StatusGatewayTimeout
+	}
+	var ne net.Error
+	var oe *net.OpError
+	return errors.As(err, &oe) || errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+}
+
+// Status reads a release's checklist.
+func (c *Client) Status(ctx context.Context, releaseID string) (*gate.ReleaseStatus, error) {
+	var st gate.ReleaseStatus
+	if _, err := c.do(ctx, "GET", "/v1/releases/"+url.PathEscape(releaseID)+"/status", nil, nil, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// Violations lists violations as the store would.
+func (c *Client) Violations(ctx context.Context, f store.Filter) ([]store.Violation, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"status": f.Status, "service": f.Service, "release": f.ReleaseID} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	var views []server.ViolationView
+	if _, err := c.do(ctx, "GET", "/v1/violations", q, nil, &views); err != nil {
+		return nil, err
+	}
+	return violations(views)
+}
+
+// Violation reads one violation; an unknown id wraps store.ErrNotFound.
+func (c *Client) Violation(ctx context.Context, id string) (store.Violation, error) {
+	var v server.ViolationView
+	if _, err := c.do(ctx, "GET", "/v1/violations/"+url.PathEscape(id), nil, nil, &v); err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Status == http.StatusNotFound {
+			return store.Violation{}, fmt.Errorf("%w (%s)", store.ErrNotFound, e.Message)
+		}
+		return store.Violation{}, err
+	}
+	vs, err := violations([]server.ViolationView{v})
+	if err != nil {
+		return store.Violation{}, err
+	}
+	return vs[0], nil
+}
+
+// ClosePostmortem records the Postmortem document (canonical JSON) and
+// closes the violations ids.
+func (c *Client) ClosePostmortem(ctx context.Context, doc json.RawMessage, ids []string) ([]store.Violation, error) {
+	var out struct {
+		Closed []server.ViolationView `json:"closed"`
+	}
+	if _, err := c.do(ctx, "POST", "/v1/postmortems", nil, map[string]any{"document": doc, "violations": ids}, &out); err != nil {
+		return nil, err
+	}
+	return violations(out.Closed)
+}
+
+func violations(views []server.ViolationView) ([]store.Violation, error) {
+	out := make([]store.Violation, len(views))
+	for i, v := range views {
+		out[i] = store.Violation{ID: v.ID, Kind: v.Kind, ReleaseID: v.Release, Service: v.Service, Environment: v.Environment,
+			Gate: v.Gate, DecisionID: v.Decision, Rules: v.Rules, Actor: v.Actor, Message: v.Message, OpenedAt: v.OpenedAt,
+			Due: v.Due, Status: v.Status, ClosedBy: v.ClosedBy}
+		if len(out[i].Rules) == 0 {
+			out[i].Rules = nil
+		}
+		if v.ClosedAt != "" {
+			t, err := time.Parse(time.RFC3339Nano, v.ClosedAt)
+			if err != nil {
+				return nil, fmt.Errorf("violation %s: closedAt %q: %w", v.ID, v.ClosedAt, err)
+			}
+			out[i].ClosedAt = t
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,174 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/localizevideos/shipgate/collect/git"
+	"github.com/localizevideos/shipgate/collect/pm2"
+	"github.com/localizevideos/shipgate/reconcile"
+)
+
+func init() { addCommand(newReconcileCmd) }
+
+func newReconcileCmd(s Streams, g *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "reconcile",
+		Short: "Compare what runs in production with the ledger; record drift as violations",
+		Args:  cobra.NoArgs,
+	}
+	c.AddCommand(newReconcilePM2Cmd(s, g))
+	return c
+}
+
+// reconcileOptions are the flags of `shipgate reconcile pm2`.
+type reconcileOptions struct {
+	Release      ReleaseOptions
+	App          string
+	PM2          string
+	PM2Home      string
+	Dir          string
+	MainBranches []string
+	Tolerance    time.Duration
+	Actor        string
+	Policy       PolicyOptions
+	Store        StoreOptions
+	Output       OutputOptions
+}
+
+func newReconcilePM2Cmd(s Streams, g *globals) *cobra.Command {
+	o := &reconcileOptions{}
+	c := &cobra.Command{
+		Use:   "pm2 --app NAME",
+		Short: "Detect hand restarts and hot patches of a PM2 app; record them as violations",
+		Long: `Read the app's process from pm2 jlist (allow-listed fields only: name, ids,
+status, restart count, start time, working directory, script, version; never
+its environment) and the git state of the directory it runs from, and
+compare them with the ledger:
+
+  forbidden.direct-push  the process started outside every deploy a deploy
+                         gate allowed and every rollback (a restart by hand,
+                         or a crash); more restarts since the last reconcile
+                         than the ledger explains; a checkout at a commit
+                         not reachable from main, or not the one the last
+                         deploy or rollback left there.
+  forbidden.hot-patch    the running directory has uncommitted changes.
+
+Every reconcile is recorded as a decision of the pseudo-gate "reconcile"
+with what it observed; drift opens a violation, shown by shipgate violations
+list and closed by a Postmortem like any other, and the deploy gate sees it.
+The service and environment come from the flags or shipgate.yaml; the
+findings are held against the release of the last deploy (or --release).
+
+Exit codes: 0 clean; 1 drift (recorded); 2 an error: pm2 not running or not
+answering, no such app, a directory that is not a git checkout, a ledger
+that cannot be written. An error is never "clean".`,
+		Example: `  PM2_HOME=/srv/pm2 shipgate reconcile pm2 --app localizevideos-app --service localizevideos-app --environment production
+  shipgate reconcile pm2 --app localizevideos-app --pm2 ./node_modules/.bin/pm2 -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return reconcileRun(c.Context(), s, g, o)
+		},
+	}
+	f := c.Flags()
+	o.Release.AddFlags(f, g)
+	f.Lookup("release").Usage = "release to hold findings against (default: the release of the last deploy or rollback)"
+	f.StringVar(&o.App, "app", "", "the pm2 app name (default: the service)")
+	f.StringVar(&o.PM2, "pm2", "pm2", "the pm2 executable, e.g. the app's node_modules/.bin/pm2")
+	f.StringVar(&o.PM2Home, "pm2-home", "", "PM2_HOME of the daemon (default: $PM2_HOME, else ~/.pm2); its daemon must be running")
+	f.StringVar(&o.Dir, "dir", "", "the directory whose git state counts (default: the process's working directory, from pm2)")
+	f.StringSliceVar(&o.MainBranches, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
+	f.DurationVar(&o.Tolerance, "tolerance", reconcile.DefaultTolerance, "how far outside a recorded deploy or rollback a process start may fall")
+	f.StringVar(&o.Actor, "actor", "", "who reconciles (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	o.Policy.AddFlags(f, g)
+	o.Store.AddFlags(f, g)
+	o.Output.AddFlags(f)
+	return c
+}
+
+func reconcileRun(ctx context.Context, s Streams, g *globals, o *reconcileOptions) error {
+	if err := o.Output.validate(); err != nil {
+		return err
+	}
+	rel, err := o.Release.resolve()
+	if err != nil {
+		return err
+	}
+	if rel.Service == "" || rel.Environment == "" {
+		return fmt.Errorf("reconcile: give --service and --environment (or set them in %s)", ConfigFile)
+	}
+	app := o.App
+	if app == "" {
+		app = rel.Service
+	}
+	home := o.PM2Home
+	if home == "" {
+		home = g.getenv("PM2_HOME")
+	}
+	if home == "" {
+		if h := g.getenv("HOME"); h != "" {
+			home = filepath.Join(h, ".pm2")
+		}
+	}
+	eng, err := o.Policy.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	proc, err := (&pm2.Client{Bin: o.PM2, Home: home}).Find(ctx, app)
+	if err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	dir := o.Dir
+	if dir == "" {
+		dir = proc.Cwd
+	}
+	if dir == "" {
+		return fmt.Errorf("reconcile: pm2 gives no working directory for %s: give --dir", app)
+	}
+	facts, err := git.Collect(dir, o.MainBranches)
+	if err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	db, err := o.Store.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rec, err := reconcile.Check(ctx, db, reconcile.Request{Service: rel.Service, Environment: rel.Environment,
+		Process: proc, Git: facts, Release: rel.ID, Actor: actor(o.Actor, g), Now: time.Now(),
+		Tolerance: o.Tolerance, PostmortemDue: eng.PostmortemDue()})
+	if err != nil {
+		return err
+	}
+	if o.Output.Format == "json" {
+		if err := writeJSON(s.Out, rec); err != nil {
+			return err
+		}
+	} else {
+		state := "clean"
+		if !rec.Allow {
+			state = "DRIFT"
+		}
+		fmt.Fprintf(s.Out, "reconcile pm2 %s (%s/%s, pid %d, restarts %d, started %s) at %s in %s: %s\n",
+			app, rel.Service, rel.Environment, proc.PID, proc.Restarts, proc.StartedAt.Format(time.RFC3339), shortHex(facts.Commit), dir, state)
+		if e := rec.Observed.Explained; e != nil {
+			fmt.Fprintf(s.Out, "  started during the %s of release %s (%s)\n", e.Kind, e.Release, e.Evidence)
+		}
+		for _, f := range rec.Violations {
+			fmt.Fprintf(s.Out, "  %s: %s\n    fix: %s\n", f.Rule, f.Message, f.Remediation)
+		}
+		fmt.Fprintf(s.Out, "  recorded %s", rec.ID)
+		for _, id := range rec.Opened {
+			fmt.Fprintf(s.Out, ", opened violation %s", id)
+		}
+		fmt.Fprintln(s.Out)
+	}
+	if !rec.Allow {
+		return &exitError{code: ExitDeny, err: errDenied, silent: true}
+	}
+	return nil
+}

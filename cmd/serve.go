@@ -1,0 +1,111 @@
+package cmd
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/localizevideos/shipgate/server"
+)
+
+func init() { addCommand(newServeCmd) }
+
+type serveOptions struct {
+	Listen  string
+	MaxBody int64
+	Policy  PolicyOptions
+	Ev      EvidenceOptions
+	Store   StoreOptions
+}
+
+func newServeCmd(s Streams, g *globals) *cobra.Command {
+	o := &serveOptions{}
+	c := &cobra.Command{
+		Use:   "serve --store sqlite://FILE|postgres://URL [--listen ADDR]",
+		Short: "Serve the HTTP API (and the dashboard) over one ledger; several servers may share a PostgreSQL store",
+		Long: `Serve the authenticated JSON API under /v1/, the operations endpoints
+/healthz, /readyz and /metrics, and the dashboard at /.
+
+Every API request needs a token (Authorization: Bearer TOKEN) of a role the
+route admits; create the first one with shipgate token create --role admin.
+Decisions are recorded before they are answered. Logs are JSON lines on
+stderr. SIGINT or SIGTERM stops accepting connections and finishes the
+requests in flight (decisions being recorded included) before exiting.
+
+Several servers can share one PostgreSQL store (postgres://...): the ledger
+stays one linear chain.
+
+The dashboard's sessions are sealed with $SHIPGATE_SESSION_KEY (64 hex
+digits, the same on every replica); without it each process makes a key of
+its own, and a restart signs everybody out.`,
+		Example: `  shipgate token create --store sqlite://ledger.db --role admin --name ops
+  shipgate serve --store sqlite://ledger.db --listen 127.0.0.1:8080
+  shipgate serve --store 'postgres://shipgate@db:5432/shipgate' --listen :8080`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return serveRun(c.Context(), s, g, o)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one, logged at start)")
+	f.Int64Var(&o.MaxBody, "max-body", server.DefaultMaxBody, "largest request body accepted, in bytes")
+	o.Policy.AddFlags(f, g)
+	o.Ev.AddFlags(f)
+	o.Store.AddFlags(f, g)
+	return c
+}
+
+func serveRun(ctx context.Context, s Streams, g *globals, o *serveOptions) error {
+	log := slog.New(slog.NewJSONHandler(s.Err, nil))
+	eng, err := o.Policy.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	v, err := o.Ev.Validator()
+	if err != nil {
+		return err
+	}
+	db, err := o.Store.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	st, ok := db.(server.Store)
+	if !ok {
+		return fmt.Errorf("the store %T cannot serve: it keeps no tokens", db)
+	}
+	key, err := sessionKey(g)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Config{Store: st, Engine: eng, Validator: v, Logger: log, MaxBody: o.MaxBody,
+		Version: Version, SessionKey: key})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("policy", o.Policy.describe()),
+		slog.String("policyRevision", eng.Revision()), slog.String("version", Version))
+	return srv.Serve(ctx, ln)
+}
+
+// sessionKey reads $SHIPGATE_SESSION_KEY: 64 hex digits, or none.
+func sessionKey(g *globals) ([]byte, error) {
+	h := strings.TrimSpace(g.getenv("SHIPGATE_SESSION_KEY"))
+	if h == "" {
+		return nil, nil
+	}
+	b, err := hex.DecodeString(h)
+	if err != nil || len(b) < 32 {
+		return nil, fmt.Errorf("$SHIPGATE_SESSION_KEY: want at least 64 hex digits (32 bytes), e.g. from openssl rand -hex 32")
+	}
+	return b, nil
+}

@@ -1,0 +1,180 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/localizevideos/shipgate/auth"
+	"github.com/localizevideos/shipgate/server"
+)
+
+func init() { addCommand(newTokenCmd) }
+
+func newTokenCmd(s Streams, g *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "token",
+		Short: "Create, list and revoke the API tokens of shipgate serve",
+		Long: `API tokens of shipgate serve. A token carries one role:
+
+  pipeline  ingest evidence, ask gates, read a release's status, add postmortems
+  approver  approve and override releases (not one they deployed), read, add postmortems
+  auditor   read everything, verify the ledger
+  admin     manage tokens (nothing else)
+
+The secret is shown once, when created; the store keeps only its SHA-256.
+Tokens are never deleted: a revoked token stays listed with who revoked it
+and when.`,
+	}
+	c.AddCommand(newTokenCreateCmd(s, g), newTokenListCmd(s, g), newTokenRevokeCmd(s, g))
+	return c
+}
+
+type tokenCreateOptions struct {
+	Name   string
+	Role   string
+	Actor  string
+	Store  StoreOptions
+	Output OutputOptions
+}
+
+// tokenStore opens the store's token table.
+func tokenStore(ctx context.Context, so *StoreOptions) (*auth.Tokens, func() error, error) {
+	db, err := so.Open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ts, ok := db.(auth.Store)
+	if !ok {
+		db.Close()
+		return nil, nil, fmt.Errorf("the store %T keeps no tokens", db)
+	}
+	return auth.New(ts), db.Close, nil
+}
+
+func newTokenCreateCmd(s Streams, g *globals) *cobra.Command {
+	o := &tokenCreateOptions{}
+	c := &cobra.Command{
+		Use:   "create --role pipeline|approver|auditor|admin --name NAME",
+		Short: "Create a token and print its secret, once",
+		Example: `  shipgate token create --role admin --name ops
+  shipgate token create --role pipeline --name ci-localizevideos --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.Output.validate(); err != nil {
+				return err
+			}
+			tokens, closeDB, err := tokenStore(c.Context(), &o.Store)
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			secret, t, err := tokens.Create(c.Context(), o.Name, o.Role, "cli:"+actor(o.Actor, g))
+			if err != nil {
+				return fmt.Errorf("create token: %w", err)
+			}
+			v := server.NewTokenView(t)
+			v.Token = secret
+			if o.Output.Format == "json" {
+				return writeJSON(s.Out, v)
+			}
+			fmt.Fprintf(s.Err, "created token %s for %s (role %s); the secret is shown this once:\n", t.ID, t.Name, t.Role)
+			_, err = fmt.Fprintln(s.Out, secret)
+			return err
+		},
+	}
+	c.Flags().StringVar(&o.Name, "name", "", "who the token speaks for: a person (compared with deployers) or a pipeline (required)")
+	c.Flags().StringVar(&o.Role, "role", "", "pipeline, approver, auditor or admin (required)")
+	c.Flags().StringVar(&o.Actor, "actor", "", "who creates it (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	_ = c.MarkFlagRequired("name")
+	_ = c.MarkFlagRequired("role")
+	o.Store.AddFlags(c.Flags(), g)
+	o.Output.AddFlags(c.Flags())
+	return c
+}
+
+type tokenListOptions struct {
+	Store  StoreOptions
+	Output OutputOptions
+}
+
+func newTokenListCmd(s Streams, g *globals) *cobra.Command {
+	o := &tokenListOptions{}
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List every token, revoked ones included (never the secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.Output.validate(); err != nil {
+				return err
+			}
+			tokens, closeDB, err := tokenStore(c.Context(), &o.Store)
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			ts, err := tokens.List(c.Context())
+			if err != nil {
+				return fmt.Errorf("list tokens: %w", err)
+			}
+			views := make([]server.TokenView, len(ts))
+			for i, t := range ts {
+				views[i] = server.NewTokenView(t)
+			}
+			if o.Output.Format == "json" {
+				return writeJSON(s.Out, views)
+			}
+			if len(views) == 0 {
+				_, err := fmt.Fprintln(s.Out, "no tokens")
+				return err
+			}
+			for _, v := range views {
+				state := "active"
+				if !v.Active {
+					state = "revoked " + v.RevokedAt[:min(len(v.RevokedAt), 19)] + " by " + v.RevokedBy
+				}
+				created, _ := time.Parse(time.RFC3339Nano, v.CreatedAt)
+				fmt.Fprintf(s.Out, "%-20s %-9s %-24s created %s by %s, %s\n", v.ID, v.Role, v.Name,
+					created.UTC().Format("2006-01-02T15:04:05Z"), v.CreatedBy, state)
+			}
+			return nil
+		},
+	}
+	o.Store.AddFlags(c.Flags(), g)
+	o.Output.AddFlags(c.Flags())
+	return c
+}
+
+type tokenRevokeOptions struct {
+	ID    string
+	Actor string
+	Store StoreOptions
+}
+
+func newTokenRevokeCmd(s Streams, g *globals) *cobra.Command {
+	o := &tokenRevokeOptions{}
+	c := &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke a token: every server refuses it from the next request on",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.ID = args[0]
+			tokens, closeDB, err := tokenStore(c.Context(), &o.Store)
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			t, err := tokens.Revoke(c.Context(), o.ID, "cli:"+actor(o.Actor, g))
+			if err != nil {
+				return fmt.Errorf("revoke token: %w", err)
+			}
+			_, err = fmt.Fprintf(s.Out, "revoked %s (%s, role %s)\n", t.ID, t.Name, t.Role)
+			return err
+		},
+	}
+	c.Flags().StringVar(&o.Actor, "actor", "", "who revokes it (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	o.Store.AddFlags(c.Flags(), g)
+	return c
+}

@@ -1,0 +1,136 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/policies"
+)
+
+// withFile is the default policy set plus one more file.
+func withFile(t *testing.T, name, src string) fstest.MapFS {
+	t.Helper()
+	m := fstest.MapFS{}
+	err := fs.WalkDir(policies.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(policies.FS, p)
+		m[p] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m[name] = &fstest.MapFile{Data: []byte(src)}
+	return m
+}
+
+// A decision looks up only the rules it reports; the whole catalog is
+// checked when the policies load, so two rule files that declare the same
+// id differently are refused even if that rule never fires.
+func TestLoadRefusesConflictingRuleIDs(t *testing.T) {
+	const conflicting = `package shipgate.rules.copy
+
+rules["change.size"] := {"title": "Another meaning", "enforcement": "hard", "gates": {"flag"}, "remediation": "none"}
+`
+	_, err := engine.Load(context.Background(), engine.Options{Policies: withFile(t, "rules/copy.rego", conflicting)})
+	var pe *engine.PolicyError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "rule catalog") || !strings.Contains(err.Error(), "conflict") {
+		t.Fatalf("Load(conflicting rule ids) = %v; want a PolicyError naming the rule catalog conflict", err)
+	}
+}
+
+func TestLoadAcceptsIdenticalRuleDeclarations(t *testing.T) {
+	const same = `package shipgate.rules.copy
+
+rules["x.same"] := {"title": "Same", "enforcement": "advisory", "gates": {"flag"}, "remediation": "r"}
+`
+	const again = `package shipgate.rules.again
+
+rules := {"x.same": {"title": "Same", "enforcement": "advisory", "gates": {"flag"}, "remediation": "r"}}
+`
+	fsys := withFile(t, "rules/copy.rego", same)
+	fsys["rules/again.rego"] = &fstest.MapFile{Data: []byte(again)}
+	e, err := engine.Load(context.Background(), engine.Options{Policies: fsys})
+	if err != nil {
+		t.Fatalf("Load(identical declarations) = %v", err)
+	}
+	d, err := e.Evaluate(context.Background(), engine.Input{Gate: "flag", Release: release, Now: deployAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range d.Rules {
+		if r == "x.same" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("Rules = %v; want x.same once", d.Rules)
+	}
+}
+
+// A decision object of the wrong shape is never read as allow.
+func TestEvaluateRefusesMalformedDecisions(t *testing.T) {
+	tests := []struct{ name, decision string }{
+		{"violation not an object", `{"allow": false, "violations": ["r"], "rules": ["r"]}`},
+		{"violation without rule", `{"allow": false, "violations": [{"message": "m"}], "rules": ["r"]}`},
+		{"message not a string", `{"allow": false, "violations": [{"rule": "r", "message": 1}], "rules": ["r"]}`},
+		{"violations null", `{"allow": true, "violations": null, "rules": ["r"]}`},
+		{"violations not a list", `{"allow": true, "violations": {}, "rules": ["r"]}`},
+		{"evidence not strings", `{"allow": false, "violations": [{"rule": "r", "message": "m", "evidence": [1]}], "rules": ["r"]}`},
+		{"warnings not objects", `{"allow": true, "violations": [], "warnings": [1], "rules": ["r"]}`},
+		{"obligation field not a string", `{"allow": true, "violations": [], "obligations": [{"kind": 1}], "rules": ["r"]}`},
+		{"rules not strings", `{"allow": true, "violations": [], "rules": [1]}`},
+		{"rules not a list", `{"allow": true, "violations": [], "rules": "r"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := customEngine(t, "package shipgate.gates.deploy\n\ndecision := "+tt.decision+"\n", time.Second)
+			d, err := e.Evaluate(context.Background(), engine.Input{Gate: "deploy", Release: release, Now: deployAt, Evidence: deployEvidence(t)})
+			if d.Allow || d.Reason != engine.ReasonMalformed || err == nil {
+				t.Errorf("Evaluate(%s) = allow %t, reason %s, err %v; want deny %s", tt.decision, d.Allow, d.Reason, err, engine.ReasonMalformed)
+			}
+		})
+	}
+}
+
+// The decision is read from the policy's answer as it was: lists in order,
+// absent members empty, unknown members ignored.
+func TestEvaluateReadsTheDecision(t *testing.T) {
+	const decision = `{
+	"allow": false,
+	"violations": [{"rule": "b", "message": "second", "title": "B", "enforcement": "soft", "evidence": ["sha256:1", "sha256:0"], "remediation": "fix", "extra": true}, {"rule": "a", "message": "first"}],
+	"overridden": [{"rule": "c", "message": "m", "override": "sha256:2", "approver": "carol"}],
+	"obligations": [{"kind": "postmortem", "rule": "b", "message": "write it", "due": "2026-12-01T00:00:00Z"}],
+	"rules": ["b", "a", "c"]
+}`
+	e := customEngine(t, "package shipgate.gates.deploy\n\ndecision := "+decision+"\n", time.Second)
+	d, err := e.Evaluate(context.Background(), engine.Input{Gate: "deploy", Release: release, Now: deployAt, Evidence: deployEvidence(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := engine.Decision{
+		Violations: []engine.Finding{
+			{Rule: "b", Title: "B", Enforcement: "soft", Message: "second", Evidence: []string{"sha256:1", "sha256:0"}, Remediation: "fix"},
+			{Rule: "a", Message: "first", Evidence: []string{}},
+		},
+		Overridden:  []engine.Finding{{Rule: "c", Message: "m", Evidence: []string{}, Override: "sha256:2", Approver: "carol"}},
+		Warnings:    []engine.Finding{},
+		Obligations: []engine.Obligation{{Kind: "postmortem", Rule: "b", Message: "write it", Due: "2026-12-01T00:00:00Z"}},
+		Rules:       []string{"b", "a", "c"},
+	}
+	if diff := cmp.Diff(want, *d, cmpopts.IgnoreFields(engine.Decision{}, "Gate", "Release", "Reason", "Ignored", "Evidence", "Policy", "Input", "EvaluatedAt")); diff != "" || d.Allow || d.Reason != engine.ReasonDeny {
+		t.Errorf("Evaluate() allow %t reason %s; (-want +got):\n%s", d.Allow, d.Reason, diff)
+	}
+}

@@ -1,0 +1,356 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const (
+	// A commit that makes /api/me answer with another user.
+	sessionOld = "if (!flags.enabled('new-session-store')) return session.email;"
+	sessionNew = "if (flags.enabled('legacy-session-store')) return session.email;"
+	// A commit that breaks logout: it answers 200, but the session and its
+	// cookie outlive it.
+	logoutOld = "if (s) sessions.delete(s.id);\n      return send(res, 200, { ok: true }, {\n        'set-cookie': `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`,\n      });"
+	logoutNew = "return send(res, 200, { ok: true }); // sessions now expire on their own"
+)
+
+// The allowed release: planned, built, approved, deployed with the approved
+// command, verified; every step recorded.
+func TestHappyPath(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, "")
+	c1 := r.commit("public/index.html", "Videos in every language.", "Your videos, in every language.", "Home: new tagline")
+	before, err := r.proc()
+	must(t, err)
+	r.release("lv-e2e.1", c1, r.first)
+
+	if got := r.running(); got != c1 {
+		t.Errorf("the app runs %s; want the released %s", got, c1)
+	}
+	after, err := r.proc()
+	must(t, err)
+	if after.Restarts != before.Restarts+1 || after.PID == before.PID || after.Status != "online" {
+		t.Errorf("pm2 before %+v, after %+v: want one restart to a new, online process", before, after)
+	}
+	if diff := cmp.Diff([]string{"restart localizevideos-app --update-env"}, r.pm2Calls()); diff != "" {
+		t.Errorf("pm2 calls (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"deploy:allow", "verify:allow"}, r.decisions("lv-e2e.1")); diff != "" {
+		t.Errorf("decisions (-want +got):\n%s", diff)
+	}
+	deploys := r.docs("lv-e2e.1", "Deploy")
+	if len(deploys) != 2 || deploys[0]["status"] != "requested" || deploys[1]["status"] != "succeeded" {
+		t.Errorf("Deploy evidence = %v; want requested then succeeded", deploys)
+	}
+	if src := deploys[1]["source"].(map[string]any); src["clean"] != true || src["onMain"] != true || src["branch"] != "main" {
+		t.Errorf("Deploy source = %v; want a clean main checkout", src)
+	}
+	builds := r.docs("lv-e2e.1", "Build")
+	if len(builds) != 1 || builds[0]["status"] != "passed" {
+		t.Errorf("Build evidence = %v; want one passed", builds)
+	}
+	ver := r.docs("lv-e2e.1", "Verification")
+	if len(ver) != 1 {
+		t.Fatalf("Verification evidence = %v; want one", ver)
+	}
+	var checks []string
+	for _, c := range ver[0]["checks"].([]any) {
+		m := c.(map[string]any)
+		checks = append(checks, m["name"].(string)+":"+m["status"].(string))
+	}
+	if diff := cmp.Diff([]string{"home:passed", "login:passed", "api-me:passed", "logout:passed", "error-spike:passed"}, checks); diff != "" {
+		t.Errorf("checks (-want +got):\n%s", diff)
+	}
+	if vs := r.violations("lv-e2e.1"); len(vs) != 0 {
+		t.Errorf("violations = %v; want none", vs)
+	}
+	r.want(0, "audit", "verify")
+}
+
+// Each forbidden deploy is denied before pm2 is called, recorded, and
+// opens a violation.
+func TestForbiddenDeploys(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, "")
+	c1 := r.commit("public/index.html", "Videos in every language.", "Your videos, in every language.", "Home: new tagline")
+	pm2Before, err := r.proc()
+	must(t, err)
+	sev1 := map[string]string{"id": "INC-77", "severity": "SEV-1", "status": "open", "title": "Checkout errors"}
+
+	tests := []struct {
+		name    string
+		release string
+		setup   func(rel string)
+		command []string
+		rule    string
+	}{
+		{"wrong command", "lv-wrong.1", func(rel string) { r.prepare(rel, c1, r.first, true) },
+			[]string{"pm2", "reload", appName}, "deploy.approved-command"},
+		{"during SEV-1", "lv-sev1.1", func(rel string) {
+			r.prepare(rel, c1, r.first, true)
+			r.incidents(rel, c1, sev1)
+		}, nil, "forbidden.deploy-during-incident"},
+		{"unapproved", "lv-unapproved.1", func(rel string) { r.prepare(rel, c1, r.first, false) }, nil, "approval.required"},
+		{"dirty tree", "lv-dirty.1", func(rel string) {
+			r.prepare(rel, c1, r.first, true)
+			must(t, os.WriteFile(filepath.Join(r.repo, "server.js"), append(readFile(t, filepath.Join(r.repo, "server.js")), "\n// hot fix\n"...), 0o644))
+			t.Cleanup(func() { r.git("checkout", "-q", "--", "server.js") })
+		}, nil, "forbidden.hot-patch"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.setup(tt.release)
+			res := r.deploy(1, tt.release, tt.command...)
+			if !strings.Contains(res.stdout, tt.rule) {
+				t.Errorf("the denial does not name %s:\n%s", tt.rule, res)
+			}
+			if !strings.Contains(res.stderr, "was not run") {
+				t.Errorf("stderr does not say the command was not run:\n%s", res.stderr)
+			}
+			if calls := r.pm2Calls(); len(calls) != 0 {
+				t.Errorf("pm2 was called: %q", calls)
+			}
+			if diff := cmp.Diff([]string{"deploy:deny"}, r.decisions(tt.release)); diff != "" {
+				t.Errorf("decisions (-want +got):\n%s", diff)
+			}
+			vs := r.violations(tt.release)
+			if len(vs) != 1 || vs[0].Status != "open" || !slices.Contains(vs[0].Rules, tt.rule) {
+				t.Errorf("violations = %+v; want one open with %s", vs, tt.rule)
+			}
+			for _, d := range r.docs(tt.release, "Deploy") {
+				if d["status"] != "requested" {
+					t.Errorf("a Deploy outcome was recorded for a denied deploy: %v", d)
+				}
+			}
+		})
+	}
+	pm2After, err := r.proc()
+	must(t, err)
+	if pm2After.PID != pm2Before.PID || pm2After.Restarts != pm2Before.Restarts {
+		t.Errorf("the app restarted: before %+v, after %+v", pm2Before, pm2After)
+	}
+}
+
+func readFile(t *testing.T, p string) []byte {
+	b, err := os.ReadFile(p)
+	must(t, err)
+	return b
+}
+
+// The smoke checks catch /api/me answering the wrong user and a logout
+// that keeps the session; rollback goes back to the last verified commit,
+// measured, by hand and with verify --rollback-on-fail.
+func TestVerifyAndRollback(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, "")
+	c1 := r.commit("public/index.html", "Videos in every language.", "Your videos, in every language.", "Home: new tagline")
+	r.release("lv-rb.1", c1, r.first)
+
+	// Release 2 answers /api/me with the wrong user.
+	c2 := r.commit("server.js", sessionOld, sessionNew, "Sessions: the new session store by default")
+	r.prepare("lv-rb.2", c2, c1, true)
+	r.deploy(0, "lv-rb.2")
+	res := r.verify(1, "lv-rb.2")
+	if !strings.Contains(res.stderr, "check api-me failed") || !strings.Contains(res.stderr, "alice@localizevideos.com") {
+		t.Errorf("verify does not report the wrong user:\n%s", res)
+	}
+	if !strings.Contains(res.stderr, "rollback required") {
+		t.Errorf("verify does not ask for a rollback:\n%s", res.stderr)
+	}
+	res = r.want(0, "rollback", "--release", "lv-rb.2", "--dir", r.repo)
+	if !strings.Contains(res.stderr, "back to release lv-rb.1") {
+		t.Errorf("rollback does not name its target:\n%s", res)
+	}
+	if got := r.git("rev-parse", "HEAD"); got != c1 {
+		t.Errorf("after rollback the checkout is at %s; want %s", got, c1)
+	}
+	if got := r.running(); got != c1 {
+		t.Errorf("after rollback the app runs %s; want %s", got, c1)
+	}
+	rbs := r.docs("lv-rb.2", "Rollback")
+	if len(rbs) != 1 {
+		t.Fatalf("Rollback evidence = %v; want one", rbs)
+	}
+	rb := rbs[0]
+	if rb["status"] != "succeeded" || rb["strategy"] != "fast" || rb["toCommit"] != c1 || rb["fromCommit"] != c2 || rb["toRelease"] != "lv-rb.1" {
+		t.Errorf("Rollback = %v", rb)
+	}
+	var steps []string
+	var sum float64
+	for _, s := range rb["steps"].([]any) {
+		m := s.(map[string]any)
+		steps = append(steps, m["name"].(string))
+		sum += m["durationSeconds"].(float64)
+	}
+	if diff := cmp.Diff([]string{"checkout", "build", "restart"}, steps); diff != "" {
+		t.Errorf("rollback steps (-want +got):\n%s", diff)
+	}
+	total := rb["durationSeconds"].(float64)
+	if total <= 0 || total < sum {
+		t.Errorf("rollback took %vs for steps of %vs in all: not measured", total, sum)
+	}
+	deploy := r.docs("lv-rb.2", "Deploy")
+	t.Logf("measured: deploy (pm2 restart) %.3fs; rollback (checkout, build, restart) %.3fs", deploy[len(deploy)-1]["durationSeconds"], total)
+
+	// Release 3 breaks logout; verify rolls back by itself, to lv-rb.1
+	// again: lv-rb.2 never passed verify.
+	r.git("checkout", "-q", "main")
+	r.git("revert", "--no-edit", c2)
+	c3 := r.commit("server.js", logoutOld, logoutNew, "Sessions: expire on their own")
+	r.prepare("lv-rb.3", c3, c1, true)
+	r.deploy(0, "lv-rb.3")
+	res = r.verify(1, "lv-rb.3", "--rollback-on-fail")
+	if !strings.Contains(res.stderr, "check logout failed") {
+		t.Errorf("verify does not catch the broken logout:\n%s", res)
+	}
+	if !strings.Contains(res.stderr, "rollback fast succeeded") {
+		t.Errorf("verify --rollback-on-fail did not roll back:\n%s", res)
+	}
+	if got := r.running(); got != c1 {
+		t.Errorf("after the automatic rollback the app runs %s; want %s", got, c1)
+	}
+	rbs = r.docs("lv-rb.3", "Rollback")
+	if len(rbs) != 1 || rbs[0]["trigger"] != "verify-failed" || rbs[0]["toCommit"] != c1 {
+		t.Errorf("Rollback of lv-rb.3 = %v; want one, triggered by the failed verify, to %s", rbs, c1)
+	}
+	if diff := cmp.Diff([]string{"deploy:allow", "verify:deny"}, r.decisions("lv-rb.3")); diff != "" {
+		t.Errorf("decisions (-want +got):\n%s", diff)
+	}
+}
+
+// A rollback with nowhere to go is recorded as failed and exits 1.
+func TestRollbackWithoutTarget(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, "")
+	c1 := r.commit("server.js", sessionOld, sessionNew, "Sessions: the new session store by default")
+	r.prepare("lv-first.1", c1, r.first, true)
+	r.deploy(0, "lv-first.1")
+	r.verify(1, "lv-first.1")
+	res := r.want(1, "rollback", "--release", "lv-first.1", "--dir", r.repo)
+	if !strings.Contains(res.stderr, "no earlier release passed verify") {
+		t.Errorf("rollback does not say why it failed:\n%s", res)
+	}
+	rbs := r.docs("lv-first.1", "Rollback")
+	if len(rbs) != 1 || rbs[0]["status"] != "failed" {
+		t.Fatalf("Rollback = %v; want one, failed", rbs)
+	}
+	if got := r.git("rev-parse", "HEAD"); got != c1 {
+		t.Errorf("a failed rollback moved the checkout to %s", got)
+	}
+}
+
+// The emergency rollback turns the flag off and restarts.
+func TestEmergencyRollback(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, `{"new-session-store": true, "inject-errors": {"enabled": false, "rate": 0.5}}`)
+	c1 := r.commit("public/index.html", "Videos in every language.", "Your videos, in every language.", "Home: new tagline")
+	r.prepare("lv-flag.1", c1, r.first, true)
+	r.deploy(0, "lv-flag.1")
+	r.verify(1, "lv-flag.1")
+	// Rollback is never gated: an open SEV-1 does not stop it.
+	r.incidents("lv-flag.1", c1, map[string]string{"id": "INC-78", "severity": "SEV-1", "status": "open", "title": "Wrong user on /api/me"})
+	before, err := r.proc()
+	must(t, err)
+	r.want(0, "rollback", "--release", "lv-flag.1", "--dir", r.repo, "--emergency", "--flag", "new-session-store")
+	var flags map[string]any
+	must(t, json.Unmarshal(readFile(t, filepath.Join(r.repo, "flags.json")), &flags))
+	if flags["new-session-store"] != false {
+		t.Errorf("flags.json after the rollback = %v; want new-session-store false", flags)
+	}
+	after, err := r.proc()
+	must(t, err)
+	if after.Restarts != before.Restarts+1 {
+		t.Errorf("pm2 restarts %d -> %d; want one restart", before.Restarts, after.Restarts)
+	}
+	rbs := r.docs("lv-flag.1", "Rollback")
+	if len(rbs) != 1 || rbs[0]["strategy"] != "emergency" || rbs[0]["flag"] != "new-session-store" || rbs[0]["status"] != "succeeded" {
+		t.Errorf("Rollback = %v", rbs)
+	}
+	// The app, restarted without the flag, passes verify again.
+	r.verify(0, "lv-flag.1")
+
+	// An unknown flag is a failed rollback, recorded.
+	res := r.want(1, "rollback", "--release", "lv-flag.1", "--dir", r.repo, "--emergency", "--flag", "no-such-flag")
+	if !strings.Contains(res.stderr, `no flag "no-such-flag"`) {
+		t.Errorf("rollback does not name the missing flag:\n%s", res)
+	}
+	if rbs := r.docs("lv-flag.1", "Rollback"); len(rbs) != 2 || rbs[1]["status"] != "failed" {
+		t.Errorf("Rollback evidence = %v; want a second one, failed", rbs)
+	}
+}
+
+// reconcile finds a hand-edited file and a hand restart, records them as
+// violations, and never calls an unreachable pm2 clean.
+func TestReconcile(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, "")
+	c1 := r.commit("public/index.html", "Videos in every language.", "Your videos, in every language.", "Home: new tagline")
+	r.release("lv-rec.1", c1, r.first)
+	reconcile := []string{"reconcile", "pm2", "--app", appName}
+
+	res := r.want(0, reconcile...)
+	if !strings.Contains(res.stdout, "clean") || !strings.Contains(res.stdout, "started during the Deploy of release lv-rec.1") {
+		t.Errorf("reconcile after the deploy:\n%s", res)
+	}
+
+	p := filepath.Join(r.repo, "server.js")
+	must(t, os.WriteFile(p, append(readFile(t, p), "\n// hot fix\n"...), 0o644))
+	res = r.want(1, reconcile...)
+	if !strings.Contains(res.stdout, "forbidden.hot-patch") {
+		t.Errorf("reconcile misses the edited file:\n%s", res)
+	}
+	r.git("checkout", "-q", "--", "server.js")
+
+	r.sh(r.repo, "pm2", "restart", appName)
+	res = r.want(1, reconcile...)
+	if !strings.Contains(res.stdout, "forbidden.direct-push") || !strings.Contains(res.stdout, "no allowed deploy or rollback") {
+		t.Errorf("reconcile misses the hand restart:\n%s", res)
+	}
+
+	var rules []string
+	for _, v := range r.violations("lv-rec.1") {
+		if v.Gate == "reconcile" && v.Status == "open" {
+			rules = append(rules, v.Rules...)
+		}
+	}
+	if diff := cmp.Diff([]string{"forbidden.hot-patch", "forbidden.direct-push"}, rules); diff != "" {
+		t.Errorf("open reconcile violations (-want +got):\n%s", diff)
+	}
+	res = r.want(0, "violations", "list", "--open", "-o", "json")
+	if !strings.Contains(res.stdout, "forbidden.hot-patch") || !strings.Contains(res.stdout, "forbidden.direct-push") {
+		t.Errorf("violations list does not show the reconcile findings:\n%s", res.stdout)
+	}
+	// The recorded observation keeps allow-listed fields only.
+	ds, err := r.ledger().Decisions(t.Context(), "lv-rec.1")
+	must(t, err)
+	for _, d := range ds {
+		if strings.Contains(string(d.Body), "PM2_HOME") || strings.Contains(string(d.Body), "SHIPGATE_ACTOR") {
+			t.Errorf("decision %s keeps pm2's environment: %s", d.ID, d.Body)
+		}
+	}
+	r.want(0, "audit", "verify")
+
+	// pm2 gone: an error, never clean.
+	app, err := r.proc()
+	must(t, err)
+	r.sh(r.repo, "pm2", "kill")
+	for i := 0; syscall.Kill(app.PID, 0) == nil; i++ {
+		if i > 100 {
+			t.Fatalf("the app (pid %d) outlived pm2 kill", app.PID)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	res = r.want(2, reconcile...)
+	if !strings.Contains(res.stderr, "pm2 daemon not running") {
+		t.Errorf("reconcile without pm2:\n%s", res)
+	}
+}

@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# A real LocalizeVideos release on real PM2, governed by shipgate:
+#
+#   plan -> shipgate run build -- npm run build -> approval
+#     -> shipgate run deploy -- pm2 restart localizevideos-app --update-env
+#     -> shipgate verify -> status
+#
+# then a deploy denied during an open SEV-1, a deploy with the wrong command
+# refused (the command never runs), a broken release whose failed /api/me
+# check rolls back automatically (verify --rollback-on-fail), and
+# reconcile catching a hand-edited file and a restart done by hand.
+#
+# Everything lives in a scratch directory: a git copy of the app, its own
+# short PM2_HOME, the ledger. Every process it starts is stopped on exit.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+app_src=$root/examples/localizevideos/app
+sg=$root/bin/shipgate
+[ -x "$sg" ] || (cd "$root" && go build -o bin/shipgate .)
+command -v node >/dev/null && command -v npm >/dev/null || {
+  echo "release.sh: node and npm are required (apt-get install nodejs npm)" >&2
+  exit 2
+}
+# Local packages only (pm2 included): nothing is installed globally.
+[ -x "$app_src/node_modules/.bin/pm2" ] || (cd "$app_src" && npm ci --no-audit --no-fund)
+pm2=$app_src/node_modules/.bin/pm2
+# The approved deploy command is `pm2 restart ...`, an exact argv: the local
+# pm2 goes first on PATH.
+export PATH=$app_src/node_modules/.bin:$PATH
+
+# A short scratch path: PM2's socket paths must stay under ~108 bytes.
+work=$(mktemp -d /tmp/lv-XXXX)
+export PM2_HOME=$work/pm2
+cleanup() {
+  "$pm2" kill >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# shipgate runs from the scratch directory: whatever it keeps beside the
+# ledger (.shipgate/) stays there.
+cd "$work"
+
+export PORT=${LV_PORT:-$((20000 + RANDOM % 20000))}
+export SHIPGATE_ACTOR=dave
+repo=$work/app
+base=http://127.0.0.1:$PORT
+
+say() { printf '\n\033[1m# %s\033[0m\n' "$*"; }
+now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+at() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
+# sg runs shipgate with the scratch config; its exit code is printed and
+# returned to the caller, who says which one it expects.
+sg() {
+  local rc=0
+  "$sg" --config "$work/shipgate.yaml" "$@" || rc=$?
+  echo "[exit $rc]"
+  return $rc
+}
+expect() {
+  local want=$1 rc=0
+  shift
+  "$@" || rc=$?
+  if [ "$rc" != "$want" ]; then
+    echo "release.sh: expected exit $want from: $*, got $rc" >&2
+    exit 1
+  fi
+}
+restarts() { "$pm2" jlist | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const a=JSON.parse(s.slice(s.indexOf("[{"))).find(p=>p.name==="localizevideos-app");console.log(a?a.pm2_env.restart_time:"none")})'; }
+git_() { git -C "$repo" -c user.name="LocalizeVideos Dev" -c user.email=dev@localizevideos.com "$@"; }
+
+# The policy data: the default LocalizeVideos data without its freeze
+# calendar (weekends, year end), so the demo runs on any day. Production
+# stays frozen by default: only a planned, documented, verified release
+# goes out.
+awk '/^  calendar:/{print "  calendar: []"; skip=1; next} skip && /^[^ ]/{skip=0} !skip' \
+  "$root/policies/shipgate/config/data.yaml" >"$work/data.yaml"
+cat >"$work/shipgate.yaml" <<EOF
+service: localizevideos-app
+environment: production
+store: $work/ledger.db
+data: $work/data.yaml
+EOF
+
+say "The app: a git checkout at $repo, run by PM2 (PM2_HOME=$PM2_HOME) on $base"
+mkdir -p "$repo"
+(cd "$app_src" && tar --exclude=./node_modules --exclude=./dist --exclude=./flags.json -cf - .) | tar -xf - -C "$repo"
+ln -s "$app_src/node_modules" "$repo/node_modules"
+git_ init -q -b main
+git_ remote add origin https://github.com/localizevideos/app.git
+git_ add -A
+git_ commit -q -m "LocalizeVideos app"
+base_commit=$(git_ rev-parse HEAD)
+(cd "$repo" && npm run -s build && "$pm2" ping >/dev/null && "$pm2" start ecosystem.config.js >/dev/null)
+echo "first start (before any release): $(git_ log --oneline -1)"
+
+# evidence KIND RELEASE COMMIT DATA-JSON [ACTOR]: record a hand-written document.
+evidence() {
+  local kind=$1 rel=$2 commit=$3 data=$4 who=${5:-dave} file
+  file=$work/$rel-$kind-$RANDOM.json
+  cat >"$file" <<EOF
+{"apiVersion": "shipgate.dev/v1", "kind": "$kind",
+ "release": {"id": "$rel", "service": "localizevideos-app", "environment": "production"},
+ "subject": {"repository": "localizevideos/app", "commit": "$commit"},
+ "collectedAt": "$(now)", "collector": {"name": "manual", "actor": "$who"},
+ "data": $data}
+EOF
+  "$sg" --config "$work/shipgate.yaml" evidence add "$file" >/dev/null
+}
+plan() {
+  local rel=$1 commit=$2 previous=$3 ticket=$4
+  evidence Plan "$rel" "$commit" "{
+    \"changeTicket\": \"$ticket\",
+    \"window\": {\"start\": \"$(at '-1 hour')\", \"end\": \"$(at '+2 hours')\"},
+    \"documentation\": {
+      \"runbook\": {\"url\": \"https://wiki.localizevideos.com/runbooks/app-release\", \"reviewer\": \"carol\", \"reviewedAt\": \"$(at '-2 days')\"},
+      \"releaseNotes\": {\"url\": \"https://github.com/localizevideos/app/releases/tag/$rel\"}},
+    \"rollbackPlan\": {\"previousCommit\": \"$previous\", \"command\": [\"shipgate\", \"rollback\", \"--release\", \"$rel\"]},
+    \"errorBudget\": {\"remaining\": 0.62, \"slo\": \"99.5% successful requests over 28 days\", \"measuredAt\": \"$(now)\"},
+    \"ci\": {\"status\": \"passed\", \"provider\": \"generic\"},
+    \"changeSize\": {\"filesChanged\": 1, \"linesAdded\": 2, \"linesDeleted\": 1}}"
+}
+incidents() { # RELEASE COMMIT INCIDENTS-JSON
+  evidence IncidentStatus "$1" "$2" "{\"source\": \"https://status.localizevideos.com/api/incidents\", \"incidents\": $3}" shipgate
+}
+approve() {
+  evidence Approval "$1" "$2" "{\"approver\": \"alice\", \"decision\": \"approved\", \"gate\": \"deploy\", \"approvedAt\": \"$(now)\"}" alice
+}
+# up waits until the app answers: pm2 restart returns once the process is
+# forked, before it listens.
+up() {
+  for _ in $(seq 50); do
+    curl -fsS -o /dev/null "$base/api/version" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "release.sh: the app does not answer on $base" >&2
+  return 1
+}
+verify() { # RELEASE [FLAGS...]
+  local rel=$1
+  shift
+  up
+  sg verify --release "$rel" --checks "$app_src/smoke.yaml" --base "$base" --var password=smoke-password --dir "$repo" "$@"
+}
+
+# ---------------------------------------------------------------- release 1
+say "Release lv-demo.1: a new tagline, planned in CHG-2001"
+sed -i 's|Videos in every language.|Your videos, in every language.|' "$repo/public/index.html"
+git_ commit -q -am "Home: new tagline"
+c1=$(git_ rev-parse HEAD)
+plan lv-demo.1 "$c1" "$base_commit" CHG-2001
+incidents lv-demo.1 "$c1" '[]'
+echo "recorded Plan and IncidentStatus (no open incident) for $c1"
+
+say "shipgate run build -- npm run build"
+expect 0 sg run build --release lv-demo.1 --dir "$repo" -- npm run build
+say "alice approves the deploy"
+approve lv-demo.1 "$c1"
+say "shipgate run deploy -- pm2 restart localizevideos-app --update-env"
+expect 0 sg run deploy --release lv-demo.1 --dir "$repo" -- pm2 restart localizevideos-app --update-env
+say "shipgate verify: home, login, /api/me, logout, error spike"
+expect 0 verify lv-demo.1
+say "shipgate status"
+expect 0 sg status --release lv-demo.1
+
+# ---------------------------------------------------------------- release 2
+say "Release lv-demo.2: \"use the new session store\" (CHG-2002), during SEV-1 INC-77"
+sed -i "s|if (!flags.enabled('new-session-store')) return session.email;|if (flags.enabled('legacy-session-store')) return session.email;|" "$repo/server.js"
+git_ commit -q -am "Sessions: the new session store by default"
+c2=$(git_ rev-parse HEAD)
+plan lv-demo.2 "$c2" "$c1" CHG-2002
+incidents lv-demo.2 "$c2" "[{\"id\": \"INC-77\", \"severity\": \"SEV-1\", \"status\": \"open\", \"title\": \"Checkout errors\", \"openedAt\": \"$(at '-10 minutes')\"}]"
+expect 0 sg run build --release lv-demo.2 --dir "$repo" -- npm run build
+approve lv-demo.2 "$c2"
+before=$(restarts)
+expect 1 sg run deploy --release lv-demo.2 --dir "$repo" -- pm2 restart localizevideos-app --update-env
+echo "pm2 restarts before: $before, after: $(restarts) (the denied command never ran)"
+
+say "INC-77 is resolved; someone tries pm2 reload instead of the approved command"
+incidents lv-demo.2 "$c2" "[{\"id\": \"INC-77\", \"severity\": \"SEV-1\", \"status\": \"resolved\", \"title\": \"Checkout errors\", \"openedAt\": \"$(at '-20 minutes')\", \"resolvedAt\": \"$(now)\"}]"
+before=$(restarts)
+expect 1 sg run deploy --release lv-demo.2 --dir "$repo" -- pm2 reload localizevideos-app
+echo "pm2 restarts before: $before, after: $(restarts) (the denied command never ran)"
+
+say "The approved command: allowed, deployed; verify catches /api/me answering the wrong user and rolls back"
+expect 0 sg run deploy --release lv-demo.2 --dir "$repo" -- pm2 restart localizevideos-app --update-env
+expect 1 verify lv-demo.2 --rollback-on-fail
+echo "the checkout is back at $(git_ rev-parse --short HEAD) (lv-demo.1 was $(git -C "$repo" rev-parse --short "$c1"))"
+up && curl -fsS "$base/api/version" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log("the app now runs commit "+JSON.parse(s).commit.slice(0,7)))'
+sg status --release lv-demo.2 || true
+
+# ---------------------------------------------------------------- drift
+say "shipgate reconcile pm2: the app as the ledger left it"
+expect 0 sg reconcile pm2 --app localizevideos-app
+say "Someone hot-patches server.js on the server"
+echo "// hot fix: log more" >>"$repo/server.js"
+expect 1 sg reconcile pm2 --app localizevideos-app
+git_ checkout -q -- server.js
+say "Someone restarts the app by hand: pm2 restart localizevideos-app"
+sleep 3 # past the rollback's tolerance window, as a later hand restart would be
+"$pm2" restart localizevideos-app >/dev/null
+expect 1 sg reconcile pm2 --app localizevideos-app
+say "The open violations: each waits for its postmortem"
+expect 0 sg violations list --service localizevideos-app
+
+say "Done: stopping PM2 ($PM2_HOME) and removing $work"

@@ -1,0 +1,335 @@
+package rollback_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/rollback"
+	"github.com/localizevideos/shipgate/runner"
+	"github.com/localizevideos/shipgate/schemas"
+	"github.com/localizevideos/shipgate/store"
+	"github.com/localizevideos/shipgate/store/sqlite"
+)
+
+func TestDisableFlag(t *testing.T) {
+	tests := []struct {
+		name, in, flag string
+		want           map[string]any
+		wantErr        string
+	}{
+		{"boolean", `{"new-session-store": true, "other": true}`, "new-session-store",
+			map[string]any{"new-session-store": false, "other": true}, ""},
+		{"object keeps its other fields", `{"inject-errors": {"enabled": true, "rate": 0.5}}`, "inject-errors",
+			map[string]any{"inject-errors": map[string]any{"enabled": false, "rate": 0.5}}, ""},
+		{"already off", `{"x": false}`, "x", map[string]any{"x": false}, ""},
+		{"unknown flag", `{"x": true}`, "y", nil, `no flag "y" (it has x)`},
+		{"not an object", `[true]`, "x", nil, "want a JSON object"},
+		{"flag of another type", `{"x": 1}`, "x", nil, "want true, false or an object"},
+		{"not JSON", `{"x": tru`, "x", nil, "want a JSON object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "flags.json")
+			if err := os.WriteFile(p, []byte(tt.in), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			err := rollback.DisableFlag(p, tt.flag)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("DisableFlag(%s, %q) = %v; want an error with %q", tt.in, tt.flag, err, tt.wantErr)
+				}
+				if b, _ := os.ReadFile(p); string(b) != tt.in {
+					t.Errorf("a failed DisableFlag changed the file to %s", b)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("DisableFlag: %v", err)
+			}
+			var got map[string]any
+			b, _ := os.ReadFile(p)
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("flags (-want +got):\n%s", diff)
+			}
+			if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o640 {
+				t.Errorf("mode %v; want 0640 kept", fi.Mode().Perm())
+			}
+		})
+	}
+	if err := rollback.DisableFlag(filepath.Join(t.TempDir(), "none.json"), "x"); err == nil {
+		t.Error("DisableFlag of a missing file = nil")
+	}
+}
+
+const (
+	c1 = "1111111111111111111111111111111111111111"
+	c2 = "2222222222222222222222222222222222222222"
+	c3 = "3333333333333333333333333333333333333333"
+)
+
+var at = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+
+type ledger struct {
+	t  *testing.T
+	db *sqlite.DB
+	v  *evidence.Validator
+	n  int
+}
+
+func newLedger(t *testing.T) *ledger {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	reg, err := schemas.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &ledger{t: t, db: db, v: evidence.NewValidator(reg, evidence.DefaultLimits)}
+}
+
+// decide records a decision of gate about rel at commit.
+func (l *ledger) decide(g, rel, svc, commit string, allow, dryRun bool) string {
+	l.n++
+	now := at.Add(time.Duration(l.n) * time.Minute)
+	d := &engine.Decision{ID: gate.NewID("dec", now), Gate: g, Release: engine.Release{ID: rel, Service: svc, Environment: "production", Commit: commit},
+		Allow: allow, Reason: engine.ReasonAllow, DryRun: dryRun, EvaluatedAt: now}
+	if !allow {
+		d.Reason = engine.ReasonDeny
+	}
+	body, err := json.Marshal(gate.Record{Decision: d})
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	err = l.db.RecordDecision(context.Background(), now, store.Decision{ID: d.ID, ReleaseID: rel, Service: svc, Environment: "production",
+		Gate: g, Allow: allow, DryRun: dryRun, Reason: d.Reason, EvaluatedAt: now, Body: body}, nil, nil)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return d.ID
+}
+
+// rolledBack records a Rollback of rel with status.
+func (l *ledger) rolledBack(rel, commit, status string) {
+	env := runner.Envelope{ReleaseID: rel, Service: "app", Environment: "production", Repository: "lv/app", Commit: commit, Actor: "dave"}
+	b, err := rollback.Evidence(env, rollback.Result{Plan: rollback.Plan{Strategy: rollback.Emergency, Flag: "x", Restart: []string{"true"}},
+		Status: status, StartedAt: at, FinishedAt: at})
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	doc, err := l.v.Decode("test", b)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	if _, err := l.db.AddEvidence(context.Background(), at, []store.Evidence{gate.StoreEvidence(doc)}); err != nil {
+		l.t.Fatal(err)
+	}
+}
+
+func TestFindTarget(t *testing.T) {
+	ctx := context.Background()
+	rel := engine.Release{ID: "r3", Service: "app", Environment: "production", Commit: c3}
+
+	l := newLedger(t)
+	if _, err := rollback.FindTarget(ctx, l.db, rel); !errors.Is(err, rollback.ErrNoTarget) {
+		t.Fatalf("FindTarget on an empty ledger = %v; want ErrNoTarget", err)
+	}
+	want := l.decide("verify", "r1", "app", c1, true, false)
+	l.decide("verify", "r2", "app", c2, false, false)      // denied
+	l.decide("verify", "r2", "app", c2, true, true)        // a dry run
+	l.decide("deploy", "r2", "app", c2, true, false)       // another gate
+	l.decide("verify", "other", "web", c2, true, false)    // another service
+	l.decide("verify", "r3", "app", c3, true, false)       // the release itself
+	l.decide("verify", "r3-again", "app", c3, true, false) // the same commit
+	got, err := rollback.FindTarget(ctx, l.db, rel)
+	if err != nil {
+		t.Fatalf("FindTarget: %v", err)
+	}
+	if got.ReleaseID != "r1" || got.Commit != c1 || got.Decision != want {
+		t.Errorf("FindTarget = %+v; want r1 @ %s by %s", got, c1, want)
+	}
+
+	// A newer verified release wins, unless it was rolled back since.
+	l.decide("verify", "r2", "app", c2, true, false)
+	if got, _ := rollback.FindTarget(ctx, l.db, rel); got.ReleaseID != "r2" {
+		t.Errorf("FindTarget = %+v; want the newer r2", got)
+	}
+	l.rolledBack("r2", c2, rollback.Failed)
+	if got, _ := rollback.FindTarget(ctx, l.db, rel); got.ReleaseID != "r2" {
+		t.Errorf("FindTarget = %+v; a failed rollback of r2 does not disqualify it", got)
+	}
+	l.rolledBack("r2", c2, rollback.Succeeded)
+	if got, _ := rollback.FindTarget(ctx, l.db, rel); got.ReleaseID != "r1" {
+		t.Errorf("FindTarget = %+v; want r1: r2 was rolled back", got)
+	}
+}
+
+// gitRepo makes a repository with two commits and returns them.
+func gitRepo(t *testing.T) (dir, first, second string) {
+	dir = t.TempDir()
+	run := func(args ...string) string {
+		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	run("init", "-q", "-b", "main")
+	os.WriteFile(filepath.Join(dir, "app.js"), []byte("v1\n"), 0o644)
+	run("add", "-A")
+	run("commit", "-q", "-m", "v1")
+	first = run("rev-parse", "HEAD")
+	os.WriteFile(filepath.Join(dir, "app.js"), []byte("v2\n"), 0o644)
+	run("commit", "-q", "-am", "v2")
+	second = run("rev-parse", "HEAD")
+	return dir, first, second
+}
+
+func head(dir string) (string, bool, error) {
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "", false, err
+	}
+	st, err := exec.Command("git", "-C", dir, "status", "--porcelain").Output()
+	return strings.TrimSpace(string(out)), len(st) == 0, err
+}
+
+func TestDo(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("needs git")
+	}
+	ctx := context.Background()
+	restart := func(dir string) []string { return []string{"sh", "-c", "cat app.js > restarted"} }
+
+	t.Run("fast", func(t *testing.T) {
+		dir, first, second := gitRepo(t)
+		// What the build and the restart write is not the code.
+		os.WriteFile(filepath.Join(dir, ".git", "info", "exclude"), []byte("restarted\nbuilt\n"), 0o644)
+		rb := &rollback.Rollbacker{Run: &runner.Runner{Dir: dir}, Check: head}
+		res := rb.Do(ctx, rollback.Plan{Strategy: rollback.Fast, FromCommit: second, Target: rollback.Target{ReleaseID: "r1", Commit: first},
+			Build: []string{"sh", "-c", "touch built"}, Restart: restart(dir)})
+		if res.Err != nil || res.Status != rollback.Succeeded {
+			t.Fatalf("Do = %s, %v", res.Status, res.Err)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "restarted")); string(b) != "v1\n" {
+			t.Errorf("the restart saw app.js %q; want the target's v1", b)
+		}
+		var names []string
+		for _, s := range res.Steps {
+			names = append(names, s.Name)
+		}
+		if diff := cmp.Diff([]string{"checkout", "build", "restart"}, names); diff != "" {
+			t.Errorf("steps (-want +got):\n%s", diff)
+		}
+		if res.Duration <= 0 || res.FinishedAt.Before(res.StartedAt) {
+			t.Errorf("duration %v from %v to %v", res.Duration, res.StartedAt, res.FinishedAt)
+		}
+	})
+	t.Run("fast with a dirty tree fails before the restart", func(t *testing.T) {
+		dir, first, second := gitRepo(t)
+		os.WriteFile(filepath.Join(dir, "patch.js"), []byte("hot\n"), 0o644)
+		rb := &rollback.Rollbacker{Run: &runner.Runner{Dir: dir}, Check: head}
+		res := rb.Do(ctx, rollback.Plan{Strategy: rollback.Fast, FromCommit: second, Target: rollback.Target{Commit: first}, Restart: restart(dir)})
+		if res.Status != rollback.Failed || res.Err == nil || !strings.Contains(res.Err.Error(), "uncommitted changes") {
+			t.Fatalf("Do = %s, %v; want failed for uncommitted changes", res.Status, res.Err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "restarted")); err == nil {
+			t.Error("restarted despite the failed check")
+		}
+	})
+	t.Run("failing restart", func(t *testing.T) {
+		dir, first, second := gitRepo(t)
+		rb := &rollback.Rollbacker{Run: &runner.Runner{Dir: dir}, Check: head}
+		res := rb.Do(ctx, rollback.Plan{Strategy: rollback.Fast, FromCommit: second, Target: rollback.Target{Commit: first}, Restart: []string{"false"}})
+		if res.Status != rollback.Failed || len(res.Steps) != 2 || res.Steps[1].Result.ExitCode != 1 {
+			t.Fatalf("Do = %s, %v, steps %+v; want failed at the restart", res.Status, res.Err, res.Steps)
+		}
+	})
+	t.Run("no target", func(t *testing.T) {
+		rb := &rollback.Rollbacker{Run: &runner.Runner{Dir: t.TempDir()}}
+		res := rb.Do(ctx, rollback.Plan{Strategy: rollback.Fast, TargetErr: rollback.ErrNoTarget, Restart: []string{"true"}})
+		if res.Status != rollback.Failed || !errors.Is(res.Err, rollback.ErrNoTarget) || len(res.Steps) != 0 {
+			t.Fatalf("Do = %s, %v, %d steps; want failed, no step run", res.Status, res.Err, len(res.Steps))
+		}
+	})
+	t.Run("no approved command", func(t *testing.T) {
+		dir, first, _ := gitRepo(t)
+		rb := &rollback.Rollbacker{Run: &runner.Runner{Dir: dir}, Check: head}
+		res := rb.Do(ctx, rollback.Plan{Strategy: rollback.Fast, Target: rollback.Target{Commit: first}})
+		if res.Status != rollback.Failed || len(res.Steps) != 0 {
+			t.Fatalf("Do = %s, %v; want failed before any step", res.Status, res.Err)
+		}
+	})
+	t.Run("emergency", func(t *testing.T) {
+		dir := t.TempDir()
+		flags := filepath.Join(dir, "flags.json")
+		os.WriteFile(flags, []byte(`{"new-session-store": true}`), 0o644)
+		rb := &rollback.Rollbacker{Run: &runner.Runner{Dir: dir}}
+		res := rb.Do(ctx, rollback.Plan{Strategy: rollback.Emergency, Flag: "new-session-store", FlagsFile: flags,
+			Restart: []string{"sh", "-c", "cat flags.json > restarted"}})
+		if res.Err != nil {
+			t.Fatalf("Do: %v", res.Err)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "restarted")); !strings.Contains(string(b), `"new-session-store": false`) {
+			t.Errorf("the restart saw flags %s", b)
+		}
+		if len(res.Steps) != 2 || res.Steps[0].File != flags || res.Steps[0].Name != "disable-flag" {
+			t.Errorf("steps = %+v", res.Steps)
+		}
+	})
+}
+
+// Every result, failed ones included, makes a Rollback the schema accepts.
+func TestEvidence(t *testing.T) {
+	reg, err := schemas.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := evidence.NewValidator(reg, evidence.DefaultLimits)
+	env := runner.Envelope{ReleaseID: "lv-1", Service: "app", Environment: "production", Repository: "lv/app", Commit: c2, Actor: "dave"}
+	step := rollback.Step{Name: "restart", Command: []string{"pm2", "restart", "app"}, Result: runner.Result{ExitCode: 1, Duration: 1500 * time.Millisecond}}
+	for name, res := range map[string]rollback.Result{
+		"fast succeeded": {Plan: rollback.Plan{Strategy: rollback.Fast, FromCommit: c2, Target: rollback.Target{ReleaseID: "lv-0", Commit: c1}, Trigger: rollback.TriggerWatch},
+			Status: rollback.Succeeded, StartedAt: at, FinishedAt: at.Add(2 * time.Second), Duration: 2 * time.Second},
+		"fast without target": {Plan: rollback.Plan{Strategy: rollback.Fast}, Status: rollback.Failed, StartedAt: at, FinishedAt: at, Err: rollback.ErrNoTarget},
+		"emergency failed": {Plan: rollback.Plan{Strategy: rollback.Emergency, Flag: "x", FlagsFile: "/srv/flags.json"}, Status: rollback.Failed,
+			StartedAt: at, FinishedAt: at, Steps: []rollback.Step{{Name: "disable-flag", File: "/srv/flags.json"}, step}, Err: errors.New("restart: exited 1")},
+	} {
+		b, err := rollback.Evidence(env, res)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		doc, err := v.Decode(name, b)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, b)
+		}
+		data := doc.Value["data"].(map[string]any)
+		if data["status"] != res.Status || data["fromCommit"] == "" {
+			t.Errorf("%s: data = %v", name, data)
+		}
+		if res.Err != nil && !strings.Contains(data["reason"].(string), res.Err.Error()) {
+			t.Errorf("%s: reason %q does not say why", name, data["reason"])
+		}
+	}
+	if _, err := rollback.Evidence(runner.Envelope{ReleaseID: "x"}, rollback.Result{}); err == nil {
+		t.Error("Evidence without service = nil error")
+	}
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Gate decisions through the HTTP API of shipgate serve: 32 concurrent
+# clients, each decision authenticated, evaluated and recorded in the ledger
+# before it is answered. Reports decisions/s and p50/p99 latency on SQLite
+# and, when SHIPGATE_TEST_POSTGRES is set (eval "$(make -s pg)"), on
+# PostgreSQL. N decisions per store (default 2000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-2000}
+if [ -z "${SHIPGATE_TEST_POSTGRES:-}" ]; then
+	echo "SHIPGATE_TEST_POSTGRES is not set: PostgreSQL is skipped (eval \"\$(make -s pg)\" to include it)" >&2
+fi
+echo "deploy gate through the API, 32 concurrent clients, $N recorded decisions per store"
+go test -run '^$' -bench 'BenchmarkGateAPI' -benchtime "${N}x" -count 1 ./server/ |
+	awk '/^BenchmarkGateAPI\// {
+		split($1, name, "/"); sub(/-[0-9]+$/, "", name[2])
+		printf "%-10s %8.1f decisions/s   p50 %7.1f ms   p99 %7.1f ms\n", name[2], $3, $5, $7
+	} /^(FAIL|---)/ { print; bad = 1 } END { exit bad }'

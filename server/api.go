@@ -1,0 +1,672 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/localizevideos/shipgate/auth"
+	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/store"
+)
+
+// Who may read: approvers see what they approve, auditors everything.
+var readers = []string{auth.RoleApprover, auth.RoleAuditor}
+
+// apiRoutes is the API. docs/openapi.yaml lists the same routes (a test
+// holds them equal).
+func (s *Server) apiRoutes() []Route {
+	return []Route{
+		{"POST", "/v1/evidence", []string{auth.RolePipeline}, s.addEvidence},
+		{"GET", "/v1/evidence/{digest}", readers, s.getEvidence},
+		{"POST", "/v1/gates/{gate}", []string{auth.RolePipeline}, s.decide},
+		{"GET", "/v1/decisions/{id}", readers, s.getDecision},
+		{"GET", "/v1/releases", readers, s.listReleases},
+		{"GET", "/v1/releases/{id}", readers, s.getRelease},
+		{"GET", "/v1/releases/{id}/status", []string{auth.RolePipeline, auth.RoleApprover, auth.RoleAuditor}, s.getStatus},
+		{"POST", "/v1/releases/{id}/approvals", []string{auth.RoleApprover}, s.approve},
+		{"POST", "/v1/releases/{id}/overrides", []string{auth.RoleApprover}, s.override},
+		{"GET", "/v1/violations", readers, s.listViolations},
+		{"GET", "/v1/violations/{id}", readers, s.getViolation},
+		{"GET", "/v1/postmortems", readers, s.listPostmortems},
+		{"POST", "/v1/postmortems", []string{auth.RolePipeline, auth.RoleApprover}, s.addPostmortem},
+		{"GET", "/v1/ledger/verify", []string{auth.RoleAuditor}, s.verifyLedger},
+		{"GET", "/v1/tokens", []string{auth.RoleAdmin}, s.listTokens},
+		{"POST", "/v1/tokens", []string{auth.RoleAdmin}, s.createToken},
+		{"DELETE", "/v1/tokens/{id}", []string{auth.RoleAdmin}, s.revokeToken},
+	}
+}
+
+// EvidenceBatch is the named form of an evidence batch: the documents and,
+// optionally, a name for each (its file, say), recorded as its source.
+type EvidenceBatch struct {
+	Documents []json.RawMessage `json:"documents"`
+	Sources   []string          `json:"sources,omitempty"`
+}
+
+// AddedEvidence is one document of an evidence request as recorded.
+type AddedEvidence struct {
+	Kind    string `json:"kind"`
+	Digest  string `json:"digest"`
+	Source  string `json:"source"`
+	Release string `json:"release"`
+	Entry   int64  `json:"entry,omitempty"`
+	New     bool   `json:"new"`
+}
+
+// maxSource bounds a source name a client gives.
+const maxSource = 1024
+
+// checkSources checks the source names a client gave for its documents:
+// none, or one per document, each printable and at most maxSource bytes.
+func checkSources(member string, sources []string, n int) error {
+	if len(sources) == 0 {
+		return nil
+	}
+	if len(sources) != n {
+		return badRequest("request body: /%s: %d names for %d documents; want one per document", member, len(sources), n)
+	}
+	for i, src := range sources {
+		if src == "" || len(src) > maxSource || strings.IndexFunc(src, unicode.IsControl) >= 0 {
+			return badRequest("request body: /%s/%d: want a name of 1 to %d bytes without control characters", member, i, maxSource)
+		}
+	}
+	return nil
+}
+
+// decodeDocuments validates each raw document; its source is the name the
+// client gave (sources, when given) or its place in the request. Any
+// invalid document fails them all.
+func (s *Server) decodeDocuments(prefix string, raws []json.RawMessage, sources []string) ([]*evidence.Document, error) {
+	var all evidence.ValidationErrors
+	docs := make([]*evidence.Document, 0, len(raws))
+	for i, raw := range raws {
+		src := fmt.Sprintf("%s/%d", prefix, i)
+		switch {
+		case len(sources) > 0:
+			src = sources[i]
+		case prefix == "":
+			src = "(body)"
+		}
+		d, err := s.cfg.Validator.Decode(src, raw)
+		if err != nil {
+			var ves evidence.ValidationErrors
+			if !errors.As(err, &ves) {
+				return nil, invalidEvidence(err)
+			}
+			all = append(all, ves...)
+			continue
+		}
+		docs = append(docs, d)
+	}
+	if len(all) > 0 {
+		return nil, invalidEvidence(all)
+	}
+	return docs, nil
+}
+
+// addEvidence records one document (a JSON object) or a batch (an array):
+// all of it or, if any document is invalid, none.
+func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var raws []json.RawMessage
+	var sources []string
+	prefix := ""
+	trimmed := bytesTrimLeft(b)
+	var probe struct {
+		Documents json.RawMessage `json:"documents"`
+		Kind      json.RawMessage `json:"kind"`
+	}
+	switch {
+	case len(trimmed) > 0 && trimmed[0] == '[':
+		if err := json.Unmarshal(b, &raws); err != nil {
+			return badRequest("request body: %v", err)
+		}
+		prefix = "body"
+	case json.Unmarshal(b, &probe) == nil && probe.Documents != nil && probe.Kind == nil:
+		var batch EvidenceBatch
+		if err := decodeStrict(b, &batch); err != nil {
+			return err
+		}
+		if err := checkSources("sources", batch.Sources, len(batch.Documents)); err != nil {
+			return err
+		}
+		raws, sources, prefix = batch.Documents, batch.Sources, "/documents"
+	default:
+		raws = []json.RawMessage{b}
+	}
+	if len(raws) == 0 {
+		return badRequest("request body: an empty batch")
+	}
+	docs, err := s.decodeDocuments(prefix, raws, sources)
+	if err != nil {
+		return err
+	}
+	in := make([]store.Evidence, len(docs))
+	for i, d := range docs {
+		in[i] = gate.StoreEvidence(d)
+	}
+	stored, err := s.store.AddEvidence(r.Context(), s.now(), in)
+	if err != nil {
+		return storeError("record evidence", err)
+	}
+	entry := map[string]int64{}
+	for _, e := range stored {
+		entry[e.Digest] = e.Seq
+	}
+	out := make([]AddedEvidence, len(docs))
+	for i, d := range docs {
+		out[i] = AddedEvidence{Kind: d.Kind, Digest: d.Digest, Source: d.Source, Release: d.ReleaseID, Entry: entry[d.Digest], New: entry[d.Digest] > 0}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func bytesTrimLeft(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\n' || b[0] == '\r') {
+		b = b[1:]
+	}
+	return b
+}
+
+// EvidenceView is a stored evidence document.
+type EvidenceView struct {
+	Digest      string          `json:"digest"`
+	Kind        string          `json:"kind"`
+	Release     string          `json:"release"`
+	Service     string          `json:"service"`
+	Environment string          `json:"environment"`
+	Commit      string          `json:"commit"`
+	Source      string          `json:"source"`
+	Actor       string          `json:"actor,omitempty"`
+	CollectedAt time.Time       `json:"collectedAt"`
+	Entry       int64           `json:"entry"`
+	AddedAt     time.Time       `json:"addedAt"`
+	Document    json.RawMessage `json:"document,omitempty"`
+}
+
+func evidenceView(e store.Evidence, withBody bool) EvidenceView {
+	v := EvidenceView{Digest: e.Digest, Kind: e.Kind, Release: e.ReleaseID, Service: e.Service, Environment: e.Environment,
+		Commit: e.Commit, Source: e.Source, CollectedAt: e.CollectedAt, Entry: e.Seq, AddedAt: e.AddedAt}
+	var env struct {
+		Collector struct {
+			Actor string `json:"actor"`
+		} `json:"collector"`
+	}
+	if json.Unmarshal(e.Body, &env) == nil {
+		v.Actor = env.Collector.Actor
+	}
+	if withBody {
+		v.Document = e.Body
+	}
+	return v
+}
+
+func (s *Server) getEvidence(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	digest := r.PathValue("digest")
+	e, err := s.store.EvidenceByDigest(r.Context(), digest)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("evidence %s: not recorded", digest)
+	case err != nil:
+		return storeError("read evidence", err)
+	}
+	writeJSON(w, http.StatusOK, evidenceView(e, true))
+	return nil
+}
+
+// DecisionView is a recorded decision with the ledger entry that holds it.
+type DecisionView struct {
+	Entry    int64           `json:"entry"`
+	Decision json.RawMessage `json:"decision"`
+	Replay   json.RawMessage `json:"replay"`
+}
+
+func decisionView(d store.Decision) (DecisionView, error) {
+	var rec map[string]json.RawMessage
+	if err := json.Unmarshal(d.Body, &rec); err != nil {
+		return DecisionView{}, fmt.Errorf("decision %s: %w", d.ID, err)
+	}
+	replay := rec["replay"]
+	delete(rec, "replay")
+	body, err := json.Marshal(rec)
+	if err != nil {
+		return DecisionView{}, err
+	}
+	return DecisionView{Entry: d.Seq, Decision: body, Replay: replay}, nil
+}
+
+func (s *Server) getDecision(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	id := r.PathValue("id")
+	d, err := s.store.Decision(r.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("decision %s: not recorded", id)
+	case err != nil:
+		return storeError("read decision", err)
+	}
+	v, err := decisionView(d)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// DecisionSummary is a decision as a release lists it.
+type DecisionSummary struct {
+	ID          string    `json:"id"`
+	Gate        string    `json:"gate"`
+	Allow       bool      `json:"allow"`
+	DryRun      bool      `json:"dryRun"`
+	Reason      string    `json:"reason"`
+	EvaluatedAt time.Time `json:"evaluatedAt"`
+	Entry       int64     `json:"entry"`
+}
+
+// ViolationView is a violation or obligation.
+type ViolationView struct {
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	Status      string    `json:"status"`
+	Release     string    `json:"release"`
+	Service     string    `json:"service"`
+	Environment string    `json:"environment"`
+	Gate        string    `json:"gate"`
+	Decision    string    `json:"decision"`
+	Rules       []string  `json:"rules"`
+	Actor       string    `json:"actor"`
+	Message     string    `json:"message"`
+	OpenedAt    time.Time `json:"openedAt"`
+	Due         time.Time `json:"due"`
+	Overdue     bool      `json:"overdue"`
+	ClosedAt    string    `json:"closedAt,omitempty"`
+	ClosedBy    string    `json:"closedBy,omitempty"`
+}
+
+func violationView(v store.Violation, now time.Time) ViolationView {
+	out := ViolationView{ID: v.ID, Kind: v.Kind, Status: v.Status, Release: v.ReleaseID, Service: v.Service,
+		Environment: v.Environment, Gate: v.Gate, Decision: v.DecisionID, Rules: v.Rules, Actor: v.Actor,
+		Message: v.Message, OpenedAt: v.OpenedAt, Due: v.Due, ClosedBy: v.ClosedBy,
+		Overdue: v.Status == store.StatusOpen && now.After(v.Due)}
+	if out.Rules == nil {
+		out.Rules = []string{}
+	}
+	if !v.ClosedAt.IsZero() {
+		out.ClosedAt = v.ClosedAt.UTC().Format(time.RFC3339Nano)
+	}
+	return out
+}
+
+func (s *Server) violationViews(vs []store.Violation) []ViolationView {
+	now := s.now()
+	out := make([]ViolationView, len(vs))
+	for i, v := range vs {
+		out[i] = violationView(v, now)
+	}
+	return out
+}
+
+// ReleaseView is everything the ledger holds of one release.
+type ReleaseView struct {
+	ID         string            `json:"id"`
+	Evidence   []EvidenceView    `json:"evidence"`
+	Decisions  []DecisionSummary `json:"decisions"`
+	Violations []ViolationView   `json:"violations"`
+}
+
+func (s *Server) getRelease(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	id := r.PathValue("id")
+	ctx := r.Context()
+	evs, err := s.store.Evidence(ctx, id)
+	if err != nil {
+		return storeError("read evidence", err)
+	}
+	ds, err := s.store.Decisions(ctx, id)
+	if err != nil {
+		return storeError("read decisions", err)
+	}
+	vs, err := s.store.Violations(ctx, store.Filter{ReleaseID: id})
+	if err != nil {
+		return storeError("read violations", err)
+	}
+	if len(evs) == 0 && len(ds) == 0 && len(vs) == 0 {
+		return notFound("release %s: nothing recorded", id)
+	}
+	out := ReleaseView{ID: id, Evidence: make([]EvidenceView, len(evs)), Decisions: make([]DecisionSummary, len(ds)),
+		Violations: s.violationViews(vs)}
+	for i, e := range evs {
+		out.Evidence[i] = evidenceView(e, false)
+	}
+	for i, d := range ds {
+		out.Decisions[i] = DecisionSummary{ID: d.ID, Gate: d.Gate, Allow: d.Allow, DryRun: d.DryRun, Reason: d.Reason,
+			EvaluatedAt: d.EvaluatedAt, Entry: d.Seq}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// ReleaseSummary is one release as the list shows it.
+type ReleaseSummary struct {
+	ID             string           `json:"id"`
+	Service        string           `json:"service"`
+	Environment    string           `json:"environment"`
+	Evidence       int              `json:"evidence"`
+	Decisions      int              `json:"decisions"`
+	OpenViolations int              `json:"openViolations"`
+	LastDecision   *DecisionSummary `json:"lastDecision,omitempty"`
+	LastEntry      int64            `json:"lastEntry"`
+	LastEvidenceAt time.Time        `json:"lastEvidenceAt"`
+}
+
+// listReleases lists every release the ledger knows, the most recently
+// active first (by ledger entry).
+func (s *Server) listReleases(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	for k := range q {
+		if k != "service" {
+			return badRequest("query parameter %q: want service", k)
+		}
+	}
+	evs, err := s.store.Evidence(ctx, "")
+	if err != nil {
+		return storeError("read evidence", err)
+	}
+	ds, err := s.store.Decisions(ctx, "")
+	if err != nil {
+		return storeError("read decisions", err)
+	}
+	open, err := s.store.Violations(ctx, store.Filter{Status: store.StatusOpen})
+	if err != nil {
+		return storeError("read violations", err)
+	}
+	byID := map[string]*ReleaseSummary{}
+	get := func(id, service, env string) *ReleaseSummary {
+		rs, ok := byID[id]
+		if !ok {
+			rs = &ReleaseSummary{ID: id}
+			byID[id] = rs
+		}
+		if rs.Service == "" {
+			rs.Service, rs.Environment = service, env
+		}
+		return rs
+	}
+	for _, e := range evs {
+		rs := get(e.ReleaseID, e.Service, e.Environment)
+		rs.Evidence++
+		rs.LastEntry = max(rs.LastEntry, e.Seq)
+		if e.AddedAt.After(rs.LastEvidenceAt) {
+			rs.LastEvidenceAt = e.AddedAt
+		}
+	}
+	for _, d := range ds {
+		rs := get(d.ReleaseID, d.Service, d.Environment)
+		rs.Decisions++
+		rs.LastEntry = max(rs.LastEntry, d.Seq)
+		rs.LastDecision = &DecisionSummary{ID: d.ID, Gate: d.Gate, Allow: d.Allow, DryRun: d.DryRun, Reason: d.Reason,
+			EvaluatedAt: d.EvaluatedAt, Entry: d.Seq}
+	}
+	for _, v := range open {
+		if rs, ok := byID[v.ReleaseID]; ok {
+			rs.OpenViolations++
+		}
+	}
+	out := make([]ReleaseSummary, 0, len(byID))
+	for _, rs := range byID {
+		if svc := q.Get("service"); svc == "" || rs.Service == svc {
+			out = append(out, *rs)
+		}
+	}
+	slices.SortFunc(out, func(a, b ReleaseSummary) int { return int(b.LastEntry - a.LastEntry) })
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getStatus(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	st, err := gate.Status(r.Context(), s.store, s.cfg.Validator, r.PathValue("id"))
+	if err != nil {
+		return storeError("read the release's status", err)
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (s *Server) listViolations(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	q := r.URL.Query()
+	for k := range q {
+		if !slices.Contains([]string{"status", "service", "release"}, k) {
+			return badRequest("query parameter %q: want status, service or release", k)
+		}
+	}
+	f := store.Filter{Status: q.Get("status"), Service: q.Get("service"), ReleaseID: q.Get("release")}
+	if f.Status != "" && f.Status != store.StatusOpen && f.Status != store.StatusClosed {
+		return badRequest("status %q: want open or closed", f.Status)
+	}
+	vs, err := s.store.Violations(r.Context(), f)
+	if err != nil {
+		return storeError("read violations", err)
+	}
+	writeJSON(w, http.StatusOK, s.violationViews(vs))
+	return nil
+}
+
+func (s *Server) getViolation(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	id := r.PathValue("id")
+	v, err := s.store.Violation(r.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("violation %s: not recorded", id)
+	case err != nil:
+		return storeError("read violation", err)
+	}
+	writeJSON(w, http.StatusOK, violationView(v, s.now()))
+	return nil
+}
+
+// PostmortemView is a recorded Postmortem and the violations it closed.
+type PostmortemView struct {
+	EvidenceView
+	Closes []string `json:"closes"`
+}
+
+func (s *Server) listPostmortems(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	q := r.URL.Query()
+	vs, err := s.store.Violations(r.Context(), store.Filter{Status: store.StatusClosed, Service: q.Get("service"), ReleaseID: q.Get("release")})
+	if err != nil {
+		return storeError("read violations", err)
+	}
+	byDigest := map[string]*PostmortemView{}
+	var order []string
+	for _, v := range vs {
+		pm, ok := byDigest[v.ClosedBy]
+		if !ok {
+			e, err := s.store.EvidenceByDigest(r.Context(), v.ClosedBy)
+			if err != nil {
+				return storeError("read postmortem", err)
+			}
+			pm = &PostmortemView{EvidenceView: evidenceView(e, true)}
+			byDigest[v.ClosedBy] = pm
+			order = append(order, v.ClosedBy)
+		}
+		pm.Closes = append(pm.Closes, v.ID)
+	}
+	out := make([]PostmortemView, 0, len(order))
+	for _, d := range order {
+		out = append(out, *byDigest[d])
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type postmortemRequest struct {
+	Document   json.RawMessage `json:"document"`
+	Violations []string        `json:"violations,omitempty"`
+}
+
+// addPostmortem records a Postmortem and closes the violations it names
+// (all of them, or those listed, each of which it must name).
+func (s *Server) addPostmortem(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var req postmortemRequest
+	if err := decodeStrict(b, &req); err != nil {
+		return err
+	}
+	if len(req.Document) == 0 {
+		return badRequest("request body: /document: want the Postmortem evidence document")
+	}
+	doc, err := s.cfg.Validator.Decode("/document", req.Document)
+	if err != nil {
+		return invalidEvidence(err)
+	}
+	if doc.Kind != "Postmortem" {
+		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidEvidence,
+			Message: fmt.Sprintf("/document/kind: %s: want a Postmortem", doc.Kind)}
+	}
+	var named []string
+	if data, ok := doc.Value["data"].(map[string]any); ok {
+		if list, ok := data["violations"].([]any); ok {
+			for _, x := range list {
+				if id, ok := x.(string); ok {
+					named = append(named, id)
+				}
+			}
+		}
+	}
+	ids := req.Violations
+	if len(ids) == 0 {
+		ids = named
+	}
+	for i, id := range ids {
+		if !slices.Contains(named, id) {
+			return badRequest("/violations/%d: %s is not named in /document/data/violations", i, id)
+		}
+	}
+	closed, err := s.store.ClosePostmortem(r.Context(), s.now(), gate.StoreEvidence(doc), ids)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}
+	case errors.Is(err, store.ErrClosed):
+		return &Error{Status: http.StatusConflict, Code: CodeConflict, Message: err.Error()}
+	case err != nil:
+		return storeError("close violations", err)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"postmortem": doc.Digest, "closed": s.violationViews(closed)})
+	return nil
+}
+
+// VerifyResult is the answer of a ledger verification that passed.
+type VerifyResult struct {
+	Intact bool `json:"intact"`
+	ledger.Head
+}
+
+func (s *Server) verifyLedger(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	head, err := s.store.Verify(r.Context(), nil)
+	if err != nil {
+		var be *ledger.BreakError
+		var pe *store.ProjectionError
+		if errors.As(err, &be) || errors.As(err, &pe) {
+			return &Error{Status: http.StatusConflict, Code: CodeLedgerBroken, Message: err.Error(), Cause: err}
+		}
+		return storeError("verify the ledger", err)
+	}
+	writeJSON(w, http.StatusOK, VerifyResult{Intact: true, Head: head})
+	return nil
+}
+
+// TokenView is a token as the API shows it: never its secret or hash.
+type TokenView struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Role      string `json:"role"`
+	CreatedAt string `json:"createdAt"`
+	CreatedBy string `json:"createdBy"`
+	Active    bool   `json:"active"`
+	RevokedAt string `json:"revokedAt,omitempty"`
+	RevokedBy string `json:"revokedBy,omitempty"`
+	// Token is the secret, in the answer that creates it only.
+	Token string `json:"token,omitempty"`
+}
+
+// NewTokenView returns the API view of t.
+func NewTokenView(t store.Token) TokenView {
+	v := TokenView{ID: t.ID, Name: t.Name, Role: t.Role, CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339Nano),
+		CreatedBy: t.CreatedBy, Active: t.Active(), RevokedBy: t.RevokedBy}
+	if !t.Active() {
+		v.RevokedAt = t.RevokedAt.UTC().Format(time.RFC3339Nano)
+	}
+	return v
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	ts, err := s.tokens.List(r.Context())
+	if err != nil {
+		return storeError("list tokens", err)
+	}
+	out := make([]TokenView, len(ts))
+	for i, t := range ts {
+		out[i] = NewTokenView(t)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type tokenRequest struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var req tokenRequest
+	if err := decodeStrict(b, &req); err != nil {
+		return err
+	}
+	secret, t, err := s.tokens.Create(r.Context(), req.Name, req.Role, p.Name+" ("+p.TokenID+")")
+	if err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			return &Error{Status: http.StatusConflict, Code: CodeConflict, Message: err.Error()}
+		}
+		if errors.Is(err, auth.ErrInvalid) {
+			return badRequest("request body: %v", err)
+		}
+		return storeError("create token", err)
+	}
+	v := NewTokenView(t)
+	v.Token = secret
+	writeJSON(w, http.StatusCreated, v)
+	return nil
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id := r.PathValue("id")
+	t, err := s.tokens.Revoke(r.Context(), id, p.Name+" ("+p.TokenID+")")
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("token %s: unknown", id)
+	case errors.Is(err, store.ErrRevoked):
+		return &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "token " + id + " is revoked already"}
+	case err != nil:
+		return storeError("revoke token", err)
+	}
+	writeJSON(w, http.StatusOK, NewTokenView(t))
+	return nil
+}

@@ -1,0 +1,160 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/localizevideos/shipgate/auth"
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/store"
+)
+
+// GateRequest is the body of POST /v1/gates/{gate}.
+type GateRequest struct {
+	// ID names the decision. A client that may retry gives one (unique per
+	// decision): a request whose id is recorded already is answered with
+	// the recorded decision and records nothing. Empty: the server names it.
+	ID string `json:"id,omitempty"`
+	// Release must carry an id; service, environment and commit default to
+	// the release's Plan.
+	Release engine.Release `json:"release"`
+	// Evidence documents recorded with the decision.
+	Evidence []json.RawMessage `json:"evidence,omitempty"`
+	// Sources optionally names each of Evidence (its file, say): the name
+	// recorded as its source and used in errors.
+	Sources []string `json:"sources,omitempty"`
+	// DryRun records the decision as a dry run: it opens no violation.
+	DryRun bool `json:"dryRun,omitempty"`
+}
+
+// idPattern is what a client may name a decision.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+
+// Replayed is the header set on the answer to a retried request: the
+// decision was recorded by an earlier request with the same id.
+const Replayed = "Shipgate-Replayed"
+
+func (s *Server) decide(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	start := time.Now()
+	gateName := r.PathValue("gate")
+	label := gateName
+	if !slices.Contains(engine.Gates, gateName) {
+		label = "unknown"
+	}
+	result := resultError
+	defer func() { s.metrics.decision(label, result, time.Since(start)) }()
+
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var req GateRequest
+	if err := decodeStrict(b, &req); err != nil {
+		return err
+	}
+	if req.Release.ID == "" {
+		return badRequest("request body: /release/id: want the release id")
+	}
+	if req.ID != "" && !idPattern.MatchString(req.ID) {
+		return badRequest("request body: /id: %q: want 1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit", req.ID)
+	}
+	if label == "unknown" {
+		return notFound("gate %q: want one of deploy, verify, complete, flag", gateName)
+	}
+	if err := checkSources("sources", req.Sources, len(req.Evidence)); err != nil {
+		return err
+	}
+	docs, err := s.decodeDocuments("/evidence", req.Evidence, req.Sources)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	if req.ID != "" {
+		// A retry of a recorded decision: answer it again.
+		rec, err := s.recorded(ctx, req, gateName)
+		if err == nil {
+			result = resultOf(rec)
+			w.Header().Set(Replayed, "true")
+			writeJSON(w, http.StatusOK, rec)
+			return nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	g := *s.gate
+	if req.ID != "" {
+		id := req.ID
+		g.NewID = func(prefix string, now time.Time) string {
+			if prefix == "dec" {
+				return id
+			}
+			return gate.NewID(prefix, now)
+		}
+	}
+	d, err := g.Decide(ctx, gate.Request{Gate: gateName, Release: req.Release, Evidence: docs, Actor: p.Name,
+		Now: s.now().UTC(), DryRun: req.DryRun})
+	var re *gate.RecordError
+	var fe *engine.FaultError
+	switch {
+	case err == nil:
+		result = resultOf(d)
+		writeJSON(w, http.StatusOK, d)
+		return nil
+	case errors.As(err, &re) && req.ID != "" && errors.Is(err, store.ErrDuplicate):
+		// Another replica recorded this id meanwhile: its answer stands.
+		rec, rerr := s.recorded(ctx, req, gateName)
+		if rerr != nil {
+			return rerr
+		}
+		result = resultOf(rec)
+		w.Header().Set(Replayed, "true")
+		writeJSON(w, http.StatusOK, rec)
+		return nil
+	case errors.As(err, &re):
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeStoreUnavailable,
+			Message: "the decision could not be recorded, so it must not be acted on (deny)", Decision: d, Cause: err}
+	case errors.As(err, &fe):
+		return &Error{Status: http.StatusInternalServerError, Code: CodeEngineFault,
+			Message: fmt.Sprintf("the policies gave no trustworthy answer (%s); the recorded decision denies", fe.Reason), Decision: d, Cause: err}
+	case errors.Is(err, engine.ErrUnknownGate):
+		return notFound("%v", err)
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "the gate failed; deny", Decision: d, Cause: err}
+}
+
+func resultOf(d *engine.Decision) string {
+	if d.Allow {
+		return resultAllow
+	}
+	return resultDeny
+}
+
+// recorded returns the decision recorded under req.ID, which must be for
+// the same gate and release; store.ErrNotFound when there is none.
+func (s *Server) recorded(ctx context.Context, req GateRequest, gateName string) (*engine.Decision, error) {
+	sd, err := s.store.Decision(ctx, req.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, storeError("read the recorded decision", err)
+	}
+	var rec gate.Record
+	if err := json.Unmarshal(sd.Body, &rec); err != nil || rec.Decision == nil {
+		return nil, &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "read the recorded decision", Cause: err}
+	}
+	if sd.Gate != gateName || sd.ReleaseID != req.Release.ID || sd.DryRun != req.DryRun {
+		return nil, &Error{Status: http.StatusConflict, Code: CodeIdempotency,
+			Message: fmt.Sprintf("decision id %s is recorded for the %s gate of release %s (dry run %t); give a new id for a new decision",
+				req.ID, sd.Gate, sd.ReleaseID, sd.DryRun)}
+	}
+	return rec.Decision, nil
+}

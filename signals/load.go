@@ -1,0 +1,491 @@
+// Package signals reads a release's safety signals: what `shipgate watch`
+// samples during the first minutes after a deploy. A signals file (YAML) names
+// each signal, where its value comes from (a PromQL query against a
+// Prometheus server, a metric read from an app's /metrics endpoint, or pm2's
+// own cpu/memory readings), a CEL condition over observed, baseline and the
+// window that decides a breach, and the least traffic below which a reading
+// says nothing.
+//
+// A file is loaded once: strict YAML, every field checked and every CEL
+// expression compiled, with every problem reported at once with its line and
+// column. A reading that cannot be taken (an unreachable server, NaN, an
+// empty result, too little traffic, a counter reset) wraps prom.ErrNoData:
+// no data is never a healthy zero.
+package signals
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/token"
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/ext"
+)
+
+// CostLimit bounds the evaluation cost of one CEL condition.
+const CostLimit = 100_000
+
+// DefaultTimeout bounds one reading when the file sets none.
+const DefaultTimeout = 10 * time.Second
+
+// file is the signals file as written.
+type file struct {
+	Prometheus string        `yaml:"prometheus"`
+	Metrics    string        `yaml:"metrics"`
+	PM2        *filePM2      `yaml:"pm2"`
+	Alerts     *fileAlerts   `yaml:"alerts"`
+	Timeout    time.Duration `yaml:"timeout"`
+	Signals    []fileSignal  `yaml:"signals"`
+}
+
+type filePM2 struct {
+	App  string `yaml:"app"`
+	Bin  string `yaml:"bin"`
+	Home string `yaml:"home"`
+}
+
+type fileAlerts struct {
+	Webhook string `yaml:"webhook"`
+}
+
+type fileSignal struct {
+	Name          string       `yaml:"name"`
+	Prometheus    *filePromQL  `yaml:"prometheus"`
+	Metrics       *fileMetrics `yaml:"metrics"`
+	PM2           *fileSigPM2  `yaml:"pm2"`
+	Baseline      *float64     `yaml:"baseline"`
+	BaselineQuery string       `yaml:"baselineQuery"`
+	Breach        expr         `yaml:"breach"`
+	MinCount      float64      `yaml:"minCount"`
+	MinSamples    int          `yaml:"minSamples"`
+	Unit          string       `yaml:"unit"`
+}
+
+type filePromQL struct {
+	URL   string `yaml:"url"`
+	Query string `yaml:"query"`
+	// Count is a query of the traffic behind the value (requests in the
+	// rate's range), compared with minCount.
+	Count string `yaml:"count"`
+}
+
+type fileMetrics struct {
+	URL      string            `yaml:"url"`
+	Type     string            `yaml:"type"`
+	Metric   string            `yaml:"metric"`
+	Match    map[string]string `yaml:"match"`
+	Total    map[string]string `yaml:"total"`
+	Quantile float64           `yaml:"quantile"`
+}
+
+type fileSigPM2 struct {
+	Field string `yaml:"field"`
+	App   string `yaml:"app"`
+}
+
+// expr is a CEL expression and where it starts in the file.
+type expr struct {
+	Text         string
+	Line, Column int
+}
+
+// UnmarshalYAML keeps the position of the expression's node.
+func (e *expr) UnmarshalYAML(n ast.Node) error {
+	var s string
+	if err := yaml.NodeToValue(n, &s); err != nil {
+		return err
+	}
+	p := n.GetToken().Position
+	*e = expr{Text: s, Line: p.Line, Column: p.Column}
+	return nil
+}
+
+// Problem is one thing wrong in a signals file.
+type Problem struct {
+	// Line and Column locate it in the file (0 when unknown).
+	Line, Column int
+	// Field names the signal and field, e.g. signals[0] "error_rate" breach.
+	Field string
+	// ExprLine and ExprColumn locate a CEL error inside the expression.
+	ExprLine, ExprColumn int
+	Message              string
+}
+
+// LoadError lists everything wrong in a signals (or SLO) file.
+type LoadError struct {
+	File     string
+	Problems []Problem
+}
+
+func (e *LoadError) Error() string {
+	lines := make([]string, 0, len(e.Problems))
+	for _, p := range e.Problems {
+		var b strings.Builder
+		b.WriteString(e.File)
+		if p.Line > 0 {
+			fmt.Fprintf(&b, ":%d:%d", p.Line, p.Column)
+		}
+		b.WriteString(": ")
+		if p.Field != "" {
+			b.WriteString(p.Field + ": ")
+		}
+		if p.ExprLine > 0 {
+			fmt.Fprintf(&b, "%d:%d: ", p.ExprLine, p.ExprColumn)
+		}
+		b.WriteString(p.Message)
+		lines = append(lines, b.String())
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Set is a loaded signals file.
+type Set struct {
+	// Signals in file order.
+	Signals []*Signal
+	// Webhook is where alerts go ("" when the file names none).
+	Webhook string
+	// Timeout bounds one reading.
+	Timeout time.Duration
+}
+
+// Signal is one safety signal, ready to read and judge.
+type Signal struct {
+	Name string
+	// Breach is the text of the CEL condition that decides a breach.
+	Breach string
+	// Source says where the value comes from, for people.
+	Source string
+	Unit   string
+	// MinCount is the least traffic (the count query's value, or the
+	// counter's increase between two scrapes) a reading needs.
+	MinCount float64
+	// MinSamples is the least number of readings with data the window
+	// needs; 0 lets the watch decide from the window.
+	MinSamples int
+	// FixedBaseline is the baseline given in the file, if any.
+	FixedBaseline *float64
+	// NeedsBaseline reports whether the condition reads baseline.
+	NeedsBaseline bool
+
+	reader       reader
+	baseQuery    string
+	baselineProm *promSource
+	cond         *program
+}
+
+// Load parses and compiles the signals file b, read from path. Every
+// problem is reported in one *LoadError.
+func Load(path string, b []byte) (*Set, error) {
+	var f file
+	if err := yaml.UnmarshalWithOptions(b, &f, yaml.Strict()); err != nil {
+		return nil, yamlError(path, err)
+	}
+	l := &loader{le: &LoadError{File: path}}
+	s := l.set(&f)
+	if len(l.le.Problems) > 0 {
+		return nil, l.le
+	}
+	return s, nil
+}
+
+type loader struct {
+	le  *LoadError
+	env *cel.Env
+}
+
+func (l *loader) errorf(field, format string, args ...any) {
+	l.le.Problems = append(l.le.Problems, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+func (l *loader) set(f *file) *Set {
+	s := &Set{Timeout: f.Timeout}
+	if f.Timeout < 0 {
+		l.errorf("timeout", "must not be negative")
+	}
+	if s.Timeout <= 0 {
+		s.Timeout = DefaultTimeout
+	}
+	if f.Prometheus != "" {
+		if err := checkURL(f.Prometheus); err != nil {
+			l.errorf("prometheus", "%v", err)
+		}
+	}
+	if f.Metrics != "" {
+		if err := checkURL(f.Metrics); err != nil {
+			l.errorf("metrics", "%v", err)
+		}
+	}
+	if f.Alerts != nil && f.Alerts.Webhook != "" {
+		if err := checkURL(f.Alerts.Webhook); err != nil {
+			l.errorf("alerts.webhook", "%v", err)
+		}
+		s.Webhook = f.Alerts.Webhook
+	}
+	if f.PM2 != nil && f.PM2.App == "" {
+		l.errorf("pm2.app", "no app: name the pm2 process whose cpu and memory are read")
+	}
+	if len(f.Signals) == 0 {
+		l.errorf("signals", "no signals: nothing to watch")
+	}
+	var err error
+	if l.env, err = conditionEnv(); err != nil {
+		l.errorf("", "CEL environment: %v", err)
+		return s
+	}
+	seen := map[string]bool{}
+	for i := range f.Signals {
+		sig := l.signal(i, &f.Signals[i], f)
+		if sig == nil {
+			continue
+		}
+		if seen[sig.Name] {
+			l.errorf(fmt.Sprintf("signals[%d] name", i), "%q is named twice", sig.Name)
+		}
+		seen[sig.Name] = true
+		s.Signals = append(s.Signals, sig)
+	}
+	return s
+}
+
+func (l *loader) signal(i int, fs *fileSignal, f *file) *Signal {
+	where := fmt.Sprintf("signals[%d]", i)
+	if fs.Name != "" {
+		where = fmt.Sprintf("signals[%d] %q", i, fs.Name)
+	}
+	sig := &Signal{Name: fs.Name, Breach: fs.Breach.Text, Unit: fs.Unit, MinCount: fs.MinCount,
+		MinSamples: fs.MinSamples, FixedBaseline: fs.Baseline}
+	if !namePattern.MatchString(fs.Name) {
+		l.errorf(where+" name", "%q: want lower_snake_case, e.g. error_rate", fs.Name)
+	}
+	if fs.MinCount < 0 {
+		l.errorf(where+" minCount", "must not be negative")
+	}
+	if fs.MinSamples < 0 {
+		l.errorf(where+" minSamples", "must not be negative")
+	}
+	n := 0
+	for _, set := range []bool{fs.Prometheus != nil, fs.Metrics != nil, fs.PM2 != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		l.errorf(where, "give exactly one source: prometheus (a PromQL query), metrics (a /metrics endpoint) or pm2 (cpu or memory)")
+		return nil
+	}
+	switch {
+	case fs.Prometheus != nil:
+		l.promSignal(where, sig, fs, f)
+	case fs.Metrics != nil:
+		l.metricsSignal(where, sig, fs, f)
+	default:
+		l.pm2Signal(where, sig, fs, f)
+	}
+	if fs.Baseline != nil && fs.BaselineQuery != "" {
+		l.errorf(where, "give baseline (a stored value) or baselineQuery, not both")
+	}
+	if fs.Breach.Text == "" {
+		l.errorf(where+" breach", "no condition: e.g. observed > baseline * 1.5 + 0.01")
+		return sig
+	}
+	sig.cond = l.compile(where+" breach", fs.Breach)
+	if sig.cond != nil {
+		sig.NeedsBaseline = sig.cond.reads("baseline")
+		if sig.NeedsBaseline && fs.PM2 != nil && fs.Baseline == nil {
+			l.errorf(where+" breach", "reads baseline, but pm2 has no history: give baseline (a stored value) or compare observed with a constant")
+		}
+		if sig.NeedsBaseline && fs.Metrics != nil && fs.Baseline == nil {
+			l.errorf(where+" breach", "reads baseline, but a /metrics endpoint has no history from before the deploy: give baseline (a stored value), or read the signal through prometheus")
+		}
+	}
+	return sig
+}
+
+func (l *loader) promSignal(where string, sig *Signal, fs *fileSignal, f *file) {
+	p := fs.Prometheus
+	u := p.URL
+	if u == "" {
+		u = f.Prometheus
+	}
+	if u == "" {
+		l.errorf(where+" prometheus.url", "no Prometheus server: set prometheus at the top of the file or prometheus.url here")
+	} else if err := checkURL(u); err != nil {
+		l.errorf(where+" prometheus.url", "%v", err)
+	}
+	if strings.TrimSpace(p.Query) == "" {
+		l.errorf(where+" prometheus.query", "no query")
+	}
+	if fs.MinCount > 0 && p.Count == "" {
+		l.errorf(where+" minCount", "needs prometheus.count, a query of the traffic behind the value")
+	}
+	src := &promSource{url: u, query: p.Query, count: p.Count}
+	sig.reader = src
+	sig.baselineProm = src
+	sig.baseQuery = fs.BaselineQuery
+	sig.Source = "prometheus " + p.Query
+}
+
+var metricTypes = []string{"ratio", "rate", "gauge", "quantile"}
+
+func (l *loader) metricsSignal(where string, sig *Signal, fs *fileSignal, f *file) {
+	m := fs.Metrics
+	u := m.URL
+	if u == "" {
+		u = f.Metrics
+	}
+	if u == "" {
+		l.errorf(where+" metrics.url", "no /metrics endpoint: set metrics at the top of the file or metrics.url here")
+	} else if err := checkURL(u); err != nil {
+		l.errorf(where+" metrics.url", "%v", err)
+	}
+	if !contains(metricTypes, m.Type) {
+		l.errorf(where+" metrics.type", "%q: want one of %s", m.Type, strings.Join(metricTypes, ", "))
+	}
+	if m.Metric == "" {
+		l.errorf(where+" metrics.metric", "no metric name")
+	}
+	if fs.BaselineQuery != "" {
+		l.errorf(where+" baselineQuery", "only with prometheus")
+	}
+	match, err := matchers(m.Match)
+	if err != nil {
+		l.errorf(where+" metrics.match", "%v", err)
+	}
+	total, err := matchers(m.Total)
+	if err != nil {
+		l.errorf(where+" metrics.total", "%v", err)
+	}
+	switch m.Type {
+	case "quantile":
+		if m.Quantile <= 0 || m.Quantile >= 1 {
+			l.errorf(where+" metrics.quantile", "%v: want a quantile between 0 and 1, e.g. 0.95", m.Quantile)
+		}
+	default:
+		if m.Quantile != 0 {
+			l.errorf(where+" metrics.quantile", "only with type quantile")
+		}
+	}
+	if m.Type != "ratio" && len(m.Total) > 0 {
+		l.errorf(where+" metrics.total", "only with type ratio")
+	}
+	if m.Type == "ratio" && len(m.Match) == 0 {
+		l.errorf(where+" metrics.match", "a ratio needs the labels of its numerator, e.g. {code: \"5..\"}")
+	}
+	if m.Type == "gauge" && fs.MinCount > 0 {
+		l.errorf(where+" minCount", "a gauge counts no traffic; leave minCount out")
+	}
+	sig.reader = &metricsSource{url: u, kind: m.Type, metric: m.Metric, match: match, total: total, quantile: m.Quantile}
+	sig.Source = fmt.Sprintf("metrics %s %s %s", m.Type, m.Metric, u)
+}
+
+func (l *loader) pm2Signal(where string, sig *Signal, fs *fileSignal, f *file) {
+	p := fs.PM2
+	if p.Field != "cpu" && p.Field != "memory" {
+		l.errorf(where+" pm2.field", "%q: want cpu or memory (monit.cpu in percent, monit.memory in bytes)", p.Field)
+	}
+	app := p.App
+	src := &pm2Source{field: p.Field, app: app}
+	if f.PM2 != nil {
+		src.bin, src.home = f.PM2.Bin, f.PM2.Home
+		if src.app == "" {
+			src.app = f.PM2.App
+		}
+	}
+	if src.app == "" {
+		l.errorf(where+" pm2.app", "no app: name the pm2 process here or in pm2.app at the top of the file")
+	}
+	if fs.BaselineQuery != "" {
+		l.errorf(where+" baselineQuery", "only with prometheus")
+	}
+	if fs.MinCount > 0 {
+		l.errorf(where+" minCount", "pm2 counts no traffic; leave minCount out")
+	}
+	sig.reader = src
+	sig.Source = fmt.Sprintf("pm2 %s monit.%s", src.app, p.Field)
+}
+
+// matchers compiles label matchers: each value is a regular expression
+// matching the whole label value.
+func matchers(m map[string]string) (map[string]*regexp.Regexp, error) {
+	out := map[string]*regexp.Regexp{}
+	var errs []string
+	for _, k := range sortedKeys(m) {
+		re, err := regexp.Compile("^(?:" + m[k] + ")$")
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", k, err))
+			continue
+		}
+		out[k] = re
+	}
+	if len(errs) > 0 {
+		return nil, errors.New(strings.Join(errs, "; "))
+	}
+	return out, nil
+}
+
+// yamlError names the file, line and column of a YAML error.
+func yamlError(path string, err error) error {
+	var ye interface {
+		GetToken() *token.Token
+		GetMessage() string
+	}
+	if !errors.As(err, &ye) || ye.GetToken() == nil {
+		return fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))
+	}
+	p := ye.GetToken().Position
+	src := yaml.FormatError(err, false, true)
+	if _, rest, ok := strings.Cut(src, "\n"); ok {
+		src = "\n" + strings.TrimRight(rest, "\n ")
+	} else {
+		src = ""
+	}
+	return &LoadError{File: path, Problems: []Problem{{Line: p.Line, Column: p.Column, Message: ye.GetMessage() + src}}}
+}
+
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q: want an http or https URL with a host", s)
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// conditionEnv declares what a breach condition sees.
+func conditionEnv() (*cel.Env, error) {
+	return cel.NewEnv(ext.Strings(), ext.Math(), cel.CrossTypeNumericComparisons(true),
+		cel.Variable("observed", cel.DoubleType),
+		cel.Variable("baseline", cel.DoubleType),
+		cel.Variable("count", cel.DoubleType),
+		cel.Variable("window", cel.MapType(cel.StringType, cel.DoubleType)),
+	)
+}

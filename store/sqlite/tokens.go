@@ -1,0 +1,122 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/localizevideos/shipgate/store"
+)
+
+const tokenColumns = "id, name, role, hash, created_at, created_by, revoked_at, revoked_by"
+
+// CreateToken stores t, active. An id or hash the table holds already is an
+// error wrapping store.ErrDuplicate.
+func (db *DB) CreateToken(ctx context.Context, t store.Token) error {
+	if t.ID == "" || t.Name == "" || t.Role == "" || t.Hash == "" || t.CreatedAt.IsZero() || t.CreatedBy == "" {
+		return fmt.Errorf("create token %q: id, name, role, hash, creation time and creator are required", t.ID)
+	}
+	if !t.Active() {
+		return fmt.Errorf("create token %s: a token is created active", t.ID)
+	}
+	_, err := db.sql.ExecContext(ctx, "INSERT INTO tokens ("+tokenColumns+") VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
+		t.ID, t.Name, t.Role, t.Hash, store.FormatTime(t.CreatedAt), t.CreatedBy)
+	if err != nil {
+		if strings.Contains(err.Error(), "UNIQUE constraint failed") {
+			return fmt.Errorf("create token %s: %w", t.ID, store.ErrDuplicate)
+		}
+		return fmt.Errorf("create token %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// TokenByHash returns the token whose secret hashes to hash, active or
+// revoked; none is an error wrapping store.ErrNotFound.
+func (db *DB) TokenByHash(ctx context.Context, hash string) (store.Token, error) {
+	t, err := scanToken(db.sql.QueryRowContext(ctx, "SELECT "+tokenColumns+" FROM tokens WHERE hash = ?", hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Token{}, fmt.Errorf("token: %w", store.ErrNotFound)
+	}
+	return t, err
+}
+
+// Tokens lists every token, revoked ones included, oldest first.
+func (db *DB) Tokens(ctx context.Context) ([]store.Token, error) {
+	rows, err := db.sql.QueryContext(ctx, "SELECT "+tokenColumns+" FROM tokens ORDER BY created_at, id")
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeToken revokes the token id at the time at, by the principal by, and
+// returns it as revoked. An unknown id wraps store.ErrNotFound, a revoked
+// one store.ErrRevoked.
+func (db *DB) RevokeToken(ctx context.Context, id, by string, at time.Time) (store.Token, error) {
+	if by == "" || at.IsZero() {
+		return store.Token{}, fmt.Errorf("revoke token %s: who and when are required", id)
+	}
+	res, err := db.sql.ExecContext(ctx, "UPDATE tokens SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL",
+		store.FormatTime(at), by, id)
+	if err != nil {
+		return store.Token{}, fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return store.Token{}, fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	t, err := scanToken(db.sql.QueryRowContext(ctx, "SELECT "+tokenColumns+" FROM tokens WHERE id = ?", id))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.Token{}, fmt.Errorf("revoke token %s: %w", id, store.ErrNotFound)
+	case err != nil:
+		return store.Token{}, err
+	case n == 0:
+		return t, fmt.Errorf("revoke token %s: %w", id, store.ErrRevoked)
+	}
+	return t, nil
+}
+
+func scanToken(s scanner) (store.Token, error) {
+	var t store.Token
+	var created string
+	var revokedAt, revokedBy sql.NullString
+	if err := s.Scan(&t.ID, &t.Name, &t.Role, &t.Hash, &created, &t.CreatedBy, &revokedAt, &revokedBy); err != nil {
+		return store.Token{}, err
+	}
+	var err error
+	if t.CreatedAt, err = store.ParseTime(created); err != nil {
+		return store.Token{}, fmt.Errorf("token %s: created_at: %w", t.ID, err)
+	}
+	if revokedAt.Valid {
+		if t.RevokedAt, err = store.ParseTime(revokedAt.String); err != nil {
+			return store.Token{}, fmt.Errorf("token %s: revoked_at: %w", t.ID, err)
+		}
+		t.RevokedBy = revokedBy.String
+	}
+	return t, nil
+}
+
+// Ping runs a real query on the file: the server's readiness check.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.sql.QueryRowContext(ctx, "SELECT 1 FROM tokens LIMIT 1").Scan(&one); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("ledger %s: %w", db.path, err)
+	}
+	return nil
+}

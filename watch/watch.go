@@ -1,0 +1,328 @@
+// Package watch is the use case behind `shipgate watch`: sample a release's
+// safety signals for the monitoring window after its deploy, judge each
+// reading with the signal's CEL condition against a baseline from before the
+// deploy, stop early on a breach, and sum the window up as the data of a
+// Monitoring evidence document. Respond then alerts and, when asked and no
+// human holds the release, rolls it back.
+//
+// No data never passes: a reading that cannot be taken, NaN, an empty
+// result, too little traffic, a baseline that cannot be read or a condition
+// that cannot be evaluated counts as a reading without data, and a signal is
+// healthy only with enough readings with data, the last one included.
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/localizevideos/shipgate/signals"
+)
+
+// Statuses of a signal and of a window, as Monitoring evidence names them.
+const (
+	Healthy = "healthy"
+	Breach  = "breach"
+	NoData  = "no-data"
+)
+
+// Clock is the time source; tests inject one that does not wait.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// After returns time.After(d).
+func (SystemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Watcher samples one set of signals over one window.
+type Watcher struct {
+	Signals *signals.Set
+	// Sources takes the readings; nil uses a zero signals.Sources.
+	Sources *signals.Sources
+	// Window is how long to watch; Interval how often to sample.
+	Window, Interval time.Duration
+	// BaselineOffset is how long before the watch's start the baseline is
+	// read (the signal's query evaluated then, like PromQL's offset).
+	BaselineOffset time.Duration
+	Clock          Clock
+	// Progress, when set, receives the progress: a block redrawn in place
+	// when Live (a terminal), else one plain line per sample.
+	Progress io.Writer
+	Live     bool
+}
+
+// Result is one watched window: the data of the Monitoring evidence.
+type Result struct {
+	Start, End time.Time
+	// Planned is the window asked for; End-Start is shorter after a breach
+	// or an interruption.
+	Planned time.Duration
+	Status  string
+	Signals []SignalResult
+	Samples []Sample
+	// Interrupted is set when the watch was cancelled before the window
+	// ended; the result is then no-data unless a breach was already seen.
+	Interrupted bool
+}
+
+// SignalResult sums up one signal over the window.
+type SignalResult struct {
+	Name, Status, Condition string
+	// Observed is the last value read with data; Baseline the baseline.
+	Observed, Baseline *float64
+	// Samples is how many readings had data; MinSamples how many it needed.
+	Samples, MinSamples int
+	// Message says why the signal breached or has no data.
+	Message string
+}
+
+// Sample is one round of readings; a nil value had no data.
+type Sample struct {
+	At     time.Time
+	Values map[string]*float64
+}
+
+// state follows one signal through the window.
+type state struct {
+	sig         *signals.Signal
+	baseline    float64
+	baselineErr error
+	withData    int
+	lastOK      bool
+	observed    *float64
+	breached    bool
+	message     string
+	min         int
+	last        string // status of the latest reading, for progress
+}
+
+// Run watches the window. It returns early on a breach. When ctx is
+// cancelled it returns what was seen, marked Interrupted, with ctx's error.
+func (w *Watcher) Run(ctx context.Context) (*Result, error) {
+	if w.Signals == nil || len(w.Signals.Signals) == 0 {
+		return nil, errors.New("watch: no signals")
+	}
+	if w.Window <= 0 || w.Interval <= 0 {
+		return nil, fmt.Errorf("watch: window %s and interval %s must be positive", w.Window, w.Interval)
+	}
+	if w.Interval > w.Window {
+		return nil, fmt.Errorf("watch: interval %s is longer than the window %s", w.Interval, w.Window)
+	}
+	clock := w.Clock
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	src := w.Sources
+	if src == nil {
+		src = &signals.Sources{}
+	}
+	start := clock.Now()
+	end := start.Add(w.Window)
+	res := &Result{Start: start, Planned: w.Window}
+	states := make([]*state, len(w.Signals.Signals))
+	expected := int(w.Window/w.Interval) + 1
+	for i, sig := range w.Signals.Signals {
+		st := &state{sig: sig, min: sig.MinSamples}
+		if st.min == 0 {
+			st.min = max(1, (expected+1)/2)
+		}
+		rctx, cancel := context.WithTimeout(ctx, w.Signals.Timeout)
+		st.baseline, st.baselineErr = sig.Baseline(rctx, src, start.Add(-w.BaselineOffset))
+		cancel()
+		states[i] = st
+	}
+	p := &progress{w: w.Progress, live: w.Live}
+	var runErr error
+	for i := 0; ; i++ {
+		at := clock.Now()
+		smp := Sample{At: at, Values: map[string]*float64{}}
+		breach := false
+		for _, st := range states {
+			v := w.read(ctx, src, st, at, start)
+			smp.Values[st.sig.Name] = v
+			breach = breach || st.breached
+		}
+		res.Samples = append(res.Samples, smp)
+		res.End = at
+		p.render(at, start, end, i+1, expected, states)
+		if breach || !at.Before(end) {
+			break
+		}
+		next := start.Add(time.Duration(i+1) * w.Interval)
+		if next.After(end) {
+			next = end
+		}
+		wait := max(next.Sub(clock.Now()), 0)
+		select {
+		case <-ctx.Done():
+			runErr = ctx.Err()
+			res.Interrupted = true
+			res.End = clock.Now()
+		case <-clock.After(wait):
+		}
+		if runErr != nil {
+			break
+		}
+	}
+	res.Status, res.Signals = judge(states, res.Interrupted, res.End.Before(end))
+	return res, runErr
+}
+
+// read takes one reading of st's signal and judges it; it returns the
+// value, or nil when the reading has no data.
+func (w *Watcher) read(ctx context.Context, src *signals.Sources, st *state, at, start time.Time) *float64 {
+	st.last = NoData
+	if st.baselineErr != nil {
+		st.lastOK = false
+		st.message = fmt.Sprintf("no baseline: %v", st.baselineErr)
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, w.Signals.Timeout)
+	r, err := st.sig.Read(rctx, src, at)
+	cancel()
+	if err != nil {
+		st.lastOK = false
+		st.message = err.Error()
+		return nil
+	}
+	breached, err := st.sig.Breached(ctx, r, st.baseline, signals.Window{Elapsed: at.Sub(start), Length: w.Window})
+	if err != nil {
+		st.lastOK = false
+		st.message = err.Error()
+		return nil
+	}
+	v := r.Value
+	st.observed, st.lastOK = &v, true
+	st.withData++
+	st.last = Healthy
+	if breached {
+		st.last = Breach
+		if !st.breached {
+			st.breached = true
+			st.message = fmt.Sprintf("observed %s at %s, baseline %s: %s is true", format(v), at.Sub(start).Truncate(time.Second), format(st.baseline), st.sig.Breach)
+		}
+	}
+	return &v
+}
+
+// judge sums the window up. A breach anywhere makes the window a breach;
+// otherwise any signal without enough data, or without data at the end,
+// makes it no-data. When a breach cut the window short, the other signals
+// are judged on what was read until then: data at the last reading.
+func judge(states []*state, interrupted, early bool) (string, []SignalResult) {
+	breach := false
+	for _, st := range states {
+		breach = breach || st.breached
+	}
+	out := make([]SignalResult, 0, len(states))
+	status := Healthy
+	for _, st := range states {
+		r := SignalResult{Name: st.sig.Name, Condition: st.sig.Breach, Observed: st.observed, Samples: st.withData, MinSamples: st.min}
+		if st.baselineErr == nil && (st.sig.NeedsBaseline || st.sig.FixedBaseline != nil) {
+			b := st.baseline
+			r.Baseline = &b
+		}
+		switch {
+		case st.breached:
+			r.Status, r.Message = Breach, st.message
+		case interrupted:
+			r.Status, r.Message = NoData, "the watch was interrupted before the window ended"
+		case breach && early && st.lastOK:
+			r.Status = Healthy
+		case breach && early:
+			r.Status, r.Message = NoData, "no data when the breach ended the window: "+st.message
+		case st.withData < st.min:
+			r.Status = NoData
+			r.Message = fmt.Sprintf("%d readings with data, fewer than the %d needed", st.withData, st.min)
+			if st.message != "" {
+				r.Message += "; last: " + st.message
+			}
+		case !st.lastOK:
+			r.Status, r.Message = NoData, "no data at the end of the window: "+st.message
+		default:
+			r.Status = Healthy
+		}
+		switch {
+		case r.Status == Breach:
+			status = Breach
+		case r.Status == NoData && status == Healthy:
+			status = NoData
+		}
+		out = append(out, r)
+	}
+	return status, out
+}
+
+// Breached names the signals that breached.
+func (r *Result) Breached() []string {
+	var names []string
+	for _, s := range r.Signals {
+		if s.Status == Breach {
+			names = append(names, s.Name)
+		}
+	}
+	return names
+}
+
+func format(v float64) string {
+	switch {
+	case math.Abs(v) >= 1e6:
+		return fmt.Sprintf("%.4g", v)
+	case v == math.Trunc(v):
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.4g", v)
+}
+
+// Data is res as the data of a Monitoring evidence document
+// (schemas/monitoring.json). autoRollback records whether a breach would
+// be rolled back automatically: the policy checks it is allowed.
+func (r *Result) Data(autoRollback bool) map[string]any {
+	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+	sigs := make([]map[string]any, 0, len(r.Signals))
+	for _, s := range r.Signals {
+		m := map[string]any{"name": s.Name, "status": s.Status, "samples": s.Samples, "minSamples": s.MinSamples}
+		if s.Condition != "" {
+			m["condition"] = s.Condition
+		}
+		if s.Observed != nil {
+			m["observed"] = *s.Observed
+		}
+		if s.Baseline != nil {
+			m["baseline"] = *s.Baseline
+		}
+		if s.Message != "" {
+			m["message"] = s.Message
+		}
+		sigs = append(sigs, m)
+	}
+	samples := make([]map[string]any, 0, len(r.Samples))
+	for _, s := range r.Samples {
+		vals := map[string]any{}
+		for k, v := range s.Values {
+			if v == nil {
+				vals[k] = nil
+			} else {
+				vals[k] = *v
+			}
+		}
+		samples = append(samples, map[string]any{"at": ts(s.At), "values": vals})
+	}
+	return map[string]any{
+		"window":     map[string]any{"start": ts(r.Start), "end": ts(r.End), "plannedSeconds": r.Planned.Seconds()},
+		"result":     r.Status,
+		"signals":    sigs,
+		"samples":    samples,
+		"automation": map[string]any{"autoRollback": autoRollback},
+	}
+}

@@ -47,6 +47,7 @@ fuzz: ## bounded fuzzing of the evidence decoder, the ledger verifier and the au
 	$(GO) test ./evidence -run '^$$' -fuzz FuzzEnvelope -fuzztime $(FUZZTIME)
 	$(GO) test ./ledger -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
 	$(GO) test ./auditpack -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME)
+	$(GO) test ./signals -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)
 	$(GO) test ./server -run '^$$' -fuzz FuzzCheckDepth -fuzztime $(FUZZTIME)
 	$(GO) test ./server/web -run '^$$' -fuzz FuzzSessionCookie -fuzztime $(FUZZTIME)
 

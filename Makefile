@@ -42,11 +42,12 @@ bench: build opa ## in-process benchmarks, then whole commands side by side
 	./scripts/bench-commands.sh
 	./scripts/bench-server.sh
 
-fuzz: ## bounded fuzzing of the evidence decoder, the ledger verifier and the audit pack reader (FUZZTIME=20s each)
+fuzz: ## bounded fuzzing of the evidence decoder, the ledger verifier, the audit pack reader and every other parser of untrusted input (FUZZTIME=20s each)
 	$(GO) test ./evidence -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./evidence -run '^$$' -fuzz FuzzEnvelope -fuzztime $(FUZZTIME)
 	$(GO) test ./ledger -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
 	$(GO) test ./auditpack -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME)
+	$(GO) test ./artifact -run '^$$' -fuzz FuzzRestore -fuzztime $(FUZZTIME)
 	$(GO) test ./signals -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)
 	$(GO) test ./server -run '^$$' -fuzz FuzzCheckDepth -fuzztime $(FUZZTIME)
 	$(GO) test ./server/web -run '^$$' -fuzz FuzzSessionCookie -fuzztime $(FUZZTIME)

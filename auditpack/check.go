@@ -428,10 +428,30 @@ func (c *checker) evidenceFiles() {
 // policyFiles loads each bundle and checks the policy revision it
 // computes.
 func (c *checker) policyFiles(ctx context.Context) error {
+	named := map[int64]bool{}
 	for _, ref := range c.a.Manifest.Policies {
 		b, ok := c.a.Files[ref.File]
 		if !ok {
 			continue
+		}
+		// A set the ledger recorded comes with its entry: the bundle must
+		// be that entry's set, which its revision says (the entry's key is
+		// the revision its modules and data compute).
+		if ref.Entry != 0 {
+			named[ref.Entry] = true
+			ent := c.entries[ref.Entry]
+			switch {
+			case ent == nil || !ent.ok:
+				c.tamper(Problem{File: ref.File, Entry: ref.Entry, Reason: fmt.Sprintf("its ledger entry %d is not proved", ref.Entry)})
+				continue
+			case ent.entry.Type != store.TypePolicy || ent.entry.Key != ref.Revision:
+				c.tamper(Problem{File: ref.File, Entry: ref.Entry, Reason: fmt.Sprintf("entry %d records %s %s, not policy set %s", ref.Entry, ent.entry.Type, ent.entry.Key, ref.Revision)})
+				continue
+			}
+			if _, err := store.PolicyOf(ent.entry); err != nil {
+				c.tamper(Problem{File: ref.File, Entry: ref.Entry, Reason: err.Error()})
+				continue
+			}
 		}
 		bun, err := engine.ReadBundle(bytes.NewReader(b), nil)
 		if err != nil {
@@ -453,6 +473,11 @@ func (c *checker) policyFiles(ctx context.Context) error {
 		// Titles only: without them explanations still name the rules.
 		rules, _ := report.BundleRuleCatalog(ctx, bun)
 		c.policies = append(c.policies, loadedPolicy{eng: eng, ref: ref, rules: rules})
+	}
+	for _, seq := range sortedKeys(c.entries) {
+		if e := c.entries[seq]; e.ok && e.entry.Type == store.TypePolicy && !named[seq] {
+			c.tamper(Problem{Entry: seq, Reason: "a policy entry of the pack that the manifest does not list"})
+		}
 	}
 	return nil
 }

@@ -38,12 +38,18 @@ type ExportOptions struct {
 	Checkpoint *ledger.Checkpoint
 	// PublicKey is the checkpoint's key, written to the pack.
 	PublicKey ed25519.PublicKey
-	// Policies are the policy sets decisions may have been made under, as
-	// bundles (engine.BuildBundle or engine.ReadBundle). The ledger records
-	// each decision's policy revision, not its policies: a selected
-	// decision whose revision none of these computes is refused with a
+	// Policies are policy sets decisions may have been made under, as
+	// bundles (engine.BuildBundle or engine.ReadBundle), for ledgers that
+	// do not hold them: the gate records each policy set in the ledger
+	// with the first decision made under it, and a set the ledger holds is
+	// taken from there. A selected decision whose revision neither the
+	// ledger, Policies nor MorePolicies holds is refused with a
 	// *MissingPolicyError.
 	Policies []*bundle.Bundle
+	// MorePolicies, when set, is called once, only when the ledger and
+	// Policies lack a revision some selected decision needs, for further
+	// policy sets (such as the configuration's current one).
+	MorePolicies func(ctx context.Context) ([]*bundle.Bundle, error)
 	// Created stamps the manifest and the archive.
 	Created time.Time
 }
@@ -77,8 +83,8 @@ func (e *MissingPolicyError) Error() string {
 		}
 		parts = append(parts, fmt.Sprintf("policy revision %s (decisions %s%s)", rev, strings.Join(ids, ", "), more))
 	}
-	return "no policy set given computes " + strings.Join(parts, "; ") +
-		": give the policy directory or bundle each was made under (see docs/audit.md)"
+	return "neither the ledger nor any policy set given holds " + strings.Join(parts, "; ") +
+		": the decisions predate recorded policy sets; give the policy directory or bundle each was made under (see docs/audit.md)"
 }
 
 var errStop = errors.New("stop")
@@ -106,6 +112,7 @@ func Export(ctx context.Context, src Source, w io.Writer, opts ExportOptions) (S
 	t := &tree{}
 	v := ledger.NewVerifier(cp)
 	evidenceSeq := map[string]int64{}
+	recorded := map[string]recordedPolicy{}
 	var decs []selected
 	err := src.Rows(ctx, func(r ledger.Row) error {
 		if cp.Size == 0 {
@@ -127,6 +134,14 @@ func Export(ctx context.Context, src Source, w io.Writer, opts ExportOptions) (S
 		case ledger.TypeEvidence:
 			if _, ok := evidenceSeq[e.Key]; !ok {
 				evidenceSeq[e.Key] = e.Seq
+			}
+		case store.TypePolicy:
+			if _, ok := recorded[e.Key]; !ok {
+				p, err := store.PolicyOf(e)
+				if err != nil {
+					return &ledger.BreakError{Seq: e.Seq, Reason: err.Error()}
+				}
+				recorded[e.Key] = recordedPolicy{seq: e.Seq, policy: p}
 			}
 		case ledger.TypeDecision:
 			d, err := store.DecisionOf(e)
@@ -170,9 +185,14 @@ func Export(ctx context.Context, src Source, w io.Writer, opts ExportOptions) (S
 			need[seq] = true
 		}
 	}
-	policies, err := policyFiles(ctx, decs, opts.Policies)
+	policies, err := policyFiles(ctx, decs, recorded, opts)
 	if err != nil {
 		return Summary{}, err
+	}
+	for _, p := range policies {
+		if p.ref.Entry != 0 {
+			need[p.ref.Entry] = true
+		}
 	}
 
 	bodies := map[int64][]byte{}
@@ -279,56 +299,106 @@ type policyFile struct {
 	body []byte
 }
 
+// recordedPolicy is a policy set the ledger holds, and its entry.
+type recordedPolicy struct {
+	seq    int64
+	policy store.Policy
+}
+
 // policyFiles writes one bundle for each policy revision and bundle name
-// the replayable decisions record, from the given policy sets.
-func policyFiles(ctx context.Context, decs []selected, given []*bundle.Bundle) ([]policyFile, error) {
-	byRev := map[string]*bundle.Bundle{}
-	for i, b := range given {
-		eng, err := engine.Load(ctx, engine.Options{Bundle: b})
-		if err != nil {
-			return nil, fmt.Errorf("policy set %d: %w", i+1, err)
-		}
-		if _, ok := byRev[eng.Revision()]; !ok {
-			byRev[eng.Revision()] = b
-		}
-	}
+// the replayable decisions record: from the ledger's policy entry when it
+// holds one, else from a given policy set.
+func policyFiles(ctx context.Context, decs []selected, recorded map[string]recordedPolicy, opts ExportOptions) ([]policyFile, error) {
 	type key struct{ rev, name string }
 	var order []key
 	seen := map[key]bool{}
-	missing := map[string][]string{}
+	wanted := map[string][]string{}
 	for _, d := range decs {
 		if Skip(d.record) != "" {
 			continue
 		}
 		k := key{d.record.Policy.Revision, d.record.Policy.Bundle}
-		if _, ok := byRev[k.rev]; !ok {
-			missing[k.rev] = append(missing[k.rev], d.id)
-			continue
-		}
+		wanted[k.rev] = append(wanted[k.rev], d.id)
 		if !seen[k] {
 			seen[k] = true
 			order = append(order, k)
 		}
 	}
-	if len(missing) > 0 {
-		return nil, &MissingPolicyError{Revisions: missing}
+	byRev := map[string]*bundle.Bundle{}
+	add := func(given []*bundle.Bundle) error {
+		for i, b := range given {
+			eng, err := engine.Load(ctx, engine.Options{Bundle: b})
+			if err != nil {
+				return fmt.Errorf("policy set %d: %w", i+1, err)
+			}
+			if _, ok := byRev[eng.Revision()]; !ok {
+				byRev[eng.Revision()] = b
+			}
+		}
+		return nil
+	}
+	missing := func() map[string][]string {
+		m := map[string][]string{}
+		for rev, ids := range wanted {
+			if _, ok := recorded[rev]; !ok && byRev[rev] == nil {
+				m[rev] = ids
+			}
+		}
+		return m
+	}
+	if len(missing()) > 0 {
+		if err := add(opts.Policies); err != nil {
+			return nil, err
+		}
+	}
+	if len(missing()) > 0 && opts.MorePolicies != nil {
+		more, err := opts.MorePolicies(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%w (the ledger does not hold the policy sets of %d revisions)", err, len(missing()))
+		}
+		if err := add(more); err != nil {
+			return nil, err
+		}
+	}
+	if m := missing(); len(m) > 0 {
+		return nil, &MissingPolicyError{Revisions: m}
 	}
 	out := make([]policyFile, 0, len(order))
 	for _, k := range order {
-		// The bundle carries the name decisions recorded (policy.bundle),
-		// so a replay names it the same; its signatures, if any, are left
-		// out: the revision it computes is what ties it to the ledger.
-		b := *byRev[k.rev]
-		b.Manifest = b.Manifest.Copy()
-		b.Manifest.Revision = k.name
-		b.Signatures = bundle.SignaturesConfig{}
+		var b *bundle.Bundle
+		ref := PolicyRef{Revision: k.rev, Bundle: k.name}
+		if r, ok := recorded[k.rev]; ok {
+			var err error
+			if b, err = policySet(r.policy).Bundle(k.name); err != nil {
+				return nil, err
+			}
+			ref.Entry = r.seq
+		} else {
+			// The bundle carries the name decisions recorded (policy.bundle),
+			// so a replay names it the same; its signatures, if any, are left
+			// out: the revision it computes is what ties it to the ledger.
+			c := *byRev[k.rev]
+			c.Manifest = c.Manifest.Copy()
+			c.Manifest.Revision = k.name
+			c.Signatures = bundle.SignaturesConfig{}
+			b = &c
+		}
 		var buf bytes.Buffer
-		if err := engine.WriteBundle(&buf, &b); err != nil {
+		if err := engine.WriteBundle(&buf, b); err != nil {
 			return nil, err
 		}
-		out = append(out, policyFile{ref: PolicyRef{Revision: k.rev, Bundle: k.name}, body: buf.Bytes()})
+		out = append(out, policyFile{ref: ref, body: buf.Bytes()})
 	}
 	return out, nil
+}
+
+// policySet is a recorded policy set as the engine takes it.
+func policySet(p store.Policy) *engine.PolicySet {
+	set := &engine.PolicySet{Revision: p.Revision, Data: p.Data, Modules: make([]engine.PolicyModule, len(p.Modules))}
+	for i, m := range p.Modules {
+		set.Modules[i] = engine.PolicyModule{Path: m.Path, Source: m.Source}
+	}
+	return set
 }
 
 // safeName keeps a decision id usable as a file name.

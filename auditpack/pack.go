@@ -81,11 +81,13 @@ type EvidenceRef struct {
 // PolicyRef is one policy set: the policy revision it computes (the digest
 // decisions record as policy.revision), the bundle revision decisions made
 // under it record as policy.bundle (empty when they were made from a
-// directory), and its file.
+// directory), its file and, when the ledger recorded the set, that policy
+// entry (in the pack, with its proof); 0 when the exporter supplied it.
 type PolicyRef struct {
 	Revision string `json:"revision"`
 	Bundle   string `json:"bundle,omitempty"`
 	File     string `json:"file"`
+	Entry    int64  `json:"entry,omitempty"`
 }
 
 // Proofs is proofs.json: an inclusion proof per entry, against the

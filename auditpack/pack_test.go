@@ -253,31 +253,6 @@ func TestExportSelects(t *testing.T) {
 	}
 }
 
-// Without the policy set a decision was made under, export refuses.
-func TestExportRefusesUnknownPolicySet(t *testing.T) {
-	f := ledgerFixture(t)
-	ctx := context.Background()
-	other, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: policies.FS, Data: map[string]any{"postmortem": map[string]any{"due_days": 9}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, _ := f.db.Verify(ctx, nil)
-	cp := ledger.NewCheckpoint("shipgate:test", head, f.created, f.priv)
-	_, err = auditpack.Export(ctx, f.db, new(bytes.Buffer), auditpack.ExportOptions{Checkpoint: &cp, PublicKey: f.pub,
-		Policies: []*bundleT{other}, Created: f.created})
-	var mp *auditpack.MissingPolicyError
-	if !errorsAs(err, &mp) || len(mp.Revisions) != 1 {
-		t.Fatalf("Export(other policies) = %v; want a MissingPolicyError naming one revision", err)
-	}
-	// A checkpoint signed by another key is refused too.
-	_, otherKey, _ := ed25519.GenerateKey(nil)
-	bad := ledger.NewCheckpoint("shipgate:test", head, f.created, otherKey)
-	if _, err := auditpack.Export(ctx, f.db, new(bytes.Buffer), auditpack.ExportOptions{Checkpoint: &bad, PublicKey: f.pub,
-		Policies: []*bundleT{f.bundle}, Created: f.created}); err == nil {
-		t.Fatal("Export(checkpoint of another key) = nil; want an error")
-	}
-}
-
 // Every edit of a pack is detected, whether or not the editor also updated
 // the manifest's hashes.
 func TestTamperingDetected(t *testing.T) {

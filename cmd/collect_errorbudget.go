@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,6 +23,7 @@ type errorBudgetOptions struct {
 	SLO     string
 	Actor   string
 	Ev      EvidenceOptions
+	Sign    SigningOptions
 	Store   StoreOptions
 }
 
@@ -32,7 +34,8 @@ func newCollectErrorBudgetCmd(s Streams, g *globals) *cobra.Command {
 		Short: "Measure the error budget left from an SLO query and record it as ErrorBudget evidence",
 		Long: `Run the SLO file's error-ratio query against its Prometheus server and
 record the remaining error budget, 1 - errorRatio / (1 - objective), as
-ErrorBudget evidence of the release. The deploy gate's checklist rule
+ErrorBudget evidence of the release, signed like all evidence shipgate
+records (--signing-key). The deploy gate's checklist rule
 "error budget available" (checklist.error-budget) reads the newest one, before
 the Plan's hand-written errorBudget.
 
@@ -55,6 +58,7 @@ that cannot be written).`,
 	_ = c.MarkFlagRequired("release")
 	_ = c.MarkFlagRequired("slo")
 	o.Ev.AddFlags(f)
+	o.Sign.AddFlags(f)
 	o.Store.AddFlags(f, g)
 	return c
 }
@@ -76,6 +80,13 @@ func errorBudgetRun(ctx context.Context, s Streams, g *globals, o *errorBudgetOp
 	if err != nil {
 		return err
 	}
+	signer, err := o.Sign.Signer(s.Err)
+	if err != nil {
+		return err
+	}
+	if v, err = trustSigner(v, &o.Ev, signer); err != nil {
+		return err
+	}
 	db, err := o.Store.Open(ctx)
 	if err != nil {
 		return err
@@ -95,7 +106,7 @@ func errorBudgetRun(ctx context.Context, s Streams, g *globals, o *errorBudgetOp
 	host, _ := os.Hostname()
 	env := runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
 		Repository: rel.Repository, Commit: rel.Commit, Version: Version, Host: host, Actor: actor(o.Actor, g)}
-	doc, err := errorBudgetDoc(v, env, budget, now)
+	doc, err := errorBudgetDoc(ctx, v, signer, env, budget, now)
 	if err != nil {
 		return err
 	}
@@ -104,8 +115,8 @@ func errorBudgetRun(ctx context.Context, s Streams, g *globals, o *errorBudgetOp
 	if _, err := db.AddEvidence(rctx, now, []store.Evidence{gate.StoreEvidence(doc)}); err != nil {
 		return fmt.Errorf("record the ErrorBudget: %w", err)
 	}
-	fmt.Fprintf(s.Out, "error budget %s: %.1f%% left (error ratio %.4g over %s, objective %v); recorded %s\n",
-		budget.SLO, budget.Remaining*100, budget.ErrorRatio, budget.Window, budget.Objective, doc.Digest)
+	fmt.Fprintf(s.Out, "error budget %s: %.1f%% left (error ratio %.4g over %s, objective %v); recorded %s, signed by %s\n",
+		budget.SLO, budget.Remaining*100, budget.ErrorRatio, budget.Window, budget.Objective, doc.Digest, strings.Join(doc.SignedBy, ", "))
 	if budget.Remaining <= 0 {
 		fmt.Fprintf(s.Err, "shipgate: the error budget of %s is spent: the deploy gate denies (checklist.error-budget)\n", budget.SLO)
 		return &exitError{code: ExitDeny, err: errDenied, silent: true}
@@ -113,7 +124,7 @@ func errorBudgetRun(ctx context.Context, s Streams, g *globals, o *errorBudgetOp
 	return nil
 }
 
-func errorBudgetDoc(v *evidence.Validator, env runner.Envelope, b *signals.Budget, at time.Time) (*evidence.Document, error) {
+func errorBudgetDoc(ctx context.Context, v *evidence.Validator, signer *evidence.Signer, env runner.Envelope, b *signals.Budget, at time.Time) (*evidence.Document, error) {
 	data, err := json.Marshal(b)
 	if err != nil {
 		return nil, err
@@ -135,7 +146,7 @@ func errorBudgetDoc(v *evidence.Validator, env runner.Envelope, b *signals.Budge
 	if err != nil {
 		return nil, err
 	}
-	doc, err := v.Decode("shipgate collect error-budget", body)
+	doc, err := seal(ctx, v, signer, "shipgate collect error-budget", body)
 	if err != nil {
 		return nil, fmt.Errorf("error budget evidence: %w", err)
 	}

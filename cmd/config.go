@@ -37,6 +37,8 @@ type config struct {
 		Private string `yaml:"private"`
 		Public  string `yaml:"public"`
 	} `yaml:"keys"`
+	// Artifacts: the build output kept for rollback (cmd/rollback.go).
+	Artifacts artifactConfig `yaml:"artifacts"`
 }
 
 // globals are the options every command shares: the config file and the

@@ -52,13 +52,16 @@ func newAuditExportCmd(s Streams, g *globals) *cobra.Command {
 selected decisions, the evidence they were offered, their ledger entries
 with RFC 6962 inclusion proofs, a signed checkpoint and its public key, the
 policy set of each decision as an OPA bundle, and a manifest with the
-SHA-256 of every file. shipgate audit replay checks it offline. The ledger
-records each decision's policy revision, not its policies: give the policy
-set (--policies/--data or --bundle, default the config's) and, for
-decisions made under older policy sets, --with-bundle for each; a decision
-whose revision none of them computes is refused. The pack is proved
-against --checkpoint FILE (signed by --public-key), or against a checkpoint
-of the ledger's head signed now with --key. See docs/audit.md.
+SHA-256 of every file. shipgate audit replay checks it offline. The gate
+records each policy set in the ledger with the first decision made under
+it, and the pack takes them from there, with their ledger entries and
+proofs. Decisions recorded before policy sets were kept need their policy
+set given: --policies/--data or --bundle, and --with-bundle for each older
+set (without any of these, the config's policy set is tried); a decision
+whose revision neither the ledger nor a given set holds is refused. The
+pack is proved against --checkpoint FILE (signed by --public-key), or
+against a checkpoint of the ledger's head signed now with --key. See
+docs/audit.md.
 
 --format opa-decision-log writes every recorded gate decision (in ledger
 order) as an OPA decision log event, so pipelines that already collect OPA
@@ -208,9 +211,18 @@ func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since t
 	if o.Out == "" {
 		return fmt.Errorf("--format %s writes an archive: give --out PACK.tar.gz", FormatPack)
 	}
-	bundles, err := o.bundles(ctx)
-	if err != nil {
-		return err
+	// Policy sets the ledger does not hold (decisions recorded before they
+	// were kept) come from the flags; without flags, the config's set is
+	// built only if some decision needs it.
+	var bundles []*bundle.Bundle
+	var more func(context.Context) ([]*bundle.Bundle, error)
+	if o.Policy.Dir != "" || o.Policy.DataFile != "" || o.Policy.Bundle != "" || len(o.WithBundles) > 0 {
+		var err error
+		if bundles, err = o.bundles(ctx); err != nil {
+			return err
+		}
+	} else {
+		more = o.bundles
 	}
 	db, err := o.Store.Open(ctx)
 	if err != nil {
@@ -229,7 +241,7 @@ func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since t
 	err = writeFileAtomic(o.Out, func(w io.Writer) error {
 		var err error
 		sum, err = auditpack.Export(ctx, src, w, auditpack.ExportOptions{Release: o.Release, Since: since,
-			Checkpoint: cp, PublicKey: pub, Policies: bundles, Created: time.Now()})
+			Checkpoint: cp, PublicKey: pub, Policies: bundles, MorePolicies: more, Created: time.Now()})
 		return err
 	})
 	if err != nil {

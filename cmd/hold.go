@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,6 +29,7 @@ type holdOptions struct {
 	By      string
 	Lift    bool
 	Ev      EvidenceOptions
+	Sign    SigningOptions
 	Store   StoreOptions
 }
 
@@ -40,7 +42,8 @@ func newHoldCmd(s Streams, g *globals) *cobra.Command {
 release: while the hold is in place, a breach seen by shipgate watch
 --auto-rollback only alerts, and the person decides. --release-hold (or
 shipgate unhold) lifts the hold, also recorded. The newest Hold of the
-release decides.
+release decides. The Hold is signed like all evidence shipgate records
+(--signing-key).
 
 Exit codes: 0 recorded; 2 an error (no Plan for the release, a ledger that
 cannot be written, a missing --by or --reason).`,
@@ -80,6 +83,7 @@ func (o *holdOptions) addFlags(c *cobra.Command, g *globals) {
 	_ = c.MarkFlagRequired("release")
 	_ = c.MarkFlagRequired("by")
 	o.Ev.AddFlags(f)
+	o.Sign.AddFlags(f)
 	o.Store.AddFlags(f, g)
 }
 
@@ -93,6 +97,13 @@ func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 	}
 	v, err := o.Ev.Validator()
 	if err != nil {
+		return err
+	}
+	signer, err := o.Sign.Signer(s.Err)
+	if err != nil {
+		return err
+	}
+	if v, err = trustSigner(v, &o.Ev, signer); err != nil {
 		return err
 	}
 	db, err := o.Store.Open(ctx)
@@ -119,7 +130,7 @@ func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 	if o.Reason != "" {
 		data["reason"] = o.Reason
 	}
-	doc, err := holdDoc(v, env, data, now)
+	doc, err := holdDoc(ctx, v, signer, env, data, now)
 	if err != nil {
 		return err
 	}
@@ -130,16 +141,16 @@ func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 	}
 	switch {
 	case o.Lift && before == nil:
-		fmt.Fprintf(s.Out, "lifted: %s had no hold; recorded anyway (%s)\n", rel.ID, doc.Digest)
+		fmt.Fprintf(s.Out, "lifted: %s had no hold; recorded anyway (%s, signed by %s)\n", rel.ID, doc.Digest, strings.Join(doc.SignedBy, ", "))
 	case o.Lift:
-		fmt.Fprintf(s.Out, "lifted: %s lifted %s's hold on %s; automated rollback applies again (%s)\n", o.By, before.By, rel.ID, doc.Digest)
+		fmt.Fprintf(s.Out, "lifted: %s lifted %s's hold on %s; automated rollback applies again (%s, signed by %s)\n", o.By, before.By, rel.ID, doc.Digest, strings.Join(doc.SignedBy, ", "))
 	default:
-		fmt.Fprintf(s.Out, "held: %s holds %s (%s); a breach only alerts until the hold is lifted (%s)\n", o.By, rel.ID, o.Reason, doc.Digest)
+		fmt.Fprintf(s.Out, "held: %s holds %s (%s); a breach only alerts until the hold is lifted (%s, signed by %s)\n", o.By, rel.ID, o.Reason, doc.Digest, strings.Join(doc.SignedBy, ", "))
 	}
 	return nil
 }
 
-func holdDoc(v *evidence.Validator, env runner.Envelope, data map[string]any, at time.Time) (*evidence.Document, error) {
+func holdDoc(ctx context.Context, v *evidence.Validator, signer *evidence.Signer, env runner.Envelope, data map[string]any, at time.Time) (*evidence.Document, error) {
 	b, err := json.Marshal(map[string]any{
 		"apiVersion":  runner.APIVersion,
 		"kind":        "Hold",
@@ -152,7 +163,7 @@ func holdDoc(v *evidence.Validator, env runner.Envelope, data map[string]any, at
 	if err != nil {
 		return nil, err
 	}
-	doc, err := v.Decode("shipgate hold", b)
+	doc, err := seal(ctx, v, signer, "shipgate hold", b)
 	if err != nil {
 		return nil, fmt.Errorf("hold evidence: %w", err)
 	}

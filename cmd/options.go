@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -13,13 +14,18 @@ import (
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/replay"
 	"github.com/localizevideos/shipgate/schemas"
 )
 
 // PolicyOptions choose the policy set and its data.
 type PolicyOptions struct {
-	Dir      string
-	DataFile string
+	Dir string
+	// DataFile is the first --data (commands with a single --data bind it
+	// alone); DataFiles every --data in order. A name starting with + is an
+	// overlay, merged over what comes before it (PolicyOptions.data).
+	DataFile  string
+	DataFiles []string
 	// Bundle is an OPA bundle file (shipgate policy bundle) to load instead
 	// of a directory; VerifyKey the PEM public key it must be signed with.
 	Bundle    string
@@ -32,7 +38,7 @@ type PolicyOptions struct {
 func (o *PolicyOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
 	o.g = g
 	fs.StringVar(&o.Dir, "policies", "", "policy directory (default: the config's policies, or the embedded LocalizeVideos policy set)")
-	fs.StringVar(&o.DataFile, "data", "", "policy data file, YAML or JSON, mounted at data.shipgate.config")
+	fs.Var(dataFlag{o}, "data", "policy data file, YAML or JSON, mounted at data.shipgate.config in place of the policy set's own data; +FILE overlays FILE on the data instead (objects merged, lists and values replaced, null removes a key); repeatable, applied in order")
 	fs.StringVar(&o.Bundle, "bundle", "", "OPA bundle (tar.gz, from shipgate policy bundle) to load the policy set and its data from, instead of --policies; a signed one needs --verify-key")
 	fs.StringVar(&o.VerifyKey, "verify-key", "", "PEM public key (ed25519, ECDSA or RSA) the --bundle must be signed with; an unsigned or altered bundle is refused")
 	fs.DurationVar(&o.Timeout, "timeout", engine.DefaultTimeout, "limit for one policy evaluation")
@@ -50,11 +56,40 @@ func (o *PolicyOptions) resolve() error {
 	if o.Dir == "" {
 		o.Dir = cfg.Policies
 	}
-	if o.DataFile == "" {
+	// The config's data is the base an overlay applies to, like the policy
+	// set's own data without it.
+	if files := o.dataFiles(); cfg.Data != "" && (len(files) == 0 || isOverlay(files[0])) {
+		o.DataFiles = append([]string{cfg.Data}, files...)
 		o.DataFile = cfg.Data
 	}
 	return nil
 }
+
+// dataFlag is --data: repeatable, and the first value is also DataFile.
+type dataFlag struct{ o *PolicyOptions }
+
+func (f dataFlag) String() string { return strings.Join(f.o.DataFiles, ",") }
+func (f dataFlag) Type() string   { return "file" }
+
+func (f dataFlag) Set(v string) error {
+	if v == "" || v == "+" {
+		return fmt.Errorf("want a data file, or +FILE to overlay one")
+	}
+	f.o.DataFiles = append(f.o.DataFiles, v)
+	if f.o.DataFile == "" {
+		f.o.DataFile = v
+	}
+	return nil
+}
+
+func (o *PolicyOptions) dataFiles() []string {
+	if len(o.DataFiles) == 0 && o.DataFile != "" {
+		return []string{o.DataFile}
+	}
+	return o.DataFiles
+}
+
+func isOverlay(name string) bool { return strings.HasPrefix(name, "+") }
 
 func (o *PolicyOptions) source() fs.FS {
 	if o.Dir == "" {
@@ -63,15 +98,43 @@ func (o *PolicyOptions) source() fs.FS {
 	return os.DirFS(o.Dir)
 }
 
+// data is the policy data the --data files make, nil when there are none
+// (the policy set's own data applies). A plain FILE is the whole data, so
+// only the first may be one; each +FILE is merged over what comes before
+// it (engine.MergeData), the first over the policy set's own data.
 func (o *PolicyOptions) data() (map[string]any, error) {
-	if o.DataFile == "" {
+	files := o.dataFiles()
+	if len(files) == 0 {
 		return nil, nil
 	}
-	b, err := os.ReadFile(o.DataFile)
-	if err != nil {
-		return nil, fmt.Errorf("read data: %w", err)
+	var out map[string]any
+	for i, f := range files {
+		name, overlay := strings.CutPrefix(f, "+")
+		if i > 0 && !overlay {
+			return nil, fmt.Errorf("--data %s after --data %s: a plain data file replaces the whole policy data, so only the first --data may be one; write --data +%s to overlay it", f, files[0], f)
+		}
+		if i == 0 && overlay {
+			base, _, err := replay.ReadData(o.source())
+			if err != nil {
+				return nil, fmt.Errorf("--data %s overlays the data of %s: %w", f, o.describe(), err)
+			}
+			out = base
+		}
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("read data: %w", err)
+		}
+		m, err := engine.ReadData(name, b)
+		if err != nil {
+			return nil, err
+		}
+		if overlay {
+			out = engine.MergeData(out, m)
+		} else {
+			out = m
+		}
 	}
-	return engine.ReadData(o.DataFile, b)
+	return out, nil
 }
 
 // Engine loads and compiles the chosen policy set.

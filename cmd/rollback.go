@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/localizevideos/shipgate/artifact"
 	"github.com/localizevideos/shipgate/collect/git"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
@@ -23,6 +24,112 @@ import (
 )
 
 func init() { addCommand(newRollbackCmd) }
+
+// artifactConfig is the artifacts section of shipgate.yaml: the build
+// output a passed `shipgate run build` keeps for a fast rollback.
+type artifactConfig struct {
+	// Paths are the build output, relative to the checkout (dist); none
+	// keeps nothing.
+	Paths []string `yaml:"paths"`
+	// Dir is the store (default artifact.DefaultDir, relative to the
+	// working directory like the default ledger).
+	Dir string `yaml:"dir"`
+	// Keep is how many artifacts the store keeps (default artifact.DefaultKeep).
+	Keep int `yaml:"keep"`
+	// MaxBytes limits one artifact (default artifact.DefaultMaxBytes).
+	MaxBytes int64 `yaml:"maxBytes"`
+}
+
+// ArtifactOptions choose the artifact store and, for a build, the build
+// output to keep in it.
+type ArtifactOptions struct {
+	Paths []string
+	Dir   string
+	// Off: keep nothing (run build --no-artifact); rebuild instead of
+	// restoring (rollback --rebuild).
+	Off bool
+	g   *globals
+}
+
+func (o *ArtifactOptions) addStoreFlag(fs *pflag.FlagSet, g *globals) {
+	o.g = g
+	fs.StringVar(&o.Dir, "artifact-store", "", "directory of the build artifacts (default: the config's artifacts.dir, or "+artifact.DefaultDir+")")
+}
+
+// Store opens the artifact store the flags and shipgate.yaml name.
+func (o *ArtifactOptions) Store() (*artifact.Store, error) {
+	cfg, err := o.config()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.Keep < 0:
+		return nil, fmt.Errorf("%s: artifacts.keep is %d: want a count of 1 or more (0 for the default, %d)", o.configName(), cfg.Keep, artifact.DefaultKeep)
+	case cfg.MaxBytes < 0:
+		return nil, fmt.Errorf("%s: artifacts.maxBytes is %d: want a size in bytes (0 for the default, %d)", o.configName(), cfg.MaxBytes, artifact.DefaultMaxBytes)
+	}
+	s := &artifact.Store{Dir: o.Dir, Keep: cfg.Keep, MaxBytes: cfg.MaxBytes, Now: time.Now}
+	if s.Dir == "" {
+		s.Dir = cfg.Dir
+	}
+	if s.Dir == "" {
+		s.Dir = artifact.DefaultDir
+	}
+	return s, nil
+}
+
+// paths are the build output to keep: --artifact, else the config's
+// artifacts.paths; none when --no-artifact.
+func (o *ArtifactOptions) paths() ([]string, error) {
+	if o.Off {
+		return nil, nil
+	}
+	if len(o.Paths) > 0 {
+		return artifact.CleanPaths(o.Paths)
+	}
+	cfg, err := o.config()
+	if err != nil || len(cfg.Paths) == 0 {
+		return nil, err
+	}
+	p, err := artifact.CleanPaths(cfg.Paths)
+	if err != nil {
+		return nil, fmt.Errorf("%s: artifacts.paths: %w", o.configName(), err)
+	}
+	return p, nil
+}
+
+func (o *ArtifactOptions) config() (artifactConfig, error) {
+	if o.g == nil {
+		return artifactConfig{}, nil
+	}
+	cfg, err := o.g.config()
+	return cfg.Artifacts, err
+}
+
+func (o *ArtifactOptions) configName() string {
+	if o.g != nil && o.g.ConfigPath != "" {
+		return o.g.ConfigPath
+	}
+	return ConfigFile
+}
+
+// keepArtifact stores the build output of dir that o names; nil when it
+// names none.
+func keepArtifact(o *ArtifactOptions, dir string) (*runner.Artifact, error) {
+	paths, err := o.paths()
+	if err != nil || len(paths) == 0 {
+		return nil, err
+	}
+	st, err := o.Store()
+	if err != nil {
+		return nil, err
+	}
+	a, err := st.Put(dir, paths)
+	if err != nil {
+		return nil, err
+	}
+	return &runner.Artifact{Digest: a.Digest, Paths: a.Paths, SizeBytes: a.Size}, nil
+}
 
 // RollbackOptions say how to roll the app back: shared by shipgate rollback
 // and shipgate verify --rollback-on-fail.
@@ -35,13 +142,16 @@ type RollbackOptions struct {
 	Trigger      string
 	Reason       string
 	MainBranches []string
+	Artifacts    ArtifactOptions
 }
 
 // AddFlags binds the options to fs.
-func (o *RollbackOptions) AddFlags(fs *pflag.FlagSet) {
+func (o *RollbackOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
 	fs.StringVar(&o.Dir, "dir", ".", "the app's git checkout: the one the deploy command restarts")
-	fs.StringVar(&o.Build, "build", "npm run build", "the build command a fast rollback runs after the checkout (no shell; \"\" for none)")
+	fs.StringVar(&o.Build, "build", "npm run build", "the build command a fast rollback runs after the checkout when the verified artifact cannot be restored (no shell; \"\" for none)")
 	fs.StringSliceVar(&o.MainBranches, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
+	o.Artifacts.addStoreFlag(fs, g)
+	fs.BoolVar(&o.Artifacts.Off, "rebuild", false, "rebuild with --build instead of restoring the target's verified artifact")
 }
 
 // rollbackOptions are the flags of `shipgate rollback`.
@@ -67,9 +177,13 @@ rule "rollback faster than deploy" judges real numbers.
 
 Fast (the default): find the newest release of the same service and
 environment whose verify gate allowed (other than this one, and not rolled
-back since), check its commit out in --dir (git checkout --detach), run
---build, and restart with the approved deploy command of the policy data
-(services.<service>.deploy_commands).
+back since), check its commit out in --dir (git checkout --detach), put
+back the build output that release was verified with (the artifact its
+Build recorded, kept by shipgate run build in --artifact-store and checked
+against the recorded digest), and restart with the approved deploy command
+of the policy data (services.<service>.deploy_commands). When the artifact
+is missing, does not match its digest or was never kept (or with
+--rebuild), it runs --build instead, and the Rollback says so.
 
 Emergency (--emergency --flag NAME): turn NAME off in the app's flags file
 (--flags-file, default DIR/flags.json) and restart with the approved deploy
@@ -87,7 +201,7 @@ release, a ledger that cannot be written, bad flags).`,
 	}
 	f := c.Flags()
 	o.Release.AddFlags(f, g)
-	o.Rollback.AddFlags(f)
+	o.Rollback.AddFlags(f, g)
 	f.BoolVar(&o.Rollback.Emergency, "emergency", false, "emergency rollback: turn --flag off and restart, instead of going back to the last verified commit")
 	f.StringVar(&o.Rollback.Flag, "flag", "", "the feature flag an emergency rollback turns off")
 	f.StringVar(&o.Rollback.FlagsFile, "flags-file", "", "the app's JSON flags file (default: DIR/flags.json)")
@@ -175,9 +289,23 @@ func doRollback(ctx context.Context, s Streams, eng *engine.Engine, v *evidence.
 		// be blind. (An emergency rollback only needs the flags file.)
 		p.TargetErr = ferr
 	}
+	var arts *artifact.Store
 	if p.Strategy == rollback.Fast && p.TargetErr == nil {
 		fmt.Fprintf(s.Err, "shipgate: rollback of %s: back to release %s @ %s (verify allowed it in %s)\n",
 			rel.ID, p.Target.ReleaseID, shortHex(p.Target.Commit), p.Target.Decision)
+		var err error
+		switch arts, err = o.Artifacts.Store(); {
+		case err != nil:
+			// A rollback is never stopped by its settings: it rebuilds.
+			arts, p.ArtifactErr = nil, fmt.Errorf("artifact store: %w", err)
+		case o.Artifacts.Off:
+			p.ArtifactErr = errors.New("--rebuild asked for a rebuild")
+		default:
+			p.Artifact, p.ArtifactErr = rollback.VerifiedArtifact(ctx, db, p.Target)
+		}
+		if p.ArtifactErr == nil {
+			fmt.Fprintf(s.Err, "shipgate: restoring its verified build output %s from %s\n", strings.Join(p.Artifact.Paths, ", "), p.Artifact.Digest)
+		}
 	}
 	host, _ := os.Hostname()
 	env := runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
@@ -192,6 +320,9 @@ func doRollback(ctx context.Context, s Streams, eng *engine.Engine, v *evidence.
 			f, err := git.Collect(dir, o.MainBranches)
 			return f.Commit, f.Clean, err
 		}}
+	if arts != nil {
+		rb.Artifacts = arts
+	}
 	res := rb.Do(ctx, p)
 
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
@@ -207,6 +338,9 @@ func doRollback(ctx context.Context, s Streams, eng *engine.Engine, v *evidence.
 	fmt.Fprintf(s.Err, "shipgate: recorded Rollback %s (%s) for release %s: %s\n", res.Status, p.Strategy, rel.ID, doc.Digest)
 	if len(doc.SignedBy) > 0 {
 		fmt.Fprintf(s.Err, "shipgate: signed by %s (DSSE envelope kept in the ledger)\n", strings.Join(doc.SignedBy, ", "))
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(s.Err, "shipgate: %s\n", n)
 	}
 	fmt.Fprintf(s.Out, "rollback %s %s: %s in %.3fs%s\n", p.Strategy, res.Status, rel.ID, res.Duration.Seconds(), deployed)
 	if res.Err != nil {

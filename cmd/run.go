@@ -34,6 +34,7 @@ type runOptions struct {
 	Policy       PolicyOptions
 	Ev           EvidenceOptions
 	Sign         SigningOptions
+	Artifacts    ArtifactOptions
 	Store        StoreOptions
 }
 
@@ -48,7 +49,11 @@ the SHA-256 of stdout and stderr, the last 20 lines of output, the CI run,
 and the git facts of the checkout. subject.commit is the checkout's HEAD, so
 evidence from another commit does not count for the release.
 
-  build   run CMD, record a Build (passed when it exits 0).
+  build   run CMD, record a Build (passed when it exits 0). A passed
+          build's output (--artifact, else artifacts.paths in
+          shipgate.yaml) is kept in the artifact store as a tar.gz named
+          by its SHA-256, recorded in the Build (data.artifact), for
+          shipgate rollback to restore instead of rebuilding.
   deploy  first record a Deploy request (the argv, the deployer, the trigger,
           the checkout's branch, cleanliness and reachability from main) and
           evaluate the deploy gate with it, printing the decision like
@@ -97,6 +102,9 @@ succeeded.`,
 	o.Policy.AddFlags(f, g)
 	o.Ev.AddFlags(f)
 	o.Sign.AddFlags(f)
+	f.StringSliceVar(&o.Artifacts.Paths, "artifact", nil, "build output a passed build keeps for rollback, relative to --dir (repeatable; default: the config's artifacts.paths)")
+	f.BoolVar(&o.Artifacts.Off, "no-artifact", false, "keep no build output from this build")
+	o.Artifacts.addStoreFlag(f, g)
 	o.Store.AddFlags(f, g)
 	return c
 }
@@ -117,6 +125,15 @@ type step struct {
 func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 	if o.Step != "build" && o.Step != "deploy" {
 		return fmt.Errorf("run %s: only build and deploy are recorded steps", o.Step)
+	}
+	if o.Step == "build" {
+		// Bad artifact settings are a usage error, found before the build.
+		if _, err := o.Artifacts.paths(); err != nil {
+			return err
+		}
+		if _, err := o.Artifacts.Store(); err != nil {
+			return err
+		}
 	}
 	rel, err := o.Release.resolve()
 	if err != nil {
@@ -180,8 +197,28 @@ func (st *step) build(ctx context.Context) error {
 		return fmt.Errorf("build evidence: %w; %s was not run", err, st.o.Argv[0])
 	}
 	res := st.run.Run(ctx, st.o.Argv)
-	b, err = runner.Build(st.env, res, st.ci)
+	var art *runner.Artifact
+	if res.ExitCode == 0 && res.Err == nil {
+		art = st.keepArtifact()
+	}
+	b, err = runner.BuildArtifact(st.env, res, st.ci, art)
 	return st.record(ctx, "Build", b, err, res)
+}
+
+// keepArtifact stores the build output of a passed build (see
+// ArtifactOptions) for shipgate rollback; nil when none is configured or
+// it could not be kept, which only means a rollback to this build will
+// rebuild.
+func (st *step) keepArtifact() *runner.Artifact {
+	a, err := keepArtifact(&st.o.Artifacts, st.o.Dir)
+	if err != nil {
+		fmt.Fprintf(st.s.Err, "shipgate: warning: the build output was not kept (%v): a rollback to this build will rebuild\n", err)
+		return nil
+	}
+	if a != nil {
+		fmt.Fprintf(st.s.Err, "shipgate: kept build output %s as %s (%d bytes)\n", strings.Join(a.Paths, ", "), a.Digest, a.SizeBytes)
+	}
+	return a
 }
 
 func (st *step) deploy(ctx context.Context, rel engine.Release) error {

@@ -52,6 +52,9 @@ func newStatusCmd(s Streams, g *globals) *cobra.Command {
 				}
 				fmt.Fprintf(s.Out, "  open %s %s, %s: %s\n", v.Kind, v.ID, due, strings.Join(v.Rules, ", "))
 			}
+			for _, rb := range st.Rollbacks {
+				fmt.Fprintf(s.Out, "  rollback %s\n", rollbackLine(rb))
+			}
 			_, err = fmt.Fprintf(s.Out, "next: %s\n", st.Next)
 			return err
 		},
@@ -63,4 +66,25 @@ func newStatusCmd(s Streams, g *globals) *cobra.Command {
 	o.Remote.AddFlags(c.Flags(), g)
 	o.Output.AddFlags(c.Flags())
 	return c
+}
+
+// rollbackLine is one recorded rollback: "fast succeeded (verify-failed)
+// to lv-1 @ f8a8732fa267 in 0.412s: checkout, restore, restart".
+func rollbackLine(rb gate.Rollback) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", rb.Strategy, rb.Status)
+	if rb.Trigger != "" {
+		fmt.Fprintf(&b, " (%s)", rb.Trigger)
+	}
+	switch {
+	case rb.ToRelease != "":
+		fmt.Fprintf(&b, " to %s @ %s", rb.ToRelease, shortHex(rb.ToCommit))
+	case rb.Flag != "":
+		fmt.Fprintf(&b, " flag %s off", rb.Flag)
+	}
+	fmt.Fprintf(&b, " in %.3fs", rb.DurationSeconds)
+	if len(rb.Steps) > 0 {
+		fmt.Fprintf(&b, ": %s", strings.Join(rb.Steps, ", "))
+	}
+	return b.String()
 }

@@ -28,6 +28,7 @@ type verifyOptions struct {
 	Actor   string
 	Policy  PolicyOptions
 	Ev      EvidenceOptions
+	Sign    SigningOptions
 	Store   StoreOptions
 	Output  OutputOptions
 	// RollbackOnFail runs the fast rollback (Rollback) when the gate denies.
@@ -55,6 +56,13 @@ The release's service, environment, commit and repository come from its
 Plan in the ledger (--service, --environment and --commit choose among
 several).
 
+The Verification is recorded signed (ed25519, in a DSSE envelope), as run
+and collect sign what they record, so the gate and any later replay verify
+who produced it: --signing-key, else shipgate init's key, else an evidence
+key created on first use in .shipgate/keys/. Trust its public half
+wherever the evidence is checked (--trusted-key); policy data can require
+it (signing in the data).
+
 Exit codes: 0 the verify gate allows; 1 it denies: roll back now; 2 an
 error (a bad checks file, no Plan, a ledger that cannot be written, a bad
 policy). A failed check is a denial, never an error.
@@ -81,10 +89,11 @@ failed too).`,
 	_ = c.MarkFlagRequired("checks")
 	o.Policy.AddFlags(f, g)
 	o.Ev.AddFlags(f)
+	o.Sign.AddFlags(f)
 	o.Store.AddFlags(f, g)
 	o.Output.AddCIFlags(f)
 	f.BoolVar(&o.RollbackOnFail, "rollback-on-fail", false, "when the verify gate denies, roll back to the last verified release at once (see shipgate rollback)")
-	o.Rollback.AddFlags(f)
+	o.Rollback.AddFlags(f, g)
 	return c
 }
 
@@ -105,7 +114,17 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 		return err
 	}
 	defer db.Close()
-	v := gt.Validator
+	signer, err := o.Sign.Signer(s.Err)
+	if err != nil {
+		return err
+	}
+	// The gate reads the signed Verification back from the ledger: it
+	// must trust the key that signs it, as run and collect do.
+	v, err := trustSigner(gt.Validator, &o.Ev, signer)
+	if err != nil {
+		return err
+	}
+	gt.Validator = v
 	rel, err = releaseOfPlans(ctx, db, v, rel)
 	if err != nil {
 		return err
@@ -115,7 +134,7 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 		Repository: rel.Repository, Commit: rel.Commit, Version: Version, Host: host, Actor: actor(o.Actor, g)}
 	// Check the envelope before running anything it could not record.
 	now := time.Now()
-	if _, err := verification(v, env, &httpcheck.Result{StartedAt: now, FinishedAt: now,
+	if _, err := verification(ctx, v, signer, env, &httpcheck.Result{StartedAt: now, FinishedAt: now,
 		Checks: []httpcheck.Check{{Name: "envelope", Status: httpcheck.Passed}}}); err != nil {
 		return err
 	}
@@ -124,7 +143,7 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 	for _, c := range res.Checks {
 		fmt.Fprintf(s.Err, "shipgate: check %s %s: %s\n", c.Name, c.Status, c.Message)
 	}
-	doc, err := recordVerification(ctx, db, v, env, res)
+	doc, err := recordVerification(ctx, db, v, signer, env, res)
 	if err != nil {
 		return err
 	}
@@ -132,7 +151,7 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 	if !res.Passed() {
 		status = "failed"
 	}
-	fmt.Fprintf(s.Err, "shipgate: recorded Verification %s for release %s @ %s: %s\n", status, doc.ReleaseID, shortHex(doc.Commit), doc.Digest)
+	fmt.Fprintf(s.Err, "shipgate: recorded Verification %s for release %s @ %s: %s signed by %s\n", status, doc.ReleaseID, shortHex(doc.Commit), doc.Digest, strings.Join(doc.SignedBy, ", "))
 
 	d, err := gt.Decide(ctx, gate.Request{Gate: "verify", Release: rel, Actor: env.Actor, Now: time.Now().UTC()})
 	if d != nil {
@@ -154,7 +173,7 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 		// reports on stderr.
 		se := s
 		se.Out = s.Err
-		rerr := doRollback(ctx, se, gt.Engine, v, nil, db, rel, &o.Rollback, env.Actor)
+		rerr := doRollback(ctx, se, gt.Engine, v, signer, db, rel, &o.Rollback, env.Actor)
 		switch {
 		case err != nil:
 			return fmt.Errorf("verify gate: %w; rolled back: %v", err, rerr == nil)
@@ -220,8 +239,9 @@ func releaseOfPlans(ctx context.Context, db ledgerStore, v *evidence.Validator, 
 }
 
 // verification is the Verification evidence document of res, collected
-// when the checks finished, decoded and validated.
-func verification(v *evidence.Validator, env runner.Envelope, res *httpcheck.Result) (*evidence.Document, error) {
+// when the checks finished, signed by signer, decoded and validated by v
+// (which trusts signer).
+func verification(ctx context.Context, v *evidence.Validator, signer *evidence.Signer, env runner.Envelope, res *httpcheck.Result) (*evidence.Document, error) {
 	data, err := json.Marshal(res)
 	if err != nil {
 		return nil, err
@@ -243,7 +263,7 @@ func verification(v *evidence.Validator, env runner.Envelope, res *httpcheck.Res
 	if err != nil {
 		return nil, err
 	}
-	doc, err := v.Decode("shipgate verify", b)
+	doc, err := seal(ctx, v, signer, "shipgate verify", b)
 	if err != nil {
 		return nil, fmt.Errorf("verification evidence: %w", err)
 	}
@@ -252,10 +272,10 @@ func verification(v *evidence.Validator, env runner.Envelope, res *httpcheck.Res
 
 // recordVerification makes res durable, even after Ctrl-C: what was
 // checked must be on record.
-func recordVerification(ctx context.Context, db ledgerStore, v *evidence.Validator, env runner.Envelope, res *httpcheck.Result) (*evidence.Document, error) {
+func recordVerification(ctx context.Context, db ledgerStore, v *evidence.Validator, signer *evidence.Signer, env runner.Envelope, res *httpcheck.Result) (*evidence.Document, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
-	doc, err := verification(v, env, res)
+	doc, err := verification(ctx, v, signer, env, res)
 	if err == nil {
 		_, err = db.AddEvidence(ctx, time.Now(), []store.Evidence{gate.StoreEvidence(doc)})
 	}

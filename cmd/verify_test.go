@@ -17,6 +17,10 @@ import (
 	"time"
 
 	"github.com/localizevideos/shipgate/cmd"
+	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/schemas"
+	"github.com/localizevideos/shipgate/store/sqlite"
 )
 
 // fakeApp is LocalizeVideos over real HTTP on loopback: a home page, JSON
@@ -173,7 +177,28 @@ func exampleChecks(t *testing.T, dir string) string {
 	return path
 }
 
-var recordedRE = regexp.MustCompile(`recorded Verification (passed|failed) for release lv-2026-11-26.1 @ 3f2c9a0e5b1d: (sha256:[0-9a-f]{64})`)
+var recordedRE = regexp.MustCompile(`recorded Verification (passed|failed) for release lv-2026-11-26.1 @ 3f2c9a0e5b1d: (sha256:[0-9a-f]{64}) signed by (sha256:[0-9a-f]{64})`)
+
+// verifySigningKey writes a new evidence signing key pair in dir.
+func verifySigningKey(t *testing.T, dir string) (priv, pub string, id string) {
+	t.Helper()
+	privPEM, pubPEM, err := ledger.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, pub = filepath.Join(dir, "signer.key"), filepath.Join(dir, "signer.pub")
+	if err := os.WriteFile(priv, privPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pub, pubPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k, err := ledger.ParsePublicKey(pubPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return priv, pub, evidence.KeyID(k)
+}
 
 func TestVerify(t *testing.T) {
 	const release = "lv-2026-11-26.1"
@@ -206,17 +231,22 @@ func TestVerify(t *testing.T) {
 			if tt.app != nil {
 				base = tt.app.start(t)
 			}
+			key, pub, keyID := verifySigningKey(t, dir)
 			out, errs := shipgate(t, tt.code, "verify", "--release", release, "--checks", exampleChecks(t, dir),
-				"--base", base, "--var", "password=s3cret", "--actor", "dave", "--store", db, "--output", "json")
+				"--base", base, "--var", "password=s3cret", "--actor", "dave", "--store", db, "--output", "json",
+				"--signing-key", key)
 			for _, w := range tt.stderr {
 				if !strings.Contains(errs, w) {
 					t.Errorf("stderr:\n%s\nwant %q", errs, w)
 				}
 			}
 			m := recordedRE.FindStringSubmatch(errs)
-			if m == nil || m[1] != tt.recorded {
-				t.Fatalf("stderr:\n%s\nwant a recorded Verification %s", errs, tt.recorded)
+			if m == nil || m[1] != tt.recorded || m[3] != keyID {
+				t.Fatalf("stderr:\n%s\nwant a recorded Verification %s signed by %s", errs, tt.recorded, keyID)
 			}
+			// The ledger keeps it in its DSSE envelope, whose signature
+			// verifies with the signer's public key and no other.
+			verifySigned(t, db, m[2], pub, keyID)
 			var d struct {
 				ID    string `json:"id"`
 				Gate  string `json:"gate"`
@@ -241,7 +271,7 @@ func TestVerify(t *testing.T) {
 				t.Errorf("decision %s was made from %v; want the Verification %s among them", d.ID, rec.Replay.Evidence, m[2])
 			}
 			// The Verification is in the ledger with every check.
-			in, _ := shipgate(t, 0, "gate", "verify", "--release", release, "--store", db, "--print-input")
+			in, _ := shipgate(t, 0, "gate", "verify", "--release", release, "--store", db, "--print-input", "--trusted-key", pub)
 			var input struct {
 				Evidence struct {
 					Verification []struct {
@@ -275,6 +305,45 @@ func TestVerify(t *testing.T) {
 	}
 }
 
+// verifySigned requires the evidence digest in the ledger db to be kept
+// signed, by the key pub (named keyID) only.
+func verifySigned(t *testing.T, db, digest, pub, keyID string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.OpenReadOnly(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ev, err := st.EvidenceByDigest(ctx, digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Envelope) == 0 {
+		t.Fatalf("evidence %s is recorded bare; want it in its signed envelope", digest)
+	}
+	reg, err := schemas.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := ledger.ParsePublicKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := evidence.NewValidator(reg, evidence.DefaultLimits)
+	doc, err := v.WithKeys(evidence.NewKeyring(k)).Decode("ledger", ev.Recorded())
+	if err != nil || !slices.Equal(doc.SignedBy, []string{keyID}) || doc.Digest != digest {
+		t.Fatalf("Decode(recorded envelope) = %v, %v; want %s signed by %s", doc, err, digest, keyID)
+	}
+	if _, err := v.Decode("ledger", ev.Recorded()); err == nil {
+		t.Fatal("the envelope decodes without its signer's key trusted; want it rejected")
+	}
+}
+
 // Errors exit 2 and record nothing.
 func TestVerifyErrors(t *testing.T) {
 	dir, db := releaseLedger(t)
@@ -294,6 +363,8 @@ func TestVerifyErrors(t *testing.T) {
 		{"no plan", []string{"--release", "lv-other", "--checks", exampleChecks(t, dir), "--base", "http://127.0.0.1:1"},
 			"release lv-other: no Plan in the ledger declares it"},
 	}
+	// Verify signs with the default key, created on first use here.
+	t.Chdir(dir)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, errs := shipgate(t, 2, append(append([]string{"verify"}, tt.args...), "--store", db)...)

@@ -31,12 +31,14 @@ type watchOptions struct {
 	Window         time.Duration
 	Interval       time.Duration
 	BaselineOffset time.Duration
+	BaselineFrom   string
 	AutoRollback   bool
 	RollbackArgs   []string
 	Webhook        string
 	Actor          string
 	Policy         PolicyOptions
 	Ev             EvidenceOptions
+	Sign           SigningOptions
 	Store          StoreOptions
 	Output         OutputOptions
 	g              *globals
@@ -50,29 +52,36 @@ func newWatchCmd(s Streams, g *globals) *cobra.Command {
 		Long: `Sample the release's safety signals (error rate, auth success, latency,
 CPU/memory, or any signal of the signals file, docs/watch.md) every
 --interval for --window, judge each reading with the signal's CEL breach
-condition against a baseline from before the deploy, and show the progress
-(redrawn in place on a terminal, one line per sample otherwise). The window
+condition against a baseline from before the deploy (read --baseline-offset
+before the watch, or the medians of the Monitoring recorded for an earlier
+release with --baseline-from RELEASE or --baseline-from last-completed),
+and show the progress (redrawn in place on a terminal, one line per sample
+otherwise). The window
 is recorded as a Monitoring evidence document with every sample, then the
 complete gate is evaluated and printed like shipgate gate.
 
-A breach ends the watch at once: "rollback required". With --auto-rollback
+A breach (breachAfter readings in a row meeting the condition, 1 by
+default) ends the watch at once: "rollback required". With --auto-rollback
 the release is rolled back (shipgate rollback --release ID, run as a
-subprocess with the same --config, --store, --policies and --data, plus any
---rollback-arg) unless a human holds it (shipgate hold), in which case it
-only alerts. The policy refuses --auto-rollback, before anything is watched,
-for a service whose capabilities do not declare auto-rollback with metrics,
-alerts and a human override.
+subprocess with the same --config, --store, --policies, --data,
+--signing-key and --trusted-key, plus any --rollback-arg) unless a human
+holds it (shipgate hold), in which case it only alerts. The policy refuses
+--auto-rollback, before anything is watched, for a service whose
+capabilities do not declare auto-rollback with metrics, alerts and a human
+override.
 
 No data (an unreachable Prometheus, NaN, an empty result, too little
 traffic, too few readings) is never healthy: a window that ends without
-enough data does not complete the release. A breach or no data is alerted
-(printed, and posted as JSON to --webhook or the file's alerts.webhook); a
-webhook that fails is reported and changes nothing else.
+enough data does not complete the release. A signal without data for its
+noDataAfter is alerted while the watch runs, and again when its data
+returns; a breach or no data at the end is alerted too (printed, and posted
+as JSON to --webhook or the file's alerts.webhook); a webhook that fails is
+reported and changes nothing else.
 
 Exit codes: 0 the window was healthy and the complete gate allows; 1 a
 breach, no data, or the complete gate denies (or --auto-rollback refused by
-the policy); 2 an error (a bad signals file, no Plan, a ledger that cannot
-be written, a bad policy).`,
+the policy); 2 an error (a bad signals file, no Plan, no recorded baseline
+for --baseline-from, a ledger that cannot be written, a bad policy).`,
 		Example: `  shipgate watch --release lv-2026-11-26.1 --signals examples/localizevideos/signals.yaml
   shipgate watch --release lv-2026-11-26.1 --signals signals.yaml --window 15m --interval 15s \
     --auto-rollback --rollback-arg=--dir=/srv/localizevideos/app --webhook https://hooks.slack.com/services/...`,
@@ -87,6 +96,7 @@ be written, a bad policy).`,
 	f.DurationVar(&o.Window, "window", 15*time.Minute, "how long to watch")
 	f.DurationVar(&o.Interval, "interval", 15*time.Second, "how often to sample")
 	f.DurationVar(&o.BaselineOffset, "baseline-offset", 15*time.Minute, "read the baseline this long before the watch starts (like PromQL offset); signals with a stored baseline use it instead")
+	f.StringVar(&o.BaselineFrom, "baseline-from", "", "take the baselines from the Monitoring recorded for `RELEASE`, or for the service's last completed release with "+lastCompleted+", instead of reading them --baseline-offset before the watch")
 	f.BoolVar(&o.AutoRollback, "auto-rollback", false, "on a breach, run shipgate rollback unless a human holds the release (the policy must allow it)")
 	f.StringArrayVar(&o.RollbackArgs, "rollback-arg", nil, "an argument added to the automated shipgate rollback, e.g. --rollback-arg=--dir=/srv/app (repeatable)")
 	f.StringVar(&o.Webhook, "webhook", "", "URL that receives alerts as JSON (default: the signals file's alerts.webhook)")
@@ -95,6 +105,7 @@ be written, a bad policy).`,
 	_ = c.MarkFlagRequired("signals")
 	o.Policy.AddFlags(f, g)
 	o.Ev.AddFlags(f)
+	o.Sign.AddFlags(f)
 	o.Store.AddFlags(f, g)
 	o.Output.AddCIFlags(f)
 	return c
@@ -121,6 +132,15 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 		return err
 	}
 	defer db.Close()
+	signer, err := o.Sign.Signer(s.Err)
+	if err != nil {
+		return err
+	}
+	// The complete gate reads the signed Monitoring back from the ledger:
+	// it must trust the key that signs it, as verify does.
+	if gt.Validator, err = trustSigner(gt.Validator, &o.Ev, signer); err != nil {
+		return err
+	}
 	rel, err = releaseOfPlans(ctx, db, gt.Validator, rel)
 	if err != nil {
 		return err
@@ -132,19 +152,11 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 		return err
 	}
 
-	w := &watch.Watcher{Signals: set, Sources: &signals.Sources{Environ: os.Environ()}, Window: o.Window, Interval: o.Interval,
-		BaselineOffset: o.BaselineOffset, Clock: watch.SystemClock{}, Progress: s.Err, Live: isTerminal(s.Err)}
-	fmt.Fprintf(s.Err, "shipgate: watching %s (%s %s) for %s, every %s: %d signals\n", rel.ID, rel.Service, rel.Environment,
-		o.Window, o.Interval, len(set.Signals))
-	res, runErr := w.Run(ctx)
-	if res == nil {
-		return runErr
-	}
-	// What was watched is recorded and acted on even after Ctrl-C.
-	ctx = context.WithoutCancel(ctx)
-	doc, recErr := recordMonitoring(ctx, db, gt.Validator, env, res, o.AutoRollback)
-	if recErr == nil {
-		fmt.Fprintf(s.Err, "shipgate: recorded Monitoring %s for release %s: %s\n", res.Status, rel.ID, doc.Digest)
+	var baselines map[string]float64
+	if o.BaselineFrom != "" {
+		if baselines, err = recordedBaselines(ctx, s, db, gt.Validator, set, rel, o.BaselineFrom); err != nil {
+			return err
+		}
 	}
 	webhook := o.Webhook
 	if webhook == "" {
@@ -155,6 +167,22 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 		AutoRollback: o.AutoRollback, Webhook: webhook, Out: s.Err, Clock: watch.SystemClock{},
 		Hold:     func(ctx context.Context) (*watch.Hold, error) { return activeHold(ctx, db, gt.Validator, rel.ID) },
 		Rollback: func(ctx context.Context) error { return runRollback(ctx, s, g, o, rel.ID) },
+	}
+	w := &watch.Watcher{Signals: set, Sources: &signals.Sources{Environ: os.Environ()}, Window: o.Window, Interval: o.Interval,
+		BaselineOffset: o.BaselineOffset, Baselines: baselines, Clock: watch.SystemClock{}, Progress: s.Err, Live: isTerminal(s.Err),
+		// A failing webhook is printed by Notify and stops nothing.
+		OnEvent: func(ctx context.Context, e watch.Event) { _ = r.Notify(ctx, e) }}
+	fmt.Fprintf(s.Err, "shipgate: watching %s (%s %s) for %s, every %s: %d signals\n", rel.ID, rel.Service, rel.Environment,
+		o.Window, o.Interval, len(set.Signals))
+	res, runErr := w.Run(ctx)
+	if res == nil {
+		return runErr
+	}
+	// What was watched is recorded and acted on even after Ctrl-C.
+	ctx = context.WithoutCancel(ctx)
+	doc, recErr := recordMonitoring(ctx, db, gt.Validator, signer, env, res, o.AutoRollback)
+	if recErr == nil {
+		fmt.Fprintf(s.Err, "shipgate: recorded Monitoring %s for release %s: %s, signed by %s\n", res.Status, rel.ID, doc.Digest, strings.Join(doc.SignedBy, ", "))
 	}
 	out := r.Respond(ctx, res)
 	if recErr != nil {
@@ -268,7 +296,7 @@ func collector(env runner.Envelope) any {
 	}{"shipgate", env.Version, env.Host, env.Actor}
 }
 
-func recordMonitoring(ctx context.Context, db ledgerStore, v *evidence.Validator, env runner.Envelope, res *watch.Result, auto bool) (*evidence.Document, error) {
+func recordMonitoring(ctx context.Context, db ledgerStore, v *evidence.Validator, signer *evidence.Signer, env runner.Envelope, res *watch.Result, auto bool) (*evidence.Document, error) {
 	ctx, cancel := context.WithTimeout(ctx, recordTimeout)
 	defer cancel()
 	now := time.Now()
@@ -276,6 +304,9 @@ func recordMonitoring(ctx context.Context, db ledgerStore, v *evidence.Validator
 		now = res.End
 	}
 	doc, err := monitoringDoc(v, env, res, auto, now)
+	if err == nil {
+		doc, err = seal(ctx, v, signer, "shipgate watch", doc.Canonical)
+	}
 	if err == nil {
 		_, err = db.AddEvidence(ctx, now, []store.Evidence{gate.StoreEvidence(doc)})
 	}
@@ -335,8 +366,15 @@ func runRollback(ctx context.Context, s Streams, g *globals, o *watchOptions, re
 		args = append(args, "--config", g.ConfigPath)
 	}
 	args = append(args, "rollback", "--release", releaseID)
-	for _, fv := range [][2]string{{"--store", o.Store.Path}, {"--policies", o.Policy.Dir}, {"--data", o.Policy.DataFile},
-		{"--bundle", o.Policy.Bundle}, {"--verify-key", o.Policy.VerifyKey}} {
+	fvs := [][2]string{{"--store", o.Store.Path}, {"--policies", o.Policy.Dir}}
+	for _, d := range o.Policy.dataFiles() {
+		fvs = append(fvs, [2]string{"--data", d})
+	}
+	fvs = append(fvs, [2]string{"--bundle", o.Policy.Bundle}, [2]string{"--verify-key", o.Policy.VerifyKey}, [2]string{"--signing-key", o.Sign.Key})
+	for _, k := range o.Ev.TrustedKeys {
+		fvs = append(fvs, [2]string{"--trusted-key", k})
+	}
+	for _, fv := range fvs {
 		if fv[1] != "" {
 			args = append(args, fv[0], fv[1])
 		}
@@ -355,4 +393,90 @@ func runRollback(ctx context.Context, s Streams, g *globals, o *watchOptions, re
 		return err
 	}
 	return nil
+}
+
+// lastCompleted is the --baseline-from value naming the service's last
+// completed release.
+const lastCompleted = "last-completed"
+
+// recordedBaselines reads the baselines of --baseline-from: the newest
+// healthy Monitoring recorded for that release (or for the last release of
+// the same service and environment whose complete gate allowed). Anything
+// missing is an error: a baseline is never zero for want of one.
+func recordedBaselines(ctx context.Context, s Streams, db ledgerStore, v *evidence.Validator, set *signals.Set, rel engine.Release, from string) (map[string]float64, error) {
+	id := from
+	if from == lastCompleted {
+		ds, err := db.Decisions(ctx, "")
+		if err != nil {
+			return nil, fmt.Errorf("--baseline-from %s: read decisions: %w", from, err)
+		}
+		var last *store.Decision
+		for i, d := range ds {
+			if d.Gate == "complete" && d.Allow && !d.DryRun && d.Service == rel.Service && d.Environment == rel.Environment &&
+				d.ReleaseID != rel.ID && (last == nil || d.Seq > last.Seq) {
+				last = &ds[i]
+			}
+		}
+		if last == nil {
+			return nil, fmt.Errorf("--baseline-from %s: no earlier release of %s in %s has completed (an allowed complete gate), so there is no recorded baseline: name a release, or leave --baseline-from out to read the baselines --baseline-offset before the watch",
+				from, rel.Service, rel.Environment)
+		}
+		id = last.ReleaseID
+	}
+	if id == rel.ID {
+		return nil, fmt.Errorf("--baseline-from %s: the watched release itself is no baseline", from)
+	}
+	stored, err := db.Evidence(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("--baseline-from %s: read evidence of %s: %w", from, id, err)
+	}
+	var best *evidence.Document
+	var data []byte
+	var seen []string
+	for _, e := range stored {
+		if e.Kind != "Monitoring" {
+			continue
+		}
+		doc, err := v.Decode(e.Source, e.Body)
+		if err != nil {
+			return nil, fmt.Errorf("--baseline-from %s: recorded Monitoring %s: %w", from, e.Digest, err)
+		}
+		var m struct {
+			Data json.RawMessage `json:"data"`
+		}
+		var r struct {
+			Result string `json:"result"`
+		}
+		if err := json.Unmarshal(doc.Canonical, &m); err != nil {
+			return nil, fmt.Errorf("--baseline-from %s: recorded Monitoring %s: %w", from, e.Digest, err)
+		}
+		if err := json.Unmarshal(m.Data, &r); err != nil {
+			return nil, fmt.Errorf("--baseline-from %s: recorded Monitoring %s: %w", from, e.Digest, err)
+		}
+		seen = append(seen, r.Result)
+		if r.Result != watch.Healthy || (best != nil && !doc.CollectedAt.After(best.CollectedAt)) {
+			continue
+		}
+		best, data = doc, m.Data
+	}
+	switch {
+	case best == nil && len(seen) == 0:
+		return nil, fmt.Errorf("--baseline-from %s: release %s has no Monitoring recorded: no baseline", from, id)
+	case best == nil:
+		return nil, fmt.Errorf("--baseline-from %s: release %s has no healthy Monitoring (recorded: %s): no baseline", from, id, strings.Join(seen, ", "))
+	case best.Service != rel.Service:
+		return nil, fmt.Errorf("--baseline-from %s: release %s is of service %s, not %s: no baseline", from, id, best.Service, rel.Service)
+	}
+	b, err := watch.RecordedBaselines(set, data)
+	if err != nil {
+		return nil, fmt.Errorf("--baseline-from %s: Monitoring %s of release %s: %w", from, best.Digest, id, err)
+	}
+	names := make([]string, 0, len(b))
+	for _, sig := range set.Signals {
+		if v, ok := b[sig.Name]; ok {
+			names = append(names, fmt.Sprintf("%s %.4g", sig.Name, v))
+		}
+	}
+	fmt.Fprintf(s.Err, "shipgate: baselines from the Monitoring of %s (%s), medians of its samples: %s\n", id, best.Digest, strings.Join(names, ", "))
+	return b, nil
 }

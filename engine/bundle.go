@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -10,6 +11,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -20,6 +22,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gowebpki/jcs"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
 )
@@ -276,4 +279,68 @@ func verificationKey(b []byte) (*bundle.KeyConfig, string, error) {
 		return nil, "", fmt.Errorf("verification key: %w", err)
 	}
 	return &bundle.KeyConfig{Key: string(pem.EncodeToMemory(&pem.Block{Type: blk.Type, Bytes: blk.Bytes})), Algorithm: alg}, kid, nil
+}
+
+// PolicySet is the policy set an engine was loaded from, as the ledger
+// records it once per revision: every module's source and the whole data
+// tree, in canonical form. Revision is what Engine.Revision returns, the
+// digest of exactly these modules and data, so the set can be checked
+// against it without compiling anything.
+type PolicySet struct {
+	Revision string
+	// Modules are sorted by path (slash-separated, relative to the set).
+	Modules []PolicyModule
+	// Data is the canonical JSON (RFC 8785) of the data tree, with
+	// data.shipgate.config mounted.
+	Data []byte
+}
+
+// PolicyModule is one Rego module of a PolicySet.
+type PolicyModule struct {
+	Path   string `json:"path"`
+	Source string `json:"source"`
+}
+
+// newPolicySet builds the PolicySet of a set as loaded; Load calls it once.
+func newPolicySet(files map[string]policyFile, docs map[string]any, rev string) (*PolicySet, error) {
+	p := &PolicySet{Revision: rev, Modules: make([]PolicyModule, 0, len(files))}
+	for _, f := range files {
+		p.Modules = append(p.Modules, PolicyModule{Path: path.Clean(f.name), Source: string(f.raw)})
+	}
+	slices.SortFunc(p.Modules, func(a, b PolicyModule) int { return strings.Compare(a.Path, b.Path) })
+	b, err := json.Marshal(docs)
+	if err != nil {
+		return nil, fmt.Errorf("policy set: %w", err)
+	}
+	if p.Data, err = jcs.Transform(b); err != nil {
+		return nil, fmt.Errorf("policy set: %w", err)
+	}
+	return p, nil
+}
+
+// PolicySet returns the policy set the engine was loaded from, computed
+// once at Load; callers must not change it.
+func (e *Engine) PolicySet() *PolicySet { return e.policy }
+
+// Bundle returns p as an unsigned OPA bundle whose manifest revision is
+// name (a decision's policy.bundle; empty for a set loaded from a
+// directory), ready for WriteBundle. Loading it computes p.Revision again
+// only if the modules and data are p's unchanged.
+func (p *PolicySet) Bundle(name string) (*bundle.Bundle, error) {
+	dec := json.NewDecoder(bytes.NewReader(p.Data))
+	dec.UseNumber()
+	var docs map[string]any
+	if err := dec.Decode(&docs); err != nil {
+		return nil, fmt.Errorf("policy set %s: data: %w", p.Revision, err)
+	}
+	b := &bundle.Bundle{Manifest: bundle.Manifest{Revision: name}, Data: docs}
+	b.Manifest.SetRegoVersion(ast.RegoV1)
+	for _, m := range p.Modules {
+		if m.Path == "" || path.Clean("/"+m.Path) != "/"+m.Path {
+			return nil, fmt.Errorf("policy set %s: module path %q is not clean", p.Revision, m.Path)
+		}
+		u := "/" + m.Path
+		b.Modules = append(b.Modules, bundle.ModuleFile{URL: u, Path: u, RelativePath: m.Path, Raw: []byte(m.Source)})
+	}
+	return b, nil
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -17,16 +18,22 @@ import (
 // evaluates them once at load instead and gives their values to every
 // evaluation through its virtual-document cache, where OPA looks first.
 // This is constant folding: a rule counts as constant only when nothing it
-// reads, directly or through the rules and functions it uses, is the input,
-// a nondeterministic builtin (time.now_ns, rand.*, ...), print, or a `with`
-// modifier; the data it reads is the engine's own store, fixed at load. A
-// rule that is undefined or fails at load is left to the evaluation, so
-// its outcome (undefined, or the error) is exactly as before.
+// reads, directly or through the rules and functions it uses (as the
+// compiler resolves refs, variables included), is the input, a
+// nondeterministic builtin (time.now_ns, rand.*, ...), print, or a `with`
+// modifier; the data it reads is the engine's own store, fixed at load.
+// Rules that read no input but input.gate (the decision library's list of
+// the rules at the gate) are folded once per gate, with that gate: an
+// evaluation of a gate always has it as input.gate. A rule that is
+// undefined, fails or runs out of time at load is left to the evaluation,
+// so its outcome (undefined, or the error) is exactly as before.
 
-// constants holds the folded rule values by path.
+// constants holds the folded rule values by path; those of parent count
+// too.
 type constants struct {
-	root constNode
-	n    int
+	root   constNode
+	n      int
+	parent *constants
 }
 
 type constNode struct {
@@ -56,6 +63,15 @@ func (c *constants) get(ref ast.Ref) *ast.Term {
 	if len(ref) < 2 || !ref[0].Equal(ast.DefaultRootDocument) {
 		return nil
 	}
+	for ; c != nil; c = c.parent {
+		if v := c.lookup(ref); v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+func (c *constants) lookup(ref ast.Ref) *ast.Term {
 	node := &c.root
 	for _, t := range ref[1:] {
 		s, ok := t.Value.(ast.String)
@@ -72,39 +88,112 @@ func (c *constants) get(ref ast.Ref) *ast.Term {
 // cache returns a fresh virtual-document cache for one evaluation that
 // answers the folded rules first.
 func (c *constants) cache() topdown.VirtualCache {
-	return &foldedCache{consts: c, inner: topdown.NewVirtualCache()}
+	return &foldedCache{consts: c, frames: make([]map[int][]cached, 1, 4)}
 }
 
-// foldedCache is OPA's virtual-document cache with the folded rules in
-// front. Inside a `with` (a pushed frame) it answers nothing itself: a
-// `with` may replace data a folded rule read.
+// foldedCache is a virtual-document cache, as OPA's own (a stack of
+// frames, one per `with`, each mapping a ref to its value or to undefined),
+// with the folded rules in front. It keys a frame by the ref's hash, where
+// OPA's keeps a tree of maps, one per ref element: most cached refs are
+// looked up whole, and the tree costs several allocations per entry. Inside
+// a `with` (a pushed frame) the folded rules are not answered: a `with` may
+// replace data a folded rule read.
 type foldedCache struct {
 	consts *constants
-	inner  topdown.VirtualCache
-	depth  int
+	frames []map[int][]cached
 }
 
-func (f *foldedCache) Push() { f.depth++; f.inner.Push() }
-func (f *foldedCache) Pop()  { f.depth--; f.inner.Pop() }
+type cached struct {
+	ref       ast.Ref
+	value     *ast.Term
+	undefined bool
+}
+
+var _ topdown.VirtualCache = (*foldedCache)(nil)
+
+func (f *foldedCache) Push() { f.frames = append(f.frames, nil) }
+func (f *foldedCache) Pop()  { f.frames = f.frames[:len(f.frames)-1] }
 
 func (f *foldedCache) Get(ref ast.Ref) (*ast.Term, bool) {
-	if f.depth == 0 {
+	if len(f.frames) == 1 {
 		if v := f.consts.get(ref); v != nil {
 			return v, false
 		}
 	}
-	return f.inner.Get(ref)
+	for _, c := range f.frames[len(f.frames)-1][ref.Hash()] {
+		if c.ref.Equal(ref) {
+			if c.undefined {
+				return nil, true
+			}
+			return c.value, false
+		}
+	}
+	return nil, false
 }
 
-func (f *foldedCache) Put(ref ast.Ref, value *ast.Term) { f.inner.Put(ref, value) }
-func (f *foldedCache) Keys() []ast.Ref                  { return f.inner.Keys() }
+// Put records value for ref; nil records that ref is undefined. The ref is
+// copied: the evaluator reuses the slice it passes.
+func (f *foldedCache) Put(ref ast.Ref, value *ast.Term) {
+	top := len(f.frames) - 1
+	if f.frames[top] == nil {
+		f.frames[top] = map[int][]cached{}
+	}
+	h := ref.Hash()
+	entries := f.frames[top][h]
+	for i := range entries {
+		if entries[i].ref.Equal(ref) {
+			// As OPA's cache: a value replaces a value; undefined, once
+			// recorded, stays.
+			if value != nil {
+				entries[i].value = value
+			} else {
+				entries[i].undefined = true
+			}
+			return
+		}
+	}
+	f.frames[top][h] = append(entries, cached{ref: slices.Clone(ref), value: value, undefined: value == nil})
+}
+
+// Keys lists the refs with a value in the top frame.
+func (f *foldedCache) Keys() []ast.Ref {
+	var keys []ast.Ref
+	for _, entries := range f.frames[len(f.frames)-1] {
+		for _, c := range entries {
+			if c.value != nil {
+				keys = append(keys, c.ref)
+			}
+		}
+	}
+	return keys
+}
+
+// folded holds the folded rules of a policy set: those constant for every
+// evaluation, and, per gate, those that read no input but input.gate (such
+// as the decision library's list of the rules at the gate), evaluated with
+// that gate.
+type folded struct {
+	all    *constants
+	byGate map[string]*constants
+}
+
+// forGate is what an evaluation of gate reads first: its input.gate is
+// gate, as buildInput writes it.
+func (f *folded) forGate(gate string) *constants {
+	if c, ok := f.byGate[gate]; ok {
+		return c
+	}
+	return f.all
+}
 
 // fold finds the constant rules of compiler and evaluates each once, each
 // within timeout: one that does not finish in time is left to the
 // evaluations, which then run out of time as they would have.
-func fold(ctx context.Context, compiler *ast.Compiler, store storage.Store, timeout time.Duration) (*constants, error) {
-	a := &constAnalysis{c: compiler, dynamic: map[*ast.Rule]bool{}}
-	consts := &constants{}
+func fold(ctx context.Context, compiler *ast.Compiler, store storage.Store, timeout time.Duration, gates []string) (*folded, error) {
+	strict := &constAnalysis{c: compiler, dynamic: map[*ast.Rule]bool{}}
+	perGate := &constAnalysis{c: compiler, gate: true, dynamic: map[*ast.Rule]bool{}}
+	f := &folded{all: &constants{}, byGate: map[string]*constants{}}
+	var gateOnly []ast.Ref
 	seen := map[string]bool{}
 	for _, name := range sortedModuleNames(compiler) {
 		for _, r := range compiler.Modules[name].Rules {
@@ -117,33 +206,58 @@ func fold(ctx context.Context, compiler *ast.Compiler, store storage.Store, time
 				continue
 			}
 			seen[key] = true
-			if !a.foldable(path) {
-				continue
+			switch {
+			case strict.foldable(path):
+				if err := evalConst(ctx, compiler, store, timeout, path, nil, f.all); err != nil {
+					return nil, err
+				}
+			case perGate.foldable(path):
+				gateOnly = append(gateOnly, path)
 			}
-			ectx, cancel := context.WithTimeout(ctx, timeout)
-			rs, err := rego.New(
-				rego.Query(key),
-				rego.Compiler(compiler),
-				rego.Store(store),
-				rego.StrictBuiltinErrors(true),
-				rego.Capabilities(Capabilities()),
-				rego.GenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }),
-			).Eval(ectx)
-			cancel()
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			if err != nil || len(rs) != 1 || len(rs[0].Expressions) != 1 {
-				continue // undefined or failing: left to each evaluation
-			}
-			t, ok := rs[0].Expressions[0].Value.(*ast.Term)
-			if !ok {
-				return nil, fmt.Errorf("fold %s: got %T", key, rs[0].Expressions[0].Value)
-			}
-			consts.put(path, t)
 		}
 	}
-	return consts, nil
+	for _, gate := range gates {
+		c := &constants{parent: f.all}
+		input := ast.NewObject(ast.Item(ast.InternedTerm("gate"), ast.StringTerm(gate)))
+		for _, path := range gateOnly {
+			if err := evalConst(ctx, compiler, store, timeout, path, input, c); err != nil {
+				return nil, err
+			}
+		}
+		f.byGate[gate] = c
+	}
+	return f, nil
+}
+
+// evalConst evaluates the rules at path with input (none when nil) and puts
+// the value in c; undefined, failing or slow rules are left out.
+func evalConst(ctx context.Context, compiler *ast.Compiler, store storage.Store, timeout time.Duration, path ast.Ref, input ast.Value, c *constants) error {
+	ectx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	opts := []func(*rego.Rego){
+		rego.Query(path.String()),
+		rego.Compiler(compiler),
+		rego.Store(store),
+		rego.StrictBuiltinErrors(true),
+		rego.Capabilities(Capabilities()),
+		rego.GenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }),
+	}
+	if input != nil {
+		opts = append(opts, rego.ParsedInput(input))
+	}
+	rs, err := rego.New(opts...).Eval(ectx)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil || len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		return nil // undefined or failing: left to each evaluation
+	}
+	t, ok := rs[0].Expressions[0].Value.(*ast.Term)
+	if !ok {
+		return fmt.Errorf("fold %s: got %T", path, rs[0].Expressions[0].Value)
+	}
+	c.put(path, t)
+	return nil
 }
 
 func sortedModuleNames(c *ast.Compiler) []string {
@@ -156,11 +270,15 @@ func sortedModuleNames(c *ast.Compiler) []string {
 	return names
 }
 
-// constAnalysis decides which rules cannot depend on the input.
+// constAnalysis decides which rules cannot depend on the input; with gate
+// set, which read no input but input.gate.
 type constAnalysis struct {
 	c       *ast.Compiler
+	gate    bool
 	dynamic map[*ast.Rule]bool
 }
+
+var inputGateRef = ast.MustParseRef("input.gate")
 
 // foldable holds when path names a plain set of rules (no rules below it,
 // every path element a string) all of which are constant.
@@ -220,7 +338,7 @@ func (a *constAnalysis) reads(r *ast.Rule) bool {
 					if b.Nondeterministic {
 						dynamic = true
 					}
-				} else if op.HasPrefix(ast.DefaultRootRef) && a.anyDynamic(op.ConstantPrefix()) {
+				} else if op.HasPrefix(ast.DefaultRootRef) && a.anyDynamic(op) {
 					dynamic = true
 				} else if !op.HasPrefix(ast.DefaultRootRef) {
 					dynamic = true // not a known builtin, not a rule: unsure
@@ -229,9 +347,11 @@ func (a *constAnalysis) reads(r *ast.Rule) bool {
 		case ast.Ref:
 			switch {
 			case x.HasPrefix(ast.InputRootRef):
-				dynamic = true
+				if !a.gate || !x.Equal(inputGateRef) {
+					dynamic = true
+				}
 			case x.HasPrefix(ast.DefaultRootRef):
-				if a.anyDynamic(x.ConstantPrefix()) {
+				if a.anyDynamic(x) {
 					dynamic = true
 				}
 			}
@@ -241,10 +361,11 @@ func (a *constAnalysis) reads(r *ast.Rule) bool {
 	return dynamic
 }
 
-// anyDynamic holds when a rule that ref may read (the rules at, above or
-// below it) is dynamic.
+// anyDynamic holds when a rule that ref may read is dynamic: the rules the
+// compiler finds for it, at, above or below it, through any value of its
+// variables.
 func (a *constAnalysis) anyDynamic(ref ast.Ref) bool {
-	for _, r := range a.c.GetRules(ref) {
+	for _, r := range a.c.GetRulesDynamicWithOpts(ref, ast.RulesOptions{IncludeHiddenModules: true}) {
 		if a.isDynamic(r) {
 			return true
 		}

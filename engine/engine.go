@@ -51,12 +51,14 @@ type Options struct {
 // concurrent use.
 type Engine struct {
 	docs     docCache
-	consts   *constants
+	consts   *folded
 	queries  map[string]rego.PreparedEvalQuery
 	settings *settings
 	revision string
 	bundle   string
 	timeout  time.Duration
+	// policy is the policy set as the ledger records it (PolicySet).
+	policy *PolicySet
 }
 
 // PolicyError reports a policy set that does not load or compile, with the
@@ -200,11 +202,14 @@ func load(ctx context.Context, set *policySet, opts Options) (*Engine, error) {
 	if err := checkCatalog(ctx, compiler, store); err != nil {
 		return nil, err
 	}
-	if e.consts, err = fold(ctx, compiler, store, e.timeout); err != nil {
+	if e.consts, err = fold(ctx, compiler, store, e.timeout, Gates); err != nil {
 		return nil, &PolicyError{Err: err}
 	}
 	e.revision, err = revision(set.files, docs)
 	if err != nil {
+		return nil, &PolicyError{Err: err}
+	}
+	if e.policy, err = newPolicySet(set.files, docs, e.revision); err != nil {
 		return nil, &PolicyError{Err: err}
 	}
 	return e, nil
@@ -411,7 +416,7 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) (*Decision, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	rs, err := q.Eval(ctx, rego.EvalParsedInput(value), rego.EvalTime(now), keepAST,
-		rego.EvalVirtualCache(e.consts.cache()))
+		rego.EvalVirtualCache(e.consts.forGate(in.Gate).cache()))
 	if err != nil {
 		return e.fault(d, classify(ctx, err), err)
 	}
@@ -611,6 +616,16 @@ type digestInput struct {
 	Signers map[string][]string `json:"signers,omitempty"`
 }
 
+// kindKeys are the evidence kinds as input.evidence keys, made once: the
+// input of every decision has them all.
+var kindKeys = func() []*ast.Term {
+	keys := make([]*ast.Term, len(schemas.Kinds))
+	for i, k := range schemas.Kinds {
+		keys[i] = ast.StringTerm(k)
+	}
+	return keys
+}()
+
 // buildInput assembles the Rego input as an AST value, so OPA does not
 // convert it again, and its digest.
 func (e *Engine) buildInput(in Input, now time.Time, counted []*evidence.Document, freeze []FreezeWindow) (ast.Value, string, error) {
@@ -637,10 +652,11 @@ func (e *Engine) buildInput(in Input, now time.Time, counted []*evidence.Documen
 			dig.Signers[doc.Digest] = doc.SignedBy
 		}
 	}
-	ev := ast.NewObject()
-	for _, kind := range schemas.Kinds {
-		ev.Insert(ast.StringTerm(kind), ast.ArrayTerm(byKind[kind]...))
+	kinds := make([][2]*ast.Term, len(kindKeys))
+	for i, k := range kindKeys {
+		kinds[i] = [2]*ast.Term{k, ast.ArrayTerm(byKind[schemas.Kinds[i]]...)}
 	}
+	ev := ast.NewObject(kinds...)
 	windows := make([]*ast.Term, len(freeze))
 	for i, w := range freeze {
 		windows[i] = ast.ObjectTerm(

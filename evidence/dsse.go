@@ -139,7 +139,13 @@ func isEnvelope(obj map[string]any) bool {
 // signature against keys, and returns the payload and the verified key ids,
 // sorted. Every signature must be by a trusted key and must verify: an
 // envelope is evidence of who signed it only if nothing in it is forged.
-func openEnvelope(source string, obj map[string]any, keys *Keyring) ([]byte, []string, error) {
+//
+// With untrustedOK (an envelope read back from the ledger, whose bytes the
+// hash chain already vouches for) a signature by a key not trusted now is
+// left out of the signers instead: the document still counts, as unsigned by
+// that key, and a policy that requires a trusted signer denies. A signature
+// by a trusted key that does not verify is an error either way.
+func openEnvelope(source string, obj map[string]any, keys *Keyring, untrustedOK bool) ([]byte, []string, error) {
 	fail := func(ptr, keyword, msg string) error {
 		return ValidationErrors{{Source: source, Pointer: ptr, Keyword: keyword, Message: msg}}
 	}
@@ -189,6 +195,9 @@ func openEnvelope(source string, obj map[string]any, keys *Keyring) ([]byte, []s
 			return nil, nil, fail(ptr+"/sig", KeywordEnvelope, "a signature needs a base64 string sig")
 		}
 		pub, ok := keys.key(id)
+		if !ok && untrustedOK {
+			continue
+		}
 		if !ok {
 			msg := fmt.Sprintf("key %s is not trusted", id)
 			if len(keys.IDs()) == 0 {
@@ -214,7 +223,7 @@ func openEnvelope(source string, obj map[string]any, keys *Keyring) ([]byte, []s
 // decodeEnvelope decodes the document inside the verified envelope obj.
 // The document's errors name the payload as their source.
 func (v *Validator) decodeEnvelope(source string, obj map[string]any) (*Document, error) {
-	payload, signers, err := openEnvelope(source, obj, v.keys)
+	payload, signers, err := openEnvelope(source, obj, v.keys, v.recorded)
 	if err != nil {
 		return nil, err
 	}
@@ -237,6 +246,19 @@ func (v *Validator) decodeEnvelope(source string, obj map[string]any) (*Document
 	}
 	doc.Source, doc.SignedBy, doc.Envelope = source, signers, env
 	return doc, nil
+}
+
+// ForLedger returns a copy of v for evidence read back from the ledger: an
+// envelope signed by a key that is not trusted now decodes, with only the
+// trusted signers in SignedBy, instead of failing. The ledger recorded the
+// envelope after verifying it and its hash chain covers the bytes; whether
+// an untrusted signer is enough is the policy's question (signature.required),
+// and a recorded document must not make every later gate of its release an
+// error.
+func (v *Validator) ForLedger() *Validator {
+	c := *v
+	c.recorded = true
+	return &c
 }
 
 // WithKeys returns a copy of v that accepts DSSE envelopes signed by keys

@@ -325,3 +325,41 @@ func TestEnvelopeFuzzSeeds(t *testing.T) {
 		}
 	}
 }
+
+// Read back from the ledger, an envelope by a key no longer (or not yet)
+// trusted still decodes, unsigned for the policy; a forged signature by a
+// trusted key is still refused.
+func TestEnvelopeForLedger(t *testing.T) {
+	ci, stranger := testKey("ci"), testKey("stranger")
+	ciID := KeyID(ci.Public().(ed25519.PublicKey))
+	strangerID := KeyID(stranger.Public().(ed25519.PublicKey))
+	v := newValidator(t, DefaultLimits).WithKeys(NewKeyring(ci.Public().(ed25519.PublicKey)))
+	bare := readFile(t, "build.json")
+
+	byStranger := seal(t, stranger, bare)
+	if _, err := v.Decode("in", byStranger); err == nil {
+		t.Fatal("fresh evidence by an untrusted key decoded; want unknown-key")
+	}
+	d, err := v.ForLedger().Decode("ledger", byStranger)
+	if err != nil {
+		t.Fatalf("recorded evidence by a key not trusted now: %v", err)
+	}
+	if len(d.SignedBy) != 0 {
+		t.Errorf("SignedBy = %v; want none (the stranger is not trusted)", d.SignedBy)
+	}
+
+	both := envelopeOf(t, seal(t, ci, bare))
+	both.Signatures = append(both.Signatures, envelopeOf(t, byStranger).Signatures...)
+	d, err = v.ForLedger().Decode("ledger", marshalEnv(t, both))
+	if err != nil || len(d.SignedBy) != 1 || d.SignedBy[0] != ciID {
+		t.Errorf("trusted + untrusted signer: SignedBy = %v, %v; want [%s] (not %s)", d.SignedBy, err, ciID, strangerID)
+	}
+
+	forged := envelopeOf(t, byStranger)
+	forged.Signatures[0].KeyID = ciID // claims the trusted key, signed by another
+	_, err = v.ForLedger().Decode("ledger", marshalEnv(t, forged))
+	var ve ValidationErrors
+	if !errors.As(err, &ve) || ve[0].Keyword != KeywordSignature {
+		t.Errorf("forged signature by a trusted key read from the ledger: %v; want a %q error", err, KeywordSignature)
+	}
+}

@@ -83,6 +83,9 @@ type Validator struct {
 	reg  *schemas.Registry
 	lim  Limits
 	keys *Keyring // trusted signers of envelopes (WithKeys)
+	// recorded: envelopes come back from the ledger (ForLedger); a
+	// signature by a key not trusted now is disregarded, not an error.
+	recorded bool
 }
 
 // NewValidator returns a Validator using the compiled schemas of reg and the

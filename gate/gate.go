@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/localizevideos/shipgate/engine"
@@ -57,6 +58,10 @@ type Gate struct {
 	// Clock stamps ledger entries; nil is time.Now. (Decisions are made at
 	// Request.Now, which may be given.)
 	Clock func() time.Time
+
+	// policies remembers the policy revisions Store is known to hold, so
+	// the policy set goes to the store with the first decision only.
+	policies sync.Map // policyKey → struct{}
 }
 
 // RecordError means the decision could not be made durable: it must not be
@@ -133,6 +138,7 @@ func (g *Gate) recorded(ctx context.Context, releaseID string) ([]*evidence.Docu
 		return nil, fmt.Errorf("read evidence of %s: %w", releaseID, err)
 	}
 	docs := make([]*evidence.Document, 0, len(stored))
+	v := g.Validator.ForLedger()
 	for _, s := range stored {
 		src := s.Source
 		if src == "" {
@@ -140,7 +146,7 @@ func (g *Gate) recorded(ctx context.Context, releaseID string) ([]*evidence.Docu
 		}
 		// A signed document is read from its envelope, so its signers are
 		// verified again with the keys trusted now.
-		d, err := g.Validator.Decode(src, s.Recorded())
+		d, err := v.Decode(src, s.Recorded())
 		if err != nil {
 			return nil, fmt.Errorf("recorded evidence %s: %w", s.Digest, err)
 		}

@@ -2,6 +2,7 @@ package gate_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"os"
@@ -226,4 +227,48 @@ func BenchmarkDecideRecorded(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+}
+
+// Evidence recorded signed by a key that a later gate does not trust is
+// read back as unsigned by it: the gate decides (the policy judges the
+// signers) instead of failing every later decision of the release.
+func TestRecordedSignerNotTrustedNow(t *testing.T) {
+	ctx := context.Background()
+	g, _ := newGate(t)
+	_, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := evidence.NewSigner(key)
+	trusting := g.Validator.WithKeys(evidence.NewKeyring(signer.Public()))
+	var docs []*evidence.Document
+	for _, p := range append(beforeDeploy, files("allowed/approval.json")...) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := signer.Seal(ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := trusting.Decode(p, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, d)
+	}
+	signed := &gate.Gate{Engine: g.Engine, Validator: trusting, Store: g.Store, Clock: g.Clock}
+	first, err := signed.Decide(ctx, gate.Request{Gate: "deploy", Release: lv, Now: deployAt, Actor: "dave", Evidence: docs})
+	if err != nil || !first.Allow {
+		t.Fatalf("signed evidence: allow %t, %v; want allow", first.Allow, err)
+	}
+	// The same ledger, read by a gate that trusts no key: the default data
+	// requires no signature, so it allows, from an input without signers.
+	d, err := g.Decide(ctx, gate.Request{Gate: "deploy", Release: lv, Now: deployAt})
+	if err != nil || !d.Allow {
+		t.Fatalf("recorded evidence by a key not trusted now: allow %t, reason %s, %v; want allow", d.Allow, d.Reason, err)
+	}
+	if d.Input.Digest == first.Input.Digest {
+		t.Errorf("input digest %s unchanged: the untrusted signer still reached the policies", d.Input.Digest)
+	}
 }

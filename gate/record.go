@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -62,10 +63,15 @@ func (g *Gate) record(ctx context.Context, req Request, d *engine.Decision, docs
 	slices.Sort(replay.Evidence)
 	body, err := json.Marshal(Record{Decision: d, Replay: replay})
 	if err == nil {
+		pol, key := g.policy(d)
 		err = g.Store.RecordDecision(ctx, g.now(), store.Decision{
 			ID: d.ID, ReleaseID: d.Release.ID, Service: d.Release.Service, Environment: d.Release.Environment,
 			Gate: d.Gate, Allow: d.Allow, DryRun: d.DryRun, Reason: d.Reason, EvaluatedAt: d.EvaluatedAt, Body: body,
+			Policy: pol,
 		}, opened, ev)
+		if err == nil && pol != nil && reflect.TypeOf(g.Store).Comparable() {
+			g.policies.Store(key, struct{}{})
+		}
 	}
 	if err != nil {
 		d.Allow, d.Reason, d.Opened = false, engine.ReasonStore, nil
@@ -77,6 +83,39 @@ func (g *Gate) record(ctx context.Context, req Request, d *engine.Decision, docs
 		return d, &RecordError{Err: err}
 	}
 	return d, cause
+}
+
+// policyKey names a policy revision in one store.
+type policyKey struct {
+	store    Store
+	revision string
+}
+
+// policy returns the policy set d was made under, for the store to record
+// with d, or nil when this Gate already saw the store record it (the store
+// itself skips a revision it holds, so a nil here only saves the work).
+func (g *Gate) policy(d *engine.Decision) (*store.Policy, policyKey) {
+	set := g.Engine.PolicySet()
+	key := policyKey{g.Store, d.Policy.Revision}
+	if set == nil || set.Revision != d.Policy.Revision {
+		return nil, key
+	}
+	// A store of a type that cannot be a map key is simply asked each time.
+	if reflect.TypeOf(g.Store).Comparable() {
+		if _, ok := g.policies.Load(key); ok {
+			return nil, key
+		}
+	}
+	return StorePolicy(set), key
+}
+
+// StorePolicy converts an engine's policy set to its stored form.
+func StorePolicy(set *engine.PolicySet) *store.Policy {
+	mods := make([]store.PolicyModule, len(set.Modules))
+	for i, m := range set.Modules {
+		mods[i] = store.PolicyModule{Path: m.Path, Source: m.Source}
+	}
+	return &store.Policy{Revision: set.Revision, Modules: mods, Data: set.Data}
 }
 
 // opens lists the violation a denial opens, or the obligations (a

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/localizevideos/shipgate/evidence"
@@ -31,12 +32,27 @@ type Step struct {
 }
 
 // ReleaseStatus is the release's checklist, its open violations and
-// obligations, and the next command to run.
+// obligations, its rollbacks, and the next command to run.
 type ReleaseStatus struct {
-	Release string            `json:"release"`
-	Steps   []Step            `json:"steps"`
-	Open    []store.Violation `json:"open"`
-	Next    string            `json:"next"`
+	Release   string            `json:"release"`
+	Steps     []Step            `json:"steps"`
+	Open      []store.Violation `json:"open"`
+	Rollbacks []Rollback        `json:"rollbacks"`
+	Next      string            `json:"next"`
+}
+
+// Rollback is one recorded Rollback of the release, in the order recorded.
+type Rollback struct {
+	Digest          string   `json:"digest"`
+	Strategy        string   `json:"strategy"`
+	Status          string   `json:"status"`
+	Trigger         string   `json:"trigger,omitempty"`
+	ToRelease       string   `json:"toRelease,omitempty"`
+	ToCommit        string   `json:"toCommit,omitempty"`
+	Flag            string   `json:"flag,omitempty"`
+	DurationSeconds float64  `json:"durationSeconds"`
+	Steps           []string `json:"steps"`
+	CollectedAt     string   `json:"collectedAt"`
 }
 
 // Status reads the release's checklist from the ledger: the release flow
@@ -49,10 +65,14 @@ func Status(ctx context.Context, s StatusStore, v *evidence.Validator, releaseID
 		return nil, fmt.Errorf("read evidence: %w", err)
 	}
 	latest := map[string]map[string]any{}
+	rollbacks := []Rollback{}
 	for _, e := range stored {
 		d, err := v.Decode(e.Source, e.Body)
 		if err != nil {
 			return nil, fmt.Errorf("recorded evidence %s: %w", e.Digest, err)
+		}
+		if d.Kind == "Rollback" {
+			rollbacks = append(rollbacks, rollbackOf(e.Digest, d.Value))
 		}
 		if prev, ok := latest[d.Kind]; ok && str(prev, "collectedAt") > str(d.Value, "collectedAt") {
 			continue
@@ -107,7 +127,7 @@ func Status(ctx context.Context, s StatusStore, v *evidence.Validator, releaseID
 	if dep := latest["Deploy"]; dep != nil && str(dataOf(dep), "status") == "requested" {
 		steps[5].State, steps[5].Next = Missing, "run the approved deploy command and record the outcome: shipgate evidence add deploy.json"
 	}
-	st := &ReleaseStatus{Release: r, Steps: steps, Open: open}
+	st := &ReleaseStatus{Release: r, Steps: steps, Open: open, Rollbacks: rollbacks}
 	if st.Open == nil {
 		st.Open = []store.Violation{}
 	}
@@ -124,6 +144,27 @@ func Status(ctx context.Context, s StatusStore, v *evidence.Validator, releaseID
 		st.Next = "nothing: the release is complete"
 	}
 	return st, nil
+}
+
+func rollbackOf(digest string, doc map[string]any) Rollback {
+	d := dataOf(doc)
+	rb := Rollback{Digest: digest, Strategy: str(d, "strategy"), Status: str(d, "status"), Trigger: str(d, "trigger"),
+		ToRelease: str(d, "toRelease"), ToCommit: str(d, "toCommit"), Flag: str(d, "flag"),
+		CollectedAt: str(doc, "collectedAt"), Steps: []string{}}
+	// The validator decodes numbers as json.Number.
+	if n, ok := d["durationSeconds"].(json.Number); ok {
+		rb.DurationSeconds, _ = n.Float64()
+	}
+	steps, _ := d["steps"].([]any)
+	for _, s := range steps {
+		m, _ := s.(map[string]any)
+		name := str(m, "name")
+		if code := fmt.Sprint(m["exitCode"]); code != "0" {
+			name += " (exit " + code + ")"
+		}
+		rb.Steps = append(rb.Steps, name)
+	}
+	return rb
 }
 
 func evidenceStep(name string, doc map[string]any, next string, ok func(data map[string]any) (bool, string)) Step {

@@ -218,7 +218,7 @@ func decodeAll(ctx context.Context, src Source, v *evidence.Validator, values *e
 		if name == "" {
 			name = fmt.Sprintf("ledger entry %d", s.Seq)
 		}
-		doc, err := v.Decode(name, s.Body)
+		doc, err := v.Decode(name, s.Recorded())
 		var verr evidence.ValidationErrors
 		switch {
 		case errors.As(err, &verr):

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,9 +60,9 @@ func history(tb testing.TB, eng *engine.Engine, n int) (*sqlite.DB, []replaytest
 func TestReplaySamePoliciesReproducesDecisions(t *testing.T) {
 	ctx := context.Background()
 	eng := load(t, nil)
-	db, steps := history(t, eng, 12)
-	if len(steps) < 20 {
-		t.Fatalf("recorded %d decisions; want at least 20", len(steps))
+	db, steps := history(t, eng, 90)
+	if len(steps) < 200 {
+		t.Fatalf("recorded %d decisions; want at least 200", len(steps))
 	}
 	res, err := replay.Replay(ctx, db, eng, replay.Options{Validator: validator(t)})
 	if err != nil {
@@ -382,4 +384,54 @@ func reportRate(b *testing.B, decisions int, cpu time.Duration) {
 		b.ReportMetric(n/cpu.Seconds(), "decisions/cpu-s")
 	}
 	b.ReportMetric(0, "ns/op")
+}
+
+// A replay with GCPercent sets the collector's target while it runs and
+// restores the previous one after, also when replays overlap, and decides
+// exactly as a replay without it.
+func TestReplayGCPercentIsScoped(t *testing.T) {
+	ctx := context.Background()
+	eng := load(t, nil)
+	db, steps := history(t, eng, 6)
+	prev := debug.SetGCPercent(150)
+	defer debug.SetGCPercent(prev)
+
+	plain, err := replay.Replay(ctx, db, eng, replay.Options{Validator: validator(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := replay.Load(ctx, db, replay.Options{Validator: validator(t), GCPercent: replay.TunedGCPercent,
+		Progress: func() {
+			if got := debug.SetGCPercent(replay.TunedGCPercent); got != replay.TunedGCPercent {
+				t.Errorf("GC percent during the replay = %d; want %d", got, replay.TunedGCPercent)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	results := make([][]replay.Result, 3)
+	for i := range results {
+		wg.Go(func() {
+			res, err := h.Replay(ctx, eng)
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = res
+		})
+	}
+	wg.Wait()
+	if got := debug.SetGCPercent(150); got != 150 {
+		t.Errorf("GC percent after the replays = %d; want 150 restored", got)
+	}
+	for i, res := range results {
+		if len(res) != len(steps) {
+			t.Fatalf("replay %d: %d results; want %d", i, len(res), len(steps))
+		}
+		for j := range res {
+			if diff := cmp.Diff(plain[j].Decision, res[j].Decision); diff != "" {
+				t.Errorf("replay %d, decision %d differs with GCPercent (-without +with):\n%s", i, j, diff)
+			}
+		}
+	}
 }

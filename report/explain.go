@@ -230,7 +230,9 @@ func (b *builder) decode(digest string) (*evidence.Document, error) {
 	if src == "" {
 		src = fmt.Sprintf("ledger entry %d", ev.Seq)
 	}
-	doc, err := b.opts.Validator.Decode(src, ev.Body)
+	// A signed document is read from its envelope, as the gate read it, so
+	// its signers are verified again and seen by the policies.
+	doc, err := b.opts.Validator.Decode(src, ev.Recorded())
 	if err != nil {
 		return nil, err
 	}

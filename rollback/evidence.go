@@ -32,6 +32,12 @@ func Evidence(env runner.Envelope, res Result) ([]byte, error) {
 	case Emergency:
 		d.Flag = p.Flag
 	}
+	for _, n := range res.Notes {
+		if d.Reason != "" {
+			d.Reason += "; "
+		}
+		d.Reason += n
+	}
 	if res.Err != nil {
 		if d.Reason != "" {
 			d.Reason += "; "

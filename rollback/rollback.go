@@ -3,8 +3,12 @@
 //
 // A fast rollback returns the app's checkout to the commit of the newest
 // release of the same service and environment whose verify gate allowed
-// (Target reads it from the ledger), rebuilds it and restarts it with the
-// approved deploy command. An emergency rollback turns a feature flag off
+// (FindTarget reads it from the ledger), puts back the build output that
+// release was verified with (the artifact its Build recorded, checked
+// against the recorded digest: VerifiedArtifact) and restarts it with the
+// approved deploy command. Only when that artifact is missing, does not
+// match its digest or was never recorded does it rebuild, and the steps
+// say so. An emergency rollback turns a feature flag off
 // in the app's flags file and restarts. Rollback is never gated: it is
 // always allowed and always recorded, and every step is timed so that the
 // rule "rollback faster than deploy" judges real numbers.
@@ -22,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/localizevideos/shipgate/artifact"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/runner"
 	"github.com/localizevideos/shipgate/store"
@@ -122,6 +127,71 @@ func rolledBack(ctx context.Context, st Store, releaseID string) (bool, error) {
 	return false, nil
 }
 
+// Artifact is the build output a release was verified with, as its Build
+// evidence recorded it.
+type Artifact struct {
+	Digest string
+	Paths  []string
+	// Build is the digest of the Build evidence that recorded it.
+	Build string
+}
+
+// ErrNoArtifact means the target's Build evidence records no artifact:
+// the fast rollback rebuilds.
+var ErrNoArtifact = errors.New("no artifact recorded")
+
+// VerifiedArtifact returns the artifact of the target's build: the last
+// passed Build of the target release, at its commit, recorded before the
+// verify decision that allowed it (so the one deployed and verified, not a
+// later rebuild).
+func VerifiedArtifact(ctx context.Context, st Store, t Target) (Artifact, error) {
+	evs, err := st.Evidence(ctx, t.ReleaseID)
+	if err != nil {
+		return Artifact{}, fmt.Errorf("read evidence of %s: %w", t.ReleaseID, err)
+	}
+	var found *Artifact
+	for _, e := range evs {
+		if e.Kind != "Build" || e.Commit != t.Commit || (!t.VerifiedAt.IsZero() && e.AddedAt.After(t.VerifiedAt)) {
+			continue
+		}
+		var doc struct {
+			Data struct {
+				Status   string `json:"status"`
+				Artifact *struct {
+					Digest string   `json:"digest"`
+					Paths  []string `json:"paths"`
+				} `json:"artifact"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(e.Body, &doc); err != nil {
+			return Artifact{}, fmt.Errorf("recorded evidence %s: %w", e.Digest, err)
+		}
+		if doc.Data.Status != runner.BuildPassed {
+			continue
+		}
+		// The last passed build counts, with or without an artifact.
+		found = &Artifact{Build: e.Digest}
+		if a := doc.Data.Artifact; a != nil && a.Digest != "" && len(a.Paths) > 0 {
+			found.Digest, found.Paths = a.Digest, a.Paths
+		}
+	}
+	switch {
+	case found == nil:
+		return Artifact{}, fmt.Errorf("%w: release %s has no passed Build at %s", ErrNoArtifact, t.ReleaseID, short(t.Commit))
+	case found.Digest == "":
+		return Artifact{}, fmt.Errorf("%w: the Build %s of release %s kept no build output", ErrNoArtifact, found.Build, t.ReleaseID)
+	}
+	return *found, nil
+}
+
+// Restorer puts a stored artifact back into a checkout (artifact.Store).
+type Restorer interface {
+	File(digest string) (string, error)
+	Restore(digest, root string, paths []string) (artifact.Artifact, error)
+}
+
+var _ Restorer = (*artifact.Store)(nil)
+
 // Plan is one rollback to carry out.
 type Plan struct {
 	Strategy string
@@ -132,11 +202,16 @@ type Plan struct {
 	// when none was found.
 	Target    Target
 	TargetErr error
+	// Artifact is the target's verified build output (fast only);
+	// ArtifactErr says why there is none. Without one, the rollback
+	// rebuilds.
+	Artifact    Artifact
+	ArtifactErr error
 	// Flag and FlagsFile: the flag an emergency rollback turns off, in the
 	// JSON flags file of the app.
 	Flag, FlagsFile string
-	// Build rebuilds the checkout (fast only); Restart is the approved
-	// deploy command.
+	// Build rebuilds the checkout (fast only) when the artifact cannot be
+	// restored; Restart is the approved deploy command.
 	Build, Restart []string
 	Reason         string
 }
@@ -156,6 +231,9 @@ type Result struct {
 	StartedAt, FinishedAt time.Time
 	Duration              time.Duration
 	Steps                 []Step
+	// Notes say what the rollback did instead of the plan (a rebuild for
+	// want of an artifact); the evidence's reason carries them.
+	Notes []string
 	// Err says why it failed; nil when it succeeded.
 	Err error
 }
@@ -170,7 +248,9 @@ type Rollbacker struct {
 	Run *runner.Runner
 	// Check reads the checkout's state after the checkout step.
 	Check Checker
-	Now   func() time.Time
+	// Artifacts restores the target's build output; nil always rebuilds.
+	Artifacts Restorer
+	Now       func() time.Time
 }
 
 // Do carries out p, stopping at the first step that fails. It never
@@ -217,7 +297,11 @@ func (r *Rollbacker) steps(ctx context.Context, p Plan, res *Result, now func() 
 				return fmt.Errorf("after checkout of %s, %s has uncommitted changes: the rollback would not run the verified code", short(p.Target.Commit), r.Run.Dir)
 			}
 		}
-		if len(p.Build) > 0 {
+		restored, err := r.restore(p, res, now)
+		if err != nil {
+			return err
+		}
+		if !restored && len(p.Build) > 0 {
 			if err := r.command(ctx, res, "build", p.Build); err != nil {
 				return err
 			}
@@ -239,6 +323,51 @@ func (r *Rollbacker) steps(ctx context.Context, p Plan, res *Result, now func() 
 		return fmt.Errorf("strategy %q: want %s or %s", p.Strategy, Fast, Emergency)
 	}
 	return r.command(ctx, res, "restart", p.Restart)
+}
+
+// restore puts the target's verified artifact back, as the step
+// "restore". It reports false when the rollback must rebuild instead: no
+// artifact recorded (a note), or one that cannot be restored (the step,
+// failed, says why). With no build command to fall back on, a failed
+// restore fails the rollback: restarting would run whatever build output
+// the checkout holds, not the verified one.
+func (r *Rollbacker) restore(p Plan, res *Result, now func() time.Time) (bool, error) {
+	a := p.Artifact
+	switch {
+	case a.Digest == "" && p.ArtifactErr != nil:
+		res.Notes = append(res.Notes, fmt.Sprintf("rebuilt: %v", p.ArtifactErr))
+		return false, nil
+	case a.Digest == "":
+		res.Notes = append(res.Notes, "rebuilt: no artifact of the target")
+		return false, nil
+	case r.Artifacts == nil:
+		res.Notes = append(res.Notes, "rebuilt: no artifact store")
+		return false, nil
+	}
+	start := now()
+	file, ferr := r.Artifacts.File(a.Digest)
+	if ferr != nil {
+		file = a.Digest
+	}
+	got, err := r.Artifacts.Restore(a.Digest, r.Run.Dir, a.Paths)
+	end := now()
+	step := Step{Name: "restore", File: file, Result: runner.Result{StartedAt: start, FinishedAt: end, Duration: max(end.Sub(start), 0)}}
+	if err == nil {
+		step.Result.Tail = []string{fmt.Sprintf("restored %s from %s (%d bytes), recorded by Build %s",
+			strings.Join(got.Paths, ", "), a.Digest, got.Size, a.Build)}
+		res.Steps = append(res.Steps, step)
+		return true, nil
+	}
+	step.Result.ExitCode = 1
+	step.Result.Tail = []string{err.Error()}
+	if len(p.Build) == 0 {
+		res.Steps = append(res.Steps, step)
+		return false, fmt.Errorf("restore: %w; and no build command to rebuild with", err)
+	}
+	step.Result.Tail = append(step.Result.Tail, "falling back to the build: "+strings.Join(p.Build, " "))
+	res.Steps = append(res.Steps, step)
+	res.Notes = append(res.Notes, fmt.Sprintf("rebuilt: the artifact %s could not be restored", a.Digest))
+	return false, nil
 }
 
 func (r *Rollbacker) command(ctx context.Context, res *Result, name string, argv []string) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/localizevideos/shipgate/artifact"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
@@ -331,5 +333,177 @@ func TestEvidence(t *testing.T) {
 	}
 	if _, err := rollback.Evidence(runner.Envelope{ReleaseID: "x"}, rollback.Result{}); err == nil {
 		t.Error("Evidence without service = nil error")
+	}
+}
+
+// build records a Build of rel at commit, added to the ledger at when.
+func (l *ledger) build(rel, commit, status string, art *runner.Artifact, when time.Time) string {
+	env := runner.Envelope{ReleaseID: rel, Service: "app", Environment: "production", Repository: "lv/app", Commit: commit, Actor: "dave"}
+	code := 0
+	if status != runner.BuildPassed {
+		code = 1
+	}
+	b, err := runner.BuildArtifact(env, runner.Result{Argv: []string{"npm", "run", "build"}, ExitCode: code, StartedAt: when, FinishedAt: when}, runner.CI{Provider: "none"}, art)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	doc, err := l.v.Decode("test", b)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	if _, err := l.db.AddEvidence(context.Background(), when, []store.Evidence{gate.StoreEvidence(doc)}); err != nil {
+		l.t.Fatal(err)
+	}
+	return doc.Digest
+}
+
+func TestVerifiedArtifact(t *testing.T) {
+	ctx := context.Background()
+	l := newLedger(t)
+	d1 := "sha256:" + strings.Repeat("d1", 32)
+	target := rollback.Target{ReleaseID: "r1", Commit: c1, VerifiedAt: at.Add(30 * time.Minute)}
+	if _, err := rollback.VerifiedArtifact(ctx, l.db, target); !errors.Is(err, rollback.ErrNoArtifact) {
+		t.Fatalf("VerifiedArtifact without a Build = %v; want ErrNoArtifact", err)
+	}
+	l.build("r1", c1, runner.BuildPassed, nil, at)
+	if _, err := rollback.VerifiedArtifact(ctx, l.db, target); !errors.Is(err, rollback.ErrNoArtifact) || !strings.Contains(err.Error(), "kept no build output") {
+		t.Fatalf("VerifiedArtifact of a Build without artifact = %v; want ErrNoArtifact", err)
+	}
+	want := l.build("r1", c1, runner.BuildPassed, &runner.Artifact{Digest: d1, Paths: []string{"dist"}, SizeBytes: 10}, at.Add(time.Minute))
+	// Not the verified build: a failed one, one of another commit, one
+	// recorded after the verify decision.
+	l.build("r1", c1, runner.BuildFailed, &runner.Artifact{Digest: "sha256:" + strings.Repeat("f0", 32), Paths: []string{"dist"}}, at.Add(2*time.Minute))
+	l.build("r1", c2, runner.BuildPassed, &runner.Artifact{Digest: "sha256:" + strings.Repeat("c2", 32), Paths: []string{"dist"}}, at.Add(3*time.Minute))
+	l.build("r1", c1, runner.BuildPassed, &runner.Artifact{Digest: "sha256:" + strings.Repeat("1a", 32), Paths: []string{"dist"}}, at.Add(time.Hour))
+	got, err := rollback.VerifiedArtifact(ctx, l.db, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(rollback.Artifact{Digest: d1, Paths: []string{"dist"}, Build: want}, got); diff != "" {
+		t.Errorf("VerifiedArtifact (-want +got):\n%s", diff)
+	}
+}
+
+func TestDoRestoresArtifact(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("needs git")
+	}
+	ctx := context.Background()
+	// setup returns a checkout at its second commit whose dist/ is the
+	// second build, and the stored artifact of the first build.
+	setup := func(t *testing.T) (string, string, string, *artifact.Store, artifact.Artifact) {
+		dir, first, second := gitRepo(t)
+		os.WriteFile(filepath.Join(dir, ".git", "info", "exclude"), []byte("dist/\nrestarted\nbuilt\n"), 0o644)
+		os.Mkdir(filepath.Join(dir, "dist"), 0o755)
+		os.WriteFile(filepath.Join(dir, "dist", "app.min.js"), []byte("build of v1\n"), 0o644)
+		st := &artifact.Store{Dir: filepath.Join(t.TempDir(), "artifacts")}
+		a, err := st.Put(dir, []string{"dist"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, "dist", "app.min.js"), []byte("build of v2\n"), 0o644)
+		return dir, first, second, st, a
+	}
+	restart := []string{"sh", "-c", "cat dist/app.min.js > restarted"}
+	build := []string{"sh", "-c", "echo rebuilt > dist/app.min.js && touch built"}
+	names := func(res rollback.Result) (out []string) {
+		for _, s := range res.Steps {
+			out = append(out, fmt.Sprintf("%s:%d", s.Name, s.Result.ExitCode))
+		}
+		return out
+	}
+
+	t.Run("restored, not rebuilt", func(t *testing.T) {
+		dir, first, second, st, a := setup(t)
+		rb := &rollback.Rollbacker{Run: &runner.Runner{Dir: dir}, Check: head, Artifacts: st}
+		res := rb.Do(ctx, rollback.Plan{Strategy: rollback.Fast, FromCommit: second, Target: rollback.Target{ReleaseID: "r1", Commit: first},
+			Artifact: rollback.Artifact{Digest: a.Digest, Paths: a.Paths, Build: "sha256:b"}, Build: build, Restart: restart})
+		if res.Err != nil {
+			t.Fatalf("Do: %v", res.Err)
+		}
+		if diff := cmp.Diff([]string{"checkout:0", "restore:0", "restart:0"}, names(res)); diff != "" {
+			t.Errorf("steps (-want +got):\n%s", diff)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "restarted")); string(b) != "build of v1\n" {
+			t.Errorf("the restart saw dist/app.min.js %q; want the verified build of v1", b)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "built")); err == nil {
+			t.Error("the build ran though the artifact was restored")
+		}
+		if s := res.Steps[1]; s.File != a.File || !strings.Contains(strings.Join(s.Result.Tail, "\n"), a.Digest) {
+			t.Errorf("restore step = %+v; want the artifact's file and digest", s)
+		}
+	})
+	t.Run("changed artifact: rebuilt, and the steps say so", func(t *testing.T) {
+		dir, first, second, st, a := setup(t)
+		b, _ := os.ReadFile(a.File)
+		b[len(b)-1] ^= 0xff
+		os.WriteFile(a.File, b, 0o644)
+		rb := &rollback.Rollbacker{Run: &runner.Runner{Dir: dir}, Check: head, Artifacts: st}
+		res := rb.Do(ctx, rollback.Plan{Strategy: rollback.Fast, FromCommit: second, Target: rollback.Target{ReleaseID: "r1", Commit: first},
+			Artifact: rollback.Artifact{Digest: a.Digest, Paths: a.Paths}, Build: build, Restart: restart})
+		if res.Err != nil {
+			t.Fatalf("Do: %v", res.Err)
+		}
+		if diff := cmp.Diff([]string{"checkout:0", "restore:1", "build:0", "restart:0"}, names(res)); diff != "" {
+			t.Errorf("steps (-want +got):\n%s", diff)
+		}
+		if tail := strings.Join(res.Steps[1].Result.Tail, "\n"); !strings.Contains(tail, "digest mismatch") || !strings.Contains(tail, "falling back to the build") {
+			t.Errorf("restore step tail = %q", tail)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, "restarted")); string(got) != "rebuilt\n" {
+			t.Errorf("the restart saw %q; want the rebuild", got)
+		}
+		checkEvidence(t, res, "rebuilt: the artifact")
+	})
+	t.Run("missing artifact and no build command: failed, not restarted", func(t *testing.T) {
+		dir, first, second, st, a := setup(t)
+		os.Remove(a.File)
+		rb := &rollback.Rollbacker{Run: &runner.Runner{Dir: dir}, Check: head, Artifacts: st}
+		res := rb.Do(ctx, rollback.Plan{Strategy: rollback.Fast, FromCommit: second, Target: rollback.Target{ReleaseID: "r1", Commit: first},
+			Artifact: rollback.Artifact{Digest: a.Digest, Paths: a.Paths}, Restart: restart})
+		if res.Status != rollback.Failed || !errors.Is(res.Err, artifact.ErrMissing) {
+			t.Fatalf("Do = %s, %v; want failed for the missing artifact", res.Status, res.Err)
+		}
+		if diff := cmp.Diff([]string{"checkout:0", "restore:1"}, names(res)); diff != "" {
+			t.Errorf("steps (-want +got):\n%s", diff)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "restarted")); err == nil {
+			t.Error("restarted on an unverified build output")
+		}
+	})
+	t.Run("no artifact recorded: rebuilt", func(t *testing.T) {
+		dir, first, second, st, _ := setup(t)
+		rb := &rollback.Rollbacker{Run: &runner.Runner{Dir: dir}, Check: head, Artifacts: st}
+		res := rb.Do(ctx, rollback.Plan{Strategy: rollback.Fast, FromCommit: second, Target: rollback.Target{ReleaseID: "r1", Commit: first},
+			ArtifactErr: fmt.Errorf("%w: old build", rollback.ErrNoArtifact), Build: build, Restart: restart})
+		if res.Err != nil {
+			t.Fatalf("Do: %v", res.Err)
+		}
+		if diff := cmp.Diff([]string{"checkout:0", "build:0", "restart:0"}, names(res)); diff != "" {
+			t.Errorf("steps (-want +got):\n%s", diff)
+		}
+		checkEvidence(t, res, "rebuilt: no artifact recorded: old build")
+	})
+}
+
+// checkEvidence validates res's Rollback and looks for reason in it.
+func checkEvidence(t *testing.T, res rollback.Result, reason string) {
+	t.Helper()
+	reg, err := schemas.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := runner.Envelope{ReleaseID: "r2", Service: "app", Environment: "production", Repository: "lv/app", Commit: c2, Actor: "dave"}
+	b, err := rollback.Evidence(env, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := evidence.NewValidator(reg, evidence.DefaultLimits).Decode("test", b)
+	if err != nil {
+		t.Fatalf("Rollback evidence: %v\n%s", err, b)
+	}
+	if got, _ := doc.Value["data"].(map[string]any)["reason"].(string); !strings.Contains(got, reason) {
+		t.Errorf("reason = %q; want it to say %q", got, reason)
 	}
 }

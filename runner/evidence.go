@@ -67,6 +67,21 @@ func Trigger(ci CI) string {
 // Build returns the Build evidence document of res, collected when res
 // finished: passed when the command exited 0.
 func Build(env Envelope, res Result, ci CI) ([]byte, error) {
+	return BuildArtifact(env, res, ci, nil)
+}
+
+// Artifact is the build output a passed build kept (package artifact):
+// data.artifact of the Build.
+type Artifact struct {
+	Name      string   `json:"name,omitempty"`
+	Digest    string   `json:"digest"`
+	Paths     []string `json:"paths,omitempty"`
+	SizeBytes int64    `json:"sizeBytes"`
+}
+
+// BuildArtifact is Build with the artifact the build output was kept as;
+// nil for none.
+func BuildArtifact(env Envelope, res Result, ci CI, art *Artifact) ([]byte, error) {
 	if err := check(env); err != nil {
 		return nil, err
 	}
@@ -77,7 +92,7 @@ func Build(env Envelope, res Result, ci CI) ([]byte, error) {
 	return marshal(env, "Build", res.FinishedAt, buildData{
 		Command: res.Argv, Status: status, ExitCode: res.ExitCode,
 		StartedAt: timestamp(res.StartedAt), FinishedAt: timestamp(res.FinishedAt), DurationSeconds: seconds(res.Duration),
-		CI: ci, Output: outputOf(res),
+		Artifact: art, CI: ci, Output: outputOf(res),
 	})
 }
 
@@ -152,14 +167,15 @@ type output struct {
 }
 
 type buildData struct {
-	Command         []string `json:"command"`
-	Status          string   `json:"status"`
-	ExitCode        int      `json:"exitCode"`
-	StartedAt       string   `json:"startedAt"`
-	FinishedAt      string   `json:"finishedAt"`
-	DurationSeconds float64  `json:"durationSeconds"`
-	CI              CI       `json:"ci"`
-	Output          output   `json:"output"`
+	Command         []string  `json:"command"`
+	Status          string    `json:"status"`
+	ExitCode        int       `json:"exitCode"`
+	StartedAt       string    `json:"startedAt"`
+	FinishedAt      string    `json:"finishedAt"`
+	DurationSeconds float64   `json:"durationSeconds"`
+	Artifact        *Artifact `json:"artifact,omitempty"`
+	CI              CI        `json:"ci"`
+	Output          output    `json:"output"`
 }
 
 type deployData struct {

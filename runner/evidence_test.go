@@ -133,3 +133,21 @@ func TestEvidenceCannotStart(t *testing.T) {
 		t.Errorf("data %v; want failed with exit code 127", data)
 	}
 }
+
+// A passed build records the artifact its output was kept as.
+func TestEvidenceBuildArtifact(t *testing.T) {
+	art := &runner.Artifact{Digest: "sha256:" + strings.Repeat("c", 64), Paths: []string{"dist"}, SizeBytes: 1234}
+	b, err := runner.BuildArtifact(env, ran, runner.CI{Provider: "none"}, art)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := validator(t).Decode("build", b)
+	if err != nil {
+		t.Fatalf("Decode: %v\n%s", err, b)
+	}
+	got := doc.Value["data"].(map[string]any)["artifact"]
+	want := map[string]any{"digest": art.Digest, "paths": []any{"dist"}, "sizeBytes": json.Number("1234")}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("data.artifact (-want +got):\n%s", diff)
+	}
+}

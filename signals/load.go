@@ -37,12 +37,14 @@ const DefaultTimeout = 10 * time.Second
 
 // file is the signals file as written.
 type file struct {
-	Prometheus string        `yaml:"prometheus"`
-	Metrics    string        `yaml:"metrics"`
-	PM2        *filePM2      `yaml:"pm2"`
-	Alerts     *fileAlerts   `yaml:"alerts"`
-	Timeout    time.Duration `yaml:"timeout"`
-	Signals    []fileSignal  `yaml:"signals"`
+	Prometheus string      `yaml:"prometheus"`
+	Metrics    string      `yaml:"metrics"`
+	PM2        *filePM2    `yaml:"pm2"`
+	Alerts     *fileAlerts `yaml:"alerts"`
+	Timeout    duration    `yaml:"timeout"`
+	// NoDataAfter is the default of the signals' noDataAfter.
+	NoDataAfter duration     `yaml:"noDataAfter"`
+	Signals     []fileSignal `yaml:"signals"`
 }
 
 type filePM2 struct {
@@ -64,8 +66,14 @@ type fileSignal struct {
 	BaselineQuery string       `yaml:"baselineQuery"`
 	Breach        expr         `yaml:"breach"`
 	MinCount      float64      `yaml:"minCount"`
-	MinSamples    int          `yaml:"minSamples"`
-	Unit          string       `yaml:"unit"`
+	MinSamples    whole        `yaml:"minSamples"`
+	// BreachAfter is how many readings in a row must breach (a nil value
+	// is 1), like the for of a Prometheus alerting rule.
+	BreachAfter *whole `yaml:"breachAfter"`
+	// NoDataAfter is how long the signal may go without data before it is
+	// alerted while the watch runs.
+	NoDataAfter duration `yaml:"noDataAfter"`
+	Unit        string   `yaml:"unit"`
 }
 
 type filePromQL struct {
@@ -169,6 +177,13 @@ type Signal struct {
 	// MinSamples is the least number of readings with data the window
 	// needs; 0 lets the watch decide from the window.
 	MinSamples int
+	// BreachAfter is how many readings with data in a row must breach
+	// before the signal breaches (at least 1).
+	BreachAfter int
+	// NoDataAfter is how long the signal may go without data, while the
+	// watch runs, before that is alerted; 0 lets the watch decide from the
+	// interval.
+	NoDataAfter time.Duration
 	// FixedBaseline is the baseline given in the file, if any.
 	FixedBaseline *float64
 	// NeedsBaseline reports whether the condition reads baseline.
@@ -207,9 +222,12 @@ func (l *loader) errorf(field, format string, args ...any) {
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 func (l *loader) set(f *file) *Set {
-	s := &Set{Timeout: f.Timeout}
+	s := &Set{Timeout: time.Duration(f.Timeout)}
 	if f.Timeout < 0 {
 		l.errorf("timeout", "must not be negative")
+	}
+	if f.NoDataAfter < 0 {
+		l.errorf("noDataAfter", "must not be negative")
 	}
 	if s.Timeout <= 0 {
 		s.Timeout = DefaultTimeout
@@ -262,7 +280,19 @@ func (l *loader) signal(i int, fs *fileSignal, f *file) *Signal {
 		where = fmt.Sprintf("signals[%d] %q", i, fs.Name)
 	}
 	sig := &Signal{Name: fs.Name, Breach: fs.Breach.Text, Unit: fs.Unit, MinCount: fs.MinCount,
-		MinSamples: fs.MinSamples, FixedBaseline: fs.Baseline}
+		MinSamples: int(fs.MinSamples), FixedBaseline: fs.Baseline, BreachAfter: 1, NoDataAfter: time.Duration(f.NoDataAfter)}
+	if fs.BreachAfter != nil {
+		sig.BreachAfter = int(*fs.BreachAfter)
+		if *fs.BreachAfter < 1 {
+			l.errorf(where+" breachAfter", "%d: want 1 or more readings in a row (1 breaches on the first)", *fs.BreachAfter)
+		}
+	}
+	if fs.NoDataAfter < 0 {
+		l.errorf(where+" noDataAfter", "must not be negative")
+	}
+	if fs.NoDataAfter > 0 {
+		sig.NoDataAfter = time.Duration(fs.NoDataAfter)
+	}
 	if !namePattern.MatchString(fs.Name) {
 		l.errorf(where+" name", "%q: want lower_snake_case, e.g. error_rate", fs.Name)
 	}
@@ -488,4 +518,50 @@ func conditionEnv() (*cel.Env, error) {
 		cel.Variable("count", cel.DoubleType),
 		cel.Variable("window", cel.MapType(cel.StringType, cel.DoubleType)),
 	)
+}
+
+// posError is a value error at a node of the file; yamlError reads its
+// position.
+type posError struct {
+	tok *token.Token
+	msg string
+}
+
+func (e *posError) Error() string          { return e.msg }
+func (e *posError) GetToken() *token.Token { return e.tok }
+func (e *posError) GetMessage() string     { return e.msg }
+
+// duration is a Go duration ("90s", "1m"), an error at its position
+// otherwise.
+type duration time.Duration
+
+// UnmarshalYAML parses a Go duration.
+func (d *duration) UnmarshalYAML(n ast.Node) error {
+	var s string
+	if err := yaml.NodeToValue(n, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return &posError{tok: n.GetToken(), msg: fmt.Sprintf("%q: want a Go duration, e.g. 90s or 2m", s)}
+	}
+	*d = duration(v)
+	return nil
+}
+
+// whole is a whole number, an error at its position otherwise (1.5 would
+// otherwise be read as 1).
+type whole int
+
+// UnmarshalYAML reads an integer.
+func (w *whole) UnmarshalYAML(n ast.Node) error {
+	if n.Type() != ast.IntegerType {
+		return &posError{tok: n.GetToken(), msg: fmt.Sprintf("%s: want a whole number", n.String())}
+	}
+	var v int
+	if err := yaml.NodeToValue(n, &v); err != nil {
+		return err
+	}
+	*w = whole(v)
+	return nil
 }

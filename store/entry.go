@@ -228,6 +228,17 @@ func DecisionEntry(d Decision) (ledger.Entry, error) {
 	if got.ID == "" {
 		c = append(c, "no id")
 	}
+	if d.Policy != nil {
+		var b struct {
+			Policy struct {
+				Revision string `json:"revision"`
+			} `json:"policy"`
+		}
+		_ = json.Unmarshal(body, &b) // decisionFields decoded it already
+		if b.Policy.Revision != d.Policy.Revision {
+			c = append(c, fmt.Sprintf("policy.revision is %q; the policy set given is %s", b.Policy.Revision, d.Policy.Revision))
+		}
+	}
 	if err := c.err("decision " + got.ID + " (body)"); err != nil {
 		return ledger.Entry{}, err
 	}

@@ -19,12 +19,15 @@ type Projection struct {
 	Decisions  map[string]Decision
 	Violations map[string]Violation
 	Opened     map[string]int64
+	// Policies are the recorded policy sets by revision, without their
+	// Data.
+	Policies map[string]Policy
 }
 
 // NewProjection returns the projection of an empty ledger.
 func NewProjection() *Projection {
 	return &Projection{Evidence: map[string]Evidence{}, Decisions: map[string]Decision{},
-		Violations: map[string]Violation{}, Opened: map[string]int64{}}
+		Violations: map[string]Violation{}, Opened: map[string]int64{}, Policies: map[string]Policy{}}
 }
 
 // Apply adds the effect of the next entry. An entry that does not follow
@@ -52,6 +55,16 @@ func (p *Projection) Apply(e ledger.Entry) error {
 		}
 		d.Body = nil
 		p.Decisions[d.ID] = d
+	case TypePolicy:
+		pol, err := PolicyOf(e)
+		if err != nil {
+			return err
+		}
+		if _, ok := p.Policies[pol.Revision]; ok {
+			return fmt.Errorf("policy %s: %w", pol.Revision, ErrDuplicate)
+		}
+		pol.Data = nil
+		p.Policies[pol.Revision] = pol
 	case ledger.TypeViolationOpened, ledger.TypeObligation:
 		v, err := ViolationOf(e)
 		if err != nil {

@@ -74,6 +74,11 @@ type Decision struct {
 	// the gate wrote it; stored canonically.
 	Body []byte
 	Seq  int64
+	// Policy, when set, is the policy set the decision was made under
+	// (its revision must be the body's policy.revision): RecordDecision
+	// records it in the same transaction unless the ledger holds that
+	// revision already. It is never read back here: see the store's Policy.
+	Policy *Policy
 }
 
 // Violation kinds: a denial, or an obligation an allowed release carries

@@ -24,7 +24,7 @@ func (p *progress) render(at, start, end time.Time, n, expected int, states []*s
 		var b strings.Builder
 		fmt.Fprintf(&b, "watch %s left, sample %d/%d:", left, n, expected)
 		for _, st := range states {
-			fmt.Fprintf(&b, " %s=%s (%s)", st.sig.Name, value(st), st.last)
+			fmt.Fprintf(&b, " %s=%s (%s)", st.sig.Name, value(st), status(st))
 		}
 		fmt.Fprintln(p.w, b.String())
 		return
@@ -41,6 +41,9 @@ func (p *progress) render(at, start, end time.Time, n, expected int, states []*s
 	}
 	for _, st := range states {
 		mark := map[string]string{Healthy: "ok     ", Breach: "BREACH ", NoData: "no data"}[st.last]
+		if st.last == Breach && st.pending() {
+			mark = fmt.Sprintf("%d/%d    ", st.streak, st.sig.BreachAfter)[:7]
+		}
 		base := ""
 		if st.sig.NeedsBaseline && st.baselineErr == nil {
 			base = fmt.Sprintf(" (baseline %s)", format(st.baseline))
@@ -60,4 +63,13 @@ func value(st *state) string {
 		v += " " + st.sig.Unit
 	}
 	return v
+}
+
+// status is the latest reading's status, with a breach still short of
+// breachAfter shown as pending k/N.
+func status(st *state) string {
+	if st.last == Breach && st.pending() {
+		return fmt.Sprintf("breach pending %d/%d", st.streak, st.sig.BreachAfter)
+	}
+	return st.last
 }

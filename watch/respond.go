@@ -103,7 +103,10 @@ type Outcome struct {
 }
 
 // Alert is the notification sent on a breach or no data: a Slack-compatible
-// body ("text") with the facts as fields.
+// body ("text") with the facts as fields. Event is breach or no-data for a
+// window that ended (with Rollback), and signal-no-data or
+// signal-data-returned while the watch runs (Window.End is then the time
+// of the reading, and Rollback is empty).
 type Alert struct {
 	Text        string        `json:"text"`
 	Event       string        `json:"event"`
@@ -112,7 +115,7 @@ type Alert struct {
 	Environment string        `json:"environment,omitempty"`
 	Window      AlertWindow   `json:"window"`
 	Signals     []AlertSignal `json:"signals"`
-	Rollback    string        `json:"rollback"`
+	Rollback    string        `json:"rollback,omitempty"`
 	Hold        *AlertHold    `json:"hold,omitempty"`
 	At          time.Time     `json:"at"`
 }
@@ -169,6 +172,57 @@ func (r *Responder) Respond(ctx context.Context, res *Result) Outcome {
 	return out
 }
 
+// Notify alerts e, an event of a watch still running: printed on Out and
+// posted to Webhook. It returns the webhook's failure, which is also
+// printed and changes nothing else.
+func (r *Responder) Notify(ctx context.Context, e Event) error {
+	a := &Alert{Event: e.Kind, Release: r.Release.ID, Service: r.Release.Service, Environment: r.Release.Environment,
+		Window: AlertWindow{Start: e.Start.UTC(), End: e.At.UTC()}, At: r.now().UTC()}
+	s := AlertSignal{Name: e.Signal, Observed: e.Observed, Message: e.Message}
+	svc := r.Release.ID
+	if r.Release.Service != "" {
+		svc = fmt.Sprintf("%s (%s %s)", r.Release.ID, r.Release.Service, r.Release.Environment)
+	}
+	since := "since the watch started"
+	if !e.Since.Equal(e.Start) {
+		since = fmt.Sprintf("since %s into the window", e.Since.Sub(e.Start).Truncate(time.Second))
+	}
+	switch e.Kind {
+	case EventNoData:
+		s.Status = NoData
+		a.Text = fmt.Sprintf("release %s: %s has had no data %s (%s), and no data is not healthy: %s; the watch goes on",
+			svc, e.Signal, since, e.At.Sub(e.Since).Truncate(time.Second), e.Message)
+	case EventDataReturned:
+		s.Status = Healthy
+		v := "-"
+		if e.Observed != nil {
+			v = format(*e.Observed)
+		}
+		a.Text = fmt.Sprintf("release %s: %s has data again (%s), after %s without; the watch goes on",
+			svc, e.Signal, v, e.At.Sub(e.Since).Truncate(time.Second))
+	default:
+		return fmt.Errorf("notify: unknown event %q", e.Kind)
+	}
+	a.Signals = []AlertSignal{s}
+	fmt.Fprintf(r.Out, "shipgate: ALERT %s\n", a.Text)
+	if r.Webhook == "" {
+		return nil
+	}
+	if err := r.post(ctx, a); err != nil {
+		fmt.Fprintf(r.Out, "shipgate: the alert webhook failed: %v\n", err)
+		return err
+	}
+	fmt.Fprintf(r.Out, "shipgate: alert sent to the webhook\n")
+	return nil
+}
+
+func (r *Responder) now() time.Time {
+	if r.Clock != nil {
+		return r.Clock.Now()
+	}
+	return time.Now()
+}
+
 func (r *Responder) rollback(ctx context.Context, out *Outcome) {
 	if r.Hold == nil {
 		out.Rollback, out.HoldErr = RollbackHoldUnknown, fmt.Errorf("no way to read holds")
@@ -198,10 +252,7 @@ func (r *Responder) rollback(ctx context.Context, out *Outcome) {
 }
 
 func (r *Responder) alert(res *Result, out Outcome) *Alert {
-	now := time.Now()
-	if r.Clock != nil {
-		now = r.Clock.Now()
-	}
+	now := r.now()
 	a := &Alert{Event: res.Status, Release: r.Release.ID, Service: r.Release.Service, Environment: r.Release.Environment,
 		Window: AlertWindow{Start: res.Start.UTC(), End: res.End.UTC()}, Signals: []AlertSignal{}, Rollback: out.Rollback, At: now.UTC()}
 	var parts []string

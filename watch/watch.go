@@ -9,6 +9,12 @@
 // result, too little traffic, a baseline that cannot be read or a condition
 // that cannot be evaluated counts as a reading without data, and a signal is
 // healthy only with enough readings with data, the last one included.
+//
+// A signal breaches after BreachAfter readings with data in a row meet its
+// condition (readings without data neither count nor reset the run); a run
+// still short of it when the window ends is not healthy either. A signal
+// that goes NoDataAfter without data is reported while the watch runs
+// (OnEvent), and again when its data returns.
 package watch
 
 import (
@@ -59,6 +65,43 @@ type Watcher struct {
 	// when Live (a terminal), else one plain line per sample.
 	Progress io.Writer
 	Live     bool
+	// Baselines are baselines taken before the watch, by signal name (from
+	// an earlier window: RecordedBaselines). When set, a signal that reads
+	// a baseline and has none stored in the file takes it from here, and
+	// one missing here has no baseline: it is never read another way.
+	Baselines map[string]float64
+	// OnEvent, when set, hears as the window goes that a signal has had no
+	// data for its NoDataAfter, and that its data returned. It is called
+	// between samples, from Run's goroutine.
+	OnEvent func(ctx context.Context, e Event)
+}
+
+// Events a watch reports while it runs.
+const (
+	// EventNoData: a signal has had no data for its NoDataAfter.
+	EventNoData = "signal-no-data"
+	// EventDataReturned: a signal reported by EventNoData has data again.
+	EventDataReturned = "signal-data-returned"
+)
+
+// DefaultNoDataIntervals is NoDataAfter, in intervals, for a signal that
+// sets none.
+const DefaultNoDataIntervals = 3
+
+// Event is something a watch reports before its window ends.
+type Event struct {
+	Kind   string
+	Signal string
+	At     time.Time
+	// Start is the start of the window.
+	Start time.Time
+	// Since is the signal's last reading with data before At, or Start
+	// when it had none.
+	Since time.Time
+	// Observed is the value that came back (EventDataReturned).
+	Observed *float64
+	// Message says why the latest reading had no data (EventNoData).
+	Message string
 }
 
 // Result is one watched window: the data of the Monitoring evidence.
@@ -73,6 +116,8 @@ type Result struct {
 	// Interrupted is set when the watch was cancelled before the window
 	// ended; the result is then no-data unless a breach was already seen.
 	Interrupted bool
+	// Events are what OnEvent heard, in order.
+	Events []Event
 }
 
 // SignalResult sums up one signal over the window.
@@ -104,6 +149,17 @@ type state struct {
 	message     string
 	min         int
 	last        string // status of the latest reading, for progress
+	// streak counts the breaching readings with data in a row, from
+	// streakAt; a healthy reading ends it, one without data does not.
+	streak   int
+	streakAt time.Time
+	// lastData is the time of the latest reading with data (the start
+	// before any); noDataAfter how long without data is alerted, and
+	// alerted whether it is.
+	lastData    time.Time
+	noDataAfter time.Duration
+	alerted     bool
+	event       *Event
 }
 
 // Run watches the window. It returns early on a breach. When ctx is
@@ -131,14 +187,21 @@ func (w *Watcher) Run(ctx context.Context) (*Result, error) {
 	res := &Result{Start: start, Planned: w.Window}
 	states := make([]*state, len(w.Signals.Signals))
 	expected := int(w.Window/w.Interval) + 1
+	for _, sig := range w.Signals.Signals {
+		if sig.BreachAfter > expected {
+			return nil, fmt.Errorf("watch: signal %s: breachAfter %d, but a window of %s every %s takes %d samples: it could never breach",
+				sig.Name, sig.BreachAfter, w.Window, w.Interval, expected)
+		}
+	}
 	for i, sig := range w.Signals.Signals {
-		st := &state{sig: sig, min: sig.MinSamples}
+		st := &state{sig: sig, min: sig.MinSamples, lastData: start, noDataAfter: sig.NoDataAfter}
 		if st.min == 0 {
 			st.min = max(1, (expected+1)/2)
 		}
-		rctx, cancel := context.WithTimeout(ctx, w.Signals.Timeout)
-		st.baseline, st.baselineErr = sig.Baseline(rctx, src, start.Add(-w.BaselineOffset))
-		cancel()
+		if st.noDataAfter == 0 {
+			st.noDataAfter = DefaultNoDataIntervals * w.Interval
+		}
+		st.baseline, st.baselineErr = w.baseline(ctx, src, sig, start)
 		states[i] = st
 	}
 	p := &progress{w: w.Progress, live: w.Live}
@@ -155,6 +218,15 @@ func (w *Watcher) Run(ctx context.Context) (*Result, error) {
 		res.Samples = append(res.Samples, smp)
 		res.End = at
 		p.render(at, start, end, i+1, expected, states)
+		for _, st := range states {
+			if st.event != nil {
+				res.Events = append(res.Events, *st.event)
+				if w.OnEvent != nil {
+					w.OnEvent(ctx, *st.event)
+				}
+				st.event = nil
+			}
+		}
 		if breach || !at.Before(end) {
 			break
 		}
@@ -178,42 +250,83 @@ func (w *Watcher) Run(ctx context.Context) (*Result, error) {
 	return res, runErr
 }
 
+// baseline is sig's baseline: the one stored in the signals file, else
+// the one of w.Baselines when given, else read before the watch's start.
+func (w *Watcher) baseline(ctx context.Context, src *signals.Sources, sig *signals.Signal, start time.Time) (float64, error) {
+	if w.Baselines != nil && sig.NeedsBaseline && sig.FixedBaseline == nil {
+		v, ok := w.Baselines[sig.Name]
+		if !ok {
+			return 0, fmt.Errorf("the recorded baselines have none for %s", sig.Name)
+		}
+		return v, nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, w.Signals.Timeout)
+	defer cancel()
+	return sig.Baseline(rctx, src, start.Add(-w.BaselineOffset))
+}
+
 // read takes one reading of st's signal and judges it; it returns the
 // value, or nil when the reading has no data.
 func (w *Watcher) read(ctx context.Context, src *signals.Sources, st *state, at, start time.Time) *float64 {
-	st.last = NoData
 	if st.baselineErr != nil {
-		st.lastOK = false
-		st.message = fmt.Sprintf("no baseline: %v", st.baselineErr)
+		st.noData(at, start, fmt.Sprintf("no baseline: %v", st.baselineErr))
 		return nil
 	}
 	rctx, cancel := context.WithTimeout(ctx, w.Signals.Timeout)
 	r, err := st.sig.Read(rctx, src, at)
 	cancel()
 	if err != nil {
-		st.lastOK = false
-		st.message = err.Error()
+		st.noData(at, start, err.Error())
 		return nil
 	}
 	breached, err := st.sig.Breached(ctx, r, st.baseline, signals.Window{Elapsed: at.Sub(start), Length: w.Window})
 	if err != nil {
-		st.lastOK = false
-		st.message = err.Error()
+		st.noData(at, start, err.Error())
 		return nil
 	}
 	v := r.Value
-	st.observed, st.lastOK = &v, true
+	if st.alerted {
+		st.alerted = false
+		st.event = &Event{Kind: EventDataReturned, Signal: st.sig.Name, At: at, Start: start, Since: st.lastData, Observed: &v}
+	}
+	st.observed, st.lastOK, st.lastData = &v, true, at
 	st.withData++
 	st.last = Healthy
-	if breached {
+	switch {
+	case st.breached:
+		if breached {
+			st.last = Breach
+		}
+	case breached:
 		st.last = Breach
-		if !st.breached {
+		if st.streak == 0 {
+			st.streakAt = at
+		}
+		st.streak++
+		if st.streak >= st.sig.BreachAfter {
 			st.breached = true
 			st.message = fmt.Sprintf("observed %s at %s, baseline %s: %s is true", format(v), at.Sub(start).Truncate(time.Second), format(st.baseline), st.sig.Breach)
+			if st.sig.BreachAfter > 1 {
+				st.message += fmt.Sprintf(" for %d readings in a row since %s (breachAfter %d)", st.streak, st.streakAt.Sub(start).Truncate(time.Second), st.sig.BreachAfter)
+			}
 		}
+	default:
+		st.streak = 0
 	}
 	return &v
 }
+
+// noData notes a reading without data, and whether it is time to say so.
+func (st *state) noData(at, start time.Time, msg string) {
+	st.last, st.lastOK, st.message = NoData, false, msg
+	if !st.alerted && at.Sub(st.lastData) >= st.noDataAfter {
+		st.alerted = true
+		st.event = &Event{Kind: EventNoData, Signal: st.sig.Name, At: at, Start: start, Since: st.lastData, Message: msg}
+	}
+}
+
+// pending reports a run of breaching readings not yet long enough.
+func (st *state) pending() bool { return !st.breached && st.streak > 0 }
 
 // judge sums the window up. A breach anywhere makes the window a breach;
 // otherwise any signal without enough data, or without data at the end,
@@ -237,6 +350,11 @@ func judge(states []*state, interrupted, early bool) (string, []SignalResult) {
 			r.Status, r.Message = Breach, st.message
 		case interrupted:
 			r.Status, r.Message = NoData, "the watch was interrupted before the window ended"
+		case st.pending():
+			// Neither confirmed nor cleared: not healthy, not a breach.
+			r.Status = NoData
+			r.Message = fmt.Sprintf("unconfirmed breach: the last %d readings with data breached (%s), fewer than breachAfter %d, when the window ended",
+				st.streak, st.sig.Breach, st.sig.BreachAfter)
 		case breach && early && st.lastOK:
 			r.Status = Healthy
 		case breach && early:

@@ -5,10 +5,13 @@
 #     -> shipgate run deploy -- pm2 restart localizevideos-app --update-env
 #     -> shipgate verify -> status
 #
-# then a deploy denied during an open SEV-1, a deploy with the wrong command
+# then a short watch of its first minutes on Prometheus that completes it,
+# a deploy denied during an open SEV-1, a deploy with the wrong command
 # refused (the command never runs), a broken release whose failed /api/me
-# check rolls back automatically (verify --rollback-on-fail), and
-# reconcile catching a hand-edited file and a restart done by hand.
+# check rolls back automatically (verify --rollback-on-fail), a release whose
+# error spike during the watch rolls it back automatically (watch
+# --auto-rollback, after a human hold was placed and lifted), and reconcile
+# catching a hand-edited file and a restart done by hand.
 #
 # Everything lives in a scratch directory: a git copy of the app, its own
 # short PM2_HOME, the ledger. Every process it starts is stopped on exit.
@@ -77,11 +80,17 @@ git_() { git -C "$repo" -c user.name="LocalizeVideos Dev" -c user.email=dev@loca
 # goes out.
 awk '/^  calendar:/{print "  calendar: []"; skip=1; next} skip && /^[^ ]/{skip=0} !skip' \
   "$root/policies/shipgate/config/data.yaml" >"$work/data.yaml"
+# A passed build keeps dist/ as an artifact ($work/.shipgate/artifacts/,
+# named by its SHA-256 and recorded in the Build): the fast rollback puts
+# the verified dist/ back instead of rebuilding.
 cat >"$work/shipgate.yaml" <<EOF
 service: localizevideos-app
 environment: production
 store: $work/ledger.db
 data: $work/data.yaml
+artifacts:
+  paths: [dist]
+  keep: 10
 EOF
 
 say "The app: a git checkout at $repo, run by PM2 (PM2_HOME=$PM2_HOME) on $base"
@@ -165,6 +174,36 @@ expect 0 verify lv-demo.1
 say "shipgate status"
 expect 0 sg status --release lv-demo.1
 
+# ---------------------------------------------------------------- the first minutes
+say "Prometheus scrapes the app every second; users browse and log in"
+command -v prometheus >/dev/null || { echo "release.sh: prometheus is required (apt-get install prometheus)" >&2; exit 2; }
+prom_port=$((20000 + RANDOM % 20000))
+cat >"$work/prometheus.yml" <<EOF
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+  - job_name: localizevideos-app
+    static_configs: [{targets: ["127.0.0.1:$PORT"]}]
+EOF
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prometheus" \
+  --web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$work/prometheus.log" 2>&1 &
+prom_pid=$!
+(while :; do
+  curl -s -o /dev/null "$base/" || true
+  curl -s -o /dev/null -H 'content-type: application/json' \
+    -d '{"email":"alice@localizevideos.com","password":"alice-password"}' "$base/login" || true
+  sleep 0.05
+done) &
+traffic_pid=$!
+trap 'kill $traffic_pid $prom_pid 2>/dev/null; wait $prom_pid 2>/dev/null; cleanup' EXIT
+sed -e "s#http://127.0.0.1:9090#http://127.0.0.1:$prom_port#" -e 's/\[1m\]/[10s]/g' \
+  "$root/examples/localizevideos/signals.yaml" >"$work/signals.yaml"
+sed -e 's/^  min_window_minutes: 15$/  min_window_minutes: 0.25/' \
+  -e 's/^    capabilities: {}$/    capabilities:\n      auto-rollback: {metrics: true, alerts: true, human_override: true}/' \
+  "$work/data.yaml" >"$work/watch-data.yaml"
+sleep 12 # ten seconds of scrapes before the baseline
+say "shipgate watch lv-demo.1: 20 seconds of safety signals (15 minutes in production), then the complete gate"
+expect 0 sg watch --release lv-demo.1 --signals "$work/signals.yaml" --window 20s --interval 2s --baseline-offset 5s --data "$work/watch-data.yaml"
+
 # ---------------------------------------------------------------- release 2
 say "Release lv-demo.2: \"use the new session store\" (CHG-2002), during SEV-1 INC-77"
 sed -i "s|if (!flags.enabled('new-session-store')) return session.email;|if (flags.enabled('legacy-session-store')) return session.email;|" "$repo/server.js"
@@ -185,11 +224,34 @@ expect 1 sg run deploy --release lv-demo.2 --dir "$repo" -- pm2 reload localizev
 echo "pm2 restarts before: $before, after: $(restarts) (the denied command never ran)"
 
 say "The approved command: allowed, deployed; verify catches /api/me answering the wrong user and rolls back"
+echo "(the rollback restores lv-demo.1's verified dist/ from its artifact: no rebuild)"
 expect 0 sg run deploy --release lv-demo.2 --dir "$repo" -- pm2 restart localizevideos-app --update-env
 expect 1 verify lv-demo.2 --rollback-on-fail
 echo "the checkout is back at $(git_ rev-parse --short HEAD) (lv-demo.1 was $(git -C "$repo" rev-parse --short "$c1"))"
 up && curl -fsS "$base/api/version" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log("the app now runs commit "+JSON.parse(s).commit.slice(0,7)))'
 sg status --release lv-demo.2 || true
+
+# ---------------------------------------------------------------- release 3
+say "Release lv-demo.3: revert the session store, plus a change whose errors start 15s after start (CHG-2003)"
+git_ checkout -q main
+git_ revert --no-edit "$c2" >/dev/null
+sed -i 's|^function errorInjected() {$|const bootedAt = Date.now();\nfunction errorInjected() {\n  if (Date.now() - bootedAt > 15000 \&\& served++ % 3 === 0) return true;|' "$repo/server.js"
+git_ commit -q -am "Uploads: the new thumbnail cache"
+c3=$(git_ rev-parse HEAD)
+plan lv-demo.3 "$c3" "$c1" CHG-2003
+incidents lv-demo.3 "$c3" '[]'
+expect 0 sg run build --release lv-demo.3 --dir "$repo" -- npm run build
+approve lv-demo.3 "$c3"
+expect 0 sg run deploy --release lv-demo.3 --dir "$repo" -- pm2 restart localizevideos-app --update-env
+expect 0 verify lv-demo.3
+say "carol holds automated rollback while she looks at a traffic spike: a breach would only alert"
+expect 0 sg hold --release lv-demo.3 --by carol --reason "marketing campaign traffic starts now"
+expect 0 sg hold --release lv-demo.3 --release-hold --by carol
+say "shipgate watch lv-demo.3 --auto-rollback: the error spike rolls the release back"
+expect 1 sg watch --release lv-demo.3 --signals "$work/signals.yaml" --window 40s --interval 2s --baseline-offset 5s \
+  --data "$work/watch-data.yaml" --auto-rollback --rollback-arg=--dir="$repo"
+echo "the checkout is back at $(git_ rev-parse --short HEAD) (lv-demo.1 was $(git -C "$repo" rev-parse --short "$c1"))"
+sg status --release lv-demo.3 || true
 
 # ---------------------------------------------------------------- drift
 say "shipgate reconcile pm2: the app as the ledger left it"

@@ -27,6 +27,7 @@ var (
 	violationsTable = table{"violations", []string{"id", "kind", "release_id", "service", "environment",
 		"gate", "decision_id", "rules", "actor", "message", "opened_at", "due", "status", "closed_at",
 		"closed_by", "seq"}}
+	policiesTable = table{"policies", []string{"revision", "modules", "seq", "added_at"}}
 )
 
 func (t table) selectSQL() string {
@@ -53,6 +54,10 @@ func (t table) insertSQL() string {
 func evidenceRow(ev store.Evidence) []any {
 	return []any{ev.Digest, ev.Kind, ev.ReleaseID, ev.Service, ev.Environment, ev.Commit, ev.Source,
 		store.FormatTime(ev.CollectedAt), ev.Seq, store.FormatTime(ev.AddedAt)}
+}
+
+func policyRow(p store.Policy) []any {
+	return []any{p.Revision, int64(len(p.Modules)), p.Seq, store.FormatTime(p.AddedAt)}
 }
 
 func decisionRow(d store.Decision) []any {

@@ -145,7 +145,7 @@ func TestTruncatedNeedsCheckpoint(t *testing.T) {
 	ctx := context.Background()
 	db, url, cp := filled(t)
 	mustExec(t, tamperConn(t, url), "DELETE FROM violations WHERE seq > 150; DELETE FROM decisions WHERE seq > 150; "+
-		"DELETE FROM evidence WHERE seq > 150; DELETE FROM entries WHERE seq > 150")
+		"DELETE FROM evidence WHERE seq > 150; DELETE FROM policies WHERE seq > 150; DELETE FROM entries WHERE seq > 150")
 	if h, err := db.Verify(ctx, nil); err != nil || h.Size != 150 {
 		t.Errorf("Verify(no checkpoint) = %+v, %v; want a valid ledger of 150 entries", h, err)
 	}

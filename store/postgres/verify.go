@@ -113,6 +113,13 @@ func compareProjection(ctx context.Context, tx pgx.Tx, p *store.Projection) erro
 		return err
 	}
 	want = map[string][]any{}
+	for k, pol := range p.Policies {
+		want[k] = policyRow(pol)
+	}
+	if err := compareTable(ctx, tx, policiesTable, want); err != nil {
+		return err
+	}
+	want = map[string][]any{}
 	for k, v := range p.Violations {
 		want[k] = violationRow(v, p.Opened[k])
 	}

@@ -133,6 +133,29 @@ func (t *tx) addEvidence(ctx context.Context, ev store.Evidence) (rec store.Evid
 	return rec, true, nil
 }
 
+// addPolicy appends p unless its revision is recorded already.
+func (t *tx) addPolicy(ctx context.Context, p store.Policy) error {
+	if ok, err := t.exists(ctx, "SELECT 1 FROM policies WHERE revision = $1", p.Revision); err != nil || ok {
+		return err
+	}
+	tmpl, err := store.PolicyEntry(p)
+	if err != nil {
+		return err
+	}
+	e, err := t.append(ctx, tmpl)
+	if err != nil {
+		return fmt.Errorf("policy %s: %w", tmpl.Key, err)
+	}
+	rec, err := store.PolicyOf(e)
+	if err != nil {
+		return err
+	}
+	if _, err := t.Exec(ctx, policiesTable.insertSQL(), policyRow(rec)...); err != nil {
+		return fmt.Errorf("policy %s: %w", rec.Revision, err)
+	}
+	return nil
+}
+
 func (t *tx) evidence(ctx context.Context, digest string) (store.Evidence, error) {
 	ev, err := scanEvidence(t.QueryRow(ctx, evidenceQuery+" WHERE ev.digest = $1", digest))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -175,7 +198,8 @@ func (db *DB) AddEvidence(ctx context.Context, now time.Time, docs []store.Evide
 }
 
 // RecordDecision appends, in one transaction: the given evidence not stored
-// yet, the decision d, and an opened entry for each violation in opened
+// yet, d.Policy unless its revision is recorded already, the decision d,
+// and an opened entry for each violation in opened
 // (status open; an empty DecisionID is d's). It returns once the
 // transaction is committed; on any error nothing is recorded. An id the
 // ledger already holds is an error wrapping store.ErrDuplicate.
@@ -199,6 +223,11 @@ func (db *DB) RecordDecision(ctx context.Context, now time.Time, d store.Decisio
 			return err
 		} else if ok {
 			return fmt.Errorf("decision %s: %w", tmpl.Key, store.ErrDuplicate)
+		}
+		if d.Policy != nil {
+			if err := t.addPolicy(ctx, *d.Policy); err != nil {
+				return err
+			}
 		}
 		e, err := t.append(ctx, tmpl)
 		if err != nil {

@@ -5,8 +5,9 @@
 //
 // The schema (migrations/, applied with goose) has the ledger, entries(seq,
 // type, key, hash, body), where body is the entry's canonical JSON exactly
-// as ledger.Entry.Body returned it, and three query tables projected from
-// it: evidence, decisions and violations. Times in the query tables are
+// as ledger.Entry.Body returned it, and the query tables projected from
+// it: evidence, policies (one row per recorded policy set), decisions and
+// violations. Times in the query tables are
 // RFC 3339 UTC with nine fractional digits.
 //
 // Every write is one BEGIN IMMEDIATE transaction that reads the ledger's

@@ -113,6 +113,13 @@ func compareProjection(ctx context.Context, tx *sql.Tx, p *store.Projection) err
 		return err
 	}
 	want = map[string][]any{}
+	for k, pol := range p.Policies {
+		want[k] = policyRow(pol)
+	}
+	if err := compareTable(ctx, tx, policiesTable, want); err != nil {
+		return err
+	}
+	want = map[string][]any{}
 	for k, v := range p.Violations {
 		row, err := violationRow(v, p.Opened[k])
 		if err != nil {

@@ -504,8 +504,9 @@ func testReopen(t *testing.T, open func(t *testing.T) Store) {
 }
 
 // Fill appends rounds first to first+n-1 of mixed entries (evidence,
-// decisions, violations, obligations, closes) to s, 5.5 entries a round on
-// average, starting at the time at.
+// decisions, violations, obligations, closes, and a policy set every ten
+// rounds, given with each decision made under it) to s, about 5.6 entries
+// a round, starting at the time at.
 func Fill(t testing.TB, s Store, at time.Time, first, n int) {
 	t.Helper()
 	ctx := context.Background()
@@ -513,7 +514,7 @@ func Fill(t testing.TB, s Store, at time.Time, first, n int) {
 		now := at.Add(time.Duration(i) * time.Minute)
 		rel := fmt.Sprintf("lv-%d", i)
 		ev := NewEvidence(t, "Build", rel, "app", now, i)
-		d := NewDecision(t, fmt.Sprintf("dec_%04d", i), rel, "app", i%3 == 0, now)
+		d := withPolicy(t, NewDecision(t, fmt.Sprintf("dec_%04d", i), rel, "app", i%3 == 0, now), NewPolicy(t, i/10))
 		opened := []store.Violation{NewViolation(fmt.Sprintf("vio_%04d", i), store.KindViolation, d, now.Add(time.Hour))}
 		if i%2 == 0 {
 			opened = append(opened, NewViolation(fmt.Sprintf("obl_%04d", i), store.KindObligation, d, now.Add(2*time.Hour)))
@@ -571,7 +572,7 @@ func testVerify(t *testing.T, open func(t *testing.T) Store) {
 		types[e.Type]++
 	}
 	for _, typ := range []string{ledger.TypeEvidence, ledger.TypeDecision, ledger.TypeViolationOpened,
-		ledger.TypeObligation, ledger.TypeViolationClosed} {
+		ledger.TypeObligation, ledger.TypeViolationClosed, store.TypePolicy} {
 		if types[typ] == 0 {
 			t.Errorf("no %s entry in the filled ledger", typ)
 		}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -154,11 +155,23 @@ func TestVerifyAndRollback(t *testing.T) {
 	r := newRig(t, "")
 	c1 := r.commit("public/index.html", "Videos in every language.", "Your videos, in every language.", "Home: new tagline")
 	r.release("lv-rb.1", c1, r.first)
+	verified := r.version()
+	builds := r.docs("lv-rb.1", "Build")
+	art, _ := builds[0]["artifact"].(map[string]any)
+	digest, _ := art["digest"].(string)
+	if !strings.HasPrefix(digest, "sha256:") || fmt.Sprint(art["paths"]) != "[dist]" {
+		t.Fatalf("Build of lv-rb.1 records artifact %v; want dist/ with its digest", art)
+	}
+	if _, err := os.Stat(filepath.Join(r.work, ".shipgate", "artifacts", strings.TrimPrefix(digest, "sha256:")+".tar.gz")); err != nil {
+		t.Errorf("the artifact of lv-rb.1 is not in the store: %v", err)
+	}
 
 	// Release 2 answers /api/me with the wrong user.
 	c2 := r.commit("server.js", sessionOld, sessionNew, "Sessions: the new session store by default")
 	r.prepare("lv-rb.2", c2, c1, true)
+	deployStart := time.Now()
 	r.deploy(0, "lv-rb.2")
+	deployWall := time.Since(deployStart)
 	res := r.verify(1, "lv-rb.2")
 	if !strings.Contains(res.stderr, "check api-me failed") || !strings.Contains(res.stderr, "alice@localizevideos.com") {
 		t.Errorf("verify does not report the wrong user:\n%s", res)
@@ -166,15 +179,18 @@ func TestVerifyAndRollback(t *testing.T) {
 	if !strings.Contains(res.stderr, "rollback required") {
 		t.Errorf("verify does not ask for a rollback:\n%s", res.stderr)
 	}
+	rollbackStart := time.Now()
 	res = r.want(0, "rollback", "--release", "lv-rb.2", "--dir", r.repo)
-	if !strings.Contains(res.stderr, "back to release lv-rb.1") {
-		t.Errorf("rollback does not name its target:\n%s", res)
+	rollbackWall := time.Since(rollbackStart)
+	if !strings.Contains(res.stderr, "back to release lv-rb.1") || !strings.Contains(res.stderr, "restoring its verified build output dist from "+digest) {
+		t.Errorf("rollback does not name its target and artifact:\n%s", res)
 	}
 	if got := r.git("rev-parse", "HEAD"); got != c1 {
 		t.Errorf("after rollback the checkout is at %s; want %s", got, c1)
 	}
-	if got := r.running(); got != c1 {
-		t.Errorf("after rollback the app runs %s; want %s", got, c1)
+	// The very build that was verified, not a rebuild of its commit.
+	if got := r.version(); !cmp.Equal(got, verified) {
+		t.Errorf("after rollback the app runs the build %v; want the verified build %v", got, verified)
 	}
 	rbs := r.docs("lv-rb.2", "Rollback")
 	if len(rbs) != 1 {
@@ -188,10 +204,16 @@ func TestVerifyAndRollback(t *testing.T) {
 	var sum float64
 	for _, s := range rb["steps"].([]any) {
 		m := s.(map[string]any)
-		steps = append(steps, m["name"].(string))
+		steps = append(steps, fmt.Sprintf("%s:%v", m["name"], m["exitCode"]))
 		sum += m["durationSeconds"].(float64)
+		if m["name"] == "restore" {
+			if tail := fmt.Sprint(m["output"].(map[string]any)["tail"]); !strings.Contains(tail, digest) {
+				t.Errorf("the restore step does not name the artifact %s: %s", digest, tail)
+			}
+		}
 	}
-	if diff := cmp.Diff([]string{"checkout", "build", "restart"}, steps); diff != "" {
+	// No build step: the verified artifact was restored.
+	if diff := cmp.Diff([]string{"checkout:0", "restore:0", "restart:0"}, steps); diff != "" {
 		t.Errorf("rollback steps (-want +got):\n%s", diff)
 	}
 	total := rb["durationSeconds"].(float64)
@@ -199,15 +221,29 @@ func TestVerifyAndRollback(t *testing.T) {
 		t.Errorf("rollback took %vs for steps of %vs in all: not measured", total, sum)
 	}
 	deploy := r.docs("lv-rb.2", "Deploy")
-	t.Logf("measured: deploy (pm2 restart) %.3fs; rollback (checkout, build, restart) %.3fs", deploy[len(deploy)-1]["durationSeconds"], total)
+	deployed := deploy[len(deploy)-1]["durationSeconds"].(float64)
+	built := r.docs("lv-rb.2", "Build")[0]["durationSeconds"].(float64)
+	t.Logf("measured: deploy (pm2 restart) %.3fs, its build %.3fs, shipgate run deploy %.3fs wall; rollback (checkout, restore, restart) %.3fs (steps %.3fs), shipgate rollback %.3fs wall",
+		deployed, built, deployWall.Seconds(), total, sum, rollbackWall.Seconds())
+	// The release it undoes took a build and a deploy; the rollback takes
+	// neither a build nor more than a restart's worth beyond the deploy.
+	if total >= built+deployed {
+		t.Errorf("rollback took %.3fs, not less than the build and deploy it undoes (%.3fs + %.3fs)", total, built, deployed)
+	}
 
 	// Release 3 breaks logout; verify rolls back by itself, to lv-rb.1
-	// again: lv-rb.2 never passed verify.
+	// again: lv-rb.2 never passed verify. This time the stored artifact of
+	// lv-rb.1 has been changed: the rollback must not restore it, and
+	// rebuilds instead.
 	r.git("checkout", "-q", "main")
 	r.git("revert", "--no-edit", c2)
 	c3 := r.commit("server.js", logoutOld, logoutNew, "Sessions: expire on their own")
 	r.prepare("lv-rb.3", c3, c1, true)
 	r.deploy(0, "lv-rb.3")
+	stored := filepath.Join(r.work, ".shipgate", "artifacts", strings.TrimPrefix(digest, "sha256:")+".tar.gz")
+	b := readFile(t, stored)
+	b[len(b)/2] ^= 0xff
+	must(t, os.WriteFile(stored, b, 0o644))
 	res = r.verify(1, "lv-rb.3", "--rollback-on-fail")
 	if !strings.Contains(res.stderr, "check logout failed") {
 		t.Errorf("verify does not catch the broken logout:\n%s", res)
@@ -218,9 +254,38 @@ func TestVerifyAndRollback(t *testing.T) {
 	if got := r.running(); got != c1 {
 		t.Errorf("after the automatic rollback the app runs %s; want %s", got, c1)
 	}
+	if got := r.version(); cmp.Equal(got, verified) {
+		t.Errorf("after the rollback with a changed artifact the app runs the stored build %v; want a rebuild", got)
+	}
 	rbs = r.docs("lv-rb.3", "Rollback")
 	if len(rbs) != 1 || rbs[0]["trigger"] != "verify-failed" || rbs[0]["toCommit"] != c1 {
-		t.Errorf("Rollback of lv-rb.3 = %v; want one, triggered by the failed verify, to %s", rbs, c1)
+		t.Fatalf("Rollback of lv-rb.3 = %v; want one, triggered by the failed verify, to %s", rbs, c1)
+	}
+	steps = nil
+	var restoreTail string
+	for _, s := range rbs[0]["steps"].([]any) {
+		m := s.(map[string]any)
+		steps = append(steps, fmt.Sprintf("%s:%v", m["name"], m["exitCode"]))
+		if m["name"] == "restore" {
+			restoreTail = fmt.Sprint(m["output"].(map[string]any)["tail"])
+		}
+	}
+	if diff := cmp.Diff([]string{"checkout:0", "restore:1", "build:0", "restart:0"}, steps); diff != "" {
+		t.Errorf("rollback steps with a changed artifact (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(restoreTail, "digest mismatch") || !strings.Contains(restoreTail, "falling back to the build") {
+		t.Errorf("the restore step does not say why it rebuilt: %s", restoreTail)
+	}
+	if reason, _ := rbs[0]["reason"].(string); !strings.Contains(reason, "rebuilt: the artifact "+digest+" could not be restored") {
+		t.Errorf("Rollback reason = %q; want the rebuild named", reason)
+	}
+	deploy = r.docs("lv-rb.3", "Deploy")
+	t.Logf("measured: deploy (pm2 restart) %.3fs; rollback with a rebuild (checkout, restore refused, build, restart) %.3fs",
+		deploy[len(deploy)-1]["durationSeconds"], rbs[0]["durationSeconds"])
+	st := r.want(0, "status", "--release", "lv-rb.3")
+	if !strings.Contains(st.stdout, "rollback fast succeeded (verify-failed) to lv-rb.1 @ "+c1[:12]) ||
+		!strings.Contains(st.stdout, "checkout, restore (exit 1), build, restart") {
+		t.Errorf("status does not list the rollback:\n%s", st.stdout)
 	}
 	if diff := cmp.Diff([]string{"deploy:allow", "verify:deny"}, r.decisions("lv-rb.3")); diff != "" {
 		t.Errorf("decisions (-want +got):\n%s", diff)
@@ -295,6 +360,7 @@ func TestReconcile(t *testing.T) {
 	r := newRig(t, "")
 	c1 := r.commit("public/index.html", "Videos in every language.", "Your videos, in every language.", "Home: new tagline")
 	r.release("lv-rec.1", c1, r.first)
+	deployed := time.Now()
 	reconcile := []string{"reconcile", "pm2", "--app", appName}
 
 	res := r.want(0, reconcile...)
@@ -310,6 +376,11 @@ func TestReconcile(t *testing.T) {
 	}
 	r.git("checkout", "-q", "--", "server.js")
 
+	// A restart by hand, past the deploy's tolerance window (2s), as a
+	// later one would be: within it, the start is the deploy's.
+	if wait := 2500*time.Millisecond - time.Since(deployed); wait > 0 {
+		time.Sleep(wait)
+	}
 	r.sh(r.repo, "pm2", "restart", appName)
 	res = r.want(1, reconcile...)
 	if !strings.Contains(res.stdout, "forbidden.direct-push") || !strings.Contains(res.stdout, "no allowed deploy or rollback") {

@@ -134,7 +134,10 @@ func newRig(t *testing.T, flags string) *rig {
 	data, err := os.ReadFile(filepath.Join(root, "policies", "shipgate", "config", "data.yaml"))
 	must(t, err)
 	must(t, os.WriteFile(filepath.Join(work, "data.yaml"), withoutCalendar(data), 0o644))
-	cfg := fmt.Sprintf("service: %s\nenvironment: production\nstore: %s\ndata: %s\n", appName, filepath.Join(work, "ledger.db"), filepath.Join(work, "data.yaml"))
+	// A passed build keeps dist/ in work/.shipgate/artifacts (the default
+	// store, beside shipgate's working directory) for rollback.
+	cfg := fmt.Sprintf("service: %s\nenvironment: production\nstore: %s\ndata: %s\nartifacts:\n  paths: [dist]\n",
+		appName, filepath.Join(work, "ledger.db"), filepath.Join(work, "data.yaml"))
 	must(t, os.WriteFile(filepath.Join(work, "shipgate.yaml"), []byte(cfg), 0o644))
 	checks, err := os.ReadFile(filepath.Join(appSrc, "smoke.yaml"))
 	must(t, err)
@@ -465,6 +468,19 @@ func (r *rig) running() string {
 	var v struct{ Commit string }
 	must(r.t, json.NewDecoder(resp.Body).Decode(&v))
 	return v.Commit
+}
+
+// version returns what the app says about its build (commit, builtAt):
+// two builds of one commit differ in builtAt.
+func (r *rig) version() map[string]any {
+	r.t.Helper()
+	r.waitUp()
+	resp, err := http.Get(r.base + "/api/version")
+	must(r.t, err)
+	defer resp.Body.Close()
+	var v map[string]any
+	must(r.t, json.NewDecoder(resp.Body).Decode(&v))
+	return v
 }
 
 // ledger opens the ledger read-only.

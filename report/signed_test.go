@@ -1,0 +1,90 @@
+package report_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/report"
+	"github.com/localizevideos/shipgate/schemas"
+	"github.com/localizevideos/shipgate/store/sqlite"
+)
+
+// A document that came signed is read back from its envelope, as the gate
+// read it: its signers are part of what the policies saw, so the decision
+// is reproduced (and its rules attributed) only with the signer trusted.
+func TestExplainReadsSignedEvidenceFromItsEnvelope(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := schemas.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := evidence.NewValidator(reg, evidence.DefaultLimits)
+	signerPub, signerKey, _ := ed25519.GenerateKey(nil)
+	trusting := plain.WithKeys(evidence.NewKeyring(signerPub))
+	dir := "../examples/localizevideos/evidence/allowed"
+	var docs []*evidence.Document
+	for _, name := range []string{"plan.json", "incidents.json", "build.json", "deploy-requested.json", "approval.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "approval.json" {
+			if b, err = evidence.NewSigner(signerKey).Seal(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d, err := trusting.Decode(name, b)
+		if err != nil {
+			t.Fatalf("Decode(%s) = %v", name, err)
+		}
+		docs = append(docs, d)
+	}
+	at := time.Date(2026, 11, 26, 10, 5, 0, 0, time.UTC)
+	g := &gate.Gate{Engine: eng, Validator: trusting, Store: db, Clock: func() time.Time { return at }}
+	d, err := g.Decide(ctx, gate.Request{Gate: "deploy", Release: engine.Release{ID: "lv-2026-11-26.1"}, Now: at, Actor: "dave", Evidence: docs})
+	if err != nil || !d.Allow {
+		t.Fatalf("Decide() = %v, %v; want an allow", gate.Summary(d), err)
+	}
+
+	explain := func(v *evidence.Validator) report.Explanation {
+		t.Helper()
+		rep, err := report.Build(ctx, db, report.Options{Since: at.Add(-time.Hour), Until: at.Add(time.Hour), Now: at.Add(time.Hour),
+			Engine: eng, Validator: v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rep.Releases {
+			for _, dec := range r.Decisions {
+				if dec.ID == d.ID {
+					return dec.Explanation
+				}
+			}
+		}
+		t.Fatalf("decision %s is not in the report", d.ID)
+		return report.Explanation{}
+	}
+	if ex := explain(trusting); !ex.Attributed {
+		t.Errorf("explanation with the signer trusted: not attributed (%s); want the decision reproduced", ex.Note)
+	}
+	if ex := explain(plain); ex.Attributed || !strings.Contains(ex.Note, "not trusted") {
+		t.Errorf("explanation without the signer trusted: attributed %v (%s); want the signed Approval refused (key not trusted)", ex.Attributed, ex.Note)
+	}
+}

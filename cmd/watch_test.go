@@ -533,6 +533,26 @@ func TestWatchBaselineFrom(t *testing.T) {
 		}
 	}
 
+	// Another service's window is no baseline of this one.
+	now := time.Now().UTC()
+	other := fmt.Sprintf(`{"apiVersion": "shipgate.dev/v1", "kind": "Monitoring",
+  "release": {"id": "web-7", "service": "web", "environment": "production"},
+  "subject": {"repository": "acme/web", "commit": "3f2c9a0e5b1d4c7a8e6f9b0c1d2e3f4a5b6c7d8e"},
+  "collectedAt": %q, "collector": {"name": "shipgate", "actor": "dave"},
+  "data": {"window": {"start": %q, "end": %q}, "result": "healthy",
+    "signals": [{"name": "error_rate", "status": "healthy", "samples": 1}],
+    "samples": [{"at": %q, "values": {"error_rate": 0.01, "auth_success": 0.99}}]}}`,
+		now.Format(time.RFC3339), now.Add(-time.Minute).Format(time.RFC3339), now.Format(time.RFC3339), now.Format(time.RFC3339))
+	otherPath := filepath.Join(dir, "web-7-monitoring.json")
+	if err := os.WriteFile(otherPath, []byte(other), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shipgate(t, 0, "evidence", "add", otherPath, "--store", db)
+	_, errOut = shipgate(t, 2, watchArgs(second, "--baseline-from", "web-7")...)
+	if want := "--baseline-from web-7: release web-7 is of service web, not localizevideos-app: no baseline"; !strings.Contains(errOut, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, errOut)
+	}
+
 	// A signal the recorded window never had is an error, never zero.
 	extra := filepath.Join(dir, "extra.yaml")
 	b, _ := os.ReadFile(sig)

@@ -43,6 +43,10 @@ type Request struct {
 	Actor  string
 	Now    time.Time
 	DryRun bool
+	// ID names the decision, when the caller chose it (a client that
+	// retries with the same id must find its decision recorded once);
+	// empty uses NewID.
+	ID string
 }
 
 // Gate evaluates requests with one engine, one validator and, when Store is
@@ -115,7 +119,7 @@ func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error
 	}
 	in := engine.Input{Gate: req.Gate, Release: rel, Now: req.Now, Evidence: docs, Violations: open}
 	d, evalErr := g.Engine.Evaluate(ctx, in)
-	d.ID = g.id("dec", g.now())
+	d.ID = g.decisionID(req)
 	d.DryRun = req.DryRun
 	return g.record(ctx, req, d, docs, open, evalErr)
 }
@@ -173,12 +177,19 @@ func (g *Gate) openViolations(ctx context.Context, service string) ([]engine.Ope
 
 func (g *Gate) denied(req Request, reason, rule, msg, remediation string) *engine.Decision {
 	return &engine.Decision{
-		ID: g.id("dec", g.now()), Gate: req.Gate, Release: req.Release, Allow: false, Reason: reason,
+		ID: g.decisionID(req), Gate: req.Gate, Release: req.Release, Allow: false, Reason: reason,
 		Violations: []engine.Finding{{Rule: rule, Enforcement: engine.Hard, Message: msg, Evidence: []string{}, Remediation: remediation}},
 		Overridden: []engine.Finding{}, Warnings: []engine.Finding{}, Obligations: []engine.Obligation{},
 		Rules: []string{}, Ignored: []engine.Ignored{}, Evidence: []engine.EvidenceRef{},
 		Policy: engine.PolicyRef{Revision: g.Engine.Revision(), Bundle: g.Engine.BundleRevision()}, EvaluatedAt: req.Now.UTC(), DryRun: req.DryRun,
 	}
+}
+
+func (g *Gate) decisionID(req Request) string {
+	if req.ID != "" {
+		return req.ID
+	}
+	return g.id("dec", g.now())
 }
 
 func (g *Gate) id(prefix string, now time.Time) string {

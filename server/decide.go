@@ -89,18 +89,8 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, p auth.Principal
 			return err
 		}
 	}
-	g := *s.gate
-	if req.ID != "" {
-		id := req.ID
-		g.NewID = func(prefix string, now time.Time) string {
-			if prefix == "dec" {
-				return id
-			}
-			return gate.NewID(prefix, now)
-		}
-	}
-	d, err := g.Decide(ctx, gate.Request{Gate: gateName, Release: req.Release, Evidence: docs, Actor: p.Name,
-		Now: s.now().UTC(), DryRun: req.DryRun})
+	d, err := s.gate.Decide(ctx, gate.Request{Gate: gateName, Release: req.Release, Evidence: docs, Actor: p.Name,
+		Now: s.now().UTC(), DryRun: req.DryRun, ID: req.ID})
 	var re *gate.RecordError
 	var fe *engine.FaultError
 	switch {

@@ -237,12 +237,13 @@ func (w *Watcher) Run(ctx context.Context) (*Result, error) {
 		wait := max(next.Sub(clock.Now()), 0)
 		select {
 		case <-ctx.Done():
-			runErr = ctx.Err()
-			res.Interrupted = true
-			res.End = clock.Now()
 		case <-clock.After(wait):
 		}
-		if runErr != nil {
+		// A cancellation wins over a timer that fired at the same time.
+		if err := ctx.Err(); err != nil {
+			runErr = err
+			res.Interrupted = true
+			res.End = clock.Now()
 			break
 		}
 	}

@@ -121,12 +121,54 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	return resp.Header, nil
 }
 
-// AddEvidence records documents (canonical JSON each), all or none;
-// sources, when given, names each (its file), recorded as its source.
+// AddEvidence records documents (each its canonical JSON, or its signed
+// DSSE envelope, which the server verifies against its trusted keys and
+// keeps), all or none; sources, when given, names each (its file),
+// recorded as its source. Evidence is content-addressed, so a request
+// sent again after a lost connection or a 502/503/504 records nothing
+// twice: it is retried as a gate request is.
 func (c *Client) AddEvidence(ctx context.Context, docs []json.RawMessage, sources []string) ([]server.AddedEvidence, error) {
 	var out []server.AddedEvidence
-	_, err := c.do(ctx, "POST", "/v1/evidence", nil, server.EvidenceBatch{Documents: docs, Sources: sources}, &out)
+	err := c.retry(ctx, func() error {
+		out = nil
+		_, err := c.do(ctx, "POST", "/v1/evidence", nil, server.EvidenceBatch{Documents: docs, Sources: sources}, &out)
+		return err
+	})
 	return out, err
+}
+
+// Plans reads the release's recorded Plan documents, which bind the
+// evidence a pipeline produces to the release.
+func (c *Client) Plans(ctx context.Context, releaseID string) ([]store.Evidence, error) {
+	var views []server.EvidenceView
+	if _, err := c.do(ctx, "GET", "/v1/releases/"+url.PathEscape(releaseID)+"/plans", nil, nil, &views); err != nil {
+		return nil, err
+	}
+	out := make([]store.Evidence, len(views))
+	for i, v := range views {
+		out[i] = store.Evidence{Digest: v.Digest, Kind: v.Kind, ReleaseID: v.Release, Service: v.Service, Environment: v.Environment,
+			Commit: v.Commit, Source: v.Source, CollectedAt: v.CollectedAt, Seq: v.Entry, AddedAt: v.AddedAt, Body: v.Document}
+	}
+	return out, nil
+}
+
+// retry calls f, and again after a connection error or a 502/503/504, up
+// to c.Retries more times; f must be safe to repeat.
+func (c *Client) retry(ctx context.Context, f func() error) error {
+	var err error
+	for attempt := 0; attempt <= c.Retries; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+			}
+		}
+		if err = f(); err == nil || !retryable(err) {
+			return err
+		}
+	}
+	return err
 }
 
 // Decide asks a gate. The request's ID is set when empty, so that retries
@@ -137,29 +179,19 @@ func (c *Client) Decide(ctx context.Context, gateName string, req server.GateReq
 	if req.ID == "" {
 		req.ID = gate.NewID("dec", time.Now())
 	}
-	var lastErr error
-	for attempt := 0; attempt <= c.Retries; attempt++ {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
-			}
-		}
-		var d engine.Decision
+	var d engine.Decision
+	err := c.retry(ctx, func() error {
+		d = engine.Decision{}
 		_, err := c.do(ctx, "POST", "/v1/gates/"+url.PathEscape(gateName), nil, req, &d)
-		if err == nil {
-			if d.ID != req.ID {
-				return nil, fmt.Errorf("the server answered decision %q for the request %q", d.ID, req.ID)
-			}
-			return &d, nil
-		}
-		lastErr = err
-		if !retryable(err) {
-			return nil, err
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, lastErr
+	if d.ID != req.ID {
+		return nil, fmt.Errorf("the server answered decision %q for the request %q", d.ID, req.ID)
+	}
+	return &d, nil
 }
 
 func retryable(err error) bool {

@@ -39,6 +39,12 @@ type config struct {
 	} `yaml:"keys"`
 	// Artifacts: the build output kept for rollback (cmd/rollback.go).
 	Artifacts artifactConfig `yaml:"artifacts"`
+	// Server is the shipgate serve URL the remote-capable commands use
+	// (cmd/remote.go) when neither --server nor $SHIPGATE_SERVER is given.
+	Server string `yaml:"server"`
+	// Token is refused, with its own message: the config is committed to
+	// the repository, and a token there is a leaked one.
+	Token *string `yaml:"token"`
 }
 
 // globals are the options every command shares: the config file and the
@@ -73,6 +79,15 @@ func (g *globals) config() (config, error) {
 	default:
 		if err := yaml.UnmarshalWithOptions(b, &g.cfg, yaml.Strict()); err != nil {
 			return config{}, fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))
+		}
+		if g.cfg.Token != nil {
+			g.cfg = config{}
+			return config{}, fmt.Errorf("%s: token: an API token does not belong in the config, which is committed and read by anyone with the repository: give --token or $SHIPGATE_TOKEN (a CI secret)", path)
+		}
+		if g.cfg.Server != "" && !strings.HasPrefix(g.cfg.Server, "http://") && !strings.HasPrefix(g.cfg.Server, "https://") {
+			s := g.cfg.Server
+			g.cfg = config{}
+			return config{}, fmt.Errorf("%s: server: %q: want an http:// or https:// URL of shipgate serve", path, s)
 		}
 	}
 	g.loaded = true

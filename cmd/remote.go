@@ -22,35 +22,74 @@ type RemoteOptions struct {
 	Server string
 	Token  string
 	g      *globals
+	fs     *pflag.FlagSet
 }
 
 // AddFlags binds the options to fs.
 func (o *RemoteOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
-	o.g = g
+	o.g, o.fs = g, fs
 	fs.StringVar(&o.Server, "server", "", "shipgate serve URL: the server does the work and records it, instead of a local store (default: $SHIPGATE_SERVER)")
 	fs.StringVar(&o.Token, "token", "", "API token for --server (default: $SHIPGATE_TOKEN, which keeps it out of the process list)")
 }
 
-func (o *RemoteOptions) url() string {
+// url is the server: --server, then $SHIPGATE_SERVER, then the config's
+// server, unless --store or $SHIPGATE_STORE names a local ledger.
+func (o *RemoteOptions) url() (string, error) {
 	if o.Server != "" {
-		return o.Server
+		return o.Server, nil
 	}
-	return o.g.getenv("SHIPGATE_SERVER")
+	if u := o.g.getenv("SHIPGATE_SERVER"); u != "" {
+		return u, nil
+	}
+	if f := o.fs.Lookup("store"); (f != nil && f.Changed) || o.g.getenv("SHIPGATE_STORE") != "" {
+		return "", nil
+	}
+	cfg, err := o.g.config()
+	return cfg.Server, err
 }
 
-// on reports whether the command runs against a server.
-func (o *RemoteOptions) on() bool { return o.url() != "" }
+// on reports whether the command runs against a server. A config that
+// cannot be read counts as on, so that client reports it: a command never
+// falls back to a local ledger because the config naming its server is
+// broken.
+func (o *RemoteOptions) on() bool {
+	u, err := o.url()
+	return u != "" || err != nil
+}
 
 // client returns the server's client; --store given too is an error.
 func (o *RemoteOptions) client(so *StoreOptions) (*client.Client, error) {
-	if so != nil && so.Path != "" {
+	if so != nil && so.Path != "" && (o.Server != "" || o.g.getenv("SHIPGATE_SERVER") != "") {
 		return nil, errors.New("--store and --server: give one (the server has its own store)")
+	}
+	u, err := o.url()
+	if err != nil {
+		return nil, err
 	}
 	tok := o.Token
 	if tok == "" {
 		tok = o.g.getenv("SHIPGATE_TOKEN")
 	}
-	return client.New(o.url(), tok)
+	return client.New(u, tok)
+}
+
+// body is what goes over the API for a document: its DSSE envelope when it
+// is signed, so that the server verifies the signature against its own
+// trusted keys and keeps the envelope in the ledger as a local store does;
+// else its canonical form.
+func body(d *evidence.Document) json.RawMessage {
+	if d.Envelope != nil {
+		return d.Envelope
+	}
+	return d.Canonical
+}
+
+// remotePlans reads a release's Plans from the server, for planRelease
+// and releaseOfPlans, which read nothing else.
+type remotePlans struct{ c *client.Client }
+
+func (r remotePlans) Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error) {
+	return r.c.Plans(ctx, releaseID)
 }
 
 // addEvidence records docs, on the server when remote, else in the local
@@ -82,7 +121,7 @@ func (o *RemoteOptions) addEvidence(ctx context.Context, so *StoreOptions, docs 
 	}
 	raws, sources := make([]json.RawMessage, len(docs)), make([]string, len(docs))
 	for i, d := range docs {
-		raws[i], sources[i] = d.Canonical, d.Source
+		raws[i], sources[i] = body(d), d.Source
 	}
 	added, err := c.AddEvidence(ctx, raws, sources)
 	if err != nil {
@@ -155,7 +194,7 @@ func (o *RemoteOptions) closePostmortem(ctx context.Context, so *StoreOptions, d
 	if err != nil {
 		return nil, err
 	}
-	return c.ClosePostmortem(ctx, doc.Canonical, ids)
+	return c.ClosePostmortem(ctx, body(doc), ids)
 }
 
 // gateRemoteRun asks the server's gate: the evidence files are validated
@@ -190,7 +229,7 @@ func gateRemoteRun(ctx context.Context, s Streams, o *gateOptions) error {
 			return err
 		}
 		for _, d := range docs {
-			req.Evidence, req.Sources = append(req.Evidence, d.Canonical), append(req.Sources, d.Source)
+			req.Evidence, req.Sources = append(req.Evidence, body(d)), append(req.Sources, d.Source)
 		}
 	}
 	d, err := c.Decide(ctx, o.Gate, req)

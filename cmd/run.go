@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -11,11 +12,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/client"
 	"github.com/localizevideos/shipgate/collect/git"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/runner"
+	"github.com/localizevideos/shipgate/server"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -36,6 +39,7 @@ type runOptions struct {
 	Sign         SigningOptions
 	Artifacts    ArtifactOptions
 	Store        StoreOptions
+	Remote       RemoteOptions
 }
 
 func newRunCmd(s Streams, g *globals) *cobra.Command {
@@ -106,20 +110,24 @@ succeeded.`,
 	f.BoolVar(&o.Artifacts.Off, "no-artifact", false, "keep no build output from this build")
 	o.Artifacts.addStoreFlag(f, g)
 	o.Store.AddFlags(f, g)
+	o.Remote.AddFlags(f, g)
 	return c
 }
 
 // step is what one run needs, gathered before the command runs.
 type step struct {
-	o     *runOptions
-	s     Streams
-	v     *evidence.Validator
-	sign  *evidence.Signer
-	db    ledgerStore
-	env   runner.Envelope
-	ci    runner.CI
-	facts git.Facts
-	run   *runner.Runner
+	o    *runOptions
+	s    Streams
+	v    *evidence.Validator
+	sign *evidence.Signer
+	db   ledgerStore
+	// remote, with --server, records and decides on the server instead
+	// of db.
+	remote *client.Client
+	env    runner.Envelope
+	ci     runner.CI
+	facts  git.Facts
+	run    *runner.Runner
 }
 
 func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
@@ -157,12 +165,22 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 	if v, err = trustSigner(v, &o.Ev, signer); err != nil {
 		return err
 	}
-	db, err := o.Store.Open(ctx)
-	if err != nil {
-		return err
+	var db ledgerStore
+	var remote *client.Client
+	var plans evidenceLister
+	if o.Remote.on() {
+		if remote, err = o.Remote.client(&o.Store); err != nil {
+			return err
+		}
+		plans = remotePlans{remote}
+	} else {
+		if db, err = o.Store.Open(ctx); err != nil {
+			return err
+		}
+		defer db.Close()
+		plans = db
 	}
-	defer db.Close()
-	named, declared, err := planRelease(ctx, db, v, rel, facts.Commit)
+	named, declared, err := planRelease(ctx, plans, v, rel, facts.Commit)
 	if err != nil {
 		return err
 	}
@@ -171,7 +189,7 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 			rel.ID, shortHex(facts.Commit), o.Dir)
 	}
 	host, _ := os.Hostname()
-	st := &step{o: o, s: s, v: v, sign: signer, db: db, facts: facts, ci: runner.DetectCI(g.getenv),
+	st := &step{o: o, s: s, v: v, sign: signer, db: db, remote: remote, facts: facts, ci: runner.DetectCI(g.getenv),
 		env: runner.Envelope{ReleaseID: named.ID, Service: named.Service, Environment: named.Environment,
 			Repository: facts.Repository, Commit: facts.Commit, Version: Version, Host: host, Actor: actor(o.Actor, g)},
 		run: &runner.Runner{Stdout: s.Out, Stderr: s.Err, Dir: o.Dir, Now: time.Now},
@@ -222,10 +240,6 @@ func (st *step) keepArtifact() *runner.Artifact {
 }
 
 func (st *step) deploy(ctx context.Context, rel engine.Release) error {
-	eng, err := st.o.Policy.Engine(ctx)
-	if err != nil {
-		return err
-	}
 	now := time.Now().UTC()
 	req := runner.DeployRequest{Command: st.o.Argv, Actor: st.env.Actor, Trigger: runner.Trigger(st.ci), Host: st.env.Host, CI: st.ci,
 		Source: runner.Source{Branch: st.facts.Branch, OnMain: st.facts.OnMain, Clean: st.facts.Clean, CommitKnown: st.facts.CommitKnown}}
@@ -237,8 +251,7 @@ func (st *step) deploy(ctx context.Context, rel engine.Release) error {
 	if err != nil {
 		return fmt.Errorf("deploy request: %w", err)
 	}
-	gt := &gate.Gate{Engine: eng, Validator: st.v, Store: st.db}
-	d, err := gt.Decide(ctx, gate.Request{Gate: "deploy", Release: rel, Evidence: []*evidence.Document{requested}, Actor: st.env.Actor, Now: now})
+	d, err := st.decideDeploy(ctx, rel, requested, now)
 	if d != nil {
 		if werr := writeDecision(st.s.Out, "text", d); werr != nil {
 			return werr
@@ -267,7 +280,7 @@ func (st *step) record(ctx context.Context, kind string, b []byte, err error, re
 		doc, err = st.seal(ctx, fmt.Sprintf("shipgate run %s", st.o.Step), b)
 	}
 	if err == nil {
-		_, err = st.db.AddEvidence(ctx, time.Now(), []store.Evidence{gate.StoreEvidence(doc)})
+		err = st.add(ctx, doc)
 	}
 	if err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("%s exited %d, but its %s evidence could not be recorded: %w",
@@ -278,6 +291,38 @@ func (st *step) record(ctx context.Context, kind string, b []byte, err error, re
 		kind, status, doc.ReleaseID, shortHex(doc.Commit), doc.Digest)
 	fmt.Fprintf(st.s.Err, "shipgate: signed by %s (DSSE envelope kept in the ledger)\n", strings.Join(doc.SignedBy, ", "))
 	return commandExit(res)
+}
+
+// decideDeploy asks the deploy gate with the Deploy request, on the
+// server (which decides at its own time and records the token's name as
+// the actor) or on the local ledger.
+func (st *step) decideDeploy(ctx context.Context, rel engine.Release, requested *evidence.Document, now time.Time) (*engine.Decision, error) {
+	if st.remote != nil {
+		d, err := st.remote.Decide(ctx, "deploy", server.GateRequest{Release: rel,
+			Evidence: []json.RawMessage{body(requested)}, Sources: []string{requested.Source}})
+		var ce *client.Error
+		if errors.As(err, &ce) && ce.Decision != nil {
+			d = ce.Decision
+		}
+		return d, err
+	}
+	eng, err := st.o.Policy.Engine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	gt := &gate.Gate{Engine: eng, Validator: st.v, Store: st.db}
+	return gt.Decide(ctx, gate.Request{Gate: "deploy", Release: rel, Evidence: []*evidence.Document{requested}, Actor: st.env.Actor, Now: now})
+}
+
+// add records doc, signed envelope included, on the server or the local
+// ledger.
+func (st *step) add(ctx context.Context, doc *evidence.Document) error {
+	if st.remote != nil {
+		_, err := st.remote.AddEvidence(ctx, []json.RawMessage{body(doc)}, []string{doc.Source})
+		return err
+	}
+	_, err := st.db.AddEvidence(ctx, time.Now(), []store.Evidence{gate.StoreEvidence(doc)})
+	return err
 }
 
 // seal signs the document b in a DSSE envelope and decodes that, so that
@@ -304,11 +349,18 @@ func commandExit(res runner.Result) error {
 	return &exitError{code: code, err: err}
 }
 
+// evidenceLister reads a release's recorded evidence: a ledger, or the
+// server's Plans of it (remotePlans), which is all planRelease and
+// releaseOfPlans read.
+type evidenceLister interface {
+	Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error)
+}
+
 // planRelease fills the service and environment the flags and the config
 // left empty from the release's recorded Plans, as the gate would, and pins
 // the commit to head. The repository is the one the Plans for head declare,
 // when they agree. It also reports whether any Plan declares head.
-func planRelease(ctx context.Context, db ledgerStore, v *evidence.Validator, rel engine.Release, head string) (engine.Release, bool, error) {
+func planRelease(ctx context.Context, db evidenceLister, v *evidence.Validator, rel engine.Release, head string) (engine.Release, bool, error) {
 	stored, err := db.Evidence(ctx, rel.ID)
 	if err != nil {
 		return rel, false, fmt.Errorf("read evidence of %s: %w", rel.ID, err)

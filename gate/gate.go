@@ -92,7 +92,7 @@ func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error
 	if err != nil {
 		d := g.denied(req, engine.ReasonEvidenceInvalid, engine.RuleEvidenceInvalid, err.Error(),
 			"fix the evidence documents named above; nothing was evaluated")
-		return g.record(ctx, req, d, nil, nil, err)
+		return g.record(ctx, req, d, nil, nil, nil, err)
 	}
 	docs := append(append([]*evidence.Document(nil), req.Evidence...), files...)
 	recorded, err := g.recorded(ctx, req.Release.ID)
@@ -100,6 +100,12 @@ func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error
 		return g.denied(req, engine.ReasonStore, engine.RuleEngineFault, err.Error(), "make the ledger readable"), &RecordError{Err: err}
 	}
 	docs = append(docs, recorded...)
+	// What was read from the ledger is recorded already: the store is
+	// given only the rest, so a decision does not re-check every document.
+	known := make(map[string]bool, len(recorded))
+	for _, d := range recorded {
+		known[d.Digest] = true
+	}
 
 	rel, err := resolveRelease(req.Release, docs)
 	if err != nil {
@@ -111,7 +117,7 @@ func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error
 		}
 		d := g.denied(req, reason, engine.RuleEvidenceMissing, err.Error(),
 			"record a Plan for the release, or give --service, --environment and --commit")
-		return g.record(ctx, req, d, docs, nil, nil)
+		return g.record(ctx, req, d, docs, known, nil, nil)
 	}
 	open, err := g.openViolations(ctx, rel.Service)
 	if err != nil {
@@ -121,7 +127,7 @@ func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error
 	d, evalErr := g.Engine.Evaluate(ctx, in)
 	d.ID = g.decisionID(req)
 	d.DryRun = req.DryRun
-	return g.record(ctx, req, d, docs, open, evalErr)
+	return g.record(ctx, req, d, docs, known, open, evalErr)
 }
 
 func (g *Gate) load(paths []string) ([]*evidence.Document, error) {

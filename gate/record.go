@@ -38,7 +38,10 @@ var violationReasons = []string{engine.ReasonDeny, engine.ReasonEvidenceMissing,
 
 // record makes d durable with the violations it opens and the evidence it
 // was given, before anyone sees it. Without a store it only passes d on.
-func (g *Gate) record(ctx context.Context, req Request, d *engine.Decision, docs []*evidence.Document, open []engine.OpenViolation, cause error) (*engine.Decision, error) {
+// The replay names every document in docs; the store is sent only those
+// whose digest known does not hold (the ones read from the ledger are
+// recorded already: an append-only ledger keeps them).
+func (g *Gate) record(ctx context.Context, req Request, d *engine.Decision, docs []*evidence.Document, known map[string]bool, open []engine.OpenViolation, cause error) (*engine.Decision, error) {
 	if g.Store == nil {
 		return d, cause
 	}
@@ -58,7 +61,9 @@ func (g *Gate) record(ctx context.Context, req Request, d *engine.Decision, docs
 		}
 		seen[doc.Digest] = true
 		replay.Evidence = append(replay.Evidence, doc.Digest)
-		ev = append(ev, StoreEvidence(doc))
+		if !known[doc.Digest] {
+			ev = append(ev, StoreEvidence(doc))
+		}
 	}
 	slices.Sort(replay.Evidence)
 	body, err := json.Marshal(Record{Decision: d, Replay: replay})

@@ -31,6 +31,7 @@ func (s *Server) apiRoutes() []Route {
 		{"GET", "/v1/releases", readers, s.listReleases},
 		{"GET", "/v1/releases/{id}", readers, s.getRelease},
 		{"GET", "/v1/releases/{id}/status", []string{auth.RolePipeline, auth.RoleApprover, auth.RoleAuditor}, s.getStatus},
+		{"GET", "/v1/releases/{id}/plans", []string{auth.RolePipeline, auth.RoleApprover, auth.RoleAuditor}, s.listPlans},
 		{"POST", "/v1/releases/{id}/approvals", []string{auth.RoleApprover}, s.approve},
 		{"POST", "/v1/releases/{id}/overrides", []string{auth.RoleApprover}, s.override},
 		{"GET", "/v1/violations", readers, s.listViolations},

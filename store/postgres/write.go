@@ -114,11 +114,18 @@ func (t *tx) addEvidence(ctx context.Context, ev store.Evidence) (rec store.Evid
 	if err != nil {
 		return store.Evidence{}, false, err
 	}
+	rec, added, err = t.appendEvidence(ctx, tmpl)
+	if err == nil && !added {
+		rec, err = t.evidence(ctx, tmpl.Key)
+	}
+	return rec, added, err
+}
+
+// appendEvidence appends the evidence entry tmpl unless its digest is
+// stored already; added says which, and only then is rec set.
+func (t *tx) appendEvidence(ctx context.Context, tmpl ledger.Entry) (rec store.Evidence, added bool, err error) {
 	if ok, err := t.exists(ctx, "SELECT 1 FROM evidence WHERE digest = $1", tmpl.Key); err != nil || ok {
-		if err == nil {
-			rec, err = t.evidence(ctx, tmpl.Key)
-		}
-		return rec, false, err
+		return store.Evidence{}, false, err
 	}
 	e, err := t.append(ctx, tmpl)
 	if err != nil {
@@ -133,13 +140,10 @@ func (t *tx) addEvidence(ctx context.Context, ev store.Evidence) (rec store.Evid
 	return rec, true, nil
 }
 
-// addPolicy appends p unless its revision is recorded already.
-func (t *tx) addPolicy(ctx context.Context, p store.Policy) error {
-	if ok, err := t.exists(ctx, "SELECT 1 FROM policies WHERE revision = $1", p.Revision); err != nil || ok {
-		return err
-	}
-	tmpl, err := store.PolicyEntry(p)
-	if err != nil {
+// appendPolicy appends the policy entry tmpl unless its revision is
+// recorded already.
+func (t *tx) appendPolicy(ctx context.Context, tmpl ledger.Entry) error {
+	if ok, err := t.exists(ctx, "SELECT 1 FROM policies WHERE revision = $1", tmpl.Key); err != nil || ok {
 		return err
 	}
 	e, err := t.append(ctx, tmpl)
@@ -209,61 +213,56 @@ func (db *DB) AddEvidence(ctx context.Context, now time.Time, docs []store.Evide
 // id, gate, release.id, release.service, release.environment, allow,
 // dryRun, reason and evaluatedAt, and those given in d must agree with it.
 func (db *DB) RecordDecision(ctx context.Context, now time.Time, d store.Decision, opened []store.Violation, evidence []store.Evidence) error {
-	err := db.write(ctx, now, func(t *tx) error {
-		for _, ev := range evidence {
-			if _, _, err := t.addEvidence(ctx, ev); err != nil {
-				return err
-			}
-		}
-		tmpl, err := store.DecisionEntry(d)
-		if err != nil {
-			return err
-		}
-		if ok, err := t.exists(ctx, "SELECT 1 FROM decisions WHERE id = $1", tmpl.Key); err != nil {
-			return err
-		} else if ok {
-			return fmt.Errorf("decision %s: %w", tmpl.Key, store.ErrDuplicate)
-		}
-		if d.Policy != nil {
-			if err := t.addPolicy(ctx, *d.Policy); err != nil {
-				return err
-			}
-		}
-		e, err := t.append(ctx, tmpl)
-		if err != nil {
-			return err
-		}
-		rec, err := store.DecisionOf(e)
-		if err != nil {
-			return err
-		}
-		if _, err := t.Exec(ctx, decisionsTable.insertSQL(), decisionRow(rec)...); err != nil {
-			return fmt.Errorf("decision %s: %w", rec.ID, err)
-		}
-		for _, v := range opened {
-			if v.DecisionID == "" {
-				v.DecisionID = rec.ID
-			}
-			if v.DecisionID != rec.ID {
-				return fmt.Errorf("violation %s: opened by decision %s, not %s", v.ID, v.DecisionID, rec.ID)
-			}
-			if err := t.open(ctx, v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	// Everything that does not depend on the ledger head is computed
+	// before the write lock is taken.
+	p, err := store.PrepareDecision(d, opened, evidence)
+	if err == nil {
+		err = db.write(ctx, now, func(t *tx) error { return t.recordDecision(ctx, p) })
+	}
 	if err != nil {
 		return fmt.Errorf("record decision %s: %w", d.ID, err)
 	}
 	return nil
 }
 
-func (t *tx) open(ctx context.Context, v store.Violation) error {
-	tmpl, err := store.OpenedEntry(v)
+// recordDecision appends p's entries: the evidence and policy not held
+// yet, the decision, the violations it opens.
+func (t *tx) recordDecision(ctx context.Context, p *store.DecisionEntries) error {
+	for _, tmpl := range p.Evidence {
+		if _, _, err := t.appendEvidence(ctx, tmpl); err != nil {
+			return err
+		}
+	}
+	if ok, err := t.exists(ctx, "SELECT 1 FROM decisions WHERE id = $1", p.Decision.Key); err != nil {
+		return err
+	} else if ok {
+		return fmt.Errorf("decision %s: %w", p.Decision.Key, store.ErrDuplicate)
+	}
+	if p.Policy != nil {
+		if err := t.appendPolicy(ctx, *p.Policy); err != nil {
+			return err
+		}
+	}
+	e, err := t.append(ctx, p.Decision)
 	if err != nil {
 		return err
 	}
+	rec, err := store.DecisionOf(e)
+	if err != nil {
+		return err
+	}
+	if _, err := t.Exec(ctx, decisionsTable.insertSQL(), decisionRow(rec)...); err != nil {
+		return fmt.Errorf("decision %s: %w", rec.ID, err)
+	}
+	for _, tmpl := range p.Opened {
+		if err := t.open(ctx, tmpl); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tx) open(ctx context.Context, tmpl ledger.Entry) error {
 	if ok, err := t.exists(ctx, "SELECT 1 FROM violations WHERE id = $1", tmpl.Key); err != nil {
 		return err
 	} else if ok {

@@ -37,13 +37,15 @@ policy-test: build opa ## shipgate policy test, opa test and opa check --strict 
 	@out=$$($(OPA) fmt --list policies/); if [ -n "$$out" ]; then echo "opa fmt needed:"; echo "$$out"; exit 1; fi
 
 bench: build opa ## in-process benchmarks, then whole commands side by side
-	$(GO) test -run '^$$' -bench . -benchmem ./engine/ ./evidence/ ./ledger/ ./store/sqlite/ ./gate/ ./replay/ ./auditpack/
+	$(GO) test -run '^$$' -bench . -benchmem ./engine/ ./evidence/ ./ledger/ ./store/sqlite/ ./gate/ ./auditpack/
+	$(GO) test -run '^$$' -bench 'Replay/releases=90/' -benchmem ./replay/
 	$(GO) test -run '^$$' -bench BenchmarkPages -benchtime 10x ./server/web/
 	./scripts/bench-commands.sh
 	./scripts/bench-server.sh
 
 fuzz: ## bounded fuzzing of the evidence decoder, the ledger verifier, the audit pack reader and every other parser of untrusted input (FUZZTIME=20s each)
 	$(GO) test ./evidence -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	$(GO) test ./engine -run '^$$' -fuzz FuzzInputDigest -fuzztime $(FUZZTIME)
 	$(GO) test ./evidence -run '^$$' -fuzz FuzzEnvelope -fuzztime $(FUZZTIME)
 	$(GO) test ./ledger -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
 	$(GO) test ./auditpack -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME)

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/localizevideos/shipgate/client"
+	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/server"
@@ -249,4 +250,71 @@ func gateRemoteRun(ctx context.Context, s Streams, o *gateOptions) error {
 		return nil
 	}
 	return &exitError{code: ExitDeny, err: errDenied, silent: true}
+}
+
+// stepBackend is where a command that produces evidence and asks a gate
+// (verify, watch) records and decides: the local ledger, or with --server
+// the server, which verifies the signed evidence against its own trusted
+// keys, decides at its own time and records the token's name as the
+// actor.
+type stepBackend struct {
+	// gt decides locally. Remote, it carries only the validator the
+	// command checks its own documents with: the engine and the ledger
+	// are the server's, and decide goes there.
+	gt     *gate.Gate
+	plans  evidenceLister
+	db     ledgerStore // local only
+	remote *client.Client
+}
+
+func openStepBackend(ctx context.Context, p *PolicyOptions, ev *EvidenceOptions, so *StoreOptions, ro *RemoteOptions) (*stepBackend, error) {
+	if !ro.on() {
+		gt, db, err := openGate(ctx, p, ev, so)
+		if err != nil {
+			return nil, err
+		}
+		return &stepBackend{gt: gt, plans: db, db: db}, nil
+	}
+	c, err := ro.client(so)
+	if err != nil {
+		return nil, err
+	}
+	v, err := ev.Validator()
+	if err != nil {
+		return nil, err
+	}
+	return &stepBackend{gt: &gate.Gate{Validator: v}, plans: remotePlans{c}, remote: c}, nil
+}
+
+func (b *stepBackend) close() {
+	if b.db != nil {
+		b.db.Close()
+	}
+}
+
+// add records doc, its signed envelope included; at is the local
+// ledger's entry time (a server stamps its own).
+func (b *stepBackend) add(ctx context.Context, doc *evidence.Document, at time.Time) error {
+	if b.remote != nil {
+		_, err := b.remote.AddEvidence(ctx, []json.RawMessage{body(doc)}, []string{doc.Source})
+		return err
+	}
+	_, err := b.db.AddEvidence(ctx, at, []store.Evidence{gate.StoreEvidence(doc)})
+	return err
+}
+
+// decide asks the gate of req; a server's error answer that came with its
+// recorded (denying) decision returns both, as a local gate does. The
+// client names the decision, so a retry after a lost answer is answered
+// with the decision recorded first.
+func (b *stepBackend) decide(ctx context.Context, req gate.Request) (*engine.Decision, error) {
+	if b.remote == nil {
+		return b.gt.Decide(ctx, req)
+	}
+	d, err := b.remote.Decide(ctx, req.Gate, server.GateRequest{Release: req.Release})
+	var ce *client.Error
+	if errors.As(err, &ce) && ce.Decision != nil {
+		d = ce.Decision
+	}
+	return d, err
 }

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -16,7 +17,6 @@ import (
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/rollback"
 	"github.com/localizevideos/shipgate/runner"
-	"github.com/localizevideos/shipgate/store"
 )
 
 // verifyOptions are the flags of `shipgate verify`.
@@ -31,6 +31,7 @@ type verifyOptions struct {
 	Sign    SigningOptions
 	Store   StoreOptions
 	Output  OutputOptions
+	Remote  RemoteOptions
 	// RollbackOnFail runs the fast rollback (Rollback) when the gate denies.
 	RollbackOnFail bool
 	Rollback       RollbackOptions
@@ -91,6 +92,7 @@ failed too).`,
 	o.Ev.AddFlags(f)
 	o.Sign.AddFlags(f)
 	o.Store.AddFlags(f, g)
+	o.Remote.AddFlags(f, g)
 	o.Output.AddCIFlags(f)
 	f.BoolVar(&o.RollbackOnFail, "rollback-on-fail", false, "when the verify gate denies, roll back to the last verified release at once (see shipgate rollback)")
 	o.Rollback.AddFlags(f, g)
@@ -109,23 +111,27 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 	if err != nil {
 		return err
 	}
-	gt, db, err := openGate(ctx, &o.Policy, &o.Ev, &o.Store)
+	if o.RollbackOnFail && o.Remote.on() {
+		return errors.New("--rollback-on-fail with --server: the rollback reads the ledger's verified releases, which a pipeline token cannot; verify without it and run shipgate rollback on exit 1")
+	}
+	b, err := openStepBackend(ctx, &o.Policy, &o.Ev, &o.Store, &o.Remote)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer b.close()
 	signer, err := o.Sign.Signer(s.Err)
 	if err != nil {
 		return err
 	}
 	// The gate reads the signed Verification back from the ledger: it
-	// must trust the key that signs it, as run and collect do.
-	v, err := trustSigner(gt.Validator, &o.Ev, signer)
+	// must trust the key that signs it, as run and collect do. (A server
+	// verifies it against its own trusted keys.)
+	v, err := trustSigner(b.gt.Validator, &o.Ev, signer)
 	if err != nil {
 		return err
 	}
-	gt.Validator = v
-	rel, err = releaseOfPlans(ctx, db, v, rel)
+	b.gt.Validator = v
+	rel, err = releaseOfPlans(ctx, b.plans, v, rel)
 	if err != nil {
 		return err
 	}
@@ -143,7 +149,7 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 	for _, c := range res.Checks {
 		fmt.Fprintf(s.Err, "shipgate: check %s %s: %s\n", c.Name, c.Status, c.Message)
 	}
-	doc, err := recordVerification(ctx, db, v, signer, env, res)
+	doc, err := recordVerification(ctx, func(ctx context.Context, d *evidence.Document) error { return b.add(ctx, d, time.Now()) }, v, signer, env, res)
 	if err != nil {
 		return err
 	}
@@ -153,7 +159,7 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 	}
 	fmt.Fprintf(s.Err, "shipgate: recorded Verification %s for release %s @ %s: %s signed by %s\n", status, doc.ReleaseID, shortHex(doc.Commit), doc.Digest, strings.Join(doc.SignedBy, ", "))
 
-	d, err := gt.Decide(ctx, gate.Request{Gate: "verify", Release: rel, Actor: env.Actor, Now: time.Now().UTC()})
+	d, err := b.decide(ctx, gate.Request{Gate: "verify", Release: rel, Actor: env.Actor, Now: time.Now().UTC()})
 	if d != nil {
 		if werr := writeDecisionOutput(s, o.Output.Format, d); werr != nil {
 			return werr
@@ -173,7 +179,7 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 		// reports on stderr.
 		se := s
 		se.Out = s.Err
-		rerr := doRollback(ctx, se, gt.Engine, v, signer, db, rel, &o.Rollback, env.Actor)
+		rerr := doRollback(ctx, se, b.gt.Engine, v, signer, b.db, rel, &o.Rollback, env.Actor)
 		switch {
 		case err != nil:
 			return fmt.Errorf("verify gate: %w; rolled back: %v", err, rerr == nil)
@@ -210,7 +216,7 @@ func loadChecks(o *verifyOptions) (*httpcheck.Suite, error) {
 
 // releaseOfPlans completes rel from the release's Plans in the ledger: the
 // Verification must be bound to the release the Plan declares.
-func releaseOfPlans(ctx context.Context, db ledgerStore, v *evidence.Validator, rel engine.Release) (engine.Release, error) {
+func releaseOfPlans(ctx context.Context, db evidenceLister, v *evidence.Validator, rel engine.Release) (engine.Release, error) {
 	stored, err := db.Evidence(ctx, rel.ID)
 	if err != nil {
 		return rel, fmt.Errorf("read evidence of %s: %w", rel.ID, err)
@@ -272,12 +278,12 @@ func verification(ctx context.Context, v *evidence.Validator, signer *evidence.S
 
 // recordVerification makes res durable, even after Ctrl-C: what was
 // checked must be on record.
-func recordVerification(ctx context.Context, db ledgerStore, v *evidence.Validator, signer *evidence.Signer, env runner.Envelope, res *httpcheck.Result) (*evidence.Document, error) {
+func recordVerification(ctx context.Context, add func(context.Context, *evidence.Document) error, v *evidence.Validator, signer *evidence.Signer, env runner.Envelope, res *httpcheck.Result) (*evidence.Document, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	doc, err := verification(ctx, v, signer, env, res)
 	if err == nil {
-		_, err = db.AddEvidence(ctx, time.Now(), []store.Evidence{gate.StoreEvidence(doc)})
+		err = add(ctx, doc)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("the checks ran, but their Verification could not be recorded: %w", err)

@@ -40,6 +40,7 @@ type watchOptions struct {
 	Ev             EvidenceOptions
 	Sign           SigningOptions
 	Store          StoreOptions
+	Remote         RemoteOptions
 	Output         OutputOptions
 	g              *globals
 }
@@ -107,6 +108,7 @@ for --baseline-from, a ledger that cannot be written, a bad policy).`,
 	o.Ev.AddFlags(f)
 	o.Sign.AddFlags(f)
 	o.Store.AddFlags(f, g)
+	o.Remote.AddFlags(f, g)
 	o.Output.AddCIFlags(f)
 	return c
 }
@@ -127,11 +129,15 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	if err != nil {
 		return err
 	}
-	gt, db, err := openGate(ctx, &o.Policy, &o.Ev, &o.Store)
+	if o.Remote.on() && (o.AutoRollback || o.BaselineFrom != "") {
+		return errors.New("--auto-rollback and --baseline-from with --server: they read the ledger (holds, other releases), which a pipeline token cannot; watch without them, or against the ledger")
+	}
+	be, err := openStepBackend(ctx, &o.Policy, &o.Ev, &o.Store, &o.Remote)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer be.close()
+	gt, db := be.gt, be.db
 	signer, err := o.Sign.Signer(s.Err)
 	if err != nil {
 		return err
@@ -141,7 +147,7 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	if gt.Validator, err = trustSigner(gt.Validator, &o.Ev, signer); err != nil {
 		return err
 	}
-	rel, err = releaseOfPlans(ctx, db, gt.Validator, rel)
+	rel, err = releaseOfPlans(ctx, be.plans, gt.Validator, rel)
 	if err != nil {
 		return err
 	}
@@ -180,7 +186,7 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	}
 	// What was watched is recorded and acted on even after Ctrl-C.
 	ctx = context.WithoutCancel(ctx)
-	doc, recErr := recordMonitoring(ctx, db, gt.Validator, signer, env, res, o.AutoRollback)
+	doc, recErr := recordMonitoring(ctx, be, gt.Validator, signer, env, res, o.AutoRollback)
 	if recErr == nil {
 		fmt.Fprintf(s.Err, "shipgate: recorded Monitoring %s for release %s: %s, signed by %s\n", res.Status, rel.ID, doc.Digest, strings.Join(doc.SignedBy, ", "))
 	}
@@ -191,7 +197,7 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	if runErr != nil {
 		return &exitError{code: ExitDeny, err: fmt.Errorf("watch interrupted (%v): recorded as no data, the release is not complete", runErr)}
 	}
-	d, err := gt.Decide(ctx, gate.Request{Gate: "complete", Release: rel, Actor: env.Actor, Now: time.Now().UTC()})
+	d, err := be.decide(ctx, gate.Request{Gate: "complete", Release: rel, Actor: env.Actor, Now: time.Now().UTC()})
 	if d != nil {
 		if werr := writeDecisionOutput(s, o.Output.Format, d); werr != nil {
 			return werr
@@ -296,7 +302,7 @@ func collector(env runner.Envelope) any {
 	}{"shipgate", env.Version, env.Host, env.Actor}
 }
 
-func recordMonitoring(ctx context.Context, db ledgerStore, v *evidence.Validator, signer *evidence.Signer, env runner.Envelope, res *watch.Result, auto bool) (*evidence.Document, error) {
+func recordMonitoring(ctx context.Context, b *stepBackend, v *evidence.Validator, signer *evidence.Signer, env runner.Envelope, res *watch.Result, auto bool) (*evidence.Document, error) {
 	ctx, cancel := context.WithTimeout(ctx, recordTimeout)
 	defer cancel()
 	now := time.Now()
@@ -308,7 +314,7 @@ func recordMonitoring(ctx context.Context, db ledgerStore, v *evidence.Validator
 		doc, err = seal(ctx, v, signer, "shipgate watch", doc.Canonical)
 	}
 	if err == nil {
-		_, err = db.AddEvidence(ctx, now, []store.Evidence{gate.StoreEvidence(doc)})
+		err = b.add(ctx, doc, now)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("the window was watched (%s), but its Monitoring could not be recorded: %w", res.Status, err)

@@ -35,6 +35,8 @@ type Store interface {
 	Decisions(ctx context.Context, releaseID string) ([]store.Decision, error)
 	Violation(ctx context.Context, id string) (store.Violation, error)
 	Violations(ctx context.Context, f store.Filter) ([]store.Violation, error)
+	Releases(ctx context.Context, now time.Time) ([]store.ReleaseSummary, error)
+	EvidenceOfKinds(ctx context.Context, releaseID string, kinds ...string) ([]store.Evidence, error)
 	ClosePostmortem(ctx context.Context, now time.Time, pm store.Evidence, ids []string) ([]store.Violation, error)
 	Verify(ctx context.Context, cp *ledger.Checkpoint) (ledger.Head, error)
 	// Ping runs a real query: readiness.

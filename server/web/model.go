@@ -22,13 +22,20 @@ var gates = []string{"deploy", "verify", "complete", "flag"}
 // such a release waits for an approver.
 const ruleApprovalRequired = "approval.required"
 
-// release is what the ledger holds about one release.
+// release is what the ledger holds about one release: all of it for the
+// release page; for the lists, the store's summary (Decisions then holds
+// each gate's latest decision, and Evidence is read only when a list needs
+// a document's contents).
 type release struct {
 	ID, Service, Environment, Commit string
 	Evidence                         []store.Evidence
 	Decisions                        []store.Decision
 	Violations                       []store.Violation
 	Last                             time.Time
+	// Kinds are the evidence kinds recorded.
+	Kinds []string
+	// summary, when set, is what the lists read instead of the records.
+	summary *store.ReleaseSummary
 }
 
 // gateCell is one gate's latest decision about a release.
@@ -55,9 +62,36 @@ func (r *release) gateCells() []gateCell {
 	return out
 }
 
+// loadReleases reads the store's summary of every release, most recent
+// activity first: no evidence document is read.
+func loadReleases(ctx context.Context, s Store, now time.Time) ([]*release, error) {
+	sums, err := s.Releases(ctx, now)
+	if err != nil {
+		return nil, fmt.Errorf("read releases: %w", err)
+	}
+	out := make([]*release, len(sums))
+	for i := range sums {
+		sum := &sums[i]
+		r := &release{ID: sum.ID, Service: sum.Service, Environment: sum.Environment, Commit: sum.Commit,
+			Decisions: sum.Latest, Kinds: sum.Kinds, Last: sum.LastEvidenceAt, summary: sum}
+		if sum.Last != nil {
+			r.Last = latest(r.Last, sum.Last.EvaluatedAt)
+		}
+		for _, d := range sum.Latest {
+			r.Last = latest(r.Last, d.EvaluatedAt)
+		}
+		out[i] = r
+	}
+	slices.SortStableFunc(out, func(a, b *release) int { return cmp.Or(b.Last.Compare(a.Last), cmp.Compare(a.ID, b.ID)) })
+	return out, nil
+}
+
 // openCount counts the release's open violations and obligations, and how
 // many of them are past due at now.
 func (r *release) openCount(now time.Time) (open, overdue int) {
+	if r.summary != nil {
+		return r.summary.Open, r.summary.Overdue
+	}
 	for _, v := range r.Violations {
 		if v.Status == store.StatusOpen {
 			open++
@@ -67,57 +101,6 @@ func (r *release) openCount(now time.Time) (open, overdue int) {
 		}
 	}
 	return open, overdue
-}
-
-// loadReleases groups the whole ledger by release, most recent activity
-// first.
-func loadReleases(ctx context.Context, s Store) ([]*release, error) {
-	evs, err := s.Evidence(ctx, "")
-	if err != nil {
-		return nil, fmt.Errorf("read evidence: %w", err)
-	}
-	ds, err := s.Decisions(ctx, "")
-	if err != nil {
-		return nil, fmt.Errorf("read decisions: %w", err)
-	}
-	vs, err := s.Violations(ctx, store.Filter{})
-	if err != nil {
-		return nil, fmt.Errorf("read violations: %w", err)
-	}
-	byID := map[string]*release{}
-	var order []*release
-	get := func(id, service, env string) *release {
-		r := byID[id]
-		if r == nil {
-			r = &release{ID: id}
-			byID[id] = r
-			order = append(order, r)
-		}
-		if r.Service == "" {
-			r.Service, r.Environment = service, env
-		}
-		return r
-	}
-	for _, e := range evs {
-		r := get(e.ReleaseID, e.Service, e.Environment)
-		r.Evidence = append(r.Evidence, e)
-		if r.Commit == "" || e.Kind == "Plan" {
-			r.Commit = e.Commit
-		}
-		r.Last = latest(r.Last, e.AddedAt)
-	}
-	for _, d := range ds {
-		r := get(d.ReleaseID, d.Service, d.Environment)
-		r.Decisions = append(r.Decisions, d)
-		r.Last = latest(r.Last, d.EvaluatedAt)
-	}
-	for _, v := range vs {
-		if r := byID[v.ReleaseID]; r != nil {
-			r.Violations = append(r.Violations, v)
-		}
-	}
-	slices.SortStableFunc(order, func(a, b *release) int { return cmp.Or(b.Last.Compare(a.Last), cmp.Compare(a.ID, b.ID)) })
-	return order, nil
 }
 
 // loadRelease reads one release; ok is false when the ledger knows
@@ -140,6 +123,9 @@ func loadRelease(ctx context.Context, s Store, id string) (*release, bool, error
 	}
 	r := &release{ID: id, Evidence: evs, Decisions: ds, Violations: vs}
 	for _, e := range evs {
+		if !slices.Contains(r.Kinds, e.Kind) {
+			r.Kinds = append(r.Kinds, e.Kind)
+		}
 		if r.Service == "" {
 			r.Service, r.Environment = e.Service, e.Environment
 		}
@@ -216,7 +202,7 @@ type waiting struct {
 	Deployer string
 }
 
-func (r *release) waiting() (waiting, error) {
+func (r *release) waiting(ctx context.Context, s Store) (waiting, error) {
 	var w waiting
 	var lastDeploy *store.Decision
 	for i := range r.Decisions {
@@ -227,12 +213,22 @@ func (r *release) waiting() (waiting, error) {
 	if lastDeploy != nil && lastDeploy.Allow {
 		return w, nil
 	}
+	planned := slices.Contains(r.Kinds, "Plan") || slices.Contains(r.Kinds, "Build")
+	if lastDeploy == nil && !planned {
+		return w, nil
+	}
+	// Approvals and the deployer are read from the documents: a summary
+	// reads them only for a release that may be waiting.
+	if r.summary != nil && r.Evidence == nil && (slices.Contains(r.Kinds, "Approval") || slices.Contains(r.Kinds, "Deploy")) {
+		evs, err := s.EvidenceOfKinds(ctx, r.ID, "Approval", "Deploy")
+		if err != nil {
+			return w, fmt.Errorf("read evidence of %s: %w", r.ID, err)
+		}
+		r.Evidence = evs
+	}
 	var approvedSeq int64 = -1
-	planned := false
 	for _, e := range r.Evidence {
 		switch e.Kind {
-		case "Plan", "Build":
-			planned = true
 		case "Approval":
 			env, err := readEnvelope(e)
 			if err != nil {
@@ -250,6 +246,13 @@ func (r *release) waiting() (waiting, error) {
 		}
 	}
 	if lastDeploy != nil {
+		if lastDeploy.Body == nil { // a summary's: read the decision itself
+			d, err := s.Decision(ctx, lastDeploy.ID)
+			if err != nil {
+				return w, fmt.Errorf("read decision %s: %w", lastDeploy.ID, err)
+			}
+			lastDeploy.Body = d.Body
+		}
 		rec, err := record(*lastDeploy)
 		if err != nil {
 			return w, err

@@ -39,7 +39,8 @@ type releasesView struct {
 // releasesPage lists the releases, most recent activity first, with each
 // gate's latest result.
 func (d *dashboard) releasesPage(w http.ResponseWriter, r *http.Request, s *signedIn) error {
-	rels, err := loadReleases(r.Context(), d.cfg.Store)
+	now := d.now()
+	rels, err := loadReleases(r.Context(), d.cfg.Store, now)
 	if err != nil {
 		return err
 	}
@@ -62,15 +63,14 @@ func (d *dashboard) releasesPage(w http.ResponseWriter, r *http.Request, s *sign
 	}
 	v.Total = len(rels)
 	v.Last = max(1, (v.Total+pageSize-1)/pageSize)
-	now := d.now()
 	from := min((v.Page-1)*pageSize, v.Total)
 	for _, rel := range rels[from:min(from+pageSize, v.Total)] {
-		wt, err := rel.waiting()
+		wt, err := rel.waiting(r.Context(), d.cfg.Store)
 		if err != nil {
 			return err
 		}
 		row := releaseListRow{release: rel, Gates: rel.gateCells(), Waiting: wt.Waiting,
-			EvidenceCount: len(rel.Evidence), DecisionsCount: len(rel.Decisions)}
+			EvidenceCount: rel.summary.Evidence, DecisionsCount: rel.summary.Decisions}
 		row.Open, row.Overdue = rel.openCount(now)
 		v.Rows = append(v.Rows, row)
 	}
@@ -124,7 +124,7 @@ func (d *dashboard) releasePage(w http.ResponseWriter, r *http.Request, s *signe
 		return err
 	}
 	v.Open, v.Closed = debts(rel.Violations, d.now())
-	if v.Waiting, err = rel.waiting(); err != nil {
+	if v.Waiting, err = rel.waiting(r.Context(), d.cfg.Store); err != nil {
 		return err
 	}
 	flash := ""
@@ -147,13 +147,13 @@ type approvalsView struct {
 
 // approvalsPage lists the releases waiting for an approver.
 func (d *dashboard) approvalsPage(w http.ResponseWriter, r *http.Request, s *signedIn) error {
-	rels, err := loadReleases(r.Context(), d.cfg.Store)
+	rels, err := loadReleases(r.Context(), d.cfg.Store, d.now())
 	if err != nil {
 		return err
 	}
 	v := approvalsView{CanApprove: s.Role == auth.RoleApprover}
 	for _, rel := range rels {
-		wt, err := rel.waiting()
+		wt, err := rel.waiting(r.Context(), d.cfg.Store)
 		if err != nil {
 			return err
 		}

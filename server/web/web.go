@@ -27,7 +27,12 @@ type Store interface {
 	// ledger order, bodies included.
 	Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error)
 	Decisions(ctx context.Context, releaseID string) ([]store.Decision, error)
+	Decision(ctx context.Context, id string) (store.Decision, error)
+	// EvidenceOfKinds returns a release's documents of the kinds given.
+	EvidenceOfKinds(ctx context.Context, releaseID string, kinds ...string) ([]store.Evidence, error)
 	Violations(ctx context.Context, f store.Filter) ([]store.Violation, error)
+	// Releases summarizes every release for the lists, overdue at now.
+	Releases(ctx context.Context, now time.Time) ([]store.ReleaseSummary, error)
 }
 
 // Principal is who a signed-in token speaks for.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -41,7 +43,8 @@ func collect[T any](rows pgx.Rows, err error, scan func(pgx.Row) (T, error)) ([]
 // Evidence returns the evidence of the release releaseID ("" for all), in
 // ledger order, bodies included.
 func (db *DB) Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error) {
-	rows, err := db.pool.Query(ctx, evidenceQuery+" WHERE $1 = '' OR ev.release_id = $1 ORDER BY ev.seq", releaseID)
+	query, args := byRelease(evidenceQuery, "ev", releaseID)
+	rows, err := db.pool.Query(ctx, query, args...)
 	out, err := collect(rows, err, scanEvidence)
 	if err != nil {
 		return nil, fmt.Errorf("evidence of %s: %w", releaseID, err)
@@ -72,7 +75,8 @@ func (db *DB) Decision(ctx context.Context, id string) (store.Decision, error) {
 // Decisions returns the decisions about the release releaseID ("" for
 // all), in ledger order.
 func (db *DB) Decisions(ctx context.Context, releaseID string) ([]store.Decision, error) {
-	rows, err := db.pool.Query(ctx, decisionQuery+" WHERE $1 = '' OR d.release_id = $1 ORDER BY d.seq", releaseID)
+	query, args := byRelease(decisionQuery, "d", releaseID)
+	rows, err := db.pool.Query(ctx, query, args...)
 	out, err := collect(rows, err, scanDecision)
 	if err != nil {
 		return nil, fmt.Errorf("decisions of %s: %w", releaseID, err)
@@ -153,4 +157,101 @@ func (db *DB) Len(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("ledger length: %w", err)
 	}
 	return n, nil
+}
+
+// Releases summarizes every release the ledger knows, the most recent
+// ledger entry first, with overdue counted at now. It reads the query
+// tables only: no document or decision body.
+func (db *DB) Releases(ctx context.Context, now time.Time) ([]store.ReleaseSummary, error) {
+	var b store.SummaryBuilder
+	err := db.each(ctx, func(r pgx.Rows) error {
+		var release, kind, added, service, env, commit string
+		var n int
+		var first, last int64
+		if err := r.Scan(&release, &kind, &n, &first, &last, &added, &service, &env, &commit); err != nil {
+			return err
+		}
+		at, err := store.ParseTime(added)
+		if err != nil {
+			return fmt.Errorf("evidence of %s: added_at: %w", release, err)
+		}
+		b.Evidence(release, kind, n, first, last, at, service, env, commit)
+		return nil
+	}, store.SummaryEvidenceSQL)
+	if err == nil {
+		err = db.each(ctx, func(r pgx.Rows) error {
+			var release string
+			var n int
+			var last int64
+			if err := r.Scan(&release, &n, &last); err != nil {
+				return err
+			}
+			b.Counts(release, n, last)
+			return nil
+		}, store.SummaryCountsSQL)
+	}
+	if err == nil {
+		err = db.each(ctx, func(r pgx.Rows) error {
+			d, err := scanDecision(r)
+			if err == nil {
+				b.Decision(d)
+			}
+			return err
+		}, "SELECT "+decisionsTable.prefixed("d")+", NULL FROM decisions d"+store.SummaryLatestWhere)
+	}
+	if err == nil {
+		err = db.each(ctx, func(r pgx.Rows) error {
+			var release string
+			var open, overdue int
+			if err := r.Scan(&release, &open, &overdue); err != nil {
+				return err
+			}
+			b.Open(release, open, overdue)
+			return nil
+		}, strings.Replace(store.SummaryOpenSQL, "?", "$1", 1), store.FormatTime(now))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("summarize releases: %w", err)
+	}
+	return b.Summaries(), nil
+}
+
+// each runs query and calls fn on every row.
+func (db *DB) each(ctx context.Context, fn func(pgx.Rows) error, query string, args ...any) error {
+	rows, err := db.pool.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// byRelease completes query (whose table is aliased alias) to select the
+// release releaseID, or every release for "", in ledger order, as a query
+// whose WHERE can use the release index.
+func byRelease(query, alias, releaseID string) (string, []any) {
+	if releaseID == "" {
+		return query + " ORDER BY " + alias + ".seq", nil
+	}
+	return query + " WHERE " + alias + ".release_id = $1 ORDER BY " + alias + ".seq", []any{releaseID}
+}
+
+// EvidenceOfKinds returns the release's documents of the given kinds, in
+// ledger order, bodies included: what a list reads of the few documents
+// it shows.
+func (db *DB) EvidenceOfKinds(ctx context.Context, releaseID string, kinds ...string) ([]store.Evidence, error) {
+	if len(kinds) == 0 {
+		return nil, nil
+	}
+	rows, err := db.pool.Query(ctx, evidenceQuery+" WHERE ev.release_id = $1 AND ev.kind = ANY($2) ORDER BY ev.seq", releaseID, kinds)
+	out, err := collect(rows, err, scanEvidence)
+	if err != nil {
+		return nil, fmt.Errorf("evidence of %s: %w", releaseID, err)
+	}
+	return out, nil
 }

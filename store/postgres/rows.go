@@ -119,6 +119,10 @@ func scanDecision(s pgx.Row) (store.Decision, error) {
 	if d.EvaluatedAt, err = store.ParseTime(evaluated); err != nil {
 		return store.Decision{}, fmt.Errorf("decision %s: evaluated_at: %w", d.ID, err)
 	}
+	// A query that leaves the body out (a summary) selects NULL for it.
+	if body == nil {
+		return d, nil
+	}
 	if d.Body, err = store.Payload(body); err != nil {
 		return store.Decision{}, fmt.Errorf("decision %s: entry %d: %w", d.ID, d.Seq, err)
 	}

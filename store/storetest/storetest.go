@@ -28,6 +28,8 @@ type Store interface {
 	Decisions(ctx context.Context, releaseID string) ([]store.Decision, error)
 	Violations(ctx context.Context, f store.Filter) ([]store.Violation, error)
 	Violation(ctx context.Context, id string) (store.Violation, error)
+	Releases(ctx context.Context, now time.Time) ([]store.ReleaseSummary, error)
+	EvidenceOfKinds(ctx context.Context, releaseID string, kinds ...string) ([]store.Evidence, error)
 	ClosePostmortem(ctx context.Context, now time.Time, pm store.Evidence, ids []string) ([]store.Violation, error)
 	Rows(ctx context.Context, fn func(ledger.Row) error) error
 	Entry(ctx context.Context, seq int64) (ledger.Entry, error)
@@ -62,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Verify", testVerify},
 		{"CheckpointLater", testCheckpointLater},
 		{"ConcurrentHandles", testConcurrentHandles},
+		{"Releases", testReleases},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

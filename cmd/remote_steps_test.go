@@ -1,0 +1,484 @@
+package cmd_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/txtar"
+
+	"github.com/localizevideos/shipgate/auth"
+	"github.com/localizevideos/shipgate/cmd"
+	"github.com/localizevideos/shipgate/store/sqlite"
+)
+
+// syncBuffer is a bytes.Buffer a running server writes while a test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// servedLedger is `shipgate serve` itself, started as the command line
+// starts it (real SQLite ledger, loopback, real clock), with a token per
+// role named in tokens.
+type servedLedger struct {
+	url    string
+	db     string
+	tokens map[string]string
+}
+
+var listening = regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
+
+// serve starts shipgate serve with args (policy data, trusted keys) and
+// stops it when the test ends. Its pipeline token is named dave, the
+// actor the local runs record, so that both ledgers name the same actor.
+func serve(t *testing.T, args ...string) *servedLedger {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "server.db")
+	sl := &servedLedger{db: db, tokens: map[string]string{}}
+	for role, name := range map[string]string{auth.RolePipeline: "dave", auth.RoleAuditor: "audra"} {
+		out, _ := shipgate(t, 0, "token", "create", "--store", "sqlite://"+db, "--role", role, "--name", name)
+		sl.tokens[role] = strings.TrimSpace(out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errb := &syncBuffer{}
+	done := make(chan int)
+	go func() {
+		done <- cmd.Execute(ctx, append([]string{"serve", "--store", "sqlite://" + db, "--listen", "127.0.0.1:0"}, args...),
+			cmd.Streams{In: strings.NewReader(""), Out: io.Discard, Err: errb})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("shipgate serve exited %d:\n%s", code, errb.String())
+		}
+	})
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := listening.FindStringSubmatch(errb.String()); m != nil {
+			sl.url = "http://" + m[1]
+			return sl
+		}
+	}
+	t.Fatalf("shipgate serve did not start:\n%s", errb.String())
+	return nil
+}
+
+func (sl *servedLedger) env(role string) map[string]string {
+	return map[string]string{"SHIPGATE_SERVER": sl.url, "SHIPGATE_TOKEN": sl.tokens[role], "SHIPGATE_ACTOR": "dave"}
+}
+
+// runFixture is run.txtar's checkout and fresh evidence: a git repository
+// in app/ whose HEAD the Plan, IncidentStatus and Approval name, and the
+// policy data approving its deploy command.
+func runFixture(t *testing.T) (dir string) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("needs git")
+	}
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("needs sh")
+	}
+	ar, err := txtar.ParseFile(filepath.Join("testdata", "script", "run.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	files := map[string]string{}
+	for _, f := range ar.Files {
+		files[f.Name] = string(f.Data)
+	}
+	app := filepath.Join(dir, "app")
+	git := func(args ...string) string {
+		c := exec.Command("git", append([]string{"-C", app}, args...)...)
+		c.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Dave", "GIT_AUTHOR_EMAIL=dave@example.com",
+			"GIT_COMMITTER_NAME=Dave", "GIT_COMMITTER_EMAIL=dave@example.com")
+		out, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if err := os.MkdirAll(app, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(app, "app.js"), files["app.js"])
+	writeFile(t, filepath.Join(app, ".gitignore"), files["gitignore"])
+	writeFile(t, filepath.Join(dir, "data.yaml"), files["data.yaml"])
+	git("init", "-q", "-b", "main")
+	git("remote", "add", "origin", "git@github.com:localizevideos/app.git")
+	git("add", ".")
+	git("commit", "-q", "-m", "release 1")
+	commit, now := git("rev-parse", "HEAD"), time.Now().UTC().Format(time.RFC3339)
+	for _, f := range []string{"plan", "incidents", "approval"} {
+		writeFile(t, filepath.Join(dir, f+".json"),
+			strings.NewReplacer("@COMMIT@", commit, "@NOW@", now).Replace(files["tmpl/"+f+".json"]))
+	}
+	return dir
+}
+
+// Durations and decision times differ between two runs of one command.
+var timing = regexp.MustCompile(`in [0-9.]+(ms|s|µs)|at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`)
+
+// shipgate run against a server prints what it prints against a local
+// ledger and exits with the same codes: the deploy gate is asked through
+// the server, the command runs only if it allows, and the signed evidence
+// it records reaches the server's ledger as its DSSE envelope.
+func TestRemoteRunMatchesLocal(t *testing.T) {
+	dir := runFixture(t)
+	key, pub, keyID := verifySigningKey(t, dir)
+	data := filepath.Join(dir, "data.yaml")
+	sl := serve(t, "--data", data, "--trusted-key", pub)
+	local := map[string]string{"SHIPGATE_STORE": filepath.Join(dir, "local.db"), "SHIPGATE_ACTOR": "dave"}
+	remote := sl.env(auth.RolePipeline)
+	app := filepath.Join(dir, "app")
+	deployed := filepath.Join(app, "deployed.txt")
+	ev := []string{"evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "incidents.json")}
+	run := func(step string, argv ...string) []string {
+		return append([]string{"run", step, "--release", "web-1", "--dir", app, "--signing-key", key, "--trusted-key", pub, "--"}, argv...)
+	}
+	steps := []struct {
+		name      string
+		args      []string
+		localOnly []string
+		wantCode  int
+		wantOut   string
+		ran       bool // deployed.txt exists afterwards
+	}{
+		{"plan", ev, nil, 0, "recorded as entry", false},
+		{"failing build", run("build", "sh", "-c", "echo compile error; exit 3"), nil, 3, "compile error", false},
+		{"passing build", run("build", "sh", "-c", "echo built"), nil, 0, "built", false},
+		{"unapproved command denied", run("deploy", "sh", "-c", "echo deployed > deployed.txt; echo extra"), []string{"--data", data}, 1, "x deploy.approved-command [hard]", false},
+		{"no approval denied", run("deploy", "sh", "-c", "echo deployed > deployed.txt"), []string{"--data", data}, 1, "x approval.required", false},
+		{"approval", []string{"evidence", "add", filepath.Join(dir, "approval.json")}, nil, 0, "recorded as entry", false},
+		{"allowed deploy runs", run("deploy", "sh", "-c", "echo deployed > deployed.txt"), []string{"--data", data}, 0, "ALLOW deploy gate for release web-1 (web/production @ ", true},
+	}
+	for _, st := range steps {
+		os.Remove(deployed)
+		args := st.args
+		if len(st.localOnly) > 0 {
+			// Flags go before the "--" of run.
+			args = append(append(append([]string{}, st.args[:2]...), st.localOnly...), st.args[2:]...)
+		}
+		lc, lout, lerr := runWith(local, args...)
+		_, localRan := os.Stat(deployed)
+		os.Remove(deployed)
+		rc, rout, rerr := runWith(remote, st.args...)
+		_, remoteRan := os.Stat(deployed)
+		if lc != st.wantCode || rc != st.wantCode {
+			t.Errorf("%s: exit local %d, remote %d; want %d\nlocal stderr: %s\nremote stderr: %s", st.name, lc, rc, st.wantCode, lerr, rerr)
+		}
+		if (localRan == nil) != st.ran || (remoteRan == nil) != st.ran {
+			t.Errorf("%s: command ran locally %t, remotely %t; want %t", st.name, localRan == nil, remoteRan == nil, st.ran)
+		}
+		if n := func(s string) string { return normalize(timing.ReplaceAllString(s, "in T")) }; n(lout) != n(rout) {
+			t.Errorf("%s: remote output differs from local\nlocal:\n%s\nremote:\n%s", st.name, lout, rout)
+		}
+		if !strings.Contains(rout, st.wantOut) {
+			t.Errorf("%s: remote output lacks %q:\n%s\nstderr: %s", st.name, st.wantOut, rout, rerr)
+		}
+	}
+
+	// The server's ledger holds each Build and Deploy in its DSSE
+	// envelope, signed by the key the CLI signed with.
+	db, err := sqlite.OpenReadOnly(context.Background(), sl.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := db.Evidence(context.Background(), "web-1")
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := map[string]int{}
+	for _, e := range evs {
+		if e.Kind == "Build" || e.Kind == "Deploy" {
+			verifySigned(t, sl.db, e.Digest, pub, keyID)
+			signed[e.Kind]++
+		}
+	}
+	// Builds failed and passed; Deploy requests (three) and the outcome.
+	if signed["Build"] != 2 || signed["Deploy"] != 4 {
+		t.Errorf("server ledger holds %v signed; want 2 Build and 4 Deploy", signed)
+	}
+}
+
+// Signed evidence by a key the server does not trust is refused with the
+// pointer to the signature's key id: the deploy request is not recorded,
+// the deploy gate is not asked, the command does not run, exit 2.
+func TestRemoteRunUntrustedKey(t *testing.T) {
+	dir := runFixture(t)
+	_, pub, _ := verifySigningKey(t, dir)
+	other := t.TempDir()
+	okey, opub, oID := verifySigningKey(t, other)
+	sl := serve(t, "--data", filepath.Join(dir, "data.yaml"), "--trusted-key", pub)
+	remote := sl.env(auth.RolePipeline)
+	app := filepath.Join(dir, "app")
+	if code, out, errOut := runWith(remote, "evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "incidents.json"), filepath.Join(dir, "approval.json")); code != 0 {
+		t.Fatalf("evidence add = %d %s %s", code, out, errOut)
+	}
+	code, out, errOut := runWith(remote, "run", "deploy", "--release", "web-1", "--dir", app, "--signing-key", okey, "--trusted-key", opub,
+		"--", "sh", "-c", "echo deployed > deployed.txt")
+	if code != 2 || !strings.Contains(errOut, "400 invalid_evidence") || !strings.Contains(errOut, "/signatures/0/keyid") ||
+		!strings.Contains(errOut, "key "+oID+" is not trusted") || !strings.Contains(errOut, "sh was not run") {
+		t.Errorf("untrusted key: exit %d\nstdout: %s\nstderr: %s\nwant 2, 400 invalid_evidence naming /signatures/0/keyid and %s", code, out, errOut, oID)
+	}
+	if _, err := os.Stat(filepath.Join(app, "deployed.txt")); err == nil {
+		t.Error("the deploy command ran")
+	}
+	// A build by that key ran (a build has no gate) but its evidence is
+	// not on record: exit 2, never the build's 0.
+	code, _, errOut = runWith(remote, "run", "build", "--release", "web-1", "--dir", app, "--signing-key", okey, "--trusted-key", opub,
+		"--", "sh", "-c", "echo built")
+	if code != 2 || !strings.Contains(errOut, "sh exited 0, but its Build evidence could not be recorded") || !strings.Contains(errOut, "/signatures/0/keyid") {
+		t.Errorf("untrusted build: exit %d\n%s; want 2", code, errOut)
+	}
+	db, err := sqlite.OpenReadOnly(context.Background(), sl.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	evs, err := db.Evidence(context.Background(), "web-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := db.Decisions(context.Background(), "web-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 3 || len(ds) != 0 {
+		t.Errorf("server ledger: %d evidence, %d decisions; want the 3 added and no decision", len(evs), len(ds))
+	}
+}
+
+// dropFirst is a loopback proxy to the server that forwards the first
+// request to path and then drops the connection instead of answering, as
+// a load balancer failing over does: the server recorded, the client
+// never heard.
+func dropFirst(t *testing.T, upstream, path string) (string, *atomic.Int32) {
+	t.Helper()
+	target, err := url.Parse(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen atomic.Int32
+	p := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		req, _ := http.NewRequestWithContext(r.Context(), r.Method, target.String()+r.URL.RequestURI(), bytes.NewReader(b))
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		rb, _ := io.ReadAll(resp.Body)
+		if r.URL.Path == path && seen.Add(1) == 1 {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		w.Write(rb)
+	}))
+	t.Cleanup(p.Close)
+	return p.URL, &seen
+}
+
+// run deploy and verify name their decision and ask again with the same
+// id when the answer is lost: the first answer stands, nothing is recorded
+// twice, and the exit code is the decision's.
+func TestRemoteStepsRetrySameDecision(t *testing.T) {
+	dir := runFixture(t)
+	key, pub, _ := verifySigningKey(t, dir)
+	sl := serve(t, "--data", filepath.Join(dir, "data.yaml"), "--trusted-key", pub)
+	proxy, seen := dropFirst(t, sl.url, "/v1/gates/deploy")
+	remote := sl.env(auth.RolePipeline)
+	remote["SHIPGATE_SERVER"] = proxy
+	app := filepath.Join(dir, "app")
+	if code, out, errOut := runWith(remote, "evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "incidents.json"), filepath.Join(dir, "approval.json")); code != 0 {
+		t.Fatalf("evidence add = %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := runWith(remote, "run", "build", "--release", "web-1", "--dir", app, "--signing-key", key, "--", "sh", "-c", "echo built"); code != 0 {
+		t.Fatalf("run build = %d %s %s", code, out, errOut)
+	}
+	code, out, errOut := runWith(remote, "run", "deploy", "--release", "web-1", "--dir", app, "--signing-key", key, "--", "sh", "-c", "echo deployed > deployed.txt")
+	if code != 0 || !strings.Contains(out, "ALLOW deploy gate") {
+		t.Fatalf("run deploy through a dropped answer = %d\n%s\n%s; want 0", code, out, errOut)
+	}
+	if seen.Load() != 2 {
+		t.Errorf("the deploy gate was asked %d times; want 2 (one dropped, one retry)", seen.Load())
+	}
+	db, err := sqlite.OpenReadOnly(context.Background(), sl.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ds, err := db.Decisions(context.Background(), "web-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || !ds[0].Allow || !strings.Contains(out, ds[0].ID) {
+		t.Errorf("server ledger decisions %+v; want the one allow the command printed:\n%s", ds, out)
+	}
+}
+
+// shipgate verify against a server runs the checks here, records the
+// signed Verification and asks the verify gate through the server, and
+// prints and exits as against a local ledger.
+func TestRemoteVerifyMatchesLocal(t *testing.T) {
+	const release = "lv-2026-11-26.1"
+	dir, localDB := releaseLedger(t)
+	key, pub, keyID := verifySigningKey(t, dir)
+	sl := serve(t, "--trusted-key", pub)
+	local := map[string]string{"SHIPGATE_STORE": localDB, "SHIPGATE_ACTOR": "dave"}
+	remote := sl.env(auth.RolePipeline)
+	if code, out, errOut := runWith(remote, "evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "deploy.json")); code != 0 {
+		t.Fatalf("evidence add = %d %s %s", code, out, errOut)
+	}
+	checks := exampleChecks(t, dir)
+	for _, tt := range []struct {
+		name string
+		app  *fakeApp
+		code int
+		out  string
+	}{
+		{"all pass", &fakeApp{}, 0, "ALLOW verify gate"},
+		{"wrong user", &fakeApp{me: "eve@example.com"}, 1, "DENY verify gate"},
+		{"all pass again", &fakeApp{}, 0, "ALLOW verify gate"},
+	} {
+		base := tt.app.start(t)
+		args := []string{"verify", "--release", release, "--checks", checks, "--base", base, "--var", "password=s3cret", "--signing-key", key}
+		lc, lout, lerr := runWith(local, args...)
+		rc, rout, rerr := runWith(remote, args...)
+		if lc != tt.code || rc != tt.code {
+			t.Errorf("%s: exit local %d, remote %d; want %d\nlocal stderr: %s\nremote stderr: %s", tt.name, lc, rc, tt.code, lerr, rerr)
+		}
+		if n := func(s string) string { return normalize(timing.ReplaceAllString(s, "at T")) }; n(lout) != n(rout) {
+			t.Errorf("%s: remote output differs from local\nlocal:\n%s\nremote:\n%s", tt.name, lout, rout)
+		}
+		if !strings.Contains(rout, tt.out) {
+			t.Errorf("%s: remote output lacks %q:\n%s", tt.name, tt.out, rout)
+		}
+		m := recordedRE.FindStringSubmatch(rerr)
+		if m == nil || m[3] != keyID {
+			t.Fatalf("%s: remote stderr:\n%s\nwant a recorded Verification signed by %s", tt.name, rerr, keyID)
+		}
+		// On the server, in its envelope, signed by the CLI's key.
+		verifySigned(t, sl.db, m[2], pub, keyID)
+	}
+	// The server decided three times, each named by the CLI.
+	db, err := sqlite.OpenReadOnly(context.Background(), sl.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ds, err := db.Decisions(context.Background(), release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 3 || !ds[0].Allow || ds[1].Allow || !ds[2].Allow {
+		t.Errorf("server decisions %+v; want allow, deny, allow", ds)
+	}
+
+	// Fail closed: an app whose checks fail and a server that is gone is
+	// exit 2 (the Verification cannot be recorded), never 0 or 1;
+	// --rollback-on-fail with --server is refused before anything runs.
+	gone := map[string]string{"SHIPGATE_SERVER": "http://127.0.0.1:1", "SHIPGATE_TOKEN": sl.tokens[auth.RolePipeline]}
+	base := (&fakeApp{}).start(t)
+	args := []string{"verify", "--release", release, "--checks", checks, "--base", base, "--var", "password=s3cret", "--signing-key", key}
+	if code, _, errOut := runWith(gone, args...); code != 2 || !strings.Contains(errOut, "connect") {
+		t.Errorf("server gone: exit %d, stderr %s; want 2", code, errOut)
+	}
+	if code, _, errOut := runWith(remote, append(args, "--rollback-on-fail")...); code != 2 || !strings.Contains(errOut, "--rollback-on-fail with --server") {
+		t.Errorf("--rollback-on-fail: exit %d, stderr %s; want 2", code, errOut)
+	}
+}
+
+// The config's server: makes the remote-capable commands talk to it (the
+// token still comes from the environment); --store or $SHIPGATE_STORE
+// goes local; a token in the config, or a server that is not a URL, is an
+// error, never a silent fallback.
+func TestConfigServer(t *testing.T) {
+	sl := serve(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "shipgate.yaml")
+	writeFile(t, cfg, "service: localizevideos-app\nenvironment: production\nserver: "+sl.url+"\n")
+	a := filepath.Join("..", "examples", "localizevideos", "evidence", "allowed")
+	tok := map[string]string{"SHIPGATE_TOKEN": sl.tokens[auth.RolePipeline]}
+	code, out, errOut := runWith(tok, "evidence", "add", "--config", cfg, filepath.Join(a, "plan.json"))
+	if code != 0 || !strings.Contains(out, "recorded as entry 1") {
+		t.Fatalf("evidence add with the config's server = %d %s %s", code, out, errOut)
+	}
+	db, err := sqlite.OpenReadOnly(context.Background(), sl.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := db.Evidence(context.Background(), "lv-2026-11-26.1")
+	db.Close()
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("server ledger: %d evidence, %v; want the Plan", len(evs), err)
+	}
+	// Remote mode refuses --now: proof the config's server was used.
+	if code, _, errOut := runWith(tok, "gate", "deploy", "--config", cfg, "--release", "lv-2026-11-26.1", "--now", "2026-11-26T10:05:00Z"); code != 2 || !strings.Contains(errOut, "the server decides at its own time") {
+		t.Errorf("gate with the config's server: exit %d %s; want remote mode", code, errOut)
+	}
+	// No token: an error naming where it comes from.
+	if code, _, errOut := runWith(nil, "status", "--config", cfg, "--release", "lv-2026-11-26.1"); code != 2 || !strings.Contains(errOut, "give --token or set $SHIPGATE_TOKEN") {
+		t.Errorf("no token: exit %d %s", code, errOut)
+	}
+	// --store and $SHIPGATE_STORE go local.
+	localDB := filepath.Join(dir, "local.db")
+	for name, c := range map[string]struct {
+		env  map[string]string
+		args []string
+	}{
+		"--store":         {tok, []string{"--store", localDB}},
+		"$SHIPGATE_STORE": {map[string]string{"SHIPGATE_TOKEN": "x", "SHIPGATE_STORE": localDB}, nil},
+	} {
+		code, out, errOut := runWith(c.env, append([]string{"gate", "deploy", "--config", cfg, "--release", "lv-2026-11-26.1", "--now", "2026-11-26T10:05:00Z"}, c.args...)...)
+		if code != 1 || !strings.Contains(out, "DENY deploy gate") {
+			t.Errorf("%s with the config's server: exit %d\n%s\n%s; want a local denial", name, code, out, errOut)
+		}
+	}
+	for name, c := range map[string]struct{ yaml, want string }{
+		"token":       {"server: " + sl.url + "\ntoken: sgt_secret\n", "token: an API token does not belong in the config"},
+		"not a URL":   {"server: 127.0.0.1:8080\n", `server: "127.0.0.1:8080": want an http:// or https:// URL`},
+		"unknown key": {"srever: " + sl.url + "\n", "srever"},
+	} {
+		bad := filepath.Join(t.TempDir(), "shipgate.yaml")
+		writeFile(t, bad, c.yaml)
+		code, out, errOut := runWith(tok, "status", "--config", bad, "--release", "lv-2026-11-26.1")
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%s: exit %d\n%s\n%s; want 2 and %q", name, code, out, errOut, c.want)
+		}
+	}
+}

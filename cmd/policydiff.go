@@ -102,6 +102,7 @@ type policyDiffOptions struct {
 	Output  string
 	Accept  bool
 	Timeout time.Duration
+	NoCache bool
 	Store   StoreOptions
 }
 
@@ -142,6 +143,7 @@ Exit codes: 0 no past allow becomes a deny (or --accept), 1 some would,
 	f.StringVarP(&o.Output, "output", "o", "text", "output format: text, json or markdown (for a pull request)")
 	f.BoolVar(&o.Accept, "accept", false, "exit 0 even when past allows become denials (the change is meant to tighten)")
 	f.DurationVar(&o.Timeout, "timeout", engine.DefaultTimeout, "limit for one policy evaluation")
+	f.BoolVar(&o.NoCache, "no-cache", false, "evaluate every decision on both sides, also those a side's policy set recorded itself on the same input")
 	return c
 }
 
@@ -191,7 +193,7 @@ func policyDiffRun(ctx context.Context, s Streams, o *policyDiffOptions) error {
 
 	var bar *progressbar.ProgressBar
 	h, err := replay.Load(ctx, db, replay.Options{Validator: v, Since: since, Service: o.Service,
-		GCPercent: replay.TunedGCPercent, Progress: func() { _ = bar.Add(1) }})
+		GCPercent: replay.TunedGCPercent, NoCache: o.NoCache, Progress: func() { _ = bar.Add(1) }})
 	if err != nil {
 		return err
 	}

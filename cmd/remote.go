@@ -74,6 +74,21 @@ func (o *RemoteOptions) client(so *StoreOptions) (*client.Client, error) {
 	return client.New(u, tok)
 }
 
+// policyFlags choose the policies a local gate evaluates.
+var policyFlags = []string{"policies", "data", "bundle", "verify-key", "timeout"}
+
+// refusePolicyFlags refuses a policy flag given with --server: the server
+// evaluates its own policies, and a flag that silently did nothing would
+// let a pipeline believe a rule it added was checked.
+func (o *RemoteOptions) refusePolicyFlags() error {
+	for _, n := range policyFlags {
+		if f := o.fs.Lookup(n); f != nil && f.Changed {
+			return fmt.Errorf("--%s with --server: the server evaluates its own policies (shipgate serve --%s)", n, n)
+		}
+	}
+	return nil
+}
+
 // body is what goes over the API for a document: its DSSE envelope when it
 // is signed, so that the server verifies the signature against its own
 // trusted keys and keeps the envelope in the ledger as a local store does;
@@ -211,6 +226,9 @@ func gateRemoteRun(ctx context.Context, s Streams, o *gateOptions) error {
 	case o.Actor != "":
 		return errors.New("--actor with --server: the server records the token's name as the actor")
 	}
+	if err := o.Remote.refusePolicyFlags(); err != nil {
+		return err
+	}
 	c, err := o.Remote.client(&o.Store)
 	if err != nil {
 		return err
@@ -274,6 +292,9 @@ func openStepBackend(ctx context.Context, p *PolicyOptions, ev *EvidenceOptions,
 			return nil, err
 		}
 		return &stepBackend{gt: gt, plans: db, db: db}, nil
+	}
+	if err := ro.refusePolicyFlags(); err != nil {
+		return nil, err
 	}
 	c, err := ro.client(so)
 	if err != nil {

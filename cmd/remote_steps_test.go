@@ -3,6 +3,7 @@ package cmd_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/cmd"
+	"github.com/localizevideos/shipgate/store"
 	"github.com/localizevideos/shipgate/store/sqlite"
 )
 
@@ -141,7 +143,7 @@ func runFixture(t *testing.T) (dir string) {
 }
 
 // Durations and decision times differ between two runs of one command.
-var timing = regexp.MustCompile(`in [0-9.]+(ms|s|µs)|at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`)
+var timing = regexp.MustCompile(`in [0-9.]+(ms|s|µs)|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z|lasted [0-9.e+-]+ minutes`)
 
 // shipgate run against a server prints what it prints against a local
 // ledger and exits with the same codes: the deploy gate is asked through
@@ -347,7 +349,7 @@ func TestRemoteStepsRetrySameDecision(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(ds) != 1 || !ds[0].Allow || !strings.Contains(out, ds[0].ID) {
-		t.Errorf("server ledger decisions %+v; want the one allow the command printed:\n%s", ds, out)
+		t.Errorf("server ledger decisions %s; want the one allow the command printed:\n%s", summarize(ds), out)
 	}
 }
 
@@ -406,7 +408,7 @@ func TestRemoteVerifyMatchesLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(ds) != 3 || !ds[0].Allow || ds[1].Allow || !ds[2].Allow {
-		t.Errorf("server decisions %+v; want allow, deny, allow", ds)
+		t.Errorf("server decisions %s; want allow, deny, allow", summarize(ds))
 	}
 
 	// Fail closed: an app whose checks fail and a server that is gone is
@@ -481,4 +483,83 @@ func TestConfigServer(t *testing.T) {
 			t.Errorf("%s: exit %d\n%s\n%s; want 2 and %q", name, code, out, errOut, c.want)
 		}
 	}
+}
+
+// shipgate watch against a server samples the signals here, records the
+// signed Monitoring and asks the complete gate through the server, and
+// prints and exits as against a local ledger.
+func TestRemoteWatchMatchesLocal(t *testing.T) {
+	const release = "lv-2026-11-26.1"
+	dir, localDB := watchLedger(t)
+	key := signingKey(t, dir)
+	pub := filepath.Join(dir, "evidence.pub")
+	demoData, err := filepath.Abs(filepath.Join("..", "examples", "localizevideos", "watch-demo-data.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl := serve(t, "--trusted-key", pub, "--data", "+"+demoData)
+	local := map[string]string{"SHIPGATE_STORE": localDB, "SHIPGATE_ACTOR": "dave"}
+	remote := sl.env(auth.RolePipeline)
+	if code, out, errOut := runWith(remote, "evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "deploy.json"), filepath.Join(dir, "verification.json")); code != 0 {
+		t.Fatalf("evidence add = %d %s %s", code, out, errOut)
+	}
+	for _, tt := range []struct {
+		name   string
+		values map[string]string
+		code   int
+		out    string
+		stderr string
+	}{
+		{"healthy", healthyValues(), 0, "ALLOW complete gate", "recorded Monitoring healthy"},
+		{"breach", map[string]string{"error_rate": "0.01", "auth_success": "0.99", "latency_p95": "0.9", "cpu": "0.2", "memory": "1e8"}, 1, "DENY complete gate", "rollback required"},
+	} {
+		_, url := newFakeProm(t, tt.values)
+		sig := fakeSignals(t, dir, url, "")
+		args := []string{"watch", "--release", release, "--signals", sig, "--window", "3s", "--interval", "250ms", "--baseline-offset", "1s", "--signing-key", key}
+		lc, lout, lerr := runWith(local, append(args, "--data", "+"+demoData)...)
+		rc, rout, rerr := runWith(remote, args...)
+		if lc != tt.code || rc != tt.code {
+			t.Errorf("%s: exit local %d, remote %d; want %d\nlocal stderr: %s\nremote stderr: %s", tt.name, lc, rc, tt.code, lerr, rerr)
+		}
+		if n := func(s string) string { return normalize(timing.ReplaceAllString(s, "at T")) }; n(lout) != n(rout) {
+			t.Errorf("%s: remote output differs from local\nlocal:\n%s\nremote:\n%s", tt.name, lout, rout)
+		}
+		if !strings.Contains(rout, tt.out) || !strings.Contains(rerr, tt.stderr) {
+			t.Errorf("%s: remote output lacks %q or stderr %q:\n%s\n%s", tt.name, tt.out, tt.stderr, rout, rerr)
+		}
+	}
+	// Each Monitoring is on the server, in its envelope, signed by the
+	// CLI's key; the server decided twice.
+	if n := storedSigned(t, sl.db, release, "Monitoring", key); n != 2 {
+		t.Errorf("%d signed Monitoring on the server; want 2", n)
+	}
+	db, err := sqlite.OpenReadOnly(context.Background(), sl.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ds, err := db.Decisions(context.Background(), release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 2 || ds[0].Gate != "complete" || !ds[0].Allow || ds[1].Allow {
+		t.Errorf("server decisions %s; want complete allow, deny", summarize(ds))
+	}
+	// What reads the ledger, and local policies, are refused with
+	// --server, before any watch.
+	for _, extra := range [][]string{{"--auto-rollback"}, {"--baseline-from", "last-completed"}, {"--data", "+" + demoData}} {
+		_, url := newFakeProm(t, healthyValues())
+		args := append([]string{"watch", "--release", release, "--signals", fakeSignals(t, dir, url, ""), "--window", "3s", "--signing-key", key}, extra...)
+		if code, _, errOut := runWith(remote, args...); code != 2 || !strings.Contains(errOut, "with --server") {
+			t.Errorf("watch %v with --server: exit %d %s; want 2", extra, code, errOut)
+		}
+	}
+}
+
+func summarize(ds []store.Decision) string {
+	var b strings.Builder
+	for _, d := range ds {
+		fmt.Fprintf(&b, "[%s %s allow=%t] ", d.ID, d.Gate, d.Allow)
+	}
+	return b.String()
 }

@@ -74,6 +74,12 @@ The release's service and environment come from the flags, then
 shipgate.yaml, then the release's Plan; its commit is the checkout's HEAD
 (--commit, if given, must be that commit).
 
+With --server (or $SHIPGATE_SERVER, or server: in shipgate.yaml) the
+command still runs here, but the evidence is recorded on the server, sent
+as its DSSE envelope (the server must trust the signing key: shipgate serve
+--trusted-key), and the deploy gate is the server's: it decides at its own
+time with its own policies. The release's Plans are read from the server.
+
 Exit codes: the command's exit code once it has run (0 when it succeeded);
 1 when the deploy gate denies (the command is not run); 2 on an error,
 including evidence that could not be recorded, even after a command that
@@ -169,6 +175,9 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 	var remote *client.Client
 	var plans evidenceLister
 	if o.Remote.on() {
+		if err := o.Remote.refusePolicyFlags(); err != nil {
+			return err
+		}
 		if remote, err = o.Remote.client(&o.Store); err != nil {
 			return err
 		}

@@ -64,6 +64,12 @@ key created on first use in .shipgate/keys/. Trust its public half
 wherever the evidence is checked (--trusted-key); policy data can require
 it (signing in the data).
 
+With --server (or $SHIPGATE_SERVER, or server: in shipgate.yaml) the checks
+still run here; the Verification is recorded on the server as its DSSE
+envelope (the server must trust the signing key: shipgate serve
+--trusted-key) and the server's verify gate decides. --rollback-on-fail
+is refused with --server: the rollback reads the ledger.
+
 Exit codes: 0 the verify gate allows; 1 it denies: roll back now; 2 an
 error (a bad checks file, no Plan, a ledger that cannot be written, a bad
 policy). A failed check is a denial, never an error.

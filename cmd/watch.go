@@ -371,7 +371,7 @@ func runRollback(ctx context.Context, s Streams, g *globals, o *watchOptions, re
 	if g.ConfigPath != "" {
 		args = append(args, "--config", g.ConfigPath)
 	}
-	args = append(args, "rollback", "--release", releaseID)
+	args = append(args, "rollback", "--release", releaseID, "--trigger", "watch")
 	fvs := [][2]string{{"--store", o.Store.Path}, {"--policies", o.Policy.Dir}}
 	for _, d := range o.Policy.dataFiles() {
 		fvs = append(fvs, [2]string{"--data", d})

@@ -630,27 +630,12 @@ var kindKeys = func() []*ast.Term {
 // convert it again, and its digest.
 func (e *Engine) buildInput(in Input, now time.Time, counted []*evidence.Document, freeze []FreezeWindow) (ast.Value, string, error) {
 	byKind := make(map[string][]*ast.Term, len(schemas.Kinds))
-	dig := digestInput{Gate: in.Gate, Now: now.Format(time.RFC3339Nano), Release: in.Release,
-		Evidence: []string{}, Freeze: freeze, Violations: in.Violations}
-	if dig.Freeze == nil {
-		dig.Freeze = []FreezeWindow{}
-	}
-	if dig.Violations == nil {
-		dig.Violations = []OpenViolation{}
-	}
 	for _, doc := range counted {
 		obj, err := e.value(in.Values, doc)
 		if err != nil {
 			return nil, "", err
 		}
 		byKind[doc.Kind] = append(byKind[doc.Kind], ast.NewTerm(obj))
-		dig.Evidence = append(dig.Evidence, doc.Digest)
-		if len(doc.SignedBy) > 0 {
-			if dig.Signers == nil {
-				dig.Signers = map[string][]string{}
-			}
-			dig.Signers[doc.Digest] = doc.SignedBy
-		}
 	}
 	kinds := make([][2]*ast.Term, len(kindKeys))
 	for i, k := range kindKeys {
@@ -703,12 +688,60 @@ func (e *Engine) buildInput(in Input, now time.Time, counted []*evidence.Documen
 		)),
 		ast.Item(ast.StringTerm("violations"), ast.ArrayTerm(vios...)),
 	)
-	digest, err := dig.digest()
+	digest, err := inputDigest(in, now, counted, freeze)
 	if err != nil {
-		return nil, "", fmt.Errorf("input digest: %w", err)
+		return nil, "", err
 	}
 	return input, digest, nil
 }
+
+// inputDigest is the digest of the input buildInput builds.
+func inputDigest(in Input, now time.Time, counted []*evidence.Document, freeze []FreezeWindow) (string, error) {
+	dig := digestInput{Gate: in.Gate, Now: now.Format(time.RFC3339Nano), Release: in.Release,
+		Evidence: make([]string, 0, len(counted)), Freeze: freeze, Violations: in.Violations}
+	if dig.Freeze == nil {
+		dig.Freeze = []FreezeWindow{}
+	}
+	if dig.Violations == nil {
+		dig.Violations = []OpenViolation{}
+	}
+	for _, doc := range counted {
+		dig.Evidence = append(dig.Evidence, doc.Digest)
+		if len(doc.SignedBy) > 0 {
+			if dig.Signers == nil {
+				dig.Signers = map[string][]string{}
+			}
+			dig.Signers[doc.Digest] = doc.SignedBy
+		}
+	}
+	digest, err := dig.digest()
+	if err != nil {
+		return "", fmt.Errorf("input digest: %w", err)
+	}
+	return digest, nil
+}
+
+// InputDigest is the digest Evaluate would record for in (Decision.Input),
+// computed without building the input or evaluating the policies. With
+// the policy revision it identifies a decision: evaluation is
+// deterministic, so the same policy set given an input with this digest
+// answers as it did before (replay uses it to reuse recorded decisions).
+func (e *Engine) InputDigest(in Input) (string, error) {
+	if _, ok := e.queries[in.Gate]; !ok {
+		return "", fmt.Errorf("%w %q (want one of %s)", ErrUnknownGate, in.Gate, strings.Join(Gates, ", "))
+	}
+	now := in.Now.UTC()
+	in.Evidence = withSigners(in.Evidence)
+	counted := e.bind(in, now, &Decision{})
+	freeze, err := e.settings.calendar.active(now)
+	if err != nil {
+		return "", fmt.Errorf("freeze calendar: %w", err)
+	}
+	return inputDigest(in, now, counted, freeze)
+}
+
+// Ref names the policy set as its decisions do (Decision.Policy).
+func (e *Engine) Ref() PolicyRef { return PolicyRef{Revision: e.revision, Bundle: e.bundle} }
 
 func nonNil(fs []Finding) []Finding {
 	for i := range fs {

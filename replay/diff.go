@@ -41,6 +41,12 @@ type Report struct {
 	// of them that were dry runs.
 	Replayed int `json:"replayed"`
 	DryRuns  int `json:"dryRuns"`
+	// Evaluated and Cached count the answers of the replayed decisions,
+	// base and head together: evaluated by the policies, or the recorded
+	// decision reused because that policy set made it on the same input
+	// (Options.NoCache).
+	Evaluated int `json:"evaluated"`
+	Cached    int `json:"cached"`
 	// Skipped counts the decisions not replayed, by reason.
 	Skipped map[string]int `json:"skipped"`
 	// Changes are in evaluation order.
@@ -94,6 +100,13 @@ func Diff(base, head []Result) Report {
 			r.BaseRevision, r.HeadRevision = b.Decision.Policy.Revision, h.Decision.Policy.Revision
 		}
 		r.Replayed++
+		for _, x := range [2]Result{b, h} {
+			if x.Cached {
+				r.Cached++
+			} else {
+				r.Evaluated++
+			}
+		}
 		if h.DryRun {
 			r.DryRuns++
 		}

@@ -54,6 +54,15 @@ type Options struct {
 	// trades memory for speed. The setting is process-wide: leave it zero
 	// in a program that does other work while it replays.
 	GCPercent int
+	// NoCache makes Replay evaluate every decision. By default a recorded
+	// decision that the replaying policy set made itself, on the same
+	// input, is the answer: its policy reference (revision and bundle)
+	// equals the engine's and its input digest equals the replayed input's
+	// (engine.Engine.InputDigest). Evaluation is deterministic, so
+	// evaluating it again gives the same decision (`shipgate audit replay`
+	// proves that for the ledger, decision by decision). Result.Cached
+	// tells which results were not evaluated.
+	NoCache bool
 }
 
 // TunedGCPercent is the GCPercent that `shipgate policy diff` replays with:
@@ -89,6 +98,9 @@ type Result struct {
 	// Skipped says why the decision was not replayed.
 	Skipped string
 	DryRun  bool
+	// Cached is set when Decision is the recorded decision, reused because
+	// the replaying policy set made it on the same input (Options.NoCache).
+	Cached bool
 }
 
 // History is the recorded decisions selected for replay, with their
@@ -99,6 +111,7 @@ type History struct {
 	workers int
 	prog    func()
 	gc      int
+	noCache bool
 	// values holds every recorded document in the form the policies read,
 	// converted once and shared by the engines the history is replayed
 	// through.
@@ -126,7 +139,7 @@ func Load(ctx context.Context, src Source, opts Options) (*History, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read decisions: %w", err)
 	}
-	h := &History{workers: workers, prog: opts.Progress, gc: opts.GCPercent, values: engine.NewValues()}
+	h := &History{workers: workers, prog: opts.Progress, gc: opts.GCPercent, noCache: opts.NoCache, values: engine.NewValues()}
 	need := map[string]bool{}
 	var replays []gate.Replay
 	for _, sd := range decs {
@@ -264,10 +277,20 @@ func (h *History) Replay(ctx context.Context, eng *engine.Engine) ([]Result, err
 	for i, it := range h.items {
 		out[i] = Result{Recorded: it.rec, DryRun: it.dryRun, Skipped: it.skipped}
 	}
+	ref := eng.Ref()
 	err := parallel(ctx, len(h.items), h.workers, func(i int) error {
 		it := &h.items[i]
 		if it.skipped != "" {
 			return nil
+		}
+		if !h.noCache && it.rec.Policy == ref {
+			if d := recorded(eng, it); d != nil {
+				out[i].Decision, out[i].Cached = d, true
+				if h.prog != nil {
+					h.prog()
+				}
+				return nil
+			}
 		}
 		d, err := eng.Evaluate(ctx, it.in)
 		if err != nil {
@@ -287,6 +310,21 @@ func (h *History) Replay(ctx context.Context, eng *engine.Engine) ([]Result, err
 		return nil, err
 	}
 	return out, nil
+}
+
+// recorded returns the recorded decision of it as eng's replay of it when
+// eng made it on the same input, and nil otherwise (the caller checked the
+// policy reference). The copy shares the recorded slices, which nothing
+// modifies; Opened, which the ledger adds after the evaluation, is left out
+// as a replay leaves it out.
+func recorded(eng *engine.Engine, it *item) *engine.Decision {
+	dg, err := eng.InputDigest(it.in)
+	if err != nil || dg != it.rec.Input.Digest {
+		return nil
+	}
+	d := *it.rec
+	d.ID, d.DryRun, d.Opened = it.rec.ID, it.dryRun, nil
+	return &d
 }
 
 // Replay loads the decisions opts selects from src and evaluates them with

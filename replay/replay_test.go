@@ -64,7 +64,9 @@ func TestReplaySamePoliciesReproducesDecisions(t *testing.T) {
 	if len(steps) < 200 {
 		t.Fatalf("recorded %d decisions; want at least 200", len(steps))
 	}
-	res, err := replay.Replay(ctx, db, eng, replay.Options{Validator: validator(t)})
+	// NoCache: the recorded decisions must be reproduced by evaluation,
+	// not read back.
+	res, err := replay.Replay(ctx, db, eng, replay.Options{Validator: validator(t), NoCache: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +75,9 @@ func TestReplaySamePoliciesReproducesDecisions(t *testing.T) {
 	}
 	var allowed, denied, dry int
 	for i, r := range res {
+		if r.Cached {
+			t.Fatalf("result %d answered from the ledger with NoCache", i)
+		}
 		if r.Skipped != "" || r.Fault != "" {
 			t.Fatalf("result %d: skipped %q, fault %q", i, r.Skipped, r.Fault)
 		}
@@ -94,6 +99,64 @@ func TestReplaySamePoliciesReproducesDecisions(t *testing.T) {
 	}
 	if allowed == 0 || denied == 0 || dry == 0 {
 		t.Errorf("history has %d allowed, %d denied, %d dry runs; want some of each", allowed, denied, dry)
+	}
+}
+
+// A replay through the policy set that recorded the decisions answers them
+// from the ledger (same revision, same input digest), and those answers are
+// exactly what evaluating gives; a policy set of another revision evaluates
+// every decision.
+func TestReplayCacheMatchesEvaluation(t *testing.T) {
+	ctx := context.Background()
+	eng := load(t, nil)
+	db, steps := history(t, eng, 90)
+	if len(steps) < 200 {
+		t.Fatalf("recorded %d decisions; want at least 200", len(steps))
+	}
+	cachedH, err := replay.Load(ctx, db, replay.Options{Validator: validator(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evalH, err := replay.Load(ctx, db, replay.Options{Validator: validator(t), NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached, err := cachedH.Replay(ctx, eng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evaluated, err := evalH.Replay(ctx, eng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cached) != len(steps) || len(evaluated) != len(steps) {
+		t.Fatalf("%d cached and %d evaluated results; want %d", len(cached), len(evaluated), len(steps))
+	}
+	for i := range cached {
+		c, e := cached[i], evaluated[i]
+		if !c.Cached || e.Cached {
+			t.Fatalf("decision %d: cached %t with the cache, %t without; want true, false", i, c.Cached, e.Cached)
+		}
+		if diff := cmp.Diff(e, c, cmpopts.IgnoreFields(replay.Result{}, "Cached")); diff != "" {
+			t.Errorf("decision %d (%s) answered from the ledger differs from its evaluation (-evaluated +cached):\n%s", i, c.Recorded.ID, diff)
+		}
+	}
+	if rep := replay.Diff(cached, cached); rep.Cached != 2*len(steps) || rep.Evaluated != 0 {
+		t.Errorf("Diff counts %d cached, %d evaluated; want %d, 0", rep.Cached, rep.Evaluated, 2*len(steps))
+	}
+
+	other := load(t, freezeData(t, replaytest.Start.AddDate(1, 0, 0), replaytest.Start.AddDate(1, 0, 1)))
+	res, err := cachedH.Replay(ctx, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Cached || r.Decision == nil || r.Decision.Policy.Revision != other.Revision() {
+			t.Fatalf("decision %d through another revision: cached %t, decision %+v; want evaluated", i, r.Cached, r.Decision)
+		}
+	}
+	if rep := replay.Diff(cached, res); rep.Cached != len(steps) || rep.Evaluated != len(steps) {
+		t.Errorf("Diff counts %d cached, %d evaluated; want %d each", rep.Cached, rep.Evaluated, len(steps))
 	}
 }
 
@@ -396,11 +459,11 @@ func TestReplayGCPercentIsScoped(t *testing.T) {
 	prev := debug.SetGCPercent(150)
 	defer debug.SetGCPercent(prev)
 
-	plain, err := replay.Replay(ctx, db, eng, replay.Options{Validator: validator(t)})
+	plain, err := replay.Replay(ctx, db, eng, replay.Options{Validator: validator(t), NoCache: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := replay.Load(ctx, db, replay.Options{Validator: validator(t), GCPercent: replay.TunedGCPercent,
+	h, err := replay.Load(ctx, db, replay.Options{Validator: validator(t), GCPercent: replay.TunedGCPercent, NoCache: true,
 		Progress: func() {
 			if got := debug.SetGCPercent(replay.TunedGCPercent); got != replay.TunedGCPercent {
 				t.Errorf("GC percent during the replay = %d; want %d", got, replay.TunedGCPercent)

@@ -267,4 +267,19 @@ expect 1 sg reconcile pm2 --app localizevideos-app
 say "The open violations: each waits for its postmortem"
 expect 0 sg violations list --service localizevideos-app
 
+# ---------------------------------------------------------------- the audit
+say "The auditor's view: the ledger verified, a report of these releases, and a replay pack checked offline"
+expect 0 sg audit verify
+out=$root/.demo
+mkdir -p "$out"
+expect 0 sg audit report --since "$(at '-1 day')" --until "$(at '+1 day')" --format md --out "$out/release-report.md"
+expect 0 sg audit report --since "$(at '-1 day')" --until "$(at '+1 day')" --format html --out "$out/release-report.html"
+# A checkpoint key pair (shipgate init makes one; this scratch setup wrote
+# its shipgate.yaml by hand): the pack is proved against a checkpoint of the
+# ledger's head signed with it, and the auditor pins its public half.
+mkdir -p "$work/keys" && (cd "$work/keys" && "$sg" init --service localizevideos-app >/dev/null)
+expect 0 sg audit export --format pack --key "$work/keys/.shipgate/keys/checkpoint.key" --out "$work/releases.pack.tar.gz"
+expect 0 sg audit replay "$work/releases.pack.tar.gz" --key "$work/keys/.shipgate/keys/checkpoint.pub"
+echo "reports: $out/release-report.md and $out/release-report.html (one self-contained file: open it in a browser, print it to PDF)"
+
 say "Done: stopping PM2 ($PM2_HOME) and removing $work"

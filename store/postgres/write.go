@@ -35,11 +35,22 @@ func (db *DB) write(ctx context.Context, now time.Time, fn func(*tx) error) erro
 	// Rollback after Commit is a no-op; on any early return it undoes the
 	// transaction, and a cancelled ctx must not keep it from doing so.
 	defer ptx.Rollback(context.WithoutCancel(ctx))
-	if _, err := ptx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", ledgerLock); err != nil {
+	// The lock and the head go in one round trip: the head query runs
+	// once the lock is granted.
+	t := &tx{Tx: ptx, now: now}
+	var b pgx.Batch
+	b.Queue("SELECT pg_advisory_xact_lock($1)", ledgerLock)
+	b.Queue(headSQL)
+	br := ptx.SendBatch(ctx, &b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
 		return fmt.Errorf("ledger %s: lock: %w", db.name, err)
 	}
-	t := &tx{Tx: ptx, now: now}
-	if err := t.loadHead(ctx); err != nil {
+	err = t.loadHead(br.QueryRow())
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("read the ledger head: %w", cerr)
+	}
+	if err != nil {
 		return err
 	}
 	if err := fn(t); err != nil {
@@ -51,12 +62,15 @@ func (db *DB) write(ctx context.Context, now time.Time, fn func(*tx) error) erro
 	return nil
 }
 
-// loadHead reads the last entry. A head that does not parse stops every
+const headSQL = "SELECT seq, body FROM entries ORDER BY seq DESC LIMIT 1"
+
+// loadHead reads the last entry from row, the result of headSQL. A head
+// that does not parse stops every
 // write: appending after it would chain to something unverifiable.
-func (t *tx) loadHead(ctx context.Context) error {
+func (t *tx) loadHead(row pgx.Row) error {
 	var seq int64
 	var body []byte
-	err := t.QueryRow(ctx, "SELECT seq, body FROM entries ORDER BY seq DESC LIMIT 1").Scan(&seq, &body)
+	err := row.Scan(&seq, &body)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
 	}
@@ -77,25 +91,36 @@ func (t *tx) loadHead(ctx context.Context) error {
 // append chains tmpl to the head and inserts it. It returns the entry as
 // read back from its body, which is what the query tables are filled from.
 func (t *tx) append(ctx context.Context, tmpl ledger.Entry) (ledger.Entry, error) {
+	back, body, err := t.chain(tmpl)
+	if err != nil {
+		return ledger.Entry{}, err
+	}
+	if _, err := t.Exec(ctx, insertEntrySQL, back.Seq, back.Type, back.Key, back.Hash, body); err != nil {
+		return ledger.Entry{}, fmt.Errorf("append entry %d: %w", back.Seq, err)
+	}
+	return back, nil
+}
+
+const insertEntrySQL = "INSERT INTO entries (seq, type, key, hash, body) VALUES ($1, $2, $3, $4, $5)"
+
+// chain makes tmpl the new head, and returns it as read back from its body,
+// with the body; the caller inserts it.
+func (t *tx) chain(tmpl ledger.Entry) (ledger.Entry, []byte, error) {
 	tmpl.Time = t.now
 	e, err := ledger.Next(t.head, tmpl)
 	if err != nil {
-		return ledger.Entry{}, err
+		return ledger.Entry{}, nil, err
 	}
 	body, err := e.Body()
 	if err != nil {
-		return ledger.Entry{}, err
+		return ledger.Entry{}, nil, err
 	}
 	back, err := ledger.Parse(body)
 	if err != nil {
-		return ledger.Entry{}, fmt.Errorf("entry %d does not read back: %w", e.Seq, err)
-	}
-	if _, err := t.Exec(ctx, "INSERT INTO entries (seq, type, key, hash, body) VALUES ($1, $2, $3, $4, $5)",
-		back.Seq, back.Type, back.Key, back.Hash, body); err != nil {
-		return ledger.Entry{}, fmt.Errorf("append entry %d: %w", back.Seq, err)
+		return ledger.Entry{}, nil, fmt.Errorf("entry %d does not read back: %w", e.Seq, err)
 	}
 	t.head = &back
-	return back, nil
+	return back, body, nil
 }
 
 func (t *tx) exists(ctx context.Context, query string, key string) (bool, error) {
@@ -225,25 +250,82 @@ func (db *DB) RecordDecision(ctx context.Context, now time.Time, d store.Decisio
 	return nil
 }
 
+// heldSQL names which of a decision's keys the tables hold already.
+const heldSQL = `SELECT 'decision', id FROM decisions WHERE id = $1
+UNION ALL SELECT 'violation', id FROM violations WHERE id = ANY($2)
+UNION ALL SELECT 'evidence', digest FROM evidence WHERE digest = ANY($3)
+UNION ALL SELECT 'policy', revision FROM policies WHERE revision = $4`
+
 // recordDecision appends p's entries: the evidence and policy not held
-// yet, the decision, the violations it opens.
+// yet, the decision, the violations it opens. The lock is held: it asks
+// which keys are held in one query, chains the entries in memory, and
+// sends every insert in one batch, so the critical section is three round
+// trips whatever the number of entries.
 func (t *tx) recordDecision(ctx context.Context, p *store.DecisionEntries) error {
-	for _, tmpl := range p.Evidence {
-		if _, _, err := t.appendEvidence(ctx, tmpl); err != nil {
-			return err
-		}
+	vids, digests := make([]string, len(p.Opened)), make([]string, len(p.Evidence))
+	for i, e := range p.Opened {
+		vids[i] = e.Key
 	}
-	if ok, err := t.exists(ctx, "SELECT 1 FROM decisions WHERE id = $1", p.Decision.Key); err != nil {
-		return err
-	} else if ok {
+	for i, e := range p.Evidence {
+		digests[i] = e.Key
+	}
+	rev := ""
+	if p.Policy != nil {
+		rev = p.Policy.Key
+	}
+	rows, err := t.Query(ctx, heldSQL, p.Decision.Key, vids, digests, rev)
+	held := map[[2]string]bool{}
+	if err == nil {
+		var k [2]string
+		_, err = pgx.ForEachRow(rows, []any{&k[0], &k[1]}, func() error { held[k] = true; return nil })
+	}
+	if err != nil {
+		return fmt.Errorf("look up what is recorded: %w", err)
+	}
+	if held[[2]string{"decision", p.Decision.Key}] {
 		return fmt.Errorf("decision %s: %w", p.Decision.Key, store.ErrDuplicate)
 	}
-	if p.Policy != nil {
-		if err := t.appendPolicy(ctx, *p.Policy); err != nil {
+	seen := map[string]bool{}
+	for _, e := range p.Opened {
+		if held[[2]string{"violation", e.Key}] || seen[e.Key] {
+			return fmt.Errorf("violation %s: %w", e.Key, store.ErrDuplicate)
+		}
+		seen[e.Key] = true
+	}
+	var b pgx.Batch
+	add := func(tmpl ledger.Entry) (ledger.Entry, error) {
+		e, body, err := t.chain(tmpl)
+		if err == nil {
+			b.Queue(insertEntrySQL, e.Seq, e.Type, e.Key, e.Hash, body)
+		}
+		return e, err
+	}
+	for _, tmpl := range p.Evidence {
+		if held[[2]string{"evidence", tmpl.Key}] {
+			continue
+		}
+		e, err := add(tmpl)
+		if err != nil {
+			return fmt.Errorf("evidence %s: %w", tmpl.Key, err)
+		}
+		rec, err := store.EvidenceOf(e)
+		if err != nil {
 			return err
 		}
+		b.Queue(evidenceTable.insertSQL(), evidenceRow(rec)...)
 	}
-	e, err := t.append(ctx, p.Decision)
+	if p.Policy != nil && !held[[2]string{"policy", rev}] {
+		e, err := add(*p.Policy)
+		if err != nil {
+			return fmt.Errorf("policy %s: %w", rev, err)
+		}
+		rec, err := store.PolicyOf(e)
+		if err != nil {
+			return err
+		}
+		b.Queue(policiesTable.insertSQL(), policyRow(rec)...)
+	}
+	e, err := add(p.Decision)
 	if err != nil {
 		return err
 	}
@@ -251,33 +333,20 @@ func (t *tx) recordDecision(ctx context.Context, p *store.DecisionEntries) error
 	if err != nil {
 		return err
 	}
-	if _, err := t.Exec(ctx, decisionsTable.insertSQL(), decisionRow(rec)...); err != nil {
-		return fmt.Errorf("decision %s: %w", rec.ID, err)
-	}
+	b.Queue(decisionsTable.insertSQL(), decisionRow(rec)...)
 	for _, tmpl := range p.Opened {
-		if err := t.open(ctx, tmpl); err != nil {
+		e, err := add(tmpl)
+		if err != nil {
+			return fmt.Errorf("violation %s: %w", tmpl.Key, err)
+		}
+		v, err := store.ViolationOf(e)
+		if err != nil {
 			return err
 		}
+		b.Queue(violationsTable.insertSQL(), violationRow(v, e.Seq)...)
 	}
-	return nil
-}
-
-func (t *tx) open(ctx context.Context, tmpl ledger.Entry) error {
-	if ok, err := t.exists(ctx, "SELECT 1 FROM violations WHERE id = $1", tmpl.Key); err != nil {
-		return err
-	} else if ok {
-		return fmt.Errorf("violation %s: %w", tmpl.Key, store.ErrDuplicate)
-	}
-	e, err := t.append(ctx, tmpl)
-	if err != nil {
-		return fmt.Errorf("violation %s: %w", tmpl.Key, err)
-	}
-	rec, err := store.ViolationOf(e)
-	if err != nil {
-		return err
-	}
-	if _, err := t.Exec(ctx, violationsTable.insertSQL(), violationRow(rec, e.Seq)...); err != nil {
-		return fmt.Errorf("violation %s: %w", rec.ID, err)
+	if err := t.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("insert decision %s: %w", rec.ID, err)
 	}
 	return nil
 }

@@ -118,6 +118,13 @@ that changes: allow to deny, deny to allow, or violations added or removed.
 
 Each side uses the data inside its own policy tree (shipgate/config/data.yaml);
 --data and the config's data do not apply. Dry runs are replayed and marked.
+
+A recorded decision that a side's policy set made itself (same policy
+revision) on the same input (same input digest) is not evaluated again on
+that side: evaluation is deterministic, so the recorded decision is the
+answer (` + "`shipgate audit replay`" + ` checks that bit for bit). --no-cache
+evaluates every decision on both sides.
+
 Decisions the gate made without the policies (invalid evidence, an engine
 fault, no Plan to name the release) are skipped and counted.
 

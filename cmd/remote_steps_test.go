@@ -251,6 +251,16 @@ func TestRemoteRunUntrustedKey(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(app, "deployed.txt")); err == nil {
 		t.Error("the deploy command ran")
 	}
+	// A policy flag with --server is refused: the server's policies
+	// decide, and the command does not run.
+	code, _, errOut = runWith(remote, "run", "deploy", "--release", "web-1", "--dir", app, "--data", filepath.Join(dir, "data.yaml"),
+		"--", "sh", "-c", "echo deployed > deployed.txt")
+	if code != 2 || !strings.Contains(errOut, "--data with --server") {
+		t.Errorf("--data with --server: exit %d %s; want 2", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(app, "deployed.txt")); err == nil {
+		t.Error("the deploy command ran")
+	}
 	// A build by that key ran (a build has no gate) but its evidence is
 	// not on record: exit 2, never the build's 0.
 	code, _, errOut = runWith(remote, "run", "build", "--release", "web-1", "--dir", app, "--signing-key", okey, "--trusted-key", opub,
@@ -562,4 +572,34 @@ func summarize(ds []store.Decision) string {
 		fmt.Fprintf(&b, "[%s %s allow=%t] ", d.ID, d.Gate, d.Allow)
 	}
 	return b.String()
+}
+
+// evidence add sends a signed file as its envelope: kept on the server
+// when the server trusts its key, refused with the pointer when not.
+func TestRemoteEvidenceAddSigned(t *testing.T) {
+	dir := t.TempDir()
+	key := signingKey(t, dir)
+	pub := filepath.Join(dir, "evidence.pub")
+	other := t.TempDir()
+	okey := signingKey(t, other)
+	opub := filepath.Join(other, "evidence.pub")
+	sl := serve(t, "--trusted-key", pub)
+	remote := sl.env(auth.RolePipeline)
+	a := filepath.Join("..", "examples", "localizevideos", "evidence", "allowed")
+	sign := func(k, name string) string {
+		out, _ := shipgate(t, 0, "evidence", "sign", filepath.Join(a, name), "--signing-key", k)
+		p := filepath.Join(t.TempDir(), name)
+		writeFile(t, p, out)
+		return p
+	}
+	code, out, errOut := runWith(remote, "evidence", "add", "--trusted-key", opub, sign(okey, "plan.json"))
+	if code != 2 || !strings.Contains(errOut, "400 invalid_evidence") || !strings.Contains(errOut, "/signatures/0/keyid: unknown-key") {
+		t.Errorf("evidence add signed by an untrusted key = %d\n%s\n%s; want 2 naming /signatures/0/keyid", code, out, errOut)
+	}
+	if code, out, errOut := runWith(remote, "evidence", "add", "--trusted-key", pub, sign(key, "plan.json"), filepath.Join(a, "incidents.json")); code != 0 {
+		t.Fatalf("evidence add signed by a trusted key = %d\n%s\n%s", code, out, errOut)
+	}
+	if n := storedSigned(t, sl.db, "lv-2026-11-26.1", "Plan", key); n != 1 {
+		t.Errorf("%d signed Plans on the server; want 1", n)
+	}
 }

@@ -194,7 +194,7 @@ func TestWatch(t *testing.T) {
 		_, errOut := shipgate(t, 1, watchArgs(db, signalsFile(t, dir, "rollback"), "20s", "--data", "+"+demoData, "--auto-rollback",
 			"--webhook", srv.URL, "--rollback-arg=--dir="+dir, "--rollback-arg=--build=")...)
 		for _, want := range []string{"rolling back " + release + " automatically",
-			"running shipgate rollback --release " + release + " --store " + db + " --data +" + demoData + " --signing-key " + filepath.Join(dir, "evidence.key") + " --dir=" + dir,
+			"running shipgate rollback --release " + release + " --trigger watch --store " + db + " --data +" + demoData + " --signing-key " + filepath.Join(dir, "evidence.key") + " --dir=" + dir,
 			"ALERT release " + release, "recorded Monitoring breach"} {
 			if !strings.Contains(errOut, want) {
 				t.Errorf("stderr lacks %q:\n%s", want, errOut)

@@ -412,7 +412,7 @@ func BenchmarkReplay(b *testing.B) {
 						name = strings.TrimSuffix(name, "0") + "default"
 					}
 					b.Run(name, func(b *testing.B) {
-						h, err := replay.Load(ctx, db, replay.Options{Validator: validator(b), Workers: workers, GCPercent: gc})
+						h, err := replay.Load(ctx, db, replay.Options{Validator: validator(b), Workers: workers, GCPercent: gc, NoCache: true})
 						if err != nil {
 							b.Fatal(err)
 						}
@@ -427,10 +427,60 @@ func BenchmarkReplay(b *testing.B) {
 					})
 				}
 			}
+			// cached: the policy set that recorded the history replays it,
+			// every answer is the recorded decision (nothing is evaluated).
+			b.Run("workers=all/gc=400/cached", func(b *testing.B) {
+				h, err := replay.Load(ctx, db, replay.Options{Validator: validator(b), GCPercent: replay.TunedGCPercent})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				cpu := cpuTime()
+				for b.Loop() {
+					if _, err := h.Replay(ctx, eng); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportRate(b, len(steps), cpuTime()-cpu)
+			})
+			// diff is what `policy diff` does once the history is loaded:
+			// the base (the recording policy set) and a head of another
+			// revision replay every decision, then Diff; a decision is one
+			// decision diffed (two answers). With the cache the base's
+			// answers are the recorded ones and only the head evaluates.
+			head := load(b, freezeData(b, replaytest.Start.AddDate(0, 0, 20), replaytest.Start.AddDate(0, 0, 24)))
+			for _, noCache := range []bool{false, true} {
+				name := "diff/cache"
+				if noCache {
+					name = "diff/no-cache"
+				}
+				b.Run(name, func(b *testing.B) {
+					h, err := replay.Load(ctx, db, replay.Options{Validator: validator(b), GCPercent: replay.TunedGCPercent, NoCache: noCache})
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.ReportAllocs()
+					cpu := cpuTime()
+					for b.Loop() {
+						base, err := h.Replay(ctx, eng)
+						if err != nil {
+							b.Fatal(err)
+						}
+						hd, err := h.Replay(ctx, head)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if rep := replay.Diff(base, hd); rep.Replayed != len(steps) {
+							b.Fatalf("diffed %d of %d decisions", rep.Replayed, len(steps))
+						}
+					}
+					reportRate(b, len(steps), cpuTime()-cpu)
+				})
+			}
 			b.Run("load+replay", func(b *testing.B) {
 				cpu := cpuTime()
 				for b.Loop() {
-					if _, err := replay.Replay(ctx, db, eng, replay.Options{Validator: validator(b), GCPercent: replay.TunedGCPercent}); err != nil {
+					if _, err := replay.Replay(ctx, db, eng, replay.Options{Validator: validator(b), GCPercent: replay.TunedGCPercent, NoCache: true}); err != nil {
 						b.Fatal(err)
 					}
 				}

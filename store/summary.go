@@ -2,6 +2,7 @@ package store
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -57,7 +58,7 @@ WHERE status = 'open' GROUP BY release_id`
 )
 
 // SummaryBuilder assembles ReleaseSummaries from the rows of the summary
-// queries, in any order.
+// queries, in the order of the Scan methods below.
 type SummaryBuilder struct {
 	byID  map[string]*ReleaseSummary
 	first map[string]int64 // seq of the document the service was taken from
@@ -76,36 +77,58 @@ func (b *SummaryBuilder) get(id string) *ReleaseSummary {
 	return r
 }
 
-// Evidence adds one row of SummaryEvidenceSQL.
-func (b *SummaryBuilder) Evidence(release, kind string, n int, first, last int64, added time.Time, service, env, commit string) {
-	r := b.get(release)
-	r.Evidence += n
-	r.Kinds = append(r.Kinds, kind)
-	r.LastEntry = max(r.LastEntry, last)
-	if added.After(r.LastEvidenceAt) {
-		r.LastEvidenceAt = added
+// Scanner is a row of a query: *sql.Rows, pgx.Rows.
+type Scanner interface{ Scan(dest ...any) error }
+
+// ScanEvidence adds the row r of SummaryEvidenceSQL.
+func (b *SummaryBuilder) ScanEvidence(r Scanner) error {
+	var release, kind, added, service, env, commit string
+	var n int
+	var first, last int64
+	if err := r.Scan(&release, &kind, &n, &first, &last, &added, &service, &env, &commit); err != nil {
+		return err
+	}
+	at, err := ParseTime(added)
+	if err != nil {
+		return fmt.Errorf("evidence of %s: added_at: %w", release, err)
+	}
+	rs := b.get(release)
+	rs.Evidence += n
+	rs.Kinds = append(rs.Kinds, kind)
+	rs.LastEntry = max(rs.LastEntry, last)
+	if at.After(rs.LastEvidenceAt) {
+		rs.LastEvidenceAt = at
 	}
 	if f, ok := b.first[release]; !ok || first < f {
 		b.first[release] = first
-		r.Service, r.Environment = service, env
-		if !slices.Contains(r.Kinds[:len(r.Kinds)-1], "Plan") {
-			r.Commit = commit
+		rs.Service, rs.Environment = service, env
+		if !slices.Contains(rs.Kinds[:len(rs.Kinds)-1], "Plan") {
+			rs.Commit = commit
 		}
 	}
 	if kind == "Plan" {
-		r.Commit = commit
+		rs.Commit = commit
 	}
+	return nil
 }
 
-// Counts adds one row of SummaryCountsSQL.
-func (b *SummaryBuilder) Counts(release string, n int, last int64) {
-	r := b.get(release)
-	r.Decisions = n
-	r.LastEntry = max(r.LastEntry, last)
+// ScanCounts adds the row r of SummaryCountsSQL.
+func (b *SummaryBuilder) ScanCounts(r Scanner) error {
+	var release string
+	var n int
+	var last int64
+	if err := r.Scan(&release, &n, &last); err != nil {
+		return err
+	}
+	rs := b.get(release)
+	rs.Decisions = n
+	rs.LastEntry = max(rs.LastEntry, last)
 	b.last[last] = true
+	return nil
 }
 
-// Decision adds one row of the SummaryLatestWhere query (after Counts).
+// Decision adds a decision the SummaryLatestWhere query selects, once
+// every ScanCounts row is in.
 func (b *SummaryBuilder) Decision(d Decision) {
 	r := b.get(d.ReleaseID)
 	if r.Service == "" {
@@ -127,11 +150,18 @@ func (b *SummaryBuilder) Decision(d Decision) {
 	r.Latest = append(r.Latest, d)
 }
 
-// Open adds one row of SummaryOpenSQL, for releases already added.
-func (b *SummaryBuilder) Open(release string, open, overdue int) {
-	if r := b.byID[release]; r != nil {
-		r.Open, r.Overdue = open, overdue
+// ScanOpen adds the row r of SummaryOpenSQL; releases not added yet are
+// left out.
+func (b *SummaryBuilder) ScanOpen(r Scanner) error {
+	var release string
+	var open, overdue int
+	if err := r.Scan(&release, &open, &overdue); err != nil {
+		return err
 	}
+	if rs := b.byID[release]; rs != nil {
+		rs.Open, rs.Overdue = open, overdue
+	}
+	return nil
 }
 
 // Summaries returns the releases, the most recent ledger entry first.

@@ -108,12 +108,14 @@ for_this_gate(ovr) if ovr.gate == input.gate
 # fired lists the rules with a result at this gate.
 fired contains result.rule if some result in results
 
-# obligations are what the rules that fired require next.
-# Nothing fired, nothing to require: the rule files' obligations are then
-# not evaluated at all.
+# obligations are what the rules that fired require next. A rule file's
+# obligations are for its own rules, so only the files with a rule at this
+# gate (gated) are asked. Nothing fired, nothing to require: no rule file's
+# obligations are then evaluated at all.
 obligations contains obligation if {
 	count(fired) > 0
-	obligation := data.shipgate.rules[_].obligations[_]
+	some pkg in gated
+	some obligation in data.shipgate.rules[pkg].obligations
 	obligation.rule in fired
 }
 

@@ -30,6 +30,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+
+	"github.com/localizevideos/shipgate/store"
 )
 
 // DB is a ledger in a PostgreSQL database. It is safe for concurrent use,
@@ -38,6 +40,8 @@ type DB struct {
 	pool *pgxpool.Pool
 	// name is host:port/database, for messages: never the password.
 	name string
+	// heads spares each write a parse of the head it read or wrote last.
+	heads store.HeadCache
 }
 
 // ledgerLock is the advisory lock key every write, and every migration,

@@ -164,31 +164,12 @@ func (db *DB) Len(ctx context.Context) (int64, error) {
 // tables only: no document or decision body.
 func (db *DB) Releases(ctx context.Context, now time.Time) ([]store.ReleaseSummary, error) {
 	var b store.SummaryBuilder
-	err := db.each(ctx, func(r pgx.Rows) error {
-		var release, kind, added, service, env, commit string
-		var n int
-		var first, last int64
-		if err := r.Scan(&release, &kind, &n, &first, &last, &added, &service, &env, &commit); err != nil {
-			return err
-		}
-		at, err := store.ParseTime(added)
-		if err != nil {
-			return fmt.Errorf("evidence of %s: added_at: %w", release, err)
-		}
-		b.Evidence(release, kind, n, first, last, at, service, env, commit)
-		return nil
-	}, store.SummaryEvidenceSQL)
+	scan := func(fn func(store.Scanner) error) func(pgx.Rows) error {
+		return func(r pgx.Rows) error { return fn(r) }
+	}
+	err := db.each(ctx, scan(b.ScanEvidence), store.SummaryEvidenceSQL)
 	if err == nil {
-		err = db.each(ctx, func(r pgx.Rows) error {
-			var release string
-			var n int
-			var last int64
-			if err := r.Scan(&release, &n, &last); err != nil {
-				return err
-			}
-			b.Counts(release, n, last)
-			return nil
-		}, store.SummaryCountsSQL)
+		err = db.each(ctx, scan(b.ScanCounts), store.SummaryCountsSQL)
 	}
 	if err == nil {
 		err = db.each(ctx, func(r pgx.Rows) error {
@@ -200,15 +181,7 @@ func (db *DB) Releases(ctx context.Context, now time.Time) ([]store.ReleaseSumma
 		}, "SELECT "+decisionsTable.prefixed("d")+", NULL FROM decisions d"+store.SummaryLatestWhere)
 	}
 	if err == nil {
-		err = db.each(ctx, func(r pgx.Rows) error {
-			var release string
-			var open, overdue int
-			if err := r.Scan(&release, &open, &overdue); err != nil {
-				return err
-			}
-			b.Open(release, open, overdue)
-			return nil
-		}, strings.Replace(store.SummaryOpenSQL, "?", "$1", 1), store.FormatTime(now))
+		err = db.each(ctx, scan(b.ScanOpen), strings.Replace(store.SummaryOpenSQL, "?", "$1", 1), store.FormatTime(now))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("summarize releases: %w", err)

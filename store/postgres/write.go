@@ -18,6 +18,10 @@ type tx struct {
 	pgx.Tx
 	now  time.Time
 	head *ledger.Entry
+	// heads is the handle's cache; headBody the body of head once this
+	// transaction appended it.
+	heads    *store.HeadCache
+	headBody []byte
 }
 
 // write runs fn in one transaction holding ledgerLock, with now as the time
@@ -37,7 +41,7 @@ func (db *DB) write(ctx context.Context, now time.Time, fn func(*tx) error) erro
 	defer ptx.Rollback(context.WithoutCancel(ctx))
 	// The lock and the head go in one round trip: the head query runs
 	// once the lock is granted.
-	t := &tx{Tx: ptx, now: now}
+	t := &tx{Tx: ptx, now: now, heads: &db.heads}
 	var b pgx.Batch
 	b.Queue("SELECT pg_advisory_xact_lock($1)", ledgerLock)
 	b.Queue(headSQL)
@@ -59,14 +63,17 @@ func (db *DB) write(ctx context.Context, now time.Time, fn func(*tx) error) erro
 	if err := ptx.Commit(ctx); err != nil {
 		return fmt.Errorf("ledger %s: commit: %w", db.name, err)
 	}
+	if t.headBody != nil {
+		db.heads.Set(t.head.Seq, *t.head, t.headBody)
+	}
 	return nil
 }
 
 const headSQL = "SELECT seq, body FROM entries ORDER BY seq DESC LIMIT 1"
 
 // loadHead reads the last entry from row, the result of headSQL. A head
-// that does not parse stops every
-// write: appending after it would chain to something unverifiable.
+// that does not parse stops every write: appending after it would chain to
+// something unverifiable.
 func (t *tx) loadHead(row pgx.Row) error {
 	var seq int64
 	var body []byte
@@ -77,7 +84,7 @@ func (t *tx) loadHead(row pgx.Row) error {
 	if err != nil {
 		return fmt.Errorf("read the ledger head: %w", err)
 	}
-	e, err := ledger.Parse(body)
+	e, err := t.heads.Parse(seq, body)
 	if err != nil {
 		return fmt.Errorf("read the ledger head, entry %d: %w", seq, err)
 	}
@@ -119,7 +126,7 @@ func (t *tx) chain(tmpl ledger.Entry) (ledger.Entry, []byte, error) {
 	if err != nil {
 		return ledger.Entry{}, nil, fmt.Errorf("entry %d does not read back: %w", e.Seq, err)
 	}
-	t.head = &back
+	t.head, t.headBody = &back, body
 	return back, body, nil
 }
 

@@ -32,20 +32,13 @@ var (
 // ledger order, bodies included.
 func (db *DB) Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error) {
 	query, args := byRelease(evidenceQuery, "ev", releaseID)
-	rows, err := db.sql.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("evidence of %s: %w", releaseID, err)
-	}
-	defer rows.Close()
 	var out []store.Evidence
-	for rows.Next() {
-		ev, err := scanEvidence(rows)
-		if err != nil {
-			return nil, err
-		}
+	err := db.each(ctx, func(r *sql.Rows) error {
+		ev, err := scanEvidence(r)
 		out = append(out, ev)
-	}
-	if err := rows.Err(); err != nil {
+		return err
+	}, query, args...)
+	if err != nil {
 		return nil, fmt.Errorf("evidence of %s: %w", releaseID, err)
 	}
 	return out, nil
@@ -193,31 +186,12 @@ func (db *DB) Len(ctx context.Context) (int64, error) {
 // tables only: no document or decision body.
 func (db *DB) Releases(ctx context.Context, now time.Time) ([]store.ReleaseSummary, error) {
 	var b store.SummaryBuilder
-	err := db.each(ctx, func(r *sql.Rows) error {
-		var release, kind, added, service, env, commit string
-		var n int
-		var first, last int64
-		if err := r.Scan(&release, &kind, &n, &first, &last, &added, &service, &env, &commit); err != nil {
-			return err
-		}
-		at, err := store.ParseTime(added)
-		if err != nil {
-			return fmt.Errorf("evidence of %s: added_at: %w", release, err)
-		}
-		b.Evidence(release, kind, n, first, last, at, service, env, commit)
-		return nil
-	}, store.SummaryEvidenceSQL)
+	scan := func(fn func(store.Scanner) error) func(*sql.Rows) error {
+		return func(r *sql.Rows) error { return fn(r) }
+	}
+	err := db.each(ctx, scan(b.ScanEvidence), store.SummaryEvidenceSQL)
 	if err == nil {
-		err = db.each(ctx, func(r *sql.Rows) error {
-			var release string
-			var n int
-			var last int64
-			if err := r.Scan(&release, &n, &last); err != nil {
-				return err
-			}
-			b.Counts(release, n, last)
-			return nil
-		}, store.SummaryCountsSQL)
+		err = db.each(ctx, scan(b.ScanCounts), store.SummaryCountsSQL)
 	}
 	if err == nil {
 		err = db.each(ctx, func(r *sql.Rows) error {
@@ -229,15 +203,7 @@ func (db *DB) Releases(ctx context.Context, now time.Time) ([]store.ReleaseSumma
 		}, "SELECT "+decisionsTable.prefixed("d")+", NULL FROM decisions d"+store.SummaryLatestWhere)
 	}
 	if err == nil {
-		err = db.each(ctx, func(r *sql.Rows) error {
-			var release string
-			var open, overdue int
-			if err := r.Scan(&release, &open, &overdue); err != nil {
-				return err
-			}
-			b.Open(release, open, overdue)
-			return nil
-		}, store.SummaryOpenSQL, store.FormatTime(now))
+		err = db.each(ctx, scan(b.ScanOpen), store.SummaryOpenSQL, store.FormatTime(now))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("summarize releases: %w", err)
@@ -282,20 +248,13 @@ func (db *DB) EvidenceOfKinds(ctx context.Context, releaseID string, kinds ...st
 	for _, k := range kinds {
 		args = append(args, k)
 	}
-	rows, err := db.sql.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("evidence of %s: %w", releaseID, err)
-	}
-	defer rows.Close()
 	var out []store.Evidence
-	for rows.Next() {
-		ev, err := scanEvidence(rows)
-		if err != nil {
-			return nil, err
-		}
+	err := db.each(ctx, func(r *sql.Rows) error {
+		ev, err := scanEvidence(r)
 		out = append(out, ev)
-	}
-	if err := rows.Err(); err != nil {
+		return err
+	}, q, args...)
+	if err != nil {
 		return nil, fmt.Errorf("evidence of %s: %w", releaseID, err)
 	}
 	return out, nil

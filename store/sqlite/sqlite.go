@@ -34,6 +34,8 @@ import (
 
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/localizevideos/shipgate/store"
 )
 
 // DB is a ledger in one SQLite file. It is safe for concurrent use, and
@@ -45,6 +47,8 @@ type DB struct {
 	// SQLite's busy handler and sleep; other handles and processes still
 	// wait there.
 	wmu sync.Mutex
+	// heads spares each write a parse of the head it wrote last.
+	heads store.HeadCache
 }
 
 // busyTimeout is how long a writer waits for another one, in milliseconds.

@@ -17,6 +17,10 @@ type tx struct {
 	*sql.Tx
 	now  time.Time
 	head *ledger.Entry
+	// heads is the handle's cache; headBody the body of head once this
+	// transaction appended it.
+	heads    *store.HeadCache
+	headBody []byte
 }
 
 // write runs fn in one BEGIN IMMEDIATE transaction (the DSN's _txlock), with
@@ -31,7 +35,7 @@ func (db *DB) write(ctx context.Context, now time.Time, fn func(*tx) error) erro
 	if err != nil {
 		return fmt.Errorf("ledger %s: begin: %w", db.path, err)
 	}
-	t := &tx{Tx: stx, now: now}
+	t := &tx{Tx: stx, now: now, heads: &db.heads}
 	if err := t.loadHead(ctx); err != nil {
 		stx.Rollback()
 		return err
@@ -42,6 +46,9 @@ func (db *DB) write(ctx context.Context, now time.Time, fn func(*tx) error) erro
 	}
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("ledger %s: commit: %w", db.path, err)
+	}
+	if t.headBody != nil {
+		db.heads.Set(t.head.Seq, *t.head, t.headBody)
 	}
 	return nil
 }
@@ -58,7 +65,7 @@ func (t *tx) loadHead(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read the ledger head: %w", err)
 	}
-	e, err := ledger.Parse(body)
+	e, err := t.heads.Parse(seq, body)
 	if err != nil {
 		return fmt.Errorf("read the ledger head, entry %d: %w", seq, err)
 	}
@@ -89,7 +96,7 @@ func (t *tx) append(ctx context.Context, tmpl ledger.Entry) (ledger.Entry, error
 		back.Seq, back.Type, back.Key, back.Hash, body); err != nil {
 		return ledger.Entry{}, fmt.Errorf("append entry %d: %w", back.Seq, err)
 	}
-	t.head = &back
+	t.head, t.headBody = &back, body
 	return back, nil
 }
 

@@ -26,25 +26,33 @@ var allowedDeps = map[string][]string{
 	"format":          {"engine", "evidence", "schemas"},
 	"report":          {"store", "ledger", "engine", "evidence", "schemas", "gate"},
 	"auditpack":       {"report", "store", "ledger", "engine", "evidence", "schemas", "gate"},
-	"cmd":             {"engine", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "report", "auditpack", "auth", "server/...", "client", "rollback", "reconcile", "signals", "watch", "artifact"},
+	"cmd":             {"engine", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "report", "auditpack", "auth", "server/...", "client", "rollback", "reconcile", "signals", "watch", "artifact", "internal/celyaml"},
 	"rollback":        {"engine", "evidence", "schemas", "store", "ledger", "runner", "artifact"},
 	"artifact":        {},
 	"reconcile":       {"engine", "evidence", "schemas", "store", "ledger", "gate", "collect/git", "collect/pm2"},
 	"collect/pm2":     {},
 	"auth":            {"store", "ledger", "evidence", "schemas"},
-	"server":          {"auth", "server/web", "gate", "engine", "evidence", "schemas", "store", "ledger"},
-	"client":          {"server/...", "auth", "gate", "engine", "evidence", "schemas", "store", "ledger"},
+	"server":          {"auth", "server/web", "gate", "engine", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact"},
+	"client":          {"server/...", "auth", "gate", "engine", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact"},
 
 	// The error-spike check of httpcheck reads /metrics and Prometheus
 	// through prom, a leaf.
 	"collect/prom":      {},
-	"collect/httpcheck": {"collect/prom"},
-	"collect/incidents": {},
+	"collect/httpcheck": {"collect/prom", "internal/celyaml"},
+	"collect/incidents": {"internal/celyaml"},
 
 	// watch samples signals, which read Prometheus and /metrics through prom.
-	"signals":         {"collect/prom"},
-	"watch":           {"signals", "collect/prom"},
+	"signals":         {"collect/prom", "internal/celyaml"},
+	"watch":           {"signals", "collect/prom", "internal/celyaml"},
 	"watch/watchtest": {},
+
+	// celyaml decodes the YAML files of httpcheck, incidents and signals
+	// and compiles their CEL.
+	"internal/celyaml": {},
+
+	// pgtest makes a PostgreSQL database per test; it imports nothing of
+	// ours, so the internal tests of store/postgres can use it too.
+	"store/postgres/pgtest": {},
 }
 
 func allowed(list []string, rel string) bool {

@@ -4,13 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
-	"net/url"
-	"os"
-	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/open-policy-agent/opa/v1/bundle"
 
 	"github.com/localizevideos/shipgate/auditpack"
@@ -20,46 +15,15 @@ import (
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/replay/replaytest"
 	"github.com/localizevideos/shipgate/store/postgres"
+	"github.com/localizevideos/shipgate/store/postgres/pgtest"
 )
 
 // A pack exported from the PostgreSQL store replays clean too: export
 // reads nothing but the stored entries, which every store keeps byte for
 // byte alike.
 func TestPackFromPostgres(t *testing.T) {
-	server := os.Getenv("SHIPGATE_TEST_POSTGRES")
-	if server == "" {
-		t.Skip("SHIPGATE_TEST_POSTGRES is not set: start a throwaway server with eval \"$(make -s pg)\" (CI does)")
-	}
 	ctx := context.Background()
-	name := "shipgate_pack_" + strings.ToLower(rand.Text())
-	admin := func(sql string) error {
-		conn, err := pgx.Connect(ctx, server)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	ident := pgx.Identifier{name}.Sanitize()
-	if err := admin("CREATE DATABASE " + ident); err != nil {
-		t.Fatalf("create the test database: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := admin("DROP DATABASE IF EXISTS " + ident + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(server)
-	if err != nil {
-		t.Fatalf("SHIPGATE_TEST_POSTGRES: want a postgres:// URL: %v", err)
-	}
-	u.Path = "/" + name
-	db, err := postgres.Open(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := pgtest.NewStore(t, postgres.Open)
 
 	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS})
 	if err != nil {

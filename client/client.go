@@ -276,3 +276,29 @@ func violations(views []server.ViolationView) ([]store.Violation, error) {
 	}
 	return out, nil
 }
+
+// RollbackTarget asks where a rollback of the release goes (strategy
+// fast or emergency, "" for fast): the server runs rollback.FindTarget and
+// rollback.VerifiedArtifact on its ledger and answers the approved
+// restart command of its policy data. rel's service, environment and
+// commit, when set, choose among the release's Plans. No target (or no
+// Plan) is an *Error with Status 404.
+func (c *Client) RollbackTarget(ctx context.Context, rel engine.Release, strategy string) (*server.RollbackTarget, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"service": rel.Service, "environment": rel.Environment, "commit": rel.Commit, "strategy": strategy} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	var out server.RollbackTarget
+	if _, err := c.do(ctx, "GET", "/v1/releases/"+url.PathEscape(rel.ID)+"/rollback-target", q, nil, &out); err != nil {
+		return nil, err
+	}
+	if out.Release.ID != rel.ID {
+		return nil, fmt.Errorf("the server answered the rollback target of %q for the release %q", out.Release.ID, rel.ID)
+	}
+	if strategy != "emergency" && (out.Target == nil || out.Target.Commit == "" || out.Target.ID == "") {
+		return nil, fmt.Errorf("the server answered no rollback target for %s", rel.ID)
+	}
+	return &out, nil
+}

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/collect/incidents"
+	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/runner"
@@ -32,14 +34,11 @@ func newCollectCmd(s Streams, g *globals) *cobra.Command {
 
 // collectIncidentsOptions are the flags of `shipgate collect incidents`.
 type collectIncidentsOptions struct {
+	recordOptions
 	From    string
 	Map     string
-	Release ReleaseOptions
 	Actor   string
 	Timeout time.Duration
-	Ev      EvidenceOptions
-	Sign    SigningOptions
-	Store   StoreOptions
 	Output  OutputOptions
 }
 
@@ -70,18 +69,14 @@ Exit codes: 0 recorded, 2 error.`,
 			return collectIncidentsRun(c.Context(), s, g, o)
 		},
 	}
+	o.recordOptions.addFlags(c, g)
 	f := c.Flags()
-	o.Release.AddFlags(f, g)
 	f.StringVar(&o.From, "from", "", "incident list: an http(s) URL or a JSON file (required)")
 	f.StringVar(&o.Map, "map", "", "mapping file: CEL expressions from the list to IncidentStatus incidents (required)")
 	f.StringVar(&o.Actor, "actor", "", "who collects (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	f.DurationVar(&o.Timeout, "timeout", incidents.DefaultTimeout, "limit for reading an HTTP source")
-	_ = c.MarkFlagRequired("release")
 	_ = c.MarkFlagRequired("from")
 	_ = c.MarkFlagRequired("map")
-	o.Ev.AddFlags(f)
-	o.Sign.AddFlags(f)
-	o.Store.AddFlags(f, g)
 	o.Output.AddFlags(f)
 	return c
 }
@@ -98,32 +93,12 @@ func collectIncidentsRun(ctx context.Context, s Streams, g *globals, o *collectI
 	if err != nil {
 		return err
 	}
-	rel, err := o.Release.resolve()
+	r, err := o.open(ctx, s)
 	if err != nil {
 		return err
 	}
-	v, err := o.Ev.Validator()
-	if err != nil {
-		return err
-	}
-	signer, err := o.Sign.Signer(s.Err)
-	if err != nil {
-		return err
-	}
-	if v, err = trustSigner(v, &o.Ev, signer); err != nil {
-		return err
-	}
-	db, err := o.Store.Open(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if rel, err = releaseOfPlans(ctx, db, v, rel); err != nil {
-		return err
-	}
-	host, _ := os.Hostname()
-	env := runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
-		Repository: rel.Repository, Commit: rel.Commit, Version: Version, Host: host, Actor: actor(o.Actor, g)}
+	defer r.Close()
+	env := r.envelope(actor(o.Actor, g))
 
 	fetchCtx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
@@ -136,11 +111,11 @@ func collectIncidentsRun(ctx context.Context, s Streams, g *globals, o *collectI
 	if err != nil {
 		return fmt.Errorf("%s: %w; %s", o.From, err, nothing)
 	}
-	doc, err := incidentStatus(ctx, v, signer, env, o.From, list, time.Now())
+	doc, err := incidentStatus(ctx, r.v, r.signer, env, o.From, list, time.Now())
 	if err != nil {
 		return fmt.Errorf("%s: the mapped incidents are not valid IncidentStatus evidence: %w; %s", o.From, err, nothing)
 	}
-	if _, err := db.AddEvidence(ctx, time.Now(), []store.Evidence{gate.StoreEvidence(doc)}); err != nil {
+	if _, err := r.db.AddEvidence(ctx, time.Now(), []store.Evidence{gate.StoreEvidence(doc)}); err != nil {
 		return fmt.Errorf("record IncidentStatus: %w", err)
 	}
 	fmt.Fprintf(s.Err, "shipgate: recorded IncidentStatus for release %s @ %s: %s signed by %s\n",
@@ -169,4 +144,110 @@ func incidentStatus(ctx context.Context, v *evidence.Validator, signer *evidence
 		return nil, err
 	}
 	return seal(ctx, v, signer, "shipgate collect incidents", b)
+}
+
+// recordOptions are the flags of a command that records evidence it
+// produced itself: the release, the evidence checks, the signing key and
+// the ledger.
+type recordOptions struct {
+	Release ReleaseOptions
+	Ev      EvidenceOptions
+	Sign    SigningOptions
+	Store   StoreOptions
+}
+
+// addFlags adds the flags to c; --release is required.
+func (o *recordOptions) addFlags(c *cobra.Command, g *globals) {
+	f := c.Flags()
+	o.Release.AddFlags(f, g)
+	_ = c.MarkFlagRequired("release")
+	o.Ev.AddFlags(f)
+	o.Sign.AddFlags(f)
+	o.Store.AddFlags(f, g)
+}
+
+// recording is what a command recording evidence it produced itself holds:
+// the validator, trusting the key that signs (trustSigner), the signer, the
+// open ledger, and the release completed from its Plans.
+type recording struct {
+	v      *evidence.Validator
+	signer *evidence.Signer
+	db     ledgerStore
+	rel    engine.Release
+}
+
+// open resolves the release, loads the validator and the signing key,
+// opens the ledger and completes the release from its Plans there
+// (releaseOfPlans): a release without a Plan is an error. The caller
+// closes the recording.
+func (o *recordOptions) open(ctx context.Context, s Streams) (*recording, error) {
+	rel, err := o.Release.resolve()
+	if err != nil {
+		return nil, err
+	}
+	v, err := o.Ev.Validator()
+	if err != nil {
+		return nil, err
+	}
+	signer, err := o.Sign.Signer(s.Err)
+	if err != nil {
+		return nil, err
+	}
+	if v, err = trustSigner(v, &o.Ev, signer); err != nil {
+		return nil, err
+	}
+	db, err := o.Store.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if rel, err = releaseOfPlans(ctx, db, v, rel); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &recording{v: v, signer: signer, db: db, rel: rel}, nil
+}
+
+// Close closes the ledger.
+func (r *recording) Close() error { return r.db.Close() }
+
+// envelope is the envelope of the release's evidence that actor collects on
+// this host.
+func (r *recording) envelope(actor string) runner.Envelope {
+	host, _ := os.Hostname()
+	return runner.Envelope{ReleaseID: r.rel.ID, Service: r.rel.Service, Environment: r.rel.Environment,
+		Repository: r.rel.Repository, Commit: r.rel.Commit, Version: Version, Host: host, Actor: actor}
+}
+
+// document is the signed evidence document of kind with data, collected at
+// at as env says, decoded and validated (source names it in errors; what
+// names it in a signing or validation error).
+func (r *recording) document(ctx context.Context, env runner.Envelope, kind, source, what string, data any, at time.Time) (*evidence.Document, error) {
+	b, err := json.Marshal(map[string]any{
+		"apiVersion":  runner.APIVersion,
+		"kind":        kind,
+		"release":     map[string]string{"id": env.ReleaseID, "service": env.Service, "environment": env.Environment},
+		"subject":     map[string]string{"repository": env.Repository, "commit": env.Commit},
+		"collectedAt": at.Format(time.RFC3339Nano),
+		"collector":   collector(env),
+		"data":        data,
+	})
+	if err != nil {
+		return nil, err
+	}
+	doc, err := seal(ctx, r.v, r.signer, source, b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return doc, nil
+}
+
+// record writes doc to the ledger at now; the write is bounded by
+// recordTimeout, and goes on after ctx is cancelled.
+func (r *recording) record(ctx context.Context, now time.Time, what string, doc *evidence.Document) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	if _, err := r.db.AddEvidence(ctx, now, []store.Evidence{gate.StoreEvidence(doc)}); err != nil {
+		return fmt.Errorf("record %s: %w", what, err)
+	}
+	return nil
 }

@@ -11,20 +11,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/evidence"
-	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/runner"
 	"github.com/localizevideos/shipgate/signals"
-	"github.com/localizevideos/shipgate/store"
 )
 
 // errorBudgetOptions are the flags of `shipgate collect error-budget`.
 type errorBudgetOptions struct {
-	Release ReleaseOptions
-	SLO     string
-	Actor   string
-	Ev      EvidenceOptions
-	Sign    SigningOptions
-	Store   StoreOptions
+	recordOptions
+	SLO   string
+	Actor string
 }
 
 func newCollectErrorBudgetCmd(s Streams, g *globals) *cobra.Command {
@@ -51,15 +46,11 @@ that cannot be written).`,
 			return errorBudgetRun(c.Context(), s, g, o)
 		},
 	}
+	o.recordOptions.addFlags(c, g)
 	f := c.Flags()
-	o.Release.AddFlags(f, g)
 	f.StringVar(&o.SLO, "slo", "", "SLO file, YAML (required)")
 	f.StringVar(&o.Actor, "actor", "", "who measures (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
-	_ = c.MarkFlagRequired("release")
 	_ = c.MarkFlagRequired("slo")
-	o.Ev.AddFlags(f)
-	o.Sign.AddFlags(f)
-	o.Store.AddFlags(f, g)
 	return c
 }
 
@@ -72,30 +63,11 @@ func errorBudgetRun(ctx context.Context, s Streams, g *globals, o *errorBudgetOp
 	if err != nil {
 		return err
 	}
-	rel, err := o.Release.resolve()
+	r, err := o.open(ctx, s)
 	if err != nil {
 		return err
 	}
-	v, err := o.Ev.Validator()
-	if err != nil {
-		return err
-	}
-	signer, err := o.Sign.Signer(s.Err)
-	if err != nil {
-		return err
-	}
-	if v, err = trustSigner(v, &o.Ev, signer); err != nil {
-		return err
-	}
-	db, err := o.Store.Open(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	rel, err = releaseOfPlans(ctx, db, v, rel)
-	if err != nil {
-		return err
-	}
+	defer r.Close()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	qctx, cancel := context.WithTimeout(ctx, signals.DefaultTimeout)
 	budget, err := slo.Measure(qctx, &signals.Sources{}, now)
@@ -103,17 +75,12 @@ func errorBudgetRun(ctx context.Context, s Streams, g *globals, o *errorBudgetOp
 	if err != nil {
 		return fmt.Errorf("measure the error budget: %w: nothing recorded, and an unmeasured budget is not available", err)
 	}
-	host, _ := os.Hostname()
-	env := runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
-		Repository: rel.Repository, Commit: rel.Commit, Version: Version, Host: host, Actor: actor(o.Actor, g)}
-	doc, err := errorBudgetDoc(ctx, v, signer, env, budget, now)
+	doc, err := errorBudgetDoc(ctx, r, r.envelope(actor(o.Actor, g)), budget, now)
 	if err != nil {
 		return err
 	}
-	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer rcancel()
-	if _, err := db.AddEvidence(rctx, now, []store.Evidence{gate.StoreEvidence(doc)}); err != nil {
-		return fmt.Errorf("record the ErrorBudget: %w", err)
+	if err := r.record(ctx, now, "the ErrorBudget", doc); err != nil {
+		return err
 	}
 	fmt.Fprintf(s.Out, "error budget %s: %.1f%% left (error ratio %.4g over %s, objective %v); recorded %s, signed by %s\n",
 		budget.SLO, budget.Remaining*100, budget.ErrorRatio, budget.Window, budget.Objective, doc.Digest, strings.Join(doc.SignedBy, ", "))
@@ -124,7 +91,7 @@ func errorBudgetRun(ctx context.Context, s Streams, g *globals, o *errorBudgetOp
 	return nil
 }
 
-func errorBudgetDoc(ctx context.Context, v *evidence.Validator, signer *evidence.Signer, env runner.Envelope, b *signals.Budget, at time.Time) (*evidence.Document, error) {
+func errorBudgetDoc(ctx context.Context, r *recording, env runner.Envelope, b *signals.Budget, at time.Time) (*evidence.Document, error) {
 	data, err := json.Marshal(b)
 	if err != nil {
 		return nil, err
@@ -134,21 +101,5 @@ func errorBudgetDoc(ctx context.Context, v *evidence.Validator, signer *evidence
 		return nil, err
 	}
 	m["measuredAt"] = b.MeasuredAt.Truncate(time.Millisecond).Format(time.RFC3339Nano)
-	body, err := json.Marshal(map[string]any{
-		"apiVersion":  runner.APIVersion,
-		"kind":        "ErrorBudget",
-		"release":     map[string]string{"id": env.ReleaseID, "service": env.Service, "environment": env.Environment},
-		"subject":     map[string]string{"repository": env.Repository, "commit": env.Commit},
-		"collectedAt": at.Format(time.RFC3339Nano),
-		"collector":   collector(env),
-		"data":        m,
-	})
-	if err != nil {
-		return nil, err
-	}
-	doc, err := seal(ctx, v, signer, "shipgate collect error-budget", body)
-	if err != nil {
-		return nil, fmt.Errorf("error budget evidence: %w", err)
-	}
-	return doc, nil
+	return r.document(ctx, env, "ErrorBudget", "shipgate collect error-budget", "error budget evidence", m, at)
 }

@@ -2,19 +2,12 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/localizevideos/shipgate/evidence"
-	"github.com/localizevideos/shipgate/gate"
-	"github.com/localizevideos/shipgate/runner"
-	"github.com/localizevideos/shipgate/store"
 )
 
 func init() {
@@ -24,13 +17,10 @@ func init() {
 
 // holdOptions are the flags of `shipgate hold` and `shipgate unhold`.
 type holdOptions struct {
-	Release ReleaseOptions
-	Reason  string
-	By      string
-	Lift    bool
-	Ev      EvidenceOptions
-	Sign    SigningOptions
-	Store   StoreOptions
+	recordOptions
+	Reason string
+	By     string
+	Lift   bool
 }
 
 func newHoldCmd(s Streams, g *globals) *cobra.Command {
@@ -76,52 +66,28 @@ func newUnholdCmd(s Streams, g *globals) *cobra.Command {
 }
 
 func (o *holdOptions) addFlags(c *cobra.Command, g *globals) {
+	o.recordOptions.addFlags(c, g)
 	f := c.Flags()
-	o.Release.AddFlags(f, g)
 	f.StringVar(&o.Reason, "reason", "", "why (required to place a hold)")
 	f.StringVar(&o.By, "by", "", "the person who holds or lifts (required)")
-	_ = c.MarkFlagRequired("release")
 	_ = c.MarkFlagRequired("by")
-	o.Ev.AddFlags(f)
-	o.Sign.AddFlags(f)
-	o.Store.AddFlags(f, g)
 }
 
 func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 	if !o.Lift && o.Reason == "" {
 		return errors.New("--reason: say why the release is held")
 	}
-	rel, err := o.Release.resolve()
+	r, err := o.open(ctx, s)
 	if err != nil {
 		return err
 	}
-	v, err := o.Ev.Validator()
+	defer r.Close()
+	rel := r.rel
+	before, err := activeHold(ctx, r.db, r.v, rel.ID)
 	if err != nil {
 		return err
 	}
-	signer, err := o.Sign.Signer(s.Err)
-	if err != nil {
-		return err
-	}
-	if v, err = trustSigner(v, &o.Ev, signer); err != nil {
-		return err
-	}
-	db, err := o.Store.Open(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	rel, err = releaseOfPlans(ctx, db, v, rel)
-	if err != nil {
-		return err
-	}
-	before, err := activeHold(ctx, db, v, rel.ID)
-	if err != nil {
-		return err
-	}
-	host, _ := os.Hostname()
-	env := runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
-		Repository: rel.Repository, Commit: rel.Commit, Version: Version, Host: host, Actor: o.By}
+	env := r.envelope(o.By)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	data := map[string]any{"action": "place", "by": o.By, "at": now.Format(time.RFC3339Nano)}
 	if o.Lift {
@@ -130,14 +96,12 @@ func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 	if o.Reason != "" {
 		data["reason"] = o.Reason
 	}
-	doc, err := holdDoc(ctx, v, signer, env, data, now)
+	doc, err := r.document(ctx, env, "Hold", "shipgate hold", "hold evidence", data, now)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer cancel()
-	if _, err := db.AddEvidence(ctx, now, []store.Evidence{gate.StoreEvidence(doc)}); err != nil {
-		return fmt.Errorf("record the Hold: %w", err)
+	if err := r.record(ctx, now, "the Hold", doc); err != nil {
+		return err
 	}
 	switch {
 	case o.Lift && before == nil:
@@ -148,24 +112,4 @@ func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 		fmt.Fprintf(s.Out, "held: %s holds %s (%s); a breach only alerts until the hold is lifted (%s, signed by %s)\n", o.By, rel.ID, o.Reason, doc.Digest, strings.Join(doc.SignedBy, ", "))
 	}
 	return nil
-}
-
-func holdDoc(ctx context.Context, v *evidence.Validator, signer *evidence.Signer, env runner.Envelope, data map[string]any, at time.Time) (*evidence.Document, error) {
-	b, err := json.Marshal(map[string]any{
-		"apiVersion":  runner.APIVersion,
-		"kind":        "Hold",
-		"release":     map[string]string{"id": env.ReleaseID, "service": env.Service, "environment": env.Environment},
-		"subject":     map[string]string{"repository": env.Repository, "commit": env.Commit},
-		"collectedAt": at.Format(time.RFC3339Nano),
-		"collector":   collector(env),
-		"data":        data,
-	})
-	if err != nil {
-		return nil, err
-	}
-	doc, err := seal(ctx, v, signer, "shipgate hold", b)
-	if err != nil {
-		return nil, fmt.Errorf("hold evidence: %w", err)
-	}
-	return doc, nil
 }

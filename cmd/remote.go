@@ -339,3 +339,12 @@ func (b *stepBackend) decide(ctx context.Context, req gate.Request) (*engine.Dec
 	}
 	return d, err
 }
+
+// rollbackLedger is where a rollback of this backend finds its target and
+// records itself: the server when remote, else the local ledger.
+func (b *stepBackend) rollbackLedger() rollbackLedger {
+	if b.remote != nil {
+		return remoteRollback{b.remote}
+	}
+	return localRollback{eng: b.gt.Engine, db: b.db}
+}

@@ -422,16 +422,13 @@ func TestRemoteVerifyMatchesLocal(t *testing.T) {
 	}
 
 	// Fail closed: an app whose checks fail and a server that is gone is
-	// exit 2 (the Verification cannot be recorded), never 0 or 1;
-	// --rollback-on-fail with --server is refused before anything runs.
+	// exit 2 (the Verification cannot be recorded), never 0 or 1.
+	// (--rollback-on-fail with --server: TestRemoteRollback.)
 	gone := map[string]string{"SHIPGATE_SERVER": "http://127.0.0.1:1", "SHIPGATE_TOKEN": sl.tokens[auth.RolePipeline]}
 	base := (&fakeApp{}).start(t)
 	args := []string{"verify", "--release", release, "--checks", checks, "--base", base, "--var", "password=s3cret", "--signing-key", key}
 	if code, _, errOut := runWith(gone, args...); code != 2 || !strings.Contains(errOut, "connect") {
 		t.Errorf("server gone: exit %d, stderr %s; want 2", code, errOut)
-	}
-	if code, _, errOut := runWith(remote, append(args, "--rollback-on-fail")...); code != 2 || !strings.Contains(errOut, "--rollback-on-fail with --server") {
-		t.Errorf("--rollback-on-fail: exit %d, stderr %s; want 2", code, errOut)
 	}
 }
 
@@ -601,5 +598,184 @@ func TestRemoteEvidenceAddSigned(t *testing.T) {
 	}
 	if n := storedSigned(t, sl.db, "lv-2026-11-26.1", "Plan", key); n != 1 {
 		t.Errorf("%d signed Plans on the server; want 1", n)
+	}
+}
+
+var recordedRollback = regexp.MustCompile(`recorded Rollback (succeeded|failed) \(fast\) for release (\S+): (sha256:[0-9a-f]{64})`)
+
+// rollbacksOn reads the Rollback documents of the release on the server.
+func rollbacksOn(t *testing.T, db, release string) []store.Evidence {
+	t.Helper()
+	st, err := sqlite.OpenReadOnly(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	evs, err := st.Evidence(context.Background(), release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []store.Evidence
+	for _, e := range evs {
+		if e.Kind == "Rollback" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// shipgate rollback against a server: the server finds the target in its
+// ledger (GET /v1/releases/{id}/rollback-target, the same FindTarget as a
+// local rollback), the steps run here on the real checkout, and the signed
+// Rollback is recorded on the server. No target is a recorded failure and
+// exit 1, as in local mode; verify --rollback-on-fail rolls back the same
+// way.
+func TestRemoteRollback(t *testing.T) {
+	dir := runFixture(t)
+	key, pub, keyID := verifySigningKey(t, dir)
+	data := filepath.Join(dir, "data.yaml")
+	sl := serve(t, "--data", data, "--trusted-key", pub)
+	remote := sl.env(auth.RolePipeline)
+	app := filepath.Join(dir, "app")
+	arts := filepath.Join(dir, "artifacts")
+	git := func(args ...string) string {
+		c := exec.Command("git", append([]string{"-C", app}, args...)...)
+		c.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Dave", "GIT_AUTHOR_EMAIL=dave@example.com",
+			"GIT_COMMITTER_NAME=Dave", "GIT_COMMITTER_EMAIL=dave@example.com")
+		out, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	must := func(what string, want int, env map[string]string, args ...string) (string, string) {
+		t.Helper()
+		code, out, errOut := runWith(env, args...)
+		if code != want {
+			t.Fatalf("%s: exit %d; want %d\nstdout: %s\nstderr: %s", what, code, want, out, errOut)
+		}
+		return out, errOut
+	}
+	// The build output is no change to the checkout.
+	fixture := git("rev-parse", "HEAD")
+	writeFile(t, filepath.Join(app, ".gitignore"), "deployed.txt\ndist/\n")
+	git("commit", "-q", "--amend", "-a", "-m", "release 1")
+	commit1 := git("rev-parse", "HEAD")
+	for _, f := range []string{"plan", "incidents", "approval"} {
+		b, err := os.ReadFile(filepath.Join(dir, f+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, f+".json"), strings.ReplaceAll(string(b), fixture, commit1))
+	}
+	must("plan web-1", 0, remote, "evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "incidents.json"))
+
+	// No release of web passed verify yet: the server answers 404, the
+	// failed Rollback is recorded there, nothing runs, exit 1; a local
+	// ledger in the same state prints the same.
+	rb := []string{"rollback", "--release", "web-1", "--dir", app, "--signing-key", key, "--artifact-store", arts}
+	out, errOut := must("rollback without target", 1, remote, rb...)
+	if !strings.Contains(errOut, "no earlier release passed verify") || !strings.Contains(errOut, "server answered 404") {
+		t.Errorf("rollback without target: stderr lacks the server's 404 and its reason:\n%s", errOut)
+	}
+	m := recordedRollback.FindStringSubmatch(errOut)
+	if m == nil || m[1] != "failed" {
+		t.Fatalf("rollback without target: stderr %s; want a recorded failed Rollback", errOut)
+	}
+	verifySigned(t, sl.db, m[3], pub, keyID)
+	local := map[string]string{"SHIPGATE_STORE": filepath.Join(dir, "local.db"), "SHIPGATE_ACTOR": "dave"}
+	must("local plan web-1", 0, local, "evidence", "add", filepath.Join(dir, "plan.json"))
+	lout, lerr := must("local rollback without target", 1, local, append(rb, "--data", data)...)
+	if n := func(s string) string { return timing.ReplaceAllString(s, "in T") }; n(lout) != n(out) {
+		t.Errorf("rollback without target: remote output differs from local\nlocal:\n%s\nremote:\n%s", lout, out)
+	}
+	if !strings.Contains(lerr, "no earlier release passed verify") {
+		t.Errorf("local rollback without target: %s", lerr)
+	}
+	if got := git("rev-parse", "HEAD"); got != commit1 {
+		t.Fatalf("a failed rollback moved HEAD to %s", got)
+	}
+
+	// web-1 is built (its output kept as an artifact), approved, deployed
+	// and verified through the server.
+	build := "mkdir -p dist && echo v1 > dist/app.txt"
+	must("build web-1", 0, remote, "run", "build", "--release", "web-1", "--dir", app, "--signing-key", key,
+		"--artifact", "dist", "--artifact-store", arts, "--", "sh", "-c", build)
+	must("approve web-1", 0, remote, "evidence", "add", filepath.Join(dir, "approval.json"))
+	must("deploy web-1", 0, remote, "run", "deploy", "--release", "web-1", "--dir", app, "--signing-key", key,
+		"--", "sh", "-c", "echo deployed > deployed.txt")
+	checks := exampleChecks(t, dir)
+	verify := func(release string, app *fakeApp) []string {
+		return []string{"verify", "--release", release, "--checks", checks, "--base", app.start(t), "--var", "password=s3cret", "--signing-key", key}
+	}
+	must("verify web-1", 0, remote, verify("web-1", &fakeApp{})...)
+
+	// web-2: a new commit with other build output, deployed by hand.
+	writeFile(t, filepath.Join(app, "app.js"), `console.log("web 2");`+"\n")
+	git("commit", "-q", "-am", "release 2")
+	commit2 := git("rev-parse", "HEAD")
+	if err := os.WriteFile(filepath.Join(app, "dist", "app.txt"), []byte("v2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan2, err := os.ReadFile(filepath.Join(dir, "plan.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "plan2.json"), strings.NewReplacer("web-1", "web-2", commit1, commit2).Replace(string(plan2)))
+	must("plan web-2", 0, remote, "evidence", "add", filepath.Join(dir, "plan2.json"))
+	os.Remove(filepath.Join(app, "deployed.txt"))
+
+	// The rollback of web-2 goes back to web-1: its commit checked out,
+	// its verified build output restored, the approved command run.
+	rb2 := []string{"rollback", "--release", "web-2", "--dir", app, "--signing-key", key, "--artifact-store", arts, "--build", ""}
+	out, errOut = must("rollback web-2", 0, remote, rb2...)
+	if !strings.Contains(out, "rollback fast succeeded: web-2 in ") ||
+		!strings.Contains(errOut, "back to release web-1 @ "+commit1[:12]) || !strings.Contains(errOut, "restoring its verified build output dist from sha256:") {
+		t.Errorf("rollback web-2:\nstdout: %s\nstderr: %s", out, errOut)
+	}
+	if got := git("rev-parse", "HEAD"); got != commit1 {
+		t.Errorf("after the rollback HEAD is %s; want web-1's %s", got, commit1)
+	}
+	if b, err := os.ReadFile(filepath.Join(app, "dist", "app.txt")); err != nil || string(b) != "v1\n" {
+		t.Errorf("dist/app.txt = %q, %v; want web-1's verified v1", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(app, "deployed.txt")); err != nil {
+		t.Errorf("the approved restart command did not run: %v", err)
+	}
+	m = recordedRollback.FindStringSubmatch(errOut)
+	if m == nil || m[1] != "succeeded" || m[2] != "web-2" {
+		t.Fatalf("rollback web-2: stderr %s; want a recorded succeeded Rollback", errOut)
+	}
+	verifySigned(t, sl.db, m[3], pub, keyID)
+	rbs := rollbacksOn(t, sl.db, "web-2")
+	if len(rbs) != 1 || rbs[0].Digest != m[3] || rbs[0].Commit != commit2 ||
+		!strings.Contains(string(rbs[0].Body), `"toCommit":"`+commit1+`"`) || !strings.Contains(string(rbs[0].Body), `"toRelease":"web-1"`) {
+		t.Errorf("server Rollbacks of web-2: %d %+v; want the one printed, to web-1 @ %s", len(rbs), rbs, commit1)
+	}
+
+	// verify --rollback-on-fail with --server: a broken /api/me denies,
+	// and the release goes back to web-1 again, recorded on the server.
+	git("checkout", "-q", "main")
+	out, errOut = must("verify --rollback-on-fail", 1, remote, append(verify("web-2", &fakeApp{me: "eve@example.com"}), "--rollback-on-fail",
+		"--dir", app, "--artifact-store", arts, "--build", "")...)
+	if !strings.Contains(out, "DENY verify gate") || !strings.Contains(errOut, "rolling back now (--rollback-on-fail)") {
+		t.Errorf("verify --rollback-on-fail:\nstdout: %s\nstderr: %s", out, errOut)
+	}
+	if got := git("rev-parse", "HEAD"); got != commit1 {
+		t.Errorf("after verify --rollback-on-fail HEAD is %s; want %s", got, commit1)
+	}
+	if rbs := rollbacksOn(t, sl.db, "web-2"); len(rbs) != 2 || !strings.Contains(string(rbs[1].Body), `"trigger":"verify-failed"`) {
+		t.Errorf("server Rollbacks of web-2: %d; want 2, the second triggered by verify-failed", len(rbs))
+	}
+
+	// A server that is gone: the rollback runs nothing and exits 2 (its
+	// failure cannot be recorded), never 0.
+	git("checkout", "-q", "main")
+	gone := map[string]string{"SHIPGATE_SERVER": "http://127.0.0.1:1", "SHIPGATE_TOKEN": sl.tokens[auth.RolePipeline], "SHIPGATE_ACTOR": "dave"}
+	if code, _, errOut := runWith(gone, rb2...); code != 2 {
+		t.Errorf("rollback with the server gone: exit %d %s; want 2", code, errOut)
+	}
+	if got := git("rev-parse", "HEAD"); got != commit2 {
+		t.Errorf("a rollback without its server moved HEAD to %s", got)
 	}
 }

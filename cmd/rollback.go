@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/localizevideos/shipgate/artifact"
+	"github.com/localizevideos/shipgate/client"
 	"github.com/localizevideos/shipgate/collect/git"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
@@ -163,6 +165,7 @@ type rollbackOptions struct {
 	Ev       EvidenceOptions
 	Sign     SigningOptions
 	Store    StoreOptions
+	Remote   RemoteOptions
 }
 
 func newRollbackCmd(s Streams, g *globals) *cobra.Command {
@@ -189,6 +192,13 @@ Emergency (--emergency --flag NAME): turn NAME off in the app's flags file
 (--flags-file, default DIR/flags.json) and restart with the approved deploy
 command.
 
+With --server (or $SHIPGATE_SERVER, or server: in shipgate.yaml) the
+steps still run here, on --dir and --artifact-store; the server answers
+the target, its verified artifact and the approved deploy command from its
+ledger and policy data (GET /v1/releases/{id}/rollback-target), and the
+Rollback is recorded on the server as its DSSE envelope (the server must
+trust the signing key: shipgate serve --trusted-key).
+
 Exit codes: 0 the rollback completed; 1 it failed (and was recorded as
 failed); 2 an error before anything could be recorded (no Plan for the
 release, a ledger that cannot be written, bad flags).`,
@@ -213,6 +223,7 @@ release, a ledger that cannot be written, bad flags).`,
 	o.Ev.AddFlags(f)
 	o.Sign.AddFlags(f)
 	o.Store.AddFlags(f, g)
+	o.Remote.AddFlags(f, g)
 	return c
 }
 
@@ -239,12 +250,12 @@ func rollbackCmdRun(ctx context.Context, s Streams, g *globals, o *rollbackOptio
 	if err != nil {
 		return err
 	}
-	gt, db, err := openGate(ctx, &o.Policy, &o.Ev, &o.Store)
+	b, err := openStepBackend(ctx, &o.Policy, &o.Ev, &o.Store, &o.Remote)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	rel, err = releaseOfPlans(ctx, db, gt.Validator, rel)
+	defer b.close()
+	rel, err = releaseOfPlans(ctx, b.plans, b.gt.Validator, rel)
 	if err != nil {
 		return err
 	}
@@ -252,17 +263,108 @@ func rollbackCmdRun(ctx context.Context, s Streams, g *globals, o *rollbackOptio
 	if err != nil {
 		return err
 	}
-	v, err := trustSigner(gt.Validator, &o.Ev, signer)
+	v, err := trustSigner(b.gt.Validator, &o.Ev, signer)
 	if err != nil {
 		return err
 	}
-	return doRollback(ctx, s, gt.Engine, v, signer, db, rel, &o.Rollback, actor(o.Actor, g))
+	return doRollback(ctx, s, b.rollbackLedger(), v, signer, rel, &o.Rollback, actor(o.Actor, g))
 }
+
+// rollbackLedger is what a rollback reads and writes: the local ledger and
+// policy data, or with --server the server's.
+type rollbackLedger interface {
+	// plan sets p.Restart (the approved deploy command) and, for a fast
+	// rollback, p.Target or p.TargetErr and then the target's verified
+	// artifact, p.Artifact or p.ArtifactErr.
+	plan(ctx context.Context, rel engine.Release, p *rollback.Plan)
+	// record records the Rollback document.
+	record(ctx context.Context, doc *evidence.Document) error
+	// deployed names the release's deploy duration, or "".
+	deployed(ctx context.Context, rel engine.Release) string
+}
+
+// localRollback reads the local ledger and policy data.
+type localRollback struct {
+	eng *engine.Engine
+	db  ledgerStore
+}
+
+func (l localRollback) plan(ctx context.Context, rel engine.Release, p *rollback.Plan) {
+	if cmds := l.eng.DeployCommands(rel.Service); len(cmds) > 0 {
+		p.Restart = cmds[0]
+	}
+	if p.Strategy != rollback.Fast {
+		return
+	}
+	if p.Target, p.TargetErr = rollback.FindTarget(ctx, l.db, rel); p.TargetErr == nil {
+		p.Artifact, p.ArtifactErr = rollback.VerifiedArtifact(ctx, l.db, p.Target)
+	}
+}
+
+func (l localRollback) record(ctx context.Context, doc *evidence.Document) error {
+	_, err := l.db.AddEvidence(ctx, time.Now(), []store.Evidence{gate.StoreEvidence(doc)})
+	return err
+}
+
+func (l localRollback) deployed(ctx context.Context, rel engine.Release) string {
+	return deployDuration(ctx, l.db, rel)
+}
+
+// remoteRollback asks the server, which runs the same rollback.FindTarget
+// and rollback.VerifiedArtifact on its ledger and answers the approved
+// deploy command of its policy data.
+type remoteRollback struct{ c *client.Client }
+
+func (r remoteRollback) plan(ctx context.Context, rel engine.Release, p *rollback.Plan) {
+	t, err := r.c.RollbackTarget(ctx, rel, p.Strategy)
+	var ce *client.Error
+	switch {
+	case errors.As(err, &ce) && ce.Status == http.StatusNotFound && p.Strategy == rollback.Fast:
+		p.TargetErr = fmt.Errorf("server answered 404: %w", noTarget(ce.Message))
+		return
+	case err != nil:
+		// Nothing known: a fast rollback goes nowhere, an emergency one
+		// has no approved command to restart with. Either is recorded as
+		// failed.
+		p.TargetErr = fmt.Errorf("ask the server for the rollback target: %w", err)
+		return
+	}
+	p.Restart = t.Restart
+	if p.Strategy != rollback.Fast {
+		return
+	}
+	p.Target = rollback.Target{ReleaseID: t.Target.ID, Commit: t.Target.Commit, Decision: t.Target.Decision, VerifiedAt: t.Target.VerifiedAt}
+	switch a := t.Artifact; {
+	case a != nil && a.Digest != "" && len(a.Paths) > 0:
+		p.Artifact = rollback.Artifact{Digest: a.Digest, Paths: a.Paths, Build: a.Build}
+	case t.ArtifactError != "":
+		p.ArtifactErr = fmt.Errorf("%w (the server answered: %s)", rollback.ErrNoArtifact, t.ArtifactError)
+	default:
+		p.ArtifactErr = fmt.Errorf("%w: the server answered none", rollback.ErrNoArtifact)
+	}
+}
+
+// noTarget is the server's word that there is no target: it is
+// rollback.ErrNoTarget.
+type noTarget string
+
+func (e noTarget) Error() string { return string(e) }
+
+func (noTarget) Is(target error) bool { return target == rollback.ErrNoTarget }
+
+func (r remoteRollback) record(ctx context.Context, doc *evidence.Document) error {
+	_, err := r.c.AddEvidence(ctx, []json.RawMessage{body(doc)}, []string{doc.Source})
+	return err
+}
+
+// deployed is "" remotely: the release's Deploy stays on the server, which
+// has it beside the Rollback.
+func (remoteRollback) deployed(context.Context, engine.Release) string { return "" }
 
 // doRollback rolls rel back as o says and records it, signed by signer
 // when it is not nil. From here on, whatever fails is recorded as a failed
 // Rollback.
-func doRollback(ctx context.Context, s Streams, eng *engine.Engine, v *evidence.Validator, signer *evidence.Signer, db ledgerStore, rel engine.Release, o *RollbackOptions, who string) error {
+func doRollback(ctx context.Context, s Streams, lg rollbackLedger, v *evidence.Validator, signer *evidence.Signer, rel engine.Release, o *RollbackOptions, who string) error {
 	p := rollback.Plan{Strategy: rollback.Fast, Trigger: o.Trigger, Reason: o.Reason, Build: strings.Fields(o.Build)}
 	if o.Emergency {
 		p.Strategy, p.Flag, p.FlagsFile = rollback.Emergency, o.Flag, o.FlagsFile
@@ -270,9 +372,7 @@ func doRollback(ctx context.Context, s Streams, eng *engine.Engine, v *evidence.
 			p.FlagsFile = filepath.Join(o.Dir, "flags.json")
 		}
 	}
-	if cmds := eng.DeployCommands(rel.Service); len(cmds) > 0 {
-		p.Restart = cmds[0]
-	}
+	lg.plan(ctx, rel, &p)
 	repo := rel.Repository
 	facts, ferr := git.Collect(o.Dir, o.MainBranches)
 	if ferr == nil {
@@ -280,9 +380,6 @@ func doRollback(ctx context.Context, s Streams, eng *engine.Engine, v *evidence.
 		if repo == "" {
 			repo = facts.Repository
 		}
-	}
-	if p.Strategy == rollback.Fast {
-		p.Target, p.TargetErr = rollback.FindTarget(ctx, db, rel)
 	}
 	if ferr != nil && p.Strategy == rollback.Fast {
 		// The checkout cannot be read: going back to a commit there would
@@ -297,11 +394,9 @@ func doRollback(ctx context.Context, s Streams, eng *engine.Engine, v *evidence.
 		switch arts, err = o.Artifacts.Store(); {
 		case err != nil:
 			// A rollback is never stopped by its settings: it rebuilds.
-			arts, p.ArtifactErr = nil, fmt.Errorf("artifact store: %w", err)
+			arts, p.Artifact, p.ArtifactErr = nil, rollback.Artifact{}, fmt.Errorf("artifact store: %w", err)
 		case o.Artifacts.Off:
-			p.ArtifactErr = errors.New("--rebuild asked for a rebuild")
-		default:
-			p.Artifact, p.ArtifactErr = rollback.VerifiedArtifact(ctx, db, p.Target)
+			p.Artifact, p.ArtifactErr = rollback.Artifact{}, errors.New("--rebuild asked for a rebuild")
 		}
 		if p.ArtifactErr == nil {
 			fmt.Fprintf(s.Err, "shipgate: restoring its verified build output %s from %s\n", strings.Join(p.Artifact.Paths, ", "), p.Artifact.Digest)
@@ -329,12 +424,12 @@ func doRollback(ctx context.Context, s Streams, eng *engine.Engine, v *evidence.
 	defer cancel()
 	doc, err := rollbackDoc(rctx, v, signer, env, res)
 	if err == nil {
-		_, err = db.AddEvidence(rctx, time.Now(), []store.Evidence{gate.StoreEvidence(doc)})
+		err = lg.record(rctx, doc)
 	}
 	if err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("the rollback %s, but its Rollback evidence could not be recorded: %w", res.Status, err)}
 	}
-	deployed := deployDuration(ctx, db, rel)
+	deployed := lg.deployed(ctx, rel)
 	fmt.Fprintf(s.Err, "shipgate: recorded Rollback %s (%s) for release %s: %s\n", res.Status, p.Strategy, rel.ID, doc.Digest)
 	if len(doc.SignedBy) > 0 {
 		fmt.Fprintf(s.Err, "shipgate: signed by %s (DSSE envelope kept in the ledger)\n", strings.Join(doc.SignedBy, ", "))

@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -67,8 +66,8 @@ it (signing in the data).
 With --server (or $SHIPGATE_SERVER, or server: in shipgate.yaml) the checks
 still run here; the Verification is recorded on the server as its DSSE
 envelope (the server must trust the signing key: shipgate serve
---trusted-key) and the server's verify gate decides. --rollback-on-fail
-is refused with --server: the rollback reads the ledger.
+--trusted-key) and the server's verify gate decides; --rollback-on-fail
+then rolls back as shipgate rollback --server does.
 
 Exit codes: 0 the verify gate allows; 1 it denies: roll back now; 2 an
 error (a bad checks file, no Plan, a ledger that cannot be written, a bad
@@ -116,9 +115,6 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 	rel, err := o.Release.resolve()
 	if err != nil {
 		return err
-	}
-	if o.RollbackOnFail && o.Remote.on() {
-		return errors.New("--rollback-on-fail with --server: the rollback reads the ledger's verified releases, which a pipeline token cannot; verify without it and run shipgate rollback on exit 1")
 	}
 	b, err := openStepBackend(ctx, &o.Policy, &o.Ev, &o.Store, &o.Remote)
 	if err != nil {
@@ -185,7 +181,7 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 		// reports on stderr.
 		se := s
 		se.Out = s.Err
-		rerr := doRollback(ctx, se, b.gt.Engine, v, signer, b.db, rel, &o.Rollback, env.Actor)
+		rerr := doRollback(ctx, se, b.rollbackLedger(), v, signer, rel, &o.Rollback, env.Actor)
 		switch {
 		case err != nil:
 			return fmt.Errorf("verify gate: %w; rolled back: %v", err, rerr == nil)

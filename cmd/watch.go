@@ -130,7 +130,7 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 		return err
 	}
 	if o.Remote.on() && (o.AutoRollback || o.BaselineFrom != "") {
-		return errors.New("--auto-rollback and --baseline-from with --server: they read the ledger (holds, other releases), which a pipeline token cannot; watch without them, or against the ledger")
+		return errors.New("--auto-rollback and --baseline-from with --server: they read the ledger (the release's holds, the policy's automation rules, other releases), which a pipeline token cannot; watch without them and, on exit 1, run shipgate rollback --server")
 	}
 	be, err := openStepBackend(ctx, &o.Policy, &o.Ev, &o.Store, &o.Remote)
 	if err != nil {

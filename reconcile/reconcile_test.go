@@ -2,18 +2,14 @@ package reconcile_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/localizevideos/shipgate/collect/git"
 	"github.com/localizevideos/shipgate/collect/pm2"
@@ -26,6 +22,7 @@ import (
 	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/store"
 	"github.com/localizevideos/shipgate/store/postgres"
+	"github.com/localizevideos/shipgate/store/postgres/pgtest"
 	"github.com/localizevideos/shipgate/store/sqlite"
 )
 
@@ -66,46 +63,9 @@ func forEachStore(t *testing.T, fn func(t *testing.T, open func(*testing.T) db))
 		})
 	})
 	t.Run("postgres", func(t *testing.T) {
-		server := os.Getenv("SHIPGATE_TEST_POSTGRES")
-		if server == "" {
-			t.Skip("SHIPGATE_TEST_POSTGRES is not set: start a throwaway server with eval \"$(make -s pg)\" (CI does)")
-		}
-		fn(t, func(t *testing.T) db { return postgresDB(t, server) })
+		pgtest.ServerURL(t)
+		fn(t, func(t *testing.T) db { return pgtest.NewStore(t, postgres.Open) })
 	})
-}
-
-func postgresDB(t *testing.T, server string) db {
-	ctx := context.Background()
-	name := "shipgate_reconcile_" + strings.ToLower(rand.Text())
-	ident := pgx.Identifier{name}.Sanitize()
-	admin := func(sql string) error {
-		conn, err := pgx.Connect(ctx, server)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := admin("CREATE DATABASE " + ident); err != nil {
-		t.Fatalf("create the test database: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := admin("DROP DATABASE IF EXISTS " + ident + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(server)
-	if err != nil {
-		t.Fatalf("SHIPGATE_TEST_POSTGRES: want a postgres:// URL: %v", err)
-	}
-	u.Path = "/" + name
-	d, err := postgres.Open(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
 }
 
 func newLedger(t *testing.T, open func(*testing.T) db) *ledger {

@@ -199,7 +199,9 @@ type Plan struct {
 	// FromCommit is what runs now (the checkout's HEAD).
 	FromCommit string
 	// Target is where a fast rollback goes; its zero value (with TargetErr)
-	// when none was found.
+	// when none was found. TargetErr set fails any rollback before its
+	// first step: it also says why the rollback's ledger could not be
+	// asked where or how to go (a server that did not answer).
 	Target    Target
 	TargetErr error
 	// Artifact is the target's verified build output (fast only);
@@ -272,6 +274,10 @@ func (r *Rollbacker) Do(ctx context.Context, p Plan) Result {
 }
 
 func (r *Rollbacker) steps(ctx context.Context, p Plan, res *Result, now func() time.Time) error {
+	if p.TargetErr != nil {
+		// Said first: with nowhere to go, the restart command is moot.
+		return p.TargetErr
+	}
 	if len(p.Restart) == 0 {
 		return errors.New("no approved deploy command to restart with (policy data services.<service>.deploy_commands)")
 	}

@@ -4,12 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,47 +21,16 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/store/postgres/pgtest"
 )
 
 // postgresEnv names the PostgreSQL server the multi-replica test runs on
 // (a role that may create databases); `make pg` starts one.
-const postgresEnv = "SHIPGATE_TEST_POSTGRES"
+const postgresEnv = pgtest.Env
 
 // newPostgresDatabase creates an empty database, dropped when t ends, and
 // returns its URL; without SHIPGATE_TEST_POSTGRES it skips t.
-func newPostgresDatabase(t testing.TB) string {
-	t.Helper()
-	server := os.Getenv(postgresEnv)
-	if server == "" {
-		t.Skipf("%s is not set: start a throwaway server with eval \"$(make -s pg)\" (CI does)", postgresEnv)
-	}
-	ctx := context.Background()
-	name := "shipgate_replicas_" + strings.ToLower(rand.Text())
-	admin := func(sql string) error {
-		conn, err := pgx.Connect(ctx, server)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	ident := pgx.Identifier{name}.Sanitize()
-	if err := admin("CREATE DATABASE " + ident); err != nil {
-		t.Fatalf("create the test database: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := admin("DROP DATABASE IF EXISTS " + ident + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(server)
-	if err != nil {
-		t.Fatalf("%s: want a postgres:// URL: %v", postgresEnv, err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
+var newPostgresDatabase = pgtest.NewDatabase
 
 var (
 	buildOnce sync.Once

@@ -3,11 +3,12 @@ package signals
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
+
+	"github.com/localizevideos/shipgate/internal/celyaml"
 )
 
 // program is one compiled breach condition.
@@ -18,27 +19,10 @@ type program struct {
 }
 
 // compile checks e: it must compile and be a bool.
-func (l *loader) compile(where string, e expr) *program {
-	if strings.TrimSpace(e.Text) == "" {
-		l.le.Problems = append(l.le.Problems, Problem{Line: e.Line, Column: e.Column, Field: where, Message: "empty expression"})
-		return nil
-	}
-	a, iss := l.env.Compile(e.Text)
-	if iss.Err() != nil {
-		for _, ce := range iss.Errors() {
-			l.le.Problems = append(l.le.Problems, Problem{Line: e.Line, Column: e.Column, Field: fmt.Sprintf("%s %q", where, e.Text),
-				ExprLine: ce.Location.Line(), ExprColumn: ce.Location.Column() + 1, Message: ce.Message})
-		}
-		return nil
-	}
-	if t := a.OutputType(); !t.IsExactType(cel.BoolType) {
-		l.le.Problems = append(l.le.Problems, Problem{Line: e.Line, Column: e.Column, Field: fmt.Sprintf("%s %q", where, e.Text),
-			Message: fmt.Sprintf("the expression is a %s, want a bool (true means breach)", t)})
-		return nil
-	}
-	prg, err := l.env.Program(a, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
-	if err != nil {
-		l.le.Problems = append(l.le.Problems, Problem{Line: e.Line, Column: e.Column, Field: fmt.Sprintf("%s %q", where, e.Text), Message: err.Error()})
+func (l *loader) compile(where string, e celyaml.Expr) *program {
+	want := celyaml.Want{Types: []*cel.Type{cel.BoolType}, Name: "a bool (true means breach)"}
+	a, prg := l.le.Compile(l.env, where, e, want, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
+	if a == nil {
 		return nil
 	}
 	return &program{text: e.Text, ast: a, prg: prg}

@@ -16,9 +16,10 @@ package signals
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,8 @@ import (
 	"github.com/goccy/go-yaml/token"
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/ext"
+
+	"github.com/localizevideos/shipgate/internal/celyaml"
 )
 
 // CostLimit bounds the evaluation cost of one CEL condition.
@@ -64,7 +67,7 @@ type fileSignal struct {
 	PM2           *fileSigPM2  `yaml:"pm2"`
 	Baseline      *float64     `yaml:"baseline"`
 	BaselineQuery string       `yaml:"baselineQuery"`
-	Breach        expr         `yaml:"breach"`
+	Breach        celyaml.Expr `yaml:"breach"`
 	MinCount      float64      `yaml:"minCount"`
 	MinSamples    whole        `yaml:"minSamples"`
 	// BreachAfter is how many readings in a row must breach (a nil value
@@ -98,60 +101,12 @@ type fileSigPM2 struct {
 	App   string `yaml:"app"`
 }
 
-// expr is a CEL expression and where it starts in the file.
-type expr struct {
-	Text         string
-	Line, Column int
-}
-
-// UnmarshalYAML keeps the position of the expression's node.
-func (e *expr) UnmarshalYAML(n ast.Node) error {
-	var s string
-	if err := yaml.NodeToValue(n, &s); err != nil {
-		return err
-	}
-	p := n.GetToken().Position
-	*e = expr{Text: s, Line: p.Line, Column: p.Column}
-	return nil
-}
-
-// Problem is one thing wrong in a signals file.
-type Problem struct {
-	// Line and Column locate it in the file (0 when unknown).
-	Line, Column int
-	// Field names the signal and field, e.g. signals[0] "error_rate" breach.
-	Field string
-	// ExprLine and ExprColumn locate a CEL error inside the expression.
-	ExprLine, ExprColumn int
-	Message              string
-}
+// Problem is one thing wrong in a signals file; its Where names the signal
+// and field, e.g. signals[0] "error_rate" breach.
+type Problem = celyaml.Problem
 
 // LoadError lists everything wrong in a signals (or SLO) file.
-type LoadError struct {
-	File     string
-	Problems []Problem
-}
-
-func (e *LoadError) Error() string {
-	lines := make([]string, 0, len(e.Problems))
-	for _, p := range e.Problems {
-		var b strings.Builder
-		b.WriteString(e.File)
-		if p.Line > 0 {
-			fmt.Fprintf(&b, ":%d:%d", p.Line, p.Column)
-		}
-		b.WriteString(": ")
-		if p.Field != "" {
-			b.WriteString(p.Field + ": ")
-		}
-		if p.ExprLine > 0 {
-			fmt.Fprintf(&b, "%d:%d: ", p.ExprLine, p.ExprColumn)
-		}
-		b.WriteString(p.Message)
-		lines = append(lines, b.String())
-	}
-	return strings.Join(lines, "\n")
-}
+type LoadError = celyaml.LoadError
 
 // Set is a loaded signals file.
 type Set struct {
@@ -199,8 +154,8 @@ type Signal struct {
 // problem is reported in one *LoadError.
 func Load(path string, b []byte) (*Set, error) {
 	var f file
-	if err := yaml.UnmarshalWithOptions(b, &f, yaml.Strict()); err != nil {
-		return nil, yamlError(path, err)
+	if err := celyaml.Decode(path, b, &f); err != nil {
+		return nil, err
 	}
 	l := &loader{le: &LoadError{File: path}}
 	s := l.set(&f)
@@ -215,48 +170,44 @@ type loader struct {
 	env *cel.Env
 }
 
-func (l *loader) errorf(field, format string, args ...any) {
-	l.le.Problems = append(l.le.Problems, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
-}
-
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 func (l *loader) set(f *file) *Set {
 	s := &Set{Timeout: time.Duration(f.Timeout)}
 	if f.Timeout < 0 {
-		l.errorf("timeout", "must not be negative")
+		l.le.Errorf("timeout", "must not be negative")
 	}
 	if f.NoDataAfter < 0 {
-		l.errorf("noDataAfter", "must not be negative")
+		l.le.Errorf("noDataAfter", "must not be negative")
 	}
 	if s.Timeout <= 0 {
 		s.Timeout = DefaultTimeout
 	}
 	if f.Prometheus != "" {
 		if err := checkURL(f.Prometheus); err != nil {
-			l.errorf("prometheus", "%v", err)
+			l.le.Errorf("prometheus", "%v", err)
 		}
 	}
 	if f.Metrics != "" {
 		if err := checkURL(f.Metrics); err != nil {
-			l.errorf("metrics", "%v", err)
+			l.le.Errorf("metrics", "%v", err)
 		}
 	}
 	if f.Alerts != nil && f.Alerts.Webhook != "" {
 		if err := checkURL(f.Alerts.Webhook); err != nil {
-			l.errorf("alerts.webhook", "%v", err)
+			l.le.Errorf("alerts.webhook", "%v", err)
 		}
 		s.Webhook = f.Alerts.Webhook
 	}
 	if f.PM2 != nil && f.PM2.App == "" {
-		l.errorf("pm2.app", "no app: name the pm2 process whose cpu and memory are read")
+		l.le.Errorf("pm2.app", "no app: name the pm2 process whose cpu and memory are read")
 	}
 	if len(f.Signals) == 0 {
-		l.errorf("signals", "no signals: nothing to watch")
+		l.le.Errorf("signals", "no signals: nothing to watch")
 	}
 	var err error
 	if l.env, err = conditionEnv(); err != nil {
-		l.errorf("", "CEL environment: %v", err)
+		l.le.Errorf("", "CEL environment: %v", err)
 		return s
 	}
 	seen := map[string]bool{}
@@ -266,7 +217,7 @@ func (l *loader) set(f *file) *Set {
 			continue
 		}
 		if seen[sig.Name] {
-			l.errorf(fmt.Sprintf("signals[%d] name", i), "%q is named twice", sig.Name)
+			l.le.Errorf(fmt.Sprintf("signals[%d] name", i), "%q is named twice", sig.Name)
 		}
 		seen[sig.Name] = true
 		s.Signals = append(s.Signals, sig)
@@ -284,23 +235,23 @@ func (l *loader) signal(i int, fs *fileSignal, f *file) *Signal {
 	if fs.BreachAfter != nil {
 		sig.BreachAfter = int(*fs.BreachAfter)
 		if *fs.BreachAfter < 1 {
-			l.errorf(where+" breachAfter", "%d: want 1 or more readings in a row (1 breaches on the first)", *fs.BreachAfter)
+			l.le.Errorf(where+" breachAfter", "%d: want 1 or more readings in a row (1 breaches on the first)", *fs.BreachAfter)
 		}
 	}
 	if fs.NoDataAfter < 0 {
-		l.errorf(where+" noDataAfter", "must not be negative")
+		l.le.Errorf(where+" noDataAfter", "must not be negative")
 	}
 	if fs.NoDataAfter > 0 {
 		sig.NoDataAfter = time.Duration(fs.NoDataAfter)
 	}
 	if !namePattern.MatchString(fs.Name) {
-		l.errorf(where+" name", "%q: want lower_snake_case, e.g. error_rate", fs.Name)
+		l.le.Errorf(where+" name", "%q: want lower_snake_case, e.g. error_rate", fs.Name)
 	}
 	if fs.MinCount < 0 {
-		l.errorf(where+" minCount", "must not be negative")
+		l.le.Errorf(where+" minCount", "must not be negative")
 	}
 	if fs.MinSamples < 0 {
-		l.errorf(where+" minSamples", "must not be negative")
+		l.le.Errorf(where+" minSamples", "must not be negative")
 	}
 	n := 0
 	for _, set := range []bool{fs.Prometheus != nil, fs.Metrics != nil, fs.PM2 != nil} {
@@ -309,7 +260,7 @@ func (l *loader) signal(i int, fs *fileSignal, f *file) *Signal {
 		}
 	}
 	if n != 1 {
-		l.errorf(where, "give exactly one source: prometheus (a PromQL query), metrics (a /metrics endpoint) or pm2 (cpu or memory)")
+		l.le.Errorf(where, "give exactly one source: prometheus (a PromQL query), metrics (a /metrics endpoint) or pm2 (cpu or memory)")
 		return nil
 	}
 	switch {
@@ -321,20 +272,20 @@ func (l *loader) signal(i int, fs *fileSignal, f *file) *Signal {
 		l.pm2Signal(where, sig, fs, f)
 	}
 	if fs.Baseline != nil && fs.BaselineQuery != "" {
-		l.errorf(where, "give baseline (a stored value) or baselineQuery, not both")
+		l.le.Errorf(where, "give baseline (a stored value) or baselineQuery, not both")
 	}
 	if fs.Breach.Text == "" {
-		l.errorf(where+" breach", "no condition: e.g. observed > baseline * 1.5 + 0.01")
+		l.le.Errorf(where+" breach", "no condition: e.g. observed > baseline * 1.5 + 0.01")
 		return sig
 	}
 	sig.cond = l.compile(where+" breach", fs.Breach)
 	if sig.cond != nil {
 		sig.NeedsBaseline = sig.cond.reads("baseline")
 		if sig.NeedsBaseline && fs.PM2 != nil && fs.Baseline == nil {
-			l.errorf(where+" breach", "reads baseline, but pm2 has no history: give baseline (a stored value) or compare observed with a constant")
+			l.le.Errorf(where+" breach", "reads baseline, but pm2 has no history: give baseline (a stored value) or compare observed with a constant")
 		}
 		if sig.NeedsBaseline && fs.Metrics != nil && fs.Baseline == nil {
-			l.errorf(where+" breach", "reads baseline, but a /metrics endpoint has no history from before the deploy: give baseline (a stored value), or read the signal through prometheus")
+			l.le.Errorf(where+" breach", "reads baseline, but a /metrics endpoint has no history from before the deploy: give baseline (a stored value), or read the signal through prometheus")
 		}
 	}
 	return sig
@@ -347,15 +298,15 @@ func (l *loader) promSignal(where string, sig *Signal, fs *fileSignal, f *file) 
 		u = f.Prometheus
 	}
 	if u == "" {
-		l.errorf(where+" prometheus.url", "no Prometheus server: set prometheus at the top of the file or prometheus.url here")
+		l.le.Errorf(where+" prometheus.url", "no Prometheus server: set prometheus at the top of the file or prometheus.url here")
 	} else if err := checkURL(u); err != nil {
-		l.errorf(where+" prometheus.url", "%v", err)
+		l.le.Errorf(where+" prometheus.url", "%v", err)
 	}
 	if strings.TrimSpace(p.Query) == "" {
-		l.errorf(where+" prometheus.query", "no query")
+		l.le.Errorf(where+" prometheus.query", "no query")
 	}
 	if fs.MinCount > 0 && p.Count == "" {
-		l.errorf(where+" minCount", "needs prometheus.count, a query of the traffic behind the value")
+		l.le.Errorf(where+" minCount", "needs prometheus.count, a query of the traffic behind the value")
 	}
 	src := &promSource{url: u, query: p.Query, count: p.Count}
 	sig.reader = src
@@ -373,45 +324,45 @@ func (l *loader) metricsSignal(where string, sig *Signal, fs *fileSignal, f *fil
 		u = f.Metrics
 	}
 	if u == "" {
-		l.errorf(where+" metrics.url", "no /metrics endpoint: set metrics at the top of the file or metrics.url here")
+		l.le.Errorf(where+" metrics.url", "no /metrics endpoint: set metrics at the top of the file or metrics.url here")
 	} else if err := checkURL(u); err != nil {
-		l.errorf(where+" metrics.url", "%v", err)
+		l.le.Errorf(where+" metrics.url", "%v", err)
 	}
-	if !contains(metricTypes, m.Type) {
-		l.errorf(where+" metrics.type", "%q: want one of %s", m.Type, strings.Join(metricTypes, ", "))
+	if !slices.Contains(metricTypes, m.Type) {
+		l.le.Errorf(where+" metrics.type", "%q: want one of %s", m.Type, strings.Join(metricTypes, ", "))
 	}
 	if m.Metric == "" {
-		l.errorf(where+" metrics.metric", "no metric name")
+		l.le.Errorf(where+" metrics.metric", "no metric name")
 	}
 	if fs.BaselineQuery != "" {
-		l.errorf(where+" baselineQuery", "only with prometheus")
+		l.le.Errorf(where+" baselineQuery", "only with prometheus")
 	}
 	match, err := matchers(m.Match)
 	if err != nil {
-		l.errorf(where+" metrics.match", "%v", err)
+		l.le.Errorf(where+" metrics.match", "%v", err)
 	}
 	total, err := matchers(m.Total)
 	if err != nil {
-		l.errorf(where+" metrics.total", "%v", err)
+		l.le.Errorf(where+" metrics.total", "%v", err)
 	}
 	switch m.Type {
 	case "quantile":
 		if m.Quantile <= 0 || m.Quantile >= 1 {
-			l.errorf(where+" metrics.quantile", "%v: want a quantile between 0 and 1, e.g. 0.95", m.Quantile)
+			l.le.Errorf(where+" metrics.quantile", "%v: want a quantile between 0 and 1, e.g. 0.95", m.Quantile)
 		}
 	default:
 		if m.Quantile != 0 {
-			l.errorf(where+" metrics.quantile", "only with type quantile")
+			l.le.Errorf(where+" metrics.quantile", "only with type quantile")
 		}
 	}
 	if m.Type != "ratio" && len(m.Total) > 0 {
-		l.errorf(where+" metrics.total", "only with type ratio")
+		l.le.Errorf(where+" metrics.total", "only with type ratio")
 	}
 	if m.Type == "ratio" && len(m.Match) == 0 {
-		l.errorf(where+" metrics.match", "a ratio needs the labels of its numerator, e.g. {code: \"5..\"}")
+		l.le.Errorf(where+" metrics.match", "a ratio needs the labels of its numerator, e.g. {code: \"5..\"}")
 	}
 	if m.Type == "gauge" && fs.MinCount > 0 {
-		l.errorf(where+" minCount", "a gauge counts no traffic; leave minCount out")
+		l.le.Errorf(where+" minCount", "a gauge counts no traffic; leave minCount out")
 	}
 	sig.reader = &metricsSource{url: u, kind: m.Type, metric: m.Metric, match: match, total: total, quantile: m.Quantile}
 	sig.Source = fmt.Sprintf("metrics %s %s %s", m.Type, m.Metric, u)
@@ -420,7 +371,7 @@ func (l *loader) metricsSignal(where string, sig *Signal, fs *fileSignal, f *fil
 func (l *loader) pm2Signal(where string, sig *Signal, fs *fileSignal, f *file) {
 	p := fs.PM2
 	if p.Field != "cpu" && p.Field != "memory" {
-		l.errorf(where+" pm2.field", "%q: want cpu or memory (monit.cpu in percent, monit.memory in bytes)", p.Field)
+		l.le.Errorf(where+" pm2.field", "%q: want cpu or memory (monit.cpu in percent, monit.memory in bytes)", p.Field)
 	}
 	app := p.App
 	src := &pm2Source{field: p.Field, app: app}
@@ -431,13 +382,13 @@ func (l *loader) pm2Signal(where string, sig *Signal, fs *fileSignal, f *file) {
 		}
 	}
 	if src.app == "" {
-		l.errorf(where+" pm2.app", "no app: name the pm2 process here or in pm2.app at the top of the file")
+		l.le.Errorf(where+" pm2.app", "no app: name the pm2 process here or in pm2.app at the top of the file")
 	}
 	if fs.BaselineQuery != "" {
-		l.errorf(where+" baselineQuery", "only with prometheus")
+		l.le.Errorf(where+" baselineQuery", "only with prometheus")
 	}
 	if fs.MinCount > 0 {
-		l.errorf(where+" minCount", "pm2 counts no traffic; leave minCount out")
+		l.le.Errorf(where+" minCount", "pm2 counts no traffic; leave minCount out")
 	}
 	sig.reader = src
 	sig.Source = fmt.Sprintf("pm2 %s monit.%s", src.app, p.Field)
@@ -462,25 +413,6 @@ func matchers(m map[string]string) (map[string]*regexp.Regexp, error) {
 	return out, nil
 }
 
-// yamlError names the file, line and column of a YAML error.
-func yamlError(path string, err error) error {
-	var ye interface {
-		GetToken() *token.Token
-		GetMessage() string
-	}
-	if !errors.As(err, &ye) || ye.GetToken() == nil {
-		return fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))
-	}
-	p := ye.GetToken().Position
-	src := yaml.FormatError(err, false, true)
-	if _, rest, ok := strings.Cut(src, "\n"); ok {
-		src = "\n" + strings.TrimRight(rest, "\n ")
-	} else {
-		src = ""
-	}
-	return &LoadError{File: path, Problems: []Problem{{Line: p.Line, Column: p.Column, Message: ye.GetMessage() + src}}}
-}
-
 func checkURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -492,23 +424,7 @@ func checkURL(s string) error {
 	return nil
 }
 
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // conditionEnv declares what a breach condition sees.
 func conditionEnv() (*cel.Env, error) {
@@ -520,8 +436,8 @@ func conditionEnv() (*cel.Env, error) {
 	)
 }
 
-// posError is a value error at a node of the file; yamlError reads its
-// position.
+// posError is a value error at a node of the file; celyaml.Decode reads
+// its position.
 type posError struct {
 	tok *token.Token
 	msg string

@@ -6,8 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goccy/go-yaml"
 	"github.com/prometheus/common/model"
+
+	"github.com/localizevideos/shipgate/internal/celyaml"
 )
 
 // sloFile is an SLO file as written.
@@ -37,12 +38,12 @@ type SLO struct {
 // LoadSLO parses the SLO file b, read from path.
 func LoadSLO(path string, b []byte) (*SLO, error) {
 	var f sloFile
-	if err := yaml.UnmarshalWithOptions(b, &f, yaml.Strict()); err != nil {
-		return nil, yamlError(path, err)
+	if err := celyaml.Decode(path, b, &f); err != nil {
+		return nil, err
 	}
 	le := &LoadError{File: path}
 	bad := func(field, format string, args ...any) {
-		le.Problems = append(le.Problems, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+		le.Problems = append(le.Problems, Problem{Where: field, Message: fmt.Sprintf(format, args...)})
 	}
 	if f.Name == "" {
 		bad("name", "no name: e.g. availability-30d")

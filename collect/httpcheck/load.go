@@ -14,19 +14,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/token"
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/ext"
 
 	"github.com/localizevideos/shipgate/collect/prom"
+	"github.com/localizevideos/shipgate/internal/celyaml"
 )
 
 // Defaults of a checks file.
@@ -57,7 +56,7 @@ type fileStep struct {
 	Body            any               `yaml:"body"`
 	Timeout         time.Duration     `yaml:"timeout"`
 	FollowRedirects bool              `yaml:"followRedirects"`
-	Assert          []expr            `yaml:"assert"`
+	Assert          []celyaml.Expr    `yaml:"assert"`
 }
 
 type fileRate struct {
@@ -66,7 +65,7 @@ type fileRate struct {
 	Prometheus    *filePromQL   `yaml:"prometheus"`
 	Baseline      *float64      `yaml:"baseline"`
 	BaselineQuery string        `yaml:"baselineQuery"`
-	Condition     expr          `yaml:"condition"`
+	Condition     celyaml.Expr  `yaml:"condition"`
 	Timeout       time.Duration `yaml:"timeout"`
 }
 
@@ -83,23 +82,6 @@ type filePromQL struct {
 	Query string `yaml:"query"`
 }
 
-// expr is a CEL expression and where it starts in the file.
-type expr struct {
-	Text         string
-	Line, Column int
-}
-
-// UnmarshalYAML keeps the position of the expression's node.
-func (e *expr) UnmarshalYAML(n ast.Node) error {
-	var s string
-	if err := yaml.NodeToValue(n, &s); err != nil {
-		return err
-	}
-	p := n.GetToken().Position
-	*e = expr{Text: s, Line: p.Line, Column: p.Column}
-	return nil
-}
-
 // Options complete a checks file from the command line.
 type Options struct {
 	// Base replaces the file's base URL.
@@ -108,43 +90,12 @@ type Options struct {
 	Vars map[string]string
 }
 
-// Problem is one thing wrong in a checks file.
-type Problem struct {
-	// Line and Column locate it in the file (0 when unknown).
-	Line, Column int
-	// Where names the step or error rate, and the field.
-	Where string
-	// ExprLine and ExprColumn locate a CEL error inside the expression.
-	ExprLine, ExprColumn int
-	Message              string
-}
+// Problem is one thing wrong in a checks file; its Where names the step
+// or error rate, and the field.
+type Problem = celyaml.Problem
 
 // LoadError lists everything wrong in a checks file.
-type LoadError struct {
-	File     string
-	Problems []Problem
-}
-
-func (e *LoadError) Error() string {
-	lines := make([]string, 0, len(e.Problems))
-	for _, p := range e.Problems {
-		var b strings.Builder
-		b.WriteString(e.File)
-		if p.Line > 0 {
-			fmt.Fprintf(&b, ":%d:%d", p.Line, p.Column)
-		}
-		b.WriteString(": ")
-		if p.Where != "" {
-			b.WriteString(p.Where + ": ")
-		}
-		if p.ExprLine > 0 {
-			fmt.Fprintf(&b, "%d:%d: ", p.ExprLine, p.ExprColumn)
-		}
-		b.WriteString(p.Message)
-		lines = append(lines, b.String())
-	}
-	return strings.Join(lines, "\n")
-}
+type LoadError = celyaml.LoadError
 
 // Suite is a loaded checks file, ready to run.
 type Suite struct {
@@ -187,8 +138,8 @@ type metricsSource struct {
 // Load parses and compiles the checks file b, read from path.
 func Load(path string, b []byte, o Options) (*Suite, error) {
 	var f file
-	if err := yaml.UnmarshalWithOptions(b, &f, yaml.Strict()); err != nil {
-		return nil, yamlError(path, err)
+	if err := celyaml.Decode(path, b, &f); err != nil {
+		return nil, err
 	}
 	l := &loader{le: &LoadError{File: path}}
 	s := l.suite(&f, o)
@@ -205,12 +156,6 @@ type loader struct {
 	rateEnv *cel.Env
 }
 
-func (l *loader) add(p Problem) { l.le.Problems = append(l.le.Problems, p) }
-
-func (l *loader) errorf(where, format string, args ...any) {
-	l.add(Problem{Where: where, Message: fmt.Sprintf(format, args...)})
-}
-
 func (l *loader) suite(f *file, o Options) *Suite {
 	l.vars = map[string]string{}
 	for k, v := range f.Vars {
@@ -224,24 +169,24 @@ func (l *loader) suite(f *file, o Options) *Suite {
 		s.base = strings.TrimRight(o.Base, "/")
 	}
 	if err := checkBase(s.base); err != nil {
-		l.errorf("base", "%v", err)
+		l.le.Errorf("base", "%v", err)
 	}
 	if f.Timeout < 0 {
-		l.errorf("timeout", "must not be negative")
+		l.le.Errorf("timeout", "must not be negative")
 	}
 	if f.Timeout <= 0 {
 		f.Timeout = DefaultTimeout
 	}
 	if len(f.Steps) == 0 && len(f.ErrorRates) == 0 {
-		l.errorf("", "no steps and no errorRates: nothing to check")
+		l.le.Errorf("", "no steps and no errorRates: nothing to check")
 	}
 	var err error
 	if l.stepEnv, err = stepEnv(); err != nil {
-		l.errorf("", "CEL environment: %v", err)
+		l.le.Errorf("", "CEL environment: %v", err)
 		return s
 	}
 	if l.rateEnv, err = rateEnv(); err != nil {
-		l.errorf("", "CEL environment: %v", err)
+		l.le.Errorf("", "CEL environment: %v", err)
 		return s
 	}
 	for i := range f.Steps {
@@ -255,26 +200,6 @@ func (l *loader) suite(f *file, o Options) *Suite {
 		}
 	}
 	return s
-}
-
-// yamlError names the file, line and column of a YAML error, then shows
-// the source around it.
-func yamlError(path string, err error) error {
-	var ye interface {
-		GetToken() *token.Token
-		GetMessage() string
-	}
-	if !errors.As(err, &ye) || ye.GetToken() == nil {
-		return fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))
-	}
-	p := ye.GetToken().Position
-	src := yaml.FormatError(err, false, true)
-	if _, rest, ok := strings.Cut(src, "\n"); ok {
-		src = "\n" + strings.TrimRight(rest, "\n ")
-	} else {
-		src = ""
-	}
-	return &LoadError{File: path, Problems: []Problem{{Line: p.Line, Column: p.Column, Message: ye.GetMessage() + src}}}
 }
 
 func checkBase(base string) error {
@@ -312,7 +237,7 @@ func (l *loader) expand(where, s string) string {
 		name := m[2 : len(m)-1]
 		v, ok := l.vars[name]
 		if !ok {
-			l.errorf(where, "unknown var ${%s} (vars: %s)", name, strings.Join(sortedKeys(l.vars), ", "))
+			l.le.Errorf(where, "unknown var ${%s} (vars: %s)", name, strings.Join(sortedKeys(l.vars), ", "))
 		}
 		return v
 	})
@@ -354,23 +279,23 @@ func (l *loader) step(i int, fs *fileStep, timeout time.Duration, base string) *
 		}
 	}
 	if st.check == "" {
-		l.errorf(where, "no check: name the check this step belongs to (home, login, logout, api-me, ...)")
+		l.le.Errorf(where, "no check: name the check this step belongs to (home, login, logout, api-me, ...)")
 	}
 	if st.method == "" {
 		st.method = "GET"
 	}
-	if !contains(methods, st.method) {
-		l.errorf(where+" method", "%q: want one of %s", fs.Method, strings.Join(methods, ", "))
+	if !slices.Contains(methods, st.method) {
+		l.le.Errorf(where+" method", "%q: want one of %s", fs.Method, strings.Join(methods, ", "))
 	}
 	if fs.URL == "" {
-		l.errorf(where, "no url")
+		l.le.Errorf(where, "no url")
 	}
 	st.url = join(base, l.expand(where+" url", fs.URL))
 	if _, err := url.Parse(st.url); err != nil {
-		l.errorf(where+" url", "%v", err)
+		l.le.Errorf(where+" url", "%v", err)
 	}
 	if st.timeout < 0 {
-		l.errorf(where+" timeout", "must not be negative")
+		l.le.Errorf(where+" timeout", "must not be negative")
 	}
 	if st.timeout <= 0 {
 		st.timeout = timeout
@@ -385,17 +310,17 @@ func (l *loader) step(i int, fs *fileStep, timeout time.Duration, base string) *
 	case map[string]any, []any:
 		j, err := json.Marshal(b)
 		if err != nil {
-			l.errorf(where+" body", "%v", err)
+			l.le.Errorf(where+" body", "%v", err)
 		}
 		st.body = j
 		if !hasHeader(st.headers, "Content-Type") {
 			st.headers["Content-Type"] = "application/json"
 		}
 	default:
-		l.errorf(where+" body", "want a string, or a mapping or list sent as JSON")
+		l.le.Errorf(where+" body", "want a string, or a mapping or list sent as JSON")
 	}
 	if len(fs.Assert) == 0 {
-		l.errorf(where, "no assert: a step without assertions proves nothing")
+		l.le.Errorf(where, "no assert: a step without assertions proves nothing")
 	}
 	for j, e := range fs.Assert {
 		if p := l.compile(l.stepEnv, fmt.Sprintf("%s assert[%d]", where, j), e); p != nil {
@@ -416,9 +341,9 @@ func (l *loader) rate(i int, fr *fileRate, timeout time.Duration, base string) *
 	}
 	switch {
 	case fr.Metrics == nil && fr.Prometheus == nil:
-		l.errorf(where, "give metrics (a /metrics endpoint) or prometheus (a query)")
+		l.le.Errorf(where, "give metrics (a /metrics endpoint) or prometheus (a query)")
 	case fr.Metrics != nil && fr.Prometheus != nil:
-		l.errorf(where, "give metrics or prometheus, not both")
+		l.le.Errorf(where, "give metrics or prometheus, not both")
 	case fr.Metrics != nil:
 		m := fr.Metrics
 		ms := &metricsSource{url: join(base, l.expand(where+" metrics.url", m.URL)), interval: m.Interval,
@@ -438,17 +363,17 @@ func (l *loader) rate(i int, fr *fileRate, timeout time.Duration, base string) *
 		}
 		re, err := regexp.Compile("^(?:" + pattern + ")$")
 		if err != nil {
-			l.errorf(where+" metrics.errors", "%v", err)
+			l.le.Errorf(where+" metrics.errors", "%v", err)
 		}
 		ms.counter.Errors = re
 		if ms.interval < 0 {
-			l.errorf(where+" metrics.interval", "must not be negative")
+			l.le.Errorf(where+" metrics.interval", "must not be negative")
 		}
 		if ms.interval <= 0 {
 			ms.interval = DefaultInterval
 		}
 		if fr.BaselineQuery != "" {
-			l.errorf(where+" baselineQuery", "only with prometheus; with metrics give baseline, or none to use the ratio at the first scrape")
+			l.le.Errorf(where+" baselineQuery", "only with prometheus; with metrics give baseline, or none to use the ratio at the first scrape")
 		}
 		r.metrics = ms
 	default:
@@ -457,17 +382,17 @@ func (l *loader) rate(i int, fr *fileRate, timeout time.Duration, base string) *
 		r.query = l.expand(where+" prometheus.query", p.Query)
 		r.baseQuery = l.expand(where+" baselineQuery", fr.BaselineQuery)
 		if err := checkBase(p.URL); err != nil {
-			l.errorf(where+" prometheus.url", "%v", err)
+			l.le.Errorf(where+" prometheus.url", "%v", err)
 		}
 		if p.Query == "" {
-			l.errorf(where+" prometheus.query", "no query")
+			l.le.Errorf(where+" prometheus.query", "no query")
 		}
 		if (fr.Baseline == nil) == (fr.BaselineQuery == "") {
-			l.errorf(where, "give baseline (a value) or baselineQuery, one of them")
+			l.le.Errorf(where, "give baseline (a value) or baselineQuery, one of them")
 		}
 	}
 	if fr.Condition.Text == "" {
-		l.errorf(where, "no condition: e.g. observed <= baseline * 1.5 + 0.01")
+		l.le.Errorf(where, "no condition: e.g. observed <= baseline * 1.5 + 0.01")
 		return r
 	}
 	r.condition = l.compile(l.rateEnv, where+" condition", fr.Condition)
@@ -483,23 +408,7 @@ func hasHeader(h map[string]string, name string) bool {
 	return false
 }
 
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
 
 // stepEnv declares what an assertion sees of a response.
 func stepEnv() (*cel.Env, error) {
@@ -537,31 +446,14 @@ type program struct {
 
 // compile checks e against env: it must compile and be a bool (or dyn,
 // checked when it runs).
-func (l *loader) compile(env *cel.Env, where string, e expr) *program {
-	if strings.TrimSpace(e.Text) == "" {
-		l.add(Problem{Line: e.Line, Column: e.Column, Where: where, Message: "empty expression"})
+func (l *loader) compile(env *cel.Env, where string, e celyaml.Expr) *program {
+	want := celyaml.Want{Types: []*cel.Type{cel.BoolType, cel.DynType}, Name: "a bool"}
+	a, prg := l.le.Compile(env, where, e, want, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
+	if a == nil {
 		return nil
 	}
-	a, iss := env.Compile(e.Text)
-	if iss.Err() != nil {
-		for _, ce := range iss.Errors() {
-			l.add(Problem{Line: e.Line, Column: e.Column, Where: fmt.Sprintf("%s %q", where, e.Text),
-				ExprLine: ce.Location.Line(), ExprColumn: ce.Location.Column() + 1, Message: ce.Message})
-		}
-		return nil
-	}
-	if t := a.OutputType(); !t.IsExactType(cel.BoolType) && !t.IsExactType(cel.DynType) {
-		l.add(Problem{Line: e.Line, Column: e.Column, Where: fmt.Sprintf("%s %q", where, e.Text),
-			Message: fmt.Sprintf("the expression is a %s, want a bool", t)})
-		return nil
-	}
-	prg, err := env.Program(a, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
-	var traced cel.Program
-	if err == nil {
-		traced, err = env.Program(a, cel.InterruptCheckFrequency(100), cel.EvalOptions(cel.OptTrackState))
-	}
-	if err != nil {
-		l.add(Problem{Line: e.Line, Column: e.Column, Where: fmt.Sprintf("%s %q", where, e.Text), Message: err.Error()})
+	traced := l.le.Plan(env, where, e, a, cel.InterruptCheckFrequency(100), cel.EvalOptions(cel.OptTrackState))
+	if traced == nil {
 		return nil
 	}
 	return &program{text: e.Text, ast: a, prg: prg, traced: traced}

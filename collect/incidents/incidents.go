@@ -35,14 +35,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/token"
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
 	"github.com/google/cel-go/ext"
+
+	"github.com/localizevideos/shipgate/internal/celyaml"
 )
 
 // Limits of a collection.
@@ -79,66 +78,18 @@ var (
 
 // file is the mapping file as written.
 type file struct {
-	Items  expr              `yaml:"items"`
-	Where  *expr             `yaml:"where"`
-	Fields map[string]expr   `yaml:"fields"`
-	Vars   map[string]string `yaml:"vars"`
+	Items  celyaml.Expr            `yaml:"items"`
+	Where  *celyaml.Expr           `yaml:"where"`
+	Fields map[string]celyaml.Expr `yaml:"fields"`
+	Vars   map[string]string       `yaml:"vars"`
 }
 
-// expr is a CEL expression and where it starts in the file.
-type expr struct {
-	Text         string
-	Line, Column int
-}
-
-// UnmarshalYAML keeps the position of the expression's node.
-func (e *expr) UnmarshalYAML(n ast.Node) error {
-	var s string
-	if err := yaml.NodeToValue(n, &s); err != nil {
-		return err
-	}
-	p := n.GetToken().Position
-	*e = expr{Text: s, Line: p.Line, Column: p.Column}
-	return nil
-}
-
-// Problem is one thing wrong in a mapping file.
-type Problem struct {
-	// Line and Column locate it in the file (0 when unknown).
-	Line, Column int
-	// Where names the key: items, where, fields.<name>.
-	Where string
-	// ExprLine and ExprColumn locate a CEL error inside the expression.
-	ExprLine, ExprColumn int
-	Message              string
-}
+// Problem is one thing wrong in a mapping file; its Where names the key:
+// items, where, fields.<name>.
+type Problem = celyaml.Problem
 
 // LoadError lists everything wrong in a mapping file.
-type LoadError struct {
-	File     string
-	Problems []Problem
-}
-
-func (e *LoadError) Error() string {
-	lines := make([]string, 0, len(e.Problems))
-	for _, p := range e.Problems {
-		var b strings.Builder
-		b.WriteString(e.File)
-		if p.Line > 0 {
-			fmt.Fprintf(&b, ":%d:%d", p.Line, p.Column)
-		}
-		b.WriteString(": ")
-		if p.Where != "" {
-			b.WriteString(p.Where + ": ")
-		}
-		if p.ExprLine > 0 {
-			fmt.Fprintf(&b, "%d:%d: ", p.ExprLine, p.ExprColumn)
-		}
-		b.WriteString(p.Message)
-		lines = append(lines, b.String())
-	}
-	return strings.Join(lines, "\n")
-}
+type LoadError = celyaml.LoadError
 
 // Mapping is a loaded mapping file, ready to apply to any number of lists.
 type Mapping struct {
@@ -160,8 +111,8 @@ type program struct {
 // Load parses and compiles the mapping file b, read from path.
 func Load(path string, b []byte) (*Mapping, error) {
 	var f file
-	if err := yaml.UnmarshalWithOptions(b, &f, yaml.Strict()); err != nil {
-		return nil, yamlError(path, err)
+	if err := celyaml.DecodeTerse(path, b, &f); err != nil {
+		return nil, err
 	}
 	le := &LoadError{File: path}
 	m := &Mapping{file: path, fields: map[string]*program{}, vars: f.Vars}
@@ -176,28 +127,15 @@ func Load(path string, b []byte) (*Mapping, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: CEL environment: %w", path, err)
 	}
-	compile := func(where string, e expr) *program {
-		if strings.TrimSpace(e.Text) == "" {
-			le.Problems = append(le.Problems, Problem{Line: e.Line, Column: e.Column, Where: where, Message: "empty expression"})
-			return nil
-		}
-		a, iss := env.Compile(e.Text)
-		if iss.Err() != nil {
-			for _, ce := range iss.Errors() {
-				le.Problems = append(le.Problems, Problem{Line: e.Line, Column: e.Column, Where: fmt.Sprintf("%s %q", where, e.Text),
-					ExprLine: ce.Location.Line(), ExprColumn: ce.Location.Column() + 1, Message: ce.Message})
-			}
-			return nil
-		}
-		prg, err := env.Program(a, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
-		if err != nil {
-			le.Problems = append(le.Problems, Problem{Line: e.Line, Column: e.Column, Where: where, Message: err.Error()})
+	compile := func(where string, e celyaml.Expr) *program {
+		a, prg := le.Compile(env, where, e, celyaml.Want{}, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
+		if a == nil {
 			return nil
 		}
 		return &program{where: where, text: e.Text, line: e.Line, col: e.Column, prg: prg}
 	}
 	if f.Items.Text == "" && f.Items.Line == 0 {
-		le.Problems = append(le.Problems, Problem{Where: "items", Message: "missing: a CEL expression over json giving the list of incidents, e.g. json.incidents"})
+		le.Errorf("items", "missing: a CEL expression over json giving the list of incidents, e.g. json.incidents")
 	} else {
 		m.items = compile("items", f.Items)
 	}
@@ -206,7 +144,7 @@ func Load(path string, b []byte) (*Mapping, error) {
 	}
 	for _, name := range required {
 		if _, ok := f.Fields[name]; !ok {
-			le.Problems = append(le.Problems, Problem{Where: "fields." + name, Message: "missing: id, severity and status are required"})
+			le.Errorf("fields."+name, "missing: id, severity and status are required")
 		}
 	}
 	names := make([]string, 0, len(f.Fields))
@@ -365,19 +303,6 @@ func str(v ref.Val) (string, error) {
 		return "", nil
 	}
 	return "", fmt.Errorf("gave a %s, want a string", v.Type().TypeName())
-}
-
-// yamlError names the file, line and column of a YAML error.
-func yamlError(path string, err error) error {
-	var ye interface {
-		GetToken() *token.Token
-		GetMessage() string
-	}
-	if !errors.As(err, &ye) || ye.GetToken() == nil {
-		return fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))
-	}
-	p := ye.GetToken().Position
-	return &LoadError{File: path, Problems: []Problem{{Line: p.Line, Column: p.Column, Message: ye.GetMessage()}}}
 }
 
 // Fetch reads the incident list from src: an http:// or https:// URL (GET,

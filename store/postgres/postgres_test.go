@@ -2,9 +2,7 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -12,81 +10,23 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/localizevideos/shipgate/store/postgres/pgtest"
 	"github.com/localizevideos/shipgate/store/storetest"
 )
 
 var _ storetest.Store = (*DB)(nil)
 
-// serverEnv names the URL of the PostgreSQL server the tests run against,
-// as a role that may create databases (and, for the tamper tests, a
-// superuser). Every test makes a database of its own there and drops it.
-const serverEnv = "SHIPGATE_TEST_POSTGRES"
-
-// serverURL returns the test server's URL, or skips t when there is none.
-func serverURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv(serverEnv)
-	if u == "" {
-		t.Skipf("%s is not set. To run the PostgreSQL store tests, start a throwaway server with `make pg` "+
-			"and export the URL it prints, e.g. %s='postgres://shipgate@127.0.0.1:55432/shipgate_test?sslmode=disable'; "+
-			"CI (.ci/run) always does", serverEnv, serverEnv)
-	}
-	return u
-}
-
-// newDatabase creates an empty database on the test server, dropped when t
-// ends, and returns its URL.
-func newDatabase(t testing.TB) string {
-	t.Helper()
-	ctx := context.Background()
-	server := serverURL(t)
-	name := "shipgate_test_" + strings.ToLower(rand.Text())
-	ident := pgx.Identifier{name}.Sanitize()
-	admin := func(sql string) error {
-		conn, err := pgx.Connect(ctx, server)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := admin("CREATE DATABASE " + ident); err != nil {
-		t.Fatalf("create the test database: %v", err)
-	}
-	t.Cleanup(func() {
-		// FORCE ends the sessions of handles a failed test left open.
-		if err := admin("DROP DATABASE IF EXISTS " + ident + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop the test database %s: %v", name, err)
-		}
-	})
-	return withDatabase(t, server, name)
-}
-
-// withDatabase returns the connection string s naming the database name.
-func withDatabase(t testing.TB, s, name string) string {
-	t.Helper()
-	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") {
-		u, err := url.Parse(s)
-		if err != nil {
-			t.Fatalf("%s: %v", serverEnv, err)
-		}
-		u.Path = "/" + name
-		return u.String()
-	}
-	// key=value form: a later key wins.
-	return s + " dbname=" + name
-}
+// The tests run against the server pgtest.Env names; every test makes a
+// database of its own there and drops it.
+var (
+	serverURL   = pgtest.ServerURL
+	newDatabase = pgtest.NewDatabase
+)
 
 // openT opens the ledger at url and closes it when t ends.
 func openT(t testing.TB, url string) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), url)
-	if err != nil {
-		t.Fatalf("Open() = %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return pgtest.Open(t, url, Open)
 }
 
 func TestStore(t *testing.T) {
@@ -174,11 +114,11 @@ func TestAppendOnly(t *testing.T) {
 }
 
 func TestMain(m *testing.M) {
-	if u := os.Getenv(serverEnv); u != "" {
+	if u := os.Getenv(pgtest.Env); u != "" {
 		// Fail fast, and once, when the server named is not there.
 		conn, err := pgx.Connect(context.Background(), u)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", serverEnv, err)
+			fmt.Fprintf(os.Stderr, "%s: %v\n", pgtest.Env, err)
 			os.Exit(1)
 		}
 		conn.Close(context.Background())

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/localizevideos/shipgate/auth"
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/rollback"
+)
+
+// RollbackTarget is where a fast rollback of a release goes, as the
+// server's ledger and policy data say: what `shipgate rollback --server`
+// needs and a pipeline token cannot read itself.
+type RollbackTarget struct {
+	// Release is the release rolled back, as its Plan declares it.
+	Release engine.Release `json:"release"`
+	// Target is the newest other release of the same service and
+	// environment whose verify gate allowed and that was not rolled back
+	// since (rollback.FindTarget); absent with strategy=emergency.
+	Target *RollbackTargetRelease `json:"target,omitempty"`
+	// Artifact is the build output the target was verified with (the last
+	// passed Build at its commit before that decision); absent, with
+	// ArtifactError saying why, when there is none: the rollback rebuilds.
+	Artifact      *RollbackArtifact `json:"artifact,omitempty"`
+	ArtifactError string            `json:"artifactError,omitempty"`
+	// Restart is the approved deploy command of the service (the first of
+	// the policy data's services.<service>.deploy_commands); absent when
+	// the policy approves none, and the rollback then fails.
+	Restart []string `json:"restart,omitempty"`
+}
+
+// RollbackTargetRelease is the release a fast rollback returns to.
+type RollbackTargetRelease struct {
+	ID     string `json:"id"`
+	Commit string `json:"commit"`
+	// Decision is the verify decision that allowed it.
+	Decision   string    `json:"decision"`
+	VerifiedAt time.Time `json:"verifiedAt"`
+}
+
+// RollbackArtifact is a target's verified build output.
+type RollbackArtifact struct {
+	Digest string   `json:"digest"`
+	Paths  []string `json:"paths"`
+	// Build is the digest of the Build evidence that recorded it.
+	Build string `json:"build"`
+}
+
+// getRollbackTarget answers the rollback target of the release: the same
+// rollback.FindTarget and rollback.VerifiedArtifact a local rollback runs,
+// on the server's ledger. The release is the one its Plans declare (the
+// query's service, environment and commit choose among several); a
+// release without a Plan, or without a target, is 404: there is nothing
+// known-good to return to, and the answer never makes one up.
+func (s *Server) getRollbackTarget(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	id := r.PathValue("id")
+	q := r.URL.Query()
+	strategy := q.Get("strategy")
+	switch strategy {
+	case "", rollback.Fast:
+		strategy = rollback.Fast
+	case rollback.Emergency:
+	default:
+		return badRequest("query strategy=%q: want %s or %s", strategy, rollback.Fast, rollback.Emergency)
+	}
+	evs, err := s.store.Evidence(r.Context(), id)
+	if err != nil {
+		return storeError("read evidence", err)
+	}
+	rel := engine.Release{ID: id, Service: q.Get("service"), Environment: q.Get("environment"), Commit: q.Get("commit")}
+	found := false
+	for _, e := range evs {
+		if e.Kind != "Plan" || (rel.Service != "" && e.Service != rel.Service) ||
+			(rel.Environment != "" && e.Environment != rel.Environment) || (rel.Commit != "" && e.Commit != rel.Commit) {
+			continue
+		}
+		if found && (e.Service != rel.Service || e.Environment != rel.Environment || e.Commit != rel.Commit) {
+			return &Error{Status: http.StatusConflict, Code: CodeConflict,
+				Message: "release " + id + ": its Plans disagree on service, environment or commit: give service, environment and commit in the query"}
+		}
+		rel.Service, rel.Environment, rel.Commit = e.Service, e.Environment, e.Commit
+		found = true
+	}
+	if !found {
+		return notFound("release %s: no Plan declares it (with the service, environment and commit asked): nothing to roll back", id)
+	}
+	out := RollbackTarget{Release: rel}
+	if cmds := s.cfg.Engine.DeployCommands(rel.Service); len(cmds) > 0 {
+		out.Restart = cmds[0]
+	}
+	if strategy == rollback.Fast {
+		t, err := rollback.FindTarget(r.Context(), s.store, rel)
+		switch {
+		case errors.Is(err, rollback.ErrNoTarget):
+			return notFound("%v", err)
+		case err != nil:
+			return storeError("find the rollback target", err)
+		}
+		out.Target = &RollbackTargetRelease{ID: t.ReleaseID, Commit: t.Commit, Decision: t.Decision, VerifiedAt: t.VerifiedAt}
+		a, err := rollback.VerifiedArtifact(r.Context(), s.store, t)
+		switch {
+		case errors.Is(err, rollback.ErrNoArtifact):
+			out.ArtifactError = err.Error()
+		case err != nil:
+			return storeError("find the verified artifact", err)
+		default:
+			out.Artifact = &RollbackArtifact{Digest: a.Digest, Paths: a.Paths, Build: a.Build}
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -218,6 +218,9 @@ expect 1 sg run deploy --release lv-demo.2 --dir "$repo" -- pm2 restart localize
 echo "pm2 restarts before: $before, after: $(restarts) (the denied command never ran)"
 
 say "INC-77 is resolved; someone tries pm2 reload instead of the approved command"
+# Evidence times have one-second resolution and a tie between incident
+# lists counts the open one: the newer list must be stamped a second later.
+sleep 1
 incidents lv-demo.2 "$c2" "[{\"id\": \"INC-77\", \"severity\": \"SEV-1\", \"status\": \"resolved\", \"title\": \"Checkout errors\", \"openedAt\": \"$(at '-20 minutes')\", \"resolvedAt\": \"$(now)\"}]"
 before=$(restarts)
 expect 1 sg run deploy --release lv-demo.2 --dir "$repo" -- pm2 reload localizevideos-app

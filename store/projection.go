@@ -118,6 +118,43 @@ func (p *Projection) ApplyStored(seq int64, typ, key, hash string, body []byte) 
 	return nil
 }
 
+// ProjectEntriesSQL selects what ProjectRows reads, every entry in ledger
+// order.
+const ProjectEntriesSQL = "SELECT seq, type, key, hash, body FROM entries ORDER BY seq"
+
+// ProjectRows rebuilds the query tables from the rows of ProjectEntriesSQL,
+// checking each entry's columns against its body on the way (ApplyStored).
+// The caller closes rows.
+func ProjectRows(rows Rows) (*Projection, error) {
+	p := NewProjection()
+	for rows.Next() {
+		var seq int64
+		var typ, key, hash string
+		var body []byte
+		if err := rows.Scan(&seq, &typ, &key, &hash, &body); err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
+		if err := p.ApplyStored(seq, typ, key, hash, body); err != nil {
+			return nil, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	return p, nil
+}
+
+// RowsOf gives the rows the ledger says a query table should hold: each
+// record of records as row gives its values, under its key. A store passes
+// the result to CompareRows as want.
+func RowsOf[T any](records map[string]T, row func(T) []any) map[string][]any {
+	want := make(map[string][]any, len(records))
+	for k, r := range records {
+		want[k] = row(r)
+	}
+	return want
+}
+
 // CompareRows compares the rows a store holds in its query table (got)
 // with the rows the ledger says it should hold (want), both keyed by the
 // table's key column and each holding the values of cols in order, and

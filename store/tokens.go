@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -23,6 +24,18 @@ type Token struct {
 
 // Active reports whether t has not been revoked.
 func (t Token) Active() bool { return t.RevokedAt.IsZero() }
+
+// CheckNew reports what keeps t from being created: every field but the
+// revocation is required, and a token is created active.
+func (t Token) CheckNew() error {
+	if t.ID == "" || t.Name == "" || t.Role == "" || t.Hash == "" || t.CreatedAt.IsZero() || t.CreatedBy == "" {
+		return fmt.Errorf("create token %q: id, name, role, hash, creation time and creator are required", t.ID)
+	}
+	if !t.Active() {
+		return fmt.Errorf("create token %s: a token is created active", t.ID)
+	}
+	return nil
+}
 
 // ErrRevoked is returned when revoking a token that is revoked already.
 var ErrRevoked = errors.New("already revoked")

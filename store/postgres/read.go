@@ -16,28 +16,17 @@ import (
 // Queries that return bodies join the entry that recorded the record: the
 // body lives in the ledger only.
 var (
-	evidenceQuery = "SELECT " + evidenceTable.prefixed("ev") + ", en.body FROM evidence ev JOIN entries en ON en.seq = ev.seq"
-	decisionQuery = "SELECT " + decisionsTable.prefixed("d") + ", en.body FROM decisions d JOIN entries en ON en.seq = d.seq"
+	evidenceQuery = "SELECT " + evidenceTable.Prefixed("ev") + ", en.body FROM evidence ev JOIN entries en ON en.seq = ev.seq"
+	decisionQuery = "SELECT " + decisionsTable.Prefixed("d") + ", en.body FROM decisions d JOIN entries en ON en.seq = d.seq"
 )
 
 // collect reads every row of rows with scan.
-func collect[T any](rows pgx.Rows, err error, scan func(pgx.Row) (T, error)) ([]T, error) {
+func collect[T any](rows pgx.Rows, err error, scan func(store.Scanner) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return store.Collect(rows, scan)
 }
 
 // Evidence returns the evidence of the release releaseID ("" for all), in
@@ -45,7 +34,7 @@ func collect[T any](rows pgx.Rows, err error, scan func(pgx.Row) (T, error)) ([]
 func (db *DB) Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error) {
 	query, args := byRelease(evidenceQuery, "ev", releaseID)
 	rows, err := db.pool.Query(ctx, query, args...)
-	out, err := collect(rows, err, scanEvidence)
+	out, err := collect(rows, err, store.ScanEvidence)
 	if err != nil {
 		return nil, fmt.Errorf("evidence of %s: %w", releaseID, err)
 	}
@@ -55,7 +44,7 @@ func (db *DB) Evidence(ctx context.Context, releaseID string) ([]store.Evidence,
 // EvidenceByDigest returns one document; an unknown digest is an error
 // wrapping store.ErrNotFound.
 func (db *DB) EvidenceByDigest(ctx context.Context, digest string) (store.Evidence, error) {
-	ev, err := scanEvidence(db.pool.QueryRow(ctx, evidenceQuery+" WHERE ev.digest = $1", digest))
+	ev, err := store.ScanEvidence(db.pool.QueryRow(ctx, evidenceQuery+" WHERE ev.digest = $1", digest))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Evidence{}, fmt.Errorf("evidence %s: %w", digest, store.ErrNotFound)
 	}
@@ -87,7 +76,7 @@ func (db *DB) Decisions(ctx context.Context, releaseID string) ([]store.Decision
 // Violations returns the violations and obligations f selects, by due date
 // then id.
 func (db *DB) Violations(ctx context.Context, f store.Filter) ([]store.Violation, error) {
-	rows, err := db.pool.Query(ctx, violationsTable.selectSQL()+
+	rows, err := db.pool.Query(ctx, violationsTable.SelectSQL()+
 		" WHERE ($1 = '' OR status = $1) AND ($2 = '' OR service = $2) AND ($3 = '' OR release_id = $3) ORDER BY due, id",
 		f.Status, f.Service, f.ReleaseID)
 	out, err := collect(rows, err, scanViolation)
@@ -100,7 +89,7 @@ func (db *DB) Violations(ctx context.Context, f store.Filter) ([]store.Violation
 // Violation returns one violation; an unknown id is an error wrapping
 // store.ErrNotFound.
 func (db *DB) Violation(ctx context.Context, id string) (store.Violation, error) {
-	v, err := scanViolation(db.pool.QueryRow(ctx, violationsTable.selectSQL()+" WHERE id = $1", id))
+	v, err := scanViolation(db.pool.QueryRow(ctx, violationsTable.SelectSQL()+" WHERE id = $1", id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Violation{}, fmt.Errorf("violation %s: %w", id, store.ErrNotFound)
 	}
@@ -164,24 +153,21 @@ func (db *DB) Len(ctx context.Context) (int64, error) {
 // tables only: no document or decision body.
 func (db *DB) Releases(ctx context.Context, now time.Time) ([]store.ReleaseSummary, error) {
 	var b store.SummaryBuilder
-	scan := func(fn func(store.Scanner) error) func(pgx.Rows) error {
-		return func(r pgx.Rows) error { return fn(r) }
-	}
-	err := db.each(ctx, scan(b.ScanEvidence), store.SummaryEvidenceSQL)
+	err := db.each(ctx, b.ScanEvidence, store.SummaryEvidenceSQL)
 	if err == nil {
-		err = db.each(ctx, scan(b.ScanCounts), store.SummaryCountsSQL)
+		err = db.each(ctx, b.ScanCounts, store.SummaryCountsSQL)
 	}
 	if err == nil {
-		err = db.each(ctx, func(r pgx.Rows) error {
+		err = db.each(ctx, func(r store.Scanner) error {
 			d, err := scanDecision(r)
 			if err == nil {
 				b.Decision(d)
 			}
 			return err
-		}, "SELECT "+decisionsTable.prefixed("d")+", NULL FROM decisions d"+store.SummaryLatestWhere)
+		}, "SELECT "+decisionsTable.Prefixed("d")+", NULL FROM decisions d"+store.SummaryLatestWhere)
 	}
 	if err == nil {
-		err = db.each(ctx, scan(b.ScanOpen), strings.Replace(store.SummaryOpenSQL, "?", "$1", 1), store.FormatTime(now))
+		err = db.each(ctx, b.ScanOpen, strings.Replace(store.SummaryOpenSQL, "?", "$1", 1), store.FormatTime(now))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("summarize releases: %w", err)
@@ -190,18 +176,13 @@ func (db *DB) Releases(ctx context.Context, now time.Time) ([]store.ReleaseSumma
 }
 
 // each runs query and calls fn on every row.
-func (db *DB) each(ctx context.Context, fn func(pgx.Rows) error, query string, args ...any) error {
+func (db *DB) each(ctx context.Context, fn func(store.Scanner) error, query string, args ...any) error {
 	rows, err := db.pool.Query(ctx, query, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return store.Each(rows, fn)
 }
 
 // byRelease completes query (whose table is aliased alias) to select the
@@ -222,7 +203,7 @@ func (db *DB) EvidenceOfKinds(ctx context.Context, releaseID string, kinds ...st
 		return nil, nil
 	}
 	rows, err := db.pool.Query(ctx, evidenceQuery+" WHERE ev.release_id = $1 AND ev.kind = ANY($2) ORDER BY ev.seq", releaseID, kinds)
-	out, err := collect(rows, err, scanEvidence)
+	out, err := collect(rows, err, store.ScanEvidence)
 	if err != nil {
 		return nil, fmt.Errorf("evidence of %s: %w", releaseID, err)
 	}

@@ -12,21 +12,16 @@ import (
 	"github.com/localizevideos/shipgate/store"
 )
 
-const tokenColumns = "id, name, role, hash, created_at, created_by, revoked_at, revoked_by"
-
 // uniqueViolation is PostgreSQL's SQLSTATE for a duplicate key.
 const uniqueViolation = "23505"
 
 // CreateToken stores t, active. An id or hash the table holds already is an
 // error wrapping store.ErrDuplicate.
 func (db *DB) CreateToken(ctx context.Context, t store.Token) error {
-	if t.ID == "" || t.Name == "" || t.Role == "" || t.Hash == "" || t.CreatedAt.IsZero() || t.CreatedBy == "" {
-		return fmt.Errorf("create token %q: id, name, role, hash, creation time and creator are required", t.ID)
+	if err := t.CheckNew(); err != nil {
+		return err
 	}
-	if !t.Active() {
-		return fmt.Errorf("create token %s: a token is created active", t.ID)
-	}
-	_, err := db.pool.Exec(ctx, "INSERT INTO tokens ("+tokenColumns+") VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)",
+	_, err := db.pool.Exec(ctx, "INSERT INTO tokens ("+store.TokenColumns+") VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)",
 		t.ID, t.Name, t.Role, t.Hash, store.FormatTime(t.CreatedAt), t.CreatedBy)
 	if err != nil {
 		var pe *pgconn.PgError
@@ -41,7 +36,7 @@ func (db *DB) CreateToken(ctx context.Context, t store.Token) error {
 // TokenByHash returns the token whose secret hashes to hash, active or
 // revoked; none is an error wrapping store.ErrNotFound.
 func (db *DB) TokenByHash(ctx context.Context, hash string) (store.Token, error) {
-	t, err := scanToken(db.pool.QueryRow(ctx, "SELECT "+tokenColumns+" FROM tokens WHERE hash = $1", hash))
+	t, err := store.ScanToken(db.pool.QueryRow(ctx, "SELECT "+store.TokenColumns+" FROM tokens WHERE hash = $1", hash))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Token{}, fmt.Errorf("token: %w", store.ErrNotFound)
 	}
@@ -50,14 +45,14 @@ func (db *DB) TokenByHash(ctx context.Context, hash string) (store.Token, error)
 
 // Tokens lists every token, revoked ones included, oldest first.
 func (db *DB) Tokens(ctx context.Context) ([]store.Token, error) {
-	rows, err := db.pool.Query(ctx, "SELECT "+tokenColumns+" FROM tokens ORDER BY created_at, id")
+	rows, err := db.pool.Query(ctx, "SELECT "+store.TokenColumns+" FROM tokens ORDER BY created_at, id")
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	defer rows.Close()
 	var out []store.Token
 	for rows.Next() {
-		t, err := scanToken(rows)
+		t, err := store.ScanToken(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -81,7 +76,7 @@ func (db *DB) RevokeToken(ctx context.Context, id, by string, at time.Time) (sto
 	if err != nil {
 		return store.Token{}, fmt.Errorf("revoke token %s: %w", id, err)
 	}
-	t, err := scanToken(db.pool.QueryRow(ctx, "SELECT "+tokenColumns+" FROM tokens WHERE id = $1", id))
+	t, err := store.ScanToken(db.pool.QueryRow(ctx, "SELECT "+store.TokenColumns+" FROM tokens WHERE id = $1", id))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return store.Token{}, fmt.Errorf("revoke token %s: %w", id, store.ErrNotFound)
@@ -100,26 +95,4 @@ func (db *DB) Ping(ctx context.Context) error {
 		return fmt.Errorf("ledger %s: %w", db.name, err)
 	}
 	return nil
-}
-
-func scanToken(s pgx.Row) (store.Token, error) {
-	var t store.Token
-	var created string
-	var revokedAt, revokedBy *string
-	if err := s.Scan(&t.ID, &t.Name, &t.Role, &t.Hash, &created, &t.CreatedBy, &revokedAt, &revokedBy); err != nil {
-		return store.Token{}, err
-	}
-	var err error
-	if t.CreatedAt, err = store.ParseTime(created); err != nil {
-		return store.Token{}, fmt.Errorf("token %s: created_at: %w", t.ID, err)
-	}
-	if revokedAt != nil {
-		if t.RevokedAt, err = store.ParseTime(*revokedAt); err != nil {
-			return store.Token{}, fmt.Errorf("token %s: revoked_at: %w", t.ID, err)
-		}
-		if revokedBy != nil {
-			t.RevokedBy = *revokedBy
-		}
-	}
-	return t, nil
 }

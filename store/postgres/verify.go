@@ -74,52 +74,25 @@ func verifyChain(ctx context.Context, tx pgx.Tx, cp *ledger.Checkpoint) (ledger.
 // project rebuilds the query tables from the entries, checking each entry's
 // columns against its body on the way.
 func project(ctx context.Context, tx pgx.Tx) (*store.Projection, error) {
-	rows, err := tx.Query(ctx, "SELECT seq, type, key, hash, body FROM entries ORDER BY seq")
+	rows, err := tx.Query(ctx, store.ProjectEntriesSQL)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	defer rows.Close()
-	p := store.NewProjection()
-	for rows.Next() {
-		var seq int64
-		var typ, key, hash string
-		var body []byte
-		if err := rows.Scan(&seq, &typ, &key, &hash, &body); err != nil {
-			return nil, fmt.Errorf("verify: %w", err)
-		}
-		if err := p.ApplyStored(seq, typ, key, hash, body); err != nil {
-			return nil, err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
-	}
-	return p, nil
+	return store.ProjectRows(rows)
 }
 
 func compareProjection(ctx context.Context, tx pgx.Tx, p *store.Projection) error {
+	if err := compareTable(ctx, tx, evidenceTable, store.RowsOf(p.Evidence, evidenceRow)); err != nil {
+		return err
+	}
+	if err := compareTable(ctx, tx, decisionsTable, store.RowsOf(p.Decisions, decisionRow)); err != nil {
+		return err
+	}
+	if err := compareTable(ctx, tx, policiesTable, store.RowsOf(p.Policies, policyRow)); err != nil {
+		return err
+	}
 	want := map[string][]any{}
-	for k, ev := range p.Evidence {
-		want[k] = evidenceRow(ev)
-	}
-	if err := compareTable(ctx, tx, evidenceTable, want); err != nil {
-		return err
-	}
-	want = map[string][]any{}
-	for k, d := range p.Decisions {
-		want[k] = decisionRow(d)
-	}
-	if err := compareTable(ctx, tx, decisionsTable, want); err != nil {
-		return err
-	}
-	want = map[string][]any{}
-	for k, pol := range p.Policies {
-		want[k] = policyRow(pol)
-	}
-	if err := compareTable(ctx, tx, policiesTable, want); err != nil {
-		return err
-	}
-	want = map[string][]any{}
 	for k, v := range p.Violations {
 		want[k] = violationRow(v, p.Opened[k])
 	}
@@ -129,16 +102,16 @@ func compareProjection(ctx context.Context, tx pgx.Tx, p *store.Projection) erro
 // compareTable compares the stored rows of t with want, keyed by t's first
 // column, and reports the first difference in key order.
 func compareTable(ctx context.Context, tx pgx.Tx, t table, want map[string][]any) error {
-	rows, err := tx.Query(ctx, t.selectSQL())
+	rows, err := tx.Query(ctx, t.SelectSQL())
 	if err != nil {
-		return fmt.Errorf("verify %s: %w", t.name, err)
+		return fmt.Errorf("verify %s: %w", t.Name, err)
 	}
 	defer rows.Close()
 	got := map[string][]any{}
 	for rows.Next() {
 		vals, err := rows.Values()
 		if err != nil {
-			return fmt.Errorf("verify %s: %w", t.name, err)
+			return fmt.Errorf("verify %s: %w", t.Name, err)
 		}
 		for i, v := range vals {
 			vals[i] = textArray(v)
@@ -146,9 +119,9 @@ func compareTable(ctx context.Context, tx pgx.Tx, t table, want map[string][]any
 		got[fmt.Sprint(vals[0])] = vals
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("verify %s: %w", t.name, err)
+		return fmt.Errorf("verify %s: %w", t.Name, err)
 	}
-	return store.CompareRows(t.name, t.cols, got, want)
+	return store.CompareRows(t.Name, t.Cols, got, want)
 }
 
 // textArray turns a text[] as pgx reads it generically ([]any of strings)

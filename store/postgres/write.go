@@ -193,7 +193,7 @@ func (t *tx) appendPolicy(ctx context.Context, tmpl ledger.Entry) error {
 }
 
 func (t *tx) evidence(ctx context.Context, digest string) (store.Evidence, error) {
-	ev, err := scanEvidence(t.QueryRow(ctx, evidenceQuery+" WHERE ev.digest = $1", digest))
+	ev, err := store.ScanEvidence(t.QueryRow(ctx, evidenceQuery+" WHERE ev.digest = $1", digest))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Evidence{}, fmt.Errorf("evidence %s: %w", digest, store.ErrNotFound)
 	}
@@ -201,7 +201,7 @@ func (t *tx) evidence(ctx context.Context, digest string) (store.Evidence, error
 }
 
 func (t *tx) violation(ctx context.Context, id string) (store.Violation, error) {
-	v, err := scanViolation(t.QueryRow(ctx, violationsTable.selectSQL()+" WHERE id = $1", id))
+	v, err := scanViolation(t.QueryRow(ctx, violationsTable.SelectSQL()+" WHERE id = $1", id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Violation{}, fmt.Errorf("violation %s: %w", id, store.ErrNotFound)
 	}

@@ -12,20 +12,11 @@ import (
 	"github.com/localizevideos/shipgate/store"
 )
 
-// prefixed returns t's columns qualified with alias, for joins.
-func (t table) prefixed(alias string) string {
-	cols := make([]string, len(t.cols))
-	for i, c := range t.cols {
-		cols[i] = alias + "." + c
-	}
-	return strings.Join(cols, ", ")
-}
-
 // Queries that return bodies join the entry that recorded the record: the
 // body lives in the ledger only.
 var (
-	evidenceQuery = "SELECT " + evidenceTable.prefixed("ev") + ", en.body FROM evidence ev JOIN entries en ON en.seq = ev.seq"
-	decisionQuery = "SELECT " + decisionsTable.prefixed("d") + ", en.body FROM decisions d JOIN entries en ON en.seq = d.seq"
+	evidenceQuery = "SELECT " + evidenceTable.Prefixed("ev") + ", en.body FROM evidence ev JOIN entries en ON en.seq = ev.seq"
+	decisionQuery = "SELECT " + decisionsTable.Prefixed("d") + ", en.body FROM decisions d JOIN entries en ON en.seq = d.seq"
 )
 
 // Evidence returns the evidence of the release releaseID ("" for all), in
@@ -33,8 +24,8 @@ var (
 func (db *DB) Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error) {
 	query, args := byRelease(evidenceQuery, "ev", releaseID)
 	var out []store.Evidence
-	err := db.each(ctx, func(r *sql.Rows) error {
-		ev, err := scanEvidence(r)
+	err := db.each(ctx, func(r store.Scanner) error {
+		ev, err := store.ScanEvidence(r)
 		out = append(out, ev)
 		return err
 	}, query, args...)
@@ -47,7 +38,7 @@ func (db *DB) Evidence(ctx context.Context, releaseID string) ([]store.Evidence,
 // EvidenceByDigest returns one document; an unknown digest is an error
 // wrapping store.ErrNotFound.
 func (db *DB) EvidenceByDigest(ctx context.Context, digest string) (store.Evidence, error) {
-	ev, err := scanEvidence(db.sql.QueryRowContext(ctx, evidenceQuery+" WHERE ev.digest = ?", digest))
+	ev, err := store.ScanEvidence(db.sql.QueryRowContext(ctx, evidenceQuery+" WHERE ev.digest = ?", digest))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Evidence{}, fmt.Errorf("evidence %s: %w", digest, store.ErrNotFound)
 	}
@@ -90,7 +81,7 @@ func (db *DB) Decisions(ctx context.Context, releaseID string) ([]store.Decision
 // Violations returns the violations and obligations f selects, by due date
 // then id.
 func (db *DB) Violations(ctx context.Context, f store.Filter) ([]store.Violation, error) {
-	rows, err := db.sql.QueryContext(ctx, violationsTable.selectSQL()+
+	rows, err := db.sql.QueryContext(ctx, violationsTable.SelectSQL()+
 		" WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR service = ?2) AND (?3 = '' OR release_id = ?3) ORDER BY due, id",
 		f.Status, f.Service, f.ReleaseID)
 	if err != nil {
@@ -114,7 +105,7 @@ func (db *DB) Violations(ctx context.Context, f store.Filter) ([]store.Violation
 // Violation returns one violation; an unknown id is an error wrapping
 // store.ErrNotFound.
 func (db *DB) Violation(ctx context.Context, id string) (store.Violation, error) {
-	v, _, err := scanViolation(db.sql.QueryRowContext(ctx, violationsTable.selectSQL()+" WHERE id = ?", id))
+	v, _, err := scanViolation(db.sql.QueryRowContext(ctx, violationsTable.SelectSQL()+" WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Violation{}, fmt.Errorf("violation %s: %w", id, store.ErrNotFound)
 	}
@@ -186,24 +177,21 @@ func (db *DB) Len(ctx context.Context) (int64, error) {
 // tables only: no document or decision body.
 func (db *DB) Releases(ctx context.Context, now time.Time) ([]store.ReleaseSummary, error) {
 	var b store.SummaryBuilder
-	scan := func(fn func(store.Scanner) error) func(*sql.Rows) error {
-		return func(r *sql.Rows) error { return fn(r) }
-	}
-	err := db.each(ctx, scan(b.ScanEvidence), store.SummaryEvidenceSQL)
+	err := db.each(ctx, b.ScanEvidence, store.SummaryEvidenceSQL)
 	if err == nil {
-		err = db.each(ctx, scan(b.ScanCounts), store.SummaryCountsSQL)
+		err = db.each(ctx, b.ScanCounts, store.SummaryCountsSQL)
 	}
 	if err == nil {
-		err = db.each(ctx, func(r *sql.Rows) error {
+		err = db.each(ctx, func(r store.Scanner) error {
 			d, err := scanDecision(r)
 			if err == nil {
 				b.Decision(d)
 			}
 			return err
-		}, "SELECT "+decisionsTable.prefixed("d")+", NULL FROM decisions d"+store.SummaryLatestWhere)
+		}, "SELECT "+decisionsTable.Prefixed("d")+", NULL FROM decisions d"+store.SummaryLatestWhere)
 	}
 	if err == nil {
-		err = db.each(ctx, scan(b.ScanOpen), store.SummaryOpenSQL, store.FormatTime(now))
+		err = db.each(ctx, b.ScanOpen, store.SummaryOpenSQL, store.FormatTime(now))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("summarize releases: %w", err)
@@ -212,18 +200,13 @@ func (db *DB) Releases(ctx context.Context, now time.Time) ([]store.ReleaseSumma
 }
 
 // each runs query and calls fn on every row.
-func (db *DB) each(ctx context.Context, fn func(*sql.Rows) error, query string, args ...any) error {
+func (db *DB) each(ctx context.Context, fn func(store.Scanner) error, query string, args ...any) error {
 	rows, err := db.sql.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return store.Each(rows, fn)
 }
 
 // byRelease completes query (whose table is aliased alias) to select the
@@ -249,8 +232,8 @@ func (db *DB) EvidenceOfKinds(ctx context.Context, releaseID string, kinds ...st
 		args = append(args, k)
 	}
 	var out []store.Evidence
-	err := db.each(ctx, func(r *sql.Rows) error {
-		ev, err := scanEvidence(r)
+	err := db.each(ctx, func(r store.Scanner) error {
+		ev, err := store.ScanEvidence(r)
 		out = append(out, ev)
 		return err
 	}, q, args...)

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/localizevideos/shipgate/store"
 )
@@ -15,32 +14,21 @@ func encBool(b bool) int64 {
 	return 0
 }
 
-// table is one query table: its name and columns, the key column first.
-// The row functions below give a record's values in this order, both to
-// insert them and, in Verify, to compare them with what is stored.
-type table struct {
-	name string
-	cols []string
-}
+// table is a query table (store.Table) with SQLite's insert placeholders.
+// The row functions below give a record's values in its column order, both
+// to insert them and, in Verify, to compare them with what is stored.
+type table struct{ store.Table }
 
 var (
-	evidenceTable = table{"evidence", []string{"digest", "kind", "release_id", "service", "environment",
-		`"commit"`, "source", "collected_at", "seq", "added_at"}}
-	decisionsTable = table{"decisions", []string{"id", "release_id", "service", "environment", "gate",
-		"allow", "dry_run", "reason", "evaluated_at", "seq"}}
-	violationsTable = table{"violations", []string{"id", "kind", "release_id", "service", "environment",
-		"gate", "decision_id", "rules", "actor", "message", "opened_at", "due", "status", "closed_at",
-		"closed_by", "seq"}}
-	policiesTable = table{"policies", []string{"revision", "modules", "seq", "added_at"}}
+	evidenceTable   = table{store.EvidenceTable}
+	decisionsTable  = table{store.DecisionsTable}
+	violationsTable = table{store.ViolationsTable}
+	policiesTable   = table{store.PoliciesTable}
 )
 
-func (t table) selectSQL() string {
-	return "SELECT " + strings.Join(t.cols, ", ") + " FROM " + t.name
-}
-
+// insertSQL inserts one row of t with ? placeholders.
 func (t table) insertSQL() string {
-	return "INSERT INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ") VALUES (" +
-		strings.TrimSuffix(strings.Repeat("?, ", len(t.cols)), ", ") + ")"
+	return t.InsertSQL(func(int) string { return "?" })
 }
 
 func evidenceRow(ev store.Evidence) []any {
@@ -76,37 +64,8 @@ func violationRow(v store.Violation, seq int64) ([]any, error) {
 		v.Actor, v.Message, store.FormatTime(v.OpenedAt), store.FormatTime(v.Due), v.Status, closedAt, closedBy, seq}, nil
 }
 
-// scanner is a *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }
-
-// scanEvidence reads evidenceTable's columns and, after them, the body of
-// the entry that recorded the evidence.
-func scanEvidence(s scanner) (store.Evidence, error) {
-	var ev store.Evidence
-	var collected, added string
-	var body []byte
-	if err := s.Scan(&ev.Digest, &ev.Kind, &ev.ReleaseID, &ev.Service, &ev.Environment, &ev.Commit,
-		&ev.Source, &collected, &ev.Seq, &added, &body); err != nil {
-		return store.Evidence{}, err
-	}
-	var err error
-	if ev.CollectedAt, err = store.ParseTime(collected); err != nil {
-		return store.Evidence{}, fmt.Errorf("evidence %s: collected_at: %w", ev.Digest, err)
-	}
-	if ev.AddedAt, err = store.ParseTime(added); err != nil {
-		return store.Evidence{}, fmt.Errorf("evidence %s: added_at: %w", ev.Digest, err)
-	}
-	if ev.Body, err = store.Document(body); err != nil {
-		return store.Evidence{}, fmt.Errorf("evidence %s: entry %d: %w", ev.Digest, ev.Seq, err)
-	}
-	if ev.Envelope, err = store.Envelope(body); err != nil {
-		return store.Evidence{}, fmt.Errorf("evidence %s: entry %d: %w", ev.Digest, ev.Seq, err)
-	}
-	return ev, nil
-}
-
 // scanDecision reads decisionsTable's columns and the body of the entry.
-func scanDecision(s scanner) (store.Decision, error) {
+func scanDecision(s store.Scanner) (store.Decision, error) {
 	var d store.Decision
 	var allow, dryRun int64
 	var evaluated string
@@ -116,22 +75,15 @@ func scanDecision(s scanner) (store.Decision, error) {
 		return store.Decision{}, err
 	}
 	d.Allow, d.DryRun = allow != 0, dryRun != 0
-	var err error
-	if d.EvaluatedAt, err = store.ParseTime(evaluated); err != nil {
-		return store.Decision{}, fmt.Errorf("decision %s: evaluated_at: %w", d.ID, err)
-	}
 	// A query that leaves the body out (a summary) selects NULL for it.
-	if body == nil {
-		return d, nil
-	}
-	if d.Body, err = store.Payload(body); err != nil {
-		return store.Decision{}, fmt.Errorf("decision %s: entry %d: %w", d.ID, d.Seq, err)
+	if err := store.DecodeDecision(&d, evaluated, body); err != nil {
+		return store.Decision{}, err
 	}
 	return d, nil
 }
 
 // scanViolation reads violationsTable's columns.
-func scanViolation(s scanner) (store.Violation, int64, error) {
+func scanViolation(s store.Scanner) (store.Violation, int64, error) {
 	var v store.Violation
 	var rules, opened, due string
 	var closedAt, closedBy *string
@@ -146,20 +98,8 @@ func scanViolation(s scanner) (store.Violation, int64, error) {
 	if len(v.Rules) == 0 {
 		v.Rules = nil
 	}
-	var err error
-	if v.OpenedAt, err = store.ParseTime(opened); err != nil {
-		return store.Violation{}, 0, fmt.Errorf("violation %s: opened_at: %w", v.ID, err)
-	}
-	if v.Due, err = store.ParseTime(due); err != nil {
-		return store.Violation{}, 0, fmt.Errorf("violation %s: due: %w", v.ID, err)
-	}
-	if closedAt != nil {
-		if v.ClosedAt, err = store.ParseTime(*closedAt); err != nil {
-			return store.Violation{}, 0, fmt.Errorf("violation %s: closed_at: %w", v.ID, err)
-		}
-	}
-	if closedBy != nil {
-		v.ClosedBy = *closedBy
+	if err := store.DecodeViolation(&v, opened, due, closedAt, closedBy); err != nil {
+		return store.Violation{}, 0, err
 	}
 	return v, seq, nil
 }

@@ -11,18 +11,13 @@ import (
 	"github.com/localizevideos/shipgate/store"
 )
 
-const tokenColumns = "id, name, role, hash, created_at, created_by, revoked_at, revoked_by"
-
 // CreateToken stores t, active. An id or hash the table holds already is an
 // error wrapping store.ErrDuplicate.
 func (db *DB) CreateToken(ctx context.Context, t store.Token) error {
-	if t.ID == "" || t.Name == "" || t.Role == "" || t.Hash == "" || t.CreatedAt.IsZero() || t.CreatedBy == "" {
-		return fmt.Errorf("create token %q: id, name, role, hash, creation time and creator are required", t.ID)
+	if err := t.CheckNew(); err != nil {
+		return err
 	}
-	if !t.Active() {
-		return fmt.Errorf("create token %s: a token is created active", t.ID)
-	}
-	_, err := db.sql.ExecContext(ctx, "INSERT INTO tokens ("+tokenColumns+") VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
+	_, err := db.sql.ExecContext(ctx, "INSERT INTO tokens ("+store.TokenColumns+") VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
 		t.ID, t.Name, t.Role, t.Hash, store.FormatTime(t.CreatedAt), t.CreatedBy)
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE constraint failed") {
@@ -36,7 +31,7 @@ func (db *DB) CreateToken(ctx context.Context, t store.Token) error {
 // TokenByHash returns the token whose secret hashes to hash, active or
 // revoked; none is an error wrapping store.ErrNotFound.
 func (db *DB) TokenByHash(ctx context.Context, hash string) (store.Token, error) {
-	t, err := scanToken(db.sql.QueryRowContext(ctx, "SELECT "+tokenColumns+" FROM tokens WHERE hash = ?", hash))
+	t, err := store.ScanToken(db.sql.QueryRowContext(ctx, "SELECT "+store.TokenColumns+" FROM tokens WHERE hash = ?", hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Token{}, fmt.Errorf("token: %w", store.ErrNotFound)
 	}
@@ -45,14 +40,14 @@ func (db *DB) TokenByHash(ctx context.Context, hash string) (store.Token, error)
 
 // Tokens lists every token, revoked ones included, oldest first.
 func (db *DB) Tokens(ctx context.Context) ([]store.Token, error) {
-	rows, err := db.sql.QueryContext(ctx, "SELECT "+tokenColumns+" FROM tokens ORDER BY created_at, id")
+	rows, err := db.sql.QueryContext(ctx, "SELECT "+store.TokenColumns+" FROM tokens ORDER BY created_at, id")
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	defer rows.Close()
 	var out []store.Token
 	for rows.Next() {
-		t, err := scanToken(rows)
+		t, err := store.ScanToken(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -80,7 +75,7 @@ func (db *DB) RevokeToken(ctx context.Context, id, by string, at time.Time) (sto
 	if err != nil {
 		return store.Token{}, fmt.Errorf("revoke token %s: %w", id, err)
 	}
-	t, err := scanToken(db.sql.QueryRowContext(ctx, "SELECT "+tokenColumns+" FROM tokens WHERE id = ?", id))
+	t, err := store.ScanToken(db.sql.QueryRowContext(ctx, "SELECT "+store.TokenColumns+" FROM tokens WHERE id = ?", id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return store.Token{}, fmt.Errorf("revoke token %s: %w", id, store.ErrNotFound)
@@ -88,26 +83,6 @@ func (db *DB) RevokeToken(ctx context.Context, id, by string, at time.Time) (sto
 		return store.Token{}, err
 	case n == 0:
 		return t, fmt.Errorf("revoke token %s: %w", id, store.ErrRevoked)
-	}
-	return t, nil
-}
-
-func scanToken(s scanner) (store.Token, error) {
-	var t store.Token
-	var created string
-	var revokedAt, revokedBy sql.NullString
-	if err := s.Scan(&t.ID, &t.Name, &t.Role, &t.Hash, &created, &t.CreatedBy, &revokedAt, &revokedBy); err != nil {
-		return store.Token{}, err
-	}
-	var err error
-	if t.CreatedAt, err = store.ParseTime(created); err != nil {
-		return store.Token{}, fmt.Errorf("token %s: created_at: %w", t.ID, err)
-	}
-	if revokedAt.Valid {
-		if t.RevokedAt, err = store.ParseTime(revokedAt.String); err != nil {
-			return store.Token{}, fmt.Errorf("token %s: revoked_at: %w", t.ID, err)
-		}
-		t.RevokedBy = revokedBy.String
 	}
 	return t, nil
 }

@@ -74,52 +74,25 @@ func verifyChain(ctx context.Context, tx *sql.Tx, cp *ledger.Checkpoint) (ledger
 // project rebuilds the query tables from the entries, checking each entry's
 // columns against its body on the way.
 func project(ctx context.Context, tx *sql.Tx) (*store.Projection, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT seq, type, key, hash, body FROM entries ORDER BY seq")
+	rows, err := tx.QueryContext(ctx, store.ProjectEntriesSQL)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	defer rows.Close()
-	p := store.NewProjection()
-	for rows.Next() {
-		var seq int64
-		var typ, key, hash string
-		var body []byte
-		if err := rows.Scan(&seq, &typ, &key, &hash, &body); err != nil {
-			return nil, fmt.Errorf("verify: %w", err)
-		}
-		if err := p.ApplyStored(seq, typ, key, hash, body); err != nil {
-			return nil, err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
-	}
-	return p, nil
+	return store.ProjectRows(rows)
 }
 
 func compareProjection(ctx context.Context, tx *sql.Tx, p *store.Projection) error {
+	if err := compareTable(ctx, tx, evidenceTable, store.RowsOf(p.Evidence, evidenceRow)); err != nil {
+		return err
+	}
+	if err := compareTable(ctx, tx, decisionsTable, store.RowsOf(p.Decisions, decisionRow)); err != nil {
+		return err
+	}
+	if err := compareTable(ctx, tx, policiesTable, store.RowsOf(p.Policies, policyRow)); err != nil {
+		return err
+	}
 	want := map[string][]any{}
-	for k, ev := range p.Evidence {
-		want[k] = evidenceRow(ev)
-	}
-	if err := compareTable(ctx, tx, evidenceTable, want); err != nil {
-		return err
-	}
-	want = map[string][]any{}
-	for k, d := range p.Decisions {
-		want[k] = decisionRow(d)
-	}
-	if err := compareTable(ctx, tx, decisionsTable, want); err != nil {
-		return err
-	}
-	want = map[string][]any{}
-	for k, pol := range p.Policies {
-		want[k] = policyRow(pol)
-	}
-	if err := compareTable(ctx, tx, policiesTable, want); err != nil {
-		return err
-	}
-	want = map[string][]any{}
 	for k, v := range p.Violations {
 		row, err := violationRow(v, p.Opened[k])
 		if err != nil {
@@ -133,20 +106,20 @@ func compareProjection(ctx context.Context, tx *sql.Tx, p *store.Projection) err
 // compareTable compares the stored rows of t with want, keyed by t's first
 // column, and reports the first difference in key order.
 func compareTable(ctx context.Context, tx *sql.Tx, t table, want map[string][]any) error {
-	rows, err := tx.QueryContext(ctx, t.selectSQL())
+	rows, err := tx.QueryContext(ctx, t.SelectSQL())
 	if err != nil {
-		return fmt.Errorf("verify %s: %w", t.name, err)
+		return fmt.Errorf("verify %s: %w", t.Name, err)
 	}
 	defer rows.Close()
 	got := map[string][]any{}
 	for rows.Next() {
-		vals := make([]any, len(t.cols))
+		vals := make([]any, len(t.Cols))
 		ptrs := make([]any, len(vals))
 		for i := range vals {
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return fmt.Errorf("verify %s: %w", t.name, err)
+			return fmt.Errorf("verify %s: %w", t.Name, err)
 		}
 		for i, v := range vals {
 			if b, ok := v.([]byte); ok {
@@ -156,7 +129,7 @@ func compareTable(ctx context.Context, tx *sql.Tx, t table, want map[string][]an
 		got[fmt.Sprint(vals[0])] = vals
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("verify %s: %w", t.name, err)
+		return fmt.Errorf("verify %s: %w", t.Name, err)
 	}
-	return store.CompareRows(t.name, t.cols, got, want)
+	return store.CompareRows(t.Name, t.Cols, got, want)
 }

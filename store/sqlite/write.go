@@ -163,7 +163,7 @@ func (t *tx) appendPolicy(ctx context.Context, tmpl ledger.Entry) error {
 }
 
 func (t *tx) evidence(ctx context.Context, digest string) (store.Evidence, error) {
-	ev, err := scanEvidence(t.QueryRowContext(ctx, evidenceQuery+" WHERE ev.digest = ?", digest))
+	ev, err := store.ScanEvidence(t.QueryRowContext(ctx, evidenceQuery+" WHERE ev.digest = ?", digest))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Evidence{}, fmt.Errorf("evidence %s: %w", digest, store.ErrNotFound)
 	}
@@ -171,7 +171,7 @@ func (t *tx) evidence(ctx context.Context, digest string) (store.Evidence, error
 }
 
 func (t *tx) violation(ctx context.Context, id string) (store.Violation, error) {
-	v, _, err := scanViolation(t.QueryRowContext(ctx, violationsTable.selectSQL()+" WHERE id = ?", id))
+	v, _, err := scanViolation(t.QueryRowContext(ctx, violationsTable.SelectSQL()+" WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Violation{}, fmt.Errorf("violation %s: %w", id, store.ErrNotFound)
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -176,4 +177,36 @@ func (b *SummaryBuilder) Summaries() []ReleaseSummary {
 		return cmp.Or(cmp.Compare(b.LastEntry, a.LastEntry), cmp.Compare(a.ID, b.ID))
 	})
 	return out
+}
+
+// Query runs query with args and calls fn on every row, as a store's read
+// path does; Summarize takes one to stay free of any driver.
+type Query func(fn func(Scanner) error, query string, args ...any) error
+
+// Summarize builds the summaries of every release (the store's Releases)
+// from the query tables: each runs the queries, scanDecision reads a
+// DecisionsTable row followed by a NULL body, and param is the store's
+// first placeholder ("?" or "$1").
+func Summarize(each Query, scanDecision func(Scanner) (Decision, error), param string, now time.Time) ([]ReleaseSummary, error) {
+	var b SummaryBuilder
+	err := each(b.ScanEvidence, SummaryEvidenceSQL)
+	if err == nil {
+		err = each(b.ScanCounts, SummaryCountsSQL)
+	}
+	if err == nil {
+		err = each(func(r Scanner) error {
+			d, err := scanDecision(r)
+			if err == nil {
+				b.Decision(d)
+			}
+			return err
+		}, "SELECT "+DecisionsTable.Prefixed("d")+", NULL FROM decisions d"+SummaryLatestWhere)
+	}
+	if err == nil {
+		err = each(b.ScanOpen, strings.Replace(SummaryOpenSQL, "?", param, 1), FormatTime(now))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("summarize releases: %w", err)
+	}
+	return b.Summaries(), nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -152,27 +151,9 @@ func (db *DB) Len(ctx context.Context) (int64, error) {
 // ledger entry first, with overdue counted at now. It reads the query
 // tables only: no document or decision body.
 func (db *DB) Releases(ctx context.Context, now time.Time) ([]store.ReleaseSummary, error) {
-	var b store.SummaryBuilder
-	err := db.each(ctx, b.ScanEvidence, store.SummaryEvidenceSQL)
-	if err == nil {
-		err = db.each(ctx, b.ScanCounts, store.SummaryCountsSQL)
-	}
-	if err == nil {
-		err = db.each(ctx, func(r store.Scanner) error {
-			d, err := scanDecision(r)
-			if err == nil {
-				b.Decision(d)
-			}
-			return err
-		}, "SELECT "+decisionsTable.Prefixed("d")+", NULL FROM decisions d"+store.SummaryLatestWhere)
-	}
-	if err == nil {
-		err = db.each(ctx, b.ScanOpen, strings.Replace(store.SummaryOpenSQL, "?", "$1", 1), store.FormatTime(now))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("summarize releases: %w", err)
-	}
-	return b.Summaries(), nil
+	return store.Summarize(func(fn func(store.Scanner) error, query string, args ...any) error {
+		return db.each(ctx, fn, query, args...)
+	}, scanDecision, "$1", now)
 }
 
 // each runs query and calls fn on every row.

@@ -209,7 +209,7 @@ func policyDiffRun(ctx context.Context, s Streams, o *policyDiffOptions) error {
 	if err != nil {
 		return err
 	}
-	head, err := h.Replay(ctx, headEng)
+	head, err := h.ReplayHead(ctx, base, baseEng, headEng)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func writeDiffText(w io.Writer, r diffReport) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "policy diff: base %s (%s) → head %s (%s)\n", r.Base, shortDigest(r.BaseRevision), r.Head, shortDigest(r.HeadRevision))
 	fmt.Fprintf(&b, "replayed %d decisions (%d dry runs)%s\n", r.Replayed, r.DryRuns, skippedText(r.Skipped))
-	fmt.Fprintf(&b, "answers: %d evaluated, %d recorded by the same policy revision on the same input\n", r.Evaluated, r.Cached)
+	fmt.Fprintf(&b, "answers: %d evaluated, %d recorded by the same policy revision on the same input, %d the base's (the changed rule files answer alike)\n", r.Evaluated, r.Cached, r.Reused)
 	fmt.Fprintf(&b, "%d allow → deny, %d deny → allow, %d with other violations\n",
 		r.Count(replay.Denied), r.Count(replay.Allowed), r.Count(replay.Violations))
 	for _, c := range r.Changes {

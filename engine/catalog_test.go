@@ -3,7 +3,6 @@ package engine_test
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -13,26 +12,13 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/localizevideos/shipgate/engine"
-	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/internal/policytest"
 )
 
 // withFile is the default policy set plus one more file.
 func withFile(t *testing.T, name, src string) fstest.MapFS {
 	t.Helper()
-	m := fstest.MapFS{}
-	err := fs.WalkDir(policies.FS, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(policies.FS, p)
-		m[p] = &fstest.MapFile{Data: b}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m[name] = &fstest.MapFile{Data: []byte(src)}
-	return m
+	return policytest.Edited(t, map[string]func(string) string{name: policytest.Add(src)})
 }
 
 // A decision looks up only the rules it reports; the whole catalog is

@@ -16,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gowebpki/jcs"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/loader"
@@ -59,6 +58,12 @@ type Engine struct {
 	timeout  time.Duration
 	// policy is the policy set as the ledger records it (PolicySet).
 	policy *PolicySet
+	// compiler, store, files and data are the compiled policy set, kept
+	// so that Compare can tell what another policy set changes.
+	compiler *ast.Compiler
+	store    storage.Store
+	files    map[string]policyFile
+	data     map[string]any
 }
 
 // PolicyError reports a policy set that does not load or compile, with the
@@ -181,7 +186,8 @@ func load(ctx context.Context, set *policySet, opts Options) (*Engine, error) {
 	}
 
 	store := inmem.NewFromObjectWithOpts(docs, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
-	e := &Engine{queries: map[string]rego.PreparedEvalQuery{}, settings: st, bundle: set.bundle, timeout: opts.Timeout}
+	e := &Engine{queries: map[string]rego.PreparedEvalQuery{}, settings: st, bundle: set.bundle, timeout: opts.Timeout,
+		compiler: compiler, store: store, files: set.files, data: docs}
 	if e.timeout <= 0 {
 		e.timeout = DefaultTimeout
 	}
@@ -332,11 +338,7 @@ func revision(files map[string]policyFile, docs map[string]any) (string, error) 
 		fmt.Fprintf(h, "module %s %d\n", path.Clean(f.name), len(f.raw))
 		h.Write(f.raw)
 	}
-	b, err := json.Marshal(docs)
-	if err != nil {
-		return "", fmt.Errorf("policy revision: %w", err)
-	}
-	c, err := jcs.Transform(b)
+	c, err := canonical(docs)
 	if err != nil {
 		return "", fmt.Errorf("policy revision: %w", err)
 	}
@@ -382,6 +384,23 @@ type Input struct {
 	Values *Values
 }
 
+// prepare binds the evidence of in to its release, recording in d what it
+// counts and ignores, and builds the Rego input and its digest (d.Input).
+func (e *Engine) prepare(in Input, now time.Time, d *Decision) (ast.Value, error) {
+	in.Evidence = withSigners(in.Evidence)
+	counted := e.bind(in, now, d)
+	freeze, err := e.settings.calendar.active(now)
+	if err != nil {
+		return nil, fmt.Errorf("freeze calendar: %w", err)
+	}
+	value, digest, err := e.buildInput(in, now, counted, freeze)
+	if err != nil {
+		return nil, err
+	}
+	d.Input.Digest = digest
+	return value, nil
+}
+
 // Evaluate decides the gate for in. It always returns a Decision; on a
 // fault it also returns a *FaultError and the Decision denies.
 func (e *Engine) Evaluate(ctx context.Context, in Input) (*Decision, error) {
@@ -401,17 +420,10 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) (*Decision, error) {
 		return d, &FaultError{Reason: ReasonUndefined, Err: err}
 	}
 
-	in.Evidence = withSigners(in.Evidence)
-	counted := e.bind(in, now, d)
-	freeze, err := e.settings.calendar.active(now)
-	if err != nil {
-		return e.fault(d, ReasonRuntimeError, fmt.Errorf("freeze calendar: %w", err))
-	}
-	value, digest, err := e.buildInput(in, now, counted, freeze)
+	value, err := e.prepare(in, now, d)
 	if err != nil {
 		return e.fault(d, ReasonRuntimeError, err)
 	}
-	d.Input.Digest = digest
 
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()

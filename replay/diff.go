@@ -47,6 +47,9 @@ type Report struct {
 	// (Options.NoCache).
 	Evaluated int `json:"evaluated"`
 	Cached    int `json:"cached"`
+	// Reused counts the head's answers that are the base's, because the
+	// rule files the head changes answer that input as the base's do.
+	Reused int `json:"reused"`
 	// Skipped counts the decisions not replayed, by reason.
 	Skipped map[string]int `json:"skipped"`
 	// Changes are in evaluation order.
@@ -101,9 +104,12 @@ func Diff(base, head []Result) Report {
 		}
 		r.Replayed++
 		for _, x := range [2]Result{b, h} {
-			if x.Cached {
+			switch {
+			case x.Cached:
 				r.Cached++
-			} else {
+			case x.Reused:
+				r.Reused++
+			default:
 				r.Evaluated++
 			}
 		}

@@ -101,6 +101,9 @@ type Result struct {
 	// Cached is set when Decision is the recorded decision, reused because
 	// the replaying policy set made it on the same input (Options.NoCache).
 	Cached bool
+	// Reused is set when Decision is the base's decision, because the
+	// policy sets were shown to decide this input alike (ReplayHead).
+	Reused bool
 }
 
 // History is the recorded decisions selected for replay, with their
@@ -301,6 +304,59 @@ func (h *History) Replay(ctx context.Context, eng *engine.Engine) ([]Result, err
 		}
 		d.ID, d.DryRun = it.rec.ID, it.dryRun
 		out[i].Decision = d
+		if h.prog != nil {
+			h.prog()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ReplayHead replays h with head, knowing base, h's replay with baseEng:
+// where head changes only some rule files and those answer a decision's
+// input as baseEng's do, the base's decision is the head's (engine.Delta),
+// and the whole gate is evaluated only where they do not. With
+// Options.NoCache, or when the change is not confined to rule files, it is
+// Replay.
+func (h *History) ReplayHead(ctx context.Context, base []Result, baseEng, head *engine.Engine) ([]Result, error) {
+	if h.noCache {
+		return h.Replay(ctx, head)
+	}
+	delta, err := engine.Compare(ctx, baseEng, head)
+	if err != nil {
+		return nil, err
+	}
+	if delta.Full() != "" {
+		return h.Replay(ctx, head)
+	}
+	if h.gc > 0 {
+		defer tuneGC(h.gc)()
+	}
+	out := make([]Result, len(h.items))
+	for i, it := range h.items {
+		out[i] = Result{Recorded: it.rec, DryRun: it.dryRun, Skipped: it.skipped}
+	}
+	err = parallel(ctx, len(h.items), h.workers, func(i int) error {
+		it := &h.items[i]
+		if it.skipped != "" {
+			return nil
+		}
+		var bd *engine.Decision
+		if i < len(base) && base[i].Recorded == it.rec && base[i].Fault == "" {
+			bd = base[i].Decision
+		}
+		d, reused, err := delta.Evaluate(ctx, it.in, bd)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			out[i].Fault = err.Error()
+		}
+		d.ID, d.DryRun = it.rec.ID, it.dryRun
+		out[i].Decision, out[i].Reused = d, reused
 		if h.prog != nil {
 			h.prog()
 		}

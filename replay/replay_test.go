@@ -17,6 +17,7 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/replay"
 	"github.com/localizevideos/shipgate/replay/replaytest"
@@ -447,35 +448,50 @@ func BenchmarkReplay(b *testing.B) {
 			// the base (the recording policy set) and a head of another
 			// revision replay every decision, then Diff; a decision is one
 			// decision diffed (two answers). With the cache the base's
-			// answers are the recorded ones and only the head evaluates.
-			head := load(b, freezeData(b, replaytest.Start.AddDate(0, 0, 20), replaytest.Start.AddDate(0, 0, 24)))
+			// answers are the recorded ones, and the head's are the base's
+			// wherever the changed rule files answer alike (ReplayHead);
+			// without, both sides evaluate every decision.
+			heads := []struct {
+				name string
+				eng  *engine.Engine
+			}{
+				{"calendar", load(b, freezeData(b, replaytest.Start.AddDate(0, 0, 20), replaytest.Start.AddDate(0, 0, 24)))},
+				{"rule-file", loadEdited(b, "rules/freeze.rego", frozenRule,
+					"frozen if {\n\tinput.release.environment in lib.config.freeze.environments\n\tinput.release.environment != \"production\"\n}")},
+				{"layout", loadEdited(b, "rules/freeze.rego", frozenRule, "frozen if {\n\tinput.release.environment in lib.config.freeze.environments\n}")},
+			}
 			for _, noCache := range []bool{false, true} {
-				name := "diff/cache"
-				if noCache {
-					name = "diff/no-cache"
+				for _, head := range heads {
+					name := "diff/cache/head=" + head.name
+					if noCache {
+						if head.name != "calendar" {
+							continue
+						}
+						name = "diff/no-cache/head=" + head.name
+					}
+					b.Run(name, func(b *testing.B) {
+						h, err := replay.Load(ctx, db, replay.Options{Validator: validator(b), GCPercent: replay.TunedGCPercent, NoCache: noCache})
+						if err != nil {
+							b.Fatal(err)
+						}
+						b.ReportAllocs()
+						cpu := cpuTime()
+						for b.Loop() {
+							base, err := h.Replay(ctx, eng)
+							if err != nil {
+								b.Fatal(err)
+							}
+							hd, err := h.ReplayHead(ctx, base, eng, head.eng)
+							if err != nil {
+								b.Fatal(err)
+							}
+							if rep := replay.Diff(base, hd); rep.Replayed != len(steps) {
+								b.Fatalf("diffed %d of %d decisions", rep.Replayed, len(steps))
+							}
+						}
+						reportRate(b, len(steps), cpuTime()-cpu)
+					})
 				}
-				b.Run(name, func(b *testing.B) {
-					h, err := replay.Load(ctx, db, replay.Options{Validator: validator(b), GCPercent: replay.TunedGCPercent, NoCache: noCache})
-					if err != nil {
-						b.Fatal(err)
-					}
-					b.ReportAllocs()
-					cpu := cpuTime()
-					for b.Loop() {
-						base, err := h.Replay(ctx, eng)
-						if err != nil {
-							b.Fatal(err)
-						}
-						hd, err := h.Replay(ctx, head)
-						if err != nil {
-							b.Fatal(err)
-						}
-						if rep := replay.Diff(base, hd); rep.Replayed != len(steps) {
-							b.Fatalf("diffed %d of %d decisions", rep.Replayed, len(steps))
-						}
-					}
-					reportRate(b, len(steps), cpuTime()-cpu)
-				})
 			}
 			b.Run("load+replay", func(b *testing.B) {
 				cpu := cpuTime()
@@ -547,4 +563,16 @@ func TestReplayGCPercentIsScoped(t *testing.T) {
 			}
 		}
 	}
+}
+
+const frozenRule = "frozen if input.release.environment in lib.config.freeze.environments"
+
+// loadEdited loads the default policy set with one replacement in file.
+func loadEdited(tb testing.TB, file, old, new string) *engine.Engine {
+	tb.Helper()
+	e, err := engine.Load(context.Background(), engine.Options{Policies: policytest.Edited(tb, map[string]func(string) string{file: policytest.Replace(tb, old, new)})})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e
 }

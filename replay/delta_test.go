@@ -1,0 +1,121 @@
+package replay_test
+
+import (
+	"context"
+	"io/fs"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/internal/policytest"
+	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/replay"
+	"github.com/localizevideos/shipgate/replay/replaytest"
+)
+
+// ReplayHead reuses the base's decisions where the head's changed rule
+// files answer alike, and its results are exactly those of evaluating every
+// decision with the head, for each kind of change: a rule file, the data
+// one rule file reads, the freeze calendar, layout only, and the library
+// (evaluated in full).
+func TestReplayHeadMatchesEvaluation(t *testing.T) {
+	ctx := context.Background()
+	base := load(t, nil)
+	db, steps := history(t, base, 90)
+	if len(steps) < 200 {
+		t.Fatalf("recorded %d decisions; want at least 200", len(steps))
+	}
+	h, err := replay.Load(ctx, db, replay.Options{Validator: validator(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := replay.Load(ctx, db, replay.Options{Validator: validator(t), NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseRes, err := h.Replay(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadFS := func(fsys fs.FS, data map[string]any) *engine.Engine {
+		e, err := engine.Load(ctx, engine.Options{Policies: fsys, Data: data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	edit := func(file, old, new string) fs.FS {
+		return policytest.Edited(t, map[string]func(string) string{file: policytest.Replace(t, old, new)})
+	}
+	start := replaytest.Start.AddDate(0, 0, 20).Add(9 * time.Hour)
+	unfrozen := defaultData(t)
+	unfrozen["freeze"].(map[string]any)["environments"] = []any{}
+	smaller := defaultData(t)
+	smaller["change"].(map[string]any)["max_lines"] = 60
+	for _, tc := range []struct {
+		name string
+		head *engine.Engine
+		// all: every head answer is the base's; none: none is.
+		all, none bool
+	}{
+		{name: "freeze calendar", head: load(t, freezeData(t, start, start.Add(99*time.Hour)))},
+		{name: "frozen environments, read by one rule file", head: loadFS(policies.FS, unfrozen)},
+		// Every release is over the new limit, and the rule file answers
+		// differently at every gate (where the rule does not apply too):
+		// every decision is evaluated.
+		{name: "change size limit", none: true, head: loadFS(policies.FS, smaller)},
+		{name: "a rule file", head: loadFS(edit("rules/freeze.rego",
+			"frozen if input.release.environment in lib.config.freeze.environments",
+			"frozen if {\n\tinput.release.environment in lib.config.freeze.environments\n\tinput.release.environment != \"production\"\n}"), nil)},
+		{name: "layout only", all: true, head: loadFS(edit("rules/freeze.rego",
+			"frozen if input.release.environment in lib.config.freeze.environments",
+			"# frozen: by environment\nfrozen if {\n\tinput.release.environment in lib.config.freeze.environments\n}"), nil)},
+		{name: "library", none: true, head: loadFS(edit("lib/evidence.rego", "substring(commit, 0, 12)", "substring(commit, 0, 10)"), nil)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := h.ReplayHead(ctx, baseRes, base, tc.head)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := full.Replay(ctx, tc.head)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reused := 0
+			for i := range got {
+				if got[i].Reused {
+					reused++
+				}
+				if diff := cmp.Diff(want[i], got[i], cmpopts.IgnoreFields(replay.Result{}, "Reused")); diff != "" {
+					t.Errorf("decision %d (%s) differs from its evaluation (-evaluated +ReplayHead):\n%s", i, got[i].Recorded.ID, diff)
+				}
+			}
+			rep := replay.Diff(baseRes, got)
+			t.Logf("%d decisions, %d reused, %d changed", len(got), reused, len(rep.Changes))
+			switch {
+			case tc.all && reused != len(steps), tc.none && reused != 0, !tc.all && !tc.none && (reused == 0 || reused == len(steps)):
+				t.Errorf("reused %d of %d (all %t, none %t)", reused, len(steps), tc.all, tc.none)
+			}
+			if rep.Reused != reused {
+				t.Errorf("Diff counts %d reused; want %d", rep.Reused, reused)
+			}
+		})
+	}
+}
+
+// defaultData is the default policy data, as a map a test may change.
+func defaultData(t *testing.T) map[string]any {
+	t.Helper()
+	raw, err := fs.ReadFile(policies.FS, "shipgate/config/data.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := engine.ReadData("data.yaml", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}

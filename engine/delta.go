@@ -125,8 +125,9 @@ func Compare(ctx context.Context, base, head *Engine) (*Delta, error) {
 			d.full = why
 			return d, nil
 		}
+		withs := e.withModifiers()
 		for _, g := range Gates {
-			if why := rewritesInput(e.compiler, g, isChanged); why != "" && d.fullGates[g] == "" {
+			if why := rewritesInput(e.compiler, withs, g, isChanged); why != "" && d.fullGates[g] == "" {
 				d.fullGates[g] = why
 			}
 		}
@@ -134,18 +135,11 @@ func Compare(ctx context.Context, base, head *Engine) (*Delta, error) {
 	for _, name := range changed {
 		p := deltaPackage{name: name}
 		ref := ast.MustParseRef(name)
-		bm, err := base.member(ctx, ref, "rules")
-		if err != nil {
-			return nil, err
-		}
-		hm, err := head.member(ctx, ref, "rules")
-		if err != nil {
-			return nil, err
-		}
-		if !bm.Equal(hm) {
-			d.full = fmt.Sprintf("%s declares different rules", name)
+		if why := sameRules(base, head, ref); why != "" {
+			d.full = why
 			return d, nil
 		}
+		var err error
 		for i, member := range answers {
 			if p.base[i], err = base.prepareMember(ctx, ref, member); err != nil {
 				return nil, err
@@ -288,24 +282,24 @@ func (e *Engine) prepareMember(ctx context.Context, pkg ast.Ref, member string) 
 	return &pq, nil
 }
 
-// member evaluates pkg's member without input (a rule file's metadata);
-// undefined is null.
-func (e *Engine) member(ctx context.Context, pkg ast.Ref, member string) (*ast.Term, error) {
-	pq, err := e.prepareMember(ctx, pkg, member)
-	if err != nil || pq == nil {
-		return ast.NullTerm(), err
+// sameRules says why the rule file pkg does not declare the same rules on
+// both sides at every gate; empty when it does. Its rules value must be
+// one the engine folded at load (it reads no input but the gate, as
+// gates name it), so that it is the same for every input.
+func sameRules(base, head *Engine, pkg ast.Ref) string {
+	ref := pkg.Append(ast.StringTerm("rules"))
+	for _, g := range Gates {
+		b, h := base.consts.forGate(g).get(ref), head.consts.forGate(g).get(ref)
+		switch {
+		case b == nil && h == nil && len(base.compiler.GetRules(ref)) == 0 && len(head.compiler.GetRules(ref)) == 0:
+			continue
+		case b == nil || h == nil:
+			return fmt.Sprintf("%s declares its rules with a value that depends on the input", pkg)
+		case !b.Equal(h):
+			return fmt.Sprintf("%s declares different rules", pkg)
+		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
-	defer cancel()
-	rs, err := pq.Eval(ctx, keepAST)
-	if err != nil || len(rs) != 1 {
-		return ast.NullTerm(), err
-	}
-	t, _ := rs[0].Expressions[0].Value.(*ast.Term)
-	if t == nil {
-		return ast.NullTerm(), nil
-	}
-	return t, nil
+	return ""
 }
 
 // packages groups the modules of files by package, each group in a stable
@@ -374,7 +368,7 @@ func readsChanged(c *ast.Compiler, changed func(*ast.Rule) bool) string {
 // rewritesInput says which rule, reached by gate's decision outside the
 // changed rule files, evaluates with a modifier that can change what those
 // files see (anything but `with input.gate as "<gate>"`).
-func rewritesInput(c *ast.Compiler, gate string, changed func(*ast.Rule) bool) string {
+func rewritesInput(c *ast.Compiler, withs map[*ast.Rule][]*ast.With, gate string, changed func(*ast.Rule) bool) string {
 	seen := map[*ast.Rule]bool{}
 	var queue []*ast.Rule
 	push := func(r *ast.Rule) {
@@ -396,16 +390,10 @@ func rewritesInput(c *ast.Compiler, gate string, changed func(*ast.Rule) bool) s
 		if changed(r) {
 			continue
 		}
-		var why string
-		ast.WalkWiths(r, func(w *ast.With) bool {
-			if ref, ok := w.Target.Value.(ast.Ref); ok && ref.Equal(gateRef) && w.Value.Equal(noop) {
-				return false
+		for _, w := range withs[r] {
+			if ref, ok := w.Target.Value.(ast.Ref); !ok || !ref.Equal(gateRef) || !w.Value.Equal(noop) {
+				return fmt.Sprintf("%s evaluates %s", location(r), w)
 			}
-			why = fmt.Sprintf("%s evaluates %s", location(r), w)
-			return true
-		})
-		if why != "" {
-			return why
 		}
 		for dep := range c.Graph.Dependencies(r) {
 			if dr, ok := dep.(*ast.Rule); ok {
@@ -414,6 +402,26 @@ func rewritesInput(c *ast.Compiler, gate string, changed func(*ast.Rule) bool) s
 		}
 	}
 	return ""
+}
+
+// withModifiers maps each rule of the policy set that has `with`
+// modifiers (its else clauses apart) to them, found once.
+func (e *Engine) withModifiers() map[*ast.Rule][]*ast.With {
+	e.withsOnce.Do(func() {
+		e.withs = map[*ast.Rule][]*ast.With{}
+		for _, name := range sortedModuleNames(e.compiler) {
+			ast.WalkRules(e.compiler.Modules[name], func(r *ast.Rule) bool {
+				own := *r
+				own.Else = nil
+				ast.WalkWiths(&own, func(w *ast.With) bool {
+					e.withs[r] = append(e.withs[r], w)
+					return false
+				})
+				return false
+			})
+		}
+	})
+	return e.withs
 }
 
 func location(r *ast.Rule) string {

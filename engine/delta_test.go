@@ -93,6 +93,9 @@ func TestCompare(t *testing.T) {
 			head: withData(func(d map[string]any) { d["approvers"] = []any{"alice"} })},
 		{name: "a setting the engine reads", base: base, full: "which the engine reads itself",
 			head: withData(func(d map[string]any) { d["clock_skew"] = "1m" })},
+		{name: "rule metadata that depends on the input", base: load(withPeek, nil), full: "depends on the input",
+			head: load(policytest.Edited(t, map[string]func(string) string{"rules/peek.rego": policytest.Add(strings.Replace(peek,
+				`"remediation": "none"}}`, `"remediation": "none"}} if input.release.id != ""`, 1))}), nil)},
 		{name: "another file reads a changed helper", base: load(withPeek, nil), head: load(peekFrozen, nil), full: "reads frozen of changed data.shipgate.rules.freeze"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -184,4 +187,36 @@ func canonicalJSON(t *testing.T, d *engine.Decision) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A `with` on the way from a gate's decision to the changed rule files
+// (other than the gate naming itself) makes that gate evaluate in full:
+// the files would answer another input there.
+func TestDeltaWithModifierEvaluatesGate(t *testing.T) {
+	ctx := context.Background()
+	const frozen = "frozen if input.release.environment in lib.config.freeze.environments"
+	gateEdit := policytest.Replace(t, `with input.gate as "deploy"`, `with input.gate as "verify"`)
+	base, err := engine.Load(ctx, engine.Options{Policies: policytest.Edited(t, map[string]func(string) string{"gates/deploy.rego": gateEdit})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := engine.Load(ctx, engine.Options{Policies: policytest.Edited(t, map[string]func(string) string{
+		"gates/deploy.rego": gateEdit,
+		"rules/freeze.rego": policytest.Replace(t, frozen, frozen+"\n\nfrozen if input.release.environment == \"staging\""),
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := engine.Compare(ctx, base, head)
+	if err != nil || d.Full() != "" {
+		t.Fatalf("Compare() = full %q, %v", d.Full(), err)
+	}
+	docs := benchCases(&testing.B{})["allowed"]
+	for gate, want := range map[string]bool{"deploy": false, "verify": true} {
+		in := engine.Input{Gate: gate, Release: release, Now: deployAt, Evidence: docs}
+		b, _ := base.Evaluate(ctx, in)
+		if _, reused, _ := d.Evaluate(ctx, in, b); reused != want {
+			t.Errorf("%s: reused %t; want %t", gate, reused, want)
+		}
+	}
 }

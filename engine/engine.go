@@ -64,6 +64,9 @@ type Engine struct {
 	store    storage.Store
 	files    map[string]policyFile
 	data     map[string]any
+	// withs are the rules with `with` modifiers (Compare), found once.
+	withsOnce sync.Once
+	withs     map[*ast.Rule][]*ast.With
 }
 
 // PolicyError reports a policy set that does not load or compile, with the

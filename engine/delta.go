@@ -106,7 +106,7 @@ func Compare(ctx context.Context, base, head *Engine) (*Delta, error) {
 	}
 	if len(moved) > 0 {
 		for _, e := range [2]*Engine{base, head} {
-			files, why := dataReaders(e.compiler, moved)
+			files, why := e.dataReaders(moved)
 			if why != "" {
 				d.full = why
 				return d, nil
@@ -492,54 +492,70 @@ func packageUnionAny(a, b map[string]any) map[string]any {
 	return out
 }
 
-// dataReaders lists the rule files of c with a rule that reads data at
-// one of the changed paths; a reader outside the rule files (the library
-// or a gate) is the reason every decision is evaluated in full. A rule
-// that only names data (config := data.shipgate.config) is an alias: its
-// readers are judged by what they read through it. object.get with a
-// constant path reads that path only.
-func dataReaders(c *ast.Compiler, changed [][]string) (files []string, full string) {
-	aliases := map[string]ast.Ref{}
-	for _, name := range sortedModuleNames(c) {
-		ast.WalkRules(c.Modules[name], func(r *ast.Rule) bool {
-			if target, ok := alias(c, r); ok {
-				aliases[r.Ref().String()] = target
+// dataReaders lists the rule files with a rule that reads data at one of
+// the changed paths; a reader outside the rule files (the library or a
+// gate) is the reason every decision is evaluated in full.
+func (e *Engine) dataReaders(changed [][]string) (files []string, full string) {
+	for _, rr := range e.ruleReads() {
+		for _, read := range rr.paths {
+			if !slices.ContainsFunc(changed, func(p []string) bool { return overlaps(read, p) }) {
+				continue
 			}
-			return false
-		})
-	}
-	resolve := func(ref ast.Ref) ast.Ref {
-		for i := len(ref); i > 1; i-- {
-			if target, ok := aliases[ref[:i].String()]; ok {
-				return target.Concat(ref[i:])
+			file, ok := ruleFile([]*ast.Module{rr.rule.Module})
+			if !ok {
+				return nil, fmt.Sprintf("%s reads data.%s, which changed", location(rr.rule), strings.Join(read, "."))
 			}
+			if !slices.Contains(files, file) {
+				files = append(files, file)
+			}
+			break
 		}
-		return ref
 	}
-	for _, name := range sortedModuleNames(c) {
-		ast.WalkRules(c.Modules[name], func(r *ast.Rule) bool {
-			if _, ok := alias(c, r); ok || full != "" {
+	return files, ""
+}
+
+// ruleRead is a rule and the data paths it reads.
+type ruleRead struct {
+	rule  *ast.Rule
+	paths [][]string
+}
+
+// ruleReads lists what each rule of the policy set reads of the data,
+// found once. A rule that only names data (config := data.shipgate.config)
+// is an alias: its readers are judged by what they read through it, and it
+// is not listed. object.get with a constant path reads that path only.
+func (e *Engine) ruleReads() []ruleRead {
+	e.readsOnce.Do(func() {
+		c := e.compiler
+		aliases := map[string]ast.Ref{}
+		for _, name := range sortedModuleNames(c) {
+			ast.WalkRules(c.Modules[name], func(r *ast.Rule) bool {
+				if target, ok := alias(c, r); ok {
+					aliases[r.Ref().String()] = target
+				}
 				return false
+			})
+		}
+		resolve := func(ref ast.Ref) ast.Ref {
+			for i := len(ref); i > 1; i-- {
+				if target, ok := aliases[ref[:i].String()]; ok {
+					return target.Concat(ref[i:])
+				}
 			}
-			for _, read := range dataRead(r, resolve) {
-				hit := slices.ContainsFunc(changed, func(p []string) bool { return overlaps(read, p) })
-				if !hit {
-					continue
+			return ref
+		}
+		for _, name := range sortedModuleNames(c) {
+			ast.WalkRules(c.Modules[name], func(r *ast.Rule) bool {
+				if _, ok := alias(c, r); !ok {
+					if paths := dataRead(r, resolve); len(paths) > 0 {
+						e.reads = append(e.reads, ruleRead{rule: r, paths: paths})
+					}
 				}
-				file, ok := ruleFile([]*ast.Module{r.Module})
-				if !ok {
-					full = fmt.Sprintf("%s reads data.%s, which changed", location(r), strings.Join(read, "."))
-					return true
-				}
-				if !slices.Contains(files, file) {
-					files = append(files, file)
-				}
-				break
-			}
-			return false
-		})
-	}
-	return files, full
+				return false
+			})
+		}
+	})
+	return e.reads
 }
 
 // alias reports whether r is a complete rule whose value is a data ref

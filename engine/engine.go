@@ -67,6 +67,9 @@ type Engine struct {
 	// withs are the rules with `with` modifiers (Compare), found once.
 	withsOnce sync.Once
 	withs     map[*ast.Rule][]*ast.With
+	// reads are what each rule reads of the data (Compare), found once.
+	readsOnce sync.Once
+	reads     []ruleRead
 }
 
 // PolicyError reports a policy set that does not load or compile, with the

@@ -14,20 +14,6 @@ import (
 	"github.com/localizevideos/shipgate/policies"
 )
 
-// defaultData is the default policy data, as a map a test may change.
-func defaultData(t *testing.T) map[string]any {
-	t.Helper()
-	raw, err := fs.ReadFile(policies.FS, "shipgate/config/data.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := engine.ReadData("data.yaml", raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
 const peek = `package shipgate.rules.peek
 
 import data.shipgate.rules.freeze
@@ -55,7 +41,7 @@ func TestCompare(t *testing.T) {
 	const frozen = "frozen if input.release.environment in lib.config.freeze.environments"
 	base := load(policies.FS, nil)
 	withData := func(change func(map[string]any)) *engine.Engine {
-		d := defaultData(t)
+		d := policytest.Data(t)
 		change(d)
 		return load(policies.FS, d)
 	}

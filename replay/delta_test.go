@@ -51,9 +51,9 @@ func TestReplayHeadMatchesEvaluation(t *testing.T) {
 		return policytest.Edited(t, map[string]func(string) string{file: policytest.Replace(t, old, new)})
 	}
 	start := replaytest.Start.AddDate(0, 0, 20).Add(9 * time.Hour)
-	unfrozen := defaultData(t)
+	unfrozen := policytest.Data(t)
 	unfrozen["freeze"].(map[string]any)["environments"] = []any{}
-	smaller := defaultData(t)
+	smaller := policytest.Data(t)
 	smaller["change"].(map[string]any)["max_lines"] = 60
 	for _, tc := range []struct {
 		name string
@@ -104,18 +104,4 @@ func TestReplayHeadMatchesEvaluation(t *testing.T) {
 			}
 		})
 	}
-}
-
-// defaultData is the default policy data, as a map a test may change.
-func defaultData(t *testing.T) map[string]any {
-	t.Helper()
-	raw, err := fs.ReadFile(policies.FS, "shipgate/config/data.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := engine.ReadData("data.yaml", raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
 }

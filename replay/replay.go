@@ -10,6 +10,7 @@
 package replay
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -273,6 +274,25 @@ func (h *History) Len() int {
 // Replay evaluates every decision of h with eng, in parallel, and returns
 // the results in ledger order.
 func (h *History) Replay(ctx context.Context, eng *engine.Engine) ([]Result, error) {
+	ref := eng.Ref()
+	return h.run(ctx, func(i int, it *item, r *Result) error {
+		if !h.noCache && it.rec.Policy == ref {
+			if d := recorded(eng, it); d != nil {
+				r.Decision, r.Cached = d, true
+				return nil
+			}
+		}
+		d, err := eng.Evaluate(ctx, it.in)
+		r.Decision = d
+		return err
+	})
+}
+
+// run answers every decision of h not skipped with answer, in parallel,
+// and returns the results in ledger order. answer sets the result's
+// Decision (and Cached or Reused); an error it returns with a Decision is
+// an engine fault of that decision, one without stops the replay.
+func (h *History) run(ctx context.Context, answer func(i int, it *item, r *Result) error) ([]Result, error) {
 	if h.gc > 0 {
 		defer tuneGC(h.gc)()
 	}
@@ -280,30 +300,21 @@ func (h *History) Replay(ctx context.Context, eng *engine.Engine) ([]Result, err
 	for i, it := range h.items {
 		out[i] = Result{Recorded: it.rec, DryRun: it.dryRun, Skipped: it.skipped}
 	}
-	ref := eng.Ref()
 	err := parallel(ctx, len(h.items), h.workers, func(i int) error {
 		it := &h.items[i]
 		if it.skipped != "" {
 			return nil
 		}
-		if !h.noCache && it.rec.Policy == ref {
-			if d := recorded(eng, it); d != nil {
-				out[i].Decision, out[i].Cached = d, true
-				if h.prog != nil {
-					h.prog()
-				}
-				return nil
+		r := &out[i]
+		if err := answer(i, it, r); err != nil {
+			if ctx.Err() != nil || r.Decision == nil {
+				return cmp.Or(ctx.Err(), err)
 			}
+			r.Fault = err.Error()
 		}
-		d, err := eng.Evaluate(ctx, it.in)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			out[i].Fault = err.Error()
+		if !r.Cached {
+			r.Decision.ID, r.Decision.DryRun = it.rec.ID, it.dryRun
 		}
-		d.ID, d.DryRun = it.rec.ID, it.dryRun
-		out[i].Decision = d
 		if h.prog != nil {
 			h.prog()
 		}
@@ -332,40 +343,15 @@ func (h *History) ReplayHead(ctx context.Context, base []Result, baseEng, head *
 	if delta.Full() != "" {
 		return h.Replay(ctx, head)
 	}
-	if h.gc > 0 {
-		defer tuneGC(h.gc)()
-	}
-	out := make([]Result, len(h.items))
-	for i, it := range h.items {
-		out[i] = Result{Recorded: it.rec, DryRun: it.dryRun, Skipped: it.skipped}
-	}
-	err = parallel(ctx, len(h.items), h.workers, func(i int) error {
-		it := &h.items[i]
-		if it.skipped != "" {
-			return nil
-		}
+	return h.run(ctx, func(i int, it *item, r *Result) error {
 		var bd *engine.Decision
 		if i < len(base) && base[i].Recorded == it.rec && base[i].Fault == "" {
 			bd = base[i].Decision
 		}
 		d, reused, err := delta.Evaluate(ctx, it.in, bd)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			out[i].Fault = err.Error()
-		}
-		d.ID, d.DryRun = it.rec.ID, it.dryRun
-		out[i].Decision, out[i].Reused = d, reused
-		if h.prog != nil {
-			h.prog()
-		}
-		return nil
+		r.Decision, r.Reused = d, reused
+		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // recorded returns the recorded decision of it as eng's replay of it when

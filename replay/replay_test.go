@@ -164,14 +164,7 @@ func TestReplayCacheMatchesEvaluation(t *testing.T) {
 // freezeData is the default data with a one-off hard-freeze window added.
 func freezeData(tb testing.TB, start, end time.Time) map[string]any {
 	tb.Helper()
-	raw, err := policies.FS.ReadFile("shipgate/config/data.yaml")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	data, err := engine.ReadData("data.yaml", raw)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	data := policytest.Data(tb)
 	fr := data["freeze"].(map[string]any)
 	fr["calendar"] = append(fr["calendar"].([]any), map[string]any{"id": "migration", "name": "Database migration",
 		"reason": "schema migration", "start": start.Format(time.RFC3339), "end": end.Format(time.RFC3339)})

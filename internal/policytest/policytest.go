@@ -7,6 +7,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/policies"
 )
 
@@ -56,4 +57,19 @@ func Replace(tb testing.TB, old, new string) func(string) string {
 // Add returns an edit that writes src as a new file.
 func Add(src string) func(string) string {
 	return func(string) string { return src }
+}
+
+// Data is the default policy data (shipgate/config/data.yaml), a fresh
+// copy a test may change.
+func Data(tb testing.TB) map[string]any {
+	tb.Helper()
+	raw, err := fs.ReadFile(policies.FS, "shipgate/config/data.yaml")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data, err := engine.ReadData("data.yaml", raw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
 }

@@ -57,11 +57,11 @@ type Delta struct {
 	changed   []deltaPackage
 }
 
-// deltaPackage is a changed rule file, with its answers' queries on each
-// side (nil where that side has no such rule: an empty set).
+// deltaPackage is a changed rule file, with the query of its answers on
+// each side.
 type deltaPackage struct {
 	name       string
-	base, head [2]*rego.PreparedEvalQuery
+	base, head *rego.PreparedEvalQuery
 }
 
 // answers are the members of a rule file that the decision library reads
@@ -140,13 +140,11 @@ func Compare(ctx context.Context, base, head *Engine) (*Delta, error) {
 			return d, nil
 		}
 		var err error
-		for i, member := range answers {
-			if p.base[i], err = base.prepareMember(ctx, ref, member); err != nil {
-				return nil, err
-			}
-			if p.head[i], err = head.prepareMember(ctx, ref, member); err != nil {
-				return nil, err
-			}
+		if p.base, err = base.prepareAnswers(ctx, ref); err != nil {
+			return nil, err
+		}
+		if p.head, err = head.prepareAnswers(ctx, ref); err != nil {
+			return nil, err
 		}
 		d.changed = append(d.changed, p)
 	}
@@ -203,15 +201,13 @@ func (d *Delta) alike(ctx context.Context, gate string, input ast.Value, now tim
 	ctx, cancel := context.WithTimeout(ctx, d.head.timeout)
 	defer cancel()
 	for _, p := range d.changed {
-		for i := range answers {
-			b, err := d.base.answer(ctx, p.base[i], gate, input, now)
-			if err != nil {
-				return false
-			}
-			h, err := d.head.answer(ctx, p.head[i], gate, input, now)
-			if err != nil || !b.Equal(h) {
-				return false
-			}
+		b, err := d.base.answer(ctx, p.base, gate, input, now)
+		if err != nil {
+			return false
+		}
+		h, err := d.head.answer(ctx, p.head, gate, input, now)
+		if err != nil || !b.Equal(h) {
+			return false
 		}
 	}
 	return true
@@ -236,20 +232,13 @@ func (d *Delta) reuse(base *Decision) *Decision {
 	return &out
 }
 
-// answer evaluates a rule file's member on input, as the gate's evaluation
-// would: with the gate's folded rules. A side without the rule answers the
-// empty set.
+// answer evaluates a rule file's answers on input, as the gate's
+// evaluation would: with the gate's folded rules.
 func (e *Engine) answer(ctx context.Context, q *rego.PreparedEvalQuery, gate string, input ast.Value, now time.Time) (*ast.Term, error) {
-	if q == nil {
-		return ast.SetTerm(), nil
-	}
 	rs, err := q.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTime(now), keepAST,
 		rego.EvalVirtualCache(e.consts.forGate(gate).cache()))
 	if err != nil {
 		return nil, err
-	}
-	if len(rs) == 0 {
-		return ast.SetTerm(), nil
 	}
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
 		return nil, fmt.Errorf("%d results", len(rs))
@@ -261,15 +250,20 @@ func (e *Engine) answer(ctx context.Context, q *rego.PreparedEvalQuery, gate str
 	return t, nil
 }
 
-// prepareMember prepares the query of pkg's member; nil when pkg has no
-// rule of that name.
-func (e *Engine) prepareMember(ctx context.Context, pkg ast.Ref, member string) (*rego.PreparedEvalQuery, error) {
-	ref := pkg.Append(ast.StringTerm(member))
-	if len(e.compiler.GetRules(ref)) == 0 {
-		return nil, nil
+// prepareAnswers prepares the query of pkg's answers: the array of its
+// findings and its obligations, each the empty set where pkg has no rule
+// of that name.
+func (e *Engine) prepareAnswers(ctx context.Context, pkg ast.Ref) (*rego.PreparedEvalQuery, error) {
+	terms := make([]*ast.Term, len(answers))
+	for i, member := range answers {
+		ref := pkg.Append(ast.StringTerm(member))
+		terms[i] = ast.SetTerm()
+		if len(e.compiler.GetRules(ref)) > 0 {
+			terms[i] = ast.NewTerm(ref)
+		}
 	}
 	pq, err := rego.New(
-		rego.ParsedQuery(ast.NewBody(ast.NewExpr(ast.NewTerm(ref)))),
+		rego.ParsedQuery(ast.NewBody(ast.NewExpr(ast.ArrayTerm(terms...)))),
 		rego.Compiler(e.compiler),
 		rego.Store(e.store),
 		rego.StoreReadAST(true),
@@ -277,7 +271,7 @@ func (e *Engine) prepareMember(ctx context.Context, pkg ast.Ref, member string) 
 		rego.Capabilities(Capabilities()),
 	).PrepareForEval(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("prepare %s: %w", ref, err)
+		return nil, fmt.Errorf("prepare the answers of %s: %w", pkg, err)
 	}
 	return &pq, nil
 }

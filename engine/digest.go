@@ -136,6 +136,10 @@ func (w *canonWriter) raw(s string) { w.b = append(w.b, s...) }
 // byte becomes U+FFFD, as json.Marshal makes it.
 func (w *canonWriter) str(s string) {
 	w.b = append(w.b, '"')
+	if plain(s) {
+		w.b = append(append(w.b, s...), '"')
+		return
+	}
 	for i, r := range s {
 		if r == utf8.RuneError {
 			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
@@ -166,6 +170,17 @@ func (w *canonWriter) str(s string) {
 		}
 	}
 	w.b = append(w.b, '"')
+}
+
+// plain says whether s is printable ASCII without a quote or a
+// backslash: written as it is (digests, ids, times, most names).
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // strings writes a list of strings; nil is null, as json.Marshal writes it.

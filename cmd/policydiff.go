@@ -122,8 +122,14 @@ Each side uses the data inside its own policy tree (shipgate/config/data.yaml);
 A recorded decision that a side's policy set made itself (same policy
 revision) on the same input (same input digest) is not evaluated again on
 that side: evaluation is deterministic, so the recorded decision is the
-answer (` + "`shipgate audit replay`" + ` checks that bit for bit). --no-cache
-evaluates every decision on both sides.
+answer (` + "`shipgate audit replay`" + ` checks that bit for bit).
+
+When the head changes only rule files (data.shipgate.rules.<name>), or data
+that only rule files read, the head evaluates the changed files alone on each
+input, beside the base's: where they answer alike, the base's decision is the
+head's, and only where they differ is the whole gate evaluated. A change to
+the library, a gate, rule metadata or data the engine reads itself evaluates
+every decision. --no-cache evaluates every decision on both sides.
 
 Decisions the gate made without the policies (invalid evidence, an engine
 fault, no Plan to name the release) are skipped and counted.
@@ -150,7 +156,7 @@ Exit codes: 0 no past allow becomes a deny (or --accept), 1 some would,
 	f.StringVarP(&o.Output, "output", "o", "text", "output format: text, json or markdown (for a pull request)")
 	f.BoolVar(&o.Accept, "accept", false, "exit 0 even when past allows become denials (the change is meant to tighten)")
 	f.DurationVar(&o.Timeout, "timeout", engine.DefaultTimeout, "limit for one policy evaluation")
-	f.BoolVar(&o.NoCache, "no-cache", false, "evaluate every decision on both sides, also those a side's policy set recorded itself on the same input")
+	f.BoolVar(&o.NoCache, "no-cache", false, "evaluate every decision on both sides: no recorded decision is reused, and the head does not reuse the base's")
 	return c
 }
 

@@ -26,7 +26,10 @@ import (
 //
 // Delta is sound under these conditions, which Compare checks and which
 // otherwise make every decision evaluated in full:
-//   - the data (configuration) is the same, byte for byte once canonical;
+//   - the data (configuration) that changed is read by rule files only,
+//     which then count as changed, and not by the engine itself (settings
+//     other than the freeze calendar, whose windows are in the input and
+//     so in its digest);
 //   - every package other than a rule file (data.shipgate.rules.<name>) has
 //     the same modules, compared as OPA parses them: layout and comments do
 //     not count, annotations do;
@@ -119,7 +122,15 @@ func Compare(ctx context.Context, base, head *Engine) (*Delta, error) {
 		}
 		slices.Sort(changed)
 	}
-	isChanged := func(r *ast.Rule) bool { return slices.Contains(changed, r.Module.Package.Path.String()) }
+	memo := map[*ast.Module]bool{}
+	isChanged := func(r *ast.Rule) bool {
+		v, ok := memo[r.Module]
+		if !ok {
+			v = slices.Contains(changed, r.Module.Package.Path.String())
+			memo[r.Module] = v
+		}
+		return v
+	}
 	for _, e := range [2]*Engine{base, head} {
 		if why := readsChanged(e.compiler, isChanged); why != "" {
 			d.full = why
@@ -134,7 +145,11 @@ func Compare(ctx context.Context, base, head *Engine) (*Delta, error) {
 	}
 	for _, name := range changed {
 		p := deltaPackage{name: name}
-		ref := ast.MustParseRef(name)
+		mods := bp[name]
+		if len(mods) == 0 {
+			mods = hp[name]
+		}
+		ref := mods[0].Package.Path
 		if why := sameRules(base, head, ref); why != "" {
 			d.full = why
 			return d, nil
@@ -184,11 +199,7 @@ func (d *Delta) Evaluate(ctx context.Context, in Input, base *Decision) (dec *De
 	now := in.Now.UTC()
 	scratch := &Decision{Gate: in.Gate, Release: in.Release}
 	value, err := d.head.prepare(in, now, scratch)
-	if err != nil || scratch.Input.Digest != base.Input.Digest {
-		dec, err = d.head.Evaluate(ctx, in)
-		return dec, false, err
-	}
-	if !d.alike(ctx, in.Gate, value, now) {
+	if err != nil || scratch.Input.Digest != base.Input.Digest || !d.alike(ctx, in.Gate, value, now) {
 		dec, err = d.head.Evaluate(ctx, in)
 		return dec, false, err
 	}

@@ -277,6 +277,36 @@ func violations(views []server.ViolationView) ([]store.Violation, error) {
 	return out, nil
 }
 
+// AutoRollback asks whether the release may be rolled back automatically
+// after a watch of window: the server's policy, asked as a local watch
+// asks (a probe Monitoring), and the hold in force in its ledger. rel's
+// service, environment and commit, when set, choose among the release's
+// Plans. No Plan is an *Error with Status 404.
+func (c *Client) AutoRollback(ctx context.Context, rel engine.Release, window time.Duration) (*server.AutoRollback, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"service": rel.Service, "environment": rel.Environment, "commit": rel.Commit} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if window > 0 {
+		q.Set("window", window.String())
+	}
+	var out server.AutoRollback
+	if _, err := c.do(ctx, "GET", "/v1/releases/"+url.PathEscape(rel.ID)+"/auto-rollback", q, nil, &out); err != nil {
+		return nil, err
+	}
+	if out.Release.ID != rel.ID {
+		return nil, fmt.Errorf("the server answered the automated rollback of %q for the release %q", out.Release.ID, rel.ID)
+	}
+	// Fail closed: an answer that allows while naming refusals is not an
+	// answer.
+	if out.Allowed != (len(out.Refused) == 0) {
+		return nil, fmt.Errorf("the server answered allowed=%t with %d refusals", out.Allowed, len(out.Refused))
+	}
+	return &out, nil
+}
+
 // RollbackTarget asks where a rollback of the release goes (strategy
 // fast or emergency, "" for fast): the server runs rollback.FindTarget and
 // rollback.VerifiedArtifact on its ledger and answers the approved

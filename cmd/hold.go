@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/localizevideos/shipgate/watch"
 )
 
 func init() {
@@ -83,7 +85,7 @@ func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 	}
 	defer r.Close()
 	rel := r.rel
-	before, err := activeHold(ctx, r.db, r.v, rel.ID)
+	before, err := watch.RecordedHold(ctx, r.db, r.v, rel.ID)
 	if err != nil {
 		return err
 	}

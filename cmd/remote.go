@@ -63,15 +63,25 @@ func (o *RemoteOptions) client(so *StoreOptions) (*client.Client, error) {
 	if so != nil && so.Path != "" && (o.Server != "" || o.g.getenv("SHIPGATE_SERVER") != "") {
 		return nil, errors.New("--store and --server: give one (the server has its own store)")
 	}
-	u, err := o.url()
+	u, tok, err := o.endpoint()
 	if err != nil {
 		return nil, err
+	}
+	return client.New(u, tok)
+}
+
+// endpoint is the server's URL and the token to give it: --token, then
+// $SHIPGATE_TOKEN.
+func (o *RemoteOptions) endpoint() (url, token string, err error) {
+	u, err := o.url()
+	if err != nil {
+		return "", "", err
 	}
 	tok := o.Token
 	if tok == "" {
 		tok = o.g.getenv("SHIPGATE_TOKEN")
 	}
-	return client.New(u, tok)
+	return u, tok, nil
 }
 
 // policyFlags choose the policies a local gate evaluates.

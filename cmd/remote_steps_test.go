@@ -552,14 +552,91 @@ func TestRemoteWatchMatchesLocal(t *testing.T) {
 	if len(ds) != 2 || ds[0].Gate != "complete" || !ds[0].Allow || ds[1].Allow {
 		t.Errorf("server decisions %s; want complete allow, deny", summarize(ds))
 	}
-	// What reads the ledger, and local policies, are refused with
+	// What reads other releases, and local policies, are refused with
 	// --server, before any watch.
-	for _, extra := range [][]string{{"--auto-rollback"}, {"--baseline-from", "last-completed"}, {"--data", "+" + demoData}} {
+	for _, extra := range [][]string{{"--baseline-from", "last-completed"}, {"--data", "+" + demoData}} {
 		_, url := newFakeProm(t, healthyValues())
 		args := append([]string{"watch", "--release", release, "--signals", fakeSignals(t, dir, url, ""), "--window", "3s", "--signing-key", key}, extra...)
 		if code, _, errOut := runWith(remote, args...); code != 2 || !strings.Contains(errOut, "with --server") {
 			t.Errorf("watch %v with --server: exit %d %s; want 2", extra, code, errOut)
 		}
+	}
+}
+
+// watch --auto-rollback --server asks the server's policy before it
+// starts and the server's holds on a breach; the rollback it runs goes to
+// the server too, with the token in its environment, never its arguments.
+func TestRemoteWatchAutoRollback(t *testing.T) {
+	const release = "lv-2026-11-26.1"
+	dir, _ := watchLedger(t)
+	key := signingKey(t, dir)
+	pub := filepath.Join(dir, "evidence.pub")
+	demoData, err := filepath.Abs(filepath.Join("..", "examples", "localizevideos", "watch-demo-data.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	holdFile := func(action, at string) string {
+		p := filepath.Join(t.TempDir(), "hold.json")
+		writeFile(t, p, fmt.Sprintf(`{"apiVersion": "shipgate.dev/v1", "kind": "Hold",
+  "release": {"id": %q, "service": "localizevideos-app", "environment": "production"},
+  "subject": {"repository": "localizevideos/app", "commit": "3f2c9a0e5b1d4c7a8e6f9b0c1d2e3f4a5b6c7d8e"},
+  "collectedAt": %q, "collector": {"name": "shipgate", "actor": "carol"},
+  "data": {"action": %q, "by": "carol", "reason": "the spike is the campaign", "at": %q}}`, release, at, action, at))
+		return p
+	}
+	breach := map[string]string{"error_rate": "0.01", "auth_success": "0.99", "latency_p95": "0.9", "cpu": "0.2", "memory": "1e8"}
+	watchArgs := func() []string {
+		_, url := newFakeProm(t, breach)
+		return []string{"watch", "--release", release, "--signals", fakeSignals(t, dir, url, ""), "--window", "3s", "--interval", "250ms",
+			"--baseline-offset", "1s", "--signing-key", key, "--auto-rollback", "--rollback-arg=--dir=" + dir}
+	}
+	setup := func(sl *servedLedger) map[string]string {
+		remote := sl.env(auth.RolePipeline)
+		if code, out, errOut := runWith(remote, "evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "deploy.json"), filepath.Join(dir, "verification.json")); code != 0 {
+			t.Fatalf("evidence add = %d %s %s", code, out, errOut)
+		}
+		return remote
+	}
+
+	// The server's default data declares no automation: refused before
+	// anything is watched.
+	remote := setup(serve(t, "--trusted-key", pub))
+	if code, _, errOut := runWith(remote, watchArgs()...); code != 1 ||
+		!strings.Contains(errOut, "--auto-rollback refused by the policy: automation.auto-rollback") || strings.Contains(errOut, "watching") {
+		t.Errorf("watch --auto-rollback, no capability: exit %d\n%s; want 1, refused before the watch", code, errOut)
+	}
+
+	// Declared, and held on the server: the breach only alerts.
+	sl := serve(t, "--trusted-key", pub, "--data", "+"+demoData)
+	remote = setup(sl)
+	if code, out, errOut := runWith(remote, "evidence", "add", holdFile("place", "2026-11-26T10:06:00Z")); code != 0 {
+		t.Fatalf("evidence add hold = %d %s %s", code, out, errOut)
+	}
+	code, _, errOut := runWith(remote, watchArgs()...)
+	for _, want := range []string{"automated rollback allowed for localizevideos-app by the policy", "rollback required (held by carol: decide now)"} {
+		if code != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("held: exit %d, stderr lacks %q:\n%s", code, want, errOut)
+		}
+	}
+	if strings.Contains(errOut, "running shipgate") {
+		t.Errorf("the rollback ran despite the server's hold:\n%s", errOut)
+	}
+
+	// Lifted: the breach runs the rollback against the server.
+	if code, out, errOut := runWith(remote, "evidence", "add", holdFile("lift", "2026-11-26T10:07:00Z")); code != 0 {
+		t.Fatalf("evidence add lift = %d %s %s", code, out, errOut)
+	}
+	code, _, errOut = runWith(remote, watchArgs()...)
+	if want := "running shipgate rollback --release " + release + " --trigger watch --signing-key " + key + " --server " + sl.url + " --dir=" + dir; code != 1 || !strings.Contains(errOut, want) {
+		t.Errorf("lifted: exit %d, stderr lacks %q:\n%s", code, want, errOut)
+	}
+	if strings.Contains(errOut, remote["SHIPGATE_TOKEN"]) {
+		t.Errorf("the token was printed:\n%s", errOut)
+	}
+	// The rollback reached the server with the token (here it fails: the
+	// directory is no checkout) and recorded itself there.
+	if n := storedSigned(t, sl.db, release, "Rollback", key); n != 1 {
+		t.Errorf("%d signed Rollback on the server; want 1\n%s", n, errOut)
 	}
 }
 

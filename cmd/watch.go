@@ -69,7 +69,10 @@ subprocess with the same --config, --store, --policies, --data,
 holds it (shipgate hold), in which case it only alerts. The policy refuses
 --auto-rollback, before anything is watched, for a service whose
 capabilities do not declare auto-rollback with metrics, alerts and a human
-override.
+override. With --server, the server's policy and ledger answer both
+questions (GET /v1/releases/{id}/auto-rollback), and the rollback runs
+with --server (the token in its environment, not its arguments);
+--baseline-from is refused there, as it reads other releases.
 
 No data (an unreachable Prometheus, NaN, an empty result, too little
 traffic, too few readings) is never healthy: a window that ends without
@@ -129,8 +132,8 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	if err != nil {
 		return err
 	}
-	if o.Remote.on() && (o.AutoRollback || o.BaselineFrom != "") {
-		return errors.New("--auto-rollback and --baseline-from with --server: they read the ledger (the release's holds, the policy's automation rules, other releases), which a pipeline token cannot; watch without them and, on exit 1, run shipgate rollback --server")
+	if o.Remote.on() && o.BaselineFrom != "" {
+		return errors.New("--baseline-from with --server: it reads other releases' Monitoring from the ledger, which a pipeline token cannot; give the baselines in the signals file, or --baseline-offset")
 	}
 	be, err := openStepBackend(ctx, &o.Policy, &o.Ev, &o.Store, &o.Remote)
 	if err != nil {
@@ -154,7 +157,7 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	host, _ := os.Hostname()
 	env := runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
 		Repository: rel.Repository, Commit: rel.Commit, Version: Version, Host: host, Actor: actor(o.Actor, g)}
-	if err := autoRollbackAllowed(ctx, s, gt, env, rel, o); err != nil {
+	if err := autoRollbackAllowed(ctx, s, be, env, rel, o); err != nil {
 		return err
 	}
 
@@ -171,7 +174,7 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	r := &watch.Responder{
 		Release:      watch.Release{ID: rel.ID, Service: rel.Service, Environment: rel.Environment},
 		AutoRollback: o.AutoRollback, Webhook: webhook, Out: s.Err, Clock: watch.SystemClock{},
-		Hold:     func(ctx context.Context) (*watch.Hold, error) { return activeHold(ctx, db, gt.Validator, rel.ID) },
+		Hold:     func(ctx context.Context) (*watch.Hold, error) { return currentHold(ctx, be, rel) },
 		Rollback: func(ctx context.Context) error { return runRollback(ctx, s, g, o, rel.ID) },
 	}
 	w := &watch.Watcher{Signals: set, Sources: &signals.Sources{Environ: os.Environ()}, Window: o.Window, Interval: o.Interval,
@@ -241,65 +244,34 @@ func isTerminal(w any) bool {
 }
 
 // autoRollbackAllowed asks the policy, before anything is watched, whether
-// this service may be rolled back automatically: the automation.* rules of
-// the complete gate, given the Monitoring the watch would record.
-func autoRollbackAllowed(ctx context.Context, s Streams, gt *gate.Gate, env runner.Envelope, rel engine.Release, o *watchOptions) error {
-	now := time.Now()
-	probe := &watch.Result{Start: now, End: now, Planned: o.Window, Status: watch.NoData,
-		Signals: []watch.SignalResult{{Name: "probe", Status: watch.NoData}}}
-	doc, err := monitoringDoc(gt.Validator, env, probe, o.AutoRollback, now)
-	if err != nil {
-		return err
-	}
+// this service may be rolled back automatically (watch.AutoRollbackRefusals):
+// the local policies, or the server's.
+func autoRollbackAllowed(ctx context.Context, s Streams, be *stepBackend, env runner.Envelope, rel engine.Release, o *watchOptions) error {
 	if !o.AutoRollback {
 		return nil
 	}
-	d, err := gt.Engine.Evaluate(ctx, engine.Input{Gate: "complete", Release: rel, Now: now.UTC(), Evidence: []*evidence.Document{doc}})
-	if err != nil {
-		return fmt.Errorf("check --auto-rollback against the policy: %w", err)
-	}
-	var refused []string
-	for _, v := range d.Violations {
-		if strings.HasPrefix(v.Rule, "automation.") {
-			refused = append(refused, fmt.Sprintf("%s: %s (%s)", v.Rule, v.Message, v.Remediation))
+	var refused []engine.Finding
+	if be.remote != nil {
+		a, err := be.remote.AutoRollback(ctx, rel, o.Window)
+		if err != nil {
+			return fmt.Errorf("check --auto-rollback against the server's policy: %w", err)
+		}
+		refused = a.Refused
+	} else {
+		var err error
+		if refused, err = watch.AutoRollbackRefusals(ctx, be.gt.Engine, be.gt.Validator, env, o.Window, time.Now()); err != nil {
+			return err
 		}
 	}
 	if len(refused) > 0 {
-		return &exitError{code: ExitDeny, err: fmt.Errorf("--auto-rollback refused by the policy: %s", strings.Join(refused, "; "))}
+		msgs := make([]string, len(refused))
+		for i, v := range refused {
+			msgs[i] = fmt.Sprintf("%s: %s (%s)", v.Rule, v.Message, v.Remediation)
+		}
+		return &exitError{code: ExitDeny, err: fmt.Errorf("--auto-rollback refused by the policy: %s", strings.Join(msgs, "; "))}
 	}
 	fmt.Fprintf(s.Err, "shipgate: automated rollback allowed for %s by the policy\n", rel.Service)
 	return nil
-}
-
-// monitoringDoc is the Monitoring evidence document of res, decoded and
-// validated.
-func monitoringDoc(v *evidence.Validator, env runner.Envelope, res *watch.Result, auto bool, at time.Time) (*evidence.Document, error) {
-	b, err := json.Marshal(map[string]any{
-		"apiVersion":  runner.APIVersion,
-		"kind":        "Monitoring",
-		"release":     map[string]string{"id": env.ReleaseID, "service": env.Service, "environment": env.Environment},
-		"subject":     map[string]string{"repository": env.Repository, "commit": env.Commit},
-		"collectedAt": at.UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano),
-		"collector":   collector(env),
-		"data":        res.Data(auto),
-	})
-	if err != nil {
-		return nil, err
-	}
-	doc, err := v.Decode("shipgate watch", b)
-	if err != nil {
-		return nil, fmt.Errorf("monitoring evidence: %w", err)
-	}
-	return doc, nil
-}
-
-func collector(env runner.Envelope) any {
-	return struct {
-		Name    string `json:"name"`
-		Version string `json:"version,omitempty"`
-		Host    string `json:"host,omitempty"`
-		Actor   string `json:"actor"`
-	}{"shipgate", env.Version, env.Host, env.Actor}
 }
 
 func recordMonitoring(ctx context.Context, b *stepBackend, v *evidence.Validator, signer *evidence.Signer, env runner.Envelope, res *watch.Result, auto bool) (*evidence.Document, error) {
@@ -309,7 +281,7 @@ func recordMonitoring(ctx context.Context, b *stepBackend, v *evidence.Validator
 	if now.Before(res.End) {
 		now = res.End
 	}
-	doc, err := monitoringDoc(v, env, res, auto, now)
+	doc, err := watch.MonitoringDocument(v, env, res, auto, now)
 	if err == nil {
 		doc, err = seal(ctx, v, signer, "shipgate watch", doc.Canonical)
 	}
@@ -322,46 +294,24 @@ func recordMonitoring(ctx context.Context, b *stepBackend, v *evidence.Validator
 	return doc, nil
 }
 
-// activeHold reads the release's Hold documents from the ledger.
-func activeHold(ctx context.Context, db ledgerStore, v *evidence.Validator, releaseID string) (*watch.Hold, error) {
-	events, err := holdEvents(ctx, db, v, releaseID)
-	if err != nil {
+// currentHold is the hold in force on the release, in the local ledger or
+// on the server.
+func currentHold(ctx context.Context, be *stepBackend, rel engine.Release) (*watch.Hold, error) {
+	if be.remote == nil {
+		return watch.RecordedHold(ctx, be.db, be.gt.Validator, rel.ID)
+	}
+	a, err := be.remote.AutoRollback(ctx, rel, 0)
+	if err != nil || a.Hold == nil {
 		return nil, err
 	}
-	return watch.ActiveHold(events), nil
-}
-
-func holdEvents(ctx context.Context, db ledgerStore, v *evidence.Validator, releaseID string) ([]watch.HoldEvent, error) {
-	stored, err := db.Evidence(ctx, releaseID)
-	if err != nil {
-		return nil, fmt.Errorf("read evidence of %s: %w", releaseID, err)
-	}
-	var events []watch.HoldEvent
-	for _, e := range stored {
-		if e.Kind != "Hold" {
-			continue
-		}
-		doc, err := v.Decode(e.Source, e.Body)
-		if err != nil {
-			return nil, fmt.Errorf("recorded Hold %s: %w", e.Digest, err)
-		}
-		var h struct {
-			Data struct {
-				Action, By, Reason string
-				At                 time.Time
-			} `json:"data"`
-		}
-		if err := json.Unmarshal(doc.Canonical, &h); err != nil {
-			return nil, fmt.Errorf("recorded Hold %s: %w", e.Digest, err)
-		}
-		events = append(events, watch.HoldEvent{Lift: h.Data.Action == "lift", By: h.Data.By, Reason: h.Data.Reason, At: h.Data.At, Digest: doc.Digest})
-	}
-	return events, nil
+	return &watch.Hold{By: a.Hold.By, Reason: a.Hold.Reason, At: a.Hold.At, Digest: a.Hold.Digest}, nil
 }
 
 // runRollback runs `shipgate rollback` for the release as a subprocess,
-// with this command's configuration, store and policy flags: the rollback
-// records itself, and watch stays a client of it.
+// with this command's configuration, store and policy flags, or its
+// server (the token goes in the subprocess's environment, out of the
+// process list): the rollback records itself, and watch stays a client
+// of it.
 func runRollback(ctx context.Context, s Streams, g *globals, o *watchOptions, releaseID string) error {
 	exe, err := os.Executable()
 	if err != nil {
@@ -385,8 +335,18 @@ func runRollback(ctx context.Context, s Streams, g *globals, o *watchOptions, re
 			args = append(args, fv[0], fv[1])
 		}
 	}
+	var env []string
+	if o.Remote.on() {
+		u, tok, err := o.Remote.endpoint()
+		if err != nil {
+			return err
+		}
+		args = append(args, "--server", u)
+		env = append(os.Environ(), "SHIPGATE_TOKEN="+tok)
+	}
 	args = append(args, o.RollbackArgs...)
 	c := exec.CommandContext(ctx, exe, args...)
+	c.Env = env
 	// argv[0] "shipgate", as a shell would run it.
 	c.Args[0] = "shipgate"
 	c.Stdout, c.Stderr = s.Err, s.Err

@@ -33,6 +33,7 @@ func (s *Server) apiRoutes() []Route {
 		{"GET", "/v1/releases/{id}/status", []string{auth.RolePipeline, auth.RoleApprover, auth.RoleAuditor}, s.getStatus},
 		{"GET", "/v1/releases/{id}/plans", []string{auth.RolePipeline, auth.RoleApprover, auth.RoleAuditor}, s.listPlans},
 		{"GET", "/v1/releases/{id}/rollback-target", []string{auth.RolePipeline, auth.RoleApprover}, s.getRollbackTarget},
+		{"GET", "/v1/releases/{id}/auto-rollback", []string{auth.RolePipeline, auth.RoleApprover}, s.getAutoRollback},
 		{"POST", "/v1/releases/{id}/approvals", []string{auth.RoleApprover}, s.approve},
 		{"POST", "/v1/releases/{id}/overrides", []string{auth.RoleApprover}, s.override},
 		{"GET", "/v1/violations", readers, s.listViolations},

@@ -1,13 +1,16 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/rollback"
+	"github.com/localizevideos/shipgate/store"
 )
 
 // RollbackTarget is where a fast rollback of a release goes, as the
@@ -56,8 +59,7 @@ type RollbackArtifact struct {
 // known-good to return to, and the answer never makes one up.
 func (s *Server) getRollbackTarget(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
 	id := r.PathValue("id")
-	q := r.URL.Query()
-	strategy := q.Get("strategy")
+	strategy := r.URL.Query().Get("strategy")
 	switch strategy {
 	case "", rollback.Fast:
 		strategy = rollback.Fast
@@ -65,26 +67,9 @@ func (s *Server) getRollbackTarget(w http.ResponseWriter, r *http.Request, _ aut
 	default:
 		return badRequest("query strategy=%q: want %s or %s", strategy, rollback.Fast, rollback.Emergency)
 	}
-	evs, err := s.store.Evidence(r.Context(), id)
+	rel, err := s.planRelease(r, id, "nothing to roll back")
 	if err != nil {
-		return storeError("read evidence", err)
-	}
-	rel := engine.Release{ID: id, Service: q.Get("service"), Environment: q.Get("environment"), Commit: q.Get("commit")}
-	found := false
-	for _, e := range evs {
-		if e.Kind != "Plan" || (rel.Service != "" && e.Service != rel.Service) ||
-			(rel.Environment != "" && e.Environment != rel.Environment) || (rel.Commit != "" && e.Commit != rel.Commit) {
-			continue
-		}
-		if found && (e.Service != rel.Service || e.Environment != rel.Environment || e.Commit != rel.Commit) {
-			return &Error{Status: http.StatusConflict, Code: CodeConflict,
-				Message: "release " + id + ": its Plans disagree on service, environment or commit: give service, environment and commit in the query"}
-		}
-		rel.Service, rel.Environment, rel.Commit = e.Service, e.Environment, e.Commit
-		found = true
-	}
-	if !found {
-		return notFound("release %s: no Plan declares it (with the service, environment and commit asked): nothing to roll back", id)
+		return err
 	}
 	out := RollbackTarget{Release: rel}
 	if cmds := s.cfg.Engine.DeployCommands(rel.Service); len(cmds) > 0 {
@@ -111,4 +96,43 @@ func (s *Server) getRollbackTarget(w http.ResponseWriter, r *http.Request, _ aut
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// planRelease is the release id as its Plans declare it; the query's
+// service, environment and commit choose among several. No Plan is 404
+// ("release id: no Plan declares it ...: " + none), Plans that disagree
+// without the query choosing 409.
+func (s *Server) planRelease(r *http.Request, id, none string) (engine.Release, error) {
+	q := r.URL.Query()
+	evs, err := s.store.Evidence(r.Context(), id)
+	if err != nil {
+		return engine.Release{}, storeError("read evidence", err)
+	}
+	rel := engine.Release{ID: id, Service: q.Get("service"), Environment: q.Get("environment"), Commit: q.Get("commit")}
+	var plan *store.Evidence
+	for i, e := range evs {
+		if e.Kind != "Plan" || (rel.Service != "" && e.Service != rel.Service) ||
+			(rel.Environment != "" && e.Environment != rel.Environment) || (rel.Commit != "" && e.Commit != rel.Commit) {
+			continue
+		}
+		if plan != nil && (e.Service != rel.Service || e.Environment != rel.Environment || e.Commit != rel.Commit) {
+			return engine.Release{}, &Error{Status: http.StatusConflict, Code: CodeConflict,
+				Message: "release " + id + ": its Plans disagree on service, environment or commit: give service, environment and commit in the query"}
+		}
+		rel.Service, rel.Environment, rel.Commit = e.Service, e.Environment, e.Commit
+		plan = &evs[i]
+	}
+	if plan == nil {
+		return engine.Release{}, notFound("release %s: no Plan declares it (with the service, environment and commit asked): %s", id, none)
+	}
+	var doc struct {
+		Subject struct {
+			Repository string `json:"repository"`
+		} `json:"subject"`
+	}
+	if err := json.Unmarshal(plan.Body, &doc); err != nil {
+		return engine.Release{}, fmt.Errorf("recorded Plan %s: %w", plan.Digest, err)
+	}
+	rel.Repository = doc.Subject.Repository
+	return rel, nil
 }

@@ -1,0 +1,77 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/localizevideos/shipgate/auth"
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/runner"
+	"github.com/localizevideos/shipgate/watch"
+)
+
+// AutoRollback says whether `shipgate watch --auto-rollback --server` may
+// roll the release back by itself: what the server's policy answers for an
+// automated watch of the release (watch.AutoRollbackRefusals), and the
+// hold in force on the release in the server's ledger. A pipeline token
+// cannot read either itself.
+type AutoRollback struct {
+	// Release is the release, as its Plan declares it.
+	Release engine.Release `json:"release"`
+	// Allowed is true when the policy refuses nothing.
+	Allowed bool `json:"allowed"`
+	// Refused are the automation.* violations the policy answers.
+	Refused []engine.Finding `json:"refused"`
+	// Hold is the hold in force (shipgate hold), absent when none: a
+	// held release is not rolled back automatically.
+	Hold *HoldState `json:"hold,omitempty"`
+}
+
+// HoldState is a hold in force on a release.
+type HoldState struct {
+	By     string    `json:"by"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+	// Digest is the Hold evidence that placed it.
+	Digest string `json:"digest"`
+}
+
+// DefaultWatchWindow is the monitoring window the policy is asked about
+// when the query gives none: the release document's first 15 minutes.
+const DefaultWatchWindow = 15 * time.Minute
+
+// getAutoRollback answers AutoRollback for the release: the policy is
+// asked with a probe Monitoring (no data yet, autoRollback set, collected
+// now by the caller) and no other evidence, as a local watch asks before
+// it starts; the hold is read from the ledger's Hold documents.
+func (s *Server) getAutoRollback(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id := r.PathValue("id")
+	window := DefaultWatchWindow
+	if v := r.URL.Query().Get("window"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return badRequest("query window=%q: want a positive duration such as 15m", v)
+		}
+		window = d
+	}
+	rel, err := s.planRelease(r, id, "no watch to answer for")
+	if err != nil {
+		return err
+	}
+	env := runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
+		Repository: rel.Repository, Commit: rel.Commit, Version: s.cfg.Version, Actor: p.Name}
+	refused, err := watch.AutoRollbackRefusals(r.Context(), s.cfg.Engine, s.cfg.Validator, env, window, s.now())
+	if err != nil {
+		return err
+	}
+	out := AutoRollback{Release: rel, Allowed: len(refused) == 0, Refused: refused}
+	h, err := watch.RecordedHold(r.Context(), s.store, s.cfg.Validator, rel.ID)
+	if err != nil {
+		return storeError("read the release's holds", err)
+	}
+	if h != nil {
+		out.Hold = &HoldState{By: h.By, Reason: h.Reason, At: h.At, Digest: h.Digest}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -1,0 +1,98 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/localizevideos/shipgate/auth"
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/internal/policytest"
+	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/server"
+)
+
+// GET /v1/releases/{id}/auto-rollback answers what a watch with
+// --auto-rollback --server needs: the server's policy, asked with a probe
+// Monitoring, and the hold in force in its ledger. Nothing is recorded.
+func TestAutoRollback(t *testing.T) {
+	const rel = "lv-2026-11-26.1"
+	path := "/v1/releases/" + rel + "/auto-rollback"
+	hold := func(action, at string) []byte {
+		doc := map[string]any{
+			"apiVersion": "shipgate.dev/v1", "kind": "Hold",
+			"release":     map[string]string{"id": rel, "service": "localizevideos-app", "environment": "production"},
+			"subject":     map[string]string{"repository": "localizevideos/app", "commit": "3f2c9a0e5b1d4c7a8e6f9b0c1d2e3f4a5b6c7d8e"},
+			"collectedAt": at, "collector": map[string]string{"name": "shipgate", "actor": "carol"},
+			"data": map[string]string{"action": action, "by": "carol", "reason": "the spike is the campaign", "at": at},
+		}
+		b, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+
+	// The default data declares no automation: refused.
+	e := newEnv(t)
+	pipeline := e.tokens[auth.RolePipeline]
+	if code, _, b := e.call("GET", path, pipeline, nil); code != http.StatusNotFound || !strings.Contains(string(b), "no Plan declares it") {
+		t.Errorf("a release without a Plan = %d %s; want 404", code, b)
+	}
+	if code, _, b := e.call("POST", "/v1/evidence", pipeline, example(t, "plan.json")); code != http.StatusOK {
+		t.Fatalf("POST /v1/evidence = %d %s", code, b)
+	}
+	code, _, b := e.call("GET", path, pipeline, nil)
+	got := decode[server.AutoRollback](t, b)
+	if code != http.StatusOK || got.Allowed || len(got.Refused) != 1 || got.Refused[0].Rule != "automation.auto-rollback" ||
+		got.Hold != nil || got.Release.Repository != "localizevideos/app" {
+		t.Errorf("default data = %d %s; want refused by automation.auto-rollback, no hold", code, b)
+	}
+	if code, _, b := e.call("GET", path+"?window=soon", pipeline, nil); code != http.StatusBadRequest {
+		t.Errorf("window=soon = %d %s; want 400", code, b)
+	}
+
+	// Data that declares the capability allows it; a hold is reported
+	// until it is lifted.
+	raw, err := os.ReadFile(filepath.Join("..", "examples", "localizevideos", "watch-demo-data.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	over, err := engine.ReadData("watch-demo-data.yaml", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, Data: engine.MergeData(policytest.Data(t), over)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = newEnv(t, func(o *envOptions) { o.engine = eng })
+	pipeline = e.tokens[auth.RolePipeline]
+	for _, doc := range [][]byte{example(t, "plan.json"), hold("place", "2026-11-26T10:06:00Z")} {
+		if code, _, b := e.call("POST", "/v1/evidence", pipeline, doc); code != http.StatusOK {
+			t.Fatalf("POST /v1/evidence = %d %s", code, b)
+		}
+	}
+	for _, role := range []string{auth.RolePipeline, auth.RoleApprover} {
+		code, _, b = e.call("GET", path+"?window=3s", e.tokens[role], nil)
+		got = decode[server.AutoRollback](t, b)
+		if code != http.StatusOK || !got.Allowed || len(got.Refused) != 0 || got.Hold == nil || got.Hold.By != "carol" || got.Hold.Digest == "" {
+			t.Errorf("%s: capability declared, held = %d %s; want allowed, held by carol", role, code, b)
+		}
+	}
+	if code, _, b := e.call("POST", "/v1/evidence", pipeline, hold("lift", "2026-11-26T10:07:00Z")); code != http.StatusOK {
+		t.Fatalf("POST /v1/evidence = %d %s", code, b)
+	}
+	head := e.head()
+	code, _, b = e.call("GET", path, pipeline, nil)
+	if got = decode[server.AutoRollback](t, b); code != http.StatusOK || !got.Allowed || got.Hold != nil {
+		t.Errorf("hold lifted = %d %s; want allowed, no hold", code, b)
+	}
+	if e.head() != head {
+		t.Error("asking recorded something")
+	}
+}

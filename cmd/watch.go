@@ -162,8 +162,9 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	}
 
 	var baselines map[string]float64
+	var from watch.RecordedWindow
 	if o.BaselineFrom != "" {
-		if baselines, err = recordedBaselines(ctx, s, db, gt.Validator, set, rel, o.BaselineFrom); err != nil {
+		if baselines, from, err = recordedBaselines(ctx, s, db, gt.Validator, set, rel, o.BaselineFrom); err != nil {
 			return err
 		}
 	}
@@ -178,7 +179,7 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 		Rollback: func(ctx context.Context) error { return runRollback(ctx, s, g, o, rel.ID) },
 	}
 	w := &watch.Watcher{Signals: set, Sources: &signals.Sources{Environ: os.Environ()}, Window: o.Window, Interval: o.Interval,
-		BaselineOffset: o.BaselineOffset, Baselines: baselines, Clock: watch.SystemClock{}, Progress: s.Err, Live: isTerminal(s.Err),
+		BaselineOffset: o.BaselineOffset, Baselines: baselines, BaselinesFrom: from, Clock: watch.SystemClock{}, Progress: s.Err, Live: isTerminal(s.Err),
 		// A failing webhook is printed by Notify and stops nothing.
 		OnEvent: func(ctx context.Context, e watch.Event) { _ = r.Notify(ctx, e) }}
 	fmt.Fprintf(s.Err, "shipgate: watching %s (%s %s) for %s, every %s: %d signals\n", rel.ID, rel.Service, rel.Environment,
@@ -367,14 +368,15 @@ const lastCompleted = "last-completed"
 
 // recordedBaselines reads the baselines of --baseline-from: the newest
 // healthy Monitoring recorded for that release (or for the last release of
-// the same service and environment whose complete gate allowed). Anything
-// missing is an error: a baseline is never zero for want of one.
-func recordedBaselines(ctx context.Context, s Streams, db ledgerStore, v *evidence.Validator, set *signals.Set, rel engine.Release, from string) (map[string]float64, error) {
+// the same service and environment whose complete gate allowed), and names
+// it. Anything missing is an error: a baseline is never zero for want of
+// one.
+func recordedBaselines(ctx context.Context, s Streams, db ledgerStore, v *evidence.Validator, set *signals.Set, rel engine.Release, from string) (map[string]float64, watch.RecordedWindow, error) {
 	id := from
 	if from == lastCompleted {
 		ds, err := db.Decisions(ctx, "")
 		if err != nil {
-			return nil, fmt.Errorf("--baseline-from %s: read decisions: %w", from, err)
+			return nil, watch.RecordedWindow{}, fmt.Errorf("--baseline-from %s: read decisions: %w", from, err)
 		}
 		var last *store.Decision
 		for i, d := range ds {
@@ -384,17 +386,17 @@ func recordedBaselines(ctx context.Context, s Streams, db ledgerStore, v *eviden
 			}
 		}
 		if last == nil {
-			return nil, fmt.Errorf("--baseline-from %s: no earlier release of %s in %s has completed (an allowed complete gate), so there is no recorded baseline: name a release, or leave --baseline-from out to read the baselines --baseline-offset before the watch",
+			return nil, watch.RecordedWindow{}, fmt.Errorf("--baseline-from %s: no earlier release of %s in %s has completed (an allowed complete gate), so there is no recorded baseline: name a release, or leave --baseline-from out to read the baselines --baseline-offset before the watch",
 				from, rel.Service, rel.Environment)
 		}
 		id = last.ReleaseID
 	}
 	if id == rel.ID {
-		return nil, fmt.Errorf("--baseline-from %s: the watched release itself is no baseline", from)
+		return nil, watch.RecordedWindow{}, fmt.Errorf("--baseline-from %s: the watched release itself is no baseline", from)
 	}
 	stored, err := db.Evidence(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("--baseline-from %s: read evidence of %s: %w", from, id, err)
+		return nil, watch.RecordedWindow{}, fmt.Errorf("--baseline-from %s: read evidence of %s: %w", from, id, err)
 	}
 	var best *evidence.Document
 	var data []byte
@@ -405,7 +407,7 @@ func recordedBaselines(ctx context.Context, s Streams, db ledgerStore, v *eviden
 		}
 		doc, err := v.Decode(e.Source, e.Body)
 		if err != nil {
-			return nil, fmt.Errorf("--baseline-from %s: recorded Monitoring %s: %w", from, e.Digest, err)
+			return nil, watch.RecordedWindow{}, fmt.Errorf("--baseline-from %s: recorded Monitoring %s: %w", from, e.Digest, err)
 		}
 		var m struct {
 			Data json.RawMessage `json:"data"`
@@ -414,10 +416,10 @@ func recordedBaselines(ctx context.Context, s Streams, db ledgerStore, v *eviden
 			Result string `json:"result"`
 		}
 		if err := json.Unmarshal(doc.Canonical, &m); err != nil {
-			return nil, fmt.Errorf("--baseline-from %s: recorded Monitoring %s: %w", from, e.Digest, err)
+			return nil, watch.RecordedWindow{}, fmt.Errorf("--baseline-from %s: recorded Monitoring %s: %w", from, e.Digest, err)
 		}
 		if err := json.Unmarshal(m.Data, &r); err != nil {
-			return nil, fmt.Errorf("--baseline-from %s: recorded Monitoring %s: %w", from, e.Digest, err)
+			return nil, watch.RecordedWindow{}, fmt.Errorf("--baseline-from %s: recorded Monitoring %s: %w", from, e.Digest, err)
 		}
 		seen = append(seen, r.Result)
 		if r.Result != watch.Healthy || (best != nil && !doc.CollectedAt.After(best.CollectedAt)) {
@@ -427,15 +429,15 @@ func recordedBaselines(ctx context.Context, s Streams, db ledgerStore, v *eviden
 	}
 	switch {
 	case best == nil && len(seen) == 0:
-		return nil, fmt.Errorf("--baseline-from %s: release %s has no Monitoring recorded: no baseline", from, id)
+		return nil, watch.RecordedWindow{}, fmt.Errorf("--baseline-from %s: release %s has no Monitoring recorded: no baseline", from, id)
 	case best == nil:
-		return nil, fmt.Errorf("--baseline-from %s: release %s has no healthy Monitoring (recorded: %s): no baseline", from, id, strings.Join(seen, ", "))
+		return nil, watch.RecordedWindow{}, fmt.Errorf("--baseline-from %s: release %s has no healthy Monitoring (recorded: %s): no baseline", from, id, strings.Join(seen, ", "))
 	case best.Service != rel.Service:
-		return nil, fmt.Errorf("--baseline-from %s: release %s is of service %s, not %s: no baseline", from, id, best.Service, rel.Service)
+		return nil, watch.RecordedWindow{}, fmt.Errorf("--baseline-from %s: release %s is of service %s, not %s: no baseline", from, id, best.Service, rel.Service)
 	}
 	b, err := watch.RecordedBaselines(set, data)
 	if err != nil {
-		return nil, fmt.Errorf("--baseline-from %s: Monitoring %s of release %s: %w", from, best.Digest, id, err)
+		return nil, watch.RecordedWindow{}, fmt.Errorf("--baseline-from %s: Monitoring %s of release %s: %w", from, best.Digest, id, err)
 	}
 	names := make([]string, 0, len(b))
 	for _, sig := range set.Signals {
@@ -444,5 +446,5 @@ func recordedBaselines(ctx context.Context, s Streams, db ledgerStore, v *eviden
 		}
 	}
 	fmt.Fprintf(s.Err, "shipgate: baselines from the Monitoring of %s (%s), medians of its samples: %s\n", id, best.Digest, strings.Join(names, ", "))
-	return b, nil
+	return b, watch.RecordedWindow{Release: id, Monitoring: best.Digest}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -531,6 +532,14 @@ func TestWatchBaselineFrom(t *testing.T) {
 				t.Errorf("--baseline-from %s: stderr lacks %q:\n%s", from, want, errOut)
 			}
 		}
+		// The recorded window names the window its baselines came from.
+		m := baselineFrom.FindStringSubmatch(errOut)
+		if m == nil {
+			t.Fatalf("--baseline-from %s: no baseline window in stderr:\n%s", from, errOut)
+		}
+		if body := newestMonitoring(t, db, second); !strings.Contains(body, `"baselineSource":{"monitoring":"`+m[1]+`","release":"`+first+`","type":"release"}`) {
+			t.Errorf("--baseline-from %s: the Monitoring does not name its baseline window %s of %s:\n%s", from, m[1], first, body)
+		}
 	}
 
 	// Another service's window is no baseline of this one.
@@ -658,4 +667,28 @@ func TestHoldAndErrorBudgetAreSigned(t *testing.T) {
 	if n := storedSigned(t, db, release, "Hold", key); n != 2 {
 		t.Errorf("%d signed Hold documents after a failed hold; want still 2", n)
 	}
+}
+
+var baselineFrom = regexp.MustCompile(`baselines from the Monitoring of \S+ \((sha256:[0-9a-f]{64})\)`)
+
+// newestMonitoring is the canonical JSON of the release's newest Monitoring.
+func newestMonitoring(t *testing.T, db, release string) string {
+	t.Helper()
+	l, err := sqlite.OpenReadOnly(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	evs, err := l.Evidence(context.Background(), release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body string
+	var seq int64
+	for _, e := range evs {
+		if e.Kind == "Monitoring" && e.Seq > seq {
+			body, seq = string(e.Body), e.Seq
+		}
+	}
+	return body
 }

@@ -276,8 +276,9 @@ func TestRecordedBaselines(t *testing.T) {
 func TestWatchWithRecordedBaselines(t *testing.T) {
 	prom := promAPI(t, "0.05")
 	set := baselineSet(t, prom.URL)
+	from := watch.RecordedWindow{Release: "lv-2026-11-25.1", Monitoring: "sha256:" + strings.Repeat("ab", 32)}
 	run := func(b map[string]float64) *watch.Result {
-		w := &watch.Watcher{Signals: set, Window: 30 * time.Second, Interval: 15 * time.Second, Clock: &fakeClock{now: t0}, Baselines: b}
+		w := &watch.Watcher{Signals: set, Window: 30 * time.Second, Interval: 15 * time.Second, Clock: &fakeClock{now: t0}, Baselines: b, BaselinesFrom: from}
 		res, err := w.Run(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -288,6 +289,15 @@ func TestWatchWithRecordedBaselines(t *testing.T) {
 	res := run(map[string]float64{"error_rate": 0.02, "latency_p95": 0.04})
 	if got := statuses(res); got["error_rate"] != "breach" || *res.Signals[0].Baseline != 0.02 {
 		t.Errorf("statuses %v, baseline %v; want error_rate breach against 0.02", got, *res.Signals[0].Baseline)
+	}
+	// The record says where the baseline came from.
+	want := &watch.BaselineSource{Type: watch.BaselineRelease, Window: from}
+	if diff := cmp.Diff(want, res.Signals[0].BaselineSource); diff != "" {
+		t.Errorf("baseline source (-want +got):\n%s", diff)
+	}
+	sig := res.Data(false)["signals"].([]map[string]any)[0]
+	if diff := cmp.Diff(map[string]any{"type": "release", "release": from.Release, "monitoring": from.Monitoring}, sig["baselineSource"]); diff != "" {
+		t.Errorf("recorded baselineSource (-want +got):\n%s", diff)
 	}
 	res = run(map[string]float64{"error_rate": 0.04, "latency_p95": 0.04})
 	if diff := cmp.Diff(map[string]string{"": "healthy", "error_rate": "healthy", "latency_p95": "healthy", "cpu": "healthy", "memory": "healthy"}, statuses(res)); diff != "" {

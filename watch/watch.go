@@ -70,6 +70,9 @@ type Watcher struct {
 	// a baseline and has none stored in the file takes it from here, and
 	// one missing here has no baseline: it is never read another way.
 	Baselines map[string]float64
+	// BaselinesFrom names the earlier window Baselines were taken from,
+	// for the record (SignalResult.BaselineSource).
+	BaselinesFrom RecordedWindow
 	// OnEvent, when set, hears as the window goes that a signal has had no
 	// data for its NoDataAfter, and that its data returned. It is called
 	// between samples, from Run's goroutine.
@@ -123,12 +126,41 @@ type Result struct {
 // SignalResult sums up one signal over the window.
 type SignalResult struct {
 	Name, Status, Condition string
-	// Observed is the last value read with data; Baseline the baseline.
+	// Observed is the last value read with data; Baseline the baseline,
+	// and BaselineSource where it came from (both nil when the signal
+	// reads none, or it could not be had).
 	Observed, Baseline *float64
+	BaselineSource     *BaselineSource
 	// Samples is how many readings had data; MinSamples how many it needed.
 	Samples, MinSamples int
 	// Message says why the signal breached or has no data.
 	Message string
+}
+
+// Where a baseline comes from (BaselineSource.Type).
+const (
+	// BaselineFile: the baseline given in the signals file.
+	BaselineFile = "file"
+	// BaselineOffset: the signal read BaselineOffset before the watch.
+	BaselineOffset = "offset"
+	// BaselineRelease: the median of an earlier release's recorded window.
+	BaselineRelease = "release"
+)
+
+// BaselineSource is where a signal's baseline came from.
+type BaselineSource struct {
+	Type string
+	// OffsetSeconds is how long before the watch's start it was read
+	// (BaselineOffset).
+	OffsetSeconds float64
+	// Window is the recorded window it was taken from (BaselineRelease).
+	Window RecordedWindow
+}
+
+// RecordedWindow is an earlier release's recorded watch: the release and
+// the digest of its Monitoring evidence.
+type RecordedWindow struct {
+	Release, Monitoring string
 }
 
 // Sample is one round of readings; a nil value had no data.
@@ -142,6 +174,7 @@ type state struct {
 	sig         *signals.Signal
 	baseline    float64
 	baselineErr error
+	source      BaselineSource
 	withData    int
 	lastOK      bool
 	observed    *float64
@@ -202,6 +235,7 @@ func (w *Watcher) Run(ctx context.Context) (*Result, error) {
 			st.noDataAfter = DefaultNoDataIntervals * w.Interval
 		}
 		st.baseline, st.baselineErr = w.baseline(ctx, src, sig, start)
+		st.source = w.baselineSource(sig)
 		states[i] = st
 	}
 	p := &progress{w: w.Progress, live: w.Live}
@@ -264,6 +298,17 @@ func (w *Watcher) baseline(ctx context.Context, src *signals.Sources, sig *signa
 	rctx, cancel := context.WithTimeout(ctx, w.Signals.Timeout)
 	defer cancel()
 	return sig.Baseline(rctx, src, start.Add(-w.BaselineOffset))
+}
+
+// baselineSource says where w.baseline takes sig's baseline from.
+func (w *Watcher) baselineSource(sig *signals.Signal) BaselineSource {
+	switch {
+	case sig.FixedBaseline != nil:
+		return BaselineSource{Type: BaselineFile}
+	case w.Baselines != nil && sig.NeedsBaseline:
+		return BaselineSource{Type: BaselineRelease, Window: w.BaselinesFrom}
+	}
+	return BaselineSource{Type: BaselineOffset, OffsetSeconds: w.BaselineOffset.Seconds()}
 }
 
 // read takes one reading of st's signal and judges it; it returns the
@@ -343,8 +388,8 @@ func judge(states []*state, interrupted, early bool) (string, []SignalResult) {
 	for _, st := range states {
 		r := SignalResult{Name: st.sig.Name, Condition: st.sig.Breach, Observed: st.observed, Samples: st.withData, MinSamples: st.min}
 		if st.baselineErr == nil && (st.sig.NeedsBaseline || st.sig.FixedBaseline != nil) {
-			b := st.baseline
-			r.Baseline = &b
+			b, src := st.baseline, st.source
+			r.Baseline, r.BaselineSource = &b, &src
 		}
 		switch {
 		case st.breached:
@@ -419,6 +464,16 @@ func (r *Result) Data(autoRollback bool) map[string]any {
 		}
 		if s.Baseline != nil {
 			m["baseline"] = *s.Baseline
+		}
+		if b := s.BaselineSource; b != nil {
+			src := map[string]any{"type": b.Type}
+			switch b.Type {
+			case BaselineOffset:
+				src["offsetSeconds"] = b.OffsetSeconds
+			case BaselineRelease:
+				src["release"], src["monitoring"] = b.Window.Release, b.Window.Monitoring
+			}
+			m["baselineSource"] = src
 		}
 		if s.Message != "" {
 			m["message"] = s.Message

@@ -29,6 +29,21 @@ type Options struct {
 	PublicKey ed25519.PublicKey
 	// Timeout bounds one policy evaluation (zero: engine.DefaultTimeout).
 	Timeout time.Duration
+	// EvidenceKeys pins the keys trusted to have signed the evidence: the
+	// signed documents are read with these only. Without them the pack's
+	// own keys are trusted (its keys/ files, each checked against the key
+	// id it names), which reproduces what the gate read but not that the
+	// gate was right to trust them: Result.EvidenceKeys.Pinned says which.
+	EvidenceKeys *evidence.Keyring
+}
+
+// KeysInfo says which keys the signed evidence was read with.
+type KeysInfo struct {
+	// IDs are the trusted key ids, sorted.
+	IDs []string `json:"ids"`
+	// Pinned is true when the keys were given to Check (Options.
+	// EvidenceKeys), false when they are the pack's own.
+	Pinned bool `json:"pinned"`
 }
 
 // Decision statuses.
@@ -136,6 +151,8 @@ type Result struct {
 	Created    time.Time        `json:"created"`
 	Selection  Selection        `json:"selection"`
 	Checkpoint CheckpointInfo   `json:"checkpoint"`
+	// EvidenceKeys are the keys the signed evidence was read with.
+	EvidenceKeys KeysInfo `json:"evidenceKeys"`
 	Ignored    []string         `json:"ignored"`
 	Tampered   []Problem        `json:"tampered"`
 	Decisions  []DecisionResult `json:"decisions"`
@@ -212,6 +229,7 @@ func Check(ctx context.Context, a *Archive, opts Options) (*Result, error) {
 		res: &Result{Format: m.Format, Created: m.Created, Selection: m.Selection, Ignored: Ignored,
 			Tampered: []Problem{}, Decisions: []DecisionResult{}}}
 	c.files()
+	c.evidenceKeys()
 	c.checkpoint()
 	c.entriesAndProofs()
 	c.evidenceFiles()
@@ -247,6 +265,37 @@ func Check(ctx context.Context, a *Archive, opts Options) (*Result, error) {
 	c.res.Counts.Decisions = len(c.res.Decisions)
 	c.res.OK = len(c.res.Tampered) == 0 && c.res.Counts.Differs == 0 && c.res.Counts.Tampered == 0
 	return c.res, nil
+}
+
+// evidenceKeys sets the keys the signed evidence is read with: the pinned
+// ones, else the pack's, each of which must hold the key its id names.
+func (c *checker) evidenceKeys() {
+	keys := c.opts.EvidenceKeys
+	c.res.EvidenceKeys.Pinned = keys != nil
+	if keys == nil {
+		keys = evidence.NewKeyring()
+		for _, ref := range c.a.Manifest.Keys {
+			b, ok := c.a.Files[ref.File]
+			if !ok {
+				continue // files() reported it
+			}
+			pub, err := ledger.ParsePublicKey(b)
+			if err != nil {
+				c.tamper(Problem{File: ref.File, Reason: err.Error()})
+				continue
+			}
+			if id := evidence.KeyID(pub); id != ref.ID {
+				c.tamper(Problem{File: ref.File, Reason: fmt.Sprintf("holds key %s, not the %s the manifest names", id, ref.ID)})
+				continue
+			}
+			keys.Add(pub)
+		}
+	}
+	c.res.EvidenceKeys.IDs = keys.IDs()
+	if c.res.EvidenceKeys.IDs == nil {
+		c.res.EvidenceKeys.IDs = []string{}
+	}
+	c.opts.Validator = c.opts.Validator.WithKeys(keys)
 }
 
 // files compares the archive with the manifest's list.

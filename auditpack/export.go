@@ -17,6 +17,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/bundle"
 
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/store"
@@ -52,6 +53,12 @@ type ExportOptions struct {
 	MorePolicies func(ctx context.Context) ([]*bundle.Bundle, error)
 	// Created stamps the manifest and the archive.
 	Created time.Time
+	// EvidenceKeys are the keys trusted to sign evidence, as the gate
+	// trusted them. The pack holds the public key of each signer of its
+	// evidence found here, so that a replay reads the signed documents as
+	// the gate did without being given the keys; a signer not found here
+	// is listed in Summary.UnknownSigners.
+	EvidenceKeys *evidence.Keyring
 }
 
 // Summary says what Export wrote.
@@ -62,6 +69,10 @@ type Summary struct {
 	Policies  int `json:"policies"`
 	// Checkpoint is the size of the checkpoint the pack is proved against.
 	Checkpoint int64 `json:"checkpoint"`
+	// Keys counts the evidence signers' keys written; UnknownSigners are
+	// the signers of evidence in the pack whose key was not given.
+	Keys           int      `json:"keys"`
+	UnknownSigners []string `json:"unknownSigners,omitempty"`
 }
 
 // MissingPolicyError refuses a pack whose decisions were made under a
@@ -260,6 +271,7 @@ func Export(ctx context.Context, src Source, w io.Writer, opts ExportOptions) (S
 		pw.add(name, d.body)
 		m.Decisions = append(m.Decisions, DecisionRef{ID: d.id, Entry: d.seq, File: name})
 	}
+	signers := map[string]bool{}
 	for _, dg := range sortedKeys(evidenceSeq) {
 		seq := evidenceSeq[dg]
 		if !need[seq] {
@@ -279,8 +291,26 @@ func Export(ctx context.Context, src Source, w io.Writer, opts ExportOptions) (S
 		if len(ev.Envelope) > 0 {
 			ref.Envelope = "evidence/" + strings.TrimPrefix(dg, "sha256:") + ".dsse.json"
 			pw.add(ref.Envelope, ev.Envelope)
+			for _, id := range evidence.Signers(ev.Envelope) {
+				signers[id] = true
+			}
 		}
 		m.Evidence = append(m.Evidence, ref)
+	}
+	var unknown []string
+	for _, id := range sortedKeys(signers) {
+		pub, ok := opts.EvidenceKeys.Key(id)
+		if !ok {
+			unknown = append(unknown, id)
+			continue
+		}
+		der, err := x509.MarshalPKIXPublicKey(pub)
+		if err != nil {
+			return Summary{}, fmt.Errorf("evidence key %s: %w", id, err)
+		}
+		ref := KeyRef{ID: id, File: "keys/" + strings.TrimPrefix(id, "sha256:") + ".pub"}
+		pw.add(ref.File, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+		m.Keys = append(m.Keys, ref)
 	}
 	for i, p := range policies {
 		p.ref.File = fmt.Sprintf("policies/%d.tar.gz", i+1)
@@ -291,7 +321,7 @@ func Export(ctx context.Context, src Source, w io.Writer, opts ExportOptions) (S
 		return Summary{}, fmt.Errorf("write pack: %w", err)
 	}
 	return Summary{Decisions: len(m.Decisions), Evidence: len(m.Evidence), Entries: len(m.Entries),
-		Policies: len(m.Policies), Checkpoint: cp.Size}, nil
+		Policies: len(m.Policies), Checkpoint: cp.Size, Keys: len(m.Keys), UnknownSigners: unknown}, nil
 }
 
 type policyFile struct {

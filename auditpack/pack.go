@@ -39,6 +39,17 @@ type Manifest struct {
 	Decisions []DecisionRef `json:"decisions"`
 	Evidence  []EvidenceRef `json:"evidence"`
 	Policies  []PolicyRef   `json:"policies"`
+	// Keys are the public keys of the evidence signers (ExportOptions.
+	// EvidenceKeys); absent in packs without signed evidence.
+	Keys []KeyRef `json:"keys,omitempty"`
+}
+
+// KeyRef is an evidence signer's public key in the pack: its key id
+// (evidence.KeyID) and the PEM file holding it. A key id is the digest of
+// its key, so a file that does not hold the key it names is caught.
+type KeyRef struct {
+	ID   string `json:"id"`
+	File string `json:"file"`
 }
 
 // Selection is what was exported: one release, decisions at or after a

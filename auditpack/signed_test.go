@@ -73,9 +73,13 @@ func TestSignedEvidence(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if _, err := auditpack.Export(ctx, db, &buf, auditpack.ExportOptions{Checkpoint: &cp, PublicKey: pub,
-		Policies: []*bundle.Bundle{bun}, Created: at}); err != nil {
+	sum, err := auditpack.Export(ctx, db, &buf, auditpack.ExportOptions{Checkpoint: &cp, PublicKey: pub,
+		Policies: []*bundle.Bundle{bun}, Created: at})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if id := evidence.KeyID(signerPub); sum.Keys != 0 || len(sum.UnknownSigners) != 1 || sum.UnknownSigners[0] != id {
+		t.Errorf("Export without keys: %d keys, unknown signers %v; want 0 and %s", sum.Keys, sum.UnknownSigners, id)
 	}
 	a, err := auditpack.Read(bytes.NewReader(buf.Bytes()), auditpack.Limits{})
 	if err != nil {
@@ -91,13 +95,44 @@ func TestSignedEvidence(t *testing.T) {
 		t.Fatal("the pack holds no envelope")
 	}
 
-	res, err := auditpack.Check(ctx, a, auditpack.Options{Validator: trusting, PublicKey: pub})
-	if err != nil || !res.OK || res.Counts.Match != 1 {
-		t.Fatalf("Check(signer trusted) = OK %v, %+v, %v, tampered %v; want one match", res.OK, res.Counts, err, res.Tampered)
+	res, err := auditpack.Check(ctx, a, auditpack.Options{Validator: validator(t), PublicKey: pub, EvidenceKeys: evidence.NewKeyring(signerPub)})
+	if err != nil || !res.OK || res.Counts.Match != 1 || !res.EvidenceKeys.Pinned {
+		t.Fatalf("Check(signer trusted) = OK %v, %+v, %v, tampered %v, keys %+v; want one match, keys pinned", res.OK, res.Counts, err, res.Tampered, res.EvidenceKeys)
 	}
 	res, err = auditpack.Check(ctx, a, auditpack.Options{Validator: validator(t), PublicKey: pub})
 	if err != nil || res.OK || res.Counts.Differs != 1 || !strings.Contains(res.Decisions[0].Why, "rejected by the evidence validator") {
 		t.Fatalf("Check(signer not trusted) = OK %v, %+v, %v; want the decision to differ for the rejected evidence", res.OK, res.Counts, err)
+	}
+
+	// Given the gate's keys, the pack carries the signer's: a replay reads
+	// the envelope without being given it (not pinned), and a pinned key
+	// that is not the signer's still rejects it.
+	var keyed bytes.Buffer
+	if sum, err = auditpack.Export(ctx, db, &keyed, auditpack.ExportOptions{Checkpoint: &cp, PublicKey: pub,
+		Policies: []*bundle.Bundle{bun}, Created: at, EvidenceKeys: evidence.NewKeyring(signerPub, pub)}); err != nil || sum.Keys != 1 || len(sum.UnknownSigners) != 0 {
+		t.Fatalf("Export with keys = %+v, %v; want the signer's key only", sum, err)
+	}
+	ka, err := auditpack.Read(bytes.NewReader(keyed.Bytes()), auditpack.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = auditpack.Check(ctx, ka, auditpack.Options{Validator: validator(t), PublicKey: pub})
+	if err != nil || !res.OK || res.Counts.Match != 1 || res.EvidenceKeys.Pinned || len(res.EvidenceKeys.IDs) != 1 || res.EvidenceKeys.IDs[0] != evidence.KeyID(signerPub) {
+		t.Fatalf("Check(the pack's keys) = OK %v, %+v, %v, keys %+v; want one match with the signer's key, not pinned", res.OK, res.Counts, err, res.EvidenceKeys)
+	}
+	res, err = auditpack.Check(ctx, ka, auditpack.Options{Validator: validator(t), PublicKey: pub, EvidenceKeys: evidence.NewKeyring(pub)})
+	if err != nil || res.OK || res.Counts.Differs != 1 {
+		t.Fatalf("Check(another key pinned) = OK %v, %+v, %v; want the decision to differ", res.OK, res.Counts, err)
+	}
+	// A key file that does not hold the key it names is tampering.
+	kfiles := map[string][]byte{}
+	for k, v := range ka.Files {
+		kfiles[k] = v
+	}
+	kfiles[ka.Manifest.Keys[0].File] = kfiles[auditpack.PublicKeyFile]
+	kfiles[auditpack.ManifestFile] = rehash(t, ka.Manifest, kfiles)
+	if res = check(t, repack(t, kfiles), pub); res.OK || len(res.Tampered) == 0 || !strings.Contains(res.Tampered[0].Reason, "not the "+evidence.KeyID(signerPub)) {
+		t.Fatalf("Check(swapped key file) = OK %v, tampered %v; want the key file reported", res.OK, res.Tampered)
 	}
 
 	files := map[string][]byte{}

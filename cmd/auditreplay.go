@@ -49,8 +49,9 @@ what would make it pass.
 
 Pin the key with --key: without it the pack's own checkpoint.pub is used,
 which proves the pack consistent but not whose ledger it came from. Signed
-evidence is read from its DSSE envelope, as the gate read it: trust its
-signers with --trusted-key.
+evidence is read from its DSSE envelope, as the gate read it, with the
+signers' keys the pack carries (each checked against the key id it names);
+pin them with --trusted-key, which then are the only keys trusted.
 
 Exit codes: 0 every decision matches and nothing was changed, 1 a decision
 differs or the pack was changed, 2 error (unreadable pack, bad key).`,
@@ -95,6 +96,12 @@ func auditReplayRun(ctx context.Context, s Streams, o *auditReplayOptions) error
 		return err
 	}
 	opts.Validator = v
+	// Keys given pin the evidence signers; without, the pack's own.
+	if len(o.Evidence.TrustedKeys) > 0 {
+		if opts.EvidenceKeys, err = keyring(o.Evidence.TrustedKeys); err != nil {
+			return err
+		}
+	}
 	f, err := os.Open(o.Pack)
 	if err != nil {
 		return fmt.Errorf("read pack: %w", err)
@@ -144,6 +151,14 @@ func renderReplay(w io.Writer, name string, r *auditpack.Result) error {
 	default:
 		fmt.Fprintf(&b, "checkpoint: %d entries, root %s, signed by %s at %s (key NOT pinned: the pack's own checkpoint.pub; give --key)\n",
 			cp.Size, cp.Root, cp.KeyID, cp.Time.Format(time.RFC3339))
+	}
+	switch k := r.EvidenceKeys; {
+	case len(k.IDs) == 0:
+		fmt.Fprintf(&b, "evidence keys: none (signed evidence cannot be read)\n")
+	case k.Pinned:
+		fmt.Fprintf(&b, "evidence keys: %s (pinned)\n", strings.Join(k.IDs, ", "))
+	default:
+		fmt.Fprintf(&b, "evidence keys: %s (NOT pinned: the pack's own; give --trusted-key)\n", strings.Join(k.IDs, ", "))
 	}
 	if len(r.Tampered) > 0 {
 		fmt.Fprintf(&b, "tampered (%d):\n", len(r.Tampered))

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/bundle"
@@ -40,6 +41,7 @@ type auditExportOptions struct {
 	Checkpoint  string
 	PublicKey   string
 	Key         string
+	TrustedKeys []string
 	g           *globals
 }
 
@@ -60,7 +62,10 @@ set given: --policies/--data or --bundle, and --with-bundle for each older
 set (without any of these, the config's policy set is tried); a decision
 whose revision neither the ledger nor a given set holds is refused. The
 pack is proved against --checkpoint FILE (signed by --public-key), or
-against a checkpoint of the ledger's head signed now with --key. See
+against a checkpoint of the ledger's head signed now with --key. The pack
+carries the public key of each signer of its evidence, from --trusted-key
+(as the gate trusted them), so that a replay reads the signed documents
+as the gate did; a signer whose key is not given is warned about. See
 docs/audit.md.
 
 --format opa-decision-log writes every recorded gate decision (in ledger
@@ -97,6 +102,7 @@ decision logs read shipgate's:
 	f.StringVar(&o.Checkpoint, "checkpoint", "", "pack: a signed checkpoint (shipgate audit checkpoint) to prove the pack against, instead of signing one now")
 	f.StringVar(&o.PublicKey, "public-key", "", "pack: the --checkpoint's public key (default: the config's, or "+DefaultPublicKey+")")
 	f.StringVar(&o.Key, "key", "", "pack: private key to sign a checkpoint of the ledger's head with (default: the config's, or "+DefaultPrivateKey+")")
+	f.StringSliceVar(&o.TrustedKeys, "trusted-key", nil, "pack: PEM ed25519 public key trusted to sign evidence, as the gate trusted it; the pack carries the key of each signer of its evidence (repeatable; default: "+DefaultPublicKey+" and "+DefaultEvidencePublicKey+", those that exist)")
 	return c
 }
 
@@ -237,11 +243,15 @@ func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since t
 	if err != nil {
 		return err
 	}
+	keys, err := keyring(o.TrustedKeys)
+	if err != nil {
+		return err
+	}
 	var sum auditpack.Summary
 	err = writeFileAtomic(o.Out, func(w io.Writer) error {
 		var err error
 		sum, err = auditpack.Export(ctx, src, w, auditpack.ExportOptions{Release: o.Release, Since: since,
-			Checkpoint: cp, PublicKey: pub, Policies: bundles, MorePolicies: more, Created: time.Now()})
+			Checkpoint: cp, PublicKey: pub, Policies: bundles, MorePolicies: more, Created: time.Now(), EvidenceKeys: keys})
 		return err
 	})
 	if err != nil {
@@ -250,8 +260,12 @@ func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since t
 		}
 		return err
 	}
-	_, err = fmt.Fprintf(s.Out, "pack %s: %d decisions, %d evidence documents, %d ledger entries, %d policy sets, proved against a checkpoint of %d entries signed by %s\n",
-		o.Out, sum.Decisions, sum.Evidence, sum.Entries, sum.Policies, sum.Checkpoint, cp.KeyID)
+	_, err = fmt.Fprintf(s.Out, "pack %s: %d decisions, %d evidence documents, %d ledger entries, %d policy sets, %d evidence keys, proved against a checkpoint of %d entries signed by %s\n",
+		o.Out, sum.Decisions, sum.Evidence, sum.Entries, sum.Policies, sum.Keys, sum.Checkpoint, cp.KeyID)
+	if len(sum.UnknownSigners) > 0 {
+		fmt.Fprintf(s.Err, "shipgate: warning: no key given for the evidence signers %s: a replay needs them (--trusted-key here, or at audit replay)\n",
+			strings.Join(sum.UnknownSigners, ", "))
+	}
 	return err
 }
 

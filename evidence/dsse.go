@@ -60,6 +60,30 @@ func (k *Keyring) IDs() []string {
 	return slices.Sorted(maps.Keys(k.keys))
 }
 
+// Key is the trusted key of id.
+func (k *Keyring) Key(id string) (ed25519.PublicKey, bool) { return k.key(id) }
+
+// Signers lists the key ids of the signatures of a DSSE envelope (its
+// signatures[].keyid), whether or not they verify; nil when env is not
+// an envelope.
+func Signers(env []byte) []string {
+	var e struct {
+		Signatures []struct {
+			KeyID string `json:"keyid"`
+		} `json:"signatures"`
+	}
+	if json.Unmarshal(env, &e) != nil {
+		return nil
+	}
+	var ids []string
+	for _, s := range e.Signatures {
+		if s.KeyID != "" && !slices.Contains(ids, s.KeyID) {
+			ids = append(ids, s.KeyID)
+		}
+	}
+	return ids
+}
+
 func (k *Keyring) key(id string) (ed25519.PublicKey, bool) {
 	if k == nil {
 		return nil, false

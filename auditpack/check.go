@@ -147,16 +147,16 @@ type Counts struct {
 
 // Result is a checked pack.
 type Result struct {
-	Format     string           `json:"format"`
-	Created    time.Time        `json:"created"`
-	Selection  Selection        `json:"selection"`
-	Checkpoint CheckpointInfo   `json:"checkpoint"`
+	Format     string         `json:"format"`
+	Created    time.Time      `json:"created"`
+	Selection  Selection      `json:"selection"`
+	Checkpoint CheckpointInfo `json:"checkpoint"`
 	// EvidenceKeys are the keys the signed evidence was read with.
-	EvidenceKeys KeysInfo `json:"evidenceKeys"`
-	Ignored    []string         `json:"ignored"`
-	Tampered   []Problem        `json:"tampered"`
-	Decisions  []DecisionResult `json:"decisions"`
-	Counts     Counts           `json:"counts"`
+	EvidenceKeys KeysInfo         `json:"evidenceKeys"`
+	Ignored      []string         `json:"ignored"`
+	Tampered     []Problem        `json:"tampered"`
+	Decisions    []DecisionResult `json:"decisions"`
+	Counts       Counts           `json:"counts"`
 	// OK is true when nothing was tampered with and every replayed
 	// decision matches.
 	OK bool `json:"ok"`

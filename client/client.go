@@ -277,6 +277,21 @@ func violations(views []server.ViolationView) ([]store.Violation, error) {
 	return out, nil
 }
 
+// Hold records a Hold on automated rollback of the release as the token's
+// person (action server.HoldPlace or server.HoldLift; by, when set, must be
+// the token's name; a placement needs a reason).
+func (c *Client) Hold(ctx context.Context, releaseID, action, by, reason string) (*server.HoldResult, error) {
+	body := map[string]string{"action": action, "by": by, "reason": reason}
+	var out server.HoldResult
+	if _, err := c.do(ctx, "POST", "/v1/releases/"+url.PathEscape(releaseID)+"/holds", nil, body, &out); err != nil {
+		return nil, err
+	}
+	if out.Release != releaseID || out.Action != action {
+		return nil, fmt.Errorf("the server answered a %s Hold of %q for a %s of %q", out.Action, out.Release, action, releaseID)
+	}
+	return &out, nil
+}
+
 // AutoRollback asks whether the release may be rolled back automatically
 // after a watch of window: the server's policy, asked as a local watch
 // asks (a probe Monitoring), and the hold in force in its ledger. rel's

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/server"
 	"github.com/localizevideos/shipgate/watch"
 )
 
@@ -20,6 +21,7 @@ func init() {
 // holdOptions are the flags of `shipgate hold` and `shipgate unhold`.
 type holdOptions struct {
 	recordOptions
+	Remote RemoteOptions
 	Reason string
 	By     string
 	Lift   bool
@@ -35,7 +37,8 @@ release: while the hold is in place, a breach seen by shipgate watch
 --auto-rollback only alerts, and the person decides. --release-hold (or
 shipgate unhold) lifts the hold, also recorded. The newest Hold of the
 release decides. The Hold is signed like all evidence shipgate records
-(--signing-key).
+(--signing-key). With --server, the server records it as the token's
+person (an approver token; --by must be its name).
 
 Exit codes: 0 recorded; 2 an error (no Plan for the release, a ledger that
 cannot be written, a missing --by or --reason).`,
@@ -70,6 +73,7 @@ func newUnholdCmd(s Streams, g *globals) *cobra.Command {
 func (o *holdOptions) addFlags(c *cobra.Command, g *globals) {
 	o.recordOptions.addFlags(c, g)
 	f := c.Flags()
+	o.Remote.AddFlags(f, g)
 	f.StringVar(&o.Reason, "reason", "", "why (required to place a hold)")
 	f.StringVar(&o.By, "by", "", "the person who holds or lifts (required)")
 	_ = c.MarkFlagRequired("by")
@@ -78,6 +82,9 @@ func (o *holdOptions) addFlags(c *cobra.Command, g *globals) {
 func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 	if !o.Lift && o.Reason == "" {
 		return errors.New("--reason: say why the release is held")
+	}
+	if o.Remote.on() {
+		return holdRemote(ctx, s, o)
 	}
 	r, err := o.open(ctx, s)
 	if err != nil {
@@ -112,6 +119,39 @@ func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 		fmt.Fprintf(s.Out, "lifted: %s lifted %s's hold on %s; automated rollback applies again (%s, signed by %s)\n", o.By, before.By, rel.ID, doc.Digest, strings.Join(doc.SignedBy, ", "))
 	default:
 		fmt.Fprintf(s.Out, "held: %s holds %s (%s); a breach only alerts until the hold is lifted (%s, signed by %s)\n", o.By, rel.ID, o.Reason, doc.Digest, strings.Join(doc.SignedBy, ", "))
+	}
+	return nil
+}
+
+// holdRemote records the Hold on the server (POST /v1/releases/{id}/holds),
+// which writes it as the token's person: --by must be that name.
+func holdRemote(ctx context.Context, s Streams, o *holdOptions) error {
+	if o.Sign.Key != "" {
+		return errors.New("--signing-key with --server: the server records the Hold as the token's person")
+	}
+	rel, err := o.Release.resolve()
+	if err != nil {
+		return err
+	}
+	c, err := o.Remote.client(&o.Store)
+	if err != nil {
+		return err
+	}
+	action := server.HoldPlace
+	if o.Lift {
+		action = server.HoldLift
+	}
+	h, err := c.Hold(ctx, rel.ID, action, o.By, o.Reason)
+	if err != nil {
+		return err
+	}
+	switch {
+	case o.Lift && h.Before == nil:
+		fmt.Fprintf(s.Out, "lifted: %s had no hold; recorded anyway (%s, recorded by the server for %s)\n", rel.ID, h.Digest, h.By)
+	case o.Lift:
+		fmt.Fprintf(s.Out, "lifted: %s lifted %s's hold on %s; automated rollback applies again (%s, recorded by the server for %s)\n", h.By, h.Before.By, rel.ID, h.Digest, h.By)
+	default:
+		fmt.Fprintf(s.Out, "held: %s holds %s (%s); a breach only alerts until the hold is lifted (%s, recorded by the server for %s)\n", h.By, rel.ID, o.Reason, h.Digest, h.By)
 	}
 	return nil
 }

@@ -62,7 +62,7 @@ func serve(t *testing.T, args ...string) *servedLedger {
 	t.Helper()
 	db := filepath.Join(t.TempDir(), "server.db")
 	sl := &servedLedger{db: db, tokens: map[string]string{}}
-	for role, name := range map[string]string{auth.RolePipeline: "dave", auth.RoleAuditor: "audra"} {
+	for role, name := range map[string]string{auth.RolePipeline: "dave", auth.RoleAuditor: "audra", auth.RoleApprover: "carol"} {
 		out, _ := shipgate(t, 0, "token", "create", "--store", "sqlite://"+db, "--role", role, "--name", name)
 		sl.tokens[role] = strings.TrimSpace(out)
 	}
@@ -575,15 +575,6 @@ func TestRemoteWatchAutoRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	holdFile := func(action, at string) string {
-		p := filepath.Join(t.TempDir(), "hold.json")
-		writeFile(t, p, fmt.Sprintf(`{"apiVersion": "shipgate.dev/v1", "kind": "Hold",
-  "release": {"id": %q, "service": "localizevideos-app", "environment": "production"},
-  "subject": {"repository": "localizevideos/app", "commit": "3f2c9a0e5b1d4c7a8e6f9b0c1d2e3f4a5b6c7d8e"},
-  "collectedAt": %q, "collector": {"name": "shipgate", "actor": "carol"},
-  "data": {"action": %q, "by": "carol", "reason": "the spike is the campaign", "at": %q}}`, release, at, action, at))
-		return p
-	}
 	breach := map[string]string{"error_rate": "0.01", "auth_success": "0.99", "latency_p95": "0.9", "cpu": "0.2", "memory": "1e8"}
 	watchArgs := func() []string {
 		_, url := newFakeProm(t, breach)
@@ -609,8 +600,24 @@ func TestRemoteWatchAutoRollback(t *testing.T) {
 	// Declared, and held on the server: the breach only alerts.
 	sl := serve(t, "--trusted-key", pub, "--data", "+"+demoData)
 	remote = setup(sl)
-	if code, out, errOut := runWith(remote, "evidence", "add", holdFile("place", "2026-11-26T10:06:00Z")); code != 0 {
-		t.Fatalf("evidence add hold = %d %s %s", code, out, errOut)
+	// shipgate hold --server records the hold as the approver token's
+	// person: another name, or a pipeline token, is refused.
+	approver := sl.env(auth.RoleApprover)
+	for name, c := range map[string]struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		"another name":   {approver, []string{"--by", "dave"}, "the token is carol's: it cannot hold for dave"},
+		"pipeline token": {remote, []string{"--by", "dave"}, "403"},
+	} {
+		if code, _, errOut := runWith(c.env, append([]string{"hold", "--release", release, "--reason", "campaign"}, c.args...)...); code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("hold --server, %s: exit %d %s; want 2 and %q", name, code, errOut, c.want)
+		}
+	}
+	if code, out, errOut := runWith(approver, "hold", "--release", release, "--by", "carol", "--reason", "the spike is the campaign"); code != 0 ||
+		!strings.Contains(out, "held: carol holds "+release+" (the spike is the campaign)") {
+		t.Fatalf("hold --server = %d %s %s", code, out, errOut)
 	}
 	code, _, errOut := runWith(remote, watchArgs()...)
 	for _, want := range []string{"automated rollback allowed for localizevideos-app by the policy", "rollback required (held by carol: decide now)"} {
@@ -623,8 +630,9 @@ func TestRemoteWatchAutoRollback(t *testing.T) {
 	}
 
 	// Lifted: the breach runs the rollback against the server.
-	if code, out, errOut := runWith(remote, "evidence", "add", holdFile("lift", "2026-11-26T10:07:00Z")); code != 0 {
-		t.Fatalf("evidence add lift = %d %s %s", code, out, errOut)
+	if code, out, errOut := runWith(approver, "unhold", "--release", release, "--by", "carol"); code != 0 ||
+		!strings.Contains(out, "lifted: carol lifted carol's hold on "+release) {
+		t.Fatalf("unhold --server = %d %s %s", code, out, errOut)
 	}
 	code, _, errOut = runWith(remote, watchArgs()...)
 	if want := "running shipgate rollback --release " + release + " --trigger watch --signing-key " + key + " --server " + sl.url + " --dir=" + dir; code != 1 || !strings.Contains(errOut, want) {

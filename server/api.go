@@ -36,6 +36,7 @@ func (s *Server) apiRoutes() []Route {
 		{"GET", "/v1/releases/{id}/auto-rollback", []string{auth.RolePipeline, auth.RoleApprover}, s.getAutoRollback},
 		{"POST", "/v1/releases/{id}/approvals", []string{auth.RoleApprover}, s.approve},
 		{"POST", "/v1/releases/{id}/overrides", []string{auth.RoleApprover}, s.override},
+		{"POST", "/v1/releases/{id}/holds", []string{auth.RoleApprover}, s.hold},
 		{"GET", "/v1/violations", readers, s.listViolations},
 		{"GET", "/v1/violations/{id}", readers, s.getViolation},
 		{"GET", "/v1/postmortems", readers, s.listPostmortems},

@@ -107,6 +107,12 @@ func (s *Server) bound(ctx context.Context, p auth.Principal, releaseID, kind st
 	if slices.ContainsFunc(deployers, func(d string) bool { return strings.EqualFold(strings.TrimSpace(d), p.Name) }) {
 		return nil, fmt.Errorf("%s, release %s: %w", p.Name, releaseID, ErrSelfApproval)
 	}
+	return s.envelope(p, plan, kind, now), nil
+}
+
+// envelope is the envelope of a document of kind about plan's release,
+// collected by p at now.
+func (s *Server) envelope(p auth.Principal, plan *evidence.Document, kind string, now time.Time) map[string]any {
 	return map[string]any{
 		"apiVersion":  "shipgate.dev/v1",
 		"kind":        kind,
@@ -114,7 +120,7 @@ func (s *Server) bound(ctx context.Context, p auth.Principal, releaseID, kind st
 		"subject":     map[string]any{"repository": plan.Repository, "commit": plan.Commit},
 		"collectedAt": now.Format(time.RFC3339Nano),
 		"collector":   map[string]any{"name": collectorName, "version": s.cfg.Version, "actor": p.Name},
-	}, nil
+	}
 }
 
 func (s *Server) approve1(ctx context.Context, p auth.Principal, releaseID, gateName, note string) (*evidence.Document, error) {

@@ -69,9 +69,7 @@ func (s *Server) getAutoRollback(w http.ResponseWriter, r *http.Request, p auth.
 	if err != nil {
 		return storeError("read the release's holds", err)
 	}
-	if h != nil {
-		out.Hold = &HoldState{By: h.By, Reason: h.Reason, At: h.At, Digest: h.Digest}
-	}
+	out.Hold = holdState(h)
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/engine"
@@ -94,5 +95,50 @@ func TestAutoRollback(t *testing.T) {
 	}
 	if e.head() != head {
 		t.Error("asking recorded something")
+	}
+}
+
+// POST /v1/releases/{id}/holds records a Hold as the approver token's
+// person, which GET .../auto-rollback then reports, until it is lifted.
+func TestHolds(t *testing.T) {
+	const rel = "lv-2026-11-26.1"
+	e := newEnv(t)
+	approver := e.tokens[auth.RoleApprover]
+	path := "/v1/releases/" + rel + "/holds"
+	body := func(s string) []byte { return []byte(s) }
+	if code, _, b := e.call("POST", path, approver, body(`{"reason": "campaign"}`)); code != http.StatusConflict {
+		t.Errorf("hold without a Plan = %d %s; want 409", code, b)
+	}
+	if code, _, b := e.call("POST", "/v1/evidence", e.tokens[auth.RolePipeline], example(t, "plan.json")); code != http.StatusOK {
+		t.Fatalf("POST /v1/evidence = %d %s", code, b)
+	}
+	for name, c := range map[string]struct {
+		body string
+		code int
+	}{
+		"no reason":      {`{"action": "place"}`, http.StatusBadRequest},
+		"unknown action": {`{"action": "pause", "reason": "x"}`, http.StatusBadRequest},
+		"another name":   {`{"reason": "x", "by": "someone-else"}`, http.StatusForbidden},
+		"unknown member": {`{"reason": "x", "until": "never"}`, http.StatusBadRequest},
+	} {
+		if code, _, b := e.call("POST", path, approver, body(c.body)); code != c.code {
+			t.Errorf("%s: %d %s; want %d", name, code, b, c.code)
+		}
+	}
+	code, _, b := e.call("POST", path, approver, body(`{"reason": "the spike is the campaign"}`))
+	placed := decode[server.HoldResult](t, b)
+	if code != http.StatusCreated || placed.Action != server.HoldPlace || placed.Before != nil || placed.After == nil || placed.After.By != placed.By || placed.After.Digest != placed.Digest {
+		t.Fatalf("place = %d %s; want 201 and the hold in force after", code, b)
+	}
+	if _, _, b := e.call("GET", "/v1/releases/"+rel+"/auto-rollback", approver, nil); decode[server.AutoRollback](t, b).Hold == nil {
+		t.Errorf("auto-rollback after a hold: %s; want the hold", b)
+	}
+	// A lift at the very instant of the placement ties, and a tie holds:
+	// lift a minute later.
+	e.clock.Set(deployAt.Add(time.Minute))
+	code, _, b = e.call("POST", path, approver, body(`{"action": "lift"}`))
+	lifted := decode[server.HoldResult](t, b)
+	if code != http.StatusCreated || lifted.Before == nil || lifted.Before.Digest != placed.Digest || lifted.After != nil {
+		t.Fatalf("lift = %d %s; want 201, the hold before and none after", code, b)
 	}
 }

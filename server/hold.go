@@ -1,0 +1,100 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/localizevideos/shipgate/auth"
+	"github.com/localizevideos/shipgate/watch"
+)
+
+// Hold actions.
+const (
+	HoldPlace = "place"
+	HoldLift  = "lift"
+)
+
+type holdRequest struct {
+	// Action is place (the default) or lift.
+	Action string `json:"action,omitempty"`
+	// By, when given, must be the token's name: a hold is recorded as
+	// the person who holds.
+	By     string `json:"by,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// HoldResult is a recorded Hold and the hold in force after it.
+type HoldResult struct {
+	Kind    string `json:"kind"`
+	Digest  string `json:"digest"`
+	Release string `json:"release"`
+	By      string `json:"by"`
+	Action  string `json:"action"`
+	// Before and After are the holds in force before and after (absent
+	// when none).
+	Before *HoldState `json:"before,omitempty"`
+	After  *HoldState `json:"after,omitempty"`
+}
+
+// hold records a Hold on the release by the approver p (shipgate hold
+// --server): while one is placed, a breach only alerts; a lift ends it.
+// A hold is a person's: it is recorded as the token's name.
+func (s *Server) hold(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var req holdRequest
+	if err := decodeStrict(b, &req); err != nil {
+		return err
+	}
+	switch req.Action {
+	case "":
+		req.Action = HoldPlace
+	case HoldPlace, HoldLift:
+	default:
+		return badRequest("action %q: want %s or %s", req.Action, HoldPlace, HoldLift)
+	}
+	if req.Action == HoldPlace && req.Reason == "" {
+		return badRequest("reason: say why the release is held")
+	}
+	if req.By != "" && req.By != p.Name {
+		return &Error{Status: http.StatusForbidden, Code: CodeForbidden,
+			Message: fmt.Sprintf("the token is %s's: it cannot hold for %s", p.Name, req.By)}
+	}
+	id := r.PathValue("id")
+	plan, _, err := s.planned(r.Context(), id)
+	if err != nil {
+		return approvalError(err)
+	}
+	before, err := watch.RecordedHold(r.Context(), s.store, s.cfg.Validator, id)
+	if err != nil {
+		return storeError("read the release's holds", err)
+	}
+	now := s.now().UTC()
+	doc := s.envelope(p, plan, "Hold", now)
+	data := map[string]any{"action": req.Action, "by": p.Name, "at": now.Format(time.RFC3339Nano)}
+	if req.Reason != "" {
+		data["reason"] = req.Reason
+	}
+	doc["data"] = data
+	d, err := s.record(r.Context(), "hold by "+p.Name, doc)
+	if err != nil {
+		return approvalError(err)
+	}
+	after, err := watch.RecordedHold(r.Context(), s.store, s.cfg.Validator, id)
+	if err != nil {
+		return storeError("read the release's holds", err)
+	}
+	writeJSON(w, http.StatusCreated, HoldResult{Kind: d.Kind, Digest: d.Digest, Release: d.ReleaseID, By: p.Name, Action: req.Action,
+		Before: holdState(before), After: holdState(after)})
+	return nil
+}
+
+func holdState(h *watch.Hold) *HoldState {
+	if h == nil {
+		return nil
+	}
+	return &HoldState{By: h.By, Reason: h.Reason, At: h.At, Digest: h.Digest}
+}

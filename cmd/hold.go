@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/rollback"
 	"github.com/localizevideos/shipgate/server"
-	"github.com/localizevideos/shipgate/watch"
 )
 
 func init() {
@@ -92,7 +92,7 @@ func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 	}
 	defer r.Close()
 	rel := r.rel
-	before, err := watch.RecordedHold(ctx, r.db, r.v, rel.ID)
+	before, err := rollback.RecordedHold(ctx, r.db, r.v, rel.ID)
 	if err != nil {
 		return err
 	}

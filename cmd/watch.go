@@ -16,6 +16,7 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/rollback"
 	"github.com/localizevideos/shipgate/runner"
 	"github.com/localizevideos/shipgate/signals"
 	"github.com/localizevideos/shipgate/store"
@@ -245,7 +246,7 @@ func isTerminal(w any) bool {
 }
 
 // autoRollbackAllowed asks the policy, before anything is watched, whether
-// this service may be rolled back automatically (watch.AutoRollbackRefusals):
+// this service may be rolled back automatically (rollback.AutoRollbackRefusals):
 // the local policies, or the server's.
 func autoRollbackAllowed(ctx context.Context, s Streams, be *stepBackend, env runner.Envelope, rel engine.Release, o *watchOptions) error {
 	if !o.AutoRollback {
@@ -260,7 +261,7 @@ func autoRollbackAllowed(ctx context.Context, s Streams, be *stepBackend, env ru
 		refused = a.Refused
 	} else {
 		var err error
-		if refused, err = watch.AutoRollbackRefusals(ctx, be.gt.Engine, be.gt.Validator, env, o.Window, time.Now()); err != nil {
+		if refused, err = rollback.AutoRollbackRefusals(ctx, be.gt.Engine, be.gt.Validator, env, o.Window, time.Now()); err != nil {
 			return err
 		}
 	}
@@ -275,6 +276,20 @@ func autoRollbackAllowed(ctx context.Context, s Streams, be *stepBackend, env ru
 	return nil
 }
 
+// monitoringDoc is the Monitoring evidence document of res, decoded and
+// validated.
+func monitoringDoc(v *evidence.Validator, env runner.Envelope, res *watch.Result, auto bool, at time.Time) (*evidence.Document, error) {
+	b, err := runner.Document(env, "Monitoring", at, res.Data(auto))
+	if err != nil {
+		return nil, fmt.Errorf("monitoring evidence: %w", err)
+	}
+	doc, err := v.Decode("shipgate watch", b)
+	if err != nil {
+		return nil, fmt.Errorf("monitoring evidence: %w", err)
+	}
+	return doc, nil
+}
+
 func recordMonitoring(ctx context.Context, b *stepBackend, v *evidence.Validator, signer *evidence.Signer, env runner.Envelope, res *watch.Result, auto bool) (*evidence.Document, error) {
 	ctx, cancel := context.WithTimeout(ctx, recordTimeout)
 	defer cancel()
@@ -282,7 +297,7 @@ func recordMonitoring(ctx context.Context, b *stepBackend, v *evidence.Validator
 	if now.Before(res.End) {
 		now = res.End
 	}
-	doc, err := watch.MonitoringDocument(v, env, res, auto, now)
+	doc, err := monitoringDoc(v, env, res, auto, now)
 	if err == nil {
 		doc, err = seal(ctx, v, signer, "shipgate watch", doc.Canonical)
 	}
@@ -299,7 +314,11 @@ func recordMonitoring(ctx context.Context, b *stepBackend, v *evidence.Validator
 // on the server.
 func currentHold(ctx context.Context, be *stepBackend, rel engine.Release) (*watch.Hold, error) {
 	if be.remote == nil {
-		return watch.RecordedHold(ctx, be.db, be.gt.Validator, rel.ID)
+		h, err := rollback.RecordedHold(ctx, be.db, be.gt.Validator, rel.ID)
+		if err != nil || h == nil {
+			return nil, err
+		}
+		return &watch.Hold{By: h.By, Reason: h.Reason, At: h.At, Digest: h.Digest}, nil
 	}
 	a, err := be.remote.AutoRollback(ctx, rel, 0)
 	if err != nil || a.Hold == nil {

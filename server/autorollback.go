@@ -6,13 +6,13 @@ import (
 
 	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/rollback"
 	"github.com/localizevideos/shipgate/runner"
-	"github.com/localizevideos/shipgate/watch"
 )
 
 // AutoRollback says whether `shipgate watch --auto-rollback --server` may
 // roll the release back by itself: what the server's policy answers for an
-// automated watch of the release (watch.AutoRollbackRefusals), and the
+// automated watch of the release (rollback.AutoRollbackRefusals), and the
 // hold in force on the release in the server's ledger. A pipeline token
 // cannot read either itself.
 type AutoRollback struct {
@@ -60,12 +60,12 @@ func (s *Server) getAutoRollback(w http.ResponseWriter, r *http.Request, p auth.
 	}
 	env := runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
 		Repository: rel.Repository, Commit: rel.Commit, Version: s.cfg.Version, Actor: p.Name}
-	refused, err := watch.AutoRollbackRefusals(r.Context(), s.cfg.Engine, s.cfg.Validator, env, window, s.now())
+	refused, err := rollback.AutoRollbackRefusals(r.Context(), s.cfg.Engine, s.cfg.Validator, env, window, s.now())
 	if err != nil {
 		return err
 	}
 	out := AutoRollback{Release: rel, Allowed: len(refused) == 0, Refused: refused}
-	h, err := watch.RecordedHold(r.Context(), s.store, s.cfg.Validator, rel.ID)
+	h, err := rollback.RecordedHold(r.Context(), s.store, s.cfg.Validator, rel.ID)
 	if err != nil {
 		return storeError("read the release's holds", err)
 	}

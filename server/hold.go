@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/localizevideos/shipgate/auth"
-	"github.com/localizevideos/shipgate/watch"
+	"github.com/localizevideos/shipgate/rollback"
 )
 
 // Hold actions.
@@ -68,7 +68,7 @@ func (s *Server) hold(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if err != nil {
 		return approvalError(err)
 	}
-	before, err := watch.RecordedHold(r.Context(), s.store, s.cfg.Validator, id)
+	before, err := rollback.RecordedHold(r.Context(), s.store, s.cfg.Validator, id)
 	if err != nil {
 		return storeError("read the release's holds", err)
 	}
@@ -83,7 +83,7 @@ func (s *Server) hold(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if err != nil {
 		return approvalError(err)
 	}
-	after, err := watch.RecordedHold(r.Context(), s.store, s.cfg.Validator, id)
+	after, err := rollback.RecordedHold(r.Context(), s.store, s.cfg.Validator, id)
 	if err != nil {
 		return storeError("read the release's holds", err)
 	}
@@ -92,7 +92,7 @@ func (s *Server) hold(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	return nil
 }
 
-func holdState(h *watch.Hold) *HoldState {
+func holdState(h *rollback.Hold) *HoldState {
 	if h == nil {
 		return nil
 	}

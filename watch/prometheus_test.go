@@ -119,7 +119,7 @@ func TestPrometheus(t *testing.T) {
 		var out bytes.Buffer
 		r := &watch.Responder{Release: watch.Release{ID: "lv-hold"}, AutoRollback: true, Out: &out,
 			Hold: func(context.Context) (*watch.Hold, error) {
-				return watch.ActiveHold([]watch.HoldEvent{{By: "carol", Reason: "campaign traffic", At: time.Now()}}), nil
+				return &watch.Hold{By: "carol", Reason: "campaign traffic", At: time.Now()}, nil
 			},
 			Rollback: func(context.Context) error { rolled = true; return nil }}
 		o := r.Respond(context.Background(), res)

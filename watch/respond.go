@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 )
@@ -29,41 +28,13 @@ const (
 	RollbackHoldUnknown = "hold-unknown"
 )
 
-// Hold is a human's hold on automated rollback of a release.
+// Hold is a human's hold on automated rollback of a release (what
+// rollback.RecordedHold reads from a ledger).
 type Hold struct {
 	By, Reason string
 	At         time.Time
 	// Digest is the Hold evidence that placed it.
 	Digest string
-}
-
-// HoldEvent is one recorded Hold document: placed or lifted.
-type HoldEvent struct {
-	Lift       bool
-	By, Reason string
-	At         time.Time
-	Digest     string
-}
-
-// ActiveHold is the hold in force after events: the newest event decides
-// (a later lift ends a hold, a later placement starts one). Events at the
-// same instant resolve to held: a human asking for a hold wins a tie.
-func ActiveHold(events []HoldEvent) *Hold {
-	if len(events) == 0 {
-		return nil
-	}
-	ev := append([]HoldEvent(nil), events...)
-	sort.SliceStable(ev, func(i, j int) bool {
-		if !ev[i].At.Equal(ev[j].At) {
-			return ev[i].At.Before(ev[j].At)
-		}
-		return ev[i].Lift && !ev[j].Lift
-	})
-	last := ev[len(ev)-1]
-	if last.Lift {
-		return nil
-	}
-	return &Hold{By: last.By, Reason: last.Reason, At: last.At, Digest: last.Digest}
 }
 
 // Release names the watched release in alerts.

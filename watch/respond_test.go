@@ -16,39 +16,6 @@ import (
 	"github.com/localizevideos/shipgate/watch"
 )
 
-func TestActiveHold(t *testing.T) {
-	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
-	place := func(m int, by string) watch.HoldEvent {
-		return watch.HoldEvent{By: by, Reason: "campaign", At: at(m), Digest: "sha256:" + by}
-	}
-	lift := func(m int) watch.HoldEvent { return watch.HoldEvent{Lift: true, By: "dave", At: at(m)} }
-	tests := []struct {
-		name   string
-		events []watch.HoldEvent
-		want   string
-	}{
-		{"none", nil, ""},
-		{"placed", []watch.HoldEvent{place(1, "carol")}, "carol"},
-		{"lifted later", []watch.HoldEvent{place(1, "carol"), lift(2)}, ""},
-		{"placed again", []watch.HoldEvent{place(1, "carol"), lift(2), place(3, "erin")}, "erin"},
-		{"order of the ledger does not matter", []watch.HoldEvent{place(3, "erin"), place(1, "carol"), lift(2)}, "erin"},
-		{"a tie is held", []watch.HoldEvent{place(2, "carol"), lift(2)}, "carol"},
-		{"a tie is held, either order", []watch.HoldEvent{lift(2), place(2, "carol")}, "carol"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h := watch.ActiveHold(tt.events)
-			got := ""
-			if h != nil {
-				got = h.By
-			}
-			if got != tt.want {
-				t.Errorf("ActiveHold() held by %q; want %q", got, tt.want)
-			}
-		})
-	}
-}
-
 // webhook is a real loopback server that records the alerts posted to it.
 type webhook struct {
 	mu     sync.Mutex

@@ -1,9 +1,10 @@
-package watch
+package rollback
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -13,31 +14,32 @@ import (
 	"github.com/localizevideos/shipgate/store"
 )
 
-// MonitoringDocument is the Monitoring evidence document of res, with the
-// envelope env, collected at at, decoded and validated by v.
-func MonitoringDocument(v *evidence.Validator, env runner.Envelope, res *Result, autoRollback bool, at time.Time) (*evidence.Document, error) {
-	b, err := runner.Document(env, "Monitoring", at, res.Data(autoRollback))
-	if err != nil {
-		return nil, fmt.Errorf("monitoring evidence: %w", err)
-	}
-	doc, err := v.Decode("shipgate watch", b)
-	if err != nil {
-		return nil, fmt.Errorf("monitoring evidence: %w", err)
-	}
-	return doc, nil
-}
+// Automated rollback (shipgate watch --auto-rollback) runs only where the
+// policy allows it for the service, and never while a person holds the
+// release. Both are answered here, for the CLI on its own ledger and for
+// the server on its ledger alike.
 
 // AutoRollbackRefusals asks the policy, before anything is watched,
 // whether the release's service may be rolled back automatically: the
 // automation.* violations of the complete gate given only the Monitoring
-// an automated watch of window would record (a probe: no data yet). None
-// means the policy allows it. env names the release and who asks.
+// an automated watch of window would record at first (a probe: no data
+// yet, autoRollback set). None means the policy allows it. env names the
+// release and who asks.
 func AutoRollbackRefusals(ctx context.Context, eng *engine.Engine, v *evidence.Validator, env runner.Envelope, window time.Duration, now time.Time) ([]engine.Finding, error) {
-	probe := &Result{Start: now, End: now, Planned: window, Status: NoData,
-		Signals: []SignalResult{{Name: "probe", Status: NoData}}}
-	doc, err := MonitoringDocument(v, env, probe, true, now)
+	at := now.UTC().Format(time.RFC3339Nano)
+	b, err := runner.Document(env, "Monitoring", now, map[string]any{
+		"window":     map[string]any{"start": at, "end": at, "plannedSeconds": window.Seconds()},
+		"result":     "no-data",
+		"signals":    []map[string]any{{"name": "probe", "status": "no-data", "samples": 0, "minSamples": 0}},
+		"samples":    []any{},
+		"automation": map[string]any{"autoRollback": true},
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("automated rollback probe: %w", err)
+	}
+	doc, err := v.Decode("automated rollback probe", b)
+	if err != nil {
+		return nil, fmt.Errorf("automated rollback probe: %w", err)
 	}
 	rel := engine.Release{ID: env.ReleaseID, Service: env.Service, Environment: env.Environment, Repository: env.Repository, Commit: env.Commit}
 	d, err := eng.Evaluate(ctx, engine.Input{Gate: "complete", Release: rel, Now: now.UTC(), Evidence: []*evidence.Document{doc}})
@@ -51,6 +53,43 @@ func AutoRollbackRefusals(ctx context.Context, eng *engine.Engine, v *evidence.V
 		}
 	}
 	return refused, nil
+}
+
+// Hold is a person's hold on automated rollback of a release.
+type Hold struct {
+	By, Reason string
+	At         time.Time
+	// Digest is the Hold evidence that placed it.
+	Digest string
+}
+
+// HoldEvent is one recorded Hold document: placed or lifted.
+type HoldEvent struct {
+	Lift       bool
+	By, Reason string
+	At         time.Time
+	Digest     string
+}
+
+// ActiveHold is the hold in force after events: the newest event decides
+// (a later lift ends a hold, a later placement starts one). Events at the
+// same instant resolve to held: a human asking for a hold wins a tie.
+func ActiveHold(events []HoldEvent) *Hold {
+	if len(events) == 0 {
+		return nil
+	}
+	ev := append([]HoldEvent(nil), events...)
+	sort.SliceStable(ev, func(i, j int) bool {
+		if !ev[i].At.Equal(ev[j].At) {
+			return ev[i].At.Before(ev[j].At)
+		}
+		return ev[i].Lift && !ev[j].Lift
+	})
+	last := ev[len(ev)-1]
+	if last.Lift {
+		return nil
+	}
+	return &Hold{By: last.By, Reason: last.Reason, At: last.At, Digest: last.Digest}
 }
 
 // EvidenceReader reads a release's recorded evidence (a ledger).

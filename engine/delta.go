@@ -3,8 +3,11 @@ package engine
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -58,6 +61,10 @@ type Delta struct {
 	// fullGates are the gates evaluated in full, with the reason.
 	fullGates map[string]string
 	changed   []deltaPackage
+	// views are, by gate, what the shipped decision library reads of the
+	// rule files there (libraryViews); nil when the policy set's library
+	// is another, and then the files' whole answers are compared.
+	views map[string]*gateView
 }
 
 // deltaPackage is a changed rule file, with the query of its answers on
@@ -65,6 +72,8 @@ type Delta struct {
 type deltaPackage struct {
 	name       string
 	base, head *rego.PreparedEvalQuery
+	// key is the file's name under data.shipgate.rules.
+	key string
 }
 
 // answers are the members of a rule file that the decision library reads
@@ -150,6 +159,9 @@ func Compare(ctx context.Context, base, head *Engine) (*Delta, error) {
 			mods = hp[name]
 		}
 		ref := mods[0].Package.Path
+		if k, ok := ref[len(ref)-1].Value.(ast.String); ok {
+			p.key = string(k)
+		}
 		if why := sameRules(base, head, ref); why != "" {
 			d.full = why
 			return d, nil
@@ -163,7 +175,167 @@ func Compare(ctx context.Context, base, head *Engine) (*Delta, error) {
 		}
 		d.changed = append(d.changed, p)
 	}
+	d.views = libraryViews(base, head)
 	return d, nil
+}
+
+// The library that turns the rule files' answers into a decision
+// (data.shipgate.lib.decision) is policy code like the rest, and Delta
+// assumes nothing of it, except when it is the one shipgate ships, known
+// by the digest of its parsed modules. That one reads the findings and
+// obligations only of the files with a rule at the gate (gated), keeps
+// only the findings of the rules that apply there or that no file declares
+// (applicable, catalog), and only the obligations of rules that fired
+// among those. So a changed file without a rule at the gate needs no
+// evaluation there, and of one with, only what that library keeps is
+// compared. Nothing else may then read a file's findings or obligations
+// (else the whole answers are compared, as for any other library); the
+// catalog is the same on both sides (sameRules), and so are the folded
+// values read here.
+
+// ShippedDecisionLibrary is the digest of the decision library shipgate
+// ships (policies/lib/decision.rego as parsed: layout and comments do not
+// count). A test holds it equal to the embedded file.
+const ShippedDecisionLibrary = "sha256:0e81ff537f287d308afb0a31ba47b025bfd539fe3911967486421e44eeb79e5d"
+
+var decisionLib = ast.MustParseRef("data.shipgate.lib.decision")
+
+// LibraryDigest is the digest of the modules of package pkg in the
+// policy set, as parsed (layout and comments do not count); "" when it
+// has none.
+func (e *Engine) LibraryDigest(pkg ast.Ref) string {
+	mods := packages(e.files)[pkg.String()]
+	if len(mods) == 0 {
+		return ""
+	}
+	h := sha256.New()
+	for _, m := range mods {
+		io.WriteString(h, m.String())
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// gateView is what the shipped decision library reads at a gate.
+type gateView struct {
+	gated      map[string]bool
+	applicable map[string]bool
+	declared   map[string]bool
+}
+
+// libraryViews are the gate views when both sides run the shipped
+// decision library and nothing else reads the rule files' answers; nil
+// otherwise.
+func libraryViews(base, head *Engine) map[string]*gateView {
+	for _, e := range [2]*Engine{base, head} {
+		if e.LibraryDigest(decisionLib) != ShippedDecisionLibrary || readsAnswers(e.compiler) {
+			return nil
+		}
+	}
+	t := base.consts.forGate(Gates[0]).get(decisionLib.Append(ast.StringTerm("catalog")))
+	if t == nil {
+		return nil
+	}
+	catalog, ok := t.Value.(ast.Object)
+	if !ok {
+		return nil
+	}
+	declared := map[string]bool{}
+	for _, k := range catalog.Keys() {
+		if s, ok := k.Value.(ast.String); ok {
+			declared[string(s)] = true
+		}
+	}
+	views := map[string]*gateView{}
+	for _, g := range Gates {
+		c := base.consts.forGate(g)
+		gated, ok1 := stringSet(c.get(decisionLib.Append(ast.StringTerm("gated"))))
+		applicable, ok2 := stringSet(c.get(decisionLib.Append(ast.StringTerm("applicable"))))
+		if !ok1 || !ok2 {
+			return nil
+		}
+		views[g] = &gateView{gated: gated, applicable: applicable, declared: declared}
+	}
+	return views
+}
+
+// stringSet reads a folded set of strings.
+func stringSet(t *ast.Term) (map[string]bool, bool) {
+	if t == nil {
+		return nil, false
+	}
+	set, ok := t.Value.(ast.Set)
+	if !ok {
+		return nil, false
+	}
+	out := map[string]bool{}
+	ok = true
+	set.Foreach(func(x *ast.Term) {
+		s, isString := x.Value.(ast.String)
+		ok = ok && isString
+		out[string(s)] = true
+	})
+	return out, ok
+}
+
+// readsAnswers says whether a rule outside the decision library reads the
+// findings or obligations of another rule file than its own.
+func readsAnswers(c *ast.Compiler) bool {
+	for _, name := range sortedModuleNames(c) {
+		pkg := c.Modules[name].Package.Path
+		if pkg.Equal(decisionLib) {
+			continue
+		}
+		found := false
+		ast.WalkRules(c.Modules[name], func(r *ast.Rule) bool {
+			for dep := range c.Graph.Dependencies(r) {
+				dr, ok := dep.(*ast.Rule)
+				if !ok || dr.Module.Package.Path.Equal(pkg) {
+					continue
+				}
+				if _, isFile := ruleFile([]*ast.Module{dr.Module}); !isFile {
+					continue
+				}
+				if head := strings.Trim(dr.Head.Ref()[0].String(), `"`); head == "findings" || head == "obligations" {
+					found = true
+					return true
+				}
+			}
+			return false
+		})
+		if found {
+			return true
+		}
+	}
+	return false
+}
+
+// kept is the part of a rule file's answers (findings, obligations) that
+// the shipped decision library keeps at the gate: those of rules that
+// apply there or that no file declares. An answer without a rule is kept.
+func (v *gateView) kept(answers *ast.Term) *ast.Term {
+	arr, ok := answers.Value.(*ast.Array)
+	if !ok {
+		return answers
+	}
+	out := make([]*ast.Term, arr.Len())
+	for i := range arr.Len() {
+		set, ok := arr.Elem(i).Value.(ast.Set)
+		if !ok {
+			out[i] = arr.Elem(i)
+			continue
+		}
+		keep := ast.NewSet()
+		set.Foreach(func(x *ast.Term) {
+			if obj, ok := x.Value.(ast.Object); ok {
+				if r, ok := obj.Get(ast.InternedTerm("rule")).Value.(ast.String); ok && v.declared[string(r)] && !v.applicable[string(r)] {
+					return
+				}
+			}
+			keep.Add(x)
+		})
+		out[i] = ast.NewTerm(keep)
+	}
+	return ast.ArrayTerm(out...)
 }
 
 // Same reports whether the two policy sets compile to the same modules and
@@ -211,13 +383,23 @@ func (d *Delta) Evaluate(ctx context.Context, in Input, base *Decision) (dec *De
 func (d *Delta) alike(ctx context.Context, gate string, input ast.Value, now time.Time) bool {
 	ctx, cancel := context.WithTimeout(ctx, d.head.timeout)
 	defer cancel()
+	view := d.views[gate]
 	for _, p := range d.changed {
+		if view != nil && !view.gated[p.key] {
+			continue // the library does not read this file here
+		}
 		b, err := d.base.answer(ctx, p.base, gate, input, now)
 		if err != nil {
 			return false
 		}
 		h, err := d.head.answer(ctx, p.head, gate, input, now)
-		if err != nil || !b.Equal(h) {
+		if err != nil {
+			return false
+		}
+		if view != nil {
+			b, h = view.kept(b), view.kept(h)
+		}
+		if !b.Equal(h) {
 			return false
 		}
 	}

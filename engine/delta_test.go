@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policies"
@@ -203,6 +205,71 @@ func TestDeltaWithModifierEvaluatesGate(t *testing.T) {
 		b, _ := base.Evaluate(ctx, in)
 		if _, reused, _ := d.Evaluate(ctx, in, b); reused != want {
 			t.Errorf("%s: reused %t; want %t", gate, reused, want)
+		}
+	}
+}
+
+// ShippedDecisionLibrary names the decision library shipgate ships: a
+// change to policies/lib/decision.rego (other than layout and comments)
+// must update it, after checking that Delta's reading of the library still
+// holds (see libraryViews).
+func TestShippedDecisionLibrary(t *testing.T) {
+	if got := defaultEngine(t).LibraryDigest(ast.MustParseRef("data.shipgate.lib.decision")); got != engine.ShippedDecisionLibrary {
+		t.Errorf("the shipped decision library is %s; ShippedDecisionLibrary says %s", got, engine.ShippedDecisionLibrary)
+	}
+}
+
+// With the shipped decision library, a changed rule file that has no rule
+// at a gate is not evaluated there, and of one that has, only what the
+// library keeps is compared; a file that reads another's findings turns
+// that off, as its own answers would change with them.
+func TestDeltaShippedLibrary(t *testing.T) {
+	ctx := context.Background()
+	small := policytest.Data(t)
+	small["change"].(map[string]any)["max_lines"] = 10
+	const watcher = `package shipgate.rules.watcher
+
+import data.shipgate.rules.change
+
+rules := {"watcher.big": {"title": "No big change", "enforcement": "hard", "gates": {"verify"}, "remediation": "none"}}
+
+findings contains {"rule": "watcher.big", "message": "big", "evidence": []} if count(change.findings) > 0
+`
+	withWatcher := policytest.Edited(t, map[string]func(string) string{"rules/watcher.rego": policytest.Add(watcher)})
+	docs := benchCases(&testing.B{})["allowed"]
+	for _, tc := range []struct {
+		name   string
+		policy fs.FS
+		// reused by gate: change.size (deploy only) fires on every
+		// release with the smaller limit.
+		want map[string]bool
+	}{
+		{"shipped library", policies.FS, map[string]bool{"deploy": false, "verify": true, "complete": true}},
+		{"a file reads another's findings", withWatcher, map[string]bool{"deploy": false, "verify": false, "complete": false}},
+	} {
+		base, err := engine.Load(ctx, engine.Options{Policies: tc.policy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, err := engine.Load(ctx, engine.Options{Policies: tc.policy, Data: small})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := engine.Compare(ctx, base, head)
+		if err != nil || d.Full() != "" {
+			t.Fatalf("%s: Compare() = %q, %v", tc.name, d.Full(), err)
+		}
+		for gate, want := range tc.want {
+			in := engine.Input{Gate: gate, Release: release, Now: deployAt, Evidence: docs}
+			b, _ := base.Evaluate(ctx, in)
+			got, reused, err := d.Evaluate(ctx, in, b)
+			if err != nil || reused != want {
+				t.Errorf("%s at %s: reused %t, %v; want %t", tc.name, gate, reused, err, want)
+			}
+			full, _ := head.Evaluate(ctx, in)
+			if a, b := canonicalJSON(t, got), canonicalJSON(t, full); a != b {
+				t.Errorf("%s at %s: delta\n%s\nhead\n%s", tc.name, gate, a, b)
+			}
 		}
 	}
 }

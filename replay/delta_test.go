@@ -3,6 +3,7 @@ package replay_test
 import (
 	"context"
 	"io/fs"
+	"maps"
 	"testing"
 	"time"
 
@@ -53,20 +54,31 @@ func TestReplayHeadMatchesEvaluation(t *testing.T) {
 	start := replaytest.Start.AddDate(0, 0, 20).Add(9 * time.Hour)
 	unfrozen := policytest.Data(t)
 	unfrozen["freeze"].(map[string]any)["environments"] = []any{}
-	smaller := policytest.Data(t)
-	smaller["change"].(map[string]any)["max_lines"] = 60
+	smaller := smallerChanges(t)
+	// Another decision library (a rule added to it, on both sides): Delta
+	// knows nothing of it, and compares the rule files' whole answers.
+	otherLib := func(more map[string]func(string) string) fs.FS {
+		edits := map[string]func(string) string{"lib/decision.rego": func(s string) string { return s + "\nunused := true\n" }}
+		maps.Copy(edits, more)
+		return policytest.Edited(t, edits)
+	}
+	otherBase := loadFS(otherLib(nil), nil)
 	for _, tc := range []struct {
 		name string
+		base *engine.Engine // nil: the recording policy set
 		head *engine.Engine
 		// all: every head answer is the base's; none: none is.
 		all, none bool
 	}{
 		{name: "freeze calendar", head: load(t, freezeData(t, start, start.Add(99*time.Hour)))},
 		{name: "frozen environments, read by one rule file", head: loadFS(policies.FS, unfrozen)},
-		// Every release is over the new limit, and the rule file answers
-		// differently at every gate (where the rule does not apply too):
-		// every decision is evaluated.
-		{name: "change size limit", none: true, head: loadFS(policies.FS, smaller)},
+		// Every release is over the new limit: the deploy decisions
+		// change (a warning), and the others are reused, as the shipped
+		// decision library does not read that rule file at their gates.
+		{name: "change size limit", head: loadFS(policies.FS, smaller)},
+		// With another library the rule file answers differently at every
+		// gate: every decision is evaluated.
+		{name: "change size limit, another decision library", none: true, base: otherBase, head: loadFS(otherLib(nil), smaller)},
 		{name: "a rule file", head: loadFS(edit("rules/freeze.rego",
 			"frozen if input.release.environment in lib.config.freeze.environments",
 			"frozen if {\n\tinput.release.environment in lib.config.freeze.environments\n\tinput.release.environment != \"production\"\n}"), nil)},
@@ -76,7 +88,15 @@ func TestReplayHeadMatchesEvaluation(t *testing.T) {
 		{name: "library", none: true, head: loadFS(edit("lib/evidence.rego", "substring(commit, 0, 12)", "substring(commit, 0, 10)"), nil)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := h.ReplayHead(ctx, baseRes, base, tc.head)
+			b, br := base, baseRes
+			if tc.base != nil {
+				b = tc.base
+				var err error
+				if br, err = h.Replay(ctx, b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := h.ReplayHead(ctx, br, b, tc.head)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +113,7 @@ func TestReplayHeadMatchesEvaluation(t *testing.T) {
 					t.Errorf("decision %d (%s) differs from its evaluation (-evaluated +ReplayHead):\n%s", i, got[i].Recorded.ID, diff)
 				}
 			}
-			rep := replay.Diff(baseRes, got)
+			rep := replay.Diff(br, got)
 			t.Logf("%d decisions, %d reused, %d changed", len(got), reused, len(rep.Changes))
 			switch {
 			case tc.all && reused != len(steps), tc.none && reused != 0, !tc.all && !tc.none && (reused == 0 || reused == len(steps)):

@@ -452,6 +452,8 @@ func BenchmarkReplay(b *testing.B) {
 				{"rule-file", loadEdited(b, "rules/freeze.rego", frozenRule,
 					"frozen if {\n\tinput.release.environment in lib.config.freeze.environments\n\tinput.release.environment != \"production\"\n}")},
 				{"layout", loadEdited(b, "rules/freeze.rego", frozenRule, "frozen if {\n\tinput.release.environment in lib.config.freeze.environments\n}")},
+				// A smaller change-size limit: an advisory on every deploy.
+				{"limit", load(b, smallerChanges(b))},
 			}
 			for _, noCache := range []bool{false, true} {
 				for _, head := range heads {
@@ -568,4 +570,12 @@ func loadEdited(tb testing.TB, file, old, new string) *engine.Engine {
 		tb.Fatal(err)
 	}
 	return e
+}
+
+// smallerChanges is the default data with a change-size limit every
+// recorded release is over.
+func smallerChanges(tb testing.TB) map[string]any {
+	data := policytest.Data(tb)
+	data["change"].(map[string]any)["max_lines"] = 60
+	return data
 }

@@ -477,9 +477,12 @@ func sameRules(base, head *Engine, pkg ast.Ref) string {
 	ref := pkg.Append(ast.StringTerm("rules"))
 	for _, g := range Gates {
 		b, h := base.consts.forGate(g).get(ref), head.consts.forGate(g).get(ref)
+		inBase, inHead := len(base.compiler.GetRules(ref)) > 0, len(head.compiler.GetRules(ref)) > 0
 		switch {
-		case b == nil && h == nil && len(base.compiler.GetRules(ref)) == 0 && len(head.compiler.GetRules(ref)) == 0:
+		case !inBase && !inHead:
 			continue
+		case inBase != inHead:
+			return fmt.Sprintf("%s declares different rules", pkg)
 		case b == nil || h == nil:
 			return fmt.Sprintf("%s declares its rules with a value that depends on the input", pkg)
 		case !b.Equal(h):

@@ -81,6 +81,7 @@ func TestCompare(t *testing.T) {
 			head: withData(func(d map[string]any) { d["approvers"] = []any{"alice"} })},
 		{name: "a setting the engine reads", base: base, full: "which the engine reads itself",
 			head: withData(func(d map[string]any) { d["clock_skew"] = "1m" })},
+		{name: "a new rule file", base: base, head: load(withPeek, nil), full: "data.shipgate.rules.peek declares different rules"},
 		{name: "rule metadata that depends on the input", base: load(withPeek, nil), full: "depends on the input",
 			head: load(policytest.Edited(t, map[string]func(string) string{"rules/peek.rego": policytest.Add(strings.Replace(peek,
 				`"remediation": "none"}}`, `"remediation": "none"}} if input.release.id != ""`, 1))}), nil)},

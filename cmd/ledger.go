@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/server"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -129,37 +130,6 @@ func newViolationsListCmd(s Streams, g *globals) *cobra.Command {
 	return c
 }
 
-// violationView is a violation as the CLI prints it.
-type violationView struct {
-	ID          string    `json:"id"`
-	Kind        string    `json:"kind"`
-	Status      string    `json:"status"`
-	Release     string    `json:"release"`
-	Service     string    `json:"service"`
-	Environment string    `json:"environment"`
-	Gate        string    `json:"gate"`
-	Decision    string    `json:"decision"`
-	Rules       []string  `json:"rules"`
-	Actor       string    `json:"actor"`
-	Message     string    `json:"message"`
-	OpenedAt    time.Time `json:"openedAt"`
-	Due         time.Time `json:"due"`
-	Overdue     bool      `json:"overdue"`
-	ClosedAt    string    `json:"closedAt,omitempty"`
-	ClosedBy    string    `json:"closedBy,omitempty"`
-}
-
-func view(v store.Violation, now time.Time) violationView {
-	out := violationView{ID: v.ID, Kind: v.Kind, Status: v.Status, Release: v.ReleaseID, Service: v.Service,
-		Environment: v.Environment, Gate: v.Gate, Decision: v.DecisionID, Rules: v.Rules, Actor: v.Actor,
-		Message: v.Message, OpenedAt: v.OpenedAt, Due: v.Due, ClosedBy: v.ClosedBy,
-		Overdue: v.Status == store.StatusOpen && now.After(v.Due)}
-	if !v.ClosedAt.IsZero() {
-		out.ClosedAt = v.ClosedAt.UTC().Format(time.RFC3339)
-	}
-	return out
-}
-
 func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions) error {
 	if err := o.Output.validate(); err != nil {
 		return err
@@ -184,9 +154,9 @@ func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions)
 		return fmt.Errorf("read violations: %w", err)
 	}
 	now := time.Now()
-	views := make([]violationView, len(vs))
+	views := make([]server.ViolationView, len(vs))
 	for i, v := range vs {
-		views[i] = view(v, now)
+		views[i] = server.NewViolationView(v, now)
 	}
 	if o.Output.Format == "json" {
 		return writeJSON(s.Out, views)
@@ -233,7 +203,7 @@ func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("violation %s: %w", o.ID, err)
 			}
-			vv := view(v, time.Now())
+			vv := server.NewViolationView(v, time.Now())
 			if o.Output.Format == "json" {
 				return writeJSON(s.Out, vv)
 			}

@@ -298,7 +298,9 @@ type ViolationView struct {
 	ClosedBy    string    `json:"closedBy,omitempty"`
 }
 
-func violationView(v store.Violation, now time.Time) ViolationView {
+// NewViolationView is v as the API and the CLI show it at now (overdue
+// when still open after its due time).
+func NewViolationView(v store.Violation, now time.Time) ViolationView {
 	out := ViolationView{ID: v.ID, Kind: v.Kind, Status: v.Status, Release: v.ReleaseID, Service: v.Service,
 		Environment: v.Environment, Gate: v.Gate, Decision: v.DecisionID, Rules: v.Rules, Actor: v.Actor,
 		Message: v.Message, OpenedAt: v.OpenedAt, Due: v.Due, ClosedBy: v.ClosedBy,
@@ -316,7 +318,7 @@ func (s *Server) violationViews(vs []store.Violation) []ViolationView {
 	now := s.now()
 	out := make([]ViolationView, len(vs))
 	for i, v := range vs {
-		out[i] = violationView(v, now)
+		out[i] = NewViolationView(v, now)
 	}
 	return out
 }
@@ -442,7 +444,7 @@ func (s *Server) getViolation(w http.ResponseWriter, r *http.Request, _ auth.Pri
 	case err != nil:
 		return storeError("read violation", err)
 	}
-	writeJSON(w, http.StatusOK, violationView(v, s.now()))
+	writeJSON(w, http.StatusOK, NewViolationView(v, s.now()))
 	return nil
 }
 

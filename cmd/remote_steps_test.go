@@ -688,8 +688,9 @@ func TestRemoteEvidenceAddSigned(t *testing.T) {
 
 var recordedRollback = regexp.MustCompile(`recorded Rollback (succeeded|failed) \(fast\) for release (\S+): (sha256:[0-9a-f]{64})`)
 
-// rollbacksOn reads the Rollback documents of the release on the server.
-func rollbacksOn(t *testing.T, db, release string) []store.Evidence {
+// recordedOf reads the release's documents of kind from a SQLite ledger
+// (a server's, or a local one), in ledger order.
+func recordedOf(t *testing.T, db, release, kind string) []store.Evidence {
 	t.Helper()
 	st, err := sqlite.OpenReadOnly(context.Background(), db)
 	if err != nil {
@@ -702,7 +703,7 @@ func rollbacksOn(t *testing.T, db, release string) []store.Evidence {
 	}
 	var out []store.Evidence
 	for _, e := range evs {
-		if e.Kind == "Rollback" {
+		if e.Kind == kind {
 			out = append(out, e)
 		}
 	}
@@ -832,7 +833,7 @@ func TestRemoteRollback(t *testing.T) {
 		t.Fatalf("rollback web-2: stderr %s; want a recorded succeeded Rollback", errOut)
 	}
 	verifySigned(t, sl.db, m[3], pub, keyID)
-	rbs := rollbacksOn(t, sl.db, "web-2")
+	rbs := recordedOf(t, sl.db, "web-2", "Rollback")
 	if len(rbs) != 1 || rbs[0].Digest != m[3] || rbs[0].Commit != commit2 ||
 		!strings.Contains(string(rbs[0].Body), `"toCommit":"`+commit1+`"`) || !strings.Contains(string(rbs[0].Body), `"toRelease":"web-1"`) {
 		t.Errorf("server Rollbacks of web-2: %d %+v; want the one printed, to web-1 @ %s", len(rbs), rbs, commit1)
@@ -849,7 +850,7 @@ func TestRemoteRollback(t *testing.T) {
 	if got := git("rev-parse", "HEAD"); got != commit1 {
 		t.Errorf("after verify --rollback-on-fail HEAD is %s; want %s", got, commit1)
 	}
-	if rbs := rollbacksOn(t, sl.db, "web-2"); len(rbs) != 2 || !strings.Contains(string(rbs[1].Body), `"trigger":"verify-failed"`) {
+	if rbs := recordedOf(t, sl.db, "web-2", "Rollback"); len(rbs) != 2 || !strings.Contains(string(rbs[1].Body), `"trigger":"verify-failed"`) {
 		t.Errorf("server Rollbacks of web-2: %d; want 2, the second triggered by verify-failed", len(rbs))
 	}
 

@@ -674,19 +674,10 @@ var baselineFrom = regexp.MustCompile(`baselines from the Monitoring of \S+ \((s
 // newestMonitoring is the canonical JSON of the release's newest Monitoring.
 func newestMonitoring(t *testing.T, db, release string) string {
 	t.Helper()
-	l, err := sqlite.OpenReadOnly(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	evs, err := l.Evidence(context.Background(), release)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var body string
 	var seq int64
-	for _, e := range evs {
-		if e.Kind == "Monitoring" && e.Seq > seq {
+	for _, e := range recordedOf(t, db, release, "Monitoring") {
+		if e.Seq > seq {
 			body, seq = string(e.Body), e.Seq
 		}
 	}

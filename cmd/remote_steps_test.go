@@ -114,16 +114,7 @@ func runFixture(t *testing.T) (dir string) {
 		files[f.Name] = string(f.Data)
 	}
 	app := filepath.Join(dir, "app")
-	git := func(args ...string) string {
-		c := exec.Command("git", append([]string{"-C", app}, args...)...)
-		c.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Dave", "GIT_AUTHOR_EMAIL=dave@example.com",
-			"GIT_COMMITTER_NAME=Dave", "GIT_COMMITTER_EMAIL=dave@example.com")
-		out, err := c.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	git := gitIn(t, app)
 	if err := os.MkdirAll(app, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -724,16 +715,7 @@ func TestRemoteRollback(t *testing.T) {
 	remote := sl.env(auth.RolePipeline)
 	app := filepath.Join(dir, "app")
 	arts := filepath.Join(dir, "artifacts")
-	git := func(args ...string) string {
-		c := exec.Command("git", append([]string{"-C", app}, args...)...)
-		c.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Dave", "GIT_AUTHOR_EMAIL=dave@example.com",
-			"GIT_COMMITTER_NAME=Dave", "GIT_COMMITTER_EMAIL=dave@example.com")
-		out, err := c.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	git := gitIn(t, app)
 	must := func(what string, want int, env map[string]string, args ...string) (string, string) {
 		t.Helper()
 		code, out, errOut := runWith(env, args...)
@@ -863,5 +845,21 @@ func TestRemoteRollback(t *testing.T) {
 	}
 	if got := git("rev-parse", "HEAD"); got != commit2 {
 		t.Errorf("a rollback without its server moved HEAD to %s", got)
+	}
+}
+
+// gitIn runs git in the repository dir as Dave and returns its trimmed
+// output; a failure fails the test.
+func gitIn(t *testing.T, dir string) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		c := exec.Command("git", append([]string{"-C", dir}, args...)...)
+		c.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Dave", "GIT_AUTHOR_EMAIL=dave@example.com",
+			"GIT_COMMITTER_NAME=Dave", "GIT_COMMITTER_EMAIL=dave@example.com")
+		out, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
 	}
 }

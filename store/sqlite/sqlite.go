@@ -33,7 +33,8 @@ import (
 	"sync"
 
 	"github.com/pressly/goose/v3"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	modernc "modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/localizevideos/shipgate/store"
 )
@@ -63,6 +64,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db, err := open(ctx, path, false)
 	if err != nil {
 		return nil, err
+	}
+	if err := useWAL(ctx, db.sql); err != nil {
+		db.sql.Close()
+		return nil, fmt.Errorf("open ledger %s: journal mode: %w", path, err)
 	}
 	if err := migrate(ctx, db.sql); err != nil {
 		db.sql.Close()
@@ -145,7 +150,8 @@ func checkHeader(path string) error {
 }
 
 // dsn is the URI of the file at the absolute path abs, with the settings
-// every connection needs.
+// every connection needs. The journal mode is not one of them: it is stored
+// in the file, and useWAL sets it once.
 func dsn(abs string, readOnly bool) string {
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
 	q := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", busyTimeout)
@@ -153,7 +159,41 @@ func dsn(abs string, readOnly bool) string {
 		// The file is in WAL mode already; asking for it again would write.
 		return u.String() + "?mode=ro&" + q
 	}
-	return u.String() + "?" + q + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+	return u.String() + "?" + q + "&_pragma=synchronous(FULL)&_txlock=immediate"
+}
+
+// walAttempts bounds how often useWAL asks for WAL mode; each failed
+// attempt means another opener has just switched the file or written it.
+const walAttempts = 10
+
+// useWAL puts the file in WAL mode. Switching reads the file's header under
+// a read lock and then upgrades it to a write lock, and SQLite does not wait
+// in the busy handler for such an upgrade, since two connections that both
+// hold the read lock would wait for each other forever: when several
+// processes open a new file at once, an opener that meets another one
+// switching fails with SQLITE_BUSY at once, whatever the busy timeout. It
+// waits for the other with BEGIN IMMEDIATE, which takes the write lock
+// holding no lock before and so does wait, and asks again; by then the file
+// is in WAL mode and asking writes nothing.
+func useWAL(ctx context.Context, db *sql.DB) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for i := 1; ; i++ {
+		_, err := conn.ExecContext(ctx, "PRAGMA journal_mode=WAL")
+		var serr *modernc.Error
+		if err == nil || i == walAttempts || !errors.As(err, &serr) || serr.Code()&0xff != sqlite3.SQLITE_BUSY {
+			return err
+		}
+		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+			return err
+		}
+		if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+			return err
+		}
+	}
 }
 
 // Close closes the database.

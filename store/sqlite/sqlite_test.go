@@ -2,10 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/localizevideos/shipgate/store/storetest"
 )
@@ -87,5 +90,48 @@ func TestConcurrentFirstOpen(t *testing.T) {
 	}
 	if versions != applied {
 		t.Errorf("%s has %d rows for %d versions: a migration ran twice", versionTable, versions, applied)
+	}
+}
+
+// Opening a file that another connection is writing in rollback mode, as one
+// opener does while it switches a new file to WAL mode, waits for the writer
+// instead of failing with SQLITE_BUSY: the switch upgrades a read lock, for
+// which SQLite does not wait in the busy handler.
+func TestOpenWaitsForJournalModeSwitch(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path)}
+	other, err := sql.Open("sqlite", u.String()+"?_pragma=journal_mode(DELETE)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.ExecContext(ctx, "CREATE TABLE other (x)"); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	committed := make(chan error, 1)
+	go func() {
+		time.Sleep(200 * time.Millisecond) // long enough for Open to meet the lock
+		_, err := conn.ExecContext(ctx, "COMMIT")
+		committed <- err
+	}()
+	db := openT(t, path)
+	if err := <-committed; err != nil {
+		t.Fatal(err)
+	}
+	var mode string
+	if err := db.sql.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" {
+		t.Errorf("PRAGMA journal_mode = %s; want wal", mode)
 	}
 }

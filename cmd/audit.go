@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -135,7 +134,7 @@ database (an artifact store, a ticket, git): shipgate audit verify
 				return err
 			}
 			abs, _ := filepath.Abs(path)
-			cp := ledger.NewCheckpoint("shipgate:"+abs, head, time.Now(), key)
+			cp := ledger.NewCheckpoint("shipgate:"+abs, head, g.clock(), key)
 			b, err := json.MarshalIndent(cp, "", "  ")
 			if err != nil {
 				return err

@@ -111,11 +111,11 @@ func collectIncidentsRun(ctx context.Context, s Streams, g *globals, o *collectI
 	if err != nil {
 		return fmt.Errorf("%s: %w; %s", o.From, err, nothing)
 	}
-	doc, err := incidentStatus(ctx, r.v, r.signer, env, o.From, list, time.Now())
+	doc, err := incidentStatus(ctx, r.v, r.signer, env, o.From, list, g.clock())
 	if err != nil {
 		return fmt.Errorf("%s: the mapped incidents are not valid IncidentStatus evidence: %w; %s", o.From, err, nothing)
 	}
-	if _, err := r.db.AddEvidence(ctx, time.Now(), []store.Evidence{gate.StoreEvidence(doc)}); err != nil {
+	if _, err := r.db.AddEvidence(ctx, g.clock(), []store.Evidence{gate.StoreEvidence(doc)}); err != nil {
 		return fmt.Errorf("record IncidentStatus: %w", err)
 	}
 	fmt.Fprintf(s.Err, "shipgate: recorded IncidentStatus for release %s @ %s: %s signed by %s\n",

@@ -68,7 +68,7 @@ func errorBudgetRun(ctx context.Context, s Streams, g *globals, o *errorBudgetOp
 		return err
 	}
 	defer r.Close()
-	now := time.Now().UTC().Truncate(time.Millisecond)
+	now := g.clock().UTC().Truncate(time.Millisecond)
 	qctx, cancel := context.WithTimeout(ctx, signals.DefaultTimeout)
 	budget, err := slo.Measure(qctx, &signals.Sources{}, now)
 	cancel()

@@ -52,6 +52,8 @@ type config struct {
 type globals struct {
 	ConfigPath string
 	Getenv     func(string) string
+	// Now is the wall clock (Streams.Now); nil is time.Now.
+	Now func() time.Time
 
 	loaded bool
 	cfg    config
@@ -92,6 +94,14 @@ func (g *globals) config() (config, error) {
 	}
 	g.loaded = true
 	return g.cfg, nil
+}
+
+// clock reads the wall clock.
+func (g *globals) clock() time.Time {
+	if g == nil || g.Now == nil {
+		return time.Now()
+	}
+	return g.Now()
 }
 
 func (g *globals) getenv(k string) string {

@@ -251,7 +251,7 @@ func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since t
 	err = writeFileAtomic(o.Out, func(w io.Writer) error {
 		var err error
 		sum, err = auditpack.Export(ctx, src, w, auditpack.ExportOptions{Release: o.Release, Since: since,
-			Checkpoint: cp, PublicKey: pub, Policies: bundles, MorePolicies: more, Created: time.Now(), EvidenceKeys: keys})
+			Checkpoint: cp, PublicKey: pub, Policies: bundles, MorePolicies: more, Created: s.now(), EvidenceKeys: keys})
 		return err
 	})
 	if err != nil {
@@ -348,6 +348,6 @@ func (o *auditExportOptions) checkpoint(ctx context.Context, db ledgerStore) (*l
 		return nil, nil, err
 	}
 	abs, _ := filepath.Abs(path)
-	cp := ledger.NewCheckpoint("shipgate:"+abs, head, time.Now(), key)
+	cp := ledger.NewCheckpoint("shipgate:"+abs, head, o.g.clock(), key)
 	return &cp, key.Public().(ed25519.PublicKey), nil
 }

@@ -117,9 +117,9 @@ Exit codes: 0 allow, 1 deny, 2 error (invalid evidence, bad policy, store down).
 	return c
 }
 
-func parseNow(s string) (time.Time, error) {
+func parseNow(s string, clock func() time.Time) (time.Time, error) {
 	if s == "" {
-		return time.Now().UTC(), nil
+		return clock().UTC(), nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
@@ -135,7 +135,7 @@ func gateRun(ctx context.Context, s Streams, g *globals, o *gateOptions) error {
 	if o.Remote.on() {
 		return gateRemoteRun(ctx, s, o)
 	}
-	now, err := parseNow(o.Now)
+	now, err := parseNow(o.Now, s.now)
 	if err != nil {
 		return err
 	}

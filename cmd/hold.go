@@ -97,7 +97,7 @@ func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 		return err
 	}
 	env := r.envelope(o.By)
-	now := time.Now().UTC().Truncate(time.Millisecond)
+	now := s.now().UTC().Truncate(time.Millisecond)
 	data := map[string]any{"action": "place", "by": o.By, "at": now.Format(time.RFC3339Nano)}
 	if o.Lift {
 		data["action"] = "lift"

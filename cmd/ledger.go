@@ -153,7 +153,7 @@ func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions)
 	if err != nil {
 		return fmt.Errorf("read violations: %w", err)
 	}
-	now := time.Now()
+	now := s.now()
 	views := make([]server.ViolationView, len(vs))
 	for i, v := range vs {
 		views[i] = server.NewViolationView(v, now)
@@ -203,7 +203,7 @@ func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("violation %s: %w", o.ID, err)
 			}
-			vv := server.NewViolationView(v, time.Now())
+			vv := server.NewViolationView(v, s.now())
 			if o.Output.Format == "json" {
 				return writeJSON(s.Out, vv)
 			}

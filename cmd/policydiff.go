@@ -174,7 +174,7 @@ func policyDiffRun(ctx context.Context, s Streams, o *policyDiffOptions) error {
 	default:
 		return fmt.Errorf("--output %q: want text, json or markdown", o.Output)
 	}
-	since, err := parseSince(o.Since, time.Now())
+	since, err := parseSince(o.Since, s.now())
 	if err != nil {
 		return err
 	}

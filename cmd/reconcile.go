@@ -139,7 +139,7 @@ func reconcileRun(ctx context.Context, s Streams, g *globals, o *reconcileOption
 	}
 	defer db.Close()
 	rec, err := reconcile.Check(ctx, db, reconcile.Request{Service: rel.Service, Environment: rel.Environment,
-		Process: proc, Git: facts, Release: rel.ID, Actor: actor(o.Actor, g), Now: time.Now(),
+		Process: proc, Git: facts, Release: rel.ID, Actor: actor(o.Actor, g), Now: g.clock(),
 		Tolerance: o.Tolerance, PostmortemDue: eng.PostmortemDue()})
 	if err != nil {
 		return err

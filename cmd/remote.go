@@ -132,7 +132,7 @@ func (o *RemoteOptions) addEvidence(ctx context.Context, so *StoreOptions, docs 
 		for i, d := range docs {
 			in[i] = gate.StoreEvidence(d)
 		}
-		stored, err := db.AddEvidence(ctx, time.Now(), in)
+		stored, err := db.AddEvidence(ctx, o.g.clock(), in)
 		if err != nil {
 			return nil, fmt.Errorf("record evidence: %w", err)
 		}
@@ -214,7 +214,7 @@ func (o *RemoteOptions) closePostmortem(ctx context.Context, so *StoreOptions, d
 			return nil, err
 		}
 		defer db.Close()
-		return db.ClosePostmortem(ctx, time.Now(), gate.StoreEvidence(doc), ids)
+		return db.ClosePostmortem(ctx, o.g.clock(), gate.StoreEvidence(doc), ids)
 	}
 	c, err := o.client(so)
 	if err != nil {
@@ -356,5 +356,5 @@ func (b *stepBackend) rollbackLedger() rollbackLedger {
 	if b.remote != nil {
 		return remoteRollback{b.remote}
 	}
-	return localRollback{eng: b.gt.Engine, db: b.db}
+	return localRollback{eng: b.gt.Engine, db: b.db, now: b.gt.Clock}
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -115,7 +114,7 @@ func auditReportRun(ctx context.Context, s Streams, g *globals, o *auditReportOp
 	}
 	defer db.Close()
 	rep, err := report.Build(ctx, db, report.Options{Since: since, Until: until, Service: o.Service, Environment: o.Environment,
-		Checkpoint: cp, Now: time.Now(), Rules: rules, Engine: eng, Validator: v})
+		Checkpoint: cp, Now: g.clock(), Rules: rules, Engine: eng, Validator: v})
 	if err != nil {
 		return err
 	}

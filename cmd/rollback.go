@@ -70,7 +70,7 @@ func (o *ArtifactOptions) Store() (*artifact.Store, error) {
 	case cfg.MaxBytes < 0:
 		return nil, fmt.Errorf("%s: artifacts.maxBytes is %d: want a size in bytes (0 for the default, %d)", o.configName(), cfg.MaxBytes, artifact.DefaultMaxBytes)
 	}
-	s := &artifact.Store{Dir: o.Dir, Keep: cfg.Keep, MaxBytes: cfg.MaxBytes, Now: time.Now}
+	s := &artifact.Store{Dir: o.Dir, Keep: cfg.Keep, MaxBytes: cfg.MaxBytes, Now: o.g.clock}
 	if s.Dir == "" {
 		s.Dir = cfg.Dir
 	}
@@ -287,6 +287,7 @@ type rollbackLedger interface {
 type localRollback struct {
 	eng *engine.Engine
 	db  ledgerStore
+	now func() time.Time
 }
 
 func (l localRollback) plan(ctx context.Context, rel engine.Release, p *rollback.Plan) {
@@ -302,7 +303,7 @@ func (l localRollback) plan(ctx context.Context, rel engine.Release, p *rollback
 }
 
 func (l localRollback) record(ctx context.Context, doc *evidence.Document) error {
-	_, err := l.db.AddEvidence(ctx, time.Now(), []store.Evidence{gate.StoreEvidence(doc)})
+	_, err := l.db.AddEvidence(ctx, l.now(), []store.Evidence{gate.StoreEvidence(doc)})
 	return err
 }
 
@@ -410,7 +411,7 @@ func doRollback(ctx context.Context, s Streams, lg rollbackLedger, v *evidence.V
 		return err
 	}
 
-	rb := &rollback.Rollbacker{Run: &runner.Runner{Stdout: s.Err, Stderr: s.Err, Dir: o.Dir, Now: time.Now}, Now: time.Now,
+	rb := &rollback.Rollbacker{Run: &runner.Runner{Stdout: s.Err, Stderr: s.Err, Dir: o.Dir, Now: s.now}, Now: s.now,
 		Check: func(dir string) (string, bool, error) {
 			f, err := git.Collect(dir, o.MainBranches)
 			return f.Commit, f.Clean, err

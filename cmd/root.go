@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -27,6 +28,17 @@ type Streams struct {
 	Out, Err io.Writer
 	// Getenv reads the environment; nil reads none.
 	Getenv func(string) string
+	// Now is the wall clock; nil is time.Now. Tests pin it so that no
+	// expectation depends on the day they run.
+	Now func() time.Time
+}
+
+// now reads the command's wall clock.
+func (s Streams) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 // exitError carries an exit code through cobra. A silent one has already
@@ -82,7 +94,7 @@ func NewRoot(s Streams) *cobra.Command {
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
-	g := &globals{Getenv: s.Getenv}
+	g := &globals{Getenv: s.Getenv, Now: s.Now}
 	g.AddFlags(root.PersistentFlags())
 	root.AddCommand(newInitCmd(s, g), newGateCmd(s, g), newEvidenceCmd(s, g), newPolicyCmd(s, g),
 		newViolationsCmd(s, g), newPostmortemCmd(s, g), newStatusCmd(s, g), newAuditCmd(s, g), newDecisionCmd(s, g), newRunCmd(s, g), newVerifyCmd(s, g))

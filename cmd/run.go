@@ -201,7 +201,7 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 	st := &step{o: o, s: s, v: v, sign: signer, db: db, remote: remote, facts: facts, ci: runner.DetectCI(g.getenv),
 		env: runner.Envelope{ReleaseID: named.ID, Service: named.Service, Environment: named.Environment,
 			Repository: facts.Repository, Commit: facts.Commit, Version: Version, Host: host, Actor: actor(o.Actor, g)},
-		run: &runner.Runner{Stdout: s.Out, Stderr: s.Err, Dir: o.Dir, Now: time.Now},
+		run: &runner.Runner{Stdout: s.Out, Stderr: s.Err, Dir: o.Dir, Now: s.now},
 	}
 	if o.Step == "build" {
 		return st.build(ctx)
@@ -215,7 +215,7 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 func (st *step) build(ctx context.Context) error {
 	// Check the envelope before spending a build on evidence that would be
 	// rejected (a release id the schema refuses, say).
-	now := time.Now()
+	now := st.s.now()
 	b, err := runner.Build(st.env, runner.Result{Argv: st.o.Argv, StartedAt: now, FinishedAt: now}, st.ci)
 	if err == nil {
 		_, err = st.v.Decode("shipgate run build", b)
@@ -249,7 +249,7 @@ func (st *step) keepArtifact() *runner.Artifact {
 }
 
 func (st *step) deploy(ctx context.Context, rel engine.Release) error {
-	now := time.Now().UTC()
+	now := st.s.now().UTC()
 	req := runner.DeployRequest{Command: st.o.Argv, Actor: st.env.Actor, Trigger: runner.Trigger(st.ci), Host: st.env.Host, CI: st.ci,
 		Source: runner.Source{Branch: st.facts.Branch, OnMain: st.facts.OnMain, Clean: st.facts.Clean, CommitKnown: st.facts.CommitKnown}}
 	b, err := runner.Deploy(st.env, req, now, nil)
@@ -330,7 +330,7 @@ func (st *step) add(ctx context.Context, doc *evidence.Document) error {
 		_, err := st.remote.AddEvidence(ctx, []json.RawMessage{body(doc)}, []string{doc.Source})
 		return err
 	}
-	_, err := st.db.AddEvidence(ctx, time.Now(), []store.Evidence{gate.StoreEvidence(doc)})
+	_, err := st.db.AddEvidence(ctx, st.s.now(), []store.Evidence{gate.StoreEvidence(doc)})
 	return err
 }
 

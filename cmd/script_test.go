@@ -3,29 +3,90 @@ package cmd_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/localizevideos/shipgate/cmd"
 )
 
+// clockEnv names the wall clock the scripts' shipgate runs under: RFC 3339,
+// read by this test binary only (the product has no such variable). The
+// harness sets it for each run of the scripts; a script whose expectations
+// depend on the day sets its own with `env`, so it holds on any date.
+const clockEnv = "SHIPGATE_TEST_CLOCK"
+
+// clockStartEnv is when the script started, in Unix nanoseconds of the real
+// clock: the scripts' clock reads clockEnv plus the time since then.
+const clockStartEnv = "SHIPGATE_TEST_CLOCK_START"
+
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"shipgate": func() {
-			os.Exit(cmd.Execute(context.Background(), os.Args[1:], cmd.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv}))
+			s := cmd.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv}
+			if os.Getenv(clockEnv) != "" {
+				if _, err := scriptClock(os.Getenv); err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					os.Exit(2)
+				}
+				s.Now = func() time.Time { at, _ := scriptClock(os.Getenv); return at }
+			}
+			os.Exit(cmd.Execute(context.Background(), os.Args[1:], s))
 		},
 	})
+}
+
+// scriptClock reads the scripts' clock: clockEnv, advanced by the real time
+// since clockStartEnv, so it moves across a script's commands as a real one.
+func scriptClock(getenv func(string) string) (time.Time, error) {
+	t0, err := time.Parse(time.RFC3339, getenv(clockEnv))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: %w", clockEnv, err)
+	}
+	start, err := strconv.ParseInt(getenv(clockStartEnv), 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: %w", clockStartEnv, err)
+	}
+	return t0.Add(time.Since(time.Unix(0, start))), nil
+}
+
+// fixtureDay is the day the example evidence is dated.
+var fixtureDay = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+// TestScriptsAnyDay runs the scripts under several wall clocks: the fixture
+// day, a week and a year after it, and a year before. Every script must
+// give the same results under each: one that passes only on some days
+// reads the wall clock for an expectation, and will fail next month.
+func TestScriptsAnyDay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every script three more times")
+	}
+	for _, c := range []struct {
+		name string
+		at   time.Time
+	}{
+		{"fixture-day", fixtureDay},
+		{"week-later", fixtureDay.AddDate(0, 0, 7)},
+		{"year-later", fixtureDay.AddDate(1, 0, 0)},
+	} {
+		t.Run(c.name, func(t *testing.T) { runScripts(t, c.at) })
+	}
 }
 
 // TestScripts runs the txtar command-line scripts in testdata/script. The
 // custom command `exit N CMD ARGS...` runs CMD and requires exit code N, so
 // scripts tell a denial (1) from an error (2).
-func TestScripts(t *testing.T) {
+func TestScripts(t *testing.T) { runScripts(t, time.Now()) }
+
+// runScripts runs the scripts with the wall clock starting at now.
+func runScripts(t *testing.T, now time.Time) {
+	offset := time.Until(now)
 	examples, err := filepath.Abs("../examples/localizevideos/evidence")
 	if err != nil {
 		t.Fatal(err)
@@ -39,9 +100,30 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("EV", examples)
 			env.Setenv("POLICIES", policies)
+			// Every script's clock is the real one moved by the same offset,
+			// so the scripts' commands and the files git and the shell
+			// stamp agree on which came first.
+			real := time.Now()
+			env.Setenv(clockEnv, real.Add(offset).UTC().Format(time.RFC3339Nano))
+			env.Setenv(clockStartEnv, strconv.FormatInt(real.UnixNano(), 10))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// setnow VAR [DURATION] sets VAR to the scripts' clock, moved by
+			// DURATION, in RFC 3339: fixtures dated from it hold on any day.
+			"setnow": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) < 1 || len(args) > 2 {
+					ts.Fatalf("usage: setnow VAR [DURATION]")
+				}
+				at, err := scriptClock(ts.Getenv)
+				ts.Check(err)
+				if len(args) == 2 {
+					d, err := time.ParseDuration(args[1])
+					ts.Check(err)
+					at = at.Add(d)
+				}
+				ts.Setenv(args[0], at.UTC().Format(time.RFC3339))
+			},
 			"exit": func(ts *testscript.TestScript, neg bool, args []string) {
 				if neg || len(args) < 2 {
 					ts.Fatalf("usage: exit N CMD ARGS...")

@@ -3,7 +3,6 @@ package cmd
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -44,7 +43,7 @@ func newStatusCmd(s Streams, g *globals) *cobra.Command {
 				}
 				fmt.Fprintf(s.Out, "  %s %-16s %s%s\n", mark, step.Name, step.State, detail)
 			}
-			now := time.Now()
+			now := s.now()
 			for _, v := range st.Open {
 				due := "due " + v.Due.UTC().Format("2006-01-02")
 				if now.After(v.Due) {

@@ -141,17 +141,17 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 	env := runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
 		Repository: rel.Repository, Commit: rel.Commit, Version: Version, Host: host, Actor: actor(o.Actor, g)}
 	// Check the envelope before running anything it could not record.
-	now := time.Now()
+	now := s.now()
 	if _, err := verification(ctx, v, signer, env, &httpcheck.Result{StartedAt: now, FinishedAt: now,
 		Checks: []httpcheck.Check{{Name: "envelope", Status: httpcheck.Passed}}}); err != nil {
 		return err
 	}
 
-	res := (&httpcheck.Runner{Now: time.Now}).Run(ctx, suite)
+	res := (&httpcheck.Runner{Now: s.now}).Run(ctx, suite)
 	for _, c := range res.Checks {
 		fmt.Fprintf(s.Err, "shipgate: check %s %s: %s\n", c.Name, c.Status, c.Message)
 	}
-	doc, err := recordVerification(ctx, func(ctx context.Context, d *evidence.Document) error { return b.add(ctx, d, time.Now()) }, v, signer, env, res)
+	doc, err := recordVerification(ctx, func(ctx context.Context, d *evidence.Document) error { return b.add(ctx, d, s.now()) }, v, signer, env, res)
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 	}
 	fmt.Fprintf(s.Err, "shipgate: recorded Verification %s for release %s @ %s: %s signed by %s\n", status, doc.ReleaseID, shortHex(doc.Commit), doc.Digest, strings.Join(doc.SignedBy, ", "))
 
-	d, err := b.decide(ctx, gate.Request{Gate: "verify", Release: rel, Actor: env.Actor, Now: time.Now().UTC()})
+	d, err := b.decide(ctx, gate.Request{Gate: "verify", Release: rel, Actor: env.Actor, Now: s.now().UTC()})
 	if d != nil {
 		if werr := writeDecisionOutput(s, o.Output.Format, d); werr != nil {
 			return werr

@@ -191,7 +191,7 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	}
 	// What was watched is recorded and acted on even after Ctrl-C.
 	ctx = context.WithoutCancel(ctx)
-	doc, recErr := recordMonitoring(ctx, be, gt.Validator, signer, env, res, o.AutoRollback)
+	doc, recErr := recordMonitoring(ctx, be, gt.Validator, signer, env, res, o.AutoRollback, s.now())
 	if recErr == nil {
 		fmt.Fprintf(s.Err, "shipgate: recorded Monitoring %s for release %s: %s, signed by %s\n", res.Status, rel.ID, doc.Digest, strings.Join(doc.SignedBy, ", "))
 	}
@@ -202,7 +202,7 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	if runErr != nil {
 		return &exitError{code: ExitDeny, err: fmt.Errorf("watch interrupted (%v): recorded as no data, the release is not complete", runErr)}
 	}
-	d, err := be.decide(ctx, gate.Request{Gate: "complete", Release: rel, Actor: env.Actor, Now: time.Now().UTC()})
+	d, err := be.decide(ctx, gate.Request{Gate: "complete", Release: rel, Actor: env.Actor, Now: s.now().UTC()})
 	if d != nil {
 		if werr := writeDecisionOutput(s, o.Output.Format, d); werr != nil {
 			return werr
@@ -261,7 +261,7 @@ func autoRollbackAllowed(ctx context.Context, s Streams, be *stepBackend, env ru
 		refused = a.Refused
 	} else {
 		var err error
-		if refused, err = rollback.AutoRollbackRefusals(ctx, be.gt.Engine, be.gt.Validator, env, o.Window, time.Now()); err != nil {
+		if refused, err = rollback.AutoRollbackRefusals(ctx, be.gt.Engine, be.gt.Validator, env, o.Window, s.now()); err != nil {
 			return err
 		}
 	}
@@ -290,10 +290,9 @@ func monitoringDoc(v *evidence.Validator, env runner.Envelope, res *watch.Result
 	return doc, nil
 }
 
-func recordMonitoring(ctx context.Context, b *stepBackend, v *evidence.Validator, signer *evidence.Signer, env runner.Envelope, res *watch.Result, auto bool) (*evidence.Document, error) {
+func recordMonitoring(ctx context.Context, b *stepBackend, v *evidence.Validator, signer *evidence.Signer, env runner.Envelope, res *watch.Result, auto bool, now time.Time) (*evidence.Document, error) {
 	ctx, cancel := context.WithTimeout(ctx, recordTimeout)
 	defer cancel()
-	now := time.Now()
 	if now.Before(res.End) {
 		now = res.End
 	}

@@ -58,7 +58,7 @@ Exit codes: 0 intact, 1 broken (the first bad entry is named), 2 error.`,
 					return err
 				}
 			}
-			db, err := o.Store.Open(c.Context())
+			db, err := o.Store.OpenReadOnly(c.Context())
 			if err != nil {
 				return err
 			}
@@ -120,7 +120,7 @@ database (an artifact store, a ticket, git): shipgate audit verify
 			if err != nil {
 				return err
 			}
-			db, err := o.Store.Open(c.Context())
+			db, err := o.Store.OpenReadOnly(c.Context())
 			if err != nil {
 				return err
 			}

@@ -96,6 +96,19 @@ func (g *globals) config() (config, error) {
 	return g.cfg, nil
 }
 
+// hasConfig reports whether a shipgate.yaml applies: --config, or the file
+// in the working directory.
+func (g *globals) hasConfig() bool {
+	if g == nil {
+		return false
+	}
+	if g.ConfigPath != "" {
+		return true
+	}
+	_, err := os.Stat(ConfigFile)
+	return err == nil
+}
+
 // clock reads the wall clock.
 func (g *globals) clock() time.Time {
 	if g == nil || g.Now == nil {
@@ -124,20 +137,45 @@ func (o *StoreOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
 }
 
 func (o *StoreOptions) path() (string, error) {
+	p, _, err := o.where()
+	return p, err
+}
+
+// where is the ledger's location, and whether a project chose it: --store,
+// $SHIPGATE_STORE or a shipgate.yaml. Without one, the default file is
+// used only if `shipgate init` made it.
+func (o *StoreOptions) where() (string, bool, error) {
 	if o.Path != "" {
-		return o.Path, nil
+		return o.Path, true, nil
 	}
 	if p := o.g.getenv("SHIPGATE_STORE"); p != "" {
-		return p, nil
+		return p, true, nil
 	}
 	cfg, err := o.g.config()
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if cfg.Store != "" {
-		return cfg.Store, nil
+		return cfg.Store, true, nil
 	}
-	return DefaultStore, nil
+	return DefaultStore, o.g.hasConfig(), nil
+}
+
+// errNoLedger is a ledger command run where there is no project: it creates
+// nothing, so a typo in a folder never starts a record.
+type errNoLedger struct{ path string }
+
+func (e errNoLedger) Error() string {
+	return fmt.Sprintf("no ledger here (%s does not exist): run `shipgate init` or pass --store", e.path)
+}
+
+// existing refuses an SQLite ledger file that is not there: commands that
+// only read never create one.
+func existing(p string) error {
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		return errNoLedger{p}
+	}
+	return nil
 }
 
 // ledgerStore is the ledger as the commands use it; store/sqlite and
@@ -166,15 +204,31 @@ func isPostgres(p string) bool {
 	return strings.HasPrefix(p, "postgres://") || strings.HasPrefix(p, "postgresql://")
 }
 
-// Open opens the ledger: a PostgreSQL URL (postgres://...), or an SQLite
-// file (a path, or sqlite://PATH). The default file is created on first
-// use, so the embedded store needs no set-up; a file given explicitly must
-// be in a directory that exists.
+// Open opens the ledger for writing: a PostgreSQL URL (postgres://...), or
+// an SQLite file (a path, or sqlite://PATH). A file that --store,
+// $SHIPGATE_STORE or a shipgate.yaml names is created on first use, in a
+// directory that must exist; outside a project (no shipgate.yaml, no
+// --store) the default file must exist already (shipgate init makes it).
 func (o *StoreOptions) Open(ctx context.Context) (ledgerStore, error) {
-	p, err := o.path()
+	p, chosen, err := o.where()
 	if err != nil {
 		return nil, err
 	}
+	if !chosen && !isPostgres(p) {
+		if err := existing(p); err != nil {
+			return nil, err
+		}
+	}
+	return openStore(ctx, p)
+}
+
+// Create opens the ledger at p, creating the default file's directory:
+// what shipgate init does.
+func (o *StoreOptions) Create(ctx context.Context) (ledgerStore, error) {
+	return openStore(ctx, o.Path)
+}
+
+func openStore(ctx context.Context, p string) (ledgerStore, error) {
 	if isPostgres(p) {
 		db, err := postgres.Open(ctx, p)
 		if err != nil {
@@ -205,7 +259,11 @@ func (o *StoreOptions) OpenReadOnly(ctx context.Context) (ledgerStore, error) {
 	if isPostgres(p) {
 		return o.Open(ctx)
 	}
-	db, err := sqlite.OpenReadOnly(ctx, strings.TrimPrefix(p, "sqlite://"))
+	p = strings.TrimPrefix(p, "sqlite://")
+	if err := existing(p); err != nil {
+		return nil, err
+	}
+	db, err := sqlite.OpenReadOnly(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", p, err)
 	}

@@ -120,7 +120,7 @@ func auditExportRun(ctx context.Context, s Streams, o *auditExportOptions) error
 	if o.Format == FormatPack {
 		return auditPackRun(ctx, s, o, since)
 	}
-	db, err := o.Store.Open(ctx)
+	db, err := o.Store.OpenReadOnly(ctx)
 	if err != nil {
 		return err
 	}
@@ -230,7 +230,7 @@ func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since t
 	} else {
 		more = o.bundles
 	}
-	db, err := o.Store.Open(ctx)
+	db, err := o.Store.OpenReadOnly(ctx)
 	if err != nil {
 		return err
 	}

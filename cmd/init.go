@@ -76,7 +76,7 @@ keys:
 				return fmt.Errorf("write config: %w", err)
 			}
 			so := &StoreOptions{Path: DefaultStore, g: g}
-			db, err := so.Open(c.Context())
+			db, err := so.Create(c.Context())
 			if err != nil {
 				return err
 			}

@@ -321,7 +321,7 @@ func newDecisionCmd(s Streams, g *globals) *cobra.Command {
 			if err := o.Output.validate(); err != nil {
 				return err
 			}
-			db, err := o.Store.Open(c.Context())
+			db, err := o.Store.OpenReadOnly(c.Context())
 			if err != nil {
 				return err
 			}

@@ -174,7 +174,7 @@ func (o *statusOptions) status(ctx context.Context) (*gate.ReleaseStatus, error)
 	if err != nil {
 		return nil, err
 	}
-	db, err := o.Store.Open(ctx)
+	db, err := o.Store.OpenReadOnly(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +198,7 @@ func violationSource(ctx context.Context, ro *RemoteOptions, so *StoreOptions) (
 		}
 		return c, func() error { return nil }, nil
 	}
-	db, err := so.Open(ctx)
+	db, err := so.OpenReadOnly(ctx)
 	if err != nil {
 		return nil, nil, err
 	}

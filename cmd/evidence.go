@@ -3,7 +3,6 @@ package cmd
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -136,11 +135,7 @@ func evidenceShowRun(s Streams, o *evidenceShowOptions) error {
 	if err != nil {
 		return err
 	}
-	b, err := os.ReadFile(o.Path)
-	if err != nil {
-		return fmt.Errorf("read evidence: %w", err)
-	}
-	d, err := v.Decode(o.Path, b)
+	d, err := v.LoadFile(o.Path)
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,11 @@ func (e *TooLargeError) Error() string {
 func Open(path string) (*os.File, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
+		// Reported as the open it stands for: "open x: no such file or
+		// directory", as os.Open says.
+		if pe, ok := err.(*fs.PathError); ok {
+			err = &fs.PathError{Op: "open", Path: pe.Path, Err: pe.Err}
+		}
 		return nil, err
 	}
 	if err := regular(path, fi.Mode()); err != nil {

@@ -48,8 +48,8 @@ func TestRead(t *testing.T) {
 	}
 
 	_, err = Read(filepath.Join(dir, "missing"), 10)
-	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "missing") {
-		t.Errorf("Read(missing) = %v; want fs.ErrNotExist naming the path", err)
+	if want := "open " + filepath.Join(dir, "missing") + ": "; !errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Read(missing) = %v; want fs.ErrNotExist starting %q", err, want)
 	}
 
 	_, err = Read(dir, 10)

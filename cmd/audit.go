@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/store"
 )
@@ -168,7 +169,7 @@ func privateKey(flag string, g *globals) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(path)
+	b, err := inputfile.Read(path, maxKeyBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoint key (run shipgate init, or give --key): %w", err)
 	}
@@ -184,7 +185,7 @@ func publicKey(flag string, g *globals) (ed25519.PublicKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(path)
+	b, err := inputfile.Read(path, maxKeyBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoint public key (give --public-key): %w", err)
 	}
@@ -216,7 +217,7 @@ func keyPath(flag string, g *globals, private bool) (string, error) {
 }
 
 func readCheckpoint(path string, pub ed25519.PublicKey) (*ledger.Checkpoint, error) {
-	b, err := os.ReadFile(path)
+	b, err := inputfile.Read(path, maxConfigBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoint: %w", err)
 	}

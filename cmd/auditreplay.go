@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/report"
 )
@@ -77,7 +77,7 @@ func auditReplayRun(ctx context.Context, s Streams, o *auditReplayOptions) error
 	}
 	var pub []byte
 	if o.Key != "" {
-		b, err := os.ReadFile(o.Key)
+		b, err := inputfile.Read(o.Key, maxKeyBytes)
 		if err != nil {
 			return fmt.Errorf("read key: %w", err)
 		}
@@ -102,7 +102,7 @@ func auditReplayRun(ctx context.Context, s Streams, o *auditReplayOptions) error
 			return err
 		}
 	}
-	f, err := os.Open(o.Pack)
+	f, err := inputfile.Open(o.Pack)
 	if err != nil {
 		return fmt.Errorf("read pack: %w", err)
 	}

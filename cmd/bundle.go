@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/internal/inputfile"
 )
 
 // policyBundleOptions are the flags of `shipgate policy bundle`.
@@ -75,7 +76,7 @@ func policyBundleRun(ctx context.Context, s Streams, o *policyBundleOptions) err
 	}
 	var key []byte
 	if o.SignKey != "" {
-		if key, err = os.ReadFile(o.SignKey); err != nil {
+		if key, err = inputfile.Read(o.SignKey, maxKeyBytes); err != nil {
 			return fmt.Errorf("read signing key: %w", err)
 		}
 	}

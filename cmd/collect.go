@@ -15,6 +15,7 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/runner"
 	"github.com/localizevideos/shipgate/store"
 )
@@ -85,7 +86,7 @@ func collectIncidentsRun(ctx context.Context, s Streams, g *globals, o *collectI
 	if err := o.Output.validate(); err != nil {
 		return err
 	}
-	b, err := os.ReadFile(o.Map)
+	b, err := inputfile.Read(o.Map, maxDataBytes)
 	if err != nil {
 		return fmt.Errorf("read mapping: %w", err)
 	}

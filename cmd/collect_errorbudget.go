@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/runner"
 	"github.com/localizevideos/shipgate/signals"
 )
@@ -55,7 +55,7 @@ that cannot be written).`,
 }
 
 func errorBudgetRun(ctx context.Context, s Streams, g *globals, o *errorBudgetOptions) error {
-	b, err := os.ReadFile(o.SLO)
+	b, err := inputfile.Read(o.SLO, maxDataBytes)
 	if err != nil {
 		return fmt.Errorf("read SLO: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/spf13/pflag"
 
+	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/store"
 	"github.com/localizevideos/shipgate/store/postgres"
@@ -73,7 +74,7 @@ func (g *globals) config() (config, error) {
 	if path == "" {
 		path, required = ConfigFile, false
 	}
-	b, err := os.ReadFile(path)
+	b, err := inputfile.Read(path, maxConfigBytes)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !required:
 	case err != nil:

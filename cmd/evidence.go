@@ -3,7 +3,6 @@ package cmd
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -61,16 +60,25 @@ func evidenceValidateRun(s Streams, o *evidenceValidateOptions) error {
 	if err != nil {
 		return err
 	}
+	// Each file is reported on its own, so that every invalid one in a
+	// directory is named, not only the first.
 	var results []validated
 	bad := 0
 	for _, p := range o.Paths {
-		docs, err := v.LoadPaths([]string{p})
-		for _, d := range docs {
-			results = append(results, validated{Source: d.Source, Kind: d.Kind, Digest: d.Digest, Signed: d.SignedBy, Valid: true})
-		}
+		files, err := evidence.Files([]string{p})
 		if err != nil {
 			bad++
-			r := validated{Source: p}
+			results = append(results, validated{Source: p, Error: err.Error()})
+			continue
+		}
+		for _, f := range files {
+			d, err := v.LoadFile(f)
+			if err == nil {
+				results = append(results, validated{Source: d.Source, Kind: d.Kind, Digest: d.Digest, Signed: d.SignedBy, Valid: true})
+				continue
+			}
+			bad++
+			r := validated{Source: f}
 			var ves evidence.ValidationErrors
 			if errors.As(err, &ves) {
 				r.Errors = ves
@@ -101,7 +109,7 @@ func evidenceValidateRun(s Streams, o *evidenceValidateOptions) error {
 		}
 	}
 	if bad > 0 {
-		return &exitError{code: ExitError, err: fmt.Errorf("%d of %d paths hold invalid evidence", bad, len(o.Paths)), silent: o.Output.Format == "json"}
+		return &exitError{code: ExitError, err: fmt.Errorf("%d of %d evidence files or paths invalid", bad, len(results)), silent: o.Output.Format == "json"}
 	}
 	return nil
 }
@@ -136,11 +144,7 @@ func evidenceShowRun(s Streams, o *evidenceShowOptions) error {
 	if err != nil {
 		return err
 	}
-	b, err := os.ReadFile(o.Path)
-	if err != nil {
-		return fmt.Errorf("read evidence: %w", err)
-	}
-	d, err := v.Decode(o.Path, b)
+	d, err := v.LoadFile(o.Path)
 	if err != nil {
 		return err
 	}

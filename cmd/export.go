@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/store"
 )
@@ -275,12 +275,12 @@ func (o *auditExportOptions) bundles(ctx context.Context) ([]*bundle.Bundle, err
 	var key []byte
 	if o.Policy.VerifyKey != "" {
 		var err error
-		if key, err = os.ReadFile(o.Policy.VerifyKey); err != nil {
+		if key, err = inputfile.Read(o.Policy.VerifyKey, maxKeyBytes); err != nil {
 			return nil, fmt.Errorf("read verification key: %w", err)
 		}
 	}
 	read := func(path string) (*bundle.Bundle, error) {
-		f, err := os.Open(path)
+		f, err := inputfile.Open(path)
 		if err != nil {
 			return nil, fmt.Errorf("read bundle: %w", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 )
 
@@ -129,7 +130,15 @@ func parseNow(s string, clock func() time.Time) (time.Time, error) {
 }
 
 func gateRun(ctx context.Context, s Streams, g *globals, o *gateOptions) error {
+	// Usage errors are found before a store or a server is touched: a
+	// mistake records nothing.
 	if err := o.Output.validate(); err != nil {
+		return err
+	}
+	if err := engine.CheckGate(o.Gate); err != nil {
+		return err
+	}
+	if _, err := evidence.Files(o.Evidence); err != nil {
 		return err
 	}
 	if o.Remote.on() {

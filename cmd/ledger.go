@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -263,11 +262,7 @@ func postmortemAddRun(ctx context.Context, s Streams, o *postmortemAddOptions) e
 	if err != nil {
 		return err
 	}
-	b, err := os.ReadFile(o.Path)
-	if err != nil {
-		return fmt.Errorf("read postmortem: %w", err)
-	}
-	doc, err := v.Decode(o.Path, b)
+	doc, err := v.LoadFile(o.Path)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/replay"
 	"github.com/localizevideos/shipgate/schemas"
@@ -120,7 +121,7 @@ func (o *PolicyOptions) data() (map[string]any, error) {
 			}
 			out = base
 		}
-		b, err := os.ReadFile(name)
+		b, err := inputfile.Read(name, maxDataBytes)
 		if err != nil {
 			return nil, fmt.Errorf("read data: %w", err)
 		}
@@ -167,11 +168,11 @@ func (o *PolicyOptions) bundleEngine(ctx context.Context) (*engine.Engine, error
 	var key []byte
 	if o.VerifyKey != "" {
 		var err error
-		if key, err = os.ReadFile(o.VerifyKey); err != nil {
+		if key, err = inputfile.Read(o.VerifyKey, maxKeyBytes); err != nil {
 			return nil, fmt.Errorf("read verification key: %w", err)
 		}
 	}
-	f, err := os.Open(o.Bundle)
+	f, err := inputfile.Open(o.Bundle)
 	if err != nil {
 		return nil, fmt.Errorf("read bundle: %w", err)
 	}
@@ -197,6 +198,15 @@ func (o *PolicyOptions) describe() string {
 	}
 	return "embedded policies"
 }
+
+// Limits of the files the commands read from a path a user gives
+// (inputfile.Read): far above what such a file holds, they keep a mistaken
+// path, a log or a disk image, from being read whole into memory.
+const (
+	maxKeyBytes    = 64 << 10 // a PEM key
+	maxConfigBytes = 1 << 20  // shipgate.yaml, a checkpoint
+	maxDataBytes   = 4 << 20  // policy data and sources; checks, signals, SLO and mapping files
+)
 
 // EvidenceOptions set the decoding limits and the keys trusted to sign
 // evidence (DSSE envelopes).

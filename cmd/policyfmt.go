@@ -10,6 +10,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/format"
 	"github.com/spf13/cobra"
+
+	"github.com/localizevideos/shipgate/internal/inputfile"
 )
 
 type policyFmtOptions struct {
@@ -55,7 +57,7 @@ func policyFmtRun(s Streams, o *policyFmtOptions) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".rego") {
 			return err
 		}
-		src, err := os.ReadFile(p)
+		src, err := inputfile.Read(p, maxDataBytes)
 		if err != nil {
 			return err
 		}

@@ -35,7 +35,9 @@ Every API request needs a token (Authorization: Bearer TOKEN) of a role the
 route admits; create the first one with shipgate token create --role admin.
 Decisions are recorded before they are answered. Logs are JSON lines on
 stderr. SIGINT or SIGTERM stops accepting connections and finishes the
-requests in flight (decisions being recorded included) before exiting.
+requests in flight (decisions being recorded included) before exiting; a
+request not done a second later is dropped unanswered and its decision
+rolled back (exit 130 or 143).
 
 Several servers can share one PostgreSQL store (postgres://...): the ledger
 stays one linear chain.

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/ledger"
 )
 
@@ -39,7 +40,7 @@ func keyring(paths []string) (*evidence.Keyring, error) {
 		paths = defaultTrustedKeys
 	}
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
+		b, err := inputfile.Read(p, maxKeyBytes)
 		if !explicit && errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -79,7 +80,7 @@ func (o *SigningOptions) Signer(errOut io.Writer) (*evidence.Signer, error) {
 			}
 		}
 	}
-	b, err := os.ReadFile(path)
+	b, err := inputfile.Read(path, maxKeyBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read signing key: %w", err)
 	}
@@ -197,11 +198,7 @@ func evidenceSignRun(ctx context.Context, s Streams, o *evidenceSignOptions) err
 	if v, err = trustSigner(v, &o.Ev, signer); err != nil {
 		return err
 	}
-	b, err := os.ReadFile(o.Path)
-	if err != nil {
-		return fmt.Errorf("read evidence: %w", err)
-	}
-	doc, err := v.Decode(o.Path, b)
+	doc, err := v.LoadFile(o.Path)
 	if err != nil {
 		return err
 	}

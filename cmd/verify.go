@@ -14,6 +14,7 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/rollback"
 	"github.com/localizevideos/shipgate/runner"
 )
@@ -209,7 +210,7 @@ func loadChecks(o *verifyOptions) (*httpcheck.Suite, error) {
 		}
 		vars[k] = val
 	}
-	b, err := os.ReadFile(o.Checks)
+	b, err := inputfile.Read(o.Checks, maxDataBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read checks: %w", err)
 	}

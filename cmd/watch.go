@@ -16,6 +16,7 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/rollback"
 	"github.com/localizevideos/shipgate/runner"
 	"github.com/localizevideos/shipgate/signals"
@@ -121,7 +122,7 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	if err := o.Output.validate(); err != nil {
 		return err
 	}
-	b, err := os.ReadFile(o.Signals)
+	b, err := inputfile.Read(o.Signals, maxDataBytes)
 	if err != nil {
 		return fmt.Errorf("read signals: %w", err)
 	}

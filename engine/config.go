@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/localizevideos/shipgate/schemas"
@@ -12,6 +13,20 @@ import (
 // Gates are the decision points a policy set must provide, each as
 // data.shipgate.gates.<gate>.decision.
 var Gates = []string{"deploy", "verify", "complete", "flag"}
+
+// CheckGate returns nil when name is one of Gates, else an error wrapping
+// ErrUnknownGate that lists them, for a caller to refuse a request before
+// it reads or records anything.
+func CheckGate(name string) error {
+	if slices.Contains(Gates, name) {
+		return nil
+	}
+	return unknownGate(name)
+}
+
+func unknownGate(name string) error {
+	return fmt.Errorf("%w %q: want one of %s", ErrUnknownGate, name, strings.Join(Gates, ", "))
+}
 
 // config is the part of data.shipgate.config that the engine itself reads:
 // what it needs to decide which evidence counts before any Rego runs.

@@ -421,7 +421,7 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) (*Decision, error) {
 	}
 	q, ok := e.queries[in.Gate]
 	if !ok {
-		err := fmt.Errorf("%w %q (want one of %s)", ErrUnknownGate, in.Gate, strings.Join(Gates, ", "))
+		err := unknownGate(in.Gate)
 		d.deny(ReasonUndefined, Finding{Rule: RuleEngineFault, Enforcement: Hard, Message: err.Error()})
 		return d, &FaultError{Reason: ReasonUndefined, Err: err}
 	}
@@ -746,7 +746,7 @@ func inputDigest(in Input, now time.Time, counted []*evidence.Document, freeze [
 // answers as it did before (replay uses it to reuse recorded decisions).
 func (e *Engine) InputDigest(in Input) (string, error) {
 	if _, ok := e.queries[in.Gate]; !ok {
-		return "", fmt.Errorf("%w %q (want one of %s)", ErrUnknownGate, in.Gate, strings.Join(Gates, ", "))
+		return "", unknownGate(in.Gate)
 	}
 	now := in.Now.UTC()
 	in.Evidence = withSigners(in.Evidence)

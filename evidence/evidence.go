@@ -21,14 +21,13 @@ package evidence
 import (
 	"errors"
 	"fmt"
-	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/schemas"
 )
 
@@ -114,7 +113,7 @@ func (v *Validator) Decode(source string, b []byte) (*Document, error) {
 		return ValidationErrors{{Source: source, Pointer: ptr, Keyword: keyword, Message: msg}}
 	}
 	if int64(len(b)) > v.lim.MaxBytes {
-		return nil, fail("", "max-bytes", fmt.Sprintf("document exceeds the limit of %d bytes", v.lim.MaxBytes))
+		return nil, fail("", "max-bytes", tooLarge(v.lim.MaxBytes))
 	}
 	val, verr := parse(b, v.lim.MaxDepth)
 	if verr != nil {
@@ -215,22 +214,25 @@ func jsonType(v any) string {
 	}
 }
 
-// LoadPaths decodes every document in paths. A path is a file or a
-// directory; a directory contributes its *.json files, in name order, without
-// descending into subdirectories. Either every document decodes and LoadPaths
-// returns them all, or it returns nil and every error, joined, so that a user
-// sees each bad file at once.
+// ErrNoEvidence is the error of a directory given as evidence that holds
+// no *.json file: a mistaken path, not an empty batch.
+var ErrNoEvidence = errors.New("no evidence (*.json) in it")
+
+// LoadPaths decodes every document in paths, the files that Files lists
+// for each. Either every path is good and every document decodes, and
+// LoadPaths returns them all, or it returns nil and every error, joined,
+// so that a user sees each bad path and each bad file at once.
 func (v *Validator) LoadPaths(paths []string) ([]*Document, error) {
 	var docs []*Document
 	var errs []error
 	for _, p := range paths {
-		files, err := jsonFiles(p)
+		files, err := Files([]string{p})
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		for _, f := range files {
-			d, err := v.loadFile(f)
+			d, err := v.LoadFile(f)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -244,42 +246,88 @@ func (v *Validator) LoadPaths(paths []string) ([]*Document, error) {
 	return docs, nil
 }
 
-func jsonFiles(path string) ([]string, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("load evidence: %w", err)
-	}
-	if !fi.IsDir() {
-		return []string{path}, nil
-	}
-	entries, err := os.ReadDir(path) // sorted by name
-	if err != nil {
-		return nil, fmt.Errorf("load evidence: %w", err)
-	}
+// Files lists the evidence files that paths name, without opening any: a
+// file itself, a directory its *.json files in name order, without
+// descending into subdirectories. A path that does not exist, a directory
+// without *.json files (ErrNoEvidence) and anything that is not a regular
+// file (a FIFO, a device, a socket: *inputfile.NotRegularError) are
+// errors, all of them joined.
+func Files(paths []string) ([]string, error) {
 	var files []string
-	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".json") {
-			files = append(files, filepath.Join(path, e.Name()))
+	var errs []error
+	for _, p := range paths {
+		more, err := jsonFiles(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("load evidence: %w", err))
+			continue
 		}
+		files = append(files, more...)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return files, nil
 }
 
-func (v *Validator) loadFile(path string) (*Document, error) {
-	f, err := os.Open(path)
+func jsonFiles(path string) ([]string, error) {
+	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("load evidence: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	// Read one byte past the limit so that Decode sees an oversized file as
-	// such without the whole file being read into memory.
-	n := v.lim.MaxBytes
-	if n < math.MaxInt64 {
-		n++
+	if !fi.IsDir() {
+		if err := inputfile.Check(path, fi); err != nil {
+			return nil, err
+		}
+		return []string{path}, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(f, n))
+	entries, err := os.ReadDir(path) // sorted by name
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	var errs []error
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		f := filepath.Join(path, e.Name())
+		fi, err := os.Stat(f) // follows a link, as reading it would
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case fi.IsDir():
+		default:
+			if err := inputfile.Check(f, fi); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			files = append(files, f)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s: %w", path, ErrNoEvidence)
+	}
+	return files, nil
+}
+
+// LoadFile reads the document in the file at path and decodes it. Only a
+// regular file is read, and no more than the size limit: a larger one is
+// a max-bytes ValidationError.
+func (v *Validator) LoadFile(path string) (*Document, error) {
+	b, err := inputfile.Read(path, v.lim.MaxBytes)
+	var tl *inputfile.TooLargeError
+	if errors.As(err, &tl) {
+		return nil, ValidationErrors{{Source: path, Keyword: "max-bytes", Message: tooLarge(v.lim.MaxBytes)}}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load evidence: %w", err)
 	}
 	return v.Decode(path, b)
+}
+
+func tooLarge(limit int64) string {
+	return fmt.Sprintf("document exceeds the limit of %d bytes", limit)
 }

@@ -329,6 +329,20 @@ func TestLoadPaths(t *testing.T) {
 	if !errors.As(err, &ves) {
 		t.Errorf("LoadPaths() error %T does not contain ValidationErrors", err)
 	}
+
+	// A directory without documents is a mistaken path, not an empty batch.
+	write("none/notes.txt", "not evidence")
+	if err := os.Mkdir(filepath.Join(dir, "none/sub.json"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	none := filepath.Join(dir, "none")
+	docs, err = v.LoadPaths([]string{filepath.Join(dir, "good"), none})
+	if docs != nil || !errors.Is(err, ErrNoEvidence) {
+		t.Fatalf("LoadPaths(dir without *.json) = %d documents, %v; want ErrNoEvidence", len(docs), err)
+	}
+	if want := none + ": no evidence (*.json) in it"; !strings.Contains(err.Error(), want) {
+		t.Errorf("LoadPaths(dir without *.json) = %v; want it to contain %q", err, want)
+	}
 }
 
 func BenchmarkDecode(b *testing.B) {

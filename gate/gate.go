@@ -11,7 +11,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -79,16 +78,24 @@ func (e *RecordError) Unwrap() error { return e.Err }
 // denies whenever an error is returned too: invalid evidence
 // (evidence.ValidationErrors or a read error), an engine fault
 // (*engine.FaultError), or a ledger that cannot be read or written
-// (*RecordError).
+// (*RecordError). A usage error, an unknown gate (engine.ErrUnknownGate)
+// or an evidence path that evidence.Files refuses, is not recorded.
 func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error) {
 	if req.Now.IsZero() {
 		return nil, errors.New("gate: no evaluation time")
 	}
-	if !slices.Contains(engine.Gates, req.Gate) {
-		err := fmt.Errorf("%w %q (want one of %s)", engine.ErrUnknownGate, req.Gate, strings.Join(engine.Gates, ", "))
+	// A usage error (an unknown gate, an evidence path that does not exist
+	// or holds no evidence) is refused before anything is read or
+	// recorded: it is a mistake in the request, not a decision.
+	if err := engine.CheckGate(req.Gate); err != nil {
 		return g.denied(req, engine.ReasonUndefined, engine.RuleEngineFault, err.Error(), "name one of the gates"), err
 	}
-	files, err := g.load(req.EvidencePaths)
+	paths, err := evidence.Files(req.EvidencePaths)
+	if err != nil {
+		return g.denied(req, engine.ReasonEvidenceInvalid, engine.RuleEvidenceInvalid, err.Error(),
+			"give evidence files, or directories of *.json files, that exist; nothing was evaluated"), err
+	}
+	files, err := g.load(paths)
 	if err != nil {
 		d := g.denied(req, engine.ReasonEvidenceInvalid, engine.RuleEvidenceInvalid, err.Error(),
 			"fix the evidence documents named above; nothing was evaluated")

@@ -202,6 +202,40 @@ func TestInvalidEvidenceDeniesAndStoresNothing(t *testing.T) {
 	}
 }
 
+// TestUsageErrorsRecordNothing: a request that names no gate, or evidence
+// that is not there, is a mistake to fix, not a decision: nothing goes in
+// the ledger, and no violation is opened.
+func TestUsageErrorsRecordNothing(t *testing.T) {
+	ctx := context.Background()
+	empty := t.TempDir()
+	writeFile(t, filepath.Join(empty, "notes.txt"), "not evidence")
+	for _, tc := range []struct {
+		name string
+		req  gate.Request
+		is   error
+	}{
+		{"unknown gate", gate.Request{Gate: "deplyo", EvidencePaths: beforeDeploy}, engine.ErrUnknownGate},
+		{"missing path", gate.Request{Gate: "deploy", EvidencePaths: append(beforeDeploy, filepath.Join(empty, "nope.json"))}, os.ErrNotExist},
+		{"directory without evidence", gate.Request{Gate: "deploy", EvidencePaths: append(beforeDeploy, empty)}, evidence.ErrNoEvidence},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, db := newGate(t)
+			tc.req.Release, tc.req.Now = lv, deployAt
+			d, err := g.Decide(ctx, tc.req)
+			if !errors.Is(err, tc.is) {
+				t.Fatalf("Decide() error = %v; want %v", err, tc.is)
+			}
+			if d == nil || d.Allow {
+				t.Errorf("Decide() = %+v; want a denial", d)
+			}
+			head, err := db.Verify(ctx, nil)
+			if err != nil || head.Size != 0 {
+				t.Errorf("ledger after a usage error: %d entries, %v; want 0", head.Size, err)
+			}
+		})
+	}
+}
+
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {

@@ -65,8 +65,8 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if req.ID != "" && !idPattern.MatchString(req.ID) {
 		return badRequest("request body: /id: %q: want 1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit", req.ID)
 	}
-	if label == "unknown" {
-		return notFound("gate %q: want one of deploy, verify, complete, flag", gateName)
+	if err := engine.CheckGate(gateName); err != nil {
+		return notFound("%v", err)
 	}
 	if err := checkSources("sources", req.Sources, len(req.Evidence)); err != nil {
 		return err

@@ -192,8 +192,9 @@ func TestRequestLimits(t *testing.T) {
 	if resp.StatusCode != http.StatusUnsupportedMediaType {
 		t.Errorf("a form body = %d; want 415", resp.StatusCode)
 	}
-	if code, _, b := e.call("POST", "/v1/gates/launch", pipe, gateBody("", nil)); code != http.StatusNotFound {
-		t.Errorf("an unknown gate = %d %s; want 404", code, b)
+	if code, _, b := e.call("POST", "/v1/gates/launch", pipe, gateBody("", nil)); code != http.StatusNotFound ||
+		!strings.Contains(string(b), `unknown gate \"launch\": want one of deploy, verify, complete, flag`) {
+		t.Errorf("an unknown gate = %d %s; want 404 naming the gates", code, b)
 	}
 	if code, _, b := e.call("POST", "/v1/gates/deploy", pipe, map[string]any{"release": map[string]string{}}); code != http.StatusBadRequest {
 		t.Errorf("no release id = %d %s; want 400", code, b)

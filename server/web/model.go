@@ -16,7 +16,7 @@ import (
 
 // gates are the gates, in release order; a release's row shows each one's
 // latest recorded (not dry-run) decision.
-var gates = []string{"deploy", "verify", "complete", "flag"}
+var gates = engine.Gates
 
 // ruleApprovalRequired is the rule that denies a deploy nobody approved:
 // such a release waits for an approver.

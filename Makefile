@@ -12,7 +12,7 @@ PGDIR    ?= $(or $(TMPDIR),/tmp)/shipgate-pg-$(PGPORT)
 .PHONY: help build opa test race lint policy-test bench fuzz demo e2e pg pg-stop clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/shipgate
 	$(GO) build -o $(SHIPGATE) .

@@ -54,7 +54,7 @@ fuzz: ## bounded fuzzing of the evidence decoder, the ledger verifier, the audit
 	$(GO) test ./server -run '^$$' -fuzz FuzzCheckDepth -fuzztime $(FUZZTIME)
 	$(GO) test ./server/web -run '^$$' -fuzz FuzzSessionCookie -fuzztime $(FUZZTIME)
 
-demo: build ## the LocalizeVideos release through every gate, and each denial
+demo: build ## the LocalizeVideos release through every gate and each denial, then a real one on PM2 (installs what it needs: scripts/install-deps.sh)
 	./examples/localizevideos/demo.sh
 
 e2e: ## the LocalizeVideos end-to-end tests on real node, PM2 and git (part of make test)

@@ -12,7 +12,7 @@ PGDIR    ?= $(or $(TMPDIR),/tmp)/shipgate-pg-$(PGPORT)
 .PHONY: help build opa test race lint policy-test bench fuzz demo e2e pg pg-stop clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/shipgate
 	$(GO) build -o $(SHIPGATE) .
@@ -54,7 +54,7 @@ fuzz: ## bounded fuzzing of the evidence decoder, the ledger verifier, the audit
 	$(GO) test ./server -run '^$$' -fuzz FuzzCheckDepth -fuzztime $(FUZZTIME)
 	$(GO) test ./server/web -run '^$$' -fuzz FuzzSessionCookie -fuzztime $(FUZZTIME)
 
-demo: build ## the LocalizeVideos release through every gate, and each denial
+demo: build ## the LocalizeVideos release through every gate and each denial, then a real one on PM2 (installs what it needs: scripts/install-deps.sh)
 	./examples/localizevideos/demo.sh
 
 e2e: ## the LocalizeVideos end-to-end tests on real node, PM2 and git (part of make test)

@@ -12,6 +12,11 @@ import (
 	"github.com/localizevideos/shipgate/ledger"
 )
 
+// DefaultDocs is the release document shipgate init names in docs: (the
+// one policy review holds rollout data changes to), where the example
+// pipelines in examples/ci expect it.
+const DefaultDocs = "docs/RELEASE.md"
+
 type initOptions struct {
 	Service     string
 	Environment string
@@ -23,9 +28,10 @@ func newInitCmd(s Streams, g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "init",
 		Short: "Write shipgate.yaml and .shipgate/ (ledger, checkpoint key) in the working directory",
-		Long: `Write shipgate.yaml (service, environment, store, policies, keys) and
-create .shipgate/ with the ledger and an ed25519 key pair for signed
-checkpoints. Refuses to overwrite an existing file without --force.`,
+		Long: `Write shipgate.yaml (service, environment, store, policies, the release
+document for policy review, keys) and create .shipgate/ with the ledger and
+an ed25519 key pair for signed checkpoints. Refuses to overwrite an
+existing file without --force.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			cfgPath := g.ConfigPath
@@ -66,12 +72,15 @@ store: %s
 # Policy directory and data file; empty uses the embedded LocalizeVideos set.
 policies: ""
 data: ""
+# The release document: shipgate policy review fails when rollout data
+# (capabilities, flags, pipeline triggers, freeze) changes without it.
+docs: %s
 # ed25519 key pair for signed checkpoints (shipgate audit checkpoint).
 # Keep a copy of the public key, and the checkpoints, outside this directory.
 keys:
   private: %s
   public: %s
-`, o.Service, o.Environment, DefaultStore, DefaultPrivateKey, DefaultPublicKey)
+`, o.Service, o.Environment, DefaultStore, DefaultDocs, DefaultPrivateKey, DefaultPublicKey)
 			if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 				return fmt.Errorf("write config: %w", err)
 			}

@@ -76,9 +76,11 @@ policy). A failed check is a denial, never an error.
 
 With --rollback-on-fail, a denial (or a gate error) also runs the fast
 rollback of shipgate rollback (the last verified commit checked out in
---dir, --build, and a restart with the approved deploy command), recorded
-with the trigger verify-failed; the exit code stays 1 (2 if the rollback
-failed too).`,
+--dir, the build output it was verified with restored from its artifact,
+and a restart with the approved deploy command; --build runs only when
+that artifact cannot be used, or with --rebuild), recorded with the
+trigger verify-failed; the exit code stays 1 (2 if the rollback failed
+too).`,
 		Example: `  shipgate verify --release lv-2026-11-26.1 --checks examples/localizevideos/checks.yaml
   shipgate verify --release lv-2026-11-26.1 --checks checks.yaml --base https://app.localizevideos.com --var password="$SMOKE_PASSWORD"`,
 		Args: cobra.NoArgs,

@@ -81,6 +81,28 @@ func TestFiles(t *testing.T) {
 	}
 }
 
+// TestKindsDocumented keeps docs/evidence.md describing every kind, in the
+// order of Kinds: its "Kinds" section has one heading per kind.
+func TestKindsDocumented(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "docs", "evidence.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	in := false
+	for line := range strings.Lines(string(b)) {
+		if strings.HasPrefix(line, "## ") {
+			in = strings.TrimSpace(line) == "## Kinds"
+		}
+		if h, ok := strings.CutPrefix(line, "### "); ok && in {
+			got = append(got, strings.TrimSpace(h))
+		}
+	}
+	if diff := cmp.Diff(Kinds, got); diff != "" {
+		t.Errorf("docs/evidence.md kind headings (-Kinds +docs):\n%s", diff)
+	}
+}
+
 func TestValidFixtures(t *testing.T) {
 	r := compile(t)
 	for _, k := range Kinds {

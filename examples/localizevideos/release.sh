@@ -13,20 +13,37 @@
 # --auto-rollback, after a human hold was placed and lifted), and reconcile
 # catching a hand-edited file and a restart done by hand.
 #
-# Everything lives in a scratch directory: a git copy of the app, its own
-# short PM2_HOME, the ledger. Every process it starts is stopped on exit.
+# The app's git copy, its own short PM2_HOME and Prometheus' data live in a
+# scratch directory under /tmp, removed on exit; every process it starts is
+# stopped on exit. The ledger, its checkpoint, the policy data and the audit
+# reports stay in .demo/release/ (emptied first), so the reports can be
+# checked again against the ledger they describe: the last lines say how.
+#
+# Without Prometheus (scripts/install-deps.sh cannot install it without
+# root), the two watches are skipped, and the end says so.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 app_src=$root/examples/localizevideos/app
 sg=$root/bin/shipgate
 [ -x "$sg" ] || (cd "$root" && go build -o bin/shipgate .)
-command -v node >/dev/null && command -v npm >/dev/null || {
-  echo "release.sh: node and npm are required (apt-get install nodejs npm)" >&2
+# What this needs beyond Go, installed when missing (the app's packages, pm2
+# included, locally: nothing global). make demo has run the installer
+# already and passes what it could not install in $LV_MISSING.
+missing=${LV_MISSING:-}
+if [ -z "$missing" ]; then
+  missing=$(mktemp)
+  "$root/scripts/install-deps.sh" --report "$missing" demo
+fi
+no_prometheus=$(sed -n 's/^prometheus: //p' "$missing")
+cannot=$(grep -E '^(node|npm|git|curl|app):' "$missing" || true)
+[ -n "${LV_MISSING:-}" ] || rm -f "$missing"
+if [ -n "$cannot" ]; then
+  echo "release.sh: cannot run without:" >&2
+  while IFS= read -r line; do echo "  $line"; done <<<"$cannot" >&2
   exit 2
-}
-# Local packages only (pm2 included): nothing is installed globally.
-[ -x "$app_src/node_modules/.bin/pm2" ] || (cd "$app_src" && npm ci --no-audit --no-fund)
+fi
+skipped=()
 pm2=$app_src/node_modules/.bin/pm2
 # The approved deploy command is `pm2 restart ...`, an exact argv: the local
 # pm2 goes first on PATH.
@@ -42,9 +59,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# shipgate runs from the scratch directory: whatever it keeps beside the
-# ledger (.shipgate/) stays there.
-cd "$work"
+# shipgate runs from .demo/release, laid out as shipgate init lays out a
+# repository: shipgate.yaml, the ledger and the checkpoint key in .shipgate/
+# (the key also signs what shipgate records), and the artifacts kept for
+# rollback in .shipgate/artifacts/.
+out=$root/.demo/release
+rm -rf "$out"
+mkdir -p "$out"
+cd "$out"
+"$sg" init --service localizevideos-app >/dev/null
 
 export PORT=${LV_PORT:-$((20000 + RANDOM % 20000))}
 export SHIPGATE_ACTOR=dave
@@ -58,7 +81,7 @@ at() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
 # returned to the caller, who says which one it expects.
 sg() {
   local rc=0
-  "$sg" --config "$work/shipgate.yaml" "$@" || rc=$?
+  "$sg" --config "$out/shipgate.yaml" "$@" || rc=$?
   echo "[exit $rc]"
   return $rc
 }
@@ -79,15 +102,15 @@ git_() { git -C "$repo" -c user.name="LocalizeVideos Dev" -c user.email=dev@loca
 # stays frozen by default: only a planned, documented, verified release
 # goes out.
 awk '/^  calendar:/{print "  calendar: []"; skip=1; next} skip && /^[^ ]/{skip=0} !skip' \
-  "$root/policies/shipgate/config/data.yaml" >"$work/data.yaml"
-# A passed build keeps dist/ as an artifact ($work/.shipgate/artifacts/,
-# named by its SHA-256 and recorded in the Build): the fast rollback puts
-# the verified dist/ back instead of rebuilding.
-cat >"$work/shipgate.yaml" <<EOF
+  "$root/policies/shipgate/config/data.yaml" >"$out/data.yaml"
+# A passed build keeps dist/ as an artifact (.shipgate/artifacts/, named by
+# its SHA-256 and recorded in the Build): the fast rollback puts the
+# verified dist/ back instead of rebuilding.
+cat >"$out/shipgate.yaml" <<EOF
 service: localizevideos-app
 environment: production
-store: $work/ledger.db
-data: $work/data.yaml
+store: .shipgate/ledger.db
+data: data.yaml
 artifacts:
   paths: [dist]
   keep: 10
@@ -116,7 +139,7 @@ evidence() {
  "collectedAt": "$(now)", "collector": {"name": "manual", "actor": "$who"},
  "data": $data}
 EOF
-  "$sg" --config "$work/shipgate.yaml" evidence add "$file" >/dev/null
+  "$sg" --config "$out/shipgate.yaml" evidence add "$file" >/dev/null
 }
 plan() {
   local rel=$1 commit=$2 previous=$3 ticket=$4
@@ -175,34 +198,37 @@ say "shipgate status"
 expect 0 sg status --release lv-demo.1
 
 # ---------------------------------------------------------------- the first minutes
-say "Prometheus scrapes the app every second; users browse and log in"
-command -v prometheus >/dev/null || { echo "release.sh: prometheus is required (apt-get install prometheus)" >&2; exit 2; }
-prom_port=$((20000 + RANDOM % 20000))
-cat >"$work/prometheus.yml" <<EOF
+if [ -n "$no_prometheus" ]; then
+  skipped+=("the watch of lv-demo.1's first minutes and its complete gate")
+else
+  say "Prometheus scrapes the app every second; users browse and log in"
+  prom_port=$((20000 + RANDOM % 20000))
+  cat >"$work/prometheus.yml" <<EOF
 global: {scrape_interval: 1s, evaluation_interval: 1s}
 scrape_configs:
   - job_name: localizevideos-app
     static_configs: [{targets: ["127.0.0.1:$PORT"]}]
 EOF
-prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prometheus" \
-  --web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$work/prometheus.log" 2>&1 &
-prom_pid=$!
-(while :; do
-  curl -s -o /dev/null "$base/" || true
-  curl -s -o /dev/null -H 'content-type: application/json' \
-    -d '{"email":"alice@localizevideos.com","password":"alice-password"}' "$base/login" || true
-  sleep 0.05
-done) &
-traffic_pid=$!
-trap 'kill $traffic_pid $prom_pid 2>/dev/null; wait $prom_pid 2>/dev/null; cleanup' EXIT
-sed -e "s#http://127.0.0.1:9090#http://127.0.0.1:$prom_port#" -e 's/\[1m\]/[10s]/g' \
-  "$root/examples/localizevideos/signals.yaml" >"$work/signals.yaml"
-sed -e 's/^  min_window_minutes: 15$/  min_window_minutes: 0.25/' \
-  -e 's/^    capabilities: {}$/    capabilities:\n      auto-rollback: {metrics: true, alerts: true, human_override: true}/' \
-  "$work/data.yaml" >"$work/watch-data.yaml"
-sleep 12 # ten seconds of scrapes before the baseline
-say "shipgate watch lv-demo.1: 20 seconds of safety signals (15 minutes in production), then the complete gate"
-expect 0 sg watch --release lv-demo.1 --signals "$work/signals.yaml" --window 20s --interval 2s --baseline-offset 5s --data "$work/watch-data.yaml"
+  prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prometheus" \
+    --web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$work/prometheus.log" 2>&1 &
+  prom_pid=$!
+  (while :; do
+    curl -s -o /dev/null "$base/" || true
+    curl -s -o /dev/null -H 'content-type: application/json' \
+      -d '{"email":"alice@localizevideos.com","password":"alice-password"}' "$base/login" || true
+    sleep 0.05
+  done) &
+  traffic_pid=$!
+  trap 'kill $traffic_pid $prom_pid 2>/dev/null; wait $prom_pid 2>/dev/null; cleanup' EXIT
+  sed -e "s#http://127.0.0.1:9090#http://127.0.0.1:$prom_port#" -e 's/\[1m\]/[10s]/g' \
+    "$root/examples/localizevideos/signals.yaml" >"$work/signals.yaml"
+  sed -e 's/^  min_window_minutes: 15$/  min_window_minutes: 0.25/' \
+    -e 's/^    capabilities: {}$/    capabilities:\n      auto-rollback: {metrics: true, alerts: true, human_override: true}/' \
+    "$out/data.yaml" >"$out/watch-data.yaml"
+  sleep 12 # ten seconds of scrapes before the baseline
+  say "shipgate watch lv-demo.1: 20 seconds of safety signals (15 minutes in production), then the complete gate"
+  expect 0 sg watch --release lv-demo.1 --signals "$work/signals.yaml" --window 20s --interval 2s --baseline-offset 5s --data "$out/watch-data.yaml"
+fi
 
 # ---------------------------------------------------------------- release 2
 say "Release lv-demo.2: \"use the new session store\" (CHG-2002), during SEV-1 INC-77"
@@ -235,26 +261,30 @@ up && curl -fsS "$base/api/version" | node -e 'let s="";process.stdin.on("data",
 sg status --release lv-demo.2 || true
 
 # ---------------------------------------------------------------- release 3
-say "Release lv-demo.3: revert the session store, plus a change whose errors start 15s after start (CHG-2003)"
-git_ checkout -q main
-git_ revert --no-edit "$c2" >/dev/null
-sed -i 's|^function errorInjected() {$|const bootedAt = Date.now();\nfunction errorInjected() {\n  if (Date.now() - bootedAt > 15000 \&\& served++ % 3 === 0) return true;|' "$repo/server.js"
-git_ commit -q -am "Uploads: the new thumbnail cache"
-c3=$(git_ rev-parse HEAD)
-plan lv-demo.3 "$c3" "$c1" CHG-2003
-incidents lv-demo.3 "$c3" '[]'
-expect 0 sg run build --release lv-demo.3 --dir "$repo" -- npm run build
-approve lv-demo.3 "$c3"
-expect 0 sg run deploy --release lv-demo.3 --dir "$repo" -- pm2 restart localizevideos-app --update-env
-expect 0 verify lv-demo.3
-say "carol holds automated rollback while she looks at a traffic spike: a breach would only alert"
-expect 0 sg hold --release lv-demo.3 --by carol --reason "marketing campaign traffic starts now"
-expect 0 sg hold --release lv-demo.3 --release-hold --by carol
-say "shipgate watch lv-demo.3 --auto-rollback: the error spike rolls the release back"
-expect 1 sg watch --release lv-demo.3 --signals "$work/signals.yaml" --window 40s --interval 2s --baseline-offset 5s \
-  --data "$work/watch-data.yaml" --auto-rollback --rollback-arg=--dir="$repo"
-echo "the checkout is back at $(git_ rev-parse --short HEAD) (lv-demo.1 was $(git -C "$repo" rev-parse --short "$c1"))"
-sg status --release lv-demo.3 || true
+if [ -n "$no_prometheus" ]; then
+  skipped+=("release lv-demo.3, whose error spike shipgate watch --auto-rollback rolls back")
+else
+  say "Release lv-demo.3: revert the session store, plus a change whose errors start 15s after start (CHG-2003)"
+  git_ checkout -q main
+  git_ revert --no-edit "$c2" >/dev/null
+  sed -i 's|^function errorInjected() {$|const bootedAt = Date.now();\nfunction errorInjected() {\n  if (Date.now() - bootedAt > 15000 \&\& served++ % 3 === 0) return true;|' "$repo/server.js"
+  git_ commit -q -am "Uploads: the new thumbnail cache"
+  c3=$(git_ rev-parse HEAD)
+  plan lv-demo.3 "$c3" "$c1" CHG-2003
+  incidents lv-demo.3 "$c3" '[]'
+  expect 0 sg run build --release lv-demo.3 --dir "$repo" -- npm run build
+  approve lv-demo.3 "$c3"
+  expect 0 sg run deploy --release lv-demo.3 --dir "$repo" -- pm2 restart localizevideos-app --update-env
+  expect 0 verify lv-demo.3
+  say "carol holds automated rollback while she looks at a traffic spike: a breach would only alert"
+  expect 0 sg hold --release lv-demo.3 --by carol --reason "marketing campaign traffic starts now"
+  expect 0 sg hold --release lv-demo.3 --release-hold --by carol
+  say "shipgate watch lv-demo.3 --auto-rollback: the error spike rolls the release back"
+  expect 1 sg watch --release lv-demo.3 --signals "$work/signals.yaml" --window 40s --interval 2s --baseline-offset 5s \
+    --data "$out/watch-data.yaml" --auto-rollback --rollback-arg=--dir="$repo"
+  echo "the checkout is back at $(git_ rev-parse --short HEAD) (lv-demo.1 was $(git -C "$repo" rev-parse --short "$c1"))"
+  sg status --release lv-demo.3 || true
+fi
 
 # ---------------------------------------------------------------- drift
 say "shipgate reconcile pm2: the app as the ledger left it"
@@ -271,18 +301,32 @@ say "The open violations: each waits for its postmortem"
 expect 0 sg violations list --service localizevideos-app
 
 # ---------------------------------------------------------------- the audit
-say "The auditor's view: the ledger verified, a report of these releases, and a replay pack checked offline"
+say "The auditor's view: the ledger verified and checkpointed, a report of these releases, and a replay pack checked offline"
 expect 0 sg audit verify
-out=$root/.demo
-mkdir -p "$out"
-expect 0 sg audit report --since "$(at '-1 day')" --until "$(at '+1 day')" --format md --out "$out/release-report.md"
-expect 0 sg audit report --since "$(at '-1 day')" --until "$(at '+1 day')" --format html --out "$out/release-report.html"
-# A checkpoint key pair (shipgate init makes one; this scratch setup wrote
-# its shipgate.yaml by hand): the pack is proved against a checkpoint of the
-# ledger's head signed with it, and the auditor pins its public half.
-mkdir -p "$work/keys" && (cd "$work/keys" && "$sg" init --service localizevideos-app >/dev/null)
-expect 0 sg audit export --format pack --key "$work/keys/.shipgate/keys/checkpoint.key" --out "$work/releases.pack.tar.gz"
-expect 0 sg audit replay "$work/releases.pack.tar.gz" --key "$work/keys/.shipgate/keys/checkpoint.pub"
+# The checkpoint, signed with shipgate init's key, pins the ledger's head:
+# the reports are verified against it, and so is any later check.
+expect 0 sg audit checkpoint --out checkpoint.json
+since=$(date -u -d '-1 day' +%F)
+until=$(date -u -d '+1 day' +%F)
+report() { # FORMAT
+  sg audit report --since "$since" --until "$until" --checkpoint checkpoint.json --format "$1" --out "release-report.$1"
+}
+expect 0 report md
+expect 0 report html
+# The auditor pins the checkpoint key's public half: the pack is proved
+# against a checkpoint of the ledger's head signed with it.
+expect 0 sg audit export --format pack --out releases.pack.tar.gz
+expect 0 sg audit replay releases.pack.tar.gz --key .shipgate/keys/checkpoint.pub
 echo "reports: $out/release-report.md and $out/release-report.html (one self-contained file: open it in a browser, print it to PDF)"
 
 say "Done: stopping PM2 ($PM2_HOME) and removing $work"
+if [ ${#skipped[@]} -gt 0 ]; then
+  echo "Skipped, because prometheus is missing ($no_prometheus):"
+  printf '  %s\n' "${skipped[@]}"
+  echo "Everything else ran."
+fi
+say "Kept in ${out#"$root"/}/: the ledger these reports describe (.shipgate/ledger.db) and its checkpoint. Check them again:"
+echo "  cd $out"
+echo "  ../../bin/shipgate audit verify --checkpoint checkpoint.json"
+echo "  ../../bin/shipgate audit report --since $since --until $until --checkpoint checkpoint.json --format html --out release-report.html"
+echo "  ../../bin/shipgate audit replay releases.pack.tar.gz --key .shipgate/keys/checkpoint.pub"

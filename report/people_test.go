@@ -1,0 +1,145 @@
+package report_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/localizevideos/shipgate/collect/git"
+	"github.com/localizevideos/shipgate/collect/pm2"
+	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/reconcile"
+	"github.com/localizevideos/shipgate/report"
+)
+
+// The raw values a watch records: a ratio as the division gave it, and
+// times to the nanosecond.
+const (
+	rawRate      = "0.03424773909781908"
+	rawRollback  = 2.225123456
+	reconcileApp = "localizevideos-app"
+)
+
+// shortHistory records two days as the demo does: on the first a release
+// whose watch found a breach (a raw ratio, nanosecond window), rolled back;
+// on the second a release that failed verification, rolled back, then
+// reconciles of what runs: clean, hot-patched, restarted by hand.
+func shortHistory(t *testing.T) (*fixture, *rel, *rel) {
+	f := newFixture(t)
+	S1, S2 := day(12, 1, 10, 5), day(12, 2, 10, 5)
+
+	breach := f.newRel("lv-2026-12-01.1", reconcileApp, "production", "breach")
+	f.want(breach, f.deployGate(breach, S1, okVariant()), true)
+	f.want(breach, f.verifyGate(breach, S1, "allowed/verification.json"), true)
+	start, end := S1.Add(90*time.Second+917023352), S1.Add(15*time.Minute+90*time.Second+917316537)
+	mon := f.doc(breach, "allowed/monitoring.json", S1.Sub(baseAllowed), func(m map[string]any) {
+		m["collectedAt"] = end.Add(15 * time.Second).Format(time.RFC3339Nano)
+		data := m["data"].(map[string]any)
+		data["result"] = "breach"
+		data["window"] = map[string]any{"start": start.Format(time.RFC3339Nano), "end": end.Format(time.RFC3339Nano)}
+		sig := data["signals"].([]any)[0].(map[string]any)
+		sig["status"], sig["observed"] = "breach", json.Number(rawRate)
+	})
+	f.want(breach, f.completeGate(breach, S1, mon), false, "monitoring.healthy")
+	rb := S1.Add(27*time.Minute + 412345678)
+	f.addEvidence(rb.Add(10*time.Second), f.rollback(breach, S1, "succeeded", rb, rawRollback, "error_rate observed "+rawRate+" since "+start.Format(time.RFC3339Nano)))
+
+	failed := f.newRel("lv-2026-12-02.1", reconcileApp, "production", "verify-failed")
+	f.verifyFail(failed, S2, day(12, 4, 9, 0), 1)
+
+	// The verify failure's rollback ran from S2+14m for 60s.
+	started := S2.Add(15*time.Minute - 412*time.Millisecond)
+	proc := pm2.Process{Name: reconcileApp, PID: 31631, Status: "online", Restarts: 5, StartedAt: started, Cwd: "/srv/localizevideos/app"}
+	checkout := git.Facts{Repository: "localizevideos/app", Commit: "9a8b7c6d5e4f30211203f4e5d6c7b8a990817263", Branch: "main",
+		Clean: true, CommitKnown: true, OnMain: true}
+	reconcileAt := func(now time.Time, p pm2.Process, g git.Facts) {
+		t.Helper()
+		f.advance(now)
+		_, err := reconcile.Check(f.ctx, f.db, reconcile.Request{Service: reconcileApp, Environment: "production", Process: p, Git: g,
+			Actor: "dave", Now: now, PostmortemDue: 5 * 24 * time.Hour,
+			NewID: func(prefix string, _ time.Time) string { f.n++; return fmt.Sprintf("%s_%04d", prefix, f.n) }})
+		if err != nil {
+			t.Fatalf("reconcile at %s: %v", now, err)
+		}
+	}
+	reconcileAt(S2.Add(20*time.Minute+123456789), proc, checkout)
+	patched := checkout
+	patched.Clean = false
+	reconcileAt(S2.Add(30*time.Minute+234567891), proc, patched)
+	byHand := proc
+	byHand.PID, byHand.Restarts, byHand.StartedAt = 31702, 6, S2.Add(35*time.Minute+465*time.Millisecond)
+	reconcileAt(S2.Add(36*time.Minute+345678912), byHand, checkout)
+	f.advance(day(12, 31, 0, 0))
+	return f, breach, failed
+}
+
+// TestReportForPeople reads the Markdown and the HTML of two days as a
+// person does: numbers and times rounded for reading, labels that say what
+// happened, reconciles shown with what they recorded, a chart whose labels
+// can be read. The JSON keeps the exact values.
+func TestReportForPeople(t *testing.T) {
+	ctx := context.Background()
+	f, _, _ := shortHistory(t)
+	catalog, err := report.RuleCatalog(ctx, policies.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := report.Build(ctx, f.db, report.Options{Since: day(12, 1, 0, 0), Until: day(12, 3, 0, 0), Now: day(12, 15, 0, 0),
+		Rules: catalog, Engine: f.eng, Validator: f.v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Days) != 2 || len(rep.Releases) != 2 {
+		t.Fatalf("the report has %d days and %d releases; want 2 and 2", len(rep.Days), len(rep.Releases))
+	}
+	out := map[string]string{}
+	for _, format := range report.Formats {
+		var buf bytes.Buffer
+		if err := report.Write(&buf, rep, format); err != nil {
+			t.Fatal(err)
+		}
+		out[format] = buf.String()
+	}
+
+	t.Run("chart labels", func(t *testing.T) { checkDayLabels(t, out[report.FormatHTML]) })
+
+	t.Run("browser", func(t *testing.T) { testBrowser(t, out[report.FormatHTML]) })
+}
+
+var dayLabel = regexp.MustCompile(`<text x="([0-9.]+)" y="[0-9.]+" text-anchor="middle">([^<]*)</text>`)
+
+// checkDayLabels holds the day labels of the per-day chart at least a
+// label's width apart. At 11px a digit of a sans-serif face is at most
+// 0.6em wide (6.6px) and a hyphen narrower, so a label of n characters
+// takes at most 6.6n px; centred labels overlap unless their centres are
+// that far apart.
+func checkDayLabels(t *testing.T, page string) {
+	t.Helper()
+	i := strings.Index(page, `aria-label="Decisions per day"`)
+	j := strings.Index(page[max(i, 0):], "</svg>")
+	if i < 0 || j < 0 {
+		t.Fatal("no per-day chart")
+	}
+	labels := dayLabel.FindAllStringSubmatch(page[i:i+j], -1)
+	if len(labels) == 0 {
+		t.Fatal("the per-day chart has no day label")
+	}
+	prev, prevText := -1e9, ""
+	for _, l := range labels {
+		x, err := strconv.ParseFloat(l[1], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		width := 6.6 * float64(len(l[2]))
+		if x-prev < width {
+			t.Errorf("day labels %q at x=%.1f and %q at x=%.1f overlap: want at least %.1f apart", prevText, prev, l[2], x, width)
+		}
+		prev, prevText = x, l[2]
+	}
+}

@@ -291,7 +291,7 @@ func (b *builder) release(ctx context.Context, id string, ds []recorded) (Releas
 			r.Deployed = true
 			r.Emergency = r.Emergency || dec.Emergency
 		case d.Gate == "verify" && !d.Allow && d.Reason == engine.ReasonDeny:
-			r.VerificationFailed = true
+			r.VerifyDenied = true
 			failures = append(failures, d.EvaluatedAt.UTC())
 		}
 		if d.Gate == "deploy" && (dec.Emergency || len(dec.Freeze) > 0) {
@@ -310,9 +310,10 @@ func (b *builder) release(ctx context.Context, id string, ds []recorded) (Releas
 		}
 	}
 	if len(breaches) > 0 {
-		r.VerificationFailed = true
+		r.MonitoringBreached = true
 		failures = append(failures, breaches...)
 	}
+	r.VerificationFailed = r.VerifyDenied || r.MonitoringBreached
 	b.outcome(&r, failures)
 	b.postmortems(&r)
 	return r, nil

@@ -22,6 +22,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"secsp":       fmtSecondsPtr,
 	"durations":   fmtDurations,
 	"rate":        fmtRate,
+	"failed":      fmtFailed,
 	"short":       short,
 	"shortList":   shortList,
 	"verdict":     verdict,

@@ -73,7 +73,7 @@ func writeMarkdown(w io.Writer, rep *Report) error {
 		{"Violations open", fmt.Sprintf("%d (%d overdue)", s.Violations.Open, s.Violations.Overdue)},
 		{"Postmortem lead time (opened to closed)", fmtDurations(s.PostmortemLead)},
 		{"Change failure rate", fmtRate(s.ChangeFailure)},
-		{"Failed releases", fmt.Sprintf("%d rolled back, %d failed verification", s.ChangeFailure.RolledBack, s.ChangeFailure.Verify)},
+		{"Failed releases", fmtFailed(s.ChangeFailure)},
 		{"Time to restore (failure to rollback finished)", fmtDurations(s.TimeToRestore)},
 		{"Rollbacks slower than the deploy", fmt.Sprintf("%d of %d (median rollback %s, median deploy %s)", s.Rollbacks.SlowerThanDeploy, s.Rollbacks.Count,
 			fmtSecondsPtr(s.Rollbacks.MedianRollbackSeconds), fmtSecondsPtr(s.Rollbacks.MedianDeploySeconds))},

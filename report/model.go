@@ -124,11 +124,15 @@ type Durations struct {
 // ChangeFailure is the change failure rate: Failed ÷ Deployed, null
 // without a deployed release.
 type ChangeFailure struct {
-	Deployed   int      `json:"deployed"`
-	Failed     int      `json:"failed"`
-	RolledBack int      `json:"rolledBack"`
-	Verify     int      `json:"verificationFailed"`
-	Rate       *float64 `json:"rate"`
+	Deployed   int `json:"deployed"`
+	Failed     int `json:"failed"`
+	RolledBack int `json:"rolledBack"`
+	// Verify counts the releases that failed verification in the wide
+	// sense: VerifyDenied or MonitoringBreached (or both).
+	Verify             int      `json:"verificationFailed"`
+	VerifyDenied       int      `json:"verifyDenied"`
+	MonitoringBreached int      `json:"monitoringBreached"`
+	Rate               *float64 `json:"rate"`
 }
 
 // RollbackFigures compare each release's rollback with its deploy.
@@ -170,13 +174,18 @@ type Release struct {
 	Environment string `json:"environment"`
 	Commit      string `json:"commit"`
 	// Outcome flags, as the summary counts them.
-	Deployed           bool     `json:"deployed"`
-	Emergency          bool     `json:"emergency"`
-	DuringFreeze       bool     `json:"duringFreeze"`
-	FreezeWindows      []string `json:"freezeWindows"`
-	RolledBack         bool     `json:"rolledBack"`
-	VerificationFailed bool     `json:"verificationFailed"`
-	Failed             bool     `json:"failed"`
+	Deployed      bool     `json:"deployed"`
+	Emergency     bool     `json:"emergency"`
+	DuringFreeze  bool     `json:"duringFreeze"`
+	FreezeWindows []string `json:"freezeWindows"`
+	RolledBack    bool     `json:"rolledBack"`
+	// VerificationFailed is VerifyDenied or MonitoringBreached: a verify
+	// decision denied by the policies, or a Monitoring that reports a
+	// breach.
+	VerificationFailed bool `json:"verificationFailed"`
+	VerifyDenied       bool `json:"verifyDenied"`
+	MonitoringBreached bool `json:"monitoringBreached"`
+	Failed             bool `json:"failed"`
 	// FailedAt is the first failed verification or monitoring breach;
 	// RestoredAt the end of the first succeeded rollback after it.
 	FailedAt             *time.Time `json:"failedAt"`

@@ -85,7 +85,7 @@ func shortHistory(t *testing.T) (*fixture, *rel, *rel) {
 // can be read. The JSON keeps the exact values.
 func TestReportForPeople(t *testing.T) {
 	ctx := context.Background()
-	f, _, _ := shortHistory(t)
+	f, breach, failed := shortHistory(t)
 	catalog, err := report.RuleCatalog(ctx, policies.FS)
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +106,34 @@ func TestReportForPeople(t *testing.T) {
 		}
 		out[format] = buf.String()
 	}
+
+	t.Run("labels", func(t *testing.T) {
+		md := out[report.FormatMarkdown]
+		for _, c := range []struct {
+			r         *rel
+			want, not string
+		}{
+			{breach, "deployed, monitoring breach, rolled back, restored in", "failed verification"},
+			{failed, "deployed, failed verification, rolled back, restored in", "monitoring breach"},
+		} {
+			line := lineAfter(md, "### "+c.r.ID+"\n")
+			if !strings.Contains(line, c.want) || strings.Contains(line, c.not) {
+				t.Errorf("%s (%s): %q; want %q and not %q", c.r.ID, c.r.Scenario, line, c.want, c.not)
+			}
+		}
+		const failures = "2 rolled back, 1 failed verification, 1 monitoring breach"
+		if !strings.Contains(md, "| Failed releases | "+failures+" |") {
+			t.Errorf("Markdown: the failed releases are not told apart: %s", lineWith(md, "| Failed releases"))
+		}
+		if !strings.Contains(out[report.FormatHTML], "<th>Failed releases</th><td>"+failures+"</td>") {
+			t.Errorf("HTML: the failed releases are not told apart")
+		}
+		r := rep.Releases[0]
+		if !r.VerificationFailed || r.VerifyDenied || !r.MonitoringBreached {
+			t.Errorf("%s: verificationFailed %t verifyDenied %t monitoringBreached %t; want true false true", r.ID,
+				r.VerificationFailed, r.VerifyDenied, r.MonitoringBreached)
+		}
+	})
 
 	t.Run("chart labels", func(t *testing.T) { checkDayLabels(t, out[report.FormatHTML]) })
 
@@ -142,4 +170,23 @@ func checkDayLabels(t *testing.T, page string) {
 		}
 		prev, prevText = x, l[2]
 	}
+}
+
+func lineAfter(s, prefix string) string {
+	i := strings.Index(s, prefix)
+	if i < 0 {
+		return ""
+	}
+	rest := strings.TrimLeft(s[i+len(prefix):], "\n")
+	line, _, _ := strings.Cut(rest, "\n")
+	return line
+}
+
+func lineWith(s, sub string) string {
+	for line := range strings.Lines(s) {
+		if strings.Contains(line, sub) {
+			return line
+		}
+	}
+	return ""
 }

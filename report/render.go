@@ -87,6 +87,12 @@ func fmtRate(c ChangeFailure) string {
 	return fmt.Sprintf("%.1f%% (%d of %d deployed releases)", *c.Rate*100, c.Failed, c.Deployed)
 }
 
+// fmtFailed says how the deployed releases failed.
+func fmtFailed(c ChangeFailure) string {
+	return fmt.Sprintf("%d rolled back, %d failed verification, %d %s", c.RolledBack, c.VerifyDenied,
+		c.MonitoringBreached, plural(c.MonitoringBreached, "monitoring breach", "monitoring breaches"))
+}
+
 func fmtDurations(d Durations) string {
 	if d.Count == 0 {
 		return "– (none)"
@@ -127,8 +133,11 @@ func flags(r Release) []string {
 		}
 		out = append(out, w)
 	}
-	if r.VerificationFailed {
+	if r.VerifyDenied {
 		out = append(out, "failed verification")
+	}
+	if r.MonitoringBreached {
+		out = append(out, "monitoring breach")
 	}
 	if r.RolledBack {
 		out = append(out, "rolled back")

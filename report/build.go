@@ -54,6 +54,9 @@ const (
 	ruleHardWindow = "freeze.hard-window"
 	// obligationPostmortem is the obligation kind of the emergency path.
 	obligationPostmortem = "postmortem"
+	// gateReconcile is the pseudo-gate reconcile records its findings
+	// under: what it observed, not a policy evaluation.
+	gateReconcile = "reconcile"
 )
 
 // ParsePeriod reads the bounds of a period: a date (2026-11-01, UTC) or an
@@ -522,8 +525,31 @@ func (b *builder) decision(ctx context.Context, d recorded) Decision {
 	if d.Gate == "deploy" {
 		out.Freeze = b.freeze(d, out)
 	}
+	if d.Gate == gateReconcile {
+		out.Observed = observed(d.Body)
+	}
 	out.Explanation = b.explain(ctx, d, out)
 	return out
+}
+
+// observed reads what a reconcile recorded; nil when the body has none.
+func observed(body []byte) *Observation {
+	var rec struct {
+		Observed *Observation `json:"observed"`
+	}
+	if json.Unmarshal(body, &rec) != nil || rec.Observed == nil {
+		return nil
+	}
+	o := rec.Observed
+	o.At = o.At.UTC()
+	if o.Process.StartedAt != nil && o.Process.StartedAt.IsZero() {
+		o.Process.StartedAt = nil // PM2 gave no start time
+	}
+	o.Process.StartedAt = utc(o.Process.StartedAt)
+	if e := o.Explained; e != nil {
+		e.StartedAt, e.FinishedAt = e.StartedAt.UTC(), e.FinishedAt.UTC()
+	}
+	return o
 }
 
 func (b *builder) findings(fs []engine.Finding) []Finding {

@@ -158,7 +158,7 @@ func markdownRelease(m *mdWriter, r Release) {
 	m.printf("#### Decisions\n\n")
 	for _, d := range r.Decisions {
 		m.printf("##### %s %s at %s\n\n", d.Gate, verdict(d), fmtTime(d.EvaluatedAt))
-		m.printf("Decision %s (ledger entry %d), policy revision %s, input %s.\n\n", code(d.ID), d.Entry, code(short(d.PolicyRevision)), code(short(d.InputDigest)))
+		m.printf("Decision %s (ledger entry %d)%s.\n\n", code(d.ID), d.Entry, mdRecorded(d))
 		m.printf("%s\n\n", md(d.Explanation.Summary))
 		for _, o := range nonHeld(d.Explanation) {
 			m.printf("- **%s** %s [%s]: %s", o.Outcome, md(ruleLabel(o)), enforcementOf(d, o.Rule), md(o.Detail))
@@ -270,6 +270,27 @@ func markdownRelease(m *mdWriter, r Release) {
 		}
 		m.table(table.Row{"Postmortem", "Author", "Completed", "Recorded", "Closes", "Summary"}, rows)
 	}
+}
+
+// mdRecorded is what the ledger entry of d holds besides its id: the
+// policy revision and input of a gate decision, or what a reconcile saw.
+// Fields it lacks are left out.
+func mdRecorded(d Decision) string {
+	var s string
+	if isReconcile(d) {
+		s = ", " + reconcileNote
+		if d.Observed != nil {
+			s += ": " + md(observation(*d.Observed))
+		}
+		return s
+	}
+	if d.PolicyRevision != "" {
+		s += ", policy revision " + code(short(d.PolicyRevision))
+	}
+	if d.InputDigest != "" {
+		s += ", input " + code(short(d.InputDigest))
+	}
+	return s
 }
 
 func mdRules(os []RuleOutcome) string {

@@ -135,6 +135,50 @@ func TestReportForPeople(t *testing.T) {
 		}
 	})
 
+	t.Run("reconcile", func(t *testing.T) {
+		for _, format := range []string{report.FormatMarkdown, report.FormatHTML} {
+			o := out[format]
+			for _, bad := range []string{"policy revision , input", "policy revision ``", "input ``", "policy revision <code></code>", "input <code></code>"} {
+				if strings.Contains(o, bad) {
+					t.Errorf("%s renders empty fields: %q", format, bad)
+				}
+			}
+			if n := strings.Count(o, "a reconcile of what runs (no policy evaluation): pm2 app "); n != 3 {
+				t.Errorf("%s: %d reconciles told as such, with what they saw; want 3", format, n)
+			}
+			for _, want := range []string{
+				"pm2 app localizevideos-app (pid 31631, restart #5, started 2026-12-02T10:19:59Z, online), started during the Rollback of lv-2026-12-02.1",
+				"; directory /srv/localizevideos/app at 9a8b7c6d5e4f, clean, on main, as the last deploy or rollback left it.",
+				"; directory /srv/localizevideos/app at 9a8b7c6d5e4f, uncommitted changes, on main, as the last deploy or rollback left it.",
+				"pm2 app localizevideos-app (pid 31702, restart #6, started 2026-12-02T10:40:00Z, online), started outside any allowed deploy or rollback",
+				"No drift: what runs is what the ledger says was released.",
+				"Drift: 1 rule failed (forbidden.hot-patch): what runs is not what the ledger says was released.",
+			} {
+				if !strings.Contains(o, want) {
+					t.Errorf("%s lacks %q", format, want)
+				}
+			}
+		}
+		md := out[report.FormatMarkdown]
+		for _, want := range []string{"##### reconcile NO DRIFT at 2026-12-02T10:25:00Z", "##### reconcile DRIFT at 2026-12-02T10:35:00Z"} {
+			if !strings.Contains(md, want) {
+				t.Errorf("Markdown lacks %q", want)
+			}
+		}
+		if line := lineAfter(md, "### "+failed.ID+"\n"); !strings.HasSuffix(line, ", drift found by reconcile.") {
+			t.Errorf("%s: %q; want the drift the reconciles found", failed.ID, line)
+		}
+		var observed int
+		for _, d := range rep.Releases[1].Decisions {
+			if o := d.Observed; o != nil && o.Process.PID != 0 && o.Git.Commit != "" && o.Process.StartedAt != nil {
+				observed++
+			}
+		}
+		if observed != 3 {
+			t.Errorf("the model carries what %d reconciles observed; want 3", observed)
+		}
+	})
+
 	t.Run("chart labels", func(t *testing.T) { checkDayLabels(t, out[report.FormatHTML]) })
 
 	t.Run("browser", func(t *testing.T) { testBrowser(t, out[report.FormatHTML]) })

@@ -145,18 +145,68 @@ func flags(r Release) []string {
 	if r.TimeToRestoreSeconds != nil {
 		out = append(out, "restored in "+fmtSeconds(*r.TimeToRestoreSeconds))
 	}
+	if slices.ContainsFunc(r.Decisions, func(d Decision) bool { return d.Gate == gateReconcile && !d.Allow }) {
+		out = append(out, "drift found by reconcile")
+	}
 	return out
 }
 
 func verdict(d Decision) string {
 	v := "DENY"
-	if d.Allow {
+	switch {
+	case d.Gate == gateReconcile && d.Allow:
+		v = "NO DRIFT"
+	case d.Gate == gateReconcile:
+		v = "DRIFT"
+	case d.Allow:
 		v = "ALLOW"
 	}
 	if d.DryRun {
 		v += " (dry run)"
 	}
 	return v
+}
+
+// isReconcile tells a reconcile, which observed what runs, from a gate
+// decision, which a policy evaluated.
+func isReconcile(d Decision) bool { return d.Gate == gateReconcile }
+
+// reconcileNote introduces what a reconcile recorded in place of a policy
+// revision and an input.
+const reconcileNote = "a reconcile of what runs (no policy evaluation)"
+
+// observation says in words what a reconcile saw.
+func observation(o Observation) string {
+	p, g := o.Process, o.Git
+	started := "no start time"
+	if p.StartedAt != nil {
+		started = "started " + fmtTime(*p.StartedAt)
+	}
+	s := fmt.Sprintf("pm2 app %s (pid %d, restart #%d, %s, %s)", p.Name, p.PID, p.Restarts, started, p.Status)
+	if e := o.Explained; e != nil {
+		s += fmt.Sprintf(", started during the %s of %s", e.Kind, e.Release)
+	} else if p.StartedAt != nil {
+		s += ", started outside any allowed deploy or rollback"
+	}
+	state, where := "clean", "on main"
+	if !g.Clean {
+		state = "uncommitted changes"
+	}
+	switch {
+	case !g.CommitKnown:
+		where = "a commit the repository does not hold"
+	case !g.OnMain:
+		where = "not on main"
+	}
+	s += fmt.Sprintf("; directory %s at %s, %s, %s", p.Cwd, short(g.Commit), state, where)
+	switch o.ExpectedCommit {
+	case "":
+	case g.Commit:
+		s += ", as the last deploy or rollback left it"
+	default:
+		s += "; the last deploy or rollback left " + short(o.ExpectedCommit)
+	}
+	return s
 }
 
 // docGroup is one counted document of an allowed decision and the rules

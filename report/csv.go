@@ -2,6 +2,7 @@ package report
 
 import (
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,9 +81,11 @@ func writeCSV(w io.Writer, rep *Report) error {
 	return err
 }
 
+// csvNumber writes seconds to the millisecond: the nanoseconds of a
+// difference of two recorded times are noise in a spreadsheet.
 func csvNumber(f *float64) string {
 	if f == nil {
 		return ""
 	}
-	return strconv.FormatFloat(*f, 'f', -1, 64)
+	return strconv.FormatFloat(math.Round(*f*1000)/1000, 'f', -1, 64)
 }

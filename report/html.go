@@ -26,6 +26,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"short":         short,
 	"shortList":     shortList,
 	"verdict":       verdict,
+	"human":         human,
 	"reconcile":     isReconcile,
 	"observation":   func(o *Observation) string { return observation(*o) },
 	"reconcileNote": func() string { return reconcileNote },

@@ -107,6 +107,43 @@ func TestReportForPeople(t *testing.T) {
 		out[format] = buf.String()
 	}
 
+	t.Run("numbers and times", func(t *testing.T) {
+		long := regexp.MustCompile(`\d\.\d{5,}`)
+		subMilli := regexp.MustCompile(`\d\d:\d\d:\d\d\.\d{4,}`)
+		for _, format := range []string{report.FormatMarkdown, report.FormatHTML, report.FormatCSV} {
+			if m := long.FindString(out[format]); m != "" {
+				t.Errorf("%s has a number with more than 4 decimals: %s", format, around(out[format], m))
+			}
+			if m := subMilli.FindString(out[format]); m != "" {
+				t.Errorf("%s has a time finer than a millisecond: %s", format, around(out[format], m))
+			}
+		}
+		for _, format := range []string{report.FormatMarkdown, report.FormatHTML} {
+			for _, want := range []string{
+				`monitoring 2026-12-01T10:06:30Z to 2026-12-01T10:21:30Z breached: error\_rate (observed 0.0342, baseline 0.003)`,
+				`rollback now: safety signals breached after release: error\_rate (observed 0.0342, baseline 0.003)`,
+				`error\_rate observed 0.0342 since 2026-12-01T10:06:30Z`, // the rollback's reason
+				"started at 2026-12-02T10:40:00Z, restart #6",            // PM2's milliseconds
+				"Change failure rate",
+				"100 % (2 of 2 deployed releases)",
+			} {
+				if format == report.FormatHTML {
+					want = strings.ReplaceAll(want, `\_`, "_")
+				}
+				if !strings.Contains(out[format], want) {
+					t.Errorf("%s lacks %q", format, want)
+				}
+			}
+		}
+		// Machines get the values as recorded.
+		windowStart := day(12, 1, 10, 5).Add(90*time.Second + 917023352).Format(time.RFC3339Nano)
+		for _, want := range []string{"observed " + rawRate, windowStart, `"durationSeconds": 2.225123456`} {
+			if !strings.Contains(out[report.FormatJSON], want) {
+				t.Errorf("JSON lacks the exact %s", want)
+			}
+		}
+	})
+
 	t.Run("labels", func(t *testing.T) {
 		md := out[report.FormatMarkdown]
 		for _, c := range []struct {
@@ -233,4 +270,10 @@ func lineWith(s, sub string) string {
 		}
 	}
 	return ""
+}
+
+// around is m with the text around its first occurrence in s.
+func around(s, m string) string {
+	i := strings.Index(s, m)
+	return strconv.Quote(s[max(0, i-80):min(len(s), i+len(m)+20)])
 }

@@ -84,7 +84,7 @@ func fmtRate(c ChangeFailure) string {
 	if c.Rate == nil {
 		return "– (no release deployed)"
 	}
-	return fmt.Sprintf("%.1f%% (%d of %d deployed releases)", *c.Rate*100, c.Failed, c.Deployed)
+	return fmt.Sprintf("%s (%d of %d deployed releases)", fmtPercent(*c.Rate), c.Failed, c.Deployed)
 }
 
 // fmtFailed says how the deployed releases failed.

@@ -27,6 +27,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"shortList":     shortList,
 	"verdict":       verdict,
 	"human":         human,
+	"sentence":      sentence,
 	"reconcile":     isReconcile,
 	"observation":   func(o *Observation) string { return observation(*o) },
 	"reconcileNote": func() string { return reconcileNote },

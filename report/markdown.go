@@ -161,7 +161,7 @@ func markdownRelease(m *mdWriter, r Release) {
 		m.printf("Decision %s (ledger entry %d)%s.\n\n", code(d.ID), d.Entry, mdRecorded(d))
 		m.printf("%s\n\n", md(human(d.Explanation.Summary)))
 		for _, o := range nonHeld(d.Explanation) {
-			m.printf("- **%s** %s [%s]: %s", o.Outcome, md(ruleLabel(o)), enforcementOf(d, o.Rule), md(human(o.Detail)))
+			m.printf("- **%s** %s [%s]: %s", o.Outcome, md(ruleLabel(o)), enforcementOf(d, o.Rule), md(sentence(o.Detail)))
 			if len(o.Evidence) > 0 {
 				m.printf(" Evidence: %s.", code(shortList(o.Evidence)))
 			}

@@ -185,8 +185,8 @@ func TestReportForPeople(t *testing.T) {
 			}
 			for _, want := range []string{
 				"pm2 app localizevideos-app (pid 31631, restart #5, started 2026-12-02T10:19:59Z, online), started during the Rollback of lv-2026-12-02.1",
-				"; directory /srv/localizevideos/app at 9a8b7c6d5e4f, clean, on main, as the last deploy or rollback left it.",
-				"; directory /srv/localizevideos/app at 9a8b7c6d5e4f, uncommitted changes, on main, as the last deploy or rollback left it.",
+				"; directory /srv/localizevideos/app at 9a8b7c6d5e4f (the commit the last deploy or rollback left), clean, on main.",
+				"; directory /srv/localizevideos/app at 9a8b7c6d5e4f (the commit the last deploy or rollback left), uncommitted changes, on main.",
 				"pm2 app localizevideos-app (pid 31702, restart #6, started 2026-12-02T10:40:00Z, online), started outside any allowed deploy or rollback",
 				"No drift: what runs is what the ledger says was released.",
 				"Drift: 1 rule failed (forbidden.hot-patch): what runs is not what the ledger says was released.",
@@ -197,6 +197,9 @@ func TestReportForPeople(t *testing.T) {
 			}
 		}
 		md := out[report.FormatMarkdown]
+		if want := "code was patched outside git. To pass: commit the change"; !strings.Contains(md, want) {
+			t.Errorf("Markdown lacks %q: a finding's message runs into what follows", want)
+		}
 		for _, want := range []string{"##### reconcile NO DRIFT at 2026-12-02T10:25:00Z", "##### reconcile DRIFT at 2026-12-02T10:35:00Z"} {
 			if !strings.Contains(md, want) {
 				t.Errorf("Markdown lacks %q", want)

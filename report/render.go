@@ -198,15 +198,25 @@ func observation(o Observation) string {
 	case !g.OnMain:
 		where = "not on main"
 	}
-	s += fmt.Sprintf("; directory %s at %s, %s, %s", p.Cwd, short(g.Commit), state, where)
+	at := short(g.Commit)
 	switch o.ExpectedCommit {
 	case "":
 	case g.Commit:
-		s += ", as the last deploy or rollback left it"
+		at += " (the commit the last deploy or rollback left)"
 	default:
-		s += "; the last deploy or rollback left " + short(o.ExpectedCommit)
+		at += " (the last deploy or rollback left " + short(o.ExpectedCommit) + ")"
 	}
-	return s
+	return s + fmt.Sprintf("; directory %s at %s, %s, %s", p.Cwd, at, state, where)
+}
+
+// sentence is a recorded message for people (human), ended with a full
+// stop so that what the report adds after it reads apart.
+func sentence(s string) string {
+	s = human(strings.TrimSpace(s))
+	if s == "" || strings.HasSuffix(s, ".") || strings.HasSuffix(s, "!") || strings.HasSuffix(s, "?") {
+		return s
+	}
+	return s + "."
 }
 
 // docGroup is one counted document of an allowed decision and the rules

@@ -135,6 +135,10 @@ func TestReportForPeople(t *testing.T) {
 				}
 			}
 		}
+		// A time in a table cell does not break at its hyphens.
+		if want := `<td class="time">2026-12-01T10:32:00Z</td>`; !strings.Contains(out[report.FormatHTML], want) {
+			t.Errorf("HTML lacks %s", want)
+		}
 		// Machines get the values as recorded.
 		windowStart := day(12, 1, 10, 5).Add(90*time.Second + 917023352).Format(time.RFC3339Nano)
 		for _, want := range []string{"observed " + rawRate, windowStart, `"durationSeconds": 2.225123456`} {

@@ -18,8 +18,9 @@ import (
 var browsers = []string{"chromium", "chromium-browser", "google-chrome"}
 
 // testBrowser renders the HTML report in headless Chromium: both charts
-// are in the DOM with their bars, and printing gives a PDF. Without a
-// browser on PATH it skips (CI installs Debian's chromium).
+// are in the DOM with their bars, the day labels do not overlap, and
+// printing gives a PDF. Without a browser on PATH it skips (CI installs
+// Debian's chromium).
 func testBrowser(t *testing.T, html string) {
 	exe := ""
 	for _, name := range browsers {
@@ -72,6 +73,20 @@ func testBrowser(t *testing.T, html string) {
 		}
 		if len(bars) == 0 {
 			t.Errorf("no %s in the DOM", sel)
+		}
+	}
+	// The day labels, as the browser lays them out, do not overlap.
+	boxes, err := chromedp.Run(ctx, chromedp.Evaluate[[][2]float64](
+		`Array.from(document.querySelectorAll('#chart-days svg text[text-anchor="middle"]'), t => { const b = t.getBBox(); return [b.x, b.width]; })`))
+	if err != nil {
+		t.Fatalf("measure the day labels: %v", err)
+	}
+	if len(boxes) == 0 {
+		t.Error("the per-day chart has no day label in the DOM")
+	}
+	for i := 1; i < len(boxes); i++ {
+		if end := boxes[i-1][0] + boxes[i-1][1]; boxes[i][0] < end {
+			t.Errorf("day label %d starts at x=%.1f, before label %d ends at x=%.1f", i, boxes[i][0], i-1, end)
 		}
 	}
 	var pdf []byte

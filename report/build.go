@@ -54,6 +54,9 @@ const (
 	ruleHardWindow = "freeze.hard-window"
 	// obligationPostmortem is the obligation kind of the emergency path.
 	obligationPostmortem = "postmortem"
+	// gateReconcile is the pseudo-gate reconcile records its findings
+	// under: what it observed, not a policy evaluation.
+	gateReconcile = "reconcile"
 )
 
 // ParsePeriod reads the bounds of a period: a date (2026-11-01, UTC) or an
@@ -291,7 +294,7 @@ func (b *builder) release(ctx context.Context, id string, ds []recorded) (Releas
 			r.Deployed = true
 			r.Emergency = r.Emergency || dec.Emergency
 		case d.Gate == "verify" && !d.Allow && d.Reason == engine.ReasonDeny:
-			r.VerificationFailed = true
+			r.VerifyDenied = true
 			failures = append(failures, d.EvaluatedAt.UTC())
 		}
 		if d.Gate == "deploy" && (dec.Emergency || len(dec.Freeze) > 0) {
@@ -310,9 +313,10 @@ func (b *builder) release(ctx context.Context, id string, ds []recorded) (Releas
 		}
 	}
 	if len(breaches) > 0 {
-		r.VerificationFailed = true
+		r.MonitoringBreached = true
 		failures = append(failures, breaches...)
 	}
+	r.VerificationFailed = r.VerifyDenied || r.MonitoringBreached
 	b.outcome(&r, failures)
 	b.postmortems(&r)
 	return r, nil
@@ -521,8 +525,31 @@ func (b *builder) decision(ctx context.Context, d recorded) Decision {
 	if d.Gate == "deploy" {
 		out.Freeze = b.freeze(d, out)
 	}
+	if d.Gate == gateReconcile {
+		out.Observed = observed(d.Body)
+	}
 	out.Explanation = b.explain(ctx, d, out)
 	return out
+}
+
+// observed reads what a reconcile recorded; nil when the body has none.
+func observed(body []byte) *Observation {
+	var rec struct {
+		Observed *Observation `json:"observed"`
+	}
+	if json.Unmarshal(body, &rec) != nil || rec.Observed == nil {
+		return nil
+	}
+	o := rec.Observed
+	o.At = o.At.UTC()
+	if o.Process.StartedAt != nil && o.Process.StartedAt.IsZero() {
+		o.Process.StartedAt = nil // PM2 gave no start time
+	}
+	o.Process.StartedAt = utc(o.Process.StartedAt)
+	if e := o.Explained; e != nil {
+		e.StartedAt, e.FinishedAt = e.StartedAt.UTC(), e.FinishedAt.UTC()
+	}
+	return o
 }
 
 func (b *builder) findings(fs []engine.Finding) []Finding {

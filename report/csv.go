@@ -2,6 +2,7 @@ package report
 
 import (
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,7 +15,7 @@ var csvHeader = table.Row{
 	"release", "service", "environment", "commit", "first_decision_at",
 	"decisions", "allowed", "denied", "dry_runs", "denied_rules",
 	"deployed", "emergency", "during_freeze", "freeze_windows",
-	"verification_failed", "rolled_back", "failed", "failed_at", "restored_at", "time_to_restore_seconds",
+	"verification_failed", "verify_denied", "monitoring_breached", "rolled_back", "failed", "failed_at", "restored_at", "time_to_restore_seconds",
 	"deploy_seconds", "rollback_seconds",
 	"violations_opened", "violations_closed", "violations_closed_late", "violations_open", "violations_overdue",
 	"overrides", "approvals", "postmortems",
@@ -70,7 +71,7 @@ func writeCSV(w io.Writer, rep *Report) error {
 			r.ID, r.Service, r.Environment, r.Commit, first,
 			decisions, allowed, denied, dry, strings.Join(rules, " "),
 			r.Deployed, r.Emergency, r.DuringFreeze, strings.Join(r.FreezeWindows, " "),
-			r.VerificationFailed, r.RolledBack, r.Failed, fmtTimePtr(r.FailedAt), fmtTimePtr(r.RestoredAt), csvNumber(r.TimeToRestoreSeconds),
+			r.VerificationFailed, r.VerifyDenied, r.MonitoringBreached, r.RolledBack, r.Failed, fmtTimePtr(r.FailedAt), fmtTimePtr(r.RestoredAt), csvNumber(r.TimeToRestoreSeconds),
 			csvNumber(r.DeploySeconds), csvNumber(r.RollbackSeconds),
 			opened, closed, late, open, overdue,
 			len(r.Overrides), len(r.Approvals), len(r.Postmortems),
@@ -80,9 +81,11 @@ func writeCSV(w io.Writer, rep *Report) error {
 	return err
 }
 
+// csvNumber writes seconds to the millisecond: the nanoseconds of a
+// difference of two recorded times are noise in a spreadsheet.
 func csvNumber(f *float64) string {
 	if f == nil {
 		return ""
 	}
-	return strconv.FormatFloat(*f, 'f', -1, 64)
+	return strconv.FormatFloat(math.Round(*f*1000)/1000, 'f', -1, 64)
 }

@@ -16,6 +16,9 @@ import (
 // evaluated again under the same policy revision, each rule is attributed
 // to the documents without which it would have fired.
 func (b *builder) explain(ctx context.Context, d recorded, dec Decision) Explanation {
+	if dec.Gate == gateReconcile {
+		return reconcileExplanation(dec, b.title)
+	}
 	var satisfied map[string][]string
 	var note string
 	if dec.Allow {
@@ -73,12 +76,7 @@ func explanation(dec Decision, satisfied map[string][]string, note string, title
 		ex.Summary = fmt.Sprintf("Allowed at the %s gate: the %d rules that apply there reported no violation, on %d counted documents (%s).",
 			dec.Gate, len(dec.Rules), len(dec.Evidence), kinds)
 	} else {
-		var failed []string
-		for _, f := range dec.Violations {
-			if !slices.Contains(failed, f.Rule) {
-				failed = append(failed, f.Rule)
-			}
-		}
+		failed := failedRules(dec)
 		ex.Summary = fmt.Sprintf("Denied at the %s gate (%s): %d %s failed (%s), on %d counted documents (%s).",
 			dec.Gate, dec.Reason, len(failed), plural(len(failed), "rule", "rules"), strings.Join(failed, ", "), len(dec.Evidence), kinds)
 	}
@@ -147,6 +145,32 @@ func explanation(dec Decision, satisfied map[string][]string, note string, title
 			SatisfiedBy: nonNil(satisfied[rule]), Evidence: []string{}})
 	}
 	return ex
+}
+
+// reconcileExplanation words a reconcile: it compared what runs with the
+// ledger, so there is no policy evaluation to attribute; its findings are
+// explained as a denial's are.
+func reconcileExplanation(dec Decision, title func(string) string) Explanation {
+	ex := explanation(dec, nil, "", title)
+	if dec.Allow {
+		ex.Summary = "No drift: what runs is what the ledger says was released."
+	} else {
+		failed := failedRules(dec)
+		ex.Summary = fmt.Sprintf("Drift: %d %s failed (%s): what runs is not what the ledger says was released.",
+			len(failed), plural(len(failed), "rule", "rules"), strings.Join(failed, ", "))
+	}
+	return ex
+}
+
+// failedRules are the rules of dec's violations, each once, in order.
+func failedRules(dec Decision) []string {
+	var failed []string
+	for _, f := range dec.Violations {
+		if !slices.Contains(failed, f.Rule) {
+			failed = append(failed, f.Rule)
+		}
+	}
+	return failed
 }
 
 // attribute evaluates d again with the same evidence and, if that

@@ -87,6 +87,12 @@ func summarize(rep *Report, title func(string) string) Summary {
 			if r.VerificationFailed {
 				s.ChangeFailure.Verify++
 			}
+			if r.VerifyDenied {
+				s.ChangeFailure.VerifyDenied++
+			}
+			if r.MonitoringBreached {
+				s.ChangeFailure.MonitoringBreached++
+			}
 		}
 		if r.TimeToRestoreSeconds != nil {
 			restore = append(restore, *r.TimeToRestoreSeconds)

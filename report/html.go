@@ -16,24 +16,30 @@ var htmlSource string
 // context it lands in (text, attribute, CSS), so evidence text cannot
 // become markup.
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"time":        fmtTime,
-	"timep":       fmtTimePtr,
-	"secs":        fmtSeconds,
-	"secsp":       fmtSecondsPtr,
-	"durations":   fmtDurations,
-	"rate":        fmtRate,
-	"short":       short,
-	"shortList":   shortList,
-	"verdict":     verdict,
-	"flags":       func(r Release) string { return strings.Join(flags(r), ", ") },
-	"join":        strings.Join,
-	"ruleLabel":   ruleLabel,
-	"byDocument":  byDocument,
-	"nonHeld":     nonHeld,
-	"held":        held,
-	"enforcement": enforcementOf,
-	"scope":       scope,
-	"trimDot":     func(s string) string { return strings.TrimSuffix(s, ".") },
+	"time":          fmtTime,
+	"timep":         fmtTimePtr,
+	"secs":          fmtSeconds,
+	"secsp":         fmtSecondsPtr,
+	"durations":     fmtDurations,
+	"rate":          fmtRate,
+	"failed":        fmtFailed,
+	"short":         short,
+	"shortList":     shortList,
+	"verdict":       verdict,
+	"human":         human,
+	"sentence":      sentence,
+	"reconcile":     isReconcile,
+	"observation":   func(o *Observation) string { return observation(*o) },
+	"reconcileNote": func() string { return reconcileNote },
+	"flags":         func(r Release) string { return strings.Join(flags(r), ", ") },
+	"join":          strings.Join,
+	"ruleLabel":     ruleLabel,
+	"byDocument":    byDocument,
+	"nonHeld":       nonHeld,
+	"held":          held,
+	"enforcement":   enforcementOf,
+	"scope":         scope,
+	"trimDot":       func(s string) string { return strings.TrimSuffix(s, ".") },
 	"status": func(v Violation) string {
 		switch {
 		case v.Late:
@@ -125,6 +131,11 @@ type dayLabel struct {
 // drawn a few days to a bar.
 const maxDayBars = 92
 
+// dayLabelWidth is the room a day label ("11-26", 11px) takes with a gap
+// on either side: labels are put at least this far apart, so a short
+// period's labels do not overlap.
+const dayLabelWidth = 40.0
+
 func newDayChart(all []Day) dayChart {
 	const left, top, plot, bottom = 40.0, 10.0, 180.0, 30.0
 	days, per := all, 1
@@ -140,16 +151,18 @@ func newDayChart(all []Day) dayChart {
 			days = append(days, b)
 		}
 	}
-	slot := math.Max(6, math.Min(24, 680/math.Max(1, float64(len(days)))))
+	// A few days get wide slots, a long period narrow ones.
+	slot := math.Max(6, math.Min(dayLabelWidth+8, 680/math.Max(1, float64(len(days)))))
 	c := dayChart{PerBar: per, Left: left, Base: top + plot, Area: slot * float64(len(days))}
-	c.Width = int(left + c.Area + 10)
+	// Room for the last label, centred on the last slot.
+	c.Width = int(math.Ceil(left + c.Area + dayLabelWidth/2))
 	c.Height = int(top + plot + bottom)
 	most := 1
 	for _, d := range days {
 		most = max(most, d.Allowed+d.Denied)
 	}
 	scale := plot / float64(most)
-	every := int(math.Ceil(float64(len(days)) / 12))
+	every := max(1, int(math.Ceil(dayLabelWidth/slot)))
 	for i, d := range days {
 		x := left + slot*float64(i)
 		ah, dh := float64(d.Allowed)*scale, float64(d.Denied)*scale

@@ -73,7 +73,7 @@ func writeMarkdown(w io.Writer, rep *Report) error {
 		{"Violations open", fmt.Sprintf("%d (%d overdue)", s.Violations.Open, s.Violations.Overdue)},
 		{"Postmortem lead time (opened to closed)", fmtDurations(s.PostmortemLead)},
 		{"Change failure rate", fmtRate(s.ChangeFailure)},
-		{"Failed releases", fmt.Sprintf("%d rolled back, %d failed verification", s.ChangeFailure.RolledBack, s.ChangeFailure.Verify)},
+		{"Failed releases", fmtFailed(s.ChangeFailure)},
 		{"Time to restore (failure to rollback finished)", fmtDurations(s.TimeToRestore)},
 		{"Rollbacks slower than the deploy", fmt.Sprintf("%d of %d (median rollback %s, median deploy %s)", s.Rollbacks.SlowerThanDeploy, s.Rollbacks.Count,
 			fmtSecondsPtr(s.Rollbacks.MedianRollbackSeconds), fmtSecondsPtr(s.Rollbacks.MedianDeploySeconds))},
@@ -158,15 +158,15 @@ func markdownRelease(m *mdWriter, r Release) {
 	m.printf("#### Decisions\n\n")
 	for _, d := range r.Decisions {
 		m.printf("##### %s %s at %s\n\n", d.Gate, verdict(d), fmtTime(d.EvaluatedAt))
-		m.printf("Decision %s (ledger entry %d), policy revision %s, input %s.\n\n", code(d.ID), d.Entry, code(short(d.PolicyRevision)), code(short(d.InputDigest)))
-		m.printf("%s\n\n", md(d.Explanation.Summary))
+		m.printf("Decision %s (ledger entry %d)%s.\n\n", code(d.ID), d.Entry, mdRecorded(d))
+		m.printf("%s\n\n", md(human(d.Explanation.Summary)))
 		for _, o := range nonHeld(d.Explanation) {
-			m.printf("- **%s** %s [%s]: %s", o.Outcome, md(ruleLabel(o)), enforcementOf(d, o.Rule), md(o.Detail))
+			m.printf("- **%s** %s [%s]: %s", o.Outcome, md(ruleLabel(o)), enforcementOf(d, o.Rule), md(sentence(o.Detail)))
 			if len(o.Evidence) > 0 {
 				m.printf(" Evidence: %s.", code(shortList(o.Evidence)))
 			}
 			if o.Outcome == Violated && o.Remediation != "" {
-				m.printf(" To pass: %s.", md(strings.TrimSuffix(o.Remediation, ".")))
+				m.printf(" To pass: %s.", md(human(strings.TrimSuffix(o.Remediation, "."))))
 			}
 			m.printf("\n")
 		}
@@ -191,12 +191,12 @@ func markdownRelease(m *mdWriter, r Release) {
 			}
 		}
 		for _, ig := range d.Ignored {
-			m.printf("- did not count: %s %s: %s (%s)\n", ig.Kind, code(short(ig.Digest)), md(ig.Message), code(ig.Reason))
+			m.printf("- did not count: %s %s: %s (%s)\n", ig.Kind, code(short(ig.Digest)), md(human(ig.Message)), code(ig.Reason))
 		}
 		for _, o := range d.Obligations {
-			m.printf("- obligation %s: %s", code(o.Kind), md(o.Message))
+			m.printf("- obligation %s: %s", code(o.Kind), md(human(o.Message)))
 			if o.Due != "" {
-				m.printf(" (due %s)", md(o.Due))
+				m.printf(" (due %s)", md(human(o.Due)))
 			}
 			m.printf("\n")
 		}
@@ -204,7 +204,7 @@ func markdownRelease(m *mdWriter, r Release) {
 			m.printf("- freeze active: %s\n", code(strings.Join(d.Freeze, ", ")))
 		}
 		if d.Explanation.Note != "" {
-			m.printf("\n%s\n", md(d.Explanation.Note))
+			m.printf("\n%s\n", md(human(d.Explanation.Note)))
 		}
 		m.printf("\n")
 	}
@@ -233,7 +233,7 @@ func markdownRelease(m *mdWriter, r Release) {
 		m.printf("#### Overrides\n\n")
 		var rows []table.Row
 		for _, o := range r.Overrides {
-			rows = append(rows, table.Row{code(o.Rule), md(o.Approver), md(o.Reason), o.Gate, code(short(o.Digest)), fmtTimePtr(o.ExpiresAt), code(o.Decision)})
+			rows = append(rows, table.Row{code(o.Rule), md(o.Approver), md(human(o.Reason)), o.Gate, code(short(o.Digest)), fmtTimePtr(o.ExpiresAt), code(o.Decision)})
 		}
 		m.table(table.Row{"Rule", "Approver", "Reason", "Gate", "Override", "Expires", "Decision"}, rows)
 	}
@@ -257,7 +257,7 @@ func markdownRelease(m *mdWriter, r Release) {
 		m.printf("#### Rollbacks\n\n")
 		var rows []table.Row
 		for _, rb := range r.Rollbacks {
-			rows = append(rows, table.Row{rb.Strategy, rb.Status, md(rb.Actor), fmtTime(rb.StartedAt), fmtTime(rb.FinishedAt), fmtSeconds(rb.DurationSeconds), md(rb.Reason)})
+			rows = append(rows, table.Row{rb.Strategy, rb.Status, md(rb.Actor), fmtTime(rb.StartedAt), fmtTime(rb.FinishedAt), fmtSeconds(rb.DurationSeconds), md(human(rb.Reason))})
 		}
 		m.table(table.Row{"Strategy", "Status", "Actor", "Started", "Finished", "Duration", "Reason"}, rows)
 	}
@@ -270,6 +270,27 @@ func markdownRelease(m *mdWriter, r Release) {
 		}
 		m.table(table.Row{"Postmortem", "Author", "Completed", "Recorded", "Closes", "Summary"}, rows)
 	}
+}
+
+// mdRecorded is what the ledger entry of d holds besides its id: the
+// policy revision and input of a gate decision, or what a reconcile saw.
+// Fields it lacks are left out.
+func mdRecorded(d Decision) string {
+	var s string
+	if isReconcile(d) {
+		s = ", " + reconcileNote
+		if d.Observed != nil {
+			s += ": " + md(observation(*d.Observed))
+		}
+		return s
+	}
+	if d.PolicyRevision != "" {
+		s += ", policy revision " + code(short(d.PolicyRevision))
+	}
+	if d.InputDigest != "" {
+		s += ", input " + code(short(d.InputDigest))
+	}
+	return s
 }
 
 func mdRules(os []RuleOutcome) string {

@@ -124,11 +124,15 @@ type Durations struct {
 // ChangeFailure is the change failure rate: Failed ÷ Deployed, null
 // without a deployed release.
 type ChangeFailure struct {
-	Deployed   int      `json:"deployed"`
-	Failed     int      `json:"failed"`
-	RolledBack int      `json:"rolledBack"`
-	Verify     int      `json:"verificationFailed"`
-	Rate       *float64 `json:"rate"`
+	Deployed   int `json:"deployed"`
+	Failed     int `json:"failed"`
+	RolledBack int `json:"rolledBack"`
+	// Verify counts the releases that failed verification in the wide
+	// sense: VerifyDenied or MonitoringBreached (or both).
+	Verify             int      `json:"verificationFailed"`
+	VerifyDenied       int      `json:"verifyDenied"`
+	MonitoringBreached int      `json:"monitoringBreached"`
+	Rate               *float64 `json:"rate"`
 }
 
 // RollbackFigures compare each release's rollback with its deploy.
@@ -170,13 +174,18 @@ type Release struct {
 	Environment string `json:"environment"`
 	Commit      string `json:"commit"`
 	// Outcome flags, as the summary counts them.
-	Deployed           bool     `json:"deployed"`
-	Emergency          bool     `json:"emergency"`
-	DuringFreeze       bool     `json:"duringFreeze"`
-	FreezeWindows      []string `json:"freezeWindows"`
-	RolledBack         bool     `json:"rolledBack"`
-	VerificationFailed bool     `json:"verificationFailed"`
-	Failed             bool     `json:"failed"`
+	Deployed      bool     `json:"deployed"`
+	Emergency     bool     `json:"emergency"`
+	DuringFreeze  bool     `json:"duringFreeze"`
+	FreezeWindows []string `json:"freezeWindows"`
+	RolledBack    bool     `json:"rolledBack"`
+	// VerificationFailed is VerifyDenied or MonitoringBreached: a verify
+	// decision denied by the policies, or a Monitoring that reports a
+	// breach.
+	VerificationFailed bool `json:"verificationFailed"`
+	VerifyDenied       bool `json:"verifyDenied"`
+	MonitoringBreached bool `json:"monitoringBreached"`
+	Failed             bool `json:"failed"`
 	// FailedAt is the first failed verification or monitoring breach;
 	// RestoredAt the end of the first succeeded rollback after it.
 	FailedAt             *time.Time `json:"failedAt"`
@@ -228,8 +237,56 @@ type Decision struct {
 	Emergency      bool                 `json:"emergency"`
 	// Freeze lists the freeze windows active at a deploy decision: the
 	// window ids, or the rule that reported one.
-	Freeze      []string    `json:"freeze"`
-	Explanation Explanation `json:"explanation"`
+	Freeze []string `json:"freeze"`
+	// Observed is what a reconcile saw (gate "reconcile": no policy
+	// evaluated it, so it has no policy revision, input or replay); null
+	// for a gate decision.
+	Observed    *Observation `json:"observed"`
+	Explanation Explanation  `json:"explanation"`
+}
+
+// Observation is what a reconcile saw, as it recorded it: the process PM2
+// runs and the git state of its directory, against the ledger.
+type Observation struct {
+	At      time.Time       `json:"at"`
+	Process ObservedProcess `json:"process"`
+	Git     ObservedGit     `json:"git"`
+	// Explained is the allowed deploy or the rollback during which the
+	// process started; null when none did.
+	Explained *ObservedEvent `json:"explained"`
+	// ExpectedCommit is the commit the last deploy or rollback left.
+	ExpectedCommit string `json:"expectedCommit"`
+}
+
+// ObservedProcess is the process PM2 runs.
+type ObservedProcess struct {
+	Name     string `json:"name"`
+	PID      int    `json:"pid"`
+	Status   string `json:"status"`
+	Restarts int    `json:"restarts"`
+	// StartedAt is null when PM2 gave no start time.
+	StartedAt *time.Time `json:"startedAt"`
+	Cwd       string     `json:"cwd"`
+}
+
+// ObservedGit is the git state of the directory the process runs from.
+type ObservedGit struct {
+	Repository  string `json:"repository"`
+	Commit      string `json:"commit"`
+	Branch      string `json:"branch"`
+	Clean       bool   `json:"clean"`
+	CommitKnown bool   `json:"commitKnown"`
+	OnMain      bool   `json:"onMain"`
+}
+
+// ObservedEvent is a deploy or rollback the ledger holds.
+type ObservedEvent struct {
+	Kind       string    `json:"kind"`
+	Release    string    `json:"release"`
+	Commit     string    `json:"commit"`
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt"`
+	Evidence   string    `json:"evidence"`
 }
 
 // Finding is a rule result of a decision, with the rule's title.

@@ -84,7 +84,13 @@ func fmtRate(c ChangeFailure) string {
 	if c.Rate == nil {
 		return "– (no release deployed)"
 	}
-	return fmt.Sprintf("%.1f%% (%d of %d deployed releases)", *c.Rate*100, c.Failed, c.Deployed)
+	return fmt.Sprintf("%s (%d of %d deployed releases)", fmtPercent(*c.Rate), c.Failed, c.Deployed)
+}
+
+// fmtFailed says how the deployed releases failed.
+func fmtFailed(c ChangeFailure) string {
+	return fmt.Sprintf("%d rolled back, %d failed verification, %d %s", c.RolledBack, c.VerifyDenied,
+		c.MonitoringBreached, plural(c.MonitoringBreached, "monitoring breach", "monitoring breaches"))
 }
 
 func fmtDurations(d Durations) string {
@@ -127,8 +133,11 @@ func flags(r Release) []string {
 		}
 		out = append(out, w)
 	}
-	if r.VerificationFailed {
+	if r.VerifyDenied {
 		out = append(out, "failed verification")
+	}
+	if r.MonitoringBreached {
+		out = append(out, "monitoring breach")
 	}
 	if r.RolledBack {
 		out = append(out, "rolled back")
@@ -136,18 +145,78 @@ func flags(r Release) []string {
 	if r.TimeToRestoreSeconds != nil {
 		out = append(out, "restored in "+fmtSeconds(*r.TimeToRestoreSeconds))
 	}
+	if slices.ContainsFunc(r.Decisions, func(d Decision) bool { return d.Gate == gateReconcile && !d.Allow }) {
+		out = append(out, "drift found by reconcile")
+	}
 	return out
 }
 
 func verdict(d Decision) string {
 	v := "DENY"
-	if d.Allow {
+	switch {
+	case d.Gate == gateReconcile && d.Allow:
+		v = "NO DRIFT"
+	case d.Gate == gateReconcile:
+		v = "DRIFT"
+	case d.Allow:
 		v = "ALLOW"
 	}
 	if d.DryRun {
 		v += " (dry run)"
 	}
 	return v
+}
+
+// isReconcile tells a reconcile, which observed what runs, from a gate
+// decision, which a policy evaluated.
+func isReconcile(d Decision) bool { return d.Gate == gateReconcile }
+
+// reconcileNote introduces what a reconcile recorded in place of a policy
+// revision and an input.
+const reconcileNote = "a reconcile of what runs (no policy evaluation)"
+
+// observation says in words what a reconcile saw.
+func observation(o Observation) string {
+	p, g := o.Process, o.Git
+	started := "no start time"
+	if p.StartedAt != nil {
+		started = "started " + fmtTime(*p.StartedAt)
+	}
+	s := fmt.Sprintf("pm2 app %s (pid %d, restart #%d, %s, %s)", p.Name, p.PID, p.Restarts, started, p.Status)
+	if e := o.Explained; e != nil {
+		s += fmt.Sprintf(", started during the %s of %s", e.Kind, e.Release)
+	} else if p.StartedAt != nil {
+		s += ", started outside any allowed deploy or rollback"
+	}
+	state, where := "clean", "on main"
+	if !g.Clean {
+		state = "uncommitted changes"
+	}
+	switch {
+	case !g.CommitKnown:
+		where = "a commit the repository does not hold"
+	case !g.OnMain:
+		where = "not on main"
+	}
+	at := short(g.Commit)
+	switch o.ExpectedCommit {
+	case "":
+	case g.Commit:
+		at += " (the commit the last deploy or rollback left)"
+	default:
+		at += " (the last deploy or rollback left " + short(o.ExpectedCommit) + ")"
+	}
+	return s + fmt.Sprintf("; directory %s at %s, %s, %s", p.Cwd, at, state, where)
+}
+
+// sentence is a recorded message for people (human), ended with a full
+// stop so that what the report adds after it reads apart.
+func sentence(s string) string {
+	s = human(strings.TrimSpace(s))
+	if s == "" || strings.HasSuffix(s, ".") || strings.HasSuffix(s, "!") || strings.HasSuffix(s, "?") {
+		return s
+	}
+	return s + "."
 }
 
 // docGroup is one counted document of an allowed decision and the rules

@@ -523,6 +523,12 @@ func expect(f *fixture, since, until, asOf time.Time, service, env string) repor
 			if failedVerify {
 				s.ChangeFailure.Verify++
 			}
+			if r.VerifyFailed {
+				s.ChangeFailure.VerifyDenied++
+			}
+			if r.Breach {
+				s.ChangeFailure.MonitoringBreached++
+			}
 		}
 		if !r.RestoredAt.IsZero() {
 			restore = append(restore, r.RestoredAt.Sub(r.FailureAt).Seconds())

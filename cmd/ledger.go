@@ -253,7 +253,7 @@ and known to the ledger; otherwise nothing is recorded.`,
 	o.Ev.AddFlags(add.Flags())
 	o.Store.AddFlags(add.Flags(), g)
 	o.Remote.AddFlags(add.Flags(), g)
-	c.AddCommand(add)
+	c.AddCommand(add, newPostmortemNewCmd(s, g))
 	return c
 }
 

@@ -36,7 +36,7 @@ func newStatusCmd(s Streams, g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(s.Out, "release %s\n", st.Release)
 			for _, step := range st.Steps {
-				mark := map[string]string{gate.Done: "[x]", gate.Missing: "[ ]", gate.Failed: "[!]"}[step.State]
+				mark := map[string]string{gate.Done: "[x]", gate.Missing: "[ ]", gate.Failed: "[!]", gate.Ignored: "[~]"}[step.State]
 				detail := ""
 				if step.Detail != "" {
 					detail = " (" + step.Detail + ")"

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/store"
 )
@@ -21,6 +22,9 @@ const (
 	Done    = "done"
 	Missing = "missing"
 	Failed  = "failed"
+	// Ignored is a document the release's last decision did not count
+	// (stale, foreign, unsigned...): recorded, but not done.
+	Ignored = "ignored"
 )
 
 // Step is one line of a release's checklist.
@@ -65,6 +69,7 @@ func Status(ctx context.Context, s StatusStore, v *evidence.Validator, releaseID
 		return nil, fmt.Errorf("read evidence: %w", err)
 	}
 	latest := map[string]map[string]any{}
+	digest := map[string]string{}
 	rollbacks := []Rollback{}
 	for _, e := range stored {
 		d, err := v.Decode(e.Source, e.Body)
@@ -78,16 +83,25 @@ func Status(ctx context.Context, s StatusStore, v *evidence.Validator, releaseID
 			continue
 		}
 		latest[d.Kind] = d.Value
+		digest[d.Kind] = e.Digest
 	}
 	decisions, err := s.Decisions(ctx, releaseID)
 	if err != nil {
 		return nil, fmt.Errorf("read decisions: %w", err)
 	}
 	gates := map[string]store.Decision{}
+	var last store.Decision
 	for _, d := range decisions {
 		if !d.DryRun {
 			gates[d.Gate] = d
+			if d.Seq >= last.Seq {
+				last = d
+			}
 		}
+	}
+	ignored, err := ignoredBy(last)
+	if err != nil {
+		return nil, err
 	}
 	open, err := s.Violations(ctx, store.Filter{Status: store.StatusOpen, ReleaseID: releaseID})
 	if err != nil {
@@ -123,6 +137,14 @@ func Status(ctx context.Context, s StatusStore, v *evidence.Validator, releaseID
 		}),
 		gateStep("complete gate", gates["complete"], "shipgate gate complete --release "+r),
 	}
+	// A document the last decision did not count is not done, whatever it
+	// says: the gate judged the release without it.
+	for i, kind := range []string{"Plan", "IncidentStatus", "Build", "Approval", "", "Deploy", "Verification", "", "Monitoring"} {
+		if ig, ok := ignored[digest[kind]]; ok && kind != "" {
+			steps[i].State, steps[i].Detail = Ignored, fmt.Sprintf("ignored by %s: %s (%s)", last.ID, ig.Message, ig.Reason)
+			steps[i].Next = fmt.Sprintf("the last decision did not count the %s: record one that counts: shipgate evidence add %s.json", steps[i].Name, files[kind])
+		}
+	}
 	// A deploy that is only requested is not done yet.
 	if dep := latest["Deploy"]; dep != nil && str(dataOf(dep), "status") == "requested" {
 		steps[5].State, steps[5].Next = Missing, "run the approved deploy command and record the outcome: shipgate evidence add deploy.json"
@@ -145,6 +167,28 @@ func Status(ctx context.Context, s StatusStore, v *evidence.Validator, releaseID
 	}
 	return st, nil
 }
+
+// ignoredBy lists the documents decision d did not count, by digest.
+func ignoredBy(d store.Decision) (map[string]engine.Ignored, error) {
+	out := map[string]engine.Ignored{}
+	if d.ID == "" {
+		return out, nil
+	}
+	var rec struct {
+		Ignored []engine.Ignored `json:"ignored"`
+	}
+	if err := json.Unmarshal(d.Body, &rec); err != nil {
+		return nil, fmt.Errorf("recorded decision %s: %w", d.ID, err)
+	}
+	for _, ig := range rec.Ignored {
+		out[ig.Digest] = ig
+	}
+	return out, nil
+}
+
+// files names each kind's file in the checklist's advice.
+var files = map[string]string{"Plan": "plan", "IncidentStatus": "incidents", "Build": "build", "Approval": "approval",
+	"Deploy": "deploy", "Verification": "verification", "Monitoring": "monitoring"}
 
 func rollbackOf(digest string, doc map[string]any) Rollback {
 	d := dataOf(doc)

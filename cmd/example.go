@@ -1,0 +1,89 @@
+package cmd
+
+import (
+	"cmp"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/localizevideos/shipgate/sample"
+)
+
+func init() { addCommand(newExampleCmd) }
+
+type exampleOptions struct {
+	Dir         string
+	Release     string
+	Service     string
+	Environment string
+	Force       bool
+}
+
+func newExampleCmd(s Streams, g *globals) *cobra.Command {
+	o := &exampleOptions{}
+	c := &cobra.Command{
+		Use:   "example [DIR]",
+		Short: "Write a sample release dated now, for trying shipgate out",
+		Long: `Write the documents of a sample LocalizeVideos release to DIR (default
+./sample): a Plan, an IncidentStatus, a Build, a deploy request and an
+Approval, each dated a few minutes before now, so the deploy gate judges
+fresh evidence on any day. The release goes to the service and environment
+of the project's shipgate.yaml, else to localizevideos-app in staging, which
+the default policy data does not freeze (production is frozen at weekends
+and at the year's end, so a production sample is denied then). The README's
+walkthrough uses it: add all but the approval and the gate denies; add the
+approval and it allows.`,
+		Example: `  shipgate example
+  shipgate example /tmp/sample --release lv-try.1`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.Dir = "sample"
+			if len(args) == 1 {
+				o.Dir = args[0]
+			}
+			return exampleRun(s, g, o)
+		},
+	}
+	c.Flags().StringVar(&o.Release, "release", sample.Default.ID, "the sample release's id")
+	c.Flags().StringVar(&o.Service, "service", "", "the service (default: the config's, or "+sample.Default.Service+")")
+	c.Flags().StringVar(&o.Environment, "environment", "", "the environment (default: the config's, or "+sample.Default.Environment+")")
+	c.Flags().BoolVar(&o.Force, "force", false, "overwrite the files of an earlier sample")
+	return c
+}
+
+func exampleRun(s Streams, g *globals, o *exampleOptions) error {
+	cfg, err := g.config()
+	if err != nil {
+		return err
+	}
+	r := sample.Default
+	r.ID = o.Release
+	r.Service = cmp.Or(o.Service, cfg.Service, r.Service)
+	r.Environment = cmp.Or(o.Environment, cfg.Environment, r.Environment)
+	names, docs, err := sample.Files(r, s.now())
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", o.Dir, err)
+	}
+	if !o.Force {
+		for _, n := range names {
+			p := filepath.Join(o.Dir, n)
+			if _, err := os.Lstat(p); err == nil {
+				return fmt.Errorf("%s exists: refusing to overwrite it without --force", p)
+			}
+		}
+	}
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(o.Dir, n), docs[n], 0o644); err != nil {
+			return fmt.Errorf("write sample: %w", err)
+		}
+	}
+	_, err = fmt.Fprintf(s.Out, "wrote release %s (%s/%s), dated now, to %s: %s\n",
+		r.ID, r.Service, r.Environment, o.Dir, strings.Join(names, " "))
+	return err
+}

@@ -139,6 +139,9 @@ func writeDecisionText(w io.Writer, d *engine.Decision) error {
 	for _, id := range d.Opened {
 		fmt.Fprintf(&b, "  > %s opened: close it with `shipgate postmortem add --violation %s POSTMORTEM.json`\n", id, id)
 	}
+	if d.Recurs != "" {
+		fmt.Fprintf(&b, "  > the same denial as %s, still open: recorded with it, no new violation\n", d.Recurs)
+	}
 	for _, ig := range d.Ignored {
 		fmt.Fprintf(&b, "  - ignored %s: %s\n", ig.Reason, ig.Message)
 	}

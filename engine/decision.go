@@ -119,6 +119,10 @@ type Decision struct {
 	// Opened names the violations and obligations this decision opened in
 	// the ledger.
 	Opened []string `json:"opened,omitempty"`
+	// Recurs names the open violation this denial repeats (the same
+	// release, gate and rules): the decision is added to it, and no new
+	// violation opens, so asking again does not bury the real ones.
+	Recurs string `json:"recurs,omitempty"`
 }
 
 // deny turns d into a denial for reason, keeping what it already explains.

@@ -45,7 +45,7 @@ func (g *Gate) record(ctx context.Context, req Request, d *engine.Decision, docs
 	if g.Store == nil {
 		return d, cause
 	}
-	opened := g.opens(req, d)
+	opened := g.opens(req, d, open)
 	for _, v := range opened {
 		d.Opened = append(d.Opened, v.ID)
 	}
@@ -90,6 +90,20 @@ func (g *Gate) record(ctx context.Context, req Request, d *engine.Decision, docs
 	return d, cause
 }
 
+// recurs finds the open violation a denial repeats: of the same release
+// and gate, for the same rules. Obligations never match: they are owed, not
+// repeated.
+func recurs(open []engine.OpenViolation, d *engine.Decision, rules []string) string {
+	want := slices.Sorted(slices.Values(rules))
+	for _, o := range open {
+		if o.Status == store.StatusOpen && strings.HasPrefix(o.ID, "vio_") && o.Release == d.Release.ID && o.Gate == d.Gate &&
+			slices.Equal(slices.Sorted(slices.Values(o.Rules)), want) {
+			return o.ID
+		}
+	}
+	return ""
+}
+
 // policyKey names a policy revision in one store.
 type policyKey struct {
 	store    Store
@@ -126,7 +140,7 @@ func StorePolicy(set *engine.PolicySet) *store.Policy {
 // opens lists the violation a denial opens, or the obligations (a
 // postmortem owed by an emergency release) an allowed decision carries.
 // Dry runs open nothing.
-func (g *Gate) opens(req Request, d *engine.Decision) []store.Violation {
+func (g *Gate) opens(req Request, d *engine.Decision, open []engine.OpenViolation) []store.Violation {
 	// A dry run opens nothing; nor does a request that names no known
 	// release: there is no service to hold the violation against.
 	if d.DryRun || d.Release.Service == "" {
@@ -140,7 +154,7 @@ func (g *Gate) opens(req Request, d *engine.Decision) []store.Violation {
 			return nil
 		}
 		v := base
-		v.ID, v.Kind = g.id("vio", g.now()), store.KindViolation
+		v.Kind = store.KindViolation
 		var msgs []string
 		for _, f := range d.Violations {
 			if !slices.Contains(v.Rules, f.Rule) {
@@ -148,6 +162,11 @@ func (g *Gate) opens(req Request, d *engine.Decision) []store.Violation {
 			}
 			msgs = append(msgs, f.Rule+": "+f.Message)
 		}
+		if id := recurs(open, d, v.Rules); id != "" {
+			d.Recurs = id
+			return nil
+		}
+		v.ID = g.id("vio", g.now())
 		v.Message = fmt.Sprintf("%s gate denied: %s", d.Gate, strings.Join(msgs, "; "))
 		return []store.Violation{v}
 	}

@@ -43,7 +43,7 @@ bench: build opa ## in-process benchmarks, then whole commands side by side
 	./scripts/bench-commands.sh
 	./scripts/bench-server.sh
 
-fuzz: ## bounded fuzzing of the evidence decoder, the ledger verifier, the audit pack reader and every other parser of untrusted input (FUZZTIME=20s each)
+fuzz: ## bounded fuzzing of the evidence decoder, the ledger verifier, the audit pack reader, the time flags and every other parser of untrusted input (FUZZTIME=20s each)
 	$(GO) test ./evidence -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./engine -run '^$$' -fuzz FuzzInputDigest -fuzztime $(FUZZTIME)
 	$(GO) test ./evidence -run '^$$' -fuzz FuzzEnvelope -fuzztime $(FUZZTIME)
@@ -53,6 +53,7 @@ fuzz: ## bounded fuzzing of the evidence decoder, the ledger verifier, the audit
 	$(GO) test ./signals -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)
 	$(GO) test ./server -run '^$$' -fuzz FuzzCheckDepth -fuzztime $(FUZZTIME)
 	$(GO) test ./server/web -run '^$$' -fuzz FuzzSessionCookie -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/timespec -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 
 demo: build ## the LocalizeVideos release through every gate and each denial, then a real one on PM2 (installs what it needs: scripts/install-deps.sh)
 	./examples/localizevideos/demo.sh

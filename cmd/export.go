@@ -17,6 +17,7 @@ import (
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/internal/inputfile"
+	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/store"
 )
@@ -30,7 +31,7 @@ const (
 // auditExportOptions are the flags of `shipgate audit export`.
 type auditExportOptions struct {
 	Format  string
-	Since   string
+	Since   timespec.Value
 	Release string
 	Out     string
 	Store   StoreOptions
@@ -48,7 +49,7 @@ type auditExportOptions struct {
 func newAuditExportCmd(s Streams, g *globals) *cobra.Command {
 	o := &auditExportOptions{g: g}
 	c := &cobra.Command{
-		Use:   "export --format opa-decision-log|pack [--since RFC3339] [--release ID] [--out FILE]",
+		Use:   "export --format opa-decision-log|pack [--since TIME] [--release ID] [--out FILE]",
 		Short: "Write the recorded decisions as OPA decision log events, or as an auditor's replay pack",
 		Long: `--format pack writes an auditor's replay pack (--out is required): the
 selected decisions, the evidence they were offered, their ledger entries
@@ -82,9 +83,9 @@ decision logs read shipgate's:
   bundles      {"shipgate": {"revision": ...}}: the bundle revision, or the
                policy revision digest when no bundle was used
   labels       {"app": "shipgate", "version": ...}`,
-		Example: `  shipgate audit export --format opa-decision-log --since 2026-11-01T00:00:00Z --out decisions.jsonl
+		Example: `  shipgate audit export --format opa-decision-log --since 2026-11-01 --out decisions.jsonl
   shipgate audit export --format pack --release lv-2026-11-26.1 --out lv-2026-11-26.1.pack.tar.gz
-  shipgate audit export --format pack --since 2026-10-01T00:00:00Z --with-bundle policies-v1.tar.gz --out q4.pack.tar.gz`,
+  shipgate audit export --format pack --since 2026-10-01 --with-bundle policies-v1.tar.gz --out q4.pack.tar.gz`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return auditExportRun(c.Context(), s, o)
@@ -92,7 +93,7 @@ decision logs read shipgate's:
 	}
 	f := c.Flags()
 	f.StringVar(&o.Format, "format", "", "export format: "+FormatOPADecisionLog+" or "+FormatPack+" (required)")
-	f.StringVar(&o.Since, "since", "", "only decisions evaluated at or after this time, RFC 3339")
+	timespec.Var(f, &o.Since, "since", "only decisions evaluated at or after this time: "+timespec.Help)
 	f.StringVar(&o.Release, "release", "", "only the decisions about this release")
 	f.StringVar(&o.Out, "out", "", "write to FILE instead of stdout (required for a pack)")
 	_ = c.MarkFlagRequired("format")
@@ -110,12 +111,9 @@ func auditExportRun(ctx context.Context, s Streams, o *auditExportOptions) error
 	if o.Format != FormatOPADecisionLog && o.Format != FormatPack {
 		return fmt.Errorf("--format %q: want %s or %s", o.Format, FormatOPADecisionLog, FormatPack)
 	}
-	var since time.Time
-	if o.Since != "" {
-		var err error
-		if since, err = time.Parse(time.RFC3339, o.Since); err != nil {
-			return fmt.Errorf("--since: want RFC 3339 such as 2026-11-26T00:00:00Z: %w", err)
-		}
+	since, err := o.Since.Time(s.now())
+	if err != nil {
+		return err
 	}
 	if o.Format == FormatPack {
 		return auditPackRun(ctx, s, o, since)

@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -11,6 +10,7 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/internal/timespec"
 )
 
 // ReleaseOptions name the release being gated.
@@ -62,7 +62,7 @@ type gateOptions struct {
 	Gate     string
 	Release  ReleaseOptions
 	Evidence []string
-	Now      string
+	Now      timespec.Value
 	Actor    string
 	DryRun   bool
 	PrintIn  bool
@@ -105,7 +105,7 @@ Exit codes: 0 allow, 1 deny, 2 error (invalid evidence, bad policy, store down).
 	f := c.Flags()
 	o.Release.AddFlags(f, g)
 	f.StringSliceVar(&o.Evidence, "evidence", nil, "evidence file or directory, recorded with the decision (repeatable, or comma-separated)")
-	f.StringVar(&o.Now, "now", "", "evaluation time, RFC 3339 (default: now)")
+	timespec.Var(f, &o.Now, "now", "evaluation time (default: now): "+timespec.Help)
 	f.StringVar(&o.Actor, "actor", "", "who asks (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "record the decision as a dry run: it opens no violation")
 	f.BoolVar(&o.PrintIn, "print-input", false, "print the Rego input document (for opa eval -i) instead of deciding")
@@ -116,17 +116,6 @@ Exit codes: 0 allow, 1 deny, 2 error (invalid evidence, bad policy, store down).
 	o.Remote.AddFlags(f, g)
 	o.Output.AddCIFlags(f)
 	return c
-}
-
-func parseNow(s string, clock func() time.Time) (time.Time, error) {
-	if s == "" {
-		return clock().UTC(), nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("--now: want RFC 3339 such as 2026-11-26T10:05:00Z: %w", err)
-	}
-	return t, nil
 }
 
 func gateRun(ctx context.Context, s Streams, g *globals, o *gateOptions) error {
@@ -144,9 +133,12 @@ func gateRun(ctx context.Context, s Streams, g *globals, o *gateOptions) error {
 	if o.Remote.on() {
 		return gateRemoteRun(ctx, s, o)
 	}
-	now, err := parseNow(o.Now, s.now)
-	if err != nil {
-		return err
+	now := s.now().UTC()
+	if o.Now.IsSet() {
+		var err error
+		if now, err = o.Now.Time(now); err != nil {
+			return err
+		}
 	}
 	rel, err := o.Release.resolve()
 	if err != nil {

@@ -7,8 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -17,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/replay"
 )
@@ -97,7 +96,7 @@ func (o *ChangeOptions) resolve() (*sides, error) {
 // policyDiffOptions are the flags of `shipgate policy diff`.
 type policyDiffOptions struct {
 	Change  ChangeOptions
-	Since   string
+	Since   timespec.Value
 	Service string
 	Output  string
 	Accept  bool
@@ -151,7 +150,7 @@ Exit codes: 0 no past allow becomes a deny (or --accept), 1 some would,
 	f := c.Flags()
 	o.Change.AddFlags(f, g)
 	o.Store.AddFlags(f, g)
-	f.StringVar(&o.Since, "since", "", "replay only decisions evaluated since then: 30d, 12h, or an RFC 3339 time (default: the whole ledger)")
+	timespec.Var(f, &o.Since, "since", "replay only decisions evaluated at or after this time (default: the whole ledger): "+timespec.Help)
 	f.StringVar(&o.Service, "service", "", "replay only this service's decisions")
 	f.StringVarP(&o.Output, "output", "o", "text", "output format: text, json or markdown (for a pull request)")
 	f.BoolVar(&o.Accept, "accept", false, "exit 0 even when past allows become denials (the change is meant to tighten)")
@@ -174,7 +173,7 @@ func policyDiffRun(ctx context.Context, s Streams, o *policyDiffOptions) error {
 	default:
 		return fmt.Errorf("--output %q: want text, json or markdown", o.Output)
 	}
-	since, err := parseSince(o.Since, s.now())
+	since, err := o.Since.Time(s.now())
 	if err != nil {
 		return err
 	}
@@ -231,26 +230,6 @@ func policyDiffRun(ctx context.Context, s Streams, o *policyDiffOptions) error {
 		return &exitError{code: ExitDeny, err: fmt.Errorf("%d past allowed decisions would be denied by %s; review them, or pass --accept", n, sd.headLabel)}
 	}
 	return nil
-}
-
-// parseSince reads "30d", a Go duration or an RFC 3339 time; "" is the
-// zero time (no limit).
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		if n, err := strconv.Atoi(days); err == nil && n >= 0 {
-			return now.AddDate(0, 0, -n), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("--since %q: want a number of days (30d), a duration (12h) or an RFC 3339 time", s)
 }
 
 // newProgress draws a bar on w when w is a terminal, and nothing otherwise.

@@ -229,7 +229,7 @@ func (o *RemoteOptions) closePostmortem(ctx context.Context, so *StoreOptions, d
 // exit code as a local gate's would be.
 func gateRemoteRun(ctx context.Context, s Streams, o *gateOptions) error {
 	switch {
-	case o.Now != "":
+	case o.Now.IsSet():
 		return errors.New("--now with --server: the server decides at its own time")
 	case o.PrintIn:
 		return errors.New("--print-input with --server: the input is built on the server; run it against a local store")

@@ -9,13 +9,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/report"
 )
 
 // auditReportOptions are the flags of `shipgate audit report`.
 type auditReportOptions struct {
-	Since, Until         string
+	Since, Until         timespec.Value
 	Service, Environment string
 	Format               string
 	Out                  string
@@ -29,7 +30,7 @@ type auditReportOptions struct {
 func newAuditReportCmd(s Streams, g *globals) *cobra.Command {
 	o := &auditReportOptions{}
 	c := &cobra.Command{
-		Use:   "report --since DATE --until DATE --format md|html|json|csv [--out FILE]",
+		Use:   "report --since TIME --until TIME --format md|html|json|csv [--out FILE]",
 		Short: "Write the audit report of a period: each release's evidence, decisions and violations, and the figures",
 		Long: `Write the audit report of the releases gated in a period: for each, its
 evidence, its decisions with every violation and an explanation (which
@@ -43,9 +44,13 @@ The ledger is verified first (with --checkpoint, against a signed
 checkpoint too) and the result is stated at the top. A broken ledger still
 gets its report, and the command exits 1.
 
-DATE is a date (2026-11-01, UTC; --until includes that day) or an RFC 3339
-time. The policy set (--policies, --data, --bundle) gives the rule titles,
-the freeze calendar and the replays behind the explanations.
+The period runs from --since, included, to --until. A date given to
+--until includes that day (the period ends at the next midnight UTC); any
+other time ends the period, excluded. Each flag takes
+` + timespec.Help + `.
+
+The policy set (--policies, --data, --bundle) gives the rule titles, the
+freeze calendar and the replays behind the explanations.
 
 Formats: md (Markdown), html (one self-contained file, printable), json (the
 model, documented in docs/audit.md), csv (one row per release).
@@ -60,8 +65,8 @@ report is written and says so), 2 error.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Since, "since", "", "first day (or RFC 3339 time) of the period (required)")
-	f.StringVar(&o.Until, "until", "", "last day of the period, included (or an RFC 3339 time, excluded) (required)")
+	timespec.Var(f, &o.Since, "since", "the start of the period, included (required): "+timespec.Help)
+	timespec.Var(f, &o.Until, "until", "the end of the period; a date includes that day, any other time is excluded (required): "+timespec.Help)
 	f.StringVar(&o.Service, "service", "", "only this service's releases")
 	f.StringVar(&o.Environment, "environment", "", "only this environment's releases")
 	f.StringVar(&o.Format, "format", "", "report format: "+strings.Join(report.Formats, ", ")+" (required)")
@@ -77,9 +82,17 @@ report is written and says so), 2 error.`,
 }
 
 func auditReportRun(ctx context.Context, s Streams, g *globals, o *auditReportOptions) error {
-	since, until, err := report.ParsePeriod(o.Since, o.Until)
+	now := g.clock()
+	since, err := o.Since.Time(now)
 	if err != nil {
 		return err
+	}
+	until, err := o.Until.End(now)
+	if err != nil {
+		return err
+	}
+	if !until.After(since) {
+		return fmt.Errorf("the period is empty: --until %s is not after --since %s", &o.Until, &o.Since)
 	}
 	if !slices.Contains(report.Formats, o.Format) {
 		return fmt.Errorf("--format %q: want one of %s", o.Format, strings.Join(report.Formats, ", "))
@@ -114,7 +127,7 @@ func auditReportRun(ctx context.Context, s Streams, g *globals, o *auditReportOp
 	}
 	defer db.Close()
 	rep, err := report.Build(ctx, db, report.Options{Since: since, Until: until, Service: o.Service, Environment: o.Environment,
-		Checkpoint: cp, Now: g.clock(), Rules: rules, Engine: eng, Validator: v})
+		Checkpoint: cp, Now: now, Rules: rules, Engine: eng, Validator: v})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/localizevideos/shipgate/internal/timespec"
 )
 
 // Version is set at build time with -ldflags "-X .../cmd.Version=...".
@@ -94,6 +96,7 @@ func NewRoot(s Streams) *cobra.Command {
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
+	root.SetFlagErrorFunc(flagError)
 	g := &globals{Getenv: s.Getenv, Now: s.Now}
 	g.AddFlags(root.PersistentFlags())
 	root.AddCommand(newInitCmd(s, g), newGateCmd(s, g), newEvidenceCmd(s, g), newPolicyCmd(s, g),
@@ -102,6 +105,16 @@ func NewRoot(s Streams) *cobra.Command {
 		root.AddCommand(c(s, g))
 	}
 	return root
+}
+
+// flagError reports a bad flag. A time flag's error names the flag, the
+// text and the forms itself, without pflag's "invalid argument" around it.
+func flagError(_ *cobra.Command, err error) error {
+	var te *timespec.Error
+	if errors.As(err, &te) {
+		return te
+	}
+	return err
 }
 
 // commands are the top-level commands a file of this package adds to the

@@ -59,40 +59,6 @@ const (
 	gateReconcile = "reconcile"
 )
 
-// ParsePeriod reads the bounds of a period: a date (2026-11-01, UTC) or an
-// RFC 3339 time each. A date for until includes that whole day.
-func ParsePeriod(since, until string) (time.Time, time.Time, error) {
-	s, _, err := parseBound(since)
-	if err != nil {
-		return time.Time{}, time.Time{}, fmt.Errorf("--since: %w", err)
-	}
-	u, date, err := parseBound(until)
-	if err != nil {
-		return time.Time{}, time.Time{}, fmt.Errorf("--until: %w", err)
-	}
-	if date {
-		u = u.AddDate(0, 0, 1)
-	}
-	if !u.After(s) {
-		return time.Time{}, time.Time{}, fmt.Errorf("the period is empty: --until %s is not after --since %s", until, since)
-	}
-	return s, u, nil
-}
-
-func parseBound(v string) (time.Time, bool, error) {
-	if v == "" {
-		return time.Time{}, false, errors.New("required: a date such as 2026-11-01 or an RFC 3339 time")
-	}
-	if t, err := time.Parse(time.DateOnly, v); err == nil {
-		return t, true, nil
-	}
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("want a date such as 2026-11-01 or an RFC 3339 time, got %q", v)
-	}
-	return t.UTC(), false, nil
-}
-
 // Build reads the ledger and makes the report of the period. A ledger that
 // does not verify is not an error: the report states it (Integrity) and is
 // made from what the ledger's tables say; the caller decides what to exit

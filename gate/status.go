@@ -118,7 +118,8 @@ func Status(ctx context.Context, s StatusStore, v *evidence.Validator, releaseID
 		evidenceStep("approval", latest["Approval"], "an approver records an Approval: shipgate evidence add approval.json", func(d map[string]any) (bool, string) {
 			return str(d, "decision") == "approved", str(d, "approver") + " " + str(d, "decision")
 		}),
-		gateStep("deploy gate", gates["deploy"], "shipgate gate deploy --release "+r),
+		gateStep("deploy gate", gates["deploy"], "see what the deploy gate says (a dry run opens no violation): shipgate gate deploy --dry-run --release "+r+
+			"; then deploy through it: shipgate run deploy --release "+r+" -- APPROVED-COMMAND"),
 		evidenceStep("deploy", latest["Deploy"], add("deploy"), func(d map[string]any) (bool, string) {
 			return str(d, "status") != "failed", "status " + str(d, "status")
 		}),
@@ -131,11 +132,11 @@ func Status(ctx context.Context, s StatusStore, v *evidence.Validator, releaseID
 			}
 			return true, fmt.Sprintf("%d checks passed", len(checks))
 		}),
-		gateStep("verify gate", gates["verify"], "shipgate gate verify --release "+r),
+		gateStep("verify gate", gates["verify"], "run the smoke checks, which ask the verify gate: shipgate verify --release "+r+" --checks CHECKS.yaml"),
 		evidenceStep("monitoring", latest["Monitoring"], add("monitoring"), func(d map[string]any) (bool, string) {
 			return str(d, "result") == "healthy", "result " + str(d, "result")
 		}),
-		gateStep("complete gate", gates["complete"], "shipgate gate complete --release "+r),
+		gateStep("complete gate", gates["complete"], "watch the first minutes, which asks the complete gate: shipgate watch --release "+r+" --signals SIGNALS.yaml"),
 	}
 	// A document the last decision did not count is not done, whatever it
 	// says: the gate judged the release without it.
@@ -160,7 +161,7 @@ func Status(ctx context.Context, s StatusStore, v *evidence.Validator, releaseID
 		}
 	}
 	if st.Next == "" && len(open) > 0 {
-		st.Next = fmt.Sprintf("write the postmortem: shipgate postmortem add --violation %s postmortem.json", open[0].ID)
+		st.Next = fmt.Sprintf("write the postmortem: shipgate postmortem new --release %s --summary TEXT --out postmortem.json; then shipgate postmortem add postmortem.json", r)
 	}
 	if st.Next == "" {
 		st.Next = "nothing: the release is complete"

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/localizevideos/shipgate/engine"
 )
 
 // history is what the ledger says about a service in an environment: the
@@ -13,8 +15,24 @@ import (
 type history struct {
 	events   []Event // by end time
 	previous *Observation
+	// drift is the previous reconcile's findings, by message, and the
+	// violation it opened or repeated: the same drift seen again is the
+	// same violation.
+	drift    []string
+	driftVio string
 	// latest is the release of the newest decision about the service.
 	latest string
+}
+
+// driftKey is what identifies a drift: its findings' messages, which name
+// the process, its start, the commits and the directory, sorted.
+func driftKey(fs []engine.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Rule+": "+f.Message)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // readHistory reads every decision of the service and environment, and
@@ -42,13 +60,20 @@ func readHistory(ctx context.Context, st Store, service, environment string) (*h
 			}
 		case d.Gate == Gate:
 			var rec struct {
-				Observed *Observation `json:"observed"`
+				Observed   *Observation     `json:"observed"`
+				Violations []engine.Finding `json:"violations"`
+				Opened     []string         `json:"opened"`
+				Recurs     string           `json:"recurs"`
 			}
 			if err := json.Unmarshal(d.Body, &rec); err != nil {
 				return nil, fmt.Errorf("decision %s: %w", d.ID, err)
 			}
 			if rec.Observed != nil {
 				h.previous = rec.Observed
+			}
+			h.drift, h.driftVio = driftKey(rec.Violations), rec.Recurs
+			if len(rec.Opened) > 0 {
+				h.driftVio = rec.Opened[0]
 			}
 		}
 	}

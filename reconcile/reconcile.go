@@ -54,6 +54,7 @@ type Store interface {
 	Decisions(ctx context.Context, releaseID string) ([]store.Decision, error)
 	Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error)
 	RecordDecision(ctx context.Context, now time.Time, d store.Decision, opened []store.Violation, ev []store.Evidence) error
+	Violation(ctx context.Context, id string) (store.Violation, error)
 }
 
 // Request is one reconcile of one app.
@@ -185,10 +186,22 @@ func Check(ctx context.Context, st Store, req Request) (*Record, error) {
 	if rel.ID == "" {
 		return nil, fmt.Errorf("reconcile: the ledger has no release of %s in %s to hold findings against: give --release", req.Service, req.Environment)
 	}
-	return record(ctx, st, req, rel, obs, findings)
+	recurs := ""
+	if len(findings) > 0 && h.driftVio != "" && slices.Equal(driftKey(findings), h.drift) {
+		v, err := st.Violation(ctx, h.driftVio)
+		if err != nil {
+			return nil, fmt.Errorf("read violation %s: %w", h.driftVio, err)
+		}
+		if v.Status == store.StatusOpen {
+			recurs = v.ID
+		}
+	}
+	return record(ctx, st, req, rel, obs, findings, recurs)
 }
 
-func record(ctx context.Context, st Store, req Request, rel engine.Release, obs Observation, findings []engine.Finding) (*Record, error) {
+// record records the reconcile's decision; a drift the open violation
+// recurs already names is recorded with it, and opens no other.
+func record(ctx context.Context, st Store, req Request, rel engine.Release, obs Observation, findings []engine.Finding, recurs string) (*Record, error) {
 	newID := req.NewID
 	if newID == nil {
 		newID = gate.NewID
@@ -203,6 +216,10 @@ func record(ctx context.Context, st Store, req Request, rel engine.Release, obs 
 	var opened []store.Violation
 	if !d.Allow {
 		d.Reason = engine.ReasonDeny
+	}
+	if !d.Allow && recurs != "" {
+		d.Recurs = recurs
+	} else if !d.Allow {
 		v := store.Violation{ID: newID("vio", now), Kind: store.KindViolation, ReleaseID: rel.ID, Service: rel.Service,
 			Environment: rel.Environment, Gate: Gate, DecisionID: d.ID, Actor: req.Actor, OpenedAt: now,
 			Due: now.Add(req.PostmortemDue), Status: store.StatusOpen}

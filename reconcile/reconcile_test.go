@@ -260,3 +260,40 @@ func TestCheckNeedsARelease(t *testing.T) {
 		t.Fatalf("Check without any deploy or --release = %v; want an error", err)
 	}
 }
+
+// TestCheckOneViolationPerDrift: reconciling again the same hand restart
+// records the decision with the violation it opened, and opens no other; a
+// new restart is a new violation.
+func TestCheckOneViolationPerDrift(t *testing.T) {
+	forEachStore(t, testCheckOneViolationPerDrift)
+}
+
+func testCheckOneViolationPerDrift(t *testing.T, open func(*testing.T) db) {
+	l := newLedger(t, open)
+	l.allowDeploy("r1", c1, t0)
+	l.deployed("r1", c1, t0.Add(time.Second), 2*time.Second)
+	byHand := proc(t0.Add(time.Hour), 1)
+	first := l.check(byHand, clean(c1), t0.Add(2*time.Hour))
+	if first.Allow || len(first.Opened) != 1 {
+		t.Fatalf("first reconcile of a hand restart: allow %v, opened %v; want one violation", first.Allow, first.Opened)
+	}
+	for i := 0; i < 3; i++ {
+		again := l.check(byHand, clean(c1), t0.Add(time.Duration(3+i)*time.Hour))
+		if again.Allow || len(again.Opened) != 0 || again.Recurs != first.Opened[0] {
+			t.Fatalf("reconcile %d of the same restart: allow %v, opened %v, recurs %q; want it recorded with %s",
+				i+2, again.Allow, again.Opened, again.Recurs, first.Opened[0])
+		}
+	}
+	another := proc(t0.Add(6*time.Hour), 2)
+	next := l.check(another, clean(c1), t0.Add(7*time.Hour))
+	if next.Allow || len(next.Opened) != 1 || next.Recurs != "" {
+		t.Fatalf("reconcile of another hand restart: allow %v, opened %v, recurs %q; want a new violation", next.Allow, next.Opened, next.Recurs)
+	}
+	open2, err := l.db.Violations(context.Background(), store.Filter{Status: store.StatusOpen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open2) != 2 {
+		t.Errorf("open violations = %d; want 2, one per restart", len(open2))
+	}
+}

@@ -75,17 +75,18 @@ func TestScriptsAnyDay(t *testing.T) {
 		{"week-later", fixtureDay.AddDate(0, 0, 7)},
 		{"year-later", fixtureDay.AddDate(1, 0, 0)},
 	} {
-		t.Run(c.name, func(t *testing.T) { runScripts(t, c.at) })
+		t.Run(c.name, func(t *testing.T) { runScripts(t, c.at, true) })
 	}
 }
 
 // TestScripts runs the txtar command-line scripts in testdata/script. The
 // custom command `exit N CMD ARGS...` runs CMD and requires exit code N, so
 // scripts tell a denial (1) from an error (2).
-func TestScripts(t *testing.T) { runScripts(t, time.Now()) }
+func TestScripts(t *testing.T) { runScripts(t, time.Now(), false) }
 
-// runScripts runs the scripts with the wall clock starting at now.
-func runScripts(t *testing.T, now time.Time) {
+// runScripts runs the scripts with the wall clock starting at now; moved
+// says the clock is not the real one (the condition [moved] in a script).
+func runScripts(t *testing.T, now time.Time, moved bool) {
 	offset := time.Until(now)
 	examples, err := filepath.Abs("../examples/localizevideos/evidence")
 	if err != nil {
@@ -97,6 +98,12 @@ func runScripts(t *testing.T, now time.Time) {
 	}
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
+		Condition: func(cond string) (bool, error) {
+			if cond == "moved" {
+				return moved, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("EV", examples)
 			env.Setenv("POLICIES", policies)

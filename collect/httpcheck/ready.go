@@ -33,10 +33,17 @@ type NotReadyError struct {
 
 func (e *NotReadyError) Error() string {
 	if e.Interrupted != nil {
-		return fmt.Sprintf("the wait for the app to become ready at %s was interrupted after %d attempts: %v; last error: %s",
-			e.URL, e.Attempts, e.Interrupted, e.Last)
+		return fmt.Sprintf("the wait for the app to become ready at %s was interrupted after %s: %v; last error: %s",
+			e.URL, attempts(e.Attempts), e.Interrupted, e.Last)
 	}
-	return fmt.Sprintf("the app did not become ready at %s within %s: last error: %s (%d attempts)", e.URL, e.Timeout, e.Last, e.Attempts)
+	return fmt.Sprintf("the app did not become ready at %s within %s: last error: %s (%s)", e.URL, e.Timeout, e.Last, attempts(e.Attempts))
+}
+
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return fmt.Sprintf("%d attempts", n)
 }
 
 // Ready polls s's ready probe until its assertions hold, its timeout
@@ -105,12 +112,12 @@ func (r *Runner) probe(ctx context.Context, client *http.Client, rp *readyProbe,
 	resp.Body.Close()
 	what = fmt.Sprintf("%s → %d", what, resp.StatusCode)
 	if err != nil {
-		return what, fmt.Sprintf("%s: reading the body: %s", what, requestError(ctx, err, rp.request))
+		return what, fmt.Sprintf("answered %d: reading the body: %s", resp.StatusCode, requestError(ctx, err, rp.request))
 	}
 	act := activation(resp, b, r.Now().Sub(start), vars)
 	for _, p := range rp.asserts {
 		if status, detail := p.verdict(ctx, act); status != Passed {
-			return what, fmt.Sprintf("%s: assertion %s %s", what, p.text, detail)
+			return what, fmt.Sprintf("answered %d: assertion %s %s", resp.StatusCode, p.text, detail)
 		}
 	}
 	return what, ""

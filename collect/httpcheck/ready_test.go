@@ -130,12 +130,12 @@ func TestReadyAssertions(t *testing.T) {
 
 	src := strings.Replace(fmt.Sprintf(readyChecks, "300ms"), "  interval: 50ms\n", "  interval: 50ms\n  assert: ['json.status == \"ready\"']\n", 1)
 	_, err = r.Ready(t.Context(), load(t, src, httpcheck.Options{Base: srv.URL}))
-	if want := `/healthz → 200: assertion json.status == "ready" is false: json.status = "up"`; err == nil || !strings.Contains(err.Error(), want) {
+	if want := `/healthz within 300ms: last error: answered 200: assertion json.status == "ready" is false: json.status = "up"`; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("Ready = %v; want not ready, %q", err, want)
 	}
 	n.Store(-100)
 	_, err = r.Ready(t.Context(), load(t, fmt.Sprintf(readyChecks, "300ms"), httpcheck.Options{Base: srv.URL}))
-	if want := "/healthz → 503: assertion status == 200 is false: status = 503"; err == nil || !strings.Contains(err.Error(), want) {
+	if want := "/healthz within 300ms: last error: answered 503: assertion status == 200 is false: status = 503"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("Ready = %v; want not ready, %q", err, want)
 	}
 }

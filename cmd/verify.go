@@ -50,8 +50,15 @@ The checks file (docs/checks.md) lists HTTP steps, run in order with one
 cookie jar, each naming the check it belongs to (home, login, logout,
 api-me, ...) and judged by CEL assertions over the response, and error-rate
 comparisons (error-spike) from a /metrics endpoint or a Prometheus query.
-A check passes only if every assertion of its steps holds; an app that does
-not answer, or an error rate without data, fails its check and is recorded.
+A step can capture a value (a cookie, a header, a JSON field) that later
+steps send, and leave the jar out (cookies: none). A check passes only if
+every assertion of its steps holds; an app that does not answer, or an
+error rate without data, fails its check and is recorded.
+
+With ready: in the file, verify first polls the app until it answers as
+expected (pm2 restart returns before the app listens). An app not ready
+within ready.timeout is an error (exit 2): no check ran, so nothing is
+recorded and nothing is rolled back, even with --rollback-on-fail.
 
 The release's service, environment, commit and repository come from its
 Plan in the ledger (--service, --environment and --commit choose among
@@ -71,8 +78,8 @@ envelope (the server must trust the signing key: shipgate serve
 then rolls back as shipgate rollback --server does.
 
 Exit codes: 0 the verify gate allows; 1 it denies: roll back now; 2 an
-error (a bad checks file, no Plan, a ledger that cannot be written, a bad
-policy). A failed check is a denial, never an error.
+error (a bad checks file, no Plan, an app not ready, a ledger that cannot
+be written, a bad policy). A failed check is a denial, never an error.
 
 With --rollback-on-fail, a denial (or a gate error) also runs the fast
 rollback of shipgate rollback (the last verified commit checked out in
@@ -150,7 +157,18 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 		return err
 	}
 
-	res := (&httpcheck.Runner{Now: s.now}).Run(ctx, suite)
+	// pm2 restart returns before the app listens: wait for it, as the
+	// file says. An app that is not ready was not checked: nothing is
+	// recorded, the gate is not asked, nothing is rolled back.
+	hc := &httpcheck.Runner{Now: s.now}
+	ready, err := hc.Ready(ctx, suite)
+	if err != nil {
+		return fmt.Errorf("%w: nothing was checked or recorded; release %s is not verified", err, rel.ID)
+	}
+	if ready != nil {
+		fmt.Fprintf(s.Err, "shipgate: ready: %s at attempt %d, after %s\n", ready.What, ready.Attempts, ready.Waited.Round(time.Millisecond))
+	}
+	res := hc.Run(ctx, suite)
 	for _, c := range res.Checks {
 		fmt.Fprintf(s.Err, "shipgate: check %s %s: %s\n", c.Name, c.Status, c.Message)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,7 +26,8 @@ import (
 )
 
 // fakeApp is LocalizeVideos over real HTTP on loopback: a home page, JSON
-// login setting lv_session, /api/me, logout, and /metrics.
+// login setting lv_session, /api/me, logout, /api/version (the checks'
+// readiness probe) and /metrics.
 type fakeApp struct {
 	me       string // /api/me answers with this user instead of the logged-in one
 	errors   int    // 5xx responses /metrics adds from its second scrape on
@@ -36,8 +39,50 @@ type fakeApp struct {
 
 func (a *fakeApp) start(t *testing.T) string {
 	t.Helper()
+	srv := httptest.NewServer(a.handler())
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// startLate serves the app on a loopback port that opens only after
+// delay, as an app restarted by pm2 does; its URL is known at once.
+func (a *fakeApp) startLate(t *testing.T, delay time.Duration) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	srv := httptest.NewUnstartedServer(a.handler())
+	started := make(chan struct{})
+	timer := time.AfterFunc(delay, func() {
+		defer close(started)
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Errorf("listen on %s after %s: %v", addr, delay, err)
+			return
+		}
+		srv.Listener.Close()
+		srv.Listener = l
+		srv.Start()
+	})
+	t.Cleanup(func() {
+		if timer.Stop() {
+			return
+		}
+		<-started
+		srv.Close()
+	})
+	return "http://" + addr
+}
+
+func (a *fakeApp) handler() http.Handler {
 	a.sessions, a.codes = map[string]string{}, map[int]int{}
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/version", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"commit":"3f2c9a0e5b1d"}`)
+	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "<!doctype html><title>LocalizeVideos</title>")
 	})
@@ -89,7 +134,7 @@ func (a *fakeApp) start(t *testing.T) string {
 		fmt.Fprintf(w, "# TYPE http_requests_total counter\nhttp_requests_total{code=\"200\"} %d\nhttp_requests_total{code=\"204\"} %d\nhttp_requests_total{code=\"401\"} %d\nhttp_requests_total{code=\"500\"} %d\n",
 			a.codes[200], a.codes[204], a.codes[401], errs)
 	})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &codeRecorder{ResponseWriter: w, code: 200}
 		mux.ServeHTTP(rec, r)
 		if r.URL.Path != "/metrics" {
@@ -97,9 +142,7 @@ func (a *fakeApp) start(t *testing.T) string {
 			a.codes[rec.code]++
 			a.mu.Unlock()
 		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
+	})
 }
 
 type codeRecorder struct {
@@ -159,16 +202,20 @@ func shipgate(t *testing.T, want int, args ...string) (stdout, stderr string) {
 	return out.String(), errb.String()
 }
 
-// exampleChecks is the shipped example, with a short scrape interval.
+// exampleChecks is the shipped example, with a short scrape interval and
+// a readiness timeout of 2s.
 func exampleChecks(t *testing.T, dir string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "examples", "localizevideos", "checks.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := strings.Replace(string(b), "interval: 30s", "interval: 100ms", 1)
-	if s == string(b) {
-		t.Fatal("checks.yaml has no interval: 30s")
+	s := string(b)
+	for old, repl := range map[string]string{"interval: 30s": "interval: 100ms", "  timeout: 30s\n  interval: 500ms": "  timeout: 2s\n  interval: 100ms"} {
+		if !strings.Contains(s, old) {
+			t.Fatalf("checks.yaml has no %q", old)
+		}
+		s = strings.Replace(s, old, repl, 1)
 	}
 	path := filepath.Join(dir, "checks.yaml")
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
@@ -206,21 +253,24 @@ func TestVerify(t *testing.T) {
 		name     string
 		app      *fakeApp
 		base     string // "" is the app's URL
+		noReady  bool   // the checks file has no ready: it does not wait
 		code     int
 		recorded string   // the Verification's status
 		checks   []string // "name status" in the Verification
 		stderr   []string
 	}{
-		{"all pass", &fakeApp{}, "", 0, "passed",
+		{"all pass", &fakeApp{}, "", false, 0, "passed",
 			[]string{"home passed", "login passed", "api-me passed", "logout passed", "error-spike passed"}, nil},
-		{"wrong user", &fakeApp{me: "eve@example.com"}, "", 1, "failed",
+		{"wrong user", &fakeApp{me: "eve@example.com"}, "", false, 1, "failed",
 			[]string{"home passed", "login passed", "api-me failed", "logout passed", "error-spike passed"},
 			[]string{`json.user = "eve@example.com", vars.user = "smoke@localizevideos.com"`, "verify denied: rollback required"}},
-		{"error spike", &fakeApp{errors: 50}, "", 1, "failed",
+		{"error spike", &fakeApp{errors: 50}, "", false, 1, "failed",
 			[]string{"home passed", "api-me passed", "error-spike failed"},
 			[]string{"check error-spike failed: http_requests_total error rate", "rollback required"}},
-		// An app that does not answer is a denial, recorded; not an error.
-		{"unreachable", nil, "http://127.0.0.1:1", 1, "failed",
+		// Without a readiness wait, an app that does not answer is a
+		// denial, recorded; not an error. (With one, see
+		// TestVerifyNotReady.)
+		{"unreachable", nil, "http://127.0.0.1:1", true, 1, "failed",
 			[]string{"home failed", "login failed", "api-me failed", "logout failed", "error-spike failed"},
 			[]string{"connection refused", "no data", "rollback required"}},
 	}
@@ -232,7 +282,11 @@ func TestVerify(t *testing.T) {
 				base = tt.app.start(t)
 			}
 			key, pub, keyID := verifySigningKey(t, dir)
-			out, errs := shipgate(t, tt.code, "verify", "--release", release, "--checks", exampleChecks(t, dir),
+			checks := exampleChecks(t, dir)
+			if tt.noReady {
+				checks = withoutReady(t, checks)
+			}
+			out, errs := shipgate(t, tt.code, "verify", "--release", release, "--checks", checks,
 				"--base", base, "--var", "password=s3cret", "--actor", "dave", "--store", db, "--output", "json",
 				"--signing-key", key)
 			for _, w := range tt.stderr {
@@ -373,6 +427,145 @@ func TestVerifyErrors(t *testing.T) {
 			}
 			if strings.Contains(errs, "recorded Verification") {
 				t.Errorf("stderr:\n%s\nwant nothing recorded", errs)
+			}
+		})
+	}
+}
+
+// withoutReady writes a copy of the checks file path without its ready
+// section, and returns its path.
+func withoutReady(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`(?m)^ready:\n(?:  .*\n)+`)
+	if !re.Match(b) {
+		t.Fatalf("%s has no ready section", path)
+	}
+	out := filepath.Join(filepath.Dir(path), "checks-without-ready.yaml")
+	if err := os.WriteFile(out, re.ReplaceAll(b, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// recordedFor lists the kinds of evidence and the gates of the decisions
+// the ledger db holds for release.
+func recordedFor(t *testing.T, db, release string) (kinds, gates []string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.OpenReadOnly(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	evs, err := st.Evidence(ctx, release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		kinds = append(kinds, e.Kind)
+	}
+	ds, err := st.Decisions(ctx, release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		gates = append(gates, d.Gate)
+	}
+	return kinds, gates
+}
+
+// The checks wait for the app (pm2 restart returns before it listens): an
+// app that starts late is verified; one that never answers, or a wait cut
+// short by Ctrl-C, is an error that records nothing, asks no gate and
+// rolls nothing back, --rollback-on-fail or not: no check ran.
+func TestVerifyNotReady(t *testing.T) {
+	const release = "lv-2026-11-26.1"
+	closedPort := func(t *testing.T, _ func()) string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		return "http://" + l.Addr().String()
+	}
+	tests := []struct {
+		name string
+		// base starts the app; cancel is Ctrl-C.
+		base   func(t *testing.T, cancel func()) string
+		code   int
+		stderr []string
+	}{
+		{"starts late", func(t *testing.T, _ func()) string { return (&fakeApp{}).startLate(t, 300*time.Millisecond) }, 0,
+			[]string{"/api/version → 200 at attempt ", "recorded Verification passed"}},
+		{"never starts", closedPort, 2,
+			[]string{"/api/version within 2s: last error: dial tcp ", "connect: connection refused (",
+				"nothing was checked or recorded; release lv-2026-11-26.1 is not verified"}},
+		// Ctrl-C during the second probe; the first was answered 503.
+		{"interrupted", func(t *testing.T, cancel func()) string {
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) > 1 {
+					cancel()
+				}
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}))
+			t.Cleanup(srv.Close)
+			return srv.URL
+		}, 2, []string{"/api/version was interrupted after ", "context canceled; last error: answered 503: assertion status == 200 is false: status = 503",
+			"nothing was checked or recorded"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, db := releaseLedger(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var cancelled time.Time
+			var once sync.Once
+			base := tt.base(t, func() { once.Do(func() { cancelled = time.Now(); cancel() }) })
+			key, _, _ := verifySigningKey(t, dir)
+			var out, errb bytes.Buffer
+			start := time.Now()
+			code := cmd.Execute(ctx, []string{"verify", "--release", release, "--checks", exampleChecks(t, dir),
+				"--base", base, "--var", "password=s3cret", "--actor", "dave", "--store", db, "--signing-key", key,
+				"--rollback-on-fail", "--dir", dir}, cmd.Streams{Out: &out, Err: &errb})
+			end := time.Now()
+			errs := errb.String()
+			t.Logf("stderr:\n%s", errs)
+			if code != tt.code {
+				t.Fatalf("verify = exit %d; want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, out.String(), errs)
+			}
+			for _, w := range append(tt.stderr, "shipgate: ") {
+				if !strings.Contains(errs, base+w) && !strings.Contains(errs, w) {
+					t.Errorf("stderr:\n%s\nwant %q", errs, w)
+				}
+			}
+			kinds, gates := recordedFor(t, db, release)
+			if tt.code == 0 {
+				if !slices.Contains(kinds, "Verification") || !slices.Equal(gates, []string{"verify"}) {
+					t.Errorf("recorded %v, decisions %v; want a Verification and the verify gate's decision", kinds, gates)
+				}
+				return
+			}
+			if want := "the app did not become ready at " + base + "/api/version"; cancelled.IsZero() && !strings.Contains(errs, want) {
+				t.Errorf("stderr:\n%s\nwant %q", errs, want)
+			}
+			for _, no := range []string{"recorded Verification", "rolling back", "rollback", "DENY"} {
+				if strings.Contains(errs, no) || strings.Contains(out.String(), no) {
+					t.Errorf("stdout:\n%s\nstderr:\n%s\nwant no %q: nothing ran", out.String(), errs, no)
+				}
+			}
+			if !slices.Equal(kinds, []string{"Plan", "Deploy"}) || len(gates) != 0 {
+				t.Errorf("recorded %v, decisions %v; want only the Plan and Deploy, no decision", kinds, gates)
+			}
+			if !cancelled.IsZero() && end.Sub(cancelled) > 5*time.Second {
+				t.Errorf("verify ran %s after Ctrl-C; want it to stop at once", end.Sub(cancelled))
+			}
+			if cancelled.IsZero() && end.Sub(start) < 2*time.Second {
+				t.Errorf("verify gave up after %s; want the 2s readiness timeout", end.Sub(start))
 			}
 		})
 	}

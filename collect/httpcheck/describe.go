@@ -50,6 +50,35 @@ func (p *program) verdict(ctx context.Context, act map[string]any) (string, stri
 	return Failed, "is false"
 }
 
+// value evaluates the capture p with the activation act: a non-empty
+// string, and Passed; or Failed or Error with a detail that follows the
+// expression's text in a message. The value itself never goes into a
+// message: it may be a session.
+func (p *program) value(ctx context.Context, act map[string]any) (string, string, string) {
+	out, _, err := p.prg.ContextEval(ctx, act)
+	var cancelled interpreter.EvalCancelledError
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return "", Error, fmt.Sprintf("interrupted: %v", context.Cause(ctx))
+	case errors.As(err, &cancelled) && cancelled.Cause == interpreter.CostLimitExceeded:
+		return "", Error, fmt.Sprintf("exceeded the cost limit (%d)", CostLimit)
+	case err != nil:
+		msg := "failed: " + err.Error()
+		if obs := p.observed(ctx, act); obs != "" {
+			msg += "; observed " + obs
+		}
+		return "", Failed, msg
+	}
+	v, ok := out.(types.String)
+	switch {
+	case !ok:
+		return "", Error, fmt.Sprintf("returned a %s, want a string (convert it with string(...))", out.Type().TypeName())
+	case v == "":
+		return "", Failed, "is empty: a later step sending it would prove nothing"
+	}
+	return string(v), Passed, ""
+}
+
 // observed names the values the expression compared: the operands of the
 // relation (or call) at its top, and inside a false && the false side, as
 // "text = value" pairs. Literals are left out: the text shows them.

@@ -19,11 +19,14 @@ import (
 type app struct {
 	me           string // the user /api/me answers with; "" is the logged-in user
 	keepOnLogout bool   // logout answers 204 but leaves the session valid
-	metrics      func(scrape int, counts map[string]int) string
-	mu           sync.Mutex
-	sessions     map[string]string
-	counts       map[string]int
-	scrapes      int
+	// clientOnlyLogout: logout clears the cookie in the client only; the
+	// session stays valid on the server.
+	clientOnlyLogout bool
+	metrics          func(scrape int, counts map[string]int) string
+	mu               sync.Mutex
+	sessions         map[string]string
+	counts           map[string]int
+	scrapes          int
 }
 
 func (a *app) handler() http.Handler {
@@ -65,9 +68,11 @@ func (a *app) handler() http.Handler {
 	})
 	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
 		if c, err := r.Cookie("lv_session"); err == nil && !a.keepOnLogout {
-			a.mu.Lock()
-			delete(a.sessions, c.Value)
-			a.mu.Unlock()
+			if !a.clientOnlyLogout {
+				a.mu.Lock()
+				delete(a.sessions, c.Value)
+				a.mu.Unlock()
+			}
 			http.SetCookie(w, &http.Cookie{Name: "lv_session", Value: "", Path: "/", MaxAge: -1})
 		}
 		w.WriteHeader(http.StatusNoContent)

@@ -74,8 +74,10 @@ type outcome struct {
 }
 
 // Run runs s: the first scrape of each /metrics error rate, then the steps
-// in order with one cookie jar, then the error rates. It never fails as a
-// whole: what goes wrong fails the check it belongs to.
+// in order with one cookie jar (each step's captures kept for the steps
+// after it), then the error rates. It never fails as a whole: what goes
+// wrong fails the check it belongs to. Run does not wait for the app: call
+// Ready first.
 func (r *Runner) Run(ctx context.Context, s *Suite) *Result {
 	res := &Result{Target: s.base, StartedAt: r.Now()}
 	scraper := prom.Scraper{Client: &http.Client{Transport: r.Transport}}
@@ -87,8 +89,9 @@ func (r *Runner) Run(ctx context.Context, s *Suite) *Result {
 	}
 	jar, _ := cookiejar.New(nil)
 	var outs []outcome
+	caps := map[string]string{}
 	for _, st := range s.steps {
-		outs = append(outs, r.step(ctx, st, jar, s.vars))
+		outs = append(outs, r.step(ctx, st, jar, s, caps))
 	}
 	for i, rt := range s.rates {
 		outs = append(outs, r.rate(ctx, scraper, rt, firsts[i], s.vars))
@@ -140,27 +143,29 @@ func rank(status string) int {
 	return 2
 }
 
-func (r *Runner) step(ctx context.Context, st *step, jar http.CookieJar, vars map[string]string) outcome {
-	o := outcome{check: st.check, url: st.url}
-	ctx, cancel := context.WithTimeout(ctx, st.timeout)
-	defer cancel()
-	client := &http.Client{Transport: r.Transport, Jar: jar}
-	if !st.followRedirects {
-		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	}
-	var body io.Reader
-	if st.body != nil {
-		body = bytes.NewReader(st.body)
-	}
-	req, err := http.NewRequestWithContext(ctx, st.method, st.url, body)
-	if err != nil {
+func (r *Runner) step(ctx context.Context, st *step, jar http.CookieJar, s *Suite, caps map[string]string) outcome {
+	shownURL := st.url.String()
+	o := outcome{check: st.check, url: shownURL}
+	req, missing, err := st.request(ctx, caps)
+	switch {
+	case missing != "":
+		o.status, o.message = Failed, notCaptured(st, missing, s.capturedBy)
+		return o
+	case err != nil:
 		o.status, o.message = Error, fmt.Sprintf("step %q: %v", st.name, err)
 		return o
 	}
-	for k, v := range st.headers {
-		req.Header.Set(k, v)
+	ctx, cancel := context.WithTimeout(ctx, st.timeout)
+	defer cancel()
+	req = req.WithContext(ctx)
+	client := &http.Client{Transport: r.Transport, Jar: jar}
+	if st.noJar {
+		client.Jar = nil
 	}
-	what := fmt.Sprintf("%s %s", st.method, st.url)
+	if !st.followRedirects {
+		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	what := fmt.Sprintf("%s %s", st.method, shownURL)
 	start := r.Now()
 	resp, err := client.Do(req)
 	if err != nil {
@@ -176,15 +181,7 @@ func (r *Runner) step(ctx context.Context, st *step, jar http.CookieJar, vars ma
 		o.status, o.message = Failed, fmt.Sprintf("step %q: %s: reading the body: %s", st.name, what, requestError(ctx, err, st.timeout))
 		return o
 	}
-	act := map[string]any{
-		"status":      int64(resp.StatusCode),
-		"headers":     firstValues(resp.Header),
-		"cookies":     cookies(resp),
-		"json":        jsonValue(b),
-		"body":        string(b),
-		"duration_ms": float64(o.duration.Microseconds()) / 1000,
-		"vars":        vars,
-	}
+	act := activation(resp, b, o.duration, s.vars)
 	for _, p := range st.asserts {
 		status, detail := p.verdict(ctx, act)
 		if status != Passed {
@@ -192,9 +189,60 @@ func (r *Runner) step(ctx context.Context, st *step, jar http.CookieJar, vars ma
 			return o
 		}
 	}
+	for _, c := range st.captures {
+		v, status, detail := c.expr.value(ctx, act)
+		if status != Passed {
+			o.status, o.message = status, fmt.Sprintf("step %q: %s: capture %s = %s %s", st.name, what, c.name, c.expr.text, detail)
+			return o
+		}
+		caps[c.name] = v
+	}
 	o.status = Passed
 	o.message = fmt.Sprintf("%s in %dms", what, o.duration.Milliseconds())
 	return o
+}
+
+// request is the step's request with the captured values put in; missing
+// names a value it needs that was not captured.
+func (st *step) request(ctx context.Context, caps map[string]string) (req *http.Request, missing string, err error) {
+	u, missing := st.url.fill(caps)
+	if missing != "" {
+		return nil, missing, nil
+	}
+	var body io.Reader
+	if st.body != nil {
+		b, missing, err := st.body.fill(caps)
+		if missing != "" || err != nil {
+			return nil, missing, err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err = http.NewRequestWithContext(ctx, st.method, u, body)
+	if err != nil {
+		// The URL may hold a captured value: name it as written.
+		return nil, "", fmt.Errorf("%s %s: invalid request", st.method, st.url)
+	}
+	for k, t := range st.headers {
+		v, missing := t.fill(caps)
+		if missing != "" {
+			return nil, missing, nil
+		}
+		req.Header.Set(k, v)
+	}
+	return req, "", nil
+}
+
+// activation is what assertions and captures see of a response.
+func activation(resp *http.Response, b []byte, d time.Duration, vars map[string]string) map[string]any {
+	return map[string]any{
+		"status":      int64(resp.StatusCode),
+		"headers":     firstValues(resp.Header),
+		"cookies":     cookies(resp),
+		"json":        jsonValue(b),
+		"body":        string(b),
+		"duration_ms": float64(d.Microseconds()) / 1000,
+		"vars":        vars,
+	}
 }
 
 func requestError(ctx context.Context, err error, timeout time.Duration) string {

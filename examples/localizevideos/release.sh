@@ -170,10 +170,11 @@ up() {
   echo "release.sh: the app does not answer on $base" >&2
   return 1
 }
+# verify runs right after the deploy: smoke.yaml's ready section waits for
+# the app to listen.
 verify() { # RELEASE [FLAGS...]
   local rel=$1
   shift
-  up
   sg verify --release "$rel" --checks "$app_src/smoke.yaml" --base "$base" --var password=smoke-password --dir "$repo" "$@"
 }
 

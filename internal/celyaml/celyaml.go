@@ -36,6 +36,41 @@ func (e *Expr) UnmarshalYAML(n ast.Node) error {
 	return nil
 }
 
+// String is a plain string and where it starts in the file, for a
+// problem found inside it after decoding (an unknown ${name}).
+type String struct {
+	Text         string
+	Line, Column int
+}
+
+// UnmarshalYAML keeps the position of the string's node.
+func (s *String) UnmarshalYAML(n ast.Node) error {
+	var e Expr
+	if err := e.UnmarshalYAML(n); err != nil {
+		return err
+	}
+	*s = String(e)
+	return nil
+}
+
+// Value is any YAML value (a scalar, a mapping, a list) and where it
+// starts in the file.
+type Value struct {
+	V            any
+	Line, Column int
+}
+
+// UnmarshalYAML keeps the position of the value's node.
+func (v *Value) UnmarshalYAML(n ast.Node) error {
+	var x any
+	if err := yaml.NodeToValue(n, &x); err != nil {
+		return err
+	}
+	p := n.GetToken().Position
+	*v = Value{V: x, Line: p.Line, Column: p.Column}
+	return nil
+}
+
 // Problem is one thing wrong in a file.
 type Problem struct {
 	// Line and Column locate it in the file (0 when unknown).
@@ -79,6 +114,12 @@ func (e *LoadError) Error() string {
 // Errorf adds a problem at where, without a position in the file.
 func (e *LoadError) Errorf(where, format string, args ...any) {
 	e.Problems = append(e.Problems, Problem{Where: where, Message: fmt.Sprintf(format, args...)})
+}
+
+// ErrorAt adds a problem at where, at line and column in the file (none
+// when line is 0).
+func (e *LoadError) ErrorAt(line, column int, where, format string, args ...any) {
+	e.Problems = append(e.Problems, Problem{Line: line, Column: column, Where: where, Message: fmt.Sprintf(format, args...)})
 }
 
 // Want is what an expression must evaluate to.

@@ -81,3 +81,33 @@ f.yaml: name: no name`
 		t.Errorf("LoadError =\n%s\nwant\n%s", got, wantErr)
 	}
 }
+
+// String and Value keep where they start, for problems found after
+// decoding; ErrorAt reports at that place.
+func TestPositions(t *testing.T) {
+	var d struct {
+		URL     celyaml.String            `yaml:"url"`
+		Headers map[string]celyaml.String `yaml:"headers"`
+		Body    celyaml.Value             `yaml:"body"`
+	}
+	src := "url: /x/${a}\nheaders:\n  Cookie: \"sid=${b}\"\nbody: {x: [1, \"${c}\"]}\n"
+	if err := celyaml.Decode("f.yaml", []byte(src), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.URL != (celyaml.String{Text: "/x/${a}", Line: 1, Column: 6}) {
+		t.Errorf("url = %+v; want /x/${a} at 1:6", d.URL)
+	}
+	if h := d.Headers["Cookie"]; h != (celyaml.String{Text: "sid=${b}", Line: 3, Column: 11}) {
+		t.Errorf("headers.Cookie = %+v; want sid=${b} at 3:11", h)
+	}
+	b, ok := d.Body.V.(map[string]any)
+	if !ok || d.Body.Line != 4 || d.Body.Column != 7 || len(b["x"].([]any)) != 2 {
+		t.Errorf("body = %+v; want a mapping at 4:7", d.Body)
+	}
+	le := &celyaml.LoadError{File: "f.yaml"}
+	le.ErrorAt(d.URL.Line, d.URL.Column, "url", "unknown var ${%s}", "a")
+	le.ErrorAt(0, 0, "base", "no base")
+	if got, want := le.Error(), "f.yaml:1:6: url: unknown var ${a}\nf.yaml: base: no base"; got != want {
+		t.Errorf("LoadError =\n%s\nwant\n%s", got, want)
+	}
+}

@@ -22,6 +22,10 @@ const (
 	// cookie outlive it.
 	logoutOld = "if (s) sessions.delete(s.id);\n      return send(res, 200, { ok: true }, {\n        'set-cookie': `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`,\n      });"
 	logoutNew = "return send(res, 200, { ok: true }); // sessions now expire on their own"
+	// A commit that makes logout clear the cookie only: the session it
+	// answers 200 for stays valid on the server.
+	endSession      = "if (s) sessions.delete(s.id);"
+	clearCookieOnly = "if (s) { /* sessions now expire on their own: only the cookie goes */ }"
 )
 
 // The allowed release: planned, built, approved, deployed with the approved
@@ -426,4 +430,81 @@ func TestReconcile(t *testing.T) {
 	if !strings.Contains(res.stderr, "pm2 daemon not running") {
 		t.Errorf("reconcile without pm2:\n%s", res)
 	}
+}
+
+// A logout that only clears the cookie leaves the session valid on the
+// server: the browser-like jar drops the cookie and sees 401, but the
+// smoke checks replay the session from before logout and catch it. verify
+// runs right after the deploy, the checks' ready section waiting for the
+// app; --rollback-on-fail then puts the verified release back. An app that
+// never answers is an error that records nothing and rolls nothing back.
+func TestClientOnlyLogout(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, "")
+	c1 := r.commit("public/index.html", "Videos in every language.", "Your videos, in every language.", "Home: new tagline")
+	r.release("lv-lo.1", c1, r.first)
+	c2 := r.commit("server.js", endSession, clearCookieOnly, "Logout: clear the cookie, let sessions expire")
+	r.prepare("lv-lo.2", c2, c1, true)
+
+	// Nothing listens: not ready within 2s, exit 2, nothing recorded.
+	wait := filepath.Join(r.work, "smoke-wait.yaml")
+	smoke := readFile(t, filepath.Join(r.work, "smoke.yaml"))
+	if !strings.Contains(string(smoke), "  timeout: 30s\n") {
+		t.Fatalf("smoke.yaml has no ready timeout of 30s:\n%s", smoke)
+	}
+	must(t, os.WriteFile(wait, []byte(strings.Replace(string(smoke), "  timeout: 30s\n", "  timeout: 2s\n", 1)), 0o644))
+	down := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	res := r.want(2, "verify", "--release", "lv-lo.2", "--checks", wait, "--base", down,
+		"--var", "password=smoke-password", "--dir", r.repo, "--rollback-on-fail")
+	if want := "the app did not become ready at " + down + "/api/version within 2s: last error: dial tcp "; !strings.Contains(res.stderr, want) {
+		t.Errorf("verify against a down app does not say it was not ready (%q):\n%s", want, res)
+	}
+	if strings.Contains(res.stderr, "rolling back") || strings.Contains(res.stderr, "recorded Verification") {
+		t.Errorf("verify against a down app recorded or rolled back:\n%s", res)
+	}
+	if v, rb, d := r.docs("lv-lo.2", "Verification"), r.docs("lv-lo.2", "Rollback"), r.decisions("lv-lo.2"); len(v)+len(rb)+len(d) != 0 {
+		t.Errorf("after not ready: Verifications %v, Rollbacks %v, decisions %v; want none", v, rb, d)
+	}
+	if got := r.git("rev-parse", "HEAD"); got != c2 {
+		t.Errorf("after not ready the checkout is at %s; want %s untouched", got, c2)
+	}
+
+	r.deploy(0, "lv-lo.2")
+	res = r.verify(1, "lv-lo.2", "--rollback-on-fail")
+	if i := strings.Index(res.stderr, "shipgate: ready: "); i >= 0 {
+		t.Logf("measured: %s", strings.SplitN(res.stderr[i:], "\n", 2)[0])
+	}
+	for _, want := range []string{
+		"shipgate: ready: GET " + r.base + "/api/version → 200 at attempt ",
+		`check logout failed: step "the session from before logout is refused": GET ` + r.base + "/api/me → 200: assertion status == 401 is false: status = 200",
+		"rollback fast succeeded",
+	} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("verify stderr lacks %q:\n%s", want, res)
+		}
+	}
+	ver := r.docs("lv-lo.2", "Verification")
+	if len(ver) != 1 {
+		t.Fatalf("Verification evidence = %v; want one", ver)
+	}
+	var checks []string
+	for _, c := range ver[0]["checks"].([]any) {
+		m := c.(map[string]any)
+		checks = append(checks, m["name"].(string)+":"+m["status"].(string))
+	}
+	if diff := cmp.Diff([]string{"home:passed", "login:passed", "api-me:passed", "logout:failed", "error-spike:passed"}, checks); diff != "" {
+		t.Errorf("checks (-want +got):\n%s", diff)
+	}
+	if got := r.running(); got != c1 {
+		t.Errorf("after the automatic rollback the app runs %s; want %s", got, c1)
+	}
+	rbs := r.docs("lv-lo.2", "Rollback")
+	if len(rbs) != 1 || rbs[0]["trigger"] != "verify-failed" || rbs[0]["toCommit"] != c1 || rbs[0]["status"] != "succeeded" {
+		t.Errorf("Rollback of lv-lo.2 = %v; want one, succeeded, triggered by the failed verify, to %s", rbs, c1)
+	}
+	if diff := cmp.Diff([]string{"deploy:allow", "verify:deny"}, r.decisions("lv-lo.2")); diff != "" {
+		t.Errorf("decisions (-want +got):\n%s", diff)
+	}
+	// The restored release ends its sessions: verify passes again.
+	r.verify(0, "lv-lo.1")
 }

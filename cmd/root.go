@@ -91,6 +91,9 @@ func NewRoot(s Streams) *cobra.Command {
 		SilenceErrors: true,
 		Version:       Version,
 	}
+	// -v is --verbose wherever a command has one (policy test, as in opa
+	// test -v); so --version, which cobra would give -v, has no shorthand.
+	root.Flags().Bool("version", false, "version for shipgate")
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)

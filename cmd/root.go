@@ -32,6 +32,10 @@ type Streams struct {
 	// Now is the wall clock; nil is time.Now. Tests pin it so that no
 	// expectation depends on the day they run.
 	Now func() time.Time
+	// NewID names what the ledger records: decisions, violations,
+	// obligations and API tokens; nil is random, time-ordered ids
+	// (gate.NewID). Tests pin it so that an example can name an id.
+	NewID func(prefix string, now time.Time) string
 }
 
 // now reads the command's wall clock.
@@ -102,7 +106,7 @@ func NewRoot(s Streams) *cobra.Command {
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
-	g := &globals{Getenv: s.Getenv, Now: s.Now}
+	g := &globals{Getenv: s.Getenv, Now: s.Now, NewID: s.NewID}
 	g.AddFlags(root.PersistentFlags())
 	root.AddCommand(newInitCmd(s, g), newGateCmd(s, g), newEvidenceCmd(s, g), newPolicyCmd(s, g),
 		newViolationsCmd(s, g), newPostmortemCmd(s, g), newStatusCmd(s, g), newAuditCmd(s, g), newDecisionCmd(s, g), newRunCmd(s, g), newVerifyCmd(s, g),

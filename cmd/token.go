@@ -51,7 +51,7 @@ func tokenStore(ctx context.Context, so *StoreOptions) (*auth.Tokens, func() err
 		db.Close()
 		return nil, nil, fmt.Errorf("the store %T keeps no tokens", db)
 	}
-	return auth.New(ts), db.Close, nil
+	return &auth.Tokens{Store: ts, Clock: so.g.clock, NewID: so.g.NewID}, db.Close, nil
 }
 
 func newTokenCreateCmd(s Streams, g *globals) *cobra.Command {

@@ -72,3 +72,14 @@ func TestShorthandsMeanOneThing(t *testing.T) {
 		t.Errorf("shipgate --version = %+v; want a flag without a shorthand", f)
 	}
 }
+
+// TestEveryLeafHasExample fails for a command a user runs (one without
+// subcommands) whose --help shows no example. cobra's own help and
+// completion commands are not shipgate's to document.
+func TestEveryLeafHasExample(t *testing.T) {
+	walkCommands(cmd.NewRoot(cmd.Streams{}), func(c *cobra.Command) {
+		if !c.HasSubCommands() && strings.TrimSpace(c.Example) == "" {
+			t.Errorf("%s has no Example", c.CommandPath())
+		}
+	})
+}

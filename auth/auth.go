@@ -76,6 +76,9 @@ type Tokens struct {
 	Store Store
 	// Clock stamps creation and revocation; nil is time.Now.
 	Clock func() time.Time
+	// NewID names a new token ("tok" is the prefix); nil is "tok_" and 16
+	// random hex digits.
+	NewID func(prefix string, now time.Time) string
 }
 
 // New returns Tokens over s.
@@ -86,6 +89,17 @@ func (t *Tokens) now() time.Time {
 		return t.Clock()
 	}
 	return time.Now()
+}
+
+func (t *Tokens) newID(now time.Time) (string, error) {
+	if t.NewID != nil {
+		return t.NewID("tok", now), nil
+	}
+	var id [8]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return "", err
+	}
+	return "tok_" + hex.EncodeToString(id[:]), nil
 }
 
 // secretPrefix marks shipgate tokens, so that secret scanners can find them.
@@ -125,12 +139,12 @@ func (t *Tokens) Create(ctx context.Context, name, role, by string) (string, sto
 		return "", store.Token{}, fmt.Errorf("create token: %w", err)
 	}
 	secret := secretPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-	var id [8]byte
-	if _, err := rand.Read(id[:]); err != nil {
+	now := t.now().UTC()
+	id, err := t.newID(now)
+	if err != nil {
 		return "", store.Token{}, fmt.Errorf("create token: %w", err)
 	}
-	tok := store.Token{ID: "tok_" + hex.EncodeToString(id[:]), Name: name, Role: role, Hash: Hash(secret),
-		CreatedAt: t.now().UTC(), CreatedBy: by}
+	tok := store.Token{ID: id, Name: name, Role: role, Hash: Hash(secret), CreatedAt: now, CreatedBy: by}
 	if err := t.Store.CreateToken(ctx, tok); err != nil {
 		return "", store.Token{}, err
 	}

@@ -44,6 +44,8 @@ entries. With a signed checkpoint (shipgate audit checkpoint) kept outside
 the database, also detect a truncated tail or an older copy restored.
 
 Exit codes: 0 intact, 1 broken (the first bad entry is named), 2 error.`,
+		Example: `  shipgate audit verify
+  shipgate audit verify --checkpoint cp.json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := o.Output.validate(); err != nil {
@@ -115,7 +117,8 @@ func newAuditCheckpointCmd(s Streams, g *globals) *cobra.Command {
 root) with the ed25519 key of shipgate init. Keep the checkpoint outside the
 database (an artifact store, a ticket, git): shipgate audit verify
 --checkpoint FILE then detects a truncated tail or a restored older copy.`,
-		Args: cobra.NoArgs,
+		Example: `  shipgate audit checkpoint --out cp.json`,
+		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			key, err := privateKey(o.Key, g)
 			if err != nil {

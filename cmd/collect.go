@@ -64,6 +64,9 @@ ledger, which must be recorded first.
 Exit codes: 0 recorded, 2 error.`,
 		Example: `  shipgate collect incidents --release lv-2026-11-26.1 \
     --from https://status.localizevideos.com/api/v2/incidents.json \
+    --map examples/localizevideos/statuspage/incidents-map.yaml
+  shipgate collect incidents --release lv-2026-11-26.1 \
+    --from examples/localizevideos/statuspage/incidents-sev1.json \
     --map examples/localizevideos/statuspage/incidents-map.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {

@@ -55,6 +55,8 @@ type globals struct {
 	Getenv     func(string) string
 	// Now is the wall clock (Streams.Now); nil is time.Now.
 	Now func() time.Time
+	// NewID names decisions, violations and tokens (Streams.NewID).
+	NewID func(prefix string, now time.Time) string
 
 	loaded bool
 	cfg    config

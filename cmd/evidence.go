@@ -31,7 +31,9 @@ func newEvidenceValidateCmd(s Streams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "validate FILE|DIR...",
 		Short: "Validate evidence against its kind's schema; exit 2 if any is invalid",
-		Args:  cobra.MinimumNArgs(1),
+		Example: `  shipgate evidence validate examples/localizevideos/evidence/allowed
+  shipgate evidence validate examples/localizevideos/evidence/allowed/plan.json -o json`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Paths = args
 			return evidenceValidateRun(s, o)
@@ -125,7 +127,9 @@ func newEvidenceShowCmd(s Streams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "show FILE",
 		Short: "Validate one evidence document and show its envelope, digest and data",
-		Args:  cobra.ExactArgs(1),
+		Example: `  shipgate evidence show examples/localizevideos/evidence/allowed/plan.json
+  shipgate evidence show examples/localizevideos/evidence/allowed/build.json -o json`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Path = args[0]
 			return evidenceShowRun(s, o)

@@ -93,9 +93,9 @@ a production violation that stays open until a postmortem closes it
 cannot be written the answer is an error, never allow.
 
 Exit codes: 0 allow, 1 deny, 2 error (invalid evidence, bad policy, store down).`,
-		Example: `  shipgate evidence add plan.json incidents.json build.json deploy-requested.json approval.json
+		Example: `  shipgate evidence add examples/localizevideos/evidence/allowed
   shipgate gate deploy --release lv-2026-11-26.1
-  shipgate gate deploy --release lv-2026-11-26.1 --evidence ./evidence --output json`,
+  shipgate gate deploy --release lv-2026-11-26.1 --evidence examples/localizevideos/evidence/allowed --output json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Gate = args[0]

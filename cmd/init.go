@@ -32,6 +32,8 @@ func newInitCmd(s Streams, g *globals) *cobra.Command {
 document for policy review, keys) and create .shipgate/ with the ledger and
 an ed25519 key pair for signed checkpoints. Refuses to overwrite an
 existing file without --force.`,
+		Example: `  shipgate init --service localizevideos-app
+  shipgate init --service localizevideos-app --environment staging`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			cfgPath := g.ConfigPath

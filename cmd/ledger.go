@@ -29,7 +29,9 @@ func newEvidenceAddCmd(s Streams, g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "add FILE|DIR...",
 		Short: "Validate evidence and append it to the ledger; nothing is stored if any document is invalid",
-		Args:  cobra.MinimumNArgs(1),
+		Example: `  shipgate evidence add examples/localizevideos/evidence/allowed
+  shipgate evidence add build.dsse.json --trusted-key ci.pub`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Paths = args
 			return evidenceAddRun(c.Context(), s, o)
@@ -114,7 +116,9 @@ func newViolationsListCmd(s Streams, g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "list",
 		Short: "List violations and obligations, those due first",
-		Args:  cobra.NoArgs,
+		Example: `  shipgate violations list --open
+  shipgate violations list --release lv-2026-11-26.1 -o json`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return violationsListRun(c.Context(), s, o)
 		},
@@ -187,7 +191,9 @@ func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "show ID",
 		Short: "Show one violation or obligation",
-		Args:  cobra.ExactArgs(1),
+		Example: `  shipgate violations show vio_06h1em6sb8qf6ffm2rxs4j6nn0
+  shipgate violations show vio_06h1em6sb8qf6ffm2rxs4j6nn0 -o json`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.ID = args[0]
 			if err := o.Output.validate(); err != nil {
@@ -243,7 +249,8 @@ func newPostmortemCmd(s Streams, g *globals) *cobra.Command {
 
 Every --violation must be listed in the document's data.violations, open,
 and known to the ledger; otherwise nothing is recorded.`,
-		Args: cobra.ExactArgs(1),
+		Example: `  shipgate postmortem add --violation vio_06h1em6sb8qf6ffm2rxs4j6nn0 postmortem-INC-42.json`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Path = args[0]
 			return postmortemAddRun(c.Context(), s, o)
@@ -310,7 +317,9 @@ func newDecisionCmd(s Streams, g *globals) *cobra.Command {
 	show := &cobra.Command{
 		Use:   "show ID",
 		Short: "Show a recorded decision and the input it was made from",
-		Args:  cobra.ExactArgs(1),
+		Example: `  shipgate decision show dec_06h1em6sb9gmmf12p6k6cfpbng
+  shipgate decision show dec_06h1em6sb9gmmf12p6k6cfpbng -o json`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.ID = args[0]
 			if err := o.Output.validate(); err != nil {

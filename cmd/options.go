@@ -294,5 +294,5 @@ func openGate(ctx context.Context, p *PolicyOptions, ev *EvidenceOptions, so *St
 	if err != nil {
 		return nil, nil, err
 	}
-	return &gate.Gate{Engine: eng, Validator: v, Store: db, Clock: so.g.clock}, db, nil
+	return &gate.Gate{Engine: eng, Validator: v, Store: db, Clock: so.g.clock, NewID: so.g.NewID}, db, nil
 }

@@ -32,7 +32,9 @@ func newPolicyTestCmd(s Streams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "test [DIR]",
 		Short: "Run the policies' *_test.rego tests with coverage; fails when none ran",
-		Args:  cobra.MaximumNArgs(1),
+		Example: `  shipgate policy test policies/ -v
+  shipgate policy test policies/ --min-coverage 90 --output junit > policy-tests.xml`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				o.Policy.Dir = args[0]
@@ -108,7 +110,9 @@ func newPolicyCheckCmd(s Streams, g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "check [DIR]",
 		Short: "Compile a policy set strictly and type-check it against the evidence schemas",
-		Args:  cobra.MaximumNArgs(1),
+		Example: `  shipgate policy check
+  shipgate policy check policies/`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				o.Policy.Dir = args[0]

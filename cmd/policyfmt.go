@@ -29,6 +29,8 @@ func newPolicyFmtCmd(s Streams, g *globals) *cobra.Command {
 ./policies) in place with OPA's formatter (what opa fmt does), and list the
 files it changed. With --check nothing is written: the files that would
 change are listed and the command exits 1 if there are any.`,
+		Example: `  shipgate policy fmt --check
+  shipgate policy fmt policies/`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			if len(args) == 1 {

@@ -140,7 +140,7 @@ func reconcileRun(ctx context.Context, s Streams, g *globals, o *reconcileOption
 	defer db.Close()
 	rec, err := reconcile.Check(ctx, db, reconcile.Request{Service: rel.Service, Environment: rel.Environment,
 		Process: proc, Git: facts, Release: rel.ID, Actor: actor(o.Actor, g), Now: g.clock(),
-		Tolerance: o.Tolerance, PostmortemDue: eng.PostmortemDue()})
+		Tolerance: o.Tolerance, PostmortemDue: eng.PostmortemDue(), NewID: g.NewID})
 	if err != nil {
 		return err
 	}

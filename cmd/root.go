@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,6 +34,10 @@ type Streams struct {
 	// Now is the wall clock; nil is time.Now. Tests pin it so that no
 	// expectation depends on the day they run.
 	Now func() time.Time
+	// NewID names what the ledger records: decisions, violations,
+	// obligations and API tokens; nil is random, time-ordered ids
+	// (gate.NewID). Tests pin it so that an example can name an id.
+	NewID func(prefix string, now time.Time) string
 }
 
 // now reads the command's wall clock.
@@ -93,14 +98,22 @@ func NewRoot(s Streams) *cobra.Command {
 		SilenceErrors: true,
 		Version:       Version,
 	}
+	// -v is --verbose wherever a command has one (policy test, as in opa
+	// test -v); so --version, which cobra would give -v, has no shorthand.
+	root.Flags().Bool("version", false, "print the version, the commit, and the Go, OPA and CEL versions (as shipgate version)")
+	var text strings.Builder
+	_ = readVersion(Version).writeText(&text)
+	root.Annotations = map[string]string{"version": text.String()}
+	root.SetVersionTemplate(versionTemplate)
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
 	root.SetFlagErrorFunc(flagError)
-	g := &globals{Getenv: s.Getenv, Now: s.Now}
+	g := &globals{Getenv: s.Getenv, Now: s.Now, NewID: s.NewID}
 	g.AddFlags(root.PersistentFlags())
 	root.AddCommand(newInitCmd(s, g), newGateCmd(s, g), newEvidenceCmd(s, g), newPolicyCmd(s, g),
-		newViolationsCmd(s, g), newPostmortemCmd(s, g), newStatusCmd(s, g), newAuditCmd(s, g), newDecisionCmd(s, g), newRunCmd(s, g), newVerifyCmd(s, g))
+		newViolationsCmd(s, g), newPostmortemCmd(s, g), newStatusCmd(s, g), newAuditCmd(s, g), newDecisionCmd(s, g), newRunCmd(s, g), newVerifyCmd(s, g),
+		newVersionCmd(s))
 	for _, c := range commands {
 		root.AddCommand(c(s, g))
 	}

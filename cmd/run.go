@@ -319,7 +319,7 @@ func (st *step) decideDeploy(ctx context.Context, rel engine.Release, requested 
 	if err != nil {
 		return nil, err
 	}
-	gt := &gate.Gate{Engine: eng, Validator: st.v, Store: st.db}
+	gt := &gate.Gate{Engine: eng, Validator: st.v, Store: st.db, NewID: st.s.NewID}
 	return gt.Decide(ctx, gate.Request{Gate: "deploy", Release: rel, Evidence: []*evidence.Document{requested}, Actor: st.env.Actor, Now: now})
 }
 

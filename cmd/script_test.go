@@ -7,13 +7,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/localizevideos/shipgate/cmd"
+	"github.com/localizevideos/shipgate/gate"
 )
 
 // clockEnv names the wall clock the scripts' shipgate runs under: RFC 3339,
@@ -26,6 +30,12 @@ const clockEnv = "SHIPGATE_TEST_CLOCK"
 // clock: the scripts' clock reads clockEnv plus the time since then.
 const clockStartEnv = "SHIPGATE_TEST_CLOCK_START"
 
+// idsEnv lists ids (space-separated) that the scripts' shipgate hands out
+// before random ones, each to the first thing it names of its prefix (dec,
+// vio, obl, tok): a script sets it for one command, so that the examples
+// can name the decision, violation or token that command makes.
+const idsEnv = "SHIPGATE_TEST_IDS"
+
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"shipgate": func() {
@@ -36,6 +46,9 @@ func TestMain(m *testing.M) {
 					os.Exit(2)
 				}
 				s.Now = func() time.Time { at, _ := scriptClock(os.Getenv); return at }
+			}
+			if ids := strings.Fields(os.Getenv(idsEnv)); len(ids) > 0 {
+				s.NewID = pinnedIDs(ids)
 			}
 			os.Exit(cmd.Execute(context.Background(), os.Args[1:], s))
 		},
@@ -54,6 +67,23 @@ func scriptClock(getenv func(string) string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%s: %w", clockStartEnv, err)
 	}
 	return t0.Add(time.Since(time.Unix(0, start))), nil
+}
+
+// pinnedIDs names things with ids, in order for each prefix, then with
+// random ones.
+func pinnedIDs(ids []string) func(prefix string, now time.Time) string {
+	var mu sync.Mutex
+	return func(prefix string, now time.Time) string {
+		mu.Lock()
+		defer mu.Unlock()
+		for i, id := range ids {
+			if strings.HasPrefix(id, prefix+"_") {
+				ids = slices.Delete(ids, i, i+1)
+				return id
+			}
+		}
+		return gate.NewID(prefix, now)
+	}
 }
 
 // fixtureDay is the day the example evidence is dated.

@@ -174,8 +174,11 @@ func newEvidenceSignCmd(s Streams) *cobra.Command {
 envelope (payloadType ` + evidence.PayloadType + `) signed with
 --signing-key. Evidence that shipgate records itself (run, collect) is signed
 already; this is for documents produced elsewhere by a trusted system.`,
-		Example: `  shipgate evidence sign build.json --signing-key ci.key > build.dsse.json`,
-		Args:    cobra.ExactArgs(1),
+		Example: `  openssl genpkey -algorithm ed25519 -out ci.key
+  openssl pkey -in ci.key -pubout -out ci.pub
+  shipgate evidence sign examples/localizevideos/evidence/allowed/build.json --signing-key ci.key > build.dsse.json
+  shipgate evidence add build.dsse.json --trusted-key ci.pub`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Path = args[0]
 			return evidenceSignRun(c.Context(), s, o)

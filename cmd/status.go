@@ -22,7 +22,9 @@ func newStatusCmd(s Streams, g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "status --release ID",
 		Short: "The release's checklist: each step done, missing or failed, open violations, and the next command",
-		Args:  cobra.NoArgs,
+		Example: `  shipgate status --release lv-2026-11-26.1
+  shipgate status --release lv-2026-11-26.1 -o json`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := o.Output.validate(); err != nil {
 				return err

@@ -51,7 +51,7 @@ func tokenStore(ctx context.Context, so *StoreOptions) (*auth.Tokens, func() err
 		db.Close()
 		return nil, nil, fmt.Errorf("the store %T keeps no tokens", db)
 	}
-	return auth.New(ts), db.Close, nil
+	return &auth.Tokens{Store: ts, Clock: so.g.clock, NewID: so.g.NewID}, db.Close, nil
 }
 
 func newTokenCreateCmd(s Streams, g *globals) *cobra.Command {
@@ -105,7 +105,9 @@ func newTokenListCmd(s Streams, g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "list",
 		Short: "List every token, revoked ones included (never the secrets)",
-		Args:  cobra.NoArgs,
+		Example: `  shipgate token list
+  shipgate token list -o json`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := o.Output.validate(); err != nil {
 				return err
@@ -156,9 +158,10 @@ type tokenRevokeOptions struct {
 func newTokenRevokeCmd(s Streams, g *globals) *cobra.Command {
 	o := &tokenRevokeOptions{}
 	c := &cobra.Command{
-		Use:   "revoke ID",
-		Short: "Revoke a token: every server refuses it from the next request on",
-		Args:  cobra.ExactArgs(1),
+		Use:     "revoke ID",
+		Short:   "Revoke a token: every server refuses it from the next request on",
+		Example: `  shipgate token revoke tok_5f1c9e2a7b3d4068`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.ID = args[0]
 			tokens, closeDB, err := tokenStore(c.Context(), &o.Store)

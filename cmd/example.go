@@ -37,7 +37,7 @@ and at the year's end, so a production sample is denied then). The README's
 walkthrough uses it: add all but the approval and the gate denies; add the
 approval and it allows.`,
 		Example: `  shipgate example
-  shipgate example /tmp/sample --release lv-try.1`,
+  shipgate example try --release lv-try.1`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Dir = "sample"

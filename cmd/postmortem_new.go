@@ -37,8 +37,8 @@ release), with its release and commit taken from the release's Plan
 in the ledger, the summary, the author and the time. It records nothing:
 review it, add actions or a URL if you like, then record it with
 shipgate postmortem add, which closes the violations.`,
-		Example: `  shipgate postmortem new --release lv-2026-11-26.1 --summary "asked the gate before the approval was recorded" --out postmortem.json
-  shipgate postmortem new --violation vio_06h4n1hrscqh8v0dgnj8wm5swr --summary "deployed before the approval; the pipeline now waits for it"
+		Example: `  shipgate postmortem new --violation vio_06h1em6sb8qf6ffm2rxs4j6nn0 --summary 'deployed during INC-42; the pipeline now reads the status page first'
+  shipgate postmortem new --release lv-2026-11-26.1 --summary 'deployed during INC-42' --out postmortem.json
   shipgate postmortem add postmortem.json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {

@@ -86,6 +86,13 @@ func (o *ArtifactOptions) paths() ([]string, error) {
 	if o.Off {
 		return nil, nil
 	}
+	return o.outputPaths()
+}
+
+// outputPaths are the build output whose tree digest is recorded:
+// --artifact, else the config's artifacts.paths, with or without
+// --no-artifact (which only keeps the archive out of the store).
+func (o *ArtifactOptions) outputPaths() ([]string, error) {
 	if len(o.Paths) > 0 {
 		return artifact.CleanPaths(o.Paths)
 	}
@@ -130,7 +137,7 @@ func keepArtifact(o *ArtifactOptions, dir string) (*runner.Artifact, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runner.Artifact{Digest: a.Digest, Paths: a.Paths, SizeBytes: a.Size}, nil
+	return &runner.Artifact{Digest: a.Digest, Tree: a.Tree, Paths: a.Paths, SizeBytes: a.Size}, nil
 }
 
 // RollbackOptions say how to roll the app back: shared by shipgate rollback

@@ -343,7 +343,7 @@ func (l *ledger) build(rel, commit, status string, art *runner.Artifact, when ti
 	if status != runner.BuildPassed {
 		code = 1
 	}
-	b, err := runner.BuildArtifact(env, runner.Result{Argv: []string{"npm", "run", "build"}, ExitCode: code, StartedAt: when, FinishedAt: when}, runner.CI{Provider: "none"}, art)
+	b, err := runner.BuildArtifact(env, runner.Result{Argv: []string{"npm", "run", "build"}, ExitCode: code, StartedAt: when, FinishedAt: when}, runner.CI{Provider: "none"}, nil, art)
 	if err != nil {
 		l.t.Fatal(err)
 	}

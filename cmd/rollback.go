@@ -409,6 +409,12 @@ func doRollback(ctx context.Context, s Streams, lg rollbackLedger, v *evidence.V
 		if p.ArtifactErr == nil {
 			fmt.Fprintf(s.Err, "shipgate: restoring its verified build output %s from %s\n", strings.Join(p.Artifact.Paths, ", "), p.Artifact.Digest)
 		}
+		// What the rollback leaves is recorded by its tree digest, for
+		// reconcile: the target's recorded paths, else the configured ones.
+		p.Output = p.Artifact.Paths
+		if len(p.Output) == 0 {
+			p.Output, _ = o.Artifacts.outputPaths()
+		}
 	}
 	host, _ := os.Hostname()
 	env := runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,

@@ -143,7 +143,7 @@ findings contains {
 findings contains {
 	"rule": "forbidden.hot-patch",
 	"message": sprintf(
-		"the Build %s recorded its output (%s, tree %s), but the deploy request records no digest of the build output in the checkout: what would be deployed cannot be tied to the build",
+		"the Build %s recorded its output (%s, tree %s), but the deploy request records no digest of that build output in the checkout (hash the same paths when deploying: artifacts.paths, or run deploy --artifact): what would be deployed cannot be tied to the build",
 		[lib.short_digest(build.digest), lib.join(object.get(build.data.artifact, "paths", [])), lib.short_digest(build.data.artifact.tree)],
 	),
 	"evidence": [build.digest, deploy.digest],

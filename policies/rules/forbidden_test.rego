@@ -132,7 +132,7 @@ test_hot_patch_fires_when_the_output_changed_after_the_build if {
 
 test_hot_patch_fires_when_the_request_found_no_output if {
 	findings := build_findings(built_output(tree_a), f.deploy_request)
-	f.says(findings, "forbidden.hot-patch", "the deploy request records no digest of the build output in the checkout")
+	f.says(findings, "forbidden.hot-patch", "the deploy request records no digest of that build output in the checkout")
 }
 
 test_hot_patch_fires_when_the_build_recorded_no_output if {

@@ -8,6 +8,12 @@
 // output gives the same archive. Its digest is "sha256:" + the hex SHA-256
 // of the archive file, and the store keeps it as DIR/<hex>.tar.gz.
 //
+// The archive digest names a file; the tree digest (Tree) names the build
+// output itself: a hash of every path, permission and content, with no
+// compression in between, so that the output on disk can be compared with
+// what a Build recorded at any later time (the deploy gate, reconcile)
+// without archiving it again. Put returns both, from the same walk.
+//
 // Restore puts an artifact back only once its digest matches the one the
 // caller expects (the one recorded in the Build evidence): it unpacks into
 // a staging directory beside the target while hashing, checks the digest
@@ -73,6 +79,9 @@ type Store struct {
 type Artifact struct {
 	// Digest is "sha256:" + the hex SHA-256 of the archive.
 	Digest string
+	// Tree is the tree digest of the build output it holds (see Tree):
+	// Put fills it; Restore and List do not.
+	Tree string
 	// Paths are the build output paths it holds, relative to the checkout,
 	// slash-separated, sorted.
 	Paths []string
@@ -154,14 +163,8 @@ func (s *Store) Put(root string, paths []string) (Artifact, error) {
 	if err != nil {
 		return Artifact{}, err
 	}
-	for _, p := range paths {
-		fi, err := os.Lstat(filepath.Join(root, filepath.FromSlash(p)))
-		if err != nil {
-			return Artifact{}, fmt.Errorf("build output %s: %w", p, err)
-		}
-		if !fi.IsDir() && !fi.Mode().IsRegular() {
-			return Artifact{}, fmt.Errorf("build output %s: want a directory or a regular file, got %s", p, fi.Mode().Type())
-		}
+	if err := checkTops(root, paths); err != nil {
+		return Artifact{}, err
 	}
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return Artifact{}, fmt.Errorf("artifact store: %w", err)
@@ -173,14 +176,14 @@ func (s *Store) Put(root string, paths []string) (Artifact, error) {
 	defer os.Remove(tmp.Name())
 	h := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(tmp, h), max: s.maxBytes()}
-	err = s.pack(cw, root, paths)
+	tree, err := s.pack(cw, root, paths)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return Artifact{}, err
 	}
-	a := Artifact{Digest: "sha256:" + hex.EncodeToString(h.Sum(nil)), Paths: paths, Size: cw.n}
+	a := Artifact{Digest: "sha256:" + hex.EncodeToString(h.Sum(nil)), Tree: tree, Paths: paths, Size: cw.n}
 	if a.File, err = s.File(a.Digest); err != nil {
 		return Artifact{}, err
 	}
@@ -196,79 +199,65 @@ func (s *Store) Put(root string, paths []string) (Artifact, error) {
 	return a, nil
 }
 
-// pack writes the tar.gz of paths to w, deterministically.
-func (s *Store) pack(w io.Writer, root string, paths []string) error {
+// pack writes the tar.gz of paths to w, deterministically, and returns
+// the tree digest of what it archived (see Tree).
+func (s *Store) pack(w io.Writer, root string, paths []string) (string, error) {
 	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
 	if err != nil {
-		return err
+		return "", err
 	}
 	tw := tar.NewWriter(zw)
+	th := newTreeHash()
 	unpacked := int64(0)
-	for _, top := range paths {
-		base := filepath.Join(root, filepath.FromSlash(top))
-		err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
+	err = walk(root, paths, func(e entry) error {
+		fi := e.info
+		hdr := &tar.Header{Name: e.name, Mode: int64(fi.Mode().Perm()), ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
+		switch {
+		case fi.IsDir():
+			hdr.Typeflag, hdr.Name = tar.TypeDir, e.name+"/"
+		case fi.Mode().IsRegular():
+			hdr.Typeflag, hdr.Size = tar.TypeReg, fi.Size()
+			unpacked += fi.Size()
+			if unpacked > s.maxBytes() {
+				return fmt.Errorf("%w: the build output holds more than %d bytes (at %s)", ErrTooLarge, s.maxBytes(), e.name)
+			}
+		default: // a symbolic link
+			if err := checkLink(e.top, e.name, e.link); err != nil {
 				return err
 			}
-			rel, err := filepath.Rel(root, p)
-			if err != nil {
-				return err
-			}
-			name := filepath.ToSlash(rel)
-			fi, err := d.Info()
-			if err != nil {
-				return err
-			}
-			hdr := &tar.Header{Name: name, Mode: int64(fi.Mode().Perm()), ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
-			switch {
-			case fi.IsDir():
-				hdr.Typeflag, hdr.Name = tar.TypeDir, name+"/"
-			case fi.Mode().IsRegular():
-				hdr.Typeflag, hdr.Size = tar.TypeReg, fi.Size()
-				unpacked += fi.Size()
-				if unpacked > s.maxBytes() {
-					return fmt.Errorf("%w: the build output holds more than %d bytes (at %s)", ErrTooLarge, s.maxBytes(), name)
-				}
-			case fi.Mode()&fs.ModeSymlink != 0:
-				target, err := os.Readlink(p)
-				if err != nil {
-					return err
-				}
-				if err := checkLink(top, name, target); err != nil {
-					return err
-				}
-				hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, target
-			default:
-				return fmt.Errorf("build output %s: %s files cannot be archived", name, fi.Mode().Type())
-			}
-			if err := tw.WriteHeader(hdr); err != nil {
-				return err
-			}
-			if hdr.Typeflag != tar.TypeReg {
-				return nil
-			}
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			n, err := io.Copy(tw, io.LimitReader(f, hdr.Size))
-			if err == nil && n != hdr.Size {
-				err = fmt.Errorf("build output %s changed while it was archived", name)
-			}
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("archive %s: %w", top, err)
+			hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, e.link
 		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			return th.add(e, 0, nil)
+		}
+		f, err := os.Open(e.path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		content := sha256.New()
+		n, err := io.Copy(io.MultiWriter(tw, content), io.LimitReader(f, hdr.Size))
+		if err == nil && n != hdr.Size {
+			err = fmt.Errorf("build output %s changed while it was archived", e.name)
+		}
+		if err != nil {
+			return err
+		}
+		return th.add(e, n, content)
+	})
+	if err != nil {
+		return "", fmt.Errorf("archive: %w", err)
 	}
 	if err := tw.Close(); err != nil {
-		return fmt.Errorf("archive: %w", err)
+		return "", fmt.Errorf("archive: %w", err)
 	}
 	if err := zw.Close(); err != nil {
-		return fmt.Errorf("archive: %w", err)
+		return "", fmt.Errorf("archive: %w", err)
 	}
-	return nil
+	return th.digest(), nil
 }
 
 // checkLink refuses a symbolic link that is absolute or leads out of the

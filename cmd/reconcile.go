@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,13 +36,15 @@ type reconcileOptions struct {
 	MainBranches []string
 	Tolerance    time.Duration
 	Actor        string
-	Policy       PolicyOptions
-	Store        StoreOptions
-	Output       OutputOptions
+	// Artifacts gives the configured build output (artifacts.paths).
+	Artifacts ArtifactOptions
+	Policy    PolicyOptions
+	Store     StoreOptions
+	Output    OutputOptions
 }
 
 func newReconcilePM2Cmd(s Streams, g *globals) *cobra.Command {
-	o := &reconcileOptions{}
+	o := &reconcileOptions{Artifacts: ArtifactOptions{g: g}}
 	c := &cobra.Command{
 		Use:   "pm2 --app NAME",
 		Short: "Detect hand restarts and hot patches of a PM2 app; record them as violations",
@@ -56,7 +59,13 @@ compare them with the ledger:
                          than the ledger explains; a checkout at a commit
                          not reachable from main, or not the one the last
                          deploy or rollback left there.
-  forbidden.hot-patch    the running directory has uncommitted changes.
+  forbidden.hot-patch    the running directory has uncommitted changes; or
+                         its build output (the paths the last deploy or
+                         fast rollback recorded, files git ignores such as
+                         dist/ included) is not the one that deploy or
+                         rollback left there, compared by tree digest; or
+                         build output is configured (artifacts.paths) and
+                         that deploy or rollback recorded none.
 
 Every reconcile is recorded as a decision of the pseudo-gate "reconcile"
 with what it observed; drift opens a violation, shown by shipgate violations
@@ -80,7 +89,7 @@ that cannot be written. An error is never "clean".`,
 	f.StringVar(&o.App, "app", "", "the pm2 app name (default: the service)")
 	f.StringVar(&o.PM2, "pm2", "pm2", "the pm2 executable, e.g. the app's node_modules/.bin/pm2")
 	f.StringVar(&o.PM2Home, "pm2-home", "", "PM2_HOME of the daemon (default: $PM2_HOME, else ~/.pm2); its daemon must be running")
-	f.StringVar(&o.Dir, "dir", "", "the directory whose git state counts (default: the process's working directory, from pm2)")
+	f.StringVar(&o.Dir, "dir", "", "the directory whose git state and build output count (default: the process's working directory, from pm2)")
 	f.StringSliceVar(&o.MainBranches, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
 	f.DurationVar(&o.Tolerance, "tolerance", reconcile.DefaultTolerance, "how far outside a recorded deploy or rollback a process start may fall")
 	f.StringVar(&o.Actor, "actor", "", "who reconciles (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
@@ -133,13 +142,17 @@ func reconcileRun(ctx context.Context, s Streams, g *globals, o *reconcileOption
 	if err != nil {
 		return fmt.Errorf("reconcile: %w", err)
 	}
+	output, err := o.Artifacts.outputPaths()
+	if err != nil {
+		return err
+	}
 	db, err := o.Store.Open(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	rec, err := reconcile.Check(ctx, db, reconcile.Request{Service: rel.Service, Environment: rel.Environment,
-		Process: proc, Git: facts, Release: rel.ID, Actor: actor(o.Actor, g), Now: g.clock(),
+		Process: proc, Git: facts, Dir: dir, Output: output, Release: rel.ID, Actor: actor(o.Actor, g), Now: g.clock(),
 		Tolerance: o.Tolerance, PostmortemDue: eng.PostmortemDue(), NewID: g.NewID})
 	if err != nil {
 		return err
@@ -157,6 +170,9 @@ func reconcileRun(ctx context.Context, s Streams, g *globals, o *reconcileOption
 			app, rel.Service, rel.Environment, proc.PID, proc.Restarts, proc.StartedAt.Format(time.RFC3339), shortHex(facts.Commit), dir, state)
 		if e := rec.Observed.Explained; e != nil {
 			fmt.Fprintf(s.Out, "  started during the %s of release %s (%s)\n", e.Kind, e.Release, e.Evidence)
+		}
+		if out := rec.Observed.Output; out != nil && out.Tree != "" && out.Tree == out.Expected {
+			fmt.Fprintf(s.Out, "  build output %s is as deployed (tree %s)\n", strings.Join(out.Paths, ", "), out.Tree)
 		}
 		for _, f := range rec.Violations {
 			fmt.Fprintf(s.Out, "  %s: %s\n    fix: %s\n", f.Rule, f.Message, f.Remediation)

@@ -770,8 +770,10 @@ func TestRemoteRollback(t *testing.T) {
 	must("build web-1", 0, remote, "run", "build", "--release", "web-1", "--dir", app, "--signing-key", key,
 		"--artifact", "dist", "--artifact-store", arts, "--", "sh", "-c", build)
 	must("approve web-1", 0, remote, "evidence", "add", filepath.Join(dir, "approval.json"))
+	// The deploy hashes the same build output the build recorded: a
+	// request without its digest would be denied (forbidden.hot-patch).
 	must("deploy web-1", 0, remote, "run", "deploy", "--release", "web-1", "--dir", app, "--signing-key", key,
-		"--", "sh", "-c", "echo deployed > deployed.txt")
+		"--artifact", "dist", "--", "sh", "-c", "echo deployed > deployed.txt")
 	checks := exampleChecks(t, dir)
 	verify := func(release string, app *fakeApp) []string {
 		return []string{"verify", "--release", release, "--checks", checks, "--base", app.start(t), "--var", "password=s3cret", "--signing-key", key}

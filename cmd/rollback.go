@@ -86,6 +86,13 @@ func (o *ArtifactOptions) paths() ([]string, error) {
 	if o.Off {
 		return nil, nil
 	}
+	return o.outputPaths()
+}
+
+// outputPaths are the build output whose tree digest is recorded:
+// --artifact, else the config's artifacts.paths, with or without
+// --no-artifact (which only keeps the archive out of the store).
+func (o *ArtifactOptions) outputPaths() ([]string, error) {
 	if len(o.Paths) > 0 {
 		return artifact.CleanPaths(o.Paths)
 	}
@@ -130,7 +137,7 @@ func keepArtifact(o *ArtifactOptions, dir string) (*runner.Artifact, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runner.Artifact{Digest: a.Digest, Paths: a.Paths, SizeBytes: a.Size}, nil
+	return &runner.Artifact{Digest: a.Digest, Tree: a.Tree, Paths: a.Paths, SizeBytes: a.Size}, nil
 }
 
 // RollbackOptions say how to roll the app back: shared by shipgate rollback
@@ -401,6 +408,12 @@ func doRollback(ctx context.Context, s Streams, lg rollbackLedger, v *evidence.V
 		}
 		if p.ArtifactErr == nil {
 			fmt.Fprintf(s.Err, "shipgate: restoring its verified build output %s from %s\n", strings.Join(p.Artifact.Paths, ", "), p.Artifact.Digest)
+		}
+		// What the rollback leaves is recorded by its tree digest, for
+		// reconcile: the target's recorded paths, else the configured ones.
+		p.Output = p.Artifact.Paths
+		if len(p.Output) == 0 {
+			p.Output, _ = o.Artifacts.outputPaths()
 		}
 	}
 	host, _ := os.Hostname()

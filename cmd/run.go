@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/artifact"
 	"github.com/localizevideos/shipgate/client"
 	"github.com/localizevideos/shipgate/collect/git"
 	"github.com/localizevideos/shipgate/engine"
@@ -53,16 +54,22 @@ the SHA-256 of stdout and stderr, the last 20 lines of output, the CI run,
 and the git facts of the checkout. subject.commit is the checkout's HEAD, so
 evidence from another commit does not count for the release.
 
-  build   run CMD, record a Build (passed when it exits 0). A passed
+  build   run CMD, record a Build (passed when it exits 0) with the
+          checkout it ran in (data.source: clean only if it was clean
+          before CMD and still is after, at the same commit). A passed
           build's output (--artifact, else artifacts.paths in
-          shipgate.yaml) is kept in the artifact store as a tar.gz named
-          by its SHA-256, recorded in the Build (data.artifact), for
-          shipgate rollback to restore instead of rebuilding.
+          shipgate.yaml) is recorded by its tree digest
+          (data.artifact.tree) and kept in the artifact store as a tar.gz
+          named by its SHA-256 (data.artifact.digest), for shipgate
+          rollback to restore instead of rebuilding.
   deploy  first record a Deploy request (the argv, the deployer, the trigger,
-          the checkout's branch, cleanliness and reachability from main) and
+          the checkout's branch, cleanliness and reachability from main,
+          and the tree digest of the build output in the checkout) and
           evaluate the deploy gate with it, printing the decision like
-          shipgate gate. Only if it allows, run CMD and record the Deploy's
-          outcome (succeeded or failed).
+          shipgate gate: it denies a build of uncommitted changes and build
+          output that is not what the newest passed Build produced
+          (forbidden.hot-patch). Only if it allows, run CMD and record the
+          Deploy's outcome (succeeded or failed).
 
 Every document is signed with --signing-key (ed25519) in a DSSE envelope,
 which the ledger keeps beside the document; gates verify it against the
@@ -112,8 +119,8 @@ succeeded.`,
 	o.Policy.AddFlags(f, g)
 	o.Ev.AddFlags(f)
 	o.Sign.AddFlags(f)
-	f.StringSliceVar(&o.Artifacts.Paths, "artifact", nil, "build output a passed build keeps for rollback, relative to --dir (repeatable; default: the config's artifacts.paths)")
-	f.BoolVar(&o.Artifacts.Off, "no-artifact", false, "keep no build output from this build")
+	f.StringSliceVar(&o.Artifacts.Paths, "artifact", nil, "build output, relative to --dir, that a passed build records and keeps for rollback, and a deploy compares (repeatable; default: the config's artifacts.paths)")
+	f.BoolVar(&o.Artifacts.Off, "no-artifact", false, "keep no archive of this build's output (its tree digest is still recorded)")
 	o.Artifacts.addStoreFlag(f, g)
 	o.Store.AddFlags(f, g)
 	o.Remote.AddFlags(f, g)
@@ -140,11 +147,11 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 	if o.Step != "build" && o.Step != "deploy" {
 		return fmt.Errorf("run %s: only build and deploy are recorded steps", o.Step)
 	}
+	// Bad artifact settings are a usage error, found before the command.
+	if _, err := o.Artifacts.outputPaths(); err != nil {
+		return err
+	}
 	if o.Step == "build" {
-		// Bad artifact settings are a usage error, found before the build.
-		if _, err := o.Artifacts.paths(); err != nil {
-			return err
-		}
 		if _, err := o.Artifacts.Store(); err != nil {
 			return err
 		}
@@ -224,34 +231,90 @@ func (st *step) build(ctx context.Context) error {
 		return fmt.Errorf("build evidence: %w; %s was not run", err, st.o.Argv[0])
 	}
 	res := st.run.Run(ctx, st.o.Argv)
+	src := st.buildSource()
 	var art *runner.Artifact
 	if res.ExitCode == 0 && res.Err == nil {
-		art = st.keepArtifact()
+		art = st.buildOutput()
 	}
-	b, err = runner.BuildArtifact(st.env, res, st.ci, art)
+	b, err = runner.BuildArtifact(st.env, res, st.ci, src, art)
 	return st.record(ctx, "Build", b, err, res)
 }
 
-// keepArtifact stores the build output of a passed build (see
-// ArtifactOptions) for shipgate rollback; nil when none is configured or
-// it could not be kept, which only means a rollback to this build will
-// rebuild.
-func (st *step) keepArtifact() *runner.Artifact {
-	a, err := keepArtifact(&st.o.Artifacts, st.o.Dir)
-	if err != nil {
+// buildSource is the checkout the build ran in: clean only when it was
+// clean before the command ran and still is after, at the same commit, so
+// that an edit made while it built counts too. A checkout that cannot be
+// read again is not clean.
+func (st *step) buildSource() *runner.Source {
+	before := st.facts
+	src := &runner.Source{Branch: before.Branch, OnMain: before.OnMain, Clean: before.Clean, CommitKnown: before.CommitKnown}
+	after, err := git.Collect(st.o.Dir, st.o.MainBranches)
+	switch {
+	case err != nil:
+		src.Clean = false
+		fmt.Fprintf(st.s.Err, "shipgate: warning: the checkout could not be read after the build (%v): the Build records it as not clean\n", err)
+	case after.Commit != before.Commit:
+		src.Clean = false
+		fmt.Fprintf(st.s.Err, "shipgate: warning: HEAD moved from %s to %s while it built: the Build records the checkout as not clean\n", shortHex(before.Commit), shortHex(after.Commit))
+	case !after.Clean:
+		src.Clean = false
+	}
+	if !src.Clean {
+		fmt.Fprintf(st.s.Err, "shipgate: warning: %s has uncommitted changes: this build is not of commit %s alone, and the deploy gate refuses it (forbidden.hot-patch)\n", st.o.Dir, shortHex(before.Commit))
+	}
+	return src
+}
+
+// buildOutput describes the output of a passed build (see
+// ArtifactOptions): kept in the artifact store for shipgate rollback
+// unless --no-artifact, and its tree digest recorded either way, for the
+// deploy gate and reconcile to compare with what is deployed. Nil when no
+// build output is configured or it cannot be read; a build output that
+// could not be kept only means a rollback to this build will rebuild.
+func (st *step) buildOutput() *runner.Artifact {
+	paths, err := st.o.Artifacts.outputPaths()
+	if err != nil || len(paths) == 0 {
+		return nil // a bad setting was refused before the build
+	}
+	if !st.o.Artifacts.Off {
+		a, err := keepArtifact(&st.o.Artifacts, st.o.Dir)
+		if err == nil && a != nil {
+			fmt.Fprintf(st.s.Err, "shipgate: kept build output %s as %s (%d bytes)\n", strings.Join(a.Paths, ", "), a.Digest, a.SizeBytes)
+			fmt.Fprintf(st.s.Err, "shipgate: build output %s has tree digest %s\n", strings.Join(a.Paths, ", "), a.Tree)
+			return a
+		}
 		fmt.Fprintf(st.s.Err, "shipgate: warning: the build output was not kept (%v): a rollback to this build will rebuild\n", err)
+	}
+	tree, err := artifact.Tree(st.o.Dir, paths)
+	if err != nil {
+		fmt.Fprintf(st.s.Err, "shipgate: warning: the build output %s could not be read (%v): the Build records no digest of it\n", strings.Join(paths, ", "), err)
 		return nil
 	}
-	if a != nil {
-		fmt.Fprintf(st.s.Err, "shipgate: kept build output %s as %s (%d bytes)\n", strings.Join(a.Paths, ", "), a.Digest, a.SizeBytes)
+	fmt.Fprintf(st.s.Err, "shipgate: build output %s has tree digest %s (not kept in the artifact store)\n", strings.Join(paths, ", "), tree)
+	return &runner.Artifact{Tree: tree, Paths: paths}
+}
+
+// deployOutput is the build output in the checkout when the deploy is
+// requested, which the deploy gate compares with the newest passed
+// Build's: nil when none is configured or it cannot be read (the gate
+// then denies if the Build recorded one).
+func (st *step) deployOutput() *runner.Artifact {
+	paths, err := st.o.Artifacts.outputPaths()
+	if err != nil || len(paths) == 0 {
+		return nil
 	}
-	return a
+	tree, err := artifact.Tree(st.o.Dir, paths)
+	if err != nil {
+		fmt.Fprintf(st.s.Err, "shipgate: warning: the build output %s could not be read (%v): the deploy request records no digest of it\n", strings.Join(paths, ", "), err)
+		return nil
+	}
+	return &runner.Artifact{Tree: tree, Paths: paths}
 }
 
 func (st *step) deploy(ctx context.Context, rel engine.Release) error {
 	now := st.s.now().UTC()
 	req := runner.DeployRequest{Command: st.o.Argv, Actor: st.env.Actor, Trigger: runner.Trigger(st.ci), Host: st.env.Host, CI: st.ci,
-		Source: runner.Source{Branch: st.facts.Branch, OnMain: st.facts.OnMain, Clean: st.facts.Clean, CommitKnown: st.facts.CommitKnown}}
+		Source:   runner.Source{Branch: st.facts.Branch, OnMain: st.facts.OnMain, Clean: st.facts.Clean, CommitKnown: st.facts.CommitKnown},
+		Artifact: st.deployOutput()}
 	b, err := runner.Deploy(st.env, req, now, nil)
 	if err != nil {
 		return err

@@ -94,6 +94,7 @@ func readHistory(ctx context.Context, st Store, service, environment string) (*h
 					FromCommit string     `json:"fromCommit"`
 					ToCommit   string     `json:"toCommit"`
 					Strategy   string     `json:"strategy"`
+					Artifact   *Output    `json:"artifact"`
 				} `json:"data"`
 			}
 			if err := json.Unmarshal(e.Body, &doc); err != nil {
@@ -103,7 +104,11 @@ func readHistory(ctx context.Context, st Store, service, environment string) (*h
 			if dd.StartedAt == nil || dd.FinishedAt == nil {
 				continue // a deploy request: it has not run
 			}
-			ev := Event{Kind: e.Kind, Release: id, Commit: e.Commit, StartedAt: dd.StartedAt.UTC(), EndedAt: dd.FinishedAt.UTC(), Evidence: e.Digest}
+			ev := Event{Kind: e.Kind, Release: id, Commit: e.Commit, StartedAt: dd.StartedAt.UTC(), EndedAt: dd.FinishedAt.UTC(), Evidence: e.Digest,
+				Strategy: dd.Strategy, Output: dd.Artifact}
+			if ev.Output != nil && ev.Output.Tree == "" {
+				ev.Output = nil
+			}
 			if e.Kind == "Deploy" {
 				// Only a deploy the gate allowed explains a restart: a
 				// Deploy document added by hand does not.
@@ -144,6 +149,18 @@ func (h *history) eventsBetween(after, before time.Time) int {
 		}
 	}
 	return n
+}
+
+// lastOutput is the newest event that put build output in place: a
+// deploy or a fast rollback. An emergency rollback turns a flag off and
+// leaves the build output as it was. Nil when there is none.
+func (h *history) lastOutput() *Event {
+	for i := len(h.events) - 1; i >= 0; i-- {
+		if e := h.events[i]; e.Kind != "Rollback" || e.Strategy != "emergency" {
+			return &e
+		}
+	}
+	return nil
 }
 
 // last is the newest event.

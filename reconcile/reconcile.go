@@ -12,6 +12,10 @@
 //   - the running directory must be clean (forbidden.hot-patch), on a
 //     commit reachable from main, and at the commit the last deploy or
 //     rollback left there (forbidden.direct-push).
+//   - the build output in it (dist/, files git ignores included) must be
+//     the one the last deploy or fast rollback left there, compared by
+//     tree digest (artifact.Tree), and one must have been recorded when
+//     the installation configures build output (forbidden.hot-patch).
 //
 // Every reconcile is recorded as a decision of the pseudo-gate "reconcile"
 // with what it observed; one with findings denies and opens a violation,
@@ -28,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/localizevideos/shipgate/artifact"
 	"github.com/localizevideos/shipgate/collect/git"
 	"github.com/localizevideos/shipgate/collect/pm2"
 	"github.com/localizevideos/shipgate/engine"
@@ -62,6 +67,14 @@ type Request struct {
 	Service, Environment string
 	Process              pm2.Process
 	Git                  git.Facts
+	// Dir is the running directory the build output paths are relative
+	// to; "" skips the build output check.
+	Dir string
+	// Output are the build output paths the installation configures
+	// (artifacts.paths). The last deploy or rollback's recorded paths are
+	// the ones compared; these only say that one should have been
+	// recorded.
+	Output []string
 	// Release names the release to hold findings against when the ledger
 	// has no deploy of the service yet.
 	Release   string
@@ -83,6 +96,27 @@ type Event struct {
 	StartedAt time.Time `json:"startedAt"`
 	EndedAt   time.Time `json:"finishedAt"`
 	Evidence  string    `json:"evidence"`
+	// Strategy is a rollback's: fast or emergency.
+	Strategy string `json:"strategy,omitempty"`
+	// Output is the build output it left, when it recorded one.
+	Output *Output `json:"output,omitempty"`
+}
+
+// Output is build output by its tree digest (artifact.Tree).
+type Output struct {
+	Tree  string   `json:"tree"`
+	Paths []string `json:"paths"`
+}
+
+// OutputState is the running build output as a reconcile found it.
+type OutputState struct {
+	Paths []string `json:"paths"`
+	// Tree is its tree digest; "" when it could not be read (Error).
+	Tree  string `json:"tree,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Expected is the tree the last deploy or rollback left; "" when it
+	// recorded none.
+	Expected string `json:"expected,omitempty"`
 }
 
 // Observation is what a reconcile saw, recorded with its decision.
@@ -95,6 +129,8 @@ type Observation struct {
 	Explained *Event `json:"explained,omitempty"`
 	// Expected is the commit the last deploy or rollback left.
 	Expected string `json:"expectedCommit,omitempty"`
+	// Output is the running build output; nil when none was checked.
+	Output *OutputState `json:"output,omitempty"`
 }
 
 // GitState is the running directory's git facts as recorded.
@@ -176,6 +212,10 @@ func Check(ctx context.Context, st Store, req Request) (*Record, error) {
 		}
 	}
 
+	if f, ok := checkOutput(req, h, &obs); ok {
+		add(RuleHotPatch, f.msg, outputFix, f.evidence...)
+	}
+
 	rel := engine.Release{ID: req.Release, Service: req.Service, Environment: req.Environment, Commit: g.Commit}
 	if last := h.last(); last != nil && rel.ID == "" {
 		rel.ID = last.Release
@@ -197,6 +237,52 @@ func Check(ctx context.Context, st Store, req Request) (*Record, error) {
 		}
 	}
 	return record(ctx, st, req, rel, obs, findings, recurs)
+}
+
+const outputFix = "put back the build output the deploy shipped (`shipgate rollback`, or rebuild and deploy through the pipeline); build output is changed only by a build and a deploy; then write the postmortem"
+
+// outputFinding is what checkOutput found wrong.
+type outputFinding struct {
+	msg      string
+	evidence []string
+}
+
+// checkOutput compares the running build output with the one the last
+// deploy or fast rollback left, by tree digest. It reports a finding when
+// they differ, when the output cannot be read, or when build output is
+// configured and that deploy or rollback recorded none: what runs cannot
+// then be tied to what was deployed.
+func checkOutput(req Request, h *history, obs *Observation) (outputFinding, bool) {
+	ev := h.lastOutput()
+	if req.Dir == "" || ev == nil {
+		return outputFinding{}, false
+	}
+	what := fmt.Sprintf("%s (release %s)", strings.ToLower(ev.Kind), ev.Release)
+	if ev.Kind == "Rollback" {
+		what = fmt.Sprintf("fast rollback (release %s)", ev.Release)
+	}
+	if ev.Output == nil {
+		if len(req.Output) == 0 {
+			return outputFinding{}, false
+		}
+		obs.Output = &OutputState{Paths: req.Output}
+		return outputFinding{fmt.Sprintf("the last %s recorded no digest of the build output %s: what runs in %s cannot be tied to what was deployed",
+			what, strings.Join(req.Output, ", "), req.Dir), []string{ev.Evidence}}, true
+	}
+	st := &OutputState{Paths: ev.Output.Paths, Expected: ev.Output.Tree}
+	obs.Output = st
+	tree, err := artifact.Tree(req.Dir, ev.Output.Paths)
+	if err != nil {
+		st.Error = err.Error()
+		return outputFinding{fmt.Sprintf("the build output %s in %s cannot be read (%v); the last %s left tree %s there",
+			strings.Join(ev.Output.Paths, ", "), req.Dir, err, what, short(strings.TrimPrefix(ev.Output.Tree, "sha256:"))), []string{ev.Evidence}}, true
+	}
+	st.Tree = tree
+	if tree == ev.Output.Tree {
+		return outputFinding{}, false
+	}
+	return outputFinding{fmt.Sprintf("the build output %s in %s has tree %s, but the last %s left %s: it was changed after the deploy, outside git (ignored files count)",
+		strings.Join(ev.Output.Paths, ", "), req.Dir, short(strings.TrimPrefix(tree, "sha256:")), what, short(strings.TrimPrefix(ev.Output.Tree, "sha256:"))), []string{ev.Evidence}}, true
 }
 
 // record records the reconcile's decision; a drift the open violation

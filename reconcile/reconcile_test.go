@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/localizevideos/shipgate/artifact"
 	"github.com/localizevideos/shipgate/collect/git"
 	"github.com/localizevideos/shipgate/collect/pm2"
 	"github.com/localizevideos/shipgate/engine"
@@ -296,4 +298,116 @@ func testCheckOneViolationPerDrift(t *testing.T, open func(*testing.T) db) {
 	if len(open2) != 2 {
 		t.Errorf("open violations = %d; want 2, one per restart", len(open2))
 	}
+}
+
+// deployedOutput records an allowed deploy of rel whose request found the
+// build output out.
+func (l *ledger) deployedOutput(rel string, start time.Time, out *runner.Artifact) {
+	l.allowDeploy(rel, c1, start.Add(-time.Second))
+	res := runner.Result{Argv: []string{"pm2", "restart", svc, "--update-env"}, StartedAt: start, FinishedAt: start.Add(2 * time.Second), Duration: 2 * time.Second}
+	l.add(runner.Deploy(env(rel, c1), runner.DeployRequest{Command: res.Argv, Actor: "dave", Trigger: runner.TriggerShipgateRun,
+		CI: runner.CI{Provider: runner.NoCI}, Artifact: out}, start, &res))
+}
+
+func (l *ledger) rolledBackOutput(rel string, strategy string, start time.Time, out *runner.Artifact) {
+	p := rollback.Plan{Strategy: strategy, FromCommit: c1, Target: rollback.Target{ReleaseID: "r0", Commit: c1}, Flag: "new-editor"}
+	l.add(rollback.Evidence(env(rel, c1), rollback.Result{Plan: p, Status: rollback.Succeeded,
+		StartedAt: start, FinishedAt: start.Add(time.Second), Duration: time.Second, Artifact: out}))
+}
+
+// The running build output (dist/, which git ignores) must be what the
+// last deploy or fast rollback left there.
+func TestCheckOutput(t *testing.T) {
+	dist := []string{"dist"}
+	build := func(t *testing.T, dir, content string) *runner.Artifact {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(dir, "dist"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "dist", "index.html"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tree, err := artifact.Tree(dir, dist)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &runner.Artifact{Tree: tree, Paths: dist}
+	}
+	tests := []struct {
+		name       string
+		setup      func(t *testing.T, l *ledger, dir string) (started time.Time)
+		configured []string
+		want       []string
+		message    string
+	}{
+		{"as deployed", func(t *testing.T, l *ledger, dir string) time.Time {
+			l.deployedOutput("r1", t0, build(t, dir, "v1"))
+			return t0.Add(time.Second)
+		}, dist, nil, ""},
+		{"edited after the deploy", func(t *testing.T, l *ledger, dir string) time.Time {
+			l.deployedOutput("r1", t0, build(t, dir, "v1"))
+			build(t, dir, "v1 + a hot fix")
+			return t0.Add(time.Second)
+		}, dist, []string{reconcile.RuleHotPatch}, "was changed after the deploy, outside git"},
+		{"removed", func(t *testing.T, l *ledger, dir string) time.Time {
+			l.deployedOutput("r1", t0, build(t, dir, "v1"))
+			if err := os.RemoveAll(filepath.Join(dir, "dist")); err != nil {
+				t.Fatal(err)
+			}
+			return t0.Add(time.Second)
+		}, dist, []string{reconcile.RuleHotPatch}, "cannot be read"},
+		{"none recorded, output configured", func(t *testing.T, l *ledger, dir string) time.Time {
+			build(t, dir, "v1")
+			l.deployedOutput("r1", t0, nil)
+			return t0.Add(time.Second)
+		}, dist, []string{reconcile.RuleHotPatch}, "the last deploy (release r1) recorded no digest of the build output dist"},
+		{"none recorded, none configured", func(t *testing.T, l *ledger, dir string) time.Time {
+			build(t, dir, "v1")
+			l.deployedOutput("r1", t0, nil)
+			return t0.Add(time.Second)
+		}, nil, nil, ""},
+		{"restored by a fast rollback", func(t *testing.T, l *ledger, dir string) time.Time {
+			v1 := build(t, dir, "v1")
+			l.deployedOutput("r2", t0, build(t, dir, "v2"))
+			build(t, dir, "v1")
+			l.rolledBackOutput("r2", rollback.Fast, t0.Add(time.Hour), v1)
+			return t0.Add(time.Hour + 500*time.Millisecond)
+		}, dist, nil, ""},
+		{"edited after a fast rollback", func(t *testing.T, l *ledger, dir string) time.Time {
+			v1 := build(t, dir, "v1")
+			l.deployedOutput("r2", t0, build(t, dir, "v2"))
+			l.rolledBackOutput("r2", rollback.Fast, t0.Add(time.Hour), v1)
+			return t0.Add(time.Hour + 500*time.Millisecond)
+		}, dist, []string{reconcile.RuleHotPatch}, "but the last fast rollback (release r2) left"},
+		{"an emergency rollback leaves the deploy's output", func(t *testing.T, l *ledger, dir string) time.Time {
+			l.deployedOutput("r1", t0, build(t, dir, "v1"))
+			l.rolledBackOutput("r1", rollback.Emergency, t0.Add(time.Hour), nil)
+			return t0.Add(time.Hour + 500*time.Millisecond)
+		}, dist, nil, ""},
+	}
+	forEachStore(t, func(t *testing.T, open func(*testing.T) db) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				l := newLedger(t, open)
+				dir := t.TempDir()
+				started := tt.setup(t, l, dir)
+				rec, err := reconcile.Check(context.Background(), l.db, reconcile.Request{Service: svc, Environment: "production",
+					Process: proc(started, 1), Git: clean(c1), Dir: dir, Output: tt.configured, Actor: "ops", Now: t0.Add(2 * time.Hour),
+					PostmortemDue: 48 * time.Hour, NewID: l.id})
+				if err != nil {
+					t.Fatalf("Check: %v", err)
+				}
+				if diff := cmp.Diff(tt.want, rules(rec)); diff != "" {
+					t.Fatalf("rules (-want +got):\n%s", diff)
+				}
+				if tt.message != "" && !strings.Contains(rec.Violations[0].Message, tt.message) {
+					t.Errorf("message %q does not say %q", rec.Violations[0].Message, tt.message)
+				}
+				// What it found is recorded with the decision.
+				if o := rec.Observed.Output; tt.configured != nil && (o == nil || !cmp.Equal(o.Paths, dist)) {
+					t.Errorf("observed output = %+v; want dist", o)
+				}
+			})
+		}
+	})
 }

@@ -22,7 +22,7 @@ func Evidence(env runner.Envelope, res Result) ([]byte, error) {
 	p := res.Plan
 	d := data{Strategy: p.Strategy, Status: res.Status, Trigger: p.Trigger, FromCommit: p.FromCommit,
 		StartedAt: stamp(res.StartedAt), FinishedAt: stamp(res.FinishedAt), DurationSeconds: seconds(res.Duration),
-		Steps: []step{}, Reason: p.Reason}
+		Steps: []step{}, Artifact: res.Artifact, Reason: p.Reason}
 	if d.FromCommit == "" {
 		d.FromCommit = env.Commit
 	}
@@ -72,18 +72,19 @@ type collector struct {
 }
 
 type data struct {
-	Strategy        string  `json:"strategy"`
-	Status          string  `json:"status"`
-	Trigger         string  `json:"trigger,omitempty"`
-	FromCommit      string  `json:"fromCommit"`
-	ToCommit        string  `json:"toCommit,omitempty"`
-	ToRelease       string  `json:"toRelease,omitempty"`
-	Flag            string  `json:"flag,omitempty"`
-	StartedAt       string  `json:"startedAt"`
-	FinishedAt      string  `json:"finishedAt"`
-	DurationSeconds float64 `json:"durationSeconds"`
-	Steps           []step  `json:"steps"`
-	Reason          string  `json:"reason,omitempty"`
+	Strategy        string           `json:"strategy"`
+	Status          string           `json:"status"`
+	Trigger         string           `json:"trigger,omitempty"`
+	FromCommit      string           `json:"fromCommit"`
+	ToCommit        string           `json:"toCommit,omitempty"`
+	ToRelease       string           `json:"toRelease,omitempty"`
+	Flag            string           `json:"flag,omitempty"`
+	StartedAt       string           `json:"startedAt"`
+	FinishedAt      string           `json:"finishedAt"`
+	DurationSeconds float64          `json:"durationSeconds"`
+	Steps           []step           `json:"steps"`
+	Artifact        *runner.Artifact `json:"artifact,omitempty"`
+	Reason          string           `json:"reason,omitempty"`
 }
 
 type step struct {

@@ -215,7 +215,11 @@ type Plan struct {
 	// Build rebuilds the checkout (fast only) when the artifact cannot be
 	// restored; Restart is the approved deploy command.
 	Build, Restart []string
-	Reason         string
+	// Output are the build output paths (relative to the checkout) whose
+	// tree digest a fast rollback records once it has restored or rebuilt
+	// them: what reconcile then expects to run. None records nothing.
+	Output []string
+	Reason string
 }
 
 // Step is one timed step of a rollback.
@@ -236,6 +240,10 @@ type Result struct {
 	// Notes say what the rollback did instead of the plan (a rebuild for
 	// want of an artifact); the evidence's reason carries them.
 	Notes []string
+	// Artifact is the build output a fast rollback left in the checkout
+	// (Plan.Output): its tree digest, and the archive it was restored
+	// from; nil when there is none to record.
+	Artifact *runner.Artifact
 	// Err says why it failed; nil when it succeeded.
 	Err error
 }
@@ -312,6 +320,7 @@ func (r *Rollbacker) steps(ctx context.Context, p Plan, res *Result, now func() 
 				return err
 			}
 		}
+		r.output(p, res, restored)
 	case Emergency:
 		start := now()
 		err := DisableFlag(p.FlagsFile, p.Flag)
@@ -374,6 +383,25 @@ func (r *Rollbacker) restore(p Plan, res *Result, now func() time.Time) (bool, e
 	res.Steps = append(res.Steps, step)
 	res.Notes = append(res.Notes, fmt.Sprintf("rebuilt: the artifact %s could not be restored", a.Digest))
 	return false, nil
+}
+
+// output records the tree digest of the build output the rollback left,
+// so that reconcile can tell it from a later edit. One that cannot be
+// read does not fail the rollback (the app may run without it); a note
+// says why none is recorded.
+func (r *Rollbacker) output(p Plan, res *Result, restored bool) {
+	if len(p.Output) == 0 {
+		return
+	}
+	tree, err := artifact.Tree(r.Run.Dir, p.Output)
+	if err != nil {
+		res.Notes = append(res.Notes, fmt.Sprintf("no digest of the build output recorded: %v", err))
+		return
+	}
+	res.Artifact = &runner.Artifact{Tree: tree, Paths: slices.Clone(p.Output)}
+	if restored {
+		res.Artifact.Digest = p.Artifact.Digest
+	}
 }
 
 func (r *Rollbacker) command(ctx context.Context, res *Result, name string, argv []string) error {

@@ -227,9 +227,13 @@ func TestDo(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, ".git", "info", "exclude"), []byte("restarted\nbuilt\n"), 0o644)
 		rb := &rollback.Rollbacker{Run: &runner.Runner{Dir: dir}, Check: head}
 		res := rb.Do(ctx, rollback.Plan{Strategy: rollback.Fast, FromCommit: second, Target: rollback.Target{ReleaseID: "r1", Commit: first},
-			Build: []string{"sh", "-c", "touch built"}, Restart: restart(dir)})
+			Build: []string{"sh", "-c", "touch built"}, Restart: restart(dir), Output: []string{"dist"}})
 		if res.Err != nil || res.Status != rollback.Succeeded {
 			t.Fatalf("Do = %s, %v", res.Status, res.Err)
+		}
+		// A build output that is not there is no failure, and no digest.
+		if notes := strings.Join(res.Notes, "\n"); res.Artifact != nil || !strings.Contains(notes, "no digest of the build output recorded: tree digest: build output dist") {
+			t.Errorf("Artifact %+v, notes %q; want none, and a note why", res.Artifact, res.Notes)
 		}
 		if b, _ := os.ReadFile(filepath.Join(dir, "restarted")); string(b) != "v1\n" {
 			t.Errorf("the restart saw app.js %q; want the target's v1", b)
@@ -343,7 +347,7 @@ func (l *ledger) build(rel, commit, status string, art *runner.Artifact, when ti
 	if status != runner.BuildPassed {
 		code = 1
 	}
-	b, err := runner.BuildArtifact(env, runner.Result{Argv: []string{"npm", "run", "build"}, ExitCode: code, StartedAt: when, FinishedAt: when}, runner.CI{Provider: "none"}, art)
+	b, err := runner.BuildArtifact(env, runner.Result{Argv: []string{"npm", "run", "build"}, ExitCode: code, StartedAt: when, FinishedAt: when}, runner.CI{Provider: "none"}, nil, art)
 	if err != nil {
 		l.t.Fatal(err)
 	}
@@ -417,9 +421,14 @@ func TestDoRestoresArtifact(t *testing.T) {
 		dir, first, second, st, a := setup(t)
 		rb := &rollback.Rollbacker{Run: &runner.Runner{Dir: dir}, Check: head, Artifacts: st}
 		res := rb.Do(ctx, rollback.Plan{Strategy: rollback.Fast, FromCommit: second, Target: rollback.Target{ReleaseID: "r1", Commit: first},
-			Artifact: rollback.Artifact{Digest: a.Digest, Paths: a.Paths, Build: "sha256:b"}, Build: build, Restart: restart})
+			Artifact: rollback.Artifact{Digest: a.Digest, Paths: a.Paths, Build: "sha256:b"}, Build: build, Restart: restart, Output: a.Paths})
 		if res.Err != nil {
 			t.Fatalf("Do: %v", res.Err)
+		}
+		// What it left is what was built: the tree digest Put took.
+		want := &runner.Artifact{Digest: a.Digest, Tree: a.Tree, Paths: []string{"dist"}}
+		if diff := cmp.Diff(want, res.Artifact); diff != "" {
+			t.Errorf("Artifact (-want +got):\n%s", diff)
 		}
 		if diff := cmp.Diff([]string{"checkout:0", "restore:0", "restart:0"}, names(res)); diff != "" {
 			t.Errorf("steps (-want +got):\n%s", diff)
@@ -473,12 +482,20 @@ func TestDoRestoresArtifact(t *testing.T) {
 		}
 	})
 	t.Run("no artifact recorded: rebuilt", func(t *testing.T) {
-		dir, first, second, st, _ := setup(t)
+		dir, first, second, st, a := setup(t)
 		rb := &rollback.Rollbacker{Run: &runner.Runner{Dir: dir}, Check: head, Artifacts: st}
 		res := rb.Do(ctx, rollback.Plan{Strategy: rollback.Fast, FromCommit: second, Target: rollback.Target{ReleaseID: "r1", Commit: first},
-			ArtifactErr: fmt.Errorf("%w: old build", rollback.ErrNoArtifact), Build: build, Restart: restart})
+			ArtifactErr: fmt.Errorf("%w: old build", rollback.ErrNoArtifact), Build: build, Restart: restart, Output: []string{"dist"}})
 		if res.Err != nil {
 			t.Fatalf("Do: %v", res.Err)
+		}
+		// The rebuild's output, not the one it replaced, is recorded.
+		tree, err := artifact.Tree(dir, []string{"dist"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (&runner.Artifact{Tree: tree, Paths: []string{"dist"}}); !cmp.Equal(want, res.Artifact) || tree == a.Tree {
+			t.Errorf("Artifact = %+v; want %+v, not the stored %s", res.Artifact, want, a.Tree)
 		}
 		if diff := cmp.Diff([]string{"checkout:0", "build:0", "restart:0"}, names(res)); diff != "" {
 			t.Errorf("steps (-want +got):\n%s", diff)

@@ -36,7 +36,7 @@ type Envelope struct {
 	Version, Host, Actor string
 }
 
-// Source is the state of the checkout a deploy ships from.
+// Source is the state of the checkout a build or a deploy ran in.
 type Source struct {
 	Branch      string `json:"branch"`
 	OnMain      bool   `json:"onMain"`
@@ -52,8 +52,12 @@ type DeployRequest struct {
 	// Trigger is TriggerPipeline or TriggerShipgateRun (see Trigger).
 	Trigger string
 	Source  Source
-	Host    string
-	CI      CI
+	// Artifact is the build output found in the checkout when the deploy
+	// was requested (its tree digest and paths); nil when no build output
+	// is configured or it could not be read.
+	Artifact *Artifact
+	Host     string
+	CI       CI
 }
 
 // Trigger is TriggerPipeline in CI and TriggerShipgateRun outside it.
@@ -67,21 +71,27 @@ func Trigger(ci CI) string {
 // Build returns the Build evidence document of res, collected when res
 // finished: passed when the command exited 0.
 func Build(env Envelope, res Result, ci CI) ([]byte, error) {
-	return BuildArtifact(env, res, ci, nil)
+	return BuildArtifact(env, res, ci, nil, nil)
 }
 
-// Artifact is the build output a passed build kept (package artifact):
-// data.artifact of the Build.
+// Artifact is build output (package artifact): data.artifact of a Build
+// (what it produced, and the archive it was kept as), of a Deploy (what
+// was in the checkout when it was requested) and of a Rollback (what the
+// rollback left there).
 type Artifact struct {
-	Name      string   `json:"name,omitempty"`
-	Digest    string   `json:"digest"`
+	Name string `json:"name,omitempty"`
+	// Digest names the archive kept in the artifact store; "" when none
+	// was kept.
+	Digest string `json:"digest,omitempty"`
+	// Tree is the tree digest of the build output (artifact.Tree).
+	Tree      string   `json:"tree,omitempty"`
 	Paths     []string `json:"paths,omitempty"`
-	SizeBytes int64    `json:"sizeBytes"`
+	SizeBytes int64    `json:"sizeBytes,omitempty"`
 }
 
-// BuildArtifact is Build with the artifact the build output was kept as;
-// nil for none.
-func BuildArtifact(env Envelope, res Result, ci CI, art *Artifact) ([]byte, error) {
+// BuildArtifact is Build with the state of the checkout the build ran in
+// and the build output it produced (and kept); nil for unknown or none.
+func BuildArtifact(env Envelope, res Result, ci CI, src *Source, art *Artifact) ([]byte, error) {
 	if err := check(env); err != nil {
 		return nil, err
 	}
@@ -92,7 +102,7 @@ func BuildArtifact(env Envelope, res Result, ci CI, art *Artifact) ([]byte, erro
 	return marshal(env, "Build", res.FinishedAt, buildData{
 		Command: res.Argv, Status: status, ExitCode: res.ExitCode,
 		StartedAt: timestamp(res.StartedAt), FinishedAt: timestamp(res.FinishedAt), DurationSeconds: seconds(res.Duration),
-		Artifact: art, CI: ci, Output: outputOf(res),
+		Source: src, Artifact: art, CI: ci, Output: outputOf(res),
 	})
 }
 
@@ -105,7 +115,7 @@ func Deploy(env Envelope, req DeployRequest, at time.Time, res *Result) ([]byte,
 		return nil, err
 	}
 	d := deployData{Command: req.Command, Status: DeployRequested, Actor: req.Actor, Trigger: req.Trigger,
-		Source: req.Source, Host: req.Host, CI: req.CI}
+		Source: req.Source, Artifact: req.Artifact, Host: req.Host, CI: req.CI}
 	if res != nil {
 		d.Status = DeployFailed
 		if res.ExitCode == 0 && res.Err == nil {
@@ -173,24 +183,26 @@ type buildData struct {
 	StartedAt       string    `json:"startedAt"`
 	FinishedAt      string    `json:"finishedAt"`
 	DurationSeconds float64   `json:"durationSeconds"`
+	Source          *Source   `json:"source,omitempty"`
 	Artifact        *Artifact `json:"artifact,omitempty"`
 	CI              CI        `json:"ci"`
 	Output          output    `json:"output"`
 }
 
 type deployData struct {
-	Command         []string `json:"command"`
-	Status          string   `json:"status"`
-	Actor           string   `json:"actor"`
-	Trigger         string   `json:"trigger"`
-	Source          Source   `json:"source"`
-	Host            string   `json:"host,omitempty"`
-	StartedAt       string   `json:"startedAt,omitempty"`
-	FinishedAt      string   `json:"finishedAt,omitempty"`
-	DurationSeconds *float64 `json:"durationSeconds,omitempty"`
-	ExitCode        *int     `json:"exitCode,omitempty"`
-	CI              CI       `json:"ci"`
-	Output          *output  `json:"output,omitempty"`
+	Command         []string  `json:"command"`
+	Status          string    `json:"status"`
+	Actor           string    `json:"actor"`
+	Trigger         string    `json:"trigger"`
+	Source          Source    `json:"source"`
+	Artifact        *Artifact `json:"artifact,omitempty"`
+	Host            string    `json:"host,omitempty"`
+	StartedAt       string    `json:"startedAt,omitempty"`
+	FinishedAt      string    `json:"finishedAt,omitempty"`
+	DurationSeconds *float64  `json:"durationSeconds,omitempty"`
+	ExitCode        *int      `json:"exitCode,omitempty"`
+	CI              CI        `json:"ci"`
+	Output          *output   `json:"output,omitempty"`
 }
 
 // Document returns the JSON of an evidence document of kind with the

@@ -134,10 +134,12 @@ func TestEvidenceCannotStart(t *testing.T) {
 	}
 }
 
-// A passed build records the artifact its output was kept as.
+// A passed build records the checkout it ran in and the artifact its
+// output was kept as.
 func TestEvidenceBuildArtifact(t *testing.T) {
-	art := &runner.Artifact{Digest: "sha256:" + strings.Repeat("c", 64), Paths: []string{"dist"}, SizeBytes: 1234}
-	b, err := runner.BuildArtifact(env, ran, runner.CI{Provider: "none"}, art)
+	art := &runner.Artifact{Digest: "sha256:" + strings.Repeat("c", 64), Tree: "sha256:" + strings.Repeat("d", 64), Paths: []string{"dist"}, SizeBytes: 1234}
+	src := &runner.Source{Branch: "main", OnMain: true, Clean: false, CommitKnown: true}
+	b, err := runner.BuildArtifact(env, ran, runner.CI{Provider: "none"}, src, art)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,9 +147,47 @@ func TestEvidenceBuildArtifact(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Decode: %v\n%s", err, b)
 	}
-	got := doc.Value["data"].(map[string]any)["artifact"]
-	want := map[string]any{"digest": art.Digest, "paths": []any{"dist"}, "sizeBytes": json.Number("1234")}
-	if diff := cmp.Diff(want, got); diff != "" {
+	data := doc.Value["data"].(map[string]any)
+	want := map[string]any{"digest": art.Digest, "tree": art.Tree, "paths": []any{"dist"}, "sizeBytes": json.Number("1234")}
+	if diff := cmp.Diff(want, data["artifact"]); diff != "" {
 		t.Errorf("data.artifact (-want +got):\n%s", diff)
+	}
+	wantSrc := map[string]any{"branch": "main", "onMain": true, "clean": false, "commitKnown": true}
+	if diff := cmp.Diff(wantSrc, data["source"]); diff != "" {
+		t.Errorf("data.source (-want +got):\n%s", diff)
+	}
+
+	// Output hashed but not kept (--no-artifact): the tree alone.
+	b, err = runner.BuildArtifact(env, ran, runner.CI{Provider: "none"}, src, &runner.Artifact{Tree: art.Tree, Paths: []string{"dist"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc, err = validator(t).Decode("build", b); err != nil {
+		t.Fatalf("Decode: %v\n%s", err, b)
+	}
+	want = map[string]any{"tree": art.Tree, "paths": []any{"dist"}}
+	if diff := cmp.Diff(want, doc.Value["data"].(map[string]any)["artifact"]); diff != "" {
+		t.Errorf("data.artifact without an archive (-want +got):\n%s", diff)
+	}
+}
+
+// A deploy request records the build output it found, and so does its
+// outcome.
+func TestEvidenceDeployArtifact(t *testing.T) {
+	req := request
+	req.Artifact = &runner.Artifact{Tree: "sha256:" + strings.Repeat("d", 64), Paths: []string{"dist"}}
+	want := map[string]any{"tree": req.Artifact.Tree, "paths": []any{"dist"}}
+	for _, res := range []*runner.Result{nil, &ran} {
+		b, err := runner.Deploy(env, req, t0, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := validator(t).Decode("deploy", b)
+		if err != nil {
+			t.Fatalf("Decode: %v\n%s", err, b)
+		}
+		if diff := cmp.Diff(want, doc.Value["data"].(map[string]any)["artifact"]); diff != "" {
+			t.Errorf("data.artifact (-want +got):\n%s", diff)
+		}
 	}
 }

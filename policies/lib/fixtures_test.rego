@@ -97,6 +97,7 @@ build(status, exit_code) := doc("Build", sprintf("build-%s-%d", [status, exit_co
 	"startedAt": "2026-11-26T09:58:00Z",
 	"finishedAt": "2026-11-26T09:59:12Z",
 	"durationSeconds": 72,
+	"source": {"branch": "main", "onMain": true, "clean": true, "commitKnown": true},
 })
 
 # Deploy

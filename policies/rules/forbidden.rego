@@ -17,7 +17,7 @@ rules := {
 		"title": "No hot-patching without Git",
 		"enforcement": "hard",
 		"gates": {"deploy"},
-		"remediation": "commit the change, push it, and deploy the pushed commit from a clean working tree",
+		"remediation": "commit the change, push it, build it with `shipgate run build` in a clean checkout, and deploy that build output unchanged from a clean working tree",
 	},
 	"forbidden.deploy-during-incident": {
 		"title": "No deploy during an open SEV-1/SEV-2 incident",
@@ -85,6 +85,87 @@ findings contains on_deploy("forbidden.hot-patch", message) if {
 		"commit %s is not in the repository %s (source.commitKnown is false)",
 		[lib.short(input.release.commit), input.release.repository],
 	)
+}
+
+# forbidden.hot-patch also covers what is built and what is shipped: the
+# newest passed Build (every one of a tie) must have built a clean checkout,
+# and the build output the deploy request found must be the one it produced,
+# compared by tree digest (data.artifact.tree). A Build that does not record
+# source.clean (written by hand, or before shipgate recorded it) counts as
+# not clean; a digest on one side only counts as a difference.
+
+built := lib.newest_of(lib.passed_builds)
+
+requested := lib.newest("Deploy")
+
+findings contains {
+	"rule": "forbidden.hot-patch",
+	"message": sprintf(
+		"the Build %s of commit %s ran in a checkout with uncommitted changes (source.clean is false): it built code that is not in git",
+		[lib.short_digest(build.digest), lib.short(input.release.commit)],
+	),
+	"evidence": [build.digest],
+} if {
+	some build in built
+	build.data.source.clean == false
+}
+
+findings contains {
+	"rule": "forbidden.hot-patch",
+	"message": sprintf(
+		"the Build %s of commit %s records no source.clean: whether it built committed code is unknown",
+		[lib.short_digest(build.digest), lib.short(input.release.commit)],
+	),
+	"evidence": [build.digest],
+} if {
+	some build in built
+	not records_clean(build)
+}
+
+records_clean(build) if is_boolean(build.data.source.clean)
+
+findings contains {
+	"rule": "forbidden.hot-patch",
+	"message": sprintf(
+		"the build output in the checkout (%s, tree %s) is not what the Build %s produced (%s, tree %s): it changed after the build",
+		[
+			lib.join(deploy.data.artifact.paths), lib.short_digest(deploy.data.artifact.tree), lib.short_digest(build.digest),
+			lib.join(object.get(build.data.artifact, "paths", [])), lib.short_digest(build.data.artifact.tree),
+		],
+	),
+	"evidence": [build.digest, deploy.digest],
+} if {
+	some build in built
+	some deploy in requested
+	build.data.artifact.tree != deploy.data.artifact.tree
+}
+
+findings contains {
+	"rule": "forbidden.hot-patch",
+	"message": sprintf(
+		"the Build %s recorded its output (%s, tree %s), but the deploy request records no digest of that build output in the checkout (hash the same paths when deploying: artifacts.paths, or run deploy --artifact): what would be deployed cannot be tied to the build",
+		[lib.short_digest(build.digest), lib.join(object.get(build.data.artifact, "paths", [])), lib.short_digest(build.data.artifact.tree)],
+	),
+	"evidence": [build.digest, deploy.digest],
+} if {
+	some build in built
+	build.data.artifact.tree
+	some deploy in requested
+	not deploy.data.artifact.tree
+}
+
+findings contains {
+	"rule": "forbidden.hot-patch",
+	"message": sprintf(
+		"the deploy request found build output %s (tree %s), but the Build %s records no digest of its output: what would be deployed cannot be tied to the build",
+		[lib.join(deploy.data.artifact.paths), lib.short_digest(deploy.data.artifact.tree), lib.short_digest(build.digest)],
+	),
+	"evidence": [build.digest, deploy.digest],
+} if {
+	some deploy in requested
+	deploy.data.artifact.tree
+	some build in built
+	not build.data.artifact.tree
 }
 
 # Only the latest IncidentStatus counts: it is the current list.

@@ -62,6 +62,90 @@ test_hot_patch_quiet_without_deploy if {
 	not "forbidden.hot-patch" in f.fired(findings)
 }
 
+# forbidden.hot-patch: the build and its output
+
+tree_a := "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+tree_b := "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+# build_with(patch) is the passed fixture Build with patch merged into its data.
+build_with(patch) := object.union(f.build("passed", 0), {"data": patch})
+
+built_output(tree) := build_with({"artifact": {"digest": f.digest("archive"), "tree": tree, "paths": ["dist"], "sizeBytes": 10}})
+
+found_output(tree) := f.deploy_with({"artifact": {"tree": tree, "paths": ["dist"]}})
+
+build_findings(build, request) := findings if {
+	findings := forbidden.findings with input as f.with_evidence("deploy", {"Build": [build], "Deploy": [request]})
+}
+
+test_hot_patch_fires_on_a_dirty_build if {
+	build := build_with({"source": {"clean": false}})
+	findings := build_findings(build, f.deploy_request)
+	some finding in findings
+	finding.rule == "forbidden.hot-patch"
+	contains(finding.message, "ran in a checkout with uncommitted changes (source.clean is false)")
+	finding.evidence == [build.digest]
+}
+
+test_hot_patch_fires_on_a_build_without_source if {
+	build := json.remove(f.build("passed", 0), ["data/source"])
+	findings := build_findings(build, f.deploy_request)
+	f.says(findings, "forbidden.hot-patch", "records no source.clean: whether it built committed code is unknown")
+}
+
+test_hot_patch_judges_every_build_of_a_tie if {
+	dirty := object.union(build_with({"source": {"clean": false}}), {"digest": f.digest("dirty twin")})
+	findings := forbidden.findings with input as f.with_evidence("deploy", {"Build": [f.build("passed", 0), dirty]})
+	f.says(findings, "forbidden.hot-patch", "uncommitted changes")
+}
+
+test_hot_patch_ignores_an_older_dirty_build if {
+	dirty := object.union(build_with({"source": {"clean": false}}), {"collectedAt": "2026-11-26T09:00:00Z"})
+	findings := forbidden.findings with input as f.with_evidence("deploy", {"Build": [dirty, f.build("passed", 0)]})
+	not "forbidden.hot-patch" in f.fired(findings)
+}
+
+test_hot_patch_ignores_a_dirty_failed_build if {
+	failed := object.union(f.build("failed", 1), {"data": {"source": {"clean": false}}})
+	findings := forbidden.findings with input as f.with_evidence("deploy", {"Build": [failed, f.build("passed", 0)]})
+	not "forbidden.hot-patch" in f.fired(findings)
+}
+
+test_hot_patch_quiet_when_the_output_is_the_build_s if {
+	findings := build_findings(built_output(tree_a), found_output(tree_a))
+	not "forbidden.hot-patch" in f.fired(findings)
+}
+
+test_hot_patch_fires_when_the_output_changed_after_the_build if {
+	build := built_output(tree_a)
+	request := found_output(tree_b)
+	findings := build_findings(build, request)
+	some finding in findings
+	finding.rule == "forbidden.hot-patch"
+	finding.message == sprintf(
+		"the build output in the checkout (dist, tree bbbbbbbbbbbb) is not what the Build %s produced (dist, tree aaaaaaaaaaaa): it changed after the build",
+		[substring(trim_prefix(build.digest, "sha256:"), 0, 12)],
+	)
+	finding.evidence == [build.digest, request.digest]
+}
+
+test_hot_patch_fires_when_the_request_found_no_output if {
+	findings := build_findings(built_output(tree_a), f.deploy_request)
+	f.says(findings, "forbidden.hot-patch", "the deploy request records no digest of that build output in the checkout")
+}
+
+test_hot_patch_fires_when_the_build_recorded_no_output if {
+	findings := build_findings(f.build("passed", 0), found_output(tree_a))
+	f.says(findings, "forbidden.hot-patch", "but the Build")
+	f.says(findings, "forbidden.hot-patch", "records no digest of its output")
+}
+
+test_hot_patch_quiet_when_neither_records_output if {
+	findings := build_findings(f.build("passed", 0), f.deploy_request)
+	not "forbidden.hot-patch" in f.fired(findings)
+}
+
 # forbidden.deploy-during-incident
 
 incident_findings(list) := findings if {

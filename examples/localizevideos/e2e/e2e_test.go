@@ -61,7 +61,18 @@ func TestHappyPath(t *testing.T) {
 	}
 	builds := r.docs("lv-e2e.1", "Build")
 	if len(builds) != 1 || builds[0]["status"] != "passed" {
-		t.Errorf("Build evidence = %v; want one passed", builds)
+		t.Fatalf("Build evidence = %v; want one passed", builds)
+	}
+	if src, _ := builds[0]["source"].(map[string]any); src["clean"] != true {
+		t.Errorf("Build source = %v; want a clean checkout", src)
+	}
+	// What was deployed is what was built: the same tree digest of dist/.
+	built, _ := builds[0]["artifact"].(map[string]any)
+	for _, d := range deploys {
+		found, _ := d["artifact"].(map[string]any)
+		if tree, _ := built["tree"].(string); !strings.HasPrefix(tree, "sha256:") || found["tree"] != tree {
+			t.Errorf("Deploy %s artifact %v; want the Build's tree %v", d["status"], found, built["tree"])
+		}
 	}
 	ver := r.docs("lv-e2e.1", "Verification")
 	if len(ver) != 1 {
@@ -382,6 +393,16 @@ func TestReconcile(t *testing.T) {
 	}
 	r.git("checkout", "-q", "--", "server.js")
 
+	// dist/ edited in place: git ignores it, reconcile does not.
+	page := filepath.Join(r.repo, "dist", "index.html")
+	orig := readFile(t, page)
+	must(t, os.WriteFile(page, append(append([]byte(nil), orig...), "<!-- hot fix -->\n"...), 0o644))
+	res = r.want(1, reconcile...)
+	if !strings.Contains(res.stdout, "forbidden.hot-patch: the build output dist") || !strings.Contains(res.stdout, "changed after the deploy") {
+		t.Errorf("reconcile misses the edited dist/index.html:\n%s", res)
+	}
+	must(t, os.WriteFile(page, orig, 0o644))
+
 	// A restart by hand, past the deploy's tolerance window (2s), as a
 	// later one would be: within it, the start is the deploy's.
 	if wait := 2500*time.Millisecond - time.Since(deployed); wait > 0 {
@@ -399,7 +420,7 @@ func TestReconcile(t *testing.T) {
 			rules = append(rules, v.Rules...)
 		}
 	}
-	if diff := cmp.Diff([]string{"forbidden.hot-patch", "forbidden.direct-push"}, rules); diff != "" {
+	if diff := cmp.Diff([]string{"forbidden.hot-patch", "forbidden.hot-patch", "forbidden.direct-push"}, rules); diff != "" {
 		t.Errorf("open reconcile violations (-want +got):\n%s", diff)
 	}
 	res = r.want(0, "violations", "list", "--open", "-o", "json")

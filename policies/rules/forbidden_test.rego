@@ -257,6 +257,21 @@ test_skipped_smoke_tests_quiet_at_deploy_for_other_violations if {
 	not "forbidden.skipped-smoke-tests" in f.fired(findings)
 }
 
+# The denial this finding causes opens a deploy-gate violation naming the
+# rule; that one does not block again once the sweep's is closed.
+test_skipped_smoke_tests_quiet_for_the_deploy_denial_it_caused if {
+	denial := object.union(skipped("open", "2026-12-01T09:40:00Z"), {"id": "vio_02", "gate": "deploy"})
+	findings := with_violations("deploy", [skipped("closed", "2026-12-01T09:40:00Z"), denial], {})
+	not "forbidden.skipped-smoke-tests" in f.fired(findings)
+}
+
+# A complete gate that found the smoke tests skipped blocks deploys too.
+test_skipped_smoke_tests_blocks_after_a_complete_denial if {
+	denial := object.union(skipped("open", "2026-12-01T09:40:00Z"), {"gate": "complete", "rules": ["monitoring.healthy", "forbidden.skipped-smoke-tests"]})
+	findings := with_violations("deploy", [denial], {})
+	f.says(findings, "forbidden.skipped-smoke-tests", "violation vio_skip_01 (complete gate, release lv-2026-11-25.3")
+}
+
 # The open violation is about the service's deploys, not about completing
 # a release that was verified.
 test_skipped_smoke_tests_violation_quiet_at_complete if {

@@ -37,6 +37,8 @@ type Store interface {
 	Violations(ctx context.Context, f store.Filter) ([]store.Violation, error)
 	Releases(ctx context.Context, now time.Time) ([]store.ReleaseSummary, error)
 	EvidenceOfKinds(ctx context.Context, releaseID string, kinds ...string) ([]store.Evidence, error)
+	ServiceEvidence(ctx context.Context, service, kind string) ([]store.Evidence, error)
+	ServiceDecisions(ctx context.Context, service, gate string) ([]store.Decision, error)
 	ClosePostmortem(ctx context.Context, now time.Time, pm store.Evidence, ids []string) ([]store.Violation, error)
 	Verify(ctx context.Context, cp *ledger.Checkpoint) (ledger.Head, error)
 	// Ping runs a real query: readiness.

@@ -38,8 +38,8 @@ type SweepRequest struct {
 }
 
 // Unverified is what a sweep found about one succeeded Deploy: when it
-// finished, by when a verify gate had to allow it, and the verify
-// decisions of its release in that time (none of them allowed it).
+// finished, by when a verify gate had to judge its smoke tests, and the
+// verify decisions of its release in that time that did not.
 type Unverified struct {
 	Deploy     string    `json:"deploy"`
 	Deployer   string    `json:"deployer,omitempty"`
@@ -47,12 +47,14 @@ type Unverified struct {
 	Deadline   string    `json:"deadline"`
 	VerifyBy   time.Time `json:"verifyBy"`
 	// Verify names the verify decisions (not dry runs) about the release
-	// between FinishedAt and VerifyBy; each denied.
+	// between FinishedAt and VerifyBy, each "id (reason)": each denied
+	// before the policies judged a Verification (evidence missing or
+	// invalid, a fault).
 	Verify []string `json:"verify"`
 }
 
-// Skipped is one deploy a sweep found unverified and the violation it
-// opened for it.
+// Skipped is one deploy a sweep found with its smoke tests skipped, and
+// the violation it opened for it.
 type Skipped struct {
 	Release engine.Release `json:"release"`
 	Unverified
@@ -83,13 +85,19 @@ func SkippedViolationID(deploy string) string {
 }
 
 // Sweep finds every succeeded Deploy (of req.Service, or of every service)
-// whose release no verify gate allowed (a recorded, not dry-run decision)
-// between the Deploy's finishedAt and verification.deadline later, when
-// that deadline is past at req.Now; and records, for each one it has not
-// recorded before, a denying decision of the pseudo-gate "sweep" with a
-// hard violation of forbidden.skipped-smoke-tests, due like any other.
+// whose smoke tests no verify gate judged (a recorded decision, not a dry
+// run, between the Deploy's finishedAt and verification.deadline later)
+// once that deadline is past at req.Now; and records, for each one it has
+// not recorded before, a denying decision of the pseudo-gate "sweep" with
+// a hard violation of forbidden.skipped-smoke-tests, due like any other.
 // Each is durable before Sweep returns it. On an error, what was recorded
 // before it is returned with it.
+//
+// A verify gate judged the smoke tests when it allowed, or when its
+// policies denied (policy.deny): the tests ran and failed, that denial is
+// a violation of its own with a rollback owed, and "roll back, fix,
+// release again" must stay open. A denial before the policies ran (no
+// Verification, invalid evidence, a fault) judged nothing.
 func (g *Gate) Sweep(ctx context.Context, req SweepRequest) ([]Skipped, error) {
 	if g.Store == nil {
 		return nil, errors.New("sweep: no ledger")
@@ -161,19 +169,19 @@ func (g *Gate) Sweep(ctx context.Context, req SweepRequest) ([]Skipped, error) {
 		if opened[SkippedViolationID(c.ev.Digest)] {
 			continue
 		}
-		verified := false
+		judged := false
 		for _, d := range verifies[c.ev.ReleaseID] {
 			if d.Service != c.ev.Service || d.Environment != c.ev.Environment ||
 				d.EvaluatedAt.Before(c.u.FinishedAt) || d.EvaluatedAt.After(c.u.VerifyBy) {
 				continue
 			}
-			if d.Allow {
-				verified = true
+			if d.Allow || d.Reason == engine.ReasonDeny {
+				judged = true
 				break
 			}
-			c.u.Verify = append(c.u.Verify, d.ID)
+			c.u.Verify = append(c.u.Verify, d.ID+" ("+d.Reason+")")
 		}
-		if verified {
+		if judged {
 			continue
 		}
 		s, err := g.recordSkipped(ctx, req, c.ev, c.u)
@@ -194,17 +202,14 @@ func (g *Gate) recordSkipped(ctx context.Context, req SweepRequest, e store.Evid
 	now := req.Now.UTC()
 	rel := engine.Release{ID: e.ReleaseID, Service: e.Service, Environment: e.Environment, Commit: e.Commit}
 	asked := "no verify gate was asked"
-	if n := len(u.Verify); n > 0 {
-		asked = fmt.Sprintf("the verify gate denied it %d times (%s)", n, strings.Join(u.Verify, ", "))
-		if n == 1 {
-			asked = "the verify gate denied it (" + u.Verify[0] + ")"
-		}
+	if len(u.Verify) > 0 {
+		asked = "the verify gate never judged a Verification: " + strings.Join(u.Verify, ", ")
 	}
 	deployer := ""
 	if u.Deployer != "" {
 		deployer = " by " + u.Deployer
 	}
-	msg := fmt.Sprintf("Deploy %s%s of release %s (%s/%s @ %s) finished at %s and no verify gate allowed it within the %s deadline (by %s): %s; the smoke tests were skipped",
+	msg := fmt.Sprintf("Deploy %s%s of release %s (%s/%s @ %s) finished at %s and no verify gate judged its smoke tests within the %s deadline (by %s): %s; the smoke tests were skipped",
 		short(e.Digest), deployer, rel.ID, rel.Service, rel.Environment, short(rel.Commit),
 		u.FinishedAt.Format(time.RFC3339), u.Deadline, u.VerifyBy.Format(time.RFC3339), asked)
 	d := &engine.Decision{ID: g.id("dec", g.now()), Gate: SweepGate, Release: rel, Allow: false, Reason: engine.ReasonDeny,

@@ -98,7 +98,7 @@ func TestSweepOpensOneViolationPerUnverifiedDeploy(t *testing.T) {
 		t.Errorf("Skipped = %+v", s)
 	}
 	for _, want := range []string{"Deploy " + deploy.Digest[7:19] + " by dave of release lv-2026-11-26.1", "finished at 2026-11-26T10:06:08Z",
-		"within the 30m0s deadline (by 2026-11-26T10:36:08Z): no verify gate was asked"} {
+		"no verify gate judged its smoke tests within the 30m0s deadline (by 2026-11-26T10:36:08Z): no verify gate was asked"} {
 		if !strings.Contains(s.Message, want) {
 			t.Errorf("message %q lacks %q", s.Message, want)
 		}
@@ -143,21 +143,25 @@ func TestSweepOpensOneViolationPerUnverifiedDeploy(t *testing.T) {
 	}
 }
 
-// A verify gate that allowed the release in time verifies the deploy; a
-// dry run, a denial, or an allow after the deadline does not.
-func TestSweepCountsOnlyAnAllowedVerifyInTime(t *testing.T) {
+// A verify gate that judged the smoke tests in time (allowed, or denied
+// by the policies: the tests ran and failed, a violation of its own) covers
+// the deploy; a dry run, a denial before any policy ran, or a judgement
+// after the deadline does not.
+func TestSweepCountsOnlyAVerifyThatJudgedInTime(t *testing.T) {
 	ctx := context.Background()
 	for _, c := range []struct {
-		name     string
-		at       time.Duration // after the deploy finished
-		dryRun   bool
-		verifyOf string // verification file
-		opens    bool
+		name   string
+		at     time.Duration // after the deploy finished
+		dryRun bool
+		files  []string
+		reason string // of the verify decision
+		opens  bool
 	}{
-		{"allowed in time", 6 * time.Minute, false, "allowed/verification.json", false},
-		{"a dry run", 6 * time.Minute, true, "allowed/verification.json", true},
-		{"denied", 6 * time.Minute, false, "verify-failed/verification.json", true},
-		{"allowed too late", 31 * time.Minute, false, "allowed/verification.json", true},
+		{"allowed in time", 6 * time.Minute, false, files("allowed/deploy.json", "allowed/verification.json"), engine.ReasonAllow, false},
+		{"failed checks", 6 * time.Minute, false, files("allowed/deploy.json", "verify-failed/verification.json"), engine.ReasonDeny, false},
+		{"a dry run", 6 * time.Minute, true, files("allowed/deploy.json", "allowed/verification.json"), engine.ReasonAllow, true},
+		{"no Verification", 6 * time.Minute, false, files("allowed/deploy.json"), engine.ReasonEvidenceMissing, true},
+		{"allowed too late", 31 * time.Minute, false, files("allowed/deploy.json", "allowed/verification.json"), engine.ReasonAllow, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			g, _ := newGate(t)
@@ -165,20 +169,19 @@ func TestSweepCountsOnlyAnAllowedVerifyInTime(t *testing.T) {
 				EvidencePaths: append(beforeDeploy, files("allowed/approval.json")...)}); err != nil {
 				t.Fatal(err)
 			}
-			d, err := g.Decide(ctx, gate.Request{Gate: "verify", Release: lv, Now: finishedAt.Add(c.at), DryRun: c.dryRun,
-				EvidencePaths: files("allowed/deploy.json", c.verifyOf)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := c.verifyOf == "allowed/verification.json"; d.Allow != want {
-				t.Fatalf("verify gate allow = %t; want %t: %+v", d.Allow, want, d.Violations)
+			d, _ := g.Decide(ctx, gate.Request{Gate: "verify", Release: lv, Now: finishedAt.Add(c.at), DryRun: c.dryRun, EvidencePaths: c.files})
+			if d.Reason != c.reason {
+				t.Fatalf("verify gate reason = %s; want %s: %+v", d.Reason, c.reason, d.Violations)
 			}
 			got := sweep(t, g, "localizevideos-app", finishedAt.Add(2*time.Hour))
 			if (len(got) == 1) != c.opens || len(got) > 1 {
 				t.Fatalf("Sweep() = %+v; want opened %t", got, c.opens)
 			}
-			if c.name == "denied" && (!slices.Equal(got[0].Verify, []string{d.ID}) || !strings.Contains(got[0].Message, "the verify gate denied it ("+d.ID+")")) {
-				t.Errorf("Skipped = %+v; want the denied verify decision named", got[0])
+			if c.name == "no Verification" {
+				want := d.ID + " (evidence.missing)"
+				if !slices.Equal(got[0].Verify, []string{want}) || !strings.Contains(got[0].Message, "the verify gate never judged a Verification: "+want) {
+					t.Errorf("Skipped = %+v; want %s named", got[0], want)
+				}
 			}
 		})
 	}

@@ -24,14 +24,19 @@ func newViolationsSweepCmd(s Streams, g *globals) *cobra.Command {
 	o := &violationsSweepOptions{}
 	c := &cobra.Command{
 		Use:   "sweep",
-		Short: "Open forbidden.skipped-smoke-tests for every succeeded deploy no verify gate allowed in time",
+		Short: "Open forbidden.skipped-smoke-tests for every succeeded deploy whose smoke tests no verify gate judged in time",
 		Long: `Find every succeeded Deploy (evidence kind Deploy, data.status succeeded)
-whose release no verify gate allowed (a recorded decision, not a dry run)
-between the Deploy's finishedAt and verification.deadline later (policy
-data; 30m by default), once that deadline is past; and record, for each,
-a decision of the pseudo-gate "sweep" that opens a hard violation of
+whose smoke tests no verify gate of its release judged between the Deploy's
+finishedAt and verification.deadline later (policy data; 30m by default),
+once that deadline is past; and record, for each, a decision of the
+pseudo-gate "sweep" that opens a hard violation of
 forbidden.skipped-smoke-tests. Until a postmortem closes it, every deploy
 gate of the service denies.
+
+A verify gate judged them when it allowed, or when its policies denied
+(the checks ran and failed: that denial is a violation of its own). Dry
+runs, and denials before any policy ran (no Verification, invalid
+evidence, a fault), do not count.
 
 A Deploy is swept once: its violation's id derives from the Deploy's
 digest, so a second sweep (or one running at the same time elsewhere)

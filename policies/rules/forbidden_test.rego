@@ -265,6 +265,13 @@ test_skipped_smoke_tests_quiet_for_the_deploy_denial_it_caused if {
 	not "forbidden.skipped-smoke-tests" in f.fired(findings)
 }
 
+# A decision evaluated before the violation was opened did not see it.
+test_skipped_smoke_tests_quiet_before_the_violation_opened if {
+	later := object.union(skipped("open", "2026-12-01T09:40:00Z"), {"openedAt": "2026-11-26T10:05:01Z"})
+	findings := with_violations("deploy", [later], {})
+	not "forbidden.skipped-smoke-tests" in f.fired(findings)
+}
+
 # A complete gate that found the smoke tests skipped blocks deploys too.
 test_skipped_smoke_tests_blocks_after_a_complete_denial if {
 	denial := object.union(skipped("open", "2026-12-01T09:40:00Z"), {"gate": "complete", "rules": ["monitoring.healthy", "forbidden.skipped-smoke-tests"]})

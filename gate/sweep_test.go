@@ -5,15 +5,20 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/store"
+	"github.com/localizevideos/shipgate/store/postgres"
+	"github.com/localizevideos/shipgate/store/postgres/pgtest"
 	"github.com/localizevideos/shipgate/store/sqlite"
 )
 
@@ -279,4 +284,89 @@ func TestDecideDeniesWhenTheSweepFails(t *testing.T) {
 	if d == nil || d.Allow || d.Reason != engine.ReasonStore {
 		t.Fatalf("Decide() = %+v; want a denial with %s", d, engine.ReasonStore)
 	}
+}
+
+// sweepStore is a store as the sweep needs it, and what the test checks
+// it with.
+type sweepStore interface {
+	gate.Store
+	AddEvidence(ctx context.Context, now time.Time, docs []store.Evidence) ([]store.Evidence, error)
+	Verify(ctx context.Context, cp *ledger.Checkpoint) (ledger.Head, error)
+}
+
+// Two processes sweeping one ledger at the same time, on each store,
+// open one violation for the deploy and record one sweep decision.
+func TestSweepConcurrentlyOnEveryStore(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		open func(t *testing.T) (a, b sweepStore)
+	}{
+		{"sqlite", func(t *testing.T) (sweepStore, sweepStore) {
+			p := filepath.Join(t.TempDir(), "ledger.db")
+			return pgtest.Open(t, p, sqlite.Open), pgtest.Open(t, p, sqlite.Open)
+		}},
+		{"postgres", func(t *testing.T) (sweepStore, sweepStore) {
+			u := pgtest.NewDatabase(t)
+			return pgtest.Open(t, u, postgres.Open), pgtest.Open(t, u, postgres.Open)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			a, b := c.open(t)
+			g, _ := newGate(t)
+			now := finishedAt.Add(time.Hour)
+			clock := func() time.Time { return now }
+			ga := &gate.Gate{Engine: g.Engine, Validator: g.Validator, Store: a, Clock: clock}
+			gb := &gate.Gate{Engine: g.Engine, Validator: g.Validator, Store: b, Clock: clock}
+			deploy := exampleDoc(t, g, "allowed/deploy.json", nil)
+			if _, err := a.AddEvidence(ctx, finishedAt, []store.Evidence{gate.StoreEvidence(deploy)}); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			found := make([][]gate.Skipped, 6)
+			errs := make([]error, len(found))
+			for i := range found {
+				g := ga
+				if i%2 == 1 {
+					g = gb
+				}
+				wg.Go(func() { found[i], errs[i] = g.Sweep(ctx, gate.SweepRequest{Now: now, Actor: "cron"}) })
+			}
+			wg.Wait()
+			opened := 0
+			for i := range found {
+				if errs[i] != nil {
+					t.Fatalf("Sweep() = %v", errs[i])
+				}
+				opened += len(found[i])
+			}
+			if opened != 1 {
+				t.Errorf("the sweeps opened %d violations; want 1", opened)
+			}
+			vs, err := b.Violations(ctx, store.Filter{})
+			if err != nil || len(vs) != 1 || vs[0].ID != gate.SkippedViolationID(deploy.Digest) {
+				t.Errorf("violations = %+v, %v; want the one of the deploy", vs, err)
+			}
+			ds, err := a.ServiceDecisions(ctx, "localizevideos-app", gate.SweepGate)
+			if err != nil || len(ds) != 1 {
+				t.Errorf("sweep decisions = %d, %v; want 1", len(ds), err)
+			}
+			// A sweep that misses the violation (another process opened it
+			// after the sweep read) is refused it by the store: nothing twice.
+			blind := &gate.Gate{Engine: g.Engine, Validator: g.Validator, Store: blindStore{a}, Clock: clock}
+			if again, err := blind.Sweep(ctx, gate.SweepRequest{Now: now}); err != nil || len(again) != 0 {
+				t.Errorf("a sweep that read no violation = %+v, %v; want nothing opened, no error", again, err)
+			}
+			if _, err := b.Verify(ctx, nil); err != nil {
+				t.Errorf("audit verify: %v", err)
+			}
+		})
+	}
+}
+
+// blindStore reads no violation: a sweep's read raced by another's write.
+type blindStore struct{ gate.Store }
+
+func (blindStore) Violations(context.Context, store.Filter) ([]store.Violation, error) {
+	return nil, nil
 }

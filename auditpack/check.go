@@ -164,9 +164,9 @@ type Result struct {
 
 // Skip says why a recorded decision is not a policy answer that a replay
 // can reproduce, or "" when it is: the gate refused the evidence before any
-// policy ran, the engine faulted, it records what reconcile observed, the
-// entry predates the replay record, or no Plan named the release so nothing
-// was evaluated.
+// policy ran, the engine faulted, it records what reconcile observed or
+// what a sweep found, the entry predates the replay record, or no Plan
+// named the release so nothing was evaluated.
 func Skip(rec gate.Record) string {
 	d := rec.Decision
 	switch {
@@ -176,6 +176,8 @@ func Skip(rec gate.Record) string {
 		return "an engine or store fault, not a policy answer (" + d.Reason + ")"
 	case rec.Replay.Gate == "" && rec.Gate == "reconcile":
 		return "a reconcile finding (pm2 and git state observed, not a policy evaluation)"
+	case rec.Replay.Gate == "" && rec.Gate == gate.SweepGate:
+		return "a sweep finding (a succeeded deploy no verify gate allowed in time, not a policy evaluation)"
 	case rec.Replay.Gate == "":
 		return "the entry predates the replay record"
 	case d.Input.Digest == "":

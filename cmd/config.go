@@ -192,6 +192,8 @@ type ledgerStore interface {
 	Decisions(ctx context.Context, releaseID string) ([]store.Decision, error)
 	Violation(ctx context.Context, id string) (store.Violation, error)
 	Violations(ctx context.Context, f store.Filter) ([]store.Violation, error)
+	ServiceEvidence(ctx context.Context, service, kind string) ([]store.Evidence, error)
+	ServiceDecisions(ctx context.Context, service, gate string) ([]store.Decision, error)
 	ClosePostmortem(ctx context.Context, now time.Time, pm store.Evidence, ids []string) ([]store.Violation, error)
 	Verify(ctx context.Context, cp *ledger.Checkpoint) (ledger.Head, error)
 	Close() error

@@ -92,6 +92,11 @@ a production violation that stays open until a postmortem closes it
 (--dry-run records the decision as a dry run and opens none). If the ledger
 cannot be written the answer is an error, never allow.
 
+Before deciding, the gate sweeps the release's service for deploys whose
+smoke tests were skipped, as shipgate violations sweep does: what it finds
+is opened (by the sweep, dry run or not) and denies the service's deploys
+until a postmortem closes it.
+
 Exit codes: 0 allow, 1 deny, 2 error (invalid evidence, bad policy, store down).`,
 		Example: `  shipgate evidence add examples/localizevideos/evidence/allowed
   shipgate gate deploy --release lv-2026-11-26.1

@@ -97,7 +97,7 @@ func newViolationsCmd(s Streams, g *globals) *cobra.Command {
 		Use:   "violations",
 		Short: "Production violations and postmortem obligations, open until a postmortem closes them",
 	}
-	c.AddCommand(newViolationsListCmd(s, g), newViolationsShowCmd(s, g))
+	c.AddCommand(newViolationsListCmd(s, g), newViolationsShowCmd(s, g), newViolationsSweepCmd(s, g))
 	return c
 }
 

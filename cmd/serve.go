@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +22,9 @@ type serveOptions struct {
 	Policy  PolicyOptions
 	Ev      EvidenceOptions
 	Store   StoreOptions
+	// SweepInterval is how often the server sweeps for deploys whose smoke
+	// tests were skipped; 0 never.
+	SweepInterval time.Duration
 }
 
 func newServeCmd(s Streams, g *globals) *cobra.Command {
@@ -42,6 +46,12 @@ rolled back (exit 130 or 143).
 Several servers can share one PostgreSQL store (postgres://...): the ledger
 stays one linear chain.
 
+Every --sweep-interval (1m by default; 0 never) the server sweeps the ledger
+as shipgate violations sweep does: each succeeded deploy whose smoke tests
+no verify gate judged within verification.deadline opens
+forbidden.skipped-smoke-tests, once, and a warning line is logged for it.
+Several servers sweeping one store open each violation once.
+
 The dashboard's sessions are sealed with $SHIPGATE_SESSION_KEY (64 hex
 digits, the same on every replica); without it each process makes a key of
 its own, and a restart signs everybody out.`,
@@ -56,6 +66,7 @@ its own, and a restart signs everybody out.`,
 	f := c.Flags()
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one, logged at start)")
 	f.Int64Var(&o.MaxBody, "max-body", server.DefaultMaxBody, "largest request body accepted, in bytes")
+	f.DurationVar(&o.SweepInterval, "sweep-interval", time.Minute, "how often to sweep for deploys whose smoke tests were skipped (0: never)")
 	o.Policy.AddFlags(f, g)
 	o.Ev.AddFlags(f)
 	o.Store.AddFlags(f, g)
@@ -64,6 +75,9 @@ its own, and a restart signs everybody out.`,
 
 func serveRun(ctx context.Context, s Streams, g *globals, o *serveOptions) error {
 	log := slog.New(slog.NewJSONHandler(s.Err, nil))
+	if o.SweepInterval < 0 {
+		return fmt.Errorf("--sweep-interval %s: want a positive duration, or 0 never to sweep", o.SweepInterval)
+	}
 	eng, err := o.Policy.Engine(ctx)
 	if err != nil {
 		return err
@@ -86,7 +100,7 @@ func serveRun(ctx context.Context, s Streams, g *globals, o *serveOptions) error
 		return err
 	}
 	srv, err := server.New(server.Config{Store: st, Engine: eng, Validator: v, Logger: log, MaxBody: o.MaxBody,
-		Version: Version, SessionKey: key})
+		Version: Version, SessionKey: key, Clock: g.clock, SweepInterval: o.SweepInterval})
 	if err != nil {
 		return err
 	}
@@ -95,7 +109,7 @@ func serveRun(ctx context.Context, s Streams, g *globals, o *serveOptions) error
 		return fmt.Errorf("listen: %w", err)
 	}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("policy", o.Policy.describe()),
-		slog.String("policyRevision", eng.Revision()), slog.String("version", Version))
+		slog.String("policyRevision", eng.Revision()), slog.String("version", Version), slog.Duration("sweepInterval", o.SweepInterval))
 	return srv.Serve(ctx, ln)
 }
 

@@ -41,6 +41,9 @@ type config struct {
 	Postmortem struct {
 		DueDays *float64 `json:"due_days"`
 	} `json:"postmortem"`
+	Verification struct {
+		Deadline string `json:"deadline"`
+	} `json:"verification"`
 	// ClockSkew tolerates evidence stamped slightly ahead of the gate's clock.
 	ClockSkew string `json:"clock_skew"`
 	Services  map[string]struct {
@@ -55,6 +58,9 @@ type settings struct {
 	calendar  *calendar
 	skew      time.Duration
 	due       time.Duration
+	// deadline is how long after a deploy finished its verify gate may
+	// allow it before the deploy counts as unverified.
+	deadline time.Duration
 	// deploy holds services.<svc>.deploy_commands: a rollback restarts with
 	// the approved command, as a deploy would.
 	deploy map[string][][]string
@@ -69,7 +75,8 @@ func parseSettings(raw any) (*settings, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("data shipgate.config: %w", err)
 	}
-	s := &settings{freshness: map[string]time.Duration{}, required: map[string][]string{}, skew: 5 * time.Minute, due: 5 * 24 * time.Hour}
+	s := &settings{freshness: map[string]time.Duration{}, required: map[string][]string{}, skew: 5 * time.Minute, due: 5 * 24 * time.Hour,
+		deadline: DefaultVerificationDeadline}
 	if d := c.Postmortem.DueDays; d != nil {
 		if *d <= 0 {
 			return nil, fmt.Errorf("data shipgate.config.postmortem.due_days: want a positive number of days, got %v", *d)
@@ -93,6 +100,13 @@ func parseSettings(raw any) (*settings, error) {
 			}
 		}
 		s.required[gate] = g.Required
+	}
+	if v := c.Verification.Deadline; v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("data shipgate.config.verification.deadline: want a positive Go duration such as 30m, got %q", v)
+		}
+		s.deadline = d
 	}
 	if c.ClockSkew != "" {
 		d, err := time.ParseDuration(c.ClockSkew)

@@ -357,6 +357,15 @@ func revision(files map[string]policyFile, docs map[string]any) (string, error) 
 // (data postmortem.due_days; 5 days by default).
 func (e *Engine) PostmortemDue() time.Duration { return e.settings.due }
 
+// DefaultVerificationDeadline is VerificationDeadline when the policy data
+// sets none.
+const DefaultVerificationDeadline = 30 * time.Minute
+
+// VerificationDeadline is how long after a deploy finished an allowed
+// verify decision may come (data verification.deadline; 30 minutes by
+// default); a succeeded deploy without one by then skipped its smoke tests.
+func (e *Engine) VerificationDeadline() time.Duration { return e.settings.deadline }
+
 // Revision is the digest of the loaded policy set.
 func (e *Engine) Revision() string { return e.revision }
 

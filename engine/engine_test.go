@@ -237,3 +237,37 @@ func TestEvaluateConcurrently(t *testing.T) {
 		}
 	}
 }
+
+func TestVerificationDeadline(t *testing.T) {
+	fsys := fstest.MapFS{"gates/deploy.rego": {Data: []byte("package shipgate.gates.deploy\n\ndecision := {\"allow\": true, \"violations\": [], \"rules\": []}\n")}}
+	for _, c := range []struct {
+		name    string
+		data    map[string]any
+		want    time.Duration
+		wantErr string
+	}{
+		{"absent", map[string]any{}, 30 * time.Minute, ""},
+		{"set", map[string]any{"verification": map[string]any{"deadline": "10m"}}, 10 * time.Minute, ""},
+		{"not a duration", map[string]any{"verification": map[string]any{"deadline": "soon"}}, 0, `verification.deadline: want a positive Go duration such as 30m, got "soon"`},
+		{"negative", map[string]any{"verification": map[string]any{"deadline": "-1m"}}, 0, "verification.deadline"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e, err := engine.Load(context.Background(), engine.Options{Policies: fsys, Data: c.data})
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("Load() error = %v; want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := e.VerificationDeadline(); got != c.want {
+				t.Errorf("VerificationDeadline() = %v; want %v", got, c.want)
+			}
+		})
+	}
+	if got := defaultEngine(t).VerificationDeadline(); got != 30*time.Minute {
+		t.Errorf("default policies: VerificationDeadline() = %v; want 30m", got)
+	}
+}

@@ -25,6 +25,10 @@ type Store interface {
 	Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error)
 	Violations(ctx context.Context, f store.Filter) ([]store.Violation, error)
 	RecordDecision(ctx context.Context, now time.Time, d store.Decision, opened []store.Violation, ev []store.Evidence) error
+	// ServiceEvidence and ServiceDecisions read across releases: the
+	// sweep for deploys never verified (Sweep).
+	ServiceEvidence(ctx context.Context, service, kind string) ([]store.Evidence, error)
+	ServiceDecisions(ctx context.Context, service, gate string) ([]store.Decision, error)
 }
 
 // Request asks one gate about one release.
@@ -125,6 +129,18 @@ func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error
 		d := g.denied(req, reason, engine.RuleEvidenceMissing, err.Error(),
 			"record a Plan for the release, or give --service, --environment and --commit")
 		return g.record(ctx, req, d, docs, known, nil, nil)
+	}
+	// A deploy of the service that skipped its smoke tests is found here
+	// too, not only when someone runs the sweep: its violation is then
+	// among those the policies see.
+	if g.Store != nil {
+		if _, err := g.Sweep(ctx, SweepRequest{Service: rel.Service, Actor: req.Actor, Now: req.Now}); err != nil {
+			var re *RecordError
+			if !errors.As(err, &re) {
+				re = &RecordError{Err: err}
+			}
+			return g.denied(req, engine.ReasonStore, engine.RuleEngineFault, err.Error(), "make the ledger readable and writable"), re
+		}
 	}
 	open, err := g.openViolations(ctx, rel.Service)
 	if err != nil {

@@ -16,5 +16,10 @@
 // retried request with the same id is answered with the decision recorded
 // the first time, never recorded twice, whichever replica answers it.
 //
+// Beside the requests, Serve sweeps the ledger every Config.SweepInterval
+// for succeeded deploys whose smoke tests were skipped (gate.Sweep), so a
+// forbidden action is found even when nobody asks a gate; every replica
+// may sweep, and each deploy's violation is still opened once.
+//
 // docs/api.md is the user's guide and docs/openapi.yaml the contract.
 package server

@@ -37,6 +37,8 @@ type Store interface {
 	Violations(ctx context.Context, f store.Filter) ([]store.Violation, error)
 	Releases(ctx context.Context, now time.Time) ([]store.ReleaseSummary, error)
 	EvidenceOfKinds(ctx context.Context, releaseID string, kinds ...string) ([]store.Evidence, error)
+	ServiceEvidence(ctx context.Context, service, kind string) ([]store.Evidence, error)
+	ServiceDecisions(ctx context.Context, service, gate string) ([]store.Decision, error)
 	ClosePostmortem(ctx context.Context, now time.Time, pm store.Evidence, ids []string) ([]store.Violation, error)
 	Verify(ctx context.Context, cp *ledger.Checkpoint) (ledger.Head, error)
 	// Ping runs a real query: readiness.
@@ -72,6 +74,10 @@ type Config struct {
 	SessionKey []byte
 	// Version is reported by /healthz.
 	Version string
+	// SweepInterval is how often Serve sweeps the ledger for deploys whose
+	// smoke tests were skipped (Server.Sweep), the first time at once; 0
+	// never.
+	SweepInterval time.Duration
 }
 
 // Server is the HTTP API over one store.
@@ -331,6 +337,8 @@ const (
 // waits for the requests in flight (decisions being recorded included) to
 // be answered, up to ShutdownTimeout. Request contexts are not cancelled by
 // ctx: a decision under way is finished, recorded and answered.
+// Meanwhile, with a SweepInterval, it sweeps the ledger (Sweep) at once and
+// then every interval.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.handler,
@@ -343,6 +351,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if every := s.cfg.SweepInterval; every > 0 {
+		sctx, stop := context.WithCancel(ctx)
+		swept := make(chan struct{})
+		go func() { defer close(swept); s.sweepLoop(sctx, every) }()
+		// A sweep under way when Serve returns finishes its write first.
+		defer func() { stop(); <-swept }()
+	}
 	select {
 	case err := <-errc:
 		return err

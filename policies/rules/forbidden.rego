@@ -34,8 +34,8 @@ rules := {
 	"forbidden.skipped-smoke-tests": {
 		"title": "No skipped smoke tests",
 		"enforcement": "hard",
-		"gates": {"complete"},
-		"remediation": "run the smoke tests (`shipgate verify`) until every mandatory check passes; roll back if they fail",
+		"gates": {"deploy", "complete"},
+		"remediation": "run the smoke tests (`shipgate verify`) within verification.deadline of the deploy until every mandatory check passes; roll back if they fail. A deploy of the service waits until a postmortem closes the violation of a deploy that skipped them (`shipgate postmortem add --violation ID FILE`)",
 	},
 }
 
@@ -212,20 +212,25 @@ findings contains lib.about_latest("Plan", "forbidden.no-rollback-plan", message
 	)
 }
 
-# forbidden.skipped-smoke-tests: only Verifications that started after the
-# newest succeeded Deploy finished count; the others are named.
+# forbidden.skipped-smoke-tests at the complete gate: only Verifications
+# that started after the newest succeeded Deploy finished count; the others
+# are named.
 
 findings contains {
 	"rule": "forbidden.skipped-smoke-tests",
 	"message": "no Verification evidence: the smoke tests were skipped",
 	"evidence": [],
-} if count(input.evidence.Verification) == 0
+} if {
+	input.gate == "complete"
+	count(input.evidence.Verification) == 0
+}
 
 findings contains {
 	"rule": "forbidden.skipped-smoke-tests",
 	"message": sprintf("no Verification ran after the deploy: the smoke tests of this deploy were skipped (%s)", [lib.ignored_verifications]),
 	"evidence": lib.digests(input.evidence.Verification),
 } if {
+	input.gate == "complete"
 	count(input.evidence.Verification) > 0
 	count(lib.tied_verifications) == 0
 }
@@ -238,6 +243,7 @@ findings contains {
 	),
 	"evidence": lib.digests(input.evidence.Verification),
 } if {
+	input.gate == "complete"
 	count(lib.tied_verifications) > 0
 	every verification in lib.tied_verifications {
 		not lib.verified(verification)
@@ -252,3 +258,29 @@ findings contains {
 ignored_smoke_tests := sprintf(" (%s)", [lib.ignored_verifications]) if count(lib.early_verifications) > 0
 
 else := ""
+
+# forbidden.skipped-smoke-tests at the deploy gate: a violation of the
+# service for skipped smoke tests (opened by the sweep for a deploy never
+# verified in time, or by a complete gate) blocks the service's deploys
+# while it is open, whatever its due date. The emergency path lifts nothing
+# here: skipping smoke tests is forbidden, and the postmortem that closes
+# the violation can be written at once. The violation a deploy gate opens
+# when this finding denies it names the rule too, but skipped nothing: it
+# does not block, or closing the first would never be enough. One opened
+# after the evaluation time (a decision at an earlier --now) did not exist
+# yet.
+findings contains {
+	"rule": "forbidden.skipped-smoke-tests",
+	"message": sprintf(
+		"violation %s (%s gate, release %s, opened %s) is open: a deploy of %s skipped its smoke tests, and the service deploys again only once a postmortem closes it",
+		[violation.id, violation.gate, violation.release, violation.openedAt, input.release.service],
+	),
+	"evidence": [],
+} if {
+	input.gate == "deploy"
+	some violation in input.violations
+	violation.status == "open"
+	violation.gate != "deploy"
+	"forbidden.skipped-smoke-tests" in violation.rules
+	lib.ns(violation.openedAt) <= lib.now_ns
+}

@@ -1,5 +1,6 @@
 package shipgate.rules.forbidden_test
 
+import data.shipgate.lib
 import data.shipgate.lib.fixtures as f
 import data.shipgate.rules.forbidden
 
@@ -7,11 +8,12 @@ deploy_findings(request) := findings if {
 	findings := forbidden.findings with input as f.with_evidence("deploy", {"Deploy": [request]})
 }
 
-# Findings do not depend on the gate (the decision filters them), so at the
-# deploy gate only the complete-gate smoke-test rule fires.
+# A healthy release's deploy fires nothing: the smoke tests are judged at
+# the complete gate, and at the deploy gate only an open violation for
+# skipped ones fires.
 test_happy_deploy_fires_no_deploy_rule if {
 	findings := forbidden.findings with input as f.input_for("deploy")
-	f.fired(findings) == {"forbidden.skipped-smoke-tests"}
+	count(findings) == 0
 }
 
 # forbidden.direct-push
@@ -289,4 +291,81 @@ test_skipped_smoke_tests_lists_what_the_newest_tie_did_not_pass if {
 	tie := [f.verification({"home": "failed"}), f.verification({"login": "failed", "home": "error"})]
 	findings := forbidden.findings with input as f.with_evidence("complete", {"Verification": tie})
 	f.says(findings, "forbidden.skipped-smoke-tests", "the latest did not pass home, login")
+}
+
+# forbidden.skipped-smoke-tests at the deploy gate: an open violation of the
+# service for skipped smoke tests blocks its deploys.
+
+skipped(status, due) := {
+	"id": "vio_skip_01",
+	"gate": "sweep",
+	"rules": ["forbidden.skipped-smoke-tests"],
+	"status": status,
+	"openedAt": "2026-11-26T09:40:00Z",
+	"due": due,
+	"release": "lv-2026-11-25.3",
+}
+
+with_violations(gate, violations, evidence) := findings if {
+	findings := forbidden.findings with input as f.patched(gate, {
+		"violations": violations,
+		"evidence": object.union(f.input_for(gate).evidence, evidence),
+	})
+}
+
+test_skipped_smoke_tests_blocks_the_deploy_before_the_due_date if {
+	findings := with_violations("deploy", [skipped("open", "2026-12-01T09:40:00Z")], {})
+	f.says(findings, "forbidden.skipped-smoke-tests", "violation vio_skip_01 (sweep gate, release lv-2026-11-25.3, opened 2026-11-26T09:40:00Z) is open: a deploy of localizevideos-app skipped its smoke tests")
+	f.count_of(findings, "forbidden.skipped-smoke-tests") == 1
+}
+
+# Skipping smoke tests is forbidden: the emergency path does not lift it.
+test_skipped_smoke_tests_blocks_the_emergency_path_too if {
+	emergency := f.patched("deploy", {
+		"violations": [skipped("open", "2026-12-01T09:40:00Z")],
+		"evidence": object.union(f.input_for("deploy").evidence, f.emergency_evidence(f.emergency_plan("INC-42"))),
+	})
+	lib.emergency with input as emergency
+	findings := forbidden.findings with input as emergency
+	"forbidden.skipped-smoke-tests" in f.fired(findings)
+}
+
+test_skipped_smoke_tests_quiet_at_deploy_once_closed if {
+	findings := with_violations("deploy", [skipped("closed", "2026-12-01T09:40:00Z")], {})
+	not "forbidden.skipped-smoke-tests" in f.fired(findings)
+}
+
+test_skipped_smoke_tests_quiet_at_deploy_for_other_violations if {
+	other := object.union(skipped("open", "2026-12-01T09:40:00Z"), {"rules": ["approval.required"]})
+	findings := with_violations("deploy", [other], {})
+	not "forbidden.skipped-smoke-tests" in f.fired(findings)
+}
+
+# The denial this finding causes opens a deploy-gate violation naming the
+# rule; that one does not block again once the sweep's is closed.
+test_skipped_smoke_tests_quiet_for_the_deploy_denial_it_caused if {
+	denial := object.union(skipped("open", "2026-12-01T09:40:00Z"), {"id": "vio_02", "gate": "deploy"})
+	findings := with_violations("deploy", [skipped("closed", "2026-12-01T09:40:00Z"), denial], {})
+	not "forbidden.skipped-smoke-tests" in f.fired(findings)
+}
+
+# A decision evaluated before the violation was opened did not see it.
+test_skipped_smoke_tests_quiet_before_the_violation_opened if {
+	later := object.union(skipped("open", "2026-12-01T09:40:00Z"), {"openedAt": "2026-11-26T10:05:01Z"})
+	findings := with_violations("deploy", [later], {})
+	not "forbidden.skipped-smoke-tests" in f.fired(findings)
+}
+
+# A complete gate that found the smoke tests skipped blocks deploys too.
+test_skipped_smoke_tests_blocks_after_a_complete_denial if {
+	denial := object.union(skipped("open", "2026-12-01T09:40:00Z"), {"gate": "complete", "rules": ["monitoring.healthy", "forbidden.skipped-smoke-tests"]})
+	findings := with_violations("deploy", [denial], {})
+	f.says(findings, "forbidden.skipped-smoke-tests", "violation vio_skip_01 (complete gate, release lv-2026-11-25.3")
+}
+
+# The open violation is about the service's deploys, not about completing
+# a release that was verified.
+test_skipped_smoke_tests_violation_quiet_at_complete if {
+	findings := with_violations("complete", [skipped("open", "2026-12-01T09:40:00Z")], {})
+	not "forbidden.skipped-smoke-tests" in f.fired(findings)
 }

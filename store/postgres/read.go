@@ -190,3 +190,28 @@ func (db *DB) EvidenceOfKinds(ctx context.Context, releaseID string, kinds ...st
 	}
 	return out, nil
 }
+
+// ServiceEvidence returns the documents of kind ("" every kind) about
+// service ("" every service), across its releases, in ledger order, bodies
+// included: what a sweep over every deploy reads.
+func (db *DB) ServiceEvidence(ctx context.Context, service, kind string) ([]store.Evidence, error) {
+	rows, err := db.pool.Query(ctx, evidenceQuery+" WHERE ($1 = '' OR ev.service = $1) AND ($2 = '' OR ev.kind = $2) ORDER BY ev.seq", service, kind)
+	out, err := collect(rows, err, store.ScanEvidence)
+	if err != nil {
+		return nil, fmt.Errorf("%s evidence of service %s: %w", kind, service, err)
+	}
+	return out, nil
+}
+
+// ServiceDecisions returns the decisions of gate ("" every gate) about
+// service ("" every service), across its releases, in ledger order,
+// without their bodies (Body is nil): the query table only.
+func (db *DB) ServiceDecisions(ctx context.Context, service, gate string) ([]store.Decision, error) {
+	rows, err := db.pool.Query(ctx, "SELECT "+decisionsTable.Prefixed("d")+", NULL FROM decisions d WHERE ($1 = '' OR d.service = $1) AND ($2 = '' OR d.gate = $2) ORDER BY d.seq",
+		service, gate)
+	out, err := collect(rows, err, scanDecision)
+	if err != nil {
+		return nil, fmt.Errorf("%s decisions of service %s: %w", gate, service, err)
+	}
+	return out, nil
+}

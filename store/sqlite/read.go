@@ -224,3 +224,36 @@ func (db *DB) EvidenceOfKinds(ctx context.Context, releaseID string, kinds ...st
 	}
 	return out, nil
 }
+
+// ServiceEvidence returns the documents of kind ("" every kind) about
+// service ("" every service), across its releases, in ledger order, bodies
+// included: what a sweep over every deploy reads.
+func (db *DB) ServiceEvidence(ctx context.Context, service, kind string) ([]store.Evidence, error) {
+	var out []store.Evidence
+	err := db.each(ctx, func(r store.Scanner) error {
+		ev, err := store.ScanEvidence(r)
+		out = append(out, ev)
+		return err
+	}, evidenceQuery+" WHERE (?1 = '' OR ev.service = ?1) AND (?2 = '' OR ev.kind = ?2) ORDER BY ev.seq", service, kind)
+	if err != nil {
+		return nil, fmt.Errorf("%s evidence of service %s: %w", kind, service, err)
+	}
+	return out, nil
+}
+
+// ServiceDecisions returns the decisions of gate ("" every gate) about
+// service ("" every service), across its releases, in ledger order,
+// without their bodies (Body is nil): the query table only.
+func (db *DB) ServiceDecisions(ctx context.Context, service, gate string) ([]store.Decision, error) {
+	var out []store.Decision
+	err := db.each(ctx, func(r store.Scanner) error {
+		d, err := scanDecision(r)
+		out = append(out, d)
+		return err
+	}, "SELECT "+decisionsTable.Prefixed("d")+", NULL FROM decisions d WHERE (?1 = '' OR d.service = ?1) AND (?2 = '' OR d.gate = ?2) ORDER BY d.seq",
+		service, gate)
+	if err != nil {
+		return nil, fmt.Errorf("%s decisions of service %s: %w", gate, service, err)
+	}
+	return out, nil
+}

@@ -30,6 +30,8 @@ type Store interface {
 	Violation(ctx context.Context, id string) (store.Violation, error)
 	Releases(ctx context.Context, now time.Time) ([]store.ReleaseSummary, error)
 	EvidenceOfKinds(ctx context.Context, releaseID string, kinds ...string) ([]store.Evidence, error)
+	ServiceEvidence(ctx context.Context, service, kind string) ([]store.Evidence, error)
+	ServiceDecisions(ctx context.Context, service, gate string) ([]store.Decision, error)
 	ClosePostmortem(ctx context.Context, now time.Time, pm store.Evidence, ids []string) ([]store.Violation, error)
 	Rows(ctx context.Context, fn func(ledger.Row) error) error
 	Entry(ctx context.Context, seq int64) (ledger.Entry, error)
@@ -65,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"CheckpointLater", testCheckpointLater},
 		{"ConcurrentHandles", testConcurrentHandles},
 		{"Releases", testReleases},
+		{"ServiceQueries", testServiceQueries},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -83,13 +83,18 @@ overridden contains object.union(result, {"override": doc.digest, "approver": do
 	doc := lifting_override(result)
 }
 
-# lifting_override(result) is the newest Override that lifts a soft result.
-lifting_override(result) := lib.last(overrides) if {
+# lifting_override(result) is the newest Override that lifts a soft result;
+# of several collected at once, the one first in digest order, whatever the
+# order of the input.
+lifting_override(result) := doc if {
 	result.enforcement == "soft"
 	overrides := [doc |
 		some doc in input.evidence.Override
 		lifts(doc.data, result.rule)
 	]
+	first := lib.digests(lib.newest_of(overrides))[0]
+	some doc in overrides
+	doc.digest == first
 }
 
 # lifts(ovr, rule) holds when the Override counts for rule at this gate:
@@ -125,7 +130,7 @@ obligations contains {
 	"rule": "freeze.emergency",
 	"message": sprintf(
 		"emergency release for incident %s: write a postmortem within %v days (justification: %s)",
-		[lib.plan.emergency.incident, days, lib.plan.emergency.justification],
+		[lib.emergency_incident, days, lib.emergency_justification],
 	),
 	"due": lib.rfc3339(lib.now_ns + (days * lib.ns_per_day)),
 } if {

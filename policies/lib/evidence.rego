@@ -8,37 +8,39 @@ package shipgate.lib
 # config is the policy data (policies/shipgate/config/data.yaml, or --data).
 config := data.shipgate.config
 
-# last(xs) is the last element of array xs; undefined when xs is empty.
-last(xs) := xs[count(xs) - 1]
+# digests(docs) lists the digests of docs, sorted: the order of the input
+# never shows in a decision.
+digests(docs) := sort([doc.digest | some doc in docs])
 
-# latest(kind) is the newest counted document of kind; undefined when none.
-# It indexes input directly (not through last) so that the type checker keeps
-# the evidence schemas: reading a field no kind has fails to compile.
-latest(kind) := input.evidence[kind][count(input.evidence[kind]) - 1]
+# cited(doc) is the digest of doc in an array, [] for a stand-in (no digest).
+cited(doc) := [doc.digest] if doc.digest
 
-# digests(docs) lists the digests of docs, in order.
-digests(docs) := [doc.digest | some doc in docs]
+else := []
 
-# latest_digests(kind) is the digest of latest(kind) in an array, [] when none.
-latest_digests(kind) := [doc.digest | doc := latest(kind)]
-
-# about_latest(kind, rule, message) is a finding that cites latest(kind).
-about_latest(kind, rule, message) := {
+# about(doc, rule, message) is a finding of rule that cites doc.
+about(doc, rule, message) := {
 	"rule": rule,
 	"message": message,
-	"evidence": latest_digests(kind),
+	"evidence": cited(doc),
 }
 
-# plan is the data of the latest Plan, and {} when there is none: rules that
-# require a Plan field then fire on a missing Plan too (fail closed).
-default plan := {}
+# There is no "latest document" helper on purpose: the engine orders
+# documents collected at the same time by digest, and a digest must never
+# decide a gate. Rules judge every document of the newest tie (newest,
+# plans, deploys) and keep the worst result.
 
-plan := latest("Plan").data
+# plans are the Plans the rules judge: every Plan of the newest tie, or one
+# stand-in without data or digest when there is none, so that a rule that
+# requires a Plan field fires without a Plan too (fail closed).
+plans := newest("Plan") if count(input.evidence.Plan) > 0
 
-# lacks(kind, what) says that the latest document of kind has no what.
-lacks(kind, what) := sprintf("latest %s has no %s", [kind, what]) if latest(kind)
+else := [{"data": {}}]
 
-lacks(kind, what) := sprintf("no %s evidence, so no %s", [kind, what]) if not latest(kind)
+# lacks(doc, kind, what) says that doc, a document of kind (or a stand-in),
+# has no what.
+lacks(doc, kind, what) := sprintf("latest %s has no %s", [kind, what]) if doc.digest
+
+else := sprintf("no %s evidence, so no %s", [kind, what])
 
 # service is the policy data of the release's service, {} when not configured.
 service := object.get(config, ["services", input.release.service], {})
@@ -77,11 +79,30 @@ succeeded_deploys := [doc |
 # finishedAt on a tie); undefined without a succeeded Deploy.
 deployed_ns := max({ns(doc.data.finishedAt) | some doc in newest_of(succeeded_deploys)})
 
-# deployed_at is deployed_ns as the Deploy recorded it.
-deployed_at := [doc.data.finishedAt |
+# deployed_at is deployed_ns as the Deploy recorded it (the first spelling
+# in sort order, should two Deploys write the same instant differently).
+deployed_at := sort([doc.data.finishedAt |
 	some doc in succeeded_deploys
 	ns(doc.data.finishedAt) == deployed_ns
-][0]
+])[0]
+
+# deploys are the Deploys the deploy rules judge: every Deploy of the newest
+# tie and, after the deploy, every one of the newest tie of succeeded Deploys
+# (the deploy that ran); [] without a Deploy.
+deploys := [doc |
+	some doc in input.evidence.Deploy
+	judged_deploy(doc.digest)
+]
+
+judged_deploy(digest) if {
+	some doc in newest("Deploy")
+	doc.digest == digest
+}
+
+judged_deploy(digest) if {
+	some doc in newest_of(succeeded_deploys)
+	doc.digest == digest
+}
 
 # after_deploy(timestamp) holds when timestamp is at or after deployed_ns.
 after_deploy(timestamp) if ns(timestamp) >= deployed_ns

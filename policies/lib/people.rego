@@ -1,20 +1,24 @@
 package shipgate.lib
 
-# deployer is who makes the change: the latest Deploy's actor at the deploy,
-# verify and complete gates, the latest FlagChange's actor at the flag gate.
-# It is undefined without that evidence, and then no approval or override
-# counts (fail closed).
-deployer := latest("Deploy").data.actor if input.gate in {"deploy", "verify", "complete"}
+# deployers are who make the change: the actors of the newest Deploys at the
+# deploy, verify and complete gates, of the newest FlagChanges at the flag
+# gate; on a tie, each of them. Without that evidence there is none, and
+# then no approval or override counts (fail closed).
+deployers := {doc.data.actor | some doc in newest("Deploy")} if input.gate in {"deploy", "verify", "complete"}
 
-deployer := latest("FlagChange").data.actor if input.gate == "flag"
+deployers := {doc.data.actor | some doc in newest("FlagChange")} if input.gate == "flag"
+
+default deployers := set()
 
 # is_approver(person) holds for the people listed in config.approvers.
 is_approver(person) if person in config.approvers
 
-# independent(person) holds for an approver who is not the deployer.
+# independent(person) holds for an approver who is none of the deployers,
+# when a deployer is known.
 independent(person) if {
 	is_approver(person)
-	person != deployer
+	count(deployers) > 0
+	not person in deployers
 }
 
 # valid_approvals(gate) lists the Approval documents that count at gate:
@@ -29,14 +33,26 @@ valid_approvals(gate) := [approval |
 # approved(gate) holds when at least one approval counts at gate.
 approved(gate) if count(valid_approvals(gate)) > 0
 
-# emergency is the emergency path: the latest Plan declares an emergency for
-# an incident that the newest IncidentStatus lists, and an approver other than
-# the deployer approved the deploy.
-emergency if {
-	plan.emergency
+# emergency_incident is the incident of the emergency path: every Plan of
+# the newest tie declares an emergency for it, the newest IncidentStatus
+# lists it, and an approver other than the deployer approved the deploy.
+# Undefined otherwise: Plans of a tie that disagree take no emergency path.
+emergency_incident := id if {
+	every doc in plans {
+		doc.data.emergency
+	}
+	ids := {doc.data.emergency.incident | some doc in plans}
+	count(ids) == 1
+	some id in ids
 	approved("deploy")
-	incident_listed(plan.emergency.incident)
+	incident_listed(id)
 }
+
+# emergency is the emergency path (emergency_incident).
+emergency if emergency_incident
+
+# emergency_justification is what the Plans of the newest tie say.
+emergency_justification := concat("; ", sort({doc.data.emergency.justification | some doc in plans}))
 
 # incident_listed(id) holds when the newest IncidentStatus lists incident id,
 # in any status; on a tie, every IncidentStatus of the tie must list it.
@@ -64,7 +80,7 @@ not_counted(approval) := sprintf("%s rejected", [approval.approver]) if {
 } else := sprintf("%s is not in approvers", [approval.approver]) if {
 	not is_approver(approval.approver)
 } else := "no deployer is known (no Deploy evidence), so no approval counts" if {
-	not deployer
+	count(deployers) == 0
 } else := sprintf("%s is the deployer: self-approval does not count", [approval.approver]) if {
-	approval.approver == deployer
+	approval.approver in deployers
 }

@@ -18,10 +18,12 @@ findings contains {
 	"rule": "flag.strategy-not-enabled",
 	"message": "no FlagChange evidence: the flag change to judge is unknown",
 	"evidence": [],
-} if not lib.latest("FlagChange")
+} if count(input.evidence.FlagChange) == 0
 
-findings contains lib.about_latest("FlagChange", "flag.strategy-not-enabled", message) if {
-	change := lib.latest("FlagChange").data
+# Each FlagChange of the newest tie is judged.
+findings contains lib.about(doc, "flag.strategy-not-enabled", message) if {
+	some doc in lib.newest("FlagChange")
+	change := doc.data
 	change.enabled # turning a flag off is the emergency rollback: always allowed
 	change.strategy in lib.config.flags.gated_strategies
 	not change.strategy in object.keys(lib.capabilities)

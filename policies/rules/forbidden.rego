@@ -39,13 +39,12 @@ rules := {
 	},
 }
 
-# deploy is the data of the latest Deploy; rules about it do not fire without
-# one (deploy.approved-command does).
-deploy := lib.latest("Deploy").data
+# The rules about the deploy judge every Deploy of the newest tie
+# (lib.deploys); they do not fire without one (deploy.approved-command does).
 
-on_deploy(rule, message) := lib.about_latest("Deploy", rule, message)
-
-findings contains on_deploy("forbidden.direct-push", message) if {
+findings contains lib.about(doc, "forbidden.direct-push", message) if {
+	some doc in lib.deploys
+	deploy := doc.data
 	not deploy.trigger in lib.config.deploy.allowed_triggers
 	message := sprintf(
 		"deploy by %s was triggered %q; only %s count as the pipeline",
@@ -53,7 +52,9 @@ findings contains on_deploy("forbidden.direct-push", message) if {
 	)
 }
 
-findings contains on_deploy("forbidden.direct-push", message) if {
+findings contains lib.about(doc, "forbidden.direct-push", message) if {
+	some doc in lib.deploys
+	deploy := doc.data
 	deploy.source.onMain == false
 	not deploy.source.branch in lib.config.deploy.main_branches
 	message := sprintf(
@@ -62,7 +63,9 @@ findings contains on_deploy("forbidden.direct-push", message) if {
 	)
 }
 
-findings contains on_deploy("forbidden.direct-push", message) if {
+findings contains lib.about(doc, "forbidden.direct-push", message) if {
+	some doc in lib.deploys
+	deploy := doc.data
 	deploy.source.onMain == false
 	deploy.source.branch in lib.config.deploy.main_branches
 	message := sprintf(
@@ -71,7 +74,9 @@ findings contains on_deploy("forbidden.direct-push", message) if {
 	)
 }
 
-findings contains on_deploy("forbidden.hot-patch", message) if {
+findings contains lib.about(doc, "forbidden.hot-patch", message) if {
+	some doc in lib.deploys
+	deploy := doc.data
 	deploy.source.clean == false
 	message := sprintf(
 		"the working tree had uncommitted changes when %s deployed commit %s (source.clean is false)",
@@ -79,7 +84,9 @@ findings contains on_deploy("forbidden.hot-patch", message) if {
 	)
 }
 
-findings contains on_deploy("forbidden.hot-patch", message) if {
+findings contains lib.about(doc, "forbidden.hot-patch", message) if {
+	some doc in lib.deploys
+	deploy := doc.data
 	deploy.source.commitKnown == false
 	message := sprintf(
 		"commit %s is not in the repository %s (source.commitKnown is false)",
@@ -87,7 +94,8 @@ findings contains on_deploy("forbidden.hot-patch", message) if {
 	)
 }
 
-# Only the latest IncidentStatus counts: it is the current list.
+# Only the newest IncidentStatus counts: it is the current list. Each one of
+# a tie is judged.
 findings contains {
 	"rule": "forbidden.deploy-during-incident",
 	"message": sprintf(
@@ -96,7 +104,7 @@ findings contains {
 	),
 	"evidence": [status.digest],
 } if {
-	status := lib.latest("IncidentStatus")
+	some status in lib.newest("IncidentStatus")
 	some incident in status.data.incidents
 	incident.severity in lib.config.incidents.blocking_severities
 	incident.status in lib.config.incidents.blocking_statuses
@@ -107,24 +115,23 @@ findings contains {
 	"rule": "forbidden.deploy-during-incident",
 	"message": "no IncidentStatus evidence: whether an incident is open is unknown",
 	"evidence": [],
-} if not lib.latest("IncidentStatus")
+} if count(input.evidence.IncidentStatus) == 0
 
 incident_name(incident) := sprintf("%s %q", [incident.id, incident.title]) if incident.title
 
 else := incident.id
 
 # The emergency path lifts the incident it names, and only that one.
-emergency_for(incident) if {
-	lib.emergency
-	incident.id == lib.plan.emergency.incident
+emergency_for(incident) if incident.id == lib.emergency_incident
+
+findings contains lib.about(doc, "forbidden.no-rollback-plan", lib.lacks(doc, "Plan", "rollbackPlan")) if {
+	some doc in lib.plans
+	not doc.data.rollbackPlan
 }
 
-findings contains lib.about_latest("Plan", "forbidden.no-rollback-plan", lib.lacks("Plan", "rollbackPlan")) if {
-	not lib.plan.rollbackPlan
-}
-
-findings contains lib.about_latest("Plan", "forbidden.no-rollback-plan", message) if {
-	lib.plan.rollbackPlan.previousCommit == input.release.commit
+findings contains lib.about(doc, "forbidden.no-rollback-plan", message) if {
+	some doc in lib.plans
+	doc.data.rollbackPlan.previousCommit == input.release.commit
 	message := sprintf(
 		"the rollback plan returns to %s, the commit being released: it rolls nothing back",
 		[lib.short(input.release.commit)],

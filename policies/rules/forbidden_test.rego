@@ -84,9 +84,19 @@ test_incident_quiet_for_resolved_or_minor if {
 }
 
 test_incident_reads_only_the_latest_status if {
-	old := f.incidents([f.incident("INC-42", "SEV-1", "open")])
+	old := object.union(f.incidents([f.incident("INC-42", "SEV-1", "open")]), {"collectedAt": "2026-11-26T09:58:00Z"})
 	findings := forbidden.findings with input as f.with_evidence("deploy", {"IncidentStatus": [old, f.incident_status]})
 	not "forbidden.deploy-during-incident" in f.fired(findings)
+}
+
+# A tie (two lists collected at the same time) is judged whole: the open
+# SEV-1 of either list fires, whichever sorts last.
+test_incident_on_a_tie_every_status_counts if {
+	open := f.incidents([f.incident("INC-42", "SEV-1", "open")])
+	every order in [[open, f.incident_status], [f.incident_status, open]] {
+		findings := forbidden.findings with input as f.with_evidence("deploy", {"IncidentStatus": order})
+		f.says(findings, "forbidden.deploy-during-incident", "open SEV-1 incident INC-42")
+	}
 }
 
 test_incident_emergency_lifts_only_the_named_incident if {

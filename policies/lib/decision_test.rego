@@ -228,3 +228,14 @@ test_verify_and_complete_deny_a_failed_deploy if {
 		rules_of(decision.violations) == {"verify.deploy-succeeded"}
 	}
 }
+
+# One identity per person: the deployer (alice) cannot override under an alias.
+test_override_by_the_deployer_under_another_name_does_not_count if {
+	every name in ["Alice", "alice@localizevideos.example", "Alice Smith"] {
+		decision := deploy_decision({"Plan": [spent_budget], "Override": [f.override_by("checklist.error-budget", name)]})
+		decision.allow == false
+		decision.overridden == []
+	}
+	decision := deploy_decision({"Plan": [spent_budget], "Override": [f.override_by("checklist.error-budget", "Carol")]})
+	decision.allow == true
+}

@@ -106,3 +106,13 @@ test_message_helpers if {
 	lib.argv(["npm", "run", "build"]) == "`npm run build`"
 	lib.short(f.commit) == "3f2c9a0e5b1d"
 }
+
+test_identity_folds_case_space_and_aliases if {
+	lib.identity(" Alice ") == {"alice"}
+	lib.identity("ALICE@localizevideos.example") == {"alice"}
+	lib.identity("alice smith") == {"alice"}
+	lib.identity("Mallory") == {"mallory"}
+	lib.is_approver("Bob")
+	not lib.is_approver("dave@localizevideos.example")
+	lib.identity("ops") == {"bob", "dave"} with data.shipgate.config.identities as {"bob": ["ops"], "dave": ["OPS"]}
+}

@@ -10,15 +10,62 @@ deployers := {doc.data.actor | some doc in newest("FlagChange")} if input.gate =
 
 default deployers := set()
 
-# is_approver(person) holds for the people listed in config.approvers.
-is_approver(person) if person in config.approvers
+# One identity per person: names are compared after trimming and case
+# folding (normal), and through the aliases of policy data identities, which
+# map a canonical name to its other names:
+#   identities: {alice: ["alice@localizevideos.example", "Alice Smith"]}
+
+# identities is policy data identities, {} when absent.
+identities := object.get(config, "identities", {})
+
+# normal(name) is name without surrounding space, case-folded.
+normal(name) := lower(trim_space(name))
+
+# identity(name) is the set of canonical names that name stands for: every
+# identity whose canonical name or alias it is, or else name itself, all
+# normal. (An alias listed under two identities stands for both, so it can
+# pass no four-eyes check against either; policy.data-missing names it.)
+identity(name) := ids if {
+	n := normal(name)
+	ids := {normal(canonical) |
+		some canonical, aliases in identities
+		known_as(canonical, aliases, n)
+	}
+	count(ids) > 0
+} else := {normal(name)}
+
+known_as(canonical, _, n) if normal(canonical) == n
+
+known_as(_, aliases, n) if {
+	some alias in aliases
+	normal(alias) == n
+}
+
+# approver_ids are the identities of config.approvers.
+approver_ids := {id |
+	some approver in config.approvers
+	some id in identity(approver)
+}
+
+# deployer_ids are the identities of the deployers.
+deployer_ids := {id |
+	some deployer in deployers
+	some id in identity(deployer)
+}
+
+# is_approver(person) holds for the people listed in config.approvers, under
+# any of their names.
+is_approver(person) if count(identity(person) & approver_ids) > 0
+
+# is_deployer(person) holds for a deployer, under any of their names.
+is_deployer(person) if count(identity(person) & deployer_ids) > 0
 
 # independent(person) holds for an approver who is none of the deployers,
 # when a deployer is known.
 independent(person) if {
 	is_approver(person)
 	count(deployers) > 0
-	not person in deployers
+	not is_deployer(person)
 }
 
 # valid_approvals(gate) lists the Approval documents that count at gate:
@@ -82,5 +129,5 @@ not_counted(approval) := sprintf("%s rejected", [approval.approver]) if {
 } else := "no deployer is known (no Deploy evidence), so no approval counts" if {
 	count(deployers) == 0
 } else := sprintf("%s is the deployer: self-approval does not count", [approval.approver]) if {
-	approval.approver in deployers
+	is_deployer(approval.approver)
 }

@@ -27,7 +27,7 @@ test_happy_release_is_allowed_at_every_gate if {
 
 test_each_gate_lists_its_rules if {
 	decision := gates.verify.decision with input as f.input_for("verify")
-	decision.rules == ["signature.required", "verify.deploy-succeeded", "verify.mandatory-checks"]
+	decision.rules == ["release.environment-undeclared", "signature.required", "verify.deploy-succeeded", "verify.mandatory-checks"]
 }
 
 test_entrypoint_decides_for_its_own_gate if {

@@ -98,13 +98,21 @@ lifting_override(result) := doc if {
 }
 
 # lifts(ovr, rule) holds when the Override counts for rule at this gate:
-# from an approver other than the deployer, not expired, for this gate or any.
+# from an approver other than the deployer, created by now and not expired,
+# valid for at most overrides.max_hours (24 when absent), for this gate or
+# any. An Override that would last ten years is no override.
 lifts(ovr, rule) if {
 	ovr.rule == rule
 	lib.independent(ovr.approver)
-	lib.ns(ovr.expiresAt) > lib.now_ns
+	not lib.future(ovr.createdAt)
+	lib.future(ovr.expiresAt)
+	lib.ns(ovr.expiresAt) - lib.ns(ovr.createdAt) <= max_override_hours * 3600000000000
 	for_this_gate(ovr)
 }
+
+# max_override_hours is the longest an Override may last (policy data
+# overrides.max_hours).
+max_override_hours := object.get(lib.config, ["overrides", "max_hours"], 24)
 
 for_this_gate(ovr) if not ovr.gate
 

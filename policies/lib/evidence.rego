@@ -48,12 +48,50 @@ service := object.get(config, ["services", input.release.service], {})
 # capabilities are the service's declared progressive-delivery capabilities.
 capabilities := object.get(service, "capabilities", {})
 
-# passed_builds lists the Builds that passed with exit code 0.
+# build_commands are the service's approved build commands, each an exact
+# argv (services.<service>.build_commands; `npm run build` when absent).
+build_commands := object.get(service, "build_commands", [["npm", "run", "build"]])
+
+# passed_builds lists the Builds that count as passed: status passed, exit
+# code 0, an approved build command, and finished no earlier than started.
 passed_builds := [build |
 	some build in input.evidence.Build
-	build.data.status == "passed"
-	build.data.exitCode == 0
+	not build_problem(build)
 ]
+
+# build_problem(build) says why a Build does not count as passed; undefined
+# when it does.
+build_problem(build) := sprintf("ended %s with exit code %v", [build.data.status, build.data.exitCode]) if {
+	not passed_status(build.data)
+} else := sprintf(
+	"ran %s, which is not an approved build command (approved: %s)",
+	[argv(build.data.command), join([argv(c) | some c in build_commands])],
+) if {
+	not build.data.command in build_commands
+} else := sprintf("finished (%s) before it started (%s), so it does not count", [build.data.finishedAt, build.data.startedAt]) if {
+	not in_order(build.data.startedAt, build.data.finishedAt)
+}
+
+passed_status(build) if {
+	build.status == "passed"
+	build.exitCode == 0
+}
+
+# text(value) holds for a string with something other than spaces in it: a
+# required free-text field of only spaces counts as missing.
+text(value) if {
+	is_string(value)
+	trim_space(value) != ""
+}
+
+# has_text(obj, path) holds when obj has at path a string that is more than
+# spaces. (It takes the object, not the value: `not text(x.y)` with x.y
+# undefined would not be true.)
+has_text(obj, path) if text(object.get(obj, path, null))
+
+# has_argv(obj, path) holds when obj has at path an argument vector with
+# some text in it.
+has_argv(obj, path) if text(concat("", object.get(obj, path, [])))
 
 # newest_of(docs) lists the documents of docs collected at the newest
 # collectedAt among them: usually one, several on a tie, [] when docs is empty.
@@ -69,11 +107,23 @@ newest(kind) := newest_of(input.evidence[kind])
 # short_digest(digest) is the first 12 hex characters of a digest.
 short_digest(digest) := substring(trim_prefix(digest, "sha256:"), 0, 12)
 
-# succeeded_deploys lists the Deploys with status succeeded, oldest first.
+# succeeded_deploys lists the Deploys that count as succeeded, oldest first:
+# status succeeded, exit code 0, finished no earlier than started.
 succeeded_deploys := [doc |
 	some doc in input.evidence.Deploy
 	doc.data.status == "succeeded"
+	not unsound_deploy(doc.data)
 ]
+
+# unsound_deploy(deploy) says why a Deploy recorded as succeeded does not
+# count as one; undefined when it does (or is not recorded as succeeded).
+unsound_deploy(deploy) := sprintf("is recorded succeeded, but its command exited %v", [deploy.exitCode]) if {
+	deploy.status == "succeeded"
+	deploy.exitCode != 0
+} else := sprintf("is recorded succeeded, but finished (%s) before it started (%s)", [deploy.finishedAt, deploy.startedAt]) if {
+	deploy.status == "succeeded"
+	not in_order(deploy.startedAt, deploy.finishedAt)
+}
 
 # deployed_ns is when the newest succeeded Deploy finished (the latest
 # finishedAt on a tie); undefined without a succeeded Deploy.
@@ -151,8 +201,10 @@ ignored_monitoring := untied("Monitoring", [sprintf("%s (window from %s)", [shor
 ])
 
 # check_passed(verification, name) holds when the Verification document has a
-# check called name and every check called name passed.
+# check called name and every check called name passed. A Verification that
+# finished before it started passes nothing: it does not count.
 check_passed(verification, name) if {
+	in_order(verification.data.startedAt, verification.data.finishedAt)
 	some check in verification.data.checks
 	check.name == name
 	every same in [other | some other in verification.data.checks; other.name == name] {

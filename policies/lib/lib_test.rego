@@ -82,9 +82,10 @@ test_emergency_needs_the_incident_in_the_newest_incident_status if {
 	older := {"Plan": [f.emergency_plan("INC-42")], "IncidentStatus": [f.emergency_incidents, newer]}
 	not lib.emergency with input as f.with_evidence("deploy", older)
 
-	# Any status counts: a resolved incident is still a known incident.
+	# A resolved incident is known, but no emergency (before #14 it was one).
 	resolved := f.incidents([f.incident("INC-42", "SEV-1", "resolved")])
-	lib.emergency with input as f.with_evidence("deploy", {"Plan": [f.emergency_plan("INC-42")], "IncidentStatus": [resolved]})
+	lib.incident_listed("INC-42") with input as f.with_evidence("deploy", {"IncidentStatus": [resolved]})
+	not lib.emergency with input as f.with_evidence("deploy", {"Plan": [f.emergency_plan("INC-42")], "IncidentStatus": [resolved]})
 }
 
 test_emergency_on_a_tie_needs_the_incident_in_every_newest_status if {

@@ -69,30 +69,35 @@ independent(person) if {
 }
 
 # valid_approvals(gate) lists the Approval documents that count at gate:
-# approved, for that gate, by an approver other than the deployer.
+# approved, for that gate, by an approver other than the deployer, at or
+# before now (an approval dated in the future is not one yet).
 valid_approvals(gate) := [approval |
 	some approval in input.evidence.Approval
 	approval.data.decision == "approved"
 	approval.data.gate == gate
 	independent(approval.data.approver)
+	not future(approval.data.approvedAt)
 ]
 
 # approved(gate) holds when at least one approval counts at gate.
 approved(gate) if count(valid_approvals(gate)) > 0
 
 # emergency_incident is the incident of the emergency path: every Plan of
-# the newest tie declares an emergency for it, the newest IncidentStatus
-# lists it, and an approver other than the deployer approved the deploy.
-# Undefined otherwise: Plans of a tie that disagree take no emergency path.
+# the newest tie declares an emergency for it, with a justification that is
+# more than spaces; the newest IncidentStatus lists it as a blocking incident
+# (a blocking severity, in a blocking status: an emergency for a SEV-4 or a
+# resolved incident is none); and an approver other than the deployer
+# approved the deploy. Undefined otherwise: Plans of a tie that disagree take
+# no emergency path.
 emergency_incident := id if {
 	every doc in plans {
-		doc.data.emergency
+		has_text(doc.data, ["emergency", "justification"])
 	}
 	ids := {doc.data.emergency.incident | some doc in plans}
 	count(ids) == 1
 	some id in ids
 	approved("deploy")
-	incident_listed(id)
+	incident_blocking(id)
 }
 
 # emergency is the emergency path (emergency_incident).
@@ -112,6 +117,32 @@ incident_listed(id) if {
 	}
 }
 
+# incident_blocking(id) holds when every newest IncidentStatus lists incident
+# id as blocking.
+incident_blocking(id) if {
+	statuses := newest("IncidentStatus")
+	count(statuses) > 0
+	every status in statuses {
+		some incident in status.data.incidents
+		incident.id == id
+		blocking(incident)
+	}
+}
+
+# blocking(incident) holds for an incident of a blocking severity in a
+# blocking status (incidents.blocking_severities, .blocking_statuses).
+blocking(incident) if {
+	incident.severity in config.incidents.blocking_severities
+	incident_status(incident) in config.incidents.blocking_statuses
+}
+
+# incident_status(incident) is its status, except that an incident resolved
+# after now (resolvedAt in the future) is still open.
+incident_status(incident) := "open" if {
+	incident.status == "resolved"
+	future(incident.resolvedAt)
+} else := incident.status
+
 # unapproved_reason(gate) explains why no approval counts at gate.
 unapproved_reason(gate) := concat("; ", reasons) if {
 	reasons := sort({not_counted(approval.data) |
@@ -124,6 +155,8 @@ unapproved_reason(gate) := concat("; ", reasons) if {
 # not_counted(approval) says why an Approval does not count; undefined when it does.
 not_counted(approval) := sprintf("%s rejected", [approval.approver]) if {
 	approval.decision == "rejected"
+} else := sprintf("%s approved at %s, after now (%s): an approval in the future does not count", [approval.approver, approval.approvedAt, input.now]) if {
+	future(approval.approvedAt)
 } else := sprintf("%s is not in approvers", [approval.approver]) if {
 	not is_approver(approval.approver)
 } else := "no deployer is known (no Deploy evidence), so no approval counts" if {

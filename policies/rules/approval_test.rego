@@ -108,3 +108,10 @@ test_rejected_fires_for_an_approver_under_another_name if {
 	findings := approved_by([f.approval("bob", "approved"), f.approval("Carol@LocalizeVideos.example", "rejected")])
 	f.says(findings, "approval.rejected", "Carol@LocalizeVideos.example rejected the deploy")
 }
+
+# An approval dated after now is not one yet (issue #14).
+test_required_fires_for_an_approval_in_the_future if {
+	later := object.union(f.approval("bob", "approved"), {"data": {"approvedAt": "2026-11-26T10:30:00Z"}})
+	findings := approved_by([later])
+	f.says(findings, "approval.required", "bob approved at 2026-11-26T10:30:00Z, after now (2026-11-26T10:05:00Z): an approval in the future does not count")
+}

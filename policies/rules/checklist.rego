@@ -9,7 +9,7 @@ rules := {
 		"title": "The build passed",
 		"enforcement": "hard",
 		"gates": {"deploy"},
-		"remediation": "run `npm run build` again (through `shipgate run build`) until it exits 0, so a passed Build is recorded, then gate again",
+		"remediation": "run the approved build command (LocalizeVideos: `npm run build`, services.<service>.build_commands) through `shipgate run build` until it exits 0, so a passed Build is recorded, then gate again",
 	},
 	"checklist.error-budget": {
 		"title": "Error budget available",
@@ -31,12 +31,12 @@ findings contains {
 	"evidence": [],
 } if count(input.evidence.Build) == 0
 
+# A Build passes only with status passed, exit code 0, an approved build
+# command (services.<service>.build_commands) and its times in order
+# (lib.passed_builds); the message says what the newest one lacked.
 findings contains {
 	"rule": "checklist.build-passed",
-	"message": sprintf(
-		"no passed Build: the latest, %s, ended %s with exit code %v",
-		[lib.argv(build.data.command), build.data.status, build.data.exitCode],
-	),
+	"message": sprintf("no passed Build: the latest, %s, %s", [lib.argv(build.data.command), lib.build_problem(build)]),
 	"evidence": lib.digests(input.evidence.Build),
 } if {
 	count(lib.passed_builds) == 0
@@ -87,7 +87,7 @@ runbook_finding(doc, message) := lib.about(doc, "checklist.runbook-reviewed", me
 findings contains runbook_finding(doc, lib.lacks(doc, "Plan", "documentation.runbook.reviewer")) if {
 	not lib.emergency
 	some doc in lib.plans
-	not doc.data.documentation.runbook.reviewer
+	not lib.has_text(doc.data, ["documentation", "runbook", "reviewer"])
 }
 
 findings contains runbook_finding(doc, lib.lacks(doc, "Plan", "documentation.runbook.reviewedAt")) if {

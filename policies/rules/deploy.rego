@@ -8,7 +8,7 @@ rules := {
 	"deploy.approved-command": {
 		"title": "Only the approved deploy command",
 		"enforcement": "hard",
-		"gates": {"deploy"},
+		"gates": {"deploy", "verify", "complete"},
 		"remediation": "deploy with an approved command, argument for argument (LocalizeVideos: `pm2 restart localizevideos-app --update-env`), or add the command to services.<service>.deploy_commands through a reviewed policy change",
 	},
 }
@@ -36,7 +36,8 @@ findings contains {
 	count(input.evidence.Deploy) == 0
 }
 
-# Every Deploy of the newest tie is judged (lib.deploys).
+# Every Deploy of the newest tie is judged (lib.deploys): at the deploy gate
+# the request, at the verify and complete gates what ran.
 findings contains lib.about(doc, "deploy.approved-command", message) if {
 	count(approved_commands) > 0
 	some doc in lib.deploys

@@ -10,13 +10,13 @@ rules := {
 	"forbidden.direct-push": {
 		"title": "No direct push to production",
 		"enforcement": "hard",
-		"gates": {"deploy"},
+		"gates": {"deploy", "verify", "complete"},
 		"remediation": "merge the change to main and deploy it through the pipeline (`shipgate run deploy`), not from a workstation or a branch",
 	},
 	"forbidden.hot-patch": {
 		"title": "No hot-patching without Git",
 		"enforcement": "hard",
-		"gates": {"deploy"},
+		"gates": {"deploy", "verify", "complete"},
 		"remediation": "commit the change, push it, and deploy the pushed commit from a clean working tree",
 	},
 	"forbidden.deploy-during-incident": {
@@ -41,6 +41,9 @@ rules := {
 
 # The rules about the deploy judge every Deploy of the newest tie
 # (lib.deploys); they do not fire without one (deploy.approved-command does).
+# At the verify and complete gates they judge what ran against what the
+# deploy gate approved: a deploy that went out by hand or from a dirty tree
+# is not verified or completed either.
 
 findings contains lib.about(doc, "forbidden.direct-push", message) if {
 	some doc in lib.deploys
@@ -99,15 +102,17 @@ findings contains lib.about(doc, "forbidden.hot-patch", message) if {
 findings contains {
 	"rule": "forbidden.deploy-during-incident",
 	"message": sprintf(
-		"%s %s incident %s (opened %s, source %s)",
-		[incident.status, incident.severity, incident_name(incident), object.get(incident, "openedAt", "at an unknown time"), status.data.source],
+		"%s %s incident %s (opened %s, source %s)%s",
+		[
+			lib.incident_status(incident), incident.severity, incident_name(incident),
+			object.get(incident, "openedAt", "at an unknown time"), status.data.source, resolved_later(incident),
+		],
 	),
 	"evidence": [status.digest],
 } if {
 	some status in lib.newest("IncidentStatus")
 	some incident in status.data.incidents
-	incident.severity in lib.config.incidents.blocking_severities
-	incident.status in lib.config.incidents.blocking_statuses
+	lib.blocking(incident)
 	not emergency_for(incident)
 }
 
@@ -121,12 +126,17 @@ incident_name(incident) := sprintf("%s %q", [incident.id, incident.title]) if in
 
 else := incident.id
 
+# resolved_later notes an incident marked resolved at a time still to come.
+resolved_later(incident) := sprintf("; it is marked resolved at %s, after now, so it is still open", [incident.resolvedAt]) if {
+	lib.incident_status(incident) != incident.status
+} else := ""
+
 # The emergency path lifts the incident it names, and only that one.
 emergency_for(incident) if incident.id == lib.emergency_incident
 
 findings contains lib.about(doc, "forbidden.no-rollback-plan", lib.lacks(doc, "Plan", "rollbackPlan")) if {
 	some doc in lib.plans
-	not doc.data.rollbackPlan
+	not lib.has_argv(doc.data, ["rollbackPlan", "command"])
 }
 
 findings contains lib.about(doc, "forbidden.no-rollback-plan", message) if {

@@ -216,3 +216,19 @@ test_skipped_smoke_tests_lists_what_the_newest_tie_did_not_pass if {
 	findings := forbidden.findings with input as f.with_evidence("complete", {"Verification": tie})
 	f.says(findings, "forbidden.skipped-smoke-tests", "the latest did not pass home, login")
 }
+
+# Mutants of issue #14.
+
+test_incident_resolved_in_the_future_is_still_open if {
+	later := object.union(f.incident("INC-42", "SEV-1", "resolved"), {"resolvedAt": "2026-11-26T12:00:00Z"})
+	findings := incident_findings([later])
+	f.says(findings, "forbidden.deploy-during-incident", "open SEV-1 incident INC-42 \"Checkout is down\" (opened 2026-11-26T09:12:00Z, source pagerduty); it is marked resolved at 2026-11-26T12:00:00Z, after now, so it is still open")
+	earlier := object.union(f.incident("INC-42", "SEV-1", "resolved"), {"resolvedAt": "2026-11-26T10:00:00Z"})
+	not "forbidden.deploy-during-incident" in f.fired(incident_findings([earlier]))
+}
+
+test_no_rollback_plan_fires_on_a_blank_command if {
+	plan := f.plan_with({"rollbackPlan": {"previousCommit": f.previous_commit, "command": [" ", ""]}})
+	findings := forbidden.findings with input as f.with_evidence("deploy", {"Plan": [plan]})
+	f.says(findings, "forbidden.no-rollback-plan", "latest Plan has no rollbackPlan")
+}

@@ -31,10 +31,10 @@ rules := {
 		"remediation": "wait until the freeze window ends, or take the emergency path: a Plan with emergency (incident, justification) plus an Approval from someone other than the deployer",
 	},
 	"freeze.emergency-unapproved": {
-		"title": "Emergency release approved, for a known incident",
+		"title": "Emergency release justified and approved, for an open blocking incident",
 		"enforcement": "hard",
 		"gates": {"deploy"},
-		"remediation": "get an Approval for the deploy gate from an approver other than the deployer, and name in Plan emergency.incident an incident that the newest IncidentStatus lists",
+		"remediation": "justify the emergency in the Plan (emergency.justification, in words), get an Approval for the deploy gate from an approver other than the deployer, and name in Plan emergency.incident an open incident of a blocking severity (SEV-1, SEV-2) that the newest IncidentStatus lists",
 	},
 }
 
@@ -53,7 +53,7 @@ on_plan(doc, rule, message) := lib.about(doc, rule, sprintf("%s is frozen: %s", 
 findings contains on_plan(doc, "freeze.unplanned", lib.lacks(doc, "Plan", "changeTicket")) if {
 	guarded
 	some doc in lib.plans
-	not doc.data.changeTicket
+	not lib.has_text(doc.data, ["changeTicket"])
 }
 
 findings contains on_plan(doc, "freeze.unplanned", lib.lacks(doc, "Plan", "window")) if {
@@ -67,20 +67,24 @@ findings contains on_plan(doc, "freeze.unplanned", message) if {
 	some doc in lib.plans
 	w := doc.data.window
 	not lib.within(w.start, w.end)
-	ticket := object.get(doc.data, "changeTicket", "the Plan")
+	ticket := ticket_name(doc.data)
 	message := sprintf("now (%s) is outside the planned window %s to %s of %s", [input.now, w.start, w.end, ticket])
 }
+
+ticket_name(plan) := plan.changeTicket if lib.has_text(plan, ["changeTicket"])
+
+else := "the Plan"
 
 findings contains on_plan(doc, "freeze.undocumented", lib.lacks(doc, "Plan", "documentation.runbook.url")) if {
 	guarded
 	some doc in lib.plans
-	not doc.data.documentation.runbook.url
+	not lib.has_text(doc.data, ["documentation", "runbook", "url"])
 }
 
 findings contains on_plan(doc, "freeze.undocumented", lib.lacks(doc, "Plan", "documentation.releaseNotes.url")) if {
 	guarded
 	some doc in lib.plans
-	not doc.data.documentation.releaseNotes.url
+	not lib.has_text(doc.data, ["documentation", "releaseNotes", "url"])
 }
 
 findings contains {
@@ -161,4 +165,35 @@ findings contains {
 	doc.data.emergency
 	incidents := {object.get(other.data, ["emergency", "incident"], "none") | some other in lib.plans}
 	count(incidents) > 1
+}
+
+# The emergency path is for a blocking incident: one of
+# incidents.blocking_severities, in incidents.blocking_statuses (an incident
+# resolved after now is still open). An emergency for a SEV-4 or for an
+# incident already resolved lifts nothing.
+findings contains {
+	"rule": "freeze.emergency-unapproved",
+	"message": sprintf(
+		"emergency release names incident %s, which the newest IncidentStatus lists as %s, not an open incident of a blocking severity (%s), so the emergency path is not taken",
+		[emergency.incident, lib.join(sort(states)), lib.join(lib.config.incidents.blocking_severities)],
+	),
+	"evidence": array.concat(lib.cited(doc), lib.digests(lib.newest("IncidentStatus"))),
+} if {
+	some doc in lib.plans
+	emergency := doc.data.emergency
+	lib.incident_listed(emergency.incident)
+	not lib.incident_blocking(emergency.incident)
+	states := {sprintf("%s %s", [lib.incident_status(incident), incident.severity]) |
+		some status in lib.newest("IncidentStatus")
+		some incident in status.data.incidents
+		incident.id == emergency.incident
+	}
+}
+
+# A justification of only spaces is none.
+findings contains lib.about(doc, "freeze.emergency-unapproved", message) if {
+	some doc in lib.plans
+	emergency := doc.data.emergency
+	not lib.has_text(emergency, ["justification"])
+	message := sprintf("emergency release for incident %s has no justification, only spaces, so the emergency path is not taken", [emergency.incident])
 }

@@ -1,7 +1,9 @@
 # Package shipgate.rules.release judges the release as a whole: it must be
 # released to an environment the policy data declares, spelled exactly as
 # declared, so that a relabelled environment (Production, prod) cannot slip
-# past the rules that are keyed on it, such as the freeze of production.
+# past the rules that are keyed on it, such as the freeze of production; and
+# a release rolled back after its deploy is over: it cannot be verified or
+# completed.
 package shipgate.rules.release
 
 import data.shipgate.lib
@@ -12,6 +14,12 @@ rules := {
 		"enforcement": "hard",
 		"gates": {"deploy", "verify", "complete", "flag"},
 		"remediation": "release to an environment listed in policy data environments, spelled exactly as it is there (production, not Production or prod), or declare the environment through a reviewed policy change",
+	},
+	"release.rolled-back": {
+		"title": "A rolled-back release is not verified or completed",
+		"enforcement": "hard",
+		"gates": {"verify", "complete"},
+		"remediation": "the release was rolled back after its deploy: fix the cause and release again (a new release, or a new deploy of this one, which a later Rollback would again stop)",
 	},
 }
 
@@ -37,3 +45,34 @@ near_miss := sprintf("; it differs from %s only in case or spaces", [lib.join(so
 	}
 	count(same) > 0
 } else := ""
+
+# release.rolled-back: a fast Rollback (back to another commit) recorded,
+# started or finished at or after the newest succeeded deploy finished (any
+# one when none succeeded) means what was deployed is gone, or in an unknown
+# state when the rollback failed. Its times need not be in order: any of them
+# after the deploy is enough, so a Rollback cannot hide by misdating itself.
+# An emergency rollback turns a flag off and restarts the same commit: the
+# release still runs, and is verified again as it now is.
+findings contains {
+	"rule": "release.rolled-back",
+	"message": sprintf(
+		"%s %s rollback %s (started %s, finished %s, collected %s)%s: a rolled-back release cannot be verified or completed",
+		[rollback.data.status, rollback.data.strategy, lib.short_digest(rollback.digest), rollback.data.startedAt, rollback.data.finishedAt, rollback.collectedAt, rollback_outcome(rollback.data)],
+	),
+	"evidence": [rollback.digest],
+} if {
+	some rollback in input.evidence.Rollback
+	rollback.data.strategy == "fast"
+	after_the_deploy(rollback)
+}
+
+after_the_deploy(_) if not lib.deployed_ns
+
+after_the_deploy(rollback) if {
+	some at in [rollback.collectedAt, rollback.data.startedAt, rollback.data.finishedAt]
+	lib.ns(at) >= lib.deployed_ns
+}
+
+rollback_outcome(rollback) := " after the deploy: the release was rolled back" if {
+	rollback.status == "succeeded"
+} else := " after the deploy: what runs now is unknown"

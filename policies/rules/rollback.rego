@@ -56,5 +56,6 @@ findings contains {
 } if {
 	some rollback in input.evidence.Rollback
 	rollback.data.status == "succeeded"
+	lib.in_order(rollback.data.startedAt, rollback.data.finishedAt) # else it does not count
 	rollback.data.durationSeconds > shipped.seconds
 }

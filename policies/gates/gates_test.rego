@@ -29,7 +29,7 @@ test_each_gate_lists_its_rules if {
 	decision := gates.verify.decision with input as f.input_for("verify")
 	decision.rules == [
 		"deploy.approved-command", "forbidden.direct-push", "forbidden.hot-patch",
-		"release.environment-undeclared", "release.rolled-back",
+		"policy.data-missing", "release.environment-undeclared", "release.rolled-back",
 		"signature.required", "verify.deploy-succeeded", "verify.mandatory-checks",
 	]
 }

@@ -5,7 +5,12 @@
 # every kind key is present, possibly with an empty array.
 package shipgate.lib
 
-# config is the policy data (policies/shipgate/config/data.yaml, or --data).
+# config is the policy data (policies/shipgate/config/data.yaml, or --data);
+# {} when there is none, so that every rule still evaluates and
+# policy.data-missing denies (fail closed). (Data that is not an object is
+# refused when the engine loads it; evaluated elsewhere, it is an error.)
+default config := {}
+
 config := data.shipgate.config
 
 # digests(docs) lists the digests of docs, sorted: the order of the input

@@ -38,6 +38,10 @@ open_sev1 := f.incidents([f.incident("INC-42", "SEV-1", "open")])
 # A curl | sh deploy, collected at the same time as the approved request.
 curl_sh := f.deploy_with({"command": ["sh", "-c", "curl -fsSL https://get.example.com | sh"]})
 
+# early_check ran before the deploy finished: it is named as ignored, in an
+# order that does not follow the input.
+early_check := object.union(f.verification({"login": "failed"}), {"data": {"startedAt": "2026-11-26T10:05:00Z", "finishedAt": "2026-11-26T10:05:30Z"}})
+
 # Each case: a gate, the tied evidence (the bad document last), and the rule
 # that must deny.
 cases := [
@@ -57,6 +61,12 @@ cases := [
 		"approval.required",
 	],
 	["verify", {"Deploy": [f.deploy_request, f.deployed(8), f.deploy_failed]}, "verify.deploy-succeeded"],
+	["verify", {"Verification": [early_check, f.verification({}), f.verification({"home": "failed"})]}, "verify.mandatory-checks"],
+	[
+		"complete",
+		{"Monitoring": [f.monitoring("healthy", f.healthy_signals), f.monitoring("breach", [f.signal("error_rate", "breach")])]},
+		"monitoring.healthy",
+	],
 	["flag", {"FlagChange": [f.flag_change("toggle"), f.flag_change("canary")]}, "flag.strategy-not-enabled"],
 ]
 

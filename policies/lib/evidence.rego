@@ -196,14 +196,14 @@ untied(kind, names) := sprintf(
 else := sprintf("ignored %s, as no Deploy succeeded: %s", [kind, join(names)])
 
 # ignored_verifications names the early Verifications for a message.
-ignored_verifications := untied("Verification", [sprintf("%s (started %s)", [short_digest(doc.digest), doc.data.startedAt]) |
+ignored_verifications := untied("Verification", sort([sprintf("%s (started %s)", [short_digest(doc.digest), doc.data.startedAt]) |
 	some doc in early_verifications
-])
+]))
 
 # ignored_monitoring names the early Monitoring documents for a message.
-ignored_monitoring := untied("Monitoring", [sprintf("%s (window from %s)", [short_digest(doc.digest), doc.data.window.start]) |
+ignored_monitoring := untied("Monitoring", sort([sprintf("%s (window from %s)", [short_digest(doc.digest), doc.data.window.start]) |
 	some doc in early_monitoring
-])
+]))
 
 # check_passed(verification, name) holds when the Verification document has a
 # check called name and every check called name passed. A Verification that

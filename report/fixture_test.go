@@ -418,7 +418,7 @@ func (f *fixture) slowRollback(r *rel, S time.Time, closeAt time.Time) {
 	f.want(r, f.verifyGate(r, S, "allowed/verification.json"), true)
 	rb := f.doc(r, "rollback-slower/rollback.json", S.Sub(baseAllowed), nil)
 	d := f.completeGate(r, S, f.monitoring(r, S, false), rb)
-	f.want(r, d, false, "rollback.slower-than-deploy")
+	f.want(r, d, false, "release.rolled-back", "rollback.slower-than-deploy")
 	f.noteRollback(r, "succeeded", S.Add(19*time.Minute), 96)
 	if !closeAt.IsZero() {
 		f.postmortem(r, d.Opened, closeAt)

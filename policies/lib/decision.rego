@@ -83,23 +83,36 @@ overridden contains object.union(result, {"override": doc.digest, "approver": do
 	doc := lifting_override(result)
 }
 
-# lifting_override(result) is the newest Override that lifts a soft result.
-lifting_override(result) := lib.last(overrides) if {
+# lifting_override(result) is the newest Override that lifts a soft result;
+# of several collected at once, the one first in digest order, whatever the
+# order of the input.
+lifting_override(result) := doc if {
 	result.enforcement == "soft"
 	overrides := [doc |
 		some doc in input.evidence.Override
 		lifts(doc.data, result.rule)
 	]
+	first := lib.digests(lib.newest_of(overrides))[0]
+	some doc in overrides
+	doc.digest == first
 }
 
 # lifts(ovr, rule) holds when the Override counts for rule at this gate:
-# from an approver other than the deployer, not expired, for this gate or any.
+# from an approver other than the deployer, created by now and not expired,
+# valid for at most overrides.max_hours (24 when absent), for this gate or
+# any. An Override that would last ten years is no override.
 lifts(ovr, rule) if {
 	ovr.rule == rule
 	lib.independent(ovr.approver)
-	lib.ns(ovr.expiresAt) > lib.now_ns
+	not lib.future(ovr.createdAt)
+	lib.future(ovr.expiresAt)
+	lib.ns(ovr.expiresAt) - lib.ns(ovr.createdAt) <= max_override_hours * 3600000000000
 	for_this_gate(ovr)
 }
+
+# max_override_hours is the longest an Override may last (policy data
+# overrides.max_hours).
+max_override_hours := object.get(lib.config, ["overrides", "max_hours"], 24)
 
 for_this_gate(ovr) if not ovr.gate
 
@@ -125,7 +138,7 @@ obligations contains {
 	"rule": "freeze.emergency",
 	"message": sprintf(
 		"emergency release for incident %s: write a postmortem within %v days (justification: %s)",
-		[lib.plan.emergency.incident, days, lib.plan.emergency.justification],
+		[lib.emergency_incident, days, lib.emergency_justification],
 	),
 	"due": lib.rfc3339(lib.now_ns + (days * lib.ns_per_day)),
 } if {

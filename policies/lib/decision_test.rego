@@ -228,3 +228,37 @@ test_verify_and_complete_deny_a_failed_deploy if {
 		rules_of(decision.violations) == {"verify.deploy-succeeded"}
 	}
 }
+
+# One identity per person: the deployer (alice) cannot override under an alias.
+test_override_by_the_deployer_under_another_name_does_not_count if {
+	every name in ["Alice", "alice@localizevideos.example", "Alice Smith"] {
+		decision := deploy_decision({"Plan": [spent_budget], "Override": [f.override_by("checklist.error-budget", name)]})
+		decision.allow == false
+		decision.overridden == []
+	}
+	decision := deploy_decision({"Plan": [spent_budget], "Override": [f.override_by("checklist.error-budget", "Carol")]})
+	decision.allow == true
+}
+
+# Mutants of issue #14: an Override created after now, or lasting longer than
+# overrides.max_hours (24 by default), does not count.
+test_override_created_in_the_future_does_not_count if {
+	later := object.union(f.override_by("checklist.error-budget", "carol"), {"data": {"createdAt": "2026-11-26T10:30:00Z"}})
+	decision := deploy_decision({"Plan": [spent_budget], "Override": [later]})
+	decision.allow == false
+	rules_of(decision.violations) == {"checklist.error-budget"}
+}
+
+test_override_for_ten_years_does_not_count if {
+	decade := f.override_doc("checklist.error-budget", "carol", "2036-11-26T10:00:00Z", "")
+	decision := deploy_decision({"Plan": [spent_budget], "Override": [decade]})
+	decision.allow == false
+	rules_of(decision.violations) == {"checklist.error-budget"}
+}
+
+test_override_max_hours_come_from_data if {
+	decade := f.override_doc("checklist.error-budget", "carol", "2036-11-26T10:00:00Z", "")
+	decision := gates.deploy.decision with input as f.with_evidence("deploy", {"Plan": [spent_budget], "Override": [decade]})
+		with data.shipgate.config.overrides.max_hours as 87840
+	decision.allow == true
+}

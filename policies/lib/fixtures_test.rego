@@ -5,6 +5,15 @@ package shipgate.lib.fixtures
 
 now := "2026-11-26T10:05:00Z"
 
+# now_at is when each gate of the healthy release is asked: the monitoring
+# window (10:08 to 10:23) has ended by the complete gate.
+now_at := {
+	"deploy": now,
+	"verify": "2026-11-26T10:12:00Z",
+	"complete": "2026-11-26T10:30:00Z",
+	"flag": now,
+}
+
 commit := "3f2c9a0e5b1d4c7a8e6f9b0c1d2e3f4a5b6c7d8e"
 
 previous_commit := "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d"
@@ -254,7 +263,7 @@ verify_evidence := object.union(deploy_evidence, {
 # input_for(gate) is the input of a healthy LocalizeVideos release at gate.
 input_for(gate) := {
 	"gate": gate,
-	"now": now,
+	"now": object.get(now_at, gate, now),
 	"release": release,
 	"evidence": object.union(no_evidence, happy_evidence[gate]),
 	"facts": {"freeze": {"active": false, "windows": []}},

@@ -3,34 +3,50 @@ package shipgate.lib_test
 import data.shipgate.lib
 import data.shipgate.lib.fixtures as f
 
-test_latest_is_the_newest_document if {
-	lib.latest("Build").digest == f.build("passed", 0).digest with input as f.input_for("deploy")
+test_newest_is_every_document_of_the_newest_tie if {
+	# Both Builds of the fixture are collected at 10:00: a tie.
+	lib.newest("Build") == [f.build("failed", 1), f.build("passed", 0)] with input as f.input_for("deploy")
+	later := object.union(f.build("passed", 0), {"collectedAt": "2026-11-26T10:01:00Z"})
+	lib.newest("Build") == [later] with input as f.with_evidence("deploy", {"Build": [later, f.build("failed", 1)]})
+	lib.newest("Rollback") == [] with input as f.input_for("deploy")
 }
 
-test_latest_is_undefined_without_documents if {
-	not lib.latest("Rollback") with input as f.input_for("deploy")
-	lib.latest_digests("Rollback") == [] with input as f.input_for("deploy")
+test_plans_stand_in_without_a_plan if {
+	lib.plans == [{"data": {}}] with input as f.with_evidence("deploy", {"Plan": []})
+	lib.cited({"data": {}}) == []
+	lib.lacks({"data": {}}, "Plan", "window") == "no Plan evidence, so no window"
+	lib.lacks(f.plan, "Plan", "window") == "latest Plan has no window"
 }
 
-test_plan_is_empty_without_a_plan if {
-	lib.plan == {} with input as f.with_evidence("deploy", {"Plan": []})
+test_digests_do_not_follow_the_input_order if {
+	a := f.approval("bob", "approved")
+	b := f.approval("carol", "approved")
+	lib.digests([a, b]) == lib.digests([b, a])
 }
 
-test_deployer_is_the_latest_deploy_actor if {
-	later := f.deploy_with({"actor": "bob"})
+test_deployers_are_the_newest_deploy_actors if {
+	later := object.union(f.deploy_with({"actor": "bob"}), {"collectedAt": "2026-11-26T10:01:00Z"})
 	every gate in ["deploy", "verify", "complete"] {
-		lib.deployer == "bob" with input as f.patched(gate, {"evidence": {"Deploy": [f.deploy_request, later]}})
+		lib.deployers == {"bob"} with input as f.patched(gate, {"evidence": {"Deploy": [f.deploy_request, later]}})
 	}
+}
+
+test_deployers_on_a_tie_are_every_actor if {
+	# Collected at the same time: each actor is a deployer, so neither may approve.
+	tied := f.deploy_with({"actor": "bob"})
+	lib.deployers == {"alice", "bob"} with input as f.with_evidence("deploy", {"Deploy": [f.deploy_request, tied]})
+	not lib.independent("bob") with input as f.with_evidence("deploy", {"Deploy": [f.deploy_request, tied]})
+	not lib.independent("alice") with input as f.with_evidence("deploy", {"Deploy": [tied, f.deploy_request]})
 }
 
 test_deployer_at_the_flag_gate_is_the_flag_actor if {
 	change := object.union(f.flag_change("toggle"), {"data": {"actor": "carol"}})
-	lib.deployer == "carol" with input as f.with_evidence("flag", {"FlagChange": [change], "Deploy": [f.deploy_request]})
+	lib.deployers == {"carol"} with input as f.with_evidence("flag", {"FlagChange": [change], "Deploy": [f.deploy_request]})
 }
 
-test_deployer_is_undefined_without_evidence if {
-	not lib.deployer with input as f.with_evidence("deploy", {"Deploy": []})
-	not lib.deployer with input as f.with_evidence("flag", {"FlagChange": []})
+test_no_deployer_without_evidence if {
+	lib.deployers == set() with input as f.with_evidence("deploy", {"Deploy": []})
+	lib.deployers == set() with input as f.with_evidence("flag", {"FlagChange": []})
 }
 
 test_valid_approvals_keep_only_independent_approvals_for_the_gate if {
@@ -66,9 +82,10 @@ test_emergency_needs_the_incident_in_the_newest_incident_status if {
 	older := {"Plan": [f.emergency_plan("INC-42")], "IncidentStatus": [f.emergency_incidents, newer]}
 	not lib.emergency with input as f.with_evidence("deploy", older)
 
-	# Any status counts: a resolved incident is still a known incident.
+	# A resolved incident is known, but no emergency (before #14 it was one).
 	resolved := f.incidents([f.incident("INC-42", "SEV-1", "resolved")])
-	lib.emergency with input as f.with_evidence("deploy", {"Plan": [f.emergency_plan("INC-42")], "IncidentStatus": [resolved]})
+	lib.incident_listed("INC-42") with input as f.with_evidence("deploy", {"IncidentStatus": [resolved]})
+	not lib.emergency with input as f.with_evidence("deploy", {"Plan": [f.emergency_plan("INC-42")], "IncidentStatus": [resolved]})
 }
 
 test_emergency_on_a_tie_needs_the_incident_in_every_newest_status if {
@@ -89,4 +106,14 @@ test_message_helpers if {
 	lib.join(["a", "b"]) == "a, b"
 	lib.argv(["npm", "run", "build"]) == "`npm run build`"
 	lib.short(f.commit) == "3f2c9a0e5b1d"
+}
+
+test_identity_folds_case_space_and_aliases if {
+	lib.identity(" Alice ") == {"alice"}
+	lib.identity("ALICE@localizevideos.example") == {"alice"}
+	lib.identity("alice smith") == {"alice"}
+	lib.identity("Mallory") == {"mallory"}
+	lib.is_approver("Bob")
+	not lib.is_approver("dave@localizevideos.example")
+	lib.identity("ops") == {"bob", "dave"} with data.shipgate.config.identities as {"bob": ["ops"], "dave": ["OPS"]}
 }

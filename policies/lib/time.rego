@@ -20,3 +20,10 @@ within(start, end) if {
 	ns(start) <= now_ns
 	now_ns < ns(end)
 }
+
+# in_order(start, end) holds when end is not before start: a document whose
+# end comes before its start does not count for what it claims.
+in_order(start, end) if ns(start) <= ns(end)
+
+# future(timestamp) holds when timestamp is after now.
+future(timestamp) if ns(timestamp) > now_ns

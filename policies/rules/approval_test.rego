@@ -67,3 +67,51 @@ test_rejected_quiet_for_non_approvers_and_other_gates if {
 	])
 	count(findings) == 0
 }
+
+# One identity per person (issue #14): names are compared trimmed and
+# case-folded, and through the aliases of policy data identities.
+
+deployed_by(actor, approvals) := findings if {
+	findings := approval.findings with input as f.with_evidence("deploy", {
+		"Deploy": [f.deploy_with({"actor": actor})],
+		"Approval": approvals,
+	})
+}
+
+test_required_fires_when_the_deployer_approves_under_another_case if {
+	findings := deployed_by("Alice", [f.approval("alice", "approved")])
+	f.says(findings, "approval.required", "alice is the deployer: self-approval does not count")
+	f.says(deployed_by("alice", [f.approval(" ALICE ", "approved")]), "approval.required", " ALICE  is the deployer")
+}
+
+test_required_fires_when_the_deployer_approves_under_an_alias if {
+	findings := deployed_by("alice@localizevideos.example", [f.approval("Alice Smith", "approved")])
+	f.says(findings, "approval.required", "Alice Smith is the deployer: self-approval does not count")
+}
+
+test_required_quiet_for_an_approver_under_an_alias if {
+	count(deployed_by("dave", [f.approval("Alice Smith", "approved")])) == 0
+	count(deployed_by("dave", [f.approval("BOB", "approved")])) == 0
+}
+
+test_required_fires_for_an_alias_that_names_two_people if {
+	# An alias under two identities stands for both: never independent of either.
+	findings := approval.findings with input as f.with_evidence("deploy", {
+		"Deploy": [f.deploy_with({"actor": "dave"})],
+		"Approval": [f.approval("ops", "approved")],
+	})
+		with data.shipgate.config.identities as {"bob": ["ops"], "dave": ["ops"]}
+	f.says(findings, "approval.required", "ops is the deployer")
+}
+
+test_rejected_fires_for_an_approver_under_another_name if {
+	findings := approved_by([f.approval("bob", "approved"), f.approval("Carol@LocalizeVideos.example", "rejected")])
+	f.says(findings, "approval.rejected", "Carol@LocalizeVideos.example rejected the deploy")
+}
+
+# An approval dated after now is not one yet (issue #14).
+test_required_fires_for_an_approval_in_the_future if {
+	later := object.union(f.approval("bob", "approved"), {"data": {"approvedAt": "2026-11-26T10:30:00Z"}})
+	findings := approved_by([later])
+	f.says(findings, "approval.required", "bob approved at 2026-11-26T10:30:00Z, after now (2026-11-26T10:05:00Z): an approval in the future does not count")
+}

@@ -12,8 +12,9 @@ rules := {
 	},
 }
 
-findings contains lib.about_latest("Plan", "change.size", message) if {
-	size := lib.plan.changeSize
+findings contains lib.about(doc, "change.size", message) if {
+	some doc in lib.plans
+	size := doc.data.changeSize
 	oversized(size)
 	message := sprintf(
 		"change of %d lines (+%d -%d) in %d files exceeds %d lines or %d files",

@@ -9,7 +9,7 @@ rules := {
 		"title": "The build passed",
 		"enforcement": "hard",
 		"gates": {"deploy"},
-		"remediation": "run `npm run build` again (through `shipgate run build`) until it exits 0, so a passed Build is recorded, then gate again",
+		"remediation": "run the approved build command (LocalizeVideos: `npm run build`, services.<service>.build_commands) through `shipgate run build` until it exits 0, so a passed Build is recorded, then gate again",
 	},
 	"checklist.error-budget": {
 		"title": "Error budget available",
@@ -31,23 +31,24 @@ findings contains {
 	"evidence": [],
 } if count(input.evidence.Build) == 0
 
+# A Build passes only with status passed, exit code 0, an approved build
+# command (services.<service>.build_commands) and its times in order
+# (lib.passed_builds); the message says what the newest one lacked.
 findings contains {
 	"rule": "checklist.build-passed",
-	"message": sprintf(
-		"no passed Build: the latest, %s, ended %s with exit code %v",
-		[lib.argv(build.data.command), build.data.status, build.data.exitCode],
-	),
+	"message": sprintf("no passed Build: the latest, %s, %s", [lib.argv(build.data.command), lib.build_problem(build)]),
 	"evidence": lib.digests(input.evidence.Build),
 } if {
 	count(lib.passed_builds) == 0
-	build := lib.latest("Build")
+	some build in lib.newest("Build")
 }
 
 # A measured ErrorBudget (shipgate collect error-budget) is judged before the
-# Plan's hand-written errorBudget: the newest one decides.
-findings contains lib.about_latest("ErrorBudget", "checklist.error-budget", message) if {
+# Plan's hand-written errorBudget: the newest one decides (each of a tie).
+findings contains lib.about(doc, "checklist.error-budget", message) if {
 	not lib.emergency
-	budget := lib.latest("ErrorBudget").data
+	some doc in lib.newest("ErrorBudget")
+	budget := doc.data
 	budget.remaining <= 0
 	message := sprintf(
 		"error budget exhausted: %v of it remains (SLO %s, %v objective over %s, error ratio %v, measured %s)",
@@ -55,46 +56,62 @@ findings contains lib.about_latest("ErrorBudget", "checklist.error-budget", mess
 	)
 }
 
-findings contains lib.about_latest("Plan", "checklist.error-budget", message) if {
-	not lib.emergency
-	not lib.latest("ErrorBudget")
-	some message in budget_problems
+# Without an ErrorBudget, each Plan of the newest tie is judged.
+findings contains lib.about(doc, "checklist.error-budget", lib.lacks(doc, "Plan", "errorBudget")) if {
+	plan_budget
+	some doc in lib.plans
+	not doc.data.errorBudget
 }
 
-budget_problems contains lib.lacks("Plan", "errorBudget") if not lib.plan.errorBudget
-
-budget_problems contains sprintf("error budget exhausted: %v of it remains%s", [budget.remaining, slo(budget)]) if {
-	budget := lib.plan.errorBudget
+findings contains lib.about(doc, "checklist.error-budget", message) if {
+	plan_budget
+	some doc in lib.plans
+	budget := doc.data.errorBudget
 	budget.remaining <= 0
+	message := sprintf("error budget exhausted: %v of it remains%s", [budget.remaining, slo(budget)])
+}
+
+# plan_budget: the Plan's errorBudget is judged (no emergency, no ErrorBudget).
+plan_budget if {
+	not lib.emergency
+	count(input.evidence.ErrorBudget) == 0
 }
 
 slo(budget) := sprintf(" (SLO %s)", [budget.slo]) if budget.slo
 
 else := ""
 
-findings contains lib.about_latest("Plan", "checklist.runbook-reviewed", message) if {
+# checklist.runbook-reviewed: each Plan of the newest tie is judged.
+runbook_finding(doc, message) := lib.about(doc, "checklist.runbook-reviewed", message)
+
+findings contains runbook_finding(doc, lib.lacks(doc, "Plan", "documentation.runbook.reviewer")) if {
 	not lib.emergency
-	some message in runbook_problems
+	some doc in lib.plans
+	not lib.has_text(doc.data, ["documentation", "runbook", "reviewer"])
 }
 
-runbook_problems contains lib.lacks("Plan", "documentation.runbook.reviewer") if {
-	not lib.plan.documentation.runbook.reviewer
+findings contains runbook_finding(doc, lib.lacks(doc, "Plan", "documentation.runbook.reviewedAt")) if {
+	not lib.emergency
+	some doc in lib.plans
+	not doc.data.documentation.runbook.reviewedAt
 }
 
-runbook_problems contains lib.lacks("Plan", "documentation.runbook.reviewedAt") if {
-	not lib.plan.documentation.runbook.reviewedAt
-}
-
-runbook_problems contains sprintf(
-	"runbook last reviewed by %s on %s, %d days ago (max %d days)",
-	[object.get(runbook, "reviewer", "an unnamed reviewer"), runbook.reviewedAt, lib.age_days(runbook.reviewedAt), max_days],
-) if {
-	runbook := lib.plan.documentation.runbook
+findings contains runbook_finding(doc, message) if {
+	not lib.emergency
+	some doc in lib.plans
+	runbook := doc.data.documentation.runbook
 	max_days := lib.config.runbook.max_review_age_days
 	lib.now_ns - lib.ns(runbook.reviewedAt) > max_days * lib.ns_per_day
+	message := sprintf(
+		"runbook last reviewed by %s on %s, %d days ago (max %d days)",
+		[object.get(runbook, "reviewer", "an unnamed reviewer"), runbook.reviewedAt, lib.age_days(runbook.reviewedAt), max_days],
+	)
 }
 
-runbook_problems contains sprintf("runbook review date %s is in the future (now %s)", [reviewed_at, input.now]) if {
-	reviewed_at := lib.plan.documentation.runbook.reviewedAt
+findings contains runbook_finding(doc, message) if {
+	not lib.emergency
+	some doc in lib.plans
+	reviewed_at := doc.data.documentation.runbook.reviewedAt
 	lib.ns(reviewed_at) > lib.now_ns
+	message := sprintf("runbook review date %s is in the future (now %s)", [reviewed_at, input.now])
 }

@@ -142,3 +142,30 @@ test_measured_error_budget_quiet_on_emergency_path if {
 	findings := checklist.findings with input as f.with_evidence("deploy", evidence)
 	not "checklist.error-budget" in f.fired(findings)
 }
+
+# Mutants of issue #14: a Build passes only with the approved build command
+# and its times in order.
+
+built(patch) := object.union(f.build("passed", 0), {"data": patch})
+
+test_build_passed_fires_on_another_build_command if {
+	findings := checklist.findings with input as f.with_evidence("deploy", {"Build": [built({"command": ["true"]})]})
+	f.says(findings, "checklist.build-passed", "no passed Build: the latest, `true`, ran `true`, which is not an approved build command (approved: `npm run build`)")
+}
+
+test_build_passed_build_commands_come_from_data if {
+	findings := checklist.findings with input as f.with_evidence("deploy", {"Build": [built({"command": ["make", "dist"]})]})
+		with data.shipgate.config.services["localizevideos-app"].build_commands as [["make", "dist"]]
+	not "checklist.build-passed" in f.fired(findings)
+}
+
+test_build_passed_fires_on_a_build_that_finished_before_it_started if {
+	findings := checklist.findings with input as f.with_evidence("deploy", {"Build": [built({"finishedAt": "2026-11-26T09:57:00Z"})]})
+	f.says(findings, "checklist.build-passed", "finished (2026-11-26T09:57:00Z) before it started (2026-11-26T09:58:00Z), so it does not count")
+}
+
+test_runbook_reviewed_fires_on_a_blank_reviewer if {
+	plan := f.plan_with({"documentation": {"runbook": {"url": "https://wiki.example.com/lv/runbook", "reviewer": "  ", "reviewedAt": "2026-11-20T15:00:00Z"}}})
+	findings := checklist.findings with input as f.with_evidence("deploy", {"Plan": [plan]})
+	f.says(findings, "checklist.runbook-reviewed", "latest Plan has no documentation.runbook.reviewer")
+}

@@ -8,14 +8,18 @@ rules := {
 	"deploy.approved-command": {
 		"title": "Only the approved deploy command",
 		"enforcement": "hard",
-		"gates": {"deploy"},
+		"gates": {"deploy", "verify", "complete"},
 		"remediation": "deploy with an approved command, argument for argument (LocalizeVideos: `pm2 restart localizevideos-app --update-env`), or add the command to services.<service>.deploy_commands through a reviewed policy change",
 	},
 }
 
 approved_commands := object.get(lib.service, "deploy_commands", [])
 
-findings contains lib.about_latest("Deploy", "deploy.approved-command", message) if {
+findings contains {
+	"rule": "deploy.approved-command",
+	"message": message,
+	"evidence": lib.digests(lib.deploys),
+} if {
 	count(approved_commands) == 0
 	message := sprintf(
 		"service %s has no approved deploy command (services.%s.deploy_commands in policy data)",
@@ -29,12 +33,15 @@ findings contains {
 	"evidence": [],
 } if {
 	count(approved_commands) > 0
-	not lib.latest("Deploy")
+	count(input.evidence.Deploy) == 0
 }
 
-findings contains lib.about_latest("Deploy", "deploy.approved-command", message) if {
+# Every Deploy of the newest tie is judged (lib.deploys): at the deploy gate
+# the request, at the verify and complete gates what ran.
+findings contains lib.about(doc, "deploy.approved-command", message) if {
 	count(approved_commands) > 0
-	command := lib.latest("Deploy").data.command
+	some doc in lib.deploys
+	command := doc.data.command
 	not command in approved_commands
 	message := sprintf(
 		"deploy command %s is not approved for %s (approved: %s)",

@@ -10,13 +10,13 @@ rules := {
 	"forbidden.direct-push": {
 		"title": "No direct push to production",
 		"enforcement": "hard",
-		"gates": {"deploy"},
+		"gates": {"deploy", "verify", "complete"},
 		"remediation": "merge the change to main and deploy it through the pipeline (`shipgate run deploy`), not from a workstation or a branch",
 	},
 	"forbidden.hot-patch": {
 		"title": "No hot-patching without Git",
 		"enforcement": "hard",
-		"gates": {"deploy"},
+		"gates": {"deploy", "verify", "complete"},
 		"remediation": "commit the change, push it, build it with `shipgate run build` in a clean checkout, and deploy that build output unchanged from a clean working tree",
 	},
 	"forbidden.deploy-during-incident": {
@@ -39,13 +39,15 @@ rules := {
 	},
 }
 
-# deploy is the data of the latest Deploy; rules about it do not fire without
-# one (deploy.approved-command does).
-deploy := lib.latest("Deploy").data
+# The rules about the deploy judge every Deploy of the newest tie
+# (lib.deploys); they do not fire without one (deploy.approved-command does).
+# At the verify and complete gates they judge what ran against what the
+# deploy gate approved: a deploy that went out by hand or from a dirty tree
+# is not verified or completed either.
 
-on_deploy(rule, message) := lib.about_latest("Deploy", rule, message)
-
-findings contains on_deploy("forbidden.direct-push", message) if {
+findings contains lib.about(doc, "forbidden.direct-push", message) if {
+	some doc in lib.deploys
+	deploy := doc.data
 	not deploy.trigger in lib.config.deploy.allowed_triggers
 	message := sprintf(
 		"deploy by %s was triggered %q; only %s count as the pipeline",
@@ -53,7 +55,9 @@ findings contains on_deploy("forbidden.direct-push", message) if {
 	)
 }
 
-findings contains on_deploy("forbidden.direct-push", message) if {
+findings contains lib.about(doc, "forbidden.direct-push", message) if {
+	some doc in lib.deploys
+	deploy := doc.data
 	deploy.source.onMain == false
 	not deploy.source.branch in lib.config.deploy.main_branches
 	message := sprintf(
@@ -62,7 +66,9 @@ findings contains on_deploy("forbidden.direct-push", message) if {
 	)
 }
 
-findings contains on_deploy("forbidden.direct-push", message) if {
+findings contains lib.about(doc, "forbidden.direct-push", message) if {
+	some doc in lib.deploys
+	deploy := doc.data
 	deploy.source.onMain == false
 	deploy.source.branch in lib.config.deploy.main_branches
 	message := sprintf(
@@ -71,7 +77,9 @@ findings contains on_deploy("forbidden.direct-push", message) if {
 	)
 }
 
-findings contains on_deploy("forbidden.hot-patch", message) if {
+findings contains lib.about(doc, "forbidden.hot-patch", message) if {
+	some doc in lib.deploys
+	deploy := doc.data
 	deploy.source.clean == false
 	message := sprintf(
 		"the working tree had uncommitted changes when %s deployed commit %s (source.clean is false)",
@@ -79,7 +87,9 @@ findings contains on_deploy("forbidden.hot-patch", message) if {
 	)
 }
 
-findings contains on_deploy("forbidden.hot-patch", message) if {
+findings contains lib.about(doc, "forbidden.hot-patch", message) if {
+	some doc in lib.deploys
+	deploy := doc.data
 	deploy.source.commitKnown == false
 	message := sprintf(
 		"commit %s is not in the repository %s (source.commitKnown is false)",
@@ -168,19 +178,22 @@ findings contains {
 	not build.data.artifact.tree
 }
 
-# Only the latest IncidentStatus counts: it is the current list.
+# Only the newest IncidentStatus counts: it is the current list. Each one of
+# a tie is judged.
 findings contains {
 	"rule": "forbidden.deploy-during-incident",
 	"message": sprintf(
-		"%s %s incident %s (opened %s, source %s)",
-		[incident.status, incident.severity, incident_name(incident), object.get(incident, "openedAt", "at an unknown time"), status.data.source],
+		"%s %s incident %s (opened %s, source %s)%s",
+		[
+			lib.incident_status(incident), incident.severity, incident_name(incident),
+			object.get(incident, "openedAt", "at an unknown time"), status.data.source, resolved_later(incident),
+		],
 	),
 	"evidence": [status.digest],
 } if {
-	status := lib.latest("IncidentStatus")
+	some status in lib.newest("IncidentStatus")
 	some incident in status.data.incidents
-	incident.severity in lib.config.incidents.blocking_severities
-	incident.status in lib.config.incidents.blocking_statuses
+	lib.blocking(incident)
 	not emergency_for(incident)
 }
 
@@ -188,24 +201,28 @@ findings contains {
 	"rule": "forbidden.deploy-during-incident",
 	"message": "no IncidentStatus evidence: whether an incident is open is unknown",
 	"evidence": [],
-} if not lib.latest("IncidentStatus")
+} if count(input.evidence.IncidentStatus) == 0
 
 incident_name(incident) := sprintf("%s %q", [incident.id, incident.title]) if incident.title
 
 else := incident.id
 
+# resolved_later notes an incident marked resolved at a time still to come.
+resolved_later(incident) := sprintf("; it is marked resolved at %s, after now, so it is still open", [incident.resolvedAt]) if {
+	lib.incident_status(incident) != incident.status
+} else := ""
+
 # The emergency path lifts the incident it names, and only that one.
-emergency_for(incident) if {
-	lib.emergency
-	incident.id == lib.plan.emergency.incident
+emergency_for(incident) if incident.id == lib.emergency_incident
+
+findings contains lib.about(doc, "forbidden.no-rollback-plan", lib.lacks(doc, "Plan", "rollbackPlan")) if {
+	some doc in lib.plans
+	not lib.has_argv(doc.data, ["rollbackPlan", "command"])
 }
 
-findings contains lib.about_latest("Plan", "forbidden.no-rollback-plan", lib.lacks("Plan", "rollbackPlan")) if {
-	not lib.plan.rollbackPlan
-}
-
-findings contains lib.about_latest("Plan", "forbidden.no-rollback-plan", message) if {
-	lib.plan.rollbackPlan.previousCommit == input.release.commit
+findings contains lib.about(doc, "forbidden.no-rollback-plan", message) if {
+	some doc in lib.plans
+	doc.data.rollbackPlan.previousCommit == input.release.commit
 	message := sprintf(
 		"the rollback plan returns to %s, the commit being released: it rolls nothing back",
 		[lib.short(input.release.commit)],

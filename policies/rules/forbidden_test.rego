@@ -170,9 +170,19 @@ test_incident_quiet_for_resolved_or_minor if {
 }
 
 test_incident_reads_only_the_latest_status if {
-	old := f.incidents([f.incident("INC-42", "SEV-1", "open")])
+	old := object.union(f.incidents([f.incident("INC-42", "SEV-1", "open")]), {"collectedAt": "2026-11-26T09:58:00Z"})
 	findings := forbidden.findings with input as f.with_evidence("deploy", {"IncidentStatus": [old, f.incident_status]})
 	not "forbidden.deploy-during-incident" in f.fired(findings)
+}
+
+# A tie (two lists collected at the same time) is judged whole: the open
+# SEV-1 of either list fires, whichever sorts last.
+test_incident_on_a_tie_every_status_counts if {
+	open := f.incidents([f.incident("INC-42", "SEV-1", "open")])
+	every order in [[open, f.incident_status], [f.incident_status, open]] {
+		findings := forbidden.findings with input as f.with_evidence("deploy", {"IncidentStatus": order})
+		f.says(findings, "forbidden.deploy-during-incident", "open SEV-1 incident INC-42")
+	}
 }
 
 test_incident_emergency_lifts_only_the_named_incident if {
@@ -368,4 +378,20 @@ test_skipped_smoke_tests_blocks_after_a_complete_denial if {
 test_skipped_smoke_tests_violation_quiet_at_complete if {
 	findings := with_violations("complete", [skipped("open", "2026-12-01T09:40:00Z")], {})
 	not "forbidden.skipped-smoke-tests" in f.fired(findings)
+}
+
+# Mutants of issue #14.
+
+test_incident_resolved_in_the_future_is_still_open if {
+	later := object.union(f.incident("INC-42", "SEV-1", "resolved"), {"resolvedAt": "2026-11-26T12:00:00Z"})
+	findings := incident_findings([later])
+	f.says(findings, "forbidden.deploy-during-incident", "open SEV-1 incident INC-42 \"Checkout is down\" (opened 2026-11-26T09:12:00Z, source pagerduty); it is marked resolved at 2026-11-26T12:00:00Z, after now, so it is still open")
+	earlier := object.union(f.incident("INC-42", "SEV-1", "resolved"), {"resolvedAt": "2026-11-26T10:00:00Z"})
+	not "forbidden.deploy-during-incident" in f.fired(incident_findings([earlier]))
+}
+
+test_no_rollback_plan_fires_on_a_blank_command if {
+	plan := f.plan_with({"rollbackPlan": {"previousCommit": f.previous_commit, "command": [" ", ""]}})
+	findings := forbidden.findings with input as f.with_evidence("deploy", {"Plan": [plan]})
+	f.says(findings, "forbidden.no-rollback-plan", "latest Plan has no rollbackPlan")
 }

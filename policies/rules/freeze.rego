@@ -31,10 +31,10 @@ rules := {
 		"remediation": "wait until the freeze window ends, or take the emergency path: a Plan with emergency (incident, justification) plus an Approval from someone other than the deployer",
 	},
 	"freeze.emergency-unapproved": {
-		"title": "Emergency release approved, for a known incident",
+		"title": "Emergency release justified and approved, for an open blocking incident",
 		"enforcement": "hard",
 		"gates": {"deploy"},
-		"remediation": "get an Approval for the deploy gate from an approver other than the deployer, and name in Plan emergency.incident an incident that the newest IncidentStatus lists",
+		"remediation": "justify the emergency in the Plan (emergency.justification, in words), get an Approval for the deploy gate from an approver other than the deployer, and name in Plan emergency.incident an open incident of a blocking severity (SEV-1, SEV-2) that the newest IncidentStatus lists",
 	},
 }
 
@@ -47,43 +47,54 @@ guarded if {
 	not lib.emergency
 }
 
-on_plan(rule, message) := lib.about_latest("Plan", rule, sprintf("%s is frozen: %s", [input.release.environment, message]))
+# Each Plan of the newest tie is judged (lib.plans).
+on_plan(doc, rule, message) := lib.about(doc, rule, sprintf("%s is frozen: %s", [input.release.environment, message]))
 
-findings contains on_plan("freeze.unplanned", message) if {
+findings contains on_plan(doc, "freeze.unplanned", lib.lacks(doc, "Plan", "changeTicket")) if {
 	guarded
-	some message in unplanned
+	some doc in lib.plans
+	not lib.has_text(doc.data, ["changeTicket"])
 }
 
-unplanned contains lib.lacks("Plan", "changeTicket") if not lib.plan.changeTicket
+findings contains on_plan(doc, "freeze.unplanned", lib.lacks(doc, "Plan", "window")) if {
+	guarded
+	some doc in lib.plans
+	not doc.data.window
+}
 
-unplanned contains lib.lacks("Plan", "window") if not lib.plan.window
-
-unplanned contains sprintf("now (%s) is outside the planned window %s to %s of %s", [input.now, w.start, w.end, ticket]) if {
-	w := lib.plan.window
+findings contains on_plan(doc, "freeze.unplanned", message) if {
+	guarded
+	some doc in lib.plans
+	w := doc.data.window
 	not lib.within(w.start, w.end)
-	ticket := object.get(lib.plan, "changeTicket", "the Plan")
+	ticket := ticket_name(doc.data)
+	message := sprintf("now (%s) is outside the planned window %s to %s of %s", [input.now, w.start, w.end, ticket])
 }
 
-findings contains on_plan("freeze.undocumented", message) if {
+ticket_name(plan) := plan.changeTicket if lib.has_text(plan, ["changeTicket"])
+
+else := "the Plan"
+
+findings contains on_plan(doc, "freeze.undocumented", lib.lacks(doc, "Plan", "documentation.runbook.url")) if {
 	guarded
-	some message in undocumented
+	some doc in lib.plans
+	not lib.has_text(doc.data, ["documentation", "runbook", "url"])
 }
 
-undocumented contains lib.lacks("Plan", "documentation.runbook.url") if {
-	not lib.plan.documentation.runbook.url
-}
-
-undocumented contains lib.lacks("Plan", "documentation.releaseNotes.url") if {
-	not lib.plan.documentation.releaseNotes.url
+findings contains on_plan(doc, "freeze.undocumented", lib.lacks(doc, "Plan", "documentation.releaseNotes.url")) if {
+	guarded
+	some doc in lib.plans
+	not lib.has_text(doc.data, ["documentation", "releaseNotes", "url"])
 }
 
 findings contains {
 	"rule": "freeze.unverified",
 	"message": sprintf("%s is frozen: the Plan's CI status is %s and there is no passed Build", [input.release.environment, ci]),
-	"evidence": array.concat(lib.latest_digests("Plan"), lib.digests(input.evidence.Build)),
+	"evidence": array.concat(lib.cited(doc), lib.digests(input.evidence.Build)),
 } if {
 	guarded
-	ci := object.get(lib.plan, ["ci", "status"], "not recorded")
+	some doc in lib.plans
+	ci := object.get(doc.data, ["ci", "status"], "not recorded")
 	ci != "passed"
 	count(lib.passed_builds) == 0
 }
@@ -99,8 +110,9 @@ findings contains {
 
 window_name(w) := sprintf("%s %q (%s to %s)", [w.id, object.get(w, "name", w.id), w.start, w.end])
 
-findings contains lib.about_latest("Plan", "freeze.emergency-unapproved", message) if {
-	emergency := lib.plan.emergency
+findings contains lib.about(doc, "freeze.emergency-unapproved", message) if {
+	some doc in lib.plans
+	emergency := doc.data.emergency
 	not lib.approved("deploy")
 	message := sprintf(
 		"emergency release for incident %s has no valid deploy approval: %s",
@@ -116,9 +128,10 @@ findings contains {
 		"emergency release names incident %s, which is not in the incident list of the newest IncidentStatus (%s), so the emergency path is not taken",
 		[emergency.incident, lib.join(sort(listed))],
 	),
-	"evidence": array.concat(lib.latest_digests("Plan"), lib.digests(statuses)),
+	"evidence": array.concat(lib.cited(doc), lib.digests(statuses)),
 } if {
-	emergency := lib.plan.emergency
+	some doc in lib.plans
+	emergency := doc.data.emergency
 	statuses := lib.newest("IncidentStatus")
 	count(statuses) > 0
 	not lib.incident_listed(emergency.incident)
@@ -128,11 +141,59 @@ findings contains {
 	}
 }
 
-findings contains lib.about_latest("Plan", "freeze.emergency-unapproved", message) if {
-	emergency := lib.plan.emergency
+findings contains lib.about(doc, "freeze.emergency-unapproved", message) if {
+	some doc in lib.plans
+	emergency := doc.data.emergency
 	count(input.evidence.IncidentStatus) == 0
 	message := sprintf(
 		"emergency release names incident %s, but there is no IncidentStatus evidence to find it in, so the emergency path is not taken",
 		[emergency.incident],
 	)
+}
+
+# Plans of the newest tie that do not declare the same emergency take no
+# emergency path; say so rather than leave it to the freeze rules alone.
+findings contains {
+	"rule": "freeze.emergency-unapproved",
+	"message": sprintf(
+		"the newest Plans (collected at the same time) do not declare one emergency (incidents: %s), so the emergency path is not taken",
+		[lib.join(sort(incidents))],
+	),
+	"evidence": lib.digests(lib.plans),
+} if {
+	some doc in lib.plans
+	doc.data.emergency
+	incidents := {object.get(other.data, ["emergency", "incident"], "none") | some other in lib.plans}
+	count(incidents) > 1
+}
+
+# The emergency path is for a blocking incident: one of
+# incidents.blocking_severities, in incidents.blocking_statuses (an incident
+# resolved after now is still open). An emergency for a SEV-4 or for an
+# incident already resolved lifts nothing.
+findings contains {
+	"rule": "freeze.emergency-unapproved",
+	"message": sprintf(
+		"emergency release names incident %s, which the newest IncidentStatus lists as %s, not an open incident of a blocking severity (%s), so the emergency path is not taken",
+		[emergency.incident, lib.join(sort(states)), lib.join(lib.config.incidents.blocking_severities)],
+	),
+	"evidence": array.concat(lib.cited(doc), lib.digests(lib.newest("IncidentStatus"))),
+} if {
+	some doc in lib.plans
+	emergency := doc.data.emergency
+	lib.incident_listed(emergency.incident)
+	not lib.incident_blocking(emergency.incident)
+	states := {sprintf("%s %s", [lib.incident_status(incident), incident.severity]) |
+		some status in lib.newest("IncidentStatus")
+		some incident in status.data.incidents
+		incident.id == emergency.incident
+	}
+}
+
+# A justification of only spaces is none.
+findings contains lib.about(doc, "freeze.emergency-unapproved", message) if {
+	some doc in lib.plans
+	emergency := doc.data.emergency
+	not lib.has_text(emergency, ["justification"])
+	message := sprintf("emergency release for incident %s has no justification, only spaces, so the emergency path is not taken", [emergency.incident])
 }

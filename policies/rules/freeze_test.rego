@@ -143,10 +143,68 @@ test_emergency_unapproved_fires_when_a_newest_tie_lacks_the_incident if {
 	f.says(findings, "freeze.emergency-unapproved", "not in the incident list of the newest IncidentStatus (INC-39, INC-40, INC-42)")
 }
 
-test_emergency_unapproved_quiet_for_a_listed_resolved_incident if {
+# An emergency is for an open incident of a blocking severity: one for a
+# resolved incident (before #14 this was allowed) or a SEV-4 lifts nothing.
+test_emergency_unapproved_fires_for_a_resolved_or_minor_incident if {
 	findings := freeze.findings with input as f.with_evidence("deploy", {
 		"Plan": [f.emergency_plan("INC-39")],
 		"IncidentStatus": [f.incident_status],
 	})
+	f.says(findings, "freeze.emergency-unapproved", "emergency release names incident INC-39, which the newest IncidentStatus lists as resolved SEV-1, not an open incident of a blocking severity (SEV-1, SEV-2)")
+	minor := freeze.findings with input as f.with_evidence("deploy", {
+		"Plan": [f.emergency_plan("INC-41")],
+		"IncidentStatus": [f.incidents([f.incident("INC-41", "SEV-4", "open")])],
+	})
+	f.says(minor, "freeze.emergency-unapproved", "lists as open SEV-4, not an open incident")
+}
+
+test_emergency_for_a_minor_incident_does_not_lift_the_hard_freeze if {
+	findings := freeze.findings with input as f.patched("deploy", {
+		"facts": f.hard_freeze,
+		"evidence": {"Plan": [f.emergency_plan("INC-41")], "IncidentStatus": [f.incidents([f.incident("INC-41", "SEV-4", "open")])]},
+	})
+	f.says(findings, "freeze.hard-window", "hard freeze in effect")
+	f.says(findings, "freeze.emergency-unapproved", "INC-41")
+}
+
+test_emergency_for_an_incident_resolved_later_is_taken if {
+	# Resolved at a time still to come: still open, so still an emergency.
+	later := object.union(f.incident("INC-42", "SEV-1", "resolved"), {"resolvedAt": "2026-11-26T12:00:00Z"})
+	findings := freeze.findings with input as f.patched("deploy", {
+		"facts": f.hard_freeze,
+		"evidence": {"Plan": [f.emergency_plan("INC-42")], "IncidentStatus": [f.incidents([later])]},
+	})
 	count(findings) == 0
+}
+
+test_emergency_unapproved_fires_for_a_blank_justification if {
+	plan := f.plan_with({"emergency": {"incident": "INC-42", "justification": "          "}})
+	findings := freeze.findings with input as f.patched("deploy", {
+		"facts": f.hard_freeze,
+		"evidence": f.emergency_evidence(plan),
+	})
+	f.says(findings, "freeze.emergency-unapproved", "emergency release for incident INC-42 has no justification, only spaces")
+	f.says(findings, "freeze.hard-window", "hard freeze in effect")
+}
+
+test_emergency_unapproved_fires_when_tied_plans_disagree if {
+	other := object.union(f.emergency_plan("INC-43"), {"digest": f.digest("plan-inc-43")})
+	findings := freeze.findings with input as f.with_evidence("deploy", {
+		"Plan": [f.emergency_plan("INC-42"), other],
+		"IncidentStatus": [f.incidents([f.incident("INC-42", "SEV-1", "open"), f.incident("INC-43", "SEV-1", "open")])],
+	})
+	f.says(findings, "freeze.emergency-unapproved", "do not declare one emergency (incidents: INC-42, INC-43)")
+}
+
+# Required free text of only spaces counts as missing.
+test_blank_ticket_and_links_count_as_missing if {
+	findings := plan_findings(f.plan_with({
+		"changeTicket": "   ",
+		"documentation": {"runbook": {"url": " "}, "releaseNotes": {"url": "\t"}},
+	}))
+	f.says(findings, "freeze.unplanned", "latest Plan has no changeTicket")
+	f.says(findings, "freeze.undocumented", "latest Plan has no documentation.runbook.url")
+	f.says(findings, "freeze.undocumented", "latest Plan has no documentation.releaseNotes.url")
+	outside := plan_findings(f.plan_with({"changeTicket": " ", "window": {"start": "2026-11-26T11:00:00Z", "end": "2026-11-26T12:00:00Z"}}))
+	f.says(outside, "freeze.unplanned", "outside the planned window 2026-11-26T11:00:00Z to 2026-11-26T12:00:00Z of the Plan")
 }

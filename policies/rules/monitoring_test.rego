@@ -168,3 +168,105 @@ test_healthy_quiet_with_an_early_breach_and_a_later_healthy_window if {
 	count(result.findings) == 0
 	count(result.obligations) == 0
 }
+
+# Mutants of issue #14: a Monitoring that says healthy must be one.
+
+# with_signal(patch) is the healthy Monitoring with patch merged into its
+# error_rate signal.
+with_signal(patch) := f.monitoring("healthy", array.concat(
+	[object.union(s, patch) | some s in f.healthy_signals; s.name == "error_rate"],
+	[s | some s in f.healthy_signals; s.name != "error_rate"],
+))
+
+test_healthy_fires_on_a_healthy_signal_without_samples if {
+	result := monitored(with_signal({"samples": 0}))
+	f.says(result.findings, "monitoring.healthy", "signal error_rate is recorded healthy on 0 readings with data, fewer than the 5 it needs")
+}
+
+test_healthy_fires_on_fewer_samples_than_the_signal_needs if {
+	result := monitored(with_signal({"samples": 12, "minSamples": 31}))
+	f.says(result.findings, "monitoring.healthy", "signal error_rate is recorded healthy on 12 readings with data, fewer than the 31 it needs")
+	count(monitored(with_signal({"samples": 31, "minSamples": 31})).findings) == 0
+}
+
+test_healthy_min_samples_come_from_data if {
+	findings := monitoring.findings with input as f.with_evidence("complete", {"Monitoring": [with_signal({"samples": 3})]})
+		with data.shipgate.config.monitoring.min_samples as 2
+	count(findings) == 0
+}
+
+test_healthy_fires_on_a_window_that_ends_after_now if {
+	doc := object.union(f.monitoring("healthy", f.healthy_signals), {"data": {"window": {"end": "2026-11-26T10:45:00Z"}}})
+	result := monitored(doc)
+	f.says(result.findings, "monitoring.healthy", "monitoring window 2026-11-26T10:08:00Z to 2026-11-26T10:45:00Z ends after the evaluation time (2026-11-26T10:30:00Z): it was not watched to its end")
+}
+
+test_healthy_fires_on_a_window_that_ends_before_it_starts if {
+	doc := object.union(f.monitoring("healthy", f.healthy_signals), {"data": {"window": {"start": "2026-11-26T10:25:00Z", "end": "2026-11-26T10:08:00Z"}}})
+	result := monitored(doc)
+	f.says(result.findings, "monitoring.healthy", "monitoring window 2026-11-26T10:25:00Z to 2026-11-26T10:08:00Z ends before it starts, so it does not count")
+}
+
+test_healthy_fires_when_the_recorded_condition_says_breach if {
+	breached := with_signal({"observed": 0.9, "baseline": 0.003, "condition": "observed > baseline * 1.5 + 0.01"})
+	result := monitored(breached)
+	f.says(result.findings, "monitoring.healthy", "signal error_rate is recorded healthy, but its breach condition observed > baseline * 1.5 + 0.01 holds for what the document records (observed 0.9, baseline 0.003)")
+	ok := with_signal({"observed": 0.004, "baseline": 0.003, "condition": "observed > baseline * 1.5 + 0.01"})
+	count(monitored(ok).findings) == 0
+}
+
+test_healthy_condition_without_a_baseline if {
+	# A fixed threshold needs no baseline.
+	fixed := f.monitoring("healthy", array.concat(
+		[object.union(object.remove(s, ["baseline"]), {"observed": 0.95, "condition": "observed > 0.9"}) | some s in f.healthy_signals; s.name == "cpu"],
+		[s | some s in f.healthy_signals; s.name != "cpu"],
+	))
+	f.says(monitored(fixed).findings, "monitoring.healthy", "signal cpu is recorded healthy, but its breach condition observed > 0.9 holds for what the document records (observed 0.95, baseline none)")
+
+	# A condition that reads a baseline the document lacks is left to the status.
+	unread := f.monitoring("healthy", array.concat(
+		[object.union(object.remove(s, ["baseline"]), {"observed": 0.95, "condition": "observed > baseline"}) | some s in f.healthy_signals; s.name == "cpu"],
+		[s | some s in f.healthy_signals; s.name != "cpu"],
+	))
+	count(monitored(unread).findings) == 0
+}
+
+# The breach conditions the policy re-evaluates, and those it leaves to the
+# recorded status.
+test_breaches_evaluates_plain_conditions if {
+	signal := {"observed": 0.9, "baseline": 0.003}
+	every condition, want in {
+		"observed > baseline * 1.5 + 0.01": true,
+		"observed < baseline - 0.05 || observed < 0.9": false,
+		"observed < 0.5 || observed >= 0.9": true,
+		"observed > baseline * 2.0 && observed > 0.3": true,
+		"observed > baseline * 2.0 && observed > 300e6": false,
+		"observed / baseline > 2 - 1 * 3": true,
+		"observed - baseline - 0.5 <= 0.398": true,
+		"observed == 0.9": true,
+		"observed != 0.9": false,
+		"baseline * 1000 >= 3": true,
+	} {
+		monitoring.breaches(object.union(signal, {"condition": condition})) == want
+	}
+}
+
+test_breaches_is_undefined_for_other_conditions if {
+	signal := {"observed": 0.9, "baseline": 0.003}
+	every condition in [
+		"(observed > 2)",
+		"observed / 0 > 2",
+		"observed > -1",
+		"observed > .5",
+		"count > 10",
+		"observed > window.length",
+		"math.abs(observed) > 1",
+		"observed",
+		"observed > baseline +",
+	] {
+		not monitoring.breaches(object.union(signal, {"condition": condition}))
+	}
+	not monitoring.breaches({"baseline": 1, "condition": "observed > 1"})
+	not monitoring.breaches({"observed": 1, "condition": "observed > baseline"})
+	not monitoring.breaches({"observed": 1})
+}

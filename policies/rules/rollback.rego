@@ -12,17 +12,21 @@ rules := {
 	},
 }
 
-# deployed is the latest succeeded Deploy.
-deployed := lib.last([deploy |
-	some deploy in input.evidence.Deploy
-	deploy.data.status == "succeeded"
-])
+# deployed is the newest succeeded Deploy; on a tie, the fastest, so the
+# rollback is held to the strictest comparison.
+deployed := fastest(lib.newest_of(lib.succeeded_deploys))
 
-# built is the latest passed Build, when there is one.
-built := lib.last([build |
-	some build in input.evidence.Build
-	build.data.status == "passed"
-])
+# built is the newest passed Build, when there is one; on a tie, the fastest.
+built := fastest(lib.newest_of(lib.passed_builds))
+
+# fastest(docs) is the document of docs that took the least time (the first
+# in digest order among equals); undefined when docs is empty.
+fastest(docs) := doc if {
+	least := min({other.data.durationSeconds | some other in docs})
+	first := lib.digests([other | some other in docs; other.data.durationSeconds == least])[0]
+	some doc in docs
+	doc.digest == first
+}
 
 # The release document's fast rollback is "revert code, rebuild, restart
 # PM2", and its deploy is the build and the restart: a rollback must take
@@ -52,5 +56,6 @@ findings contains {
 } if {
 	some rollback in input.evidence.Rollback
 	rollback.data.status == "succeeded"
+	lib.in_order(rollback.data.startedAt, rollback.data.finishedAt) # else it does not count
 	rollback.data.durationSeconds > shipped.seconds
 }

@@ -45,3 +45,8 @@ test_slower_than_deploy_compares_with_the_latest_succeeded_deploy if {
 	})
 	f.says(findings, "rollback.slower-than-deploy", "longer than the deploy (80s: build 72s + deploy 8s)")
 }
+
+test_slower_than_deploy_ignores_a_rollback_that_finished_before_it_started if {
+	inverted := object.union(f.rollback("succeeded", 95), {"data": {"finishedAt": "2026-11-26T10:29:00Z"}})
+	count(rolled_back([inverted])) == 0
+}

@@ -38,6 +38,17 @@ findings contains {
 	deploy.data.status != "succeeded"
 }
 
+# A Deploy that says succeeded but exited non-zero, or finished before it
+# started, is not a succeeded deploy (lib.succeeded_deploys).
+findings contains {
+	"rule": "verify.deploy-succeeded",
+	"message": sprintf("the Deploy collected %s by %s %s: it is not a succeeded deploy", [deploy.collectedAt, deploy.data.actor, problem]),
+	"evidence": [deploy.digest],
+} if {
+	some deploy in lib.deploys
+	problem := lib.unsound_deploy(deploy.data)
+}
+
 deploy_outcome(deploy) := sprintf("failed with exit code %v: a failed deploy cannot be verified or completed", [deploy.exitCode]) if {
 	deploy.status == "failed"
 	deploy.exitCode
@@ -86,7 +97,12 @@ problems(name) := {problem |
 	some problem in check_problems(verification, name)
 }
 
-check_problems(verification, name) := {result(check) |
+check_problems(verification, name) := {sprintf(
+	"the Verification finished (%s) before it started (%s), so it does not count",
+	[verification.data.finishedAt, verification.data.startedAt],
+)} if {
+	not lib.in_order(verification.data.startedAt, verification.data.finishedAt)
+} else := {result(check) |
 	some check in verification.data.checks
 	check.name == name
 	check.status != "passed"

@@ -69,7 +69,7 @@ test_mandatory_checks_on_a_tie_a_failure_in_any_counts if {
 	f.count_of(findings, "verify.mandatory-checks") == 1
 	some finding in findings
 	finding.message == "mandatory check home: failed (home failed)"
-	finding.evidence == [failed.digest, passed.digest]
+	finding.evidence == sort([failed.digest, passed.digest])
 }
 
 test_mandatory_checks_on_a_tie_names_every_problem if {
@@ -179,4 +179,28 @@ test_deploy_succeeded_fires_on_a_failed_deploy_in_the_newest_tie if {
 test_deploy_succeeded_fires_without_deploy if {
 	findings := verify.findings with input as f.with_evidence("verify", {"Deploy": []})
 	f.says(findings, "verify.deploy-succeeded", "no Deploy evidence")
+}
+
+# At the verify and complete gates the Deploy that ran is compared with what
+# the deploy gate approved (issue #14).
+
+ran(patch) := object.union(f.deployed(8), {"data": patch})
+
+test_deploy_succeeded_fires_on_a_non_zero_exit_code if {
+	deployed := ran({"exitCode": 1})
+	findings := verify.findings with input as f.with_evidence("verify", {"Deploy": [f.deploy_request, deployed]})
+	f.says(findings, "verify.deploy-succeeded", "the Deploy collected 2026-11-26T10:06:10Z by alice is recorded succeeded, but its command exited 1: it is not a succeeded deploy")
+}
+
+test_deploy_succeeded_fires_on_a_deploy_that_finished_before_it_started if {
+	deployed := ran({"startedAt": "2026-11-26T10:06:09Z"})
+	findings := verify.findings with input as f.with_evidence("verify", {"Deploy": [f.deploy_request, deployed]})
+	f.says(findings, "verify.deploy-succeeded", "is recorded succeeded, but finished (2026-11-26T10:06:08Z) before it started (2026-11-26T10:06:09Z)")
+}
+
+test_mandatory_checks_fire_on_a_verification_that_finished_before_it_started if {
+	inverted := object.union(f.verification({}), {"data": {"finishedAt": "2026-11-26T10:06:30Z"}})
+	findings := verify.findings with input as f.with_evidence("verify", {"Verification": [inverted]})
+	f.count_of(findings, "verify.mandatory-checks") == 5
+	f.says(findings, "verify.mandatory-checks", "mandatory check home: the Verification finished (2026-11-26T10:06:30Z) before it started (2026-11-26T10:07:00Z), so it does not count")
 }

@@ -171,6 +171,9 @@ func ReadBundle(r io.Reader, verifyKey []byte) (*bundle.Bundle, error) {
 		rd = rd.WithBundleVerificationConfig(bundle.NewVerificationConfig(map[string]*bundle.KeyConfig{kid: kc}, kid, "", nil))
 	}
 	b, err := rd.Read()
+	if le := (*targz.LimitError)(nil); errors.As(err, &le) {
+		return nil, &BundleError{Err: le} // without OPA's "bundle read failed"
+	}
 	if err != nil {
 		return nil, &BundleError{Err: err}
 	}

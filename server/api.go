@@ -119,9 +119,20 @@ func (s *Server) decodeDocuments(prefix string, raws []json.RawMessage, sources 
 // addEvidence records one document (a JSON object) or a batch (an array):
 // all of it or, if any document is invalid, none.
 func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	b, err := readBody(r)
+	b, err := readRaw(r)
 	if err != nil {
 		return err
+	}
+	// The body is a document or a batch of them: read as strictly as
+	// readBody reads any body, and refused as the evidence it is.
+	if err := strictJSON(b); err != nil {
+		var ves evidence.ValidationErrors
+		if errors.As(err, &ves) {
+			for i := range ves {
+				ves[i].Source = "(body)"
+			}
+		}
+		return invalidEvidence(err)
 	}
 	var raws []json.RawMessage
 	var sources []string
@@ -491,12 +502,8 @@ type postmortemRequest struct {
 // addPostmortem records a Postmortem and closes the violations it names
 // (all of them, or those listed, each of which it must name).
 func (s *Server) addPostmortem(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	b, err := readBody(r)
-	if err != nil {
-		return err
-	}
 	var req postmortemRequest
-	if err := decodeStrict(b, &req); err != nil {
+	if err := readJSON(r, &req); err != nil {
 		return err
 	}
 	if len(req.Document) == 0 {
@@ -605,12 +612,8 @@ type tokenRequest struct {
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	b, err := readBody(r)
-	if err != nil {
-		return err
-	}
 	var req tokenRequest
-	if err := decodeStrict(b, &req); err != nil {
+	if err := readJSON(r, &req); err != nil {
 		return err
 	}
 	secret, t, err := s.tokens.Create(r.Context(), req.Name, req.Role, p.Name+" ("+p.TokenID+")")

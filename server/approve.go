@@ -164,11 +164,7 @@ func approvalError(err error) error {
 func (s *Server) approve(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	var req approvalRequest
 	if r.ContentLength != 0 {
-		b, err := readBody(r)
-		if err != nil {
-			return err
-		}
-		if err := decodeStrict(b, &req); err != nil {
+		if err := readJSON(r, &req); err != nil {
 			return err
 		}
 	}
@@ -192,12 +188,8 @@ type overrideRequest struct {
 
 // override records an Override of one soft rule by the approver p.
 func (s *Server) override(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	b, err := readBody(r)
-	if err != nil {
-		return err
-	}
 	var req overrideRequest
-	if err := decodeStrict(b, &req); err != nil {
+	if err := readJSON(r, &req); err != nil {
 		return err
 	}
 	now := s.now().UTC()

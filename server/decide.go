@@ -51,12 +51,8 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, p auth.Principal
 	result := resultError
 	defer func() { s.metrics.decision(label, result, time.Since(start)) }()
 
-	b, err := readBody(r)
-	if err != nil {
-		return err
-	}
 	var req GateRequest
-	if err := decodeStrict(b, &req); err != nil {
+	if err := readJSON(r, &req); err != nil {
 		return err
 	}
 	if req.Release.ID == "" {

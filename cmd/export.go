@@ -93,7 +93,7 @@ decision logs read shipgate's:
 	f := c.Flags()
 	f.StringVar(&o.Format, "format", "", "export format: "+FormatOPADecisionLog+" or "+FormatPack+" (required)")
 	f.StringVar(&o.Since, "since", "", "only decisions evaluated at or after this time, RFC 3339")
-	f.StringVar(&o.Release, "release", "", "only the decisions about this release")
+	nameVar(f, &o.Release, "release", "", "only the decisions about this release")
 	f.StringVar(&o.Out, "out", "", "write to FILE instead of stdout (required for a pack)")
 	_ = c.MarkFlagRequired("format")
 	o.Store.AddFlags(f, g)

@@ -96,8 +96,8 @@ keys:
 			return err
 		},
 	}
-	c.Flags().StringVar(&o.Service, "service", "", "the service this repository releases")
-	c.Flags().StringVar(&o.Environment, "environment", "production", "the environment it releases to")
+	nameVar(c.Flags(), &o.Service, "service", "", "the service this repository releases")
+	nameVar(c.Flags(), &o.Environment, "environment", "production", "the environment it releases to")
 	c.Flags().BoolVar(&o.Force, "force", false, "overwrite an existing configuration and key")
 	return c
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/localizevideos/shipgate/schemas"
 )
 
 // Version is set at build time with -ldflags "-X .../cmd.Version=...".
@@ -91,6 +93,15 @@ func NewRoot(s Streams) *cobra.Command {
 		SilenceErrors: true,
 		Version:       Version,
 	}
+	// pflag quotes a refused value whole; a name error shows it escaped
+	// and cut (a 10 KiB release id), with the flag named.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		var ne *schemas.NameError
+		if errors.As(err, &ne) {
+			return ne
+		}
+		return err
+	})
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)

@@ -14,6 +14,7 @@ import (
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -505,6 +506,11 @@ func (s *Server) addPostmortem(w http.ResponseWriter, r *http.Request, _ auth.Pr
 	var req postmortemRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
+	}
+	for i, id := range req.Violations {
+		if err := schemas.CheckName(fmt.Sprintf("/violations/%d", i), id); err != nil {
+			return badRequest("request body: %v", err)
+		}
 	}
 	if len(req.Document) == 0 {
 		return badRequest("request body: /document: want the Postmortem evidence document")

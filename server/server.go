@@ -20,6 +20,7 @@ import (
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/server/web"
 	"github.com/localizevideos/shipgate/store"
 )
@@ -283,6 +284,10 @@ func (s *Server) route(rt Route) http.Handler {
 					rt.Method, rt.Path, strings.Join(rt.Roles, " or "), p.Name, p.Role)})
 			return
 		}
+		if err := checkNames(r); err != nil {
+			fail(err)
+			return
+		}
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
 		}
@@ -297,6 +302,27 @@ func (s *Server) route(rt Route) http.Handler {
 			fail(e)
 		}
 	})
+}
+
+// checkNames refuses a request whose path {id} (a release, decision,
+// violation or token id) or whose release, service or environment query
+// parameter is not a name (schemas.CheckName): such an id is never looked
+// up, recorded or echoed as if it could be one.
+func checkNames(r *http.Request) *Error {
+	if id := r.PathValue("id"); id != "" {
+		if err := schemas.CheckName("path {id}", id); err != nil {
+			return badRequest("%v", err)
+		}
+	}
+	q := r.URL.Query()
+	for _, k := range []string{"release", "service", "environment"} {
+		for _, v := range q[k] {
+			if err := schemas.CheckName("query parameter "+k, v); v != "" && err != nil {
+				return badRequest("%v", err)
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

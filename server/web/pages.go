@@ -46,6 +46,9 @@ func (d *dashboard) releasesPage(w http.ResponseWriter, r *http.Request, s *sign
 	}
 	v := releasesView{Service: r.URL.Query().Get("service"), Page: 1}
 	if v.Service != "" {
+		if err := schemas.CheckName("service", v.Service); err != nil {
+			return badRequest("The " + err.Error() + ".")
+		}
 		kept := rels[:0]
 		for _, rel := range rels {
 			if rel.Service == v.Service {
@@ -96,6 +99,9 @@ type releaseView struct {
 // every finding, and its violations.
 func (d *dashboard) releasePage(w http.ResponseWriter, r *http.Request, s *signedIn) error {
 	id := r.PathValue("id")
+	if err := schemas.CheckName("release id", id); err != nil {
+		return badRequest("The " + err.Error() + ".")
+	}
 	rel, ok, err := loadRelease(r.Context(), d.cfg.Store, id)
 	if err != nil {
 		return err
@@ -171,6 +177,9 @@ func (d *dashboard) approve(w http.ResponseWriter, r *http.Request, s *signedIn)
 	id := r.PathValue("id")
 	if s.Role != auth.RoleApprover {
 		return forbidden(fmt.Sprintf("Approval refused: only a token with the approver role can approve a release, and you are signed in as %s with the %s role. Nothing was recorded.", s.Name, s.Role), nil)
+	}
+	if err := schemas.CheckName("release id", id); err != nil {
+		return badRequest("The " + err.Error() + ". Nothing was recorded.")
 	}
 	note, err := cleanNote(r.PostForm.Get("note"))
 	if err != nil {

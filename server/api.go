@@ -18,34 +18,36 @@ import (
 	"github.com/localizevideos/shipgate/store"
 )
 
-// Who may read: approvers see what they approve, auditors everything.
-var readers = []string{auth.RoleApprover, auth.RoleAuditor}
-
 // apiRoutes is the API. docs/openapi.yaml lists the same routes (a test
-// holds them equal).
+// holds them equal). Each names the permission it needs (package auth):
+// the dashboard's pages ask the same ones.
 func (s *Server) apiRoutes() []Route {
+	type h = func(http.ResponseWriter, *http.Request, auth.Principal) error
+	route := func(method, path string, perm auth.Permission, handler h) Route {
+		return Route{Method: method, Path: path, Permission: perm, Roles: perm.Roles(), h: handler}
+	}
 	return []Route{
-		{"POST", "/v1/evidence", []string{auth.RolePipeline}, s.addEvidence},
-		{"GET", "/v1/evidence/{digest}", readers, s.getEvidence},
-		{"POST", "/v1/gates/{gate}", []string{auth.RolePipeline}, s.decide},
-		{"GET", "/v1/decisions/{id}", readers, s.getDecision},
-		{"GET", "/v1/releases", readers, s.listReleases},
-		{"GET", "/v1/releases/{id}", readers, s.getRelease},
-		{"GET", "/v1/releases/{id}/status", []string{auth.RolePipeline, auth.RoleApprover, auth.RoleAuditor}, s.getStatus},
-		{"GET", "/v1/releases/{id}/plans", []string{auth.RolePipeline, auth.RoleApprover, auth.RoleAuditor}, s.listPlans},
-		{"GET", "/v1/releases/{id}/rollback-target", []string{auth.RolePipeline, auth.RoleApprover}, s.getRollbackTarget},
-		{"GET", "/v1/releases/{id}/auto-rollback", []string{auth.RolePipeline, auth.RoleApprover}, s.getAutoRollback},
-		{"POST", "/v1/releases/{id}/approvals", []string{auth.RoleApprover}, s.approve},
-		{"POST", "/v1/releases/{id}/overrides", []string{auth.RoleApprover}, s.override},
-		{"POST", "/v1/releases/{id}/holds", []string{auth.RoleApprover}, s.hold},
-		{"GET", "/v1/violations", readers, s.listViolations},
-		{"GET", "/v1/violations/{id}", readers, s.getViolation},
-		{"GET", "/v1/postmortems", readers, s.listPostmortems},
-		{"POST", "/v1/postmortems", []string{auth.RolePipeline, auth.RoleApprover}, s.addPostmortem},
-		{"GET", "/v1/ledger/verify", []string{auth.RoleAuditor}, s.verifyLedger},
-		{"GET", "/v1/tokens", []string{auth.RoleAdmin}, s.listTokens},
-		{"POST", "/v1/tokens", []string{auth.RoleAdmin}, s.createToken},
-		{"DELETE", "/v1/tokens/{id}", []string{auth.RoleAdmin}, s.revokeToken},
+		route("POST", "/v1/evidence", auth.RecordEvidence, s.addEvidence),
+		route("GET", "/v1/evidence/{digest}", auth.ReadLedger, s.getEvidence),
+		route("POST", "/v1/gates/{gate}", auth.AskGate, s.decide),
+		route("GET", "/v1/decisions/{id}", auth.ReadLedger, s.getDecision),
+		route("GET", "/v1/releases", auth.ReadLedger, s.listReleases),
+		route("GET", "/v1/releases/{id}", auth.ReadLedger, s.getRelease),
+		route("GET", "/v1/releases/{id}/status", auth.ReadPlans, s.getStatus),
+		route("GET", "/v1/releases/{id}/plans", auth.ReadPlans, s.listPlans),
+		route("GET", "/v1/releases/{id}/rollback-target", auth.PlanRollback, s.getRollbackTarget),
+		route("GET", "/v1/releases/{id}/auto-rollback", auth.PlanRollback, s.getAutoRollback),
+		route("POST", "/v1/releases/{id}/approvals", auth.Approve, s.approve),
+		route("POST", "/v1/releases/{id}/overrides", auth.Approve, s.override),
+		route("POST", "/v1/releases/{id}/holds", auth.Approve, s.hold),
+		route("GET", "/v1/violations", auth.ReadLedger, s.listViolations),
+		route("GET", "/v1/violations/{id}", auth.ReadLedger, s.getViolation),
+		route("GET", "/v1/postmortems", auth.ReadLedger, s.listPostmortems),
+		route("POST", "/v1/postmortems", auth.RecordPostmortem, s.addPostmortem),
+		route("GET", "/v1/ledger/verify", auth.VerifyLedger, s.verifyLedger),
+		route("GET", "/v1/tokens", auth.ManageTokens, s.listTokens),
+		route("POST", "/v1/tokens", auth.ManageTokens, s.createToken),
+		route("DELETE", "/v1/tokens/{id}", auth.ManageTokens, s.revokeToken),
 	}
 }
 

@@ -97,8 +97,8 @@ func (s *Server) record(ctx context.Context, source string, v map[string]any) (*
 // bound checks p may approve or override the release and returns the
 // envelope of a document of kind bound to it.
 func (s *Server) bound(ctx context.Context, p auth.Principal, releaseID, kind string, now time.Time) (map[string]any, error) {
-	if !p.Has(auth.RoleApprover) {
-		return nil, fmt.Errorf("%w: %s has the role %s; approving needs approver", auth.ErrForbidden, p.Name, p.Role)
+	if err := p.Authorize(auth.Approve); err != nil {
+		return nil, err
 	}
 	plan, deployers, err := s.planned(ctx, releaseID)
 	if err != nil {

@@ -91,8 +91,10 @@ type Server struct {
 type Route struct {
 	Method string
 	Path   string
-	// Roles may call the route; none means the route is public (the
-	// operations endpoints).
+	// Permission is what the caller's role must hold (auth.Permission);
+	// the dashboard's pages ask the same ones.
+	Permission auth.Permission
+	// Roles are the roles that hold Permission.
 	Roles []string
 	h     func(w http.ResponseWriter, r *http.Request, p auth.Principal) error
 }
@@ -278,7 +280,7 @@ func (s *Server) route(rt Route) http.Handler {
 			return
 		}
 		in.principal = p.Name
-		if !p.Has(rt.Roles...) {
+		if err := p.Authorize(rt.Permission); err != nil {
 			fail(&Error{Status: http.StatusForbidden, Code: CodeForbidden,
 				Message: fmt.Sprintf("%s %s needs the role %s; the token of %s has the role %s",
 					rt.Method, rt.Path, strings.Join(rt.Roles, " or "), p.Name, p.Role)})

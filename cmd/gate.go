@@ -25,7 +25,7 @@ func (o *ReleaseOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
 	nameVar(fs, &o.ID, "release", "", "release id (required)")
 	nameVar(fs, &o.Service, "service", "", "service (default: the config's, or the release's Plan)")
 	nameVar(fs, &o.Environment, "environment", "", "environment (default: the config's, or the release's Plan)")
-	fs.StringVar(&o.Commit, "commit", "", "commit (default: from the release's Plan)")
+	commitVar(fs, &o.Commit, "commit", "", "commit (default: from the release's Plan)")
 }
 
 func (o *ReleaseOptions) resolve() (engine.Release, error) {

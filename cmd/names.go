@@ -17,15 +17,15 @@ import (
 // nameValue is a string flag holding a name (a release id, a service, an
 // environment, a violation id).
 type nameValue struct {
-	p      *string
-	flag   string
-	person bool
+	p     *string
+	flag  string
+	check func(what, v string) error
 }
 
 func (v *nameValue) Set(s string) error {
-	check := schemas.CheckName
-	if v.person {
-		check = schemas.CheckPerson
+	check := v.check
+	if check == nil {
+		check = schemas.CheckName
 	}
 	if err := check("--"+v.flag, s); err != nil {
 		return err
@@ -47,7 +47,14 @@ func nameVar(fs *pflag.FlagSet, p *string, name, value, usage string) {
 // (schemas.PersonPattern).
 func personVar(fs *pflag.FlagSet, p *string, name, value, usage string) {
 	*p = value
-	fs.Var(&nameValue{p: p, flag: name, person: true}, name, usage)
+	fs.Var(&nameValue{p: p, flag: name, check: schemas.CheckPerson}, name, usage)
+}
+
+// commitVar defines a string flag that takes a commit
+// (schemas.CommitPattern).
+func commitVar(fs *pflag.FlagSet, p *string, name, value, usage string) {
+	*p = value
+	fs.Var(&nameValue{p: p, flag: name, check: schemas.CheckCommit}, name, usage)
 }
 
 // nameSliceValue is a repeatable flag of names, comma-separated as

@@ -196,8 +196,9 @@ func (g *Gate) openViolations(ctx context.Context, service string) ([]engine.Ope
 }
 
 // CheckRequest refuses a request whose release id, service, environment
-// or decision id is not a name (schemas.CheckName), or whose actor is not
-// a person's name (schemas.CheckPerson): a *schemas.NameError. Decide
+// or decision id is not a name (schemas.CheckName), whose commit is not one
+// (schemas.CheckCommit), or whose actor is not a person's name
+// (schemas.CheckPerson): a *schemas.NameError. Decide
 // checks it before anything is read or recorded; callers check it earlier
 // to name their own flag or member.
 func CheckRequest(req Request) error {
@@ -211,6 +212,11 @@ func CheckRequest(req Request) error {
 			continue // taken from the Plan, or named by the gate
 		}
 		if err := schemas.CheckName(f.what, f.v); err != nil {
+			return err
+		}
+	}
+	if req.Release.Commit != "" {
+		if err := schemas.CheckCommit("commit", req.Release.Commit); err != nil {
 			return err
 		}
 	}

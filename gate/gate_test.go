@@ -326,6 +326,7 @@ func TestDecideRefusesBadNames(t *testing.T) {
 		{"environment with a space", func(r *gate.Request) { r.Release.Environment = "prod uction" }},
 		{"decision id with a slash", func(r *gate.Request) { r.ID = "../dec" }},
 		{"actor with a newline", func(r *gate.Request) { r.Actor = "dave\nINFO all good" }},
+		{"commit that is a path", func(r *gate.Request) { r.Release.Commit = "../../etc/passwd" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g, db := newGate(t)

@@ -23,11 +23,14 @@ const (
 	// whitespace, so that "alice" and "alice " cannot pass a four-eyes
 	// check as two people.
 	PersonPattern = `^[^\s\p{Cc}]([^\p{Cc}]{0,198}[^\s\p{Cc}])?$`
+	// CommitPattern is a git commit: 40 lower-case hex digits.
+	CommitPattern = `^[0-9a-f]{40}$`
 )
 
 var (
 	nameRE   = regexp.MustCompile(NamePattern)
 	personRE = regexp.MustCompile(PersonPattern)
+	commitRE = regexp.MustCompile(CommitPattern)
 )
 
 // NameError is a value outside its grammar.
@@ -35,15 +38,18 @@ type NameError struct {
 	// What names the value: "release id", "--service", "/release/id".
 	What  string
 	Value string
-	// Person is set for a person's name (PersonPattern), else the value
-	// is a name (NamePattern).
-	Person bool
+	// Person is set for a person's name (PersonPattern), Commit for a
+	// commit (CommitPattern); else the value is a name (NamePattern).
+	Person, Commit bool
 }
 
 func (e *NameError) Error() string {
 	want := "1 to 128 of A-Z a-z 0-9 . _ : -, the first a letter or a digit"
-	if e.Person {
+	switch {
+	case e.Person:
 		want = "1 to 200 characters, no control character, no surrounding space"
+	case e.Commit:
+		want = "a commit: 40 lower-case hex digits"
 	}
 	return fmt.Sprintf("%s %s: want %s", e.What, quote(e.Value), want)
 }
@@ -75,6 +81,14 @@ func CheckName(what, v string) error {
 func CheckPerson(what, v string) error {
 	if !utf8.ValidString(v) || !personRE.MatchString(v) {
 		return &NameError{What: what, Value: v, Person: true}
+	}
+	return nil
+}
+
+// CheckCommit returns a *NameError unless v is a commit (CommitPattern).
+func CheckCommit(what, v string) error {
+	if !commitRE.MatchString(v) {
+		return &NameError{What: what, Value: v, Commit: true}
 	}
 	return nil
 }

@@ -394,6 +394,9 @@ func TestNamePatternsMatchTheEnvelope(t *testing.T) {
 	if got := env.Defs["person"].Pattern; got != PersonPattern {
 		t.Errorf("envelope.json $defs/person pattern = %q; want PersonPattern %q", got, PersonPattern)
 	}
+	if got := env.Defs["commit"].Pattern; got != CommitPattern {
+		t.Errorf("envelope.json $defs/commit pattern = %q; want CommitPattern %q", got, CommitPattern)
+	}
 }
 
 func TestCheckName(t *testing.T) {

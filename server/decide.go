@@ -66,6 +66,11 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, p auth.Principal
 			return badRequest("request body: %v", err)
 		}
 	}
+	if c := req.Release.Commit; c != "" {
+		if err := schemas.CheckCommit("/release/commit", c); err != nil {
+			return badRequest("request body: %v", err)
+		}
+	}
 	if err := engine.CheckGate(gateName); err != nil {
 		return notFound("%v", err)
 	}

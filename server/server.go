@@ -308,7 +308,8 @@ func (s *Server) route(rt Route) http.Handler {
 
 // checkNames refuses a request whose path {id} (a release, decision,
 // violation or token id) or whose release, service or environment query
-// parameter is not a name (schemas.CheckName): such an id is never looked
+// parameter is not a name (schemas.CheckName), or whose commit query
+// parameter is not a commit: such an id is never looked
 // up, recorded or echoed as if it could be one.
 func checkNames(r *http.Request) *Error {
 	if id := r.PathValue("id"); id != "" {
@@ -322,6 +323,11 @@ func checkNames(r *http.Request) *Error {
 			if err := schemas.CheckName("query parameter "+k, v); v != "" && err != nil {
 				return badRequest("%v", err)
 			}
+		}
+	}
+	for _, v := range q["commit"] {
+		if err := schemas.CheckCommit("query parameter commit", v); v != "" && err != nil {
+			return badRequest("%v", err)
 		}
 	}
 	return nil

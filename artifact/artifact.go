@@ -22,7 +22,7 @@
 // larger than the limit is an error, and nothing in the target changes.
 //
 // The store is bounded: MaxBytes limits one artifact (the archive and its
-// unpacked content), and Keep is how many artifacts it keeps, the most
+// unpacked content), MaxEntries its files, directories and links, and Keep is how many artifacts it keeps, the most
 // recently stored or restored first; older ones are removed after each Put.
 package artifact
 
@@ -42,6 +42,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/localizevideos/shipgate/internal/targz"
 )
 
 // Defaults of a Store.
@@ -49,6 +51,14 @@ const (
 	DefaultDir      = ".shipgate/artifacts"
 	DefaultKeep     = 10
 	DefaultMaxBytes = 512 << 20
+	// MaxEntries is the most files, directories and links one artifact
+	// holds: a build output of a web app is thousands; a stored archive
+	// of millions of empty entries is not one.
+	MaxEntries = 100_000
+	// entryOverhead bounds the tar headers of one entry (a header block,
+	// PAX records for a long name or link, padding), so the unpacked
+	// stream is bounded: MaxBytes of files plus this per entry.
+	entryOverhead = 4 << 10
 )
 
 // Errors Restore and Put wrap; callers branch with errors.Is.
@@ -96,6 +106,13 @@ func (s *Store) maxBytes() int64 {
 		return s.MaxBytes
 	}
 	return DefaultMaxBytes
+}
+
+// streamBytes bounds an artifact's tar stream, decompressed: Put refuses
+// to write a larger one and Restore stops reading past it, so whatever
+// Put stored, Restore can read.
+func (s *Store) streamBytes() int64 {
+	return s.maxBytes() + MaxEntries*entryOverhead
 }
 
 func (s *Store) now() time.Time {
@@ -175,7 +192,7 @@ func (s *Store) Put(root string, paths []string) (Artifact, error) {
 	}
 	defer os.Remove(tmp.Name())
 	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(tmp, h), max: s.maxBytes()}
+	cw := &countWriter{w: io.MultiWriter(tmp, h), max: s.maxBytes(), what: "archive"}
 	tree, err := s.pack(cw, root, paths)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
@@ -206,11 +223,14 @@ func (s *Store) pack(w io.Writer, root string, paths []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tw := tar.NewWriter(zw)
+	tw := tar.NewWriter(&countWriter{w: zw, max: s.streamBytes(), what: "unpacked archive"})
 	th := newTreeHash()
-	unpacked := int64(0)
+	unpacked, entries := int64(0), 0
 	err = walk(root, paths, func(e entry) error {
 		fi := e.info
+		if entries++; entries > MaxEntries {
+			return fmt.Errorf("%w: the build output holds more than %d files, directories and links (at %s)", ErrTooLarge, MaxEntries, e.name)
+		}
 		hdr := &tar.Header{Name: e.name, Mode: int64(fi.Mode().Perm()), ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
 		switch {
 		case fi.IsDir():
@@ -342,17 +362,21 @@ func drainVerify(r io.Reader, h hash.Hash, digest, file string) error {
 // unpack extracts the archive into stage; every entry must be inside one
 // of paths.
 func (s *Store) unpack(r io.Reader, stage string, paths []string) error {
-	zr, err := gzip.NewReader(r)
+	// Entries and the stream are bounded; the files' sizes are added
+	// below against MaxBytes, as Put added them.
+	tr, err := targz.NewReader(r, targz.Limits{MaxEntries: MaxEntries, MaxTotalBytes: s.streamBytes()})
 	if err != nil {
 		return fmt.Errorf("%w: not a gzip archive: %v", ErrMismatch, err)
 	}
-	zr.Multistream(false)
-	tr := tar.NewReader(zr)
+	tr.Multistream(false)
 	unpacked := int64(0)
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if errors.Is(err, targz.ErrLimit) {
+			return fmt.Errorf("%w: %v", ErrTooLarge, err)
 		}
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrMismatch, err)
@@ -400,9 +424,15 @@ func (s *Store) unpack(r io.Reader, stage string, paths []string) error {
 		}
 	}
 	// The rest of the gzip stream (its trailer) is read by the caller's
-	// hash through r.
-	_, err = io.Copy(io.Discard, zr)
-	return err
+	// hash through r; what the gzip member holds after the tar, within the
+	// stream's bound.
+	if err := tr.Drain(); err != nil {
+		if errors.Is(err, targz.ErrLimit) {
+			return fmt.Errorf("%w: %v", ErrTooLarge, err)
+		}
+		return err
+	}
+	return nil
 }
 
 func writeFile(dst string, r io.Reader, size int64, mode fs.FileMode) error {
@@ -530,16 +560,17 @@ func (s *Store) prune(keep string) error {
 	return nil
 }
 
-// countWriter counts bytes and fails past max.
+// countWriter counts bytes and fails past max; what names them.
 type countWriter struct {
-	w   io.Writer
-	n   int64
-	max int64
+	w    io.Writer
+	n    int64
+	max  int64
+	what string
 }
 
 func (c *countWriter) Write(p []byte) (int, error) {
 	if c.n+int64(len(p)) > c.max {
-		return 0, fmt.Errorf("%w: the archive is larger than %d bytes", ErrTooLarge, c.max)
+		return 0, fmt.Errorf("%w: the %s is larger than %d bytes", ErrTooLarge, c.what, c.max)
 	}
 	n, err := c.w.Write(p)
 	c.n += int64(n)

@@ -14,6 +14,7 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/internal/targz"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/report"
 	"github.com/localizevideos/shipgate/store"
@@ -221,7 +222,9 @@ func (c *checker) tamper(p Problem) { c.res.Tampered = append(c.res.Tampered, p)
 
 // Check verifies a pack and evaluates each of its decisions again. It
 // returns an error only when it cannot do its work (no validator, a
-// cancelled context); everything wrong with the pack is in the Result.
+// cancelled context, a policy bundle past the limits of engine.ReadBundle:
+// a *FormatError naming it); everything else wrong with the pack is in the
+// Result.
 func Check(ctx context.Context, a *Archive, opts Options) (*Result, error) {
 	if opts.Validator == nil {
 		return nil, errors.New("audit pack: no evidence validator")
@@ -508,6 +511,11 @@ func (c *checker) policyFiles(ctx context.Context) error {
 			}
 		}
 		bun, err := engine.ReadBundle(bytes.NewReader(b), nil)
+		// A bundle past its limits is not read on: a gzip bomb is no
+		// evidence of anything, and the replay stops with it named.
+		if le := (*targz.LimitError)(nil); errors.As(err, &le) {
+			return &FormatError{File: ref.File, Reason: "policy bundle: " + le.Error()}
+		}
 		if err != nil {
 			c.tamper(Problem{File: ref.File, Reason: err.Error()})
 			continue

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"os"
 	"path"
 	"path/filepath"
@@ -73,6 +74,10 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("Read() accepted %d bytes; limit %d", total, fuzzLimits.MaxTotalBytes)
 		}
 		res, err := auditpack.Check(context.Background(), a, auditpack.Options{Validator: v, PublicKey: pub})
+		var fe *auditpack.FormatError
+		if errors.As(err, &fe) {
+			return // a policy bundle past its limits
+		}
 		if err != nil {
 			t.Fatalf("Check() = %v", err)
 		}
@@ -116,11 +121,11 @@ func TestReadRefusesHostileArchives(t *testing.T) {
 			put(tw, tar.TypeReg, strings.Repeat("a", i+1), "x")
 		}
 	})
-	if _, err := auditpack.Read(bytes.NewReader(many), fuzzLimits); err == nil || !strings.Contains(err.Error(), "more than 64 files") {
+	if _, err := auditpack.Read(bytes.NewReader(many), fuzzLimits); err == nil || !strings.Contains(err.Error(), "more than 64 entries") {
 		t.Errorf("Read(70 files) = %v; want the file limit", err)
 	}
 	big := archive(t, func(tw *tar.Writer) { put(tw, tar.TypeReg, "big", strings.Repeat("x", 2<<20)) })
-	if _, err := auditpack.Read(bytes.NewReader(big), fuzzLimits); err == nil || !strings.Contains(err.Error(), "the limit is") {
+	if _, err := auditpack.Read(bytes.NewReader(big), fuzzLimits); err == nil || err.Error() != "not a readable audit pack: big: 2097152 bytes exceeds the limit of 1 MiB for one file" {
 		t.Errorf("Read(2 MiB file) = %v; want the size limit", err)
 	}
 	if _, err := auditpack.Read(strings.NewReader("not gzip"), auditpack.Limits{}); err == nil {

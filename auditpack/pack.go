@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/localizevideos/shipgate/internal/targz"
 )
 
 // Format names the pack layout this package writes and reads.
@@ -121,7 +123,8 @@ type Limits struct {
 	MaxFiles int
 	// MaxFileBytes is the largest file, uncompressed.
 	MaxFileBytes int64
-	// MaxTotalBytes is the most bytes all files may hold, uncompressed.
+	// MaxTotalBytes bounds the archive decompressed: its files, and the
+	// tar headers and padding around them.
 	MaxTotalBytes int64
 }
 
@@ -152,7 +155,10 @@ type Archive struct {
 	Names []string
 }
 
-// Read reads a pack archive within lim (zero fields take DefaultLimits).
+// Read reads a pack archive within lim (zero fields take DefaultLimits),
+// refusing it (a *FormatError naming the limit) as soon as it goes past
+// one, before the rest is inflated. The policy bundles in a pack are read
+// within the bundle limits of engine.ReadBundle when Check loads them.
 // It accepts only regular files and directories with clean relative names,
 // each once, and a manifest of this Format; it checks nothing else.
 func Read(r io.Reader, lim Limits) (*Archive, error) {
@@ -165,25 +171,22 @@ func Read(r io.Reader, lim Limits) (*Archive, error) {
 	if lim.MaxTotalBytes <= 0 {
 		lim.MaxTotalBytes = DefaultLimits.MaxTotalBytes
 	}
-	zr, err := gzip.NewReader(r)
+	tr, err := targz.NewReader(r, targz.Limits{MaxEntries: lim.MaxFiles, MaxFileBytes: lim.MaxFileBytes, MaxTotalBytes: lim.MaxTotalBytes})
 	if err != nil {
-		return nil, &FormatError{Reason: "gzip: " + err.Error()}
+		return nil, &FormatError{Reason: err.Error()}
 	}
-	defer zr.Close()
-	tr := tar.NewReader(zr)
+	defer tr.Close()
 	a := &Archive{Files: map[string][]byte{}}
-	var n int
-	var total int64
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		if err != nil {
-			return nil, &FormatError{Reason: "tar: " + err.Error()}
+		if le := (*targz.LimitError)(nil); errors.As(err, &le) {
+			return nil, &FormatError{File: le.Entry, Reason: le.Reason}
 		}
-		if n++; n > lim.MaxFiles {
-			return nil, &FormatError{Reason: fmt.Sprintf("more than %d files", lim.MaxFiles)}
+		if err != nil {
+			return nil, &FormatError{Reason: err.Error()}
 		}
 		switch h.Typeflag {
 		case tar.TypeDir:
@@ -202,18 +205,12 @@ func Read(r io.Reader, lim Limits) (*Archive, error) {
 		if _, dup := a.Files[name]; dup {
 			return nil, &FormatError{File: name, Reason: "appears twice"}
 		}
-		if h.Size < 0 || h.Size > lim.MaxFileBytes {
-			return nil, &FormatError{File: name, Reason: fmt.Sprintf("%d bytes: the limit is %d", h.Size, lim.MaxFileBytes)}
+		b, err := tr.ReadFile(h)
+		if le := (*targz.LimitError)(nil); errors.As(err, &le) {
+			return nil, &FormatError{File: name, Reason: le.Reason}
 		}
-		if total += h.Size; total > lim.MaxTotalBytes {
-			return nil, &FormatError{File: name, Reason: fmt.Sprintf("the files exceed %d bytes in all", lim.MaxTotalBytes)}
-		}
-		b, err := io.ReadAll(io.LimitReader(tr, h.Size+1))
 		if err != nil {
 			return nil, &FormatError{File: name, Reason: "read: " + err.Error()}
-		}
-		if int64(len(b)) != h.Size {
-			return nil, &FormatError{File: name, Reason: fmt.Sprintf("holds %d bytes, its header says %d", len(b), h.Size)}
 		}
 		a.Files[name] = b
 		a.Names = append(a.Names, name)

@@ -23,11 +23,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -111,8 +111,6 @@ func Hash(secret string) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-var namePattern = regexp.MustCompile(`^\S(.*\S)?$`)
-
 // CheckRole returns an error naming the roles unless role is one.
 func CheckRole(role string) error {
 	if !slices.Contains(Roles, role) {
@@ -128,8 +126,9 @@ func (t *Tokens) Create(ctx context.Context, name, role, by string) (string, sto
 	if err := CheckRole(role); err != nil {
 		return "", store.Token{}, err
 	}
-	if !namePattern.MatchString(name) || len(name) > 200 {
-		return "", store.Token{}, fmt.Errorf("%w name %q: want a non-empty name without surrounding spaces, at most 200 bytes", ErrInvalid, name)
+	// A token's name is who acts: the grammar of a person in evidence.
+	if err := schemas.CheckPerson("name", name); err != nil {
+		return "", store.Token{}, fmt.Errorf("%w %v", ErrInvalid, err)
 	}
 	if by == "" {
 		return "", store.Token{}, errors.New("create token: no creator")

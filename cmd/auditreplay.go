@@ -113,7 +113,7 @@ func auditReplayRun(ctx context.Context, s Streams, o *auditReplayOptions) error
 	}
 	res, err := auditpack.Check(ctx, a, opts)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", o.Pack, err)
 	}
 	if o.Output.Format == "json" {
 		err = writeJSON(s.Out, res)

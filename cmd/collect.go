@@ -77,7 +77,7 @@ Exit codes: 0 recorded, 2 error.`,
 	f := c.Flags()
 	f.StringVar(&o.From, "from", "", "incident list: an http(s) URL or a JSON file (required)")
 	f.StringVar(&o.Map, "map", "", "mapping file: CEL expressions from the list to IncidentStatus incidents (required)")
-	f.StringVar(&o.Actor, "actor", "", "who collects (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	personVar(f, &o.Actor, "actor", "", "who collects (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	f.DurationVar(&o.Timeout, "timeout", incidents.DefaultTimeout, "limit for reading an HTTP source")
 	_ = c.MarkFlagRequired("from")
 	_ = c.MarkFlagRequired("map")

@@ -49,7 +49,7 @@ that cannot be written).`,
 	o.recordOptions.addFlags(c, g)
 	f := c.Flags()
 	f.StringVar(&o.SLO, "slo", "", "SLO file, YAML (required)")
-	f.StringVar(&o.Actor, "actor", "", "who measures (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	personVar(f, &o.Actor, "actor", "", "who measures (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	_ = c.MarkFlagRequired("slo")
 	return c
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/store"
 	"github.com/localizevideos/shipgate/store/postgres"
 	"github.com/localizevideos/shipgate/store/sqlite"
@@ -88,6 +89,15 @@ func (g *globals) config() (config, error) {
 		if g.cfg.Token != nil {
 			g.cfg = config{}
 			return config{}, fmt.Errorf("%s: token: an API token does not belong in the config, which is committed and read by anyone with the repository: give --token or $SHIPGATE_TOKEN (a CI secret)", path)
+		}
+		for _, f := range []struct{ key, v string }{{"service", g.cfg.Service}, {"environment", g.cfg.Environment}} {
+			if f.v == "" {
+				continue
+			}
+			if err := schemas.CheckName(f.key, f.v); err != nil {
+				g.cfg = config{}
+				return config{}, fmt.Errorf("%s: %w", path, err)
+			}
 		}
 		if g.cfg.Server != "" && !strings.HasPrefix(g.cfg.Server, "http://") && !strings.HasPrefix(g.cfg.Server, "https://") {
 			s := g.cfg.Server

@@ -94,7 +94,7 @@ decision logs read shipgate's:
 	f := c.Flags()
 	f.StringVar(&o.Format, "format", "", "export format: "+FormatOPADecisionLog+" or "+FormatPack+" (required)")
 	timespec.Var(f, &o.Since, "since", "only decisions evaluated at or after this time: "+timespec.Help)
-	f.StringVar(&o.Release, "release", "", "only the decisions about this release")
+	nameVar(f, &o.Release, "release", "", "only the decisions about this release")
 	f.StringVar(&o.Out, "out", "", "write to FILE instead of stdout (required for a pack)")
 	_ = c.MarkFlagRequired("format")
 	o.Store.AddFlags(f, g)

@@ -22,10 +22,10 @@ type ReleaseOptions struct {
 // AddFlags binds the options to fs.
 func (o *ReleaseOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
 	o.g = g
-	fs.StringVar(&o.ID, "release", "", "release id (required)")
-	fs.StringVar(&o.Service, "service", "", "service (default: the config's, or the release's Plan)")
-	fs.StringVar(&o.Environment, "environment", "", "environment (default: the config's, or the release's Plan)")
-	fs.StringVar(&o.Commit, "commit", "", "commit (default: from the release's Plan)")
+	nameVar(fs, &o.ID, "release", "", "release id (required)")
+	nameVar(fs, &o.Service, "service", "", "service (default: the config's, or the release's Plan)")
+	nameVar(fs, &o.Environment, "environment", "", "environment (default: the config's, or the release's Plan)")
+	commitVar(fs, &o.Commit, "commit", "", "commit (default: from the release's Plan)")
 }
 
 func (o *ReleaseOptions) resolve() (engine.Release, error) {
@@ -111,7 +111,7 @@ Exit codes: 0 allow, 1 deny, 2 error (invalid evidence, bad policy, store down).
 	o.Release.AddFlags(f, g)
 	f.StringSliceVar(&o.Evidence, "evidence", nil, "evidence file or directory, recorded with the decision (repeatable, or comma-separated)")
 	timespec.Var(f, &o.Now, "now", "evaluation time (default: now): "+timespec.Help)
-	f.StringVar(&o.Actor, "actor", "", "who asks (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	personVar(f, &o.Actor, "actor", "", "who asks (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "record the decision as a dry run: it opens no violation")
 	f.BoolVar(&o.PrintIn, "print-input", false, "print the Rego input document (for opa eval -i) instead of deciding")
 	_ = c.MarkFlagRequired("release")

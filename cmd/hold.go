@@ -75,7 +75,7 @@ func (o *holdOptions) addFlags(c *cobra.Command, g *globals) {
 	f := c.Flags()
 	o.Remote.AddFlags(f, g)
 	f.StringVar(&o.Reason, "reason", "", "why (required to place a hold)")
-	f.StringVar(&o.By, "by", "", "the person who holds or lifts (required)")
+	personVar(f, &o.By, "by", "", "the person who holds or lifts (required)")
 	_ = c.MarkFlagRequired("by")
 }
 

@@ -21,6 +21,8 @@ type initOptions struct {
 	Service     string
 	Environment string
 	Force       bool
+	// KeyDir holds the checkpoint key pair; empty is .shipgate/keys.
+	KeyDir string
 }
 
 func newInitCmd(s Streams, g *globals) *cobra.Command {
@@ -31,24 +33,38 @@ func newInitCmd(s Streams, g *globals) *cobra.Command {
 		Long: `Write shipgate.yaml (service, environment, store, policies, the release
 document for policy review, keys) and create .shipgate/ with the ledger and
 an ed25519 key pair for signed checkpoints. Refuses to overwrite an
-existing file without --force.`,
+existing file without --force.
+
+--key-dir DIR writes the key pair to DIR instead of .shipgate/keys, and
+shipgate.yaml names it there: keep the private key where the ledger's
+writers cannot read it (someone who can rewrite the database and read the
+key beside it can sign a checkpoint of the rewritten ledger).`,
 		Example: `  shipgate init --service localizevideos-app
-  shipgate init --service localizevideos-app --environment staging`,
+  shipgate init --service localizevideos-app --environment staging
+  shipgate init --service localizevideos-app --key-dir ~/.config/shipgate/keys`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			cfgPath := g.ConfigPath
 			if cfgPath == "" {
 				cfgPath = ConfigFile
 			}
-			for _, p := range []string{cfgPath, DefaultPrivateKey, DefaultPublicKey} {
+			privPath, pubPath := DefaultPrivateKey, DefaultPublicKey
+			if o.KeyDir != "" {
+				dir := filepath.Clean(o.KeyDir)
+				privPath, pubPath = filepath.Join(dir, "checkpoint.key"), filepath.Join(dir, "checkpoint.pub")
+			}
+			for _, p := range []string{cfgPath, privPath, pubPath} {
 				if _, err := os.Stat(p); err == nil && !o.Force {
 					return fmt.Errorf("%s exists: refusing to overwrite it without --force", p)
 				} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 					return err
 				}
 			}
-			if err := os.MkdirAll(filepath.Dir(DefaultPrivateKey), 0o700); err != nil {
+			if err := os.MkdirAll(filepath.Dir(DefaultStore), 0o700); err != nil {
 				return fmt.Errorf("create .shipgate: %w", err)
+			}
+			if err := os.MkdirAll(filepath.Dir(privPath), 0o700); err != nil {
+				return fmt.Errorf("create the key directory: %w", err)
 			}
 			// The ledger and the keys never belong in the repository, and an
 			// untracked file would make every deploy look like a hot patch.
@@ -59,10 +75,10 @@ existing file without --force.`,
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(DefaultPrivateKey, priv, 0o600); err != nil {
+			if err := os.WriteFile(privPath, priv, 0o600); err != nil {
 				return fmt.Errorf("write key: %w", err)
 			}
-			if err := os.WriteFile(DefaultPublicKey, pub, 0o644); err != nil {
+			if err := os.WriteFile(pubPath, pub, 0o644); err != nil {
 				return fmt.Errorf("write key: %w", err)
 			}
 			cfg := fmt.Sprintf(`# shipgate configuration: defaults for every command run in this directory.
@@ -78,11 +94,14 @@ data: ""
 # (capabilities, flags, pipeline triggers, freeze) changes without it.
 docs: %s
 # ed25519 key pair for signed checkpoints (shipgate audit checkpoint).
-# Keep a copy of the public key, and the checkpoints, outside this directory.
+# Keep a copy of the public key, and the checkpoints, outside this directory;
+# keep the private key where the ledger's writers cannot read it
+# (shipgate init --key-dir DIR): with the database and the key, anyone can
+# sign a checkpoint of a rewritten ledger.
 keys:
-  private: %s
-  public: %s
-`, o.Service, o.Environment, DefaultStore, DefaultDocs, DefaultPrivateKey, DefaultPublicKey)
+  private: %q
+  public: %q
+`, o.Service, o.Environment, DefaultStore, DefaultDocs, privPath, pubPath)
 			if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 				return fmt.Errorf("write config: %w", err)
 			}
@@ -94,12 +113,13 @@ keys:
 			if err := db.Close(); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(s.Out, "wrote %s, %s, %s and %s\n", cfgPath, DefaultStore, DefaultPrivateKey, DefaultPublicKey)
+			_, err = fmt.Fprintf(s.Out, "wrote %s, %s, %s and %s\n", cfgPath, DefaultStore, privPath, pubPath)
 			return err
 		},
 	}
-	c.Flags().StringVar(&o.Service, "service", "", "the service this repository releases")
-	c.Flags().StringVar(&o.Environment, "environment", "production", "the environment it releases to")
+	nameVar(c.Flags(), &o.Service, "service", "", "the service this repository releases")
+	nameVar(c.Flags(), &o.Environment, "environment", "production", "the environment it releases to")
 	c.Flags().BoolVar(&o.Force, "force", false, "overwrite an existing configuration and key")
+	c.Flags().StringVar(&o.KeyDir, "key-dir", "", "write the checkpoint key pair to DIR (default: "+filepath.Dir(DefaultPrivateKey)+"); shipgate.yaml names it")
 	return c
 }

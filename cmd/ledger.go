@@ -125,8 +125,8 @@ func newViolationsListCmd(s Streams, g *globals) *cobra.Command {
 	}
 	c.Flags().BoolVar(&o.Open, "open", false, "only open ones")
 	c.Flags().BoolVar(&o.Closed, "closed", false, "only closed ones")
-	c.Flags().StringVar(&o.Service, "service", "", "only this service's")
-	c.Flags().StringVar(&o.Release, "release", "", "only this release's")
+	nameVar(c.Flags(), &o.Service, "service", "", "only this service's")
+	nameVar(c.Flags(), &o.Release, "release", "", "only this release's")
 	o.Store.AddFlags(c.Flags(), g)
 	o.Remote.AddFlags(c.Flags(), g)
 	o.Output.AddFlags(c.Flags())
@@ -193,7 +193,7 @@ func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
 		Short: "Show one violation or obligation",
 		Example: `  shipgate violations show vio_06h1em6sb8qf6ffm2rxs4j6nn0
   shipgate violations show vio_06h1em6sb8qf6ffm2rxs4j6nn0 -o json`,
-		Args: cobra.ExactArgs(1),
+		Args: nameArgs("violation id"),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.ID = args[0]
 			if err := o.Output.validate(); err != nil {
@@ -256,7 +256,7 @@ and known to the ledger; otherwise nothing is recorded.`,
 			return postmortemAddRun(c.Context(), s, o)
 		},
 	}
-	add.Flags().StringSliceVar(&o.Violations, "violation", nil, "violation or obligation id to close (repeatable; default: every id the document names)")
+	nameSliceVar(add.Flags(), &o.Violations, "violation", nil, "violation or obligation id to close (repeatable; default: every id the document names)")
 	o.Ev.AddFlags(add.Flags())
 	o.Store.AddFlags(add.Flags(), g)
 	o.Remote.AddFlags(add.Flags(), g)
@@ -319,7 +319,7 @@ func newDecisionCmd(s Streams, g *globals) *cobra.Command {
 		Short: "Show a recorded decision and the input it was made from",
 		Example: `  shipgate decision show dec_06h1em6sb9gmmf12p6k6cfpbng
   shipgate decision show dec_06h1em6sb9gmmf12p6k6cfpbng -o json`,
-		Args: cobra.ExactArgs(1),
+		Args: nameArgs("decision id"),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.ID = args[0]
 			if err := o.Output.validate(); err != nil {

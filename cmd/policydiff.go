@@ -151,7 +151,7 @@ Exit codes: 0 no past allow becomes a deny (or --accept), 1 some would,
 	o.Change.AddFlags(f, g)
 	o.Store.AddFlags(f, g)
 	timespec.Var(f, &o.Since, "since", "replay only decisions evaluated at or after this time (default: the whole ledger): "+timespec.Help)
-	f.StringVar(&o.Service, "service", "", "replay only this service's decisions")
+	nameVar(f, &o.Service, "service", "", "replay only this service's decisions")
 	f.StringVarP(&o.Output, "output", "o", "text", "output format: text, json or markdown (for a pull request)")
 	f.BoolVar(&o.Accept, "accept", false, "exit 0 even when past allows become denials (the change is meant to tighten)")
 	f.DurationVar(&o.Timeout, "timeout", engine.DefaultTimeout, "limit for one policy evaluation")

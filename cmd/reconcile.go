@@ -92,7 +92,7 @@ that cannot be written. An error is never "clean".`,
 	f.StringVar(&o.Dir, "dir", "", "the directory whose git state and build output count (default: the process's working directory, from pm2)")
 	f.StringSliceVar(&o.MainBranches, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
 	f.DurationVar(&o.Tolerance, "tolerance", reconcile.DefaultTolerance, "how far outside a recorded deploy or rollback a process start may fall")
-	f.StringVar(&o.Actor, "actor", "", "who reconciles (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	personVar(f, &o.Actor, "actor", "", "who reconciles (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	o.Policy.AddFlags(f, g)
 	o.Store.AddFlags(f, g)
 	o.Output.AddFlags(f)

@@ -224,7 +224,7 @@ release, a ledger that cannot be written, bad flags).`,
 	f.StringVar(&o.Rollback.FlagsFile, "flags-file", "", "the app's JSON flags file (default: DIR/flags.json)")
 	f.StringVar(&o.Rollback.Trigger, "trigger", rollback.TriggerManual, "what asked for the rollback: manual, verify-failed or watch")
 	f.StringVar(&o.Rollback.Reason, "reason", "", "why, in a sentence (recorded)")
-	f.StringVar(&o.Actor, "actor", "", "who rolls back (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	personVar(f, &o.Actor, "actor", "", "who rolls back (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	_ = c.MarkFlagRequired("release")
 	o.Policy.AddFlags(f, g)
 	o.Ev.AddFlags(f)

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/internal/timespec"
+	"github.com/localizevideos/shipgate/schemas"
 )
 
 // Version is set at build time with -ldflags "-X .../cmd.Version=...".
@@ -122,10 +123,17 @@ func NewRoot(s Streams) *cobra.Command {
 
 // flagError reports a bad flag. A time flag's error names the flag, the
 // text and the forms itself, without pflag's "invalid argument" around it.
+// flagError shows a refused time or name as its own error: pflag quotes a
+// refused value whole, and a name error shows it escaped and cut (a 10 KiB
+// release id), with the flag named.
 func flagError(_ *cobra.Command, err error) error {
 	var te *timespec.Error
 	if errors.As(err, &te) {
 		return te
+	}
+	var ne *schemas.NameError
+	if errors.As(err, &ne) {
+		return ne
 	}
 	return err
 }

@@ -113,7 +113,7 @@ succeeded.`,
 	f := c.Flags()
 	o.Release.AddFlags(f, g)
 	f.StringVar(&o.Dir, "dir", ".", "the git checkout the step builds or deploys; CMD runs there")
-	f.StringVar(&o.Actor, "actor", "", "who runs the step (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	personVar(f, &o.Actor, "actor", "", "who runs the step (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	f.StringSliceVar(&o.MainBranches, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
 	_ = c.MarkFlagRequired("release")
 	o.Policy.AddFlags(f, g)

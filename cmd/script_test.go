@@ -146,6 +146,7 @@ func runScripts(t *testing.T, now time.Time, moved bool) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"gzbomb": gzbomb,
 			// setnow VAR [DURATION] sets VAR to the scripts' clock, moved by
 			// DURATION, in RFC 3339: fixtures dated from it hold on any day.
 			"setnow": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -60,7 +60,7 @@ func newStatusCmd(s Streams, g *globals) *cobra.Command {
 			return err
 		},
 	}
-	c.Flags().StringVar(&o.Release, "release", "", "release id (required)")
+	nameVar(c.Flags(), &o.Release, "release", "", "release id (required)")
 	_ = c.MarkFlagRequired("release")
 	o.Ev.AddFlags(c.Flags())
 	o.Store.AddFlags(c.Flags(), g)

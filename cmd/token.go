@@ -87,7 +87,7 @@ func newTokenCreateCmd(s Streams, g *globals) *cobra.Command {
 	}
 	c.Flags().StringVar(&o.Name, "name", "", "who the token speaks for: a person (compared with deployers) or a pipeline (required)")
 	c.Flags().StringVar(&o.Role, "role", "", "pipeline, approver, auditor or admin (required)")
-	c.Flags().StringVar(&o.Actor, "actor", "", "who creates it (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	personVar(c.Flags(), &o.Actor, "actor", "", "who creates it (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	_ = c.MarkFlagRequired("name")
 	_ = c.MarkFlagRequired("role")
 	o.Store.AddFlags(c.Flags(), g)
@@ -177,7 +177,7 @@ func newTokenRevokeCmd(s Streams, g *globals) *cobra.Command {
 			return err
 		},
 	}
-	c.Flags().StringVar(&o.Actor, "actor", "", "who revokes it (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	personVar(c.Flags(), &o.Actor, "actor", "", "who revokes it (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	o.Store.AddFlags(c.Flags(), g)
 	return c
 }

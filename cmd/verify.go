@@ -100,7 +100,7 @@ too).`,
 	f.StringVar(&o.Checks, "checks", "", "checks file, YAML (required)")
 	f.StringVar(&o.Base, "base", "", "base URL the steps are relative to (default: the file's base)")
 	f.StringArrayVar(&o.Vars, "var", nil, "K=V: a var for the checks file, over the file's vars (repeatable)")
-	f.StringVar(&o.Actor, "actor", "", "who verifies (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	personVar(f, &o.Actor, "actor", "", "who verifies (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	_ = c.MarkFlagRequired("release")
 	_ = c.MarkFlagRequired("checks")
 	o.Policy.AddFlags(f, g)

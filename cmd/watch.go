@@ -106,7 +106,7 @@ for --baseline-from, a ledger that cannot be written, a bad policy).`,
 	f.BoolVar(&o.AutoRollback, "auto-rollback", false, "on a breach, run shipgate rollback unless a human holds the release (the policy must allow it)")
 	f.StringArrayVar(&o.RollbackArgs, "rollback-arg", nil, "an argument added to the automated shipgate rollback, e.g. --rollback-arg=--dir=/srv/app (repeatable)")
 	f.StringVar(&o.Webhook, "webhook", "", "URL that receives alerts as JSON (default: the signals file's alerts.webhook)")
-	f.StringVar(&o.Actor, "actor", "", "who watches (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	personVar(f, &o.Actor, "actor", "", "who watches (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	_ = c.MarkFlagRequired("release")
 	_ = c.MarkFlagRequired("signals")
 	o.Policy.AddFlags(f, g)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"crypto"
@@ -19,12 +20,16 @@ import (
 	"io/fs"
 	"maps"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/gowebpki/jcs"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
+	"github.com/open-policy-agent/opa/v1/loader/filter"
+
+	"github.com/localizevideos/shipgate/internal/targz"
 )
 
 // BundleRoot is the one root a shipgate bundle claims: its modules and
@@ -120,14 +125,42 @@ func WriteBundle(w io.Writer, b *bundle.Bundle) error {
 	return nil
 }
 
+// Bundle limits: what ReadBundle inflates at most. A policy bundle is
+// Rego source and policy data, kilobytes to a few megabytes; the limits
+// leave room for large data files and refuse a gzip bomb after reading at
+// most MaxBundleBytes.
+const (
+	// MaxBundleFiles is the most tar entries a bundle may hold.
+	MaxBundleFiles = 10_000
+	// MaxBundleFileBytes is the largest file of a bundle, uncompressed.
+	MaxBundleFileBytes = 32 << 20
+	// MaxBundleBytes bounds a bundle's decompressed tar stream.
+	MaxBundleBytes = 64 << 20
+)
+
 // ReadBundle reads an OPA bundle (tar.gz). With verifyKey (a PEM public key
 // or certificate, see SigningAlgorithm) the bundle must carry a
 // .signatures.json signed by that key, listing exactly the bundle's files
 // with their hashes; OPA's reader checks all of it. Without verifyKey only
 // an unsigned bundle is read: a signature nobody checks is refused rather
 // than trusted. Any refusal is a *BundleError.
+//
+// The archive is read within MaxBundleFiles, MaxBundleFileBytes and
+// MaxBundleBytes: past one of them the refusal wraps a *targz.LimitError
+// (errors.Is(err, targz.ErrLimit)) naming the limit.
 func ReadBundle(r io.Reader, verifyKey []byte) (*bundle.Bundle, error) {
-	rd := bundle.NewReader(r).WithRegoVersion(ast.RegoV1).WithProcessAnnotations(true)
+	tr, err := targz.NewReader(r, targz.Limits{MaxEntries: MaxBundleFiles, MaxFileBytes: MaxBundleFileBytes, MaxTotalBytes: MaxBundleBytes})
+	if err != nil {
+		return nil, &BundleError{Err: err}
+	}
+	defer tr.Close()
+	// OPA's own tarball loader reads every file whole, whatever its
+	// header claims and however many there are; boundedLoader reads
+	// within the limits above, and the reader's own per-file limit stays
+	// as a second fence.
+	rd := bundle.NewCustomReader(&boundedLoader{r: tr}).
+		WithSizeLimitBytes(MaxBundleFileBytes).
+		WithRegoVersion(ast.RegoV1).WithProcessAnnotations(true)
 	if verifyKey != nil {
 		kc, kid, err := verificationKey(verifyKey)
 		if err != nil {
@@ -138,6 +171,9 @@ func ReadBundle(r io.Reader, verifyKey []byte) (*bundle.Bundle, error) {
 		rd = rd.WithBundleVerificationConfig(bundle.NewVerificationConfig(map[string]*bundle.KeyConfig{kid: kc}, kid, "", nil))
 	}
 	b, err := rd.Read()
+	if le := (*targz.LimitError)(nil); errors.As(err, &le) {
+		return nil, &BundleError{Err: le} // without OPA's "bundle read failed"
+	}
 	if err != nil {
 		return nil, &BundleError{Err: err}
 	}
@@ -149,6 +185,41 @@ func ReadBundle(r io.Reader, verifyKey []byte) (*bundle.Bundle, error) {
 	}
 	return &b, nil
 }
+
+// boundedLoader gives OPA's bundle reader the regular files of a gzip tar
+// read within limits, named as OPA's tarball loader names them; other
+// entries (directories, links) are skipped, as OPA's loader skips them.
+type boundedLoader struct {
+	r *targz.Reader
+}
+
+var _ bundle.DirectoryLoader = (*boundedLoader)(nil)
+
+func (l *boundedLoader) NextFile() (*bundle.Descriptor, error) {
+	for {
+		h, err := l.r.Next()
+		if err != nil {
+			return nil, err
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		b, err := l.r.ReadFile(h)
+		if err != nil {
+			return nil, err
+		}
+		return bundle.NewDescriptor(filepath.Join("", h.Name), h.Name, bytes.NewBuffer(b)), nil
+	}
+}
+
+// The options of a directory loader do not apply to an archive read as it
+// is: each returns the loader unchanged.
+func (l *boundedLoader) WithFilter(filter.LoaderFilter) bundle.DirectoryLoader { return l }
+func (l *boundedLoader) WithPathFormat(bundle.PathFormat) bundle.DirectoryLoader {
+	return l
+}
+func (l *boundedLoader) WithSizeLimitBytes(int64) bundle.DirectoryLoader { return l }
+func (l *boundedLoader) WithFollowSymlinks(bool) bundle.DirectoryLoader  { return l }
 
 // bundleSet is a verified bundle's policy set, named as the directory it
 // was built from, so both have the same revision.

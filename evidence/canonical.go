@@ -27,6 +27,21 @@ func Canonical(b []byte) ([]byte, error) {
 	return canonicalValue(v)
 }
 
+// CheckJSON checks that b is one JSON value read as strictly as
+// Validator.Decode reads a document: valid UTF-8, no duplicate keys, no
+// lone surrogates, I-JSON numbers, objects and arrays nested at most
+// maxDepth deep, nothing after the value. It is for JSON that is not
+// evidence (the server's request bodies), so that what reaches
+// encoding/json, which keeps the last of two equal keys, has one meaning.
+// Errors are ValidationErrors naming the pointer ("duplicate-key" names
+// the key).
+func CheckJSON(b []byte, maxDepth int) error {
+	if _, verr := parse(b, maxDepth); verr != nil {
+		return ValidationErrors{*verr}
+	}
+	return nil
+}
+
 // canonicalValue canonicalizes a decoded value. It goes through the decoded
 // value, rather than handing the input bytes to jcs, so that the digest
 // covers exactly what policies see: jcs would otherwise read escapes and

@@ -356,3 +356,25 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// CheckJSON reads any JSON as strictly as a document is read, and names
+// where it fails.
+func TestCheckJSON(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"a":[{"b":1}],"c":true}`: "",
+		`[1,"x",null]`:             "",
+		`{"a":1,"a":2}`:            `/a: duplicate-key: duplicate key "a"`,
+		`{"a":[{"b":1,"b":1}]}`:    `/a/0/b: duplicate-key: duplicate key "b"`,
+		`{"a":1} {}`:               "(root): trailing-data: unexpected data after the top-level value at byte offset 8",
+		`[[[[1]]]]`:                "/0/0/0: max-depth: objects and arrays nest deeper than 3 levels",
+		`{"a":"\ud800"}`:           `/a: utf8: `,
+	} {
+		err := CheckJSON([]byte(in), 3)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("CheckJSON(%s) = %v; want nil", in, err)
+		case want != "" && (err == nil || !strings.HasPrefix(err.Error(), want)):
+			t.Errorf("CheckJSON(%s) = %v; want %q", in, err, want)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -82,8 +83,9 @@ func (e *RecordError) Unwrap() error { return e.Err }
 // denies whenever an error is returned too: invalid evidence
 // (evidence.ValidationErrors or a read error), an engine fault
 // (*engine.FaultError), or a ledger that cannot be read or written
-// (*RecordError). A usage error, an unknown gate (engine.ErrUnknownGate)
-// or an evidence path that evidence.Files refuses, is not recorded.
+// (*RecordError). A usage error, an unknown gate (engine.ErrUnknownGate),
+// a name outside its grammar (*schemas.NameError, see CheckRequest) or an
+// evidence path that evidence.Files refuses, is not recorded.
 func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error) {
 	if req.Now.IsZero() {
 		return nil, errors.New("gate: no evaluation time")
@@ -93,6 +95,11 @@ func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error
 	// recorded: it is a mistake in the request, not a decision.
 	if err := engine.CheckGate(req.Gate); err != nil {
 		return g.denied(req, engine.ReasonUndefined, engine.RuleEngineFault, err.Error(), "name one of the gates"), err
+	}
+	if err := CheckRequest(req); err != nil {
+		// Named as asked would put the bad name in the decision itself.
+		req.ID, req.Release, req.Actor = "", engine.Release{}, ""
+		return g.denied(req, engine.ReasonUndefined, engine.RuleEngineFault, err.Error(), "give names of the documented grammar; nothing was evaluated or recorded"), err
 	}
 	paths, err := evidence.Files(req.EvidencePaths)
 	if err != nil {
@@ -202,6 +209,39 @@ func (g *Gate) openViolations(ctx context.Context, service string) ([]engine.Ope
 			Status: v.Status, OpenedAt: v.OpenedAt, Due: v.Due})
 	}
 	return out, nil
+}
+
+// CheckRequest refuses a request whose release id, service, environment
+// or decision id is not a name (schemas.CheckName), whose commit is not one
+// (schemas.CheckCommit), or whose actor is not a person's name
+// (schemas.CheckPerson): a *schemas.NameError. Decide
+// checks it before anything is read or recorded; callers check it earlier
+// to name their own flag or member.
+func CheckRequest(req Request) error {
+	if err := schemas.CheckName("release id", req.Release.ID); err != nil {
+		return err
+	}
+	for _, f := range []struct{ what, v string }{
+		{"service", req.Release.Service}, {"environment", req.Release.Environment}, {"decision id", req.ID},
+	} {
+		if f.v == "" {
+			continue // taken from the Plan, or named by the gate
+		}
+		if err := schemas.CheckName(f.what, f.v); err != nil {
+			return err
+		}
+	}
+	if req.Release.Commit != "" {
+		if err := schemas.CheckCommit("commit", req.Release.Commit); err != nil {
+			return err
+		}
+	}
+	if req.Actor != "" {
+		if err := schemas.CheckPerson("actor", req.Actor); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (g *Gate) denied(req Request, reason, rule, msg, remediation string) *engine.Decision {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -304,5 +305,44 @@ func TestRecordedSignerNotTrustedNow(t *testing.T) {
 	}
 	if d.Input.Digest == first.Input.Digest {
 		t.Errorf("input digest %s unchanged: the untrusted signer still reached the policies", d.Input.Digest)
+	}
+}
+
+// A release id, service, environment, decision id or actor outside its
+// grammar is refused before anything is read or recorded, and the denial
+// returned does not carry it.
+func TestDecideRefusesBadNames(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		req  func(*gate.Request)
+	}{
+		{"release id leaving its directory", func(r *gate.Request) { r.Release.ID = "../../etc/passwd" }},
+		{"release id with a NUL", func(r *gate.Request) { r.Release.ID = "lv\x00x" }},
+		{"release id with a slash", func(r *gate.Request) { r.Release.ID = "lv/x" }},
+		{"release id with a newline", func(r *gate.Request) { r.Release.ID = "lv\nx" }},
+		{"release id of 10 KiB", func(r *gate.Request) { r.Release.ID = strings.Repeat("a", 10<<10) }},
+		{"no release id", func(r *gate.Request) { r.Release.ID = "" }},
+		{"service with a slash", func(r *gate.Request) { r.Release.Service = "a/b" }},
+		{"environment with a space", func(r *gate.Request) { r.Release.Environment = "prod uction" }},
+		{"decision id with a slash", func(r *gate.Request) { r.ID = "../dec" }},
+		{"actor with a newline", func(r *gate.Request) { r.Actor = "dave\nINFO all good" }},
+		{"commit that is a path", func(r *gate.Request) { r.Release.Commit = "../../etc/passwd" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, db := newGate(t)
+			req := gate.Request{Gate: "deploy", Release: engine.Release{ID: "lv-2026-11-26.1"}, Now: time.Date(2026, 11, 26, 10, 5, 0, 0, time.UTC), Actor: "dave"}
+			tc.req(&req)
+			d, err := g.Decide(context.Background(), req)
+			var ne *schemas.NameError
+			if !errors.As(err, &ne) || d == nil || d.Allow {
+				t.Fatalf("Decide() = %v, %v; want a denial and a *schemas.NameError", d, err)
+			}
+			if d.Release.ID != "" || strings.Contains(d.ID, "/") {
+				t.Errorf("the denial carries the refused name: %+v", d.Release)
+			}
+			if n, _ := db.Len(context.Background()); n != 0 {
+				t.Errorf("the ledger holds %d entries; want none", n)
+			}
+		})
 	}
 }

@@ -202,6 +202,14 @@ func TestInvalid(t *testing.T) {
 		{"missing release", "Build", "min", del("/release"), []leaf{{"", "required"}}},
 		{"bad release id", "Build", "min", set("/release/id", "-x"), []leaf{{"/release/id", "pattern"}}},
 		{"release id too long", "Build", "min", set("/release/id", strings.Repeat("a", 129)), []leaf{{"/release/id", "pattern"}}},
+		{"release id leaving its directory", "Build", "min", set("/release/id", "../../etc/passwd"), []leaf{{"/release/id", "pattern"}}},
+		{"release id with a NUL", "Build", "min", set("/release/id", "lv\x00x"), []leaf{{"/release/id", "pattern"}}},
+		{"release id with a newline", "Build", "min", set("/release/id", "lv\nx"), []leaf{{"/release/id", "pattern"}}},
+		{"service with a slash", "Build", "min", set("/release/service", "a/b"), []leaf{{"/release/service", "pattern"}}},
+		{"environment of 10 KiB", "Build", "min", set("/release/environment", strings.Repeat("p", 10<<10)), []leaf{{"/release/environment", "pattern"}}},
+		{"actor with a NUL", "Build", "min", set("/collector/actor", "al\x00ice"), []leaf{{"/collector/actor", "pattern"}}},
+		{"actor with a newline", "Build", "min", set("/collector/actor", "alice\nINFO forged"), []leaf{{"/collector/actor", "pattern"}}},
+		{"postmortem names a path", "Postmortem", "min", set("/data/violations/0", "../v"), []leaf{{"/data/violations/0", "pattern"}}},
 		{"upper-case commit", "Build", "min", set("/subject/commit", strings.Repeat("A", 40)), []leaf{{"/subject/commit", "pattern"}}},
 		{"short commit", "Build", "min", set("/subject/commit", "3f2c9a0"), []leaf{{"/subject/commit", "pattern"}}},
 		{"timestamp without zone", "Build", "min", set("/collectedAt", "2026-11-26T10:00:00"), []leaf{{"/collectedAt", "format"}}},
@@ -365,5 +373,62 @@ func TestInputSchemaFresh(t *testing.T) {
 func BenchmarkCompile(b *testing.B) {
 	for b.Loop() {
 		compile(b)
+	}
+}
+
+// The envelope's $defs/name and $defs/person are the Go patterns, so a
+// value the CLI or the API refuses is refused in a document too.
+func TestNamePatternsMatchTheEnvelope(t *testing.T) {
+	b, err := FS.ReadFile("envelope.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env struct {
+		Defs map[string]struct {
+			Pattern string `json:"pattern"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(b, &env); err != nil {
+		t.Fatal(err)
+	}
+	if got := env.Defs["name"].Pattern; got != NamePattern {
+		t.Errorf("envelope.json $defs/name pattern = %q; want NamePattern %q", got, NamePattern)
+	}
+	if got := env.Defs["person"].Pattern; got != PersonPattern {
+		t.Errorf("envelope.json $defs/person pattern = %q; want PersonPattern %q", got, PersonPattern)
+	}
+	if got := env.Defs["commit"].Pattern; got != CommitPattern {
+		t.Errorf("envelope.json $defs/commit pattern = %q; want CommitPattern %q", got, CommitPattern)
+	}
+}
+
+func TestCheckName(t *testing.T) {
+	for _, ok := range []string{"lv-2026-11-26.1", "localizevideos-app", "production", "dec_06h1em68w1y9mnt30hkqg7xf9m", "ci-4711:deploy", strings.Repeat("a", 128)} {
+		if err := CheckName("release id", ok); err != nil {
+			t.Errorf("CheckName(%q) = %v; want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "../../etc/passwd", "a/b", "lv\x00x", "lv\nx", "lv x", ".hidden", "-flag", strings.Repeat("a", 129), strings.Repeat("a", 10<<10), "lé"} {
+		err := CheckName("release id", bad)
+		var ne *NameError
+		if !errors.As(err, &ne) {
+			t.Errorf("CheckName(%q) = %v; want a *NameError", bad, err)
+		}
+	}
+	if err := CheckName("release id", strings.Repeat("a", 10<<10)); err == nil || len(err.Error()) > 200 {
+		t.Errorf("CheckName(10 KiB) = %v; want a short error", err)
+	}
+	if err := CheckName("release id", "lv\x00x"); err == nil || !strings.Contains(err.Error(), `"lv\x00x"`) {
+		t.Errorf("CheckName(NUL) = %v; want the NUL shown escaped", err)
+	}
+	for _, ok := range []string{"alice", "Zoë Müller", "ci-bot[bot]", "a"} {
+		if err := CheckPerson("actor", ok); err != nil {
+			t.Errorf("CheckPerson(%q) = %v; want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{"", " alice", "alice ", "al\x00ice", "al\nice", "al\tice", strings.Repeat("a", 201), "\xff"} {
+		if err := CheckPerson("actor", bad); err == nil {
+			t.Errorf("CheckPerson(%q) = nil; want an error", bad)
+		}
 	}
 }

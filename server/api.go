@@ -14,37 +14,40 @@ import (
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/store"
 )
 
-// Who may read: approvers see what they approve, auditors everything.
-var readers = []string{auth.RoleApprover, auth.RoleAuditor}
-
 // apiRoutes is the API. docs/openapi.yaml lists the same routes (a test
-// holds them equal).
+// holds them equal). Each names the permission it needs (package auth):
+// the dashboard's pages ask the same ones.
 func (s *Server) apiRoutes() []Route {
+	type h = func(http.ResponseWriter, *http.Request, auth.Principal) error
+	route := func(method, path string, perm auth.Permission, handler h) Route {
+		return Route{Method: method, Path: path, Permission: perm, Roles: perm.Roles(), h: handler}
+	}
 	return []Route{
-		{"POST", "/v1/evidence", []string{auth.RolePipeline}, s.addEvidence},
-		{"GET", "/v1/evidence/{digest}", readers, s.getEvidence},
-		{"POST", "/v1/gates/{gate}", []string{auth.RolePipeline}, s.decide},
-		{"GET", "/v1/decisions/{id}", readers, s.getDecision},
-		{"GET", "/v1/releases", readers, s.listReleases},
-		{"GET", "/v1/releases/{id}", readers, s.getRelease},
-		{"GET", "/v1/releases/{id}/status", []string{auth.RolePipeline, auth.RoleApprover, auth.RoleAuditor}, s.getStatus},
-		{"GET", "/v1/releases/{id}/plans", []string{auth.RolePipeline, auth.RoleApprover, auth.RoleAuditor}, s.listPlans},
-		{"GET", "/v1/releases/{id}/rollback-target", []string{auth.RolePipeline, auth.RoleApprover}, s.getRollbackTarget},
-		{"GET", "/v1/releases/{id}/auto-rollback", []string{auth.RolePipeline, auth.RoleApprover}, s.getAutoRollback},
-		{"POST", "/v1/releases/{id}/approvals", []string{auth.RoleApprover}, s.approve},
-		{"POST", "/v1/releases/{id}/overrides", []string{auth.RoleApprover}, s.override},
-		{"POST", "/v1/releases/{id}/holds", []string{auth.RoleApprover}, s.hold},
-		{"GET", "/v1/violations", readers, s.listViolations},
-		{"GET", "/v1/violations/{id}", readers, s.getViolation},
-		{"GET", "/v1/postmortems", readers, s.listPostmortems},
-		{"POST", "/v1/postmortems", []string{auth.RolePipeline, auth.RoleApprover}, s.addPostmortem},
-		{"GET", "/v1/ledger/verify", []string{auth.RoleAuditor}, s.verifyLedger},
-		{"GET", "/v1/tokens", []string{auth.RoleAdmin}, s.listTokens},
-		{"POST", "/v1/tokens", []string{auth.RoleAdmin}, s.createToken},
-		{"DELETE", "/v1/tokens/{id}", []string{auth.RoleAdmin}, s.revokeToken},
+		route("POST", "/v1/evidence", auth.RecordEvidence, s.addEvidence),
+		route("GET", "/v1/evidence/{digest}", auth.ReadLedger, s.getEvidence),
+		route("POST", "/v1/gates/{gate}", auth.AskGate, s.decide),
+		route("GET", "/v1/decisions/{id}", auth.ReadLedger, s.getDecision),
+		route("GET", "/v1/releases", auth.ReadLedger, s.listReleases),
+		route("GET", "/v1/releases/{id}", auth.ReadLedger, s.getRelease),
+		route("GET", "/v1/releases/{id}/status", auth.ReadPlans, s.getStatus),
+		route("GET", "/v1/releases/{id}/plans", auth.ReadPlans, s.listPlans),
+		route("GET", "/v1/releases/{id}/rollback-target", auth.PlanRollback, s.getRollbackTarget),
+		route("GET", "/v1/releases/{id}/auto-rollback", auth.PlanRollback, s.getAutoRollback),
+		route("POST", "/v1/releases/{id}/approvals", auth.Approve, s.approve),
+		route("POST", "/v1/releases/{id}/overrides", auth.Approve, s.override),
+		route("POST", "/v1/releases/{id}/holds", auth.Approve, s.hold),
+		route("GET", "/v1/violations", auth.ReadLedger, s.listViolations),
+		route("GET", "/v1/violations/{id}", auth.ReadLedger, s.getViolation),
+		route("GET", "/v1/postmortems", auth.ReadLedger, s.listPostmortems),
+		route("POST", "/v1/postmortems", auth.RecordPostmortem, s.addPostmortem),
+		route("GET", "/v1/ledger/verify", auth.VerifyLedger, s.verifyLedger),
+		route("GET", "/v1/tokens", auth.ManageTokens, s.listTokens),
+		route("POST", "/v1/tokens", auth.ManageTokens, s.createToken),
+		route("DELETE", "/v1/tokens/{id}", auth.ManageTokens, s.revokeToken),
 	}
 }
 
@@ -119,9 +122,20 @@ func (s *Server) decodeDocuments(prefix string, raws []json.RawMessage, sources 
 // addEvidence records one document (a JSON object) or a batch (an array):
 // all of it or, if any document is invalid, none.
 func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	b, err := readBody(r)
+	b, err := readRaw(r)
 	if err != nil {
 		return err
+	}
+	// The body is a document or a batch of them: read as strictly as
+	// readBody reads any body, and refused as the evidence it is.
+	if err := strictJSON(b); err != nil {
+		var ves evidence.ValidationErrors
+		if errors.As(err, &ves) {
+			for i := range ves {
+				ves[i].Source = "(body)"
+			}
+		}
+		return invalidEvidence(err)
 	}
 	var raws []json.RawMessage
 	var sources []string
@@ -491,13 +505,14 @@ type postmortemRequest struct {
 // addPostmortem records a Postmortem and closes the violations it names
 // (all of them, or those listed, each of which it must name).
 func (s *Server) addPostmortem(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	b, err := readBody(r)
-	if err != nil {
+	var req postmortemRequest
+	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	var req postmortemRequest
-	if err := decodeStrict(b, &req); err != nil {
-		return err
+	for i, id := range req.Violations {
+		if err := schemas.CheckName(fmt.Sprintf("/violations/%d", i), id); err != nil {
+			return badRequest("request body: %v", err)
+		}
 	}
 	if len(req.Document) == 0 {
 		return badRequest("request body: /document: want the Postmortem evidence document")
@@ -605,12 +620,8 @@ type tokenRequest struct {
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	b, err := readBody(r)
-	if err != nil {
-		return err
-	}
 	var req tokenRequest
-	if err := decodeStrict(b, &req); err != nil {
+	if err := readJSON(r, &req); err != nil {
 		return err
 	}
 	secret, t, err := s.tokens.Create(r.Context(), req.Name, req.Role, p.Name+" ("+p.TokenID+")")

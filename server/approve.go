@@ -97,8 +97,8 @@ func (s *Server) record(ctx context.Context, source string, v map[string]any) (*
 // bound checks p may approve or override the release and returns the
 // envelope of a document of kind bound to it.
 func (s *Server) bound(ctx context.Context, p auth.Principal, releaseID, kind string, now time.Time) (map[string]any, error) {
-	if !p.Has(auth.RoleApprover) {
-		return nil, fmt.Errorf("%w: %s has the role %s; approving needs approver", auth.ErrForbidden, p.Name, p.Role)
+	if err := p.Authorize(auth.Approve); err != nil {
+		return nil, err
 	}
 	plan, deployers, err := s.planned(ctx, releaseID)
 	if err != nil {
@@ -164,11 +164,7 @@ func approvalError(err error) error {
 func (s *Server) approve(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	var req approvalRequest
 	if r.ContentLength != 0 {
-		b, err := readBody(r)
-		if err != nil {
-			return err
-		}
-		if err := decodeStrict(b, &req); err != nil {
+		if err := readJSON(r, &req); err != nil {
 			return err
 		}
 	}
@@ -192,12 +188,8 @@ type overrideRequest struct {
 
 // override records an Override of one soft rule by the approver p.
 func (s *Server) override(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	b, err := readBody(r)
-	if err != nil {
-		return err
-	}
 	var req overrideRequest
-	if err := decodeStrict(b, &req); err != nil {
+	if err := readJSON(r, &req); err != nil {
 		return err
 	}
 	now := s.now().UTC()

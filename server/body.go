@@ -8,6 +8,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+
+	"github.com/localizevideos/shipgate/evidence"
 )
 
 // maxDepth bounds the nesting of a request body, as the evidence decoder
@@ -15,9 +17,38 @@ import (
 const maxDepth = 64
 
 // readBody reads a JSON request body: Content-Type application/json, at
-// most the server's MaxBody bytes (the route's MaxBytesReader), nested at
-// most maxDepth deep.
+// most the server's MaxBody bytes (the route's MaxBytesReader), and JSON
+// read strictly (strictJSON). Every body goes through it, so a key given
+// twice ("dryRun": true, "dryRun": false) is refused with its pointer,
+// never read as its last value.
 func readBody(r *http.Request) ([]byte, error) {
+	b, err := readRaw(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := strictJSON(b); err != nil {
+		var ve evidence.ValidationError
+		if errors.As(err, &ve) {
+			p := ve.Pointer
+			if p == "" {
+				p = "(root)"
+			}
+			return nil, badRequest("request body: %s: %s", p, ve.Message)
+		}
+		return nil, badRequest("request body: %v", err)
+	}
+	return b, nil
+}
+
+// strictJSON reads b as the evidence decoder reads a document
+// (evidence.CheckJSON): valid UTF-8, no key twice in an object, nested at
+// most maxDepth deep, nothing after the value.
+func strictJSON(b []byte) error { return evidence.CheckJSON(b, maxDepth) }
+
+// readRaw reads a request body of Content-Type application/json within
+// the route's MaxBytesReader; the caller checks it with strictJSON
+// (readBody does).
+func readRaw(r *http.Request) ([]byte, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
 		return nil, &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMedia,
@@ -32,39 +63,17 @@ func readBody(r *http.Request) ([]byte, error) {
 		}
 		return nil, badRequest("read the request body: %v", err)
 	}
-	if err := checkDepth(b, maxDepth); err != nil {
-		return nil, badRequest("request body: %v", err)
-	}
 	return b, nil
 }
 
-// checkDepth fails when JSON b nests arrays and objects deeper than max.
-// It only counts brackets outside strings; the decoder checks the rest.
-func checkDepth(b []byte, max int) error {
-	depth, inString, escaped := 0, false, false
-	for i, c := range b {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-			if depth > max {
-				return fmt.Errorf("byte %d: nested deeper than %d levels", i, max)
-			}
-		case c == '}' || c == ']':
-			depth--
-		}
+// readJSON reads a request body (readBody) into v, a closed type: no
+// unknown members (decodeStrict).
+func readJSON(r *http.Request, v any) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
 	}
-	return nil
+	return decodeStrict(b, v)
 }
 
 // decodeStrict decodes a request body into v: no unknown members, nothing

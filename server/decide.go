@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"time"
 
 	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -34,9 +34,6 @@ type GateRequest struct {
 	DryRun bool `json:"dryRun,omitempty"`
 }
 
-// idPattern is what a client may name a decision.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
-
 // Replayed is the header set on the answer to a retried request: the
 // decision was recorded by an earlier request with the same id.
 const Replayed = "Shipgate-Replayed"
@@ -51,19 +48,28 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, p auth.Principal
 	result := resultError
 	defer func() { s.metrics.decision(label, result, time.Since(start)) }()
 
-	b, err := readBody(r)
-	if err != nil {
-		return err
-	}
 	var req GateRequest
-	if err := decodeStrict(b, &req); err != nil {
+	if err := readJSON(r, &req); err != nil {
 		return err
 	}
 	if req.Release.ID == "" {
 		return badRequest("request body: /release/id: want the release id")
 	}
-	if req.ID != "" && !idPattern.MatchString(req.ID) {
-		return badRequest("request body: /id: %q: want 1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit", req.ID)
+	for _, f := range []struct{ pointer, v string }{
+		{"/release/id", req.Release.ID}, {"/release/service", req.Release.Service},
+		{"/release/environment", req.Release.Environment}, {"/id", req.ID},
+	} {
+		if f.v == "" {
+			continue
+		}
+		if err := schemas.CheckName(f.pointer, f.v); err != nil {
+			return badRequest("request body: %v", err)
+		}
+	}
+	if c := req.Release.Commit; c != "" {
+		if err := schemas.CheckCommit("/release/commit", c); err != nil {
+			return badRequest("request body: %v", err)
+		}
 	}
 	if err := engine.CheckGate(gateName); err != nil {
 		return notFound("%v", err)

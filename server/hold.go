@@ -41,12 +41,8 @@ type HoldResult struct {
 // --server): while one is placed, a breach only alerts; a lift ends it.
 // A hold is a person's: it is recorded as the token's name.
 func (s *Server) hold(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	b, err := readBody(r)
-	if err != nil {
-		return err
-	}
 	var req holdRequest
-	if err := decodeStrict(b, &req); err != nil {
+	if err := readJSON(r, &req); err != nil {
 		return err
 	}
 	switch req.Action {

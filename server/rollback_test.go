@@ -39,8 +39,11 @@ func TestRollbackTarget(t *testing.T) {
 	if code, _, b := e.call("GET", path+"?strategy=later", pipeline, nil); code != http.StatusBadRequest {
 		t.Errorf("strategy=later = %d %s; want 400", code, b)
 	}
-	if code, _, b := e.call("GET", path+"?commit=0000", pipeline, nil); code != http.StatusNotFound {
+	if code, _, b := e.call("GET", path+"?commit="+strings.Repeat("0", 40), pipeline, nil); code != http.StatusNotFound {
 		t.Errorf("a commit no Plan names = %d %s; want 404", code, b)
+	}
+	if code, _, b := e.call("GET", path+"?commit=0000", pipeline, nil); code != http.StatusBadRequest {
+		t.Errorf("a commit that is not one = %d %s; want 400", code, b)
 	}
 	// Emergency: no target asked, the approved restart command.
 	code, _, b = e.call("GET", path+"?strategy=emergency", pipeline, nil)

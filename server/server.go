@@ -20,6 +20,7 @@ import (
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/server/web"
 	"github.com/localizevideos/shipgate/store"
 )
@@ -96,8 +97,10 @@ type Server struct {
 type Route struct {
 	Method string
 	Path   string
-	// Roles may call the route; none means the route is public (the
-	// operations endpoints).
+	// Permission is what the caller's role must hold (auth.Permission);
+	// the dashboard's pages ask the same ones.
+	Permission auth.Permission
+	// Roles are the roles that hold Permission.
 	Roles []string
 	h     func(w http.ResponseWriter, r *http.Request, p auth.Principal) error
 }
@@ -283,10 +286,14 @@ func (s *Server) route(rt Route) http.Handler {
 			return
 		}
 		in.principal = p.Name
-		if !p.Has(rt.Roles...) {
+		if err := p.Authorize(rt.Permission); err != nil {
 			fail(&Error{Status: http.StatusForbidden, Code: CodeForbidden,
 				Message: fmt.Sprintf("%s %s needs the role %s; the token of %s has the role %s",
 					rt.Method, rt.Path, strings.Join(rt.Roles, " or "), p.Name, p.Role)})
+			return
+		}
+		if err := checkNames(r); err != nil {
+			fail(err)
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {
@@ -303,6 +310,33 @@ func (s *Server) route(rt Route) http.Handler {
 			fail(e)
 		}
 	})
+}
+
+// checkNames refuses a request whose path {id} (a release, decision,
+// violation or token id) or whose release, service or environment query
+// parameter is not a name (schemas.CheckName), or whose commit query
+// parameter is not a commit: such an id is never looked
+// up, recorded or echoed as if it could be one.
+func checkNames(r *http.Request) *Error {
+	if id := r.PathValue("id"); id != "" {
+		if err := schemas.CheckName("path {id}", id); err != nil {
+			return badRequest("%v", err)
+		}
+	}
+	q := r.URL.Query()
+	for _, k := range []string{"release", "service", "environment"} {
+		for _, v := range q[k] {
+			if err := schemas.CheckName("query parameter "+k, v); v != "" && err != nil {
+				return badRequest("%v", err)
+			}
+		}
+	}
+	for _, v := range q["commit"] {
+		if err := schemas.CheckCommit("query parameter commit", v); v != "" && err != nil {
+			return badRequest("%v", err)
+		}
+	}
+	return nil
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

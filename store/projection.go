@@ -1,10 +1,13 @@
 package store
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/localizevideos/shipgate/ledger"
 )
@@ -22,18 +25,41 @@ type Projection struct {
 	// Policies are the recorded policy sets by revision, without their
 	// Data.
 	Policies map[string]Policy
+
+	// named holds, for each decision that lists the violations it opened,
+	// that list; pending is the last decision entry while the entries of
+	// the violations it opened are still to come (they follow it in the
+	// same transaction).
+	named   map[string][]string
+	pending *pendingOpened
+}
+
+// pendingOpened is a decision whose opened violations have not all been
+// seen yet.
+type pendingOpened struct {
+	seq  int64
+	id   string
+	want []string
+	seen map[string]bool
 }
 
 // NewProjection returns the projection of an empty ledger.
 func NewProjection() *Projection {
 	return &Projection{Evidence: map[string]Evidence{}, Decisions: map[string]Decision{},
-		Violations: map[string]Violation{}, Opened: map[string]int64{}, Policies: map[string]Policy{}}
+		Violations: map[string]Violation{}, Opened: map[string]int64{}, Policies: map[string]Policy{},
+		named: map[string][]string{}}
 }
 
 // Apply adds the effect of the next entry. An entry that does not follow
 // from the ones before (a second decision with one id, a violation of an
-// unknown decision, the close of an unknown or closed violation) is an error.
+// unknown decision, the close of an unknown or closed violation, a decision
+// naming evidence or a violation the ledger does not hold) is an error. A
+// decision whose opened violations do not follow it is a *ledger.BreakError
+// naming that decision, returned with the next entry (or by Finish).
 func (p *Projection) Apply(e ledger.Entry) error {
+	if err := p.settle(&e); err != nil {
+		return err
+	}
 	switch e.Type {
 	case ledger.TypeEvidence:
 		ev, err := EvidenceOf(e)
@@ -52,6 +78,9 @@ func (p *Projection) Apply(e ledger.Entry) error {
 		}
 		if _, ok := p.Decisions[d.ID]; ok {
 			return fmt.Errorf("decision %s: %w", d.ID, ErrDuplicate)
+		}
+		if err := p.checkRefs(e.Seq, d); err != nil {
+			return err
 		}
 		d.Body = nil
 		p.Decisions[d.ID] = d
@@ -76,6 +105,12 @@ func (p *Projection) Apply(e ledger.Entry) error {
 		if _, ok := p.Decisions[v.DecisionID]; !ok {
 			return fmt.Errorf("violation %s: decision %s: %w", v.ID, v.DecisionID, ErrNotFound)
 		}
+		if list, ok := p.named[v.DecisionID]; ok && !slices.Contains(list, v.ID) {
+			return fmt.Errorf("violation %s: decision %s lists the violations it opened, and not this one", v.ID, v.DecisionID)
+		}
+		if p.pending != nil && p.pending.id == v.DecisionID {
+			p.pending.seen[v.ID] = true
+		}
 		p.Violations[v.ID], p.Opened[v.ID] = v, e.Seq
 	case ledger.TypeViolationClosed, ledger.TypeObligationDone:
 		v, ok := p.Violations[e.Key]
@@ -96,6 +131,113 @@ func (p *Projection) Apply(e ledger.Entry) error {
 	return nil
 }
 
+// decisionRefs is what a decision's body names besides itself: the
+// evidence that counted, that did not, and that findings cite; what the
+// gate was given and the open violations the policies saw (replay); and
+// the violations it opened.
+type decisionRefs struct {
+	Evidence []struct {
+		Digest string `json:"digest"`
+	} `json:"evidence"`
+	Ignored []struct {
+		Digest string `json:"digest"`
+	} `json:"ignored"`
+	Violations []findingRefs `json:"violations"`
+	Overridden []findingRefs `json:"overridden"`
+	Warnings   []findingRefs `json:"warnings"`
+	Opened     []string      `json:"opened"`
+	Replay     struct {
+		Evidence   []string `json:"evidence"`
+		Violations []struct {
+			ID string `json:"id"`
+		} `json:"violations"`
+	} `json:"replay"`
+}
+
+type findingRefs struct {
+	Evidence []string `json:"evidence"`
+}
+
+// checkRefs fails when the decision d (at seq) names evidence or a
+// violation the ledger does not hold before it: a decision is recorded
+// after every document it was given and every violation the policies saw,
+// so a missing one was removed. It also notes the violations d opened,
+// which must follow it.
+func (p *Projection) checkRefs(seq int64, d Decision) error {
+	var r decisionRefs
+	if err := json.Unmarshal(d.Body, &r); err != nil {
+		return fmt.Errorf("decision %s: %w", d.ID, err)
+	}
+	type ref struct{ digest, where string }
+	var refs []ref
+	for i, e := range r.Evidence {
+		refs = append(refs, ref{e.Digest, fmt.Sprintf("/evidence/%d", i)})
+	}
+	for i, e := range r.Ignored {
+		refs = append(refs, ref{e.Digest, fmt.Sprintf("/ignored/%d", i)})
+	}
+	for i, dg := range r.Replay.Evidence {
+		refs = append(refs, ref{dg, fmt.Sprintf("/replay/evidence/%d", i)})
+	}
+	for _, fs := range []struct {
+		name string
+		list []findingRefs
+	}{{"violations", r.Violations}, {"overridden", r.Overridden}, {"warnings", r.Warnings}} {
+		for i, f := range fs.list {
+			for j, dg := range f.Evidence {
+				// A finding may cite something other than a document;
+				// a digest it cites must be one the ledger holds.
+				if strings.HasPrefix(dg, "sha256:") {
+					refs = append(refs, ref{dg, fmt.Sprintf("/%s/%d/evidence/%d", fs.name, i, j)})
+				}
+			}
+		}
+	}
+	for _, rf := range refs {
+		if _, ok := p.Evidence[rf.digest]; !ok {
+			return fmt.Errorf("decision %s names evidence %q (at %s) that the ledger does not hold", d.ID, rf.digest, rf.where)
+		}
+	}
+	for i, v := range r.Replay.Violations {
+		if _, ok := p.Violations[v.ID]; !ok {
+			return fmt.Errorf("decision %s names open violation %q (at /replay/violations/%d) that the ledger does not hold", d.ID, v.ID, i)
+		}
+	}
+	if len(r.Opened) > 0 {
+		p.named[d.ID] = r.Opened
+		p.pending = &pendingOpened{seq: seq, id: d.ID, want: r.Opened, seen: map[string]bool{}}
+	}
+	return nil
+}
+
+// settle checks, before entry e, that the decision still waiting for its
+// opened violations got them all: e is one of them, or they all came.
+func (p *Projection) settle(e *ledger.Entry) error {
+	pd := p.pending
+	if pd == nil {
+		return nil
+	}
+	if e != nil && (e.Type == ledger.TypeViolationOpened || e.Type == ledger.TypeObligation) {
+		var v struct {
+			Decision string `json:"decisionId"`
+		}
+		if json.Unmarshal(e.Payload, &v) == nil && v.Decision == pd.id {
+			return nil
+		}
+	}
+	p.pending = nil
+	for _, id := range pd.want {
+		if !pd.seen[id] {
+			return &ledger.BreakError{Seq: pd.seq, Reason: fmt.Sprintf("decision %s names violation %q as opened, which the ledger does not hold", pd.id, id)}
+		}
+	}
+	return nil
+}
+
+// Finish ends the projection: the last decision's opened violations must
+// all have come (see Apply).
+func (p *Projection) Finish() error { return p.settle(nil) }
+
 // ApplyStored applies the entry a store keeps at seq, with the columns it
 // keeps beside the body (type, key, hash). A body that does not parse, or
 // an entry that does not follow from the ones before, is a
@@ -113,6 +255,9 @@ func (p *Projection) ApplyStored(seq int64, typ, key, hash string, body []byte) 
 		}
 	}
 	if err := p.Apply(e); err != nil {
+		if be := (*ledger.BreakError)(nil); errors.As(err, &be) {
+			return be // an earlier entry's, found only now
+		}
 		return &ledger.BreakError{Seq: seq, Reason: err.Error()}
 	}
 	return nil
@@ -140,6 +285,9 @@ func ProjectRows(rows Rows) (*Projection, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
+	}
+	if err := p.Finish(); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

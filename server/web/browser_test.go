@@ -271,10 +271,21 @@ func TestBrowser(t *testing.T) {
 	tb.do("after sign-out", chromedp.Navigate(base+"/approvals"), chromedp.WaitVisible(chromedp.CSS("#token")))
 	tb.quiet("sign out")
 
-	// A pipeline token signs in, sees the approvals, and is refused.
-	tb.signIn(base, f.tokens["ci-bot"], "#releases")
+	// A pipeline token signs in and is shown what the API shows it of the
+	// ledger: nothing.
+	tb.signIn(base, f.tokens["ci-bot"], "#problem")
+	if got := tb.text("#problem"); !strings.Contains(got, "ci-bot with the pipeline role, which may not read the ledger") {
+		t.Errorf("the pipeline's first page says %q", got)
+	}
+	tb.quiet("pipeline refused", func(m chromedp.ConsoleMessage) bool {
+		return m.Source == "network" && strings.Contains(m.Text, "status of 403 (Forbidden)")
+	})
+	tb.do("sign out ci-bot", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#token")))
+
+	// An auditor signs in, sees the approvals, and is refused.
+	tb.signIn(base, f.tokens["carol"], "#releases")
 	before = f.ledgerLen()
-	tb.do("approve as ci-bot",
+	tb.do("approve as carol",
 		chromedp.Navigate(base+"/approvals"),
 		chromedp.WaitVisible(chromedp.CSS(byID("waiting-"+relLater))),
 		chromedp.Click(chromedp.CSS(byID("approve-button-"+relLater))),
@@ -283,7 +294,7 @@ func TestBrowser(t *testing.T) {
 	if got := tb.title(); got != "Forbidden · shipgate" {
 		t.Errorf("the refusal's title is %q; want Forbidden", got)
 	}
-	if got := tb.text("#problem"); !strings.Contains(got, "Approval refused") || !strings.Contains(got, "ci-bot with the pipeline role") {
+	if got := tb.text("#problem"); !strings.Contains(got, "carol with the auditor role, which may not approve releases") || !strings.Contains(got, "Nothing was recorded") {
 		t.Errorf("the refusal says %q", got)
 	}
 	if n := f.ledgerLen(); n != before {

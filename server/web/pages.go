@@ -46,6 +46,9 @@ func (d *dashboard) releasesPage(w http.ResponseWriter, r *http.Request, s *sign
 	}
 	v := releasesView{Service: r.URL.Query().Get("service"), Page: 1}
 	if v.Service != "" {
+		if err := schemas.CheckName("service", v.Service); err != nil {
+			return badRequest("The " + err.Error() + ".")
+		}
 		kept := rels[:0]
 		for _, rel := range rels {
 			if rel.Service == v.Service {
@@ -96,6 +99,9 @@ type releaseView struct {
 // every finding, and its violations.
 func (d *dashboard) releasePage(w http.ResponseWriter, r *http.Request, s *signedIn) error {
 	id := r.PathValue("id")
+	if err := schemas.CheckName("release id", id); err != nil {
+		return badRequest("The " + err.Error() + ".")
+	}
 	rel, ok, err := loadRelease(r.Context(), d.cfg.Store, id)
 	if err != nil {
 		return err
@@ -103,7 +109,7 @@ func (d *dashboard) releasePage(w http.ResponseWriter, r *http.Request, s *signe
 	if !ok {
 		return &pageError{Status: http.StatusNotFound, Message: fmt.Sprintf("The ledger holds nothing about release %q.", id)}
 	}
-	v := releaseView{release: rel, Gates: rel.gateCells(), CanApprove: s.Role == auth.RoleApprover}
+	v := releaseView{release: rel, Gates: rel.gateCells(), CanApprove: auth.Approve.Allows(s.Role)}
 	if v.Status, err = gate.Status(r.Context(), d.cfg.Store, d.validate, id); err != nil {
 		return err
 	}
@@ -151,7 +157,7 @@ func (d *dashboard) approvalsPage(w http.ResponseWriter, r *http.Request, s *sig
 	if err != nil {
 		return err
 	}
-	v := approvalsView{CanApprove: s.Role == auth.RoleApprover}
+	v := approvalsView{CanApprove: auth.Approve.Allows(s.Role)}
 	for _, rel := range rels {
 		wt, err := rel.waiting(r.Context(), d.cfg.Store)
 		if err != nil {
@@ -166,11 +172,12 @@ func (d *dashboard) approvalsPage(w http.ResponseWriter, r *http.Request, s *sig
 }
 
 // approve records the signed-in approver's approval through Config.Approve.
-// Only the approver role may ask; Approve owns the other rules.
+// Only a role that holds auth.Approve gets here (signedIn); Approve owns
+// the other rules.
 func (d *dashboard) approve(w http.ResponseWriter, r *http.Request, s *signedIn) error {
 	id := r.PathValue("id")
-	if s.Role != auth.RoleApprover {
-		return forbidden(fmt.Sprintf("Approval refused: only a token with the approver role can approve a release, and you are signed in as %s with the %s role. Nothing was recorded.", s.Name, s.Role), nil)
+	if err := schemas.CheckName("release id", id); err != nil {
+		return badRequest("The " + err.Error() + ". Nothing was recorded.")
 	}
 	note, err := cleanNote(r.PostForm.Get("note"))
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/localizevideos/shipgate/auth"
@@ -161,10 +162,12 @@ func (d *dashboard) session(r *http.Request) (*signedIn, error) {
 	return &signedIn{Principal: p, CSRF: s.CSRF}, nil
 }
 
-// signedIn wraps a page that needs a session. Without one, a GET goes to
-// the sign-in page and anything else is refused. A POST must carry the
-// session's CSRF token.
-func (d *dashboard) signedIn(h func(http.ResponseWriter, *http.Request, *signedIn) error) http.Handler {
+// signedIn wraps a page that needs a session and, unless perm is empty,
+// a role that holds perm (auth.Permission.Allows, as the API asks it).
+// Without a session, a GET goes to the sign-in page and anything else is
+// refused; without the permission, the page is a 403 that says why. A
+// POST must carry the session's CSRF token.
+func (d *dashboard) signedIn(perm auth.Permission, h func(http.ResponseWriter, *http.Request, *signedIn) error) http.Handler {
 	return d.handle(func(w http.ResponseWriter, r *http.Request) error {
 		s, err := d.session(r)
 		if err != nil {
@@ -181,6 +184,17 @@ func (d *dashboard) signedIn(h func(http.ResponseWriter, *http.Request, *signedI
 			return &pageError{Status: http.StatusUnauthorized, Message: "You are not signed in, or your sign-in has ended: nothing was done. Sign in and try again."}
 		}
 		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
+		if perm != "" && !perm.Allows(s.Role) {
+			msg := fmt.Sprintf("You are signed in as %s with the %s role, which may not %s: that needs the role %s, here as in the API.",
+				s.Name, s.Role, perm, strings.Join(perm.Roles(), " or "))
+			if r.Method == http.MethodPost {
+				msg += " Nothing was recorded."
+			}
+			// Failed here, with the session in r, so the page still
+			// offers to sign out.
+			d.fail(w, r, forbidden(msg, auth.ErrForbidden))
+			return nil
+		}
 		if r.Method == http.MethodPost {
 			if err := readForm(w, r); err != nil {
 				return err

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/store"
@@ -161,13 +162,16 @@ func (d *dashboard) routes() {
 	})
 	m.Handle("GET /signin", d.handle(d.signInPage))
 	m.Handle("POST /signin", d.handle(d.signIn))
-	m.Handle("POST /signout", d.signedIn(d.signOut))
-	m.Handle("GET /{$}", d.signedIn(d.releasesPage))
-	m.Handle("GET /releases/{id}", d.signedIn(d.releasePage))
-	m.Handle("POST /releases/{id}/approve", d.signedIn(d.approve))
-	m.Handle("GET /approvals", d.signedIn(d.approvalsPage))
-	m.Handle("GET /violations", d.signedIn(d.violationsPage))
-	m.Handle("GET /trends", d.signedIn(d.trendsPage))
+	// Each page needs the permission of the API routes that answer the
+	// same data (package auth), so a role sees here exactly what the API
+	// shows it.
+	m.Handle("POST /signout", d.signedIn("", d.signOut))
+	m.Handle("GET /{$}", d.signedIn(auth.ReadLedger, d.releasesPage))
+	m.Handle("GET /releases/{id}", d.signedIn(auth.ReadLedger, d.releasePage))
+	m.Handle("POST /releases/{id}/approve", d.signedIn(auth.Approve, d.approve))
+	m.Handle("GET /approvals", d.signedIn(auth.ReadLedger, d.approvalsPage))
+	m.Handle("GET /violations", d.signedIn(auth.ReadLedger, d.violationsPage))
+	m.Handle("GET /trends", d.signedIn(auth.ReadLedger, d.trendsPage))
 	m.Handle("/", d.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return &pageError{Status: http.StatusNotFound, Message: "There is no such page."}
 	}))

@@ -61,7 +61,7 @@ const busyTimeout = 10000
 // migrating takes the write lock, or at the first write; a file that is not
 // a SQLite database is refused, never overwritten.
 func Open(ctx context.Context, path string) (*DB, error) {
-	db, err := open(ctx, path, false)
+	db, err := open(ctx, path, readWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -79,12 +79,39 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // OpenReadOnly opens an existing ledger without ever writing to it: for
 // verifying a copy, or a file this process may not change. Every write
 // method returns an error.
+//
+// The ledger file is never written: a read-only connection neither
+// checkpoints nor deletes the write-ahead log. Where the directory takes
+// no new file (a read-only mount, an immutable directory, or no write
+// permission) and holds no write-ahead log (ledger.db-wal), nobody can
+// write the ledger while it is read, so it is opened immutable: no lock,
+// no -wal or -shm file is created, and nothing in the directory changes.
+// Where it holds a write-ahead log (a writer crashed, or one is open), the
+// log holds committed entries that only a reader with a ledger.db-shm
+// index can see: SQLite builds it there if it can (the ledger file stays
+// untouched), and if it can create none, OpenReadOnly says so rather than
+// verify an old state. In a writable directory SQLite reads through its
+// locks, so a writer may run meanwhile, and may create the -wal and -shm
+// files every WAL database has while in use.
 func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
-	if _, err := os.Stat(path); err != nil {
+	fi, err := os.Stat(path)
+	if err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
-	db, err := open(ctx, path, true)
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("open ledger %s: not a regular file", path)
+	}
+	mode := readOnly
+	if immutable, err := unchangeable(path); err != nil {
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	} else if immutable {
+		mode = readImmutable
+	}
+	db, err := open(ctx, path, mode)
 	if err != nil {
+		if _, werr := os.Stat(path + "-wal"); werr == nil && !canCreateIn(filepath.Dir(path)) {
+			return nil, fmt.Errorf("%w (the ledger has a write-ahead log, %s-wal, which SQLite reads only through a %s-shm index it cannot create in this directory: copy the ledger and its -wal to a writable directory and verify the copy)", err, path, path)
+		}
 		return nil, err
 	}
 	if err := checkSchema(ctx, db.sql); err != nil {
@@ -94,7 +121,55 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
-func open(ctx context.Context, path string, readOnly bool) (*DB, error) {
+// unchangeable reports whether nobody can write the WAL database at path
+// while it is read, so it may be opened immutable: its directory takes no
+// new file, and it has no -wal file (a writer needs one, and could not
+// create it), or an empty one and no -shm (a writer needs both). A
+// database in another journal mode is never taken for unchangeable.
+func unchangeable(path string) (bool, error) {
+	if !canCreateIn(filepath.Dir(path)) {
+		wal, err := os.Stat(path + "-wal")
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return false, err
+		case wal.Size() > 0:
+			return false, nil
+		default:
+			if _, err := os.Stat(path + "-shm"); !errors.Is(err, fs.ErrNotExist) {
+				return false, err
+			}
+		}
+		return isWAL(path)
+	}
+	return false, nil
+}
+
+// isWAL reports whether the database header says WAL mode (its read and
+// write format versions are 2).
+func isWAL(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	var h [20]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return false, nil // too short for a header: not one to open immutable
+	}
+	return string(h[:len(sqliteHeader)]) == sqliteHeader && h[18] == 2 && h[19] == 2, nil
+}
+
+// Ways open opens a file.
+type openMode int
+
+const (
+	readWrite openMode = iota
+	readOnly
+	readImmutable
+)
+
+func open(ctx context.Context, path string, mode openMode) (*DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
@@ -108,7 +183,7 @@ func open(ctx context.Context, path string, readOnly bool) (*DB, error) {
 	if err := checkHeader(abs); err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
-	sdb, err := sql.Open("sqlite", dsn(abs, readOnly))
+	sdb, err := sql.Open("sqlite", dsn(abs, mode))
 	if err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
@@ -152,12 +227,16 @@ func checkHeader(path string) error {
 // dsn is the URI of the file at the absolute path abs, with the settings
 // every connection needs. The journal mode is not one of them: it is stored
 // in the file, and useWAL sets it once.
-func dsn(abs string, readOnly bool) string {
+func dsn(abs string, mode openMode) string {
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
 	q := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", busyTimeout)
-	if readOnly {
+	switch mode {
+	case readOnly:
 		// The file is in WAL mode already; asking for it again would write.
 		return u.String() + "?mode=ro&" + q
+	case readImmutable:
+		// No lock and no -wal or -shm: see OpenReadOnly.
+		return u.String() + "?mode=ro&immutable=1&" + q
 	}
 	return u.String() + "?" + q + "&_pragma=synchronous(FULL)&_txlock=immediate"
 }

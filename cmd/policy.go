@@ -54,11 +54,11 @@ func policyTestRun(ctx context.Context, s Streams, o *policyTestOptions) error {
 	if err := o.Output.validate(); err != nil {
 		return err
 	}
-	data, err := o.Policy.data()
+	data, files, err := o.Policy.data()
 	if err != nil {
 		return err
 	}
-	rep, err := engine.Test(ctx, o.Policy.source(), data)
+	rep, err := engine.Test(ctx, engine.Options{Policies: o.Policy.source(), Data: data, DataFiles: files})
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,23 @@ func TestDataDefaultValid(t *testing.T) {
 	}
 }
 
+// TestDataMinValid keeps testdata/valid/policydata.min.json, the smallest
+// data the schema accepts (every list and map empty), valid: tests of
+// policy sets that read no data use it.
+func TestDataMinValid(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "valid", "policydata.min.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := compileData(t).Validate(v); err != nil {
+		t.Errorf("Validate(policydata.min.json) = %v", err)
+	}
+}
+
 func TestDataInvalid(t *testing.T) {
 	s := compileData(t)
 	key := "sha256:" + string(bytes.Repeat([]byte("ab"), 32))

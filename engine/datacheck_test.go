@@ -231,15 +231,54 @@ func TestNoData(t *testing.T) {
 }
 
 // A recorded policy set loads as it was recorded, whatever the data
-// schema of this version says of its data.
+// schema of this version says of its data and of what its rules read.
 func TestDataRecorded(t *testing.T) {
 	data := policytest.Data(t)
 	delete(data, "incidents")
-	if _, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, Data: data}); err == nil {
-		t.Fatal("Load() succeeded; want the data refused")
+	data["monitoring"].(map[string]any)["min_samples"] = 3
+	fsys := policytest.Edited(t, map[string]func(string) string{
+		"rules/monitoring.rego": policytest.Replace(t, `["monitoring", "min_window_minutes"]`, `["monitoring", "min_samples"]`),
+		"rules/freeze.rego":     policytest.Replace(t, "lib.config.freeze.environments", "lib.config.freeze.frozen"),
+	})
+	if _, err := engine.Load(context.Background(), engine.Options{Policies: fsys, Data: data}); err == nil {
+		t.Fatal("Load() succeeded; want the data and the reads refused")
 	}
-	if _, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, Data: data, Recorded: true}); err != nil {
+	if _, err := engine.Load(context.Background(), engine.Options{Policies: fsys, Data: data, Recorded: true}); err != nil {
 		t.Errorf("Load(Recorded) = %v", err)
+	}
+}
+
+// A rule that reads a key the data schema lacks does not compile, at its
+// file and row: through lib.config (the type checker, from the annotation
+// on config), through a constant object.get path, or straight from data.
+func TestReadUndeclaredKey(t *testing.T) {
+	tests := []struct {
+		name, file, old, new string
+		row                  int
+		msg                  string
+	}{
+		{"through lib.config", "rules/freeze.rego", "lib.config.freeze.environments", "lib.config.freeze.enviroments",
+			42, "rego_type_error: undefined ref: data.shipgate.lib.config.freeze.enviroments"},
+		{"past a list", "rules/verify.rego", "some name in lib.config.verification.mandatory_checks", "some name in lib.config.verification.mandatory_checks[_].names",
+			53, "rego_type_error: undefined ref: data.shipgate.lib.config.verification.mandatory_checks"},
+		{"object.get", "rules/monitoring.rego", `["monitoring", "required_signals"]`, `["monitoring", "required_signal"]`,
+			19, "rego_type_error: data.shipgate.config.monitoring.required_signal: the data schema (schemas/policydata.json) has no such key; want one of min_window_minutes, required_signals"},
+		{"straight from data", "rules/change.rego", "size.filesChanged > lib.config.change.max_files", "size.filesChanged > data.shipgate.config.change.max_file",
+			29, "data.shipgate.config.change.max_file: the data schema (schemas/policydata.json) has no such key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := policytest.Edited(t, map[string]func(string) string{tt.file: policytest.Replace(t, tt.old, tt.new)})
+			_, err := engine.Load(context.Background(), engine.Options{Policies: fsys})
+			var pe *engine.PolicyError
+			if !errors.As(err, &pe) || len(pe.Errors) == 0 {
+				t.Fatalf("Load() = %v; want a compile error", err)
+			}
+			e := pe.Errors[0]
+			if e.Location == nil || e.Location.File != tt.file || e.Location.Row != tt.row || !strings.Contains(e.Error(), tt.msg) {
+				t.Errorf("Load() = %v; want %s:%d: %s", err, tt.file, tt.row, tt.msg)
+			}
+		})
 	}
 }
 

@@ -192,11 +192,24 @@ func load(ctx context.Context, set *policySet, opts Options) (*Engine, error) {
 	}
 	ss := ast.NewSchemaSet()
 	ss.Put(ast.SchemaRootRef, in)
+	// Rules that name the data schema in a METADATA annotation (the
+	// library's config does) are type-checked against it; a recorded
+	// policy set compiled under an older schema gets an open one.
+	ds := map[string]any{}
+	if !opts.Recorded {
+		if ds, err = schemas.DataSchema(); err != nil {
+			return nil, &PolicyError{Err: fmt.Errorf("data schema: %w", err)}
+		}
+	}
+	ss.Put(DataSchemaRef, ds)
 	compiler := ast.NewCompiler().
 		WithStrict(true).
 		WithCapabilities(Capabilities()).
 		WithSchemas(ss).
-		WithUseTypeCheckAnnotations(true)
+		WithUseTypeCheckAnnotations(true).
+		WithStageAfterID(ast.StageResolveRefs, ast.CompilerStageDefinition{
+			Name: "UnshareImportTerms", MetricName: "compile_stage_unshare_import_terms", Stage: unshareImportTerms,
+		})
 	compiler.Compile(modules)
 	if compiler.Failed() {
 		return nil, &PolicyError{Errors: compiler.Errors}
@@ -207,6 +220,11 @@ func load(ctx context.Context, set *policySet, opts Options) (*Engine, error) {
 		compiler: compiler, store: store, files: set.files, data: docs}
 	if e.timeout <= 0 {
 		e.timeout = DefaultTimeout
+	}
+	if !opts.Recorded {
+		if err := e.checkReads(ds); err != nil {
+			return nil, err
+		}
 	}
 	for _, gate := range Gates {
 		pq, err := rego.New(

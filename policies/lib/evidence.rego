@@ -6,6 +6,12 @@
 package shipgate.lib
 
 # config is the policy data (policies/shipgate/config/data.yaml, or --data).
+# The annotation types it with the data schema (schemas/policydata.json,
+# which the engine gives as schema.policydata): a rule that reads a key
+# through config that the data cannot have fails to compile.
+# METADATA
+# schemas:
+#   - data.shipgate.config: schema.policydata
 config := data.shipgate.config
 
 # last(xs) is the last element of array xs; undefined when xs is empty.

@@ -109,7 +109,7 @@ func newPolicyCheckCmd(s Streams, g *globals) *cobra.Command {
 	o := &policyCheckOptions{}
 	c := &cobra.Command{
 		Use:   "check [DIR]",
-		Short: "Compile a policy set strictly and type-check it against the evidence schemas",
+		Short: "Check a policy set's data against its schema, compile it strictly and type-check it against the evidence and data schemas",
 		Example: `  shipgate policy check
   shipgate policy check policies/`,
 		Args: cobra.MaximumNArgs(1),

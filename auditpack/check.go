@@ -520,7 +520,9 @@ func (c *checker) policyFiles(ctx context.Context) error {
 			c.tamper(Problem{File: ref.File, Reason: err.Error()})
 			continue
 		}
-		eng, err := engine.Load(ctx, engine.Options{Bundle: bun, Timeout: c.opts.Timeout})
+		// Replayed as recorded, even if this version's data schema has
+		// changed since.
+		eng, err := engine.Load(ctx, engine.Options{Bundle: bun, Timeout: c.opts.Timeout, Recorded: true})
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()

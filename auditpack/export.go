@@ -357,7 +357,9 @@ func policyFiles(ctx context.Context, decs []selected, recorded map[string]recor
 	byRev := map[string]*bundle.Bundle{}
 	add := func(given []*bundle.Bundle) error {
 		for i, b := range given {
-			eng, err := engine.Load(ctx, engine.Options{Bundle: b})
+			// A policy set that decided in the past: as it was, even if
+			// this version's data schema has changed since.
+			eng, err := engine.Load(ctx, engine.Options{Bundle: b, Recorded: true})
 			if err != nil {
 				return fmt.Errorf("policy set %d: %w", i+1, err)
 			}

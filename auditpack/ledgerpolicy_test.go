@@ -14,6 +14,7 @@ import (
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/replay/replaytest"
@@ -106,7 +107,9 @@ func TestExportOfAnOlderLedger(t *testing.T) {
 		return buf.Bytes(), err
 	}
 
-	other, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: policies.FS, Data: map[string]any{"postmortem": map[string]any{"due_days": 9}}})
+	data := policytest.Data(t)
+	data["postmortem"] = map[string]any{"due_days": 9}
+	other, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: policies.FS, Data: data})
 	if err != nil {
 		t.Fatal(err)
 	}

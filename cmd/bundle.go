@@ -70,7 +70,7 @@ func policyBundleRun(ctx context.Context, s Streams, o *policyBundleOptions) err
 	if err := o.Policy.resolve(); err != nil {
 		return err
 	}
-	data, err := o.Policy.data()
+	data, files, err := o.Policy.data()
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func policyBundleRun(ctx context.Context, s Streams, o *policyBundleOptions) err
 			return fmt.Errorf("read signing key: %w", err)
 		}
 	}
-	b, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: o.Policy.source(), Data: data, Revision: o.Revision, SigningKey: key})
+	b, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: o.Policy.source(), Data: data, DataFiles: files, Revision: o.Revision, SigningKey: key})
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,8 @@ func policyData(t *testing.T, config string, args ...string) (map[string]any, er
 	if err := o.resolve(); err != nil {
 		return nil, err
 	}
-	return o.data()
+	data, _, err := o.data()
+	return data, err
 }
 
 func readData(t *testing.T, name string, b []byte) map[string]any {

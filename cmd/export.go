@@ -303,11 +303,11 @@ func (o *auditExportOptions) bundles(ctx context.Context) ([]*bundle.Bundle, err
 		if err := o.Policy.resolve(); err != nil {
 			return nil, err
 		}
-		data, err := o.Policy.data()
+		data, files, err := o.Policy.data()
 		if err != nil {
 			return nil, err
 		}
-		b, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: o.Policy.source(), Data: data})
+		b, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: o.Policy.source(), Data: data, DataFiles: files})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", o.Policy.describe(), err)
 		}

@@ -100,42 +100,46 @@ func (o *PolicyOptions) source() fs.FS {
 }
 
 // data is the policy data the --data files make, nil when there are none
-// (the policy set's own data applies). A plain FILE is the whole data, so
-// only the first may be one; each +FILE is merged over what comes before
-// it (engine.MergeData), the first over the policy set's own data.
-func (o *PolicyOptions) data() (map[string]any, error) {
+// (the policy set's own data applies), and the files as read, for the
+// engine to name the file and line of an error in them. A plain FILE is
+// the whole data, so only the first may be one; each +FILE is merged over
+// what comes before it (engine.MergeData), the first over the policy
+// set's own data.
+func (o *PolicyOptions) data() (map[string]any, []engine.DataFile, error) {
 	files := o.dataFiles()
 	if len(files) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var out map[string]any
+	read := make([]engine.DataFile, 0, len(files))
 	for i, f := range files {
 		name, overlay := strings.CutPrefix(f, "+")
 		if i > 0 && !overlay {
-			return nil, fmt.Errorf("--data %s after --data %s: a plain data file replaces the whole policy data, so only the first --data may be one; write --data +%s to overlay it", f, files[0], f)
+			return nil, nil, fmt.Errorf("--data %s after --data %s: a plain data file replaces the whole policy data, so only the first --data may be one; write --data +%s to overlay it", f, files[0], f)
 		}
 		if i == 0 && overlay {
 			base, _, err := replay.ReadData(o.source())
 			if err != nil {
-				return nil, fmt.Errorf("--data %s overlays the data of %s: %w", f, o.describe(), err)
+				return nil, nil, fmt.Errorf("--data %s overlays the data of %s: %w", f, o.describe(), err)
 			}
 			out = base
 		}
 		b, err := inputfile.Read(name, maxDataBytes)
 		if err != nil {
-			return nil, fmt.Errorf("read data: %w", err)
+			return nil, nil, fmt.Errorf("read data: %w", err)
 		}
 		m, err := engine.ReadData(name, b)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		read = append(read, engine.DataFile{Name: name, Raw: b, Overlay: overlay})
 		if overlay {
 			out = engine.MergeData(out, m)
 		} else {
 			out = m
 		}
 	}
-	return out, nil
+	return out, read, nil
 }
 
 // Engine loads and compiles the chosen policy set.
@@ -146,11 +150,11 @@ func (o *PolicyOptions) Engine(ctx context.Context) (*engine.Engine, error) {
 	if err := o.resolve(); err != nil {
 		return nil, err
 	}
-	data, err := o.data()
+	data, files, err := o.data()
 	if err != nil {
 		return nil, err
 	}
-	return engine.Load(ctx, engine.Options{Policies: o.source(), Data: data, Timeout: o.Timeout})
+	return engine.Load(ctx, engine.Options{Policies: o.source(), Data: data, DataFiles: files, Timeout: o.Timeout})
 }
 
 // bundleEngine loads the policy set from --bundle, verified with

@@ -54,11 +54,11 @@ func policyTestRun(ctx context.Context, s Streams, o *policyTestOptions) error {
 	if err := o.Output.validate(); err != nil {
 		return err
 	}
-	data, err := o.Policy.data()
+	data, files, err := o.Policy.data()
 	if err != nil {
 		return err
 	}
-	rep, err := engine.Test(ctx, o.Policy.source(), data)
+	rep, err := engine.Test(ctx, engine.Options{Policies: o.Policy.source(), Data: data, DataFiles: files})
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func newPolicyCheckCmd(s Streams, g *globals) *cobra.Command {
 	o := &policyCheckOptions{}
 	c := &cobra.Command{
 		Use:   "check [DIR]",
-		Short: "Compile a policy set strictly and type-check it against the evidence schemas",
+		Short: "Check a policy set's data against its schema, compile it strictly and type-check it against the evidence and data schemas",
 		Example: `  shipgate policy check
   shipgate policy check policies/`,
 		Args: cobra.MaximumNArgs(1),

@@ -38,9 +38,10 @@ const BundleRoot = "shipgate"
 
 // BundleOptions configure BuildBundle.
 type BundleOptions struct {
-	// Policies and Data are the policy set, as for Load.
-	Policies fs.FS
-	Data     map[string]any
+	// Policies, Data and DataFiles are the policy set, as for Load.
+	Policies  fs.FS
+	Data      map[string]any
+	DataFiles []DataFile
 	// Revision is the manifest revision; empty uses the policy revision
 	// digest (Engine.Revision).
 	Revision string
@@ -75,6 +76,7 @@ func BuildBundle(ctx context.Context, opts BundleOptions) (*bundle.Bundle, error
 		return nil, err
 	}
 	set.docs = withData(set.docs, opts.Data)
+	set.layers = dataLayers(set.own, opts.Data != nil, opts.DataFiles)
 	// Ship only what compiles, exactly as a gate would compile it.
 	e, err := load(ctx, set, Options{})
 	if err != nil {

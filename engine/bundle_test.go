@@ -25,6 +25,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policies"
 )
 
@@ -249,11 +250,11 @@ func TestBundleRefused(t *testing.T) {
 // against the evidence schemas, without network builtins.
 func TestBundleCompiledStrictly(t *testing.T) {
 	bad := fstest.MapFS{
-		"gates/deploy.rego":         {Data: []byte("package shipgate.gates.deploy\n\ndecision := {\"allow\": b.data.colour == \"green\", \"violations\": [], \"rules\": [\"r\"]} if some b in input.evidence.Build\n")},
-		"shipgate/config/data.json": {Data: []byte("{}")},
+		"gates/deploy.rego": {Data: []byte("package shipgate.gates.deploy\n\ndecision := {\"allow\": b.data.colour == \"green\", \"violations\": [], \"rules\": [\"r\"]} if some b in input.evidence.Build\n")},
 	}
-	if _, err := engine.BuildBundle(context.Background(), engine.BundleOptions{Policies: bad}); err == nil {
-		t.Fatal("BuildBundle() of a policy set that does not type-check succeeded")
+	_, err := engine.BuildBundle(context.Background(), engine.BundleOptions{Policies: bad, Data: policytest.MinimalData(t)})
+	if err == nil || !strings.Contains(err.Error(), "undefined ref") {
+		t.Fatalf("BuildBundle() of a policy set that does not type-check = %v; want an undefined ref", err)
 	}
 	// A hand-made bundle (as another tool would write it) fails the same way.
 	files := untar(t, buildBundle(t, "r", nil))

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -80,12 +81,16 @@ func newCalendar(entries []calendarEntry) (*calendar, error) {
 	c := &calendar{}
 	seen := map[string]bool{}
 	for i, e := range entries {
-		at := fmt.Sprintf("freeze.calendar[%d]", i)
+		// at is the entry's key in the data, or one of its fields.
+		at := func(field ...string) []string {
+			return append([]string{"freeze", "calendar", strconv.Itoa(i)}, field...)
+		}
+		bad := func(msg string, field ...string) error { return issue(msg, at(field...)...) }
 		if e.ID == "" {
-			return nil, fmt.Errorf("%s: id is required", at)
+			return nil, bad("id is required", "id")
 		}
 		if seen[e.ID] {
-			return nil, fmt.Errorf("%s: duplicate id %q", at, e.ID)
+			return nil, bad(fmt.Sprintf("duplicate id %q", e.ID), "id")
 		}
 		seen[e.ID] = true
 		w := FreezeWindow{ID: e.ID, Name: e.Name, Reason: e.Reason}
@@ -93,33 +98,33 @@ func newCalendar(entries []calendarEntry) (*calendar, error) {
 		if e.Timezone != "" {
 			l, err := time.LoadLocation(e.Timezone)
 			if err != nil {
-				return nil, fmt.Errorf("%s (%s): timezone: %w", at, e.ID, err)
+				return nil, bad(fmt.Sprintf("window %s: %v", e.ID, err), "timezone")
 			}
 			loc = l
 		}
 		switch {
 		case e.Cron != "" && (e.Start != "" || e.End != ""):
-			return nil, fmt.Errorf("%s (%s): give either cron+duration or start+end, not both", at, e.ID)
+			return nil, bad(fmt.Sprintf("window %s: give either cron+duration or start+end, not both", e.ID), "cron")
 		case e.Cron != "":
 			if !gronx.IsValid(e.Cron) {
-				return nil, fmt.Errorf("%s (%s): cron: invalid expression %q", at, e.ID, e.Cron)
+				return nil, bad(fmt.Sprintf("window %s: invalid cron expression %q", e.ID, e.Cron), "cron")
 			}
 			d, err := time.ParseDuration(e.Duration)
 			if err != nil || d <= 0 {
-				return nil, fmt.Errorf("%s (%s): duration: want a positive Go duration such as 62h, got %q", at, e.ID, e.Duration)
+				return nil, bad(fmt.Sprintf("window %s: want a positive Go duration such as 62h, got %q", e.ID, e.Duration), "duration")
 			}
 			c.recurring = append(c.recurring, recurring{win: w, cron: e.Cron, dur: d, loc: loc, last: newTickCache()})
 		default:
 			start, err := parseWindowTime(e.Start, loc)
 			if err != nil {
-				return nil, fmt.Errorf("%s (%s): start: %w", at, e.ID, err)
+				return nil, bad(fmt.Sprintf("window %s: %v", e.ID, err), "start")
 			}
 			end, err := parseWindowTime(e.End, loc)
 			if err != nil {
-				return nil, fmt.Errorf("%s (%s): end: %w", at, e.ID, err)
+				return nil, bad(fmt.Sprintf("window %s: %v", e.ID, err), "end")
 			}
 			if !end.After(start) {
-				return nil, fmt.Errorf("%s (%s): end %s is not after start %s", at, e.ID, e.End, e.Start)
+				return nil, bad(fmt.Sprintf("window %s: end %s is not after start %s", e.ID, e.End, e.Start), "end")
 			}
 			w.Start, w.End = start.UTC(), end.UTC()
 			c.oneOff = append(c.oneOff, w)

@@ -64,13 +64,13 @@ func TestCalendarErrors(t *testing.T) {
 		entry calendarEntry
 		want  string
 	}{
-		{"no id", calendarEntry{Start: "2026-12-22T00:00:00Z", End: "2026-12-23T00:00:00Z"}, "freeze.calendar[0]: id is required"},
-		{"bad cron", calendarEntry{ID: "x", Cron: "61 * * * *", Duration: "1h"}, `freeze.calendar[0] (x): cron: invalid expression "61 * * * *"`},
-		{"bad duration", calendarEntry{ID: "x", Cron: "0 18 * * 5", Duration: "soon"}, `freeze.calendar[0] (x): duration: want a positive Go duration such as 62h, got "soon"`},
-		{"bad tz", calendarEntry{ID: "x", Cron: "0 18 * * 5", Duration: "1h", Timezone: "Mars/Olympus"}, "freeze.calendar[0] (x): timezone: unknown time zone Mars/Olympus"},
-		{"end before start", calendarEntry{ID: "x", Start: "2026-12-23T00:00:00Z", End: "2026-12-22T00:00:00Z"}, "freeze.calendar[0] (x): end 2026-12-22T00:00:00Z is not after start 2026-12-23T00:00:00Z"},
-		{"bad start", calendarEntry{ID: "x", Start: "tomorrow", End: "2026-12-22T00:00:00Z"}, `freeze.calendar[0] (x): start: want RFC 3339 (2026-12-22T00:00:00Z) or a local 2026-12-22T00:00 with timezone, got "tomorrow"`},
-		{"both kinds", calendarEntry{ID: "x", Cron: "0 18 * * 5", Duration: "1h", Start: "2026-12-22T00:00:00Z"}, "freeze.calendar[0] (x): give either cron+duration or start+end, not both"},
+		{"no id", calendarEntry{Start: "2026-12-22T00:00:00Z", End: "2026-12-23T00:00:00Z"}, "data shipgate.config.freeze.calendar[0].id: id is required"},
+		{"bad cron", calendarEntry{ID: "x", Cron: "61 * * * *", Duration: "1h"}, `data shipgate.config.freeze.calendar[0].cron: window x: invalid cron expression "61 * * * *"`},
+		{"bad duration", calendarEntry{ID: "x", Cron: "0 18 * * 5", Duration: "soon"}, `data shipgate.config.freeze.calendar[0].duration: window x: want a positive Go duration such as 62h, got "soon"`},
+		{"bad tz", calendarEntry{ID: "x", Cron: "0 18 * * 5", Duration: "1h", Timezone: "Mars/Olympus"}, "data shipgate.config.freeze.calendar[0].timezone: window x: unknown time zone Mars/Olympus"},
+		{"end before start", calendarEntry{ID: "x", Start: "2026-12-23T00:00:00Z", End: "2026-12-22T00:00:00Z"}, "data shipgate.config.freeze.calendar[0].end: window x: end 2026-12-22T00:00:00Z is not after start 2026-12-23T00:00:00Z"},
+		{"bad start", calendarEntry{ID: "x", Start: "tomorrow", End: "2026-12-22T00:00:00Z"}, `data shipgate.config.freeze.calendar[0].start: window x: want RFC 3339 (2026-12-22T00:00:00Z) or a local 2026-12-22T00:00 with timezone, got "tomorrow"`},
+		{"both kinds", calendarEntry{ID: "x", Cron: "0 18 * * 5", Duration: "1h", Start: "2026-12-22T00:00:00Z"}, "data shipgate.config.freeze.calendar[0].cron: window x: give either cron+duration or start+end, not both"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,30 +74,32 @@ func parseSettings(raw any) (*settings, error) {
 	}
 	var c config
 	if err := json.Unmarshal(b, &c); err != nil {
+		// The data schema refuses such data first, unless it is recorded
+		// data loaded without the schema.
 		return nil, fmt.Errorf("data shipgate.config: %w", err)
 	}
 	s := &settings{freshness: map[string]time.Duration{}, required: map[string][]string{}, skew: 5 * time.Minute, due: 5 * 24 * time.Hour,
 		deadline: DefaultVerificationDeadline}
 	if d := c.Postmortem.DueDays; d != nil {
 		if *d <= 0 {
-			return nil, fmt.Errorf("data shipgate.config.postmortem.due_days: want a positive number of days, got %v", *d)
+			return nil, issue(fmt.Sprintf("want a positive number of days, got %v", *d), "postmortem", "due_days")
 		}
 		s.due = time.Duration(*d * float64(24*time.Hour))
 	}
 	for kind, v := range c.Freshness {
 		if !slices.Contains(schemas.Kinds, kind) {
-			return nil, fmt.Errorf("data shipgate.config.freshness.%s: unknown evidence kind (want one of %v)", kind, schemas.Kinds)
+			return nil, issue(fmt.Sprintf("unknown evidence kind (want one of %s)", strings.Join(schemas.Kinds, ", ")), "freshness", kind)
 		}
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("data shipgate.config.freshness.%s: want a positive Go duration such as 10m, got %q", kind, v)
+			return nil, issue(fmt.Sprintf("want a positive Go duration such as 10m, got %q", v), "freshness", kind)
 		}
 		s.freshness[kind] = d
 	}
 	for gate, g := range c.Gates {
-		for _, kind := range g.Required {
+		for i, kind := range g.Required {
 			if !slices.Contains(schemas.Kinds, kind) {
-				return nil, fmt.Errorf("data shipgate.config.gates.%s.required: unknown evidence kind %q", gate, kind)
+				return nil, issue(fmt.Sprintf("unknown evidence kind %q", kind), "gates", gate, "required", strconv.Itoa(i))
 			}
 		}
 		s.required[gate] = g.Required
@@ -111,13 +114,13 @@ func parseSettings(raw any) (*settings, error) {
 	if c.ClockSkew != "" {
 		d, err := time.ParseDuration(c.ClockSkew)
 		if err != nil || d < 0 {
-			return nil, fmt.Errorf("data shipgate.config.clock_skew: want a Go duration such as 5m, got %q", c.ClockSkew)
+			return nil, issue(fmt.Sprintf("want a Go duration such as 5m, got %q", c.ClockSkew), "clock_skew")
 		}
 		s.skew = d
 	}
 	cal, err := newCalendar(c.Freeze.Calendar)
 	if err != nil {
-		return nil, fmt.Errorf("data shipgate.config.%w", err)
+		return nil, err
 	}
 	s.calendar = cal
 	s.deploy = map[string][][]string{}

@@ -12,7 +12,7 @@ const foldModule = `package t
 
 const := {"a": 1, "b": {"x"}}
 
-from_data := data.shipgate.config.level
+from_data := data.shipgate.config.enforcement["change.size"]
 
 reads_input := input.release.id
 
@@ -69,7 +69,9 @@ func TestFoldKeepsDynamicRules(t *testing.T) {
 		"gates/deploy.rego": {Data: []byte("package shipgate.gates.deploy\n\ndecision := {\"allow\": true, \"violations\": [], \"rules\": [\"r\"]}\n")},
 		"t/t.rego":          {Data: []byte(foldModule)},
 	}
-	e, err := Load(context.Background(), Options{Policies: fsys, Data: map[string]any{"level": "soft"}})
+	data := minimalData(t)
+	data["enforcement"] = map[string]any{"change.size": "soft"}
+	e, err := Load(context.Background(), Options{Policies: fsys, Data: data})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,17 @@ type Options struct {
 	Bundle *bundle.Bundle
 	// Data, when non-nil, replaces data.shipgate.config.
 	Data map[string]any
+	// DataFiles are the files Data was read from (ReadData, MergeData), in
+	// the order they apply; when the first is an overlay, it applied over
+	// the policy set's own data file. They only place errors: a problem in
+	// the data is reported at the file and line that gave the value.
+	DataFiles []DataFile
+	// Recorded says the policy set is one the ledger recorded, loaded to
+	// replay or audit the decisions made under it: its data is not checked
+	// against this version's data schema, which may have changed since,
+	// and the type checker is given none. A set loaded to decide a gate
+	// never sets it.
+	Recorded bool
 	// Timeout bounds each evaluation.
 	Timeout time.Duration
 }
@@ -129,6 +140,7 @@ func Load(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	set.docs = withData(set.docs, opts.Data)
+	set.layers = dataLayers(set.own, opts.Data != nil, opts.DataFiles)
 	return load(ctx, set, opts)
 }
 
@@ -155,14 +167,13 @@ func withData(docs map[string]any, data map[string]any) map[string]any {
 // load compiles and prepares set; opts.Data is already in set.docs.
 func load(ctx context.Context, set *policySet, opts Options) (*Engine, error) {
 	docs := set.docs
-	sg, _ := docs["shipgate"].(map[string]any)
-	cfg, ok := sg["config"].(map[string]any)
-	if !ok {
-		return nil, &PolicyError{Err: errors.New("load policies: no data.shipgate.config (give --data FILE or a shipgate/config/data.yaml)")}
+	cfg, err := policyData(docs, set.layers, opts.Recorded)
+	if err != nil {
+		return nil, &PolicyError{Err: err}
 	}
 	st, err := parseSettings(cfg)
 	if err != nil {
-		return nil, &PolicyError{Err: err}
+		return nil, &PolicyError{Err: locateIssue(err, cfg, set.layers)}
 	}
 
 	modules := map[string]*ast.Module{}
@@ -181,11 +192,24 @@ func load(ctx context.Context, set *policySet, opts Options) (*Engine, error) {
 	}
 	ss := ast.NewSchemaSet()
 	ss.Put(ast.SchemaRootRef, in)
+	// Rules that name the data schema in a METADATA annotation (the
+	// library's config does) are type-checked against it; a recorded
+	// policy set compiled under an older schema gets an open one.
+	ds := map[string]any{}
+	if !opts.Recorded {
+		if ds, err = schemas.DataSchema(); err != nil {
+			return nil, &PolicyError{Err: fmt.Errorf("data schema: %w", err)}
+		}
+	}
+	ss.Put(DataSchemaRef, ds)
 	compiler := ast.NewCompiler().
 		WithStrict(true).
 		WithCapabilities(Capabilities()).
 		WithSchemas(ss).
-		WithUseTypeCheckAnnotations(true)
+		WithUseTypeCheckAnnotations(true).
+		WithStageAfterID(ast.StageResolveRefs, ast.CompilerStageDefinition{
+			Name: "UnshareImportTerms", MetricName: "compile_stage_unshare_import_terms", Stage: unshareImportTerms,
+		})
 	compiler.Compile(modules)
 	if compiler.Failed() {
 		return nil, &PolicyError{Errors: compiler.Errors}
@@ -196,6 +220,11 @@ func load(ctx context.Context, set *policySet, opts Options) (*Engine, error) {
 		compiler: compiler, store: store, files: set.files, data: docs}
 	if e.timeout <= 0 {
 		e.timeout = DefaultTimeout
+	}
+	if !opts.Recorded {
+		if err := e.checkReads(ds); err != nil {
+			return nil, err
+		}
 	}
 	for _, gate := range Gates {
 		pq, err := rego.New(
@@ -225,6 +254,22 @@ func load(ctx context.Context, set *policySet, opts Options) (*Engine, error) {
 		return nil, &PolicyError{Err: err}
 	}
 	return e, nil
+}
+
+// policyData returns data.shipgate.config of docs, checked against the
+// data schema unless the set is a recorded one; layers place errors.
+func policyData(docs map[string]any, layers []DataFile, recorded bool) (map[string]any, error) {
+	sg, _ := docs["shipgate"].(map[string]any)
+	cfg, ok := sg["config"].(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("load policies: %w at data.shipgate.config: give --data FILE or add a shipgate/config/data.yaml", ErrNoData)
+	}
+	if !recorded {
+		if err := checkData(cfg, layers); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
 }
 
 // catalogRef is the decision library's map of every declared rule.
@@ -305,6 +350,10 @@ type policySet struct {
 	docs  map[string]any
 	// bundle is the bundle manifest's revision; empty for a directory.
 	bundle string
+	// own is the set's own data file (a directory's); layers the files its
+	// data comes from (dataLayers), to place an error in them.
+	own    *DataFile
+	layers []DataFile
 }
 
 type policyFile struct {
@@ -330,6 +379,9 @@ func dirSet(fsys fs.FS) (*policySet, error) {
 	set := &policySet{files: make(map[string]policyFile, len(res.Modules)), docs: res.Documents}
 	for key, f := range res.Modules {
 		set.files[key] = policyFile{name: f.Name, raw: f.Raw, parsed: f.Parsed}
+	}
+	if set.own, err = ownData(fsys); err != nil {
+		return nil, &PolicyError{Err: fmt.Errorf("load policies: %w", err)}
 	}
 	return set, nil
 }

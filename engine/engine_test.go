@@ -11,6 +11,7 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/schemas"
 )
@@ -70,7 +71,7 @@ func defaultEngine(t testing.TB) *engine.Engine {
 func customEngine(t *testing.T, deployRego string, timeout time.Duration) *engine.Engine {
 	t.Helper()
 	fsys := fstest.MapFS{"gates/deploy.rego": {Data: []byte(deployRego)}}
-	e, err := engine.Load(context.Background(), engine.Options{Policies: fsys, Data: map[string]any{}, Timeout: timeout})
+	e, err := engine.Load(context.Background(), engine.Options{Policies: fsys, Data: policytest.MinimalData(t), Timeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +187,7 @@ func TestLoadRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := engine.Load(context.Background(), engine.Options{
-				Policies: fstest.MapFS{"gates/deploy.rego": {Data: []byte(tt.rego)}}, Data: map[string]any{}})
+				Policies: fstest.MapFS{"gates/deploy.rego": {Data: []byte(tt.rego)}}, Data: policytest.MinimalData(t)})
 			var pe *engine.PolicyError
 			if !errors.As(err, &pe) {
 				t.Fatalf("Load() error = %v; want a *PolicyError", err)
@@ -200,7 +201,7 @@ func TestLoadRejectsUndeclaredRuleFile(t *testing.T) {
 		"gates/deploy.rego": {Data: []byte("package shipgate.gates.deploy\n\ndecision := {\"allow\": true, \"violations\": [], \"rules\": [\"r\"]}\n")},
 		"rules/x.rego":      {Data: []byte("package shipgate.rules.x\n\nfindings contains {\"rule\": \"x.y\", \"message\": \"m\"} if input.gate == \"deploy\"\n")},
 	}
-	_, err := engine.Load(context.Background(), engine.Options{Policies: fsys, Data: map[string]any{}})
+	_, err := engine.Load(context.Background(), engine.Options{Policies: fsys, Data: policytest.MinimalData(t)})
 	var pe *engine.PolicyError
 	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "rules/x.rego:3:1: rego_compile_error: package shipgate.rules.x reports findings but declares no rules") {
 		t.Fatalf("Load() error = %v; want the undeclared rule file named", err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policies"
 )
 
@@ -175,7 +176,7 @@ func TestSignedByTypeChecked(t *testing.T) {
 		"default signed := false\n\ndecision := {\"allow\": signed, \"violations\": [], \"rules\": [\"r\"]}\n"
 	load := func(field string) error {
 		fsys := fstest.MapFS{"gates/deploy.rego": {Data: []byte(fmt.Sprintf(tmpl, field))}}
-		_, err := engine.Load(context.Background(), engine.Options{Policies: fsys, Data: map[string]any{}})
+		_, err := engine.Load(context.Background(), engine.Options{Policies: fsys, Data: policytest.MinimalData(t)})
 		return err
 	}
 	if err := load("signed_by"); err != nil {

@@ -2,8 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io/fs"
 	"sort"
 	"strings"
 	"time"
@@ -40,21 +40,27 @@ type TestReport struct {
 // OK reports whether tests ran and none failed or errored.
 func (r *TestReport) OK() bool { return r.Passed > 0 && r.Failed == 0 && r.Errored == 0 }
 
-// Test runs the *_test.rego rules of fsys with OPA's tester and measures
-// coverage of the non-test modules. data, when non-nil, replaces
-// data.shipgate.config as it does for Load.
-func Test(ctx context.Context, fsys fs.FS, data map[string]any) (*TestReport, error) {
+// Test runs the *_test.rego rules of opts.Policies with OPA's tester and
+// measures coverage of the non-test modules. opts.Data replaces
+// data.shipgate.config as it does for Load, and the data is checked
+// against the data schema as Load checks it (the tests themselves may
+// mount any data with `with`).
+func Test(ctx context.Context, opts Options) (*TestReport, error) {
+	fsys := opts.Policies
+	if fsys == nil || opts.Bundle != nil {
+		return nil, &PolicyError{Err: errors.New("test policies: give a policy directory")}
+	}
 	res, err := loader.NewFileLoader().WithFS(fsys).WithRegoVersion(ast.RegoV1).WithProcessAnnotation(true).All([]string{"."})
 	if err != nil {
 		return nil, &PolicyError{Err: fmt.Errorf("load policies: %w", err)}
 	}
-	if data != nil {
-		sg, _ := res.Documents["shipgate"].(map[string]any)
-		if sg == nil {
-			sg = map[string]any{}
-			res.Documents["shipgate"] = sg
-		}
-		sg["config"] = data
+	own, err := ownData(fsys)
+	if err != nil {
+		return nil, &PolicyError{Err: fmt.Errorf("load policies: %w", err)}
+	}
+	res.Documents = withData(res.Documents, opts.Data)
+	if _, err := policyData(res.Documents, dataLayers(own, opts.Data != nil, opts.DataFiles), opts.Recorded); err != nil {
+		return nil, &PolicyError{Err: err}
 	}
 	modules := res.ParsedModules()
 	compiler := ast.NewCompiler().

@@ -21,8 +21,9 @@ import (
 // change. "*" matches any key.
 var RolloutKeys = []string{"services.*.capabilities", "flags", "deploy.allowed_triggers", "freeze"}
 
-// DataFiles are where a policy tree keeps data.shipgate.config.
-var DataFiles = []string{"shipgate/config/data.yaml", "shipgate/config/data.yml", "shipgate/config/data.json"}
+// DataFiles are where a policy tree keeps data.shipgate.config: where the
+// engine looks for it (engine.DataPaths).
+var DataFiles = engine.DataPaths
 
 // ReadData returns the data.shipgate.config of a policy tree and the file
 // it came from.

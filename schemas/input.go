@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -24,21 +26,9 @@ var inputKeywords = map[string]bool{
 //
 // The result is built fresh on every call, so callers may modify it.
 func InputSchema() (map[string]any, error) {
-	files := map[string]map[string]any{}
-	entries, err := FS.ReadDir(".")
+	files, err := readFiles()
 	if err != nil {
-		return nil, fmt.Errorf("read embedded schemas: %w", err)
-	}
-	for _, e := range entries {
-		b, err := FS.ReadFile(e.Name())
-		if err != nil {
-			return nil, fmt.Errorf("read schema %s: %w", e.Name(), err)
-		}
-		var doc map[string]any
-		if err := json.Unmarshal(b, &doc); err != nil {
-			return nil, fmt.Errorf("parse schema %s: %w", e.Name(), err)
-		}
-		files[e.Name()] = doc
+		return nil, err
 	}
 	r := resolver{files: files}
 	env, err := r.inline("envelope.json", files["envelope.json"], 0)
@@ -72,6 +62,41 @@ func InputSchema() (map[string]any, error) {
 	return out, nil
 }
 
+// DataSchema returns the policy data schema (DataFile) self-contained for
+// OPA's type checker, as InputSchema does for evidence: every $ref inlined
+// and only the keywords in inputKeywords kept. Its closed objects make a
+// rule that reads a key the data cannot have fail to compile.
+//
+// The result is built fresh on every call, so callers may modify it.
+func DataSchema() (map[string]any, error) {
+	files, err := readFiles()
+	if err != nil {
+		return nil, err
+	}
+	return resolver{files: files}.inline(DataFile, files[DataFile], 0)
+}
+
+// readFiles decodes every embedded schema file, by name.
+func readFiles() (map[string]map[string]any, error) {
+	files := map[string]map[string]any{}
+	entries, err := FS.ReadDir(".")
+	if err != nil {
+		return nil, fmt.Errorf("read embedded schemas: %w", err)
+	}
+	for _, e := range entries {
+		b, err := FS.ReadFile(e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("read schema %s: %w", e.Name(), err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(b, &doc); err != nil {
+			return nil, fmt.Errorf("parse schema %s: %w", e.Name(), err)
+		}
+		files[e.Name()] = doc
+	}
+	return files, nil
+}
+
 // resolver inlines $refs between the embedded files.
 type resolver struct {
 	files map[string]map[string]any
@@ -95,6 +120,30 @@ func (r resolver) inline(file string, s map[string]any, depth int) (map[string]a
 		return r.inline(tfile, target, depth+1)
 	}
 	out := map[string]any{}
+	if pp, ok := s["patternProperties"].(map[string]any); ok && len(pp) > 0 {
+		// OPA's type checker knows no patterns: to it, an object whose keys
+		// follow a pattern (and no other key) holds values of that schema
+		// under any key. With several patterns, their values must agree.
+		var first map[string]any
+		for _, p := range slices.Sorted(maps.Keys(pp)) {
+			sub, ok := pp[p].(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("schema %s: patternProperties %s is not a schema object", file, p)
+			}
+			inl, err := r.inline(file, sub, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			if first == nil {
+				first = inl
+			} else if !reflect.DeepEqual(first, inl) {
+				return nil, fmt.Errorf("schema %s: patternProperties of different schemas", file)
+			}
+		}
+		if s["additionalProperties"] == false {
+			out["additionalProperties"] = first
+		}
+	}
 	for k, v := range s {
 		if !inputKeywords[k] {
 			continue
@@ -126,6 +175,9 @@ func (r resolver) inline(file string, s map[string]any, depth int) (map[string]a
 			}
 			out[k] = props
 		case "items", "additionalProperties":
+			if _, done := out[k]; done { // from patternProperties
+				continue
+			}
 			sub, ok := v.(map[string]any)
 			if !ok { // a boolean schema
 				out[k] = v

@@ -1,11 +1,12 @@
 // Package schemas holds the JSON Schemas (draft 2020-12) of shipgate's
-// evidence documents, embedded in the binary, and compiles them once into a
-// Registry.
+// evidence documents and of its policy data, embedded in the binary, and
+// compiles them once into a Registry (evidence) or a schema (CompileData).
 //
 // envelope.json describes the fields every document shares and the common
 // types in its $defs; each kind has its own file (plan.json, build.json, …)
 // that extends the envelope and closes the kind's data object. docs/evidence.md
-// is the contract these files implement.
+// is the contract these files implement. policydata.json (DataFile) is the
+// shape of data.shipgate.config; docs/policies.md describes it.
 package schemas
 
 import (
@@ -17,7 +18,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// FS holds envelope.json and one schema file per kind.
+// FS holds envelope.json, one schema file per kind, and policydata.json.
 //
 //go:embed *.json
 var FS embed.FS
@@ -47,6 +48,46 @@ type Registry struct {
 // Compile compiles the schemas of all Kinds from FS. Compiling is costly:
 // call it once and keep the Registry.
 func Compile() (*Registry, error) {
+	c, err := compiler()
+	if err != nil {
+		return nil, err
+	}
+	r := &Registry{byKind: make(map[string]*jsonschema.Schema, len(Kinds))}
+	for _, k := range Kinds {
+		s, err := c.Compile(BaseURL + File(k))
+		if err != nil {
+			return nil, fmt.Errorf("compile schema %s: %w", File(k), err)
+		}
+		r.byKind[k] = s
+	}
+	return r, nil
+}
+
+// DataFile is the schema of the policy data, data.shipgate.config: the
+// contract between a data file and the engine and rules that read it.
+// It lives here, not with a policy set, because it shares the evidence
+// schemas' enums (kinds, severities, strategies) through $ref, and
+// because no policy set can replace it.
+const DataFile = "policydata.json"
+
+// CompileData compiles the policy data schema (DataFile). Compiling is
+// costly: call it once and keep the schema, which is safe for concurrent
+// use.
+func CompileData() (*jsonschema.Schema, error) {
+	c, err := compiler()
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.Compile(BaseURL + DataFile)
+	if err != nil {
+		return nil, fmt.Errorf("compile schema %s: %w", DataFile, err)
+	}
+	return s, nil
+}
+
+// compiler returns a compiler holding every file of FS, so that $refs
+// between them resolve without fetching anything.
+func compiler() (*jsonschema.Compiler, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	// Draft 2020-12 treats format as an annotation; the contract wants a
@@ -69,15 +110,7 @@ func Compile() (*Registry, error) {
 			return nil, fmt.Errorf("add schema %s: %w", f.Name(), err)
 		}
 	}
-	r := &Registry{byKind: make(map[string]*jsonschema.Schema, len(Kinds))}
-	for _, k := range Kinds {
-		s, err := c.Compile(BaseURL + File(k))
-		if err != nil {
-			return nil, fmt.Errorf("compile schema %s: %w", File(k), err)
-		}
-		r.byKind[k] = s
-	}
-	return r, nil
+	return c, nil
 }
 
 // Schema returns the compiled schema of kind, and false when kind is not one

@@ -52,7 +52,7 @@ func TestCompile(t *testing.T) {
 }
 
 func TestFiles(t *testing.T) {
-	want := []string{"envelope.json"}
+	want := []string{"envelope.json", DataFile}
 	for _, k := range Kinds {
 		want = append(want, File(k))
 	}

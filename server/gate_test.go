@@ -15,6 +15,7 @@ import (
 
 	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -239,7 +240,7 @@ func TestGateStoreUnwritable(t *testing.T) {
 // A policy that gives no answer: 500 with a recorded denial.
 func TestGateEngineFault(t *testing.T) {
 	rego := "package shipgate.gates.deploy\n\ndecision := {\"allow\": true, \"violations\": [], \"rules\": [\"r\"]} if input.gate == \"never\"\n"
-	eng, err := engine.Load(context.Background(), engine.Options{Policies: fstest.MapFS{"gates/deploy.rego": {Data: []byte(rego)}}, Data: map[string]any{}})
+	eng, err := engine.Load(context.Background(), engine.Options{Policies: fstest.MapFS{"gates/deploy.rego": {Data: []byte(rego)}}, Data: policytest.MinimalData(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,9 @@ package policytest
 
 import (
 	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -68,6 +71,25 @@ func Data(tb testing.TB) map[string]any {
 		tb.Fatal(err)
 	}
 	data, err := engine.ReadData("data.yaml", raw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
+}
+
+// MinimalData is the smallest policy data the data schema accepts, every
+// list and map empty (schemas/testdata/valid/policydata.min.json): for a
+// policy set of a test that reads no data, so that the engine requires no
+// evidence, expires none and freezes nothing.
+func MinimalData(tb testing.TB) map[string]any {
+	tb.Helper()
+	_, self, _, _ := runtime.Caller(0)
+	name := filepath.Join(filepath.Dir(self), "..", "..", "schemas", "testdata", "valid", "policydata.min.json")
+	raw, err := os.ReadFile(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data, err := engine.ReadData(name, raw)
 	if err != nil {
 		tb.Fatal(err)
 	}

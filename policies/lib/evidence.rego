@@ -9,8 +9,14 @@ package shipgate.lib
 # {} when there is none, so that every rule still evaluates and
 # policy.data-missing denies (fail closed). (Data that is not an object is
 # refused when the engine loads it; evaluated elsewhere, it is an error.)
+# The annotation types it with the data schema (schemas/policydata.json,
+# which the engine gives as schema.policydata): a rule that reads a key
+# through config that the data cannot have fails to compile.
 default config := {}
 
+# METADATA
+# schemas:
+#   - data.shipgate.config: schema.policydata
 config := data.shipgate.config
 
 # digests(docs) lists the digests of docs, sorted: the order of the input

@@ -138,6 +138,7 @@ func TestDataErrors(t *testing.T) {
 		{"JSON", []engine.DataFile{{Name: "bad.json", Raw: []byte("{\n  \"approvers\": [\"alice\"],\n  \"services\": 3\n}\n")}}, []want{
 			{"bad.json", 1, "change", "required", "missing"},
 			{"bad.json", 1, "deploy", "required", "missing"},
+			{"bad.json", 1, "environments", "required", "missing"},
 			{"bad.json", 1, "flags", "required", "missing"},
 			{"bad.json", 1, "freeze", "required", "missing"},
 			{"bad.json", 1, "freshness", "required", "missing"},
@@ -260,11 +261,11 @@ func TestReadUndeclaredKey(t *testing.T) {
 		{"through lib.config", "rules/freeze.rego", "lib.config.freeze.environments", "lib.config.freeze.enviroments",
 			42, "rego_type_error: undefined ref: data.shipgate.lib.config.freeze.enviroments"},
 		{"past a list", "rules/verify.rego", "some name in lib.config.verification.mandatory_checks", "some name in lib.config.verification.mandatory_checks[_].names",
-			53, "rego_type_error: undefined ref: data.shipgate.lib.config.verification.mandatory_checks"},
+			64, "rego_type_error: undefined ref: data.shipgate.lib.config.verification.mandatory_checks"},
 		{"object.get", "rules/monitoring.rego", `["monitoring", "required_signals"]`, `["monitoring", "required_signal"]`,
-			19, "rego_type_error: data.shipgate.config.monitoring.required_signal: the data schema (schemas/policydata.json) has no such key; want one of min_window_minutes, required_signals"},
+			19, "rego_type_error: data.shipgate.config.monitoring.required_signal: the data schema (schemas/policydata.json) has no such key; want one of min_samples, min_window_minutes, required_signals"},
 		{"straight from data", "rules/change.rego", "size.filesChanged > lib.config.change.max_files", "size.filesChanged > data.shipgate.config.change.max_file",
-			29, "data.shipgate.config.change.max_file: the data schema (schemas/policydata.json) has no such key"},
+			30, "data.shipgate.config.change.max_file: the data schema (schemas/policydata.json) has no such key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

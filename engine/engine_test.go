@@ -247,13 +247,19 @@ func TestVerificationDeadline(t *testing.T) {
 		want    time.Duration
 		wantErr string
 	}{
-		{"absent", map[string]any{}, 30 * time.Minute, ""},
-		{"set", map[string]any{"verification": map[string]any{"deadline": "10m"}}, 10 * time.Minute, ""},
-		{"not a duration", map[string]any{"verification": map[string]any{"deadline": "soon"}}, 0, `verification.deadline: want a positive Go duration such as 30m, got "soon"`},
-		{"negative", map[string]any{"verification": map[string]any{"deadline": "-1m"}}, 0, "verification.deadline"},
+		{"absent", nil, 30 * time.Minute, ""},
+		{"set", map[string]any{"deadline": "10m"}, 10 * time.Minute, ""},
+		{"not a duration", map[string]any{"deadline": "soon"}, 0, `verification.deadline: want`},
+		{"negative", map[string]any{"deadline": "-1m"}, 0, "verification.deadline"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e, err := engine.Load(context.Background(), engine.Options{Policies: fsys, Data: c.data})
+			data := policytest.MinimalData(t)
+			ver := map[string]any{"mandatory_checks": []any{}}
+			for k, v := range c.data {
+				ver[k] = v
+			}
+			data["verification"] = ver
+			e, err := engine.Load(context.Background(), engine.Options{Policies: fsys, Data: data})
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 					t.Fatalf("Load() error = %v; want %q", err, c.wantErr)

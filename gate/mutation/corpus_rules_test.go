@@ -2,6 +2,7 @@ package mutation_test
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/localizevideos/shipgate/engine"
@@ -28,6 +29,7 @@ func (k *corpus) rule(name, desc, stepID string, codes []string, e edits, added 
 	for doc, m := range added {
 		files[doc] = encode(m)
 	}
+	slices.Sort(c.Without)
 	k.add("rule-"+name, desc, c, denyWith(codes...), files)
 }
 

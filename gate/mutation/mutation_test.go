@@ -20,7 +20,7 @@ import (
 )
 
 var reportFlag = flag.String("mutation.report", "",
-	"write every mutant's row (mutant, gate, verdict, expected, got) to this tab-separated file; SHIPGATE_MUTATION_REPORT does the same")
+	"write every mutant's row (mutant, gate, verdict, expected, got, why) to this tab-separated file; SHIPGATE_MUTATION_REPORT does the same")
 
 func reportPath() string {
 	if *reportFlag != "" {
@@ -47,6 +47,7 @@ const (
 type result struct {
 	mutant, gate, verdict string
 	expected              string // codes, any of; "evidence.invalid"; or the by-design reason
+	why                   string // the oracle's reason
 	got                   string // describe(decision)
 	by                    string // what it denied with, for the count by rule
 }
@@ -89,7 +90,7 @@ func TestMutants(t *testing.T) {
 	for _, r := range rows {
 		switch r.verdict {
 		case verdictHole:
-			t.Errorf("HOLE %s: allows; want a denial with %s", r.mutant, r.expected)
+			t.Errorf("HOLE %s: allows; want a denial with %s (%s)", r.mutant, r.expected, r.why)
 		case verdictWrongRule:
 			t.Errorf("WRONG-RULE %s: %s; want a denial with %s", r.mutant, r.got, r.expected)
 		case verdictNoOracle:
@@ -184,6 +185,9 @@ func judge(t *testing.T, g *gate.Gate, design []*byDesign, m *mutant, dir string
 	if hasOracle && len(o.codes) == 0 {
 		r.expected = "any denial"
 	}
+	if hasOracle {
+		r.why = o.why
+	}
 	if e := designFor(design, m.name); e != nil && !hasOracle {
 		e.used++
 		r.expected = "allowed by design: " + e.Reason
@@ -250,9 +254,9 @@ func summary(t *testing.T, rows []result, took time.Duration) {
 
 func writeReport(file string, rows []result) error {
 	var b strings.Builder
-	b.WriteString("mutant\tgate\tverdict\texpected\tgot\n")
+	b.WriteString("mutant\tgate\tverdict\texpected\tgot\twhy\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\t%s\n", r.mutant, r.gate, r.verdict, r.expected, r.got)
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\t%s\t%s\n", r.mutant, r.gate, r.verdict, r.expected, r.got, r.why)
 	}
 	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("write mutation report: %w", err)

@@ -117,50 +117,20 @@ func TestNegativeCorpus(t *testing.T) {
 	t.Logf("%d negative cases", n)
 }
 
+// hasValidationError says whether err, or an error it joins or wraps,
+// holds a validation error with keyword ("" any) at pointer (nil any).
 func hasValidationError(err error, keyword string, pointer *string) bool {
-	var ves evidence.ValidationErrors
-	var list []evidence.ValidationError
-	for e := range allErrors(err) {
-		if errors.As(e, &ves) {
-			list = append(list, ves...)
-		}
+	switch e := err.(type) {
+	case nil:
+		return false
+	case evidence.ValidationErrors:
+		return slices.ContainsFunc(e, func(ve evidence.ValidationError) bool {
+			return (keyword == "" || ve.Keyword == keyword) && (pointer == nil || ve.Pointer == *pointer)
+		})
+	case interface{ Unwrap() []error }:
+		return slices.ContainsFunc(e.Unwrap(), func(c error) bool { return hasValidationError(c, keyword, pointer) })
 	}
-	for _, ve := range list {
-		if (keyword == "" || ve.Keyword == keyword) && (pointer == nil || ve.Pointer == *pointer) {
-			return true
-		}
-	}
-	return false
-}
-
-// allErrors walks err and everything it joins or wraps.
-func allErrors(err error) func(func(error) bool) {
-	return func(yield func(error) bool) {
-		var walk func(error) bool
-		walk = func(e error) bool {
-			if e == nil {
-				return true
-			}
-			if !yield(e) {
-				return false
-			}
-			switch x := e.(type) {
-			case interface{ Unwrap() []error }:
-				if _, ok := e.(evidence.ValidationErrors); ok {
-					return true
-				}
-				for _, c := range x.Unwrap() {
-					if !walk(c) {
-						return false
-					}
-				}
-			case interface{ Unwrap() error }:
-				return walk(x.Unwrap())
-			}
-			return true
-		}
-		walk(err)
-	}
+	return hasValidationError(errors.Unwrap(err), keyword, pointer)
 }
 
 // loadCase reads dir's expect.yaml and returns the case, the paths of its

@@ -611,8 +611,13 @@ func (e *Engine) bind(in Input, now time.Time, d *Decision) []*evidence.Document
 		case doc.CollectedAt.After(now.Add(e.settings.skew)):
 			reason, msg = "freshness.future", fmt.Sprintf("collected at %s, after the evaluation time %s", doc.CollectedAt.UTC().Format(time.RFC3339), now.Format(time.RFC3339))
 		default:
-			if max, ok := e.settings.freshness[doc.Kind]; ok && now.Sub(doc.CollectedAt) > max {
+			if field, at, ok := reportedLater(doc, e.settings.skew); ok {
+				reason, msg = "evidence.inconsistent", fmt.Sprintf("collected at %s, before the %s it reports (%s): a record cannot precede what it records",
+					doc.CollectedAt.UTC().Format(time.RFC3339), field, at.UTC().Format(time.RFC3339))
+			} else if max, ok := e.settings.freshness[doc.Kind]; ok && now.Sub(doc.CollectedAt) > max {
 				reason, msg = "freshness.stale", fmt.Sprintf("collected %s before the evaluation, older than the %s limit", now.Sub(doc.CollectedAt).Round(time.Second), max)
+			} else if at, ok := dataTime(doc, "approvedAt"); ok && doc.Kind == "Approval" && now.Sub(at) > max && max > 0 {
+				reason, msg = "freshness.stale", fmt.Sprintf("approved %s before the evaluation, older than the %s limit", now.Sub(at).Round(time.Second), max)
 			}
 		}
 		if reason != "" {
@@ -632,6 +637,43 @@ func (e *Engine) bind(in Input, now time.Time, d *Decision) []*evidence.Document
 		d.Evidence = append(d.Evidence, EvidenceRef{Kind: doc.Kind, Digest: doc.Digest, Source: doc.Source})
 	}
 	return out
+}
+
+// reportedTimes are the data fields, by kind, that say when what a
+// document records happened; a Plan's window is planned, not reported.
+var reportedTimes = []string{"startedAt", "finishedAt", "approvedAt", "createdAt", "completedAt", "window.start", "window.end"}
+
+// reportedLater finds a time the document reports after it was collected
+// (beyond the clock skew allowed): a document written before the event it
+// records is made up, and does not count.
+func reportedLater(doc *evidence.Document, skew time.Duration) (string, time.Time, bool) {
+	if doc.Kind == "Plan" {
+		return "", time.Time{}, false
+	}
+	for _, f := range reportedTimes {
+		if at, ok := dataTime(doc, f); ok && at.After(doc.CollectedAt.Add(skew)) {
+			return f, at, true
+		}
+	}
+	return "", time.Time{}, false
+}
+
+// dataTime reads the RFC 3339 time at the dotted path under data.
+func dataTime(doc *evidence.Document, path string) (time.Time, bool) {
+	var v any = doc.Value["data"]
+	for _, k := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return time.Time{}, false
+		}
+		v = m[k]
+	}
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t, err == nil
 }
 
 func short(s string) string {

@@ -193,6 +193,8 @@ var oracles = []oracle{
 	deny("*/deploy/deploy-requested.json/data.actor/relabelled:Alice", "Alice is alice after case folding: self-approval (issue #14)", ruleApproval),
 	deny("*/deploy/deploy-requested.json/data.trigger/changed:manual", "a direct push", ruleDirectPush),
 	deny("*/deploy/deploy-requested.json/data.trigger/changed:unknown", "not the pipeline", ruleDirectPush),
+	deny("*/*/build.json/data.source/dropped", "a Build that does not record source.clean counts as not clean (issue #14)", ruleHotPatch),
+	deny("*/*/build.json/data.source.clean/flipped", "a build of an uncommitted tree (issue #14)", ruleHotPatch),
 	deny("*/deploy/deploy-requested.json/data.source.onMain/flipped", "not on main", ruleDirectPush),
 	deny("*/deploy/deploy-requested.json/data.source.clean/flipped", "a hot patch", ruleHotPatch),
 	deny("*/deploy/deploy-requested.json/data.source.commitKnown/flipped", "a commit Git does not know", ruleHotPatch),

@@ -100,9 +100,11 @@ lifting_override(result) := doc if {
 # lifts(ovr, rule) holds when the Override counts for rule at this gate:
 # from an approver other than the deployer, created by now and not expired,
 # valid for at most overrides.max_hours (24 when absent), for this gate or
-# any. An Override that would last ten years is no override.
+# any, with a reason that is not blank. An Override that would last ten
+# years is no override.
 lifts(ovr, rule) if {
 	ovr.rule == rule
+	trim_space(ovr.reason) != ""
 	lib.independent(ovr.approver)
 	not lib.future(ovr.createdAt)
 	lib.future(ovr.expiresAt)

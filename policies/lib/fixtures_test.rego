@@ -40,6 +40,10 @@ doc(kind, name, body) := {
 
 digest(name) := sprintf("sha256:%s", [crypto.sha256(name)])
 
+# earlier(d) is d collected a minute before the others: not one of the
+# newest tie.
+earlier(d) := object.union(d, {"collectedAt": "2026-11-26T09:59:00Z"})
+
 # Plan
 
 plan_data := {
@@ -250,7 +254,7 @@ happy_evidence := {
 deploy_evidence := {
 	"Plan": [plan],
 	"IncidentStatus": [incident_status],
-	"Build": [build("failed", 1), build("passed", 0)],
+	"Build": [earlier(build("failed", 1)), build("passed", 0)],
 	"Deploy": [deploy_request],
 	"Approval": [approval("bob", "approved")],
 }

@@ -4,8 +4,9 @@ import data.shipgate.lib
 import data.shipgate.lib.fixtures as f
 
 test_newest_is_every_document_of_the_newest_tie if {
-	# Both Builds of the fixture are collected at 10:00: a tie.
-	lib.newest("Build") == [f.build("failed", 1), f.build("passed", 0)] with input as f.input_for("deploy")
+	# Both Builds are collected at 10:00: a tie.
+	tie := [f.build("failed", 1), f.build("passed", 0)]
+	lib.newest("Build") == tie with input as f.with_evidence("deploy", {"Build": tie})
 	later := object.union(f.build("passed", 0), {"collectedAt": "2026-11-26T10:01:00Z"})
 	lib.newest("Build") == [later] with input as f.with_evidence("deploy", {"Build": [later, f.build("failed", 1)]})
 	lib.newest("Rollback") == [] with input as f.input_for("deploy")

@@ -137,10 +137,13 @@ blocking(incident) if {
 }
 
 # incident_status(incident) is its status, except that an incident resolved
-# after now (resolvedAt in the future) is still open.
+# after now (resolvedAt in the future), or before it opened, is still open.
 incident_status(incident) := "open" if {
 	incident.status == "resolved"
 	future(incident.resolvedAt)
+} else := "open" if {
+	incident.status == "resolved"
+	ns(incident.resolvedAt) < ns(incident.openedAt)
 } else := incident.status
 
 # unapproved_reason(gate) explains why no approval counts at gate.

@@ -43,6 +43,19 @@ findings contains {
 	some build in lib.newest("Build")
 }
 
+# On a tie of the newest Builds each is judged: one that did not pass denies,
+# whatever the others of the tie say, so the digest order never decides.
+findings contains {
+	"rule": "checklist.build-passed",
+	"message": sprintf("the newest Builds tie (collected %s), and Build %s %s: on a tie the worst counts", [build.collectedAt, lib.short_digest(build.digest), lib.build_problem(build)]),
+	"evidence": lib.digests(lib.newest("Build")),
+} if {
+	count(lib.passed_builds) > 0
+	count(lib.newest("Build")) > 1
+	some build in lib.newest("Build")
+	lib.build_problem(build)
+}
+
 # A measured ErrorBudget (shipgate collect error-budget) is judged before the
 # Plan's hand-written errorBudget: the newest one decides (each of a tie).
 findings contains lib.about(doc, "checklist.error-budget", message) if {

@@ -10,6 +10,11 @@ test_build_passed_quiet_with_a_passed_build if {
 	not "checklist.build-passed" in f.fired(findings)
 }
 
+test_build_passed_fires_on_a_tie_with_a_failed_build if {
+	findings := checklist.findings with input as f.with_evidence("deploy", {"Build": [f.build("failed", 1), f.build("passed", 0)]})
+	f.says(findings, "checklist.build-passed", "ended failed with exit code 1: on a tie the worst counts")
+}
+
 test_build_passed_fires_without_build if {
 	findings := checklist.findings with input as f.with_evidence("deploy", {"Build": []})
 	f.says(findings, "checklist.build-passed", "no Build evidence")

@@ -272,6 +272,24 @@ findings contains {
 	]
 }
 
+# On a tie of the newest Verifications each is judged: one that failed
+# denies, although another of the tie (or an earlier one) passed, so the
+# digest order never decides.
+findings contains {
+	"rule": "forbidden.skipped-smoke-tests",
+	"message": sprintf(
+		"the newest Verifications tie (collected %s), and %s did not pass %s: on a tie the worst counts",
+		[verification.collectedAt, lib.short_digest(verification.digest), concat(", ", lib.unpassed_checks(verification))],
+	),
+	"evidence": lib.digests(newest),
+} if {
+	input.gate == "complete"
+	newest := lib.newest_of(lib.tied_verifications)
+	count(newest) > 1
+	some verification in newest
+	not lib.verified(verification)
+}
+
 ignored_smoke_tests := sprintf(" (%s)", [lib.ignored_verifications]) if count(lib.early_verifications) > 0
 
 else := ""

@@ -241,9 +241,15 @@ test_skipped_smoke_tests_quiet_when_verified if {
 }
 
 test_skipped_smoke_tests_quiet_when_an_earlier_verification_passed if {
-	failed := f.verification({"login": "failed"})
+	failed := object.union(f.verification({"login": "failed"}), {"collectedAt": "2026-11-26T10:01:00Z"})
 	findings := forbidden.findings with input as f.with_evidence("complete", {"Verification": [f.verification({}), failed]})
 	not "forbidden.skipped-smoke-tests" in f.fired(findings)
+}
+
+test_skipped_smoke_tests_fires_on_a_tie_with_a_failed_check if {
+	failed := f.verification({"login": "failed"})
+	findings := forbidden.findings with input as f.with_evidence("complete", {"Verification": [f.verification({}), failed]})
+	f.says(findings, "forbidden.skipped-smoke-tests", "did not pass login: on a tie the worst counts")
 }
 
 test_skipped_smoke_tests_fires_without_verification if {

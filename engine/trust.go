@@ -179,6 +179,19 @@ func (s *settings) trustFor(service string) *trust {
 // signed (policy data signing.required, true unless set to false).
 func (e *Engine) SigningRequired(service string) bool { return e.settings.trustFor(service).required }
 
+// ServerKey reports whether id is the key of a shipgate server, whose
+// signature on what it recorded authenticates the person it names
+// (signing.servers, with Options.ServerKeys).
+func (e *Engine) ServerKey(id string) bool { return e.settings.trust.servers[id] }
+
+// Grantor authenticates the grant doc (an Approval, Override or Hold) for
+// the release's service, as a gate does: who it is from, or, when it does
+// not count, nil and why. Holds read outside a gate (automated rollback)
+// are judged by it too.
+func (e *Engine) Grantor(service string, doc *evidence.Document) (*Grantor, string) {
+	return e.settings.trustFor(service).grantor(doc)
+}
+
 // named is the person a grant names: data.approver, or data.by for a Hold.
 func named(doc *evidence.Document) string {
 	data, _ := doc.Value["data"].(map[string]any)

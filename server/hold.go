@@ -68,7 +68,7 @@ func (s *Server) hold(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if err != nil {
 		return approvalError(err)
 	}
-	before, err := rollback.RecordedHold(r.Context(), s.store, s.cfg.Validator, id)
+	before, err := rollback.RecordedHold(r.Context(), s.store, s.cfg.Validator, s.cfg.Engine, id)
 	if err != nil {
 		return storeError("read the release's holds", err)
 	}
@@ -83,7 +83,7 @@ func (s *Server) hold(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if err != nil {
 		return approvalError(err)
 	}
-	after, err := rollback.RecordedHold(r.Context(), s.store, s.cfg.Validator, id)
+	after, err := rollback.RecordedHold(r.Context(), s.store, s.cfg.Validator, s.cfg.Engine, id)
 	if err != nil {
 		return storeError("read the release's holds", err)
 	}

@@ -14,9 +14,9 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
-	"github.com/localizevideos/shipgate/store"
 	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/server"
+	"github.com/localizevideos/shipgate/store"
 )
 
 // GET /v1/releases/{id}/auto-rollback answers what a watch with

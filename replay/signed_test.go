@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/localizevideos/shipgate/engine"
-	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/replay"
 	"github.com/localizevideos/shipgate/store/sqlite"

@@ -11,6 +11,7 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/report"
@@ -28,7 +29,10 @@ func TestExplainReadsSignedEvidenceFromItsEnvelope(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS})
+	// alice's approval is signed by a key of hers, bound in the data; the
+	// rest of the example by the EXAMPLE keys.
+	signerPub, signerKey, _ := ed25519.GenerateKey(nil)
+	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS, People: map[string][]string{"alice": {evidence.KeyID(signerPub)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,9 +40,8 @@ func TestExplainReadsSignedEvidenceFromItsEnvelope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain := evidence.NewValidator(reg, evidence.DefaultLimits)
-	signerPub, signerKey, _ := ed25519.GenerateKey(nil)
-	trusting := plain.WithKeys(evidence.NewKeyring(signerPub))
+	plain := evidence.NewValidator(reg, evidence.DefaultLimits).WithKeys(keys.Keyring())
+	trusting := plain.Trusting(signerPub)
 	dir := "../examples/localizevideos/evidence/allowed"
 	var docs []*evidence.Document
 	for _, name := range []string{"plan.json", "incidents.json", "build.json", "deploy-requested.json", "approval.json"} {
@@ -47,7 +50,7 @@ func TestExplainReadsSignedEvidenceFromItsEnvelope(t *testing.T) {
 			t.Fatal(err)
 		}
 		if name == "approval.json" {
-			if b, err = evidence.NewSigner(signerKey).Seal(ctx, b); err != nil {
+			if b, err = evidence.NewSigner(signerKey).Seal(ctx, keys.Open(b)); err != nil {
 				t.Fatal(err)
 			}
 		}

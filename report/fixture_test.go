@@ -82,7 +82,7 @@ type fixture struct {
 	queue   []pending
 	closed  map[string]time.Time // violation id → closed at
 	tmpl    map[string]map[string]any
-	signed  map[string]bool // the example template came signed
+	signed  map[string]bool   // the example template came signed
 	ruleSet map[string]string // rule → title, from the findings
 }
 

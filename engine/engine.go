@@ -598,6 +598,7 @@ func (e *Engine) bind(in Input, now time.Time, d *Decision) []*evidence.Document
 		}
 		return out[i].Digest < out[j].Digest
 	})
+	out = separateDuties(in.Gate, out, grantors, d)
 	for _, doc := range out {
 		d.Evidence = append(d.Evidence, EvidenceRef{Kind: doc.Kind, Digest: doc.Digest, Source: doc.Source, Grantor: grantors[doc.Digest]})
 	}

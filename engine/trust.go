@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/localizevideos/shipgate/evidence"
 )
@@ -40,6 +41,9 @@ const (
 	// ReasonSignatureUntrusted: signed, but by none of
 	// signing.trusted_keys.
 	ReasonSignatureUntrusted = "signature.untrusted"
+	// ReasonGrantSelf: an Approval or Override authenticated as the
+	// deployer of the change being gated (four eyes).
+	ReasonGrantSelf = "grant.self-approval"
 )
 
 // GrantKinds are the kinds that grant: an approval, an override of a soft
@@ -269,6 +273,50 @@ func (t *trust) signed(doc *evidence.Document) (reason, why string) {
 }
 
 func shortID(id string) string { return "sha256:" + short(id) }
+
+// separateDuties drops, from the counted documents (oldest first), every
+// Approval and Override authenticated as the person who makes the change:
+// data.actor of the newest Deploy (each of a tie) at the deploy, verify and
+// complete gates, of the newest FlagChange at the flag gate. A server
+// refuses such an approval when it is recorded, but the deploy may come
+// after it; this is the check when the gate decides, on the authenticated
+// person, whatever the approval names.
+func separateDuties(gate string, counted []*evidence.Document, grantors map[string]*Grantor, d *Decision) []*evidence.Document {
+	kind := "Deploy"
+	if gate == "flag" {
+		kind = "FlagChange"
+	}
+	var newest time.Time
+	var deployers []string
+	for _, doc := range counted {
+		if doc.Kind != kind {
+			continue
+		}
+		data, _ := doc.Value["data"].(map[string]any)
+		actor, _ := data["actor"].(string)
+		switch {
+		case doc.CollectedAt.After(newest):
+			newest, deployers = doc.CollectedAt, []string{actor}
+		case doc.CollectedAt.Equal(newest):
+			deployers = append(deployers, actor)
+		}
+	}
+	if len(deployers) == 0 {
+		return counted
+	}
+	out := counted[:0:0]
+	for _, doc := range counted {
+		g := grantors[doc.Digest]
+		if g != nil && doc.Kind != "Hold" && slices.ContainsFunc(deployers, func(p string) bool { return samePerson(p, g.Person) }) {
+			delete(grantors, doc.Digest)
+			d.Ignored = append(d.Ignored, Ignored{Kind: doc.Kind, Digest: doc.Digest, Source: doc.Source, Reason: ReasonGrantSelf,
+				Message: fmt.Sprintf("%s %s (%s): authenticated as %s, who makes the change (the newest %s's actor): a grant from the deployer does not count", doc.Kind, short(doc.Digest), doc.Source, g.Person, kind)})
+			continue
+		}
+		out = append(out, doc)
+	}
+	return out
+}
 
 // grantors maps the digests of the grants that counted to who they are
 // authenticated as.

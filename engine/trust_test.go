@@ -236,8 +236,19 @@ func TestSelfApprovalAtDecisionTime(t *testing.T) {
 	if d.Allow || !slices.Equal(violatedRules(d), []string{"approval.required"}) {
 		t.Fatalf("allow %t, violations %v; want approval.required", d.Allow, violated(d))
 	}
-	if !strings.Contains(d.Violations[0].Message, "dave is the deployer") {
-		t.Errorf("approval.required says %q; want it to name the self-approval", d.Violations[0].Message)
+	if !slices.Equal(ignoredReasons(d), []string{"Approval " + engine.ReasonGrantSelf}) || !strings.Contains(d.Ignored[0].Message, "authenticated as dave, who makes the change") {
+		t.Errorf("ignored %v (%v); want dave's approval, %s", ignoredReasons(d), d.Ignored, engine.ReasonGrantSelf)
+	}
+	// Named in another case, the same person still approves his own deploy.
+	mixed := approvalBy(t, "Dave", engine.ServerCollector, "Dave")
+	own = decodeAs(t, mixed, evidence.NewSigner(server), server.Public().(ed25519.PublicKey))
+	d, err = eng.Evaluate(context.Background(), engine.Input{Gate: "deploy", Release: release, Now: deployAt,
+		Evidence: append(deployEvidence(t, "Approval"), own)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Allow || !slices.Equal(ignoredReasons(d), []string{"Approval " + engine.ReasonGrantSelf}) {
+		t.Errorf("Dave approving dave's deploy: allow %t, ignored %v; want %s", d.Allow, ignoredReasons(d), engine.ReasonGrantSelf)
 	}
 }
 

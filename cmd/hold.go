@@ -45,8 +45,8 @@ would not count is refused, not recorded.
 
 Exit codes: 0 recorded; 2 an error (no Plan for the release, a ledger that
 cannot be written, a missing --by or --reason).`,
-		Example: `  shipgate hold --release lv-2026-11-26.1 --by carol --reason "the error spike is the marketing campaign, not the release"
-  shipgate hold --release lv-2026-11-26.1 --release-hold --by carol`,
+		Example: `  shipgate hold --release lv-2026-11-26.1 --by carol --signing-key .shipgate/keys/carol.key --reason "the error spike is the marketing campaign, not the release"
+  shipgate hold --release lv-2026-11-26.1 --release-hold --by carol --signing-key .shipgate/keys/carol.key`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return holdRun(c.Context(), s, o)
@@ -63,7 +63,7 @@ func newUnholdCmd(s Streams, g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:     "unhold --release ID --by NAME [--reason TEXT]",
 		Short:   "Lift a human hold on a release's automated rollback (shipgate hold --release-hold)",
-		Example: `  shipgate unhold --release lv-2026-11-26.1 --by carol`,
+		Example: `  shipgate unhold --release lv-2026-11-26.1 --by carol --signing-key .shipgate/keys/carol.key`,
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return holdRun(c.Context(), s, o)

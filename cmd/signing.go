@@ -191,8 +191,8 @@ envelope (payloadType ` + evidence.PayloadType + `) signed with
 already; this is for documents produced elsewhere by a trusted system.`,
 		Example: `  openssl genpkey -algorithm ed25519 -out ci.key
   openssl pkey -in ci.key -pubout -out ci.pub
-  shipgate evidence sign examples/localizevideos/evidence/allowed/build.json --signing-key ci.key > build.dsse.json
-  shipgate evidence add build.dsse.json --trusted-key ci.pub`,
+  shipgate evidence sign examples/localizevideos/evidence/allowed/plan.json --signing-key ci.key > plan.dsse.json
+  shipgate evidence add plan.dsse.json --trusted-key ci.pub`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Path = args[0]

@@ -32,7 +32,7 @@ func TestReplayReadsSignedEvidenceFromItsEnvelope(t *testing.T) {
 	}
 	signerPub, signerKey, _ := ed25519.GenerateKey(nil)
 	// The Approval counts only signed by a key bound to alice: this one.
-	data["signing"] = map[string]any{"people": map[string]any{"alice": []any{evidence.KeyID(signerPub)}}}
+	data["signing"] = map[string]any{"required_kinds": []any{}, "trusted_keys": map[string]any{}, "people": map[string]any{"alice": []any{evidence.KeyID(signerPub)}}}
 	eng := load(t, data)
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ledger.db"))
 	if err != nil {

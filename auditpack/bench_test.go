@@ -28,12 +28,12 @@ func BenchmarkPack(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS})
+	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS, Data: exampleData(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
 	steps := replaytest.Record(b, &gate.Gate{Engine: eng, Validator: validator(b), Store: db}, 30)
-	bun, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: policies.FS})
+	bun, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: policies.FS, Data: exampleData(b)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/ledger"
@@ -88,7 +89,7 @@ func TestExportOfAnOlderLedger(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS})
+	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS, Data: exampleData(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +103,7 @@ func TestExportOfAnOlderLedger(t *testing.T) {
 	cp := ledger.NewCheckpoint("shipgate:test", head, at, priv)
 	export := func(opts auditpack.ExportOptions) ([]byte, error) {
 		opts.Checkpoint, opts.PublicKey, opts.Created = &cp, pub, at
+		opts.EvidenceKeys = keys.Keyring() // the example evidence's signers
 		var buf bytes.Buffer
 		_, err := auditpack.Export(ctx, db, &buf, opts)
 		return buf.Bytes(), err
@@ -122,7 +124,7 @@ func TestExportOfAnOlderLedger(t *testing.T) {
 		t.Errorf("Export() = %v; want it to say the ledger does not hold the set", err)
 	}
 
-	right, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: policies.FS})
+	right, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: policies.FS, Data: exampleData(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,9 @@ import (
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/replay/replaytest"
@@ -43,7 +45,15 @@ func validator(tb testing.TB) *evidence.Validator {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return evidence.NewValidator(reg, evidence.DefaultLimits)
+	// The example evidence is signed with the EXAMPLE keys.
+	return evidence.NewValidator(reg, evidence.DefaultLimits).WithKeys(keys.Keyring())
+}
+
+// exampleData is the default policy data with the examples' overlay: the
+// EXAMPLE keys the example evidence is signed with trusted, alice and bob
+// bound to theirs.
+func exampleData(tb testing.TB) map[string]any {
+	return engine.MergeData(policytest.Data(tb), keys.Overlay())
 }
 
 // fixture is a ledger recorded through the real gate into SQLite, with a
@@ -85,7 +95,7 @@ func ledgerFixture(t *testing.T) *fixture {
 			fixErr = err.Error()
 			return
 		}
-		eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS})
+		eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS, Data: exampleData(t)})
 		if err != nil {
 			fixErr = err.Error()
 			return
@@ -109,7 +119,7 @@ func ledgerFixture(t *testing.T) *fixture {
 		}
 		f.steps = append(f.steps, replaytest.Step{Gate: "deploy", Release: "lv-unplanned", Now: last.Now.Add(2 * time.Hour), Decision: d})
 		f.pub, f.priv, _ = ed25519.GenerateKey(nil)
-		b, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: policies.FS})
+		b, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: policies.FS, Data: exampleData(t)})
 		if err != nil {
 			fixErr = err.Error()
 			return
@@ -133,6 +143,10 @@ func (f *fixture) export(t *testing.T, opts auditpack.ExportOptions) []byte {
 	}
 	cp := ledger.NewCheckpoint("shipgate:test", head, f.created, f.priv)
 	opts.Checkpoint, opts.PublicKey, opts.Created = &cp, f.pub, f.created
+	if opts.EvidenceKeys == nil {
+		// The pack carries the EXAMPLE keys its evidence is signed with.
+		opts.EvidenceKeys = keys.Keyring()
+	}
 	if opts.Policies == nil {
 		opts.Policies = []*bundleT{f.bundle}
 	}

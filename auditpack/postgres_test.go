@@ -25,12 +25,12 @@ func TestPackFromPostgres(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.NewStore(t, postgres.Open)
 
-	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS})
+	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS, Data: exampleData(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	steps := replaytest.Record(t, &gate.Gate{Engine: eng, Validator: validator(t), Store: db}, 4)
-	bun, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: policies.FS})
+	bun, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: policies.FS, Data: exampleData(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

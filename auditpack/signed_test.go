@@ -15,7 +15,9 @@ import (
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/store/sqlite"
@@ -31,11 +33,15 @@ func TestSignedEvidence(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS})
+	// One key signs the Build, the Deploy and, bound to alice in the data,
+	// her approval.
+	signerPub, signerKey, _ := ed25519.GenerateKey(nil)
+	data := engine.MergeData(policytest.Data(t), map[string]any{"signing": map[string]any{
+		"people": map[string]any{"alice": []any{evidence.KeyID(signerPub)}}}})
+	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS, Data: data})
 	if err != nil {
 		t.Fatal(err)
 	}
-	signerPub, signerKey, _ := ed25519.GenerateKey(nil)
 	trusting := validator(t).WithKeys(evidence.NewKeyring(signerPub))
 	dir := "../examples/localizevideos/evidence/allowed"
 	var docs []*evidence.Document
@@ -44,8 +50,8 @@ func TestSignedEvidence(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if name == "approval.json" {
-			if b, err = evidence.NewSigner(signerKey).Seal(ctx, b); err != nil {
+		if name != "plan.json" && name != "incidents.json" {
+			if b, err = evidence.NewSigner(signerKey).Seal(ctx, keys.Open(b)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -68,7 +74,7 @@ func TestSignedEvidence(t *testing.T) {
 		t.Fatal(err)
 	}
 	cp := ledger.NewCheckpoint("shipgate:test", head, at, priv)
-	bun, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: policies.FS})
+	bun, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: policies.FS, Data: data})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +147,16 @@ func TestSignedEvidence(t *testing.T) {
 	}
 	files[envelope] = bytes.Replace(files[envelope], []byte(`"keyid":"`), []byte(`"keyid":"x`), 1)
 	files[auditpack.ManifestFile] = rehash(t, a.Manifest, files)
-	res = check(t, repack(t, files), pub)
+	// With the signer trusted, the envelopes left alone verify: only the
+	// edit is found.
+	ea, err := auditpack.Read(bytes.NewReader(repack(t, files)), auditpack.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = auditpack.Check(ctx, ea, auditpack.Options{Validator: validator(t), PublicKey: pub, EvidenceKeys: evidence.NewKeyring(signerPub)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if res.OK || res.Counts.Tampered != 1 {
 		t.Fatalf("Check(edited envelope) = OK %v, %+v; want the decision tampered", res.OK, res.Counts)
 	}

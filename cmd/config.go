@@ -13,6 +13,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/spf13/pflag"
 
+	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/schemas"
@@ -39,6 +40,10 @@ type config struct {
 		Private string `yaml:"private"`
 		Public  string `yaml:"public"`
 	} `yaml:"keys"`
+	// People binds people to the public keys (files) that sign their
+	// approvals, overrides and holds: added to the policy data's
+	// signing.people (globals.people).
+	People map[string][]string `yaml:"people"`
 	// Artifacts: the build output kept for rollback (cmd/rollback.go).
 	Artifacts artifactConfig `yaml:"artifacts"`
 	// Server is the shipgate serve URL the remote-capable commands use
@@ -107,6 +112,34 @@ func (g *globals) config() (config, error) {
 	}
 	g.loaded = true
 	return g.cfg, nil
+}
+
+// people reads the config's people: each person's key ids, from the
+// public key files the config names for them. A file that cannot be read
+// is an error, never a person silently left without keys.
+func (g *globals) people() (map[string][]string, error) {
+	if g == nil {
+		return nil, nil
+	}
+	cfg, err := g.config()
+	if err != nil || len(cfg.People) == 0 {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for person, files := range cfg.People {
+		for _, f := range files {
+			b, err := inputfile.Read(f, maxKeyBytes)
+			if err != nil {
+				return nil, fmt.Errorf("config people.%s: %w", person, err)
+			}
+			pub, err := ledger.ParsePublicKey(b)
+			if err != nil {
+				return nil, fmt.Errorf("config people.%s: %s: %w", person, f, err)
+			}
+			out[person] = append(out[person], evidence.KeyID(pub))
+		}
+	}
+	return out, nil
 }
 
 // hasConfig reports whether a shipgate.yaml applies: --config, or the file

@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"cmp"
+	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,7 +37,12 @@ of the project's shipgate.yaml, else to localizevideos-app in staging, which
 the default policy data does not freeze (production is frozen at weekends
 and at the year's end, so a production sample is denied then). The README's
 walkthrough uses it: add all but the approval and the gate denies; add the
-approval and it allows.`,
+approval and it allows.
+
+Inside a project (shipgate init), the Build and the deploy request are
+signed with the project's evidence key, as shipgate run would sign them,
+and alice's approval with her key when shipgate.yaml binds her one
+(shipgate init --approver alice): by default only signed copies count.`,
 		Example: `  shipgate example
   shipgate example try --release lv-try.1`,
 		Args: cobra.MaximumNArgs(1),
@@ -44,7 +51,7 @@ approval and it allows.`,
 			if len(args) == 1 {
 				o.Dir = args[0]
 			}
-			return exampleRun(s, g, o)
+			return exampleRun(c.Context(), s, g, o)
 		},
 	}
 	c.Flags().StringVar(&o.Release, "release", sample.Default.ID, "the sample release's id")
@@ -54,7 +61,7 @@ approval and it allows.`,
 	return c
 }
 
-func exampleRun(s Streams, g *globals, o *exampleOptions) error {
+func exampleRun(ctx context.Context, s Streams, g *globals, o *exampleOptions) error {
 	cfg, err := g.config()
 	if err != nil {
 		return err
@@ -66,6 +73,12 @@ func exampleRun(s Streams, g *globals, o *exampleOptions) error {
 	names, docs, err := sample.Files(r, s.now())
 	if err != nil {
 		return err
+	}
+	signed := "unsigned, as written outside a project (shipgate init): the Build, the deploy request and the approval do not count until signed"
+	if g.hasConfig() {
+		if signed, err = signSample(ctx, s, cfg, docs); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", o.Dir, err)
@@ -83,7 +96,48 @@ func exampleRun(s Streams, g *globals, o *exampleOptions) error {
 			return fmt.Errorf("write sample: %w", err)
 		}
 	}
-	_, err = fmt.Fprintf(s.Out, "wrote release %s (%s/%s), dated now, to %s: %s\n",
-		r.ID, r.Service, r.Environment, o.Dir, strings.Join(names, " "))
+	_, err = fmt.Fprintf(s.Out, "wrote release %s (%s/%s), dated now, to %s: %s\n%s\n",
+		r.ID, r.Service, r.Environment, o.Dir, strings.Join(names, " "), signed)
 	return err
+}
+
+// signSample signs the sample as the project would have: the Build and the
+// deploy request with the evidence key (what shipgate run signs with), the
+// approval with its approver's own key when shipgate.yaml binds one whose
+// private half is here. It says what it signed.
+func signSample(ctx context.Context, s Streams, cfg config, docs map[string][]byte) (string, error) {
+	signer, err := (&SigningOptions{}).Signer(s.Err)
+	if err != nil {
+		return "", err
+	}
+	for _, n := range []string{"build.json", "deploy-requested.json"} {
+		if docs[n], err = signer.Seal(ctx, docs[n]); err != nil {
+			return "", fmt.Errorf("sign the sample %s: %w", n, err)
+		}
+	}
+	msg := "signed build.json and deploy-requested.json with the project's evidence key"
+	var a struct {
+		Data struct {
+			Approver string `json:"approver"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(docs["approval.json"], &a); err != nil {
+		return "", fmt.Errorf("sample approval: %w", err)
+	}
+	who := a.Data.Approver
+	for _, pub := range cfg.People[who] {
+		key := strings.TrimSuffix(pub, ".pub") + ".key"
+		if _, err := os.Stat(key); err != nil {
+			continue
+		}
+		approver, err := readSigner(key)
+		if err != nil {
+			return "", err
+		}
+		if docs["approval.json"], err = approver.Seal(ctx, docs["approval.json"]); err != nil {
+			return "", fmt.Errorf("sign the sample approval: %w", err)
+		}
+		return fmt.Sprintf("%s, approval.json with %s's key %s", msg, who, key), nil
+	}
+	return fmt.Sprintf("%s; approval.json is %s's and unsigned: it counts once signed with a key shipgate.yaml binds to %s (shipgate init --approver %s makes one)", msg, who, who, who), nil
 }

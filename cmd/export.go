@@ -103,7 +103,7 @@ decision logs read shipgate's:
 	f.StringVar(&o.Checkpoint, "checkpoint", "", "pack: a signed checkpoint (shipgate audit checkpoint) to prove the pack against, instead of signing one now")
 	f.StringVar(&o.PublicKey, "public-key", "", "pack: the --checkpoint's public key (default: the config's, or "+DefaultPublicKey+")")
 	f.StringVar(&o.Key, "key", "", "pack: private key to sign a checkpoint of the ledger's head with (default: the config's, or "+DefaultPrivateKey+")")
-	f.StringSliceVar(&o.TrustedKeys, "trusted-key", nil, "pack: PEM ed25519 public key trusted to sign evidence, as the gate trusted it; the pack carries the key of each signer of its evidence (repeatable; default: "+DefaultPublicKey+" and "+DefaultEvidencePublicKey+", those that exist)")
+	f.StringSliceVar(&o.TrustedKeys, "trusted-key", nil, "pack: PEM ed25519 public key trusted to sign evidence, as the gate trusted it; the pack carries the key of each signer of its evidence (or a directory of them; repeatable; default: every *.pub in "+DefaultKeyDir+")")
 	return c
 }
 

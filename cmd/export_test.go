@@ -15,6 +15,7 @@ import (
 	"github.com/localizevideos/shipgate/cmd"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/schemas"
@@ -123,7 +124,8 @@ func recordDecisions(t *testing.T, path string) []*engine.Decision {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.Load(ctx, engine.Options{Bundle: b})
+	// The example evidence is signed with the EXAMPLE keys.
+	eng, err := engine.Load(ctx, engine.Options{Bundle: b, People: keys.People()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +138,7 @@ func recordDecisions(t *testing.T, path string) []*engine.Decision {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	g := &gate.Gate{Engine: eng, Validator: evidence.NewValidator(reg, evidence.DefaultLimits), Store: db}
+	g := &gate.Gate{Engine: eng, Validator: evidence.NewValidator(reg, evidence.DefaultLimits).WithKeys(keys.Keyring()), Store: db}
 	ev := func(names ...string) []string {
 		var out []string
 		for _, n := range names {

@@ -21,6 +21,7 @@ func init() {
 // holdOptions are the flags of `shipgate hold` and `shipgate unhold`.
 type holdOptions struct {
 	recordOptions
+	Policy PolicyOptions
 	Remote RemoteOptions
 	Reason string
 	By     string
@@ -36,14 +37,16 @@ func newHoldCmd(s Streams, g *globals) *cobra.Command {
 release: while the hold is in place, a breach seen by shipgate watch
 --auto-rollback only alerts, and the person decides. --release-hold (or
 shipgate unhold) lifts the hold, also recorded. The newest Hold of the
-release decides. The Hold is signed like all evidence shipgate records
-(--signing-key). With --server, the server records it as the token's
-person (an approver token; --by must be its name).
+release decides. A Hold counts only when it is authenticated as its
+holder: locally, signed with a key that the policy data binds to --by
+(signing.people; --signing-key); with --server, recorded by the server as
+the token's person (an approver token; --by must be its name). A Hold that
+would not count is refused, not recorded.
 
 Exit codes: 0 recorded; 2 an error (no Plan for the release, a ledger that
 cannot be written, a missing --by or --reason).`,
-		Example: `  shipgate hold --release lv-2026-11-26.1 --by carol --reason "the error spike is the marketing campaign, not the release"
-  shipgate hold --release lv-2026-11-26.1 --release-hold --by carol`,
+		Example: `  shipgate hold --release lv-2026-11-26.1 --by carol --signing-key .shipgate/keys/carol.key --reason "the error spike is the marketing campaign, not the release"
+  shipgate hold --release lv-2026-11-26.1 --release-hold --by carol --signing-key .shipgate/keys/carol.key`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return holdRun(c.Context(), s, o)
@@ -60,7 +63,7 @@ func newUnholdCmd(s Streams, g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:     "unhold --release ID --by NAME [--reason TEXT]",
 		Short:   "Lift a human hold on a release's automated rollback (shipgate hold --release-hold)",
-		Example: `  shipgate unhold --release lv-2026-11-26.1 --by carol`,
+		Example: `  shipgate unhold --release lv-2026-11-26.1 --by carol --signing-key .shipgate/keys/carol.key`,
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return holdRun(c.Context(), s, o)
@@ -73,6 +76,7 @@ func newUnholdCmd(s Streams, g *globals) *cobra.Command {
 func (o *holdOptions) addFlags(c *cobra.Command, g *globals) {
 	o.recordOptions.addFlags(c, g)
 	f := c.Flags()
+	o.Policy.AddFlags(f, g)
 	o.Remote.AddFlags(f, g)
 	f.StringVar(&o.Reason, "reason", "", "why (required to place a hold)")
 	personVar(f, &o.By, "by", "", "the person who holds or lifts (required)")
@@ -86,13 +90,17 @@ func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 	if o.Remote.on() {
 		return holdRemote(ctx, s, o)
 	}
+	eng, err := o.Policy.Engine(ctx)
+	if err != nil {
+		return err
+	}
 	r, err := o.open(ctx, s)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
 	rel := r.rel
-	before, err := rollback.RecordedHold(ctx, r.db, r.v, rel.ID)
+	before, err := rollback.RecordedHold(ctx, r.db, r.v, eng, rel.ID)
 	if err != nil {
 		return err
 	}
@@ -108,6 +116,11 @@ func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 	doc, err := r.document(ctx, env, "Hold", "shipgate hold", "hold evidence", data, now)
 	if err != nil {
 		return err
+	}
+	// A Hold someone cannot be authenticated for holds nothing: say so
+	// rather than record it.
+	if g, why := eng.Grantor(rel.Service, doc); g == nil {
+		return fmt.Errorf("the Hold %s: %s; sign it with %s's own key (--signing-key, bound in signing.people), or place it with --server and %s's approver token; nothing was recorded", o.By, why, o.By, o.By)
 	}
 	if err := r.record(ctx, now, "the Hold", doc); err != nil {
 		return err

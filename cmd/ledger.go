@@ -30,7 +30,7 @@ func newEvidenceAddCmd(s Streams, g *globals) *cobra.Command {
 		Use:   "add FILE|DIR...",
 		Short: "Validate evidence and append it to the ledger; nothing is stored if any document is invalid",
 		Example: `  shipgate evidence add examples/localizevideos/evidence/allowed
-  shipgate evidence add build.dsse.json --trusted-key ci.pub`,
+  shipgate evidence add plan.dsse.json --trusted-key ci.pub`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Paths = args

@@ -32,7 +32,11 @@ type PolicyOptions struct {
 	Bundle    string
 	VerifyKey string
 	Timeout   time.Duration
-	g         *globals
+	// ServerKeys are the keys of shipgate servers (key id → name) the
+	// engine counts as such besides the data's signing.servers: shipgate
+	// serve gives its own.
+	ServerKeys map[string]string
+	g          *globals
 }
 
 // AddFlags binds the options to fs.
@@ -154,7 +158,11 @@ func (o *PolicyOptions) Engine(ctx context.Context) (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return engine.Load(ctx, engine.Options{Policies: o.source(), Data: data, DataFiles: files, Timeout: o.Timeout})
+	people, err := o.g.people()
+	if err != nil {
+		return nil, err
+	}
+	return engine.Load(ctx, engine.Options{Policies: o.source(), Data: data, DataFiles: files, Timeout: o.Timeout, ServerKeys: o.ServerKeys, People: people})
 }
 
 // bundleEngine loads the policy set from --bundle, verified with
@@ -185,7 +193,11 @@ func (o *PolicyOptions) bundleEngine(ctx context.Context) (*engine.Engine, error
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Bundle, err)
 	}
-	eng, err := engine.Load(ctx, engine.Options{Bundle: b, Timeout: o.Timeout})
+	people, err := o.g.people()
+	if err != nil {
+		return nil, err
+	}
+	eng, err := engine.Load(ctx, engine.Options{Bundle: b, Timeout: o.Timeout, ServerKeys: o.ServerKeys, People: people})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Bundle, err)
 	}
@@ -222,7 +234,7 @@ type EvidenceOptions struct {
 // AddFlags binds the options to fs.
 func (o *EvidenceOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.MaxBytes, "max-bytes", evidence.DefaultLimits.MaxBytes, "largest evidence document accepted, in bytes")
-	fs.StringSliceVar(&o.TrustedKeys, "trusted-key", nil, "PEM ed25519 public key whose signatures on evidence envelopes are trusted (repeatable; default: "+DefaultPublicKey+" and "+DefaultEvidencePublicKey+", those that exist)")
+	fs.StringSliceVar(&o.TrustedKeys, "trusted-key", nil, "PEM ed25519 public key whose signatures on evidence envelopes are trusted, or a directory of them (*.pub) (repeatable; default: every *.pub in "+DefaultKeyDir+")")
 }
 
 // Validator compiles the schemas once and returns the validator.

@@ -185,11 +185,16 @@ func policyDiffRun(ctx context.Context, s Streams, o *policyDiffOptions) error {
 	if err != nil {
 		return err
 	}
-	baseEng, err := engine.Load(ctx, engine.Options{Policies: sd.base, Timeout: o.Timeout})
+	// The people the config binds to keys are who they are on both sides.
+	people, err := o.Store.g.people()
+	if err != nil {
+		return err
+	}
+	baseEng, err := engine.Load(ctx, engine.Options{Policies: sd.base, Timeout: o.Timeout, People: people})
 	if err != nil {
 		return fmt.Errorf("base policies %s: %w", sd.baseLabel, err)
 	}
-	headEng, err := engine.Load(ctx, engine.Options{Policies: sd.head, Timeout: o.Timeout})
+	headEng, err := engine.Load(ctx, engine.Options{Policies: sd.head, Timeout: o.Timeout, People: people})
 	if err != nil {
 		return fmt.Errorf("head policies %s: %w", sd.headLabel, err)
 	}

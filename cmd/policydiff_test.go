@@ -20,6 +20,7 @@ import (
 	"github.com/localizevideos/shipgate/cmd"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/replay"
 	"github.com/localizevideos/shipgate/replay/replaytest"
@@ -53,7 +54,16 @@ func policyRepo(t *testing.T, edit func(src []byte) []byte) (string, []replaytes
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(dir, "docs", "RELEASE.md"), "# Release\n\nManual, controlled releases.\n")
-	writeFile(t, filepath.Join(dir, "shipgate.yaml"), "store: ledger.db\npolicies: policies\ndocs: docs/RELEASE.md\n")
+	// The recorded releases are signed with the EXAMPLE keys: trusted here
+	// (.shipgate/keys), alice's bound to her in the config.
+	for _, n := range []string{keys.EvidenceKey, keys.AliceKey} {
+		b, err := os.ReadFile(filepath.Join("..", "examples", "localizevideos", "keys", n+".pub"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, ".shipgate", "keys", n+".pub"), string(b))
+	}
+	writeFile(t, filepath.Join(dir, "shipgate.yaml"), "store: ledger.db\npolicies: policies\ndocs: docs/RELEASE.md\npeople:\n  alice: [.shipgate/keys/"+keys.AliceKey+".pub]\n")
 	repo, err := git.PlainInit(dir, false)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +83,7 @@ func policyRepo(t *testing.T, edit func(src []byte) []byte) (string, []replaytes
 	}
 
 	ctx := context.Background()
-	eng, err := engine.Load(ctx, engine.Options{Policies: os.DirFS(pol)})
+	eng, err := engine.Load(ctx, engine.Options{Policies: os.DirFS(pol), People: keys.People()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +96,7 @@ func policyRepo(t *testing.T, edit func(src []byte) []byte) (string, []replaytes
 		t.Fatal(err)
 	}
 	defer db.Close()
-	steps := replaytest.Record(t, &gate.Gate{Engine: eng, Validator: evidence.NewValidator(reg, evidence.DefaultLimits), Store: db}, 90)
+	steps := replaytest.Record(t, &gate.Gate{Engine: eng, Validator: evidence.NewValidator(reg, evidence.DefaultLimits).WithKeys(keys.Keyring()), Store: db}, 90)
 	if len(steps) < 200 {
 		t.Fatalf("recorded %d decisions; want at least 200", len(steps))
 	}
@@ -160,7 +170,7 @@ func TestPolicyDiffFreezeTightening(t *testing.T) {
 	for range 2 {
 		code, out, stderr := run(t, "policy", "diff", "--base", "HEAD", "--output", "json")
 		if code != cmd.ExitDeny {
-			t.Fatalf("policy diff exited %d; want 1\n%s", code, stderr)
+			t.Fatalf("policy diff exited %d; want 1\n%s\n%s", code, stderr, out)
 		}
 		if first == "" {
 			first = out

@@ -22,6 +22,7 @@ import (
 
 	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/cmd"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/store"
 	"github.com/localizevideos/shipgate/store/sqlite"
 )
@@ -60,8 +61,13 @@ var listening = regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
 // actor the local runs record, so that both ledgers name the same actor.
 func serve(t *testing.T, args ...string) *servedLedger {
 	t.Helper()
-	db := filepath.Join(t.TempDir(), "server.db")
+	tmp := t.TempDir()
+	db := filepath.Join(tmp, "server.db")
 	sl := &servedLedger{db: db, tokens: map[string]string{}}
+	// The server's signing key, in the test's directory (serve would make
+	// one in its working directory).
+	key, _, _ := verifySigningKey(t, tmp)
+	args = append([]string{"--signing-key", key}, args...)
 	for role, name := range map[string]string{auth.RolePipeline: "dave", auth.RoleAuditor: "audra", auth.RoleApprover: "carol"} {
 		out, _ := shipgate(t, 0, "token", "create", "--store", "sqlite://"+db, "--role", role, "--name", name)
 		sl.tokens[role] = strings.TrimSpace(out)
@@ -91,6 +97,24 @@ func serve(t *testing.T, args ...string) *servedLedger {
 
 func (sl *servedLedger) env(role string) map[string]string {
 	return map[string]string{"SHIPGATE_SERVER": sl.url, "SHIPGATE_TOKEN": sl.tokens[role], "SHIPGATE_ACTOR": "dave"}
+}
+
+// approve records carol's approval of release on the server, with her
+// approver token: a pipeline cannot send an approval.
+func (sl *servedLedger) approve(t *testing.T, release string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", sl.url+"/v1/releases/"+release+"/approvals", strings.NewReader(`{"note": "reviewed"}`))
+	req.Header.Set("Authorization", "Bearer "+sl.tokens[auth.RoleApprover])
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("POST approvals = %d %s", resp.StatusCode, b)
+	}
 }
 
 // runFixture is run.txtar's checkout and fresh evidence: a git repository
@@ -130,7 +154,24 @@ func runFixture(t *testing.T) (dir string) {
 		writeFile(t, filepath.Join(dir, f+".json"),
 			strings.NewReplacer("@COMMIT@", commit, "@NOW@", now).Replace(files["tmpl/"+f+".json"]))
 	}
+	signApproval(t, dir)
 	return dir
+}
+
+// signApproval signs dir's approval.json with alice's EXAMPLE key, which
+// the fixture's data.yaml binds to her (a local run trusts it with
+// --trusted-key exampleKeys).
+func signApproval(t *testing.T, dir string) {
+	t.Helper()
+	p := filepath.Join(dir, "approval.json")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err = keys.Seal(keys.Open(b)); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, p, string(b))
 }
 
 // Durations and decision times differ between two runs of one command.
@@ -153,6 +194,9 @@ func TestRemoteRunMatchesLocal(t *testing.T) {
 	run := func(step string, argv ...string) []string {
 		return append([]string{"run", step, "--release", "web-1", "--dir", app, "--signing-key", key, "--trusted-key", pub, "--"}, argv...)
 	}
+	// Locally, alice's approval, signed with her EXAMPLE key; on the
+	// server, carol approves with her token.
+	localDeploy := []string{"--data", data, "--trusted-key", exampleKeys}
 	steps := []struct {
 		name      string
 		args      []string
@@ -160,14 +204,15 @@ func TestRemoteRunMatchesLocal(t *testing.T) {
 		wantCode  int
 		wantOut   string
 		ran       bool // deployed.txt exists afterwards
+		approve   bool // on the server, an approver approves instead
 	}{
-		{"plan", ev, nil, 0, "recorded as entry", false},
-		{"failing build", run("build", "sh", "-c", "echo compile error; exit 3"), nil, 3, "compile error", false},
-		{"passing build", run("build", "sh", "-c", "echo built"), nil, 0, "built", false},
-		{"unapproved command denied", run("deploy", "sh", "-c", "echo deployed > deployed.txt; echo extra"), []string{"--data", data}, 1, "x deploy.approved-command [hard]", false},
-		{"no approval denied", run("deploy", "sh", "-c", "echo deployed > deployed.txt"), []string{"--data", data}, 1, "x approval.required", false},
-		{"approval", []string{"evidence", "add", filepath.Join(dir, "approval.json")}, nil, 0, "recorded as entry", false},
-		{"allowed deploy runs", run("deploy", "sh", "-c", "echo deployed > deployed.txt"), []string{"--data", data}, 0, "ALLOW deploy gate for release web-1 (web/production @ ", true},
+		{"plan", ev, nil, 0, "recorded as entry", false, false},
+		{"failing build", run("build", "sh", "-c", "echo compile error; exit 3"), nil, 3, "compile error", false, false},
+		{"passing build", run("build", "sh", "-c", "echo built"), nil, 0, "built", false, false},
+		{"unapproved command denied", run("deploy", "sh", "-c", "echo deployed > deployed.txt; echo extra"), localDeploy, 1, "x deploy.approved-command [hard]", false, false},
+		{"no approval denied", run("deploy", "sh", "-c", "echo deployed > deployed.txt"), localDeploy, 1, "x approval.required", false, false},
+		{"approval", []string{"evidence", "add", filepath.Join(dir, "approval.json"), "--trusted-key", exampleKeys}, nil, 0, "recorded as entry", false, true},
+		{"allowed deploy runs", run("deploy", "sh", "-c", "echo deployed > deployed.txt"), localDeploy, 0, "ALLOW deploy gate for release web-1 (web/production @ ", true, false},
 	}
 	for _, st := range steps {
 		os.Remove(deployed)
@@ -177,6 +222,13 @@ func TestRemoteRunMatchesLocal(t *testing.T) {
 			args = append(append(append([]string{}, st.args[:2]...), st.localOnly...), st.args[2:]...)
 		}
 		lc, lout, lerr := runWith(local, args...)
+		if st.approve {
+			if lc != st.wantCode || !strings.Contains(lout, st.wantOut) {
+				t.Errorf("%s: exit %d %s %s", st.name, lc, lout, lerr)
+			}
+			sl.approve(t, "web-1")
+			continue
+		}
 		_, localRan := os.Stat(deployed)
 		os.Remove(deployed)
 		rc, rout, rerr := runWith(remote, st.args...)
@@ -230,9 +282,10 @@ func TestRemoteRunUntrustedKey(t *testing.T) {
 	sl := serve(t, "--data", filepath.Join(dir, "data.yaml"), "--trusted-key", pub)
 	remote := sl.env(auth.RolePipeline)
 	app := filepath.Join(dir, "app")
-	if code, out, errOut := runWith(remote, "evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "incidents.json"), filepath.Join(dir, "approval.json")); code != 0 {
+	if code, out, errOut := runWith(remote, "evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "incidents.json")); code != 0 {
 		t.Fatalf("evidence add = %d %s %s", code, out, errOut)
 	}
+	sl.approve(t, "web-1")
 	code, out, errOut := runWith(remote, "run", "deploy", "--release", "web-1", "--dir", app, "--signing-key", okey, "--trusted-key", opub,
 		"--", "sh", "-c", "echo deployed > deployed.txt")
 	if code != 2 || !strings.Contains(errOut, "400 invalid_evidence") || !strings.Contains(errOut, "/signatures/0/keyid") ||
@@ -245,7 +298,7 @@ func TestRemoteRunUntrustedKey(t *testing.T) {
 	// A policy flag with --server is refused: the server's policies
 	// decide, and the command does not run.
 	code, _, errOut = runWith(remote, "run", "deploy", "--release", "web-1", "--dir", app, "--data", filepath.Join(dir, "data.yaml"),
-		"--", "sh", "-c", "echo deployed > deployed.txt")
+		"--signing-key", okey, "--", "sh", "-c", "echo deployed > deployed.txt")
 	if code != 2 || !strings.Contains(errOut, "--data with --server") {
 		t.Errorf("--data with --server: exit %d %s; want 2", code, errOut)
 	}
@@ -327,9 +380,10 @@ func TestRemoteStepsRetrySameDecision(t *testing.T) {
 	remote := sl.env(auth.RolePipeline)
 	remote["SHIPGATE_SERVER"] = proxy
 	app := filepath.Join(dir, "app")
-	if code, out, errOut := runWith(remote, "evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "incidents.json"), filepath.Join(dir, "approval.json")); code != 0 {
+	if code, out, errOut := runWith(remote, "evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "incidents.json")); code != 0 {
 		t.Fatalf("evidence add = %d %s %s", code, out, errOut)
 	}
+	sl.approve(t, "web-1")
 	if code, out, errOut := runWith(remote, "run", "build", "--release", "web-1", "--dir", app, "--signing-key", key, "--", "sh", "-c", "echo built"); code != 0 {
 		t.Fatalf("run build = %d %s %s", code, out, errOut)
 	}
@@ -364,7 +418,7 @@ func TestRemoteVerifyMatchesLocal(t *testing.T) {
 	sl := serve(t, "--trusted-key", pub)
 	local := map[string]string{"SHIPGATE_STORE": localDB, "SHIPGATE_ACTOR": "dave"}
 	remote := sl.env(auth.RolePipeline)
-	if code, out, errOut := runWith(remote, "evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "deploy.json")); code != 0 {
+	if code, out, errOut := runWith(remote, "evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "deploy.json"), "--trusted-key", pub); code != 0 {
 		t.Fatalf("evidence add = %d %s %s", code, out, errOut)
 	}
 	checks := exampleChecks(t, dir)
@@ -498,7 +552,7 @@ func TestRemoteWatchMatchesLocal(t *testing.T) {
 	sl := serve(t, "--trusted-key", pub, "--data", "+"+demoData)
 	local := map[string]string{"SHIPGATE_STORE": localDB, "SHIPGATE_ACTOR": "dave"}
 	remote := sl.env(auth.RolePipeline)
-	if code, out, errOut := runWith(remote, "evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "deploy.json"), filepath.Join(dir, "verification.json")); code != 0 {
+	if code, out, errOut := runWith(remote, "evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "deploy.json"), filepath.Join(dir, "verification.json"), "--trusted-key", pub); code != 0 {
 		t.Fatalf("evidence add = %d %s %s", code, out, errOut)
 	}
 	for _, tt := range []struct {
@@ -574,7 +628,7 @@ func TestRemoteWatchAutoRollback(t *testing.T) {
 	}
 	setup := func(sl *servedLedger) map[string]string {
 		remote := sl.env(auth.RolePipeline)
-		if code, out, errOut := runWith(remote, "evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "deploy.json"), filepath.Join(dir, "verification.json")); code != 0 {
+		if code, out, errOut := runWith(remote, "evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "deploy.json"), filepath.Join(dir, "verification.json"), "--trusted-key", pub); code != 0 {
 			t.Fatalf("evidence add = %d %s %s", code, out, errOut)
 		}
 		return remote
@@ -769,7 +823,7 @@ func TestRemoteRollback(t *testing.T) {
 	build := "mkdir -p dist && echo v1 > dist/app.txt"
 	must("build web-1", 0, remote, "run", "build", "--release", "web-1", "--dir", app, "--signing-key", key,
 		"--artifact", "dist", "--artifact-store", arts, "--", "sh", "-c", build)
-	must("approve web-1", 0, remote, "evidence", "add", filepath.Join(dir, "approval.json"))
+	sl.approve(t, "web-1")
 	// The deploy hashes the same build output the build recorded: a
 	// request without its digest would be denied (forbidden.hot-patch).
 	must("deploy web-1", 0, remote, "run", "deploy", "--release", "web-1", "--dir", app, "--signing-key", key,

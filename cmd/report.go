@@ -78,6 +78,7 @@ report is written and says so), 2 error.`,
 	_ = c.MarkFlagRequired("format")
 	o.Store.AddFlags(f, g)
 	o.Policy.AddFlags(f, g)
+	o.Ev.AddFlags(f)
 	return c
 }
 

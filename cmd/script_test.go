@@ -17,6 +17,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/localizevideos/shipgate/cmd"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 )
 
@@ -132,6 +133,17 @@ func runScripts(t *testing.T, now time.Time, moved bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The example evidence is signed with EXAMPLE keys, which its data
+	// overlay trusts: scripts that count it give
+	// --trusted-key $EXKEYS --data +$EXDATA.
+	exKeys, err := filepath.Abs("../examples/localizevideos/keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exData, err := filepath.Abs("../examples/localizevideos/example-data.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Condition: func(cond string) (bool, error) {
@@ -144,6 +156,8 @@ func runScripts(t *testing.T, now time.Time, moved bool) {
 			env.Setenv("EV", examples)
 			env.Setenv("POLICIES", policies)
 			env.Setenv("MINDATA", minData)
+			env.Setenv("EXKEYS", exKeys)
+			env.Setenv("EXDATA", exData)
 			// Every script's clock is the real one moved by the same offset,
 			// so the scripts' commands and the files git and the shell
 			// stamp agree on which came first.
@@ -154,6 +168,17 @@ func runScripts(t *testing.T, now time.Time, moved bool) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"gzbomb": gzbomb,
+			// unsign SRC DST writes the document inside the DSSE envelope
+			// SRC (an example document) to DST, unverified, for a script
+			// to edit; shipgate evidence sign seals it again.
+			"unsign": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: unsign SRC DST")
+				}
+				b, err := os.ReadFile(ts.MkAbs(args[0]))
+				ts.Check(err)
+				ts.Check(os.WriteFile(ts.MkAbs(args[1]), keys.Open(b), 0o644))
+			},
 			// setnow VAR [DURATION] sets VAR to the scripts' clock, moved by
 			// DURATION, in RFC 3339: fixtures dated from it hold on any day.
 			"setnow": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -17,11 +18,12 @@ import (
 func init() { addCommand(newServeCmd) }
 
 type serveOptions struct {
-	Listen  string
-	MaxBody int64
-	Policy  PolicyOptions
-	Ev      EvidenceOptions
-	Store   StoreOptions
+	Listen     string
+	MaxBody    int64
+	SigningKey string
+	Policy     PolicyOptions
+	Ev         EvidenceOptions
+	Store      StoreOptions
 	// SweepInterval is how often the server sweeps for deploys whose smoke
 	// tests were skipped; 0 never.
 	SweepInterval time.Duration
@@ -44,7 +46,13 @@ request not done a second later is dropped unanswered and its decision
 rolled back (exit 130 or 143).
 
 Several servers can share one PostgreSQL store (postgres://...): the ledger
-stays one linear chain.
+stays one linear chain. Give them the same --signing-key.
+
+The server signs the approvals, overrides and holds it records from
+approver tokens with --signing-key (default .shipgate/keys/server.key,
+created on first start): that signature is what makes them count as the
+token's person's (policy data signing.servers; the server adds its own
+key). A pipeline token cannot record any of them.
 
 Every --sweep-interval (1m by default; 0 never) the server sweeps the ledger
 as shipgate violations sweep does: each succeeded deploy whose smoke tests
@@ -67,6 +75,7 @@ its own, and a restart signs everybody out.`,
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one, logged at start)")
 	f.Int64Var(&o.MaxBody, "max-body", server.DefaultMaxBody, "largest request body accepted, in bytes")
 	f.DurationVar(&o.SweepInterval, "sweep-interval", time.Minute, "how often to sweep for deploys whose smoke tests were skipped (0: never)")
+	f.StringVar(&o.SigningKey, "signing-key", "", "ed25519 private key (PEM, PKCS #8) that signs the approvals, overrides and holds the server records (default: "+DefaultServerKey+", created on first start)")
 	o.Policy.AddFlags(f, g)
 	o.Ev.AddFlags(f)
 	o.Store.AddFlags(f, g)
@@ -78,6 +87,19 @@ func serveRun(ctx context.Context, s Streams, g *globals, o *serveOptions) error
 	if o.SweepInterval < 0 {
 		return fmt.Errorf("--sweep-interval %s: want a positive duration, or 0 never to sweep", o.SweepInterval)
 	}
+	path := o.SigningKey
+	if path == "" {
+		path = DefaultServerKey
+		if err := createKey(path, DefaultServerPublicKey, io.Discard); err != nil {
+			return err
+		}
+	}
+	signer, err := readSigner(path)
+	if err != nil {
+		return err
+	}
+	id, _ := signer.KeyID()
+	o.Policy.ServerKeys = map[string]string{id: "shipgate serve (" + path + ")"}
 	eng, err := o.Policy.Engine(ctx)
 	if err != nil {
 		return err
@@ -99,7 +121,7 @@ func serveRun(ctx context.Context, s Streams, g *globals, o *serveOptions) error
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Config{Store: st, Engine: eng, Validator: v, Logger: log, MaxBody: o.MaxBody,
+	srv, err := server.New(server.Config{Store: st, Engine: eng, Validator: v, Signer: signer, Logger: log, MaxBody: o.MaxBody,
 		Version: Version, SessionKey: key, Clock: g.clock, SweepInterval: o.SweepInterval})
 	if err != nil {
 		return err
@@ -109,7 +131,7 @@ func serveRun(ctx context.Context, s Streams, g *globals, o *serveOptions) error
 		return fmt.Errorf("listen: %w", err)
 	}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("policy", o.Policy.describe()),
-		slog.String("policyRevision", eng.Revision()), slog.String("version", Version), slog.Duration("sweepInterval", o.SweepInterval))
+		slog.String("policyRevision", eng.Revision()), slog.String("version", Version), slog.Duration("sweepInterval", o.SweepInterval), slog.String("signingKey", id))
 	return srv.Serve(ctx, ln)
 }
 

@@ -18,40 +18,48 @@ import (
 	"github.com/localizevideos/shipgate/ledger"
 )
 
-// Evidence signing keys. shipgate init's checkpoint key signs evidence too
-// when it exists; otherwise the first signed step creates an evidence key.
-// Both public halves are trusted by default.
+// Evidence signing keys. shipgate init makes an evidence key beside its
+// checkpoint key; the first signed step makes one where init did not.
+// shipgate serve signs what it records itself (approvals, overrides,
+// holds) with the server key. Every public key in DefaultKeyDir is trusted
+// by default.
 const (
+	DefaultKeyDir            = ".shipgate/keys"
 	DefaultEvidenceKey       = ".shipgate/keys/evidence.key"
 	DefaultEvidencePublicKey = ".shipgate/keys/evidence.pub"
+	DefaultServerKey         = ".shipgate/keys/server.key"
+	DefaultServerPublicKey   = ".shipgate/keys/server.pub"
 )
 
-// defaultTrustedKeys are trusted when no --trusted-key is given, those that
-// exist.
-var defaultTrustedKeys = []string{DefaultPublicKey, DefaultEvidencePublicKey}
-
-// keyring reads the trusted public keys: paths, or the default ones that
-// exist. A key file that cannot be read or parsed is an error, never a key
-// silently left out.
+// keyring reads the trusted public keys: paths (a directory stands for
+// the *.pub files in it), or every *.pub of DefaultKeyDir. A key file that
+// cannot be read or parsed is an error, never a key silently left out.
 func keyring(paths []string) (*evidence.Keyring, error) {
 	k := evidence.NewKeyring()
-	explicit := len(paths) > 0
-	if !explicit {
-		paths = defaultTrustedKeys
+	if len(paths) == 0 {
+		paths = []string{DefaultKeyDir}
+		if _, err := os.Stat(DefaultKeyDir); errors.Is(err, fs.ErrNotExist) {
+			return k, nil
+		}
 	}
 	for _, p := range paths {
-		b, err := inputfile.Read(p, maxKeyBytes)
-		if !explicit && errors.Is(err, fs.ErrNotExist) {
-			continue
+		files := []string{p}
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			if files, err = filepath.Glob(filepath.Join(p, "*.pub")); err != nil {
+				return nil, fmt.Errorf("read trusted keys in %s: %w", p, err)
+			}
 		}
-		if err != nil {
-			return nil, fmt.Errorf("read trusted key: %w", err)
+		for _, f := range files {
+			b, err := inputfile.Read(f, maxKeyBytes)
+			if err != nil {
+				return nil, fmt.Errorf("read trusted key: %w", err)
+			}
+			pub, err := ledger.ParsePublicKey(b)
+			if err != nil {
+				return nil, fmt.Errorf("trusted key %s: %w", f, err)
+			}
+			k.Add(pub)
 		}
-		pub, err := ledger.ParsePublicKey(b)
-		if err != nil {
-			return nil, fmt.Errorf("trusted key %s: %w", p, err)
-		}
-		k.Add(pub)
 	}
 	return k, nil
 }
@@ -63,23 +71,30 @@ type SigningOptions struct {
 
 // AddFlags binds the options to fs.
 func (o *SigningOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Key, "signing-key", "", "ed25519 private key (PEM, PKCS #8) that signs the recorded evidence (default: "+DefaultPrivateKey+" from shipgate init, else "+DefaultEvidenceKey+", created on first use)")
+	fs.StringVar(&o.Key, "signing-key", "", "ed25519 private key (PEM, PKCS #8) that signs the recorded evidence (default: "+DefaultEvidenceKey+", made by shipgate init or on first use; "+DefaultPrivateKey+" in a project whose init made none)")
 }
 
-// Signer reads the signing key. Without --signing-key it takes shipgate
-// init's key, else the evidence key, creating it (and its public half) if
-// it does not exist yet and saying so on errOut.
+// Signer reads the signing key. Without --signing-key it takes the
+// evidence key, else (a project from before init made one) shipgate init's
+// checkpoint key, else it creates the evidence key (and its public half),
+// saying so on errOut.
 func (o *SigningOptions) Signer(errOut io.Writer) (*evidence.Signer, error) {
 	path := o.Key
 	if path == "" {
-		path = DefaultPrivateKey
+		path = DefaultEvidenceKey
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			path = DefaultEvidenceKey
-			if err := createKey(path, DefaultEvidencePublicKey, errOut); err != nil {
+			if _, err := os.Stat(DefaultPrivateKey); err == nil {
+				path = DefaultPrivateKey
+			} else if err := createKey(path, DefaultEvidencePublicKey, errOut); err != nil {
 				return nil, err
 			}
 		}
 	}
+	return readSigner(path)
+}
+
+// readSigner reads the private key at path.
+func readSigner(path string) (*evidence.Signer, error) {
 	b, err := inputfile.Read(path, maxKeyBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read signing key: %w", err)
@@ -176,8 +191,8 @@ envelope (payloadType ` + evidence.PayloadType + `) signed with
 already; this is for documents produced elsewhere by a trusted system.`,
 		Example: `  openssl genpkey -algorithm ed25519 -out ci.key
   openssl pkey -in ci.key -pubout -out ci.pub
-  shipgate evidence sign examples/localizevideos/evidence/allowed/build.json --signing-key ci.key > build.dsse.json
-  shipgate evidence add build.dsse.json --trusted-key ci.pub`,
+  shipgate evidence sign examples/localizevideos/evidence/allowed/plan.json --signing-key ci.key > plan.dsse.json
+  shipgate evidence add plan.dsse.json --trusted-key ci.pub`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Path = args[0]

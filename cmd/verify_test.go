@@ -20,6 +20,7 @@ import (
 
 	"github.com/localizevideos/shipgate/cmd"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/store/sqlite"
@@ -157,7 +158,8 @@ func (c *codeRecorder) WriteHeader(code int) {
 
 // releaseLedger records the allowed example's Plan and a succeeded Deploy
 // that finished two minutes ago, so that the verify gate judges only the
-// Verification that verify records.
+// Verification that verify records. The Deploy, edited, is signed again,
+// with the key the test's steps sign with (signingKey): they trust it.
 func releaseLedger(t *testing.T) (dir, db string) {
 	t.Helper()
 	dir = t.TempDir()
@@ -172,23 +174,45 @@ func releaseLedger(t *testing.T) (dir, db string) {
 		{"deploy.json", map[string]string{`"2026-11-26T10:06:10Z"`: `"` + ts(-2*time.Minute) + `"`,
 			`"2026-11-26T10:06:00Z"`: `"` + ts(-3*time.Minute) + `"`, `"2026-11-26T10:06:08.4Z"`: `"` + ts(-2*time.Minute) + `"`}},
 	} {
-		b, err := os.ReadFile(filepath.Join("..", "examples", "localizevideos", "evidence", "allowed", f.name))
+		writeExample(t, dir, f.name, f.edits)
+	}
+	signingKey(t, dir)
+	shipgate(t, 0, "evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "deploy.json"), "--store", db, "--trusted-key", filepath.Join(dir, "evidence.pub"))
+	return dir, db
+}
+
+// writeExample writes the allowed example's document name to dir with
+// edits made; one that was signed is signed again with signingKey(t, dir).
+func writeExample(t *testing.T, dir, name string, edits map[string]string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "examples", "localizevideos", "evidence", "allowed", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(keys.Open(b))
+	for old, repl := range edits {
+		if !strings.Contains(s, old) {
+			t.Fatalf("%s has no %s", name, old)
+		}
+		s = strings.ReplaceAll(s, old, repl)
+	}
+	out := []byte(s)
+	if !bytes.Equal(keys.Open(b), b) {
+		kb, err := os.ReadFile(signingKey(t, dir))
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := string(b)
-		for old, repl := range f.edits {
-			if !strings.Contains(s, old) {
-				t.Fatalf("%s has no %s", f.name, old)
-			}
-			s = strings.ReplaceAll(s, old, repl)
+		k, err := ledger.ParsePrivateKey(kb)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, f.name), []byte(s), 0o644); err != nil {
+		if out, err = evidence.NewSigner(k).Seal(context.Background(), out); err != nil {
 			t.Fatal(err)
 		}
 	}
-	shipgate(t, 0, "evidence", "add", filepath.Join(dir, "plan.json"), filepath.Join(dir, "deploy.json"), "--store", db)
-	return dir, db
+	if err := os.WriteFile(filepath.Join(dir, name), out, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // shipgate runs the command line and requires exit code want.
@@ -226,18 +250,14 @@ func exampleChecks(t *testing.T, dir string) string {
 
 var recordedRE = regexp.MustCompile(`recorded Verification (passed|failed) for release lv-2026-11-26.1 @ 3f2c9a0e5b1d: (sha256:[0-9a-f]{64}) signed by (sha256:[0-9a-f]{64})`)
 
-// verifySigningKey writes a new evidence signing key pair in dir.
+// verifySigningKey is dir's evidence signing key pair (signingKey), made
+// on first use.
 func verifySigningKey(t *testing.T, dir string) (priv, pub string, id string) {
 	t.Helper()
-	privPEM, pubPEM, err := ledger.GenerateKey()
+	priv = signingKey(t, dir)
+	pub = filepath.Join(dir, "evidence.pub")
+	pubPEM, err := os.ReadFile(pub)
 	if err != nil {
-		t.Fatal(err)
-	}
-	priv, pub = filepath.Join(dir, "signer.key"), filepath.Join(dir, "signer.pub")
-	if err := os.WriteFile(priv, privPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(pub, pubPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	k, err := ledger.ParsePublicKey(pubPEM)

@@ -314,7 +314,7 @@ func recordMonitoring(ctx context.Context, b *stepBackend, v *evidence.Validator
 // on the server.
 func currentHold(ctx context.Context, be *stepBackend, rel engine.Release) (*watch.Hold, error) {
 	if be.remote == nil {
-		h, err := rollback.RecordedHold(ctx, be.db, be.gt.Validator, rel.ID)
+		h, err := rollback.RecordedHold(ctx, be.db, be.gt.Validator, be.gt.Engine, rel.ID)
 		if err != nil || h == nil {
 			return nil, err
 		}

@@ -30,24 +30,13 @@ import (
 func watchLedger(t *testing.T) (dir, db string) {
 	t.Helper()
 	dir, db = releaseLedger(t)
-	b, err := os.ReadFile(filepath.Join("..", "examples", "localizevideos", "evidence", "allowed", "verification.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now().UTC()
-	s := string(b)
+	edits := map[string]string{}
 	for old, d := range map[string]time.Duration{"2026-11-26T10:11:00Z": -time.Minute, "2026-11-26T10:10:20Z": -90 * time.Second, "2026-11-26T10:10:52Z": -time.Minute} {
-		if !strings.Contains(s, old) {
-			t.Fatalf("verification.json has no %s", old)
-		}
-		s = strings.ReplaceAll(s, old, now.Add(d).Format(time.RFC3339))
+		edits[old] = now.Add(d).Format(time.RFC3339)
 	}
-	path := filepath.Join(dir, "verification.json")
-	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	shipgate(t, 0, "evidence", "add", path, "--store", db)
-	signingKey(t, dir)
+	writeExample(t, dir, "verification.json", edits)
+	shipgate(t, 0, "evidence", "add", filepath.Join(dir, "verification.json"), "--store", db, "--trusted-key", filepath.Join(dir, "evidence.pub"))
 	return dir, db
 }
 
@@ -635,11 +624,23 @@ func TestHoldAndErrorBudgetAreSigned(t *testing.T) {
 	dir, db := watchLedger(t)
 	key := signingKey(t, dir)
 	id := keyIDOf(t, key)
-	out, _ := shipgate(t, 0, "hold", "--release", release, "--by", "carol", "--reason", "campaign", "--store", db, "--signing-key", key)
+	// A key that does not sign for carol cannot hold for her: refused,
+	// nothing recorded.
+	_, errOut := shipgate(t, 2, "hold", "--release", release, "--by", "carol", "--reason", "campaign", "--store", db, "--signing-key", key)
+	if !strings.Contains(errOut, `names holder "carol" but is signed only by`) || !strings.Contains(errOut, "nothing was recorded") {
+		t.Errorf("hold with a key that is not carol's: stderr:\n%s", errOut)
+	}
+	if n := storedSigned(t, db, release, "Hold", key); n != 0 {
+		t.Errorf("%d Hold documents recorded by a key that is not carol's; want none", n)
+	}
+	// Bound to carol in the policy data, it holds for her.
+	carol := filepath.Join(dir, "carol.yaml")
+	writeFile(t, carol, "signing:\n  people:\n    carol: [\""+id+"\"]\n")
+	out, _ := shipgate(t, 0, "hold", "--release", release, "--by", "carol", "--reason", "campaign", "--store", db, "--signing-key", key, "--data", "+"+carol)
 	if !strings.Contains(out, "signed by "+id) {
 		t.Errorf("hold output lacks the signer %s:\n%s", id, out)
 	}
-	out, _ = shipgate(t, 0, "unhold", "--release", release, "--by", "carol", "--store", db, "--signing-key", key)
+	out, _ = shipgate(t, 0, "unhold", "--release", release, "--by", "carol", "--store", db, "--signing-key", key, "--data", "+"+carol)
 	if !strings.Contains(out, "signed by "+id) {
 		t.Errorf("unhold output lacks the signer %s:\n%s", id, out)
 	}
@@ -660,7 +661,7 @@ func TestHoldAndErrorBudgetAreSigned(t *testing.T) {
 		t.Errorf("%d signed ErrorBudget documents; want 1", n)
 	}
 	// A signing key that cannot be read records nothing.
-	_, errOut := shipgate(t, 2, "hold", "--release", release, "--by", "carol", "--reason", "x", "--store", db, "--signing-key", filepath.Join(dir, "nope.key"))
+	_, errOut = shipgate(t, 2, "hold", "--release", release, "--by", "carol", "--reason", "x", "--store", db, "--signing-key", filepath.Join(dir, "nope.key"))
 	if !strings.Contains(errOut, "read signing key") {
 		t.Errorf("stderr:\n%s", errOut)
 	}

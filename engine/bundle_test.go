@@ -25,6 +25,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/localizevideos/shipgate/engine"
+	examplekeys "github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policies"
 )
@@ -97,7 +98,8 @@ func readBundleFile(t *testing.T, path string, verifyKey []byte) (*engine.Engine
 	if err != nil {
 		return nil, err
 	}
-	return engine.Load(context.Background(), engine.Options{Bundle: b})
+	// The example evidence's approvals are signed with the EXAMPLE keys.
+	return engine.Load(context.Background(), engine.Options{Bundle: b, People: examplekeys.People()})
 }
 
 // A signed bundle of the default policy set verifies, compiles to the same
@@ -168,7 +170,7 @@ func TestBundleContents(t *testing.T) {
 		Revision    string   `json:"revision"`
 		Roots       []string `json:"roots"`
 		RegoVersion int      `json:"rego_version"`
-	}{defaultEngine(t).Revision(), []string{"shipgate"}, 1}
+	}{shippedEngine(t).Revision(), []string{"shipgate"}, 1}
 	if diff := cmp.Diff(want, manifest); diff != "" {
 		t.Errorf(".manifest (-want +got):\n%s", diff)
 	}

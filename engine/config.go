@@ -48,8 +48,11 @@ type config struct {
 	// ClockSkew tolerates evidence stamped slightly ahead of the gate's clock.
 	ClockSkew string `json:"clock_skew"`
 	Services  map[string]struct {
-		DeployCommands [][]string `json:"deploy_commands"`
+		DeployCommands [][]string     `json:"deploy_commands"`
+		Signing        *signingConfig `json:"signing"`
 	} `json:"services"`
+	// Signing decides which documents count by who signed them (trust.go).
+	Signing *signingConfig `json:"signing"`
 }
 
 // settings is config parsed and checked once at load.
@@ -65,6 +68,10 @@ type settings struct {
 	// deploy holds services.<svc>.deploy_commands: a rollback restarts with
 	// the approved command, as a deploy would.
 	deploy map[string][][]string
+	// trust is signing; serviceTrust holds services.<svc>.signing, which
+	// replaces it for that service.
+	trust        *trust
+	serviceTrust map[string]*trust
 }
 
 func parseSettings(raw any) (*settings, error) {
@@ -126,6 +133,18 @@ func parseSettings(raw any) (*settings, error) {
 	s.deploy = map[string][][]string{}
 	for svc, v := range c.Services {
 		s.deploy[svc] = v.DeployCommands
+	}
+	if s.trust, err = parseTrust("signing", c.Signing); err != nil {
+		return nil, err
+	}
+	s.serviceTrust = map[string]*trust{}
+	for svc, v := range c.Services {
+		if v.Signing == nil {
+			continue
+		}
+		if s.serviceTrust[svc], err = parseTrust("services."+svc+".signing", serviceSigning(c.Signing, v.Signing)); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }

@@ -85,6 +85,8 @@ type EvidenceRef struct {
 	Kind   string `json:"kind"`
 	Digest string `json:"digest"`
 	Source string `json:"source,omitempty"`
+	// Grantor is who an Approval, Override or Hold is authenticated as.
+	Grantor *Grantor `json:"grantor,omitempty"`
 }
 
 // PolicyRef identifies the policy set: a digest of its modules and data.
@@ -116,6 +118,10 @@ type Decision struct {
 	Input       InputRef      `json:"input"`
 	EvaluatedAt time.Time     `json:"evaluatedAt"`
 	DryRun      bool          `json:"dryRun,omitempty"`
+	// SigningOff is set when the policy data turned signing off
+	// (signing.required: false) for the release's service: unsigned
+	// evidence of the signed kinds counted. An audit report says so.
+	SigningOff bool `json:"signingOff,omitempty"`
 	// Opened names the violations and obligations this decision opened in
 	// the ledger.
 	Opened []string `json:"opened,omitempty"`

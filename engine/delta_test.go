@@ -12,6 +12,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policies"
 )
@@ -117,7 +118,7 @@ func TestDeltaEvaluateMatchesHead(t *testing.T) {
 	head, err := engine.Load(ctx, engine.Options{Policies: policytest.Edited(t, map[string]func(string) string{
 		"rules/freeze.rego": policytest.Replace(t, "frozen if input.release.environment in lib.config.freeze.environments",
 			"frozen if input.release.environment in lib.config.freeze.environments\n\nfrozen if input.release.environment == \"staging\""),
-	})})
+	}), People: keys.People()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,6 +55,14 @@ type Options struct {
 	Recorded bool
 	// Timeout bounds each evaluation.
 	Timeout time.Duration
+	// ServerKeys names the keys of shipgate servers (key id → a name for
+	// people) and People binds people to the keys that sign for them
+	// (person → key ids): both are added to the data's signing.servers and
+	// signing.people, so the policy set a decision records names them. A
+	// server gives its own key here; a project the keys of its
+	// shipgate.yaml.
+	ServerKeys map[string]string
+	People     map[string][]string
 }
 
 // Engine evaluates gates against a compiled policy set. It is safe for
@@ -141,6 +149,9 @@ func Load(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	set.docs = withData(set.docs, opts.Data)
 	set.layers = dataLayers(set.own, opts.Data != nil, opts.DataFiles)
+	if set.docs, err = withIdentities(set.docs, opts.ServerKeys, opts.People); err != nil {
+		return nil, &PolicyError{Err: err}
+	}
 	return load(ctx, set, opts)
 }
 
@@ -449,6 +460,12 @@ type Input struct {
 	// policies (a replay shares one between its engines); documents it
 	// lacks are converted and added.
 	Values *Values
+	// Probe says the evidence is a question the caller made up, not
+	// evidence of anything (automated rollback asks the policy with a
+	// probe Monitoring): documents of the signed kinds count unsigned.
+	// Grants are still authenticated. A gate never sets it, and a probe's
+	// decision is never recorded.
+	Probe bool
 }
 
 // prepare binds the evidence of in to its release, recording in d what it
@@ -460,7 +477,7 @@ func (e *Engine) prepare(in Input, now time.Time, d *Decision) (ast.Value, error
 	if err != nil {
 		return nil, fmt.Errorf("freeze calendar: %w", err)
 	}
-	value, digest, err := e.buildInput(in, now, counted, freeze)
+	value, digest, err := e.buildInput(in, now, counted, d.grantors(), freeze)
 	if err != nil {
 		return nil, err
 	}
@@ -591,12 +608,21 @@ func (e *Engine) bind(in Input, now time.Time, d *Decision) []*evidence.Document
 	seen := map[string]bool{}
 	var out []*evidence.Document
 	r := in.Release
+	trust := e.settings.trustFor(r.Service)
+	d.SigningOff = !trust.required
+	if in.Probe {
+		probe := *trust
+		probe.required = false
+		trust = &probe
+	}
+	grantors := map[string]*Grantor{}
 	for _, doc := range in.Evidence {
 		if doc == nil || seen[doc.Digest] {
 			continue
 		}
 		seen[doc.Digest] = true
 		reason, msg := "", ""
+		var grantor *Grantor
 		switch {
 		case doc.ReleaseID != r.ID:
 			reason, msg = "binding.release", fmt.Sprintf("release %q is not %q", doc.ReleaseID, r.ID)
@@ -619,11 +645,18 @@ func (e *Engine) bind(in Input, now time.Time, d *Decision) []*evidence.Document
 			} else if at, ok := dataTime(doc, "approvedAt"); ok && doc.Kind == "Approval" && now.Sub(at) > max && max > 0 {
 				reason, msg = "freshness.stale", fmt.Sprintf("approved %s before the evaluation, older than the %s limit", now.Sub(at).Round(time.Second), max)
 			}
+			if reason != "" {
+				break
+			}
+			grantor, reason, msg = trust.judge(doc)
 		}
 		if reason != "" {
 			d.Ignored = append(d.Ignored, Ignored{Kind: doc.Kind, Digest: doc.Digest, Source: doc.Source, Reason: reason,
 				Message: fmt.Sprintf("%s %s (%s): %s", doc.Kind, short(doc.Digest), doc.Source, msg)})
 			continue
+		}
+		if grantor != nil {
+			grantors[doc.Digest] = grantor
 		}
 		out = append(out, doc)
 	}
@@ -633,8 +666,9 @@ func (e *Engine) bind(in Input, now time.Time, d *Decision) []*evidence.Document
 		}
 		return out[i].Digest < out[j].Digest
 	})
+	out = separateDuties(in.Gate, out, grantors, d)
 	for _, doc := range out {
-		d.Evidence = append(d.Evidence, EvidenceRef{Kind: doc.Kind, Digest: doc.Digest, Source: doc.Source})
+		d.Evidence = append(d.Evidence, EvidenceRef{Kind: doc.Kind, Digest: doc.Digest, Source: doc.Source, Grantor: grantors[doc.Digest]})
 	}
 	return out
 }
@@ -749,12 +783,18 @@ var kindKeys = func() []*ast.Term {
 
 // buildInput assembles the Rego input as an AST value, so OPA does not
 // convert it again, and its digest.
-func (e *Engine) buildInput(in Input, now time.Time, counted []*evidence.Document, freeze []FreezeWindow) (ast.Value, string, error) {
+func (e *Engine) buildInput(in Input, now time.Time, counted []*evidence.Document, grantors map[string]*Grantor, freeze []FreezeWindow) (ast.Value, string, error) {
 	byKind := make(map[string][]*ast.Term, len(schemas.Kinds))
 	for _, doc := range counted {
 		obj, err := e.value(in.Values, doc)
 		if err != nil {
 			return nil, "", err
+		}
+		if g := grantors[doc.Digest]; g != nil {
+			// The cached form is shared (Values serves several engines,
+			// whose data may bind other people): mark a copy.
+			obj = obj.Copy()
+			obj.Insert(ast.InternedTerm("authenticated_as"), ast.StringTerm(g.Person))
 		}
 		byKind[doc.Kind] = append(byKind[doc.Kind], ast.NewTerm(obj))
 	}
@@ -879,12 +919,13 @@ func nonNil(fs []Finding) []Finding {
 func (e *Engine) InputDocument(in Input) ([]byte, error) {
 	now := in.Now.UTC()
 	in.Evidence = withSigners(in.Evidence)
-	counted := e.bind(in, now, &Decision{})
+	d := &Decision{}
+	counted := e.bind(in, now, d)
 	freeze, err := e.settings.calendar.active(now)
 	if err != nil {
 		return nil, fmt.Errorf("freeze calendar: %w", err)
 	}
-	v, _, err := e.buildInput(in, now, counted, freeze)
+	v, _, err := e.buildInput(in, now, counted, d.grantors(), freeze)
 	if err != nil {
 		return nil, err
 	}

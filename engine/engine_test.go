@@ -11,6 +11,7 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/schemas"
@@ -30,7 +31,8 @@ func validator(t testing.TB) *evidence.Validator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return evidence.NewValidator(reg, evidence.DefaultLimits)
+	// The example evidence is signed with the EXAMPLE keys.
+	return evidence.NewValidator(reg, evidence.DefaultLimits).WithKeys(keys.Keyring())
 }
 
 // deployEvidence is the allowed release's evidence at the deploy gate,
@@ -58,7 +60,19 @@ func deployEvidence(t testing.TB, skip ...string) []*evidence.Document {
 	return out
 }
 
+// defaultEngine is the default policy set, with alice and bob bound to
+// their EXAMPLE keys, as the example evidence needs.
 func defaultEngine(t testing.TB) *engine.Engine {
+	t.Helper()
+	e, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, People: keys.People()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// shippedEngine is the default policy set as shipped, its data untouched.
+func shippedEngine(t testing.TB) *engine.Engine {
 	t.Helper()
 	e, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS})
 	if err != nil {

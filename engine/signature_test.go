@@ -15,6 +15,7 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policies"
 )
@@ -24,8 +25,11 @@ func signingKey(name string) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(s[:])
 }
 
-// signingEngine is the default policy set with signing required for Build
-// and Deploy, trusting the keys pinned (any verified key when none).
+// signingEngine is the default policy set with the rule signature.required
+// on for Build and Deploy, trusting the keys pinned (any verified key when
+// none). The engine's own check (signing.required) is off, so that the rule
+// sees the unsigned documents it reports; alice's approval counts with her
+// EXAMPLE key.
 func signingEngine(t *testing.T, pinned ...string) *engine.Engine {
 	t.Helper()
 	b, err := os.ReadFile("../policies/shipgate/config/data.yaml")
@@ -40,8 +44,8 @@ func signingEngine(t *testing.T, pinned ...string) *engine.Engine {
 	for _, id := range pinned {
 		trusted[id] = "test"
 	}
-	data["signing"] = map[string]any{"required_kinds": []any{"Build", "Deploy"}, "trusted_keys": trusted}
-	e, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, Data: data})
+	data["signing"] = map[string]any{"required": false, "required_kinds": []any{"Build", "Deploy"}, "trusted_keys": trusted}
+	e, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, Data: data, People: keys.People()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,11 +56,11 @@ func signingEngine(t *testing.T, pinned ...string) *engine.Engine {
 // DSSE envelopes by key and decoded by a validator trusting trust.
 func signedDeployEvidence(t *testing.T, key ed25519.PrivateKey, trust ...ed25519.PrivateKey) []*evidence.Document {
 	t.Helper()
-	keys := evidence.NewKeyring()
+	ring := keys.Keyring()
 	for _, k := range trust {
-		keys.Add(k.Public().(ed25519.PublicKey))
+		ring.Add(k.Public().(ed25519.PublicKey))
 	}
-	v := validator(t).WithKeys(keys)
+	v := validator(t).WithKeys(ring)
 	var docs []*evidence.Document
 	for _, f := range []string{"plan.json", "incidents.json", "build.json", "deploy-requested.json", "approval.json"} {
 		b, err := os.ReadFile(filepath.Join(allowedDir, f))
@@ -64,9 +68,32 @@ func signedDeployEvidence(t *testing.T, key ed25519.PrivateKey, trust ...ed25519
 			t.Fatal(err)
 		}
 		if f == "build.json" || f == "deploy-requested.json" {
-			if b, err = evidence.NewSigner(key).Seal(context.Background(), b); err != nil {
+			if b, err = evidence.NewSigner(key).Seal(context.Background(), keys.Open(b)); err != nil {
 				t.Fatal(err)
 			}
+		}
+		d, err := v.Decode(f, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, d)
+	}
+	return docs
+}
+
+// bareDeployEvidence is deployEvidence with the Build and the Deploy taken
+// out of their envelopes (alice's approval stays signed).
+func bareDeployEvidence(t *testing.T) []*evidence.Document {
+	t.Helper()
+	v := validator(t)
+	var docs []*evidence.Document
+	for _, f := range []string{"plan.json", "incidents.json", "build.json", "deploy-requested.json", "approval.json"} {
+		b, err := os.ReadFile(filepath.Join(allowedDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == "build.json" || f == "deploy-requested.json" {
+			b = keys.Open(b)
 		}
 		d, err := v.Decode(f, b)
 		if err != nil {
@@ -95,7 +122,7 @@ func TestSignatureRequired(t *testing.T) {
 		allow    bool
 		messages []string
 	}{
-		{"unsigned Build and Deploy", signingEngine(t), deployEvidence(t), false,
+		{"unsigned Build and Deploy", signingEngine(t), bareDeployEvidence(t), false,
 			[]string{"signature.required: Build ", "signature.required: Deploy "}},
 		{"signed by a verified key", signingEngine(t), signedDeployEvidence(t, ci, ci), true, nil},
 		{"signed by the pinned key", signingEngine(t, ciID), signedDeployEvidence(t, ci, ci, laptop), true, nil},
@@ -103,7 +130,7 @@ func TestSignatureRequired(t *testing.T) {
 			[]string{"signature.required: Build ", "signature.required: Deploy "}},
 		// The bare copy of a signed document does not unsign it: the
 		// document is the same, and one copy carried a verified signature.
-		{"bare copy beside the signed one", signingEngine(t), append(deployEvidence(t), signedDeployEvidence(t, ci, ci)...), true, nil},
+		{"bare copy beside the signed one", signingEngine(t), append(bareDeployEvidence(t), signedDeployEvidence(t, ci, ci)...), true, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,11 +174,14 @@ func TestSignedByInInput(t *testing.T) {
 	if err := json.Unmarshal(b, &in); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{evidence.KeyID(ci.Public().(ed25519.PublicKey))}
+	want := map[string][]string{
+		"Build":    {evidence.KeyID(ci.Public().(ed25519.PublicKey))},
+		"Deploy":   {evidence.KeyID(ci.Public().(ed25519.PublicKey))},
+		"Approval": {keys.ID(keys.AliceKey)},
+	}
 	for kind, docs := range in.Evidence {
 		for _, d := range docs {
-			signedKind := kind == "Build" || kind == "Deploy"
-			if signedKind && !slices.Equal(d.SignedBy, want) || !signedKind && (d.SignedBy == nil || len(d.SignedBy) != 0) {
+			if w, ok := want[kind]; ok && !slices.Equal(d.SignedBy, w) || !ok && (d.SignedBy == nil || len(d.SignedBy) != 0) {
 				t.Errorf("%s signed_by = %v", kind, d.SignedBy)
 			}
 		}
@@ -160,7 +190,7 @@ func TestSignedByInInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	du, err := eng.Evaluate(context.Background(), engine.Input{Gate: "deploy", Release: release, Now: deployAt, Evidence: deployEvidence(t)})
+	du, err := signingEngine(t).Evaluate(context.Background(), engine.Input{Gate: "deploy", Release: release, Now: deployAt, Evidence: bareDeployEvidence(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -292,3 +292,17 @@ func (v *Validator) WithKeys(keys *Keyring) *Validator {
 	c.keys = keys
 	return &c
 }
+
+// Trusting returns a copy of v that trusts pubs besides the keys it
+// trusts already (a server trusts the key it signs with itself).
+func (v *Validator) Trusting(pubs ...ed25519.PublicKey) *Validator {
+	k := NewKeyring(pubs...)
+	if v.keys != nil {
+		for _, p := range v.keys.keys {
+			k.Add(p)
+		}
+	}
+	c := *v
+	c.keys = k
+	return &c
+}

@@ -363,3 +363,23 @@ func TestEnvelopeForLedger(t *testing.T) {
 		t.Errorf("forged signature by a trusted key read from the ledger: %v; want a %q error", err, KeywordSignature)
 	}
 }
+
+// Trusting adds keys to those a validator trusts, and leaves the
+// validator it was made from as it was.
+func TestTrusting(t *testing.T) {
+	ci, server := testKey("ci"), testKey("server")
+	v := newValidator(t, DefaultLimits).WithKeys(NewKeyring(ci.Public().(ed25519.PublicKey)))
+	both := v.Trusting(server.Public().(ed25519.PublicKey))
+	bare := readFile(t, "build.json")
+	for name, key := range map[string]ed25519.PrivateKey{"ci": ci, "server": server} {
+		if _, err := both.Decode(name, seal(t, key, bare)); err != nil {
+			t.Errorf("Trusting(): signed by %s: %v", name, err)
+		}
+	}
+	if _, err := v.Decode("server", seal(t, server, bare)); err == nil {
+		t.Error("the original validator trusts the added key")
+	}
+	if _, err := newValidator(t, DefaultLimits).Trusting(server.Public().(ed25519.PublicKey)).Decode("server", seal(t, server, bare)); err != nil {
+		t.Errorf("Trusting() on a validator without keys: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 
@@ -12,8 +13,10 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/examples/cases"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/replay"
 	"github.com/localizevideos/shipgate/schemas"
 )
 
@@ -27,7 +30,24 @@ var (
 func decider(t *testing.T) *gate.Gate {
 	t.Helper()
 	setupOnce.Do(func() {
-		eng, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS})
+		// The examples run with their data overlay, which trusts the
+		// EXAMPLE keys they are signed with.
+		base, _, err := replay.ReadData(policies.FS)
+		if err != nil {
+			setupErr = err
+			return
+		}
+		b, err := os.ReadFile("localizevideos/example-data.yaml")
+		if err != nil {
+			setupErr = err
+			return
+		}
+		over, err := engine.ReadData("example-data.yaml", b)
+		if err != nil {
+			setupErr = err
+			return
+		}
+		eng, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, Data: engine.MergeData(base, over)})
 		if err != nil {
 			setupErr = fmt.Errorf("load policies: %w", err)
 			return
@@ -37,7 +57,7 @@ func decider(t *testing.T) *gate.Gate {
 			setupErr = fmt.Errorf("compile schemas: %w", err)
 			return
 		}
-		theGate = &gate.Gate{Engine: eng, Validator: evidence.NewValidator(reg, evidence.DefaultLimits)}
+		theGate = &gate.Gate{Engine: eng, Validator: evidence.NewValidator(reg, evidence.DefaultLimits).WithKeys(keys.Keyring())}
 	})
 	if setupErr != nil {
 		t.Fatal(setupErr)

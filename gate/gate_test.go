@@ -14,6 +14,7 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/schemas"
@@ -41,7 +42,8 @@ var beforeDeploy = files("allowed/plan.json", "allowed/incidents.json", "allowed
 func newGate(t testing.TB) (*gate.Gate, *sqlite.DB) {
 	t.Helper()
 	ctx := context.Background()
-	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS})
+	// The example evidence is signed with the EXAMPLE keys.
+	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS, People: keys.People()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +57,7 @@ func newGate(t testing.TB) (*gate.Gate, *sqlite.DB) {
 	}
 	t.Cleanup(func() { db.Close() })
 	clock := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
-	return &gate.Gate{Engine: eng, Validator: evidence.NewValidator(reg, evidence.DefaultLimits), Store: db,
+	return &gate.Gate{Engine: eng, Validator: evidence.NewValidator(reg, evidence.DefaultLimits).WithKeys(keys.Keyring()), Store: db,
 		Clock: func() time.Time { clock = clock.Add(time.Second); return clock }}, db
 }
 
@@ -275,16 +277,18 @@ func TestRecordedSignerNotTrustedNow(t *testing.T) {
 		t.Fatal(err)
 	}
 	signer := evidence.NewSigner(key)
-	trusting := g.Validator.WithKeys(evidence.NewKeyring(signer.Public()))
+	trusting := g.Validator.Trusting(signer.Public())
 	var docs []*evidence.Document
 	for _, p := range append(beforeDeploy, files("allowed/approval.json")...) {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		env, err := signer.Seal(ctx, b)
-		if err != nil {
-			t.Fatal(err)
+		env := b
+		if !strings.HasSuffix(p, "approval.json") { // alice's stays signed by her
+			if env, err = signer.Seal(ctx, keys.Open(b)); err != nil {
+				t.Fatal(err)
+			}
 		}
 		d, err := trusting.Decode(p, env)
 		if err != nil {
@@ -297,11 +301,19 @@ func TestRecordedSignerNotTrustedNow(t *testing.T) {
 	if err != nil || !first.Allow {
 		t.Fatalf("signed evidence: allow %t, %v; want allow", first.Allow, err)
 	}
-	// The same ledger, read by a gate that trusts no key: the default data
-	// requires no signature, so it allows, from an input without signers.
+	// The same ledger, read by a gate that does not trust that key: the
+	// recorded envelopes still decode, without that signer, so the Build
+	// and the Deploy are unsigned and do not count (signature.missing).
 	d, err := g.Decide(ctx, gate.Request{Gate: "deploy", Release: lv, Now: deployAt})
-	if err != nil || !d.Allow {
-		t.Fatalf("recorded evidence by a key not trusted now: allow %t, reason %s, %v; want allow", d.Allow, d.Reason, err)
+	if err != nil || d.Allow || d.Reason != engine.ReasonEvidenceMissing {
+		t.Fatalf("recorded evidence by a key not trusted now: allow %t, reason %s, %v; want evidence.missing", d.Allow, d.Reason, err)
+	}
+	var ignored []string
+	for _, ig := range d.Ignored {
+		ignored = append(ignored, ig.Kind+" "+ig.Reason)
+	}
+	if want := []string{"Build signature.missing", "Deploy signature.missing"}; !slices.Equal(ignored, want) {
+		t.Errorf("ignored %v; want %v", ignored, want)
 	}
 	if d.Input.Digest == first.Input.Digest {
 		t.Errorf("input digest %s unchanged: the untrusted signer still reached the policies", d.Input.Digest)

@@ -115,7 +115,7 @@ func Status(ctx context.Context, s StatusStore, v *evidence.Validator, releaseID
 		evidenceStep("build", latest["Build"], add("build"), func(d map[string]any) (bool, string) {
 			return str(d, "status") == "passed", "status " + str(d, "status")
 		}),
-		evidenceStep("approval", latest["Approval"], "an approver records an Approval: shipgate evidence add approval.json", func(d map[string]any) (bool, string) {
+		evidenceStep("approval", latest["Approval"], "an approver other than the deployer approves: with their approver token on a server (POST /v1/releases/"+r+"/approvals), or signed with their own key (shipgate evidence sign approval.json --signing-key KEY, then shipgate evidence add)", func(d map[string]any) (bool, string) {
 			return str(d, "decision") == "approved", str(d, "approver") + " " + str(d, "decision")
 		}),
 		gateStep("deploy gate", gates["deploy"], "see what the deploy gate says (a dry run opens no violation): shipgate gate deploy --dry-run --release "+r+

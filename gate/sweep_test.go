@@ -14,6 +14,7 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/store"
@@ -32,14 +33,18 @@ func exampleDoc(t *testing.T, g *gate.Gate, name string, edit func(m map[string]
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The example is signed: edit the document inside and seal it again.
 	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
+	if err := json.Unmarshal(keys.Open(b), &m); err != nil {
 		t.Fatal(err)
 	}
 	if edit != nil {
 		edit(m)
 	}
 	if b, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = keys.Seal(b); err != nil {
 		t.Fatal(err)
 	}
 	d, err := g.Validator.Decode(name, b)

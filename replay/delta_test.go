@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/replay"
@@ -42,7 +43,7 @@ func TestReplayHeadMatchesEvaluation(t *testing.T) {
 		t.Fatal(err)
 	}
 	loadFS := func(fsys fs.FS, data map[string]any) *engine.Engine {
-		e, err := engine.Load(ctx, engine.Options{Policies: fsys, Data: data})
+		e, err := engine.Load(ctx, engine.Options{Policies: fsys, Data: data, People: keys.People()})
 		if err != nil {
 			t.Fatal(err)
 		}

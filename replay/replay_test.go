@@ -16,6 +16,7 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policies"
@@ -31,12 +32,13 @@ func validator(tb testing.TB) *evidence.Validator {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return evidence.NewValidator(reg, evidence.DefaultLimits)
+	// The recorded example documents are signed with the EXAMPLE keys.
+	return evidence.NewValidator(reg, evidence.DefaultLimits).WithKeys(keys.Keyring())
 }
 
 func load(tb testing.TB, data map[string]any) *engine.Engine {
 	tb.Helper()
-	e, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, Data: data})
+	e, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, Data: data, People: keys.People()})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -565,7 +567,7 @@ const frozenRule = "frozen if input.release.environment in lib.config.freeze.env
 // loadEdited loads the default policy set with one replacement in file.
 func loadEdited(tb testing.TB, file, old, new string) *engine.Engine {
 	tb.Helper()
-	e, err := engine.Load(context.Background(), engine.Options{Policies: policytest.Edited(tb, map[string]func(string) string{file: policytest.Replace(tb, old, new)})})
+	e, err := engine.Load(context.Background(), engine.Options{Policies: policytest.Edited(tb, map[string]func(string) string{file: policytest.Replace(tb, old, new)}), People: keys.People()})
 	if err != nil {
 		tb.Fatal(err)
 	}

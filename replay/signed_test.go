@@ -10,13 +10,14 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/replay"
 	"github.com/localizevideos/shipgate/store/sqlite"
 )
 
 // A document that came signed is replayed from its envelope: its signers
-// are what a policy requiring signed Approvals reads, so the replay
+// are what authenticates an Approval as its approver's, so the replay
 // reproduces the decision with the signer trusted and refuses the document
 // without.
 func TestReplayReadsSignedEvidenceFromItsEnvelope(t *testing.T) {
@@ -29,15 +30,16 @@ func TestReplayReadsSignedEvidenceFromItsEnvelope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data["signing"] = map[string]any{"required_kinds": []any{"Approval"}, "trusted_keys": map[string]any{}}
+	signerPub, signerKey, _ := ed25519.GenerateKey(nil)
+	// The Approval counts only signed by a key bound to alice: this one.
+	data["signing"] = map[string]any{"required_kinds": []any{}, "trusted_keys": map[string]any{}, "people": map[string]any{"alice": []any{evidence.KeyID(signerPub)}}}
 	eng := load(t, data)
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ledger.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	signerPub, signerKey, _ := ed25519.GenerateKey(nil)
-	trusting := validator(t).WithKeys(evidence.NewKeyring(signerPub))
+	trusting := validator(t).Trusting(signerPub)
 	dir := "../examples/localizevideos/evidence/allowed"
 	var docs []*evidence.Document
 	for _, name := range []string{"plan.json", "incidents.json", "build.json", "deploy-requested.json", "approval.json"} {
@@ -46,7 +48,7 @@ func TestReplayReadsSignedEvidenceFromItsEnvelope(t *testing.T) {
 			t.Fatal(err)
 		}
 		if name == "approval.json" {
-			if b, err = evidence.NewSigner(signerKey).Seal(ctx, b); err != nil {
+			if b, err = evidence.NewSigner(signerKey).Seal(ctx, keys.Open(b)); err != nil {
 				t.Fatal(err)
 			}
 		}

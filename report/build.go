@@ -87,6 +87,7 @@ func Build(ctx context.Context, src Source, opts Options) (*Report, error) {
 	if err := b.load(ctx, src); err != nil {
 		return nil, err
 	}
+	b.rep.Signing = b.signing()
 	if err := b.releases(ctx); err != nil {
 		return nil, err
 	}
@@ -115,6 +116,31 @@ func integrity(ctx context.Context, src Source, cp *ledger.Checkpoint) Integrity
 	}
 	in.Statement += "."
 	return in
+}
+
+// signing states whether signing was required for the period's decisions
+// (each records signingOff) and in the policy set the report read.
+func (b *builder) signing() Signing {
+	s := Signing{Decisions: len(b.decisions)}
+	for _, d := range b.decisions {
+		if d.rec.Decision.SigningOff {
+			s.OffDecisions++
+		}
+	}
+	if b.opts.Engine != nil {
+		s.PolicyOff = !b.opts.Engine.SigningRequired(b.opts.Service)
+	}
+	s.Off = s.OffDecisions > 0 || s.PolicyOff
+	if !s.Off {
+		s.Statement = "Signing required: Build, Deploy, Verification, Monitoring, Rollback and Hold documents counted only when signed by a trusted key, and approvals, overrides and holds only when authenticated as their author."
+		return s
+	}
+	s.Statement = fmt.Sprintf("SIGNING OFF: %d of the period's %d decisions were made with signing.required: false in their policy data, so unsigned, hand-written Build, Deploy, Verification, Monitoring and Rollback documents counted for them.", s.OffDecisions, s.Decisions)
+	if s.PolicyOff {
+		s.Statement += " The policy set this report read has signing off too."
+	}
+	s.Statement += " Approvals, overrides and holds counted only when authenticated as their author."
+	return s
 }
 
 // builder holds what Build has read.

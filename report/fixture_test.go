@@ -18,6 +18,7 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/schemas"
@@ -81,13 +82,15 @@ type fixture struct {
 	queue   []pending
 	closed  map[string]time.Time // violation id → closed at
 	tmpl    map[string]map[string]any
+	signed  map[string]bool   // the example template came signed
 	ruleSet map[string]string // rule → title, from the findings
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS})
+	// The example evidence is signed with the EXAMPLE keys.
+	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS, People: keys.People()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,8 +104,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	f := &fixture{t: t, ctx: ctx, path: path, db: db, eng: eng, v: evidence.NewValidator(reg, evidence.DefaultLimits),
-		closed: map[string]time.Time{}, tmpl: map[string]map[string]any{}, ruleSet: map[string]string{}}
+	f := &fixture{t: t, ctx: ctx, path: path, db: db, eng: eng, v: evidence.NewValidator(reg, evidence.DefaultLimits).WithKeys(keys.Keyring()),
+		closed: map[string]time.Time{}, tmpl: map[string]map[string]any{}, signed: map[string]bool{}, ruleSet: map[string]string{}}
 	f.g = &gate.Gate{Engine: eng, Validator: f.v, Store: db,
 		Clock: func() time.Time { return f.clock },
 		NewID: func(prefix string, _ time.Time) string { f.n++; return fmt.Sprintf("%s_%04d", prefix, f.n) }}
@@ -175,6 +178,12 @@ func (f *fixture) doc(r *rel, name string, delta time.Duration, edit func(m map[
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	if f.signed[name] {
+		// Edited, so signed again, as the example was.
+		if b, err = keys.Seal(b); err != nil {
+			f.t.Fatalf("%s for %s: %v", name, r.ID, err)
+		}
+	}
 	d, err := f.v.Decode(r.ID+"/"+name, b)
 	if err != nil {
 		f.t.Fatalf("%s for %s: %v", name, r.ID, err)
@@ -190,7 +199,8 @@ func (f *fixture) template(name string) map[string]any {
 			f.t.Fatal(err)
 		}
 		var m map[string]any
-		dec := json.NewDecoder(bytes.NewReader(b))
+		f.signed[name] = !bytes.Equal(keys.Open(b), b)
+		dec := json.NewDecoder(bytes.NewReader(keys.Open(b)))
 		dec.UseNumber()
 		if err := dec.Decode(&m); err != nil {
 			f.t.Fatal(err)

@@ -53,6 +53,11 @@ func writeMarkdown(w io.Writer, rep *Report) error {
 	} else {
 		m.printf("> **%s**\n\n", md(rep.Integrity.Statement))
 	}
+	if rep.Signing.Off {
+		m.printf("> **%s**\n\n", md(rep.Signing.Statement))
+	} else if rep.Signing.Statement != "" {
+		m.printf("%s\n\n", md(rep.Signing.Statement))
+	}
 	m.printf("- Period: %s to %s (violations as of %s)\n", fmtTime(rep.Period.Since), fmtTime(rep.Period.Until), fmtTime(rep.Period.AsOf))
 	m.printf("- Scope: %s\n", md(scope(rep)))
 	if rep.PolicyRevision != "" {

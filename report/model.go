@@ -22,7 +22,10 @@ type Report struct {
 	// windows and explanations from; empty without one.
 	PolicyRevision string    `json:"policyRevision"`
 	Integrity      Integrity `json:"integrity"`
-	Summary        Summary   `json:"summary"`
+	// Signing says whether the evidence shipgate records counted only
+	// when signed; every format states it on its first page.
+	Signing Signing `json:"signing"`
+	Summary Summary `json:"summary"`
 	// Days counts the decisions of each day of the period (UTC).
 	Days     []Day     `json:"days"`
 	Releases []Release `json:"releases"`
@@ -52,6 +55,23 @@ type Integrity struct {
 	Statement string `json:"statement"`
 	// Err is the error Verify returned, for the caller's exit code.
 	Err error `json:"-"`
+}
+
+// Signing is whether Build, Deploy, Verification, Monitoring, Rollback and
+// Hold documents counted only when signed by a trusted key (policy data
+// signing.required; docs/evidence.md#signed-evidence).
+type Signing struct {
+	// Off is set when signing was off for any decision of the period, or
+	// in the policy set the report read.
+	Off bool `json:"off"`
+	// OffDecisions counts the period's decisions made with signing off;
+	// Decisions all of the period's decisions, dry runs included.
+	OffDecisions int `json:"offDecisions"`
+	Decisions    int `json:"decisions"`
+	// PolicyOff is set when the policy set the report read has it off.
+	PolicyOff bool `json:"policyOff"`
+	// Statement is the sentence every format prints on its first page.
+	Statement string `json:"statement"`
 }
 
 // Checkpoint identifies a signed checkpoint.

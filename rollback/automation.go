@@ -42,9 +42,15 @@ func AutoRollbackRefusals(ctx context.Context, eng *engine.Engine, v *evidence.V
 		return nil, fmt.Errorf("automated rollback probe: %w", err)
 	}
 	rel := engine.Release{ID: env.ReleaseID, Service: env.Service, Environment: env.Environment, Repository: env.Repository, Commit: env.Commit}
-	d, err := eng.Evaluate(ctx, engine.Input{Gate: "complete", Release: rel, Now: now.UTC(), Evidence: []*evidence.Document{doc}})
+	d, err := eng.Evaluate(ctx, engine.Input{Gate: "complete", Release: rel, Now: now.UTC(), Evidence: []*evidence.Document{doc}, Probe: true})
 	if err != nil {
 		return nil, fmt.Errorf("check automated rollback against the policy: %w", err)
+	}
+	// A probe the policy did not see answers nothing: refuse.
+	for _, ig := range d.Ignored {
+		if ig.Digest == doc.Digest {
+			return nil, fmt.Errorf("check automated rollback against the policy: the probe did not count: %s", ig.Message)
+		}
 	}
 	refused := []engine.Finding{}
 	for _, f := range d.Violations {
@@ -97,30 +103,43 @@ type EvidenceReader interface {
 	Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error)
 }
 
+// Grantors authenticates grants as a gate does (an *engine.Engine): a
+// Hold counts only when it is authenticated as its holder.
+type Grantors interface {
+	Grantor(service string, doc *evidence.Document) (*engine.Grantor, string)
+}
+
 // RecordedHold is the hold in force on the release, from the Hold
-// documents the ledger holds (ActiveHold); nil when none.
-func RecordedHold(ctx context.Context, db EvidenceReader, v *evidence.Validator, releaseID string) (*Hold, error) {
-	events, err := HoldEvents(ctx, db, v, releaseID)
+// documents the ledger holds (ActiveHold) that auth authenticates as their
+// holder; nil when none. A Hold by someone it is not from holds nothing.
+func RecordedHold(ctx context.Context, db EvidenceReader, v *evidence.Validator, auth Grantors, releaseID string) (*Hold, error) {
+	events, err := HoldEvents(ctx, db, v, auth, releaseID)
 	if err != nil {
 		return nil, err
 	}
 	return ActiveHold(events), nil
 }
 
-// HoldEvents reads the release's Hold documents from the ledger.
-func HoldEvents(ctx context.Context, db EvidenceReader, v *evidence.Validator, releaseID string) ([]HoldEvent, error) {
+// HoldEvents reads the release's Hold documents from the ledger, those
+// that auth authenticates as their holder. Each is read from its envelope,
+// so its signers are verified again with the keys v trusts now.
+func HoldEvents(ctx context.Context, db EvidenceReader, v *evidence.Validator, auth Grantors, releaseID string) ([]HoldEvent, error) {
 	stored, err := db.Evidence(ctx, releaseID)
 	if err != nil {
 		return nil, fmt.Errorf("read evidence of %s: %w", releaseID, err)
 	}
+	v = v.ForLedger()
 	var events []HoldEvent
 	for _, e := range stored {
 		if e.Kind != "Hold" {
 			continue
 		}
-		doc, err := v.Decode(e.Source, e.Body)
+		doc, err := v.Decode(e.Source, e.Recorded())
 		if err != nil {
 			return nil, fmt.Errorf("recorded Hold %s: %w", e.Digest, err)
+		}
+		if g, _ := auth.Grantor(doc.Service, doc); g == nil {
+			continue
 		}
 		var h struct {
 			Data struct {

@@ -22,7 +22,8 @@ var inputKeywords = map[string]bool{
 // the kind's properties merged, every $ref inlined, and only the keywords in
 // inputKeywords kept. Each document also gets a "digest" string property
 // and a "signed_by" array of key ids (its verified DSSE signers), which the
-// engine adds after decoding.
+// engine adds after decoding; an Approval, Override or Hold also
+// "authenticated_as", the person the engine authenticated it as.
 //
 // The result is built fresh on every call, so callers may modify it.
 func InputSchema() (map[string]any, error) {
@@ -57,6 +58,9 @@ func InputSchema() (map[string]any, error) {
 		maps.Copy(props, ownProps)
 		props["digest"] = map[string]any{"type": "string"}
 		props["signed_by"] = map[string]any{"type": "array", "items": map[string]any{"type": "string"}}
+		if grants[k] {
+			props["authenticated_as"] = map[string]any{"type": "string"}
+		}
 		out[k] = merged
 	}
 	return out, nil
@@ -96,6 +100,10 @@ func readFiles() (map[string]map[string]any, error) {
 	}
 	return files, nil
 }
+
+// grants are the kinds whose documents the engine marks with
+// authenticated_as: the person it authenticated the grant as.
+var grants = map[string]bool{"Approval": true, "Override": true, "Hold": true}
 
 // resolver inlines $refs between the embedded files.
 type resolver struct {

@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 N=${N:-20}
 ev=examples/localizevideos/evidence/allowed
 now=2026-11-26T10:05:00Z
-files=(--evidence $ev/plan.json --evidence $ev/incidents.json --evidence $ev/build.json --evidence $ev/deploy-requested.json --evidence $ev/approval.json)
+# The example evidence is signed with the EXAMPLE keys its data overlay trusts.
+files=(--evidence $ev/plan.json --evidence $ev/incidents.json --evidence $ev/build.json --evidence $ev/deploy-requested.json --evidence $ev/approval.json
+	--trusted-key examples/localizevideos/keys --data +examples/localizevideos/example-data.yaml)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

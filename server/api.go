@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/localizevideos/shipgate/auth"
+	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/ledger"
@@ -90,8 +91,8 @@ func checkSources(member string, sources []string, n int) error {
 
 // decodeDocuments validates each raw document; its source is the name the
 // client gave (sources, when given) or its place in the request. Any
-// invalid document fails them all.
-func (s *Server) decodeDocuments(prefix string, raws []json.RawMessage, sources []string) ([]*evidence.Document, error) {
+// invalid document fails them all, and any grant (refuseGrants).
+func (s *Server) decodeDocuments(p auth.Principal, prefix string, raws []json.RawMessage, sources []string) ([]*evidence.Document, error) {
 	var all evidence.ValidationErrors
 	docs := make([]*evidence.Document, 0, len(raws))
 	for i, raw := range raws {
@@ -116,12 +117,34 @@ func (s *Server) decodeDocuments(prefix string, raws []json.RawMessage, sources 
 	if len(all) > 0 {
 		return nil, invalidEvidence(all)
 	}
+	if err := refuseGrants(p, docs); err != nil {
+		return nil, err
+	}
 	return docs, nil
+}
+
+// refuseGrants refuses a request that carries an Approval, Override or
+// Hold: the routes that take evidence documents are a pipeline's, and a
+// pipeline never grants. Approvals, overrides and holds are recorded by the
+// server itself from the approver's own token (POST
+// /v1/releases/{id}/approvals, /overrides, /holds); the gate would ignore a
+// posted one anyway (grant.unauthenticated), and refusing it says so
+// before anything is recorded.
+func refuseGrants(p auth.Principal, docs []*evidence.Document) error {
+	for _, d := range docs {
+		if slices.Contains(engine.GrantKinds, d.Kind) {
+			route := map[string]string{"Approval": "approvals", "Override": "overrides", "Hold": "holds"}[d.Kind]
+			return &Error{Status: http.StatusForbidden, Code: CodeForbidden,
+				Message: fmt.Sprintf("%s: %s has the role %s, which cannot record an %s: an approver records it with their own token (POST /v1/releases/{id}/%s); nothing was recorded",
+					d.Source, p.Name, p.Role, d.Kind, route)}
+		}
+	}
+	return nil
 }
 
 // addEvidence records one document (a JSON object) or a batch (an array):
 // all of it or, if any document is invalid, none.
-func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	b, err := readRaw(r)
 	if err != nil {
 		return err
@@ -166,7 +189,7 @@ func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request, _ auth.Prin
 	if len(raws) == 0 {
 		return badRequest("request body: an empty batch")
 	}
-	docs, err := s.decodeDocuments(prefix, raws, sources)
+	docs, err := s.decodeDocuments(p, prefix, raws, sources)
 	if err != nil {
 		return err
 	}
@@ -504,7 +527,7 @@ type postmortemRequest struct {
 
 // addPostmortem records a Postmortem and closes the violations it names
 // (all of them, or those listed, each of which it must name).
-func (s *Server) addPostmortem(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+func (s *Server) addPostmortem(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	var req postmortemRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
@@ -520,6 +543,9 @@ func (s *Server) addPostmortem(w http.ResponseWriter, r *http.Request, _ auth.Pr
 	doc, err := s.cfg.Validator.Decode("/document", req.Document)
 	if err != nil {
 		return invalidEvidence(err)
+	}
+	if err := refuseGrants(p, []*evidence.Document{doc}); err != nil {
+		return err
 	}
 	if doc.Kind != "Postmortem" {
 		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidEvidence,

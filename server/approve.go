@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/localizevideos/shipgate/auth"
+	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/store"
@@ -27,8 +28,9 @@ var (
 )
 
 // collectorName names the server as the collector of the evidence it
-// writes itself.
-const collectorName = "shipgate-server"
+// writes itself: with the server's signature, it tells the engine that
+// collector.actor is the person whose token the server took.
+const collectorName = engine.ServerCollector
 
 // Approve records an Approval of the release's deploy gate by p, with the
 // note as its comment: an Approval evidence document bound to the release's
@@ -77,13 +79,19 @@ func (s *Server) planned(ctx context.Context, releaseID string) (*evidence.Docum
 	return plan, deployers, nil
 }
 
-// record validates a document the server wrote and records it.
+// record signs a document the server wrote, validates it and records it,
+// with its envelope: the server's signature is what makes an approval,
+// override or hold it recorded count as the token's person's.
 func (s *Server) record(ctx context.Context, source string, v map[string]any) (*evidence.Document, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	doc, err := s.cfg.Validator.Decode(source, b)
+	env, err := s.cfg.Signer.Seal(ctx, b)
+	if err != nil {
+		return nil, fmt.Errorf("sign %s: %w", source, err)
+	}
+	doc, err := s.cfg.Validator.Decode(source, env)
 	if err != nil {
 		return nil, err
 	}

@@ -65,7 +65,7 @@ func (s *Server) getAutoRollback(w http.ResponseWriter, r *http.Request, p auth.
 		return err
 	}
 	out := AutoRollback{Release: rel, Allowed: len(refused) == 0, Refused: refused}
-	h, err := rollback.RecordedHold(r.Context(), s.store, s.cfg.Validator, rel.ID)
+	h, err := rollback.RecordedHold(r.Context(), s.store, s.cfg.Validator, s.cfg.Engine, rel.ID)
 	if err != nil {
 		return storeError("read the release's holds", err)
 	}

@@ -12,9 +12,11 @@ import (
 
 	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/internal/policytest"
-	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/server"
+	"github.com/localizevideos/shipgate/store"
 )
 
 // GET /v1/releases/{id}/auto-rollback answers what a watch with
@@ -67,16 +69,41 @@ func TestAutoRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, Data: engine.MergeData(policytest.Data(t), over)})
+	opts := engineOptions()
+	opts.Data = engine.MergeData(policytest.Data(t), over)
+	eng, err := engine.Load(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e = newEnv(t, func(o *envOptions) { o.engine = eng })
 	pipeline = e.tokens[auth.RolePipeline]
-	for _, doc := range [][]byte{example(t, "plan.json"), hold("place", "2026-11-26T10:06:00Z")} {
-		if code, _, b := e.call("POST", "/v1/evidence", pipeline, doc); code != http.StatusOK {
-			t.Fatalf("POST /v1/evidence = %d %s", code, b)
-		}
+	carol := e.token("carol", auth.RoleApprover)
+	if code, _, b := e.call("POST", "/v1/evidence", pipeline, example(t, "plan.json")); code != http.StatusOK {
+		t.Fatalf("POST /v1/evidence = %d %s", code, b)
+	}
+	// A pipeline cannot hold for carol; a Hold in the ledger that is not
+	// carol's (written past the API) holds nothing.
+	before := e.head()
+	if code, _, b := e.call("POST", "/v1/evidence", pipeline, hold("place", "2026-11-26T10:06:00Z")); code != http.StatusForbidden {
+		t.Fatalf("a pipeline's Hold = %d %s; want 403", code, b)
+	}
+	if e.head() != before {
+		t.Error("a refused Hold was recorded")
+	}
+	forged, err := evidence.NewValidator(mustCompile(t), evidence.DefaultLimits).Decode("forged hold", hold("place", "2026-11-26T10:05:30Z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.AddEvidence(context.Background(), deployAt, []store.Evidence{gate.StoreEvidence(forged)}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, b = e.call("GET", path+"?window=3s", pipeline, nil)
+	if got = decode[server.AutoRollback](t, b); code != http.StatusOK || !got.Allowed || got.Hold != nil {
+		t.Errorf("an unauthenticated Hold in the ledger = %d %s; want allowed, no hold", code, b)
+	}
+	// carol holds with her approver token: the server records it.
+	if code, _, b := e.call("POST", "/v1/releases/"+rel+"/holds", carol, map[string]string{"reason": "the spike is the campaign"}); code != http.StatusCreated {
+		t.Fatalf("POST holds = %d %s", code, b)
 	}
 	for _, role := range []string{auth.RolePipeline, auth.RoleApprover} {
 		code, _, b = e.call("GET", path+"?window=3s", e.tokens[role], nil)
@@ -85,8 +112,9 @@ func TestAutoRollback(t *testing.T) {
 			t.Errorf("%s: capability declared, held = %d %s; want allowed, held by carol", role, code, b)
 		}
 	}
-	if code, _, b := e.call("POST", "/v1/evidence", pipeline, hold("lift", "2026-11-26T10:07:00Z")); code != http.StatusOK {
-		t.Fatalf("POST /v1/evidence = %d %s", code, b)
+	e.clock.Set(deployAt.Add(time.Minute))
+	if code, _, b := e.call("POST", "/v1/releases/"+rel+"/holds", carol, map[string]string{"action": "lift"}); code != http.StatusCreated {
+		t.Fatalf("POST holds (lift) = %d %s", code, b)
 	}
 	head := e.head()
 	code, _, b = e.call("GET", path, pipeline, nil)

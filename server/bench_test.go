@@ -18,6 +18,7 @@ import (
 
 	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/server"
 	"github.com/localizevideos/shipgate/store/postgres"
@@ -61,7 +62,7 @@ func benchGate(b *testing.B, st server.Store) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := server.New(server.Config{Store: st, Engine: loadEngine(b), Validator: evidence.NewValidator(reg, evidence.DefaultLimits),
+	srv, err := server.New(server.Config{Store: st, Engine: loadEngine(b), Validator: evidence.NewValidator(reg, evidence.DefaultLimits).WithKeys(keys.Keyring()), Signer: serverSigner(),
 		Clock: func() time.Time { return deployAt }})
 	if err != nil {
 		b.Fatal(err)

@@ -77,7 +77,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err := checkSources("sources", req.Sources, len(req.Evidence)); err != nil {
 		return err
 	}
-	docs, err := s.decodeDocuments("/evidence", req.Evidence, req.Sources)
+	docs, err := s.decodeDocuments(p, "/evidence", req.Evidence, req.Sources)
 	if err != nil {
 		return err
 	}

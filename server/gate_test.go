@@ -61,7 +61,8 @@ func TestGateAllowsAndDenies(t *testing.T) {
 		t.Errorf("opened violation %+v, %v; want open, actor the token's name", v, err)
 	}
 
-	code, _, b = e.call("POST", "/v1/gates/deploy", pipe, gateBody("", docs(t, "approval.json")))
+	e.approve()
+	code, _, b = e.call("POST", "/v1/gates/deploy", pipe, gateBody("", nil))
 	if code != http.StatusOK {
 		t.Fatalf("deploy gate with approval = %d %s", code, b)
 	}
@@ -80,7 +81,11 @@ func TestGateIdempotent(t *testing.T) {
 	e := newEnv(t)
 	pipe := e.tokens[auth.RolePipeline]
 	ctx := context.Background()
-	body := gateBody("ci-run-42-deploy", docs(t, "plan.json", "incidents.json", "build.json", "deploy-requested.json", "approval.json"))
+	if code, _, b := e.call("POST", "/v1/evidence", pipe, docs(t, "plan.json")); code != http.StatusOK {
+		t.Fatalf("add the plan = %d %s", code, b)
+	}
+	e.approve()
+	body := gateBody("ci-run-42-deploy", docs(t, "incidents.json", "build.json", "deploy-requested.json"))
 	code, h, first := e.call("POST", "/v1/gates/deploy", pipe, body)
 	if code != http.StatusOK || h.Get("Shipgate-Replayed") != "" {
 		t.Fatalf("first = %d %s", code, first)
@@ -207,9 +212,10 @@ func TestRequestLimits(t *testing.T) {
 func TestGateStoreUnwritable(t *testing.T) {
 	e := newEnv(t)
 	pipe := e.tokens[auth.RolePipeline]
-	if code, _, b := e.call("POST", "/v1/evidence", pipe, docs(t, "plan.json", "incidents.json", "build.json", "deploy-requested.json", "approval.json")); code != http.StatusOK {
+	if code, _, b := e.call("POST", "/v1/evidence", pipe, docs(t, "plan.json", "incidents.json", "build.json", "deploy-requested.json")); code != http.StatusOK {
 		t.Fatalf("add evidence = %d %s", code, b)
 	}
+	e.approve()
 	// Real SQLite refusing every append, as a full disk would.
 	raw, err := sql.Open("sqlite", "file:"+e.path+"?_pragma=busy_timeout(5000)")
 	if err != nil {
@@ -240,7 +246,9 @@ func TestGateStoreUnwritable(t *testing.T) {
 // A policy that gives no answer: 500 with a recorded denial.
 func TestGateEngineFault(t *testing.T) {
 	rego := "package shipgate.gates.deploy\n\ndecision := {\"allow\": true, \"violations\": [], \"rules\": [\"r\"]} if input.gate == \"never\"\n"
-	eng, err := engine.Load(context.Background(), engine.Options{Policies: fstest.MapFS{"gates/deploy.rego": {Data: []byte(rego)}}, Data: policytest.MinimalData(t)})
+	opts := engineOptions()
+	opts.Policies, opts.Data = fstest.MapFS{"gates/deploy.rego": {Data: []byte(rego)}}, policytest.MinimalData(t)
+	eng, err := engine.Load(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

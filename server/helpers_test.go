@@ -3,6 +3,8 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -17,6 +19,7 @@ import (
 	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/server"
@@ -78,8 +81,10 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		t.Fatal(err)
 	}
 	c := &clock{t: deployAt}
-	srv, err := server.New(server.Config{Store: st, Engine: o.engine, Validator: evidence.NewValidator(reg, evidence.DefaultLimits),
-		Clock: c.Now, Version: "test", Logger: o.logger})
+	// The example evidence is signed with the EXAMPLE keys; the server
+	// signs what it records with serverKey.
+	srv, err := server.New(server.Config{Store: st, Engine: o.engine, Validator: evidence.NewValidator(reg, evidence.DefaultLimits).WithKeys(keys.Keyring()),
+		Signer: serverSigner(), Clock: c.Now, Version: "test", Logger: o.logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,9 +112,24 @@ var (
 	engineErr  error
 )
 
+// serverSigner is the key the test servers sign with: the same for every
+// test, so that one engine serves them all.
+func serverSigner() *evidence.Signer {
+	seed := sha256.Sum256([]byte("shipgate test server"))
+	return evidence.NewSigner(ed25519.NewKeyFromSeed(seed[:]))
+}
+
+// engineOptions are the options of the test servers' engines: the default
+// policy set, the test server's key a server key, alice and bob bound to
+// their EXAMPLE keys.
+func engineOptions() engine.Options {
+	id, _ := serverSigner().KeyID()
+	return engine.Options{Policies: policies.FS, ServerKeys: map[string]string{id: "test server"}, People: keys.People()}
+}
+
 func loadEngine(t testing.TB) *engine.Engine {
 	engineOnce.Do(func() {
-		defaultEng, engineErr = engine.Load(context.Background(), engine.Options{Policies: policies.FS})
+		defaultEng, engineErr = engine.Load(context.Background(), engineOptions())
 	})
 	if engineErr != nil {
 		t.Fatal(engineErr)
@@ -215,4 +235,16 @@ type apiError struct {
 		} `json:"details"`
 	} `json:"error"`
 	Decision *engine.Decision `json:"decision"`
+}
+
+// approve records, with the approver token (bob's), an approval of the
+// example release's deploy gate: what an approver does, and the only way
+// an approval counts (a pipeline cannot post one). The release's Plan
+// must be recorded.
+func (e *env) approve() {
+	e.t.Helper()
+	code, _, b := e.call("POST", "/v1/releases/"+releaseID+"/approvals", e.tokens[auth.RoleApprover], map[string]string{"note": "CHG-1042 reviewed"})
+	if code != http.StatusCreated {
+		e.t.Fatalf("POST approvals = %d %s", code, b)
+	}
 }

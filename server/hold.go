@@ -64,7 +64,7 @@ func (s *Server) hold(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if err != nil {
 		return approvalError(err)
 	}
-	before, err := rollback.RecordedHold(r.Context(), s.store, s.cfg.Validator, id)
+	before, err := rollback.RecordedHold(r.Context(), s.store, s.cfg.Validator, s.cfg.Engine, id)
 	if err != nil {
 		return storeError("read the release's holds", err)
 	}
@@ -79,7 +79,7 @@ func (s *Server) hold(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if err != nil {
 		return approvalError(err)
 	}
-	after, err := rollback.RecordedHold(r.Context(), s.store, s.cfg.Validator, id)
+	after, err := rollback.RecordedHold(r.Context(), s.store, s.cfg.Validator, s.cfg.Engine, id)
 	if err != nil {
 		return storeError("read the release's holds", err)
 	}

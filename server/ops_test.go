@@ -74,7 +74,8 @@ func TestMetrics(t *testing.T) {
 	e := newEnv(t)
 	pipe := e.tokens[auth.RolePipeline]
 	e.call("POST", "/v1/gates/deploy", pipe, gateBody("", docs(t, "plan.json", "incidents.json", "build.json", "deploy-requested.json")))
-	e.call("POST", "/v1/gates/deploy", pipe, gateBody("", docs(t, "approval.json")))
+	e.approve()
+	e.call("POST", "/v1/gates/deploy", pipe, gateBody("", nil))
 	e.call("GET", "/v1/violations", "", nil)
 	code, _, b := e.call("GET", "/metrics", "", nil)
 	if code != http.StatusOK {

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/store/postgres/pgtest"
 )
 
@@ -93,8 +94,22 @@ func startReplicas(t *testing.T, bin, storeURL string, n int) []*replica {
 	t.Helper()
 	rs := make([]*replica, n)
 	addrs := make([]chan string, n)
+	// Replicas of one store share one signing key, in a directory of the
+	// test's own (serve would make one in its working directory).
+	dir := t.TempDir()
+	priv, pub, err := ledger.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(dir, "server.key")
+	if err := os.WriteFile(key, priv, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "server.pub"), pub, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for i := range rs {
-		rs[i], addrs[i] = launchReplica(t, bin, storeURL)
+		rs[i], addrs[i] = launchReplica(t, bin, storeURL, dir, key)
 	}
 	for i, r := range rs {
 		select {
@@ -111,9 +126,15 @@ func startReplicas(t *testing.T, bin, storeURL string, n int) []*replica {
 
 // launchReplica starts `shipgate serve`; the channel gets the address it
 // listens on.
-func launchReplica(t *testing.T, bin, storeURL string) (*replica, chan string) {
+func launchReplica(t *testing.T, bin, storeURL, dir, key string) (*replica, chan string) {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--store", storeURL, "--listen", "127.0.0.1:0")
+	// The example evidence is signed with the EXAMPLE keys.
+	keys, err := filepath.Abs(filepath.Join("..", "examples", "localizevideos", "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", "--store", storeURL, "--listen", "127.0.0.1:0", "--signing-key", key, "--trusted-key", keys)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "SHIPGATE_SESSION_KEY="+strings.Repeat("ab", 32))
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -177,7 +198,7 @@ func TestReplicasKeepOneLedger(t *testing.T) {
 		b, err := io.ReadAll(resp.Body)
 		return resp.StatusCode, b, err
 	}
-	evidence, _ := json.Marshal(docs(t, "plan.json", "incidents.json", "build.json", "deploy-requested.json", "approval.json"))
+	evidence, _ := json.Marshal(docs(t, "plan.json", "incidents.json", "build.json", "deploy-requested.json"))
 	if code, b, err := post(replicas[0].addr, "/v1/evidence", evidence); err != nil || code != http.StatusOK {
 		t.Fatalf("add evidence: %d %s %v", code, b, err)
 	}

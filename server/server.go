@@ -55,6 +55,11 @@ type Config struct {
 	Store     Store
 	Engine    *engine.Engine
 	Validator *evidence.Validator
+	// Signer signs the approvals, overrides and holds the server records
+	// from approver tokens; the Engine must know its key as a server's
+	// (engine.Options.ServerKeys), or none of them would count. The
+	// Validator is made to trust it.
+	Signer *evidence.Signer
 	// Logger receives one JSON line per request; nil discards.
 	Logger *slog.Logger
 	// Registry receives the server's metrics and is what /metrics serves;
@@ -110,9 +115,13 @@ func (r Route) Pattern() string { return r.Method + " " + r.Path }
 
 // New builds a server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.Engine == nil || cfg.Validator == nil {
-		return nil, errors.New("server: a store, an engine and a validator are required")
+	if cfg.Store == nil || cfg.Engine == nil || cfg.Validator == nil || cfg.Signer == nil {
+		return nil, errors.New("server: a store, an engine, a validator and a signer are required")
 	}
+	if id, _ := cfg.Signer.KeyID(); !cfg.Engine.ServerKey(id) {
+		return nil, fmt.Errorf("server: the policy engine does not take key %s for a shipgate server's (engine.Options.ServerKeys or signing.servers): no approval the server records would count", id)
+	}
+	cfg.Validator = cfg.Validator.Trusting(cfg.Signer.Public())
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/server"
 	"github.com/localizevideos/shipgate/store"
@@ -39,7 +40,8 @@ func TestShutdownFinishesDecisionsInFlight(t *testing.T) {
 	e := newEnv(t)
 	slow := &slowStore{DB: e.db, entered: make(chan struct{}), release: make(chan struct{})}
 	reg, _ := schemas.Compile()
-	srv, err := server.New(server.Config{Store: slow, Engine: loadEngine(t), Validator: evidence.NewValidator(reg, evidence.DefaultLimits), Clock: e.clock.Now})
+	srv, err := server.New(server.Config{Store: slow, Engine: loadEngine(t), Validator: evidence.NewValidator(reg, evidence.DefaultLimits).WithKeys(keys.Keyring()),
+		Signer: serverSigner(), Clock: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +54,11 @@ func TestShutdownFinishesDecisionsInFlight(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln) }()
 
-	body, _ := json.Marshal(gateBody("dec_inflight", docs(t, "plan.json", "incidents.json", "build.json", "deploy-requested.json", "approval.json")))
+	if code, _, b := e.call("POST", "/v1/evidence", e.tokens[auth.RolePipeline], docs(t, "plan.json")); code != http.StatusOK {
+		t.Fatalf("add the plan = %d %s", code, b)
+	}
+	e.approve()
+	body, _ := json.Marshal(gateBody("dec_inflight", docs(t, "incidents.json", "build.json", "deploy-requested.json")))
 	type answer struct {
 		code int
 		body []byte

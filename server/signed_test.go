@@ -11,6 +11,7 @@ import (
 
 	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/server"
 )
@@ -24,7 +25,7 @@ func trusting(t *testing.T, e *env, keys ...ed25519.PublicKey) *env {
 		t.Fatal(err)
 	}
 	v := evidence.NewValidator(reg, evidence.DefaultLimits).WithKeys(evidence.NewKeyring(keys...))
-	srv, err := server.New(server.Config{Store: e.db, Engine: loadEngine(t), Validator: v, Clock: e.clock.Now, Version: "test"})
+	srv, err := server.New(server.Config{Store: e.db, Engine: loadEngine(t), Validator: v, Signer: serverSigner(), Clock: e.clock.Now, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func TestSignedEvidence(t *testing.T) {
 	e := trusting(t, newEnv(t), trustedPub)
 	tok := e.tokens[auth.RolePipeline]
 	seal := func(s *evidence.Signer, name string) json.RawMessage {
-		b, err := s.Seal(ctx, example(t, name))
+		b, err := s.Seal(ctx, keys.Open(example(t, name)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +81,7 @@ func TestSignedEvidence(t *testing.T) {
 			Sources: []string{"incidents.json", "plan.dsse.json"}}, "/signatures/0/keyid", "plan.dsse.json"},
 		{"forged signature", "/v1/evidence", forged, "/signatures/0/sig", "(body)"},
 		{"untrusted key in a gate request", "/v1/gates/deploy", map[string]any{"release": map[string]string{"id": "lv-2026-11-26.1"},
-			"evidence": []json.RawMessage{seal(stranger, "approval.json")}}, "/signatures/0/keyid", "/evidence/0"},
+			"evidence": []json.RawMessage{seal(stranger, "deploy.json")}}, "/signatures/0/keyid", "/evidence/0"},
 	} {
 		code, _, b := e.call("POST", c.path, tok, c.body)
 		ae := decode[apiError](t, b)
@@ -95,14 +96,15 @@ func TestSignedEvidence(t *testing.T) {
 
 	// Accepted: the envelope is verified and kept.
 	code, _, b := e.call("POST", "/v1/evidence", tok, server.EvidenceBatch{
-		Documents: []json.RawMessage{seal(trusted, "plan.json"), example(t, "incidents.json"), seal(trusted, "build.json"), seal(trusted, "deploy-requested.json")}})
+		Documents: []json.RawMessage{seal(trusted, "plan.json"), example(t, "incidents.json"), seal(trusted, "build.json")}})
 	if code != http.StatusOK {
 		t.Fatalf("POST /v1/evidence with trusted envelopes = %d %s", code, b)
 	}
+	e.approve()
 	code, _, b = e.call("POST", "/v1/gates/deploy", tok, map[string]any{"release": map[string]string{"id": "lv-2026-11-26.1"},
-		"evidence": []json.RawMessage{seal(trusted, "approval.json")}})
+		"evidence": []json.RawMessage{seal(trusted, "deploy-requested.json")}})
 	if code != http.StatusOK || !decodeAllow(t, b) {
-		t.Fatalf("deploy gate with a trusted signed Approval = %d %s", code, b)
+		t.Fatalf("deploy gate with a trusted signed Deploy = %d %s", code, b)
 	}
 	evs, err := e.db.Evidence(ctx, "lv-2026-11-26.1")
 	if err != nil {
@@ -116,7 +118,8 @@ func TestSignedEvidence(t *testing.T) {
 			continue
 		}
 		if signed {
-			doc, err := evidence.NewValidator(mustCompile(t), evidence.DefaultLimits).WithKeys(evidence.NewKeyring(trustedPub)).Decode("ledger", ev.Envelope)
+			// The approval is the server's own, signed with its key.
+			doc, err := evidence.NewValidator(mustCompile(t), evidence.DefaultLimits).WithKeys(evidence.NewKeyring(trustedPub, serverSigner().Public())).Decode("ledger", ev.Envelope)
 			if err != nil || doc.Digest != ev.Digest || len(doc.SignedBy) != 1 {
 				t.Errorf("%s: the kept envelope does not verify as the document: %v", ev.Kind, err)
 			}

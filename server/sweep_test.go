@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/server"
@@ -22,7 +23,7 @@ import (
 func recordDeploy(t *testing.T, e *env, v *evidence.Validator, release string, finished time.Time) string {
 	t.Helper()
 	var m map[string]any
-	if err := json.Unmarshal(example(t, "deploy.json"), &m); err != nil {
+	if err := json.Unmarshal(keys.Open(example(t, "deploy.json")), &m); err != nil {
 		t.Fatal(err)
 	}
 	m["release"].(map[string]any)["id"] = release
@@ -30,6 +31,11 @@ func recordDeploy(t *testing.T, e *env, v *evidence.Validator, release string, f
 	data := m["data"].(map[string]any)
 	data["startedAt"], data["finishedAt"] = finished.Add(-8*time.Second).Format(time.RFC3339Nano), finished.Format(time.RFC3339Nano)
 	b, _ := json.Marshal(m)
+	// Signed again, as the example is: an unsigned Deploy does not count.
+	b, err := keys.Seal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
 	d, err := v.Decode(release+"/deploy.json", b)
 	if err != nil {
 		t.Fatal(err)
@@ -61,13 +67,13 @@ func TestServeSweepsPeriodically(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := evidence.NewValidator(reg, evidence.DefaultLimits)
+	v := evidence.NewValidator(reg, evidence.DefaultLimits).WithKeys(keys.Keyring())
 	first := recordDeploy(t, e, v, "lv-2026-11-26.1", deployAt)
 	second := recordDeploy(t, e, v, "lv-2026-11-26.2", deployAt.Add(time.Hour))
 	e.clock.Set(deployAt.Add(31 * time.Minute))
 
 	var logs syncBuffer
-	srv, err := server.New(server.Config{Store: e.db, Engine: loadEngine(t), Validator: v, Clock: e.clock.Now,
+	srv, err := server.New(server.Config{Store: e.db, Engine: loadEngine(t), Validator: v, Signer: serverSigner(), Clock: e.clock.Now,
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)), SweepInterval: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -67,7 +67,9 @@ out=$root/.demo/release
 rm -rf "$out"
 mkdir -p "$out"
 cd "$out"
-"$sg" init --service localizevideos-app >/dev/null
+# alice approves and carol holds with keys of their own (shipgate init
+# --approver): an approval or a hold counts only signed by its author.
+"$sg" init --service localizevideos-app --approver alice --approver carol >/dev/null
 
 export PORT=${LV_PORT:-$((20000 + RANDOM % 20000))}
 export SHIPGATE_ACTOR=dave
@@ -114,6 +116,9 @@ data: data.yaml
 artifacts:
   paths: [dist]
   keep: 10
+people:
+  alice: [.shipgate/keys/alice.pub]
+  carol: [.shipgate/keys/carol.pub]
 EOF
 
 say "The app: a git checkout at $repo, run by PM2 (PM2_HOME=$PM2_HOME) on $base"
@@ -128,8 +133,9 @@ base_commit=$(git_ rev-parse HEAD)
 (cd "$repo" && npm run -s build && "$pm2" ping >/dev/null && "$pm2" start ecosystem.config.js >/dev/null)
 echo "first start (before any release): $(git_ log --oneline -1)"
 
-# evidence KIND RELEASE COMMIT DATA-JSON [ACTOR]: record a hand-written document.
-evidence() {
+# document KIND RELEASE COMMIT DATA-JSON [ACTOR]: write a hand-written
+# document; its file name on stdout.
+document() {
   local kind=$1 rel=$2 commit=$3 data=$4 who=${5:-dave} file
   file=$work/$rel-$kind-$RANDOM.json
   cat >"$file" <<EOF
@@ -139,7 +145,11 @@ evidence() {
  "collectedAt": "$(now)", "collector": {"name": "manual", "actor": "$who"},
  "data": $data}
 EOF
-  "$sg" --config "$out/shipgate.yaml" evidence add "$file" >/dev/null
+  echo "$file"
+}
+# evidence KIND RELEASE COMMIT DATA-JSON [ACTOR]: record a hand-written document.
+evidence() {
+  "$sg" --config "$out/shipgate.yaml" evidence add "$(document "$@")" >/dev/null
 }
 plan() {
   local rel=$1 commit=$2 previous=$3 ticket=$4
@@ -157,8 +167,12 @@ plan() {
 incidents() { # RELEASE COMMIT INCIDENTS-JSON
   evidence IncidentStatus "$1" "$2" "{\"source\": \"https://status.localizevideos.com/api/incidents\", \"incidents\": $3}" shipgate
 }
+# approve RELEASE COMMIT: alice's approval, signed with her key.
 approve() {
-  evidence Approval "$1" "$2" "{\"approver\": \"alice\", \"decision\": \"approved\", \"gate\": \"deploy\", \"approvedAt\": \"$(now)\"}" alice
+  local file
+  file=$(document Approval "$1" "$2" "{\"approver\": \"alice\", \"decision\": \"approved\", \"gate\": \"deploy\", \"approvedAt\": \"$(now)\"}" alice)
+  "$sg" --config "$out/shipgate.yaml" evidence sign "$file" --signing-key .shipgate/keys/alice.key >"$file.dsse"
+  "$sg" --config "$out/shipgate.yaml" evidence add "$file.dsse" >/dev/null
 }
 # up waits until the app answers: pm2 restart returns once the process is
 # forked, before it listens.
@@ -278,8 +292,8 @@ else
   expect 0 sg run deploy --release lv-demo.3 --dir "$repo" -- pm2 restart localizevideos-app --update-env
   expect 0 verify lv-demo.3
   say "carol holds automated rollback while she looks at a traffic spike: a breach would only alert"
-  expect 0 sg hold --release lv-demo.3 --by carol --reason "marketing campaign traffic starts now"
-  expect 0 sg hold --release lv-demo.3 --release-hold --by carol
+  expect 0 sg hold --release lv-demo.3 --by carol --signing-key .shipgate/keys/carol.key --reason "marketing campaign traffic starts now"
+  expect 0 sg hold --release lv-demo.3 --release-hold --by carol --signing-key .shipgate/keys/carol.key
   say "shipgate watch lv-demo.3 --auto-rollback: the error spike rolls the release back"
   expect 1 sg watch --release lv-demo.3 --signals "$work/signals.yaml" --window 40s --interval 2s --baseline-offset 5s \
     --data "$out/watch-data.yaml" --auto-rollback --rollback-arg=--dir="$repo"

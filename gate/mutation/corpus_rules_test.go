@@ -149,11 +149,11 @@ func (k *corpus) rules() {
 	k.rule("approval-other-gate", "the approval is for the verify gate", deploy, one(ruleApproval), edits{"approval.json": to("data.gate", "verify")}, nil)
 	k.rule("approval-rejected", "the approver rejected the deploy", deploy, one(ruleRejected), edits{"approval.json": to("data.decision", "rejected")}, nil)
 	rejection := k.doc(deploy, "approval.json")
-	set(rejection, split("data.approver"), "carol")
+	set(rejection, split("data.approver"), "bob")
 	set(rejection, split("data.decision"), "rejected")
 	set(rejection, split("data.comment"), "not before the load test")
-	k.rule("approval-rejected-by-another", "carol rejected the deploy that alice approved", deploy, one(ruleRejected), nil,
-		map[string]map[string]any{"approval-carol.json": rejection})
+	k.rule("approval-rejected-by-another", "bob rejected the deploy that alice approved", deploy, one(ruleRejected), nil,
+		map[string]map[string]any{"approval-bob.json": rejection})
 	k.rule("approval-no-deployer", "no Deploy, so no deployer: no approval counts", deploy, one(ruleApproval), edits{"deploy-requested.json": nil}, nil)
 	k.rule("approval-deployer-is-approver", "alice, an approver, deploys and approves herself", deploy, one(ruleApproval),
 		edits{"deploy-requested.json": to("data.actor", "alice")}, nil)

@@ -104,6 +104,22 @@ func (k *corpus) doc(stepID, name string) map[string]any {
 
 func (k *corpus) add(name, description string, c negCase, e negExpect, files map[string][]byte) {
 	c.Description, c.Expect = description, e
+	// The examples are signed: a changed copy of one is signed again with
+	// its key, so that the case denies for what it changes, not for a
+	// signature it lost. Invalid evidence stays bare (the validator refuses
+	// it before any signature matters), and so do the envelope cases.
+	if e.Keyword == "" && e.Pointer == nil {
+		st := k.steps[c.Base+"/"+c.Gate]
+		for name, b := range files {
+			if st == nil {
+				files[name] = sealAdded(b)
+			} else if d := st.doc(name); d != nil {
+				files[name] = reseal(d.key, b)
+			} else {
+				files[name] = sealAdded(b)
+			}
+		}
+	}
 	k.specs = append(k.specs, corpusSpec{name: name, c: c, files: files})
 }
 

@@ -16,8 +16,10 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/replay"
 	"github.com/localizevideos/shipgate/schemas"
 )
 
@@ -38,7 +40,15 @@ var setup struct {
 func decider(t testing.TB) *gate.Gate {
 	t.Helper()
 	setup.once.Do(func() {
-		eng, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS})
+		// The example evidence is signed with the EXAMPLE keys, which the
+		// examples' data overlay trusts: the harness runs with it, as the
+		// examples do.
+		base, _, err := replay.ReadData(policies.FS)
+		if err != nil {
+			setup.err = fmt.Errorf("read policy data: %w", err)
+			return
+		}
+		eng, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, Data: engine.MergeData(base, keys.Overlay()), People: keys.People()})
 		if err != nil {
 			setup.err = fmt.Errorf("load policies: %w", err)
 			return
@@ -48,7 +58,7 @@ func decider(t testing.TB) *gate.Gate {
 			setup.err = fmt.Errorf("compile schemas: %w", err)
 			return
 		}
-		setup.gate = &gate.Gate{Engine: eng, Validator: evidence.NewValidator(reg, evidence.DefaultLimits),
+		setup.gate = &gate.Gate{Engine: eng, Validator: evidence.NewValidator(reg, evidence.DefaultLimits).WithKeys(keys.Keyring()),
 			NewID: func(prefix string, _ time.Time) string { return prefix + "_mutation" }}
 	})
 	if setup.err != nil {
@@ -262,4 +272,75 @@ func encodeDuplicateKey(root any, p []string, dup any) []byte {
 	write(root, nil)
 	buf.WriteByte('\n')
 	return buf.Bytes()
+}
+
+// signedBy is the name of the example key that signed the DSSE envelope b,
+// "" when b is no envelope or names no example key.
+func signedBy(b []byte) string {
+	var env struct {
+		PayloadType string `json:"payloadType"`
+		Signatures  []struct {
+			KeyID string `json:"keyid"`
+		} `json:"signatures"`
+	}
+	if json.Unmarshal(b, &env) != nil || env.PayloadType == "" {
+		return ""
+	}
+	for _, sig := range env.Signatures {
+		for _, n := range []string{keys.EvidenceKey, keys.AliceKey, keys.BobKey} {
+			if sig.KeyID == keys.ID(n) {
+				return n
+			}
+		}
+	}
+	return ""
+}
+
+// reseal signs a mutated document again as the example it came from was
+// signed: with key, the example key that signed the original ("" leaves
+// it bare, as the original was). A field mutant changes the document, not
+// its signature: breaking the signature itself is the negative corpus's
+// (envelope-*). b that is already an envelope, or no JSON object with a
+// kind, is left as it is.
+func reseal(key string, b []byte) []byte {
+	if key == "" || b == nil {
+		return b
+	}
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(b, &probe) != nil {
+		return b
+	}
+	if _, ok := probe["kind"]; !ok {
+		return b
+	}
+	if _, ok := probe["payloadType"]; ok {
+		return b
+	}
+	env, err := keys.Signer(key).Seal(context.Background(), b)
+	if err != nil {
+		panic(err)
+	}
+	return env
+}
+
+// sealAdded signs a document a mutant adds as the examples sign one of
+// its kind and person (keys.Seal); a grant of someone without an example
+// key is signed with the evidence key, as a pipeline would sign it, and
+// so authenticated as nobody.
+func sealAdded(b []byte) []byte {
+	var d struct {
+		Kind string `json:"kind"`
+	}
+	if json.Unmarshal(b, &d) != nil {
+		return b
+	}
+	switch d.Kind {
+	case "Build", "Deploy", "Verification", "Monitoring", "Rollback", "Approval", "Override", "Hold":
+	default:
+		return b
+	}
+	if env, err := keys.Seal(b); err == nil {
+		return env
+	}
+	return reseal(keys.EvidenceKey, b)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/examples/cases"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 )
 
 // A step is one gate evaluation of an example case that allows: the base
@@ -44,6 +45,9 @@ type docFile struct {
 	// documents a mutant keeps go to the gate decoded, those it changes
 	// go as files.
 	decoded *evidence.Document
+	// key is the example key that signed it, "" when it is bare: a
+	// changed copy is signed again with it.
+	key string
 }
 
 // A mutant is a step with some of its documents replaced, dropped or
@@ -111,7 +115,8 @@ func loadSteps(t *testing.T) map[string]*step {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if d.tree, err = parseTree(b); err != nil {
+				d.key = signedBy(b)
+				if d.tree, err = parseTree(keys.Open(b)); err != nil {
 					t.Fatalf("%s: %v", p, err)
 				}
 				if d.decoded, err = decider(t).Validator.Decode(p, b); err != nil {

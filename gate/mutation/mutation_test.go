@@ -137,13 +137,13 @@ func decideChecked(g *gate.Gate, m *mutant, dir string, i int) (d *engine.Decisi
 		case !replaced:
 			docs = append(docs, doc.decoded)
 		case b != nil:
-			if err := write(doc.name, b); err != nil {
+			if err := write(doc.name, reseal(doc.key, b)); err != nil {
 				return nil, false, err
 			}
 		}
 	}
 	for j, b := range m.add {
-		if err := write(fmt.Sprintf("added-%d.json", j), b); err != nil {
+		if err := write(fmt.Sprintf("added-%d.json", j), sealAdded(b)); err != nil {
 			return nil, false, err
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	examplekeys "github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 )
 
@@ -61,7 +62,8 @@ var corpusKey = ed25519.NewKeyFromSeed([]byte("shipgate negative corpus seed 32"
 // corpusGate is the harness's gate with a validator that trusts corpusKey.
 func corpusGate(t *testing.T) *gate.Gate {
 	g := decider(t)
-	keys := evidence.NewKeyring(corpusKey.Public().(ed25519.PublicKey))
+	keys := examplekeys.Keyring()
+	keys.Add(corpusKey.Public().(ed25519.PublicKey))
 	return &gate.Gate{Engine: g.Engine, Validator: g.Validator.WithKeys(keys), NewID: g.NewID}
 }
 

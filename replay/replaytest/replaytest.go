@@ -18,6 +18,7 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 )
 
@@ -61,6 +62,10 @@ var exampleAt = time.Date(2026, 11, 26, 10, 5, 0, 0, time.UTC)
 //
 // Denials outside the last days are dry runs so that no violation becomes
 // overdue and denies the rest of the history.
+//
+// The example documents are signed with the EXAMPLE keys, and so are their
+// shifted copies: g's validator must trust keys.Keyring() and its engine
+// bind alice to her key (keys.People()).
 func Record(tb testing.TB, g *gate.Gate, n int) []Step {
 	tb.Helper()
 	tmpl := templates(tb)
@@ -158,9 +163,11 @@ func templates(tb testing.TB) map[string][]byte {
 	return out
 }
 
-// shift moves every time in the document by d and renames the release.
+// shift moves every time in the document by d and renames the release; a
+// signed example is signed again, as the example was.
 func shift(tb testing.TB, doc []byte, d time.Duration, id string) []byte {
-	dec := json.NewDecoder(bytes.NewReader(doc))
+	signed := !bytes.Equal(keys.Open(doc), doc)
+	dec := json.NewDecoder(bytes.NewReader(keys.Open(doc)))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
@@ -188,6 +195,11 @@ func shift(tb testing.TB, doc []byte, d time.Duration, id string) []byte {
 	b, err := json.Marshal(walk(v))
 	if err != nil {
 		tb.Fatal(err)
+	}
+	if signed {
+		if b, err = keys.Seal(b); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	return b
 }

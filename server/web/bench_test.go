@@ -13,6 +13,7 @@ import (
 	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/replay/replaytest"
@@ -25,7 +26,7 @@ import (
 // decisions and 2,700 evidence documents) recorded by the real gate.
 func BenchmarkPages(b *testing.B) {
 	ctx := context.Background()
-	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS})
+	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS, People: keys.People()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -33,7 +34,7 @@ func BenchmarkPages(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	v := evidence.NewValidator(reg, evidence.DefaultLimits)
+	v := evidence.NewValidator(reg, evidence.DefaultLimits).WithKeys(keys.Keyring())
 	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "ledger.db"))
 	if err != nil {
 		b.Fatal(err)

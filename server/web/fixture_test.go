@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/schemas"
@@ -97,7 +99,11 @@ func newFixture(t testing.TB) *fixture {
 func newFixtureOn(t testing.TB, db fixtureStore) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS})
+	// The example evidence is signed with the EXAMPLE keys; the server
+	// signs what it records with a key of its own.
+	signer := evidence.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize)))
+	serverID, _ := signer.KeyID()
+	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS, People: keys.People(), ServerKeys: map[string]string{serverID: "fixture server"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,12 +111,12 @@ func newFixtureOn(t testing.TB, db fixtureStore) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, ctx: ctx, db: db, v: evidence.NewValidator(reg, evidence.DefaultLimits),
+	f := &fixture{t: t, ctx: ctx, db: db, v: evidence.NewValidator(reg, evidence.DefaultLimits).WithKeys(keys.Keyring()).Trusting(signer.Public()),
 		tokens: map[string]string{}, opened: map[string][]string{}}
 	clock := func() time.Time { return f.clock }
 	f.g = &gate.Gate{Engine: eng, Validator: f.v, Store: db, Clock: clock,
 		NewID: func(prefix string, _ time.Time) string { f.n++; return fmt.Sprintf("%s_%04d", prefix, f.n) }}
-	f.srv, err = server.New(server.Config{Store: db, Engine: eng, Validator: f.v, Clock: clock})
+	f.srv, err = server.New(server.Config{Store: db, Engine: eng, Validator: f.v, Signer: signer, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +204,8 @@ func (f *fixture) doc(path, from, id string, shift time.Duration, edit func(map[
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
+	signed := !bytes.Equal(keys.Open(b), b)
+	dec := json.NewDecoder(bytes.NewReader(keys.Open(b)))
 	dec.UseNumber()
 	var m map[string]any
 	if err := dec.Decode(&m); err != nil {
@@ -230,6 +237,12 @@ func (f *fixture) doc(path, from, id string, shift time.Duration, edit func(map[
 	out, err := json.Marshal(m)
 	if err != nil {
 		f.t.Fatal(err)
+	}
+	if signed {
+		// Edited, so signed again, as the example was.
+		if out, err = keys.Seal(out); err != nil {
+			f.t.Fatal(err)
+		}
 	}
 	d, err := f.v.Decode(id+"/"+path, out)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,6 +49,11 @@ func main() {
 
 type demo struct {
 	bin, root, work string
+	// trust are the flags that trust the EXAMPLE keys the example evidence
+	// is signed with (evidence add, status); gate the flags of a gate: the
+	// keys, and the examples' data overlay, which binds alice and bob to
+	// theirs.
+	trust, gate []string
 }
 
 func newDemo(bin, root, work string) (*demo, error) {
@@ -65,6 +71,8 @@ func newDemo(bin, root, work string) (*demo, error) {
 	if err := os.RemoveAll(d.work); err != nil {
 		return nil, err
 	}
+	d.trust = []string{"--trusted-key", filepath.Join(filepath.Dir(d.root), "keys")}
+	d.gate = append(slices.Clone(d.trust), "--data", "+"+filepath.Join(filepath.Dir(d.root), "example-data.yaml"))
 	return d, os.MkdirAll(d.work, 0o755)
 }
 
@@ -72,6 +80,7 @@ func newDemo(bin, root, work string) (*demo, error) {
 // repository) and its output, and requires the exit code want.
 func (d *demo) run(dir string, want int, args ...string) (string, error) {
 	shown := strings.ReplaceAll(strings.Join(args, " "), d.root+"/", "$EX/")
+	shown = strings.ReplaceAll(shown, filepath.Dir(d.root)+"/", "$EX/../")
 	fmt.Printf("\n$ shipgate %s\n", shown)
 	cmd := exec.Command(d.bin, args...)
 	cmd.Dir = dir
@@ -104,7 +113,7 @@ func (d *demo) story() error {
 		args []string
 	}{
 		{0, []string{"init", "--service", "localizevideos-app"}},
-		{0, []string{"evidence", "add", a("plan.json"), a("incidents.json"), a("build.json"), a("deploy-requested.json")}},
+		{0, append([]string{"evidence", "add", a("plan.json"), a("incidents.json"), a("build.json"), a("deploy-requested.json")}, d.trust...)},
 	}
 	for _, s := range steps {
 		if _, err := d.run(w, s.want, s.args...); err != nil {
@@ -112,7 +121,7 @@ func (d *demo) story() error {
 		}
 	}
 	fmt.Println("\n# Nobody approved the deploy yet: the gate denies and opens a production violation.")
-	out, err := d.run(w, 1, "gate", "deploy", "--release", "lv-2026-11-26.1", "--now", "2026-11-26T10:05:00Z")
+	out, err := d.run(w, 1, append([]string{"gate", "deploy", "--release", "lv-2026-11-26.1", "--now", "2026-11-26T10:05:00Z"}, d.gate...)...)
 	if err != nil {
 		return err
 	}
@@ -125,23 +134,23 @@ func (d *demo) story() error {
 		want int
 		args []string
 	}{
-		{0, []string{"evidence", "add", a("approval.json")}},
-		{0, []string{"gate", "deploy", "--release", "lv-2026-11-26.1", "--now", "2026-11-26T10:05:00Z"}},
-		{0, []string{"evidence", "add", a("deploy.json"), a("verification.json")}},
-		{0, []string{"gate", "verify", "--release", "lv-2026-11-26.1", "--now", "2026-11-26T10:12:00Z"}},
-		{0, []string{"evidence", "add", a("monitoring.json")}},
-		{0, []string{"gate", "complete", "--release", "lv-2026-11-26.1", "--now", "2026-11-26T10:30:00Z"}},
-		{0, []string{"status", "--release", "lv-2026-11-26.1"}},
+		{0, append([]string{"evidence", "add", a("approval.json")}, d.trust...)},
+		{0, append([]string{"gate", "deploy", "--release", "lv-2026-11-26.1", "--now", "2026-11-26T10:05:00Z"}, d.gate...)},
+		{0, append([]string{"evidence", "add", a("deploy.json"), a("verification.json")}, d.trust...)},
+		{0, append([]string{"gate", "verify", "--release", "lv-2026-11-26.1", "--now", "2026-11-26T10:12:00Z"}, d.gate...)},
+		{0, append([]string{"evidence", "add", a("monitoring.json")}, d.trust...)},
+		{0, append([]string{"gate", "complete", "--release", "lv-2026-11-26.1", "--now", "2026-11-26T10:30:00Z"}, d.gate...)},
+		{0, append([]string{"status", "--release", "lv-2026-11-26.1"}, d.trust...)},
 	} {
 		if _, err := d.run(w, s.want, s.args...); err != nil {
 			return err
 		}
 	}
 	fmt.Println("\n# Friday evening, SEV-1 INC-42 is open and the weekend freeze is on: an emergency hotfix, approved by bob, owes a postmortem.")
-	if _, err := d.run(w, 0, "evidence", "add", ex("emergency")); err != nil {
+	if _, err := d.run(w, 0, append([]string{"evidence", "add", ex("emergency")}, d.trust...)...); err != nil {
 		return err
 	}
-	out, err = d.run(w, 0, "gate", "deploy", "--release", "lv-2026-11-27.1", "--now", "2026-11-27T19:30:00Z")
+	out, err = d.run(w, 0, append([]string{"gate", "deploy", "--release", "lv-2026-11-27.1", "--now", "2026-11-27T19:30:00Z"}, d.gate...)...)
 	if err != nil {
 		return err
 	}
@@ -216,8 +225,8 @@ func (d *demo) gallery() error {
 			if s.Expect.Allow {
 				want = 0
 			}
-			args := []string{"gate", s.Gate, "--release", c.Release, "--now", s.Now.UTC().Format(time.RFC3339),
-				"--store", ledger, "--evidence", strings.Join(c.Paths(s), ",")}
+			args := append([]string{"gate", s.Gate, "--release", c.Release, "--now", s.Now.UTC().Format(time.RFC3339),
+				"--store", ledger, "--evidence", strings.Join(c.Paths(s), ",")}, d.gate...)
 			if _, err := d.run(d.work, want, args...); err != nil {
 				return err
 			}

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/store"
 	"github.com/localizevideos/shipgate/store/sqlite"
 )
@@ -136,7 +137,14 @@ func newRig(t *testing.T, flags string) *rig {
 	must(t, os.WriteFile(filepath.Join(work, "data.yaml"), withoutCalendar(data), 0o644))
 	// A passed build keeps dist/ in work/.shipgate/artifacts (the default
 	// store, beside shipgate's working directory) for rollback.
-	cfg := fmt.Sprintf("service: %s\nenvironment: production\nstore: %s\ndata: %s\nartifacts:\n  paths: [dist]\n",
+	// alice approves with a key of her own, bound to her in the config:
+	// an approval counts only signed by its approver.
+	priv, pub, err := ledger.GenerateKey()
+	must(t, err)
+	must(t, os.MkdirAll(filepath.Join(work, ".shipgate", "keys"), 0o700))
+	must(t, os.WriteFile(filepath.Join(work, ".shipgate", "keys", "alice.key"), priv, 0o600))
+	must(t, os.WriteFile(filepath.Join(work, ".shipgate", "keys", "alice.pub"), pub, 0o644))
+	cfg := fmt.Sprintf("service: %s\nenvironment: production\nstore: %s\ndata: %s\nartifacts:\n  paths: [dist]\npeople:\n  alice: [.shipgate/keys/alice.pub]\n",
 		appName, filepath.Join(work, "ledger.db"), filepath.Join(work, "data.yaml"))
 	must(t, os.WriteFile(filepath.Join(work, "shipgate.yaml"), []byte(cfg), 0o644))
 	checks, err := os.ReadFile(filepath.Join(appSrc, "smoke.yaml"))
@@ -306,6 +314,12 @@ func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // evidence records a hand-written document.
 func (r *rig) evidence(kind, rel, commit, actor string, data any) {
 	r.t.Helper()
+	r.want(0, "evidence", "add", r.document(kind, rel, commit, actor, data))
+}
+
+// document writes a hand-written document to a file of its own.
+func (r *rig) document(kind, rel, commit, actor string, data any) string {
+	r.t.Helper()
 	doc := map[string]any{
 		"apiVersion":  "shipgate.dev/v1",
 		"kind":        kind,
@@ -322,7 +336,7 @@ func (r *rig) evidence(kind, rel, commit, actor string, data any) {
 	_, err = f.Write(b)
 	must(r.t, err)
 	must(r.t, f.Close())
-	r.want(0, "evidence", "add", f.Name())
+	return f.Name()
 }
 
 func (r *rig) plan(rel, commit, previous string) {
@@ -347,8 +361,13 @@ func (r *rig) incidents(rel, commit string, incidents ...map[string]string) {
 	r.evidence("IncidentStatus", rel, commit, "shipgate", map[string]any{"source": "https://status.localizevideos.com/api/incidents", "incidents": list})
 }
 
+// approve records alice's approval, signed with her key.
 func (r *rig) approve(rel, commit string) {
-	r.evidence("Approval", rel, commit, "alice", map[string]string{"approver": "alice", "decision": "approved", "gate": "deploy", "approvedAt": stamp(time.Now())})
+	r.t.Helper()
+	doc := r.document("Approval", rel, commit, "alice", map[string]string{"approver": "alice", "decision": "approved", "gate": "deploy", "approvedAt": stamp(time.Now())})
+	env := r.want(0, "evidence", "sign", doc, "--signing-key", filepath.Join(r.work, ".shipgate", "keys", "alice.key"))
+	must(r.t, os.WriteFile(doc, []byte(env.stdout), 0o644))
+	r.want(0, "evidence", "add", doc)
 }
 
 // prepare records a release's plan, incident status and build, and its

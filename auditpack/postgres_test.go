@@ -10,6 +10,7 @@ import (
 
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/policies"
@@ -42,7 +43,7 @@ func TestPackFromPostgres(t *testing.T) {
 	cp := ledger.NewCheckpoint("shipgate:pg", head, replaytest.Start, priv)
 	var buf bytes.Buffer
 	if _, err := auditpack.Export(ctx, db, &buf, auditpack.ExportOptions{Checkpoint: &cp, PublicKey: pub,
-		Policies: []*bundle.Bundle{bun}, Created: replaytest.Start}); err != nil {
+		Policies: []*bundle.Bundle{bun}, Created: replaytest.Start, EvidenceKeys: keys.Keyring()}); err != nil {
 		t.Fatal(err)
 	}
 	res := check(t, buf.Bytes(), pub)

@@ -143,8 +143,19 @@ func TestWatch(t *testing.T) {
 	t.Run("a hold stops the automatic rollback", func(t *testing.T) {
 		t.Parallel()
 		dir, db := watchLedger(t)
-		key := signingKey(t, dir)
-		out, _ := shipgate(t, 0, "hold", "--release", release, "--by", "carol", "--reason", "the spike is the campaign", "--store", db, "--signing-key", key)
+		// A hold counts only from its holder: carol signs it with her own
+		// key, which the data binds to her (signing.people).
+		carolDir := filepath.Join(dir, "carol")
+		if err := os.Mkdir(carolDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		key := signingKey(t, carolDir)
+		people := filepath.Join(dir, "carol.yaml")
+		if err := os.WriteFile(people, []byte("signing:\n  people:\n    carol: [\""+keyIDOf(t, key)+"\"]\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, _ := shipgate(t, 0, "hold", "--release", release, "--by", "carol", "--reason", "the spike is the campaign", "--store", db, "--signing-key", key,
+			"--trusted-key", filepath.Join(carolDir, "evidence.pub"), "--data", "+"+people)
 		if !strings.Contains(out, "held: carol holds "+release) {
 			t.Errorf("hold output:\n%s", out)
 		}
@@ -153,7 +164,8 @@ func TestWatch(t *testing.T) {
 		defer srv.Close()
 		timer := time.AfterFunc(time.Second, func() { apps["held"].Set(0.5, 0, 0.05) })
 		defer timer.Stop()
-		_, errOut := shipgate(t, 1, watchArgs(db, signalsFile(t, dir, "held"), "20s", "--data", "+"+demoData, "--auto-rollback", "--webhook", srv.URL)...)
+		_, errOut := shipgate(t, 1, watchArgs(db, signalsFile(t, dir, "held"), "20s", "--data", "+"+demoData, "--data", "+"+people,
+			"--trusted-key", filepath.Join(carolDir, "evidence.pub"), "--auto-rollback", "--webhook", srv.URL)...)
 		for _, want := range []string{"carol holds " + release + " (the spike is the campaign): the rollback is not run automatically",
 			"ALERT release " + release, "the alert webhook failed: webhook answered HTTP 500", "recorded Monitoring breach",
 			"breached (error_rate): rollback required (held by carol: decide now)"} {
@@ -167,7 +179,8 @@ func TestWatch(t *testing.T) {
 		if a := hook.windowAlerts(); len(a) != 1 || a[0]["rollback"] != "held" {
 			t.Errorf("webhook received %v; want one alert, rollback held", a)
 		}
-		out, _ = shipgate(t, 0, "unhold", "--release", release, "--by", "carol", "--store", db, "--signing-key", key)
+		out, _ = shipgate(t, 0, "unhold", "--release", release, "--by", "carol", "--store", db, "--signing-key", key,
+			"--trusted-key", filepath.Join(carolDir, "evidence.pub"), "--data", "+"+people)
 		if !strings.Contains(out, "lifted: carol lifted carol's hold") {
 			t.Errorf("unhold output:\n%s", out)
 		}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,34 +12,6 @@ import (
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/internal/targz/targztest"
 )
-
-// peakHeap samples the heap while f runs and returns the most it saw in
-// use beyond what was in use before.
-func peakHeap(f func()) uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	base, peak := m.HeapAlloc, m.HeapAlloc
-	done, sampled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(sampled)
-		var m runtime.MemStats
-		for {
-			runtime.ReadMemStats(&m)
-			peak = max(peak, m.HeapAlloc)
-			select {
-			case <-done:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
-	f()
-	close(done)
-	<-sampled
-	runtime.ReadMemStats(&m)
-	return max(peak, m.HeapAlloc) - base
-}
 
 // A pack of a few kilobytes whose policy bundle is a gzip bomb (nested:
 // the pack's gzip holds the bundle's gzip, which inflates to gigabytes)
@@ -83,7 +54,7 @@ func TestPolicyBundleBomb(t *testing.T) {
 			}
 			var res *auditpack.Result
 			start := time.Now()
-			peak := peakHeap(func() {
+			peak := targztest.PeakHeap(func() {
 				a, rerr := auditpack.Read(bytes.NewReader(pack), auditpack.DefaultLimits)
 				if rerr != nil {
 					err = rerr

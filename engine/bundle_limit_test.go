@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -15,35 +14,6 @@ import (
 	"github.com/localizevideos/shipgate/internal/targz"
 	"github.com/localizevideos/shipgate/internal/targz/targztest"
 )
-
-// peakHeap samples the heap while f runs and returns the most it saw in
-// use, beyond what was in use before.
-func peakHeap(f func()) uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	base, peak := m.HeapAlloc, m.HeapAlloc
-	done := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		var m runtime.MemStats
-		for {
-			runtime.ReadMemStats(&m)
-			peak = max(peak, m.HeapAlloc)
-			select {
-			case <-done:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
-	f()
-	close(done)
-	<-sampled
-	runtime.ReadMemStats(&m)
-	return max(peak, m.HeapAlloc) - base
-}
 
 // A policy bundle that inflates to gigabytes (a gzip bomb: a 1 GiB file
 // of zeros in about 1 MiB) is refused from its header, before it is
@@ -68,7 +38,7 @@ func TestBundleBomb(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var err error
 			start := time.Now()
-			peak := peakHeap(func() { _, err = engine.ReadBundle(bytes.NewReader(b), nil) })
+			peak := targztest.PeakHeap(func() { _, err = engine.ReadBundle(bytes.NewReader(b), nil) })
 			var be *engine.BundleError
 			if !errors.As(err, &be) || !errors.Is(err, targz.ErrLimit) || !strings.Contains(err.Error(), want[name]) {
 				t.Fatalf("ReadBundle(bomb) = %v; want a *BundleError naming the limit %q", err, want[name])

@@ -5,6 +5,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"runtime"
+	"time"
 )
 
 // File is one regular file of an archive: Data, or Zeros zero bytes (a
@@ -72,4 +74,32 @@ func member(out *bytes.Buffer, b []byte) {
 	if err := zw.Close(); err != nil {
 		panic(err)
 	}
+}
+
+// PeakHeap samples the heap while f runs and returns the most it saw in
+// use above what was in use before: what reading a bomb cost in memory.
+func PeakHeap(f func()) uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	base, peak := m.HeapAlloc, m.HeapAlloc
+	done, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			peak = max(peak, m.HeapAlloc)
+			select {
+			case <-done:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	f()
+	close(done)
+	<-sampled
+	runtime.ReadMemStats(&m)
+	return max(peak, m.HeapAlloc) - base
 }

@@ -27,15 +27,19 @@ var allowedDeps = map[string][]string{
 	"format":          {"engine", "evidence", "schemas"},
 	"report":          {"store", "ledger", "engine", "evidence", "schemas", "gate"},
 	"auditpack":       {"report", "store", "ledger", "engine", "evidence", "schemas", "gate"},
-	"cmd":             {"engine", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "report", "auditpack", "auth", "server/...", "client", "rollback", "reconcile", "signals", "watch", "artifact", "internal/celyaml", "internal/timespec", "sample"},
+	"cmd":             {"engine", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "report", "auditpack", "auth", "server/...", "api", "client", "rollback", "reconcile", "signals", "watch", "artifact", "internal/celyaml", "internal/timespec", "sample"},
 	"rollback":        {"engine", "evidence", "schemas", "store", "ledger", "runner", "artifact"},
 	"artifact":        {},
 	"sample":          {},
 	"reconcile":       {"engine", "evidence", "schemas", "store", "ledger", "gate", "collect/git", "collect/pm2", "artifact"},
 	"collect/pm2":     {},
 	"auth":            {"store", "ledger", "evidence", "schemas"},
-	"server":          {"auth", "server/web", "gate", "engine", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact"},
-	"client":          {"server/...", "auth", "gate", "engine", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact"},
+	"server":          {"api", "auth", "server/web", "gate", "engine", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact"},
+	"client":          {"api", "gate", "engine", "evidence", "schemas", "store", "ledger"},
+
+	// api holds the JSON documents of the HTTP API, which the server
+	// writes and the client reads.
+	"api": {"engine", "evidence", "schemas", "store", "ledger"},
 
 	// The error-spike check of httpcheck reads /metrics and Prometheus
 	// through prom, a leaf.

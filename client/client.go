@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/localizevideos/shipgate/api"
 	"io"
 	"net"
 	"net/http"
@@ -22,7 +23,6 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/gate"
-	"github.com/localizevideos/shipgate/server"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -53,7 +53,7 @@ type Error struct {
 	Status  int
 	Code    string
 	Message string
-	Details []server.ValidationDetail
+	Details []api.ValidationDetail
 	// Decision is the recorded (denying) decision the error came with.
 	Decision *engine.Decision
 }
@@ -102,9 +102,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		e := &Error{Status: resp.StatusCode, Code: "http", Message: strings.TrimSpace(string(b))}
 		var eb struct {
 			Error struct {
-				Code    string                    `json:"code"`
-				Message string                    `json:"message"`
-				Details []server.ValidationDetail `json:"details"`
+				Code    string                 `json:"code"`
+				Message string                 `json:"message"`
+				Details []api.ValidationDetail `json:"details"`
 			} `json:"error"`
 			Decision *engine.Decision `json:"decision"`
 		}
@@ -127,11 +127,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 // recorded as its source. Evidence is content-addressed, so a request
 // sent again after a lost connection or a 502/503/504 records nothing
 // twice: it is retried as a gate request is.
-func (c *Client) AddEvidence(ctx context.Context, docs []json.RawMessage, sources []string) ([]server.AddedEvidence, error) {
-	var out []server.AddedEvidence
+func (c *Client) AddEvidence(ctx context.Context, docs []json.RawMessage, sources []string) ([]api.AddedEvidence, error) {
+	var out []api.AddedEvidence
 	err := c.retry(ctx, func() error {
 		out = nil
-		_, err := c.do(ctx, "POST", "/v1/evidence", nil, server.EvidenceBatch{Documents: docs, Sources: sources}, &out)
+		_, err := c.do(ctx, "POST", "/v1/evidence", nil, api.EvidenceBatch{Documents: docs, Sources: sources}, &out)
 		return err
 	})
 	return out, err
@@ -140,14 +140,13 @@ func (c *Client) AddEvidence(ctx context.Context, docs []json.RawMessage, source
 // Plans reads the release's recorded Plan documents, which bind the
 // evidence a pipeline produces to the release.
 func (c *Client) Plans(ctx context.Context, releaseID string) ([]store.Evidence, error) {
-	var views []server.EvidenceView
+	var views []api.EvidenceView
 	if _, err := c.do(ctx, "GET", "/v1/releases/"+url.PathEscape(releaseID)+"/plans", nil, nil, &views); err != nil {
 		return nil, err
 	}
 	out := make([]store.Evidence, len(views))
 	for i, v := range views {
-		out[i] = store.Evidence{Digest: v.Digest, Kind: v.Kind, ReleaseID: v.Release, Service: v.Service, Environment: v.Environment,
-			Commit: v.Commit, Source: v.Source, CollectedAt: v.CollectedAt, Seq: v.Entry, AddedAt: v.AddedAt, Body: v.Document}
+		out[i] = v.Evidence()
 	}
 	return out, nil
 }
@@ -175,7 +174,7 @@ func (c *Client) retry(ctx context.Context, f func() error) error {
 // after a lost connection or a 502/503/504 are answered with the decision
 // recorded first, never recorded twice. A denial is a Decision with Allow
 // false; an error never allows.
-func (c *Client) Decide(ctx context.Context, gateName string, req server.GateRequest) (*engine.Decision, error) {
+func (c *Client) Decide(ctx context.Context, gateName string, req api.GateRequest) (*engine.Decision, error) {
 	if req.ID == "" {
 		req.ID = gate.NewID("dec", time.Now())
 	}
@@ -221,16 +220,16 @@ func (c *Client) Violations(ctx context.Context, f store.Filter) ([]store.Violat
 			q.Set(k, v)
 		}
 	}
-	var views []server.ViolationView
+	var views []api.ViolationView
 	if _, err := c.do(ctx, "GET", "/v1/violations", q, nil, &views); err != nil {
 		return nil, err
 	}
-	return violations(views)
+	return api.Violations(views)
 }
 
 // Violation reads one violation; an unknown id wraps store.ErrNotFound.
 func (c *Client) Violation(ctx context.Context, id string) (store.Violation, error) {
-	var v server.ViolationView
+	var v api.ViolationView
 	if _, err := c.do(ctx, "GET", "/v1/violations/"+url.PathEscape(id), nil, nil, &v); err != nil {
 		var e *Error
 		if errors.As(err, &e) && e.Status == http.StatusNotFound {
@@ -238,7 +237,7 @@ func (c *Client) Violation(ctx context.Context, id string) (store.Violation, err
 		}
 		return store.Violation{}, err
 	}
-	vs, err := violations([]server.ViolationView{v})
+	vs, err := api.Violations([]api.ViolationView{v})
 	if err != nil {
 		return store.Violation{}, err
 	}
@@ -249,40 +248,20 @@ func (c *Client) Violation(ctx context.Context, id string) (store.Violation, err
 // closes the violations ids.
 func (c *Client) ClosePostmortem(ctx context.Context, doc json.RawMessage, ids []string) ([]store.Violation, error) {
 	var out struct {
-		Closed []server.ViolationView `json:"closed"`
+		Closed []api.ViolationView `json:"closed"`
 	}
 	if _, err := c.do(ctx, "POST", "/v1/postmortems", nil, map[string]any{"document": doc, "violations": ids}, &out); err != nil {
 		return nil, err
 	}
-	return violations(out.Closed)
-}
-
-func violations(views []server.ViolationView) ([]store.Violation, error) {
-	out := make([]store.Violation, len(views))
-	for i, v := range views {
-		out[i] = store.Violation{ID: v.ID, Kind: v.Kind, ReleaseID: v.Release, Service: v.Service, Environment: v.Environment,
-			Gate: v.Gate, DecisionID: v.Decision, Rules: v.Rules, Actor: v.Actor, Message: v.Message, OpenedAt: v.OpenedAt,
-			Due: v.Due, Status: v.Status, ClosedBy: v.ClosedBy}
-		if len(out[i].Rules) == 0 {
-			out[i].Rules = nil
-		}
-		if v.ClosedAt != "" {
-			t, err := time.Parse(time.RFC3339Nano, v.ClosedAt)
-			if err != nil {
-				return nil, fmt.Errorf("violation %s: closedAt %q: %w", v.ID, v.ClosedAt, err)
-			}
-			out[i].ClosedAt = t
-		}
-	}
-	return out, nil
+	return api.Violations(out.Closed)
 }
 
 // Hold records a Hold on automated rollback of the release as the token's
-// person (action server.HoldPlace or server.HoldLift; by, when set, must be
+// person (action api.HoldPlace or api.HoldLift; by, when set, must be
 // the token's name; a placement needs a reason).
-func (c *Client) Hold(ctx context.Context, releaseID, action, by, reason string) (*server.HoldResult, error) {
+func (c *Client) Hold(ctx context.Context, releaseID, action, by, reason string) (*api.HoldResult, error) {
 	body := map[string]string{"action": action, "by": by, "reason": reason}
-	var out server.HoldResult
+	var out api.HoldResult
 	if _, err := c.do(ctx, "POST", "/v1/releases/"+url.PathEscape(releaseID)+"/holds", nil, body, &out); err != nil {
 		return nil, err
 	}
@@ -297,7 +276,7 @@ func (c *Client) Hold(ctx context.Context, releaseID, action, by, reason string)
 // asks (a probe Monitoring), and the hold in force in its ledger. rel's
 // service, environment and commit, when set, choose among the release's
 // Plans. No Plan is an *Error with Status 404.
-func (c *Client) AutoRollback(ctx context.Context, rel engine.Release, window time.Duration) (*server.AutoRollback, error) {
+func (c *Client) AutoRollback(ctx context.Context, rel engine.Release, window time.Duration) (*api.AutoRollback, error) {
 	q := url.Values{}
 	for k, v := range map[string]string{"service": rel.Service, "environment": rel.Environment, "commit": rel.Commit} {
 		if v != "" {
@@ -307,7 +286,7 @@ func (c *Client) AutoRollback(ctx context.Context, rel engine.Release, window ti
 	if window > 0 {
 		q.Set("window", window.String())
 	}
-	var out server.AutoRollback
+	var out api.AutoRollback
 	if _, err := c.do(ctx, "GET", "/v1/releases/"+url.PathEscape(rel.ID)+"/auto-rollback", q, nil, &out); err != nil {
 		return nil, err
 	}
@@ -328,14 +307,14 @@ func (c *Client) AutoRollback(ctx context.Context, rel engine.Release, window ti
 // restart command of its policy data. rel's service, environment and
 // commit, when set, choose among the release's Plans. No target (or no
 // Plan) is an *Error with Status 404.
-func (c *Client) RollbackTarget(ctx context.Context, rel engine.Release, strategy string) (*server.RollbackTarget, error) {
+func (c *Client) RollbackTarget(ctx context.Context, rel engine.Release, strategy string) (*api.RollbackTarget, error) {
 	q := url.Values{}
 	for k, v := range map[string]string{"service": rel.Service, "environment": rel.Environment, "commit": rel.Commit, "strategy": strategy} {
 		if v != "" {
 			q.Set(k, v)
 		}
 	}
-	var out server.RollbackTarget
+	var out api.RollbackTarget
 	if _, err := c.do(ctx, "GET", "/v1/releases/"+url.PathEscape(rel.ID)+"/rollback-target", q, nil, &out); err != nil {
 		return nil, err
 	}

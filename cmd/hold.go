@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/localizevideos/shipgate/api"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/rollback"
-	"github.com/localizevideos/shipgate/server"
 )
 
 func init() {
@@ -150,9 +150,9 @@ func holdRemote(ctx context.Context, s Streams, o *holdOptions) error {
 	if err != nil {
 		return err
 	}
-	action := server.HoldPlace
+	action := api.HoldPlace
 	if o.Lift {
-		action = server.HoldLift
+		action = api.HoldLift
 	}
 	h, err := c.Hold(ctx, rel.ID, action, o.By, o.Reason)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/localizevideos/shipgate/api"
 	"slices"
 	"strings"
 	"time"
@@ -12,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/gate"
-	"github.com/localizevideos/shipgate/server"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -157,9 +157,9 @@ func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions)
 		return fmt.Errorf("read violations: %w", err)
 	}
 	now := s.now()
-	views := make([]server.ViolationView, len(vs))
+	views := make([]api.ViolationView, len(vs))
 	for i, v := range vs {
-		views[i] = server.NewViolationView(v, now)
+		views[i] = api.NewViolationView(v, now)
 	}
 	if o.Output.Format == "json" {
 		return writeJSON(s.Out, views)
@@ -208,7 +208,7 @@ func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("violation %s: %w", o.ID, err)
 			}
-			vv := server.NewViolationView(v, s.now())
+			vv := api.NewViolationView(v, s.now())
 			if o.Output.Format == "json" {
 				return writeJSON(s.Out, vv)
 			}

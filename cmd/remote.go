@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/localizevideos/shipgate/api"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -13,7 +14,6 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
-	"github.com/localizevideos/shipgate/server"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -247,7 +247,7 @@ func gateRemoteRun(ctx context.Context, s Streams, o *gateOptions) error {
 	if err != nil {
 		return err
 	}
-	req := server.GateRequest{Release: rel, DryRun: o.DryRun}
+	req := api.GateRequest{Release: rel, DryRun: o.DryRun}
 	if len(o.Evidence) > 0 {
 		v, err := o.Ev.Validator()
 		if err != nil {
@@ -342,7 +342,7 @@ func (b *stepBackend) decide(ctx context.Context, req gate.Request) (*engine.Dec
 	if b.remote == nil {
 		return b.gt.Decide(ctx, req)
 	}
-	d, err := b.remote.Decide(ctx, req.Gate, server.GateRequest{Release: req.Release})
+	d, err := b.remote.Decide(ctx, req.Gate, api.GateRequest{Release: req.Release})
 	var ce *client.Error
 	if errors.As(err, &ce) && ce.Decision != nil {
 		d = ce.Decision

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/localizevideos/shipgate/api"
 	"os"
 	"slices"
 	"strings"
@@ -19,7 +20,6 @@ import (
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/runner"
-	"github.com/localizevideos/shipgate/server"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -370,7 +370,7 @@ func (st *step) record(ctx context.Context, kind string, b []byte, err error, re
 // the actor) or on the local ledger.
 func (st *step) decideDeploy(ctx context.Context, rel engine.Release, requested *evidence.Document, now time.Time) (*engine.Decision, error) {
 	if st.remote != nil {
-		d, err := st.remote.Decide(ctx, "deploy", server.GateRequest{Release: rel,
+		d, err := st.remote.Decide(ctx, "deploy", api.GateRequest{Release: rel,
 			Evidence: []json.RawMessage{body(requested)}, Sources: []string{requested.Source}})
 		var ce *client.Error
 		if errors.As(err, &ce) && ce.Decision != nil {

@@ -3,12 +3,12 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"github.com/localizevideos/shipgate/api"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/auth"
-	"github.com/localizevideos/shipgate/server"
 )
 
 func init() { addCommand(newTokenCmd) }
@@ -75,7 +75,7 @@ func newTokenCreateCmd(s Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("create token: %w", err)
 			}
-			v := server.NewTokenView(t)
+			v := api.NewTokenView(t)
 			v.Token = secret
 			if o.Output.Format == "json" {
 				return writeJSON(s.Out, v)
@@ -121,9 +121,9 @@ func newTokenListCmd(s Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("list tokens: %w", err)
 			}
-			views := make([]server.TokenView, len(ts))
+			views := make([]api.TokenView, len(ts))
 			for i, t := range ts {
-				views[i] = server.NewTokenView(t)
+				views[i] = api.NewTokenView(t)
 			}
 			if o.Output.Format == "json" {
 				return writeJSON(s.Out, views)

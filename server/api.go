@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/localizevideos/shipgate/api"
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/localizevideos/shipgate/auth"
@@ -50,23 +50,6 @@ func (s *Server) apiRoutes() []Route {
 		route("POST", "/v1/tokens", auth.ManageTokens, s.createToken),
 		route("DELETE", "/v1/tokens/{id}", auth.ManageTokens, s.revokeToken),
 	}
-}
-
-// EvidenceBatch is the named form of an evidence batch: the documents and,
-// optionally, a name for each (its file, say), recorded as its source.
-type EvidenceBatch struct {
-	Documents []json.RawMessage `json:"documents"`
-	Sources   []string          `json:"sources,omitempty"`
-}
-
-// AddedEvidence is one document of an evidence request as recorded.
-type AddedEvidence struct {
-	Kind    string `json:"kind"`
-	Digest  string `json:"digest"`
-	Source  string `json:"source"`
-	Release string `json:"release"`
-	Entry   int64  `json:"entry,omitempty"`
-	New     bool   `json:"new"`
 }
 
 // maxSource bounds a source name a client gives.
@@ -175,7 +158,7 @@ func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request, p auth.Prin
 		}
 		prefix = "body"
 	case json.Unmarshal(b, &probe) == nil && probe.Documents != nil && probe.Kind == nil:
-		var batch EvidenceBatch
+		var batch api.EvidenceBatch
 		if err := decodeStrict(b, &batch); err != nil {
 			return err
 		}
@@ -205,9 +188,9 @@ func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request, p auth.Prin
 	for _, e := range stored {
 		entry[e.Digest] = e.Seq
 	}
-	out := make([]AddedEvidence, len(docs))
+	out := make([]api.AddedEvidence, len(docs))
 	for i, d := range docs {
-		out[i] = AddedEvidence{Kind: d.Kind, Digest: d.Digest, Source: d.Source, Release: d.ReleaseID, Entry: entry[d.Digest], New: entry[d.Digest] > 0}
+		out[i] = api.AddedEvidence{Kind: d.Kind, Digest: d.Digest, Source: d.Source, Release: d.ReleaseID, Entry: entry[d.Digest], New: entry[d.Digest] > 0}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -220,39 +203,6 @@ func bytesTrimLeft(b []byte) []byte {
 	return b
 }
 
-// EvidenceView is a stored evidence document.
-type EvidenceView struct {
-	Digest      string          `json:"digest"`
-	Kind        string          `json:"kind"`
-	Release     string          `json:"release"`
-	Service     string          `json:"service"`
-	Environment string          `json:"environment"`
-	Commit      string          `json:"commit"`
-	Source      string          `json:"source"`
-	Actor       string          `json:"actor,omitempty"`
-	CollectedAt time.Time       `json:"collectedAt"`
-	Entry       int64           `json:"entry"`
-	AddedAt     time.Time       `json:"addedAt"`
-	Document    json.RawMessage `json:"document,omitempty"`
-}
-
-func evidenceView(e store.Evidence, withBody bool) EvidenceView {
-	v := EvidenceView{Digest: e.Digest, Kind: e.Kind, Release: e.ReleaseID, Service: e.Service, Environment: e.Environment,
-		Commit: e.Commit, Source: e.Source, CollectedAt: e.CollectedAt, Entry: e.Seq, AddedAt: e.AddedAt}
-	var env struct {
-		Collector struct {
-			Actor string `json:"actor"`
-		} `json:"collector"`
-	}
-	if json.Unmarshal(e.Body, &env) == nil {
-		v.Actor = env.Collector.Actor
-	}
-	if withBody {
-		v.Document = e.Body
-	}
-	return v
-}
-
 func (s *Server) getEvidence(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
 	digest := r.PathValue("digest")
 	e, err := s.store.EvidenceByDigest(r.Context(), digest)
@@ -262,29 +212,22 @@ func (s *Server) getEvidence(w http.ResponseWriter, r *http.Request, _ auth.Prin
 	case err != nil:
 		return storeError("read evidence", err)
 	}
-	writeJSON(w, http.StatusOK, evidenceView(e, true))
+	writeJSON(w, http.StatusOK, api.NewEvidenceView(e, true))
 	return nil
 }
 
-// DecisionView is a recorded decision with the ledger entry that holds it.
-type DecisionView struct {
-	Entry    int64           `json:"entry"`
-	Decision json.RawMessage `json:"decision"`
-	Replay   json.RawMessage `json:"replay"`
-}
-
-func decisionView(d store.Decision) (DecisionView, error) {
+func decisionView(d store.Decision) (api.DecisionView, error) {
 	var rec map[string]json.RawMessage
 	if err := json.Unmarshal(d.Body, &rec); err != nil {
-		return DecisionView{}, fmt.Errorf("decision %s: %w", d.ID, err)
+		return api.DecisionView{}, fmt.Errorf("decision %s: %w", d.ID, err)
 	}
 	replay := rec["replay"]
 	delete(rec, "replay")
 	body, err := json.Marshal(rec)
 	if err != nil {
-		return DecisionView{}, err
+		return api.DecisionView{}, err
 	}
-	return DecisionView{Entry: d.Seq, Decision: body, Replay: replay}, nil
+	return api.DecisionView{Entry: d.Seq, Decision: body, Replay: replay}, nil
 }
 
 func (s *Server) getDecision(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
@@ -304,68 +247,13 @@ func (s *Server) getDecision(w http.ResponseWriter, r *http.Request, _ auth.Prin
 	return nil
 }
 
-// DecisionSummary is a decision as a release lists it.
-type DecisionSummary struct {
-	ID          string    `json:"id"`
-	Gate        string    `json:"gate"`
-	Allow       bool      `json:"allow"`
-	DryRun      bool      `json:"dryRun"`
-	Reason      string    `json:"reason"`
-	EvaluatedAt time.Time `json:"evaluatedAt"`
-	Entry       int64     `json:"entry"`
-}
-
-// ViolationView is a violation or obligation.
-type ViolationView struct {
-	ID          string    `json:"id"`
-	Kind        string    `json:"kind"`
-	Status      string    `json:"status"`
-	Release     string    `json:"release"`
-	Service     string    `json:"service"`
-	Environment string    `json:"environment"`
-	Gate        string    `json:"gate"`
-	Decision    string    `json:"decision"`
-	Rules       []string  `json:"rules"`
-	Actor       string    `json:"actor"`
-	Message     string    `json:"message"`
-	OpenedAt    time.Time `json:"openedAt"`
-	Due         time.Time `json:"due"`
-	Overdue     bool      `json:"overdue"`
-	ClosedAt    string    `json:"closedAt,omitempty"`
-	ClosedBy    string    `json:"closedBy,omitempty"`
-}
-
-// NewViolationView is v as the API and the CLI show it at now (overdue
-// when still open after its due time).
-func NewViolationView(v store.Violation, now time.Time) ViolationView {
-	out := ViolationView{ID: v.ID, Kind: v.Kind, Status: v.Status, Release: v.ReleaseID, Service: v.Service,
-		Environment: v.Environment, Gate: v.Gate, Decision: v.DecisionID, Rules: v.Rules, Actor: v.Actor,
-		Message: v.Message, OpenedAt: v.OpenedAt, Due: v.Due, ClosedBy: v.ClosedBy,
-		Overdue: v.Status == store.StatusOpen && now.After(v.Due)}
-	if out.Rules == nil {
-		out.Rules = []string{}
-	}
-	if !v.ClosedAt.IsZero() {
-		out.ClosedAt = v.ClosedAt.UTC().Format(time.RFC3339Nano)
-	}
-	return out
-}
-
-func (s *Server) violationViews(vs []store.Violation) []ViolationView {
+func (s *Server) violationViews(vs []store.Violation) []api.ViolationView {
 	now := s.now()
-	out := make([]ViolationView, len(vs))
+	out := make([]api.ViolationView, len(vs))
 	for i, v := range vs {
-		out[i] = NewViolationView(v, now)
+		out[i] = api.NewViolationView(v, now)
 	}
 	return out
-}
-
-// ReleaseView is everything the ledger holds of one release.
-type ReleaseView struct {
-	ID         string            `json:"id"`
-	Evidence   []EvidenceView    `json:"evidence"`
-	Decisions  []DecisionSummary `json:"decisions"`
-	Violations []ViolationView   `json:"violations"`
 }
 
 func (s *Server) getRelease(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
@@ -386,30 +274,17 @@ func (s *Server) getRelease(w http.ResponseWriter, r *http.Request, _ auth.Princ
 	if len(evs) == 0 && len(ds) == 0 && len(vs) == 0 {
 		return notFound("release %s: nothing recorded", id)
 	}
-	out := ReleaseView{ID: id, Evidence: make([]EvidenceView, len(evs)), Decisions: make([]DecisionSummary, len(ds)),
+	out := api.ReleaseView{ID: id, Evidence: make([]api.EvidenceView, len(evs)), Decisions: make([]api.DecisionSummary, len(ds)),
 		Violations: s.violationViews(vs)}
 	for i, e := range evs {
-		out.Evidence[i] = evidenceView(e, false)
+		out.Evidence[i] = api.NewEvidenceView(e, false)
 	}
 	for i, d := range ds {
-		out.Decisions[i] = DecisionSummary{ID: d.ID, Gate: d.Gate, Allow: d.Allow, DryRun: d.DryRun, Reason: d.Reason,
+		out.Decisions[i] = api.DecisionSummary{ID: d.ID, Gate: d.Gate, Allow: d.Allow, DryRun: d.DryRun, Reason: d.Reason,
 			EvaluatedAt: d.EvaluatedAt, Entry: d.Seq}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
-}
-
-// ReleaseSummary is one release as the list shows it.
-type ReleaseSummary struct {
-	ID             string           `json:"id"`
-	Service        string           `json:"service"`
-	Environment    string           `json:"environment"`
-	Evidence       int              `json:"evidence"`
-	Decisions      int              `json:"decisions"`
-	OpenViolations int              `json:"openViolations"`
-	LastDecision   *DecisionSummary `json:"lastDecision,omitempty"`
-	LastEntry      int64            `json:"lastEntry"`
-	LastEvidenceAt time.Time        `json:"lastEvidenceAt"`
 }
 
 // listReleases lists every release the ledger knows, the most recently
@@ -427,15 +302,15 @@ func (s *Server) listReleases(w http.ResponseWriter, r *http.Request, _ auth.Pri
 	if err != nil {
 		return storeError("read releases", err)
 	}
-	out := make([]ReleaseSummary, 0, len(sums))
+	out := make([]api.ReleaseSummary, 0, len(sums))
 	for _, rs := range sums {
 		if svc := q.Get("service"); svc != "" && rs.Service != svc {
 			continue
 		}
-		sum := ReleaseSummary{ID: rs.ID, Service: rs.Service, Environment: rs.Environment, Evidence: rs.Evidence,
+		sum := api.ReleaseSummary{ID: rs.ID, Service: rs.Service, Environment: rs.Environment, Evidence: rs.Evidence,
 			Decisions: rs.Decisions, OpenViolations: rs.Open, LastEntry: rs.LastEntry, LastEvidenceAt: rs.LastEvidenceAt}
 		if d := rs.Last; d != nil {
-			sum.LastDecision = &DecisionSummary{ID: d.ID, Gate: d.Gate, Allow: d.Allow, DryRun: d.DryRun, Reason: d.Reason,
+			sum.LastDecision = &api.DecisionSummary{ID: d.ID, Gate: d.Gate, Allow: d.Allow, DryRun: d.DryRun, Reason: d.Reason,
 				EvaluatedAt: d.EvaluatedAt, Entry: d.Seq}
 		}
 		out = append(out, sum)
@@ -481,14 +356,8 @@ func (s *Server) getViolation(w http.ResponseWriter, r *http.Request, _ auth.Pri
 	case err != nil:
 		return storeError("read violation", err)
 	}
-	writeJSON(w, http.StatusOK, NewViolationView(v, s.now()))
+	writeJSON(w, http.StatusOK, api.NewViolationView(v, s.now()))
 	return nil
-}
-
-// PostmortemView is a recorded Postmortem and the violations it closed.
-type PostmortemView struct {
-	EvidenceView
-	Closes []string `json:"closes"`
 }
 
 func (s *Server) listPostmortems(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
@@ -497,7 +366,7 @@ func (s *Server) listPostmortems(w http.ResponseWriter, r *http.Request, _ auth.
 	if err != nil {
 		return storeError("read violations", err)
 	}
-	byDigest := map[string]*PostmortemView{}
+	byDigest := map[string]*api.PostmortemView{}
 	var order []string
 	for _, v := range vs {
 		pm, ok := byDigest[v.ClosedBy]
@@ -506,13 +375,13 @@ func (s *Server) listPostmortems(w http.ResponseWriter, r *http.Request, _ auth.
 			if err != nil {
 				return storeError("read postmortem", err)
 			}
-			pm = &PostmortemView{EvidenceView: evidenceView(e, true)}
+			pm = &api.PostmortemView{EvidenceView: api.NewEvidenceView(e, true)}
 			byDigest[v.ClosedBy] = pm
 			order = append(order, v.ClosedBy)
 		}
 		pm.Closes = append(pm.Closes, v.ID)
 	}
-	out := make([]PostmortemView, 0, len(order))
+	out := make([]api.PostmortemView, 0, len(order))
 	for _, d := range order {
 		out = append(out, *byDigest[d])
 	}
@@ -520,15 +389,10 @@ func (s *Server) listPostmortems(w http.ResponseWriter, r *http.Request, _ auth.
 	return nil
 }
 
-type postmortemRequest struct {
-	Document   json.RawMessage `json:"document"`
-	Violations []string        `json:"violations,omitempty"`
-}
-
 // addPostmortem records a Postmortem and closes the violations it names
 // (all of them, or those listed, each of which it must name).
 func (s *Server) addPostmortem(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	var req postmortemRequest
+	var req api.PostmortemRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
@@ -583,12 +447,6 @@ func (s *Server) addPostmortem(w http.ResponseWriter, r *http.Request, p auth.Pr
 	return nil
 }
 
-// VerifyResult is the answer of a ledger verification that passed.
-type VerifyResult struct {
-	Intact bool `json:"intact"`
-	ledger.Head
-}
-
 func (s *Server) verifyLedger(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
 	head, err := s.store.Verify(r.Context(), nil)
 	if err != nil {
@@ -599,32 +457,8 @@ func (s *Server) verifyLedger(w http.ResponseWriter, r *http.Request, _ auth.Pri
 		}
 		return storeError("verify the ledger", err)
 	}
-	writeJSON(w, http.StatusOK, VerifyResult{Intact: true, Head: head})
+	writeJSON(w, http.StatusOK, api.VerifyResult{Intact: true, Head: head})
 	return nil
-}
-
-// TokenView is a token as the API shows it: never its secret or hash.
-type TokenView struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Role      string `json:"role"`
-	CreatedAt string `json:"createdAt"`
-	CreatedBy string `json:"createdBy"`
-	Active    bool   `json:"active"`
-	RevokedAt string `json:"revokedAt,omitempty"`
-	RevokedBy string `json:"revokedBy,omitempty"`
-	// Token is the secret, in the answer that creates it only.
-	Token string `json:"token,omitempty"`
-}
-
-// NewTokenView returns the API view of t.
-func NewTokenView(t store.Token) TokenView {
-	v := TokenView{ID: t.ID, Name: t.Name, Role: t.Role, CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339Nano),
-		CreatedBy: t.CreatedBy, Active: t.Active(), RevokedBy: t.RevokedBy}
-	if !t.Active() {
-		v.RevokedAt = t.RevokedAt.UTC().Format(time.RFC3339Nano)
-	}
-	return v
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
@@ -632,9 +466,9 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, _ auth.Princ
 	if err != nil {
 		return storeError("list tokens", err)
 	}
-	out := make([]TokenView, len(ts))
+	out := make([]api.TokenView, len(ts))
 	for i, t := range ts {
-		out[i] = NewTokenView(t)
+		out[i] = api.NewTokenView(t)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -660,7 +494,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p auth.Prin
 		}
 		return storeError("create token", err)
 	}
-	v := NewTokenView(t)
+	v := api.NewTokenView(t)
 	v.Token = secret
 	writeJSON(w, http.StatusCreated, v)
 	return nil
@@ -677,6 +511,6 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p auth.Prin
 	case err != nil:
 		return storeError("revoke token", err)
 	}
-	writeJSON(w, http.StatusOK, NewTokenView(t))
+	writeJSON(w, http.StatusOK, api.NewTokenView(t))
 	return nil
 }

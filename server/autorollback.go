@@ -1,40 +1,14 @@
 package server
 
 import (
+	"github.com/localizevideos/shipgate/api"
 	"net/http"
 	"time"
 
 	"github.com/localizevideos/shipgate/auth"
-	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/rollback"
 	"github.com/localizevideos/shipgate/runner"
 )
-
-// AutoRollback says whether `shipgate watch --auto-rollback --server` may
-// roll the release back by itself: what the server's policy answers for an
-// automated watch of the release (rollback.AutoRollbackRefusals), and the
-// hold in force on the release in the server's ledger. A pipeline token
-// cannot read either itself.
-type AutoRollback struct {
-	// Release is the release, as its Plan declares it.
-	Release engine.Release `json:"release"`
-	// Allowed is true when the policy refuses nothing.
-	Allowed bool `json:"allowed"`
-	// Refused are the automation.* violations the policy answers.
-	Refused []engine.Finding `json:"refused"`
-	// Hold is the hold in force (shipgate hold), absent when none: a
-	// held release is not rolled back automatically.
-	Hold *HoldState `json:"hold,omitempty"`
-}
-
-// HoldState is a hold in force on a release.
-type HoldState struct {
-	By     string    `json:"by"`
-	Reason string    `json:"reason"`
-	At     time.Time `json:"at"`
-	// Digest is the Hold evidence that placed it.
-	Digest string `json:"digest"`
-}
 
 // DefaultWatchWindow is the monitoring window the policy is asked about
 // when the query gives none: the release document's first 15 minutes.
@@ -64,7 +38,7 @@ func (s *Server) getAutoRollback(w http.ResponseWriter, r *http.Request, p auth.
 	if err != nil {
 		return err
 	}
-	out := AutoRollback{Release: rel, Allowed: len(refused) == 0, Refused: refused}
+	out := api.AutoRollback{Release: rel, Allowed: len(refused) == 0, Refused: refused}
 	h, err := rollback.RecordedHold(r.Context(), s.store, s.cfg.Validator, s.cfg.Engine, rel.ID)
 	if err != nil {
 		return storeError("read the release's holds", err)

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/localizevideos/shipgate/api"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,7 +16,6 @@ import (
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/internal/policytest"
-	"github.com/localizevideos/shipgate/server"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -50,7 +50,7 @@ func TestAutoRollback(t *testing.T) {
 		t.Fatalf("POST /v1/evidence = %d %s", code, b)
 	}
 	code, _, b := e.call("GET", path, pipeline, nil)
-	got := decode[server.AutoRollback](t, b)
+	got := decode[api.AutoRollback](t, b)
 	if code != http.StatusOK || got.Allowed || len(got.Refused) != 1 || got.Refused[0].Rule != "automation.auto-rollback" ||
 		got.Hold != nil || got.Release.Repository != "localizevideos/app" {
 		t.Errorf("default data = %d %s; want refused by automation.auto-rollback, no hold", code, b)
@@ -98,7 +98,7 @@ func TestAutoRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, b = e.call("GET", path+"?window=3s", pipeline, nil)
-	if got = decode[server.AutoRollback](t, b); code != http.StatusOK || !got.Allowed || got.Hold != nil {
+	if got = decode[api.AutoRollback](t, b); code != http.StatusOK || !got.Allowed || got.Hold != nil {
 		t.Errorf("an unauthenticated Hold in the ledger = %d %s; want allowed, no hold", code, b)
 	}
 	// carol holds with her approver token: the server records it.
@@ -107,7 +107,7 @@ func TestAutoRollback(t *testing.T) {
 	}
 	for _, role := range []string{auth.RolePipeline, auth.RoleApprover} {
 		code, _, b = e.call("GET", path+"?window=3s", e.tokens[role], nil)
-		got = decode[server.AutoRollback](t, b)
+		got = decode[api.AutoRollback](t, b)
 		if code != http.StatusOK || !got.Allowed || len(got.Refused) != 0 || got.Hold == nil || got.Hold.By != "carol" || got.Hold.Digest == "" {
 			t.Errorf("%s: capability declared, held = %d %s; want allowed, held by carol", role, code, b)
 		}
@@ -118,7 +118,7 @@ func TestAutoRollback(t *testing.T) {
 	}
 	head := e.head()
 	code, _, b = e.call("GET", path, pipeline, nil)
-	if got = decode[server.AutoRollback](t, b); code != http.StatusOK || !got.Allowed || got.Hold != nil {
+	if got = decode[api.AutoRollback](t, b); code != http.StatusOK || !got.Allowed || got.Hold != nil {
 		t.Errorf("hold lifted = %d %s; want allowed, no hold", code, b)
 	}
 	if e.head() != head {
@@ -154,18 +154,18 @@ func TestHolds(t *testing.T) {
 		}
 	}
 	code, _, b := e.call("POST", path, approver, body(`{"reason": "the spike is the campaign"}`))
-	placed := decode[server.HoldResult](t, b)
-	if code != http.StatusCreated || placed.Action != server.HoldPlace || placed.Before != nil || placed.After == nil || placed.After.By != placed.By || placed.After.Digest != placed.Digest {
+	placed := decode[api.HoldResult](t, b)
+	if code != http.StatusCreated || placed.Action != api.HoldPlace || placed.Before != nil || placed.After == nil || placed.After.By != placed.By || placed.After.Digest != placed.Digest {
 		t.Fatalf("place = %d %s; want 201 and the hold in force after", code, b)
 	}
-	if _, _, b := e.call("GET", "/v1/releases/"+rel+"/auto-rollback", approver, nil); decode[server.AutoRollback](t, b).Hold == nil {
+	if _, _, b := e.call("GET", "/v1/releases/"+rel+"/auto-rollback", approver, nil); decode[api.AutoRollback](t, b).Hold == nil {
 		t.Errorf("auto-rollback after a hold: %s; want the hold", b)
 	}
 	// A lift at the very instant of the placement ties, and a tie holds:
 	// lift a minute later.
 	e.clock.Set(deployAt.Add(time.Minute))
 	code, _, b = e.call("POST", path, approver, body(`{"action": "lift"}`))
-	lifted := decode[server.HoldResult](t, b)
+	lifted := decode[api.HoldResult](t, b)
 	if code != http.StatusCreated || lifted.Before == nil || lifted.Before.Digest != placed.Digest || lifted.After != nil {
 		t.Fatalf("lift = %d %s; want 201, the hold before and none after", code, b)
 	}

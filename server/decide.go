@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/localizevideos/shipgate/api"
 	"net/http"
 	"slices"
 	"time"
@@ -16,28 +17,6 @@ import (
 	"github.com/localizevideos/shipgate/store"
 )
 
-// GateRequest is the body of POST /v1/gates/{gate}.
-type GateRequest struct {
-	// ID names the decision. A client that may retry gives one (unique per
-	// decision): a request whose id is recorded already is answered with
-	// the recorded decision and records nothing. Empty: the server names it.
-	ID string `json:"id,omitempty"`
-	// Release must carry an id; service, environment and commit default to
-	// the release's Plan.
-	Release engine.Release `json:"release"`
-	// Evidence documents recorded with the decision.
-	Evidence []json.RawMessage `json:"evidence,omitempty"`
-	// Sources optionally names each of Evidence (its file, say): the name
-	// recorded as its source and used in errors.
-	Sources []string `json:"sources,omitempty"`
-	// DryRun records the decision as a dry run: it opens no violation.
-	DryRun bool `json:"dryRun,omitempty"`
-}
-
-// Replayed is the header set on the answer to a retried request: the
-// decision was recorded by an earlier request with the same id.
-const Replayed = "Shipgate-Replayed"
-
 func (s *Server) decide(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	start := time.Now()
 	gateName := r.PathValue("gate")
@@ -48,7 +27,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, p auth.Principal
 	result := resultError
 	defer func() { s.metrics.decision(label, result, time.Since(start)) }()
 
-	var req GateRequest
+	var req api.GateRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
@@ -87,7 +66,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, p auth.Principal
 		rec, err := s.recorded(ctx, req, gateName)
 		if err == nil {
 			result = resultOf(rec)
-			w.Header().Set(Replayed, "true")
+			w.Header().Set(api.Replayed, "true")
 			writeJSON(w, http.StatusOK, rec)
 			return nil
 		}
@@ -111,7 +90,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, p auth.Principal
 			return rerr
 		}
 		result = resultOf(rec)
-		w.Header().Set(Replayed, "true")
+		w.Header().Set(api.Replayed, "true")
 		writeJSON(w, http.StatusOK, rec)
 		return nil
 	case errors.As(err, &re):
@@ -135,7 +114,7 @@ func resultOf(d *engine.Decision) string {
 
 // recorded returns the decision recorded under req.ID, which must be for
 // the same gate and release; store.ErrNotFound when there is none.
-func (s *Server) recorded(ctx context.Context, req GateRequest, gateName string) (*engine.Decision, error) {
+func (s *Server) recorded(ctx context.Context, req api.GateRequest, gateName string) (*engine.Decision, error) {
 	sd, err := s.store.Decision(ctx, req.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, err

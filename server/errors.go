@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/localizevideos/shipgate/api"
 	"net/http"
 
 	"github.com/localizevideos/shipgate/evidence"
@@ -31,16 +32,6 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Cause }
-
-// errorBody is the JSON of every error answer.
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Details any    `json:"details,omitempty"`
-	} `json:"error"`
-	Decision any `json:"decision,omitempty"`
-}
 
 // Error codes.
 const (
@@ -74,14 +65,6 @@ func storeError(what string, err error) *Error {
 		Message: what + ": the ledger store is unavailable; nothing was allowed", Cause: err}
 }
 
-// ValidationDetail is one validation error as the API reports it.
-type ValidationDetail struct {
-	Source  string `json:"source"`
-	Pointer string `json:"pointer"`
-	Keyword string `json:"keyword"`
-	Message string `json:"message"`
-}
-
 // invalidEvidence reports evidence that failed validation: every error,
 // each naming the document (its place in the request), the JSON pointer and
 // what was expected.
@@ -90,20 +73,20 @@ func invalidEvidence(err error) *Error {
 	if !errors.As(err, &ves) {
 		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidEvidence, Message: err.Error(), Cause: err}
 	}
-	details := make([]ValidationDetail, len(ves))
+	details := make([]api.ValidationDetail, len(ves))
 	for i, v := range ves {
 		p := v.Pointer
 		if p == "" {
 			p = "(root)"
 		}
-		details[i] = ValidationDetail{Source: v.Source, Pointer: p, Keyword: v.Keyword, Message: v.Message}
+		details[i] = api.ValidationDetail{Source: v.Source, Pointer: p, Keyword: v.Keyword, Message: v.Message}
 	}
 	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidEvidence,
 		Message: fmt.Sprintf("%d validation errors; nothing was recorded: %s", len(ves), ves[0].Error()), Details: details}
 }
 
 func writeError(w http.ResponseWriter, e *Error) {
-	var b errorBody
+	var b api.ErrorBody
 	b.Error.Code, b.Error.Message, b.Error.Details = e.Code, e.Message, e.Details
 	b.Decision = e.Decision
 	if e.Status == http.StatusUnauthorized {

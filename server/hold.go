@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"github.com/localizevideos/shipgate/api"
 	"net/http"
 	"time"
 
@@ -9,50 +10,22 @@ import (
 	"github.com/localizevideos/shipgate/rollback"
 )
 
-// Hold actions.
-const (
-	HoldPlace = "place"
-	HoldLift  = "lift"
-)
-
-type holdRequest struct {
-	// Action is place (the default) or lift.
-	Action string `json:"action,omitempty"`
-	// By, when given, must be the token's name: a hold is recorded as
-	// the person who holds.
-	By     string `json:"by,omitempty"`
-	Reason string `json:"reason,omitempty"`
-}
-
-// HoldResult is a recorded Hold and the hold in force after it.
-type HoldResult struct {
-	Kind    string `json:"kind"`
-	Digest  string `json:"digest"`
-	Release string `json:"release"`
-	By      string `json:"by"`
-	Action  string `json:"action"`
-	// Before and After are the holds in force before and after (absent
-	// when none).
-	Before *HoldState `json:"before,omitempty"`
-	After  *HoldState `json:"after,omitempty"`
-}
-
 // hold records a Hold on the release by the approver p (shipgate hold
 // --server): while one is placed, a breach only alerts; a lift ends it.
 // A hold is a person's: it is recorded as the token's name.
 func (s *Server) hold(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	var req holdRequest
+	var req api.HoldRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
 	switch req.Action {
 	case "":
-		req.Action = HoldPlace
-	case HoldPlace, HoldLift:
+		req.Action = api.HoldPlace
+	case api.HoldPlace, api.HoldLift:
 	default:
-		return badRequest("action %q: want %s or %s", req.Action, HoldPlace, HoldLift)
+		return badRequest("action %q: want %s or %s", req.Action, api.HoldPlace, api.HoldLift)
 	}
-	if req.Action == HoldPlace && req.Reason == "" {
+	if req.Action == api.HoldPlace && req.Reason == "" {
 		return badRequest("reason: say why the release is held")
 	}
 	if req.By != "" && req.By != p.Name {
@@ -83,14 +56,14 @@ func (s *Server) hold(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if err != nil {
 		return storeError("read the release's holds", err)
 	}
-	writeJSON(w, http.StatusCreated, HoldResult{Kind: d.Kind, Digest: d.Digest, Release: d.ReleaseID, By: p.Name, Action: req.Action,
+	writeJSON(w, http.StatusCreated, api.HoldResult{Kind: d.Kind, Digest: d.Digest, Release: d.ReleaseID, By: p.Name, Action: req.Action,
 		Before: holdState(before), After: holdState(after)})
 	return nil
 }
 
-func holdState(h *rollback.Hold) *HoldState {
+func holdState(h *rollback.Hold) *api.HoldState {
 	if h == nil {
 		return nil
 	}
-	return &HoldState{By: h.By, Reason: h.Reason, At: h.At, Digest: h.Digest}
+	return &api.HoldState{By: h.By, Reason: h.Reason, At: h.At, Digest: h.Digest}
 }

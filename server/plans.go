@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/localizevideos/shipgate/api"
 	"net/http"
 
 	"github.com/localizevideos/shipgate/auth"
@@ -15,10 +16,10 @@ func (s *Server) listPlans(w http.ResponseWriter, r *http.Request, _ auth.Princi
 	if err != nil {
 		return storeError("read evidence", err)
 	}
-	out := []EvidenceView{}
+	out := []api.EvidenceView{}
 	for _, e := range evs {
 		if e.Kind == "Plan" {
-			out = append(out, evidenceView(e, true))
+			out = append(out, api.NewEvidenceView(e, true))
 		}
 	}
 	writeJSON(w, http.StatusOK, out)

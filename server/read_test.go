@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"github.com/localizevideos/shipgate/api"
 	"net/http"
 	"strings"
 	"testing"
@@ -97,12 +98,12 @@ func TestReadsAndPostmortem(t *testing.T) {
 	vio := decode[engine.Decision](t, b).Opened[0]
 
 	code, _, b = e.call("GET", "/v1/releases/"+releaseID, aud, nil)
-	rel := decode[server.ReleaseView](t, b)
+	rel := decode[api.ReleaseView](t, b)
 	if code != http.StatusOK || len(rel.Evidence) != 4 || len(rel.Decisions) != 1 || len(rel.Violations) != 1 || rel.Evidence[0].Actor == "" {
 		t.Errorf("GET release = %d %s", code, b)
 	}
 	code, _, b = e.call("GET", "/v1/releases", aud, nil)
-	if rs := decode[[]server.ReleaseSummary](t, b); code != http.StatusOK || len(rs) != 1 || rs[0].ID != releaseID ||
+	if rs := decode[[]api.ReleaseSummary](t, b); code != http.StatusOK || len(rs) != 1 || rs[0].ID != releaseID ||
 		rs[0].Evidence != 4 || rs[0].OpenViolations != 1 || rs[0].LastDecision == nil || rs[0].LastDecision.ID != "dec_1" {
 		t.Errorf("GET releases = %d %s", code, b)
 	}
@@ -110,11 +111,11 @@ func TestReadsAndPostmortem(t *testing.T) {
 		t.Errorf("GET unknown release = %d; want 404", code)
 	}
 	code, _, b = e.call("GET", "/v1/decisions/dec_1", aud, nil)
-	if dv := decode[server.DecisionView](t, b); code != http.StatusOK || dv.Entry == 0 || decode[struct{ Gate string }](t, dv.Replay).Gate != "deploy" {
+	if dv := decode[api.DecisionView](t, b); code != http.StatusOK || dv.Entry == 0 || decode[struct{ Gate string }](t, dv.Replay).Gate != "deploy" {
 		t.Errorf("GET decision = %d %s", code, b)
 	}
 	code, _, b = e.call("GET", "/v1/evidence/"+rel.Evidence[0].Digest, aud, nil)
-	if ev := decode[server.EvidenceView](t, b); code != http.StatusOK || len(ev.Document) == 0 {
+	if ev := decode[api.EvidenceView](t, b); code != http.StatusOK || len(ev.Document) == 0 {
 		t.Errorf("GET evidence = %d %s", code, b)
 	}
 	code, _, b = e.call("GET", "/v1/releases/"+releaseID+"/status", pipe, nil)
@@ -122,7 +123,7 @@ func TestReadsAndPostmortem(t *testing.T) {
 		t.Errorf("GET status = %d %s", code, b)
 	}
 	code, _, b = e.call("GET", "/v1/violations?status=open", aud, nil)
-	if vs := decode[[]server.ViolationView](t, b); code != http.StatusOK || len(vs) != 1 || vs[0].ID != vio {
+	if vs := decode[[]api.ViolationView](t, b); code != http.StatusOK || len(vs) != 1 || vs[0].ID != vio {
 		t.Errorf("GET violations = %d %s", code, b)
 	}
 	if code, _, _ := e.call("GET", "/v1/violations?state=open", aud, nil); code != http.StatusBadRequest {
@@ -145,11 +146,11 @@ func TestReadsAndPostmortem(t *testing.T) {
 		t.Errorf("closing twice = %d %s; want 409", code, b)
 	}
 	code, _, b = e.call("GET", "/v1/postmortems", aud, nil)
-	if ps := decode[[]server.PostmortemView](t, b); code != http.StatusOK || len(ps) != 1 || ps[0].Closes[0] != vio {
+	if ps := decode[[]api.PostmortemView](t, b); code != http.StatusOK || len(ps) != 1 || ps[0].Closes[0] != vio {
 		t.Errorf("GET postmortems = %d %s", code, b)
 	}
 	code, _, b = e.call("GET", "/v1/ledger/verify", aud, nil)
-	if v := decode[server.VerifyResult](t, b); code != http.StatusOK || !v.Intact || v.Size == 0 {
+	if v := decode[api.VerifyResult](t, b); code != http.StatusOK || !v.Intact || v.Size == 0 {
 		t.Errorf("GET verify = %d %s", code, b)
 	}
 }

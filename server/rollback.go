@@ -4,52 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/localizevideos/shipgate/api"
 	"net/http"
-	"time"
 
 	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/rollback"
 	"github.com/localizevideos/shipgate/store"
 )
-
-// RollbackTarget is where a fast rollback of a release goes, as the
-// server's ledger and policy data say: what `shipgate rollback --server`
-// needs and a pipeline token cannot read itself.
-type RollbackTarget struct {
-	// Release is the release rolled back, as its Plan declares it.
-	Release engine.Release `json:"release"`
-	// Target is the newest other release of the same service and
-	// environment whose verify gate allowed and that was not rolled back
-	// since (rollback.FindTarget); absent with strategy=emergency.
-	Target *RollbackTargetRelease `json:"target,omitempty"`
-	// Artifact is the build output the target was verified with (the last
-	// passed Build at its commit before that decision); absent, with
-	// ArtifactError saying why, when there is none: the rollback rebuilds.
-	Artifact      *RollbackArtifact `json:"artifact,omitempty"`
-	ArtifactError string            `json:"artifactError,omitempty"`
-	// Restart is the approved deploy command of the service (the first of
-	// the policy data's services.<service>.deploy_commands); absent when
-	// the policy approves none, and the rollback then fails.
-	Restart []string `json:"restart,omitempty"`
-}
-
-// RollbackTargetRelease is the release a fast rollback returns to.
-type RollbackTargetRelease struct {
-	ID     string `json:"id"`
-	Commit string `json:"commit"`
-	// Decision is the verify decision that allowed it.
-	Decision   string    `json:"decision"`
-	VerifiedAt time.Time `json:"verifiedAt"`
-}
-
-// RollbackArtifact is a target's verified build output.
-type RollbackArtifact struct {
-	Digest string   `json:"digest"`
-	Paths  []string `json:"paths"`
-	// Build is the digest of the Build evidence that recorded it.
-	Build string `json:"build"`
-}
 
 // getRollbackTarget answers the rollback target of the release: the same
 // rollback.FindTarget and rollback.VerifiedArtifact a local rollback runs,
@@ -71,7 +33,7 @@ func (s *Server) getRollbackTarget(w http.ResponseWriter, r *http.Request, _ aut
 	if err != nil {
 		return err
 	}
-	out := RollbackTarget{Release: rel}
+	out := api.RollbackTarget{Release: rel}
 	if cmds := s.cfg.Engine.DeployCommands(rel.Service); len(cmds) > 0 {
 		out.Restart = cmds[0]
 	}
@@ -83,7 +45,7 @@ func (s *Server) getRollbackTarget(w http.ResponseWriter, r *http.Request, _ aut
 		case err != nil:
 			return storeError("find the rollback target", err)
 		}
-		out.Target = &RollbackTargetRelease{ID: t.ReleaseID, Commit: t.Commit, Decision: t.Decision, VerifiedAt: t.VerifiedAt}
+		out.Target = &api.RollbackTargetRelease{ID: t.ReleaseID, Commit: t.Commit, Decision: t.Decision, VerifiedAt: t.VerifiedAt}
 		a, err := rollback.VerifiedArtifact(r.Context(), s.store, t)
 		switch {
 		case errors.Is(err, rollback.ErrNoArtifact):
@@ -91,7 +53,7 @@ func (s *Server) getRollbackTarget(w http.ResponseWriter, r *http.Request, _ aut
 		case err != nil:
 			return storeError("find the verified artifact", err)
 		default:
-			out.Artifact = &RollbackArtifact{Digest: a.Digest, Paths: a.Paths, Build: a.Build}
+			out.Artifact = &api.RollbackArtifact{Digest: a.Digest, Paths: a.Paths, Build: a.Build}
 		}
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/localizevideos/shipgate/api"
 	"net/http"
 	"slices"
 	"strings"
@@ -12,7 +13,6 @@ import (
 	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/gate"
-	"github.com/localizevideos/shipgate/server"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -47,7 +47,7 @@ func TestRollbackTarget(t *testing.T) {
 	}
 	// Emergency: no target asked, the approved restart command.
 	code, _, b = e.call("GET", path+"?strategy=emergency", pipeline, nil)
-	em := decode[server.RollbackTarget](t, b)
+	em := decode[api.RollbackTarget](t, b)
 	if code != http.StatusOK || em.Target != nil || !slices.Equal(em.Restart, []string{"pm2", "restart", "localizevideos-app", "--update-env"}) ||
 		em.Release.Service != "localizevideos-app" || em.Release.Environment != "production" {
 		t.Errorf("strategy=emergency = %d %s", code, b)
@@ -74,7 +74,7 @@ func TestRollbackTarget(t *testing.T) {
 	verify("lv-2026-11-25.2", strings.Repeat("b", 40), true, deployAt.Add(-time.Hour))
 	for _, role := range []string{auth.RolePipeline, auth.RoleApprover} {
 		code, _, b = e.call("GET", path, e.tokens[role], nil)
-		got := decode[server.RollbackTarget](t, b)
+		got := decode[api.RollbackTarget](t, b)
 		if code != http.StatusOK || got.Target == nil || got.Target.ID != "lv-2026-11-25.1" || got.Target.Commit != prev || got.Target.Decision != want ||
 			got.Artifact != nil || !strings.Contains(got.ArtifactError, "no passed Build") || len(got.Restart) == 0 || got.Release.ID != rel {
 			t.Errorf("%s: rollback target = %d %s; want lv-2026-11-25.1 @ %s by %s, no artifact", role, code, b, prev, want)

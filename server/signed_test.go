@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"github.com/localizevideos/shipgate/api"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -77,7 +78,7 @@ func TestSignedEvidence(t *testing.T) {
 		body        any
 		ptr, source string
 	}{
-		{"untrusted key", "/v1/evidence", server.EvidenceBatch{Documents: []json.RawMessage{example(t, "incidents.json"), seal(stranger, "plan.json")},
+		{"untrusted key", "/v1/evidence", api.EvidenceBatch{Documents: []json.RawMessage{example(t, "incidents.json"), seal(stranger, "plan.json")},
 			Sources: []string{"incidents.json", "plan.dsse.json"}}, "/signatures/0/keyid", "plan.dsse.json"},
 		{"forged signature", "/v1/evidence", forged, "/signatures/0/sig", "(body)"},
 		{"untrusted key in a gate request", "/v1/gates/deploy", map[string]any{"release": map[string]string{"id": "lv-2026-11-26.1"},
@@ -95,7 +96,7 @@ func TestSignedEvidence(t *testing.T) {
 	}
 
 	// Accepted: the envelope is verified and kept.
-	code, _, b := e.call("POST", "/v1/evidence", tok, server.EvidenceBatch{
+	code, _, b := e.call("POST", "/v1/evidence", tok, api.EvidenceBatch{
 		Documents: []json.RawMessage{seal(trusted, "plan.json"), example(t, "incidents.json"), seal(trusted, "build.json")}})
 	if code != http.StatusOK {
 		t.Fatalf("POST /v1/evidence with trusted envelopes = %d %s", code, b)

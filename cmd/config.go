@@ -224,23 +224,8 @@ func existing(p string) error {
 	return nil
 }
 
-// ledgerStore is the ledger as the commands use it; store/sqlite and
-// store/postgres both provide it.
-type ledgerStore interface {
-	AddEvidence(ctx context.Context, now time.Time, docs []store.Evidence) ([]store.Evidence, error)
-	Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error)
-	EvidenceByDigest(ctx context.Context, digest string) (store.Evidence, error)
-	RecordDecision(ctx context.Context, now time.Time, d store.Decision, opened []store.Violation, ev []store.Evidence) error
-	Decision(ctx context.Context, id string) (store.Decision, error)
-	Decisions(ctx context.Context, releaseID string) ([]store.Decision, error)
-	Violation(ctx context.Context, id string) (store.Violation, error)
-	Violations(ctx context.Context, f store.Filter) ([]store.Violation, error)
-	ServiceEvidence(ctx context.Context, service, kind string) ([]store.Evidence, error)
-	ServiceDecisions(ctx context.Context, service, gate string) ([]store.Decision, error)
-	ClosePostmortem(ctx context.Context, now time.Time, pm store.Evidence, ids []string) ([]store.Violation, error)
-	Verify(ctx context.Context, cp *ledger.Checkpoint) (ledger.Head, error)
-	Close() error
-}
+// ledgerStore is the store contract (store.Store) the commands use.
+type ledgerStore = store.Store
 
 var (
 	_ ledgerStore = (*sqlite.DB)(nil)

@@ -19,33 +19,13 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
-	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/server/web"
 	"github.com/localizevideos/shipgate/store"
 )
 
-// Store is the ledger and the token table as the server uses them;
-// store/sqlite and store/postgres provide it.
-type Store interface {
-	AddEvidence(ctx context.Context, now time.Time, docs []store.Evidence) ([]store.Evidence, error)
-	Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error)
-	EvidenceByDigest(ctx context.Context, digest string) (store.Evidence, error)
-	RecordDecision(ctx context.Context, now time.Time, d store.Decision, opened []store.Violation, ev []store.Evidence) error
-	Decision(ctx context.Context, id string) (store.Decision, error)
-	Decisions(ctx context.Context, releaseID string) ([]store.Decision, error)
-	Violation(ctx context.Context, id string) (store.Violation, error)
-	Violations(ctx context.Context, f store.Filter) ([]store.Violation, error)
-	Releases(ctx context.Context, now time.Time) ([]store.ReleaseSummary, error)
-	EvidenceOfKinds(ctx context.Context, releaseID string, kinds ...string) ([]store.Evidence, error)
-	ServiceEvidence(ctx context.Context, service, kind string) ([]store.Evidence, error)
-	ServiceDecisions(ctx context.Context, service, gate string) ([]store.Decision, error)
-	ClosePostmortem(ctx context.Context, now time.Time, pm store.Evidence, ids []string) ([]store.Violation, error)
-	Verify(ctx context.Context, cp *ledger.Checkpoint) (ledger.Head, error)
-	// Ping runs a real query: readiness.
-	Ping(ctx context.Context) error
-	auth.Store
-}
+// Store is the store contract (store.Store) the server is built on.
+type Store = store.Store
 
 // DefaultMaxBody is the largest request body accepted: 1 MiB.
 const DefaultMaxBody = 1 << 20

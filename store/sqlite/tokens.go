@@ -5,11 +5,23 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/localizevideos/shipgate/store"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
+
+// uniqueViolation reports whether err is SQLite refusing a duplicate key,
+// by its extended result code rather than its message.
+func uniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	c := se.Code()
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
 
 // CreateToken stores t, active. An id or hash the table holds already is an
 // error wrapping store.ErrDuplicate.
@@ -20,7 +32,7 @@ func (db *DB) CreateToken(ctx context.Context, t store.Token) error {
 	_, err := db.sql.ExecContext(ctx, "INSERT INTO tokens ("+store.TokenColumns+") VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
 		t.ID, t.Name, t.Role, t.Hash, store.FormatTime(t.CreatedAt), t.CreatedBy)
 	if err != nil {
-		if strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		if uniqueViolation(err) {
 			return fmt.Errorf("create token %s: %w", t.ID, store.ErrDuplicate)
 		}
 		return fmt.Errorf("create token %s: %w", t.ID, err)

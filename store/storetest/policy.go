@@ -15,11 +15,8 @@ import (
 	"github.com/localizevideos/shipgate/store"
 )
 
-// PolicyStore is what the policy suite needs of a store.
-type PolicyStore interface {
-	Store
-	Policy(ctx context.Context, revision string) (store.Policy, error)
-}
+// PolicyStore is the store contract, as RunPolicies takes it.
+type PolicyStore = store.Store
 
 // RunPolicies runs the suite of recorded policy sets; open is as for Run.
 func RunPolicies(t *testing.T, open func(t *testing.T) PolicyStore) {

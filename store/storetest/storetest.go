@@ -18,27 +18,8 @@ import (
 	"github.com/localizevideos/shipgate/store"
 )
 
-// Store is what the suite needs of a store.
-type Store interface {
-	AddEvidence(ctx context.Context, now time.Time, docs []store.Evidence) ([]store.Evidence, error)
-	Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error)
-	EvidenceByDigest(ctx context.Context, digest string) (store.Evidence, error)
-	RecordDecision(ctx context.Context, now time.Time, d store.Decision, opened []store.Violation, evidence []store.Evidence) error
-	Decision(ctx context.Context, id string) (store.Decision, error)
-	Decisions(ctx context.Context, releaseID string) ([]store.Decision, error)
-	Violations(ctx context.Context, f store.Filter) ([]store.Violation, error)
-	Violation(ctx context.Context, id string) (store.Violation, error)
-	Releases(ctx context.Context, now time.Time) ([]store.ReleaseSummary, error)
-	EvidenceOfKinds(ctx context.Context, releaseID string, kinds ...string) ([]store.Evidence, error)
-	ServiceEvidence(ctx context.Context, service, kind string) ([]store.Evidence, error)
-	ServiceDecisions(ctx context.Context, service, gate string) ([]store.Decision, error)
-	ClosePostmortem(ctx context.Context, now time.Time, pm store.Evidence, ids []string) ([]store.Violation, error)
-	Rows(ctx context.Context, fn func(ledger.Row) error) error
-	Entry(ctx context.Context, seq int64) (ledger.Entry, error)
-	Len(ctx context.Context) (int64, error)
-	Verify(ctx context.Context, cp *ledger.Checkpoint) (ledger.Head, error)
-	Close() error
-}
+// Store is the store contract every store must satisfy to pass the suite.
+type Store = store.Store
 
 // T0 is the suite's clock origin. Its nanoseconds make sure times
 // round-trip exactly, not only to the microsecond the ledger keeps.

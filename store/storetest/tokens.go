@@ -11,15 +11,8 @@ import (
 	"github.com/localizevideos/shipgate/store"
 )
 
-// TokenStore is what RunTokens needs of a store.
-type TokenStore interface {
-	CreateToken(ctx context.Context, t store.Token) error
-	TokenByHash(ctx context.Context, hash string) (store.Token, error)
-	Tokens(ctx context.Context) ([]store.Token, error)
-	RevokeToken(ctx context.Context, id, by string, at time.Time) (store.Token, error)
-	Ping(ctx context.Context) error
-	Len(ctx context.Context) (int64, error)
-}
+// TokenStore is the store contract, as RunTokens takes it.
+type TokenStore = store.Store
 
 // RunTokens is the token behaviour every store must have; open is as for
 // Run.

@@ -370,7 +370,7 @@ func (d *Delta) Evaluate(ctx context.Context, in Input, base *Decision) (dec *De
 	}
 	now := in.Now.UTC()
 	scratch := &Decision{Gate: in.Gate, Release: in.Release}
-	value, err := d.head.prepare(in, now, scratch)
+	value, err := d.head.input(in, scratch)
 	if err != nil || scratch.Input.Digest != base.Input.Digest || !d.alike(ctx, in.Gate, value, now) {
 		dec, err = d.head.Evaluate(ctx, in)
 		return dec, false, err

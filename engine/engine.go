@@ -468,16 +468,39 @@ type Input struct {
 	Probe bool
 }
 
-// prepare binds the evidence of in to its release, recording in d what it
-// counts and ignores, and builds the Rego input and its digest (d.Input).
-func (e *Engine) prepare(in Input, now time.Time, d *Decision) (ast.Value, error) {
+// prepared is an input made ready for the policies: its evidence bound to
+// its release (what counts), at its time, with the freeze windows active
+// then. Evaluate, InputDigest and InputDocument all start from it.
+type prepared struct {
+	in      Input
+	now     time.Time
+	counted []*evidence.Document
+	freeze  []FreezeWindow
+}
+
+// prepare attaches each document's signers, binds the evidence of in to its
+// release, recording in d what it counts and ignores, and finds the freeze
+// windows active at in.Now: the one path from an Input to what the
+// policies see.
+func (e *Engine) prepare(in Input, d *Decision) (*prepared, error) {
+	now := in.Now.UTC()
 	in.Evidence = withSigners(in.Evidence)
 	counted := e.bind(in, now, d)
 	freeze, err := e.settings.calendar.active(now)
 	if err != nil {
 		return nil, fmt.Errorf("freeze calendar: %w", err)
 	}
-	value, digest, err := e.buildInput(in, now, counted, d.grantors(), freeze)
+	return &prepared{in: in, now: now, counted: counted, freeze: freeze}, nil
+}
+
+// input prepares in and builds the Rego input, recording its digest in
+// d.Input.
+func (e *Engine) input(in Input, d *Decision) (ast.Value, error) {
+	p, err := e.prepare(in, d)
+	if err != nil {
+		return nil, err
+	}
+	value, digest, err := e.buildInput(p, d.grantors())
 	if err != nil {
 		return nil, err
 	}
@@ -504,7 +527,7 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) (*Decision, error) {
 		return d, &FaultError{Reason: ReasonUndefined, Err: err}
 	}
 
-	value, err := e.prepare(in, now, d)
+	value, err := e.input(in, d)
 	if err != nil {
 		return e.fault(d, ReasonRuntimeError, err)
 	}
@@ -783,7 +806,8 @@ var kindKeys = func() []*ast.Term {
 
 // buildInput assembles the Rego input as an AST value, so OPA does not
 // convert it again, and its digest.
-func (e *Engine) buildInput(in Input, now time.Time, counted []*evidence.Document, grantors map[string]*Grantor, freeze []FreezeWindow) (ast.Value, string, error) {
+func (e *Engine) buildInput(p *prepared, grantors map[string]*Grantor) (ast.Value, string, error) {
+	in, now, counted, freeze := p.in, p.now, p.counted, p.freeze
 	byKind := make(map[string][]*ast.Term, len(schemas.Kinds))
 	for _, doc := range counted {
 		obj, err := e.value(in.Values, doc)
@@ -849,7 +873,7 @@ func (e *Engine) buildInput(in Input, now time.Time, counted []*evidence.Documen
 		)),
 		ast.Item(ast.StringTerm("violations"), ast.ArrayTerm(vios...)),
 	)
-	digest, err := inputDigest(in, now, counted, freeze)
+	digest, err := inputDigest(p)
 	if err != nil {
 		return nil, "", err
 	}
@@ -857,7 +881,8 @@ func (e *Engine) buildInput(in Input, now time.Time, counted []*evidence.Documen
 }
 
 // inputDigest is the digest of the input buildInput builds.
-func inputDigest(in Input, now time.Time, counted []*evidence.Document, freeze []FreezeWindow) (string, error) {
+func inputDigest(p *prepared) (string, error) {
+	in, now, counted, freeze := p.in, p.now, p.counted, p.freeze
 	dig := digestInput{Gate: in.Gate, Now: now.Format(time.RFC3339Nano), Release: in.Release,
 		Evidence: make([]string, 0, len(counted)), Freeze: freeze, Violations: in.Violations}
 	if dig.Freeze == nil {
@@ -891,14 +916,11 @@ func (e *Engine) InputDigest(in Input) (string, error) {
 	if _, ok := e.queries[in.Gate]; !ok {
 		return "", unknownGate(in.Gate)
 	}
-	now := in.Now.UTC()
-	in.Evidence = withSigners(in.Evidence)
-	counted := e.bind(in, now, &Decision{})
-	freeze, err := e.settings.calendar.active(now)
+	p, err := e.prepare(in, &Decision{})
 	if err != nil {
-		return "", fmt.Errorf("freeze calendar: %w", err)
+		return "", err
 	}
-	return inputDigest(in, now, counted, freeze)
+	return inputDigest(p)
 }
 
 // Ref names the policy set as its decisions do (Decision.Policy).
@@ -917,15 +939,7 @@ func nonNil(fs []Finding) []Finding {
 // policies for in: the document to pass to `opa eval -i` when debugging a
 // policy.
 func (e *Engine) InputDocument(in Input) ([]byte, error) {
-	now := in.Now.UTC()
-	in.Evidence = withSigners(in.Evidence)
-	d := &Decision{}
-	counted := e.bind(in, now, d)
-	freeze, err := e.settings.calendar.active(now)
-	if err != nil {
-		return nil, fmt.Errorf("freeze calendar: %w", err)
-	}
-	v, _, err := e.buildInput(in, now, counted, d.grantors(), freeze)
+	v, err := e.input(in, &Decision{})
 	if err != nil {
 		return nil, err
 	}

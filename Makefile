@@ -7,6 +7,14 @@ FUZZTIME ?= 20s
 # make pg: a throwaway PostgreSQL for the store/postgres tests.
 PGPORT   ?= 55432
 PGDIR    ?= $(or $(TMPDIR),/tmp)/shipgate-pg-$(PGPORT)
+# make build stamps the version and commit from git; without git (or outside
+# a clone) the version stays 0.1.0-dev and the commit is what go build records,
+# if anything. A fresh clone without tags is versioned by its short hash.
+GIT      ?= git
+VERSION  ?= $(or $(shell $(GIT) describe --tags --always --dirty 2>/dev/null),0.1.0-dev)
+COMMIT   ?= $(shell $(GIT) rev-parse HEAD 2>/dev/null)
+MODIFIED ?= $(if $(findstring -dirty,$(VERSION)),true)
+LDFLAGS  := -X github.com/localizevideos/shipgate/cmd.Version=$(VERSION) -X github.com/localizevideos/shipgate/cmd.Commit=$(COMMIT) -X github.com/localizevideos/shipgate/cmd.Modified=$(MODIFIED)
 
 .DEFAULT_GOAL := help
 .PHONY: help build opa test race lint policy-test bench fuzz demo e2e pg pg-stop clean
@@ -14,8 +22,8 @@ PGDIR    ?= $(or $(TMPDIR),/tmp)/shipgate-pg-$(PGPORT)
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## build bin/shipgate
-	$(GO) build -o $(SHIPGATE) .
+build: ## build bin/shipgate, stamped with the version and commit (git describe), without local paths
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(SHIPGATE) .
 
 opa: ## build the upstream opa CLI from the OPA module in go.mod
 	$(GO) build -o $(OPA) github.com/open-policy-agent/opa

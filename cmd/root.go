@@ -16,8 +16,15 @@ import (
 	"github.com/localizevideos/shipgate/schemas"
 )
 
-// Version is set at build time with -ldflags "-X .../cmd.Version=...".
+// Version is set at build time with -ldflags "-X .../cmd.Version=...";
+// make build stamps `git describe --tags --always --dirty`.
 var Version = "0.1.0-dev"
+
+// Commit and Modified are stamped by make build like Version (the git
+// revision, and "true" when the tree had uncommitted changes): `shipgate
+// version` reports them when the build information records no revision
+// (-buildvcs=false, or a build outside the clone).
+var Commit, Modified string
 
 // Exit codes, as pipelines expect them from a gate.
 const (

@@ -31,10 +31,15 @@ type versionInfo struct {
 }
 
 // readVersion reads the running binary's build information: version is
-// shipgate's own (Version, stamped with -ldflags).
+// shipgate's own (Version, stamped with -ldflags), and the commit stamped
+// with it (Commit, Modified) stands in when the build recorded none.
 func readVersion(version string) versionInfo {
 	bi, _ := debug.ReadBuildInfo()
-	return newVersionInfo(version, bi)
+	v := newVersionInfo(version, bi)
+	if v.Commit == "" {
+		v.Commit, v.Modified = Commit, Commit != "" && Modified == "true"
+	}
+	return v
 }
 
 // newVersionInfo takes the commit, the Go version and the OPA and cel-go

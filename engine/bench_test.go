@@ -14,6 +14,7 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policies"
 )
@@ -133,7 +134,7 @@ func BenchmarkEvaluateFreeze10k(b *testing.B) {
 			"start": s.Format(time.RFC3339), "end": s.Add(24 * time.Hour).Format(time.RFC3339)})
 	}
 	freeze["calendar"] = append(windows, freeze["calendar"].([]any)...)
-	e, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, Data: cfg})
+	e, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, Data: cfg, People: keys.People()})
 	if err != nil {
 		b.Fatal(err)
 	}

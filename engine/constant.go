@@ -3,7 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
-	"slices"
+	"sync"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -85,34 +85,85 @@ func (c *constants) lookup(ref ast.Ref) *ast.Term {
 	return node.value
 }
 
-// cache returns a fresh virtual-document cache for one evaluation that
-// answers the folded rules first.
-func (c *constants) cache() topdown.VirtualCache {
-	return &foldedCache{consts: c, frames: make([]map[int][]cached, 1, 4)}
+// cache returns a virtual-document cache for one evaluation that answers
+// the folded rules first; give it back with release when the evaluation
+// is over. Caches are reused: one evaluation puts a few hundred refs, and
+// a fresh cache would allocate them all again.
+func (c *constants) cache() *foldedCache {
+	f := cachePool.Get().(*foldedCache)
+	f.consts = c
+	f.Push()
+	return f
 }
+
+var cachePool = sync.Pool{New: func() any { return &foldedCache{} }}
 
 // foldedCache is a virtual-document cache, as OPA's own (a stack of
 // frames, one per `with`, each mapping a ref to its value or to undefined),
-// with the folded rules in front. It keys a frame by the ref's hash, where
-// OPA's keeps a tree of maps, one per ref element: most cached refs are
-// looked up whole, and the tree costs several allocations per entry. Inside
-// a `with` (a pushed frame) the folded rules are not answered: a `with` may
-// replace data a folded rule read.
+// with the folded rules in front. A frame indexes its entries by the ref's
+// hash, where OPA's keeps a tree of maps, one per ref element: most cached
+// refs are looked up whole, and the tree costs several allocations per
+// entry. Entries and the copies of their refs live in slabs that a reused
+// cache keeps. Inside a `with` (a pushed frame) the folded rules are not
+// answered: a `with` may replace data a folded rule read.
 type foldedCache struct {
 	consts *constants
-	frames []map[int][]cached
+	frames []cacheFrame
+	// spare holds the frames popped since the cache was taken, for reuse.
+	spare []cacheFrame
+}
+
+// cacheFrame holds the entries of one frame: index maps a ref's hash to
+// one plus the position of the newest entry with that hash, and each
+// entry's next chains to the previous one with the same hash.
+type cacheFrame struct {
+	index   map[int]int32
+	entries []cached
+	terms   []*ast.Term
 }
 
 type cached struct {
 	ref       ast.Ref
 	value     *ast.Term
 	undefined bool
+	next      int32
 }
 
 var _ topdown.VirtualCache = (*foldedCache)(nil)
 
-func (f *foldedCache) Push() { f.frames = append(f.frames, nil) }
-func (f *foldedCache) Pop()  { f.frames = f.frames[:len(f.frames)-1] }
+func (f *foldedCache) Push() {
+	var fr cacheFrame
+	if n := len(f.spare); n > 0 {
+		fr, f.spare = f.spare[n-1], f.spare[:n-1]
+	}
+	f.frames = append(f.frames, fr)
+}
+
+func (f *foldedCache) Pop() {
+	top := len(f.frames) - 1
+	f.spare = append(f.spare, f.frames[top].reset())
+	f.frames[top] = cacheFrame{}
+	f.frames = f.frames[:top]
+}
+
+// release resets the cache and gives it back for another evaluation. Its
+// values are dropped, so the pool holds no evaluation's data.
+func (f *foldedCache) release() {
+	for i := range f.frames {
+		f.spare = append(f.spare, f.frames[i].reset())
+		f.frames[i] = cacheFrame{}
+	}
+	f.frames, f.consts = f.frames[:0], nil
+	cachePool.Put(f)
+}
+
+// reset empties fr and returns it with its storage, ready for reuse.
+func (fr cacheFrame) reset() cacheFrame {
+	clear(fr.index)
+	clear(fr.entries)
+	clear(fr.terms)
+	return cacheFrame{index: fr.index, entries: fr.entries[:0], terms: fr.terms[:0]}
+}
 
 func (f *foldedCache) Get(ref ast.Ref) (*ast.Term, bool) {
 	if len(f.frames) == 1 {
@@ -120,7 +171,12 @@ func (f *foldedCache) Get(ref ast.Ref) (*ast.Term, bool) {
 			return v, false
 		}
 	}
-	for _, c := range f.frames[len(f.frames)-1][ref.Hash()] {
+	fr := &f.frames[len(f.frames)-1]
+	if fr.index == nil {
+		return nil, false
+	}
+	for i := fr.index[ref.Hash()]; i > 0; i = fr.entries[i-1].next {
+		c := &fr.entries[i-1]
 		if c.ref.Equal(ref) {
 			if c.undefined {
 				return nil, true
@@ -134,35 +190,37 @@ func (f *foldedCache) Get(ref ast.Ref) (*ast.Term, bool) {
 // Put records value for ref; nil records that ref is undefined. The ref is
 // copied: the evaluator reuses the slice it passes.
 func (f *foldedCache) Put(ref ast.Ref, value *ast.Term) {
-	top := len(f.frames) - 1
-	if f.frames[top] == nil {
-		f.frames[top] = map[int][]cached{}
+	fr := &f.frames[len(f.frames)-1]
+	if fr.index == nil {
+		fr.index = make(map[int]int32, 64)
 	}
 	h := ref.Hash()
-	entries := f.frames[top][h]
-	for i := range entries {
-		if entries[i].ref.Equal(ref) {
+	head := fr.index[h]
+	for i := head; i > 0; i = fr.entries[i-1].next {
+		c := &fr.entries[i-1]
+		if c.ref.Equal(ref) {
 			// As OPA's cache: a value replaces a value; undefined, once
 			// recorded, stays.
 			if value != nil {
-				entries[i].value = value
+				c.value = value
 			} else {
-				entries[i].undefined = true
+				c.undefined = true
 			}
 			return
 		}
 	}
-	f.frames[top][h] = append(entries, cached{ref: slices.Clone(ref), value: value, undefined: value == nil})
+	n := len(fr.terms)
+	fr.terms = append(fr.terms, ref...)
+	fr.entries = append(fr.entries, cached{ref: fr.terms[n:len(fr.terms):len(fr.terms)], value: value, undefined: value == nil, next: head})
+	fr.index[h] = int32(len(fr.entries))
 }
 
 // Keys lists the refs with a value in the top frame.
 func (f *foldedCache) Keys() []ast.Ref {
 	var keys []ast.Ref
-	for _, entries := range f.frames[len(f.frames)-1] {
-		for _, c := range entries {
-			if c.value != nil {
-				keys = append(keys, c.ref)
-			}
+	for _, c := range f.frames[len(f.frames)-1].entries {
+		if c.value != nil {
+			keys = append(keys, c.ref)
 		}
 	}
 	return keys

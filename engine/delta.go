@@ -196,7 +196,7 @@ func Compare(ctx context.Context, base, head *Engine) (*Delta, error) {
 // ShippedDecisionLibrary is the digest of the decision library shipgate
 // ships (policies/lib/decision.rego as parsed: layout and comments do not
 // count). A test holds it equal to the embedded file.
-const ShippedDecisionLibrary = "sha256:74dcdc3b3e9051cbf8c273bd5ee825d7c0e8ad90823afe39e80bc96d87bfc71d"
+const ShippedDecisionLibrary = "sha256:c0aac509cbc76551d91a495b1d5c3bcc49d3dee1e3ddef64884a809703c5f518"
 
 var decisionLib = ast.MustParseRef("data.shipgate.lib.decision")
 
@@ -428,8 +428,9 @@ func (d *Delta) reuse(base *Decision) *Decision {
 // answer evaluates a rule file's answers on input, as the gate's
 // evaluation would: with the gate's folded rules.
 func (e *Engine) answer(ctx context.Context, q *rego.PreparedEvalQuery, gate string, input ast.Value, now time.Time) (*ast.Term, error) {
-	rs, err := q.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTime(now), keepAST,
-		rego.EvalVirtualCache(e.consts.forGate(gate).cache()))
+	cache := e.consts.forGate(gate).cache()
+	rs, err := q.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTime(now), keepAST, rego.EvalVirtualCache(cache))
+	cache.release()
 	if err != nil {
 		return nil, err
 	}

@@ -534,8 +534,9 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) (*Decision, error) {
 
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	rs, err := q.Eval(ctx, rego.EvalParsedInput(value), rego.EvalTime(now), keepAST,
-		rego.EvalVirtualCache(e.consts.forGate(in.Gate).cache()))
+	cache := e.consts.forGate(in.Gate).cache()
+	rs, err := q.Eval(ctx, rego.EvalParsedInput(value), rego.EvalTime(now), keepAST, rego.EvalVirtualCache(cache))
+	cache.release()
 	if err != nil {
 		return e.fault(d, classify(ctx, err), err)
 	}

@@ -108,7 +108,7 @@ lifts(ovr, rule) if {
 	lib.independent(ovr.approver)
 	not lib.future(ovr.createdAt)
 	lib.future(ovr.expiresAt)
-	lib.ns(ovr.expiresAt) - lib.ns(ovr.createdAt) <= max_override_hours * 3600000000000
+	time.parse_rfc3339_ns(ovr.expiresAt) - time.parse_rfc3339_ns(ovr.createdAt) <= max_override_hours * 3600000000000
 	for_this_gate(ovr)
 }
 

@@ -109,11 +109,17 @@ has_argv(obj, path) if text(concat("", object.get(obj, path, [])))
 # Rules judge the worst of a tie, so the digest order never decides.
 newest_of(docs) := [doc |
 	some doc in docs
-	ns(doc.collectedAt) == max({ns(other.collectedAt) | some other in docs})
-]
+	time.parse_rfc3339_ns(doc.collectedAt) == newest_ns
+] if {
+	newest_ns := max({time.parse_rfc3339_ns(doc.collectedAt) | some doc in docs})
+} else := []
 
 # newest(kind) is newest_of the counted documents of kind.
-newest(kind) := newest_of(input.evidence[kind])
+newest(kind) := newest_by_kind[kind]
+
+# newest_by_kind maps each kind to newest_of its counted documents, worked
+# out once per evaluation: several rules ask for the same kind.
+newest_by_kind[kind] := newest_of(docs) if some kind, docs in input.evidence
 
 # short_digest(digest) is the first 12 hex characters of a digest.
 short_digest(digest) := substring(trim_prefix(digest, "sha256:"), 0, 12)
@@ -138,13 +144,13 @@ unsound_deploy(deploy) := sprintf("is recorded succeeded, but its command exited
 
 # deployed_ns is when the newest succeeded Deploy finished (the latest
 # finishedAt on a tie); undefined without a succeeded Deploy.
-deployed_ns := max({ns(doc.data.finishedAt) | some doc in newest_of(succeeded_deploys)})
+deployed_ns := max({time.parse_rfc3339_ns(doc.data.finishedAt) | some doc in newest_of(succeeded_deploys)})
 
 # deployed_at is deployed_ns as the Deploy recorded it (the first spelling
 # in sort order, should two Deploys write the same instant differently).
 deployed_at := sort([doc.data.finishedAt |
 	some doc in succeeded_deploys
-	ns(doc.data.finishedAt) == deployed_ns
+	time.parse_rfc3339_ns(doc.data.finishedAt) == deployed_ns
 ])[0]
 
 # deploys are the Deploys the deploy rules judge: every Deploy of the newest
@@ -166,7 +172,7 @@ judged_deploy(digest) if {
 }
 
 # after_deploy(timestamp) holds when timestamp is at or after deployed_ns.
-after_deploy(timestamp) if ns(timestamp) >= deployed_ns
+after_deploy(timestamp) if time.parse_rfc3339_ns(timestamp) >= deployed_ns
 
 # tied_verifications are the Verifications that started at or after the newest
 # succeeded Deploy finished; early_verifications are the others (all of them

@@ -26,13 +26,25 @@ normal(name) := lower(trim_space(name))
 # normal. (An alias listed under two identities stands for both, so it can
 # pass no four-eyes check against either; policy.data-missing names it.)
 identity(name) := ids if {
-	n := normal(name)
+	ids := identity_of[normal(name)]
+} else := {normal(name)}
+
+# identity_of maps each name in identities, canonical or alias, normal, to
+# the canonical names it stands for. It reads policy data only, so the
+# engine works it out once, when it loads the policies.
+identity_of := {n: ids |
+	some n in identity_names
 	ids := {normal(canonical) |
 		some canonical, aliases in identities
 		known_as(canonical, aliases, n)
 	}
-	count(ids) > 0
-} else := {normal(name)}
+}
+
+# identity_names are every name in identities, canonical or alias, normal.
+identity_names := {normal(canonical) | some canonical, _ in identities} | {normal(alias) |
+	some _, aliases in identities
+	some alias in aliases
+}
 
 known_as(canonical, _, n) if normal(canonical) == n
 
@@ -143,7 +155,7 @@ incident_status(incident) := "open" if {
 	future(incident.resolvedAt)
 } else := "open" if {
 	incident.status == "resolved"
-	ns(incident.resolvedAt) < ns(incident.openedAt)
+	time.parse_rfc3339_ns(incident.resolvedAt) < time.parse_rfc3339_ns(incident.openedAt)
 } else := incident.status
 
 # unapproved_reason(gate) explains why no approval counts at gate.

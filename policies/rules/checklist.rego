@@ -114,7 +114,7 @@ findings contains runbook_finding(doc, message) if {
 	some doc in lib.plans
 	runbook := doc.data.documentation.runbook
 	max_days := lib.config.runbook.max_review_age_days
-	lib.now_ns - lib.ns(runbook.reviewedAt) > max_days * lib.ns_per_day
+	lib.now_ns - time.parse_rfc3339_ns(runbook.reviewedAt) > max_days * lib.ns_per_day
 	message := sprintf(
 		"runbook last reviewed by %s on %s, %d days ago (max %d days)",
 		[object.get(runbook, "reviewer", "an unnamed reviewer"), runbook.reviewedAt, lib.age_days(runbook.reviewedAt), max_days],
@@ -125,6 +125,6 @@ findings contains runbook_finding(doc, message) if {
 	not lib.emergency
 	some doc in lib.plans
 	reviewed_at := doc.data.documentation.runbook.reviewedAt
-	lib.ns(reviewed_at) > lib.now_ns
+	time.parse_rfc3339_ns(reviewed_at) > lib.now_ns
 	message := sprintf("runbook review date %s is in the future (now %s)", [reviewed_at, input.now])
 }

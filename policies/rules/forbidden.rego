@@ -317,5 +317,5 @@ findings contains {
 	violation.status == "open"
 	violation.gate != "deploy"
 	"forbidden.skipped-smoke-tests" in violation.rules
-	lib.ns(violation.openedAt) <= lib.now_ns
+	time.parse_rfc3339_ns(violation.openedAt) <= lib.now_ns
 }

@@ -103,7 +103,7 @@ findings contains on(monitoring, message) if {
 
 findings contains on(monitoring, message) if {
 	some monitoring in monitorings
-	minutes := (lib.ns(monitoring.data.window.end) - lib.ns(monitoring.data.window.start)) / 60000000000
+	minutes := (time.parse_rfc3339_ns(monitoring.data.window.end) - time.parse_rfc3339_ns(monitoring.data.window.start)) / 60000000000
 	minutes < min_window_minutes
 	message := sprintf(
 		"monitoring window %s lasted %v minutes, shorter than the required %v minutes",

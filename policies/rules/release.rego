@@ -70,7 +70,7 @@ after_the_deploy(_) if not lib.deployed_ns
 
 after_the_deploy(rollback) if {
 	some at in [rollback.collectedAt, rollback.data.startedAt, rollback.data.finishedAt]
-	lib.ns(at) >= lib.deployed_ns
+	time.parse_rfc3339_ns(at) >= lib.deployed_ns
 }
 
 rollback_outcome(rollback) := " after the deploy: the release was rolled back" if {

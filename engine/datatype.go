@@ -62,7 +62,7 @@ var configPath = []string{"shipgate", "config"}
 func (e *Engine) checkReads(s map[string]any) error {
 	var errs ast.Errors
 	seen := map[string]bool{}
-	for _, rr := range e.ruleReads() {
+	for _, rr := range e.DataReads() {
 		for _, p := range rr.Paths {
 			if len(p) <= len(configPath) || !slices.Equal(p[:len(configPath)], configPath) {
 				continue

@@ -10,8 +10,8 @@ import (
 
 // ShippedDecisionLibrary names the decision library shipgate ships: a
 // change to policies/lib/decision.rego (other than layout and comments)
-// must update it, after checking that policydiff's reading of the library still
-// holds (see its libraryViews).
+// must update it, after checking that policydiff's reading of the library
+// still holds (see its libraryViews).
 func TestShippedDecisionLibrary(t *testing.T) {
 	if got := defaultEngine(t).LibraryDigest(ast.MustParseRef("data.shipgate.lib.decision")); got != engine.ShippedDecisionLibrary {
 		t.Errorf("the shipped decision library is %s; ShippedDecisionLibrary says %s", got, engine.ShippedDecisionLibrary)

@@ -39,10 +39,10 @@ type Options struct {
 	// Data, when non-nil, replaces data.shipgate.config.
 	Data map[string]any
 	// DataFiles are the files Data was read from (policyset.ReadData and
-	// MergeData), in
-	// the order they apply; when the first is an overlay, it applied over
-	// the policy set's own data file. They only place errors: a problem in
-	// the data is reported at the file and line that gave the value.
+	// MergeData), in the order they apply; when the first is an overlay,
+	// it applied over the policy set's own data file. They only place
+	// errors: a problem in the data is reported at the file and line that
+	// gave the value.
 	DataFiles []policyset.DataFile
 	// Recorded says the policy set is one the ledger recorded, loaded to
 	// replay or audit the decisions made under it: its data is not checked

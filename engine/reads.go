@@ -10,13 +10,6 @@ import (
 // the data schema lacks (checkReads), and policydiff finds the rule files
 // that read data a policy change moved.
 
-// DataReads lists what each rule of the policy set reads of the data,
-// found once. A rule that only names data (config := data.shipgate.config)
-// is an alias: its readers are judged by what they read through it, and it
-// is not listed. object.get with a constant path reads that path only.
-// Callers must not change it.
-func (e *Engine) DataReads() []RuleRead { return e.ruleReads() }
-
 // RuleRead is a rule and the data paths it reads.
 type RuleRead struct {
 	Rule *ast.Rule
@@ -25,11 +18,12 @@ type RuleRead struct {
 	Paths [][]string
 }
 
-// ruleReads lists what each rule of the policy set reads of the data,
+// DataReads lists what each rule of the policy set reads of the data,
 // found once. A rule that only names data (config := data.shipgate.config)
 // is an alias: its readers are judged by what they read through it, and it
 // is not listed. object.get with a constant path reads that path only.
-func (e *Engine) ruleReads() []RuleRead {
+// Callers must not change it.
+func (e *Engine) DataReads() []RuleRead {
 	e.readsOnce.Do(func() {
 		c := e.compiler
 		aliases := map[string]ast.Ref{}

@@ -15,31 +15,39 @@ var allowedDeps = map[string][]string{
 	"policies":        {},
 	"ledger":          {},
 	"evidence":        {"schemas"},
-	"engine":          {"evidence", "schemas"},
+	"engine":          {"policyset", "evidence", "schemas"},
 	"store":           {"ledger", "evidence", "schemas"},
 	"store/sqlite":    {"store", "ledger", "evidence", "schemas"},
 	"store/postgres":  {"store", "ledger", "evidence", "schemas"},
 	"store/storetest": {"store", "ledger", "evidence", "schemas"},
-	"gate":            {"engine", "evidence", "schemas", "store", "ledger"},
-	"replay":          {"engine", "evidence", "schemas", "store", "ledger", "gate"},
+	"gate":            {"engine", "policyset", "evidence", "schemas", "store", "ledger"},
+	"replay":          {"engine", "policyset", "policydiff", "evidence", "schemas", "store", "ledger", "gate"},
 	"collect/git":     {},
 	"runner":          {"evidence", "schemas"},
-	"format":          {"engine", "evidence", "schemas"},
-	"report":          {"store", "ledger", "engine", "evidence", "schemas", "gate"},
-	"auditpack":       {"report", "store", "ledger", "engine", "evidence", "schemas", "gate"},
-	"cmd":             {"engine", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "report", "auditpack", "auth", "server/...", "api", "client", "rollback", "reconcile", "signals", "watch", "artifact", "internal/celyaml", "internal/timespec", "sample"},
-	"rollback":        {"engine", "evidence", "schemas", "store", "ledger", "runner", "artifact"},
+	"format":          {"engine", "policyset", "regotest", "evidence", "schemas"},
+	"report":          {"store", "ledger", "engine", "policyset", "evidence", "schemas", "gate"},
+	"auditpack":       {"report", "store", "ledger", "engine", "policyset", "evidence", "schemas", "gate"},
+	"cmd":             {"engine", "policyset", "policydiff", "regotest", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "report", "auditpack", "auth", "server/...", "api", "client", "rollback", "reconcile", "signals", "watch", "artifact", "internal/celyaml", "internal/timespec", "sample"},
+	"rollback":        {"engine", "policyset", "evidence", "schemas", "store", "ledger", "runner", "artifact"},
 	"artifact":        {},
 	"sample":          {},
-	"reconcile":       {"engine", "evidence", "schemas", "store", "ledger", "gate", "collect/git", "collect/pm2", "artifact"},
+	"reconcile":       {"engine", "policyset", "evidence", "schemas", "store", "ledger", "gate", "collect/git", "collect/pm2", "artifact"},
 	"collect/pm2":     {},
 	"auth":            {"store", "ledger", "evidence", "schemas"},
-	"server":          {"api", "auth", "server/web", "gate", "engine", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact"},
-	"client":          {"api", "gate", "engine", "evidence", "schemas", "store", "ledger"},
+	"server":          {"api", "auth", "server/web", "gate", "engine", "policyset", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact"},
+	"client":          {"api", "gate", "engine", "policyset", "evidence", "schemas", "store", "ledger"},
 
 	// api holds the JSON documents of the HTTP API, which the server
 	// writes and the client reads.
-	"api": {"engine", "evidence", "schemas", "store", "ledger"},
+	"api": {"engine", "policyset", "evidence", "schemas", "store", "ledger"},
+
+	// policyset reads policy sets (directories, bundles, data) for the
+	// engine, which compiles and evaluates them; policydiff compares two
+	// loaded engines and regotest runs a set's Rego tests: the engine
+	// imports neither.
+	"policyset":  {"schemas"},
+	"policydiff": {"engine", "policyset", "evidence", "schemas"},
+	"regotest":   {"engine", "policyset", "evidence", "schemas"},
 
 	// The error-spike check of httpcheck reads /metrics and Prometheus
 	// through prom, a leaf.

@@ -16,6 +16,7 @@ import (
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/internal/targz"
 	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/report"
 	"github.com/localizevideos/shipgate/store"
 )
@@ -222,7 +223,7 @@ func (c *checker) tamper(p Problem) { c.res.Tampered = append(c.res.Tampered, p)
 
 // Check verifies a pack and evaluates each of its decisions again. It
 // returns an error only when it cannot do its work (no validator, a
-// cancelled context, a policy bundle past the limits of engine.ReadBundle:
+// cancelled context, a policy bundle past the limits of policyset.ReadBundle:
 // a *FormatError naming it); everything else wrong with the pack is in the
 // Result.
 func Check(ctx context.Context, a *Archive, opts Options) (*Result, error) {
@@ -510,7 +511,7 @@ func (c *checker) policyFiles(ctx context.Context) error {
 				continue
 			}
 		}
-		bun, err := engine.ReadBundle(bytes.NewReader(b), nil)
+		bun, err := policyset.ReadBundle(bytes.NewReader(b), nil)
 		// A bundle past its limits is not read on: a gzip bomb is no
 		// evidence of anything, and the replay stops with it named.
 		if le := (*targz.LimitError)(nil); errors.As(err, &le) {

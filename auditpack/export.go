@@ -20,6 +20,7 @@ import (
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -40,7 +41,7 @@ type ExportOptions struct {
 	// PublicKey is the checkpoint's key, written to the pack.
 	PublicKey ed25519.PublicKey
 	// Policies are policy sets decisions may have been made under, as
-	// bundles (engine.BuildBundle or engine.ReadBundle), for ledgers that
+	// bundles (engine.BuildBundle or policyset.ReadBundle), for ledgers that
 	// do not hold them: the gate records each policy set in the ledger
 	// with the first decision made under it, and a set the ledger holds is
 	// taken from there. A selected decision whose revision neither the
@@ -416,7 +417,7 @@ func policyFiles(ctx context.Context, decs []selected, recorded map[string]recor
 			b = &c
 		}
 		var buf bytes.Buffer
-		if err := engine.WriteBundle(&buf, b); err != nil {
+		if err := policyset.WriteBundle(&buf, b); err != nil {
 			return nil, err
 		}
 		out = append(out, policyFile{ref: ref, body: buf.Bytes()})
@@ -425,10 +426,10 @@ func policyFiles(ctx context.Context, decs []selected, recorded map[string]recor
 }
 
 // policySet is a recorded policy set as the engine takes it.
-func policySet(p store.Policy) *engine.PolicySet {
-	set := &engine.PolicySet{Revision: p.Revision, Data: p.Data, Modules: make([]engine.PolicyModule, len(p.Modules))}
+func policySet(p store.Policy) *policyset.Record {
+	set := &policyset.Record{Revision: p.Revision, Data: p.Data, Modules: make([]policyset.Module, len(p.Modules))}
 	for i, m := range p.Modules {
-		set.Modules[i] = engine.PolicyModule{Path: m.Path, Source: m.Source}
+		set.Modules[i] = policyset.Module{Path: m.Path, Source: m.Source}
 	}
 	return set
 }

@@ -158,7 +158,7 @@ type Archive struct {
 // Read reads a pack archive within lim (zero fields take DefaultLimits),
 // refusing it (a *FormatError naming the limit) as soon as it goes past
 // one, before the rest is inflated. The policy bundles in a pack are read
-// within the bundle limits of engine.ReadBundle when Check loads them.
+// within the bundle limits of policyset.ReadBundle when Check loads them.
 // It accepts only regular files and directories with clean relative names,
 // each once, and a manifest of this Format; it checks nothing else.
 func Read(r io.Reader, lim Limits) (*Archive, error) {

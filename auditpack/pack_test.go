@@ -31,6 +31,7 @@ import (
 	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/replay/replaytest"
 	"github.com/localizevideos/shipgate/report"
 	"github.com/localizevideos/shipgate/schemas"
@@ -53,7 +54,7 @@ func validator(tb testing.TB) *evidence.Validator {
 // EXAMPLE keys the example evidence is signed with trusted, alice and bob
 // bound to theirs.
 func exampleData(tb testing.TB) map[string]any {
-	return engine.MergeData(policytest.Data(tb), keys.Overlay())
+	return policyset.MergeData(policytest.Data(tb), keys.Overlay())
 }
 
 // fixture is a ledger recorded through the real gate into SQLite, with a
@@ -441,13 +442,13 @@ func rehash(t *testing.T, m auditpack.Manifest, files map[string][]byte) []byte 
 // they are not the ones the decision recorded.
 func editBundle(t *testing.T, raw []byte) []byte {
 	t.Helper()
-	b, err := engine.ReadBundle(bytes.NewReader(raw), nil)
+	b, err := policyset.ReadBundle(bytes.NewReader(raw), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.Modules[0].Raw = append(bytes.Clone(b.Modules[0].Raw), []byte("\n# edited\n")...)
 	var buf bytes.Buffer
-	if err := engine.WriteBundle(&buf, b); err != nil {
+	if err := policyset.WriteBundle(&buf, b); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()

@@ -20,6 +20,7 @@ import (
 	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/store/sqlite"
 )
 
@@ -36,7 +37,7 @@ func TestSignedEvidence(t *testing.T) {
 	// One key signs the Build, the Deploy and, bound to alice in the data,
 	// her approval.
 	signerPub, signerKey, _ := ed25519.GenerateKey(nil)
-	data := engine.MergeData(policytest.Data(t), map[string]any{"signing": map[string]any{
+	data := policyset.MergeData(policytest.Data(t), map[string]any{"signing": map[string]any{
 		"people": map[string]any{"alice": []any{evidence.KeyID(signerPub)}}}})
 	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS, Data: data})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/internal/inputfile"
+	"github.com/localizevideos/shipgate/policyset"
 )
 
 // policyBundleOptions are the flags of `shipgate policy bundle`.
@@ -84,7 +85,7 @@ func policyBundleRun(ctx context.Context, s Streams, o *policyBundleOptions) err
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(o.Out, func(w io.Writer) error { return engine.WriteBundle(w, b) }); err != nil {
+	if err := writeFileAtomic(o.Out, func(w io.Writer) error { return policyset.WriteBundle(w, b) }); err != nil {
 		return err
 	}
 	signed := "unsigned"

@@ -11,8 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/pflag"
 
-	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/policyset"
 )
 
 // policyData parses args as the policy flags of a command and returns the
@@ -34,7 +34,7 @@ func policyData(t *testing.T, config string, args ...string) (map[string]any, er
 
 func readData(t *testing.T, name string, b []byte) map[string]any {
 	t.Helper()
-	m, err := engine.ReadData(name, b)
+	m, err := policyset.ReadData(name, b)
 	if err != nil {
 		t.Fatal(err)
 	}

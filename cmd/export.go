@@ -19,6 +19,7 @@ import (
 	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -204,7 +205,7 @@ func decisionLogEvent(d store.Decision) (opaEvent, error) {
 		Input:      input,
 		Result:     result,
 		Timestamp:  d.EvaluatedAt.UTC(),
-		Bundles:    map[string]opaBundleInfo{engine.BundleRoot: {Revision: rev}},
+		Bundles:    map[string]opaBundleInfo{policyset.BundleRoot: {Revision: rev}},
 		Labels:     map[string]string{"app": "shipgate", "version": Version},
 	}, nil
 }
@@ -283,7 +284,7 @@ func (o *auditExportOptions) bundles(ctx context.Context) ([]*bundle.Bundle, err
 			return nil, fmt.Errorf("read bundle: %w", err)
 		}
 		defer f.Close()
-		b, err := engine.ReadBundle(f, key)
+		b, err := policyset.ReadBundle(f, key)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/replay"
 	"github.com/localizevideos/shipgate/schemas"
 )
@@ -107,15 +108,15 @@ func (o *PolicyOptions) source() fs.FS {
 // (the policy set's own data applies), and the files as read, for the
 // engine to name the file and line of an error in them. A plain FILE is
 // the whole data, so only the first may be one; each +FILE is merged over
-// what comes before it (engine.MergeData), the first over the policy
+// what comes before it (policyset.MergeData), the first over the policy
 // set's own data.
-func (o *PolicyOptions) data() (map[string]any, []engine.DataFile, error) {
+func (o *PolicyOptions) data() (map[string]any, []policyset.DataFile, error) {
 	files := o.dataFiles()
 	if len(files) == 0 {
 		return nil, nil, nil
 	}
 	var out map[string]any
-	read := make([]engine.DataFile, 0, len(files))
+	read := make([]policyset.DataFile, 0, len(files))
 	for i, f := range files {
 		name, overlay := strings.CutPrefix(f, "+")
 		if i > 0 && !overlay {
@@ -132,13 +133,13 @@ func (o *PolicyOptions) data() (map[string]any, []engine.DataFile, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("read data: %w", err)
 		}
-		m, err := engine.ReadData(name, b)
+		m, err := policyset.ReadData(name, b)
 		if err != nil {
 			return nil, nil, err
 		}
-		read = append(read, engine.DataFile{Name: name, Raw: b, Overlay: overlay})
+		read = append(read, policyset.DataFile{Name: name, Raw: b, Overlay: overlay})
 		if overlay {
-			out = engine.MergeData(out, m)
+			out = policyset.MergeData(out, m)
 		} else {
 			out = m
 		}
@@ -189,7 +190,7 @@ func (o *PolicyOptions) bundleEngine(ctx context.Context) (*engine.Engine, error
 		return nil, fmt.Errorf("read bundle: %w", err)
 	}
 	defer f.Close()
-	b, err := engine.ReadBundle(f, key)
+	b, err := policyset.ReadBundle(f, key)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Bundle, err)
 	}

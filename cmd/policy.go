@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/regotest"
 )
 
 func newPolicyCmd(s Streams, g *globals) *cobra.Command {
@@ -58,7 +58,7 @@ func policyTestRun(ctx context.Context, s Streams, o *policyTestOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := engine.Test(ctx, engine.Options{Policies: o.Policy.source(), Data: data, DataFiles: files})
+	rep, err := regotest.Run(ctx, regotest.Options{Policies: o.Policy.source(), Data: data, DataFiles: files})
 	if err != nil {
 		return err
 	}

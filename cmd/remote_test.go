@@ -25,6 +25,7 @@ import (
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/server"
 	"github.com/localizevideos/shipgate/store/sqlite"
@@ -93,11 +94,11 @@ func newRemoteEnv(t *testing.T) *remoteEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, err := engine.ReadData("data.yaml", raw)
+	base, err := policyset.ReadData("data.yaml", raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS, Data: engine.MergeData(base, over)})
+	eng, err := engine.Load(ctx, engine.Options{Policies: policies.FS, Data: policyset.MergeData(base, over)})
 	if err != nil {
 		t.Fatal(err)
 	}

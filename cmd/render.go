@@ -10,6 +10,7 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/format"
+	"github.com/localizevideos/shipgate/regotest"
 )
 
 func writeJSON(w io.Writer, v any) error {
@@ -50,7 +51,7 @@ func writeDecisionOutput(s Streams, name string, d *engine.Decision) error {
 // writeTestReport writes a policy test report in one of the CI formats; dir
 // is the policy directory as given, which the tests' file names are
 // relative to.
-func writeTestReport(s Streams, name, dir string, rep *engine.TestReport) error {
+func writeTestReport(s Streams, name, dir string, rep *regotest.Report) error {
 	switch name {
 	case "junit":
 		return format.JUnitTests(s.Out, rep, dir)

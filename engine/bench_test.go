@@ -15,8 +15,8 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
-	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/policyset"
 )
 
 // benchCases are the allowed release and a denied one (open SEV-1, and the
@@ -102,7 +102,7 @@ func bareQuery(b *testing.B) rego.PreparedEvalQuery {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg, err := engine.ReadData("data.yaml", raw)
+	cfg, err := policyset.ReadData("data.yaml", raw)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func BenchmarkEvaluateFreeze10k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg, err := engine.ReadData("data.yaml", raw)
+	cfg, err := policyset.ReadData("data.yaml", raw)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -163,46 +163,4 @@ func reportCPU(b *testing.B, cpu time.Duration) {
 	if cpu > 0 {
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
-}
-
-// BenchmarkDelta is a head's answer through a Delta where the changed rule
-// file (freeze) answers alike: the base's decision is reused after the
-// input is built and the file is evaluated on both sides. Beside it, the
-// head evaluating the gate in full.
-func BenchmarkDelta(b *testing.B) {
-	ctx := context.Background()
-	base := defaultEngine(b)
-	const frozen = "frozen if input.release.environment in lib.config.freeze.environments"
-	head, err := engine.Load(ctx, engine.Options{Policies: policytest.Edited(b, map[string]func(string) string{
-		"rules/freeze.rego": policytest.Replace(b, frozen, frozen+"\n\nfrozen if input.release.environment == \"staging\""),
-	})})
-	if err != nil {
-		b.Fatal(err)
-	}
-	d, err := engine.Compare(ctx, base, head)
-	if err != nil || d.Full() != "" {
-		b.Fatalf("Compare() = %q, %v", d.Full(), err)
-	}
-	in := engine.Input{Gate: "deploy", Release: release, Now: deployAt, Evidence: benchCases(b)["allowed"]}
-	bd, _ := base.Evaluate(ctx, in)
-	b.Run("reused", func(b *testing.B) {
-		b.ReportAllocs()
-		cpu := cpuTime()
-		for b.Loop() {
-			if _, reused, err := d.Evaluate(ctx, in, bd); err != nil || !reused {
-				b.Fatalf("Evaluate() = reused %t, %v", reused, err)
-			}
-		}
-		reportCPU(b, cpuTime()-cpu)
-	})
-	b.Run("full", func(b *testing.B) {
-		b.ReportAllocs()
-		cpu := cpuTime()
-		for b.Loop() {
-			if _, err := head.Evaluate(ctx, in); err != nil {
-				b.Fatal(err)
-			}
-		}
-		reportCPU(b, cpuTime()-cpu)
-	})
 }

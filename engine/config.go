@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/schemas"
 )
 
@@ -154,4 +155,10 @@ func parseSettings(raw any) (*settings, error) {
 // policy data names none.
 func (e *Engine) DeployCommands(service string) [][]string {
 	return slices.Clone(e.settings.deploy[service])
+}
+
+// issue is a problem in data that the schema accepts, at path under
+// data.shipgate.config: Load places it in the file that gave the value.
+func issue(msg string, path ...string) *policyset.Issue {
+	return &policyset.Issue{Path: path, Message: msg}
 }

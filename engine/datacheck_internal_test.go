@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/localizevideos/shipgate/policyset"
 )
 
 // minimalData is the smallest data the data schema accepts, for policy
@@ -16,7 +18,7 @@ func minimalData(t *testing.T) map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := ReadData(name, raw)
+	data, err := policyset.ReadData(name, raw)
 	if err != nil {
 		t.Fatal(err)
 	}

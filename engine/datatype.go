@@ -6,6 +6,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
+	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/schemas"
 )
 
@@ -61,48 +62,23 @@ var configPath = []string{"shipgate", "config"}
 func (e *Engine) checkReads(s map[string]any) error {
 	var errs ast.Errors
 	seen := map[string]bool{}
-	for _, rr := range e.ruleReads() {
-		for _, p := range rr.paths {
+	for _, rr := range e.DataReads() {
+		for _, p := range rr.Paths {
 			if len(p) <= len(configPath) || !slices.Equal(p[:len(configPath)], configPath) {
 				continue
 			}
 			key := p[len(configPath):]
-			ok, want := admits(s, key)
-			msg := fmt.Sprintf("data.shipgate.config.%s: the data schema (schemas/%s) has no such key%s", dottedKey(nil, key), schemas.DataFile, want)
-			if ok || seen[location(rr.rule)+msg] {
+			ok, want := policyset.Admits(s, key)
+			msg := fmt.Sprintf("data.shipgate.config.%s: the data schema (schemas/%s) has no such key%s", policyset.KeyPath(key), schemas.DataFile, want)
+			if ok || seen[location(rr.Rule)+msg] {
 				continue
 			}
-			seen[location(rr.rule)+msg] = true
-			errs = append(errs, ast.NewError(ast.TypeErr, rr.rule.Location, "%s", msg))
+			seen[location(rr.Rule)+msg] = true
+			errs = append(errs, ast.NewError(ast.TypeErr, rr.Rule.Location, "%s", msg))
 		}
 	}
 	if len(errs) > 0 {
 		return &PolicyError{Errors: errs}
 	}
 	return nil
-}
-
-// admits reports whether the schema s lets the data have a value at path;
-// when it does not, want lists the keys it allows where path leaves it.
-func admits(s map[string]any, path []string) (ok bool, want string) {
-	for i, tok := range path {
-		if t, _ := s["type"].(string); t != "" && t != "object" {
-			return false, fmt.Sprintf("; %s is of type %s", dottedKey(nil, path[:i]), t)
-		}
-		if props, _ := s["properties"].(map[string]any); props[tok] != nil {
-			s, _ = props[tok].(map[string]any)
-			continue
-		}
-		switch ap := s["additionalProperties"].(type) {
-		case map[string]any:
-			s = ap
-			continue
-		case bool:
-			if !ap {
-				return false, allowedKeys(s)
-			}
-		}
-		return true, "" // an open object: any key
-	}
-	return true, ""
 }

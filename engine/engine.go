@@ -2,14 +2,10 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
-	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -18,13 +14,13 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
-	"github.com/open-policy-agent/opa/v1/loader"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/schemas"
 )
 
@@ -37,16 +33,17 @@ type Options struct {
 	// mounted by directory as OPA does). *_test.rego files are skipped.
 	Policies fs.FS
 	// Bundle, instead of Policies, is a policy set read from an OPA bundle
-	// (ReadBundle verifies its signature); its modules and data compile
-	// exactly as a directory's do, and decisions name its revision.
+	// (policyset.ReadBundle verifies its signature); its modules and data
+	// compile exactly as a directory's do, and decisions name its revision.
 	Bundle *bundle.Bundle
 	// Data, when non-nil, replaces data.shipgate.config.
 	Data map[string]any
-	// DataFiles are the files Data was read from (ReadData, MergeData), in
-	// the order they apply; when the first is an overlay, it applied over
-	// the policy set's own data file. They only place errors: a problem in
-	// the data is reported at the file and line that gave the value.
-	DataFiles []DataFile
+	// DataFiles are the files Data was read from (policyset.ReadData and
+	// MergeData), in the order they apply; when the first is an overlay,
+	// it applied over the policy set's own data file. They only place
+	// errors: a problem in the data is reported at the file and line that
+	// gave the value.
+	DataFiles []policyset.DataFile
 	// Recorded says the policy set is one the ledger recorded, loaded to
 	// replay or audit the decisions made under it: its data is not checked
 	// against this version's data schema, which may have changed since,
@@ -76,19 +73,15 @@ type Engine struct {
 	bundle   string
 	timeout  time.Duration
 	// policy is the policy set as the ledger records it (PolicySet).
-	policy *PolicySet
-	// compiler, store, files and data are the compiled policy set, kept
-	// so that Compare can tell what another policy set changes.
+	policy *policyset.Record
+	// set, compiler and store are the policy set as read and compiled,
+	// kept so that policydiff can tell what another policy set changes.
+	set      *policyset.Set
 	compiler *ast.Compiler
 	store    storage.Store
-	files    map[string]policyFile
-	data     map[string]any
-	// withs are the rules with `with` modifiers (Compare), found once.
-	withsOnce sync.Once
-	withs     map[*ast.Rule][]*ast.With
-	// reads are what each rule reads of the data (Compare), found once.
+	// reads are what each rule reads of the data (DataReads), found once.
 	readsOnce sync.Once
-	reads     []ruleRead
+	reads     []RuleRead
 }
 
 // PolicyError reports a policy set that does not load or compile, with the
@@ -129,68 +122,31 @@ func Capabilities() *ast.Capabilities {
 	return caps
 }
 
-// Load reads, compiles and prepares the policy set, from a directory or a
-// bundle. It is the only place policies are compiled.
+// Load reads the policy set, from a directory or a bundle
+// (policyset.Open), compiles and prepares it. It is the only place
+// policies are compiled.
 func Load(ctx context.Context, opts Options) (*Engine, error) {
-	var set *policySet
-	var err error
-	switch {
-	case opts.Bundle != nil && opts.Policies != nil:
-		return nil, &PolicyError{Err: errors.New("load policies: give a policy directory or a bundle, not both")}
-	case opts.Bundle != nil:
-		set, err = bundleSet(opts.Bundle)
-	case opts.Policies == nil:
-		return nil, &PolicyError{Err: errors.New("load policies: no policy source")}
-	default:
-		set, err = dirSet(opts.Policies)
-	}
+	set, err := policyset.Open(policyset.Source{Policies: opts.Policies, Bundle: opts.Bundle, Data: opts.Data, DataFiles: opts.DataFiles,
+		ServerKeys: opts.ServerKeys, People: opts.People})
 	if err != nil {
-		return nil, err
-	}
-	set.docs = withData(set.docs, opts.Data)
-	set.layers = dataLayers(set.own, opts.Data != nil, opts.DataFiles)
-	if set.docs, err = withIdentities(set.docs, opts.ServerKeys, opts.People); err != nil {
 		return nil, &PolicyError{Err: err}
 	}
 	return load(ctx, set, opts)
 }
 
-// withData returns docs with data mounted at data.shipgate.config, when
-// data is non-nil. docs itself is left as it is: it may be a bundle's.
-func withData(docs map[string]any, data map[string]any) map[string]any {
-	if data == nil {
-		return docs
-	}
-	docs = maps.Clone(docs)
-	if docs == nil {
-		docs = map[string]any{}
-	}
-	sg, _ := docs["shipgate"].(map[string]any)
-	sg = maps.Clone(sg)
-	if sg == nil {
-		sg = map[string]any{}
-	}
-	sg["config"] = data
-	docs["shipgate"] = sg
-	return docs
-}
-
-// load compiles and prepares set; opts.Data is already in set.docs.
-func load(ctx context.Context, set *policySet, opts Options) (*Engine, error) {
-	docs := set.docs
-	cfg, err := policyData(docs, set.layers, opts.Recorded)
+// load compiles and prepares set; opts.Data is already in it.
+func load(ctx context.Context, set *policyset.Set, opts Options) (*Engine, error) {
+	docs := set.Data()
+	cfg, err := set.Config(opts.Recorded)
 	if err != nil {
 		return nil, &PolicyError{Err: err}
 	}
 	st, err := parseSettings(cfg)
 	if err != nil {
-		return nil, &PolicyError{Err: locateIssue(err, cfg, set.layers)}
+		return nil, &PolicyError{Err: set.Locate(err, cfg)}
 	}
 
-	modules := map[string]*ast.Module{}
-	for _, f := range set.files {
-		modules[f.name] = f.parsed
-	}
+	modules := set.Modules()
 	if len(modules) == 0 {
 		return nil, &PolicyError{Err: errors.New("load policies: no .rego modules")}
 	}
@@ -227,8 +183,8 @@ func load(ctx context.Context, set *policySet, opts Options) (*Engine, error) {
 	}
 
 	store := inmem.NewFromObjectWithOpts(docs, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
-	e := &Engine{queries: map[string]rego.PreparedEvalQuery{}, settings: st, bundle: set.bundle, timeout: opts.Timeout,
-		compiler: compiler, store: store, files: set.files, data: docs}
+	e := &Engine{queries: map[string]rego.PreparedEvalQuery{}, settings: st, bundle: set.BundleRevision(), timeout: opts.Timeout,
+		set: set, compiler: compiler, store: store}
 	if e.timeout <= 0 {
 		e.timeout = DefaultTimeout
 	}
@@ -257,30 +213,14 @@ func load(ctx context.Context, set *policySet, opts Options) (*Engine, error) {
 	if e.consts, err = fold(ctx, compiler, store, e.timeout, Gates); err != nil {
 		return nil, &PolicyError{Err: err}
 	}
-	e.revision, err = revision(set.files, docs)
+	e.revision, err = set.Revision()
 	if err != nil {
 		return nil, &PolicyError{Err: err}
 	}
-	if e.policy, err = newPolicySet(set.files, docs, e.revision); err != nil {
+	if e.policy, err = set.Record(e.revision); err != nil {
 		return nil, &PolicyError{Err: err}
 	}
 	return e, nil
-}
-
-// policyData returns data.shipgate.config of docs, checked against the
-// data schema unless the set is a recorded one; layers place errors.
-func policyData(docs map[string]any, layers []DataFile, recorded bool) (map[string]any, error) {
-	sg, _ := docs["shipgate"].(map[string]any)
-	cfg, ok := sg["config"].(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("load policies: %w at data.shipgate.config: give --data FILE or add a shipgate/config/data.yaml", ErrNoData)
-	}
-	if !recorded {
-		if err := checkData(cfg, layers); err != nil {
-			return nil, err
-		}
-	}
-	return cfg, nil
 }
 
 // catalogRef is the decision library's map of every declared rule.
@@ -350,70 +290,6 @@ func checkRuleFiles(modules map[string]*ast.Module) error {
 		return &PolicyError{Errors: errs}
 	}
 	return nil
-}
-
-// policySet is a policy set as read, from a directory or a bundle, before
-// it is compiled.
-type policySet struct {
-	// files holds the modules by their path inside the set, without a
-	// leading slash: the same for a directory and a bundle built from it.
-	files map[string]policyFile
-	docs  map[string]any
-	// bundle is the bundle manifest's revision; empty for a directory.
-	bundle string
-	// own is the set's own data file (a directory's); layers the files its
-	// data comes from (dataLayers), to place an error in them.
-	own    *DataFile
-	layers []DataFile
-}
-
-type policyFile struct {
-	name   string
-	raw    []byte
-	parsed *ast.Module
-}
-
-func isTestFile(name string) bool { return strings.HasSuffix(name, "_test.rego") }
-
-// dirSet reads the modules and data files of fsys, skipping tests.
-func dirSet(fsys fs.FS) (*policySet, error) {
-	res, err := loader.NewFileLoader().
-		WithFS(fsys).
-		WithRegoVersion(ast.RegoV1).
-		WithProcessAnnotation(true).
-		Filtered([]string{"."}, func(_ string, info fs.FileInfo, _ int) bool {
-			return !info.IsDir() && isTestFile(info.Name())
-		})
-	if err != nil {
-		return nil, &PolicyError{Err: fmt.Errorf("load policies: %w", err)}
-	}
-	set := &policySet{files: make(map[string]policyFile, len(res.Modules)), docs: res.Documents}
-	for key, f := range res.Modules {
-		set.files[key] = policyFile{name: f.Name, raw: f.Raw, parsed: f.Parsed}
-	}
-	if set.own, err = ownData(fsys); err != nil {
-		return nil, &PolicyError{Err: fmt.Errorf("load policies: %w", err)}
-	}
-	return set, nil
-}
-
-// revision digests every module's source and the data, so a decision names
-// exactly the rules it was made under.
-func revision(files map[string]policyFile, docs map[string]any) (string, error) {
-	h := sha256.New()
-	names := slices.Sorted(maps.Keys(files))
-	for _, n := range names {
-		f := files[n]
-		fmt.Fprintf(h, "module %s %d\n", path.Clean(f.name), len(f.raw))
-		h.Write(f.raw)
-	}
-	c, err := canonical(docs)
-	if err != nil {
-		return "", fmt.Errorf("policy revision: %w", err)
-	}
-	fmt.Fprintf(h, "data %d\n", len(c))
-	h.Write(c)
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // PostmortemDue is how long after a violation opens its postmortem is due

@@ -18,6 +18,7 @@ import (
 	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/policyset"
 )
 
 func signingKey(name string) ed25519.PrivateKey {
@@ -36,7 +37,7 @@ func signingEngine(t *testing.T, pinned ...string) *engine.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := engine.ReadData("data.yaml", b)
+	data, err := policyset.ReadData("data.yaml", b)
 	if err != nil {
 		t.Fatal(err)
 	}

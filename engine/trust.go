@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"regexp"
@@ -348,70 +347,4 @@ func (t *trust) judge(doc *evidence.Document) (g *Grantor, reason, why string) {
 		return nil, reason, why
 	}
 	return nil, "", ""
-}
-
-// withIdentities returns docs with servers and people added to
-// data.shipgate.config.signing (servers: key id → name; people: person →
-// key ids, united with the data's), so the policy set a decision records
-// names every key that authenticated a grant. docs itself is left as it is.
-func withIdentities(docs map[string]any, servers map[string]string, people map[string][]string) (map[string]any, error) {
-	if len(servers) == 0 && len(people) == 0 {
-		return docs, nil
-	}
-	// A deep copy: docs may be a bundle's, or shared with other engines.
-	b, err := json.Marshal(docs)
-	if err != nil {
-		return nil, fmt.Errorf("policy data: %w", err)
-	}
-	var out map[string]any
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("policy data: %w", err)
-	}
-	if out == nil {
-		out = map[string]any{}
-	}
-	sg, _ := out["shipgate"].(map[string]any)
-	if sg == nil {
-		sg = map[string]any{}
-		out["shipgate"] = sg
-	}
-	cfg, _ := sg["config"].(map[string]any)
-	if cfg == nil {
-		// No data: load refuses it, with its own message.
-		return out, nil
-	}
-	sig, _ := cfg["signing"].(map[string]any)
-	if sig == nil {
-		sig = map[string]any{}
-		cfg["signing"] = sig
-	}
-	if len(servers) > 0 {
-		m, _ := sig["servers"].(map[string]any)
-		if m == nil {
-			m = map[string]any{}
-		}
-		for id, name := range servers {
-			if _, ok := m[id]; !ok {
-				m[id] = name
-			}
-		}
-		sig["servers"] = m
-	}
-	if len(people) > 0 {
-		m, _ := sig["people"].(map[string]any)
-		if m == nil {
-			m = map[string]any{}
-		}
-		for person, ids := range people {
-			have, _ := m[person].([]any)
-			for _, id := range ids {
-				if !slices.Contains(have, any(id)) {
-					have = append(have, id)
-				}
-			}
-			m[person] = have
-		}
-		sig["people"] = m
-	}
-	return out, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/policyset"
 )
 
 // exampleDoc reads an example document, out of its envelope, as a map to
@@ -64,7 +65,7 @@ func trustEngine(t *testing.T, servers map[string]string, edit func(data map[str
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := engine.ReadData("data.yaml", b)
+	data, err := policyset.ReadData("data.yaml", b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +350,7 @@ func TestSigningDataChecked(t *testing.T) {
 		{"required is not a boolean", map[string]any{"required": "no"}, "signing"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, Data: engine.MergeData(policytest.Data(t), map[string]any{"signing": tt.signing})})
+			_, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, Data: policyset.MergeData(policytest.Data(t), map[string]any{"signing": tt.signing})})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Load() = %v; want an error saying %q", err, tt.want)
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/replay"
 	"github.com/localizevideos/shipgate/schemas"
 )
@@ -42,12 +43,12 @@ func decider(t *testing.T) *gate.Gate {
 			setupErr = err
 			return
 		}
-		over, err := engine.ReadData("example-data.yaml", b)
+		over, err := policyset.ReadData("example-data.yaml", b)
 		if err != nil {
 			setupErr = err
 			return
 		}
-		eng, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, Data: engine.MergeData(base, over)})
+		eng, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, Data: policyset.MergeData(base, over)})
 		if err != nil {
 			setupErr = fmt.Errorf("load policies: %w", err)
 			return

@@ -4,7 +4,7 @@
 //
 // Each format has one function for decisions, which take a slice so that
 // every command that decides (gate, verify, watch) can reuse them, and one
-// for an engine.TestReport. Output is deterministic: findings keep the
+// for an regotest.Report. Output is deterministic: findings keep the
 // policy's order, rules are sorted by id, and the only time written is the
 // decision's own evaluatedAt. The package writes to the io.Writers it is
 // given and reads no environment: where the GitHub job summary goes is the

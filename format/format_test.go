@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/regotest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -82,9 +83,9 @@ func trickyDecision() *engine.Decision {
 }
 
 // testReport has one test of each outcome.
-func testReport() *engine.TestReport {
-	return &engine.TestReport{
-		Results: []engine.TestResult{
+func testReport() *regotest.Report {
+	return &regotest.Report{
+		Results: []regotest.Result{
 			{Package: "data.shipgate.gates_test", Name: "test_allows", File: "gates/gates_test.rego", Row: 13, Outcome: "pass", Duration: 260 * time.Millisecond},
 			{Package: "data.shipgate.gates_test", Name: "test_denies", File: "gates/gates_test.rego", Row: 28, Outcome: "fail", Message: "failed at gates/gates_test.rego:30:2", Duration: 14 * time.Millisecond},
 			{Package: "data.shipgate.rules.approval_test", Name: "test_boom", File: "rules/approval_test.rego", Row: 7, Outcome: "error", Message: "eval_conflict_error: functions must not produce multiple outputs, for a,b: c", Duration: time.Millisecond},

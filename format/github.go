@@ -10,6 +10,7 @@ import (
 	"github.com/jedib0t/go-pretty/v6/table"
 
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/regotest"
 )
 
 // Workflow command escaping, as the Actions runner decodes it: data (the
@@ -219,9 +220,9 @@ func writeDecisionMarkdown(b *strings.Builder, d *engine.Decision) {
 // directory as given, prepended), a ::notice for each skipped one, and a
 // ::notice with the counts. When summary is not nil it also writes the
 // counts and a table of the tests that did not pass there as Markdown.
-func GitHubTests(w, summary io.Writer, rep *engine.TestReport, dir string) error {
+func GitHubTests(w, summary io.Writer, rep *regotest.Report, dir string) error {
 	if rep == nil {
-		rep = &engine.TestReport{}
+		rep = &regotest.Report{}
 	}
 	var b strings.Builder
 	for _, r := range rep.Results {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/regotest"
 )
 
 // The JUnit XML elements, as the Jenkins xunit junit-10.xsd declares them
@@ -249,13 +250,13 @@ func findingText(f engine.Finding, src map[string]string) string {
 // package and a test case per test, failed, errored or skipped as OPA
 // reported it. dir, the policy directory as the command was given it, is
 // prepended to the tests' file names.
-func JUnitTests(w io.Writer, rep *engine.TestReport, dir string) error {
+func JUnitTests(w io.Writer, rep *regotest.Report, dir string) error {
 	out := &junitSuites{Name: "shipgate policy tests", Time: seconds(0)}
 	if rep == nil {
 		return writeJUnit(w, out)
 	}
 	var total time.Duration
-	byPkg := map[string][]engine.TestResult{}
+	byPkg := map[string][]regotest.Result{}
 	for _, r := range rep.Results {
 		byPkg[r.Package] = append(byPkg[r.Package], r)
 		total += r.Duration
@@ -279,7 +280,7 @@ func JUnitTests(w io.Writer, rep *engine.TestReport, dir string) error {
 	return writeJUnit(w, out)
 }
 
-func testCase(r engine.TestResult, dir string) junitCase {
+func testCase(r regotest.Result, dir string) junitCase {
 	c := junitCase{Name: r.Name, Classname: r.Package, Time: seconds(r.Duration)}
 	at := xmlText(fmt.Sprintf("%s:%d", testFile(dir, r), testLine(r)))
 	msg := testMessage(r)

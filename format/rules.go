@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/regotest"
 )
 
 // rule is what one decision says about one rule: its metadata, as far as
@@ -194,7 +195,7 @@ func nonNil(ds []*engine.Decision) []*engine.Decision {
 }
 
 // testID names a Rego test: its package and rule name.
-func testID(r engine.TestResult) string {
+func testID(r regotest.Result) string {
 	if r.Package == "" {
 		return r.Name
 	}
@@ -203,28 +204,28 @@ func testID(r engine.TestResult) string {
 
 // testFile is where a test lives, relative to the repository when dir is the
 // policy directory as the command was given it.
-func testFile(dir string, r engine.TestResult) string {
+func testFile(dir string, r regotest.Result) string {
 	if dir == "" || r.File == "" {
 		return r.File
 	}
 	return filepath.ToSlash(filepath.Join(dir, r.File))
 }
 
-func testLine(r engine.TestResult) int {
+func testLine(r regotest.Result) int {
 	if r.Row < 1 {
 		return 1
 	}
 	return r.Row
 }
 
-func testSummary(r *engine.TestReport) string {
+func testSummary(r *regotest.Report) string {
 	return fmt.Sprintf("%d passed, %d failed, %d errors, %d skipped; coverage %.2f%%",
 		r.Passed, r.Failed, r.Errored, r.Skipped, r.Coverage)
 }
 
 // testMessage is what OPA said about a test that did not pass, or, when it
 // said nothing (a test body that is simply false or undefined), that.
-func testMessage(r engine.TestResult) string {
+func testMessage(r regotest.Result) string {
 	switch {
 	case r.Message != "":
 		return r.Message

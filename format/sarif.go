@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/regotest"
 )
 
 // SARIFSchema is the $schema every log names: the OASIS SARIF 2.1.0 schema
@@ -339,7 +340,7 @@ func physical(file string, line int) sarifLocation {
 // SARIF results of level error, each at its test's file and line (dir, the
 // policy directory as given, prepended) and each test its own rule. The
 // run's properties carry the counts and the coverage.
-func SARIFTests(w io.Writer, rep *engine.TestReport, dir, version string) error {
+func SARIFTests(w io.Writer, rep *regotest.Report, dir, version string) error {
 	run := sarifRun{
 		Tool:              sarifTool{Driver: sarifDriver{Name: "shipgate", Version: version, Rules: []sarifRule{}}},
 		Invocations:       []sarifInvocation{{ExecutionSuccessful: true}},
@@ -384,7 +385,7 @@ func SARIFTests(w io.Writer, rep *engine.TestReport, dir, version string) error 
 	return writeSARIF(w, run)
 }
 
-func testLocation(dir string, r engine.TestResult) sarifLocation {
+func testLocation(dir string, r regotest.Result) sarifLocation {
 	if f := testFile(dir, r); f != "" {
 		return physical(f, testLine(r))
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/regotest"
 )
 
 var sarifSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
@@ -278,7 +279,7 @@ func TestSARIFTests(t *testing.T) {
 		}
 	}
 	b.Reset()
-	if err := SARIFTests(&b, &engine.TestReport{}, "", "1.2.3"); err != nil {
+	if err := SARIFTests(&b, &regotest.Report{}, "", "1.2.3"); err != nil {
 		t.Fatal(err)
 	}
 	checkSARIF(t, b.Bytes())

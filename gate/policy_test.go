@@ -10,6 +10,7 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/store"
 	"github.com/localizevideos/shipgate/store/sqlite"
 )
@@ -84,19 +85,19 @@ func TestDecideRecordsPolicySetOnce(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Policy(%s) = %v", revision, err)
 	}
-	set := &engine.PolicySet{Revision: p.Revision, Data: p.Data}
+	set := &policyset.Record{Revision: p.Revision, Data: p.Data}
 	for _, m := range p.Modules {
-		set.Modules = append(set.Modules, engine.PolicyModule{Path: m.Path, Source: m.Source})
+		set.Modules = append(set.Modules, policyset.Module{Path: m.Path, Source: m.Source})
 	}
 	b, err := set.Bundle("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := engine.WriteBundle(&buf, b); err != nil {
+	if err := policyset.WriteBundle(&buf, b); err != nil {
 		t.Fatal(err)
 	}
-	rb, err := engine.ReadBundle(&buf, nil)
+	rb, err := policyset.ReadBundle(&buf, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -129,7 +130,7 @@ func (g *Gate) policy(d *engine.Decision) (*store.Policy, policyKey) {
 }
 
 // StorePolicy converts an engine's policy set to its stored form.
-func StorePolicy(set *engine.PolicySet) *store.Policy {
+func StorePolicy(set *policyset.Record) *store.Policy {
 	mods := make([]store.PolicyModule, len(set.Modules))
 	for i, m := range set.Modules {
 		mods[i] = store.PolicyModule{Path: m.Path, Source: m.Source}

@@ -11,7 +11,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/policyset"
 )
 
 // RolloutKeys are the policy data the release document describes: the
@@ -22,8 +22,8 @@ import (
 var RolloutKeys = []string{"services.*.capabilities", "flags", "deploy.allowed_triggers", "freeze"}
 
 // DataFiles are where a policy tree keeps data.shipgate.config: where the
-// engine looks for it (engine.DataPaths).
-var DataFiles = engine.DataPaths
+// engine looks for it (policyset.DataPaths).
+var DataFiles = policyset.DataPaths
 
 // ReadData returns the data.shipgate.config of a policy tree and the file
 // it came from.
@@ -36,7 +36,7 @@ func ReadData(fsys fs.FS) (map[string]any, string, error) {
 		if err != nil {
 			return nil, name, fmt.Errorf("read policy data: %w", err)
 		}
-		m, err := engine.ReadData(name, b)
+		m, err := policyset.ReadData(name, b)
 		return m, name, err
 	}
 	return nil, "", fmt.Errorf("read policy data: none of %s in the policy tree", strings.Join(DataFiles, ", "))

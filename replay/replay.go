@@ -25,6 +25,7 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/policydiff"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -328,7 +329,7 @@ func (h *History) run(ctx context.Context, answer func(i int, it *item, r *Resul
 
 // ReplayHead replays h with head, knowing base, h's replay with baseEng:
 // where head changes only some rule files and those answer a decision's
-// input as baseEng's do, the base's decision is the head's (engine.Delta),
+// input as baseEng's do, the base's decision is the head's (policydiff.Delta),
 // and the whole gate is evaluated only where they do not. With
 // Options.NoCache, or when the change is not confined to rule files, it is
 // Replay.
@@ -336,7 +337,7 @@ func (h *History) ReplayHead(ctx context.Context, base []Result, baseEng, head *
 	if h.noCache {
 		return h.Replay(ctx, head)
 	}
-	delta, err := engine.Compare(ctx, baseEng, head)
+	delta, err := policydiff.Compare(ctx, baseEng, head)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/replay"
 	"github.com/localizevideos/shipgate/store/sqlite"
 )
@@ -26,7 +27,7 @@ func TestReplayReadsSignedEvidenceFromItsEnvelope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := engine.ReadData("data.yaml", raw)
+	data, err := policyset.ReadData("data.yaml", raw)
 	if err != nil {
 		t.Fatal(err)
 	}

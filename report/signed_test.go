@@ -14,6 +14,7 @@ import (
 	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/report"
 	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/store/sqlite"
@@ -108,7 +109,7 @@ func TestReportStatesSigning(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		data, err := engine.ReadData("data.yaml", raw)
+		data, err := policyset.ReadData("data.yaml", raw)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/internal/policytest"
+	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -65,12 +66,12 @@ func TestAutoRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	over, err := engine.ReadData("watch-demo-data.yaml", raw)
+	over, err := policyset.ReadData("watch-demo-data.yaml", raw)
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts := engineOptions()
-	opts.Data = engine.MergeData(policytest.Data(t), over)
+	opts.Data = policyset.MergeData(policytest.Data(t), over)
 	eng, err := engine.Load(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)

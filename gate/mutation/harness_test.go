@@ -19,6 +19,7 @@ import (
 	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/replay"
 	"github.com/localizevideos/shipgate/schemas"
 )
@@ -48,7 +49,7 @@ func decider(t testing.TB) *gate.Gate {
 			setup.err = fmt.Errorf("read policy data: %w", err)
 			return
 		}
-		eng, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, Data: engine.MergeData(base, keys.Overlay()), People: keys.People()})
+		eng, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, Data: policyset.MergeData(base, keys.Overlay()), People: keys.People()})
 		if err != nil {
 			setup.err = fmt.Errorf("load policies: %w", err)
 			return

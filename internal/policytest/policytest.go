@@ -10,8 +10,8 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/policyset"
 )
 
 // Edited is the default policy set with each file named in edits replaced
@@ -70,7 +70,7 @@ func Data(tb testing.TB) map[string]any {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	data, err := engine.ReadData("data.yaml", raw)
+	data, err := policyset.ReadData("data.yaml", raw)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func MinimalData(tb testing.TB) map[string]any {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	data, err := engine.ReadData(name, raw)
+	data, err := policyset.ReadData(name, raw)
 	if err != nil {
 		tb.Fatal(err)
 	}

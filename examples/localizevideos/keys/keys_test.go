@@ -6,9 +6,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
+	"github.com/localizevideos/shipgate/policyset"
 )
 
 // The data overlay the examples run with and the one the tests use are
@@ -18,7 +18,7 @@ func TestOverlayIsTheExampleData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := engine.ReadData("example-data.yaml", b)
+	m, err := policyset.ReadData("example-data.yaml", b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package engine_test
+package policyset_test
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/policyset"
+	"github.com/localizevideos/shipgate/regotest"
 )
 
 // defaultDataText is the shipped data file, to edit into bad ones.
@@ -45,11 +47,11 @@ func edit(t *testing.T, text, old, new string) string {
 
 // loadFiles loads the default rules with data read from files as the
 // command line reads --data: a plain file, or overlays (+name).
-func loadFiles(t *testing.T, opts engine.Options, files ...engine.DataFile) error {
+func loadFiles(t *testing.T, opts engine.Options, files ...policyset.DataFile) error {
 	t.Helper()
 	var data map[string]any
 	for i, f := range files {
-		m, err := engine.ReadData(f.Name, f.Raw)
+		m, err := policyset.ReadData(f.Name, f.Raw)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,9 +59,9 @@ func loadFiles(t *testing.T, opts engine.Options, files ...engine.DataFile) erro
 		case !f.Overlay:
 			data = m
 		case i == 0:
-			data = engine.MergeData(policytest.Data(t), m)
+			data = policyset.MergeData(policytest.Data(t), m)
 		default:
-			data = engine.MergeData(data, m)
+			data = policyset.MergeData(data, m)
 		}
 	}
 	if opts.Policies == nil && opts.Bundle == nil {
@@ -71,10 +73,10 @@ func loadFiles(t *testing.T, opts engine.Options, files ...engine.DataFile) erro
 }
 
 // problems returns the problems of a *DataError inside a *PolicyError.
-func problems(t *testing.T, err error) []engine.DataProblem {
+func problems(t *testing.T, err error) []policyset.DataProblem {
 	t.Helper()
 	var pe *engine.PolicyError
-	var de *engine.DataError
+	var de *policyset.DataError
 	if !errors.As(err, &pe) || !errors.As(err, &de) {
 		t.Fatalf("Load() = %v; want a *PolicyError with a *DataError", err)
 	}
@@ -90,7 +92,7 @@ type want struct {
 	message string // a part of it
 }
 
-func checkProblems(t *testing.T, got []engine.DataProblem, wants ...want) {
+func checkProblems(t *testing.T, got []policyset.DataProblem, wants ...want) {
 	t.Helper()
 	if len(got) != len(wants) {
 		t.Fatalf("problems = %v; want %d", got, len(wants))
@@ -118,24 +120,24 @@ func TestDataErrors(t *testing.T) {
 	window := edit(t, def, `      end: "2027-01-04T00:00:00Z"`, `      end: "2026-01-04T00:00:00Z"`)
 	tests := []struct {
 		name  string
-		files []engine.DataFile
+		files []policyset.DataFile
 		want  []want
 	}{
-		{"missing key", []engine.DataFile{{Name: "bad.yaml", Raw: []byte(noIncidents)}},
+		{"missing key", []policyset.DataFile{{Name: "bad.yaml", Raw: []byte(noIncidents)}},
 			[]want{{"bad.yaml", lineOf(t, noIncidents, "approvers:"), "incidents", "required", "required key is missing"}}},
-		{"severity no IncidentStatus carries", []engine.DataFile{{Name: "bad.yaml", Raw: []byte(sev1)}},
+		{"severity no IncidentStatus carries", []policyset.DataFile{{Name: "bad.yaml", Raw: []byte(sev1)}},
 			[]want{{"bad.yaml", lineOf(t, sev1, "SEV1"), "incidents.blocking_severities[0]", "enum", `want one of "SEV-1", "SEV-2", "SEV-3", "SEV-4"; got "SEV1"`}}},
-		{"unknown key", []engine.DataFile{{Name: "bad.yaml", Raw: []byte(typo)}}, []want{
+		{"unknown key", []policyset.DataFile{{Name: "bad.yaml", Raw: []byte(typo)}}, []want{
 			{"bad.yaml", lineOf(t, typo, "freeze:"), "freeze.environments", "required", "required key is missing"},
 			{"bad.yaml", lineOf(t, typo, "enviroments:"), "freeze.enviroments", "additionalProperties", "unknown key; want one of calendar, environments"},
 		}},
-		{"wrong type", []engine.DataFile{{Name: "bad.yaml", Raw: []byte(str)}},
+		{"wrong type", []policyset.DataFile{{Name: "bad.yaml", Raw: []byte(str)}},
 			[]want{{"bad.yaml", lineOf(t, str, "max_review_age_days"), "runbook.max_review_age_days", "type", "want number; got string"}}},
-		{"bad duration", []engine.DataFile{{Name: "bad.yaml", Raw: []byte(dur)}},
+		{"bad duration", []policyset.DataFile{{Name: "bad.yaml", Raw: []byte(dur)}},
 			[]want{{"bad.yaml", lineOf(t, dur, "Build: 7d"), "freshness.Build", "pattern", `want a Go duration such as 10m, 24h or 1h30m; got "7d"`}}},
-		{"what the engine checks beyond the schema", []engine.DataFile{{Name: "bad.yaml", Raw: []byte(window)}},
+		{"what the engine checks beyond the schema", []policyset.DataFile{{Name: "bad.yaml", Raw: []byte(window)}},
 			[]want{{"bad.yaml", lineOf(t, window, `end: "2026-01-04`), "freeze.calendar[1].end", "value", "end 2026-01-04T00:00:00Z is not after start"}}},
-		{"JSON", []engine.DataFile{{Name: "bad.json", Raw: []byte("{\n  \"approvers\": [\"alice\"],\n  \"services\": 3\n}\n")}}, []want{
+		{"JSON", []policyset.DataFile{{Name: "bad.json", Raw: []byte("{\n  \"approvers\": [\"alice\"],\n  \"services\": 3\n}\n")}}, []want{
 			{"bad.json", 1, "change", "required", "missing"},
 			{"bad.json", 1, "deploy", "required", "missing"},
 			{"bad.json", 1, "environments", "required", "missing"},
@@ -151,13 +153,13 @@ func TestDataErrors(t *testing.T) {
 			{"bad.json", 1, "verification", "required", "missing"},
 			{"bad.json", 3, "services", "type", "want object; got number"},
 		}},
-		{"overlay value", []engine.DataFile{
+		{"overlay value", []policyset.DataFile{
 			{Name: "ok.yaml", Raw: []byte("approvers: [erin]\n"), Overlay: true},
 			{Name: "over.yaml", Raw: []byte("# stricter\nincidents:\n  blocking_severities: [SEV-1, SEV-2, SEV3]\n"), Overlay: true},
 		}, []want{{"over.yaml", 3, "incidents.blocking_severities[2]", "enum", `got "SEV3"`}}},
-		{"overlay removes a key", []engine.DataFile{{Name: "over.yaml", Raw: []byte("approvers: [erin]\nmonitoring: null\n"), Overlay: true}},
+		{"overlay removes a key", []policyset.DataFile{{Name: "over.yaml", Raw: []byte("approvers: [erin]\nmonitoring: null\n"), Overlay: true}},
 			[]want{{"over.yaml", 2, "monitoring", "required", "required key is missing"}}},
-		{"overlay adds an object without its keys", []engine.DataFile{{Name: "over.yaml", Raw: []byte("services:\n  web:\n    capabilities: {}\n"), Overlay: true}},
+		{"overlay adds an object without its keys", []policyset.DataFile{{Name: "over.yaml", Raw: []byte("services:\n  web:\n    capabilities: {}\n"), Overlay: true}},
 			[]want{{"over.yaml", 2, "services.web.deploy_commands", "required", "required key is missing"}}},
 	}
 	for _, tt := range tests {
@@ -178,19 +180,19 @@ func TestDataErrorInPolicySetFile(t *testing.T) {
 	_, err := engine.Load(context.Background(), engine.Options{Policies: fsys})
 	checkProblems(t, problems(t, err), w)
 
-	over := engine.DataFile{Name: "over.yaml", Raw: []byte("approvers: [erin]\n"), Overlay: true}
-	m, err := engine.ReadData(over.Name, over.Raw)
+	over := policyset.DataFile{Name: "over.yaml", Raw: []byte("approvers: [erin]\n"), Overlay: true}
+	m, err := policyset.ReadData(over.Name, over.Raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, err := engine.ReadData("data.yaml", []byte(own))
+	base, err := policyset.ReadData("data.yaml", []byte(own))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = engine.Load(context.Background(), engine.Options{Policies: fsys, Data: engine.MergeData(base, m), DataFiles: []engine.DataFile{over}})
+	_, err = engine.Load(context.Background(), engine.Options{Policies: fsys, Data: policyset.MergeData(base, m), DataFiles: []policyset.DataFile{over}})
 	checkProblems(t, problems(t, err), w)
 
-	_, err = engine.Test(context.Background(), engine.Options{Policies: fsys})
+	_, err = regotest.Run(context.Background(), regotest.Options{Policies: fsys})
 	checkProblems(t, problems(t, err), w)
 }
 
@@ -220,13 +222,13 @@ func TestDataErrorWithoutFile(t *testing.T) {
 // A policy set without any data is refused: every rule reads data.
 func TestNoData(t *testing.T) {
 	fsys := fstest.MapFS{"gates/deploy.rego": {Data: []byte("package shipgate.gates.deploy\n\ndecision := {\"allow\": false, \"violations\": [], \"rules\": [\"r\"]}\n")}}
-	if _, err := engine.Load(context.Background(), engine.Options{Policies: fsys}); !errors.Is(err, engine.ErrNoData) {
+	if _, err := engine.Load(context.Background(), engine.Options{Policies: fsys}); !errors.Is(err, policyset.ErrNoData) {
 		t.Errorf("Load() = %v; want ErrNoData", err)
 	}
-	if _, err := engine.Test(context.Background(), engine.Options{Policies: fsys}); !errors.Is(err, engine.ErrNoData) {
+	if _, err := regotest.Run(context.Background(), regotest.Options{Policies: fsys}); !errors.Is(err, policyset.ErrNoData) {
 		t.Errorf("Test() = %v; want ErrNoData", err)
 	}
-	if _, err := engine.Load(context.Background(), engine.Options{Bundle: &bundle.Bundle{Modules: []bundle.ModuleFile{}}}); !errors.Is(err, engine.ErrNoData) {
+	if _, err := engine.Load(context.Background(), engine.Options{Bundle: &bundle.Bundle{Modules: []bundle.ModuleFile{}}}); !errors.Is(err, policyset.ErrNoData) {
 		t.Errorf("Load(bundle) = %v; want ErrNoData", err)
 	}
 }
@@ -289,10 +291,10 @@ func TestExampleDataValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := loadFiles(t, engine.Options{}, engine.DataFile{Name: "watch-demo-data.yaml", Raw: raw, Overlay: true}); err != nil {
+	if err := loadFiles(t, engine.Options{}, policyset.DataFile{Name: "watch-demo-data.yaml", Raw: raw, Overlay: true}); err != nil {
 		t.Errorf("Load(+watch-demo-data.yaml) = %v", err)
 	}
-	if err := loadFiles(t, engine.Options{}, engine.DataFile{Name: "data.yaml", Raw: []byte(defaultDataText(t))}); err != nil {
+	if err := loadFiles(t, engine.Options{}, policyset.DataFile{Name: "data.yaml", Raw: []byte(defaultDataText(t))}); err != nil {
 		t.Errorf("Load(data.yaml) = %v", err)
 	}
 }

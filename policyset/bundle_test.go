@@ -1,4 +1,4 @@
-package engine_test
+package policyset_test
 
 import (
 	"archive/tar"
@@ -28,6 +28,7 @@ import (
 	examplekeys "github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/policyset"
 )
 
 // keyPair is a PEM private key and its PEM public key.
@@ -78,7 +79,7 @@ func buildBundle(t *testing.T, revision string, key []byte) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := engine.WriteBundle(f, b); err != nil {
+	if err := policyset.WriteBundle(f, b); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
@@ -94,7 +95,7 @@ func readBundleFile(t *testing.T, path string, verifyKey []byte) (*engine.Engine
 		t.Fatal(err)
 	}
 	defer f.Close()
-	b, err := engine.ReadBundle(f, verifyKey)
+	b, err := policyset.ReadBundle(f, verifyKey)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +241,7 @@ func TestBundleRefused(t *testing.T) {
 				path = retar(t, tt.change(untar(t, tt.path)))
 			}
 			_, err := readBundleFile(t, path, tt.key)
-			var be *engine.BundleError
+			var be *policyset.BundleError
 			if !errors.As(err, &be) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("read bundle = %v; want a *BundleError containing %q", err, tt.want)
 			}
@@ -267,7 +268,7 @@ func TestBundleCompiledStrictly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	b, err := engine.ReadBundle(f, nil)
+	b, err := policyset.ReadBundle(f, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +294,7 @@ func TestBundleKeys(t *testing.T) {
 		{"P-384", &ec384.PublicKey, "ES384", "es:"},
 	}
 	for _, tt := range tests {
-		alg, kid, err := engine.SigningAlgorithm(tt.key)
+		alg, kid, err := policyset.SigningAlgorithm(tt.key)
 		if err != nil || alg != tt.alg || !strings.HasPrefix(kid, tt.kid) {
 			t.Errorf("SigningAlgorithm(%s) = %s, %s, %v; want %s, %s…", tt.name, alg, kid, err, tt.alg, tt.kid)
 		}
@@ -307,7 +308,7 @@ func TestBundleKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := engine.ReadBundle(f, ed25519Key(t).priv); err == nil || !strings.Contains(err.Error(), "not a private key") {
+	if _, err := policyset.ReadBundle(f, ed25519Key(t).priv); err == nil || !strings.Contains(err.Error(), "not a private key") {
 		t.Errorf("ReadBundle(private key) = %v; want refused", err)
 	}
 }

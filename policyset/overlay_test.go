@@ -1,15 +1,15 @@
-package engine_test
+package policyset_test
 
 import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/policyset"
 )
 
 func TestMergeData(t *testing.T) {
-	base, err := engine.ReadData("base.yaml", []byte(`approvers: [alice, bob]
+	base, err := policyset.ReadData("base.yaml", []byte(`approvers: [alice, bob]
 services:
   web:
     deploy_commands: [[make, deploy]]
@@ -20,7 +20,7 @@ freeze: {environments: [production]}
 	if err != nil {
 		t.Fatal(err)
 	}
-	over, err := engine.ReadData("over.yaml", []byte(`approvers: [carol]
+	over, err := policyset.ReadData("over.yaml", []byte(`approvers: [carol]
 services:
   web:
     capabilities:
@@ -31,9 +31,9 @@ freeze: null
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, _ := engine.ReadData("base.yaml", []byte("monitoring: {min_window_minutes: 15}"))
-	got := engine.MergeData(base, over)
-	want, _ := engine.ReadData("want.yaml", []byte(`approvers: [carol]
+	before, _ := policyset.ReadData("base.yaml", []byte("monitoring: {min_window_minutes: 15}"))
+	got := policyset.MergeData(base, over)
+	want, _ := policyset.ReadData("want.yaml", []byte(`approvers: [carol]
 services:
   web:
     deploy_commands: [[make, deploy]]
@@ -51,7 +51,7 @@ monitoring: {required_signals: [cpu, memory], min_window_minutes: 0.05}
 	if _, ok := base["freeze"]; !ok {
 		t.Errorf("MergeData removed freeze from base")
 	}
-	if got := engine.MergeData(nil, map[string]any{"a": nil}); len(got) != 0 {
+	if got := policyset.MergeData(nil, map[string]any{"a": nil}); len(got) != 0 {
 		t.Errorf("MergeData(nil, {a: null}) = %v; want {}", got)
 	}
 }

@@ -1,22 +1,28 @@
-package engine
+// Package regotest runs the Rego tests of a policy set (its *_test.rego
+// rules) with OPA's tester, against the set's data checked as the engine
+// checks it, and measures the coverage of its other modules.
+package regotest
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/cover"
-	"github.com/open-policy-agent/opa/v1/loader"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
+
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/policyset"
 )
 
-// TestResult is the outcome of one Rego test rule.
-type TestResult struct {
+// Result is the outcome of one Rego test rule.
+type Result struct {
 	Package  string        `json:"package"`
 	Name     string        `json:"name"`
 	File     string        `json:"file"`
@@ -26,9 +32,9 @@ type TestResult struct {
 	Duration time.Duration `json:"duration"`
 }
 
-// TestReport summarises a policy test run.
-type TestReport struct {
-	Results  []TestResult       `json:"results"`
+// Report summarises a policy test run.
+type Report struct {
+	Results  []Result           `json:"results"`
 	Passed   int                `json:"passed"`
 	Failed   int                `json:"failed"`
 	Errored  int                `json:"errored"`
@@ -38,52 +44,57 @@ type TestReport struct {
 }
 
 // OK reports whether tests ran and none failed or errored.
-func (r *TestReport) OK() bool { return r.Passed > 0 && r.Failed == 0 && r.Errored == 0 }
+func (r *Report) OK() bool { return r.Passed > 0 && r.Failed == 0 && r.Errored == 0 }
 
-// Test runs the *_test.rego rules of opts.Policies with OPA's tester and
+// Options name the policy set to test and its data.
+type Options struct {
+	// Policies holds the .rego modules, their *_test.rego tests and OPA
+	// data files, as for engine.Load.
+	Policies fs.FS
+	// Data, when non-nil, replaces data.shipgate.config; DataFiles are the
+	// files it was read from, to place its errors (engine.Options).
+	Data      map[string]any
+	DataFiles []policyset.DataFile
+}
+
+// Run runs the *_test.rego rules of opts.Policies with OPA's tester and
 // measures coverage of the non-test modules. opts.Data replaces
-// data.shipgate.config as it does for Load, and the data is checked
+// data.shipgate.config as it does for engine.Load, and the data is checked
 // against the data schema as Load checks it (the tests themselves may
 // mount any data with `with`).
-func Test(ctx context.Context, opts Options) (*TestReport, error) {
-	fsys := opts.Policies
-	if fsys == nil || opts.Bundle != nil {
-		return nil, &PolicyError{Err: errors.New("test policies: give a policy directory")}
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	if opts.Policies == nil {
+		return nil, &engine.PolicyError{Err: errors.New("test policies: give a policy directory")}
 	}
-	res, err := loader.NewFileLoader().WithFS(fsys).WithRegoVersion(ast.RegoV1).WithProcessAnnotation(true).All([]string{"."})
+	set, err := policyset.Open(policyset.Source{Policies: opts.Policies, Data: opts.Data, DataFiles: opts.DataFiles, Tests: true})
 	if err != nil {
-		return nil, &PolicyError{Err: fmt.Errorf("load policies: %w", err)}
+		return nil, &engine.PolicyError{Err: err}
 	}
-	own, err := ownData(fsys)
-	if err != nil {
-		return nil, &PolicyError{Err: fmt.Errorf("load policies: %w", err)}
+	if _, err := set.Config(false); err != nil {
+		return nil, &engine.PolicyError{Err: err}
 	}
-	res.Documents = withData(res.Documents, opts.Data)
-	if _, err := policyData(res.Documents, dataLayers(own, opts.Data != nil, opts.DataFiles), opts.Recorded); err != nil {
-		return nil, &PolicyError{Err: err}
-	}
-	modules := res.ParsedModules()
+	modules := set.Modules()
 	compiler := ast.NewCompiler().
-		WithCapabilities(Capabilities()).
+		WithCapabilities(engine.Capabilities()).
 		WithStrict(true).
 		WithEnablePrintStatements(false)
 	cov := cover.New()
 	runner := tester.NewRunner().
 		SetCompiler(compiler).
-		SetStore(inmem.NewFromObject(res.Documents)).
+		SetStore(inmem.NewFromObject(set.Data())).
 		SetCoverageQueryTracer(cov).
 		RaiseBuiltinErrors(true).
 		SetModules(modules)
 	ch, err := runner.RunTests(ctx, nil)
 	if err != nil {
 		if compiler.Failed() {
-			return nil, &PolicyError{Errors: compiler.Errors}
+			return nil, &engine.PolicyError{Errors: compiler.Errors}
 		}
 		return nil, fmt.Errorf("run policy tests: %w", err)
 	}
-	rep := &TestReport{Files: map[string]float64{}}
+	rep := &Report{Files: map[string]float64{}}
 	for r := range ch {
-		tr := TestResult{Package: r.Package, Name: r.Name, Duration: r.Duration}
+		tr := Result{Package: r.Package, Name: r.Name, Duration: r.Duration}
 		if r.Location != nil {
 			tr.File, tr.Row = r.Location.File, r.Location.Row
 		}

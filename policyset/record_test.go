@@ -1,4 +1,4 @@
-package engine_test
+package policyset_test
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/policies"
+	"github.com/localizevideos/shipgate/policyset"
 )
 
 // The policy set an engine records is the one it was loaded from: a
@@ -34,10 +35,10 @@ func TestPolicySetRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := engine.WriteBundle(&buf, b); err != nil {
+	if err := policyset.WriteBundle(&buf, b); err != nil {
 		t.Fatal(err)
 	}
-	rb, err := engine.ReadBundle(&buf, nil)
+	rb, err := policyset.ReadBundle(&buf, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func TestPolicySetRoundTrip(t *testing.T) {
 	}
 
 	bad := *set
-	bad.Modules = append([]engine.PolicyModule{{Path: "../escape.rego", Source: "package x"}}, set.Modules...)
+	bad.Modules = append([]policyset.Module{{Path: "../escape.rego", Source: "package x"}}, set.Modules...)
 	if _, err := bad.Bundle(""); err == nil {
 		t.Error("Bundle(module path ../escape.rego) = nil error; want it refused")
 	}

@@ -1,4 +1,4 @@
-package engine
+package policyset
 
 import (
 	"bytes"
@@ -471,6 +471,38 @@ func splitPointer(p string) []string {
 
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
+// KeyPath is path, a path under data.shipgate.config, as a user reads
+// it: freeze.calendar[0].start, and enforcement["change.size"] for a key
+// that is not a plain name.
+func KeyPath(path []string) string { return dottedKey(nil, path) }
+
+// Admits reports whether the data schema s (in the type checker's form,
+// schemas.DataSchema) lets the data have a value at path, a path under
+// data.shipgate.config; when it does not, want lists the keys it allows
+// where path leaves it.
+func Admits(s map[string]any, path []string) (ok bool, want string) {
+	for i, tok := range path {
+		if t, _ := s["type"].(string); t != "" && t != "object" {
+			return false, fmt.Sprintf("; %s is of type %s", dottedKey(nil, path[:i]), t)
+		}
+		if props, _ := s["properties"].(map[string]any); props[tok] != nil {
+			s, _ = props[tok].(map[string]any)
+			continue
+		}
+		switch ap := s["additionalProperties"].(type) {
+		case map[string]any:
+			s = ap
+			continue
+		case bool:
+			if !ap {
+				return false, allowedKeys(s)
+			}
+		}
+		return true, "" // an open object: any key
+	}
+	return true, ""
+}
+
 // dottedKey is path as a user reads it: freeze.calendar[0].start, and
 // enforcement["change.size"] for a key that is not a plain name.
 func dottedKey(v any, path []string) string {
@@ -535,23 +567,24 @@ func dataLayers(own *DataFile, replaced bool, files []DataFile) []DataFile {
 	return files
 }
 
-// dataIssue is a problem the engine finds in data that the schema
-// accepts: what it reads beyond a value's shape.
-type dataIssue struct {
-	path []string
-	msg  string
+// Issue is a problem the engine finds in data that the schema accepts:
+// what it reads beyond a value's shape. Set.Locate places it in the file
+// that gave the value.
+type Issue struct {
+	// Path is the key's path in data.shipgate.config.
+	Path []string
+	// Message says what was expected.
+	Message string
 }
 
-func (e *dataIssue) Error() string {
-	return fmt.Sprintf("data shipgate.config.%s: %s", dottedKey(nil, e.path), e.msg)
+func (e *Issue) Error() string {
+	return fmt.Sprintf("data shipgate.config.%s: %s", dottedKey(nil, e.Path), e.Message)
 }
 
-func issue(msg string, path ...string) *dataIssue { return &dataIssue{path: path, msg: msg} }
-
-// locateIssue turns a dataIssue in err into a DataError placed in its
-// file; other errors are returned as they are.
-func locateIssue(err error, cfg map[string]any, layers []DataFile) error {
-	var di *dataIssue
+// Locate turns an *Issue in err, found in cfg (the set's Config), into a
+// *DataError placed in its file; other errors are returned as they are.
+func (s *Set) Locate(err error, cfg map[string]any) error {
+	var di *Issue
 	if !errors.As(err, &di) {
 		return err
 	}
@@ -559,5 +592,5 @@ func locateIssue(err error, cfg map[string]any, layers []DataFile) error {
 	if jerr != nil {
 		return err
 	}
-	return dataError(inst, []located{{path: di.path, keyword: "value", message: di.msg}}, layers)
+	return dataError(inst, []located{{path: di.Path, keyword: "value", message: di.Message}}, s.layers)
 }

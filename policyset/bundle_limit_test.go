@@ -1,4 +1,4 @@
-package engine_test
+package policyset_test
 
 import (
 	"archive/tar"
@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/internal/targz"
 	"github.com/localizevideos/shipgate/internal/targz/targztest"
+	"github.com/localizevideos/shipgate/policyset"
 )
 
 // A policy bundle that inflates to gigabytes (a gzip bomb: a 1 GiB file
@@ -38,8 +38,8 @@ func TestBundleBomb(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var err error
 			start := time.Now()
-			peak := targztest.PeakHeap(func() { _, err = engine.ReadBundle(bytes.NewReader(b), nil) })
-			var be *engine.BundleError
+			peak := targztest.PeakHeap(func() { _, err = policyset.ReadBundle(bytes.NewReader(b), nil) })
+			var be *policyset.BundleError
 			if !errors.As(err, &be) || !errors.Is(err, targz.ErrLimit) || !strings.Contains(err.Error(), want[name]) {
 				t.Fatalf("ReadBundle(bomb) = %v; want a *BundleError naming the limit %q", err, want[name])
 			}
@@ -56,14 +56,14 @@ func TestBundleTooManyFiles(t *testing.T) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(zw)
-	for i := range engine.MaxBundleFiles + 1 {
+	for i := range policyset.MaxBundleFiles + 1 {
 		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: fmt.Sprintf("f%d.json", i), Mode: 0o644}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	tw.Close()
 	zw.Close()
-	_, err := engine.ReadBundle(&buf, nil)
+	_, err := policyset.ReadBundle(&buf, nil)
 	if !errors.Is(err, targz.ErrLimit) || !strings.Contains(err.Error(), "more than 10000 entries") {
 		t.Fatalf("ReadBundle(10 001 files) = %v; want refused for its entries", err)
 	}

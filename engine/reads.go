@@ -1,0 +1,192 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// What each rule reads of the data: the engine refuses a read of a key
+// the data schema lacks (checkReads), and policydiff finds the rule files
+// that read data a policy change moved.
+
+// RuleRead is a rule and the data paths it reads.
+type RuleRead struct {
+	Rule *ast.Rule
+	// Paths are paths under data: the constant prefix of each data ref
+	// the rule reads, through aliases, and of object.get's path.
+	Paths [][]string
+}
+
+// DataReads lists what each rule of the policy set reads of the data,
+// found once. A rule that only names data (config := data.shipgate.config)
+// is an alias: its readers are judged by what they read through it, and it
+// is not listed. object.get with a constant path reads that path only.
+// Callers must not change it.
+func (e *Engine) DataReads() []RuleRead {
+	e.readsOnce.Do(func() {
+		c := e.compiler
+		aliases := map[string]ast.Ref{}
+		for _, name := range sortedModuleNames(c) {
+			ast.WalkRules(c.Modules[name], func(r *ast.Rule) bool {
+				if target, ok := alias(c, r); ok {
+					aliases[r.Ref().String()] = target
+				}
+				return false
+			})
+		}
+		resolve := func(ref ast.Ref) ast.Ref {
+			for i := len(ref); i > 1; i-- {
+				if target, ok := aliases[ref[:i].String()]; ok {
+					return target.Concat(ref[i:])
+				}
+			}
+			return ref
+		}
+		for _, name := range sortedModuleNames(c) {
+			ast.WalkRules(c.Modules[name], func(r *ast.Rule) bool {
+				if _, ok := alias(c, r); !ok {
+					if paths := dataRead(r, resolve); len(paths) > 0 {
+						e.reads = append(e.reads, RuleRead{Rule: r, Paths: paths})
+					}
+				}
+				return false
+			})
+		}
+	})
+	return e.reads
+}
+
+// alias reports whether r is a complete rule whose value is a data ref
+// that no rule defines, with no condition: it names that data. Compiled,
+// `config := data.shipgate.config` has the body `v = data.shipgate.config`
+// and the value v.
+func alias(c *ast.Compiler, r *ast.Rule) (ast.Ref, bool) {
+	if len(r.Head.Args) > 0 || r.Head.Value == nil || r.Else != nil || r.Default || len(r.Body) != 1 || len(r.Body[0].With) > 0 {
+		return nil, false
+	}
+	value := r.Head.Value
+	if e := r.Body[0]; e.IsEquality() {
+		ts := e.Terms.([]*ast.Term)
+		if !ts[1].Equal(value) {
+			return nil, false
+		}
+		value = ts[2]
+	} else if !e.Equal(ast.NewExpr(ast.BooleanTerm(true))) {
+		return nil, false
+	}
+	ref, ok := value.Value.(ast.Ref)
+	if !ok || !ref.IsGround() || !ref.HasPrefix(ast.DefaultRootRef) || len(c.GetRulesDynamic(ref)) > 0 {
+		return nil, false
+	}
+	return ref, true
+}
+
+var objectGet = ast.ObjectGet.Ref()
+
+// dataRead lists the data paths (under data) that r reads: the constant
+// prefix of each data ref, through aliases, and of object.get's path.
+func dataRead(r *ast.Rule, resolve func(ast.Ref) ast.Ref) [][]string {
+	var out [][]string
+	add := func(ref ast.Ref, more ...*ast.Term) {
+		ref = resolve(ref)
+		if !ref.HasPrefix(ast.DefaultRootRef) {
+			return
+		}
+		var p []string
+		for _, t := range append(ref[1:].Copy(), more...) {
+			s, ok := t.Value.(ast.String)
+			if !ok {
+				break
+			}
+			p = append(p, string(s))
+		}
+		out = append(out, p)
+	}
+	// The compiler moves a call's ref arguments into generated variables
+	// (__local1__ = data.x; object.get(__local1__, ...)): a ref bound so
+	// is read where its variable is used.
+	bound := map[ast.Var]ast.Ref{}
+	ast.WalkExprs(r, func(e *ast.Expr) bool {
+		if e.IsEquality() && len(e.With) == 0 {
+			ts := e.Terms.([]*ast.Term)
+			v, ok := ts[1].Value.(ast.Var)
+			ref, isRef := ts[2].Value.(ast.Ref)
+			if ok && isRef && v.IsGenerated() {
+				bound[v] = ref
+			}
+		}
+		return false
+	})
+	var vis *ast.GenericVisitor
+	// get reads object.get(x, path, default) as a read of x's path.
+	get := func(op *ast.Term, args []*ast.Term) bool {
+		ref, ok := op.Value.(ast.Ref)
+		if !ok || !ref.Equal(objectGet) || len(args) < 3 {
+			return false
+		}
+		var x ast.Ref
+		switch a := args[0].Value.(type) {
+		case ast.Ref:
+			x = a
+		case ast.Var:
+			if x, ok = bound[a]; !ok {
+				return false
+			}
+		default:
+			return false
+		}
+		var path []*ast.Term
+		switch p := args[1].Value.(type) {
+		case *ast.Array:
+			for i := range p.Len() {
+				path = append(path, p.Elem(i))
+			}
+		case ast.String:
+			path = []*ast.Term{args[1]}
+		}
+		add(x, path...)
+		for _, a := range args[1:] {
+			vis.Walk(a)
+		}
+		return true
+	}
+	vis = ast.NewGenericVisitor(func(x any) bool {
+		switch x := x.(type) {
+		case *ast.Expr:
+			if x.IsEquality() && len(x.With) == 0 {
+				if v, ok := x.Terms.([]*ast.Term)[1].Value.(ast.Var); ok && bound[v] != nil {
+					return true // read where v is used
+				}
+			}
+			if x.IsCall() {
+				ts := x.Terms.([]*ast.Term)
+				if get(ts[0], ts[1:]) {
+					for _, w := range x.With {
+						vis.Walk(w)
+					}
+					return true
+				}
+			}
+		case ast.Call:
+			return get(x[0], x[1:])
+		case ast.Var:
+			if ref, ok := bound[x]; ok {
+				add(ref)
+			}
+		case ast.Ref:
+			add(x)
+		}
+		return false
+	})
+	vis.Walk(r)
+	return out
+}
+
+// location names where r is written: file:row, or its ref.
+func location(r *ast.Rule) string {
+	if r.Location != nil {
+		return fmt.Sprintf("%s:%d", r.Location.File, r.Location.Row)
+	}
+	return r.Head.Ref().String()
+}

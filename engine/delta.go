@@ -194,9 +194,9 @@ func Compare(ctx context.Context, base, head *Engine) (*Delta, error) {
 // values read here.
 
 // ShippedDecisionLibrary is the digest of the decision library shipgate
-// ships (policies/lib/decision.rego as parsed: layout and comments do not
+// ships (policies/shipgate/lib/decision/decision.rego as parsed: layout and comments do not
 // count). A test holds it equal to the embedded file.
-const ShippedDecisionLibrary = "sha256:74dcdc3b3e9051cbf8c273bd5ee825d7c0e8ad90823afe39e80bc96d87bfc71d"
+const ShippedDecisionLibrary = "sha256:dee2da2d8348bd2060dc6074822f236ff0508c8e1c6a89eae1417c48761d418a"
 
 var decisionLib = ast.MustParseRef("data.shipgate.lib.decision")
 

@@ -104,10 +104,10 @@ func (r *rule) help() string {
 }
 
 // policyFile is the default policy set's file for a policy rule:
-// policies/rules/<area>.rego.
+// policies/shipgate/rules/<area>/<area>.rego (package shipgate.rules.<area>).
 func policyFile(id string) string {
 	area, _, _ := strings.Cut(id, ".")
-	return "policies/rules/" + area + ".rego"
+	return "policies/shipgate/rules/" + area + "/" + area + ".rego"
 }
 
 // sources maps evidence digests to where the documents were read from.

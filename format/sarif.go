@@ -119,7 +119,7 @@ func writeSARIF(w io.Writer, run sarifRun) error {
 // results of level error, warnings of level warning, and overridden soft
 // violations notes with an accepted external suppression naming the
 // approver. A result is located at the files of its evidence when the
-// decision knows them, else at the rule's file policies/rules/<area>.rego,
+// decision knows them, else at the rule's file policies/shipgate/rules/<area>/<area>.rego,
 // else (the engine's own rules) at the gate as a logical location. An
 // engine fault makes the invocation unsuccessful.
 func SARIFDecisions(w io.Writer, ds []*engine.Decision, version string) error {

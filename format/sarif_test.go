@@ -246,8 +246,8 @@ func TestSARIFDecisionsLocations(t *testing.T) {
 		// One document from the ledger (no file), one from an absolute path.
 		"forbidden.direct-push": {{uri: "file:///abs/evidence%20dir/deploy.json"}},
 		// Only ledger evidence: the rule's policy file.
-		"change.size":       {{uri: "policies/rules/change.rego", base: "%SRCROOT%"}},
-		"approval.required": {{uri: "policies/rules/approval.rego", base: "%SRCROOT%"}},
+		"change.size":       {{uri: "policies/shipgate/rules/change/change.rego", base: "%SRCROOT%"}},
+		"approval.required": {{uri: "policies/shipgate/rules/approval/approval.rego", base: "%SRCROOT%"}},
 		// The engine's own rule: the gate, logically.
 		"engine.fault": {{logical: "data.shipgate.gates.deploy.decision"}},
 	}

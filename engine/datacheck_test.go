@@ -239,7 +239,7 @@ func TestDataRecorded(t *testing.T) {
 	data["monitoring"].(map[string]any)["min_samples"] = 3
 	fsys := policytest.Edited(t, map[string]func(string) string{
 		"shipgate/rules/monitoring/monitoring.rego": policytest.Replace(t, `["monitoring", "min_window_minutes"]`, `["monitoring", "min_samples"]`),
-		"shipgate/rules/freeze/freeze.rego":     policytest.Replace(t, "lib.config.freeze.environments", "lib.config.freeze.frozen"),
+		"shipgate/rules/freeze/freeze.rego":         policytest.Replace(t, "lib.config.freeze.environments", "lib.config.freeze.frozen"),
 	})
 	if _, err := engine.Load(context.Background(), engine.Options{Policies: fsys, Data: data}); err == nil {
 		t.Fatal("Load() succeeded; want the data and the reads refused")

@@ -50,7 +50,7 @@ func TestCompare(t *testing.T) {
 	}
 	withPeek := policytest.Edited(t, map[string]func(string) string{"rules/peek.rego": policytest.Add(peek)})
 	peekFrozen := policytest.Edited(t, map[string]func(string) string{
-		"rules/peek.rego":   policytest.Add(peek),
+		"rules/peek.rego":                   policytest.Add(peek),
 		"shipgate/rules/freeze/freeze.rego": policytest.Replace(t, frozen, frozen+"\n\nfrozen if input.release.environment == \"staging\""),
 	})
 

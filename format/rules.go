@@ -18,6 +18,9 @@ type rule struct {
 	Title       string
 	Enforcement string
 	Remediation string
+	// Description is the rule's description, from the policy set's rule
+	// catalog when the caller has it.
+	Description string
 	Violations  []engine.Finding
 	Overridden  []engine.Finding
 	Warnings    []engine.Finding

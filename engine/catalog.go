@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -85,9 +86,15 @@ func readCatalog(ctx context.Context, compiler *ast.Compiler, store storage.Stor
 	if as == nil {
 		return cat, nil
 	}
+	var errs ast.Errors
 	for _, ar := range as.Flatten() {
 		id, pkg, ok := declaredRule(ar)
 		if !ok {
+			continue
+		}
+		if missing := incomplete(ar.Annotations); len(missing) > 0 {
+			errs = append(errs, ast.NewError(ast.CompileErr, ar.Location,
+				"rule %s: its METADATA annotation lacks %s (title, and under custom: enforcement hard, soft or advisory, gates, remediation)", id, strings.Join(missing, ", ")))
 			continue
 		}
 		r, found := cat[id]
@@ -114,7 +121,30 @@ func readCatalog(ctx context.Context, compiler *ast.Compiler, store storage.Stor
 		}
 		cat[id] = r
 	}
+	if len(errs) > 0 {
+		return nil, &PolicyError{Errors: errs}
+	}
 	return cat, nil
+}
+
+// incomplete lists what a rule's annotation lacks of what every rule
+// needs; a rule file's rules entry would otherwise be undefined, and its
+// findings reported as of an undeclared rule.
+func incomplete(a *ast.Annotations) []string {
+	var missing []string
+	if a.Title == "" {
+		missing = append(missing, "title")
+	}
+	if e := customString(a, "enforcement"); e != Hard && e != Soft && e != Advisory {
+		missing = append(missing, "custom.enforcement")
+	}
+	if len(customStrings(a, "gates")) == 0 {
+		missing = append(missing, "custom.gates")
+	}
+	if customString(a, "remediation") == "" {
+		missing = append(missing, "custom.remediation")
+	}
+	return missing
 }
 
 // decodeCatalog reads the decision library's catalog value into cat.

@@ -207,3 +207,27 @@ rules := rule
 		t.Errorf("Catalog()[extra.one] (-want +got):\n%s", diff)
 	}
 }
+
+// A rule annotated without what every rule needs is refused at load, at
+// its declaration, rather than reported as an undeclared rule when it fires.
+func TestLoadRefusesIncompleteAnnotations(t *testing.T) {
+	const incomplete = `package shipgate.rules.extra
+
+import data.shipgate.lib
+
+# METADATA
+# title: Extra rule
+# custom:
+#   enforcement: sometimes
+#   gates: [deploy]
+rule["extra.one"] := lib.metadata(rego.metadata.rule())
+
+rules := rule
+`
+	_, err := engine.Load(context.Background(), engine.Options{Policies: withFile(t, "shipgate/rules/extra/extra.rego", incomplete)})
+	var pe *engine.PolicyError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "shipgate/rules/extra/extra.rego:10") ||
+		!strings.Contains(err.Error(), "rule extra.one: its METADATA annotation lacks custom.enforcement, custom.remediation") {
+		t.Fatalf("Load(incomplete annotation) = %v; want a PolicyError at the declaration naming what it lacks", err)
+	}
+}

@@ -8,8 +8,8 @@ import data.shipgate.lib
 # METADATA
 # title: Deploy approved by someone other than the deployer
 # description: >-
-#   Fires when no valid deploy approval; the message explains each deploy
-#   approval that did not count (self-approval by the deployer, not in
+#   Fires when there is no valid deploy approval; the message explains each
+#   deploy approval that did not count (self-approval by the deployer, not in
 #   `approvers`, rejected, no deployer known); approvals that were not
 #   authenticated as their approver, or were the deployer's, are not there at
 #   all: the decision lists them as ignored (`grant.unauthenticated`,

@@ -7,10 +7,10 @@ import data.shipgate.lib
 # METADATA
 # title: The build passed
 # description: >-
-#   Fires when no passed Build; cites the Builds that did not pass, naming the
-#   latest one's argv and why it is not one: its status and exit code, a
-#   command that is not an approved build command (`true`), or times out of
-#   order.
+#   Fires when there is no passed Build; cites the Builds that did not pass,
+#   naming the latest one's argv and why it is not one: its status and exit
+#   code, a command that is not an approved build command (`true`), or times
+#   out of order.
 # custom:
 #   enforcement: hard
 #   gates: [deploy]
@@ -23,9 +23,9 @@ rule["checklist.build-passed"] := lib.metadata(rego.metadata.rule())
 # METADATA
 # title: Error budget available
 # description: >-
-#   Fires when not emergency, and the newest ErrorBudget (measured by
-#   `shipgate collect error-budget`) has `remaining <= 0`; without an
-#   ErrorBudget, the latest Plan has no `errorBudget` or
+#   Fires when the emergency path is not taken, and the newest ErrorBudget
+#   (measured by `shipgate collect error-budget`) has `remaining <= 0`;
+#   without an ErrorBudget, the latest Plan has no `errorBudget` or
 #   `errorBudget.remaining <= 0`.
 # custom:
 #   enforcement: soft
@@ -40,7 +40,7 @@ rule["checklist.error-budget"] := lib.metadata(rego.metadata.rule())
 # METADATA
 # title: Runbook reviewed
 # description: >-
-#   Fires when not emergency, and the latest Plan lacks
+#   Fires when the emergency path is not taken, and the latest Plan lacks
 #   `documentation.runbook.reviewer` (or it is only spaces) or `reviewedAt`,
 #   or `reviewedAt` is more than `runbook.max_review_age_days` days before
 #   now, or after now.

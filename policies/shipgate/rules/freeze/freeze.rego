@@ -8,9 +8,9 @@ import data.shipgate.lib
 # METADATA
 # title: "Frozen environment: release is planned"
 # description: >-
-#   Fires when frozen, not emergency, and the latest Plan has no
-#   `changeTicket` (or only spaces), no `window`, or now is outside it (`start
-#   <= now < end`).
+#   Fires when the environment is frozen, the emergency path not taken, and
+#   the latest Plan has no `changeTicket` (or only spaces), no `window`, or
+#   now is outside it (`start <= now < end`).
 # custom:
 #   enforcement: hard
 #   gates: [deploy]
@@ -22,9 +22,9 @@ rule["freeze.unplanned"] := lib.metadata(rego.metadata.rule())
 # METADATA
 # title: "Frozen environment: release is documented"
 # description: >-
-#   Fires when frozen, not emergency, and the latest Plan lacks
-#   `documentation.runbook.url` or `documentation.releaseNotes.url` (or one is
-#   only spaces).
+#   Fires when the environment is frozen, the emergency path not taken, and
+#   the latest Plan lacks `documentation.runbook.url` or
+#   `documentation.releaseNotes.url` (or one is only spaces).
 # custom:
 #   enforcement: hard
 #   gates: [deploy]
@@ -36,8 +36,8 @@ rule["freeze.undocumented"] := lib.metadata(rego.metadata.rule())
 # METADATA
 # title: "Frozen environment: release is verified"
 # description: >-
-#   Fires when frozen, not emergency, the latest Plan's `ci.status` is not
-#   `passed` and there is no passed Build.
+#   Fires when the environment is frozen, the emergency path not taken, the
+#   latest Plan's `ci.status` is not `passed` and there is no passed Build.
 # custom:
 #   enforcement: hard
 #   gates: [deploy]
@@ -49,8 +49,8 @@ rule["freeze.unverified"] := lib.metadata(rego.metadata.rule())
 # METADATA
 # title: No release in a hard-freeze window
 # description: >-
-#   Fires when `input.facts.freeze.active` and not emergency; lists the active
-#   windows (id, name, start, end).
+#   Fires when `input.facts.freeze.active` holds and the emergency path is not
+#   taken; lists the active windows (id, name, start, end).
 # custom:
 #   enforcement: hard
 #   gates: [deploy]

@@ -9,8 +9,8 @@ import data.shipgate.lib
 # METADATA
 # title: Safety signals healthy after release
 # description: >-
-#   Judged on the newest Monitoring tied to the deploy, every one of a tie;
-#   one finding per problem: `result: breach` (names the breached signals);
+#   Fires on the newest Monitoring tied to the deploy, every one of a tie; one
+#   finding per problem: `result: breach` (names the breached signals);
 #   `result: no-data` ("no data is not healthy"); each signal whose `status`
 #   is not `healthy` and not already named by the result, even under `result:
 #   healthy`; each signal of `monitoring.required_signals` missing; a window

@@ -7,8 +7,8 @@ import data.shipgate.lib
 # METADATA
 # title: No overdue postmortem
 # description: >-
-#   Fires when not emergency, and an `input.violations[]` entry is `open` with
-#   `due` before now (one finding per violation).
+#   Fires when the emergency path is not taken, and an `input.violations[]`
+#   entry is `open` with `due` before now (one finding per violation).
 # custom:
 #   enforcement: hard
 #   gates: [deploy]

@@ -9,12 +9,12 @@ import data.shipgate.lib
 # METADATA
 # title: Mandatory verification passed
 # description: >-
-#   Fires when one finding per mandatory check that the newest Verification
-#   tied to the deploy lacks or did not pass (a Verification that finished
-#   before it started passes none); on a tie, a failure in any of them counts
-#   (message: check name, status, its message, plus the Verifications ignored
-#   as too early). Without a tied Verification every check fires. Adds a
-#   `rollback` obligation.
+#   Fires once per mandatory check that the newest Verification tied to the
+#   deploy lacks or did not pass (a Verification that finished before it
+#   started passes none); on a tie, a failure in any of them counts (message:
+#   check name, status, its message, plus the Verifications ignored as too
+#   early). Without a tied Verification every check fires. Adds a `rollback`
+#   obligation.
 # custom:
 #   enforcement: hard
 #   gates: [verify]

@@ -46,7 +46,7 @@ policy-test: build opa ## shipgate policy test, opa test and opa check --strict 
 	@d=$$(mktemp -d) && e=examples/localizevideos/evidence && \
 	$(SHIPGATE) gate --trusted-key examples/localizevideos/keys --data +examples/localizevideos/example-data.yaml deploy --release lv-2026-11-26.1 --store $$d/l.db --now 2026-11-26T10:05:00Z --print-input \
 	  --evidence $$e/allowed/plan.json,$$e/incident-sev1/incidents.json,$$e/allowed/build.json,$$e/allowed/deploy-requested.json,$$e/allowed/approval.json >$$d/input.json && \
-	allow=$$($(OPA) eval -f raw -d policies/lib -d policies/rules -d policies/gates -i $$d/input.json 'data.shipgate.gates.deploy.decision.allow'); \
+	allow=$$($(OPA) eval -f raw -d policies/shipgate/lib -d policies/shipgate/rules -d policies/shipgate/gates -i $$d/input.json 'data.shipgate.gates.deploy.decision.allow'); \
 	rm -rf $$d; if [ "$$allow" != false ]; then echo "without data.yaml the policies answer allow=$$allow to an open SEV-1"; exit 1; fi
 
 bench: build opa ## in-process benchmarks, then whole commands side by side

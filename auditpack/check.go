@@ -205,7 +205,7 @@ type checkedEvidence struct {
 type loadedPolicy struct {
 	eng   *engine.Engine
 	ref   PolicyRef
-	rules map[string]report.Rule
+	rules engine.Catalog
 }
 
 // checker holds one Check's state.
@@ -535,8 +535,9 @@ func (c *checker) policyFiles(ctx context.Context) error {
 			c.tamper(Problem{File: ref.File, Reason: fmt.Sprintf("computes policy revision %s (bundle %q); the manifest says %s (bundle %q)",
 				eng.Revision(), eng.BundleRevision(), ref.Revision, ref.Bundle)})
 		}
-		// Titles only: without them explanations still name the rules.
-		rules, _ := report.BundleRuleCatalog(ctx, bun)
+		// The rule titles of the explanations, from the catalog the engine
+		// read at load; without them explanations still name the rules.
+		rules := eng.Catalog()
 		c.policies = append(c.policies, loadedPolicy{eng: eng, ref: ref, rules: rules})
 	}
 	for _, seq := range sortedKeys(c.entries) {
@@ -588,7 +589,7 @@ func (c *checker) decision(ctx context.Context, ref DecisionRef) (DecisionResult
 		return r, nil
 	}
 	var eng *engine.Engine
-	var rules map[string]report.Rule
+	var rules engine.Catalog
 	for _, p := range c.policies {
 		if p.eng.Revision() == d.Policy.Revision && p.eng.BundleRevision() == d.Policy.Bundle {
 			eng, rules = p.eng, p.rules

@@ -112,11 +112,9 @@ func auditReportRun(ctx context.Context, s Streams, g *globals, o *auditReportOp
 	if err != nil {
 		return err
 	}
-	var rules map[string]report.Rule
-	if o.Policy.Bundle == "" { // a bundle's rule titles come from the findings only
-		if rules, err = report.RuleCatalog(ctx, o.Policy.source()); err != nil {
-			return err
-		}
+	rules := eng.Catalog()
+	if o.Policy.Bundle != "" { // a bundle's rule titles come from the findings only
+		rules = nil
 	}
 	v, err := o.Ev.Validator()
 	if err != nil {

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -118,5 +119,115 @@ func TestEvaluateReadsTheDecision(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, *d, cmpopts.IgnoreFields(engine.Decision{}, "Gate", "Release", "Reason", "Ignored", "Evidence", "Policy", "Input", "EvaluatedAt")); diff != "" || d.Allow || d.Reason != engine.ReasonDeny {
 		t.Errorf("Evaluate() allow %t reason %s; (-want +got):\n%s", d.Allow, d.Reason, diff)
+	}
+}
+
+// Every rule of the shipped policies is declared in a METADATA annotation
+// with its title, description, enforcement, gates and remediation, and the
+// catalog the engine reads at load has them all.
+func TestShippedRulesAreAnnotated(t *testing.T) {
+	cat := defaultEngine(t).Catalog()
+	if len(cat) < 29 {
+		t.Fatalf("Catalog() has %d rules (%v); want every rule of the shipped policies", len(cat), cat.IDs())
+	}
+	levels := []string{"hard", "soft", "advisory"}
+	for _, id := range cat.IDs() {
+		r := cat[id]
+		if r.ID != id || r.Title == "" || r.Description == "" || r.Remediation == "" || !slices.Contains(levels, r.Enforcement) {
+			t.Errorf("%s: %+v; want its id, a title, a description, a remediation and an enforcement of %v", id, r, levels)
+		}
+		if r.File == "" || r.Row == 0 || r.Package == "" {
+			t.Errorf("%s: declared at %q:%d in %q; want its METADATA annotation in a rule file", id, r.File, r.Row, r.Package)
+		}
+		area, _, _ := strings.Cut(id, ".")
+		if want := "shipgate/rules/" + area + "/" + area + ".rego"; r.File != want || r.Package != "data.shipgate.rules."+area {
+			t.Errorf("%s: in %s, package %s; want %s, package data.shipgate.rules.%s", id, r.File, r.Package, want, area)
+		}
+		if len(r.Gates) == 0 {
+			t.Errorf("%s: no gates", id)
+		}
+		for _, g := range r.Gates {
+			if !slices.Contains(engine.Gates, g) {
+				t.Errorf("%s: gate %q is none of %v", id, g, engine.Gates)
+			}
+		}
+	}
+}
+
+// Every rule a decision names is in the catalog, with the title and
+// remediation the decision carries.
+func TestCatalogMatchesDecisions(t *testing.T) {
+	e := defaultEngine(t)
+	cat := e.Catalog()
+	for _, gate := range engine.Gates {
+		d, err := e.Evaluate(context.Background(), engine.Input{Gate: gate, Release: release, Now: deployAt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range d.Rules {
+			if _, ok := cat[id]; !ok {
+				t.Errorf("%s gate: rule %s is not in the catalog", gate, id)
+			}
+		}
+		for _, f := range d.Violations {
+			if r := cat[f.Rule]; !strings.HasPrefix(f.Rule, "evidence.") && !strings.HasPrefix(f.Rule, "engine.") && (r.Title != f.Title || r.Remediation != f.Remediation || !slices.Contains(r.Gates, gate)) {
+				t.Errorf("%s gate: violation %s (%q, %q); catalog %+v", gate, f.Rule, f.Title, f.Remediation, r)
+			}
+		}
+	}
+}
+
+// A rule declared by its annotation in a policy set that is not the
+// shipped one is in the catalog with its custom keys.
+func TestCatalogReadsAnnotations(t *testing.T) {
+	const annotated = `package shipgate.rules.extra
+
+import data.shipgate.lib
+
+# METADATA
+# title: Extra rule
+# description: An extra rule.
+# custom:
+#   enforcement: advisory
+#   gates: [flag, deploy]
+#   remediation: do the extra thing
+#   owner: release-team
+rule["extra.one"] := lib.metadata(rego.metadata.rule())
+
+rules := rule
+`
+	e, err := engine.Load(context.Background(), engine.Options{Policies: withFile(t, "shipgate/rules/extra/extra.rego", annotated)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := engine.Rule{ID: "extra.one", Title: "Extra rule", Description: "An extra rule.", Enforcement: "advisory", Gates: []string{"deploy", "flag"},
+		Remediation: "do the extra thing", Custom: map[string]any{"owner": "release-team"}, Package: "data.shipgate.rules.extra",
+		File: "shipgate/rules/extra/extra.rego", Row: 13}
+	if diff := cmp.Diff(want, e.Catalog()["extra.one"]); diff != "" {
+		t.Errorf("Catalog()[extra.one] (-want +got):\n%s", diff)
+	}
+}
+
+// A rule annotated without what every rule needs is refused at load, at
+// its declaration, rather than reported as an undeclared rule when it fires.
+func TestLoadRefusesIncompleteAnnotations(t *testing.T) {
+	const incomplete = `package shipgate.rules.extra
+
+import data.shipgate.lib
+
+# METADATA
+# title: Extra rule
+# custom:
+#   enforcement: sometimes
+#   gates: [deploy]
+rule["extra.one"] := lib.metadata(rego.metadata.rule())
+
+rules := rule
+`
+	_, err := engine.Load(context.Background(), engine.Options{Policies: withFile(t, "shipgate/rules/extra/extra.rego", incomplete)})
+	var pe *engine.PolicyError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "shipgate/rules/extra/extra.rego:10") ||
+		!strings.Contains(err.Error(), "rule extra.one: its METADATA annotation lacks custom.enforcement, custom.remediation") {
+		t.Fatalf("Load(incomplete annotation) = %v; want a PolicyError at the declaration naming what it lacks", err)
 	}
 }

@@ -23,9 +23,9 @@ import (
 // values read here.
 
 // ShippedDecisionLibrary is the digest of the decision library shipgate
-// ships (policies/lib/decision.rego as parsed: layout and comments do not
+// ships (policies/shipgate/lib/decision/decision.rego as parsed: layout and comments do not
 // count). A test holds it equal to the embedded file.
-const ShippedDecisionLibrary = "sha256:c0aac509cbc76551d91a495b1d5c3bcc49d3dee1e3ddef64884a809703c5f518"
+const ShippedDecisionLibrary = "sha256:edbaf7ac122fa25b5fd1319752da26c38a153993bdae56744057a48fd5ad1339"
 
 var decisionLib = ast.MustParseRef("data.shipgate.lib.decision")
 

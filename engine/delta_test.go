@@ -9,7 +9,7 @@ import (
 )
 
 // ShippedDecisionLibrary names the decision library shipgate ships: a
-// change to policies/lib/decision.rego (other than layout and comments)
+// change to policies/shipgate/lib/decision/decision.rego (other than layout and comments)
 // must update it, after checking that policydiff's reading of the library
 // still holds (see its libraryViews).
 func TestShippedDecisionLibrary(t *testing.T) {

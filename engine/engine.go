@@ -82,6 +82,8 @@ type Engine struct {
 	// reads are what each rule reads of the data (DataReads), found once.
 	readsOnce sync.Once
 	reads     []RuleRead
+	// catalog is the rule catalog, read at load (readCatalog).
+	catalog Catalog
 }
 
 // PolicyError reports a policy set that does not load or compile, with the
@@ -207,7 +209,7 @@ func load(ctx context.Context, set *policyset.Set, opts Options) (*Engine, error
 		}
 		e.queries[gate] = pq
 	}
-	if err := checkCatalog(ctx, compiler, store); err != nil {
+	if e.catalog, err = readCatalog(ctx, compiler, store); err != nil {
 		return nil, err
 	}
 	if e.consts, err = fold(ctx, compiler, store, e.timeout, Gates); err != nil {
@@ -221,30 +223,6 @@ func load(ctx context.Context, set *policyset.Set, opts Options) (*Engine, error
 		return nil, &PolicyError{Err: err}
 	}
 	return e, nil
-}
-
-// catalogRef is the decision library's map of every declared rule.
-var catalogRef = ast.MustParseRef("data.shipgate.lib.decision.catalog")
-
-// checkCatalog evaluates the whole rule catalog once: two rule files
-// declaring the same rule id differently is a conflict, and the policy set
-// is refused. A decision looks up only the rules it reports, so it would
-// otherwise see the conflict only when one of them fires.
-func checkCatalog(ctx context.Context, compiler *ast.Compiler, store storage.Store) error {
-	if len(compiler.GetRulesExact(catalogRef)) == 0 {
-		return nil
-	}
-	_, err := rego.New(
-		rego.Query(catalogRef.String()),
-		rego.Compiler(compiler),
-		rego.Store(store),
-		rego.StrictBuiltinErrors(true),
-		rego.Capabilities(Capabilities()),
-	).Eval(ctx)
-	if err != nil {
-		return &PolicyError{Err: fmt.Errorf("rule catalog: %w", err)}
-	}
-	return nil
 }
 
 // checkRuleFiles refuses a package under data.shipgate.rules that reports

@@ -18,7 +18,7 @@ import (
 
 // The policies deny when their data is absent (issue #14): the .rego files
 // of the default set evaluated by upstream OPA alone, without data.yaml (as
-// `opa eval -d policies/lib -d policies/rules -d policies/gates` would), do
+// `opa eval -d policies/shipgate/lib -d policies/shipgate/rules -d policies/shipgate/gates` would), do
 // not allow a release with an open SEV-1, nor any other.
 func TestPoliciesWithoutDataDeny(t *testing.T) {
 	ctx := context.Background()

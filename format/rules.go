@@ -19,6 +19,9 @@ type rule struct {
 	Title       string
 	Enforcement string
 	Remediation string
+	// Description is the rule's description, from the policy set's rule
+	// catalog when the caller has it.
+	Description string
 	Violations  []engine.Finding
 	Overridden  []engine.Finding
 	Warnings    []engine.Finding
@@ -105,10 +108,10 @@ func (r *rule) help() string {
 }
 
 // policyFile is the default policy set's file for a policy rule:
-// policies/rules/<area>.rego.
+// policies/shipgate/rules/<area>/<area>.rego (package shipgate.rules.<area>).
 func policyFile(id string) string {
 	area, _, _ := strings.Cut(id, ".")
-	return "policies/rules/" + area + ".rego"
+	return "policies/shipgate/rules/" + area + "/" + area + ".rego"
 }
 
 // sources maps evidence digests to where the documents were read from.

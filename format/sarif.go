@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -43,6 +44,7 @@ type (
 	sarifRule struct {
 		ID                   string         `json:"id"`
 		ShortDescription     *sarifMessage  `json:"shortDescription,omitempty"`
+		FullDescription      *sarifMessage  `json:"fullDescription,omitempty"`
 		Help                 *sarifMessage  `json:"help,omitempty"`
 		DefaultConfiguration *sarifConfig   `json:"defaultConfiguration,omitempty"`
 		Properties           map[string]any `json:"properties,omitempty"`
@@ -120,12 +122,22 @@ func writeSARIF(w io.Writer, run sarifRun) error {
 // results of level error, warnings of level warning, and overridden soft
 // violations notes with an accepted external suppression naming the
 // approver. A result is located at the files of its evidence when the
-// decision knows them, else at the rule's file policies/rules/<area>.rego,
+// decision knows them, else at the rule's file policies/shipgate/rules/<area>/<area>.rego,
 // else (the engine's own rules) at the gate as a logical location. An
 // engine fault makes the invocation unsuccessful.
 func SARIFDecisions(w io.Writer, ds []*engine.Decision, version string) error {
+	return SARIFDecisionsWithRules(w, ds, version, nil)
+}
+
+// SARIFDecisionsWithRules is SARIFDecisions with the rule catalog of the
+// policy set that made ds (Engine.Catalog): each rule's descriptor takes
+// its title, description, enforcement and remediation from it, also for
+// the rules that raised no finding, and a result without evidence files
+// is located at the rule's annotated declaration. meta may be nil.
+func SARIFDecisionsWithRules(w io.Writer, ds []*engine.Decision, version string, meta engine.Catalog) error {
 	ds = nonNil(ds)
 	cat := newCatalog()
+	cat.meta = meta
 	for _, d := range ds {
 		for _, r := range rules(d) {
 			cat.add(d.Gate, r)
@@ -214,6 +226,8 @@ type catalog struct {
 	byID  map[string]*rule
 	gates map[string]map[string]bool
 	index map[string]int
+	// meta is the policy set's rule catalog, when known.
+	meta engine.Catalog
 }
 
 func newCatalog() *catalog {
@@ -227,14 +241,10 @@ func (c *catalog) add(gate string, r *rule) {
 		c.byID[r.ID] = m
 		c.gates[r.ID] = map[string]bool{}
 	}
-	if m.Title == "" {
-		m.Title = r.Title
-	}
-	if m.Enforcement == "" {
-		m.Enforcement = r.Enforcement
-	}
-	if m.Remediation == "" {
-		m.Remediation = r.Remediation
+	m.learn(engine.Finding{Title: r.Title, Enforcement: r.Enforcement, Remediation: r.Remediation})
+	if meta, ok := c.meta[r.ID]; ok {
+		m.learn(engine.Finding{Title: meta.Title, Enforcement: meta.Enforcement, Remediation: meta.Remediation})
+		m.Description = meta.Description
 	}
 	c.gates[r.ID][gate] = true
 }
@@ -261,6 +271,9 @@ func (c *catalog) descriptors() []sarifRule {
 			title = id
 		}
 		desc.ShortDescription = &sarifMessage{Text: title}
+		if r.Description != "" {
+			desc.FullDescription = &sarifMessage{Text: r.Description}
+		}
 		help := r.help()
 		if help == "" {
 			help = fmt.Sprintf("Rule %s of the %s gate; it raised no finding here, so its remediation is not known.", id, strings.Join(gates, ", "))
@@ -302,10 +315,20 @@ func (c *catalog) result(d *engine.Decision, f engine.Finding, level string, src
 		RuleIndex:           c.index[f.Rule],
 		Level:               level,
 		Message:             sarifMessage{Text: text},
-		Locations:           findingLocations(d, f, src),
+		Locations:           c.locations(d, f, src),
 		PartialFingerprints: map[string]string{"shipgate/v1": hex.EncodeToString(sum[:16])},
 		Properties:          props,
 	}
+}
+
+// locations are where a result is: the files of its evidence, else the
+// rule's annotated declaration when the rule catalog has it, else as
+// findingLocations says.
+func (c *catalog) locations(d *engine.Decision, f engine.Finding, src map[string]string) []sarifLocation {
+	if meta, ok := c.meta[f.Rule]; ok && meta.File != "" && len(findingFiles(f, src)) == 0 {
+		return []sarifLocation{physical(path.Join("policies", meta.File), max(meta.Row, 1))}
+	}
+	return findingLocations(d, f, src)
 }
 
 func findingLocations(d *engine.Decision, f engine.Finding, src map[string]string) []sarifLocation {

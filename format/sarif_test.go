@@ -247,8 +247,8 @@ func TestSARIFDecisionsLocations(t *testing.T) {
 		// One document from the ledger (no file), one from an absolute path.
 		"forbidden.direct-push": {{uri: "file:///abs/evidence%20dir/deploy.json"}},
 		// Only ledger evidence: the rule's policy file.
-		"change.size":       {{uri: "policies/rules/change.rego", base: "%SRCROOT%"}},
-		"approval.required": {{uri: "policies/rules/approval.rego", base: "%SRCROOT%"}},
+		"change.size":       {{uri: "policies/shipgate/rules/change/change.rego", base: "%SRCROOT%"}},
+		"approval.required": {{uri: "policies/shipgate/rules/approval/approval.rego", base: "%SRCROOT%"}},
 		// The engine's own rule: the gate, logically.
 		"engine.fault": {{logical: "data.shipgate.gates.deploy.decision"}},
 	}
@@ -283,4 +283,66 @@ func TestSARIFTests(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSARIF(t, b.Bytes())
+}
+
+// With the policy set's rule catalog, every rule's descriptor has its
+// title, description and remediation, also the rules that raised no
+// finding, and a finding without evidence files is located at its rule's
+// annotated declaration.
+func TestSARIFDecisionsWithRules(t *testing.T) {
+	meta := engine.Catalog{
+		"change.size": {ID: "change.size", Title: "Change is small", Description: "Fires when the change is big.", Enforcement: "advisory",
+			Gates: []string{"deploy"}, Remediation: "split the release", File: "shipgate/rules/change/change.rego", Row: 19},
+	}
+	var b bytes.Buffer
+	if err := SARIFDecisionsWithRules(&b, []*engine.Decision{loadDecision(t, "deny-incident")}, "1.2.3", meta); err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Runs []struct {
+			Tool struct {
+				Driver struct {
+					Rules []struct {
+						ID               string
+						ShortDescription struct{ Text string }
+						FullDescription  *struct{ Text string }
+						Help             struct{ Text string }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(b.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range log.Runs[0].Tool.Driver.Rules {
+		if r.ID != "change.size" {
+			continue
+		}
+		found = true
+		if r.ShortDescription.Text != "Change is small" || r.FullDescription == nil || r.FullDescription.Text != "Fires when the change is big." || r.Help.Text != "split the release" {
+			t.Errorf("change.size descriptor %+v; want the catalog's title, description and remediation", r)
+		}
+	}
+	if !found {
+		t.Fatal("change.size is not among the rules")
+	}
+
+	b.Reset()
+	if err := SARIFDecisionsWithRules(&b, []*engine.Decision{trickyDecision()}, "1.2.3", meta); err != nil {
+		t.Fatal(err)
+	}
+	run := checkSARIF(t, b.Bytes())
+	for _, r := range run.Results {
+		if r.RuleID != "change.size" {
+			continue
+		}
+		p := r.Locations[0].PhysicalLocation
+		if p == nil || p.ArtifactLocation.URI != "policies/shipgate/rules/change/change.rego" || p.Region.StartLine != 19 {
+			t.Errorf("change.size located at %+v; want its declaration, line 19", p)
+		}
+		return
+	}
+	t.Error("no change.size result")
 }

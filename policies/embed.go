@@ -4,8 +4,9 @@ package policies
 
 import "embed"
 
-// FS holds lib/, rules/, gates/ and shipgate/config/data.yaml, as
+// FS holds shipgate/: the lib, rules and gates packages, each in the
+// folder its package path names, and shipgate/config/data.yaml, as
 // `opa test policies/` sees them.
 //
-//go:embed lib gates rules shipgate
+//go:embed shipgate
 var FS embed.FS

@@ -18,7 +18,7 @@ func BenchmarkDelta(b *testing.B) {
 	base := defaultEngine(b)
 	const frozen = "frozen if input.release.environment in lib.config.freeze.environments"
 	head, err := engine.Load(ctx, engine.Options{Policies: policytest.Edited(b, map[string]func(string) string{
-		"rules/freeze.rego": policytest.Replace(b, frozen, frozen+"\n\nfrozen if input.release.environment == \"staging\""),
+		"shipgate/rules/freeze/freeze.rego": policytest.Replace(b, frozen, frozen+"\n\nfrozen if input.release.environment == \"staging\""),
 	})})
 	if err != nil {
 		b.Fatal(err)

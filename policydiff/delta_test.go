@@ -49,8 +49,8 @@ func TestCompare(t *testing.T) {
 	}
 	withPeek := policytest.Edited(t, map[string]func(string) string{"rules/peek.rego": policytest.Add(peek)})
 	peekFrozen := policytest.Edited(t, map[string]func(string) string{
-		"rules/peek.rego":   policytest.Add(peek),
-		"rules/freeze.rego": policytest.Replace(t, frozen, frozen+"\n\nfrozen if input.release.environment == \"staging\""),
+		"rules/peek.rego":                   policytest.Add(peek),
+		"shipgate/rules/freeze/freeze.rego": policytest.Replace(t, frozen, frozen+"\n\nfrozen if input.release.environment == \"staging\""),
 	})
 
 	for _, tc := range []struct {
@@ -62,13 +62,13 @@ func TestCompare(t *testing.T) {
 	}{
 		{name: "identical", base: base, head: load(policies.FS, nil), same: true},
 		{name: "layout and comments only", base: base, same: true,
-			head: load(edit("rules/freeze.rego", frozen, "# frozen: by environment\nfrozen if {\n\tinput.release.environment in lib.config.freeze.environments\n}"), nil)},
+			head: load(edit("shipgate/rules/freeze/freeze.rego", frozen, "# frozen: by environment\nfrozen if {\n\tinput.release.environment in lib.config.freeze.environments\n}"), nil)},
 		{name: "a rule file", base: base, changed: []string{"data.shipgate.rules.freeze"},
-			head: load(edit("rules/freeze.rego", frozen, frozen+"\n\nfrozen if input.release.environment == \"staging\""), nil)},
+			head: load(edit("shipgate/rules/freeze/freeze.rego", frozen, frozen+"\n\nfrozen if input.release.environment == \"staging\""), nil)},
 		{name: "rule metadata", base: base, full: "declares different rules",
-			head: load(edit("rules/freeze.rego", `"title": "No release in a hard-freeze window"`, `"title": "No release in a freeze window"`), nil)},
+			head: load(edit("shipgate/rules/freeze/freeze.rego", "title: No release in a hard-freeze window", "title: No release in a freeze window"), nil)},
 		{name: "the library", base: base, full: "package data.shipgate.lib changed",
-			head: load(edit("lib/evidence.rego", "substring(commit, 0, 12)", "substring(commit, 0, 10)"), nil)},
+			head: load(edit("shipgate/lib/evidence.rego", "substring(commit, 0, 12)", "substring(commit, 0, 10)"), nil)},
 		{name: "freeze calendar", base: base, changed: []string{},
 			head: withData(func(d map[string]any) {
 				fr := d["freeze"].(map[string]any)
@@ -77,7 +77,7 @@ func TestCompare(t *testing.T) {
 			})},
 		{name: "a limit read by one rule file", base: base, changed: []string{"data.shipgate.rules.change"},
 			head: withData(func(d map[string]any) { d["change"].(map[string]any)["max_lines"] = 100 })},
-		{name: "approvers, read by the library", base: base, full: "lib/people.rego",
+		{name: "approvers, read by the library", base: base, full: "shipgate/lib/people.rego",
 			head: withData(func(d map[string]any) { d["approvers"] = []any{"alice"} })},
 		{name: "a setting the engine reads", base: base, full: "which the engine reads itself",
 			head: withData(func(d map[string]any) { d["clock_skew"] = "1m" })},
@@ -115,7 +115,7 @@ func TestDeltaEvaluateMatchesHead(t *testing.T) {
 	// drops the hard-window rule's findings, which changes a decision made
 	// in a window.
 	head, err := engine.Load(ctx, engine.Options{Policies: policytest.Edited(t, map[string]func(string) string{
-		"rules/freeze.rego": policytest.Replace(t, "frozen if input.release.environment in lib.config.freeze.environments",
+		"shipgate/rules/freeze/freeze.rego": policytest.Replace(t, "frozen if input.release.environment in lib.config.freeze.environments",
 			"frozen if input.release.environment in lib.config.freeze.environments\n\nfrozen if input.release.environment == \"staging\""),
 	}), People: keys.People()})
 	if err != nil {
@@ -185,13 +185,13 @@ func TestDeltaWithModifierEvaluatesGate(t *testing.T) {
 	ctx := context.Background()
 	const frozen = "frozen if input.release.environment in lib.config.freeze.environments"
 	gateEdit := policytest.Replace(t, `with input.gate as "deploy"`, `with input.gate as "verify"`)
-	base, err := engine.Load(ctx, engine.Options{Policies: policytest.Edited(t, map[string]func(string) string{"gates/deploy.rego": gateEdit})})
+	base, err := engine.Load(ctx, engine.Options{Policies: policytest.Edited(t, map[string]func(string) string{"shipgate/gates/deploy/deploy.rego": gateEdit})})
 	if err != nil {
 		t.Fatal(err)
 	}
 	head, err := engine.Load(ctx, engine.Options{Policies: policytest.Edited(t, map[string]func(string) string{
-		"gates/deploy.rego": gateEdit,
-		"rules/freeze.rego": policytest.Replace(t, frozen, frozen+"\n\nfrozen if input.release.environment == \"staging\""),
+		"shipgate/gates/deploy/deploy.rego": gateEdit,
+		"shipgate/rules/freeze/freeze.rego": policytest.Replace(t, frozen, frozen+"\n\nfrozen if input.release.environment == \"staging\""),
 	})})
 	if err != nil {
 		t.Fatal(err)

@@ -151,7 +151,7 @@ func TestBundleContents(t *testing.T) {
 			t.Errorf("bundle holds test file %s", n)
 		}
 	}
-	for _, want := range []string{"/.manifest", "/data.json", "/gates/deploy.rego", "/lib/decision.rego", "/rules/forbidden.rego"} {
+	for _, want := range []string{"/.manifest", "/data.json", "/shipgate/gates/deploy/deploy.rego", "/shipgate/lib/decision/decision.rego", "/shipgate/rules/forbidden/forbidden.rego"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("bundle files %v lack %s", names, want)
 		}
@@ -207,7 +207,7 @@ func TestBundleRefused(t *testing.T) {
 		want   string
 	}{
 		{"module byte changed", signed, key.pub, func(fs []tarFile) []tarFile {
-			i := index(t, fs, "/gates/deploy.rego")
+			i := index(t, fs, "/shipgate/gates/deploy/deploy.rego")
 			fs[i].data = bytes.Replace(fs[i].data, []byte("deploy"), []byte("dePloy"), 1)
 			return fs
 		}, "digest mismatch"},
@@ -225,7 +225,7 @@ func TestBundleRefused(t *testing.T) {
 			return append(fs, tarFile{"/gates/extra.rego", []byte("package shipgate.gates.extra\n\nx := 1\n")})
 		}, "not included in bundle signature"},
 		{"file removed", signed, key.pub, func(fs []tarFile) []tarFile {
-			return slices.Delete(fs, index(t, fs, "/rules/forbidden.rego"), index(t, fs, "/rules/forbidden.rego")+1)
+			return slices.Delete(fs, index(t, fs, "/shipgate/rules/forbidden/forbidden.rego"), index(t, fs, "/shipgate/rules/forbidden/forbidden.rego")+1)
 		}, "not found in the target bundle"},
 		{"signatures removed", signed, key.pub, func(fs []tarFile) []tarFile {
 			return slices.Delete(fs, index(t, fs, "/.signatures.json"), index(t, fs, "/.signatures.json")+1)
@@ -253,7 +253,7 @@ func TestBundleRefused(t *testing.T) {
 // against the evidence schemas, without network builtins.
 func TestBundleCompiledStrictly(t *testing.T) {
 	bad := fstest.MapFS{
-		"gates/deploy.rego": {Data: []byte("package shipgate.gates.deploy\n\ndecision := {\"allow\": b.data.colour == \"green\", \"violations\": [], \"rules\": [\"r\"]} if some b in input.evidence.Build\n")},
+		"shipgate/gates/deploy/deploy.rego": {Data: []byte("package shipgate.gates.deploy\n\ndecision := {\"allow\": b.data.colour == \"green\", \"violations\": [], \"rules\": [\"r\"]} if some b in input.evidence.Build\n")},
 	}
 	_, err := engine.BuildBundle(context.Background(), engine.BundleOptions{Policies: bad, Data: policytest.MinimalData(t)})
 	if err == nil || !strings.Contains(err.Error(), "undefined ref") {
@@ -261,8 +261,8 @@ func TestBundleCompiledStrictly(t *testing.T) {
 	}
 	// A hand-made bundle (as another tool would write it) fails the same way.
 	files := untar(t, buildBundle(t, "r", nil))
-	i := index(t, files, "/gates/deploy.rego")
-	files[i].data = bad["gates/deploy.rego"].Data
+	i := index(t, files, "/shipgate/gates/deploy/deploy.rego")
+	files[i].data = bad["shipgate/gates/deploy/deploy.rego"].Data
 	f, err := os.Open(retar(t, files))
 	if err != nil {
 		t.Fatal(err)

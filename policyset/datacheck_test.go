@@ -240,8 +240,8 @@ func TestDataRecorded(t *testing.T) {
 	delete(data, "incidents")
 	data["monitoring"].(map[string]any)["min_samples"] = 3
 	fsys := policytest.Edited(t, map[string]func(string) string{
-		"rules/monitoring.rego": policytest.Replace(t, `["monitoring", "min_window_minutes"]`, `["monitoring", "min_samples"]`),
-		"rules/freeze.rego":     policytest.Replace(t, "lib.config.freeze.environments", "lib.config.freeze.frozen"),
+		"shipgate/rules/monitoring/monitoring.rego": policytest.Replace(t, `["monitoring", "min_window_minutes"]`, `["monitoring", "min_samples"]`),
+		"shipgate/rules/freeze/freeze.rego":         policytest.Replace(t, "lib.config.freeze.environments", "lib.config.freeze.frozen"),
 	})
 	if _, err := engine.Load(context.Background(), engine.Options{Policies: fsys, Data: data}); err == nil {
 		t.Fatal("Load() succeeded; want the data and the reads refused")
@@ -260,14 +260,14 @@ func TestReadUndeclaredKey(t *testing.T) {
 		row                  int
 		msg                  string
 	}{
-		{"through lib.config", "rules/freeze.rego", "lib.config.freeze.environments", "lib.config.freeze.enviroments",
-			42, "rego_type_error: undefined ref: data.shipgate.lib.config.freeze.enviroments"},
-		{"past a list", "rules/verify.rego", "some name in lib.config.verification.mandatory_checks", "some name in lib.config.verification.mandatory_checks[_].names",
-			64, "rego_type_error: undefined ref: data.shipgate.lib.config.verification.mandatory_checks"},
-		{"object.get", "rules/monitoring.rego", `["monitoring", "required_signals"]`, `["monitoring", "required_signal"]`,
-			19, "rego_type_error: data.shipgate.config.monitoring.required_signal: the data schema (schemas/policydata.json) has no such key; want one of min_samples, min_window_minutes, required_signals"},
-		{"straight from data", "rules/change.rego", "size.filesChanged > lib.config.change.max_files", "size.filesChanged > data.shipgate.config.change.max_file",
-			30, "data.shipgate.config.change.max_file: the data schema (schemas/policydata.json) has no such key"},
+		{"through lib.config", "shipgate/rules/freeze/freeze.rego", "lib.config.freeze.environments", "lib.config.freeze.enviroments",
+			91, "rego_type_error: undefined ref: data.shipgate.lib.config.freeze.enviroments"},
+		{"past a list", "shipgate/rules/verify/verify.rego", "some name in lib.config.verification.mandatory_checks", "some name in lib.config.verification.mandatory_checks[_].names",
+			88, "rego_type_error: undefined ref: data.shipgate.lib.config.verification.mandatory_checks"},
+		{"object.get", "shipgate/rules/monitoring/monitoring.rego", `["monitoring", "required_signals"]`, `["monitoring", "required_signal"]`,
+			39, "rego_type_error: data.shipgate.config.monitoring.required_signal: the data schema (schemas/policydata.json) has no such key; want one of min_samples, min_window_minutes, required_signals"},
+		{"straight from data", "shipgate/rules/change/change.rego", "size.filesChanged > lib.config.change.max_files", "size.filesChanged > data.shipgate.config.change.max_file",
+			38, "data.shipgate.config.change.max_file: the data schema (schemas/policydata.json) has no such key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

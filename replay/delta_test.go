@@ -59,7 +59,7 @@ func TestReplayHeadMatchesEvaluation(t *testing.T) {
 	// Another decision library (a rule added to it, on both sides): Delta
 	// knows nothing of it, and compares the rule files' whole answers.
 	otherLib := func(more map[string]func(string) string) fs.FS {
-		edits := map[string]func(string) string{"lib/decision.rego": func(s string) string { return s + "\nunused := true\n" }}
+		edits := map[string]func(string) string{"shipgate/lib/decision/decision.rego": func(s string) string { return s + "\nunused := true\n" }}
 		maps.Copy(edits, more)
 		return policytest.Edited(t, edits)
 	}
@@ -80,13 +80,13 @@ func TestReplayHeadMatchesEvaluation(t *testing.T) {
 		// With another library the rule file answers differently at every
 		// gate: every decision is evaluated.
 		{name: "change size limit, another decision library", none: true, base: otherBase, head: loadFS(otherLib(nil), smaller)},
-		{name: "a rule file", head: loadFS(edit("rules/freeze.rego",
+		{name: "a rule file", head: loadFS(edit("shipgate/rules/freeze/freeze.rego",
 			"frozen if input.release.environment in lib.config.freeze.environments",
 			"frozen if {\n\tinput.release.environment in lib.config.freeze.environments\n\tinput.release.environment != \"production\"\n}"), nil)},
-		{name: "layout only", all: true, head: loadFS(edit("rules/freeze.rego",
+		{name: "layout only", all: true, head: loadFS(edit("shipgate/rules/freeze/freeze.rego",
 			"frozen if input.release.environment in lib.config.freeze.environments",
 			"# frozen: by environment\nfrozen if {\n\tinput.release.environment in lib.config.freeze.environments\n}"), nil)},
-		{name: "library", none: true, head: loadFS(edit("lib/evidence.rego", "substring(commit, 0, 12)", "substring(commit, 0, 10)"), nil)},
+		{name: "library", none: true, head: loadFS(edit("shipgate/lib/evidence.rego", "substring(commit, 0, 12)", "substring(commit, 0, 10)"), nil)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, br := base, baseRes

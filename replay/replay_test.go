@@ -451,9 +451,9 @@ func BenchmarkReplay(b *testing.B) {
 				eng  *engine.Engine
 			}{
 				{"calendar", load(b, freezeData(b, replaytest.Start.AddDate(0, 0, 20), replaytest.Start.AddDate(0, 0, 24)))},
-				{"rule-file", loadEdited(b, "rules/freeze.rego", frozenRule,
+				{"rule-file", loadEdited(b, "shipgate/rules/freeze/freeze.rego", frozenRule,
 					"frozen if {\n\tinput.release.environment in lib.config.freeze.environments\n\tinput.release.environment != \"production\"\n}")},
-				{"layout", loadEdited(b, "rules/freeze.rego", frozenRule, "frozen if {\n\tinput.release.environment in lib.config.freeze.environments\n}")},
+				{"layout", loadEdited(b, "shipgate/rules/freeze/freeze.rego", frozenRule, "frozen if {\n\tinput.release.environment in lib.config.freeze.environments\n}")},
 				// A smaller change-size limit: an advisory on every deploy.
 				{"limit", load(b, smallerChanges(b))},
 			}

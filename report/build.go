@@ -37,9 +37,9 @@ type Options struct {
 	Checkpoint *ledger.Checkpoint
 	// Now is when the report is made.
 	Now time.Time
-	// Rules is the rule catalog (RuleCatalog) the titles come from; titles
+	// Rules is the rule catalog (Engine.Catalog) the titles come from; titles
 	// the findings carry fill in for rules it lacks.
-	Rules map[string]Rule
+	Rules engine.Catalog
 	// Engine and Validator, when both set, let the report evaluate recorded
 	// decisions again: to attribute each allowed decision's rules to the
 	// documents that satisfied them, and to read the freeze windows active at

@@ -33,9 +33,9 @@ func (b *builder) explain(ctx context.Context, d recorded, dec Decision) Explana
 // decision by the rules that held, each attributed to the documents without
 // which it would have fired, when evaluating in again reproduces rec. The
 // replay of an audit pack uses it, with the pack's own policy bundle.
-// rules (RuleCatalog, BundleRuleCatalog; may be nil) titles the rules that
-// held.
-func Explain(ctx context.Context, eng *engine.Engine, in engine.Input, rec *engine.Decision, rules map[string]Rule) Explanation {
+// rules (the engine's rule catalog, Engine.Catalog; may be nil) titles the
+// rules that held.
+func Explain(ctx context.Context, eng *engine.Engine, in engine.Input, rec *engine.Decision, rules engine.Catalog) Explanation {
 	titles := map[string]string{engine.RuleEvidenceMissing: "Required evidence is present"}
 	for id, r := range rules {
 		titles[id] = r.Title

@@ -13,7 +13,6 @@ import (
 
 	"github.com/localizevideos/shipgate/collect/git"
 	"github.com/localizevideos/shipgate/collect/pm2"
-	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/reconcile"
 	"github.com/localizevideos/shipgate/report"
 )
@@ -86,10 +85,7 @@ func shortHistory(t *testing.T) (*fixture, *rel, *rel) {
 func TestReportForPeople(t *testing.T) {
 	ctx := context.Background()
 	f, breach, failed := shortHistory(t)
-	catalog, err := report.RuleCatalog(ctx, policies.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	catalog := f.eng.Catalog()
 	rep, err := report.Build(ctx, f.db, report.Options{Since: day(12, 1, 0, 0), Until: day(12, 3, 0, 0), Now: day(12, 15, 0, 0),
 		Rules: catalog, Engine: f.eng, Validator: f.v})
 	if err != nil {

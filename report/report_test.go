@@ -24,7 +24,6 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/ledger"
-	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/report"
 	"github.com/localizevideos/shipgate/store"
 )
@@ -43,10 +42,7 @@ func TestReport(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	f.build()
-	catalog, err := report.RuleCatalog(ctx, policies.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	catalog := f.eng.Catalog()
 	opts := report.Options{Since: since, Until: until, Now: reportNow, Rules: catalog, Engine: f.eng, Validator: f.v}
 	rep, err := report.Build(ctx, f.db, opts)
 	if err != nil {

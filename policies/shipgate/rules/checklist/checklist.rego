@@ -1,0 +1,162 @@
+# Package shipgate.rules.checklist is the pre-release checklist: the build
+# passes, the error budget is available, the runbook has been reviewed.
+package shipgate.rules.checklist
+
+import data.shipgate.lib
+
+# METADATA
+# title: The build passed
+# description: >-
+#   Fires when there is no passed Build; cites the Builds that did not pass,
+#   naming the latest one's argv and why it is not one: its status and exit
+#   code, a command that is not an approved build command (`true`), or times
+#   out of order.
+# custom:
+#   enforcement: hard
+#   gates: [deploy]
+#   remediation: >-
+#     run the approved build command (LocalizeVideos: `npm run build`,
+#     services.<service>.build_commands) through `shipgate run build` until it
+#     exits 0, so a passed Build is recorded, then gate again
+rule["checklist.build-passed"] := lib.metadata(rego.metadata.rule())
+
+# METADATA
+# title: Error budget available
+# description: >-
+#   Fires when the emergency path is not taken, and the newest ErrorBudget
+#   (measured by `shipgate collect error-budget`) has `remaining <= 0`;
+#   without an ErrorBudget, the latest Plan has no `errorBudget` or
+#   `errorBudget.remaining <= 0`.
+# custom:
+#   enforcement: soft
+#   gates: [deploy]
+#   remediation: >-
+#     measure the error budget (`shipgate collect error-budget --slo FILE`) or
+#     record it in the Plan (errorBudget.remaining > 0); when it is spent,
+#     wait for it to recover or get an Override from an approver other than
+#     the deployer
+rule["checklist.error-budget"] := lib.metadata(rego.metadata.rule())
+
+# METADATA
+# title: Runbook reviewed
+# description: >-
+#   Fires when the emergency path is not taken, and the latest Plan lacks
+#   `documentation.runbook.reviewer` (or it is only spaces) or `reviewedAt`,
+#   or `reviewedAt` is more than `runbook.max_review_age_days` days before
+#   now, or after now.
+# custom:
+#   enforcement: soft
+#   gates: [deploy]
+#   remediation: >-
+#     have someone review the runbook and record
+#     documentation.runbook.reviewer and reviewedAt (within
+#     runbook.max_review_age_days) in the Plan
+rule["checklist.runbook-reviewed"] := lib.metadata(rego.metadata.rule())
+
+# rules is this file's rule metadata as the decision library reads it,
+# each entry made from its rule's METADATA annotation (lib.metadata).
+rules := rule
+
+findings contains {
+	"rule": "checklist.build-passed",
+	"message": "no Build evidence: the build was not run, or not recorded, for this commit",
+	"evidence": [],
+} if count(input.evidence.Build) == 0
+
+# A Build passes only with status passed, exit code 0, an approved build
+# command (services.<service>.build_commands) and its times in order
+# (lib.passed_builds); the message says what the newest one lacked.
+findings contains {
+	"rule": "checklist.build-passed",
+	"message": sprintf("no passed Build: the latest, %s, %s", [lib.argv(build.data.command), lib.build_problem(build)]),
+	"evidence": lib.digests(input.evidence.Build),
+} if {
+	count(lib.passed_builds) == 0
+	some build in lib.newest("Build")
+}
+
+# On a tie of the newest Builds each is judged: one that did not pass denies,
+# whatever the others of the tie say, so the digest order never decides.
+findings contains {
+	"rule": "checklist.build-passed",
+	"message": sprintf("the newest Builds tie (collected %s), and Build %s %s: on a tie the worst counts", [build.collectedAt, lib.short_digest(build.digest), lib.build_problem(build)]),
+	"evidence": lib.digests(lib.newest("Build")),
+} if {
+	count(lib.passed_builds) > 0
+	count(lib.newest("Build")) > 1
+	some build in lib.newest("Build")
+	lib.build_problem(build)
+}
+
+# A measured ErrorBudget (shipgate collect error-budget) is judged before the
+# Plan's hand-written errorBudget: the newest one decides (each of a tie).
+findings contains lib.about(doc, "checklist.error-budget", message) if {
+	not lib.emergency
+	some doc in lib.newest("ErrorBudget")
+	budget := doc.data
+	budget.remaining <= 0
+	message := sprintf(
+		"error budget exhausted: %v of it remains (SLO %s, %v objective over %s, error ratio %v, measured %s)",
+		[budget.remaining, budget.slo, budget.objective, budget.window, budget.errorRatio, budget.measuredAt],
+	)
+}
+
+# Without an ErrorBudget, each Plan of the newest tie is judged.
+findings contains lib.about(doc, "checklist.error-budget", lib.lacks(doc, "Plan", "errorBudget")) if {
+	plan_budget
+	some doc in lib.plans
+	not doc.data.errorBudget
+}
+
+findings contains lib.about(doc, "checklist.error-budget", message) if {
+	plan_budget
+	some doc in lib.plans
+	budget := doc.data.errorBudget
+	budget.remaining <= 0
+	message := sprintf("error budget exhausted: %v of it remains%s", [budget.remaining, slo(budget)])
+}
+
+# plan_budget: the Plan's errorBudget is judged (no emergency, no ErrorBudget).
+plan_budget if {
+	not lib.emergency
+	count(input.evidence.ErrorBudget) == 0
+}
+
+slo(budget) := sprintf(" (SLO %s)", [budget.slo]) if budget.slo
+
+else := ""
+
+# checklist.runbook-reviewed: each Plan of the newest tie is judged.
+runbook_finding(doc, message) := lib.about(doc, "checklist.runbook-reviewed", message)
+
+findings contains runbook_finding(doc, lib.lacks(doc, "Plan", "documentation.runbook.reviewer")) if {
+	not lib.emergency
+	some doc in lib.plans
+	not lib.has_text(doc.data, ["documentation", "runbook", "reviewer"])
+}
+
+findings contains runbook_finding(doc, lib.lacks(doc, "Plan", "documentation.runbook.reviewedAt")) if {
+	not lib.emergency
+	some doc in lib.plans
+	not doc.data.documentation.runbook.reviewedAt
+}
+
+findings contains runbook_finding(doc, message) if {
+	not lib.emergency
+	some doc in lib.plans
+	runbook := doc.data.documentation.runbook
+	max_days := lib.config.runbook.max_review_age_days
+	lib.now_ns - time.parse_rfc3339_ns(runbook.reviewedAt) > max_days * lib.ns_per_day
+	message := sprintf(
+		"runbook last reviewed by %s on %s, %d days ago (max %d days)",
+		[object.get(runbook, "reviewer", "an unnamed reviewer"), runbook.reviewedAt, lib.age_days(runbook.reviewedAt), max_days],
+	)
+}
+
+findings contains runbook_finding(doc, message) if {
+	not lib.emergency
+	some doc in lib.plans
+	reviewed_at := doc.data.documentation.runbook.reviewedAt
+	time.parse_rfc3339_ns(reviewed_at) > lib.now_ns
+	message := sprintf("runbook review date %s is in the future (now %s)", [reviewed_at, input.now])
+}

@@ -32,5 +32,5 @@ findings contains {
 	not lib.emergency
 	some violation in input.violations
 	violation.status == "open"
-	lib.ns(violation.due) < lib.now_ns
+	time.parse_rfc3339_ns(violation.due) < lib.now_ns
 }

@@ -2,30 +2,26 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/localizevideos/shipgate/api"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/artifact"
-	"github.com/localizevideos/shipgate/client"
 	"github.com/localizevideos/shipgate/collect/git"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/runner"
-	"github.com/localizevideos/shipgate/store"
 )
 
 // recordTimeout bounds writing a step's outcome, which happens even after
 // Ctrl-C: what ran must be on record.
-const recordTimeout = 30 * time.Second
+const recordTimeout = release.RecordTimeout
 
 // runOptions are the flags of `shipgate run`.
 type runOptions struct {
@@ -133,14 +129,13 @@ type step struct {
 	s    Streams
 	v    *evidence.Validator
 	sign *evidence.Signer
-	db   ledgerStore
-	// remote, with --server, records and decides on the server instead
-	// of db.
-	remote *client.Client
-	env    runner.Envelope
-	ci     runner.CI
-	facts  git.Facts
-	run    *runner.Runner
+	// b records and decides: the local ledger, or with --server the
+	// server.
+	b     release.Backend
+	env   runner.Envelope
+	ci    runner.CI
+	facts git.Facts
+	run   *runner.Runner
 }
 
 func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
@@ -178,25 +173,12 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 	if v, err = trustSigner(v, &o.Ev, signer); err != nil {
 		return err
 	}
-	var db ledgerStore
-	var remote *client.Client
-	var plans evidenceLister
-	if o.Remote.on() {
-		if err := o.Remote.refusePolicyFlags(); err != nil {
-			return err
-		}
-		if remote, err = o.Remote.client(&o.Store); err != nil {
-			return err
-		}
-		plans = remotePlans{remote}
-	} else {
-		if db, err = o.Store.Open(ctx); err != nil {
-			return err
-		}
-		defer db.Close()
-		plans = db
+	b, err := o.Remote.backend(ctx, &o.Store, backendOptions{Policy: &o.Policy, Lazy: true, V: v})
+	if err != nil {
+		return err
 	}
-	named, declared, err := planRelease(ctx, plans, v, rel, facts.Commit)
+	defer b.Close()
+	named, declared, err := release.PlanRelease(ctx, release.PlansOf(b), v, rel, facts.Commit, ConfigFile)
 	if err != nil {
 		return err
 	}
@@ -205,7 +187,7 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 			rel.ID, shortHex(facts.Commit), o.Dir)
 	}
 	host, _ := os.Hostname()
-	st := &step{o: o, s: s, v: v, sign: signer, db: db, remote: remote, facts: facts, ci: runner.DetectCI(g.getenv),
+	st := &step{o: o, s: s, v: v, sign: signer, b: b, facts: facts, ci: runner.DetectCI(g.getenv),
 		env: runner.Envelope{ReleaseID: named.ID, Service: named.Service, Environment: named.Environment,
 			Repository: facts.Repository, Commit: facts.Commit, Version: Version, Host: host, Actor: actor(o.Actor, g)},
 		run: &runner.Runner{Stdout: s.Out, Stderr: s.Err, Dir: o.Dir, Now: s.now},
@@ -323,7 +305,7 @@ func (st *step) deploy(ctx context.Context, rel engine.Release) error {
 	if err != nil {
 		return fmt.Errorf("deploy request: %w", err)
 	}
-	d, err := st.decideDeploy(ctx, rel, requested, now)
+	d, err := st.b.Decide(ctx, gate.Request{Gate: "deploy", Release: rel, Evidence: []*evidence.Document{requested}, Actor: st.env.Actor, Now: now})
 	if d != nil {
 		if werr := writeDecision(st.s.Out, "text", d); werr != nil {
 			return werr
@@ -352,7 +334,7 @@ func (st *step) record(ctx context.Context, kind string, b []byte, err error, re
 		doc, err = st.seal(ctx, fmt.Sprintf("shipgate run %s", st.o.Step), b)
 	}
 	if err == nil {
-		err = st.add(ctx, doc)
+		_, err = st.b.AddEvidence(ctx, time.Time{}, []*evidence.Document{doc})
 	}
 	if err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("%s exited %d, but its %s evidence could not be recorded: %w",
@@ -363,38 +345,6 @@ func (st *step) record(ctx context.Context, kind string, b []byte, err error, re
 		kind, status, doc.ReleaseID, shortHex(doc.Commit), doc.Digest)
 	fmt.Fprintf(st.s.Err, "shipgate: signed by %s (DSSE envelope kept in the ledger)\n", strings.Join(doc.SignedBy, ", "))
 	return commandExit(res)
-}
-
-// decideDeploy asks the deploy gate with the Deploy request, on the
-// server (which decides at its own time and records the token's name as
-// the actor) or on the local ledger.
-func (st *step) decideDeploy(ctx context.Context, rel engine.Release, requested *evidence.Document, now time.Time) (*engine.Decision, error) {
-	if st.remote != nil {
-		d, err := st.remote.Decide(ctx, "deploy", api.GateRequest{Release: rel,
-			Evidence: []json.RawMessage{body(requested)}, Sources: []string{requested.Source}})
-		var ce *client.Error
-		if errors.As(err, &ce) && ce.Decision != nil {
-			d = ce.Decision
-		}
-		return d, err
-	}
-	eng, err := st.o.Policy.Engine(ctx)
-	if err != nil {
-		return nil, err
-	}
-	gt := &gate.Gate{Engine: eng, Validator: st.v, Store: st.db, NewID: st.s.NewID}
-	return gt.Decide(ctx, gate.Request{Gate: "deploy", Release: rel, Evidence: []*evidence.Document{requested}, Actor: st.env.Actor, Now: now})
-}
-
-// add records doc, signed envelope included, on the server or the local
-// ledger.
-func (st *step) add(ctx context.Context, doc *evidence.Document) error {
-	if st.remote != nil {
-		_, err := st.remote.AddEvidence(ctx, []json.RawMessage{body(doc)}, []string{doc.Source})
-		return err
-	}
-	_, err := st.db.AddEvidence(ctx, st.s.now(), []store.Evidence{gate.StoreEvidence(doc)})
-	return err
 }
 
 // seal signs the document b in a DSSE envelope and decodes that, so that
@@ -419,56 +369,4 @@ func commandExit(res runner.Result) error {
 		err = res.Err
 	}
 	return &exitError{code: code, err: err}
-}
-
-// evidenceLister reads a release's recorded evidence: a ledger, or the
-// server's Plans of it (remotePlans), which is all planRelease and
-// releaseOfPlans read.
-type evidenceLister interface {
-	Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error)
-}
-
-// planRelease fills the service and environment the flags and the config
-// left empty from the release's recorded Plans, as the gate would, and pins
-// the commit to head. The repository is the one the Plans for head declare,
-// when they agree. It also reports whether any Plan declares head.
-func planRelease(ctx context.Context, db evidenceLister, v *evidence.Validator, rel engine.Release, head string) (engine.Release, bool, error) {
-	stored, err := db.Evidence(ctx, rel.ID)
-	if err != nil {
-		return rel, false, fmt.Errorf("read evidence of %s: %w", rel.ID, err)
-	}
-	var names, repos []string
-	for _, e := range stored {
-		if e.Kind != "Plan" || (rel.Service != "" && e.Service != rel.Service) || (rel.Environment != "" && e.Environment != rel.Environment) {
-			continue
-		}
-		if n := e.Service + "/" + e.Environment; !slices.Contains(names, n) {
-			names = append(names, n)
-		}
-		if e.Commit != head {
-			continue
-		}
-		doc, err := v.Decode(e.Source, e.Body)
-		if err != nil {
-			return rel, false, fmt.Errorf("recorded evidence %s: %w", e.Digest, err)
-		}
-		if !slices.Contains(repos, doc.Repository) {
-			repos = append(repos, doc.Repository)
-		}
-	}
-	declared := len(repos) > 0
-	if len(repos) == 1 {
-		rel.Repository = repos[0]
-	}
-	rel.Commit = head
-	switch {
-	case rel.Service != "" && rel.Environment != "":
-		return rel, declared, nil
-	case len(names) == 0:
-		return rel, false, fmt.Errorf("release %s: no service and environment: give --service and --environment, set them in %s, or record the release's Plan first", rel.ID, ConfigFile)
-	case len(names) > 1:
-		return rel, false, fmt.Errorf("release %s: its Plans disagree on the service and environment (%s): give --service and --environment", rel.ID, strings.Join(names, ", "))
-	}
-	rel.Service, rel.Environment, _ = strings.Cut(names[0], "/")
-	return rel, declared, nil
 }

@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/release"
-	"github.com/localizevideos/shipgate/runner"
 )
 
 func init() {
@@ -132,23 +129,10 @@ func (o *holdOptions) holdBackend(ctx context.Context, s Streams, req *release.H
 	if o.Remote.on() {
 		return o.Remote.backend(ctx, &o.Store, backendOptions{})
 	}
-	b, err := o.Remote.backend(ctx, &o.Store, backendOptions{Policy: &o.Policy, Ev: &o.Ev})
+	b, signer, rel, err := openStep(ctx, s, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
 	if err != nil {
 		return nil, err
 	}
-	if req.Signer, err = o.Sign.Signer(s.Err); err == nil {
-		var v *evidence.Validator
-		if v, err = trustSigner(b.Validator(), &o.Ev, req.Signer); err == nil {
-			b.SetValidator(v)
-			req.Release, err = release.OfPlans(ctx, release.PlansOf(b), v, rel)
-		}
-	}
-	if err != nil {
-		b.Close()
-		return nil, err
-	}
-	host, _ := os.Hostname()
-	req.Env = runner.Envelope{ReleaseID: req.Release.ID, Service: req.Release.Service, Environment: req.Release.Environment,
-		Repository: req.Release.Repository, Commit: req.Release.Commit, Version: Version, Host: host, Actor: o.By}
+	req.Release, req.Signer, req.Env = rel, signer, stepEnvelope(rel, o.By)
 	return b, nil
 }

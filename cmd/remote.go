@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/pflag"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/release"
+	"github.com/localizevideos/shipgate/runner"
 )
 
 // RemoteOptions make a command talk to shipgate serve instead of a local
@@ -186,4 +188,38 @@ func decided(d *engine.Decision, err error) error {
 		return nil
 	}
 	return &exitError{code: ExitDeny, err: errDenied, silent: true}
+}
+
+// openStep opens the backend of a step that records evidence it signs
+// itself (verify, watch, rollback) and completes rel from its Plans. The
+// gate reads that evidence back: the validator trusts the signer's key,
+// as run and collect do. (A server verifies it against its own trusted
+// keys.) The caller closes the backend.
+func openStep(ctx context.Context, s Streams, so *StoreOptions, ro *RemoteOptions, p *PolicyOptions, ev *EvidenceOptions, sign *SigningOptions, rel engine.Release) (release.Backend, *evidence.Signer, engine.Release, error) {
+	b, err := ro.backend(ctx, so, backendOptions{Policy: p, Ev: ev})
+	if err != nil {
+		return nil, nil, rel, err
+	}
+	signer, err := sign.Signer(s.Err)
+	var v *evidence.Validator
+	if err == nil {
+		v, err = trustSigner(b.Validator(), ev, signer)
+	}
+	if err == nil {
+		b.SetValidator(v)
+		rel, err = release.OfPlans(ctx, release.PlansOf(b), v, rel)
+	}
+	if err != nil {
+		b.Close()
+		return nil, nil, rel, err
+	}
+	return b, signer, rel, nil
+}
+
+// stepEnvelope is the envelope of what actor records for rel on this
+// host.
+func stepEnvelope(rel engine.Release, actor string) runner.Envelope {
+	host, _ := os.Hostname()
+	return runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
+		Repository: rel.Repository, Commit: rel.Commit, Version: Version, Host: host, Actor: actor}
 }

@@ -250,24 +250,11 @@ func rollbackCmdRun(ctx context.Context, s Streams, g *globals, o *rollbackOptio
 	if err != nil {
 		return err
 	}
-	b, err := o.Remote.backend(ctx, &o.Store, backendOptions{Policy: &o.Policy, Ev: &o.Ev})
+	b, signer, rel, err := openStep(ctx, s, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	rel, err = release.OfPlans(ctx, release.PlansOf(b), b.Validator(), rel)
-	if err != nil {
-		return err
-	}
-	signer, err := o.Sign.Signer(s.Err)
-	if err != nil {
-		return err
-	}
-	v, err := trustSigner(b.Validator(), &o.Ev, signer)
-	if err != nil {
-		return err
-	}
-	b.SetValidator(v)
 	return doRollback(ctx, s, b, signer, rel, &o.Rollback, actor(o.Actor, g))
 }
 
@@ -279,11 +266,8 @@ func doRollback(ctx context.Context, s Streams, b release.Backend, signer *evide
 		Trigger: o.Trigger, Reason: o.Reason, Build: strings.Fields(o.Build), Dir: o.Dir, MainBranches: o.MainBranches,
 		Artifacts: o.Artifacts.Store, Rebuild: o.Artifacts.Off, OutputPaths: o.Artifacts.outputPaths,
 		Env: runner.Envelope{Version: Version, Host: host, Actor: who}, Signer: signer, Log: s.Err, Now: s.now})
-	switch {
-	case out != nil && err != nil:
-		return &exitError{code: ExitError, err: err}
-	case err != nil:
-		return err
+	if err != nil {
+		return err // exit 2: nothing ran, or what ran could not be recorded
 	}
 	res, doc := out.Result, out.Doc
 	fmt.Fprintf(s.Err, "shipgate: recorded Rollback %s (%s) for release %s: %s\n", res.Status, out.Plan.Strategy, rel.ID, doc.Digest)

@@ -3,20 +3,16 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/collect/httpcheck"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
-	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/rollback"
-	"github.com/localizevideos/shipgate/runner"
 )
 
 // verifyOptions are the flags of `shipgate verify`.
@@ -126,63 +122,17 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 	if err != nil {
 		return err
 	}
-	b, err := o.Remote.backend(ctx, &o.Store, backendOptions{Policy: &o.Policy, Ev: &o.Ev})
+	b, signer, rel, err := openStep(ctx, s, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	signer, err := o.Sign.Signer(s.Err)
-	if err != nil {
+	env := stepEnvelope(rel, actor(o.Actor, g))
+	out, err := release.Verify(ctx, b, release.VerifyRequest{Release: rel, Env: env, Signer: signer, Suite: suite, Log: s.Err, Now: s.now})
+	if out == nil {
 		return err
 	}
-	// The gate reads the signed Verification back from the ledger: it
-	// must trust the key that signs it, as run and collect do. (A server
-	// verifies it against its own trusted keys.)
-	v, err := trustSigner(b.Validator(), &o.Ev, signer)
-	if err != nil {
-		return err
-	}
-	b.SetValidator(v)
-	rel, err = release.OfPlans(ctx, release.PlansOf(b), v, rel)
-	if err != nil {
-		return err
-	}
-	host, _ := os.Hostname()
-	env := runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
-		Repository: rel.Repository, Commit: rel.Commit, Version: Version, Host: host, Actor: actor(o.Actor, g)}
-	// Check the envelope before running anything it could not record.
-	now := s.now()
-	if _, err := release.Verification(ctx, v, signer, env, &httpcheck.Result{StartedAt: now, FinishedAt: now,
-		Checks: []httpcheck.Check{{Name: "envelope", Status: httpcheck.Passed}}}); err != nil {
-		return err
-	}
-
-	// pm2 restart returns before the app listens: wait for it, as the
-	// file says. An app that is not ready was not checked: nothing is
-	// recorded, the gate is not asked, nothing is rolled back.
-	hc := &httpcheck.Runner{Now: s.now}
-	ready, err := hc.Ready(ctx, suite)
-	if err != nil {
-		return fmt.Errorf("%w: nothing was checked or recorded; release %s is not verified", err, rel.ID)
-	}
-	if ready != nil {
-		fmt.Fprintf(s.Err, "shipgate: ready: %s at attempt %d, after %s\n", ready.What, ready.Attempts, ready.Waited.Round(time.Millisecond))
-	}
-	res := hc.Run(ctx, suite)
-	for _, c := range res.Checks {
-		fmt.Fprintf(s.Err, "shipgate: check %s %s: %s\n", c.Name, c.Status, c.Message)
-	}
-	doc, err := release.RecordVerification(ctx, b, signer, env, res, s.now())
-	if err != nil {
-		return err
-	}
-	status := "passed"
-	if !res.Passed() {
-		status = "failed"
-	}
-	fmt.Fprintf(s.Err, "shipgate: recorded Verification %s for release %s @ %s: %s signed by %s\n", status, doc.ReleaseID, shortHex(doc.Commit), doc.Digest, strings.Join(doc.SignedBy, ", "))
-
-	d, err := b.Decide(ctx, gate.Request{Gate: "verify", Release: rel, Actor: env.Actor, Now: s.now().UTC()})
+	d := out.Decision
 	if d != nil {
 		if werr := writeDecisionOutput(s, o.Output.Format, d); werr != nil {
 			return werr

@@ -12,11 +12,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/localizevideos/shipgate/engine"
-	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/release"
-	"github.com/localizevideos/shipgate/runner"
 	"github.com/localizevideos/shipgate/signals"
 	"github.com/localizevideos/shipgate/watch"
 )
@@ -134,81 +131,26 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	if o.Remote.on() && o.BaselineFrom != "" {
 		return errors.New("--baseline-from with --server: it reads other releases' Monitoring from the ledger, which a pipeline token cannot; give the baselines in the signals file, or --baseline-offset")
 	}
-	be, err := o.Remote.backend(ctx, &o.Store, backendOptions{Policy: &o.Policy, Ev: &o.Ev})
+	be, signer, rel, err := openStep(ctx, s, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
 	if err != nil {
 		return err
 	}
 	defer be.Close()
-	signer, err := o.Sign.Signer(s.Err)
-	if err != nil {
-		return err
-	}
-	// The complete gate reads the signed Monitoring back from the ledger:
-	// it must trust the key that signs it, as verify does.
-	v, err := trustSigner(be.Validator(), &o.Ev, signer)
-	if err != nil {
-		return err
-	}
-	be.SetValidator(v)
-	rel, err = release.OfPlans(ctx, release.PlansOf(be), v, rel)
-	if err != nil {
-		return err
-	}
-	host, _ := os.Hostname()
-	env := runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
-		Repository: rel.Repository, Commit: rel.Commit, Version: Version, Host: host, Actor: actor(o.Actor, g)}
-	if err := autoRollbackAllowed(ctx, s, be, env, rel, o); err != nil {
-		return err
-	}
-
-	var base release.Baselines
-	if o.BaselineFrom != "" {
-		// Local only: --baseline-from with --server is refused above.
-		if base, err = release.RecordedBaselines(ctx, be.(*release.Local).Store, v, set, rel, o.BaselineFrom); err != nil {
-			return err
-		}
-		fmt.Fprintf(s.Err, "shipgate: baselines from the Monitoring of %s (%s), medians of its samples: %s\n", base.From.Release, base.From.Monitoring, base.String(set))
-	}
-	webhook := o.Webhook
-	if webhook == "" {
-		webhook = set.Webhook
-	}
-	r := &watch.Responder{
-		Release:      watch.Release{ID: rel.ID, Service: rel.Service, Environment: rel.Environment},
-		AutoRollback: o.AutoRollback, Webhook: webhook, Out: s.Err, Clock: watch.SystemClock{},
-		Hold: func(ctx context.Context) (*watch.Hold, error) {
-			h, err := be.CurrentHold(ctx, rel)
-			if err != nil || h == nil {
-				return nil, err
-			}
-			return &watch.Hold{By: h.By, Reason: h.Reason, At: h.At, Digest: h.Digest}, nil
-		},
+	out, err := release.Watch(ctx, be, release.WatchRequest{Release: rel, Env: stepEnvelope(rel, actor(o.Actor, g)), Signer: signer,
+		Signals: set, Sources: &signals.Sources{Environ: os.Environ()}, Window: o.Window, Interval: o.Interval,
+		BaselineOffset: o.BaselineOffset, BaselineFrom: o.BaselineFrom, AutoRollback: o.AutoRollback, Webhook: o.Webhook,
 		Rollback: func(ctx context.Context) error { return runRollback(ctx, s, g, o, rel.ID) },
+		Log:      s.Err, Live: isTerminal(s.Err), Now: s.now})
+	var refused *release.RefusedError
+	switch {
+	case errors.As(err, &refused):
+		return &exitError{code: ExitDeny, err: err}
+	case out == nil:
+		return err
+	case out.Interrupted != nil:
+		return &exitError{code: ExitDeny, err: fmt.Errorf("watch interrupted (%v): recorded as no data, the release is not complete", out.Interrupted)}
 	}
-	w := &watch.Watcher{Signals: set, Sources: &signals.Sources{Environ: os.Environ()}, Window: o.Window, Interval: o.Interval,
-		BaselineOffset: o.BaselineOffset, Baselines: base.Values, BaselinesFrom: base.From, Clock: watch.SystemClock{}, Progress: s.Err, Live: isTerminal(s.Err),
-		// A failing webhook is printed by Notify and stops nothing.
-		OnEvent: func(ctx context.Context, e watch.Event) { _ = r.Notify(ctx, e) }}
-	fmt.Fprintf(s.Err, "shipgate: watching %s (%s %s) for %s, every %s: %d signals\n", rel.ID, rel.Service, rel.Environment,
-		o.Window, o.Interval, len(set.Signals))
-	res, runErr := w.Run(ctx)
-	if res == nil {
-		return runErr
-	}
-	// What was watched is recorded and acted on even after Ctrl-C.
-	ctx = context.WithoutCancel(ctx)
-	doc, recErr := release.RecordMonitoring(ctx, be, signer, env, res, o.AutoRollback, s.now())
-	if recErr == nil {
-		fmt.Fprintf(s.Err, "shipgate: recorded Monitoring %s for release %s: %s, signed by %s\n", res.Status, rel.ID, doc.Digest, strings.Join(doc.SignedBy, ", "))
-	}
-	out := r.Respond(ctx, res)
-	if recErr != nil {
-		return recErr
-	}
-	if runErr != nil {
-		return &exitError{code: ExitDeny, err: fmt.Errorf("watch interrupted (%v): recorded as no data, the release is not complete", runErr)}
-	}
-	d, err := be.Decide(ctx, gate.Request{Gate: "complete", Release: rel, Actor: env.Actor, Now: s.now().UTC()})
+	d, res := out.Decision, out.Result
 	if d != nil {
 		if werr := writeDecisionOutput(s, o.Output.Format, d); werr != nil {
 			return werr
@@ -221,8 +163,8 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	case watch.Breach:
 		msg := map[string]string{
 			watch.RollbackRan:  "rolled back automatically",
-			watch.RollbackHeld: fmt.Sprintf("rollback required (held by %s: decide now)", holder(out.Hold)),
-		}[out.Rollback]
+			watch.RollbackHeld: fmt.Sprintf("rollback required (held by %s: decide now)", holder(out.Outcome.Hold)),
+		}[out.Outcome.Rollback]
 		if msg == "" {
 			msg = "rollback required"
 		}
@@ -249,28 +191,6 @@ func holder(h *watch.Hold) string {
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// autoRollbackAllowed asks the policy, before anything is watched, whether
-// this service may be rolled back automatically (rollback.AutoRollbackRefusals):
-// the local policies, or the server's.
-func autoRollbackAllowed(ctx context.Context, s Streams, be release.Backend, env runner.Envelope, rel engine.Release, o *watchOptions) error {
-	if !o.AutoRollback {
-		return nil
-	}
-	refused, err := be.AutoRollbackRefusals(ctx, env, rel, o.Window, s.now())
-	if err != nil {
-		return err
-	}
-	if len(refused) > 0 {
-		msgs := make([]string, len(refused))
-		for i, v := range refused {
-			msgs[i] = fmt.Sprintf("%s: %s (%s)", v.Rule, v.Message, v.Remediation)
-		}
-		return &exitError{code: ExitDeny, err: fmt.Errorf("--auto-rollback refused by the policy: %s", strings.Join(msgs, "; "))}
-	}
-	fmt.Fprintf(s.Err, "shipgate: automated rollback allowed for %s by the policy\n", rel.Service)
-	return nil
 }
 
 // runRollback runs `shipgate rollback` for the release as a subprocess,

@@ -22,6 +22,7 @@ type NotNamedError struct {
 	Named []string
 }
 
+// Error says which id is not named.
 func (e *NotNamedError) Error() string {
 	return fmt.Sprintf("%s is not named in the Postmortem's data.violations", e.ID)
 }

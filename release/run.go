@@ -56,10 +56,12 @@ type NotRecordedError struct {
 	Err    error
 }
 
+// Error says what ran and why its outcome is not on record.
 func (e *NotRecordedError) Error() string {
 	return fmt.Sprintf("%s exited %d, but its %s evidence could not be recorded: %v", e.Result.Argv[0], e.Result.ExitCode, e.Kind, e.Err)
 }
 
+// Unwrap is the recording's error.
 func (e *NotRecordedError) Unwrap() error { return e.Err }
 
 // Build runs the build and records a Build with the checkout it ran in and

@@ -58,6 +58,7 @@ type Watched struct {
 // watched.
 type RefusedError struct{ Refused []engine.Finding }
 
+// Error lists the refusals with their remediations.
 func (e *RefusedError) Error() string {
 	msgs := make([]string, len(e.Refused))
 	for i, v := range e.Refused {

@@ -85,8 +85,7 @@ func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 	if !o.Lift && o.Reason == "" {
 		return errors.New("--reason: say why the release is held")
 	}
-	remote := o.Remote.on()
-	if remote && o.Sign.Key != "" {
+	if o.Remote.on() && o.Sign.Key != "" {
 		return errors.New("--signing-key with --server: the server records the Hold as the token's person")
 	}
 	req := release.HoldRequest{Lift: o.Lift, By: o.By, Reason: o.Reason, Now: s.now()}
@@ -102,7 +101,7 @@ func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 	// A server records the Hold as the token's person; locally it counts
 	// because its signer is bound to the holder.
 	how := "signed by " + strings.Join(h.SignedBy, ", ")
-	if remote {
+	if len(h.SignedBy) == 0 {
 		how = "recorded by the server for " + h.By
 	}
 	rel := req.Release

@@ -129,8 +129,8 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 		return err
 	}
 	if o.Remote.on() && o.BaselineFrom != "" {
-		return errors.New("--baseline-from with --server: it reads other releases' Monitoring from the ledger, which a pipeline token cannot; give the baselines in the signals file, or --baseline-offset")
-	}
+		return release.ErrBaselineFromRemote
+}
 	be, signer, rel, err := openStep(ctx, s, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
 	if err != nil {
 		return err

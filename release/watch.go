@@ -54,6 +54,10 @@ type Watched struct {
 	Decision *engine.Decision
 }
 
+// ErrBaselineFromRemote refuses recorded baselines on a server: they are
+// read from other releases' Monitoring, which a pipeline token cannot.
+var ErrBaselineFromRemote = errors.New("--baseline-from with --server: it reads other releases' Monitoring from the ledger, which a pipeline token cannot; give the baselines in the signals file, or --baseline-offset")
+
 // RefusedError is an automated rollback the policy refuses: nothing was
 // watched.
 type RefusedError struct{ Refused []engine.Finding }
@@ -89,7 +93,7 @@ func Watch(ctx context.Context, b Backend, req WatchRequest) (*Watched, error) {
 	if req.BaselineFrom != "" {
 		l, ok := b.(*Local)
 		if !ok {
-			return nil, errors.New("--baseline-from with --server: it reads other releases' Monitoring from the ledger, which a pipeline token cannot; give the baselines in the signals file, or --baseline-offset")
+			return nil, ErrBaselineFromRemote
 		}
 		var err error
 		if base, err = RecordedBaselines(ctx, l.Store, b.Validator(), req.Signals, rel, req.BaselineFrom); err != nil {

@@ -130,7 +130,7 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	}
 	if o.Remote.on() && o.BaselineFrom != "" {
 		return release.ErrBaselineFromRemote
-}
+	}
 	be, signer, rel, err := openStep(ctx, s, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
 	if err != nil {
 		return err

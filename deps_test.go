@@ -34,13 +34,13 @@ var allowedDeps = map[string][]string{
 	"reconcile":       {"engine", "evidence", "schemas", "store", "ledger", "gate", "collect/git", "collect/pm2", "artifact"},
 	"collect/pm2":     {},
 	"auth":            {"store", "ledger", "evidence", "schemas"},
-	"server":          {"api", "auth", "server/web", "gate", "engine", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact", "release", "client", "collect/git", "collect/httpcheck", "collect/prom", "internal/celyaml", "signals", "watch"},
+	"server":          {"api", "auth", "server/web", "gate", "engine", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact", "release", "client", "reconcile", "collect/git", "collect/pm2", "collect/httpcheck", "collect/prom", "internal/celyaml", "signals", "watch"},
 	"client":          {"api", "gate", "engine", "evidence", "schemas", "store", "ledger"},
 
 	// release holds the release steps apart from cmd's flags and
 	// rendering: a local Backend over gate and store, a remote one over
 	// client. It never imports cmd or server.
-	"release": {"api", "client", "gate", "engine", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact", "collect/git", "collect/httpcheck", "collect/prom", "internal/celyaml", "signals", "watch"},
+	"release": {"api", "client", "gate", "engine", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact", "reconcile", "collect/git", "collect/pm2", "collect/httpcheck", "collect/prom", "internal/celyaml", "signals", "watch"},
 
 	// api holds the JSON documents of the HTTP API, which the server
 	// writes and the client reads.

@@ -136,9 +136,11 @@ func (o *RemoteOptions) backend(ctx context.Context, so *StoreOptions, bo backen
 	}
 	r := &release.Remote{Client: c}
 	if !bo.LocalEv {
-		r.V, err = bo.validator()
+		if r.V, err = bo.validator(); err != nil {
+			return nil, err
+		}
 	}
-	return r, err
+	return r, nil
 }
 
 // openLocal opens the local ledger of so, with the policies and validator

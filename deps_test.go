@@ -27,15 +27,20 @@ var allowedDeps = map[string][]string{
 	"format":          {"engine", "policyset", "regotest", "evidence", "schemas"},
 	"report":          {"store", "ledger", "engine", "policyset", "evidence", "schemas", "gate"},
 	"auditpack":       {"report", "store", "ledger", "engine", "policyset", "evidence", "schemas", "gate"},
-	"cmd":             {"engine", "policyset", "policydiff", "regotest", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "report", "auditpack", "auth", "server/...", "api", "client", "rollback", "reconcile", "signals", "watch", "artifact", "internal/celyaml", "internal/timespec", "sample"},
+	"cmd":             {"engine", "policyset", "policydiff", "regotest", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "report", "auditpack", "auth", "server/...", "api", "client", "release", "rollback", "reconcile", "signals", "watch", "artifact", "internal/celyaml", "internal/timespec", "sample"},
 	"rollback":        {"engine", "policyset", "evidence", "schemas", "store", "ledger", "runner", "artifact"},
 	"artifact":        {},
 	"sample":          {},
 	"reconcile":       {"engine", "policyset", "evidence", "schemas", "store", "ledger", "gate", "collect/git", "collect/pm2", "artifact"},
 	"collect/pm2":     {},
 	"auth":            {"store", "ledger", "evidence", "schemas"},
-	"server":          {"api", "auth", "server/web", "gate", "engine", "policyset", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact"},
+	"server":          {"api", "auth", "server/web", "gate", "engine", "policyset", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact", "release", "client", "reconcile", "collect/git", "collect/pm2", "collect/httpcheck", "collect/prom", "internal/celyaml", "signals", "watch"},
 	"client":          {"api", "gate", "engine", "policyset", "evidence", "schemas", "store", "ledger"},
+
+	// release holds the release steps apart from cmd's flags and
+	// rendering: a local Backend over gate and store, a remote one over
+	// client. It never imports cmd or server.
+	"release": {"api", "client", "gate", "engine", "policyset", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact", "reconcile", "collect/git", "collect/pm2", "collect/httpcheck", "collect/prom", "internal/celyaml", "signals", "watch"},
 
 	// api holds the JSON documents of the HTTP API, which the server
 	// writes and the client reads.

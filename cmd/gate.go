@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ import (
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/internal/timespec"
+	"github.com/localizevideos/shipgate/release"
 )
 
 // ReleaseOptions name the release being gated.
@@ -135,11 +137,21 @@ func gateRun(ctx context.Context, s Streams, g *globals, o *gateOptions) error {
 	if _, err := evidence.Files(o.Evidence); err != nil {
 		return err
 	}
-	if o.Remote.on() {
-		return gateRemoteRun(ctx, s, o)
-	}
+	bo := backendOptions{Policy: &o.Policy, Ev: &o.Ev}
 	now := s.now().UTC()
-	if o.Now.IsSet() {
+	if o.Remote.on() {
+		// The server decides with its own clock and records the token's
+		// name as the actor; the evidence files are checked here.
+		switch {
+		case o.Now.IsSet():
+			return errors.New("--now with --server: the server decides at its own time")
+		case o.PrintIn:
+			return errors.New("--print-input with --server: the input is built on the server; run it against a local store")
+		case o.Actor != "":
+			return errors.New("--actor with --server: the server records the token's name as the actor")
+		}
+		bo.LocalEv = len(o.Evidence) == 0
+	} else if o.Now.IsSet() {
 		var err error
 		if now, err = o.Now.Time(now); err != nil {
 			return err
@@ -149,31 +161,25 @@ func gateRun(ctx context.Context, s Streams, g *globals, o *gateOptions) error {
 	if err != nil {
 		return err
 	}
-	gt, db, err := openGate(ctx, &o.Policy, &o.Ev, &o.Store)
+	b, err := o.Remote.backend(ctx, &o.Store, bo)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer b.Close()
 	req := gate.Request{Gate: o.Gate, Release: rel, EvidencePaths: o.Evidence, Actor: actor(o.Actor, g), Now: now, DryRun: o.DryRun}
-	if o.PrintIn {
-		b, err := gt.Input(ctx, req)
+	if l, ok := b.(*release.Local); ok && o.PrintIn {
+		b, err := l.Gate.Input(ctx, req)
 		if err != nil {
 			return err
 		}
 		_, err = fmt.Fprintf(s.Out, "%s\n", b)
 		return err
 	}
-	d, err := gt.Decide(ctx, req)
+	d, err := b.Decide(ctx, req)
 	if d != nil {
 		if werr := writeDecisionOutput(s, o.Output.Format, d); werr != nil {
 			return werr
 		}
 	}
-	switch {
-	case err != nil:
-		return err
-	case d.Allow:
-		return nil
-	}
-	return &exitError{code: ExitDeny, err: errDenied, silent: true}
+	return decided(d, err)
 }

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/localizevideos/shipgate/api"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/localizevideos/shipgate/rollback"
+	"github.com/localizevideos/shipgate/release"
 )
 
 func init() {
@@ -87,84 +85,53 @@ func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 	if !o.Lift && o.Reason == "" {
 		return errors.New("--reason: say why the release is held")
 	}
-	if o.Remote.on() {
-		return holdRemote(ctx, s, o)
+	if o.Remote.on() && o.Sign.Key != "" {
+		return errors.New("--signing-key with --server: the server records the Hold as the token's person")
 	}
-	eng, err := o.Policy.Engine(ctx)
+	req := release.HoldRequest{Lift: o.Lift, By: o.By, Reason: o.Reason, Now: s.now()}
+	b, err := o.holdBackend(ctx, s, &req)
 	if err != nil {
 		return err
 	}
-	r, err := o.open(ctx, s)
+	defer b.Close()
+	h, err := b.Hold(ctx, req)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
-	rel := r.rel
-	before, err := rollback.RecordedHold(ctx, r.db, r.v, eng, rel.ID)
-	if err != nil {
-		return err
+	// A server records the Hold as the token's person; locally it counts
+	// because its signer is bound to the holder.
+	how := "signed by " + strings.Join(h.SignedBy, ", ")
+	if len(h.SignedBy) == 0 {
+		how = "recorded by the server for " + h.By
 	}
-	env := r.envelope(o.By)
-	now := s.now().UTC().Truncate(time.Millisecond)
-	data := map[string]any{"action": "place", "by": o.By, "at": now.Format(time.RFC3339Nano)}
-	if o.Lift {
-		data["action"] = "lift"
-	}
-	if o.Reason != "" {
-		data["reason"] = o.Reason
-	}
-	doc, err := r.document(ctx, env, "Hold", "shipgate hold", "hold evidence", data, now)
-	if err != nil {
-		return err
-	}
-	// A Hold someone cannot be authenticated for holds nothing: say so
-	// rather than record it.
-	if g, why := eng.Grantor(rel.Service, doc); g == nil {
-		return fmt.Errorf("the Hold %s: %s; sign it with %s's own key (--signing-key, bound in signing.people), or place it with --server and %s's approver token; nothing was recorded", o.By, why, o.By, o.By)
-	}
-	if err := r.record(ctx, now, "the Hold", doc); err != nil {
-		return err
-	}
+	rel := req.Release
 	switch {
-	case o.Lift && before == nil:
-		fmt.Fprintf(s.Out, "lifted: %s had no hold; recorded anyway (%s, signed by %s)\n", rel.ID, doc.Digest, strings.Join(doc.SignedBy, ", "))
+	case o.Lift && h.Before == nil:
+		fmt.Fprintf(s.Out, "lifted: %s had no hold; recorded anyway (%s, %s)\n", rel.ID, h.Digest, how)
 	case o.Lift:
-		fmt.Fprintf(s.Out, "lifted: %s lifted %s's hold on %s; automated rollback applies again (%s, signed by %s)\n", o.By, before.By, rel.ID, doc.Digest, strings.Join(doc.SignedBy, ", "))
+		fmt.Fprintf(s.Out, "lifted: %s lifted %s's hold on %s; automated rollback applies again (%s, %s)\n", h.By, h.Before.By, rel.ID, h.Digest, how)
 	default:
-		fmt.Fprintf(s.Out, "held: %s holds %s (%s); a breach only alerts until the hold is lifted (%s, signed by %s)\n", o.By, rel.ID, o.Reason, doc.Digest, strings.Join(doc.SignedBy, ", "))
+		fmt.Fprintf(s.Out, "held: %s holds %s (%s); a breach only alerts until the hold is lifted (%s, %s)\n", h.By, rel.ID, o.Reason, h.Digest, how)
 	}
 	return nil
 }
 
-// holdRemote records the Hold on the server (POST /v1/releases/{id}/holds),
-// which writes it as the token's person: --by must be that name.
-func holdRemote(ctx context.Context, s Streams, o *holdOptions) error {
-	if o.Sign.Key != "" {
-		return errors.New("--signing-key with --server: the server records the Hold as the token's person")
-	}
+// holdBackend opens the backend of the Hold and completes req: with
+// --server, the release as named (the server reads its Plan); locally,
+// the release completed from its Plans, and the key that signs the Hold.
+func (o *holdOptions) holdBackend(ctx context.Context, s Streams, req *release.HoldRequest) (release.Backend, error) {
 	rel, err := o.Release.resolve()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c, err := o.Remote.client(&o.Store)
+	req.Release = rel
+	if o.Remote.on() {
+		return o.Remote.backend(ctx, &o.Store, backendOptions{})
+	}
+	b, signer, rel, err := openStep(ctx, s, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	action := api.HoldPlace
-	if o.Lift {
-		action = api.HoldLift
-	}
-	h, err := c.Hold(ctx, rel.ID, action, o.By, o.Reason)
-	if err != nil {
-		return err
-	}
-	switch {
-	case o.Lift && h.Before == nil:
-		fmt.Fprintf(s.Out, "lifted: %s had no hold; recorded anyway (%s, recorded by the server for %s)\n", rel.ID, h.Digest, h.By)
-	case o.Lift:
-		fmt.Fprintf(s.Out, "lifted: %s lifted %s's hold on %s; automated rollback applies again (%s, recorded by the server for %s)\n", h.By, h.Before.By, rel.ID, h.Digest, h.By)
-	default:
-		fmt.Fprintf(s.Out, "held: %s holds %s (%s); a breach only alerts until the hold is lifted (%s, recorded by the server for %s)\n", h.By, rel.ID, o.Reason, h.Digest, h.By)
-	}
-	return nil
+	req.Release, req.Signer, req.Env = rel, signer, stepEnvelope(rel, o.By)
+	return b, nil
 }

@@ -5,14 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/localizevideos/shipgate/api"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/api"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -68,9 +68,14 @@ func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error
 	if err != nil {
 		return err
 	}
-	entry, err := o.Remote.addEvidence(ctx, &o.Store, docs)
+	b, err := o.Remote.backend(ctx, &o.Store, backendOptions{V: v})
 	if err != nil {
 		return err
+	}
+	defer b.Close()
+	entry, err := b.AddEvidence(ctx, time.Time{}, docs)
+	if err != nil {
+		return fmt.Errorf("record evidence: %w", err)
 	}
 	out := make([]added, len(docs))
 	for i, d := range docs {
@@ -147,11 +152,11 @@ func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions)
 	case o.Closed:
 		f.Status = store.StatusClosed
 	}
-	db, done, err := violationSource(ctx, &o.Remote, &o.Store)
+	db, err := o.Remote.backend(ctx, &o.Store, backendOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer db.Close()
 	vs, err := db.Violations(ctx, f)
 	if err != nil {
 		return fmt.Errorf("read violations: %w", err)
@@ -199,11 +204,11 @@ func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
 			if err := o.Output.validate(); err != nil {
 				return err
 			}
-			db, done, err := violationSource(c.Context(), &o.Remote, &o.Store)
+			db, err := o.Remote.backend(c.Context(), &o.Store, backendOptions{ReadOnly: true})
 			if err != nil {
 				return err
 			}
-			defer done()
+			defer db.Close()
 			v, err := db.Violation(c.Context(), o.ID)
 			if err != nil {
 				return fmt.Errorf("violation %s: %w", o.ID, err)
@@ -276,26 +281,20 @@ func postmortemAddRun(ctx context.Context, s Streams, o *postmortemAddOptions) e
 	if doc.Kind != "Postmortem" {
 		return fmt.Errorf("%s: kind %s: want a Postmortem", o.Path, doc.Kind)
 	}
-	var named []string
-	if data, ok := doc.Value["data"].(map[string]any); ok {
-		if list, ok := data["violations"].([]any); ok {
-			for _, x := range list {
-				if id, ok := x.(string); ok {
-					named = append(named, id)
-				}
-			}
-		}
+	ids, err := release.PostmortemCloses(doc, o.Violations)
+	var nn *release.NotNamedError
+	if errors.As(err, &nn) {
+		return fmt.Errorf("%s: /data/violations: does not name %s (it names %s)", o.Path, nn.ID, strings.Join(nn.Named, ", "))
 	}
-	ids := o.Violations
-	if len(ids) == 0 {
-		ids = named
+	if err != nil {
+		return err
 	}
-	for _, id := range ids {
-		if !slices.Contains(named, id) {
-			return fmt.Errorf("%s: /data/violations: does not name %s (it names %s)", o.Path, id, strings.Join(named, ", "))
-		}
+	b, err := o.Remote.backend(ctx, &o.Store, backendOptions{V: v})
+	var closed []store.Violation
+	if err == nil {
+		defer b.Close()
+		closed, err = b.ClosePostmortem(ctx, doc, ids)
 	}
-	closed, err := o.Remote.closePostmortem(ctx, &o.Store, doc, ids)
 	if err != nil {
 		return fmt.Errorf("close violations: %w", err)
 	}

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/localizevideos/shipgate/runner"
-	"github.com/localizevideos/shipgate/store"
+	"github.com/localizevideos/shipgate/release"
 )
 
 type postmortemNewOptions struct {
@@ -64,56 +62,13 @@ shipgate postmortem add, which closes the violations.`,
 }
 
 func postmortemNewRun(ctx context.Context, s Streams, o *postmortemNewOptions) error {
-	v, err := o.Ev.Validator()
+	b, err := openLocal(ctx, &o.Store, backendOptions{Ev: &o.Ev, ReadOnly: true})
 	if err != nil {
 		return err
 	}
-	db, err := o.Store.OpenReadOnly(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if o.Release != "" {
-		open, err := db.Violations(ctx, store.Filter{Status: store.StatusOpen, ReleaseID: o.Release})
-		if err != nil {
-			return err
-		}
-		if len(open) == 0 {
-			return fmt.Errorf("release %s has no open violation or obligation", o.Release)
-		}
-		for _, v := range open {
-			o.Violations = append(o.Violations, v.ID)
-		}
-	}
-	var first store.Violation
-	for i, id := range o.Violations {
-		vio, err := db.Violation(ctx, id)
-		if err != nil {
-			return err
-		}
-		switch {
-		case vio.Status != store.StatusOpen:
-			return fmt.Errorf("%s is %s: a postmortem closes open violations", id, vio.Status)
-		case i > 0 && vio.ReleaseID != first.ReleaseID:
-			return fmt.Errorf("%s is of release %s, %s of release %s: write one postmortem a release", first.ID, first.ReleaseID, id, vio.ReleaseID)
-		case i == 0:
-			first = vio
-		}
-	}
-	env, err := postmortemEnvelope(ctx, db, first)
-	if err != nil {
-		return err
-	}
-	env.Actor = o.Author
-	now := s.now()
-	b, err := runner.Document(env, "Postmortem", now, map[string]any{
-		"violations": o.Violations, "summary": o.Summary, "author": o.Author,
-		"completedAt": now.UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano),
-	})
-	if err != nil {
-		return err
-	}
-	doc, err := v.Decode("postmortem", b)
+	defer b.Close()
+	doc, ids, err := release.NewPostmortem(ctx, b, release.PostmortemDraft{Violations: o.Violations, Release: o.Release,
+		Summary: o.Summary, Author: o.Author, Version: Version, Now: s.now()})
 	if err != nil {
 		return err
 	}
@@ -130,34 +85,6 @@ func postmortemNewRun(ctx context.Context, s Streams, o *postmortemNewOptions) e
 		return fmt.Errorf("write postmortem: %w", err)
 	}
 	_, err = fmt.Fprintf(s.Out, "wrote the postmortem of %s to %s: record it with shipgate postmortem add %s\n",
-		strings.Join(o.Violations, ", "), o.Out, o.Out)
+		strings.Join(ids, ", "), o.Out, o.Out)
 	return err
-}
-
-// postmortemEnvelope binds the postmortem to the violation's release: its
-// commit and repository are the newest Plan's.
-func postmortemEnvelope(ctx context.Context, db ledgerStore, vio store.Violation) (runner.Envelope, error) {
-	stored, err := db.Evidence(ctx, vio.ReleaseID)
-	if err != nil {
-		return runner.Envelope{}, fmt.Errorf("read evidence: %w", err)
-	}
-	var plan *store.Evidence
-	for i, e := range stored {
-		if e.Kind == "Plan" && (plan == nil || !e.CollectedAt.Before(plan.CollectedAt)) {
-			plan = &stored[i]
-		}
-	}
-	if plan == nil {
-		return runner.Envelope{}, fmt.Errorf("release %s has no Plan in the ledger to take its commit from: write the Postmortem by hand (docs/evidence.md)", vio.ReleaseID)
-	}
-	var doc struct {
-		Subject struct {
-			Repository string `json:"repository"`
-		} `json:"subject"`
-	}
-	if err := json.Unmarshal(plan.Body, &doc); err != nil {
-		return runner.Envelope{}, fmt.Errorf("recorded Plan %s: %w", plan.Digest, err)
-	}
-	return runner.Envelope{ReleaseID: vio.ReleaseID, Service: plan.Service, Environment: plan.Environment,
-		Repository: doc.Subject.Repository, Commit: plan.Commit, Version: Version}, nil
 }

@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/localizevideos/shipgate/collect/git"
 	"github.com/localizevideos/shipgate/collect/pm2"
 	"github.com/localizevideos/shipgate/reconcile"
+	"github.com/localizevideos/shipgate/release"
 )
 
 func init() { addCommand(newReconcileCmd) }
@@ -127,36 +127,17 @@ func reconcileRun(ctx context.Context, s Streams, g *globals, o *reconcileOption
 	if err != nil {
 		return err
 	}
-	proc, err := (&pm2.Client{Bin: o.PM2, Home: home}).Find(ctx, app)
-	if err != nil {
-		return fmt.Errorf("reconcile: %w", err)
-	}
-	dir := o.Dir
-	if dir == "" {
-		dir = proc.Cwd
-	}
-	if dir == "" {
-		return fmt.Errorf("reconcile: pm2 gives no working directory for %s: give --dir", app)
-	}
-	facts, err := git.Collect(dir, o.MainBranches)
-	if err != nil {
-		return fmt.Errorf("reconcile: %w", err)
-	}
 	output, err := o.Artifacts.outputPaths()
 	if err != nil {
 		return err
 	}
-	db, err := o.Store.Open(ctx)
+	r, err := release.ReconcilePM2(ctx, o.Store.Open, release.PM2Request{PM2: &pm2.Client{Bin: o.PM2, Home: home}, App: app, Dir: o.Dir, MainBranches: o.MainBranches,
+		Request: reconcile.Request{Service: rel.Service, Environment: rel.Environment, Output: output, Release: rel.ID, Actor: actor(o.Actor, g),
+			Now: g.clock(), Tolerance: o.Tolerance, PostmortemDue: eng.PostmortemDue(), NewID: g.NewID}})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	rec, err := reconcile.Check(ctx, db, reconcile.Request{Service: rel.Service, Environment: rel.Environment,
-		Process: proc, Git: facts, Dir: dir, Output: output, Release: rel.ID, Actor: actor(o.Actor, g), Now: g.clock(),
-		Tolerance: o.Tolerance, PostmortemDue: eng.PostmortemDue(), NewID: g.NewID})
-	if err != nil {
-		return err
-	}
+	rec, proc, dir := r.Record, r.Process, r.Dir
 	if o.Output.Format == "json" {
 		if err := writeJSON(s.Out, rec); err != nil {
 			return err
@@ -167,7 +148,7 @@ func reconcileRun(ctx context.Context, s Streams, g *globals, o *reconcileOption
 			state = "DRIFT"
 		}
 		fmt.Fprintf(s.Out, "reconcile pm2 %s (%s/%s, pid %d, restarts %d, started %s) at %s in %s: %s\n",
-			app, rel.Service, rel.Environment, proc.PID, proc.Restarts, proc.StartedAt.Format(time.RFC3339), shortHex(facts.Commit), dir, state)
+			app, rel.Service, rel.Environment, proc.PID, proc.Restarts, proc.StartedAt.Format(time.RFC3339), shortHex(r.Facts.Commit), dir, state)
 		if e := rec.Observed.Explained; e != nil {
 			fmt.Fprintf(s.Out, "  started during the %s of release %s (%s)\n", e.Kind, e.Release, e.Evidence)
 		}

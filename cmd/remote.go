@@ -2,11 +2,9 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/localizevideos/shipgate/api"
-	"time"
+	"os"
 
 	"github.com/spf13/pflag"
 
@@ -14,7 +12,8 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
-	"github.com/localizevideos/shipgate/store"
+	"github.com/localizevideos/shipgate/release"
+	"github.com/localizevideos/shipgate/runner"
 )
 
 // RemoteOptions make a command talk to shipgate serve instead of a local
@@ -99,178 +98,91 @@ func (o *RemoteOptions) refusePolicyFlags() error {
 	return nil
 }
 
-// body is what goes over the API for a document: its DSSE envelope when it
-// is signed, so that the server verifies the signature against its own
-// trusted keys and keeps the envelope in the ledger as a local store does;
-// else its canonical form.
-func body(d *evidence.Document) json.RawMessage {
-	if d.Envelope != nil {
-		return d.Envelope
-	}
-	return d.Canonical
+// backendOptions say what a step's backend needs.
+type backendOptions struct {
+	// Policy, when set, is what a local gate decides with (loaded now
+	// unless Lazy); with --server, its flags are refused.
+	Policy *PolicyOptions
+	Lazy   bool
+	// ReadOnly opens the local ledger for reading only.
+	ReadOnly bool
+	// V checks the evidence of the step; nil loads Ev's validator (none
+	// without Ev).
+	V  *evidence.Validator
+	Ev *EvidenceOptions
+	// LocalEv loads Ev's validator for a local ledger only: a server
+	// checks what it reads itself.
+	LocalEv bool
 }
 
-// remotePlans reads a release's Plans from the server, for planRelease
-// and releaseOfPlans, which read nothing else.
-type remotePlans struct{ c *client.Client }
-
-func (r remotePlans) Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error) {
-	return r.c.Plans(ctx, releaseID)
-}
-
-// addEvidence records docs, on the server when remote, else in the local
-// store, and returns the ledger entry of each new one by digest.
-func (o *RemoteOptions) addEvidence(ctx context.Context, so *StoreOptions, docs []*evidence.Document) (map[string]int64, error) {
-	entry := map[string]int64{}
+// backend opens the step's backend: the server when o is on, else the
+// local ledger of so and the policies of bo. The caller closes it.
+func (o *RemoteOptions) backend(ctx context.Context, so *StoreOptions, bo backendOptions) (release.Backend, error) {
 	if !o.on() {
-		db, err := so.Open(ctx)
+		l, err := openLocal(ctx, so, bo)
 		if err != nil {
 			return nil, err
 		}
-		defer db.Close()
-		in := make([]store.Evidence, len(docs))
-		for i, d := range docs {
-			in[i] = gate.StoreEvidence(d)
+		return l, nil
+	}
+	if bo.Policy != nil {
+		if err := o.refusePolicyFlags(); err != nil {
+			return nil, err
 		}
-		stored, err := db.AddEvidence(ctx, o.g.clock(), in)
-		if err != nil {
-			return nil, fmt.Errorf("record evidence: %w", err)
-		}
-		for _, e := range stored {
-			entry[e.Digest] = e.Seq
-		}
-		return entry, nil
 	}
 	c, err := o.client(so)
 	if err != nil {
 		return nil, err
 	}
-	raws, sources := make([]json.RawMessage, len(docs)), make([]string, len(docs))
-	for i, d := range docs {
-		raws[i], sources[i] = body(d), d.Source
-	}
-	added, err := c.AddEvidence(ctx, raws, sources)
-	if err != nil {
-		return nil, fmt.Errorf("record evidence: %w", err)
-	}
-	for _, a := range added {
-		if a.New {
-			entry[a.Digest] = a.Entry
-		}
-	}
-	return entry, nil
-}
-
-// status reads the release's checklist from the server or the local store.
-func (o *statusOptions) status(ctx context.Context) (*gate.ReleaseStatus, error) {
-	if o.Remote.on() {
-		c, err := o.Remote.client(&o.Store)
-		if err != nil {
+	r := &release.Remote{Client: c}
+	if !bo.LocalEv {
+		if r.V, err = bo.validator(); err != nil {
 			return nil, err
 		}
-		return c.Status(ctx, o.Release)
 	}
-	v, err := o.Ev.Validator()
-	if err != nil {
-		return nil, err
-	}
-	db, err := o.Store.OpenReadOnly(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	return gate.Status(ctx, db, v, o.Release)
+	return r, nil
 }
 
-// violationReader is where violations are read from: the server or the
-// local store.
-type violationReader interface {
-	Violations(ctx context.Context, f store.Filter) ([]store.Violation, error)
-	Violation(ctx context.Context, id string) (store.Violation, error)
-}
-
-// violationSource opens the reader; the caller calls done.
-func violationSource(ctx context.Context, ro *RemoteOptions, so *StoreOptions) (violationReader, func() error, error) {
-	if ro.on() {
-		c, err := ro.client(so)
-		if err != nil {
-			return nil, nil, err
-		}
-		return c, func() error { return nil }, nil
-	}
-	db, err := so.OpenReadOnly(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return db, db.Close, nil
-}
-
-// closePostmortem records the Postmortem and closes the violations ids, on
-// the server when remote, else in the local store.
-func (o *RemoteOptions) closePostmortem(ctx context.Context, so *StoreOptions, doc *evidence.Document, ids []string) ([]store.Violation, error) {
-	if !o.on() {
-		db, err := so.Open(ctx)
-		if err != nil {
+// openLocal opens the local ledger of so, with the policies and validator
+// of bo.
+func openLocal(ctx context.Context, so *StoreOptions, bo backendOptions) (*release.Local, error) {
+	var eng *engine.Engine
+	var err error
+	if bo.Policy != nil && !bo.Lazy {
+		if eng, err = bo.Policy.Engine(ctx); err != nil {
 			return nil, err
 		}
-		defer db.Close()
-		return db.ClosePostmortem(ctx, o.g.clock(), gate.StoreEvidence(doc), ids)
 	}
-	c, err := o.client(so)
+	v, err := bo.validator()
 	if err != nil {
 		return nil, err
 	}
-	return c.ClosePostmortem(ctx, body(doc), ids)
+	open := so.Open
+	if bo.ReadOnly {
+		open = so.OpenReadOnly
+	}
+	db, err := open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l := release.NewLocal(&gate.Gate{Engine: eng, Validator: v, Clock: so.g.clock, NewID: so.g.NewID}, db)
+	if bo.Lazy {
+		l.LoadEngine = bo.Policy.Engine
+	}
+	return l, nil
 }
 
-// gateRemoteRun asks the server's gate: the evidence files are validated
-// here and sent with the request, the server decides with its own clock
-// and records the decision, and the answer is printed and mapped to the
-// exit code as a local gate's would be.
-func gateRemoteRun(ctx context.Context, s Streams, o *gateOptions) error {
-	switch {
-	case o.Now.IsSet():
-		return errors.New("--now with --server: the server decides at its own time")
-	case o.PrintIn:
-		return errors.New("--print-input with --server: the input is built on the server; run it against a local store")
-	case o.Actor != "":
-		return errors.New("--actor with --server: the server records the token's name as the actor")
+// validator is V, else Ev's, else none.
+func (bo backendOptions) validator() (*evidence.Validator, error) {
+	if bo.V == nil && bo.Ev != nil {
+		return bo.Ev.Validator()
 	}
-	if err := o.Remote.refusePolicyFlags(); err != nil {
-		return err
-	}
-	c, err := o.Remote.client(&o.Store)
-	if err != nil {
-		return err
-	}
-	rel, err := o.Release.resolve()
-	if err != nil {
-		return err
-	}
-	req := api.GateRequest{Release: rel, DryRun: o.DryRun}
-	if len(o.Evidence) > 0 {
-		v, err := o.Ev.Validator()
-		if err != nil {
-			return err
-		}
-		docs, err := v.LoadPaths(o.Evidence)
-		if err != nil {
-			return err
-		}
-		for _, d := range docs {
-			req.Evidence, req.Sources = append(req.Evidence, body(d)), append(req.Sources, d.Source)
-		}
-	}
-	d, err := c.Decide(ctx, o.Gate, req)
-	var ce *client.Error
-	if errors.As(err, &ce) && ce.Decision != nil {
-		d = ce.Decision
-	}
-	if d != nil {
-		if werr := writeDecisionOutput(s, o.Output.Format, d); werr != nil {
-			return werr
-		}
-	}
+	return bo.V, nil
+}
+
+// decided maps a decision to the exit code: 0 allow, 1 deny (already
+// printed), the error otherwise.
+func decided(d *engine.Decision, err error) error {
 	switch {
 	case err != nil:
 		return err
@@ -280,81 +192,36 @@ func gateRemoteRun(ctx context.Context, s Streams, o *gateOptions) error {
 	return &exitError{code: ExitDeny, err: errDenied, silent: true}
 }
 
-// stepBackend is where a command that produces evidence and asks a gate
-// (verify, watch) records and decides: the local ledger, or with --server
-// the server, which verifies the signed evidence against its own trusted
-// keys, decides at its own time and records the token's name as the
-// actor.
-type stepBackend struct {
-	// gt decides locally. Remote, it carries only the validator the
-	// command checks its own documents with: the engine and the ledger
-	// are the server's, and decide goes there.
-	gt     *gate.Gate
-	plans  evidenceLister
-	db     ledgerStore // local only
-	remote *client.Client
-}
-
-func openStepBackend(ctx context.Context, p *PolicyOptions, ev *EvidenceOptions, so *StoreOptions, ro *RemoteOptions) (*stepBackend, error) {
-	if !ro.on() {
-		gt, db, err := openGate(ctx, p, ev, so)
-		if err != nil {
-			return nil, err
-		}
-		return &stepBackend{gt: gt, plans: db, db: db}, nil
-	}
-	if err := ro.refusePolicyFlags(); err != nil {
-		return nil, err
-	}
-	c, err := ro.client(so)
+// openStep opens the backend of a step that records evidence it signs
+// itself (verify, watch, rollback) and completes rel from its Plans. The
+// gate reads that evidence back: the validator trusts the signer's key,
+// as run and collect do. (A server verifies it against its own trusted
+// keys.) The caller closes the backend.
+func openStep(ctx context.Context, s Streams, so *StoreOptions, ro *RemoteOptions, p *PolicyOptions, ev *EvidenceOptions, sign *SigningOptions, rel engine.Release) (release.Backend, *evidence.Signer, engine.Release, error) {
+	b, err := ro.backend(ctx, so, backendOptions{Policy: p, Ev: ev})
 	if err != nil {
-		return nil, err
+		return nil, nil, rel, err
 	}
-	v, err := ev.Validator()
+	signer, err := sign.Signer(s.Err)
+	var v *evidence.Validator
+	if err == nil {
+		v, err = trustSigner(b.Validator(), ev, signer)
+	}
+	if err == nil {
+		b.SetValidator(v)
+		rel, err = release.OfPlans(ctx, release.PlansOf(b), v, rel)
+	}
 	if err != nil {
-		return nil, err
+		b.Close()
+		return nil, nil, rel, err
 	}
-	return &stepBackend{gt: &gate.Gate{Validator: v}, plans: remotePlans{c}, remote: c}, nil
+	return b, signer, rel, nil
 }
 
-func (b *stepBackend) close() {
-	if b.db != nil {
-		b.db.Close()
-	}
-}
-
-// add records doc, its signed envelope included; at is the local
-// ledger's entry time (a server stamps its own).
-func (b *stepBackend) add(ctx context.Context, doc *evidence.Document, at time.Time) error {
-	if b.remote != nil {
-		_, err := b.remote.AddEvidence(ctx, []json.RawMessage{body(doc)}, []string{doc.Source})
-		return err
-	}
-	_, err := b.db.AddEvidence(ctx, at, []store.Evidence{gate.StoreEvidence(doc)})
-	return err
-}
-
-// decide asks the gate of req; a server's error answer that came with its
-// recorded (denying) decision returns both, as a local gate does. The
-// client names the decision, so a retry after a lost answer is answered
-// with the decision recorded first.
-func (b *stepBackend) decide(ctx context.Context, req gate.Request) (*engine.Decision, error) {
-	if b.remote == nil {
-		return b.gt.Decide(ctx, req)
-	}
-	d, err := b.remote.Decide(ctx, req.Gate, api.GateRequest{Release: req.Release})
-	var ce *client.Error
-	if errors.As(err, &ce) && ce.Decision != nil {
-		d = ce.Decision
-	}
-	return d, err
-}
-
-// rollbackLedger is where a rollback of this backend finds its target and
-// records itself: the server when remote, else the local ledger.
-func (b *stepBackend) rollbackLedger() rollbackLedger {
-	if b.remote != nil {
-		return remoteRollback{b.remote}
-	}
-	return localRollback{eng: b.gt.Engine, db: b.db, now: b.gt.Clock}
+// stepEnvelope is the envelope of what actor records for rel on this
+// host.
+func stepEnvelope(rel engine.Release, actor string) runner.Envelope {
+	host, _ := os.Hostname()
+	return runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
+		Repository: rel.Repository, Commit: rel.Commit, Version: Version, Host: host, Actor: actor}
 }

@@ -2,27 +2,20 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/localizevideos/shipgate/artifact"
-	"github.com/localizevideos/shipgate/client"
-	"github.com/localizevideos/shipgate/collect/git"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
-	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/rollback"
 	"github.com/localizevideos/shipgate/runner"
-	"github.com/localizevideos/shipgate/store"
 )
 
 func init() { addCommand(newRollbackCmd) }
@@ -257,248 +250,37 @@ func rollbackCmdRun(ctx context.Context, s Streams, g *globals, o *rollbackOptio
 	if err != nil {
 		return err
 	}
-	b, err := openStepBackend(ctx, &o.Policy, &o.Ev, &o.Store, &o.Remote)
+	b, signer, rel, err := openStep(ctx, s, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
 	if err != nil {
 		return err
 	}
-	defer b.close()
-	rel, err = releaseOfPlans(ctx, b.plans, b.gt.Validator, rel)
-	if err != nil {
-		return err
-	}
-	signer, err := o.Sign.Signer(s.Err)
-	if err != nil {
-		return err
-	}
-	v, err := trustSigner(b.gt.Validator, &o.Ev, signer)
-	if err != nil {
-		return err
-	}
-	return doRollback(ctx, s, b.rollbackLedger(), v, signer, rel, &o.Rollback, actor(o.Actor, g))
+	defer b.Close()
+	return doRollback(ctx, s, b, signer, rel, &o.Rollback, actor(o.Actor, g))
 }
 
-// rollbackLedger is what a rollback reads and writes: the local ledger and
-// policy data, or with --server the server's.
-type rollbackLedger interface {
-	// plan sets p.Restart (the approved deploy command) and, for a fast
-	// rollback, p.Target or p.TargetErr and then the target's verified
-	// artifact, p.Artifact or p.ArtifactErr.
-	plan(ctx context.Context, rel engine.Release, p *rollback.Plan)
-	// record records the Rollback document.
-	record(ctx context.Context, doc *evidence.Document) error
-	// deployed names the release's deploy duration, or "".
-	deployed(ctx context.Context, rel engine.Release) string
-}
-
-// localRollback reads the local ledger and policy data.
-type localRollback struct {
-	eng *engine.Engine
-	db  ledgerStore
-	now func() time.Time
-}
-
-func (l localRollback) plan(ctx context.Context, rel engine.Release, p *rollback.Plan) {
-	if cmds := l.eng.DeployCommands(rel.Service); len(cmds) > 0 {
-		p.Restart = cmds[0]
-	}
-	if p.Strategy != rollback.Fast {
-		return
-	}
-	if p.Target, p.TargetErr = rollback.FindTarget(ctx, l.db, rel); p.TargetErr == nil {
-		p.Artifact, p.ArtifactErr = rollback.VerifiedArtifact(ctx, l.db, p.Target)
-	}
-}
-
-func (l localRollback) record(ctx context.Context, doc *evidence.Document) error {
-	_, err := l.db.AddEvidence(ctx, l.now(), []store.Evidence{gate.StoreEvidence(doc)})
-	return err
-}
-
-func (l localRollback) deployed(ctx context.Context, rel engine.Release) string {
-	return deployDuration(ctx, l.db, rel)
-}
-
-// remoteRollback asks the server, which runs the same rollback.FindTarget
-// and rollback.VerifiedArtifact on its ledger and answers the approved
-// deploy command of its policy data.
-type remoteRollback struct{ c *client.Client }
-
-func (r remoteRollback) plan(ctx context.Context, rel engine.Release, p *rollback.Plan) {
-	t, err := r.c.RollbackTarget(ctx, rel, p.Strategy)
-	var ce *client.Error
-	switch {
-	case errors.As(err, &ce) && ce.Status == http.StatusNotFound && p.Strategy == rollback.Fast:
-		p.TargetErr = fmt.Errorf("server answered 404: %w", noTarget(ce.Message))
-		return
-	case err != nil:
-		// Nothing known: a fast rollback goes nowhere, an emergency one
-		// has no approved command to restart with. Either is recorded as
-		// failed.
-		p.TargetErr = fmt.Errorf("ask the server for the rollback target: %w", err)
-		return
-	}
-	p.Restart = t.Restart
-	if p.Strategy != rollback.Fast {
-		return
-	}
-	p.Target = rollback.Target{ReleaseID: t.Target.ID, Commit: t.Target.Commit, Decision: t.Target.Decision, VerifiedAt: t.Target.VerifiedAt}
-	switch a := t.Artifact; {
-	case a != nil && a.Digest != "" && len(a.Paths) > 0:
-		p.Artifact = rollback.Artifact{Digest: a.Digest, Paths: a.Paths, Build: a.Build}
-	case t.ArtifactError != "":
-		p.ArtifactErr = fmt.Errorf("%w (the server answered: %s)", rollback.ErrNoArtifact, t.ArtifactError)
-	default:
-		p.ArtifactErr = fmt.Errorf("%w: the server answered none", rollback.ErrNoArtifact)
-	}
-}
-
-// noTarget is the server's word that there is no target: it is
-// rollback.ErrNoTarget.
-type noTarget string
-
-func (e noTarget) Error() string { return string(e) }
-
-func (noTarget) Is(target error) bool { return target == rollback.ErrNoTarget }
-
-func (r remoteRollback) record(ctx context.Context, doc *evidence.Document) error {
-	_, err := r.c.AddEvidence(ctx, []json.RawMessage{body(doc)}, []string{doc.Source})
-	return err
-}
-
-// deployed is "" remotely: the release's Deploy stays on the server, which
-// has it beside the Rollback.
-func (remoteRollback) deployed(context.Context, engine.Release) string { return "" }
-
-// doRollback rolls rel back as o says and records it, signed by signer
-// when it is not nil. From here on, whatever fails is recorded as a failed
-// Rollback.
-func doRollback(ctx context.Context, s Streams, lg rollbackLedger, v *evidence.Validator, signer *evidence.Signer, rel engine.Release, o *RollbackOptions, who string) error {
-	p := rollback.Plan{Strategy: rollback.Fast, Trigger: o.Trigger, Reason: o.Reason, Build: strings.Fields(o.Build)}
-	if o.Emergency {
-		p.Strategy, p.Flag, p.FlagsFile = rollback.Emergency, o.Flag, o.FlagsFile
-		if p.FlagsFile == "" {
-			p.FlagsFile = filepath.Join(o.Dir, "flags.json")
-		}
-	}
-	lg.plan(ctx, rel, &p)
-	repo := rel.Repository
-	facts, ferr := git.Collect(o.Dir, o.MainBranches)
-	if ferr == nil {
-		p.FromCommit = facts.Commit
-		if repo == "" {
-			repo = facts.Repository
-		}
-	}
-	if ferr != nil && p.Strategy == rollback.Fast {
-		// The checkout cannot be read: going back to a commit there would
-		// be blind. (An emergency rollback only needs the flags file.)
-		p.TargetErr = ferr
-	}
-	var arts *artifact.Store
-	if p.Strategy == rollback.Fast && p.TargetErr == nil {
-		fmt.Fprintf(s.Err, "shipgate: rollback of %s: back to release %s @ %s (verify allowed it in %s)\n",
-			rel.ID, p.Target.ReleaseID, shortHex(p.Target.Commit), p.Target.Decision)
-		var err error
-		switch arts, err = o.Artifacts.Store(); {
-		case err != nil:
-			// A rollback is never stopped by its settings: it rebuilds.
-			arts, p.Artifact, p.ArtifactErr = nil, rollback.Artifact{}, fmt.Errorf("artifact store: %w", err)
-		case o.Artifacts.Off:
-			p.Artifact, p.ArtifactErr = rollback.Artifact{}, errors.New("--rebuild asked for a rebuild")
-		}
-		if p.ArtifactErr == nil {
-			fmt.Fprintf(s.Err, "shipgate: restoring its verified build output %s from %s\n", strings.Join(p.Artifact.Paths, ", "), p.Artifact.Digest)
-		}
-		// What the rollback leaves is recorded by its tree digest, for
-		// reconcile: the target's recorded paths, else the configured ones.
-		p.Output = p.Artifact.Paths
-		if len(p.Output) == 0 {
-			p.Output, _ = o.Artifacts.outputPaths()
-		}
-	}
+// doRollback rolls rel back as o says and records it in b, signed by
+// signer when it is not nil (release.Rollback), and reports it.
+func doRollback(ctx context.Context, s Streams, b release.Backend, signer *evidence.Signer, rel engine.Release, o *RollbackOptions, who string) error {
 	host, _ := os.Hostname()
-	env := runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
-		Repository: repo, Commit: rel.Commit, Version: Version, Host: host, Actor: who}
-	// Check the envelope before running anything it could not record.
-	if _, err := rollback.Evidence(env, rollback.Result{Plan: p}); err != nil {
-		return err
-	}
-
-	rb := &rollback.Rollbacker{Run: &runner.Runner{Stdout: s.Err, Stderr: s.Err, Dir: o.Dir, Now: s.now}, Now: s.now,
-		Check: func(dir string) (string, bool, error) {
-			f, err := git.Collect(dir, o.MainBranches)
-			return f.Commit, f.Clean, err
-		}}
-	if arts != nil {
-		rb.Artifacts = arts
-	}
-	res := rb.Do(ctx, p)
-
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer cancel()
-	doc, err := rollbackDoc(rctx, v, signer, env, res)
-	if err == nil {
-		err = lg.record(rctx, doc)
-	}
+	out, err := release.Rollback(ctx, b, release.RollbackRequest{Release: rel, Emergency: o.Emergency, Flag: o.Flag, FlagsFile: o.FlagsFile,
+		Trigger: o.Trigger, Reason: o.Reason, Build: strings.Fields(o.Build), Dir: o.Dir, MainBranches: o.MainBranches,
+		Artifacts: o.Artifacts.Store, Rebuild: o.Artifacts.Off, OutputPaths: o.Artifacts.outputPaths,
+		Env: runner.Envelope{Version: Version, Host: host, Actor: who}, Signer: signer, Log: s.Err, Now: s.now})
 	if err != nil {
-		return &exitError{code: ExitError, err: fmt.Errorf("the rollback %s, but its Rollback evidence could not be recorded: %w", res.Status, err)}
+		return err // exit 2: nothing ran, or what ran could not be recorded
 	}
-	deployed := lg.deployed(ctx, rel)
-	fmt.Fprintf(s.Err, "shipgate: recorded Rollback %s (%s) for release %s: %s\n", res.Status, p.Strategy, rel.ID, doc.Digest)
+	res, doc := out.Result, out.Doc
+	fmt.Fprintf(s.Err, "shipgate: recorded Rollback %s (%s) for release %s: %s\n", res.Status, out.Plan.Strategy, rel.ID, doc.Digest)
 	if len(doc.SignedBy) > 0 {
 		fmt.Fprintf(s.Err, "shipgate: signed by %s (DSSE envelope kept in the ledger)\n", strings.Join(doc.SignedBy, ", "))
 	}
 	for _, n := range res.Notes {
 		fmt.Fprintf(s.Err, "shipgate: %s\n", n)
 	}
-	fmt.Fprintf(s.Out, "rollback %s %s: %s in %.3fs%s\n", p.Strategy, res.Status, rel.ID, res.Duration.Seconds(), deployed)
+	fmt.Fprintf(s.Out, "rollback %s %s: %s in %.3fs%s\n", out.Plan.Strategy, res.Status, rel.ID, res.Duration.Seconds(), out.Deployed)
 	if res.Err != nil {
 		fmt.Fprintf(s.Err, "shipgate: rollback failed: %v\n", res.Err)
 		return &exitError{code: ExitDeny, err: res.Err, silent: true}
 	}
 	return nil
-}
-
-// rollbackDoc builds and validates the Rollback document of res, sealed in
-// a DSSE envelope when signer is not nil.
-func rollbackDoc(ctx context.Context, v *evidence.Validator, signer *evidence.Signer, env runner.Envelope, res rollback.Result) (*evidence.Document, error) {
-	b, err := rollback.Evidence(env, res)
-	if err != nil {
-		return nil, err
-	}
-	var doc *evidence.Document
-	if signer != nil {
-		doc, err = seal(ctx, v, signer, "shipgate rollback", b)
-	} else {
-		doc, err = v.Decode("shipgate rollback", b)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("rollback evidence: %w", err)
-	}
-	return doc, nil
-}
-
-// deployDuration names the duration of the release's latest succeeded
-// Deploy, to set the rollback's beside it; "" when there is none.
-func deployDuration(ctx context.Context, db ledgerStore, rel engine.Release) string {
-	evs, err := db.Evidence(ctx, rel.ID)
-	if err != nil {
-		return ""
-	}
-	out := ""
-	for _, e := range evs {
-		if e.Kind != "Deploy" || e.Commit != rel.Commit {
-			continue
-		}
-		var doc struct {
-			Data struct {
-				Status          string   `json:"status"`
-				DurationSeconds *float64 `json:"durationSeconds"`
-			} `json:"data"`
-		}
-		if json.Unmarshal(e.Body, &doc) == nil && doc.Data.Status == "succeeded" && doc.Data.DurationSeconds != nil {
-			out = fmt.Sprintf(" (the deploy took %.3fs)", *doc.Data.DurationSeconds)
-		}
-	}
-	return out
 }

@@ -2,30 +2,21 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/localizevideos/shipgate/api"
 	"os"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/localizevideos/shipgate/artifact"
-	"github.com/localizevideos/shipgate/client"
 	"github.com/localizevideos/shipgate/collect/git"
-	"github.com/localizevideos/shipgate/engine"
-	"github.com/localizevideos/shipgate/evidence"
-	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/runner"
-	"github.com/localizevideos/shipgate/store"
 )
 
 // recordTimeout bounds writing a step's outcome, which happens even after
 // Ctrl-C: what ran must be on record.
-const recordTimeout = 30 * time.Second
+const recordTimeout = release.RecordTimeout
 
 // runOptions are the flags of `shipgate run`.
 type runOptions struct {
@@ -127,22 +118,6 @@ succeeded.`,
 	return c
 }
 
-// step is what one run needs, gathered before the command runs.
-type step struct {
-	o    *runOptions
-	s    Streams
-	v    *evidence.Validator
-	sign *evidence.Signer
-	db   ledgerStore
-	// remote, with --server, records and decides on the server instead
-	// of db.
-	remote *client.Client
-	env    runner.Envelope
-	ci     runner.CI
-	facts  git.Facts
-	run    *runner.Runner
-}
-
 func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 	if o.Step != "build" && o.Step != "deploy" {
 		return fmt.Errorf("run %s: only build and deploy are recorded steps", o.Step)
@@ -178,25 +153,12 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 	if v, err = trustSigner(v, &o.Ev, signer); err != nil {
 		return err
 	}
-	var db ledgerStore
-	var remote *client.Client
-	var plans evidenceLister
-	if o.Remote.on() {
-		if err := o.Remote.refusePolicyFlags(); err != nil {
-			return err
-		}
-		if remote, err = o.Remote.client(&o.Store); err != nil {
-			return err
-		}
-		plans = remotePlans{remote}
-	} else {
-		if db, err = o.Store.Open(ctx); err != nil {
-			return err
-		}
-		defer db.Close()
-		plans = db
+	b, err := o.Remote.backend(ctx, &o.Store, backendOptions{Policy: &o.Policy, Lazy: true, V: v})
+	if err != nil {
+		return err
 	}
-	named, declared, err := planRelease(ctx, plans, v, rel, facts.Commit)
+	defer b.Close()
+	named, declared, err := release.PlanRelease(ctx, release.PlansOf(b), v, rel, facts.Commit, ConfigFile)
 	if err != nil {
 		return err
 	}
@@ -204,204 +166,53 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 		fmt.Fprintf(s.Err, "shipgate: warning: no Plan of release %s declares commit %s (HEAD of %s): what this run records will not count for the release\n",
 			rel.ID, shortHex(facts.Commit), o.Dir)
 	}
+	paths, _ := o.Artifacts.outputPaths() // checked above
 	host, _ := os.Hostname()
-	st := &step{o: o, s: s, v: v, sign: signer, db: db, remote: remote, facts: facts, ci: runner.DetectCI(g.getenv),
-		env: runner.Envelope{ReleaseID: named.ID, Service: named.Service, Environment: named.Environment,
+	st := &release.Step{B: b, Signer: signer, Facts: facts, CI: runner.DetectCI(g.getenv), Dir: o.Dir, MainBranches: o.MainBranches,
+		Argv: o.Argv, OutputPaths: paths, Log: s.Err, Now: s.now,
+		Env: runner.Envelope{ReleaseID: named.ID, Service: named.Service, Environment: named.Environment,
 			Repository: facts.Repository, Commit: facts.Commit, Version: Version, Host: host, Actor: actor(o.Actor, g)},
-		run: &runner.Runner{Stdout: s.Out, Stderr: s.Err, Dir: o.Dir, Now: s.now},
+		Run: &runner.Runner{Stdout: s.Out, Stderr: s.Err, Dir: o.Dir, Now: s.now},
+	}
+	if !o.Artifacts.Off {
+		st.Keep = func() (*runner.Artifact, error) { return keepArtifact(&o.Artifacts, o.Dir) }
 	}
 	if o.Step == "build" {
-		return st.build(ctx)
+		r, err := st.Build(ctx)
+		return recorded(s, r, err)
 	}
-	// The gate judges the release at the checkout's commit: evidence
-	// recorded for another commit, an older request included, cannot
-	// allow this one.
-	return st.deploy(ctx, named)
-}
-
-func (st *step) build(ctx context.Context) error {
-	// Check the envelope before spending a build on evidence that would be
-	// rejected (a release id the schema refuses, say).
-	now := st.s.now()
-	b, err := runner.Build(st.env, runner.Result{Argv: st.o.Argv, StartedAt: now, FinishedAt: now}, st.ci)
-	if err == nil {
-		_, err = st.v.Decode("shipgate run build", b)
-	}
-	if err != nil {
-		return fmt.Errorf("build evidence: %w; %s was not run", err, st.o.Argv[0])
-	}
-	res := st.run.Run(ctx, st.o.Argv)
-	src := st.buildSource()
-	var art *runner.Artifact
-	if res.ExitCode == 0 && res.Err == nil {
-		art = st.buildOutput()
-	}
-	b, err = runner.BuildArtifact(st.env, res, st.ci, src, art)
-	return st.record(ctx, "Build", b, err, res)
-}
-
-// buildSource is the checkout the build ran in: clean only when it was
-// clean before the command ran and still is after, at the same commit, so
-// that an edit made while it built counts too. A checkout that cannot be
-// read again is not clean.
-func (st *step) buildSource() *runner.Source {
-	before := st.facts
-	src := &runner.Source{Branch: before.Branch, OnMain: before.OnMain, Clean: before.Clean, CommitKnown: before.CommitKnown}
-	after, err := git.Collect(st.o.Dir, st.o.MainBranches)
-	switch {
-	case err != nil:
-		src.Clean = false
-		fmt.Fprintf(st.s.Err, "shipgate: warning: the checkout could not be read after the build (%v): the Build records it as not clean\n", err)
-	case after.Commit != before.Commit:
-		src.Clean = false
-		fmt.Fprintf(st.s.Err, "shipgate: warning: HEAD moved from %s to %s while it built: the Build records the checkout as not clean\n", shortHex(before.Commit), shortHex(after.Commit))
-	case !after.Clean:
-		src.Clean = false
-	}
-	if !src.Clean {
-		fmt.Fprintf(st.s.Err, "shipgate: warning: %s has uncommitted changes: this build is not of commit %s alone, and the deploy gate refuses it (forbidden.hot-patch)\n", st.o.Dir, shortHex(before.Commit))
-	}
-	return src
-}
-
-// buildOutput describes the output of a passed build (see
-// ArtifactOptions): kept in the artifact store for shipgate rollback
-// unless --no-artifact, and its tree digest recorded either way, for the
-// deploy gate and reconcile to compare with what is deployed. Nil when no
-// build output is configured or it cannot be read; a build output that
-// could not be kept only means a rollback to this build will rebuild.
-func (st *step) buildOutput() *runner.Artifact {
-	paths, err := st.o.Artifacts.outputPaths()
-	if err != nil || len(paths) == 0 {
-		return nil // a bad setting was refused before the build
-	}
-	if !st.o.Artifacts.Off {
-		a, err := keepArtifact(&st.o.Artifacts, st.o.Dir)
-		if err == nil && a != nil {
-			fmt.Fprintf(st.s.Err, "shipgate: kept build output %s as %s (%d bytes)\n", strings.Join(a.Paths, ", "), a.Digest, a.SizeBytes)
-			fmt.Fprintf(st.s.Err, "shipgate: build output %s has tree digest %s\n", strings.Join(a.Paths, ", "), a.Tree)
-			return a
-		}
-		fmt.Fprintf(st.s.Err, "shipgate: warning: the build output was not kept (%v): a rollback to this build will rebuild\n", err)
-	}
-	tree, err := artifact.Tree(st.o.Dir, paths)
-	if err != nil {
-		fmt.Fprintf(st.s.Err, "shipgate: warning: the build output %s could not be read (%v): the Build records no digest of it\n", strings.Join(paths, ", "), err)
-		return nil
-	}
-	fmt.Fprintf(st.s.Err, "shipgate: build output %s has tree digest %s (not kept in the artifact store)\n", strings.Join(paths, ", "), tree)
-	return &runner.Artifact{Tree: tree, Paths: paths}
-}
-
-// deployOutput is the build output in the checkout when the deploy is
-// requested, which the deploy gate compares with the newest passed
-// Build's: nil when none is configured or it cannot be read (the gate
-// then denies if the Build recorded one).
-func (st *step) deployOutput() *runner.Artifact {
-	paths, err := st.o.Artifacts.outputPaths()
-	if err != nil || len(paths) == 0 {
-		return nil
-	}
-	tree, err := artifact.Tree(st.o.Dir, paths)
-	if err != nil {
-		fmt.Fprintf(st.s.Err, "shipgate: warning: the build output %s could not be read (%v): the deploy request records no digest of it\n", strings.Join(paths, ", "), err)
-		return nil
-	}
-	return &runner.Artifact{Tree: tree, Paths: paths}
-}
-
-func (st *step) deploy(ctx context.Context, rel engine.Release) error {
-	now := st.s.now().UTC()
-	req := runner.DeployRequest{Command: st.o.Argv, Actor: st.env.Actor, Trigger: runner.Trigger(st.ci), Host: st.env.Host, CI: st.ci,
-		Source:   runner.Source{Branch: st.facts.Branch, OnMain: st.facts.OnMain, Clean: st.facts.Clean, CommitKnown: st.facts.CommitKnown},
-		Artifact: st.deployOutput()}
-	b, err := runner.Deploy(st.env, req, now, nil)
-	if err != nil {
-		return err
-	}
-	requested, err := st.seal(ctx, "shipgate run deploy (requested)", b)
-	if err != nil {
-		return fmt.Errorf("deploy request: %w", err)
-	}
-	d, err := st.decideDeploy(ctx, rel, requested, now)
+	dep, d, err := st.AskDeploy(ctx, named)
 	if d != nil {
-		if werr := writeDecision(st.s.Out, "text", d); werr != nil {
+		if werr := writeDecision(s.Out, "text", d); werr != nil {
 			return werr
 		}
 	}
-	notRun := fmt.Sprintf("%s was not run", st.o.Argv[0])
+	notRun := fmt.Sprintf("%s was not run", o.Argv[0])
 	switch {
+	case err != nil && dep == nil:
+		return err
 	case err != nil:
 		return fmt.Errorf("deploy gate: %w; %s", err, notRun)
 	case !d.Allow:
-		fmt.Fprintf(st.s.Err, "shipgate: deploy denied; %s\n", notRun)
+		fmt.Fprintf(s.Err, "shipgate: deploy denied; %s\n", notRun)
 		return &exitError{code: ExitDeny, err: errDenied, silent: true}
 	}
-	res := st.run.Run(ctx, st.o.Argv)
-	b, err = runner.Deploy(st.env, req, now, &res)
-	return st.record(ctx, "Deploy", b, err, res)
+	r, err := dep.Run(ctx)
+	return recorded(s, r, err)
 }
 
-// record validates and appends the outcome of res, then answers with the
+// recorded reports a step's recorded outcome and answers with its
 // command's exit code, or 2 when the outcome could not be recorded.
-func (st *step) record(ctx context.Context, kind string, b []byte, err error, res runner.Result) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer cancel()
-	var doc *evidence.Document
-	if err == nil {
-		doc, err = st.seal(ctx, fmt.Sprintf("shipgate run %s", st.o.Step), b)
-	}
-	if err == nil {
-		err = st.add(ctx, doc)
-	}
+func recorded(s Streams, r *release.Recorded, err error) error {
 	if err != nil {
-		return &exitError{code: ExitError, err: fmt.Errorf("%s exited %d, but its %s evidence could not be recorded: %w",
-			st.o.Argv[0], res.ExitCode, kind, err)}
-	}
-	status, _ := doc.Value["data"].(map[string]any)["status"].(string)
-	fmt.Fprintf(st.s.Err, "shipgate: recorded %s %s for release %s @ %s: %s\n",
-		kind, status, doc.ReleaseID, shortHex(doc.Commit), doc.Digest)
-	fmt.Fprintf(st.s.Err, "shipgate: signed by %s (DSSE envelope kept in the ledger)\n", strings.Join(doc.SignedBy, ", "))
-	return commandExit(res)
-}
-
-// decideDeploy asks the deploy gate with the Deploy request, on the
-// server (which decides at its own time and records the token's name as
-// the actor) or on the local ledger.
-func (st *step) decideDeploy(ctx context.Context, rel engine.Release, requested *evidence.Document, now time.Time) (*engine.Decision, error) {
-	if st.remote != nil {
-		d, err := st.remote.Decide(ctx, "deploy", api.GateRequest{Release: rel,
-			Evidence: []json.RawMessage{body(requested)}, Sources: []string{requested.Source}})
-		var ce *client.Error
-		if errors.As(err, &ce) && ce.Decision != nil {
-			d = ce.Decision
-		}
-		return d, err
-	}
-	eng, err := st.o.Policy.Engine(ctx)
-	if err != nil {
-		return nil, err
-	}
-	gt := &gate.Gate{Engine: eng, Validator: st.v, Store: st.db, NewID: st.s.NewID}
-	return gt.Decide(ctx, gate.Request{Gate: "deploy", Release: rel, Evidence: []*evidence.Document{requested}, Actor: st.env.Actor, Now: now})
-}
-
-// add records doc, signed envelope included, on the server or the local
-// ledger.
-func (st *step) add(ctx context.Context, doc *evidence.Document) error {
-	if st.remote != nil {
-		_, err := st.remote.AddEvidence(ctx, []json.RawMessage{body(doc)}, []string{doc.Source})
 		return err
 	}
-	_, err := st.db.AddEvidence(ctx, st.s.now(), []store.Evidence{gate.StoreEvidence(doc)})
-	return err
-}
-
-// seal signs the document b in a DSSE envelope and decodes that, so that
-// the document carries its verified signer and the ledger keeps the
-// envelope.
-func (st *step) seal(ctx context.Context, source string, b []byte) (*evidence.Document, error) {
-	return seal(ctx, st.v, st.sign, source, b)
+	doc := r.Doc
+	status, _ := doc.Value["data"].(map[string]any)["status"].(string)
+	fmt.Fprintf(s.Err, "shipgate: recorded %s %s for release %s @ %s: %s\n",
+		r.Kind, status, doc.ReleaseID, shortHex(doc.Commit), doc.Digest)
+	fmt.Fprintf(s.Err, "shipgate: signed by %s (DSSE envelope kept in the ledger)\n", strings.Join(doc.SignedBy, ", "))
+	return commandExit(r.Result)
 }
 
 // commandExit passes the command's exit code on. A code a process cannot
@@ -419,56 +230,4 @@ func commandExit(res runner.Result) error {
 		err = res.Err
 	}
 	return &exitError{code: code, err: err}
-}
-
-// evidenceLister reads a release's recorded evidence: a ledger, or the
-// server's Plans of it (remotePlans), which is all planRelease and
-// releaseOfPlans read.
-type evidenceLister interface {
-	Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error)
-}
-
-// planRelease fills the service and environment the flags and the config
-// left empty from the release's recorded Plans, as the gate would, and pins
-// the commit to head. The repository is the one the Plans for head declare,
-// when they agree. It also reports whether any Plan declares head.
-func planRelease(ctx context.Context, db evidenceLister, v *evidence.Validator, rel engine.Release, head string) (engine.Release, bool, error) {
-	stored, err := db.Evidence(ctx, rel.ID)
-	if err != nil {
-		return rel, false, fmt.Errorf("read evidence of %s: %w", rel.ID, err)
-	}
-	var names, repos []string
-	for _, e := range stored {
-		if e.Kind != "Plan" || (rel.Service != "" && e.Service != rel.Service) || (rel.Environment != "" && e.Environment != rel.Environment) {
-			continue
-		}
-		if n := e.Service + "/" + e.Environment; !slices.Contains(names, n) {
-			names = append(names, n)
-		}
-		if e.Commit != head {
-			continue
-		}
-		doc, err := v.Decode(e.Source, e.Body)
-		if err != nil {
-			return rel, false, fmt.Errorf("recorded evidence %s: %w", e.Digest, err)
-		}
-		if !slices.Contains(repos, doc.Repository) {
-			repos = append(repos, doc.Repository)
-		}
-	}
-	declared := len(repos) > 0
-	if len(repos) == 1 {
-		rel.Repository = repos[0]
-	}
-	rel.Commit = head
-	switch {
-	case rel.Service != "" && rel.Environment != "":
-		return rel, declared, nil
-	case len(names) == 0:
-		return rel, false, fmt.Errorf("release %s: no service and environment: give --service and --environment, set them in %s, or record the release's Plan first", rel.ID, ConfigFile)
-	case len(names) > 1:
-		return rel, false, fmt.Errorf("release %s: its Plans disagree on the service and environment (%s): give --service and --environment", rel.ID, strings.Join(names, ", "))
-	}
-	rel.Service, rel.Environment, _ = strings.Cut(names[0], "/")
-	return rel, declared, nil
 }

@@ -29,7 +29,12 @@ func newStatusCmd(s Streams, g *globals) *cobra.Command {
 			if err := o.Output.validate(); err != nil {
 				return err
 			}
-			st, err := o.status(c.Context())
+			b, err := o.Remote.backend(c.Context(), &o.Store, backendOptions{Ev: &o.Ev, LocalEv: true, ReadOnly: true})
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			st, err := b.Status(c.Context(), o.Release)
 			if err != nil {
 				return err
 			}

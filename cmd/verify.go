@@ -2,21 +2,17 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/collect/httpcheck"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
-	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/internal/inputfile"
+	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/rollback"
-	"github.com/localizevideos/shipgate/runner"
 )
 
 // verifyOptions are the flags of `shipgate verify`.
@@ -126,63 +122,17 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 	if err != nil {
 		return err
 	}
-	b, err := openStepBackend(ctx, &o.Policy, &o.Ev, &o.Store, &o.Remote)
+	b, signer, rel, err := openStep(ctx, s, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
 	if err != nil {
 		return err
 	}
-	defer b.close()
-	signer, err := o.Sign.Signer(s.Err)
-	if err != nil {
+	defer b.Close()
+	env := stepEnvelope(rel, actor(o.Actor, g))
+	out, err := release.Verify(ctx, b, release.VerifyRequest{Release: rel, Env: env, Signer: signer, Suite: suite, Log: s.Err, Now: s.now})
+	if out == nil {
 		return err
 	}
-	// The gate reads the signed Verification back from the ledger: it
-	// must trust the key that signs it, as run and collect do. (A server
-	// verifies it against its own trusted keys.)
-	v, err := trustSigner(b.gt.Validator, &o.Ev, signer)
-	if err != nil {
-		return err
-	}
-	b.gt.Validator = v
-	rel, err = releaseOfPlans(ctx, b.plans, v, rel)
-	if err != nil {
-		return err
-	}
-	host, _ := os.Hostname()
-	env := runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
-		Repository: rel.Repository, Commit: rel.Commit, Version: Version, Host: host, Actor: actor(o.Actor, g)}
-	// Check the envelope before running anything it could not record.
-	now := s.now()
-	if _, err := verification(ctx, v, signer, env, &httpcheck.Result{StartedAt: now, FinishedAt: now,
-		Checks: []httpcheck.Check{{Name: "envelope", Status: httpcheck.Passed}}}); err != nil {
-		return err
-	}
-
-	// pm2 restart returns before the app listens: wait for it, as the
-	// file says. An app that is not ready was not checked: nothing is
-	// recorded, the gate is not asked, nothing is rolled back.
-	hc := &httpcheck.Runner{Now: s.now}
-	ready, err := hc.Ready(ctx, suite)
-	if err != nil {
-		return fmt.Errorf("%w: nothing was checked or recorded; release %s is not verified", err, rel.ID)
-	}
-	if ready != nil {
-		fmt.Fprintf(s.Err, "shipgate: ready: %s at attempt %d, after %s\n", ready.What, ready.Attempts, ready.Waited.Round(time.Millisecond))
-	}
-	res := hc.Run(ctx, suite)
-	for _, c := range res.Checks {
-		fmt.Fprintf(s.Err, "shipgate: check %s %s: %s\n", c.Name, c.Status, c.Message)
-	}
-	doc, err := recordVerification(ctx, func(ctx context.Context, d *evidence.Document) error { return b.add(ctx, d, s.now()) }, v, signer, env, res)
-	if err != nil {
-		return err
-	}
-	status := "passed"
-	if !res.Passed() {
-		status = "failed"
-	}
-	fmt.Fprintf(s.Err, "shipgate: recorded Verification %s for release %s @ %s: %s signed by %s\n", status, doc.ReleaseID, shortHex(doc.Commit), doc.Digest, strings.Join(doc.SignedBy, ", "))
-
-	d, err := b.decide(ctx, gate.Request{Gate: "verify", Release: rel, Actor: env.Actor, Now: s.now().UTC()})
+	d := out.Decision
 	if d != nil {
 		if werr := writeDecisionOutput(s, o.Output.Format, d); werr != nil {
 			return werr
@@ -202,7 +152,7 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 		// reports on stderr.
 		se := s
 		se.Out = s.Err
-		rerr := doRollback(ctx, se, b.rollbackLedger(), v, signer, rel, &o.Rollback, env.Actor)
+		rerr := doRollback(ctx, se, b, signer, rel, &o.Rollback, env.Actor)
 		switch {
 		case err != nil:
 			return fmt.Errorf("verify gate: %w; rolled back: %v", err, rerr == nil)
@@ -237,79 +187,8 @@ func loadChecks(o *verifyOptions) (*httpcheck.Suite, error) {
 	return httpcheck.Load(o.Checks, b, httpcheck.Options{Base: o.Base, Vars: vars})
 }
 
-// releaseOfPlans completes rel from the release's Plans in the ledger: the
-// Verification must be bound to the release the Plan declares.
-func releaseOfPlans(ctx context.Context, db evidenceLister, v *evidence.Validator, rel engine.Release) (engine.Release, error) {
-	stored, err := db.Evidence(ctx, rel.ID)
-	if err != nil {
-		return rel, fmt.Errorf("read evidence of %s: %w", rel.ID, err)
-	}
-	var plan *evidence.Document
-	for _, e := range stored {
-		if e.Kind != "Plan" || (rel.Service != "" && e.Service != rel.Service) ||
-			(rel.Environment != "" && e.Environment != rel.Environment) || (rel.Commit != "" && e.Commit != rel.Commit) {
-			continue
-		}
-		doc, err := v.Decode(e.Source, e.Body)
-		if err != nil {
-			return rel, fmt.Errorf("recorded evidence %s: %w", e.Digest, err)
-		}
-		if plan != nil && (doc.Service != plan.Service || doc.Environment != plan.Environment || doc.Commit != plan.Commit || doc.Repository != plan.Repository) {
-			return rel, fmt.Errorf("release %s: its Plans disagree (%s/%s@%s in %s, %s/%s@%s in %s): give --service, --environment and --commit",
-				rel.ID, plan.Service, plan.Environment, shortHex(plan.Commit), plan.Digest, doc.Service, doc.Environment, shortHex(doc.Commit), doc.Digest)
-		}
-		plan = doc
-	}
-	if plan == nil {
-		return rel, fmt.Errorf("release %s: no Plan in the ledger declares it: record the release's Plan first (shipgate evidence add plan.json)", rel.ID)
-	}
-	rel.Service, rel.Environment, rel.Commit, rel.Repository = plan.Service, plan.Environment, plan.Commit, plan.Repository
-	return rel, nil
-}
-
-// verification is the Verification evidence document of res, collected
-// when the checks finished, signed by signer, decoded and validated by v
-// (which trusts signer).
-func verification(ctx context.Context, v *evidence.Validator, signer *evidence.Signer, env runner.Envelope, res *httpcheck.Result) (*evidence.Document, error) {
-	data, err := json.Marshal(res)
-	if err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(map[string]any{
-		"apiVersion":  runner.APIVersion,
-		"kind":        "Verification",
-		"release":     map[string]string{"id": env.ReleaseID, "service": env.Service, "environment": env.Environment},
-		"subject":     map[string]string{"repository": env.Repository, "commit": env.Commit},
-		"collectedAt": res.FinishedAt.UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano),
-		"collector": struct {
-			Name    string `json:"name"`
-			Version string `json:"version,omitempty"`
-			Host    string `json:"host,omitempty"`
-			Actor   string `json:"actor"`
-		}{"shipgate", env.Version, env.Host, env.Actor},
-		"data": json.RawMessage(data),
-	})
-	if err != nil {
-		return nil, err
-	}
-	doc, err := seal(ctx, v, signer, "shipgate verify", b)
-	if err != nil {
-		return nil, fmt.Errorf("verification evidence: %w", err)
-	}
-	return doc, nil
-}
-
-// recordVerification makes res durable, even after Ctrl-C: what was
-// checked must be on record.
-func recordVerification(ctx context.Context, add func(context.Context, *evidence.Document) error, v *evidence.Validator, signer *evidence.Signer, env runner.Envelope, res *httpcheck.Result) (*evidence.Document, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer cancel()
-	doc, err := verification(ctx, v, signer, env, res)
-	if err == nil {
-		err = add(ctx, doc)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("the checks ran, but their Verification could not be recorded: %w", err)
-	}
-	return doc, nil
+// releaseOfPlans completes rel from the release's Plans in the ledger
+// (release.OfPlans).
+func releaseOfPlans(ctx context.Context, db release.EvidenceLister, v *evidence.Validator, rel engine.Release) (engine.Release, error) {
+	return release.OfPlans(ctx, db, v, rel)
 }

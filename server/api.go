@@ -15,6 +15,7 @@ import (
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/store"
 )
@@ -415,24 +416,13 @@ func (s *Server) addPostmortem(w http.ResponseWriter, r *http.Request, p auth.Pr
 		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidEvidence,
 			Message: fmt.Sprintf("/document/kind: %s: want a Postmortem", doc.Kind)}
 	}
-	var named []string
-	if data, ok := doc.Value["data"].(map[string]any); ok {
-		if list, ok := data["violations"].([]any); ok {
-			for _, x := range list {
-				if id, ok := x.(string); ok {
-					named = append(named, id)
-				}
-			}
-		}
+	ids, err := release.PostmortemCloses(doc, req.Violations)
+	var nn *release.NotNamedError
+	if errors.As(err, &nn) {
+		return badRequest("/violations/%d: %s is not named in /document/data/violations", nn.Index, nn.ID)
 	}
-	ids := req.Violations
-	if len(ids) == 0 {
-		ids = named
-	}
-	for i, id := range ids {
-		if !slices.Contains(named, id) {
-			return badRequest("/violations/%d: %s is not named in /document/data/violations", i, id)
-		}
+	if err != nil {
+		return badRequest("%v", err)
 	}
 	closed, err := s.store.ClosePostmortem(r.Context(), s.now(), gate.StoreEvidence(doc), ids)
 	switch {

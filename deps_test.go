@@ -27,7 +27,7 @@ var allowedDeps = map[string][]string{
 	"format":          {"engine", "evidence", "schemas"},
 	"report":          {"store", "ledger", "engine", "evidence", "schemas", "gate"},
 	"auditpack":       {"report", "store", "ledger", "engine", "evidence", "schemas", "gate"},
-	"cmd":             {"engine", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "report", "auditpack", "auth", "server/...", "api", "client", "rollback", "reconcile", "signals", "watch", "artifact", "internal/celyaml", "internal/timespec", "sample"},
+	"cmd":             {"engine", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "report", "auditpack", "auth", "server/...", "api", "client", "rollback", "reconcile", "signals", "watch", "artifact", "internal/celyaml", "internal/timespec", "internal/project", "sample"},
 	"rollback":        {"engine", "evidence", "schemas", "store", "ledger", "runner", "artifact"},
 	"artifact":        {},
 	"sample":          {},
@@ -55,6 +55,9 @@ var allowedDeps = map[string][]string{
 	// celyaml decodes the YAML files of httpcheck, incidents and signals
 	// and compiles their CEL.
 	"internal/celyaml": {},
+
+	// project is a shipgate project on disk: its files, keys and ledger.
+	"internal/project": {"store/...", "ledger", "evidence", "schemas"},
 
 	// timespec reads the points in time the command line takes.
 	"internal/timespec": {},

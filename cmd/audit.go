@@ -10,15 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/localizevideos/shipgate/internal/inputfile"
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/store"
-)
-
-// Default key locations, written by `shipgate init`.
-const (
-	DefaultPrivateKey = ".shipgate/keys/checkpoint.key"
-	DefaultPublicKey  = ".shipgate/keys/checkpoint.pub"
 )
 
 func newAuditCmd(s Streams, g *globals) *cobra.Command {
@@ -96,7 +90,7 @@ Exit codes: 0 intact, 1 broken (the first bad entry is named), 2 error.`,
 		},
 	}
 	c.Flags().StringVar(&o.Checkpoint, "checkpoint", "", "signed checkpoint file to check the ledger against")
-	c.Flags().StringVar(&o.PublicKey, "public-key", "", "checkpoint public key (default: the config's, or "+DefaultPublicKey+")")
+	c.Flags().StringVar(&o.PublicKey, "public-key", "", "checkpoint public key (default: the config's, or "+project.CheckpointPublicKey+")")
 	o.Store.AddFlags(c.Flags(), g)
 	o.Output.AddFlags(c.Flags())
 	return c
@@ -156,7 +150,7 @@ database (an artifact store, a ticket, git): shipgate audit verify
 		},
 	}
 	c.Flags().StringVar(&o.Out, "out", "", "write the checkpoint to FILE instead of stdout")
-	c.Flags().StringVar(&o.Key, "key", "", "private key (default: the config's, or "+DefaultPrivateKey+")")
+	c.Flags().StringVar(&o.Key, "key", "", "private key (default: the config's, or "+project.CheckpointKey+")")
 	o.Store.AddFlags(c.Flags(), g)
 	return c
 }
@@ -167,36 +161,23 @@ func isBreak(err error) bool {
 	return errors.As(err, &be) || errors.As(err, &pe)
 }
 
+// privateKey reads the checkpoint key: --key, the config's, or the default.
 func privateKey(flag string, g *globals) (ed25519.PrivateKey, error) {
 	path, err := keyPath(flag, g, true)
 	if err != nil {
 		return nil, err
 	}
-	b, err := inputfile.Read(path, maxKeyBytes)
-	if err != nil {
-		return nil, fmt.Errorf("read checkpoint key (run shipgate init, or give --key): %w", err)
-	}
-	k, err := ledger.ParsePrivateKey(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return k, nil
+	return project.CheckpointSigner(path)
 }
 
+// publicKey reads the checkpoint public key: --public-key, the config's,
+// or the default.
 func publicKey(flag string, g *globals) (ed25519.PublicKey, error) {
 	path, err := keyPath(flag, g, false)
 	if err != nil {
 		return nil, err
 	}
-	b, err := inputfile.Read(path, maxKeyBytes)
-	if err != nil {
-		return nil, fmt.Errorf("read checkpoint public key (give --public-key): %w", err)
-	}
-	k, err := ledger.ParsePublicKey(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return k, nil
+	return project.CheckpointKeyAt(path)
 }
 
 func keyPath(flag string, g *globals, private bool) (string, error) {
@@ -211,25 +192,13 @@ func keyPath(flag string, g *globals, private bool) (string, error) {
 		if cfg.Keys.Private != "" {
 			return cfg.Keys.Private, nil
 		}
-		return DefaultPrivateKey, nil
+		return project.CheckpointKey, nil
 	}
 	if cfg.Keys.Public != "" {
 		return cfg.Keys.Public, nil
 	}
-	return DefaultPublicKey, nil
+	return project.CheckpointPublicKey, nil
 }
 
-func readCheckpoint(path string, pub ed25519.PublicKey) (*ledger.Checkpoint, error) {
-	b, err := inputfile.Read(path, maxConfigBytes)
-	if err != nil {
-		return nil, fmt.Errorf("read checkpoint: %w", err)
-	}
-	var cp ledger.Checkpoint
-	if err := json.Unmarshal(b, &cp); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := cp.Verify(pub); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &cp, nil
-}
+// readCheckpoint reads a checkpoint and checks its signature.
+var readCheckpoint = project.ReadCheckpoint

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/sample"
 )
 
@@ -130,7 +131,7 @@ func signSample(ctx context.Context, s Streams, cfg config, docs map[string][]by
 		if _, err := os.Stat(key); err != nil {
 			continue
 		}
-		approver, err := readSigner(key)
+		approver, err := project.ReadSigner(key)
 		if err != nil {
 			return "", err
 		}

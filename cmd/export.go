@@ -17,6 +17,7 @@ import (
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/internal/inputfile"
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/store"
@@ -101,9 +102,9 @@ decision logs read shipgate's:
 	o.Policy.AddFlags(f, g)
 	f.StringArrayVar(&o.WithBundles, "with-bundle", nil, "pack: an OPA bundle of an older policy set some decisions were made under (repeatable; checked with --verify-key when given)")
 	f.StringVar(&o.Checkpoint, "checkpoint", "", "pack: a signed checkpoint (shipgate audit checkpoint) to prove the pack against, instead of signing one now")
-	f.StringVar(&o.PublicKey, "public-key", "", "pack: the --checkpoint's public key (default: the config's, or "+DefaultPublicKey+")")
-	f.StringVar(&o.Key, "key", "", "pack: private key to sign a checkpoint of the ledger's head with (default: the config's, or "+DefaultPrivateKey+")")
-	f.StringSliceVar(&o.TrustedKeys, "trusted-key", nil, "pack: PEM ed25519 public key trusted to sign evidence, as the gate trusted it; the pack carries the key of each signer of its evidence (or a directory of them; repeatable; default: every *.pub in "+DefaultKeyDir+")")
+	f.StringVar(&o.PublicKey, "public-key", "", "pack: the --checkpoint's public key (default: the config's, or "+project.CheckpointPublicKey+")")
+	f.StringVar(&o.Key, "key", "", "pack: private key to sign a checkpoint of the ledger's head with (default: the config's, or "+project.CheckpointKey+")")
+	f.StringSliceVar(&o.TrustedKeys, "trusted-key", nil, "pack: PEM ed25519 public key trusted to sign evidence, as the gate trusted it; the pack carries the key of each signer of its evidence (or a directory of them; repeatable; default: every *.pub in "+project.KeyDir+")")
 	return c
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/internal/inputfile"
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/replay"
 	"github.com/localizevideos/shipgate/schemas"
@@ -234,7 +235,7 @@ type EvidenceOptions struct {
 // AddFlags binds the options to fs.
 func (o *EvidenceOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.MaxBytes, "max-bytes", evidence.DefaultLimits.MaxBytes, "largest evidence document accepted, in bytes")
-	fs.StringSliceVar(&o.TrustedKeys, "trusted-key", nil, "PEM ed25519 public key whose signatures on evidence envelopes are trusted, or a directory of them (*.pub) (repeatable; default: every *.pub in "+DefaultKeyDir+")")
+	fs.StringSliceVar(&o.TrustedKeys, "trusted-key", nil, "PEM ed25519 public key whose signatures on evidence envelopes are trusted, or a directory of them (*.pub) (repeatable; default: every *.pub in "+project.KeyDir+")")
 }
 
 // Validator compiles the schemas once and returns the validator.

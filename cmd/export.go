@@ -1,10 +1,8 @@
 package cmd
 
 import (
-	"bufio"
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -20,7 +18,6 @@ import (
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/ledger"
-	"github.com/localizevideos/shipgate/store"
 )
 
 // Export formats: OPA's decision log events, and the auditor's replay pack.
@@ -129,25 +126,9 @@ func auditExportRun(ctx context.Context, s Streams, o *auditExportOptions) error
 		return err
 	}
 	var n int
-	write := func(w io.Writer) error {
-		bw := bufio.NewWriter(w)
-		for _, d := range ds {
-			if !since.IsZero() && d.EvaluatedAt.Before(since) {
-				continue
-			}
-			ev, err := decisionLogEvent(d)
-			if err != nil {
-				return err
-			}
-			b, err := json.Marshal(ev)
-			if err != nil {
-				return fmt.Errorf("decision %s: %w", d.ID, err)
-			}
-			bw.Write(b)
-			bw.WriteByte('\n')
-			n++
-		}
-		return bw.Flush()
+	write := func(w io.Writer) (err error) {
+		n, err = auditpack.WriteDecisionLog(w, ds, since, Version)
+		return err
 	}
 	if o.Out == "" {
 		return write(s.Out)
@@ -157,57 +138,6 @@ func auditExportRun(ctx context.Context, s Streams, o *auditExportOptions) error
 	}
 	_, err = fmt.Fprintf(s.Out, "%d decisions written to %s\n", n, o.Out)
 	return err
-}
-
-// opaEvent is an OPA decision log event (the JSON of OPA's
-// plugins/logs.EventV1), with the fields shipgate has.
-type opaEvent struct {
-	DecisionID string                   `json:"decision_id"`
-	Path       string                   `json:"path"`
-	Input      json.RawMessage          `json:"input,omitempty"`
-	Result     json.RawMessage          `json:"result"`
-	Timestamp  time.Time                `json:"timestamp"`
-	Bundles    map[string]opaBundleInfo `json:"bundles"`
-	Labels     map[string]string        `json:"labels"`
-}
-
-type opaBundleInfo struct {
-	Revision string `json:"revision"`
-}
-
-// decisionLogEvent turns a recorded decision (the gate's decision JSON with
-// what it was made from under "replay") into an OPA decision log event. The
-// result keeps every field as recorded.
-func decisionLogEvent(d store.Decision) (opaEvent, error) {
-	var body map[string]json.RawMessage
-	if err := json.Unmarshal(d.Body, &body); err != nil {
-		return opaEvent{}, fmt.Errorf("decision %s: %w", d.ID, err)
-	}
-	input := body["replay"]
-	delete(body, "replay")
-	var pol engine.PolicyRef
-	if p, ok := body["policy"]; ok {
-		if err := json.Unmarshal(p, &pol); err != nil {
-			return opaEvent{}, fmt.Errorf("decision %s: policy: %w", d.ID, err)
-		}
-	}
-	result, err := json.Marshal(body)
-	if err != nil {
-		return opaEvent{}, fmt.Errorf("decision %s: %w", d.ID, err)
-	}
-	rev := pol.Bundle
-	if rev == "" {
-		rev = pol.Revision
-	}
-	return opaEvent{
-		DecisionID: d.ID,
-		Path:       "shipgate/gates/" + d.Gate + "/decision",
-		Input:      input,
-		Result:     result,
-		Timestamp:  d.EvaluatedAt.UTC(),
-		Bundles:    map[string]opaBundleInfo{engine.BundleRoot: {Revision: rev}},
-		Labels:     map[string]string{"app": "shipgate", "version": Version},
-	}, nil
 }
 
 // auditPackRun writes the replay pack: the policy sets as bundles, a

@@ -27,7 +27,7 @@ var allowedDeps = map[string][]string{
 	"format":          {"engine", "evidence", "schemas"},
 	"report":          {"store", "ledger", "engine", "evidence", "schemas", "gate"},
 	"auditpack":       {"report", "store", "ledger", "engine", "evidence", "schemas", "gate"},
-	"cmd":             {"engine", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "report", "auditpack", "auth", "server/...", "api", "client", "rollback", "reconcile", "signals", "watch", "artifact", "internal/celyaml", "internal/timespec", "internal/project", "sample"},
+	"cmd":             {"engine", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "report", "auditpack", "auth", "server/...", "api", "client", "rollback", "reconcile", "signals", "watch", "artifact", "internal/celyaml", "internal/timespec", "internal/project", "internal/buildinfo", "sample"},
 	"rollback":        {"engine", "evidence", "schemas", "store", "ledger", "runner", "artifact"},
 	"artifact":        {},
 	"sample":          {},
@@ -58,6 +58,9 @@ var allowedDeps = map[string][]string{
 
 	// project is a shipgate project on disk: its files, keys and ledger.
 	"internal/project": {"store/...", "ledger", "evidence", "schemas"},
+
+	// buildinfo reads what the binary was built from.
+	"internal/buildinfo": {},
 
 	// timespec reads the points in time the command line takes.
 	"internal/timespec": {},

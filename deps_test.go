@@ -33,6 +33,9 @@ var allowedDeps = map[string][]string{
 	"sample":          {},
 	"reconcile":       {"engine", "evidence", "schemas", "store", "ledger", "gate", "collect/git", "collect/pm2", "artifact"},
 	"collect/pm2":     {},
+
+	// collect makes and records the evidence shipgate produces itself.
+	"collect": {"collect/incidents", "collect/prom", "internal/celyaml", "signals", "runner", "gate", "engine", "evidence", "schemas", "store", "ledger"},
 	"auth":            {"store", "ledger", "evidence", "schemas"},
 	"server":          {"api", "auth", "server/web", "gate", "engine", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact"},
 	"client":          {"api", "gate", "engine", "evidence", "schemas", "store", "ledger"},

@@ -36,9 +36,9 @@ var allowedDeps = map[string][]string{
 
 	// collect makes and records the evidence shipgate produces itself.
 	"collect": {"collect/incidents", "collect/prom", "internal/celyaml", "signals", "runner", "gate", "engine", "evidence", "schemas", "store", "ledger"},
-	"auth":            {"store", "ledger", "evidence", "schemas"},
-	"server":          {"api", "auth", "server/web", "gate", "engine", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact"},
-	"client":          {"api", "gate", "engine", "evidence", "schemas", "store", "ledger"},
+	"auth":    {"store", "ledger", "evidence", "schemas"},
+	"server":  {"api", "auth", "server/web", "gate", "engine", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact"},
+	"client":  {"api", "gate", "engine", "evidence", "schemas", "store", "ledger"},
 
 	// api holds the JSON documents of the HTTP API, which the server
 	// writes and the client reads.

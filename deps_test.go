@@ -33,12 +33,9 @@ var allowedDeps = map[string][]string{
 	"sample":          {},
 	"reconcile":       {"engine", "evidence", "schemas", "store", "ledger", "gate", "collect/git", "collect/pm2", "artifact"},
 	"collect/pm2":     {},
-
-	// collect makes and records the evidence shipgate produces itself.
-	"collect": {"collect/incidents", "collect/prom", "internal/celyaml", "signals", "runner", "gate", "engine", "evidence", "schemas", "store", "ledger"},
-	"auth":    {"store", "ledger", "evidence", "schemas"},
-	"server":  {"api", "auth", "server/web", "gate", "engine", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact"},
-	"client":  {"api", "gate", "engine", "evidence", "schemas", "store", "ledger"},
+	"auth":            {"store", "ledger", "evidence", "schemas"},
+	"server":          {"api", "auth", "server/web", "gate", "engine", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact"},
+	"client":          {"api", "gate", "engine", "evidence", "schemas", "store", "ledger"},
 
 	// api holds the JSON documents of the HTTP API, which the server
 	// writes and the client reads.
@@ -58,6 +55,9 @@ var allowedDeps = map[string][]string{
 	// celyaml decodes the YAML files of httpcheck, incidents and signals
 	// and compiles their CEL.
 	"internal/celyaml": {},
+
+	// collect makes and records the evidence shipgate produces itself.
+	"collect": {"collect/incidents", "collect/prom", "internal/celyaml", "signals", "runner", "gate", "engine", "evidence", "schemas", "store", "ledger"},
 
 	// project is a shipgate project on disk: its files, keys and ledger.
 	"internal/project": {"store/...", "ledger", "evidence", "schemas"},

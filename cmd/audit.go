@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
@@ -123,16 +124,10 @@ database (an artifact store, a ticket, git): shipgate audit verify
 				return err
 			}
 			defer db.Close()
-			head, err := db.Verify(c.Context(), nil)
-			if err != nil {
-				return &exitError{code: ExitDeny, err: fmt.Errorf("refusing to sign a broken ledger: %w", err)}
-			}
-			path, err := o.Store.path()
+			cp, err := o.Store.signHead(c.Context(), db, key, "sign")
 			if err != nil {
 				return err
 			}
-			abs, _ := filepath.Abs(path)
-			cp := ledger.NewCheckpoint("shipgate:"+abs, head, g.clock(), key)
 			b, err := json.MarshalIndent(cp, "", "  ")
 			if err != nil {
 				return err
@@ -155,6 +150,22 @@ database (an artifact store, a ticket, git): shipgate audit verify
 	return c
 }
 
+// signHead verifies the ledger db (o's) and signs a checkpoint of its head
+// with key; a broken ledger is refused (exit 1), to say what is refused.
+func (o *StoreOptions) signHead(ctx context.Context, db ledgerStore, key ed25519.PrivateKey, refused string) (ledger.Checkpoint, error) {
+	head, err := db.Verify(ctx, nil)
+	if err != nil {
+		return ledger.Checkpoint{}, &exitError{code: ExitDeny, err: fmt.Errorf("refusing to %s a broken ledger: %w", refused, err)}
+	}
+	path, err := o.path()
+	if err != nil {
+		return ledger.Checkpoint{}, err
+	}
+	abs, _ := filepath.Abs(path)
+	return ledger.NewCheckpoint("shipgate:"+abs, head, o.g.clock(), key), nil
+}
+
+// isBreak reports whether err is a broken ledger (exit 1), not a fault.
 func isBreak(err error) bool {
 	var be *ledger.BreakError
 	var pe *store.ProjectionError

@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/engine"
-	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/ledger"
@@ -201,25 +199,11 @@ func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since t
 // bundles returns the policy set of --policies/--data or --bundle, then
 // each --with-bundle.
 func (o *auditExportOptions) bundles(ctx context.Context) ([]*bundle.Bundle, error) {
-	var key []byte
-	if o.Policy.VerifyKey != "" {
-		var err error
-		if key, err = inputfile.Read(o.Policy.VerifyKey, maxKeyBytes); err != nil {
-			return nil, fmt.Errorf("read verification key: %w", err)
-		}
+	key, err := o.Policy.verifyKey()
+	if err != nil {
+		return nil, err
 	}
-	read := func(path string) (*bundle.Bundle, error) {
-		f, err := inputfile.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("read bundle: %w", err)
-		}
-		defer f.Close()
-		b, err := engine.ReadBundle(f, key)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return b, nil
-	}
+	read := func(path string) (*bundle.Bundle, error) { return readBundle(path, key) }
 	var out []*bundle.Bundle
 	if o.Policy.Bundle != "" {
 		if o.Policy.Dir != "" || o.Policy.DataFile != "" {
@@ -268,15 +252,9 @@ func (o *auditExportOptions) checkpoint(ctx context.Context, db ledgerStore) (*l
 	if err != nil {
 		return nil, nil, err
 	}
-	head, err := db.Verify(ctx, nil)
-	if err != nil {
-		return nil, nil, &exitError{code: ExitDeny, err: fmt.Errorf("refusing to export from a broken ledger: %w", err)}
-	}
-	path, err := o.Store.path()
+	cp, err := o.Store.signHead(ctx, db, key, "export from")
 	if err != nil {
 		return nil, nil, err
 	}
-	abs, _ := filepath.Abs(path)
-	cp := ledger.NewCheckpoint("shipgate:"+abs, head, o.g.clock(), key)
 	return &cp, key.Public().(ed25519.PublicKey), nil
 }

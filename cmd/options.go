@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/spf13/pflag"
 
 	"github.com/localizevideos/shipgate/engine"
@@ -178,21 +179,13 @@ func (o *PolicyOptions) bundleEngine(ctx context.Context) (*engine.Engine, error
 	case o.DataFile != "":
 		return nil, fmt.Errorf("--data cannot replace a bundle's data: build the bundle with it (shipgate policy bundle --data)")
 	}
-	var key []byte
-	if o.VerifyKey != "" {
-		var err error
-		if key, err = inputfile.Read(o.VerifyKey, maxKeyBytes); err != nil {
-			return nil, fmt.Errorf("read verification key: %w", err)
-		}
-	}
-	f, err := inputfile.Open(o.Bundle)
+	key, err := o.verifyKey()
 	if err != nil {
-		return nil, fmt.Errorf("read bundle: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	b, err := engine.ReadBundle(f, key)
+	b, err := readBundle(o.Bundle, key)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", o.Bundle, err)
+		return nil, err
 	}
 	people, err := o.g.people()
 	if err != nil {
@@ -203,6 +196,32 @@ func (o *PolicyOptions) bundleEngine(ctx context.Context) (*engine.Engine, error
 		return nil, fmt.Errorf("%s: %w", o.Bundle, err)
 	}
 	return eng, nil
+}
+
+// verifyKey reads --verify-key, nil when not given.
+func (o *PolicyOptions) verifyKey() ([]byte, error) {
+	if o.VerifyKey == "" {
+		return nil, nil
+	}
+	key, err := inputfile.Read(o.VerifyKey, maxKeyBytes)
+	if err != nil {
+		return nil, fmt.Errorf("read verification key: %w", err)
+	}
+	return key, nil
+}
+
+// readBundle reads the OPA bundle at path, verified with key when given.
+func readBundle(path string, key []byte) (*bundle.Bundle, error) {
+	f, err := inputfile.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read bundle: %w", err)
+	}
+	defer f.Close()
+	b, err := engine.ReadBundle(f, key)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
 }
 
 // describe names the policy set for messages.

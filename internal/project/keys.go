@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/internal/inputfile"
@@ -216,4 +217,43 @@ func People(people map[string][]string) (map[string][]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// SignSample signs the documents of a sample release (sample.Files) as the
+// project would have: the Build and the deploy request with signer (the
+// evidence key, what shipgate run signs with), the approval with its
+// approver's own key when people (shipgate.yaml's) binds one whose private
+// half is here. It says what it signed.
+func SignSample(ctx context.Context, signer *evidence.Signer, people map[string][]string, docs map[string][]byte) (string, error) {
+	var err error
+	for _, n := range []string{"build.json", "deploy-requested.json"} {
+		if docs[n], err = signer.Seal(ctx, docs[n]); err != nil {
+			return "", fmt.Errorf("sign the sample %s: %w", n, err)
+		}
+	}
+	msg := "signed build.json and deploy-requested.json with the project's evidence key"
+	var a struct {
+		Data struct {
+			Approver string `json:"approver"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(docs["approval.json"], &a); err != nil {
+		return "", fmt.Errorf("sample approval: %w", err)
+	}
+	who := a.Data.Approver
+	for _, pub := range people[who] {
+		key := strings.TrimSuffix(pub, ".pub") + ".key"
+		if _, err := os.Stat(key); err != nil {
+			continue
+		}
+		approver, err := ReadSigner(key)
+		if err != nil {
+			return "", err
+		}
+		if docs["approval.json"], err = approver.Seal(ctx, docs["approval.json"]); err != nil {
+			return "", fmt.Errorf("sign the sample approval: %w", err)
+		}
+		return fmt.Sprintf("%s, approval.json with %s's key %s", msg, who, key), nil
+	}
+	return fmt.Sprintf("%s; approval.json is %s's and unsigned: it counts once signed with a key shipgate.yaml binds to %s (shipgate init --approver %s makes one)", msg, who, who, who), nil
 }

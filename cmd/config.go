@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
@@ -14,37 +13,17 @@ import (
 
 	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/internal/project"
-	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/store"
 )
 
 // ConfigFile is read from the working directory when --config is not given.
 const ConfigFile = project.ConfigFile
 
-// config is shipgate.yaml: defaults for flags a repository always sets.
+// config is shipgate.yaml: the project's defaults (project.Config) and the
+// artifacts kept for rollback (cmd/rollback.go).
 type config struct {
-	Service     string `yaml:"service"`
-	Environment string `yaml:"environment"`
-	Store       string `yaml:"store"`
-	Policies    string `yaml:"policies"`
-	Data        string `yaml:"data"`
-	Docs        string `yaml:"docs"` // the release document rollout data changes must update
-	Keys        struct {
-		Private string `yaml:"private"`
-		Public  string `yaml:"public"`
-	} `yaml:"keys"`
-	// People binds people to the public keys (files) that sign their
-	// approvals, overrides and holds: added to the policy data's
-	// signing.people (globals.people).
-	People map[string][]string `yaml:"people"`
-	// Artifacts: the build output kept for rollback (cmd/rollback.go).
-	Artifacts artifactConfig `yaml:"artifacts"`
-	// Server is the shipgate serve URL the remote-capable commands use
-	// (cmd/remote.go) when neither --server nor $SHIPGATE_SERVER is given.
-	Server string `yaml:"server"`
-	// Token is refused, with its own message: the config is committed to
-	// the repository, and a token there is a leaked one.
-	Token *string `yaml:"token"`
+	project.Config `yaml:",inline"`
+	Artifacts      artifactConfig `yaml:"artifacts"`
 }
 
 // globals are the options every command shares: the config file and the
@@ -84,23 +63,9 @@ func (g *globals) config() (config, error) {
 		if err := yaml.UnmarshalWithOptions(b, &g.cfg, yaml.Strict()); err != nil {
 			return config{}, fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))
 		}
-		if g.cfg.Token != nil {
+		if err := g.cfg.Check(path); err != nil {
 			g.cfg = config{}
-			return config{}, fmt.Errorf("%s: token: an API token does not belong in the config, which is committed and read by anyone with the repository: give --token or $SHIPGATE_TOKEN (a CI secret)", path)
-		}
-		for _, f := range []struct{ key, v string }{{"service", g.cfg.Service}, {"environment", g.cfg.Environment}} {
-			if f.v == "" {
-				continue
-			}
-			if err := schemas.CheckName(f.key, f.v); err != nil {
-				g.cfg = config{}
-				return config{}, fmt.Errorf("%s: %w", path, err)
-			}
-		}
-		if g.cfg.Server != "" && !strings.HasPrefix(g.cfg.Server, "http://") && !strings.HasPrefix(g.cfg.Server, "https://") {
-			s := g.cfg.Server
-			g.cfg = config{}
-			return config{}, fmt.Errorf("%s: server: %q: want an http:// or https:// URL of shipgate serve", path, s)
+			return config{}, err
 		}
 	}
 	g.loaded = true

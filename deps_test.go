@@ -27,7 +27,7 @@ var allowedDeps = map[string][]string{
 	"format":          {"engine", "policyset", "regotest", "evidence", "schemas"},
 	"report":          {"store", "ledger", "engine", "policyset", "evidence", "schemas", "gate"},
 	"auditpack":       {"report", "store", "ledger", "engine", "policyset", "evidence", "schemas", "gate"},
-	"cmd":             {"engine", "policyset", "policydiff", "regotest", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "report", "auditpack", "auth", "server/...", "api", "client", "release", "rollback", "reconcile", "signals", "watch", "artifact", "internal/celyaml", "internal/timespec", "sample"},
+	"cmd":             {"engine", "policyset", "policydiff", "regotest", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "report", "auditpack", "auth", "server/...", "api", "client", "release", "rollback", "reconcile", "signals", "watch", "artifact", "internal/celyaml", "internal/timespec", "internal/project", "internal/buildinfo", "sample"},
 	"rollback":        {"engine", "policyset", "evidence", "schemas", "store", "ledger", "runner", "artifact"},
 	"artifact":        {},
 	"sample":          {},
@@ -68,6 +68,15 @@ var allowedDeps = map[string][]string{
 	// celyaml decodes the YAML files of httpcheck, incidents and signals
 	// and compiles their CEL.
 	"internal/celyaml": {},
+
+	// collect makes and records the evidence shipgate produces itself.
+	"collect": {"collect/incidents", "collect/prom", "internal/celyaml", "signals", "runner", "gate", "engine", "evidence", "schemas", "store", "ledger"},
+
+	// project is a shipgate project on disk: its files, keys and ledger.
+	"internal/project": {"store/...", "ledger", "evidence", "schemas"},
+
+	// buildinfo reads what the binary was built from.
+	"internal/buildinfo": {},
 
 	// timespec reads the points in time the command line takes.
 	"internal/timespec": {},

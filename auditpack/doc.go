@@ -15,7 +15,9 @@
 //	policies/N.tar.gz      each policy set a decision was made under, as an OPA bundle
 //
 // Export builds a pack from a ledger; Check verifies one and evaluates every
-// decision again with its own policy bundle, evidence and time.
+// decision again with its own policy bundle, evidence and time, and
+// Result.WriteText tells people what it found. WriteDecisionLog exports the
+// recorded decisions as OPA decision log events instead.
 //
 // Trust flows from the checkpoint signature alone: an entry counts once its
 // hash is recomputed from its bytes and its inclusion proof leads to the

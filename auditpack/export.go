@@ -121,11 +121,53 @@ func Export(ctx context.Context, src Source, w io.Writer, opts ExportOptions) (S
 	if err := cp.Verify(opts.PublicKey); err != nil {
 		return Summary{}, fmt.Errorf("export: %w", err)
 	}
-	t := &tree{}
+	x := &exporter{opts: opts, cp: cp, evidenceSeq: map[string]int64{}, recorded: map[string]recordedPolicy{}}
+	if err := x.scan(ctx, src); err != nil {
+		return Summary{}, err
+	}
+	if err := x.choose(ctx); err != nil {
+		return Summary{}, err
+	}
+	if err := x.readBodies(ctx, src); err != nil {
+		return Summary{}, err
+	}
+	m, unknown, err := x.write()
+	if err != nil {
+		return Summary{}, err
+	}
+	if err := x.pw.finish(w, m); err != nil {
+		return Summary{}, fmt.Errorf("write pack: %w", err)
+	}
+	return Summary{Decisions: len(m.Decisions), Evidence: len(m.Evidence), Entries: len(m.Entries),
+		Policies: len(m.Policies), Checkpoint: cp.Size, Keys: len(m.Keys), UnknownSigners: unknown}, nil
+}
+
+// exporter is one Export in progress: what each step finds, for the steps
+// after it.
+type exporter struct {
+	opts ExportOptions
+	cp   *ledger.Checkpoint
+	// Found by scan: the tree of entry hashes the checkpoint covers, the
+	// first entry of each evidence digest, the policy sets the ledger
+	// holds, and the selected decisions.
+	tree        tree
+	evidenceSeq map[string]int64
+	recorded    map[string]recordedPolicy
+	decs        []selected
+	// Found by choose: the entries the pack holds and its policy bundles.
+	need     map[int64]bool
+	policies []policyFile
+	// Read by readBodies: the bodies of the needed entries.
+	bodies map[int64][]byte
+	pw     writer
+}
+
+// scan reads the ledger up to the checkpoint, verifying it on the way, and
+// collects the entry hashes, the evidence and policy set entries, and the
+// decisions opts selects.
+func (x *exporter) scan(ctx context.Context, src Source) error {
+	cp, opts := x.cp, x.opts
 	v := ledger.NewVerifier(cp)
-	evidenceSeq := map[string]int64{}
-	recorded := map[string]recordedPolicy{}
-	var decs []selected
 	err := src.Rows(ctx, func(r ledger.Row) error {
 		if cp.Size == 0 {
 			return errStop
@@ -141,19 +183,19 @@ func Export(ctx context.Context, src Source, w io.Writer, opts ExportOptions) (S
 		if err != nil {
 			return err
 		}
-		t.leaves = append(t.leaves, h)
+		x.tree.leaves = append(x.tree.leaves, h)
 		switch e.Type {
 		case ledger.TypeEvidence:
-			if _, ok := evidenceSeq[e.Key]; !ok {
-				evidenceSeq[e.Key] = e.Seq
+			if _, ok := x.evidenceSeq[e.Key]; !ok {
+				x.evidenceSeq[e.Key] = e.Seq
 			}
 		case store.TypePolicy:
-			if _, ok := recorded[e.Key]; !ok {
+			if _, ok := x.recorded[e.Key]; !ok {
 				p, err := store.PolicyOf(e)
 				if err != nil {
 					return &ledger.BreakError{Seq: e.Seq, Reason: err.Error()}
 				}
-				recorded[e.Key] = recordedPolicy{seq: e.Seq, policy: p}
+				x.recorded[e.Key] = recordedPolicy{seq: e.Seq, policy: p}
 			}
 		case ledger.TypeDecision:
 			d, err := store.DecisionOf(e)
@@ -165,7 +207,7 @@ func Export(ctx context.Context, src Source, w io.Writer, opts ExportOptions) (S
 				if err := json.Unmarshal(e.Payload, &s.record); err != nil {
 					return fmt.Errorf("decision %s: %w", d.ID, err)
 				}
-				decs = append(decs, s)
+				x.decs = append(x.decs, s)
 			}
 		}
 		if r.Seq == cp.Size {
@@ -174,155 +216,205 @@ func Export(ctx context.Context, src Source, w io.Writer, opts ExportOptions) (S
 		return nil
 	})
 	if err != nil && !errors.Is(err, errStop) {
-		return Summary{}, fmt.Errorf("read the ledger: %w", err)
+		return fmt.Errorf("read the ledger: %w", err)
 	}
 	// A checkpoint of the empty ledger covers nothing: there is nothing to
 	// check the ledger against, and nothing to export.
 	if cp.Size > 0 {
 		if _, err := v.Finish(); err != nil {
-			return Summary{}, fmt.Errorf("read the ledger: %w", err)
+			return fmt.Errorf("read the ledger: %w", err)
 		}
 	}
+	return nil
+}
 
-	// The entries to include: every selected decision and the evidence it
-	// was offered.
-	need := map[int64]bool{}
-	for _, d := range decs {
-		need[d.seq] = true
+// choose picks the entries to include: every selected decision, the
+// evidence it was offered, and the policy set entries of the bundles.
+func (x *exporter) choose(ctx context.Context) error {
+	x.need = map[int64]bool{}
+	for _, d := range x.decs {
+		x.need[d.seq] = true
 		for _, dg := range d.record.Replay.Evidence {
-			seq, ok := evidenceSeq[dg]
+			seq, ok := x.evidenceSeq[dg]
 			if !ok {
-				return Summary{}, fmt.Errorf("decision %s names evidence %s that the ledger does not hold", d.id, dg)
+				return fmt.Errorf("decision %s names evidence %s that the ledger does not hold", d.id, dg)
 			}
-			need[seq] = true
+			x.need[seq] = true
 		}
 	}
-	policies, err := policyFiles(ctx, decs, recorded, opts)
-	if err != nil {
-		return Summary{}, err
+	var err error
+	if x.policies, err = policyFiles(ctx, x.decs, x.recorded, x.opts); err != nil {
+		return err
 	}
-	for _, p := range policies {
+	for _, p := range x.policies {
 		if p.ref.Entry != 0 {
-			need[p.ref.Entry] = true
+			x.need[p.ref.Entry] = true
 		}
 	}
+	return nil
+}
 
-	bodies := map[int64][]byte{}
-	err = src.Rows(ctx, func(r ledger.Row) error {
-		if r.Seq > cp.Size {
+// readBodies reads the needed entries again, each of which must still
+// hash as it did when scanned.
+func (x *exporter) readBodies(ctx context.Context, src Source) error {
+	x.bodies = map[int64][]byte{}
+	err := src.Rows(ctx, func(r ledger.Row) error {
+		if r.Seq > x.cp.Size {
 			return errStop
 		}
-		if need[r.Seq] {
+		if x.need[r.Seq] {
 			e, err := entryOf(r.Body)
-			if err != nil || e.Seq != r.Seq || !bytes.Equal(mustHash(e.Hash), t.leaves[r.Seq-1]) {
+			if err != nil || e.Seq != r.Seq || !bytes.Equal(mustHash(e.Hash), x.tree.leaves[r.Seq-1]) {
 				return &ledger.BreakError{Seq: r.Seq, Reason: "changed while the pack was written"}
 			}
-			bodies[r.Seq] = r.Body
+			x.bodies[r.Seq] = r.Body
 		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, errStop) {
-		return Summary{}, fmt.Errorf("read the ledger: %w", err)
+		return fmt.Errorf("read the ledger: %w", err)
 	}
+	return nil
+}
 
-	var pw writer
+// write adds the pack's files in order: the checkpoint and its key, the
+// entries and their proofs, the decisions, the evidence, the evidence
+// signers' keys and the policy bundles. It returns the manifest and the
+// signers whose key was not given.
+func (x *exporter) write() (Manifest, []string, error) {
+	opts := x.opts
 	m := Manifest{Format: Format, Created: opts.Created.UTC(), Selection: Selection{Release: opts.Release},
 		Entries: []EntryRef{}, Decisions: []DecisionRef{}, Evidence: []EvidenceRef{}, Policies: []PolicyRef{}}
 	if !opts.Since.IsZero() {
 		s := opts.Since.UTC()
 		m.Selection.Since = &s
 	}
-	cpb, err := json.MarshalIndent(cp, "", "  ")
-	if err != nil {
-		return Summary{}, err
+	if err := x.writeCheckpoint(); err != nil {
+		return m, nil, err
 	}
-	pw.add(CheckpointFile, append(cpb, '\n'))
-	px, err := x509.MarshalPKIXPublicKey(opts.PublicKey)
-	if err != nil {
-		return Summary{}, fmt.Errorf("public key: %w", err)
+	if err := x.writeEntries(&m); err != nil {
+		return m, nil, err
 	}
-	pw.add(PublicKeyFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: px}))
+	x.writeDecisions(&m)
+	signers, err := x.writeEvidence(&m)
+	if err != nil {
+		return m, nil, err
+	}
+	unknown, err := x.writeKeys(&m, signers)
+	if err != nil {
+		return m, nil, err
+	}
+	for i, p := range x.policies {
+		p.ref.File = fmt.Sprintf("policies/%d.tar.gz", i+1)
+		x.pw.add(p.ref.File, p.body)
+		m.Policies = append(m.Policies, p.ref)
+	}
+	return m, unknown, nil
+}
 
-	proofs := Proofs{TreeSize: cp.Size, Proofs: []Proof{}}
-	for _, seq := range sortedKeys(need) {
-		body, ok := bodies[seq]
+// writeCheckpoint adds the checkpoint and its public key.
+func (x *exporter) writeCheckpoint() error {
+	cpb, err := json.MarshalIndent(x.cp, "", "  ")
+	if err != nil {
+		return err
+	}
+	x.pw.add(CheckpointFile, append(cpb, '\n'))
+	px, err := x509.MarshalPKIXPublicKey(x.opts.PublicKey)
+	if err != nil {
+		return fmt.Errorf("public key: %w", err)
+	}
+	x.pw.add(PublicKeyFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: px}))
+	return nil
+}
+
+// writeEntries adds each needed entry, then the inclusion proofs of all.
+func (x *exporter) writeEntries(m *Manifest) error {
+	proofs := Proofs{TreeSize: x.cp.Size, Proofs: []Proof{}}
+	for _, seq := range sortedKeys(x.need) {
+		body, ok := x.bodies[seq]
 		if !ok {
-			return Summary{}, fmt.Errorf("read the ledger: entry %d disappeared while the pack was written", seq)
+			return fmt.Errorf("read the ledger: entry %d disappeared while the pack was written", seq)
 		}
-		path, err := t.inclusion(seq)
+		path, err := x.tree.inclusion(seq)
 		if err != nil {
-			return Summary{}, err
+			return err
 		}
 		name := fmt.Sprintf("entries/%012d.json", seq)
-		pw.add(name, body)
+		x.pw.add(name, body)
 		m.Entries = append(m.Entries, EntryRef{Seq: seq, File: name})
 		proofs.Proofs = append(proofs.Proofs, Proof{Seq: seq, Hashes: path})
 	}
 	pb, err := json.MarshalIndent(proofs, "", "  ")
 	if err != nil {
-		return Summary{}, err
+		return err
 	}
-	pw.add(ProofsFile, append(pb, '\n'))
+	x.pw.add(ProofsFile, append(pb, '\n'))
+	return nil
+}
 
-	for _, d := range decs {
+// writeDecisions adds each selected decision, named by its id.
+func (x *exporter) writeDecisions(m *Manifest) {
+	for _, d := range x.decs {
 		name := "decisions/" + safeName(d.id) + ".json"
-		if pw.names[name] {
+		if x.pw.names[name] {
 			name = fmt.Sprintf("decisions/%012d.json", d.seq)
 		}
-		pw.add(name, d.body)
+		x.pw.add(name, d.body)
 		m.Decisions = append(m.Decisions, DecisionRef{ID: d.id, Entry: d.seq, File: name})
 	}
+}
+
+// writeEvidence adds each needed evidence document, and its envelope when
+// signed; it returns the envelopes' signers.
+func (x *exporter) writeEvidence(m *Manifest) (map[string]bool, error) {
 	signers := map[string]bool{}
-	for _, dg := range sortedKeys(evidenceSeq) {
-		seq := evidenceSeq[dg]
-		if !need[seq] {
+	for _, dg := range sortedKeys(x.evidenceSeq) {
+		seq := x.evidenceSeq[dg]
+		if !x.need[seq] {
 			continue
 		}
-		e, err := ledger.Parse(bodies[seq])
+		e, err := ledger.Parse(x.bodies[seq])
 		if err != nil {
-			return Summary{}, err
+			return nil, err
 		}
 		ev, err := store.EvidenceOf(e)
 		if err != nil {
-			return Summary{}, fmt.Errorf("entry %d: %w", seq, err)
+			return nil, fmt.Errorf("entry %d: %w", seq, err)
 		}
 		name := "evidence/" + strings.TrimPrefix(dg, "sha256:") + ".json"
-		pw.add(name, ev.Body)
+		x.pw.add(name, ev.Body)
 		ref := EvidenceRef{Digest: dg, Entry: seq, File: name}
 		if len(ev.Envelope) > 0 {
 			ref.Envelope = "evidence/" + strings.TrimPrefix(dg, "sha256:") + ".dsse.json"
-			pw.add(ref.Envelope, ev.Envelope)
+			x.pw.add(ref.Envelope, ev.Envelope)
 			for _, id := range evidence.Signers(ev.Envelope) {
 				signers[id] = true
 			}
 		}
 		m.Evidence = append(m.Evidence, ref)
 	}
+	return signers, nil
+}
+
+// writeKeys adds the public key of each signer that opts.EvidenceKeys
+// holds, and returns the others.
+func (x *exporter) writeKeys(m *Manifest, signers map[string]bool) ([]string, error) {
 	var unknown []string
 	for _, id := range sortedKeys(signers) {
-		pub, ok := opts.EvidenceKeys.Key(id)
+		pub, ok := x.opts.EvidenceKeys.Key(id)
 		if !ok {
 			unknown = append(unknown, id)
 			continue
 		}
 		der, err := x509.MarshalPKIXPublicKey(pub)
 		if err != nil {
-			return Summary{}, fmt.Errorf("evidence key %s: %w", id, err)
+			return nil, fmt.Errorf("evidence key %s: %w", id, err)
 		}
 		ref := KeyRef{ID: id, File: "keys/" + strings.TrimPrefix(id, "sha256:") + ".pub"}
-		pw.add(ref.File, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+		x.pw.add(ref.File, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 		m.Keys = append(m.Keys, ref)
 	}
-	for i, p := range policies {
-		p.ref.File = fmt.Sprintf("policies/%d.tar.gz", i+1)
-		pw.add(p.ref.File, p.body)
-		m.Policies = append(m.Policies, p.ref)
-	}
-	if err := pw.finish(w, m); err != nil {
-		return Summary{}, fmt.Errorf("write pack: %w", err)
-	}
-	return Summary{Decisions: len(m.Decisions), Evidence: len(m.Evidence), Entries: len(m.Entries),
-		Policies: len(m.Policies), Checkpoint: cp.Size, Keys: len(m.Keys), UnknownSigners: unknown}, nil
+	return unknown, nil
 }
 
 type policyFile struct {

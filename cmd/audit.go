@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
@@ -10,15 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/localizevideos/shipgate/internal/inputfile"
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/store"
-)
-
-// Default key locations, written by `shipgate init`.
-const (
-	DefaultPrivateKey = ".shipgate/keys/checkpoint.key"
-	DefaultPublicKey  = ".shipgate/keys/checkpoint.pub"
 )
 
 func newAuditCmd(s Streams, g *globals) *cobra.Command {
@@ -96,7 +91,7 @@ Exit codes: 0 intact, 1 broken (the first bad entry is named), 2 error.`,
 		},
 	}
 	c.Flags().StringVar(&o.Checkpoint, "checkpoint", "", "signed checkpoint file to check the ledger against")
-	c.Flags().StringVar(&o.PublicKey, "public-key", "", "checkpoint public key (default: the config's, or "+DefaultPublicKey+")")
+	c.Flags().StringVar(&o.PublicKey, "public-key", "", "checkpoint public key (default: the config's, or "+project.CheckpointPublicKey+")")
 	o.Store.AddFlags(c.Flags(), g)
 	o.Output.AddFlags(c.Flags())
 	return c
@@ -129,16 +124,10 @@ database (an artifact store, a ticket, git): shipgate audit verify
 				return err
 			}
 			defer db.Close()
-			head, err := db.Verify(c.Context(), nil)
-			if err != nil {
-				return &exitError{code: ExitDeny, err: fmt.Errorf("refusing to sign a broken ledger: %w", err)}
-			}
-			path, err := o.Store.path()
+			cp, err := o.Store.signHead(c.Context(), db, key, "sign")
 			if err != nil {
 				return err
 			}
-			abs, _ := filepath.Abs(path)
-			cp := ledger.NewCheckpoint("shipgate:"+abs, head, g.clock(), key)
 			b, err := json.MarshalIndent(cp, "", "  ")
 			if err != nil {
 				return err
@@ -156,47 +145,50 @@ database (an artifact store, a ticket, git): shipgate audit verify
 		},
 	}
 	c.Flags().StringVar(&o.Out, "out", "", "write the checkpoint to FILE instead of stdout")
-	c.Flags().StringVar(&o.Key, "key", "", "private key (default: the config's, or "+DefaultPrivateKey+")")
+	c.Flags().StringVar(&o.Key, "key", "", "private key (default: the config's, or "+project.CheckpointKey+")")
 	o.Store.AddFlags(c.Flags(), g)
 	return c
 }
 
+// signHead verifies the ledger db (o's) and signs a checkpoint of its head
+// with key; a broken ledger is refused (exit 1), to say what is refused.
+func (o *StoreOptions) signHead(ctx context.Context, db ledgerStore, key ed25519.PrivateKey, refused string) (ledger.Checkpoint, error) {
+	head, err := db.Verify(ctx, nil)
+	if err != nil {
+		return ledger.Checkpoint{}, &exitError{code: ExitDeny, err: fmt.Errorf("refusing to %s a broken ledger: %w", refused, err)}
+	}
+	path, err := o.path()
+	if err != nil {
+		return ledger.Checkpoint{}, err
+	}
+	abs, _ := filepath.Abs(path)
+	return ledger.NewCheckpoint("shipgate:"+abs, head, o.g.clock(), key), nil
+}
+
+// isBreak reports whether err is a broken ledger (exit 1), not a fault.
 func isBreak(err error) bool {
 	var be *ledger.BreakError
 	var pe *store.ProjectionError
 	return errors.As(err, &be) || errors.As(err, &pe)
 }
 
+// privateKey reads the checkpoint key: --key, the config's, or the default.
 func privateKey(flag string, g *globals) (ed25519.PrivateKey, error) {
 	path, err := keyPath(flag, g, true)
 	if err != nil {
 		return nil, err
 	}
-	b, err := inputfile.Read(path, maxKeyBytes)
-	if err != nil {
-		return nil, fmt.Errorf("read checkpoint key (run shipgate init, or give --key): %w", err)
-	}
-	k, err := ledger.ParsePrivateKey(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return k, nil
+	return project.CheckpointSigner(path)
 }
 
+// publicKey reads the checkpoint public key: --public-key, the config's,
+// or the default.
 func publicKey(flag string, g *globals) (ed25519.PublicKey, error) {
 	path, err := keyPath(flag, g, false)
 	if err != nil {
 		return nil, err
 	}
-	b, err := inputfile.Read(path, maxKeyBytes)
-	if err != nil {
-		return nil, fmt.Errorf("read checkpoint public key (give --public-key): %w", err)
-	}
-	k, err := ledger.ParsePublicKey(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return k, nil
+	return project.CheckpointKeyAt(path)
 }
 
 func keyPath(flag string, g *globals, private bool) (string, error) {
@@ -211,25 +203,13 @@ func keyPath(flag string, g *globals, private bool) (string, error) {
 		if cfg.Keys.Private != "" {
 			return cfg.Keys.Private, nil
 		}
-		return DefaultPrivateKey, nil
+		return project.CheckpointKey, nil
 	}
 	if cfg.Keys.Public != "" {
 		return cfg.Keys.Public, nil
 	}
-	return DefaultPublicKey, nil
+	return project.CheckpointPublicKey, nil
 }
 
-func readCheckpoint(path string, pub ed25519.PublicKey) (*ledger.Checkpoint, error) {
-	b, err := inputfile.Read(path, maxConfigBytes)
-	if err != nil {
-		return nil, fmt.Errorf("read checkpoint: %w", err)
-	}
-	var cp ledger.Checkpoint
-	if err := json.Unmarshal(b, &cp); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := cp.Verify(pub); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &cp, nil
-}
+// readCheckpoint reads a checkpoint and checks its signature.
+var readCheckpoint = project.ReadCheckpoint

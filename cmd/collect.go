@@ -2,15 +2,16 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/collect"
 	"github.com/localizevideos/shipgate/collect/incidents"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
@@ -115,7 +116,7 @@ func collectIncidentsRun(ctx context.Context, s Streams, g *globals, o *collectI
 	if err != nil {
 		return fmt.Errorf("%s: %w; %s", o.From, err, nothing)
 	}
-	doc, err := incidentStatus(ctx, r.v, r.signer, env, o.From, list, g.clock())
+	doc, err := r.sealer().IncidentStatus(ctx, env, o.From, list, g.clock())
 	if err != nil {
 		return fmt.Errorf("%s: the mapped incidents are not valid IncidentStatus evidence: %w; %s", o.From, err, nothing)
 	}
@@ -134,20 +135,11 @@ func collectIncidentsRun(ctx context.Context, s Streams, g *globals, o *collectI
 		}
 	}
 	fmt.Fprintf(s.Out, "%d incidents from %s, %d not resolved\n", len(list), o.From, open)
-	for _, inc := range list {
-		fmt.Fprintf(s.Out, "  %-10s %s %-9s %s\n", inc.ID, inc.Severity, inc.Status, inc.Title)
+	rows := make([]table.Row, len(list))
+	for i, inc := range list {
+		rows[i] = table.Row{inc.ID, inc.Severity, inc.Status, inc.Title}
 	}
-	return nil
-}
-
-// incidentStatus is the signed IncidentStatus document of list, decoded
-// and validated.
-func incidentStatus(ctx context.Context, v *evidence.Validator, signer *evidence.Signer, env runner.Envelope, source string, list []incidents.Incident, at time.Time) (*evidence.Document, error) {
-	b, err := runner.Document(env, "IncidentStatus", at, map[string]any{"source": source, "incidents": list})
-	if err != nil {
-		return nil, err
-	}
-	return seal(ctx, v, signer, "shipgate collect incidents", b)
+	return writeTable(s.Out, "  ", []int{10, 0, 9}, rows)
 }
 
 // recordOptions are the flags of a command that records evidence it
@@ -222,45 +214,17 @@ func (r *recording) envelope(actor string) runner.Envelope {
 		Repository: r.rel.Repository, Commit: r.rel.Commit, Version: Version, Host: host, Actor: actor}
 }
 
+// sealer signs and decodes what the recording records.
+func (r *recording) sealer() collect.Sealer { return collect.Sealer{Validator: r.v, Signer: r.signer} }
+
 // document is the signed evidence document of kind with data, collected at
-// at as env says, decoded and validated (source names it in errors; what
-// names it in a signing or validation error).
+// at as env says (collect.Sealer.Document).
 func (r *recording) document(ctx context.Context, env runner.Envelope, kind, source, what string, data any, at time.Time) (*evidence.Document, error) {
-	b, err := json.Marshal(map[string]any{
-		"apiVersion":  runner.APIVersion,
-		"kind":        kind,
-		"release":     map[string]string{"id": env.ReleaseID, "service": env.Service, "environment": env.Environment},
-		"subject":     map[string]string{"repository": env.Repository, "commit": env.Commit},
-		"collectedAt": at.Format(time.RFC3339Nano),
-		"collector":   collector(env),
-		"data":        data,
-	})
-	if err != nil {
-		return nil, err
-	}
-	doc, err := seal(ctx, r.v, r.signer, source, b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	return doc, nil
+	return r.sealer().Document(ctx, env, kind, source, what, data, at)
 }
 
 // record writes doc to the ledger at now; the write is bounded by
 // recordTimeout, and goes on after ctx is cancelled.
 func (r *recording) record(ctx context.Context, now time.Time, what string, doc *evidence.Document) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer cancel()
-	if _, err := r.db.AddEvidence(ctx, now, []store.Evidence{gate.StoreEvidence(doc)}); err != nil {
-		return fmt.Errorf("record %s: %w", what, err)
-	}
-	return nil
-}
-
-func collector(env runner.Envelope) any {
-	return struct {
-		Name    string `json:"name"`
-		Version string `json:"version,omitempty"`
-		Host    string `json:"host,omitempty"`
-		Actor   string `json:"actor"`
-	}{"shipgate", env.Version, env.Host, env.Actor}
+	return collect.Record(ctx, r.db, now, recordTimeout, what, doc)
 }

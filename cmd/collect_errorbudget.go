@@ -2,16 +2,13 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/internal/inputfile"
-	"github.com/localizevideos/shipgate/runner"
 	"github.com/localizevideos/shipgate/signals"
 )
 
@@ -75,7 +72,7 @@ func errorBudgetRun(ctx context.Context, s Streams, g *globals, o *errorBudgetOp
 	if err != nil {
 		return fmt.Errorf("measure the error budget: %w: nothing recorded, and an unmeasured budget is not available", err)
 	}
-	doc, err := errorBudgetDoc(ctx, r, r.envelope(actor(o.Actor, g)), budget, now)
+	doc, err := r.sealer().ErrorBudget(ctx, r.envelope(actor(o.Actor, g)), budget, now)
 	if err != nil {
 		return err
 	}
@@ -89,17 +86,4 @@ func errorBudgetRun(ctx context.Context, s Streams, g *globals, o *errorBudgetOp
 		return &exitError{code: ExitDeny, err: errDenied, silent: true}
 	}
 	return nil
-}
-
-func errorBudgetDoc(ctx context.Context, r *recording, env runner.Envelope, b *signals.Budget, at time.Time) (*evidence.Document, error) {
-	data, err := json.Marshal(b)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, err
-	}
-	m["measuredAt"] = b.MeasuredAt.Truncate(time.Millisecond).Format(time.RFC3339Nano)
-	return r.document(ctx, env, "ErrorBudget", "shipgate collect error-budget", "error budget evidence", m, at)
 }

@@ -6,52 +6,24 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/spf13/pflag"
 
-	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/internal/inputfile"
-	"github.com/localizevideos/shipgate/ledger"
-	"github.com/localizevideos/shipgate/schemas"
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/store"
-	"github.com/localizevideos/shipgate/store/postgres"
-	"github.com/localizevideos/shipgate/store/sqlite"
 )
 
 // ConfigFile is read from the working directory when --config is not given.
-const ConfigFile = "shipgate.yaml"
+const ConfigFile = project.ConfigFile
 
-// DefaultStore is the embedded ledger, created on first use.
-const DefaultStore = ".shipgate/ledger.db"
-
-// config is shipgate.yaml: defaults for flags a repository always sets.
+// config is shipgate.yaml: the project's defaults (project.Config) and the
+// artifacts kept for rollback (cmd/rollback.go).
 type config struct {
-	Service     string `yaml:"service"`
-	Environment string `yaml:"environment"`
-	Store       string `yaml:"store"`
-	Policies    string `yaml:"policies"`
-	Data        string `yaml:"data"`
-	Docs        string `yaml:"docs"` // the release document rollout data changes must update
-	Keys        struct {
-		Private string `yaml:"private"`
-		Public  string `yaml:"public"`
-	} `yaml:"keys"`
-	// People binds people to the public keys (files) that sign their
-	// approvals, overrides and holds: added to the policy data's
-	// signing.people (globals.people).
-	People map[string][]string `yaml:"people"`
-	// Artifacts: the build output kept for rollback (cmd/rollback.go).
-	Artifacts artifactConfig `yaml:"artifacts"`
-	// Server is the shipgate serve URL the remote-capable commands use
-	// (cmd/remote.go) when neither --server nor $SHIPGATE_SERVER is given.
-	Server string `yaml:"server"`
-	// Token is refused, with its own message: the config is committed to
-	// the repository, and a token there is a leaked one.
-	Token *string `yaml:"token"`
+	project.Config `yaml:",inline"`
+	Artifacts      artifactConfig `yaml:"artifacts"`
 }
 
 // globals are the options every command shares: the config file and the
@@ -91,23 +63,9 @@ func (g *globals) config() (config, error) {
 		if err := yaml.UnmarshalWithOptions(b, &g.cfg, yaml.Strict()); err != nil {
 			return config{}, fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))
 		}
-		if g.cfg.Token != nil {
+		if err := g.cfg.Check(path); err != nil {
 			g.cfg = config{}
-			return config{}, fmt.Errorf("%s: token: an API token does not belong in the config, which is committed and read by anyone with the repository: give --token or $SHIPGATE_TOKEN (a CI secret)", path)
-		}
-		for _, f := range []struct{ key, v string }{{"service", g.cfg.Service}, {"environment", g.cfg.Environment}} {
-			if f.v == "" {
-				continue
-			}
-			if err := schemas.CheckName(f.key, f.v); err != nil {
-				g.cfg = config{}
-				return config{}, fmt.Errorf("%s: %w", path, err)
-			}
-		}
-		if g.cfg.Server != "" && !strings.HasPrefix(g.cfg.Server, "http://") && !strings.HasPrefix(g.cfg.Server, "https://") {
-			s := g.cfg.Server
-			g.cfg = config{}
-			return config{}, fmt.Errorf("%s: server: %q: want an http:// or https:// URL of shipgate serve", path, s)
+			return config{}, err
 		}
 	}
 	g.loaded = true
@@ -115,31 +73,16 @@ func (g *globals) config() (config, error) {
 }
 
 // people reads the config's people: each person's key ids, from the
-// public key files the config names for them. A file that cannot be read
-// is an error, never a person silently left without keys.
+// public key files the config names for them (project.People).
 func (g *globals) people() (map[string][]string, error) {
 	if g == nil {
 		return nil, nil
 	}
 	cfg, err := g.config()
-	if err != nil || len(cfg.People) == 0 {
+	if err != nil {
 		return nil, err
 	}
-	out := map[string][]string{}
-	for person, files := range cfg.People {
-		for _, f := range files {
-			b, err := inputfile.Read(f, maxKeyBytes)
-			if err != nil {
-				return nil, fmt.Errorf("config people.%s: %w", person, err)
-			}
-			pub, err := ledger.ParsePublicKey(b)
-			if err != nil {
-				return nil, fmt.Errorf("config people.%s: %s: %w", person, f, err)
-			}
-			out[person] = append(out[person], evidence.KeyID(pub))
-		}
-	}
-	return out, nil
+	return project.People(cfg.People)
 }
 
 // hasConfig reports whether a shipgate.yaml applies: --config, or the file
@@ -179,7 +122,7 @@ type StoreOptions struct {
 // AddFlags binds the options to fs.
 func (o *StoreOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
 	o.g = g
-	fs.StringVar(&o.Path, "store", "", "ledger: an SQLite file or a postgres:// URL (default: $SHIPGATE_STORE, the config's store, or "+DefaultStore+")")
+	fs.StringVar(&o.Path, "store", "", "ledger: an SQLite file or a postgres:// URL (default: $SHIPGATE_STORE, the config's store, or "+project.DefaultStore+")")
 }
 
 func (o *StoreOptions) path() (string, error) {
@@ -204,38 +147,11 @@ func (o *StoreOptions) where() (string, bool, error) {
 	if cfg.Store != "" {
 		return cfg.Store, true, nil
 	}
-	return DefaultStore, o.g.hasConfig(), nil
-}
-
-// errNoLedger is a ledger command run where there is no project: it creates
-// nothing, so a typo in a folder never starts a record.
-type errNoLedger struct{ path string }
-
-func (e errNoLedger) Error() string {
-	return fmt.Sprintf("no ledger here (%s does not exist): run `shipgate init` or pass --store", e.path)
-}
-
-// existing refuses an SQLite ledger file that is not there: commands that
-// only read never create one.
-func existing(p string) error {
-	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
-		return errNoLedger{p}
-	}
-	return nil
+	return project.DefaultStore, o.g.hasConfig(), nil
 }
 
 // ledgerStore is the store contract (store.Store) the commands use.
 type ledgerStore = store.Store
-
-var (
-	_ ledgerStore = (*sqlite.DB)(nil)
-	_ ledgerStore = (*postgres.DB)(nil)
-)
-
-// isPostgres reports whether a store location is a PostgreSQL URL.
-func isPostgres(p string) bool {
-	return strings.HasPrefix(p, "postgres://") || strings.HasPrefix(p, "postgresql://")
-}
 
 // Open opens the ledger for writing: a PostgreSQL URL (postgres://...), or
 // an SQLite file (a path, or sqlite://PATH). A file that --store,
@@ -247,39 +163,12 @@ func (o *StoreOptions) Open(ctx context.Context) (ledgerStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !chosen && !isPostgres(p) {
-		if err := existing(p); err != nil {
+	if !chosen && !project.IsPostgres(p) {
+		if err := project.Existing(p); err != nil {
 			return nil, err
 		}
 	}
-	return openStore(ctx, p)
-}
-
-// Create opens the ledger at p, creating the default file's directory:
-// what shipgate init does.
-func (o *StoreOptions) Create(ctx context.Context) (ledgerStore, error) {
-	return openStore(ctx, o.Path)
-}
-
-func openStore(ctx context.Context, p string) (ledgerStore, error) {
-	if isPostgres(p) {
-		db, err := postgres.Open(ctx, p)
-		if err != nil {
-			return nil, fmt.Errorf("open store: %w", err)
-		}
-		return db, nil
-	}
-	p = strings.TrimPrefix(p, "sqlite://")
-	if filepath.Clean(p) == filepath.Clean(DefaultStore) {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return nil, fmt.Errorf("create store directory: %w", err)
-		}
-	}
-	db, err := sqlite.Open(ctx, p)
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", p, err)
-	}
-	return db, nil
+	return project.OpenStore(ctx, p)
 }
 
 // OpenReadOnly opens the ledger for reading only where the store supports
@@ -289,16 +178,8 @@ func (o *StoreOptions) OpenReadOnly(ctx context.Context) (ledgerStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	if isPostgres(p) {
+	if project.IsPostgres(p) {
 		return o.Open(ctx)
 	}
-	p = strings.TrimPrefix(p, "sqlite://")
-	if err := existing(p); err != nil {
-		return nil, err
-	}
-	db, err := sqlite.OpenReadOnly(ctx, p)
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", p, err)
-	}
-	return db, nil
+	return project.OpenStoreReadOnly(ctx, p)
 }

@@ -3,7 +3,6 @@ package cmd
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/sample"
 )
 
@@ -76,7 +76,11 @@ func exampleRun(ctx context.Context, s Streams, g *globals, o *exampleOptions) e
 	}
 	signed := "unsigned, as written outside a project (shipgate init): the Build, the deploy request and the approval do not count until signed"
 	if g.hasConfig() {
-		if signed, err = signSample(ctx, s, cfg, docs); err != nil {
+		signer, err := (&SigningOptions{}).Signer(s.Err)
+		if err != nil {
+			return err
+		}
+		if signed, err = project.SignSample(ctx, signer, cfg.People, docs); err != nil {
 			return err
 		}
 	}
@@ -99,45 +103,4 @@ func exampleRun(ctx context.Context, s Streams, g *globals, o *exampleOptions) e
 	_, err = fmt.Fprintf(s.Out, "wrote release %s (%s/%s), dated now, to %s: %s\n%s\n",
 		r.ID, r.Service, r.Environment, o.Dir, strings.Join(names, " "), signed)
 	return err
-}
-
-// signSample signs the sample as the project would have: the Build and the
-// deploy request with the evidence key (what shipgate run signs with), the
-// approval with its approver's own key when shipgate.yaml binds one whose
-// private half is here. It says what it signed.
-func signSample(ctx context.Context, s Streams, cfg config, docs map[string][]byte) (string, error) {
-	signer, err := (&SigningOptions{}).Signer(s.Err)
-	if err != nil {
-		return "", err
-	}
-	for _, n := range []string{"build.json", "deploy-requested.json"} {
-		if docs[n], err = signer.Seal(ctx, docs[n]); err != nil {
-			return "", fmt.Errorf("sign the sample %s: %w", n, err)
-		}
-	}
-	msg := "signed build.json and deploy-requested.json with the project's evidence key"
-	var a struct {
-		Data struct {
-			Approver string `json:"approver"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(docs["approval.json"], &a); err != nil {
-		return "", fmt.Errorf("sample approval: %w", err)
-	}
-	who := a.Data.Approver
-	for _, pub := range cfg.People[who] {
-		key := strings.TrimSuffix(pub, ".pub") + ".key"
-		if _, err := os.Stat(key); err != nil {
-			continue
-		}
-		approver, err := readSigner(key)
-		if err != nil {
-			return "", err
-		}
-		if docs["approval.json"], err = approver.Seal(ctx, docs["approval.json"]); err != nil {
-			return "", fmt.Errorf("sign the sample approval: %w", err)
-		}
-		return fmt.Sprintf("%s, approval.json with %s's key %s", msg, who, key), nil
-	}
-	return fmt.Sprintf("%s; approval.json is %s's and unsigned: it counts once signed with a key shipgate.yaml binds to %s (shipgate init --approver %s makes one)", msg, who, who, who), nil
 }

@@ -1,13 +1,10 @@
 package cmd
 
 import (
-	"bufio"
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,11 +13,9 @@ import (
 
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/engine"
-	"github.com/localizevideos/shipgate/internal/inputfile"
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/ledger"
-	"github.com/localizevideos/shipgate/policyset"
-	"github.com/localizevideos/shipgate/store"
 )
 
 // Export formats: OPA's decision log events, and the auditor's replay pack.
@@ -102,9 +97,9 @@ decision logs read shipgate's:
 	o.Policy.AddFlags(f, g)
 	f.StringArrayVar(&o.WithBundles, "with-bundle", nil, "pack: an OPA bundle of an older policy set some decisions were made under (repeatable; checked with --verify-key when given)")
 	f.StringVar(&o.Checkpoint, "checkpoint", "", "pack: a signed checkpoint (shipgate audit checkpoint) to prove the pack against, instead of signing one now")
-	f.StringVar(&o.PublicKey, "public-key", "", "pack: the --checkpoint's public key (default: the config's, or "+DefaultPublicKey+")")
-	f.StringVar(&o.Key, "key", "", "pack: private key to sign a checkpoint of the ledger's head with (default: the config's, or "+DefaultPrivateKey+")")
-	f.StringSliceVar(&o.TrustedKeys, "trusted-key", nil, "pack: PEM ed25519 public key trusted to sign evidence, as the gate trusted it; the pack carries the key of each signer of its evidence (or a directory of them; repeatable; default: every *.pub in "+DefaultKeyDir+")")
+	f.StringVar(&o.PublicKey, "public-key", "", "pack: the --checkpoint's public key (default: the config's, or "+project.CheckpointPublicKey+")")
+	f.StringVar(&o.Key, "key", "", "pack: private key to sign a checkpoint of the ledger's head with (default: the config's, or "+project.CheckpointKey+")")
+	f.StringSliceVar(&o.TrustedKeys, "trusted-key", nil, "pack: PEM ed25519 public key trusted to sign evidence, as the gate trusted it; the pack carries the key of each signer of its evidence (or a directory of them; repeatable; default: every *.pub in "+project.KeyDir+")")
 	return c
 }
 
@@ -129,25 +124,9 @@ func auditExportRun(ctx context.Context, s Streams, o *auditExportOptions) error
 		return err
 	}
 	var n int
-	write := func(w io.Writer) error {
-		bw := bufio.NewWriter(w)
-		for _, d := range ds {
-			if !since.IsZero() && d.EvaluatedAt.Before(since) {
-				continue
-			}
-			ev, err := decisionLogEvent(d)
-			if err != nil {
-				return err
-			}
-			b, err := json.Marshal(ev)
-			if err != nil {
-				return fmt.Errorf("decision %s: %w", d.ID, err)
-			}
-			bw.Write(b)
-			bw.WriteByte('\n')
-			n++
-		}
-		return bw.Flush()
+	write := func(w io.Writer) (err error) {
+		n, err = auditpack.WriteDecisionLog(w, ds, since, Version)
+		return err
 	}
 	if o.Out == "" {
 		return write(s.Out)
@@ -157,57 +136,6 @@ func auditExportRun(ctx context.Context, s Streams, o *auditExportOptions) error
 	}
 	_, err = fmt.Fprintf(s.Out, "%d decisions written to %s\n", n, o.Out)
 	return err
-}
-
-// opaEvent is an OPA decision log event (the JSON of OPA's
-// plugins/logs.EventV1), with the fields shipgate has.
-type opaEvent struct {
-	DecisionID string                   `json:"decision_id"`
-	Path       string                   `json:"path"`
-	Input      json.RawMessage          `json:"input,omitempty"`
-	Result     json.RawMessage          `json:"result"`
-	Timestamp  time.Time                `json:"timestamp"`
-	Bundles    map[string]opaBundleInfo `json:"bundles"`
-	Labels     map[string]string        `json:"labels"`
-}
-
-type opaBundleInfo struct {
-	Revision string `json:"revision"`
-}
-
-// decisionLogEvent turns a recorded decision (the gate's decision JSON with
-// what it was made from under "replay") into an OPA decision log event. The
-// result keeps every field as recorded.
-func decisionLogEvent(d store.Decision) (opaEvent, error) {
-	var body map[string]json.RawMessage
-	if err := json.Unmarshal(d.Body, &body); err != nil {
-		return opaEvent{}, fmt.Errorf("decision %s: %w", d.ID, err)
-	}
-	input := body["replay"]
-	delete(body, "replay")
-	var pol engine.PolicyRef
-	if p, ok := body["policy"]; ok {
-		if err := json.Unmarshal(p, &pol); err != nil {
-			return opaEvent{}, fmt.Errorf("decision %s: policy: %w", d.ID, err)
-		}
-	}
-	result, err := json.Marshal(body)
-	if err != nil {
-		return opaEvent{}, fmt.Errorf("decision %s: %w", d.ID, err)
-	}
-	rev := pol.Bundle
-	if rev == "" {
-		rev = pol.Revision
-	}
-	return opaEvent{
-		DecisionID: d.ID,
-		Path:       "shipgate/gates/" + d.Gate + "/decision",
-		Input:      input,
-		Result:     result,
-		Timestamp:  d.EvaluatedAt.UTC(),
-		Bundles:    map[string]opaBundleInfo{policyset.BundleRoot: {Revision: rev}},
-		Labels:     map[string]string{"app": "shipgate", "version": Version},
-	}, nil
 }
 
 // auditPackRun writes the replay pack: the policy sets as bundles, a
@@ -271,25 +199,11 @@ func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since t
 // bundles returns the policy set of --policies/--data or --bundle, then
 // each --with-bundle.
 func (o *auditExportOptions) bundles(ctx context.Context) ([]*bundle.Bundle, error) {
-	var key []byte
-	if o.Policy.VerifyKey != "" {
-		var err error
-		if key, err = inputfile.Read(o.Policy.VerifyKey, maxKeyBytes); err != nil {
-			return nil, fmt.Errorf("read verification key: %w", err)
-		}
+	key, err := o.Policy.verifyKey()
+	if err != nil {
+		return nil, err
 	}
-	read := func(path string) (*bundle.Bundle, error) {
-		f, err := inputfile.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("read bundle: %w", err)
-		}
-		defer f.Close()
-		b, err := policyset.ReadBundle(f, key)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return b, nil
-	}
+	read := func(path string) (*bundle.Bundle, error) { return readBundle(path, key) }
 	var out []*bundle.Bundle
 	if o.Policy.Bundle != "" {
 		if o.Policy.Dir != "" || o.Policy.DataFile != "" {
@@ -338,15 +252,9 @@ func (o *auditExportOptions) checkpoint(ctx context.Context, db ledgerStore) (*l
 	if err != nil {
 		return nil, nil, err
 	}
-	head, err := db.Verify(ctx, nil)
-	if err != nil {
-		return nil, nil, &exitError{code: ExitDeny, err: fmt.Errorf("refusing to export from a broken ledger: %w", err)}
-	}
-	path, err := o.Store.path()
+	cp, err := o.Store.signHead(ctx, db, key, "export from")
 	if err != nil {
 		return nil, nil, err
 	}
-	abs, _ := filepath.Abs(path)
-	cp := ledger.NewCheckpoint("shipgate:"+abs, head, o.g.clock(), key)
 	return &cp, key.Public().(ed25519.PublicKey), nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/api"
@@ -84,7 +85,8 @@ func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error
 	if o.Output.Format == "json" {
 		return writeJSON(s.Out, out)
 	}
-	for _, a := range out {
+	rows := make([]table.Row, len(out))
+	for i, a := range out {
 		state := fmt.Sprintf("recorded as entry %d", a.Entry)
 		if !a.New {
 			state = "already recorded"
@@ -92,9 +94,9 @@ func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error
 		if len(a.SignedBy) > 0 && a.New {
 			state += ", signed by " + strings.Join(a.SignedBy, ", ")
 		}
-		fmt.Fprintf(s.Out, "%-15s %s %s (release %s): %s\n", a.Kind, a.Digest, a.Source, a.Release, state)
+		rows[i] = table.Row{a.Kind, a.Digest, fmt.Sprintf("%s (release %s): %s", a.Source, a.Release, state)}
 	}
-	return nil
+	return writeTable(s.Out, "", []int{15}, rows)
 }
 
 func newViolationsCmd(s Streams, g *globals) *cobra.Command {
@@ -173,15 +175,16 @@ func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions)
 		_, err := fmt.Fprintln(s.Out, "no violations")
 		return err
 	}
-	for _, v := range views {
+	rows := make([]table.Row, len(views))
+	for i, v := range views {
 		state := v.Status
 		if v.Overdue {
 			state = "OVERDUE"
 		}
-		fmt.Fprintf(s.Out, "%-30s %-10s %-7s due %s  %s %s %s  %s\n", v.ID, v.Kind, state,
-			v.Due.UTC().Format("2006-01-02"), v.Service, v.Release, v.Gate, strings.Join(v.Rules, ","))
+		rows[i] = table.Row{v.ID, v.Kind, state, fmt.Sprintf("due %s  %s %s %s  %s",
+			v.Due.UTC().Format("2006-01-02"), v.Service, v.Release, v.Gate, strings.Join(v.Rules, ","))}
 	}
-	return nil
+	return writeTable(s.Out, "", []int{30, 10, 7}, rows)
 }
 
 type violationsShowOptions struct {

@@ -8,12 +8,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/spf13/pflag"
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/internal/inputfile"
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/replay"
@@ -178,21 +180,13 @@ func (o *PolicyOptions) bundleEngine(ctx context.Context) (*engine.Engine, error
 	case o.DataFile != "":
 		return nil, fmt.Errorf("--data cannot replace a bundle's data: build the bundle with it (shipgate policy bundle --data)")
 	}
-	var key []byte
-	if o.VerifyKey != "" {
-		var err error
-		if key, err = inputfile.Read(o.VerifyKey, maxKeyBytes); err != nil {
-			return nil, fmt.Errorf("read verification key: %w", err)
-		}
-	}
-	f, err := inputfile.Open(o.Bundle)
+	key, err := o.verifyKey()
 	if err != nil {
-		return nil, fmt.Errorf("read bundle: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	b, err := policyset.ReadBundle(f, key)
+	b, err := readBundle(o.Bundle, key)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", o.Bundle, err)
+		return nil, err
 	}
 	people, err := o.g.people()
 	if err != nil {
@@ -203,6 +197,32 @@ func (o *PolicyOptions) bundleEngine(ctx context.Context) (*engine.Engine, error
 		return nil, fmt.Errorf("%s: %w", o.Bundle, err)
 	}
 	return eng, nil
+}
+
+// verifyKey reads --verify-key, nil when not given.
+func (o *PolicyOptions) verifyKey() ([]byte, error) {
+	if o.VerifyKey == "" {
+		return nil, nil
+	}
+	key, err := inputfile.Read(o.VerifyKey, maxKeyBytes)
+	if err != nil {
+		return nil, fmt.Errorf("read verification key: %w", err)
+	}
+	return key, nil
+}
+
+// readBundle reads the OPA bundle at path, verified with key when given.
+func readBundle(path string, key []byte) (*bundle.Bundle, error) {
+	f, err := inputfile.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read bundle: %w", err)
+	}
+	defer f.Close()
+	b, err := policyset.ReadBundle(f, key)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
 }
 
 // describe names the policy set for messages.
@@ -235,7 +255,7 @@ type EvidenceOptions struct {
 // AddFlags binds the options to fs.
 func (o *EvidenceOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.MaxBytes, "max-bytes", evidence.DefaultLimits.MaxBytes, "largest evidence document accepted, in bytes")
-	fs.StringSliceVar(&o.TrustedKeys, "trusted-key", nil, "PEM ed25519 public key whose signatures on evidence envelopes are trusted, or a directory of them (*.pub) (repeatable; default: every *.pub in "+DefaultKeyDir+")")
+	fs.StringSliceVar(&o.TrustedKeys, "trusted-key", nil, "PEM ed25519 public key whose signatures on evidence envelopes are trusted, or a directory of them (*.pub) (repeatable; default: every *.pub in "+project.KeyDir+")")
 }
 
 // Validator compiles the schemas once and returns the validator.

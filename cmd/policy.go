@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/regotest"
@@ -72,10 +73,14 @@ func policyTestRun(ctx context.Context, s Streams, o *policyTestOptions) error {
 			return err
 		}
 	default:
+		var rows []table.Row
 		for _, r := range rep.Results {
 			if o.Verbose || r.Outcome != "pass" {
-				fmt.Fprintf(s.Out, "%-5s %s:%d %s.%s %s\n", r.Outcome, r.File, r.Row, r.Package, r.Name, r.Message)
+				rows = append(rows, table.Row{r.Outcome, fmt.Sprintf("%s:%d %s.%s %s", r.File, r.Row, r.Package, r.Name, r.Message)})
 			}
+		}
+		if err := writeTable(s.Out, "", []int{5}, rows); err != nil {
+			return err
 		}
 		files := make([]string, 0, len(rep.Files))
 		for f := range rep.Files {

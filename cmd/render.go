@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/jedib0t/go-pretty/v6/table"
+
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/format"
 	"github.com/localizevideos/shipgate/regotest"
@@ -100,58 +102,8 @@ func appendFile(path string, b []byte) error {
 	return err
 }
 
-// writeDecisionText prints the verdict line, then each violation with its
-// rule id, message and remediation, then warnings, obligations and the
-// evidence that did not count.
-func writeDecisionText(w io.Writer, d *engine.Decision) error {
-	var b strings.Builder
-	verdict := "DENY"
-	if d.Allow {
-		verdict = "ALLOW"
-	}
-	dry := ""
-	if d.DryRun {
-		dry = " (dry run)"
-	}
-	fmt.Fprintf(&b, "%s %s gate for release %s (%s/%s @ %s)%s: %s\n",
-		verdict, d.Gate, d.Release.ID, d.Release.Service, d.Release.Environment, shortHex(d.Release.Commit), dry, d.Reason)
-	for _, v := range d.Violations {
-		fmt.Fprintf(&b, "  x %s [%s] %s\n", v.Rule, v.Enforcement, v.Message)
-		if v.Remediation != "" {
-			fmt.Fprintf(&b, "      fix: %s\n", v.Remediation)
-		}
-	}
-	for _, v := range d.Overridden {
-		fmt.Fprintf(&b, "  ~ %s [%s] overridden by %s: %s\n", v.Rule, v.Enforcement, v.Approver, v.Message)
-	}
-	for _, v := range d.Warnings {
-		fmt.Fprintf(&b, "  ! %s [%s] %s\n", v.Rule, v.Enforcement, v.Message)
-		if v.Remediation != "" {
-			fmt.Fprintf(&b, "      fix: %s\n", v.Remediation)
-		}
-	}
-	for _, o := range d.Obligations {
-		due := ""
-		if o.Due != "" {
-			due = " due " + o.Due
-		}
-		fmt.Fprintf(&b, "  > obligation %s%s: %s\n", o.Kind, due, o.Message)
-	}
-	for _, id := range d.Opened {
-		fmt.Fprintf(&b, "  > %s opened: close it with `shipgate postmortem add --violation %s POSTMORTEM.json`\n", id, id)
-	}
-	if d.Recurs != "" {
-		fmt.Fprintf(&b, "  > the same denial as %s, still open: recorded with it, no new violation\n", d.Recurs)
-	}
-	for _, ig := range d.Ignored {
-		fmt.Fprintf(&b, "  - ignored %s: %s\n", ig.Reason, ig.Message)
-	}
-	fmt.Fprintf(&b, "  decision %s, %d rules, %d evidence, policy %s, input %s, at %s\n",
-		d.ID, len(d.Rules), len(d.Evidence), shortDigest(d.Policy.Revision), shortDigest(d.Input.Digest),
-		d.EvaluatedAt.Format("2006-01-02T15:04:05Z07:00"))
-	_, err := io.WriteString(w, b.String())
-	return err
-}
+// writeDecisionText writes d for people (format.Text).
+var writeDecisionText = format.Text
 
 func shortHex(s string) string {
 	if len(s) > 12 {
@@ -165,4 +117,32 @@ func shortDigest(s string) string {
 		return "-"
 	}
 	return "sha256:" + shortHex(strings.TrimPrefix(s, "sha256:"))
+}
+
+// writeTable writes rows as a text table (go-pretty), each line starting
+// with indent: cells separated by a space and padded to the widest cell of
+// their column, or to the column's width in widths (0: none); no borders,
+// no trailing spaces.
+func writeTable(w io.Writer, indent string, widths []int, rows []table.Row) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	t := table.NewWriter()
+	st := table.StyleDefault
+	st.Box.PaddingLeft, st.Box.PaddingRight = "", " "
+	st.Options = table.Options{}
+	t.SetStyle(st)
+	t.SuppressTrailingSpaces()
+	cols := make([]table.ColumnConfig, len(widths))
+	for i, n := range widths {
+		cols[i] = table.ColumnConfig{Number: i + 1, WidthMin: n}
+	}
+	t.SetColumnConfigs(cols)
+	t.AppendRows(rows)
+	var b strings.Builder
+	for line := range strings.Lines(t.Render() + "\n") {
+		b.WriteString(indent + line)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }

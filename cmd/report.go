@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/report"
@@ -72,7 +73,7 @@ report is written and says so), 2 error.`,
 	f.StringVar(&o.Format, "format", "", "report format: "+strings.Join(report.Formats, ", ")+" (required)")
 	f.StringVar(&o.Out, "out", "", "write the report to FILE instead of stdout")
 	f.StringVar(&o.Checkpoint, "checkpoint", "", "signed checkpoint file to verify the ledger against")
-	f.StringVar(&o.PublicKey, "public-key", "", "checkpoint public key (default: the config's, or "+DefaultPublicKey+")")
+	f.StringVar(&o.PublicKey, "public-key", "", "checkpoint public key (default: the config's, or "+project.CheckpointPublicKey+")")
 	_ = c.MarkFlagRequired("since")
 	_ = c.MarkFlagRequired("until")
 	_ = c.MarkFlagRequired("format")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/internal/buildinfo"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/schemas"
 )
@@ -110,7 +111,7 @@ func NewRoot(s Streams) *cobra.Command {
 	// test -v); so --version, which cobra would give -v, has no shorthand.
 	root.Flags().Bool("version", false, "print the version, the commit, and the Go, OPA and CEL versions (as shipgate version)")
 	var text strings.Builder
-	_ = readVersion(Version).writeText(&text)
+	_ = buildinfo.Read(Version, Commit, Modified).WriteText(&text)
 	root.Annotations = map[string]string{"version": text.String()}
 	root.SetVersionTemplate(versionTemplate)
 	root.SetIn(s.In)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/server"
 )
 
@@ -75,7 +76,7 @@ its own, and a restart signs everybody out.`,
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one, logged at start)")
 	f.Int64Var(&o.MaxBody, "max-body", server.DefaultMaxBody, "largest request body accepted, in bytes")
 	f.DurationVar(&o.SweepInterval, "sweep-interval", time.Minute, "how often to sweep for deploys whose smoke tests were skipped (0: never)")
-	f.StringVar(&o.SigningKey, "signing-key", "", "ed25519 private key (PEM, PKCS #8) that signs the approvals, overrides and holds the server records (default: "+DefaultServerKey+", created on first start)")
+	f.StringVar(&o.SigningKey, "signing-key", "", "ed25519 private key (PEM, PKCS #8) that signs the approvals, overrides and holds the server records (default: "+project.ServerKey+", created on first start)")
 	o.Policy.AddFlags(f, g)
 	o.Ev.AddFlags(f)
 	o.Store.AddFlags(f, g)
@@ -89,12 +90,12 @@ func serveRun(ctx context.Context, s Streams, g *globals, o *serveOptions) error
 	}
 	path := o.SigningKey
 	if path == "" {
-		path = DefaultServerKey
-		if err := createKey(path, DefaultServerPublicKey, io.Discard); err != nil {
+		path = project.ServerKey
+		if err := project.CreateKey(path, project.ServerPublicKey, io.Discard); err != nil {
 			return err
 		}
 	}
-	signer, err := readSigner(path)
+	signer, err := project.ReadSigner(path)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/gate"
@@ -42,13 +43,17 @@ func newStatusCmd(s Streams, g *globals) *cobra.Command {
 				return writeJSON(s.Out, st)
 			}
 			fmt.Fprintf(s.Out, "release %s\n", st.Release)
-			for _, step := range st.Steps {
+			rows := make([]table.Row, len(st.Steps))
+			for i, step := range st.Steps {
 				mark := map[string]string{gate.Done: "[x]", gate.Missing: "[ ]", gate.Failed: "[!]", gate.Ignored: "[~]"}[step.State]
 				detail := ""
 				if step.Detail != "" {
 					detail = " (" + step.Detail + ")"
 				}
-				fmt.Fprintf(s.Out, "  %s %-16s %s%s\n", mark, step.Name, step.State, detail)
+				rows[i] = table.Row{mark, step.Name, step.State + detail}
+			}
+			if err := writeTable(s.Out, "  ", []int{0, 16}, rows); err != nil {
+				return err
 			}
 			now := s.now()
 			for _, v := range st.Open {

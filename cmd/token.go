@@ -3,11 +3,12 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"github.com/localizevideos/shipgate/api"
 	"time"
 
+	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/api"
 	"github.com/localizevideos/shipgate/auth"
 )
 
@@ -132,16 +133,16 @@ func newTokenListCmd(s Streams, g *globals) *cobra.Command {
 				_, err := fmt.Fprintln(s.Out, "no tokens")
 				return err
 			}
-			for _, v := range views {
+			rows := make([]table.Row, len(views))
+			for i, v := range views {
 				state := "active"
 				if !v.Active {
 					state = "revoked " + v.RevokedAt[:min(len(v.RevokedAt), 19)] + " by " + v.RevokedBy
 				}
 				created, _ := time.Parse(time.RFC3339Nano, v.CreatedAt)
-				fmt.Fprintf(s.Out, "%-20s %-9s %-24s created %s by %s, %s\n", v.ID, v.Role, v.Name,
-					created.UTC().Format("2006-01-02T15:04:05Z"), v.CreatedBy, state)
+				rows[i] = table.Row{v.ID, v.Role, v.Name, fmt.Sprintf("created %s by %s, %s", created.UTC().Format("2006-01-02T15:04:05Z"), v.CreatedBy, state)}
 			}
-			return nil
+			return writeTable(s.Out, "", []int{20, 9, 24}, rows)
 		},
 	}
 	o.Store.AddFlags(c.Flags(), g)

@@ -1,6 +1,7 @@
-// Package format renders gate decisions and policy test reports in the
-// formats CI systems read: JUnit XML (GitLab, Jenkins), SARIF 2.1.0 (code
-// scanning) and GitHub Actions workflow commands with a Markdown job summary.
+// Package format renders gate decisions and policy test reports: a
+// decision as text for people (Text), and both in the formats CI systems
+// read: JUnit XML (GitLab, Jenkins), SARIF 2.1.0 (code scanning) and GitHub
+// Actions workflow commands with a Markdown job summary.
 //
 // Each format has one function for decisions, which take a slice so that
 // every command that decides (gate, verify, watch) can reuse them, and one

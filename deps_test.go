@@ -70,7 +70,7 @@ var allowedDeps = map[string][]string{
 	"internal/celyaml": {},
 
 	// collect makes and records the evidence shipgate produces itself.
-	"collect": {"collect/incidents", "collect/prom", "internal/celyaml", "signals", "runner", "gate", "engine", "evidence", "schemas", "store", "ledger"},
+	"collect": {"collect/incidents", "collect/prom", "internal/celyaml", "signals", "runner", "gate", "engine", "policyset", "evidence", "schemas", "store", "ledger"},
 
 	// project is a shipgate project on disk: its files, keys and ledger.
 	"internal/project": {"store/...", "ledger", "evidence", "schemas"},

@@ -10,19 +10,22 @@
 // violations. Times in the query tables are
 // RFC 3339 UTC with nine fractional digits.
 //
-// Every write is one BEGIN IMMEDIATE transaction that reads the ledger's
-// head, appends entries chained to it and updates the query tables, then
-// commits with synchronous=FULL in WAL mode. Writers in other processes wait
-// for each other (busy timeout), so concurrent gates leave one linear chain;
-// a write that returned nil survives a crash; a write that did not return
-// left nothing behind. The query tables are filled from the entries as
-// written, so Verify can rebuild them from the ledger and compare.
+// The store itself is package sqlstore's, over this file: every write is
+// one BEGIN IMMEDIATE transaction that reads the ledger's head, appends
+// entries chained to it and updates the query tables, then commits with
+// synchronous=FULL in WAL mode; concurrent writes on one handle share it
+// (group commit). Writers in other processes wait for each other (busy
+// timeout), so concurrent gates leave one linear chain; a write that
+// returned nil survives a crash; a write that did not return nil left
+// nothing behind. The query tables are filled from the entries as written,
+// so Verify can rebuild them from the ledger and compare.
 package sqlite
 
 import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,26 +33,20 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/pressly/goose/v3"
 	modernc "modernc.org/sqlite" // also registers the "sqlite" driver
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/localizevideos/shipgate/store"
+	"github.com/localizevideos/shipgate/store/sqlstore"
 )
 
-// DB is a ledger in one SQLite file. It is safe for concurrent use, and
-// several DBs (in one process or several) may share the file.
+// DB is a ledger in one SQLite file (the methods are sqlstore.DB's). It is
+// safe for concurrent use, and several DBs (in one process or several) may
+// share the file.
 type DB struct {
-	sql  *sql.DB
-	path string
-	// wmu serialises this handle's writers, which would otherwise meet in
-	// SQLite's busy handler and sleep; other handles and processes still
-	// wait there.
-	wmu sync.Mutex
-	// heads spares each write a parse of the head it wrote last.
-	heads store.HeadCache
+	*sqlstore.DB
+	sql *sql.DB
 }
 
 // busyTimeout is how long a writer waits for another one, in milliseconds.
@@ -69,7 +66,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.sql.Close()
 		return nil, fmt.Errorf("open ledger %s: journal mode: %w", path, err)
 	}
-	if err := migrate(ctx, db.sql); err != nil {
+	if err := sqlstore.Migrate(ctx, db.sql, &dialect); err != nil {
 		db.sql.Close()
 		return nil, fmt.Errorf("open ledger %s: migrate: %w", path, err)
 	}
@@ -114,7 +111,7 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 		}
 		return nil, err
 	}
-	if err := checkSchema(ctx, db.sql); err != nil {
+	if err := sqlstore.CheckSchema(ctx, db.sql, &dialect); err != nil {
 		db.sql.Close()
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
@@ -192,7 +189,7 @@ func open(ctx context.Context, path string, mode openMode) (*DB, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
-	return &DB{sql: sdb, path: path}, nil
+	return &DB{DB: sqlstore.New(sdb, &dialect, path), sql: sdb}, nil
 }
 
 // sqliteHeader opens every SQLite database file.
@@ -275,100 +272,52 @@ func useWAL(ctx context.Context, db *sql.DB) error {
 	}
 }
 
-// Close closes the database.
-func (db *DB) Close() error { return db.sql.Close() }
-
 //go:embed migrations/*.sql
 var migrations embed.FS
 
 // versionTable is goose's bookkeeping table.
 const versionTable = "goose_db_version"
 
-// migrate brings the schema up to date with goose's Provider. SQLite has no
-// advisory lock, so the session lock goose takes is a BEGIN IMMEDIATE
-// transaction on its connection, and WithIsolateDDL makes goose run every
-// statement on that connection without transactions of its own: applying a
-// migration, and creating goose's version table before the first, is one
-// transaction, which concurrent first opens of a new file wait for and which
-// an error or a crash leaves undone.
-//
-// Migrations are applied one by one with ApplyVersion, which checks inside
-// the lock whether the version is applied: Up first asks HasPending, which
-// creates the version table outside the lock and races with other opens.
-func migrate(ctx context.Context, db *sql.DB) error {
-	p, l, err := provider(db)
-	if err != nil {
-		return err
-	}
-	var target int64
-	for _, s := range p.ListSources() {
-		l.version, target = s.Version, s.Version
-		if _, err := p.ApplyVersion(ctx, s.Version, true); err != nil && !errors.Is(err, goose.ErrAlreadyApplied) {
-			return err
+// dialect is SQLite's: ? placeholders, BEGIN IMMEDIATE for the write lock
+// (the DSN's _txlock), duplicates by extended result code, a list of
+// strings as a JSON array in text.
+var dialect = sqlstore.Dialect{
+	Goose:        goose.DialectSQLite3,
+	VersionTable: versionTable,
+	Migrations:   migrationFiles(),
+	Begin:        "BEGIN IMMEDIATE",
+	// A read-only transaction is a plain (deferred) BEGIN: a snapshot
+	// that writers do not wait for.
+	Snapshot: sql.TxOptions{ReadOnly: true},
+	Unique: func(err error) bool {
+		var se *modernc.Error
+		if !errors.As(err, &se) {
+			return false
 		}
-	}
-	v, err := p.GetDBVersion(ctx)
-	if err != nil {
-		return err
-	}
-	if v != target {
-		return fmt.Errorf("schema version %d; this shipgate knows version %d", v, target)
-	}
-	return nil
+		c := se.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	},
+	Strings: func(l []string) (any, error) {
+		b, err := json.Marshal(l)
+		return string(b), err
+	},
+	ParseStrings: func(src any) ([]string, error) {
+		var l []string
+		switch v := src.(type) {
+		case string:
+			return l, json.Unmarshal([]byte(v), &l)
+		case []byte:
+			return l, json.Unmarshal(v, &l)
+		}
+		return nil, fmt.Errorf("a list of strings stored as %T", src)
+	},
 }
 
-func provider(db *sql.DB) (*goose.Provider, *txLocker, error) {
+// migrationFiles is the migrations folder, at the root.
+func migrationFiles() fs.FS {
 	fsys, err := fs.Sub(migrations, "migrations")
 	if err != nil {
-		return nil, nil, err
+		panic(err) // a fixed, embedded path
 	}
-	l := &txLocker{}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys,
-		goose.WithSessionLocker(l), goose.WithIsolateDDL(true), goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		return nil, nil, err
-	}
-	return p, l, nil
-}
-
-// checkSchema makes sure a database opened read-only has the schema this
-// package writes.
-func checkSchema(ctx context.Context, db *sql.DB) error {
-	p, _, err := provider(db)
-	if err != nil {
-		return err
-	}
-	var target int64
-	for _, s := range p.ListSources() {
-		target = max(target, s.Version)
-	}
-	var v sql.NullInt64
-	if err := db.QueryRowContext(ctx, "SELECT MAX(version_id) FROM "+versionTable).Scan(&v); err != nil {
-		return fmt.Errorf("not a shipgate ledger: %w", err)
-	}
-	if v.Int64 != target {
-		return fmt.Errorf("schema version %d; this shipgate knows version %d", v.Int64, target)
-	}
-	return nil
-}
-
-// txLocker is a goose session locker holding SQLite's write lock while one
-// migration is applied. It commits only if that migration is recorded as
-// applied, and rolls everything back otherwise.
-type txLocker struct{ version int64 }
-
-func (l *txLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
-	_, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE")
-	return err
-}
-
-func (l *txLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
-	var n int
-	err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+versionTable+" WHERE version_id = ?", l.version).Scan(&n)
-	if err == nil && n > 0 {
-		_, err = conn.ExecContext(ctx, "COMMIT")
-		return err
-	}
-	_, rerr := conn.ExecContext(ctx, "ROLLBACK")
-	return errors.Join(err, rerr)
+	return fsys
 }

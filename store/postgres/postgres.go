@@ -27,7 +27,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -99,7 +98,7 @@ const versionTable = "shipgate_db_version"
 var dialect = sqlstore.Dialect{
 	Goose:        goose.DialectPostgres,
 	VersionTable: versionTable,
-	Migrations:   migrationFiles(),
+	Migrations:   migrations,
 	Dollar:       true,
 	Begin:        "BEGIN",
 	Lock:         fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", ledgerLock),
@@ -120,12 +119,3 @@ var dialect = sqlstore.Dialect{
 
 // uniqueViolation is PostgreSQL's SQLSTATE for a duplicate key.
 const uniqueViolation = "23505"
-
-// migrationFiles is the migrations folder, at the root.
-func migrationFiles() fs.FS {
-	fsys, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // a fixed, embedded path
-	}
-	return fsys
-}

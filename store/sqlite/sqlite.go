@@ -3,29 +3,18 @@
 // working directory), through the pure-Go driver modernc.org/sqlite, so
 // static builds stay possible and nothing needs setting up.
 //
-// The schema (migrations/, applied with goose) has the ledger, entries(seq,
-// type, key, hash, body), where body is the entry's canonical JSON exactly
-// as ledger.Entry.Body returned it, and the query tables projected from
-// it: evidence, policies (one row per recorded policy set), decisions and
-// violations. Times in the query tables are
-// RFC 3339 UTC with nine fractional digits.
-//
-// The store itself is package sqlstore's, over this file: every write is
-// one BEGIN IMMEDIATE transaction that reads the ledger's head, appends
-// entries chained to it and updates the query tables, then commits with
-// synchronous=FULL in WAL mode; concurrent writes on one handle share it
-// (group commit). Writers in other processes wait for each other (busy
-// timeout), so concurrent gates leave one linear chain; a write that
-// returned nil survives a crash; a write that did not return nil left
-// nothing behind. The query tables are filled from the entries as written,
-// so Verify can rebuild them from the ledger and compare.
+// The schema is in migrations/ (applied with goose), the store itself is
+// package sqlstore's: every write is one BEGIN IMMEDIATE transaction,
+// shared by the concurrent writes of a handle, that commits with
+// synchronous=FULL in WAL mode. Writers in other processes wait for each
+// other (busy timeout), so concurrent gates leave one linear chain; a write
+// that returned nil survives a crash; one that did not left nothing behind.
 package sqlite
 
 import (
 	"context"
 	"database/sql"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,38 +47,38 @@ const busyTimeout = 10000
 // migrating takes the write lock, or at the first write; a file that is not
 // a SQLite database is refused, never overwritten.
 func Open(ctx context.Context, path string) (*DB, error) {
-	db, err := open(ctx, path, readWrite)
+	sdb, err := open(ctx, path, readWrite)
 	if err != nil {
 		return nil, err
 	}
-	if err := useWAL(ctx, db.sql); err != nil {
-		db.sql.Close()
-		return nil, fmt.Errorf("open ledger %s: journal mode: %w", path, err)
+	if err = useWAL(ctx, sdb); err != nil {
+		err = fmt.Errorf("journal mode: %w", err)
+	} else if err = sqlstore.Migrate(ctx, sdb, &dialect); err != nil {
+		err = fmt.Errorf("migrate: %w", err)
 	}
-	if err := sqlstore.Migrate(ctx, db.sql, &dialect); err != nil {
-		db.sql.Close()
-		return nil, fmt.Errorf("open ledger %s: migrate: %w", path, err)
+	return ready(sdb, path, err)
+}
+
+// ready returns the store over sdb, or closes sdb and says why not.
+func ready(sdb *sql.DB, path string, err error) (*DB, error) {
+	if err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
-	return db, nil
+	return &DB{DB: sqlstore.New(sdb, &dialect, path), sql: sdb}, nil
 }
 
 // OpenReadOnly opens an existing ledger without ever writing to it: for
 // verifying a copy, or a file this process may not change. Every write
-// method returns an error.
-//
-// The ledger file is never written: a read-only connection neither
-// checkpoints nor deletes the write-ahead log. Where the directory takes
-// no new file (a read-only mount, an immutable directory, or no write
-// permission) and holds no write-ahead log (ledger.db-wal), nobody can
-// write the ledger while it is read, so it is opened immutable: no lock,
-// no -wal or -shm file is created, and nothing in the directory changes.
-// Where it holds a write-ahead log (a writer crashed, or one is open), the
-// log holds committed entries that only a reader with a ledger.db-shm
-// index can see: SQLite builds it there if it can (the ledger file stays
-// untouched), and if it can create none, OpenReadOnly says so rather than
-// verify an old state. In a writable directory SQLite reads through its
-// locks, so a writer may run meanwhile, and may create the -wal and -shm
-// files every WAL database has while in use.
+// method returns an error. A read-only connection neither checkpoints nor
+// deletes the write-ahead log. Where the directory takes no new file (a
+// read-only mount, an immutable directory, no write permission) and holds
+// no ledger.db-wal, nobody can write the ledger meanwhile: it is opened
+// immutable, with no lock, and nothing in the directory changes. A -wal
+// holds committed entries that only a reader with a ledger.db-shm index
+// sees: SQLite builds it if it can, and where it cannot, OpenReadOnly says
+// so rather than verify an old state. In a writable directory SQLite reads
+// through its locks, and a writer may run meanwhile.
 func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -104,25 +93,19 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	} else if immutable {
 		mode = readImmutable
 	}
-	db, err := open(ctx, path, mode)
+	sdb, err := open(ctx, path, mode)
 	if err != nil {
 		if _, werr := os.Stat(path + "-wal"); werr == nil && !canCreateIn(filepath.Dir(path)) {
 			return nil, fmt.Errorf("%w (the ledger has a write-ahead log, %s-wal, which SQLite reads only through a %s-shm index it cannot create in this directory: copy the ledger and its -wal to a writable directory and verify the copy)", err, path, path)
 		}
 		return nil, err
 	}
-	if err := sqlstore.CheckSchema(ctx, db.sql, &dialect); err != nil {
-		db.sql.Close()
-		return nil, fmt.Errorf("open ledger %s: %w", path, err)
-	}
-	return db, nil
+	return ready(sdb, path, sqlstore.CheckSchema(ctx, sdb, &dialect))
 }
 
 // unchangeable reports whether nobody can write the WAL database at path
-// while it is read, so it may be opened immutable: its directory takes no
-// new file, and it has no -wal file (a writer needs one, and could not
-// create it), or an empty one and no -shm (a writer needs both). A
-// database in another journal mode is never taken for unchangeable.
+// while it is read: its directory takes no new file, and it has no -wal
+// (or an empty one and no -shm), both of which a writer needs.
 func unchangeable(path string) (bool, error) {
 	if !canCreateIn(filepath.Dir(path)) {
 		wal, err := os.Stat(path + "-wal")
@@ -143,18 +126,25 @@ func unchangeable(path string) (bool, error) {
 }
 
 // isWAL reports whether the database header says WAL mode (its read and
-// write format versions are 2).
+// write format versions are 2); a file too short for a header does not.
 func isWAL(path string) (bool, error) {
+	h, err := header(path)
+	return err == nil && len(h) == 20 && string(h[:len(sqliteHeader)]) == sqliteHeader && h[18] == 2 && h[19] == 2, err
+}
+
+// header reads the first 20 bytes of the file at path, if it has them.
+func header(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	defer f.Close()
-	var h [20]byte
-	if _, err := io.ReadFull(f, h[:]); err != nil {
-		return false, nil // too short for a header: not one to open immutable
+	h := make([]byte, 20)
+	n, err := io.ReadFull(f, h)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		err = nil
 	}
-	return string(h[:len(sqliteHeader)]) == sqliteHeader && h[18] == 2 && h[19] == 2, nil
+	return h[:n], err
 }
 
 // Ways open opens a file.
@@ -166,7 +156,7 @@ const (
 	readImmutable
 )
 
-func open(ctx context.Context, path string, mode openMode) (*DB, error) {
+func open(ctx context.Context, path string, mode openMode) (*sql.DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
@@ -189,7 +179,7 @@ func open(ctx context.Context, path string, mode openMode) (*DB, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
-	return &DB{DB: sqlstore.New(sdb, &dialect, path), sql: sdb}, nil
+	return sdb, nil
 }
 
 // sqliteHeader opens every SQLite database file.
@@ -199,23 +189,13 @@ const sqliteHeader = "SQLite format 3\x00"
 // SQLite itself reports most of them, but takes a file shorter than its
 // header for an empty database and overwrites it.
 func checkHeader(path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+	h, err := header(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist), err == nil && len(h) == 0:
+		return nil // none, or empty: SQLite makes a new database of it
+	case err != nil:
 		return err
-	}
-	defer f.Close()
-	head := make([]byte, len(sqliteHeader))
-	n, err := io.ReadFull(f, head)
-	if n == 0 && errors.Is(err, io.EOF) {
-		return nil // empty: SQLite makes a new database of it
-	}
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return err
-	}
-	if string(head[:n]) != sqliteHeader {
+	case len(h) < len(sqliteHeader) || string(h[:len(sqliteHeader)]) != sqliteHeader:
 		return fmt.Errorf("%s is not a SQLite database", path)
 	}
 	return nil
@@ -242,15 +222,12 @@ func dsn(abs string, mode openMode) string {
 // attempt means another opener has just switched the file or written it.
 const walAttempts = 10
 
-// useWAL puts the file in WAL mode. Switching reads the file's header under
-// a read lock and then upgrades it to a write lock, and SQLite does not wait
-// in the busy handler for such an upgrade, since two connections that both
-// hold the read lock would wait for each other forever: when several
-// processes open a new file at once, an opener that meets another one
-// switching fails with SQLITE_BUSY at once, whatever the busy timeout. It
-// waits for the other with BEGIN IMMEDIATE, which takes the write lock
-// holding no lock before and so does wait, and asks again; by then the file
-// is in WAL mode and asking writes nothing.
+// useWAL puts the file in WAL mode. Switching upgrades a read lock to a
+// write lock, which SQLite does not wait for in the busy handler (two
+// readers upgrading would wait for each other forever): an opener that
+// meets another one switching a new file fails with SQLITE_BUSY at once.
+// It waits for the other with BEGIN IMMEDIATE, which does wait, and asks
+// again; by then the file is in WAL mode and asking writes nothing.
 func useWAL(ctx context.Context, db *sql.DB) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -284,7 +261,7 @@ const versionTable = "goose_db_version"
 var dialect = sqlstore.Dialect{
 	Goose:        goose.DialectSQLite3,
 	VersionTable: versionTable,
-	Migrations:   migrationFiles(),
+	Migrations:   migrations,
 	Begin:        "BEGIN IMMEDIATE",
 	// A read-only transaction is a plain (deferred) BEGIN: a snapshot
 	// that writers do not wait for.
@@ -297,27 +274,6 @@ var dialect = sqlstore.Dialect{
 		c := se.Code()
 		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	},
-	Strings: func(l []string) (any, error) {
-		b, err := json.Marshal(l)
-		return string(b), err
-	},
-	ParseStrings: func(src any) ([]string, error) {
-		var l []string
-		switch v := src.(type) {
-		case string:
-			return l, json.Unmarshal([]byte(v), &l)
-		case []byte:
-			return l, json.Unmarshal(v, &l)
-		}
-		return nil, fmt.Errorf("a list of strings stored as %T", src)
-	},
-}
-
-// migrationFiles is the migrations folder, at the root.
-func migrationFiles() fs.FS {
-	fsys, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // a fixed, embedded path
-	}
-	return fsys
+	Strings:      sqlstore.JSONStrings,
+	ParseStrings: sqlstore.ParseJSONStrings,
 }

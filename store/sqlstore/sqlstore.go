@@ -18,6 +18,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -36,7 +37,7 @@ type Dialect struct {
 	// the applied migrations in.
 	Goose        goose.Dialect
 	VersionTable string
-	// Migrations holds the migration files (NNNNN_name.sql) at its root.
+	// Migrations holds the migration files, migrations/NNNNN_name.sql.
 	Migrations fs.FS
 	// Dollar says the database takes $1, $2, … where this package writes
 	// ? and ?N.
@@ -137,8 +138,12 @@ func (db *DB) q(query string) string {
 // the lock whether the version is applied: Up first asks HasPending, which
 // creates the version table outside the lock and races with other opens.
 func Migrate(ctx context.Context, sdb *sql.DB, d *Dialect) error {
+	fsys, err := fs.Sub(d.Migrations, "migrations")
+	if err != nil {
+		return err
+	}
 	l := &txLocker{d: d}
-	p, err := goose.NewProvider(d.Goose, sdb, d.Migrations, goose.WithTableName(d.VersionTable),
+	p, err := goose.NewProvider(d.Goose, sdb, fsys, goose.WithTableName(d.VersionTable),
 		goose.WithSessionLocker(l), goose.WithIsolateDDL(true), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return err
@@ -163,12 +168,13 @@ func Migrate(ctx context.Context, sdb *sql.DB, d *Dialect) error {
 // CheckSchema makes sure a database opened read-only has the schema this
 // package writes, without writing anything.
 func CheckSchema(ctx context.Context, sdb *sql.DB, d *Dialect) error {
-	names, err := fs.Glob(d.Migrations, "*.sql")
+	names, err := fs.Glob(d.Migrations, "migrations/*.sql")
 	if err != nil {
 		return err
 	}
 	var target int64
 	for _, n := range names {
+		n = strings.TrimPrefix(n, "migrations/")
 		if v, err := strconv.ParseInt(n[:strings.IndexByte(n+"_", '_')], 10, 64); err == nil {
 			target = max(target, v)
 		}
@@ -215,4 +221,23 @@ func (l *txLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
 	}
 	_, rerr := conn.ExecContext(ctx, "ROLLBACK")
 	return errors.Join(err, rerr)
+}
+
+// JSONStrings keeps a list of strings as a JSON array in text, for a
+// database without arrays; ParseJSONStrings reads it back.
+func JSONStrings(l []string) (any, error) {
+	b, err := json.Marshal(l)
+	return string(b), err
+}
+
+// ParseJSONStrings reads a list JSONStrings wrote, as text or bytes.
+func ParseJSONStrings(src any) ([]string, error) {
+	var l []string
+	switch v := src.(type) {
+	case string:
+		return l, json.Unmarshal([]byte(v), &l)
+	case []byte:
+		return l, json.Unmarshal(v, &l)
+	}
+	return nil, fmt.Errorf("a list of strings stored as %T", src)
 }

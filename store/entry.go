@@ -14,7 +14,7 @@ import (
 
 // This file maps records to ledger entries and back, for every store: a
 // store appends the entry a record maps to and fills its query tables from
-// that entry as read back (ledger.Parse of its body), so that Verify can
+// that entry as its body records it (ledger.Append), so that Verify can
 // rebuild the tables from the ledger alone and expect the very same rows,
 // and so that every store writes the very same entries, byte for byte.
 

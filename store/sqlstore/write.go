@@ -200,25 +200,18 @@ func (t *tx) loadHead() error {
 }
 
 // append chains tmpl to the head and holds it for flush. It returns the
-// entry as read back from its body, which is what the query tables are
-// filled from.
+// entry as its body records it (ledger.Append: what Parse would read back
+// but for the payload's bytes), which is what the query tables are filled
+// from.
 func (t *tx) append(tmpl ledger.Entry) (ledger.Entry, error) {
 	tmpl.Time = t.now
-	e, err := ledger.Next(t.head, tmpl)
+	e, body, err := ledger.Append(t.head, tmpl)
 	if err != nil {
 		return ledger.Entry{}, err
 	}
-	body, err := e.Body()
-	if err != nil {
-		return ledger.Entry{}, err
-	}
-	back, err := ledger.Parse(body)
-	if err != nil {
-		return ledger.Entry{}, fmt.Errorf("entry %d does not read back: %w", e.Seq, err)
-	}
-	t.insert(tEntries, strconv.FormatInt(back.Seq, 10), []any{back.Seq, back.Type, back.Key, back.Hash, body})
-	t.head, t.headBody = &back, body
-	return back, nil
+	t.insert(tEntries, strconv.FormatInt(e.Seq, 10), []any{e.Seq, e.Type, e.Key, e.Hash, body})
+	t.head, t.headBody = &e, body
+	return e, nil
 }
 
 // addEvidence appends the evidence entry tmpl unless its digest is held

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,24 +33,7 @@ func BenchmarkRecordDecision(b *testing.B) {
 // at once, each answered only once its decision is synced to disk: what a
 // server's concurrent gates cost the store.
 func BenchmarkRecordDecisionConcurrent(b *testing.B) {
-	ctx := context.Background()
-	db := openT(b, filepath.Join(b.TempDir(), "ledger.db"))
-	var n atomic.Int64
-	b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
-	b.RunParallel(func(pb *testing.PB) {
-		d := storetest.NewDecision(b, "dec", "lv-1", "app", true, t0)
-		for pb.Next() {
-			i := n.Add(1)
-			d.ID = fmt.Sprintf("dec_%d", i)
-			d.Body = fmt.Appendf(d.Body[:0], `{"id":%q,"gate":"deploy","release":{"id":"lv-1","service":"app"},"allow":true}`, d.ID)
-			d.Gate, d.Environment, d.Reason, d.EvaluatedAt, d.DryRun = "", "", "", time.Time{}, false
-			if err := db.RecordDecision(ctx, t0.Add(time.Duration(i)*time.Millisecond), d, nil, nil); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+	storetest.BenchRecordDecisions(b, openT(b, filepath.Join(b.TempDir(), "ledger.db")), t0, 32)
 }
 
 // BenchmarkVerify checks a whole 200-entry ledger: the chain, every entry

@@ -116,17 +116,25 @@ func (c conflicts) err(what string) error {
 // kind, release.id, release.service, release.environment, subject.commit,
 // collectedAt), and any of them given must agree with the document.
 func EvidenceEntry(ev Evidence) (ledger.Entry, error) {
+	e, _, err := evidenceEntry(ev)
+	return e, err
+}
+
+// evidenceEntry is EvidenceEntry, and the record EvidenceOf reads back from
+// the entry but for Seq and AddedAt: built from the same fields, without
+// decoding the payload again.
+func evidenceEntry(ev Evidence) (ledger.Entry, Evidence, error) {
 	if len(ev.Body) == 0 {
-		return ledger.Entry{}, fmt.Errorf("evidence %s: no document", ev.Digest)
+		return ledger.Entry{}, Evidence{}, fmt.Errorf("evidence %s: no document", ev.Digest)
 	}
 	doc, err := evidence.Canonical(ev.Body)
 	if err != nil {
-		return ledger.Entry{}, fmt.Errorf("evidence %s: %w", ev.Digest, err)
+		return ledger.Entry{}, Evidence{}, fmt.Errorf("evidence %s: %w", ev.Digest, err)
 	}
 	digest := evidence.DigestOf(doc)
 	got, err := evidenceFields(digest, doc)
 	if err != nil {
-		return ledger.Entry{}, err
+		return ledger.Entry{}, Evidence{}, err
 	}
 	var c conflicts
 	c.str("the digest", ev.Digest, digest)
@@ -137,17 +145,19 @@ func EvidenceEntry(ev Evidence) (ledger.Entry, error) {
 	c.str("subject.commit", ev.Commit, got.Commit)
 	c.time("collectedAt", ev.CollectedAt, got.CollectedAt)
 	if err := c.err("evidence " + digest); err != nil {
-		return ledger.Entry{}, err
+		return ledger.Entry{}, Evidence{}, err
 	}
 	env, err := envelopeOf(digest, ev.Envelope)
 	if err != nil {
-		return ledger.Entry{}, err
+		return ledger.Entry{}, Evidence{}, err
 	}
 	payload, err := marshal(evidencePayload{Kind: got.Kind, Source: ev.Source, Document: doc, Envelope: env})
 	if err != nil {
-		return ledger.Entry{}, fmt.Errorf("evidence %s: %w", digest, err)
+		return ledger.Entry{}, Evidence{}, fmt.Errorf("evidence %s: %w", digest, err)
 	}
-	return ledger.Entry{Type: ledger.TypeEvidence, Release: got.ReleaseID, Service: got.Service, Key: digest, Payload: payload}, nil
+	rec := got
+	rec.Source, rec.Body, rec.Envelope = ev.Source, doc, env
+	return ledger.Entry{Type: ledger.TypeEvidence, Release: got.ReleaseID, Service: got.Service, Key: digest, Payload: payload}, rec, nil
 }
 
 // evidenceFields reads the indexed envelope members of a canonical document.

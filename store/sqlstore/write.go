@@ -214,19 +214,17 @@ func (t *tx) append(tmpl ledger.Entry) (ledger.Entry, error) {
 	return e, nil
 }
 
-// addEvidence appends the evidence entry tmpl unless its digest is held
-// already; added says which, and only then is rec set.
-func (t *tx) addEvidence(tmpl ledger.Entry) (rec store.Evidence, added bool, err error) {
-	if ok, err := t.holds(tEvidence, "SELECT 1 FROM evidence WHERE digest = ?", tmpl.Key); err != nil || ok {
+// addEvidence appends the evidence r unless its digest is held already;
+// added says which, and only then is rec set.
+func (t *tx) addEvidence(r store.Record[store.Evidence]) (rec store.Evidence, added bool, err error) {
+	if ok, err := t.holds(tEvidence, "SELECT 1 FROM evidence WHERE digest = ?", r.Entry.Key); err != nil || ok {
 		return store.Evidence{}, false, err
 	}
-	e, err := t.append(tmpl)
+	e, err := t.append(r.Entry)
 	if err != nil {
-		return store.Evidence{}, false, fmt.Errorf("evidence %s: %w", tmpl.Key, err)
+		return store.Evidence{}, false, fmt.Errorf("evidence %s: %w", r.Entry.Key, err)
 	}
-	if rec, err = store.EvidenceOf(e); err != nil {
-		return store.Evidence{}, false, err
-	}
+	rec = r.Stamp(e)
 	t.insert(tEvidence, rec.Digest, evidenceRow(rec))
 	return rec, true, nil
 }
@@ -238,18 +236,18 @@ func (t *tx) addEvidence(tmpl ledger.Entry) (rec store.Evidence, added bool, err
 // envelope is an error, and nothing is added. It returns once the
 // transaction is durable.
 func (db *DB) AddEvidence(ctx context.Context, now time.Time, docs []store.Evidence) ([]store.Evidence, error) {
-	tmpls := make([]ledger.Entry, len(docs))
+	recs := make([]store.Record[store.Evidence], len(docs))
 	var err error
 	for i, ev := range docs {
-		if tmpls[i], err = store.EvidenceEntry(ev); err != nil {
+		if recs[i], err = store.NewEvidence(ev); err != nil {
 			return nil, fmt.Errorf("add evidence: %w", err)
 		}
 	}
 	var added []store.Evidence
 	err = db.group.do(ctx, now, false, func(t *tx) error {
 		added = added[:0]
-		for _, tmpl := range tmpls {
-			rec, ok, err := t.addEvidence(tmpl)
+		for _, r := range recs {
+			rec, ok, err := t.addEvidence(r)
 			if err != nil {
 				return err
 			}
@@ -298,54 +296,44 @@ func (t *tx) recordDecision(p *store.DecisionEntries) error {
 	if err != nil {
 		return fmt.Errorf("look up what is recorded: %w", err)
 	}
-	if held["decisions "+p.Decision.Key] {
-		return fmt.Errorf("decision %s: %w", p.Decision.Key, store.ErrDuplicate)
+	if held["decisions "+p.Decision.Entry.Key] {
+		return fmt.Errorf("decision %s: %w", p.Decision.Entry.Key, store.ErrDuplicate)
 	}
 	seen := map[string]bool{}
-	for _, e := range p.Opened {
-		if held["violations "+e.Key] || seen[e.Key] {
-			return fmt.Errorf("violation %s: %w", e.Key, store.ErrDuplicate)
+	for _, r := range p.Opened {
+		if held["violations "+r.Entry.Key] || seen[r.Entry.Key] {
+			return fmt.Errorf("violation %s: %w", r.Entry.Key, store.ErrDuplicate)
 		}
-		seen[e.Key] = true
+		seen[r.Entry.Key] = true
 	}
-	for _, tmpl := range p.Evidence {
-		if held["evidence "+tmpl.Key] {
+	for _, r := range p.Evidence {
+		if held["evidence "+r.Entry.Key] {
 			continue
 		}
-		if _, _, err := t.addEvidence(tmpl); err != nil {
+		if _, _, err := t.addEvidence(r); err != nil {
 			return err
 		}
 	}
-	if p.Policy != nil && !held["policies "+p.Policy.Key] {
-		e, err := t.append(*p.Policy)
+	if p.Policy != nil && !held["policies "+p.Policy.Entry.Key] {
+		e, err := t.append(p.Policy.Entry)
 		if err != nil {
-			return fmt.Errorf("policy %s: %w", p.Policy.Key, err)
+			return fmt.Errorf("policy %s: %w", p.Policy.Entry.Key, err)
 		}
-		rec, err := store.PolicyOf(e)
-		if err != nil {
-			return err
-		}
+		rec := p.Policy.Stamp(e)
 		t.insert(tPolicies, rec.Revision, policyRow(rec))
 	}
-	e, err := t.append(p.Decision)
+	e, err := t.append(p.Decision.Entry)
 	if err != nil {
 		return err
 	}
-	rec, err := store.DecisionOf(e)
-	if err != nil {
-		return err
-	}
+	rec := p.Decision.Stamp(e)
 	t.insert(tDecisions, rec.ID, decisionRow(rec))
-	for _, tmpl := range p.Opened {
-		e, err := t.append(tmpl)
+	for _, r := range p.Opened {
+		e, err := t.append(r.Entry)
 		if err != nil {
-			return fmt.Errorf("violation %s: %w", tmpl.Key, err)
+			return fmt.Errorf("violation %s: %w", r.Entry.Key, err)
 		}
-		v, err := store.ViolationOf(e)
-		if err != nil {
-			return err
-		}
-		t.insert(tViolations, v.ID, violationRow(v, e.Seq))
+		t.insert(tViolations, r.Rec.ID, violationRow(r.Rec, e.Seq))
 	}
 	return nil
 }
@@ -364,19 +352,19 @@ func (t *tx) heldKeys(p *store.DecisionEntries) (map[string]bool, error) {
 			args = append(args, k)
 		}
 	}
-	add("decisions", "id", []string{p.Decision.Key})
+	add("decisions", "id", []string{p.Decision.Entry.Key})
 	vids := make([]string, len(p.Opened))
-	for i, e := range p.Opened {
-		vids[i] = e.Key
+	for i, r := range p.Opened {
+		vids[i] = r.Entry.Key
 	}
 	add("violations", "id", vids)
 	digests := make([]string, len(p.Evidence))
-	for i, e := range p.Evidence {
-		digests[i] = e.Key
+	for i, r := range p.Evidence {
+		digests[i] = r.Entry.Key
 	}
 	add("evidence", "digest", digests)
 	if p.Policy != nil {
-		add("policies", "revision", []string{p.Policy.Key})
+		add("policies", "revision", []string{p.Policy.Entry.Key})
 	}
 	held := map[string]bool{}
 	rows, err := t.QueryContext(t.ctx, t.db.q(strings.Join(parts, " UNION ALL ")), args...)
@@ -411,13 +399,13 @@ func (db *DB) ClosePostmortem(ctx context.Context, now time.Time, pm store.Evide
 		return nil, errors.New("close violations: no ids")
 	}
 	var done []store.Violation
-	tmpl, err := store.EvidenceEntry(pm)
+	pr, err := store.NewEvidence(pm)
 	if err == nil {
 		// It runs alone in its transaction: it reads the violations it
 		// updates from the database.
 		err = db.group.do(ctx, now, true, func(t *tx) error {
 			done = done[:0]
-			if _, _, err := t.addEvidence(tmpl); err != nil {
+			if _, _, err := t.addEvidence(pr); err != nil {
 				return err
 			}
 			for _, id := range ids {
@@ -425,7 +413,7 @@ func (db *DB) ClosePostmortem(ctx context.Context, now time.Time, pm store.Evide
 				if err != nil {
 					return err
 				}
-				tmpl, err := store.ClosedEntry(v, tmpl.Key, now)
+				tmpl, err := store.ClosedEntry(v, pr.Entry.Key, now)
 				if err != nil {
 					return err
 				}

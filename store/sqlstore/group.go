@@ -120,10 +120,9 @@ func (db *DB) commit(batch []*request) {
 			t.now = r.now
 			m := t.mark()
 			if errs[i] = r.fn(t); errs[i] != nil {
-				if r.solo || t.broken {
+				if r.solo || t.broken || !t.restore(m) {
 					return errs[i]
 				}
-				t.restore(m)
 			}
 		}
 		return t.flush()

@@ -18,7 +18,7 @@ var entriesTable = store.Table{Name: "entries", Cols: []string{"seq", "type", "k
 
 // The tables a transaction inserts into, in the order flush inserts them:
 // each row references only rows of the tables before it.
-var flushOrder = []store.Table{entriesTable, store.EvidenceTable, store.PoliciesTable, store.DecisionsTable, store.ViolationsTable}
+var flushOrder = [...]store.Table{entriesTable, store.EvidenceTable, store.PoliciesTable, store.DecisionsTable, store.ViolationsTable}
 
 // tx is one write transaction, the ledger head as it stands inside it, and
 // the rows it inserts, held until flush: the writes of a whole batch go to
@@ -32,8 +32,10 @@ type tx struct {
 	head *ledger.Entry
 	// headBody is the body of head once this transaction appended it.
 	headBody []byte
-	// rows are the rows not inserted yet, per table of flushOrder.
-	rows [5][][]any
+	// rows are the rows not inserted yet, per table of flushOrder, and
+	// flushes counts the flushes that inserted them.
+	rows    [len(flushOrder)][][]any
+	flushes int
 	// held are the keys of the rows not inserted yet ("evidence " + digest,
 	// …), and keys the order they were added in, for restore.
 	held map[string]bool
@@ -47,21 +49,26 @@ type tx struct {
 type mark struct {
 	head     *ledger.Entry
 	headBody []byte
-	rows     [5]int
+	rows     [len(flushOrder)]int
 	keys     int
+	flushes  int
 }
 
 func (t *tx) mark() mark {
-	m := mark{head: t.head, headBody: t.headBody, keys: len(t.keys)}
+	m := mark{head: t.head, headBody: t.headBody, keys: len(t.keys), flushes: t.flushes}
 	for i, r := range t.rows {
 		m.rows[i] = len(r)
 	}
 	return m
 }
 
-// restore forgets everything appended since m: the write that failed
-// after m wrote nothing to the database, since rows wait for flush.
-func (t *tx) restore(m mark) {
+// restore forgets everything appended since m, and reports whether it
+// could: the write that failed after m wrote nothing to the database
+// unless a flush came between.
+func (t *tx) restore(m mark) bool {
+	if t.flushes != m.flushes {
+		return false
+	}
 	t.head, t.headBody = m.head, m.headBody
 	for i := range t.rows {
 		t.rows[i] = t.rows[i][:m.rows[i]]
@@ -70,6 +77,7 @@ func (t *tx) restore(m mark) {
 		delete(t.held, k)
 	}
 	t.keys = t.keys[:m.keys]
+	return true
 }
 
 // sqlErr records that a statement failed, unless err is none or only says
@@ -105,6 +113,9 @@ const maxParams = 30000
 func (t *tx) flush() error {
 	for i, tab := range flushOrder {
 		rows := t.rows[i]
+		if len(rows) > 0 {
+			t.flushes++
+		}
 		for len(rows) > 0 {
 			n := min(len(rows), maxParams/len(tab.Cols))
 			if err := t.insertRows(tab, rows[:n]); err != nil {

@@ -255,17 +255,17 @@ var migrations embed.FS
 // versionTable is goose's bookkeeping table.
 const versionTable = "goose_db_version"
 
-// dialect is SQLite's: ? placeholders, BEGIN IMMEDIATE for the write lock
-// (the DSN's _txlock), duplicates by extended result code, a list of
-// strings as a JSON array in text.
+// dialect is SQLite's: ? placeholders, prepared reads, BEGIN IMMEDIATE for
+// the write lock (the DSN's _txlock), a read-only (deferred) BEGIN for
+// Verify's snapshot, duplicates by extended result code, a list of strings
+// as a JSON array in text.
 var dialect = sqlstore.Dialect{
 	Goose:        goose.DialectSQLite3,
 	VersionTable: versionTable,
 	Migrations:   migrations,
+	Prepare:      true,
 	Begin:        "BEGIN IMMEDIATE",
-	// A read-only transaction is a plain (deferred) BEGIN: a snapshot
-	// that writers do not wait for.
-	Snapshot: sql.TxOptions{ReadOnly: true},
+	Snapshot:     sql.TxOptions{ReadOnly: true},
 	Unique: func(err error) bool {
 		var se *modernc.Error
 		if !errors.As(err, &se) {

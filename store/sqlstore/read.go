@@ -21,12 +21,44 @@ var (
 
 // queryRow runs query, which returns at most one row.
 func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := db.prepared(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return db.sql.QueryRowContext(ctx, db.q(query), args...)
+}
+
+// query runs query.
+func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := db.prepared(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return db.sql.QueryContext(ctx, db.q(query), args...)
+}
+
+// prepared returns query prepared once, where the dialect keeps prepared
+// statements; nil elsewhere, or when preparing fails (running the query
+// then says why).
+func (db *DB) prepared(ctx context.Context, query string) *sql.Stmt {
+	if !db.d.Prepare {
+		return nil
+	}
+	if st, ok := db.stmts.Load(query); ok {
+		return st.(*sql.Stmt)
+	}
+	st, err := db.sql.PrepareContext(ctx, db.q(query))
+	if err != nil {
+		return nil
+	}
+	if old, loaded := db.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return old.(*sql.Stmt)
+	}
+	return st
 }
 
 // each runs query and calls fn on every row.
 func (db *DB) each(ctx context.Context, fn func(store.Scanner) error, query string, args ...any) error {
-	rows, err := db.sql.QueryContext(ctx, db.q(query), args...)
+	rows, err := db.query(ctx, query, args...)
 	if err != nil {
 		return err
 	}
@@ -36,7 +68,7 @@ func (db *DB) each(ctx context.Context, fn func(store.Scanner) error, query stri
 
 // collect runs query and reads every row with scan.
 func collect[T any](ctx context.Context, db *DB, scan func(store.Scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := db.sql.QueryContext(ctx, db.q(query), args...)
+	rows, err := db.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

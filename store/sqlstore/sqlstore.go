@@ -42,6 +42,10 @@ type Dialect struct {
 	// Dollar says the database takes $1, $2, … where this package writes
 	// ? and ?N.
 	Dollar bool
+	// Prepare says to keep the reads' statements prepared, for a driver
+	// that would compile each one again (PostgreSQL's pgx caches them
+	// itself, on connections database/sql does not keep).
+	Prepare bool
 	// Begin starts the transaction a migration runs in; Lock, when set,
 	// then takes the ledger's write lock, in it and in every write
 	// transaction. Where Lock is empty, beginning a write transaction
@@ -68,8 +72,9 @@ type DB struct {
 	// name names the database in messages: a path, or host:port/database,
 	// never a password.
 	name string
-	// rebound caches the queries rewritten for $n placeholders.
-	rebound sync.Map
+	// rebound caches the queries rewritten for $n placeholders, stmts the
+	// statements prepared (Dialect.Prepare).
+	rebound, stmts sync.Map
 	// group is the committer every write goes through.
 	group *group
 	// heads spares each write a parse of the head it read or wrote last.
@@ -88,6 +93,10 @@ func New(sdb *sql.DB, d *Dialect, name string) *DB {
 // closes the database handle.
 func (db *DB) Close() error {
 	db.group.stop()
+	db.stmts.Range(func(_, s any) bool {
+		s.(*sql.Stmt).Close()
+		return true
+	})
 	return db.sql.Close()
 }
 

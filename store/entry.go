@@ -217,13 +217,20 @@ func EvidenceOf(e ledger.Entry) (Evidence, error) {
 // and evaluatedAt (the JSON of engine.Decision), and any of them given must
 // agree with the body; only ID may be given without the body having it.
 func DecisionEntry(d Decision) (ledger.Entry, error) {
+	e, _, err := decisionEntry(d)
+	return e, err
+}
+
+// decisionEntry is DecisionEntry, and the record DecisionOf reads back from
+// the entry but for Seq: the fields read from the body, and the body.
+func decisionEntry(d Decision) (ledger.Entry, Decision, error) {
 	body, err := evidence.Canonical(d.Body)
 	if err != nil {
-		return ledger.Entry{}, fmt.Errorf("decision %s: body: %w", d.ID, err)
+		return ledger.Entry{}, Decision{}, fmt.Errorf("decision %s: body: %w", d.ID, err)
 	}
 	got, err := decisionFields(d.ID, body)
 	if err != nil {
-		return ledger.Entry{}, err
+		return ledger.Entry{}, Decision{}, err
 	}
 	var c conflicts
 	c.str("id", d.ID, got.ID)
@@ -250,9 +257,10 @@ func DecisionEntry(d Decision) (ledger.Entry, error) {
 		}
 	}
 	if err := c.err("decision " + got.ID + " (body)"); err != nil {
-		return ledger.Entry{}, err
+		return ledger.Entry{}, Decision{}, err
 	}
-	return ledger.Entry{Type: ledger.TypeDecision, Release: got.ReleaseID, Service: got.Service, Key: got.ID, Payload: body}, nil
+	got.Body = body
+	return ledger.Entry{Type: ledger.TypeDecision, Release: got.ReleaseID, Service: got.Service, Key: got.ID, Payload: body}, got, nil
 }
 
 // decisionFields reads the indexed members of a canonical decision body; id

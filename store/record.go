@@ -29,11 +29,7 @@ func NewEvidence(ev Evidence) (Record[Evidence], error) {
 // NewDecision returns the entry that records d (see DecisionEntry) and the
 // decision as DecisionOf reads it back, but for Seq.
 func NewDecision(d Decision) (Record[Decision], error) {
-	e, err := DecisionEntry(d)
-	if err != nil {
-		return Record[Decision]{}, err
-	}
-	rec, err := DecisionOf(e)
+	e, rec, err := decisionEntry(d)
 	return Record[Decision]{e, rec}, err
 }
 

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gowebpki/jcs"
+	"github.com/localizevideos/shipgate/internal/canonjson"
 )
 
 // Entry types.
@@ -127,11 +127,7 @@ func bodyDigest(body []byte) (recorded, computed string, err error) {
 func (e Entry) Body() ([]byte, error) { return canonical(e) }
 
 func canonical(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("canonical entry: %w", err)
-	}
-	c, err := jcs.Transform(b)
+	c, err := canonjson.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("canonical entry: %w", err)
 	}

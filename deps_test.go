@@ -17,8 +17,9 @@ var allowedDeps = map[string][]string{
 	"evidence":        {"schemas"},
 	"engine":          {"policyset", "evidence", "schemas"},
 	"store":           {"ledger", "evidence", "schemas"},
-	"store/sqlite":    {"store", "ledger", "evidence", "schemas"},
-	"store/postgres":  {"store", "ledger", "evidence", "schemas"},
+	"store/sqlstore":  {"store", "ledger", "evidence", "schemas"},
+	"store/sqlite":    {"store/sqlstore", "store", "ledger", "evidence", "schemas"},
+	"store/postgres":  {"store/sqlstore", "store", "ledger", "evidence", "schemas"},
 	"store/storetest": {"store", "ledger", "evidence", "schemas"},
 	"gate":            {"engine", "policyset", "evidence", "schemas", "store", "ledger"},
 	"replay":          {"engine", "policyset", "policydiff", "evidence", "schemas", "store", "ledger", "gate"},
@@ -91,12 +92,16 @@ var allowedDeps = map[string][]string{
 	// targz reads a gzip tar within limits, for every package that
 	// unpacks one (audit packs, policy bundles, artifacts).
 	"internal/targz": {},
+
+	// canonjson writes canonical JSON (RFC 8785) for what the ledger and
+	// evidence hash; see everywhere.
+	"internal/canonjson": {},
 }
 
 // everywhere are leaves any package may import: inputfile reads a file a
 // user named, for every package that takes one; targz reads a gzip tar
-// within limits.
-var everywhere = []string{"internal/inputfile", "internal/targz"}
+// within limits; canonjson writes the canonical JSON that is hashed.
+var everywhere = []string{"internal/inputfile", "internal/targz", "internal/canonjson"}
 
 func allowed(list []string, rel string) bool {
 	for _, a := range slices.Concat(list, everywhere) {

@@ -1,13 +1,11 @@
 package evidence
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 
-	"github.com/gowebpki/jcs"
+	"github.com/localizevideos/shipgate/internal/canonjson"
 )
 
 // canonicalMaxDepth matches encoding/json's own nesting limit: Canonical
@@ -47,14 +45,7 @@ func CheckJSON(b []byte, maxDepth int) error {
 // covers exactly what policies see: jcs would otherwise read escapes and
 // duplicate keys its own way.
 func canonicalValue(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // jcs would undo the escapes anyway
-	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("canonicalize: %w", err)
-	}
-	// jcs.Transform mis-parses a top-level number followed by whitespace.
-	out, err := jcs.Transform(bytes.TrimRight(buf.Bytes(), "\n"))
+	out, err := canonjson.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("canonicalize: %w", err)
 	}

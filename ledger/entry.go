@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gowebpki/jcs"
+	"github.com/localizevideos/shipgate/internal/canonjson"
 )
 
 // Entry types.
@@ -65,6 +65,33 @@ func Next(prev *Entry, e Entry) (Entry, error) {
 	return e, nil
 }
 
+// Append is Next followed by Body, from one canonical encoding: the body
+// is the hashed form with the "hash" member put first, where it sorts.
+// The entry returned is the one Parse reads back from the body, except that
+// Payload keeps the bytes given (the body holds their canonical form).
+func Append(prev *Entry, e Entry) (Entry, []byte, error) {
+	e.Seq, e.Prev, e.Hash = 1, "", ""
+	if prev != nil {
+		e.Seq, e.Prev = prev.Seq+1, prev.Hash
+	}
+	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	if len(e.Payload) == 0 {
+		e.Payload = json.RawMessage("{}")
+	}
+	c, err := canonical(e)
+	if err != nil {
+		return Entry{}, nil, err
+	}
+	sum := sha256.Sum256(c)
+	e.Hash = "sha256:" + hex.EncodeToString(sum[:])
+	body := make([]byte, 0, len(hashPrefix)+64+len(c)+1)
+	body = append(body, hashPrefix...)
+	body = hex.AppendEncode(body, sum[:])
+	body = append(body, `",`...)
+	body = append(body, c[1:]...)
+	return e, body, nil
+}
+
 // digest is the hash of the entry's canonical form without its Hash field.
 func (e Entry) digest() (string, error) {
 	e.Hash = ""
@@ -100,11 +127,7 @@ func bodyDigest(body []byte) (recorded, computed string, err error) {
 func (e Entry) Body() ([]byte, error) { return canonical(e) }
 
 func canonical(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("canonical entry: %w", err)
-	}
-	c, err := jcs.Transform(b)
+	c, err := canonjson.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("canonical entry: %w", err)
 	}

@@ -3,7 +3,9 @@
 # clients, each decision authenticated, evaluated and recorded in the ledger
 # before it is answered. Reports decisions/s and p50/p99 latency on SQLite
 # and, when SHIPGATE_TEST_POSTGRES is set (eval "$(make -s pg)"), on
-# PostgreSQL. N decisions per store (default 2000).
+# PostgreSQL. N decisions per store (default 2000). Then the store alone:
+# 32 goroutines recording decisions at once through one handle, each
+# answered once durable (their writes share commits).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-2000}
@@ -16,3 +18,8 @@ go test -run '^$' -bench 'BenchmarkGateAPI' -benchtime "${N}x" -count 1 ./server
 		split($1, name, "/"); sub(/-[0-9]+$/, "", name[2])
 		printf "%-10s %8.1f decisions/s   p50 %7.1f ms   p99 %7.1f ms\n", name[2], $3, $5, $7
 	} /^(FAIL|---)/ { print; bad = 1 } END { exit bad }'
+echo "the store alone, 32 concurrent writers, $N recorded decisions per store"
+go test -run '^$' -bench 'BenchmarkRecordDecisionConcurrent' -benchtime "${N}x" -count 1 ./store/sqlite/ ./store/postgres/ |
+	awk '/^pkg: / { n = split($2, p, "/"); store = p[n] }
+	/^BenchmarkRecordDecisionConcurrent/ { printf "%-10s %8.1f decisions/s\n", store, $5 }
+	/^(FAIL|--- FAIL)/ { print; bad = 1 } END { exit bad }'

@@ -35,19 +35,3 @@ func Payload(body []byte) (json.RawMessage, error) {
 	}
 	return e.Payload, nil
 }
-
-// Document returns the evidence document of a stored evidence entry body,
-// as Payload does.
-func Document(body []byte) (json.RawMessage, error) {
-	payload, err := Payload(body)
-	if err != nil {
-		return nil, err
-	}
-	var p struct {
-		Document json.RawMessage `json:"document"`
-	}
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return nil, err
-	}
-	return p.Document, nil
-}

@@ -9,7 +9,8 @@ import (
 
 // Store is the store contract, declared once: the ledger, its query tables
 // and the token table as the server, the CLI and the storetest suite use
-// them. store/sqlite and store/postgres provide it.
+// them. store/sqlstore provides it, over the database store/sqlite or
+// store/postgres opens.
 type Store interface {
 	AddEvidence(ctx context.Context, now time.Time, docs []Evidence) ([]Evidence, error)
 	Evidence(ctx context.Context, releaseID string) ([]Evidence, error)

@@ -14,7 +14,7 @@ import (
 
 // This file maps records to ledger entries and back, for every store: a
 // store appends the entry a record maps to and fills its query tables from
-// that entry as read back (ledger.Parse of its body), so that Verify can
+// that entry as its body records it (ledger.Append), so that Verify can
 // rebuild the tables from the ledger alone and expect the very same rows,
 // and so that every store writes the very same entries, byte for byte.
 
@@ -116,17 +116,25 @@ func (c conflicts) err(what string) error {
 // kind, release.id, release.service, release.environment, subject.commit,
 // collectedAt), and any of them given must agree with the document.
 func EvidenceEntry(ev Evidence) (ledger.Entry, error) {
+	e, _, err := evidenceEntry(ev)
+	return e, err
+}
+
+// evidenceEntry is EvidenceEntry, and the record EvidenceOf reads back from
+// the entry but for Seq and AddedAt: built from the same fields, without
+// decoding the payload again.
+func evidenceEntry(ev Evidence) (ledger.Entry, Evidence, error) {
 	if len(ev.Body) == 0 {
-		return ledger.Entry{}, fmt.Errorf("evidence %s: no document", ev.Digest)
+		return ledger.Entry{}, Evidence{}, fmt.Errorf("evidence %s: no document", ev.Digest)
 	}
 	doc, err := evidence.Canonical(ev.Body)
 	if err != nil {
-		return ledger.Entry{}, fmt.Errorf("evidence %s: %w", ev.Digest, err)
+		return ledger.Entry{}, Evidence{}, fmt.Errorf("evidence %s: %w", ev.Digest, err)
 	}
 	digest := evidence.DigestOf(doc)
 	got, err := evidenceFields(digest, doc)
 	if err != nil {
-		return ledger.Entry{}, err
+		return ledger.Entry{}, Evidence{}, err
 	}
 	var c conflicts
 	c.str("the digest", ev.Digest, digest)
@@ -137,17 +145,19 @@ func EvidenceEntry(ev Evidence) (ledger.Entry, error) {
 	c.str("subject.commit", ev.Commit, got.Commit)
 	c.time("collectedAt", ev.CollectedAt, got.CollectedAt)
 	if err := c.err("evidence " + digest); err != nil {
-		return ledger.Entry{}, err
+		return ledger.Entry{}, Evidence{}, err
 	}
 	env, err := envelopeOf(digest, ev.Envelope)
 	if err != nil {
-		return ledger.Entry{}, err
+		return ledger.Entry{}, Evidence{}, err
 	}
 	payload, err := marshal(evidencePayload{Kind: got.Kind, Source: ev.Source, Document: doc, Envelope: env})
 	if err != nil {
-		return ledger.Entry{}, fmt.Errorf("evidence %s: %w", digest, err)
+		return ledger.Entry{}, Evidence{}, fmt.Errorf("evidence %s: %w", digest, err)
 	}
-	return ledger.Entry{Type: ledger.TypeEvidence, Release: got.ReleaseID, Service: got.Service, Key: digest, Payload: payload}, nil
+	rec := got
+	rec.Source, rec.Body, rec.Envelope = ev.Source, doc, env
+	return ledger.Entry{Type: ledger.TypeEvidence, Release: got.ReleaseID, Service: got.Service, Key: digest, Payload: payload}, rec, nil
 }
 
 // evidenceFields reads the indexed envelope members of a canonical document.
@@ -207,13 +217,20 @@ func EvidenceOf(e ledger.Entry) (Evidence, error) {
 // and evaluatedAt (the JSON of engine.Decision), and any of them given must
 // agree with the body; only ID may be given without the body having it.
 func DecisionEntry(d Decision) (ledger.Entry, error) {
+	e, _, err := decisionEntry(d)
+	return e, err
+}
+
+// decisionEntry is DecisionEntry, and the record DecisionOf reads back from
+// the entry but for Seq: the fields read from the body, and the body.
+func decisionEntry(d Decision) (ledger.Entry, Decision, error) {
 	body, err := evidence.Canonical(d.Body)
 	if err != nil {
-		return ledger.Entry{}, fmt.Errorf("decision %s: body: %w", d.ID, err)
+		return ledger.Entry{}, Decision{}, fmt.Errorf("decision %s: body: %w", d.ID, err)
 	}
 	got, err := decisionFields(d.ID, body)
 	if err != nil {
-		return ledger.Entry{}, err
+		return ledger.Entry{}, Decision{}, err
 	}
 	var c conflicts
 	c.str("id", d.ID, got.ID)
@@ -240,9 +257,10 @@ func DecisionEntry(d Decision) (ledger.Entry, error) {
 		}
 	}
 	if err := c.err("decision " + got.ID + " (body)"); err != nil {
-		return ledger.Entry{}, err
+		return ledger.Entry{}, Decision{}, err
 	}
-	return ledger.Entry{Type: ledger.TypeDecision, Release: got.ReleaseID, Service: got.Service, Key: got.ID, Payload: body}, nil
+	got.Body = body
+	return ledger.Entry{Type: ledger.TypeDecision, Release: got.ReleaseID, Service: got.Service, Key: got.ID, Payload: body}, got, nil
 }
 
 // decisionFields reads the indexed members of a canonical decision body; id

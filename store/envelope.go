@@ -42,22 +42,6 @@ func envelopeOf(digest string, env []byte) (json.RawMessage, error) {
 	return c, nil
 }
 
-// Envelope returns the DSSE envelope kept in a stored evidence entry body,
-// nil when the document was recorded bare, as Document does.
-func Envelope(body []byte) (json.RawMessage, error) {
-	payload, err := Payload(body)
-	if err != nil {
-		return nil, err
-	}
-	var p struct {
-		Envelope json.RawMessage `json:"envelope"`
-	}
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return nil, err
-	}
-	return p.Envelope, nil
-}
-
 // Recorded is what to decode to read the document back as it was recorded:
 // its DSSE envelope when it came signed, so that the reader verifies the
 // signers again with the keys it trusts, else the document itself.

@@ -1,6 +1,9 @@
 package store
 
-import "fmt"
+import (
+	"encoding/json"
+	"fmt"
+)
 
 // The scan functions below read the columns every store's query tables
 // share, in the same order, into records, from any Scanner (a *sql.Row or
@@ -25,12 +28,17 @@ func ScanEvidence(s Scanner) (Evidence, error) {
 	if ev.AddedAt, err = ParseTime(added); err != nil {
 		return Evidence{}, fmt.Errorf("evidence %s: added_at: %w", ev.Digest, err)
 	}
-	if ev.Body, err = Document(body); err != nil {
+	// The document and its envelope in one pass over the body.
+	var e struct {
+		Payload struct {
+			Document json.RawMessage `json:"document"`
+			Envelope json.RawMessage `json:"envelope"`
+		} `json:"payload"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil {
 		return Evidence{}, fmt.Errorf("evidence %s: entry %d: %w", ev.Digest, ev.Seq, err)
 	}
-	if ev.Envelope, err = Envelope(body); err != nil {
-		return Evidence{}, fmt.Errorf("evidence %s: entry %d: %w", ev.Digest, ev.Seq, err)
-	}
+	ev.Body, ev.Envelope = e.Payload.Document, e.Payload.Envelope
 	return ev, nil
 }
 

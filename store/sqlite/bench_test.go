@@ -29,6 +29,13 @@ func BenchmarkRecordDecision(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
 }
 
+// BenchmarkRecordDecisionConcurrent appends decisions from 32 goroutines
+// at once, each answered only once its decision is synced to disk: what a
+// server's concurrent gates cost the store.
+func BenchmarkRecordDecisionConcurrent(b *testing.B) {
+	storetest.BenchRecordDecisions(b, openT(b, filepath.Join(b.TempDir(), "ledger.db")), t0, 32)
+}
+
 // BenchmarkVerify checks a whole 200-entry ledger: the chain, every entry
 // decoded, the query tables rebuilt and compared.
 func BenchmarkVerify(b *testing.B) {

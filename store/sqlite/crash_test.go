@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,9 +23,14 @@ import (
 // to until it is killed.
 const crashChildEnv = "SHIPGATE_SQLITE_CRASH_CHILD"
 
-// crashChild appends decisions to the ledger at path forever, with a
-// violation every third and a new evidence document every fifth, and prints
-// each decision id only after RecordDecision returned nil.
+// crashWriters is how many goroutines of the child append at once, so
+// that their decisions share transactions (group commit).
+const crashWriters = 4
+
+// crashChild appends decisions to the ledger at path forever, from
+// crashWriters goroutines, with a violation every third and a new evidence
+// document every fifth, and prints each decision id only after
+// RecordDecision returned nil.
 func crashChild(path string) {
 	ctx := context.Background()
 	db, err := Open(ctx, path)
@@ -34,27 +40,35 @@ func crashChild(path string) {
 	}
 	fmt.Println("ready")
 	pid := os.Getpid()
-	for i := 0; ; i++ {
-		now := time.Now()
-		id := fmt.Sprintf("dec_%d_%d", pid, i)
-		d := store.Decision{ID: id, Body: fmt.Appendf(nil,
-			`{"gate":"deploy","release":{"id":"lv-crash","service":"app"},"allow":%t,"evaluatedAt":%q}`,
-			i%2 == 0, now.UTC().Format(time.RFC3339Nano))}
-		var opened []store.Violation
-		if i%3 == 0 {
-			opened = []store.Violation{{ID: "vio_" + id, Kind: store.KindViolation, ReleaseID: "lv-crash", Service: "app",
-				Rules: []string{"verify.smoke"}, OpenedAt: now, Due: now.Add(time.Hour)}}
-		}
-		var evs []store.Evidence
-		if i%5 == 0 {
-			evs = []store.Evidence{{Body: fmt.Appendf(nil, `{"kind":"Build","release":{"id":"lv-crash","service":"app"},"n":%q}`, id)}}
-		}
-		if err := db.RecordDecision(ctx, now, d, opened, evs); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(4)
-		}
-		fmt.Println(id)
+	var mu sync.Mutex
+	for w := range crashWriters {
+		go func() {
+			for i := 0; ; i++ {
+				now := time.Now()
+				id := fmt.Sprintf("dec_%d_%d_%d", pid, w, i)
+				d := store.Decision{ID: id, Body: fmt.Appendf(nil,
+					`{"gate":"deploy","release":{"id":"lv-crash","service":"app"},"allow":%t,"evaluatedAt":%q}`,
+					i%2 == 0, now.UTC().Format(time.RFC3339Nano))}
+				var opened []store.Violation
+				if i%3 == 0 {
+					opened = []store.Violation{{ID: "vio_" + id, Kind: store.KindViolation, ReleaseID: "lv-crash", Service: "app",
+						Rules: []string{"verify.smoke"}, OpenedAt: now, Due: now.Add(time.Hour)}}
+				}
+				var evs []store.Evidence
+				if i%5 == 0 {
+					evs = []store.Evidence{{Body: fmt.Appendf(nil, `{"kind":"Build","release":{"id":"lv-crash","service":"app"},"n":%q}`, id)}}
+				}
+				if err := db.RecordDecision(ctx, now, d, opened, evs); err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					os.Exit(4)
+				}
+				mu.Lock()
+				fmt.Println(id)
+				mu.Unlock()
+			}
+		}()
 	}
+	select {}
 }
 
 // A process killed with SIGKILL at a random moment, 50 times on one file,

@@ -3,20 +3,12 @@
 // working directory), through the pure-Go driver modernc.org/sqlite, so
 // static builds stay possible and nothing needs setting up.
 //
-// The schema (migrations/, applied with goose) has the ledger, entries(seq,
-// type, key, hash, body), where body is the entry's canonical JSON exactly
-// as ledger.Entry.Body returned it, and the query tables projected from
-// it: evidence, policies (one row per recorded policy set), decisions and
-// violations. Times in the query tables are
-// RFC 3339 UTC with nine fractional digits.
-//
-// Every write is one BEGIN IMMEDIATE transaction that reads the ledger's
-// head, appends entries chained to it and updates the query tables, then
-// commits with synchronous=FULL in WAL mode. Writers in other processes wait
-// for each other (busy timeout), so concurrent gates leave one linear chain;
-// a write that returned nil survives a crash; a write that did not return
-// left nothing behind. The query tables are filled from the entries as
-// written, so Verify can rebuild them from the ledger and compare.
+// The schema is in migrations/ (applied with goose), the store itself is
+// package sqlstore's: every write is one BEGIN IMMEDIATE transaction,
+// shared by the concurrent writes of a handle, that commits with
+// synchronous=FULL in WAL mode. Writers in other processes wait for each
+// other (busy timeout), so concurrent gates leave one linear chain; a write
+// that returned nil survives a crash; one that did not left nothing behind.
 package sqlite
 
 import (
@@ -30,26 +22,20 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/pressly/goose/v3"
 	modernc "modernc.org/sqlite" // also registers the "sqlite" driver
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/localizevideos/shipgate/store"
+	"github.com/localizevideos/shipgate/store/sqlstore"
 )
 
-// DB is a ledger in one SQLite file. It is safe for concurrent use, and
-// several DBs (in one process or several) may share the file.
+// DB is a ledger in one SQLite file (the methods are sqlstore.DB's). It is
+// safe for concurrent use, and several DBs (in one process or several) may
+// share the file.
 type DB struct {
-	sql  *sql.DB
-	path string
-	// wmu serialises this handle's writers, which would otherwise meet in
-	// SQLite's busy handler and sleep; other handles and processes still
-	// wait there.
-	wmu sync.Mutex
-	// heads spares each write a parse of the head it wrote last.
-	heads store.HeadCache
+	*sqlstore.DB
+	sql *sql.DB
 }
 
 // busyTimeout is how long a writer waits for another one, in milliseconds.
@@ -61,38 +47,38 @@ const busyTimeout = 10000
 // migrating takes the write lock, or at the first write; a file that is not
 // a SQLite database is refused, never overwritten.
 func Open(ctx context.Context, path string) (*DB, error) {
-	db, err := open(ctx, path, readWrite)
+	sdb, err := open(ctx, path, readWrite)
 	if err != nil {
 		return nil, err
 	}
-	if err := useWAL(ctx, db.sql); err != nil {
-		db.sql.Close()
-		return nil, fmt.Errorf("open ledger %s: journal mode: %w", path, err)
+	if err = useWAL(ctx, sdb); err != nil {
+		err = fmt.Errorf("journal mode: %w", err)
+	} else if err = sqlstore.Migrate(ctx, sdb, &dialect); err != nil {
+		err = fmt.Errorf("migrate: %w", err)
 	}
-	if err := migrate(ctx, db.sql); err != nil {
-		db.sql.Close()
-		return nil, fmt.Errorf("open ledger %s: migrate: %w", path, err)
+	return ready(sdb, path, err)
+}
+
+// ready returns the store over sdb, or closes sdb and says why not.
+func ready(sdb *sql.DB, path string, err error) (*DB, error) {
+	if err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
-	return db, nil
+	return &DB{DB: sqlstore.New(sdb, &dialect, path), sql: sdb}, nil
 }
 
 // OpenReadOnly opens an existing ledger without ever writing to it: for
 // verifying a copy, or a file this process may not change. Every write
-// method returns an error.
-//
-// The ledger file is never written: a read-only connection neither
-// checkpoints nor deletes the write-ahead log. Where the directory takes
-// no new file (a read-only mount, an immutable directory, or no write
-// permission) and holds no write-ahead log (ledger.db-wal), nobody can
-// write the ledger while it is read, so it is opened immutable: no lock,
-// no -wal or -shm file is created, and nothing in the directory changes.
-// Where it holds a write-ahead log (a writer crashed, or one is open), the
-// log holds committed entries that only a reader with a ledger.db-shm
-// index can see: SQLite builds it there if it can (the ledger file stays
-// untouched), and if it can create none, OpenReadOnly says so rather than
-// verify an old state. In a writable directory SQLite reads through its
-// locks, so a writer may run meanwhile, and may create the -wal and -shm
-// files every WAL database has while in use.
+// method returns an error. A read-only connection neither checkpoints nor
+// deletes the write-ahead log. Where the directory takes no new file (a
+// read-only mount, an immutable directory, no write permission) and holds
+// no ledger.db-wal, nobody can write the ledger meanwhile: it is opened
+// immutable, with no lock, and nothing in the directory changes. A -wal
+// holds committed entries that only a reader with a ledger.db-shm index
+// sees: SQLite builds it if it can, and where it cannot, OpenReadOnly says
+// so rather than verify an old state. In a writable directory SQLite reads
+// through its locks, and a writer may run meanwhile.
 func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -107,25 +93,19 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	} else if immutable {
 		mode = readImmutable
 	}
-	db, err := open(ctx, path, mode)
+	sdb, err := open(ctx, path, mode)
 	if err != nil {
 		if _, werr := os.Stat(path + "-wal"); werr == nil && !canCreateIn(filepath.Dir(path)) {
 			return nil, fmt.Errorf("%w (the ledger has a write-ahead log, %s-wal, which SQLite reads only through a %s-shm index it cannot create in this directory: copy the ledger and its -wal to a writable directory and verify the copy)", err, path, path)
 		}
 		return nil, err
 	}
-	if err := checkSchema(ctx, db.sql); err != nil {
-		db.sql.Close()
-		return nil, fmt.Errorf("open ledger %s: %w", path, err)
-	}
-	return db, nil
+	return ready(sdb, path, sqlstore.CheckSchema(ctx, sdb, &dialect))
 }
 
 // unchangeable reports whether nobody can write the WAL database at path
-// while it is read, so it may be opened immutable: its directory takes no
-// new file, and it has no -wal file (a writer needs one, and could not
-// create it), or an empty one and no -shm (a writer needs both). A
-// database in another journal mode is never taken for unchangeable.
+// while it is read: its directory takes no new file, and it has no -wal
+// (or an empty one and no -shm), both of which a writer needs.
 func unchangeable(path string) (bool, error) {
 	if !canCreateIn(filepath.Dir(path)) {
 		wal, err := os.Stat(path + "-wal")
@@ -146,18 +126,25 @@ func unchangeable(path string) (bool, error) {
 }
 
 // isWAL reports whether the database header says WAL mode (its read and
-// write format versions are 2).
+// write format versions are 2); a file too short for a header does not.
 func isWAL(path string) (bool, error) {
+	h, err := header(path)
+	return err == nil && len(h) == 20 && string(h[:len(sqliteHeader)]) == sqliteHeader && h[18] == 2 && h[19] == 2, err
+}
+
+// header reads the first 20 bytes of the file at path, if it has them.
+func header(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	defer f.Close()
-	var h [20]byte
-	if _, err := io.ReadFull(f, h[:]); err != nil {
-		return false, nil // too short for a header: not one to open immutable
+	h := make([]byte, 20)
+	n, err := io.ReadFull(f, h)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		err = nil
 	}
-	return string(h[:len(sqliteHeader)]) == sqliteHeader && h[18] == 2 && h[19] == 2, nil
+	return h[:n], err
 }
 
 // Ways open opens a file.
@@ -169,7 +156,7 @@ const (
 	readImmutable
 )
 
-func open(ctx context.Context, path string, mode openMode) (*DB, error) {
+func open(ctx context.Context, path string, mode openMode) (*sql.DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
@@ -192,7 +179,7 @@ func open(ctx context.Context, path string, mode openMode) (*DB, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
-	return &DB{sql: sdb, path: path}, nil
+	return sdb, nil
 }
 
 // sqliteHeader opens every SQLite database file.
@@ -202,23 +189,13 @@ const sqliteHeader = "SQLite format 3\x00"
 // SQLite itself reports most of them, but takes a file shorter than its
 // header for an empty database and overwrites it.
 func checkHeader(path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+	h, err := header(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist), err == nil && len(h) == 0:
+		return nil // none, or empty: SQLite makes a new database of it
+	case err != nil:
 		return err
-	}
-	defer f.Close()
-	head := make([]byte, len(sqliteHeader))
-	n, err := io.ReadFull(f, head)
-	if n == 0 && errors.Is(err, io.EOF) {
-		return nil // empty: SQLite makes a new database of it
-	}
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return err
-	}
-	if string(head[:n]) != sqliteHeader {
+	case len(h) < len(sqliteHeader) || string(h[:len(sqliteHeader)]) != sqliteHeader:
 		return fmt.Errorf("%s is not a SQLite database", path)
 	}
 	return nil
@@ -245,15 +222,12 @@ func dsn(abs string, mode openMode) string {
 // attempt means another opener has just switched the file or written it.
 const walAttempts = 10
 
-// useWAL puts the file in WAL mode. Switching reads the file's header under
-// a read lock and then upgrades it to a write lock, and SQLite does not wait
-// in the busy handler for such an upgrade, since two connections that both
-// hold the read lock would wait for each other forever: when several
-// processes open a new file at once, an opener that meets another one
-// switching fails with SQLITE_BUSY at once, whatever the busy timeout. It
-// waits for the other with BEGIN IMMEDIATE, which takes the write lock
-// holding no lock before and so does wait, and asks again; by then the file
-// is in WAL mode and asking writes nothing.
+// useWAL puts the file in WAL mode. Switching upgrades a read lock to a
+// write lock, which SQLite does not wait for in the busy handler (two
+// readers upgrading would wait for each other forever): an opener that
+// meets another one switching a new file fails with SQLITE_BUSY at once.
+// It waits for the other with BEGIN IMMEDIATE, which does wait, and asks
+// again; by then the file is in WAL mode and asking writes nothing.
 func useWAL(ctx context.Context, db *sql.DB) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -275,100 +249,31 @@ func useWAL(ctx context.Context, db *sql.DB) error {
 	}
 }
 
-// Close closes the database.
-func (db *DB) Close() error { return db.sql.Close() }
-
 //go:embed migrations/*.sql
 var migrations embed.FS
 
 // versionTable is goose's bookkeeping table.
 const versionTable = "goose_db_version"
 
-// migrate brings the schema up to date with goose's Provider. SQLite has no
-// advisory lock, so the session lock goose takes is a BEGIN IMMEDIATE
-// transaction on its connection, and WithIsolateDDL makes goose run every
-// statement on that connection without transactions of its own: applying a
-// migration, and creating goose's version table before the first, is one
-// transaction, which concurrent first opens of a new file wait for and which
-// an error or a crash leaves undone.
-//
-// Migrations are applied one by one with ApplyVersion, which checks inside
-// the lock whether the version is applied: Up first asks HasPending, which
-// creates the version table outside the lock and races with other opens.
-func migrate(ctx context.Context, db *sql.DB) error {
-	p, l, err := provider(db)
-	if err != nil {
-		return err
-	}
-	var target int64
-	for _, s := range p.ListSources() {
-		l.version, target = s.Version, s.Version
-		if _, err := p.ApplyVersion(ctx, s.Version, true); err != nil && !errors.Is(err, goose.ErrAlreadyApplied) {
-			return err
+// dialect is SQLite's: ? placeholders, prepared reads, BEGIN IMMEDIATE for
+// the write lock (the DSN's _txlock), a read-only (deferred) BEGIN for
+// Verify's snapshot, duplicates by extended result code, a list of strings
+// as a JSON array in text.
+var dialect = sqlstore.Dialect{
+	Goose:        goose.DialectSQLite3,
+	VersionTable: versionTable,
+	Migrations:   migrations,
+	Prepare:      true,
+	Begin:        "BEGIN IMMEDIATE",
+	Snapshot:     sql.TxOptions{ReadOnly: true},
+	Unique: func(err error) bool {
+		var se *modernc.Error
+		if !errors.As(err, &se) {
+			return false
 		}
-	}
-	v, err := p.GetDBVersion(ctx)
-	if err != nil {
-		return err
-	}
-	if v != target {
-		return fmt.Errorf("schema version %d; this shipgate knows version %d", v, target)
-	}
-	return nil
-}
-
-func provider(db *sql.DB) (*goose.Provider, *txLocker, error) {
-	fsys, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return nil, nil, err
-	}
-	l := &txLocker{}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys,
-		goose.WithSessionLocker(l), goose.WithIsolateDDL(true), goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		return nil, nil, err
-	}
-	return p, l, nil
-}
-
-// checkSchema makes sure a database opened read-only has the schema this
-// package writes.
-func checkSchema(ctx context.Context, db *sql.DB) error {
-	p, _, err := provider(db)
-	if err != nil {
-		return err
-	}
-	var target int64
-	for _, s := range p.ListSources() {
-		target = max(target, s.Version)
-	}
-	var v sql.NullInt64
-	if err := db.QueryRowContext(ctx, "SELECT MAX(version_id) FROM "+versionTable).Scan(&v); err != nil {
-		return fmt.Errorf("not a shipgate ledger: %w", err)
-	}
-	if v.Int64 != target {
-		return fmt.Errorf("schema version %d; this shipgate knows version %d", v.Int64, target)
-	}
-	return nil
-}
-
-// txLocker is a goose session locker holding SQLite's write lock while one
-// migration is applied. It commits only if that migration is recorded as
-// applied, and rolls everything back otherwise.
-type txLocker struct{ version int64 }
-
-func (l *txLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
-	_, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE")
-	return err
-}
-
-func (l *txLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
-	var n int
-	err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+versionTable+" WHERE version_id = ?", l.version).Scan(&n)
-	if err == nil && n > 0 {
-		_, err = conn.ExecContext(ctx, "COMMIT")
-		return err
-	}
-	_, rerr := conn.ExecContext(ctx, "ROLLBACK")
-	return errors.Join(err, rerr)
+		c := se.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	},
+	Strings:      sqlstore.JSONStrings,
+	ParseStrings: sqlstore.ParseJSONStrings,
 }

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Verify", testVerify},
 		{"CheckpointLater", testCheckpointLater},
 		{"ConcurrentHandles", testConcurrentHandles},
+		{"ConcurrentWriters", testConcurrentWriters},
 		{"Releases", testReleases},
 		{"ServiceQueries", testServiceQueries},
 	}

@@ -1,12 +1,12 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/store"
@@ -15,12 +15,60 @@ import (
 // Queries that return bodies join the entry that recorded the record: the
 // body lives in the ledger only.
 var (
-	evidenceQuery = "SELECT " + evidenceTable.Prefixed("ev") + ", en.body FROM evidence ev JOIN entries en ON en.seq = ev.seq"
-	decisionQuery = "SELECT " + decisionsTable.Prefixed("d") + ", en.body FROM decisions d JOIN entries en ON en.seq = d.seq"
+	evidenceQuery = "SELECT " + store.EvidenceTable.Prefixed("ev") + ", en.body FROM evidence ev JOIN entries en ON en.seq = ev.seq"
+	decisionQuery = "SELECT " + store.DecisionsTable.Prefixed("d") + ", en.body FROM decisions d JOIN entries en ON en.seq = d.seq"
 )
 
-// collect reads every row of rows with scan.
-func collect[T any](rows pgx.Rows, err error, scan func(store.Scanner) (T, error)) ([]T, error) {
+// queryRow runs query, which returns at most one row.
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := db.prepared(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return db.sql.QueryRowContext(ctx, db.q(query), args...)
+}
+
+// query runs query.
+func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := db.prepared(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return db.sql.QueryContext(ctx, db.q(query), args...)
+}
+
+// prepared returns query prepared once, where the dialect keeps prepared
+// statements; nil elsewhere, or when preparing fails (running the query
+// then says why).
+func (db *DB) prepared(ctx context.Context, query string) *sql.Stmt {
+	if !db.d.Prepare {
+		return nil
+	}
+	if st, ok := db.stmts.Load(query); ok {
+		return st.(*sql.Stmt)
+	}
+	st, err := db.sql.PrepareContext(ctx, db.q(query))
+	if err != nil {
+		return nil
+	}
+	if old, loaded := db.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return old.(*sql.Stmt)
+	}
+	return st
+}
+
+// each runs query and calls fn on every row.
+func (db *DB) each(ctx context.Context, fn func(store.Scanner) error, query string, args ...any) error {
+	rows, err := db.query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	return store.Each(rows, fn)
+}
+
+// collect runs query and reads every row with scan.
+func collect[T any](ctx context.Context, db *DB, scan func(store.Scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -28,12 +76,20 @@ func collect[T any](rows pgx.Rows, err error, scan func(store.Scanner) (T, error
 	return store.Collect(rows, scan)
 }
 
+// notFound turns sql.ErrNoRows into an error wrapping store.ErrNotFound
+// about what.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return err
+}
+
 // Evidence returns the evidence of the release releaseID ("" for all), in
 // ledger order, bodies included.
 func (db *DB) Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error) {
 	query, args := byRelease(evidenceQuery, "ev", releaseID)
-	rows, err := db.pool.Query(ctx, query, args...)
-	out, err := collect(rows, err, store.ScanEvidence)
+	out, err := collect(ctx, db, store.ScanEvidence, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("evidence of %s: %w", releaseID, err)
 	}
@@ -43,29 +99,22 @@ func (db *DB) Evidence(ctx context.Context, releaseID string) ([]store.Evidence,
 // EvidenceByDigest returns one document; an unknown digest is an error
 // wrapping store.ErrNotFound.
 func (db *DB) EvidenceByDigest(ctx context.Context, digest string) (store.Evidence, error) {
-	ev, err := store.ScanEvidence(db.pool.QueryRow(ctx, evidenceQuery+" WHERE ev.digest = $1", digest))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return store.Evidence{}, fmt.Errorf("evidence %s: %w", digest, store.ErrNotFound)
-	}
-	return ev, err
+	ev, err := store.ScanEvidence(db.queryRow(ctx, evidenceQuery+" WHERE ev.digest = ?", digest))
+	return ev, notFound(err, "evidence "+digest)
 }
 
 // Decision returns one decision, body included; an unknown id is an error
 // wrapping store.ErrNotFound.
 func (db *DB) Decision(ctx context.Context, id string) (store.Decision, error) {
-	d, err := scanDecision(db.pool.QueryRow(ctx, decisionQuery+" WHERE d.id = $1", id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return store.Decision{}, fmt.Errorf("decision %s: %w", id, store.ErrNotFound)
-	}
-	return d, err
+	d, err := scanDecision(db.queryRow(ctx, decisionQuery+" WHERE d.id = ?", id))
+	return d, notFound(err, "decision "+id)
 }
 
 // Decisions returns the decisions about the release releaseID ("" for
 // all), in ledger order.
 func (db *DB) Decisions(ctx context.Context, releaseID string) ([]store.Decision, error) {
 	query, args := byRelease(decisionQuery, "d", releaseID)
-	rows, err := db.pool.Query(ctx, query, args...)
-	out, err := collect(rows, err, scanDecision)
+	out, err := collect(ctx, db, scanDecision, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("decisions of %s: %w", releaseID, err)
 	}
@@ -75,10 +124,9 @@ func (db *DB) Decisions(ctx context.Context, releaseID string) ([]store.Decision
 // Violations returns the violations and obligations f selects, by due date
 // then id.
 func (db *DB) Violations(ctx context.Context, f store.Filter) ([]store.Violation, error) {
-	rows, err := db.pool.Query(ctx, violationsTable.SelectSQL()+
-		" WHERE ($1 = '' OR status = $1) AND ($2 = '' OR service = $2) AND ($3 = '' OR release_id = $3) ORDER BY due, id",
+	out, err := collect(ctx, db, db.scanViolation, store.ViolationsTable.SelectSQL()+
+		" WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR service = ?2) AND (?3 = '' OR release_id = ?3) ORDER BY due, id",
 		f.Status, f.Service, f.ReleaseID)
-	out, err := collect(rows, err, scanViolation)
 	if err != nil {
 		return nil, fmt.Errorf("violations: %w", err)
 	}
@@ -88,18 +136,15 @@ func (db *DB) Violations(ctx context.Context, f store.Filter) ([]store.Violation
 // Violation returns one violation; an unknown id is an error wrapping
 // store.ErrNotFound.
 func (db *DB) Violation(ctx context.Context, id string) (store.Violation, error) {
-	v, err := scanViolation(db.pool.QueryRow(ctx, violationsTable.SelectSQL()+" WHERE id = $1", id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return store.Violation{}, fmt.Errorf("violation %s: %w", id, store.ErrNotFound)
-	}
-	return v, err
+	v, err := db.scanViolation(db.queryRow(ctx, store.ViolationsTable.SelectSQL()+" WHERE id = ?", id))
+	return v, notFound(err, "violation "+id)
 }
 
 // Rows calls fn with every stored entry in ledger order, as stored, one at a
-// time; an error from fn stops it and is returned. The rows are streamed
-// from the server, not held.
+// time; an error from fn stops it and is returned. The rows are streamed,
+// not held.
 func (db *DB) Rows(ctx context.Context, fn func(ledger.Row) error) error {
-	rows, err := db.pool.Query(ctx, "SELECT seq, body FROM entries ORDER BY seq")
+	rows, err := db.sql.QueryContext(ctx, "SELECT seq, body FROM entries ORDER BY seq")
 	if err != nil {
 		return fmt.Errorf("read the ledger: %w", err)
 	}
@@ -123,12 +168,9 @@ func (db *DB) Rows(ctx context.Context, fn func(ledger.Row) error) error {
 // store.ErrNotFound.
 func (db *DB) Entry(ctx context.Context, seq int64) (ledger.Entry, error) {
 	var body []byte
-	err := db.pool.QueryRow(ctx, "SELECT body FROM entries WHERE seq = $1", seq).Scan(&body)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return ledger.Entry{}, fmt.Errorf("entry %d: %w", seq, store.ErrNotFound)
-	}
+	err := db.queryRow(ctx, "SELECT body FROM entries WHERE seq = ?", seq).Scan(&body)
 	if err != nil {
-		return ledger.Entry{}, fmt.Errorf("entry %d: %w", seq, err)
+		return ledger.Entry{}, notFound(fmt.Errorf("entry %d: %w", seq, err), fmt.Sprintf("entry %d", seq))
 	}
 	e, err := ledger.Parse(body)
 	if err != nil {
@@ -141,7 +183,7 @@ func (db *DB) Entry(ctx context.Context, seq int64) (ledger.Entry, error) {
 // entries are numbered from 1 without gaps (Verify checks that).
 func (db *DB) Len(ctx context.Context) (int64, error) {
 	var n int64
-	if err := db.pool.QueryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM entries").Scan(&n); err != nil {
+	if err := db.queryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM entries").Scan(&n); err != nil {
 		return 0, fmt.Errorf("ledger length: %w", err)
 	}
 	return n, nil
@@ -153,17 +195,7 @@ func (db *DB) Len(ctx context.Context) (int64, error) {
 func (db *DB) Releases(ctx context.Context, now time.Time) ([]store.ReleaseSummary, error) {
 	return store.Summarize(func(fn func(store.Scanner) error, query string, args ...any) error {
 		return db.each(ctx, fn, query, args...)
-	}, scanDecision, "$1", now)
-}
-
-// each runs query and calls fn on every row.
-func (db *DB) each(ctx context.Context, fn func(store.Scanner) error, query string, args ...any) error {
-	rows, err := db.pool.Query(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	return store.Each(rows, fn)
+	}, scanDecision, "?", now)
 }
 
 // byRelease completes query (whose table is aliased alias) to select the
@@ -173,7 +205,12 @@ func byRelease(query, alias, releaseID string) (string, []any) {
 	if releaseID == "" {
 		return query + " ORDER BY " + alias + ".seq", nil
 	}
-	return query + " WHERE " + alias + ".release_id = $1 ORDER BY " + alias + ".seq", []any{releaseID}
+	return query + " WHERE " + alias + ".release_id = ? ORDER BY " + alias + ".seq", []any{releaseID}
+}
+
+// in is a list of n placeholders, for IN (…).
+func in(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
 // EvidenceOfKinds returns the release's documents of the given kinds, in
@@ -183,8 +220,12 @@ func (db *DB) EvidenceOfKinds(ctx context.Context, releaseID string, kinds ...st
 	if len(kinds) == 0 {
 		return nil, nil
 	}
-	rows, err := db.pool.Query(ctx, evidenceQuery+" WHERE ev.release_id = $1 AND ev.kind = ANY($2) ORDER BY ev.seq", releaseID, kinds)
-	out, err := collect(rows, err, store.ScanEvidence)
+	args := []any{releaseID}
+	for _, k := range kinds {
+		args = append(args, k)
+	}
+	out, err := collect(ctx, db, store.ScanEvidence,
+		evidenceQuery+" WHERE ev.release_id = ? AND ev.kind IN ("+in(len(kinds))+") ORDER BY ev.seq", args...)
 	if err != nil {
 		return nil, fmt.Errorf("evidence of %s: %w", releaseID, err)
 	}
@@ -195,8 +236,8 @@ func (db *DB) EvidenceOfKinds(ctx context.Context, releaseID string, kinds ...st
 // service ("" every service), across its releases, in ledger order, bodies
 // included: what a sweep over every deploy reads.
 func (db *DB) ServiceEvidence(ctx context.Context, service, kind string) ([]store.Evidence, error) {
-	rows, err := db.pool.Query(ctx, evidenceQuery+" WHERE ($1 = '' OR ev.service = $1) AND ($2 = '' OR ev.kind = $2) ORDER BY ev.seq", service, kind)
-	out, err := collect(rows, err, store.ScanEvidence)
+	out, err := collect(ctx, db, store.ScanEvidence,
+		evidenceQuery+" WHERE (?1 = '' OR ev.service = ?1) AND (?2 = '' OR ev.kind = ?2) ORDER BY ev.seq", service, kind)
 	if err != nil {
 		return nil, fmt.Errorf("%s evidence of service %s: %w", kind, service, err)
 	}
@@ -207,11 +248,26 @@ func (db *DB) ServiceEvidence(ctx context.Context, service, kind string) ([]stor
 // service ("" every service), across its releases, in ledger order,
 // without their bodies (Body is nil): the query table only.
 func (db *DB) ServiceDecisions(ctx context.Context, service, gate string) ([]store.Decision, error) {
-	rows, err := db.pool.Query(ctx, "SELECT "+decisionsTable.Prefixed("d")+", NULL FROM decisions d WHERE ($1 = '' OR d.service = $1) AND ($2 = '' OR d.gate = $2) ORDER BY d.seq",
+	out, err := collect(ctx, db, scanDecision, "SELECT "+store.DecisionsTable.Prefixed("d")+
+		", NULL FROM decisions d WHERE (?1 = '' OR d.service = ?1) AND (?2 = '' OR d.gate = ?2) ORDER BY d.seq",
 		service, gate)
-	out, err := collect(rows, err, scanDecision)
 	if err != nil {
 		return nil, fmt.Errorf("%s decisions of service %s: %w", gate, service, err)
 	}
 	return out, nil
+}
+
+// Policy returns the policy set recorded under revision, modules and data
+// included; one the ledger does not hold is an error wrapping
+// store.ErrNotFound (decisions recorded before policy sets were kept have
+// none).
+func (db *DB) Policy(ctx context.Context, revision string) (store.Policy, error) {
+	var seq int64
+	var body []byte
+	err := db.queryRow(ctx, "SELECT p.seq, en.body FROM policies p JOIN entries en ON en.seq = p.seq WHERE p.revision = ?",
+		revision).Scan(&seq, &body)
+	if err != nil {
+		return store.Policy{}, notFound(fmt.Errorf("policy %s: %w", revision, err), "policy "+revision)
+	}
+	return store.PolicyRecord(seq, body)
 }

@@ -1,15 +1,17 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/store"
 )
 
-// Verify checks the whole ledger, in one read snapshot, and returns its head.
+// Verify checks the whole ledger, in one read snapshot that writers do not
+// wait for, and returns its head.
 //
 // First the chain: every row goes through ledger.NewVerifier(cp), and the
 // first break is returned as its *ledger.BreakError. Then each entry is
@@ -24,30 +26,34 @@ import (
 // The chain pass is the cheap one and runs alone first, so a broken chain is
 // reported after reading only the rows up to the break.
 func (db *DB) Verify(ctx context.Context, cp *ledger.Checkpoint) (ledger.Head, error) {
-	// A read-only transaction is a plain (deferred) BEGIN: a snapshot that
-	// writers do not wait for.
-	tx, err := db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	opts := db.d.Snapshot
+	tx, err := db.sql.BeginTx(ctx, &opts)
 	if err != nil {
-		return ledger.Head{}, fmt.Errorf("verify: %w", err)
+		return ledger.Head{}, fmt.Errorf("verify %s: %w", db.name, err)
 	}
 	defer tx.Rollback()
-
 	head, err := verifyChain(ctx, tx, cp)
 	if err != nil {
 		return ledger.Head{}, err
 	}
-	p, err := project(ctx, tx)
+	rows, err := tx.QueryContext(ctx, store.ProjectEntriesSQL)
+	if err != nil {
+		return ledger.Head{}, fmt.Errorf("verify: %w", err)
+	}
+	p, err := store.ProjectRows(rows)
+	rows.Close()
 	if err != nil {
 		return ledger.Head{}, err
 	}
-	if err := compareProjection(ctx, tx, p); err != nil {
+	if err := db.compareProjection(ctx, tx, p); err != nil {
 		return ledger.Head{}, err
 	}
 	return head, nil
 }
 
 // verifyChain streams the rows through a ledger.Verifier. The bodies are
-// not copied out of SQLite: the Verifier keeps nothing of them.
+// not copied out of the driver: the Verifier keeps nothing of them, and a
+// ledger of any size verifies in constant memory.
 func verifyChain(ctx context.Context, tx *sql.Tx, cp *ledger.Checkpoint) (ledger.Head, error) {
 	rows, err := tx.QueryContext(ctx, "SELECT seq, body FROM entries ORDER BY seq")
 	if err != nil {
@@ -71,46 +77,36 @@ func verifyChain(ctx context.Context, tx *sql.Tx, cp *ledger.Checkpoint) (ledger
 	return v.Finish()
 }
 
-// project rebuilds the query tables from the entries, checking each entry's
-// columns against its body on the way.
-func project(ctx context.Context, tx *sql.Tx) (*store.Projection, error) {
-	rows, err := tx.QueryContext(ctx, store.ProjectEntriesSQL)
-	if err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
-	}
-	defer rows.Close()
-	return store.ProjectRows(rows)
-}
-
-func compareProjection(ctx context.Context, tx *sql.Tx, p *store.Projection) error {
-	if err := compareTable(ctx, tx, evidenceTable, store.RowsOf(p.Evidence, evidenceRow)); err != nil {
+func (db *DB) compareProjection(ctx context.Context, tx *sql.Tx, p *store.Projection) error {
+	if err := db.compareTable(ctx, tx, store.EvidenceTable, store.RowsOf(p.Evidence, evidenceRow)); err != nil {
 		return err
 	}
-	if err := compareTable(ctx, tx, decisionsTable, store.RowsOf(p.Decisions, decisionRow)); err != nil {
+	if err := db.compareTable(ctx, tx, store.DecisionsTable, store.RowsOf(p.Decisions, decisionRow)); err != nil {
 		return err
 	}
-	if err := compareTable(ctx, tx, policiesTable, store.RowsOf(p.Policies, policyRow)); err != nil {
+	if err := db.compareTable(ctx, tx, store.PoliciesTable, store.RowsOf(p.Policies, policyRow)); err != nil {
 		return err
 	}
 	want := map[string][]any{}
 	for k, v := range p.Violations {
-		row, err := violationRow(v, p.Opened[k])
-		if err != nil {
-			return err
-		}
-		want[k] = row
+		want[k] = violationRow(v, p.Opened[k])
 	}
-	return compareTable(ctx, tx, violationsTable, want)
+	return db.compareTable(ctx, tx, store.ViolationsTable, want)
 }
 
 // compareTable compares the stored rows of t with want, keyed by t's first
-// column, and reports the first difference in key order.
-func compareTable(ctx context.Context, tx *sql.Tx, t table, want map[string][]any) error {
+// column, and reports the first difference in key order. Values are
+// compared as the row functions give them: text as string, and booleans,
+// which a database may keep as integers, as 0 or 1 on both sides (so a
+// stored 2 differs from both); the rules column is parsed by the dialect
+// into a []string.
+func (db *DB) compareTable(ctx context.Context, tx *sql.Tx, t store.Table, want map[string][]any) error {
 	rows, err := tx.QueryContext(ctx, t.SelectSQL())
 	if err != nil {
 		return fmt.Errorf("verify %s: %w", t.Name, err)
 	}
 	defer rows.Close()
+	rules := slices.Index(t.Cols, "rules")
 	got := map[string][]any{}
 	for rows.Next() {
 		vals := make([]any, len(t.Cols))
@@ -121,15 +117,52 @@ func compareTable(ctx context.Context, tx *sql.Tx, t table, want map[string][]an
 		if err := rows.Scan(ptrs...); err != nil {
 			return fmt.Errorf("verify %s: %w", t.Name, err)
 		}
-		for i, v := range vals {
-			if b, ok := v.([]byte); ok {
-				vals[i] = string(b)
+		if rules >= 0 {
+			// A value that does not parse stays as stored: it differs
+			// from every list.
+			if list, err := db.d.ParseStrings(vals[rules]); err == nil {
+				vals[rules] = nonNil(list)
 			}
 		}
-		got[fmt.Sprint(vals[0])] = vals
+		got[fmt.Sprint(plain(vals[0]))] = plainRow(vals)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("verify %s: %w", t.Name, err)
 	}
+	for k, row := range want {
+		if rules >= 0 {
+			row[rules] = nonNil(row[rules].([]string))
+		}
+		want[k] = plainRow(row)
+	}
 	return store.CompareRows(t.Name, t.Cols, got, want)
+}
+
+func nonNil(list []string) []string {
+	if list == nil {
+		return []string{}
+	}
+	return list
+}
+
+func plainRow(row []any) []any {
+	for i, v := range row {
+		row[i] = plain(v)
+	}
+	return row
+}
+
+// plain is v as compareTable compares it: bytes as a string, a boolean as
+// 0 or 1.
+func plain(v any) any {
+	switch v := v.(type) {
+	case []byte:
+		return string(v)
+	case bool:
+		if v {
+			return int64(1)
+		}
+		return int64(0)
+	}
+	return v
 }

@@ -1,29 +1,13 @@
-package postgres
+package sqlstore
 
 import (
-	"fmt"
-
 	"github.com/localizevideos/shipgate/store"
 )
 
-// table is a query table (store.Table) with PostgreSQL's insert
-// placeholders. The row functions below give a record's values in its
-// column order, both to insert them and, in Verify, to compare them with
-// what is stored, as the Go values pgx reads back (text string, bigint
-// int64, boolean bool, text[] []string, NULL nil).
-type table struct{ store.Table }
-
-var (
-	evidenceTable   = table{store.EvidenceTable}
-	decisionsTable  = table{store.DecisionsTable}
-	violationsTable = table{store.ViolationsTable}
-	policiesTable   = table{store.PoliciesTable}
-)
-
-// insertSQL inserts one row of t with $n placeholders.
-func (t table) insertSQL() string {
-	return t.InsertSQL(func(i int) string { return fmt.Sprintf("$%d", i) })
-}
+// The row functions give a record's values in its table's column order
+// (store.Table), both to insert them and, in Verify, to compare them with
+// what is stored. A violation's rules are a []string here; the dialect
+// says how the database keeps them.
 
 func evidenceRow(ev store.Evidence) []any {
 	return []any{ev.Digest, ev.Kind, ev.ReleaseID, ev.Service, ev.Environment, ev.Commit, ev.Source,
@@ -38,6 +22,9 @@ func decisionRow(d store.Decision) []any {
 	return []any{d.ID, d.ReleaseID, d.Service, d.Environment, d.Gate, d.Allow, d.DryRun,
 		d.Reason, store.FormatTime(d.EvaluatedAt), d.Seq}
 }
+
+// rulesCol is the index of rules in violationRow.
+const rulesCol = 7
 
 // violationRow also needs seq, the entry that opened v, which a Violation
 // does not carry.
@@ -70,14 +57,15 @@ func scanDecision(s store.Scanner) (store.Decision, error) {
 	return d, nil
 }
 
-// scanViolation reads violationsTable's columns.
-func scanViolation(s store.Scanner) (store.Violation, error) {
+// scanViolation reads violationsTable's columns, the rules as the dialect
+// keeps them.
+func (db *DB) scanViolation(s store.Scanner) (store.Violation, error) {
 	var v store.Violation
 	var opened, due string
 	var closedAt, closedBy *string
 	var seq int64
 	if err := s.Scan(&v.ID, &v.Kind, &v.ReleaseID, &v.Service, &v.Environment, &v.Gate, &v.DecisionID,
-		&v.Rules, &v.Actor, &v.Message, &opened, &due, &v.Status, &closedAt, &closedBy, &seq); err != nil {
+		stringsScanner{&v.Rules, db.d.ParseStrings}, &v.Actor, &v.Message, &opened, &due, &v.Status, &closedAt, &closedBy, &seq); err != nil {
 		return store.Violation{}, err
 	}
 	if len(v.Rules) == 0 {
@@ -87,4 +75,16 @@ func scanViolation(s store.Scanner) (store.Violation, error) {
 		return store.Violation{}, err
 	}
 	return v, nil
+}
+
+// stringsScanner scans a list of strings as the dialect keeps it.
+type stringsScanner struct {
+	dst   *[]string
+	parse func(src any) ([]string, error)
+}
+
+func (s stringsScanner) Scan(src any) error {
+	l, err := s.parse(src)
+	*s.dst = l
+	return err
 }

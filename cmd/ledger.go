@@ -6,12 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
-	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/api"
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/store"
@@ -45,18 +44,6 @@ func newEvidenceAddCmd(s Streams, g *globals) *cobra.Command {
 	return c
 }
 
-type added struct {
-	Kind    string `json:"kind"`
-	Digest  string `json:"digest"`
-	Source  string `json:"source"`
-	Release string `json:"release"`
-	Entry   int64  `json:"entry,omitempty"`
-	New     bool   `json:"new"`
-	// SignedBy lists the verified signers of a document that came in a
-	// DSSE envelope.
-	SignedBy []string `json:"signedBy,omitempty"`
-}
-
 func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error {
 	if err := o.Output.validate(); err != nil {
 		return err
@@ -74,29 +61,14 @@ func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error
 		return err
 	}
 	defer b.Close()
-	entry, err := b.AddEvidence(ctx, time.Time{}, docs)
+	out, err := release.AddEvidence(ctx, b, docs)
 	if err != nil {
-		return fmt.Errorf("record evidence: %w", err)
-	}
-	out := make([]added, len(docs))
-	for i, d := range docs {
-		out[i] = added{Kind: d.Kind, Digest: d.Digest, Source: d.Source, Release: d.ReleaseID, Entry: entry[d.Digest], New: entry[d.Digest] > 0, SignedBy: d.SignedBy}
+		return err
 	}
 	if o.Output.Format == "json" {
 		return writeJSON(s.Out, out)
 	}
-	rows := make([]table.Row, len(out))
-	for i, a := range out {
-		state := fmt.Sprintf("recorded as entry %d", a.Entry)
-		if !a.New {
-			state = "already recorded"
-		}
-		if len(a.SignedBy) > 0 && a.New {
-			state += ", signed by " + strings.Join(a.SignedBy, ", ")
-		}
-		rows[i] = table.Row{a.Kind, a.Digest, fmt.Sprintf("%s (release %s): %s", a.Source, a.Release, state)}
-	}
-	return writeTable(s.Out, "", []int{15}, rows)
+	return console.EvidenceAdded(s.Out, out)
 }
 
 func newViolationsCmd(s Streams, g *globals) *cobra.Command {
@@ -171,20 +143,7 @@ func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions)
 	if o.Output.Format == "json" {
 		return writeJSON(s.Out, views)
 	}
-	if len(views) == 0 {
-		_, err := fmt.Fprintln(s.Out, "no violations")
-		return err
-	}
-	rows := make([]table.Row, len(views))
-	for i, v := range views {
-		state := v.Status
-		if v.Overdue {
-			state = "OVERDUE"
-		}
-		rows[i] = table.Row{v.ID, v.Kind, state, fmt.Sprintf("due %s  %s %s %s  %s",
-			v.Due.UTC().Format("2006-01-02"), v.Service, v.Release, v.Gate, strings.Join(v.Rules, ","))}
-	}
-	return writeTable(s.Out, "", []int{30, 10, 7}, rows)
+	return console.Violations(s.Out, views)
 }
 
 type violationsShowOptions struct {
@@ -220,17 +179,7 @@ func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
 			if o.Output.Format == "json" {
 				return writeJSON(s.Out, vv)
 			}
-			fmt.Fprintf(s.Out, "%s (%s) %s\n", vv.ID, vv.Kind, vv.Status)
-			fmt.Fprintf(s.Out, "release:   %s (%s/%s), %s gate, decision %s\n", vv.Release, vv.Service, vv.Environment, vv.Gate, vv.Decision)
-			fmt.Fprintf(s.Out, "rules:     %s\n", strings.Join(vv.Rules, ", "))
-			fmt.Fprintf(s.Out, "actor:     %s\n", vv.Actor)
-			fmt.Fprintf(s.Out, "opened:    %s\n", vv.OpenedAt.UTC().Format(time.RFC3339))
-			fmt.Fprintf(s.Out, "due:       %s%s\n", vv.Due.UTC().Format(time.RFC3339), map[bool]string{true: " (overdue)"}[vv.Overdue])
-			if vv.ClosedAt != "" {
-				fmt.Fprintf(s.Out, "closed:    %s by postmortem %s\n", vv.ClosedAt, vv.ClosedBy)
-			}
-			_, err = fmt.Fprintf(s.Out, "message:   %s\n", vv.Message)
-			return err
+			return console.Violation(s.Out, vv)
 		},
 	}
 	o.Store.AddFlags(c.Flags(), g)
@@ -301,10 +250,7 @@ func postmortemAddRun(ctx context.Context, s Streams, o *postmortemAddOptions) e
 	if err != nil {
 		return fmt.Errorf("close violations: %w", err)
 	}
-	for _, c := range closed {
-		fmt.Fprintf(s.Out, "closed %s (%s %s, %s gate) by postmortem %s\n", c.ID, c.Kind, c.ReleaseID, c.Gate, doc.Digest)
-	}
-	return nil
+	return console.Closed(s.Out, closed, doc.Digest)
 }
 
 type decisionShowOptions struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/pflag"
@@ -224,4 +225,12 @@ func stepEnvelope(rel engine.Release, actor string) runner.Envelope {
 	host, _ := os.Hostname()
 	return runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
 		Repository: rel.Repository, Commit: rel.Commit, Version: Version, Host: host, Actor: actor}
+}
+
+// emit writes v as JSON with --output json, else as text renders it.
+func emit[T any](w io.Writer, o OutputOptions, v T, text func(io.Writer, T) error) error {
+	if o.Format == "json" {
+		return writeJSON(w, v)
+	}
+	return text(w, v)
 }

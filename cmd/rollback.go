@@ -13,6 +13,7 @@ import (
 	"github.com/localizevideos/shipgate/artifact"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/rollback"
 	"github.com/localizevideos/shipgate/runner"
@@ -113,24 +114,6 @@ func (o *ArtifactOptions) configName() string {
 		return o.g.ConfigPath
 	}
 	return ConfigFile
-}
-
-// keepArtifact stores the build output of dir that o names; nil when it
-// names none.
-func keepArtifact(o *ArtifactOptions, dir string) (*runner.Artifact, error) {
-	paths, err := o.paths()
-	if err != nil || len(paths) == 0 {
-		return nil, err
-	}
-	st, err := o.Store()
-	if err != nil {
-		return nil, err
-	}
-	a, err := st.Put(dir, paths)
-	if err != nil {
-		return nil, err
-	}
-	return &runner.Artifact{Digest: a.Digest, Tree: a.Tree, Paths: a.Paths, SizeBytes: a.Size}, nil
 }
 
 // RollbackOptions say how to roll the app back: shared by shipgate rollback
@@ -269,18 +252,9 @@ func doRollback(ctx context.Context, s Streams, b release.Backend, signer *evide
 	if err != nil {
 		return err // exit 2: nothing ran, or what ran could not be recorded
 	}
-	res, doc := out.Result, out.Doc
-	fmt.Fprintf(s.Err, "shipgate: recorded Rollback %s (%s) for release %s: %s\n", res.Status, out.Plan.Strategy, rel.ID, doc.Digest)
-	if len(doc.SignedBy) > 0 {
-		fmt.Fprintf(s.Err, "shipgate: signed by %s (DSSE envelope kept in the ledger)\n", strings.Join(doc.SignedBy, ", "))
+	// The exit code stays the rollback's, even if the output fails.
+	if _ = console.RolledBack(s.Err, s.Out, rel.ID, out); out.Result.Err == nil {
+		return nil
 	}
-	for _, n := range res.Notes {
-		fmt.Fprintf(s.Err, "shipgate: %s\n", n)
-	}
-	fmt.Fprintf(s.Out, "rollback %s %s: %s in %.3fs%s\n", out.Plan.Strategy, res.Status, rel.ID, res.Duration.Seconds(), out.Deployed)
-	if res.Err != nil {
-		fmt.Fprintf(s.Err, "shipgate: rollback failed: %v\n", res.Err)
-		return &exitError{code: ExitDeny, err: res.Err, silent: true}
-	}
-	return nil
+	return &exitError{code: ExitDeny, err: out.Result.Err, silent: true}
 }

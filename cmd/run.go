@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/collect/git"
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/runner"
 )
@@ -175,7 +175,7 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 		Run: &runner.Runner{Stdout: s.Out, Stderr: s.Err, Dir: o.Dir, Now: s.now},
 	}
 	if !o.Artifacts.Off {
-		st.Keep = func() (*runner.Artifact, error) { return keepArtifact(&o.Artifacts, o.Dir) }
+		st.Keep = release.KeepArtifact(o.Artifacts.Store, o.Dir, paths)
 	}
 	if o.Step == "build" {
 		r, err := st.Build(ctx)
@@ -207,11 +207,8 @@ func recorded(s Streams, r *release.Recorded, err error) error {
 	if err != nil {
 		return err
 	}
-	doc := r.Doc
-	status, _ := doc.Value["data"].(map[string]any)["status"].(string)
-	fmt.Fprintf(s.Err, "shipgate: recorded %s %s for release %s @ %s: %s\n",
-		r.Kind, status, doc.ReleaseID, shortHex(doc.Commit), doc.Digest)
-	fmt.Fprintf(s.Err, "shipgate: signed by %s (DSSE envelope kept in the ledger)\n", strings.Join(doc.SignedBy, ", "))
+	// The exit code stays the command's, even if stderr fails.
+	_ = console.Recorded(s.Err, r)
 	return commandExit(r.Result)
 }
 

@@ -20,18 +20,12 @@ const recordTimeout = release.RecordTimeout
 
 // runOptions are the flags of `shipgate run`.
 type runOptions struct {
+	stepOptions
 	Step         string
 	Argv         []string
-	Release      ReleaseOptions
 	Dir          string
-	Actor        string
 	MainBranches []string
-	Policy       PolicyOptions
-	Ev           EvidenceOptions
-	Sign         SigningOptions
 	Artifacts    ArtifactOptions
-	Store        StoreOptions
-	Remote       RemoteOptions
 }
 
 func newRunCmd(s Streams, g *globals) *cobra.Command {
@@ -102,19 +96,12 @@ succeeded.`,
 		},
 	}
 	f := c.Flags()
-	o.Release.AddFlags(f, g)
+	o.stepOptions.addFlags(c, g, "who runs the step")
 	f.StringVar(&o.Dir, "dir", ".", "the git checkout the step builds or deploys; CMD runs there")
-	personVar(f, &o.Actor, "actor", "", "who runs the step (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	f.StringSliceVar(&o.MainBranches, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
-	_ = c.MarkFlagRequired("release")
-	o.Policy.AddFlags(f, g)
-	o.Ev.AddFlags(f)
-	o.Sign.AddFlags(f)
 	f.StringSliceVar(&o.Artifacts.Paths, "artifact", nil, "build output, relative to --dir, that a passed build records and keeps for rollback, and a deploy compares (repeatable; default: the config's artifacts.paths)")
 	f.BoolVar(&o.Artifacts.Off, "no-artifact", false, "keep no archive of this build's output (its tree digest is still recorded)")
 	o.Artifacts.addStoreFlag(f, g)
-	o.Store.AddFlags(f, g)
-	o.Remote.AddFlags(f, g)
 	return c
 }
 

@@ -20,7 +20,7 @@ func init() { addCommand(newWatchCmd) }
 
 // watchOptions are the flags of `shipgate watch`.
 type watchOptions struct {
-	Release        ReleaseOptions
+	stepOptions
 	Signals        string
 	Window         time.Duration
 	Interval       time.Duration
@@ -29,12 +29,6 @@ type watchOptions struct {
 	AutoRollback   bool
 	RollbackArgs   []string
 	Webhook        string
-	Actor          string
-	Policy         PolicyOptions
-	Ev             EvidenceOptions
-	Sign           SigningOptions
-	Store          StoreOptions
-	Remote         RemoteOptions
 	Output         OutputOptions
 	g              *globals
 }
@@ -89,7 +83,7 @@ for --baseline-from, a ledger that cannot be written, a bad policy).`,
 		},
 	}
 	f := c.Flags()
-	o.Release.AddFlags(f, g)
+	o.stepOptions.addFlags(c, g, "who watches")
 	f.StringVar(&o.Signals, "signals", "", "signals file, YAML (required)")
 	f.DurationVar(&o.Window, "window", 15*time.Minute, "how long to watch")
 	f.DurationVar(&o.Interval, "interval", 15*time.Second, "how often to sample")
@@ -98,14 +92,7 @@ for --baseline-from, a ledger that cannot be written, a bad policy).`,
 	f.BoolVar(&o.AutoRollback, "auto-rollback", false, "on a breach, run shipgate rollback unless a human holds the release (the policy must allow it)")
 	f.StringArrayVar(&o.RollbackArgs, "rollback-arg", nil, "an argument added to the automated shipgate rollback, e.g. --rollback-arg=--dir=/srv/app (repeatable)")
 	f.StringVar(&o.Webhook, "webhook", "", "URL that receives alerts as JSON (default: the signals file's alerts.webhook)")
-	personVar(f, &o.Actor, "actor", "", "who watches (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
-	_ = c.MarkFlagRequired("release")
 	_ = c.MarkFlagRequired("signals")
-	o.Policy.AddFlags(f, g)
-	o.Ev.AddFlags(f)
-	o.Sign.AddFlags(f)
-	o.Store.AddFlags(f, g)
-	o.Remote.AddFlags(f, g)
 	o.Output.AddCIFlags(f)
 	return c
 }
@@ -129,7 +116,7 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	if o.Remote.on() && o.BaselineFrom != "" {
 		return release.ErrBaselineFromRemote
 	}
-	be, signer, rel, err := openStep(ctx, s, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
+	be, signer, rel, err := o.open(ctx, s, rel)
 	if err != nil {
 		return err
 	}

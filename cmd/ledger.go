@@ -2,26 +2,21 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/api"
 	"github.com/localizevideos/shipgate/format/console"
-	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/store"
 )
 
 type evidenceAddOptions struct {
-	Paths  []string
-	Ev     EvidenceOptions
-	Store  StoreOptions
-	Remote RemoteOptions
-	Output OutputOptions
+	ledgerOptions
+	Paths []string
+	Ev    EvidenceOptions
 }
 
 func newEvidenceAddCmd(s Streams, g *globals) *cobra.Command {
@@ -38,9 +33,7 @@ func newEvidenceAddCmd(s Streams, g *globals) *cobra.Command {
 		},
 	}
 	o.Ev.AddFlags(c.Flags())
-	o.Store.AddFlags(c.Flags(), g)
-	o.Remote.AddFlags(c.Flags(), g)
-	o.Output.AddFlags(c.Flags())
+	o.addFlags(c.Flags(), g)
 	return c
 }
 
@@ -56,7 +49,7 @@ func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error
 	if err != nil {
 		return err
 	}
-	b, err := o.Remote.backend(ctx, &o.Store, backendOptions{V: v})
+	b, err := o.open(ctx, backendOptions{V: v})
 	if err != nil {
 		return err
 	}
@@ -65,10 +58,7 @@ func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error
 	if err != nil {
 		return err
 	}
-	if o.Output.Format == "json" {
-		return writeJSON(s.Out, out)
-	}
-	return console.EvidenceAdded(s.Out, out)
+	return emit(s.Out, o.Output, out, console.EvidenceAdded)
 }
 
 func newViolationsCmd(s Streams, g *globals) *cobra.Command {
@@ -81,13 +71,11 @@ func newViolationsCmd(s Streams, g *globals) *cobra.Command {
 }
 
 type violationsListOptions struct {
+	ledgerOptions
 	Open    bool
 	Closed  bool
 	Service string
 	Release string
-	Store   StoreOptions
-	Remote  RemoteOptions
-	Output  OutputOptions
 }
 
 func newViolationsListCmd(s Streams, g *globals) *cobra.Command {
@@ -106,9 +94,7 @@ func newViolationsListCmd(s Streams, g *globals) *cobra.Command {
 	c.Flags().BoolVar(&o.Closed, "closed", false, "only closed ones")
 	nameVar(c.Flags(), &o.Service, "service", "", "only this service's")
 	nameVar(c.Flags(), &o.Release, "release", "", "only this release's")
-	o.Store.AddFlags(c.Flags(), g)
-	o.Remote.AddFlags(c.Flags(), g)
-	o.Output.AddFlags(c.Flags())
+	o.addFlags(c.Flags(), g)
 	return c
 }
 
@@ -126,31 +112,21 @@ func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions)
 	case o.Closed:
 		f.Status = store.StatusClosed
 	}
-	db, err := o.Remote.backend(ctx, &o.Store, backendOptions{ReadOnly: true})
+	db, err := o.open(ctx, backendOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	vs, err := db.Violations(ctx, f)
+	views, err := release.Violations(ctx, db, f, s.now())
 	if err != nil {
-		return fmt.Errorf("read violations: %w", err)
+		return err
 	}
-	now := s.now()
-	views := make([]api.ViolationView, len(vs))
-	for i, v := range vs {
-		views[i] = api.NewViolationView(v, now)
-	}
-	if o.Output.Format == "json" {
-		return writeJSON(s.Out, views)
-	}
-	return console.Violations(s.Out, views)
+	return emit(s.Out, o.Output, views, console.Violations)
 }
 
 type violationsShowOptions struct {
-	ID     string
-	Store  StoreOptions
-	Remote RemoteOptions
-	Output OutputOptions
+	ledgerOptions
+	ID string
 }
 
 func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
@@ -166,7 +142,7 @@ func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
 			if err := o.Output.validate(); err != nil {
 				return err
 			}
-			db, err := o.Remote.backend(c.Context(), &o.Store, backendOptions{ReadOnly: true})
+			db, err := o.open(c.Context(), backendOptions{ReadOnly: true})
 			if err != nil {
 				return err
 			}
@@ -175,16 +151,10 @@ func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("violation %s: %w", o.ID, err)
 			}
-			vv := api.NewViolationView(v, s.now())
-			if o.Output.Format == "json" {
-				return writeJSON(s.Out, vv)
-			}
-			return console.Violation(s.Out, vv)
+			return emit(s.Out, o.Output, api.NewViolationView(v, s.now()), console.Violation)
 		},
 	}
-	o.Store.AddFlags(c.Flags(), g)
-	o.Remote.AddFlags(c.Flags(), g)
-	o.Output.AddFlags(c.Flags())
+	o.addFlags(c.Flags(), g)
 	return c
 }
 
@@ -230,14 +200,7 @@ func postmortemAddRun(ctx context.Context, s Streams, o *postmortemAddOptions) e
 	if err != nil {
 		return err
 	}
-	if doc.Kind != "Postmortem" {
-		return fmt.Errorf("%s: kind %s: want a Postmortem", o.Path, doc.Kind)
-	}
-	ids, err := release.PostmortemCloses(doc, o.Violations)
-	var nn *release.NotNamedError
-	if errors.As(err, &nn) {
-		return fmt.Errorf("%s: /data/violations: does not name %s (it names %s)", o.Path, nn.ID, strings.Join(nn.Named, ", "))
-	}
+	ids, err := release.PostmortemFile(o.Path, doc, o.Violations)
 	if err != nil {
 		return err
 	}
@@ -278,18 +241,14 @@ func newDecisionCmd(s Streams, g *globals) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			d, err := db.Decision(c.Context(), o.ID)
+			seq, rec, err := release.RecordedDecision(c.Context(), db, o.ID)
 			if err != nil {
-				return fmt.Errorf("decision %s: %w", o.ID, err)
-			}
-			var rec gate.Record
-			if err := json.Unmarshal(d.Body, &rec); err != nil {
-				return fmt.Errorf("decision %s: %w", o.ID, err)
+				return err
 			}
 			if o.Output.Format == "json" {
-				return writeJSON(s.Out, map[string]any{"entry": d.Seq, "decision": rec.Decision, "replay": rec.Replay})
+				return writeJSON(s.Out, map[string]any{"entry": seq, "decision": rec.Decision, "replay": rec.Replay})
 			}
-			fmt.Fprintf(s.Out, "ledger entry %d\n", d.Seq)
+			fmt.Fprintf(s.Out, "ledger entry %d\n", seq)
 			return writeDecisionText(s.Out, rec.Decision)
 		},
 	}

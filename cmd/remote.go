@@ -267,3 +267,23 @@ func (o *stepOptions) addFlags(c *cobra.Command, g *globals, who string) {
 func (o *stepOptions) open(ctx context.Context, s Streams, rel engine.Release) (release.Backend, *evidence.Signer, engine.Release, error) {
 	return openStep(ctx, s, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
 }
+
+// ledgerOptions choose the ledger a command reads or records in (a local
+// store, or a server) and how it prints.
+type ledgerOptions struct {
+	Store  StoreOptions
+	Remote RemoteOptions
+	Output OutputOptions
+}
+
+// addFlags binds the options to fs.
+func (o *ledgerOptions) addFlags(fs *pflag.FlagSet, g *globals) {
+	o.Store.AddFlags(fs, g)
+	o.Remote.AddFlags(fs, g)
+	o.Output.AddFlags(fs)
+}
+
+// open opens the ledger's backend (RemoteOptions.backend).
+func (o *ledgerOptions) open(ctx context.Context, bo backendOptions) (release.Backend, error) {
+	return o.Remote.backend(ctx, &o.Store, bo)
+}

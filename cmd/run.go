@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/localizevideos/shipgate/collect/git"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/runner"
@@ -122,12 +121,9 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	facts, err := git.Collect(o.Dir, o.MainBranches)
+	facts, err := release.Checkout(o.Dir, o.MainBranches, rel.Commit)
 	if err != nil {
 		return err
-	}
-	if rel.Commit != "" && rel.Commit != facts.Commit {
-		return fmt.Errorf("--commit %s is not the checkout's HEAD %s (%s)", rel.Commit, facts.Commit, o.Dir)
 	}
 	v, err := o.Ev.Validator()
 	if err != nil {
@@ -145,21 +141,15 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 		return err
 	}
 	defer b.Close()
-	named, declared, err := release.PlanRelease(ctx, release.PlansOf(b), v, rel, facts.Commit, ConfigFile)
-	if err != nil {
-		return err
-	}
-	if !declared {
-		fmt.Fprintf(s.Err, "shipgate: warning: no Plan of release %s declares commit %s (HEAD of %s): what this run records will not count for the release\n",
-			rel.ID, shortHex(facts.Commit), o.Dir)
-	}
 	paths, _ := o.Artifacts.outputPaths() // checked above
 	host, _ := os.Hostname()
 	st := &release.Step{B: b, Signer: signer, Facts: facts, CI: runner.DetectCI(g.getenv), Dir: o.Dir, MainBranches: o.MainBranches,
-		Argv: o.Argv, OutputPaths: paths, Log: s.Err, Now: s.now,
-		Env: runner.Envelope{ReleaseID: named.ID, Service: named.Service, Environment: named.Environment,
-			Repository: facts.Repository, Commit: facts.Commit, Version: Version, Host: host, Actor: actor(o.Actor, g)},
+		Argv: o.Argv, OutputPaths: paths, Log: s.Err, Now: s.now, Env: runner.Envelope{Version: Version, Host: host, Actor: actor(o.Actor, g)},
 		Run: &runner.Runner{Stdout: s.Out, Stderr: s.Err, Dir: o.Dir, Now: s.now},
+	}
+	named, err := st.Name(ctx, v, rel, ConfigFile)
+	if err != nil {
+		return err
 	}
 	if !o.Artifacts.Off {
 		st.Keep = release.KeepArtifact(o.Artifacts.Store, o.Dir, paths)

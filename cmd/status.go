@@ -1,17 +1,18 @@
 package cmd
 
 import (
+	"io"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/format/console"
+	"github.com/localizevideos/shipgate/gate"
 )
 
 type statusOptions struct {
+	ledgerOptions
 	Release string
 	Ev      EvidenceOptions
-	Store   StoreOptions
-	Remote  RemoteOptions
-	Output  OutputOptions
 }
 
 func newStatusCmd(s Streams, g *globals) *cobra.Command {
@@ -26,7 +27,7 @@ func newStatusCmd(s Streams, g *globals) *cobra.Command {
 			if err := o.Output.validate(); err != nil {
 				return err
 			}
-			b, err := o.Remote.backend(c.Context(), &o.Store, backendOptions{Ev: &o.Ev, LocalEv: true, ReadOnly: true})
+			b, err := o.open(c.Context(), backendOptions{Ev: &o.Ev, LocalEv: true, ReadOnly: true})
 			if err != nil {
 				return err
 			}
@@ -35,17 +36,12 @@ func newStatusCmd(s Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if o.Output.Format == "json" {
-				return writeJSON(s.Out, st)
-			}
-			return console.Status(s.Out, st, s.now())
+			return emit(s.Out, o.Output, st, func(w io.Writer, st *gate.ReleaseStatus) error { return console.Status(w, st, s.now()) })
 		},
 	}
 	nameVar(c.Flags(), &o.Release, "release", "", "release id (required)")
 	_ = c.MarkFlagRequired("release")
 	o.Ev.AddFlags(c.Flags())
-	o.Store.AddFlags(c.Flags(), g)
-	o.Remote.AddFlags(c.Flags(), g)
-	o.Output.AddFlags(c.Flags())
+	o.addFlags(c.Flags(), g)
 	return c
 }

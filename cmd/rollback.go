@@ -202,7 +202,8 @@ func doRollback(ctx context.Context, s Streams, b release.Backend, signer *evide
 		return err // exit 2: nothing ran, or what ran could not be recorded
 	}
 	// The exit code stays the rollback's, even if the output fails.
-	if _ = console.RolledBack(s.Err, s.Out, rel.ID, out); out.Result.Err == nil {
+	_ = console.RolledBack(s.Err, s.Out, rel.ID, out)
+	if out.Result.Err == nil {
 		return nil
 	}
 	return &exitError{code: ExitDeny, err: out.Result.Err, silent: true}

@@ -9,10 +9,13 @@ import (
 	"github.com/jedib0t/go-pretty/v6/table"
 
 	"github.com/localizevideos/shipgate/api"
+	"github.com/localizevideos/shipgate/collect/git"
+	"github.com/localizevideos/shipgate/collect/pm2"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/reconcile"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/rollback"
 	"github.com/localizevideos/shipgate/store"
@@ -176,4 +179,25 @@ func TestWatchDenied(t *testing.T) {
 			t.Errorf("%s: WatchDenied = %t, %q; want %t, %q", c.name, got, log.String(), c.denied, c.log)
 		}
 	}
+}
+
+func TestReconciled(t *testing.T) {
+	r := &release.PM2Reconciled{Dir: "/srv/app", Facts: git.Facts{Commit: "3f2c9a0e5b1d4c7a8e6f"},
+		Process: pm2.Process{PID: 42, Restarts: 3, StartedAt: due},
+		Record: &reconcile.Record{Decision: &engine.Decision{ID: "dec_r", Allow: true},
+			Observed: reconcile.Observation{Explained: &reconcile.Event{Kind: "Deploy", Release: "lv-1", Evidence: "sha256:d"},
+				Output: &reconcile.OutputState{Paths: []string{"dist"}, Tree: "sha256:t", Expected: "sha256:t"}}}}
+	rel := engine.Release{Service: "app", Environment: "production"}
+	check(t, "Reconciled(clean)", render(t, func(w *strings.Builder) error { return console.Reconciled(w, "app", rel, r) }),
+		"reconcile pm2 app (app/production, pid 42, restarts 3, started 2026-11-28T10:00:00Z) at 3f2c9a0e5b1d in /srv/app: clean\n"+
+			"  started during the Deploy of release lv-1 (sha256:d)\n"+
+			"  build output dist is as deployed (tree sha256:t)\n"+
+			"  recorded dec_r\n")
+	r.Record.Decision = &engine.Decision{ID: "dec_r", Opened: []string{"vio_1", "vio_2"},
+		Violations: []engine.Finding{{Rule: "forbidden.hot-patch", Message: "dist changed", Remediation: "redeploy"}}}
+	r.Record.Observed = reconcile.Observation{}
+	check(t, "Reconciled(drift)", render(t, func(w *strings.Builder) error { return console.Reconciled(w, "app", rel, r) }),
+		"reconcile pm2 app (app/production, pid 42, restarts 3, started 2026-11-28T10:00:00Z) at 3f2c9a0e5b1d in /srv/app: DRIFT\n"+
+			"  forbidden.hot-patch: dist changed\n    fix: redeploy\n"+
+			"  recorded dec_r, opened violation vio_1, opened violation vio_2\n")
 }

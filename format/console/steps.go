@@ -34,17 +34,16 @@ func RolledBack(log, out io.Writer, id string, o *release.RollbackOutcome) error
 	for _, n := range res.Notes {
 		fmt.Fprintf(&b, "shipgate: %s\n", n)
 	}
-	if _, err := io.WriteString(log, b.String()); err != nil {
-		return err
-	}
-	if _, err := fmt.Fprintf(out, "rollback %s %s: %s in %.3fs%s\n", o.Plan.Strategy, res.Status, id, res.Duration.Seconds(), o.Deployed); err != nil {
-		return err
+	_, err := io.WriteString(log, b.String())
+	if _, werr := fmt.Fprintf(out, "rollback %s %s: %s in %.3fs%s\n", o.Plan.Strategy, res.Status, id, res.Duration.Seconds(), o.Deployed); err == nil {
+		err = werr
 	}
 	if res.Err != nil {
-		_, err := fmt.Fprintf(log, "shipgate: rollback failed: %v\n", res.Err)
-		return err
+		if _, werr := fmt.Fprintf(log, "shipgate: rollback failed: %v\n", res.Err); err == nil {
+			err = werr
+		}
 	}
-	return nil
+	return err
 }
 
 // Held writes a Hold of release id recorded (placed with reason, or

@@ -234,12 +234,8 @@ func (st *Step) Name(ctx context.Context, v *evidence.Validator, rel engine.Rele
 		return named, err
 	}
 	if !declared {
-		head := st.Facts.Commit
-		if len(head) > 12 {
-			head = head[:12]
-		}
 		fmt.Fprintf(st.Log, "shipgate: warning: no Plan of release %s declares commit %s (HEAD of %s): what this run records will not count for the release\n",
-			rel.ID, head, st.Dir)
+			rel.ID, ShortHex(st.Facts.Commit), st.Dir)
 	}
 	st.Env.ReleaseID, st.Env.Service, st.Env.Environment = named.ID, named.Service, named.Environment
 	st.Env.Repository, st.Env.Commit = st.Facts.Repository, st.Facts.Commit

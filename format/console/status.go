@@ -9,6 +9,7 @@ import (
 	"github.com/jedib0t/go-pretty/v6/table"
 
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/release"
 )
 
 // Status writes a release's checklist: each step marked done [x],
@@ -56,7 +57,7 @@ func RollbackLine(rb gate.Rollback) string {
 	}
 	switch {
 	case rb.ToRelease != "":
-		fmt.Fprintf(&b, " to %s @ %s", rb.ToRelease, shortHex(rb.ToCommit))
+		fmt.Fprintf(&b, " to %s @ %s", rb.ToRelease, release.ShortHex(rb.ToCommit))
 	case rb.Flag != "":
 		fmt.Fprintf(&b, " flag %s off", rb.Flag)
 	}

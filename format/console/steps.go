@@ -17,7 +17,7 @@ func Recorded(log io.Writer, r *release.Recorded) error {
 	doc := r.Doc
 	status, _ := doc.Value["data"].(map[string]any)["status"].(string)
 	_, err := fmt.Fprintf(log, "shipgate: recorded %s %s for release %s @ %s: %s\nshipgate: signed by %s (DSSE envelope kept in the ledger)\n",
-		r.Kind, status, doc.ReleaseID, shortHex(doc.Commit), doc.Digest, strings.Join(doc.SignedBy, ", "))
+		r.Kind, status, doc.ReleaseID, release.ShortHex(doc.Commit), doc.Digest, strings.Join(doc.SignedBy, ", "))
 	return err
 }
 
@@ -79,7 +79,7 @@ func Reconciled(w io.Writer, app string, rel engine.Release, r *release.PM2Recon
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "reconcile pm2 %s (%s/%s, pid %d, restarts %d, started %s) at %s in %s: %s\n",
-		app, rel.Service, rel.Environment, proc.PID, proc.Restarts, proc.StartedAt.Format(time.RFC3339), shortHex(r.Facts.Commit), r.Dir, state)
+		app, rel.Service, rel.Environment, proc.PID, proc.Restarts, proc.StartedAt.Format(time.RFC3339), release.ShortHex(r.Facts.Commit), r.Dir, state)
 	if e := rec.Observed.Explained; e != nil {
 		fmt.Fprintf(&b, "  started during the %s of release %s (%s)\n", e.Kind, e.Release, e.Evidence)
 	}

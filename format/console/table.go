@@ -34,11 +34,3 @@ func Table(w io.Writer, indent string, widths []int, rows []table.Row) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
-
-// shortHex is the first 12 characters of a hex digest or commit.
-func shortHex(s string) string {
-	if len(s) > 12 {
-		return s[:12]
-	}
-	return s
-}

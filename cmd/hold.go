@@ -3,11 +3,10 @@ package cmd
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/release"
 )
 
@@ -98,22 +97,7 @@ func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 	if err != nil {
 		return err
 	}
-	// A server records the Hold as the token's person; locally it counts
-	// because its signer is bound to the holder.
-	how := "signed by " + strings.Join(h.SignedBy, ", ")
-	if len(h.SignedBy) == 0 {
-		how = "recorded by the server for " + h.By
-	}
-	rel := req.Release
-	switch {
-	case o.Lift && h.Before == nil:
-		fmt.Fprintf(s.Out, "lifted: %s had no hold; recorded anyway (%s, %s)\n", rel.ID, h.Digest, how)
-	case o.Lift:
-		fmt.Fprintf(s.Out, "lifted: %s lifted %s's hold on %s; automated rollback applies again (%s, %s)\n", h.By, h.Before.By, rel.ID, h.Digest, how)
-	default:
-		fmt.Fprintf(s.Out, "held: %s holds %s (%s); a breach only alerts until the hold is lifted (%s, %s)\n", h.By, rel.ID, o.Reason, h.Digest, how)
-	}
-	return nil
+	return console.Held(s.Out, h, req.Release.ID, o.Lift, o.Reason)
 }
 
 // holdBackend opens the backend of the Hold and completes req: with

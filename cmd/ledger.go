@@ -2,27 +2,21 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
-	"time"
 
-	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/api"
-	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/store"
 )
 
 type evidenceAddOptions struct {
-	Paths  []string
-	Ev     EvidenceOptions
-	Store  StoreOptions
-	Remote RemoteOptions
-	Output OutputOptions
+	ledgerOptions
+	Paths []string
+	Ev    EvidenceOptions
 }
 
 func newEvidenceAddCmd(s Streams, g *globals) *cobra.Command {
@@ -39,22 +33,8 @@ func newEvidenceAddCmd(s Streams, g *globals) *cobra.Command {
 		},
 	}
 	o.Ev.AddFlags(c.Flags())
-	o.Store.AddFlags(c.Flags(), g)
-	o.Remote.AddFlags(c.Flags(), g)
-	o.Output.AddFlags(c.Flags())
+	o.addFlags(c.Flags(), g)
 	return c
-}
-
-type added struct {
-	Kind    string `json:"kind"`
-	Digest  string `json:"digest"`
-	Source  string `json:"source"`
-	Release string `json:"release"`
-	Entry   int64  `json:"entry,omitempty"`
-	New     bool   `json:"new"`
-	// SignedBy lists the verified signers of a document that came in a
-	// DSSE envelope.
-	SignedBy []string `json:"signedBy,omitempty"`
 }
 
 func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error {
@@ -69,34 +49,16 @@ func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error
 	if err != nil {
 		return err
 	}
-	b, err := o.Remote.backend(ctx, &o.Store, backendOptions{V: v})
+	b, err := o.open(ctx, backendOptions{V: v})
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	entry, err := b.AddEvidence(ctx, time.Time{}, docs)
+	out, err := release.AddEvidence(ctx, b, docs)
 	if err != nil {
-		return fmt.Errorf("record evidence: %w", err)
+		return err
 	}
-	out := make([]added, len(docs))
-	for i, d := range docs {
-		out[i] = added{Kind: d.Kind, Digest: d.Digest, Source: d.Source, Release: d.ReleaseID, Entry: entry[d.Digest], New: entry[d.Digest] > 0, SignedBy: d.SignedBy}
-	}
-	if o.Output.Format == "json" {
-		return writeJSON(s.Out, out)
-	}
-	rows := make([]table.Row, len(out))
-	for i, a := range out {
-		state := fmt.Sprintf("recorded as entry %d", a.Entry)
-		if !a.New {
-			state = "already recorded"
-		}
-		if len(a.SignedBy) > 0 && a.New {
-			state += ", signed by " + strings.Join(a.SignedBy, ", ")
-		}
-		rows[i] = table.Row{a.Kind, a.Digest, fmt.Sprintf("%s (release %s): %s", a.Source, a.Release, state)}
-	}
-	return writeTable(s.Out, "", []int{15}, rows)
+	return emit(s.Out, o.Output, out, console.EvidenceAdded)
 }
 
 func newViolationsCmd(s Streams, g *globals) *cobra.Command {
@@ -109,13 +71,11 @@ func newViolationsCmd(s Streams, g *globals) *cobra.Command {
 }
 
 type violationsListOptions struct {
+	ledgerOptions
 	Open    bool
 	Closed  bool
 	Service string
 	Release string
-	Store   StoreOptions
-	Remote  RemoteOptions
-	Output  OutputOptions
 }
 
 func newViolationsListCmd(s Streams, g *globals) *cobra.Command {
@@ -134,9 +94,7 @@ func newViolationsListCmd(s Streams, g *globals) *cobra.Command {
 	c.Flags().BoolVar(&o.Closed, "closed", false, "only closed ones")
 	nameVar(c.Flags(), &o.Service, "service", "", "only this service's")
 	nameVar(c.Flags(), &o.Release, "release", "", "only this release's")
-	o.Store.AddFlags(c.Flags(), g)
-	o.Remote.AddFlags(c.Flags(), g)
-	o.Output.AddFlags(c.Flags())
+	o.addFlags(c.Flags(), g)
 	return c
 }
 
@@ -154,44 +112,21 @@ func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions)
 	case o.Closed:
 		f.Status = store.StatusClosed
 	}
-	db, err := o.Remote.backend(ctx, &o.Store, backendOptions{ReadOnly: true})
+	db, err := o.open(ctx, backendOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	vs, err := db.Violations(ctx, f)
+	views, err := release.Violations(ctx, db, f, s.now())
 	if err != nil {
-		return fmt.Errorf("read violations: %w", err)
-	}
-	now := s.now()
-	views := make([]api.ViolationView, len(vs))
-	for i, v := range vs {
-		views[i] = api.NewViolationView(v, now)
-	}
-	if o.Output.Format == "json" {
-		return writeJSON(s.Out, views)
-	}
-	if len(views) == 0 {
-		_, err := fmt.Fprintln(s.Out, "no violations")
 		return err
 	}
-	rows := make([]table.Row, len(views))
-	for i, v := range views {
-		state := v.Status
-		if v.Overdue {
-			state = "OVERDUE"
-		}
-		rows[i] = table.Row{v.ID, v.Kind, state, fmt.Sprintf("due %s  %s %s %s  %s",
-			v.Due.UTC().Format("2006-01-02"), v.Service, v.Release, v.Gate, strings.Join(v.Rules, ","))}
-	}
-	return writeTable(s.Out, "", []int{30, 10, 7}, rows)
+	return emit(s.Out, o.Output, views, console.Violations)
 }
 
 type violationsShowOptions struct {
-	ID     string
-	Store  StoreOptions
-	Remote RemoteOptions
-	Output OutputOptions
+	ledgerOptions
+	ID string
 }
 
 func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
@@ -207,7 +142,7 @@ func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
 			if err := o.Output.validate(); err != nil {
 				return err
 			}
-			db, err := o.Remote.backend(c.Context(), &o.Store, backendOptions{ReadOnly: true})
+			db, err := o.open(c.Context(), backendOptions{ReadOnly: true})
 			if err != nil {
 				return err
 			}
@@ -216,26 +151,10 @@ func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("violation %s: %w", o.ID, err)
 			}
-			vv := api.NewViolationView(v, s.now())
-			if o.Output.Format == "json" {
-				return writeJSON(s.Out, vv)
-			}
-			fmt.Fprintf(s.Out, "%s (%s) %s\n", vv.ID, vv.Kind, vv.Status)
-			fmt.Fprintf(s.Out, "release:   %s (%s/%s), %s gate, decision %s\n", vv.Release, vv.Service, vv.Environment, vv.Gate, vv.Decision)
-			fmt.Fprintf(s.Out, "rules:     %s\n", strings.Join(vv.Rules, ", "))
-			fmt.Fprintf(s.Out, "actor:     %s\n", vv.Actor)
-			fmt.Fprintf(s.Out, "opened:    %s\n", vv.OpenedAt.UTC().Format(time.RFC3339))
-			fmt.Fprintf(s.Out, "due:       %s%s\n", vv.Due.UTC().Format(time.RFC3339), map[bool]string{true: " (overdue)"}[vv.Overdue])
-			if vv.ClosedAt != "" {
-				fmt.Fprintf(s.Out, "closed:    %s by postmortem %s\n", vv.ClosedAt, vv.ClosedBy)
-			}
-			_, err = fmt.Fprintf(s.Out, "message:   %s\n", vv.Message)
-			return err
+			return emit(s.Out, o.Output, api.NewViolationView(v, s.now()), console.Violation)
 		},
 	}
-	o.Store.AddFlags(c.Flags(), g)
-	o.Remote.AddFlags(c.Flags(), g)
-	o.Output.AddFlags(c.Flags())
+	o.addFlags(c.Flags(), g)
 	return c
 }
 
@@ -281,14 +200,7 @@ func postmortemAddRun(ctx context.Context, s Streams, o *postmortemAddOptions) e
 	if err != nil {
 		return err
 	}
-	if doc.Kind != "Postmortem" {
-		return fmt.Errorf("%s: kind %s: want a Postmortem", o.Path, doc.Kind)
-	}
-	ids, err := release.PostmortemCloses(doc, o.Violations)
-	var nn *release.NotNamedError
-	if errors.As(err, &nn) {
-		return fmt.Errorf("%s: /data/violations: does not name %s (it names %s)", o.Path, nn.ID, strings.Join(nn.Named, ", "))
-	}
+	ids, err := release.PostmortemFile(o.Path, doc, o.Violations)
 	if err != nil {
 		return err
 	}
@@ -301,10 +213,7 @@ func postmortemAddRun(ctx context.Context, s Streams, o *postmortemAddOptions) e
 	if err != nil {
 		return fmt.Errorf("close violations: %w", err)
 	}
-	for _, c := range closed {
-		fmt.Fprintf(s.Out, "closed %s (%s %s, %s gate) by postmortem %s\n", c.ID, c.Kind, c.ReleaseID, c.Gate, doc.Digest)
-	}
-	return nil
+	return console.Closed(s.Out, closed, doc.Digest)
 }
 
 type decisionShowOptions struct {
@@ -332,18 +241,14 @@ func newDecisionCmd(s Streams, g *globals) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			d, err := db.Decision(c.Context(), o.ID)
+			seq, rec, err := release.RecordedDecision(c.Context(), db, o.ID)
 			if err != nil {
-				return fmt.Errorf("decision %s: %w", o.ID, err)
-			}
-			var rec gate.Record
-			if err := json.Unmarshal(d.Body, &rec); err != nil {
-				return fmt.Errorf("decision %s: %w", o.ID, err)
+				return err
 			}
 			if o.Output.Format == "json" {
-				return writeJSON(s.Out, map[string]any{"entry": d.Seq, "decision": rec.Decision, "replay": rec.Replay})
+				return writeJSON(s.Out, map[string]any{"entry": seq, "decision": rec.Decision, "replay": rec.Replay})
 			}
-			fmt.Fprintf(s.Out, "ledger entry %d\n", d.Seq)
+			fmt.Fprintf(s.Out, "ledger entry %d\n", seq)
 			return writeDecisionText(s.Out, rec.Decision)
 		},
 	}

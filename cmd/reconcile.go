@@ -1,15 +1,15 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/collect/pm2"
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/reconcile"
 	"github.com/localizevideos/shipgate/release"
 )
@@ -110,19 +110,7 @@ func reconcileRun(ctx context.Context, s Streams, g *globals, o *reconcileOption
 	if rel.Service == "" || rel.Environment == "" {
 		return fmt.Errorf("reconcile: give --service and --environment (or set them in %s)", ConfigFile)
 	}
-	app := o.App
-	if app == "" {
-		app = rel.Service
-	}
-	home := o.PM2Home
-	if home == "" {
-		home = g.getenv("PM2_HOME")
-	}
-	if home == "" {
-		if h := g.getenv("HOME"); h != "" {
-			home = filepath.Join(h, ".pm2")
-		}
-	}
+	app := cmp.Or(o.App, rel.Service)
 	eng, err := o.Policy.Engine(ctx)
 	if err != nil {
 		return err
@@ -131,40 +119,21 @@ func reconcileRun(ctx context.Context, s Streams, g *globals, o *reconcileOption
 	if err != nil {
 		return err
 	}
-	r, err := release.ReconcilePM2(ctx, o.Store.Open, release.PM2Request{PM2: &pm2.Client{Bin: o.PM2, Home: home}, App: app, Dir: o.Dir, MainBranches: o.MainBranches,
+	r, err := release.ReconcilePM2(ctx, o.Store.Open, release.PM2Request{PM2: &pm2.Client{Bin: o.PM2, Home: release.PM2Home(o.PM2Home, g.getenv)}, App: app, Dir: o.Dir, MainBranches: o.MainBranches,
 		Request: reconcile.Request{Service: rel.Service, Environment: rel.Environment, Output: output, Release: rel.ID, Actor: actor(o.Actor, g),
 			Now: g.clock(), Tolerance: o.Tolerance, PostmortemDue: eng.PostmortemDue(), NewID: g.NewID}})
 	if err != nil {
 		return err
 	}
-	rec, proc, dir := r.Record, r.Process, r.Dir
 	if o.Output.Format == "json" {
-		if err := writeJSON(s.Out, rec); err != nil {
-			return err
-		}
+		err = writeJSON(s.Out, r.Record)
 	} else {
-		state := "clean"
-		if !rec.Allow {
-			state = "DRIFT"
-		}
-		fmt.Fprintf(s.Out, "reconcile pm2 %s (%s/%s, pid %d, restarts %d, started %s) at %s in %s: %s\n",
-			app, rel.Service, rel.Environment, proc.PID, proc.Restarts, proc.StartedAt.Format(time.RFC3339), shortHex(r.Facts.Commit), dir, state)
-		if e := rec.Observed.Explained; e != nil {
-			fmt.Fprintf(s.Out, "  started during the %s of release %s (%s)\n", e.Kind, e.Release, e.Evidence)
-		}
-		if out := rec.Observed.Output; out != nil && out.Tree != "" && out.Tree == out.Expected {
-			fmt.Fprintf(s.Out, "  build output %s is as deployed (tree %s)\n", strings.Join(out.Paths, ", "), out.Tree)
-		}
-		for _, f := range rec.Violations {
-			fmt.Fprintf(s.Out, "  %s: %s\n    fix: %s\n", f.Rule, f.Message, f.Remediation)
-		}
-		fmt.Fprintf(s.Out, "  recorded %s", rec.ID)
-		for _, id := range rec.Opened {
-			fmt.Fprintf(s.Out, ", opened violation %s", id)
-		}
-		fmt.Fprintln(s.Out)
+		err = console.Reconciled(s.Out, app, rel, r)
 	}
-	if !rec.Allow {
+	if err != nil {
+		return err
+	}
+	if !r.Record.Allow {
 		return &exitError{code: ExitDeny, err: errDenied, silent: true}
 	}
 	return nil

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/localizevideos/shipgate/client"
@@ -224,4 +226,64 @@ func stepEnvelope(rel engine.Release, actor string) runner.Envelope {
 	host, _ := os.Hostname()
 	return runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
 		Repository: rel.Repository, Commit: rel.Commit, Version: Version, Host: host, Actor: actor}
+}
+
+// emit writes v as JSON with --output json, else as text renders it.
+func emit[T any](w io.Writer, o OutputOptions, v T, text func(io.Writer, T) error) error {
+	if o.Format == "json" {
+		return writeJSON(w, v)
+	}
+	return text(w, v)
+}
+
+// stepOptions are the flags every release step that records evidence it
+// signs shares (run, verify, watch, rollback): the release, who runs the
+// step, and where it records and decides.
+type stepOptions struct {
+	Release ReleaseOptions
+	Actor   string
+	Policy  PolicyOptions
+	Ev      EvidenceOptions
+	Sign    SigningOptions
+	Store   StoreOptions
+	Remote  RemoteOptions
+}
+
+// addFlags binds the options to c's flags; who describes --actor.
+func (o *stepOptions) addFlags(c *cobra.Command, g *globals, who string) {
+	f := c.Flags()
+	o.Release.AddFlags(f, g)
+	personVar(f, &o.Actor, "actor", "", who+" (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	_ = c.MarkFlagRequired("release")
+	o.Policy.AddFlags(f, g)
+	o.Ev.AddFlags(f)
+	o.Sign.AddFlags(f)
+	o.Store.AddFlags(f, g)
+	o.Remote.AddFlags(f, g)
+}
+
+// open opens the step's backend and completes rel from its Plans
+// (openStep).
+func (o *stepOptions) open(ctx context.Context, s Streams, rel engine.Release) (release.Backend, *evidence.Signer, engine.Release, error) {
+	return openStep(ctx, s, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
+}
+
+// ledgerOptions choose the ledger a command reads or records in (a local
+// store, or a server) and how it prints.
+type ledgerOptions struct {
+	Store  StoreOptions
+	Remote RemoteOptions
+	Output OutputOptions
+}
+
+// addFlags binds the options to fs.
+func (o *ledgerOptions) addFlags(fs *pflag.FlagSet, g *globals) {
+	o.Store.AddFlags(fs, g)
+	o.Remote.AddFlags(fs, g)
+	o.Output.AddFlags(fs)
+}
+
+// open opens the ledger's backend (RemoteOptions.backend).
+func (o *ledgerOptions) open(ctx context.Context, bo backendOptions) (release.Backend, error) {
+	return o.Remote.backend(ctx, &o.Store, bo)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/localizevideos/shipgate/artifact"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/rollback"
 	"github.com/localizevideos/shipgate/runner"
@@ -20,20 +21,8 @@ import (
 
 func init() { addCommand(newRollbackCmd) }
 
-// artifactConfig is the artifacts section of shipgate.yaml: the build
-// output a passed `shipgate run build` keeps for a fast rollback.
-type artifactConfig struct {
-	// Paths are the build output, relative to the checkout (dist); none
-	// keeps nothing.
-	Paths []string `yaml:"paths"`
-	// Dir is the store (default artifact.DefaultDir, relative to the
-	// working directory like the default ledger).
-	Dir string `yaml:"dir"`
-	// Keep is how many artifacts the store keeps (default artifact.DefaultKeep).
-	Keep int `yaml:"keep"`
-	// MaxBytes limits one artifact (default artifact.DefaultMaxBytes).
-	MaxBytes int64 `yaml:"maxBytes"`
-}
+// artifactConfig is the artifacts section of shipgate.yaml.
+type artifactConfig = artifact.Config
 
 // ArtifactOptions choose the artifact store and, for a build, the build
 // output to keep in it.
@@ -57,29 +46,7 @@ func (o *ArtifactOptions) Store() (*artifact.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case cfg.Keep < 0:
-		return nil, fmt.Errorf("%s: artifacts.keep is %d: want a count of 1 or more (0 for the default, %d)", o.configName(), cfg.Keep, artifact.DefaultKeep)
-	case cfg.MaxBytes < 0:
-		return nil, fmt.Errorf("%s: artifacts.maxBytes is %d: want a size in bytes (0 for the default, %d)", o.configName(), cfg.MaxBytes, artifact.DefaultMaxBytes)
-	}
-	s := &artifact.Store{Dir: o.Dir, Keep: cfg.Keep, MaxBytes: cfg.MaxBytes, Now: o.g.clock}
-	if s.Dir == "" {
-		s.Dir = cfg.Dir
-	}
-	if s.Dir == "" {
-		s.Dir = artifact.DefaultDir
-	}
-	return s, nil
-}
-
-// paths are the build output to keep: --artifact, else the config's
-// artifacts.paths; none when --no-artifact.
-func (o *ArtifactOptions) paths() ([]string, error) {
-	if o.Off {
-		return nil, nil
-	}
-	return o.outputPaths()
+	return cfg.Store(o.Dir, o.configName(), o.g.clock)
 }
 
 // outputPaths are the build output whose tree digest is recorded:
@@ -90,14 +57,10 @@ func (o *ArtifactOptions) outputPaths() ([]string, error) {
 		return artifact.CleanPaths(o.Paths)
 	}
 	cfg, err := o.config()
-	if err != nil || len(cfg.Paths) == 0 {
+	if err != nil {
 		return nil, err
 	}
-	p, err := artifact.CleanPaths(cfg.Paths)
-	if err != nil {
-		return nil, fmt.Errorf("%s: artifacts.paths: %w", o.configName(), err)
-	}
-	return p, nil
+	return cfg.OutputPaths(o.configName())
 }
 
 func (o *ArtifactOptions) config() (artifactConfig, error) {
@@ -113,24 +76,6 @@ func (o *ArtifactOptions) configName() string {
 		return o.g.ConfigPath
 	}
 	return ConfigFile
-}
-
-// keepArtifact stores the build output of dir that o names; nil when it
-// names none.
-func keepArtifact(o *ArtifactOptions, dir string) (*runner.Artifact, error) {
-	paths, err := o.paths()
-	if err != nil || len(paths) == 0 {
-		return nil, err
-	}
-	st, err := o.Store()
-	if err != nil {
-		return nil, err
-	}
-	a, err := st.Put(dir, paths)
-	if err != nil {
-		return nil, err
-	}
-	return &runner.Artifact{Digest: a.Digest, Tree: a.Tree, Paths: a.Paths, SizeBytes: a.Size}, nil
 }
 
 // RollbackOptions say how to roll the app back: shared by shipgate rollback
@@ -158,14 +103,8 @@ func (o *RollbackOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
 
 // rollbackOptions are the flags of `shipgate rollback`.
 type rollbackOptions struct {
-	Release  ReleaseOptions
+	stepOptions
 	Rollback RollbackOptions
-	Actor    string
-	Policy   PolicyOptions
-	Ev       EvidenceOptions
-	Sign     SigningOptions
-	Store    StoreOptions
-	Remote   RemoteOptions
 }
 
 func newRollbackCmd(s Streams, g *globals) *cobra.Command {
@@ -210,20 +149,13 @@ release, a ledger that cannot be written, bad flags).`,
 		},
 	}
 	f := c.Flags()
-	o.Release.AddFlags(f, g)
+	o.stepOptions.addFlags(c, g, "who rolls back")
 	o.Rollback.AddFlags(f, g)
 	f.BoolVar(&o.Rollback.Emergency, "emergency", false, "emergency rollback: turn --flag off and restart, instead of going back to the last verified commit")
 	f.StringVar(&o.Rollback.Flag, "flag", "", "the feature flag an emergency rollback turns off")
 	f.StringVar(&o.Rollback.FlagsFile, "flags-file", "", "the app's JSON flags file (default: DIR/flags.json)")
 	f.StringVar(&o.Rollback.Trigger, "trigger", rollback.TriggerManual, "what asked for the rollback: manual, verify-failed or watch")
 	f.StringVar(&o.Rollback.Reason, "reason", "", "why, in a sentence (recorded)")
-	personVar(f, &o.Actor, "actor", "", "who rolls back (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
-	_ = c.MarkFlagRequired("release")
-	o.Policy.AddFlags(f, g)
-	o.Ev.AddFlags(f)
-	o.Sign.AddFlags(f)
-	o.Store.AddFlags(f, g)
-	o.Remote.AddFlags(f, g)
 	return c
 }
 
@@ -250,7 +182,7 @@ func rollbackCmdRun(ctx context.Context, s Streams, g *globals, o *rollbackOptio
 	if err != nil {
 		return err
 	}
-	b, signer, rel, err := openStep(ctx, s, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
+	b, signer, rel, err := o.open(ctx, s, rel)
 	if err != nil {
 		return err
 	}
@@ -269,18 +201,10 @@ func doRollback(ctx context.Context, s Streams, b release.Backend, signer *evide
 	if err != nil {
 		return err // exit 2: nothing ran, or what ran could not be recorded
 	}
-	res, doc := out.Result, out.Doc
-	fmt.Fprintf(s.Err, "shipgate: recorded Rollback %s (%s) for release %s: %s\n", res.Status, out.Plan.Strategy, rel.ID, doc.Digest)
-	if len(doc.SignedBy) > 0 {
-		fmt.Fprintf(s.Err, "shipgate: signed by %s (DSSE envelope kept in the ledger)\n", strings.Join(doc.SignedBy, ", "))
+	// The exit code stays the rollback's, even if the output fails.
+	_ = console.RolledBack(s.Err, s.Out, rel.ID, out)
+	if out.Result.Err == nil {
+		return nil
 	}
-	for _, n := range res.Notes {
-		fmt.Fprintf(s.Err, "shipgate: %s\n", n)
-	}
-	fmt.Fprintf(s.Out, "rollback %s %s: %s in %.3fs%s\n", out.Plan.Strategy, res.Status, rel.ID, res.Duration.Seconds(), out.Deployed)
-	if res.Err != nil {
-		fmt.Fprintf(s.Err, "shipgate: rollback failed: %v\n", res.Err)
-		return &exitError{code: ExitDeny, err: res.Err, silent: true}
-	}
-	return nil
+	return &exitError{code: ExitDeny, err: out.Result.Err, silent: true}
 }

@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/localizevideos/shipgate/collect/git"
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/runner"
 )
@@ -20,18 +19,12 @@ const recordTimeout = release.RecordTimeout
 
 // runOptions are the flags of `shipgate run`.
 type runOptions struct {
+	stepOptions
 	Step         string
 	Argv         []string
-	Release      ReleaseOptions
 	Dir          string
-	Actor        string
 	MainBranches []string
-	Policy       PolicyOptions
-	Ev           EvidenceOptions
-	Sign         SigningOptions
 	Artifacts    ArtifactOptions
-	Store        StoreOptions
-	Remote       RemoteOptions
 }
 
 func newRunCmd(s Streams, g *globals) *cobra.Command {
@@ -102,19 +95,12 @@ succeeded.`,
 		},
 	}
 	f := c.Flags()
-	o.Release.AddFlags(f, g)
+	o.stepOptions.addFlags(c, g, "who runs the step")
 	f.StringVar(&o.Dir, "dir", ".", "the git checkout the step builds or deploys; CMD runs there")
-	personVar(f, &o.Actor, "actor", "", "who runs the step (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	f.StringSliceVar(&o.MainBranches, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
-	_ = c.MarkFlagRequired("release")
-	o.Policy.AddFlags(f, g)
-	o.Ev.AddFlags(f)
-	o.Sign.AddFlags(f)
 	f.StringSliceVar(&o.Artifacts.Paths, "artifact", nil, "build output, relative to --dir, that a passed build records and keeps for rollback, and a deploy compares (repeatable; default: the config's artifacts.paths)")
 	f.BoolVar(&o.Artifacts.Off, "no-artifact", false, "keep no archive of this build's output (its tree digest is still recorded)")
 	o.Artifacts.addStoreFlag(f, g)
-	o.Store.AddFlags(f, g)
-	o.Remote.AddFlags(f, g)
 	return c
 }
 
@@ -135,12 +121,9 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	facts, err := git.Collect(o.Dir, o.MainBranches)
+	facts, err := release.Checkout(o.Dir, o.MainBranches, rel.Commit)
 	if err != nil {
 		return err
-	}
-	if rel.Commit != "" && rel.Commit != facts.Commit {
-		return fmt.Errorf("--commit %s is not the checkout's HEAD %s (%s)", rel.Commit, facts.Commit, o.Dir)
 	}
 	v, err := o.Ev.Validator()
 	if err != nil {
@@ -158,24 +141,18 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 		return err
 	}
 	defer b.Close()
-	named, declared, err := release.PlanRelease(ctx, release.PlansOf(b), v, rel, facts.Commit, ConfigFile)
-	if err != nil {
-		return err
-	}
-	if !declared {
-		fmt.Fprintf(s.Err, "shipgate: warning: no Plan of release %s declares commit %s (HEAD of %s): what this run records will not count for the release\n",
-			rel.ID, shortHex(facts.Commit), o.Dir)
-	}
 	paths, _ := o.Artifacts.outputPaths() // checked above
 	host, _ := os.Hostname()
 	st := &release.Step{B: b, Signer: signer, Facts: facts, CI: runner.DetectCI(g.getenv), Dir: o.Dir, MainBranches: o.MainBranches,
-		Argv: o.Argv, OutputPaths: paths, Log: s.Err, Now: s.now,
-		Env: runner.Envelope{ReleaseID: named.ID, Service: named.Service, Environment: named.Environment,
-			Repository: facts.Repository, Commit: facts.Commit, Version: Version, Host: host, Actor: actor(o.Actor, g)},
+		Argv: o.Argv, OutputPaths: paths, Log: s.Err, Now: s.now, Env: runner.Envelope{Version: Version, Host: host, Actor: actor(o.Actor, g)},
 		Run: &runner.Runner{Stdout: s.Out, Stderr: s.Err, Dir: o.Dir, Now: s.now},
 	}
+	named, err := st.Name(ctx, v, rel, ConfigFile)
+	if err != nil {
+		return err
+	}
 	if !o.Artifacts.Off {
-		st.Keep = func() (*runner.Artifact, error) { return keepArtifact(&o.Artifacts, o.Dir) }
+		st.Keep = release.KeepArtifact(o.Artifacts.Store, o.Dir, paths)
 	}
 	if o.Step == "build" {
 		r, err := st.Build(ctx)
@@ -207,11 +184,8 @@ func recorded(s Streams, r *release.Recorded, err error) error {
 	if err != nil {
 		return err
 	}
-	doc := r.Doc
-	status, _ := doc.Value["data"].(map[string]any)["status"].(string)
-	fmt.Fprintf(s.Err, "shipgate: recorded %s %s for release %s @ %s: %s\n",
-		r.Kind, status, doc.ReleaseID, shortHex(doc.Commit), doc.Digest)
-	fmt.Fprintf(s.Err, "shipgate: signed by %s (DSSE envelope kept in the ledger)\n", strings.Join(doc.SignedBy, ", "))
+	// The exit code stays the command's, even if stderr fails.
+	_ = console.Recorded(s.Err, r)
 	return commandExit(r.Result)
 }
 

@@ -2,11 +2,10 @@ package cmd
 
 import (
 	"context"
-	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/gate"
 )
 
@@ -82,8 +81,8 @@ func violationsSweepRun(ctx context.Context, s Streams, g *globals, o *violation
 		if werr := writeJSON(s.Out, found); werr != nil && err == nil {
 			err = werr
 		}
-	} else {
-		writeSwept(s, found, err == nil)
+	} else if werr := console.Swept(s.Out, found, err == nil); werr != nil && err == nil {
+		err = werr
 	}
 	if err != nil {
 		return err
@@ -92,16 +91,4 @@ func violationsSweepRun(ctx context.Context, s Streams, g *globals, o *violation
 		return &exitError{code: ExitDeny, err: errDenied, silent: true}
 	}
 	return nil
-}
-
-func writeSwept(s Streams, found []gate.Skipped, done bool) {
-	if len(found) == 0 && done {
-		fmt.Fprintln(s.Out, "no skipped verification")
-		return
-	}
-	for _, k := range found {
-		fmt.Fprintf(s.Out, "%s opened: %s %s (%s/%s), deployed %s, not verified by %s\n  %s\n  recorded %s\n",
-			k.Violation, gate.RuleSkippedSmokeTests, k.Release.ID, k.Release.Service, k.Release.Environment,
-			k.FinishedAt.Format(time.RFC3339), k.VerifyBy.Format(time.RFC3339), k.Message, k.Decision)
-	}
 }

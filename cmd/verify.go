@@ -17,17 +17,11 @@ import (
 
 // verifyOptions are the flags of `shipgate verify`.
 type verifyOptions struct {
-	Release ReleaseOptions
-	Checks  string
-	Base    string
-	Vars    []string
-	Actor   string
-	Policy  PolicyOptions
-	Ev      EvidenceOptions
-	Sign    SigningOptions
-	Store   StoreOptions
-	Output  OutputOptions
-	Remote  RemoteOptions
+	stepOptions
+	Checks string
+	Base   string
+	Vars   []string
+	Output OutputOptions
 	// RollbackOnFail runs the fast rollback (Rollback) when the gate denies.
 	RollbackOnFail bool
 	Rollback       RollbackOptions
@@ -92,18 +86,11 @@ too).`,
 		},
 	}
 	f := c.Flags()
-	o.Release.AddFlags(f, g)
+	o.stepOptions.addFlags(c, g, "who verifies")
 	f.StringVar(&o.Checks, "checks", "", "checks file, YAML (required)")
 	f.StringVar(&o.Base, "base", "", "base URL the steps are relative to (default: the file's base)")
 	f.StringArrayVar(&o.Vars, "var", nil, "K=V: a var for the checks file, over the file's vars (repeatable)")
-	personVar(f, &o.Actor, "actor", "", "who verifies (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
-	_ = c.MarkFlagRequired("release")
 	_ = c.MarkFlagRequired("checks")
-	o.Policy.AddFlags(f, g)
-	o.Ev.AddFlags(f)
-	o.Sign.AddFlags(f)
-	o.Store.AddFlags(f, g)
-	o.Remote.AddFlags(f, g)
 	o.Output.AddCIFlags(f)
 	f.BoolVar(&o.RollbackOnFail, "rollback-on-fail", false, "when the verify gate denies, roll back to the last verified release at once (see shipgate rollback)")
 	o.Rollback.AddFlags(f, g)
@@ -122,7 +109,7 @@ func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) err
 	if err != nil {
 		return err
 	}
-	b, signer, rel, err := openStep(ctx, s, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
+	b, signer, rel, err := o.open(ctx, s, rel)
 	if err != nil {
 		return err
 	}

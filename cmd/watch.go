@@ -5,24 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/signals"
-	"github.com/localizevideos/shipgate/watch"
 )
 
 func init() { addCommand(newWatchCmd) }
 
 // watchOptions are the flags of `shipgate watch`.
 type watchOptions struct {
-	Release        ReleaseOptions
+	stepOptions
 	Signals        string
 	Window         time.Duration
 	Interval       time.Duration
@@ -31,12 +29,6 @@ type watchOptions struct {
 	AutoRollback   bool
 	RollbackArgs   []string
 	Webhook        string
-	Actor          string
-	Policy         PolicyOptions
-	Ev             EvidenceOptions
-	Sign           SigningOptions
-	Store          StoreOptions
-	Remote         RemoteOptions
 	Output         OutputOptions
 	g              *globals
 }
@@ -91,7 +83,7 @@ for --baseline-from, a ledger that cannot be written, a bad policy).`,
 		},
 	}
 	f := c.Flags()
-	o.Release.AddFlags(f, g)
+	o.stepOptions.addFlags(c, g, "who watches")
 	f.StringVar(&o.Signals, "signals", "", "signals file, YAML (required)")
 	f.DurationVar(&o.Window, "window", 15*time.Minute, "how long to watch")
 	f.DurationVar(&o.Interval, "interval", 15*time.Second, "how often to sample")
@@ -100,14 +92,7 @@ for --baseline-from, a ledger that cannot be written, a bad policy).`,
 	f.BoolVar(&o.AutoRollback, "auto-rollback", false, "on a breach, run shipgate rollback unless a human holds the release (the policy must allow it)")
 	f.StringArrayVar(&o.RollbackArgs, "rollback-arg", nil, "an argument added to the automated shipgate rollback, e.g. --rollback-arg=--dir=/srv/app (repeatable)")
 	f.StringVar(&o.Webhook, "webhook", "", "URL that receives alerts as JSON (default: the signals file's alerts.webhook)")
-	personVar(f, &o.Actor, "actor", "", "who watches (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
-	_ = c.MarkFlagRequired("release")
 	_ = c.MarkFlagRequired("signals")
-	o.Policy.AddFlags(f, g)
-	o.Ev.AddFlags(f)
-	o.Sign.AddFlags(f)
-	o.Store.AddFlags(f, g)
-	o.Remote.AddFlags(f, g)
 	o.Output.AddCIFlags(f)
 	return c
 }
@@ -131,7 +116,7 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	if o.Remote.on() && o.BaselineFrom != "" {
 		return release.ErrBaselineFromRemote
 	}
-	be, signer, rel, err := openStep(ctx, s, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
+	be, signer, rel, err := o.open(ctx, s, rel)
 	if err != nil {
 		return err
 	}
@@ -150,8 +135,7 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	case out.Interrupted != nil:
 		return &exitError{code: ExitDeny, err: fmt.Errorf("watch interrupted (%v): recorded as no data, the release is not complete", out.Interrupted)}
 	}
-	d, res := out.Decision, out.Result
-	if d != nil {
+	if d := out.Decision; d != nil {
 		if werr := writeDecisionOutput(s, o.Output.Format, d); werr != nil {
 			return werr
 		}
@@ -159,33 +143,10 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	if err != nil {
 		return fmt.Errorf("complete gate: %w", err)
 	}
-	switch res.Status {
-	case watch.Breach:
-		msg := map[string]string{
-			watch.RollbackRan:  "rolled back automatically",
-			watch.RollbackHeld: fmt.Sprintf("rollback required (held by %s: decide now)", holder(out.Outcome.Hold)),
-		}[out.Outcome.Rollback]
-		if msg == "" {
-			msg = "rollback required"
-		}
-		fmt.Fprintf(s.Err, "shipgate: %s breached (%s): %s\n", rel.ID, strings.Join(res.Breached(), ", "), msg)
-		return &exitError{code: ExitDeny, err: errDenied, silent: true}
-	case watch.NoData:
-		fmt.Fprintf(s.Err, "shipgate: %s: no data for its safety signals, and no data is not healthy: the release is not complete\n", rel.ID)
-		return &exitError{code: ExitDeny, err: errDenied, silent: true}
-	}
-	if !d.Allow {
-		fmt.Fprintf(s.Err, "shipgate: complete denied\n")
+	if console.WatchDenied(s.Err, rel.ID, out) {
 		return &exitError{code: ExitDeny, err: errDenied, silent: true}
 	}
 	return nil
-}
-
-func holder(h *watch.Hold) string {
-	if h == nil {
-		return "nobody"
-	}
-	return h.By
 }
 
 func isTerminal(w any) bool {
@@ -193,58 +154,20 @@ func isTerminal(w any) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// runRollback runs `shipgate rollback` for the release as a subprocess,
-// with this command's configuration, store and policy flags, or its
-// server (the token goes in the subprocess's environment, out of the
-// process list): the rollback records itself, and watch stays a client
-// of it.
+// runRollback runs `shipgate rollback` of the release as a subprocess
+// (release.RollbackCommand) with this command's configuration, store,
+// policy and key flags, or its server.
 func runRollback(ctx context.Context, s Streams, g *globals, o *watchOptions, releaseID string) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find the shipgate executable: %w", err)
-	}
-	var args []string
-	if g.ConfigPath != "" {
-		args = append(args, "--config", g.ConfigPath)
-	}
-	args = append(args, "rollback", "--release", releaseID, "--trigger", "watch")
-	fvs := [][2]string{{"--store", o.Store.Path}, {"--policies", o.Policy.Dir}}
-	for _, d := range o.Policy.dataFiles() {
-		fvs = append(fvs, [2]string{"--data", d})
-	}
-	fvs = append(fvs, [2]string{"--bundle", o.Policy.Bundle}, [2]string{"--verify-key", o.Policy.VerifyKey}, [2]string{"--signing-key", o.Sign.Key})
-	for _, k := range o.Ev.TrustedKeys {
-		fvs = append(fvs, [2]string{"--trusted-key", k})
-	}
-	for _, fv := range fvs {
-		if fv[1] != "" {
-			args = append(args, fv[0], fv[1])
-		}
-	}
-	var env []string
+	rc := release.RollbackCommand{Config: g.ConfigPath, Release: releaseID, Store: o.Store.Path, Policies: o.Policy.Dir, Data: o.Policy.dataFiles(),
+		Bundle: o.Policy.Bundle, VerifyKey: o.Policy.VerifyKey, SigningKey: o.Sign.Key, TrustedKeys: o.Ev.TrustedKeys, Extra: o.RollbackArgs}
 	if o.Remote.on() {
 		u, tok, err := o.Remote.endpoint()
 		if err != nil {
 			return err
 		}
-		args = append(args, "--server", u)
-		env = append(os.Environ(), "SHIPGATE_TOKEN="+tok)
+		rc.Server, rc.Token, rc.Environ = u, tok, os.Environ()
 	}
-	args = append(args, o.RollbackArgs...)
-	c := exec.CommandContext(ctx, exe, args...)
-	c.Env = env
-	// argv[0] "shipgate", as a shell would run it.
-	c.Args[0] = "shipgate"
-	c.Stdout, c.Stderr = s.Err, s.Err
-	fmt.Fprintf(s.Err, "shipgate: running shipgate %s\n", strings.Join(args, " "))
-	if err := c.Run(); err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return fmt.Errorf("shipgate rollback exited %d", ee.ExitCode())
-		}
-		return err
-	}
-	return nil
+	return rc.Run(ctx, s.Err)
 }
 
 // lastCompleted is the --baseline-from value naming the service's last

@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/localizevideos/shipgate/collect/git"
 	"github.com/localizevideos/shipgate/collect/pm2"
@@ -65,4 +66,19 @@ func ReconcilePM2(ctx context.Context, open func(context.Context) (store.Store, 
 		return nil, err
 	}
 	return &PM2Reconciled{Process: proc, Dir: dir, Facts: facts, Record: rec}, nil
+}
+
+// PM2Home is the PM2_HOME of the daemon to ask: flag, else $PM2_HOME,
+// else ~/.pm2 (none without $HOME), read through getenv.
+func PM2Home(flag string, getenv func(string) string) string {
+	if flag != "" {
+		return flag
+	}
+	if h := getenv("PM2_HOME"); h != "" {
+		return h
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".pm2")
+	}
+	return ""
 }

@@ -210,3 +210,34 @@ func (st *Step) record(ctx context.Context, kind, source string, b []byte, err e
 	}
 	return &Recorded{Kind: kind, Doc: doc, Result: res}, nil
 }
+
+// Checkout reads the git facts of the checkout dir, the main branches
+// named; commit, when given (--commit), must be its HEAD.
+func Checkout(dir string, mainBranches []string, commit string) (git.Facts, error) {
+	facts, err := git.Collect(dir, mainBranches)
+	if err != nil {
+		return git.Facts{}, err
+	}
+	if commit != "" && commit != facts.Commit {
+		return git.Facts{}, fmt.Errorf("--commit %s is not the checkout's HEAD %s (%s)", commit, facts.Commit, dir)
+	}
+	return facts, nil
+}
+
+// Name names the release st records for, from rel and its recorded
+// Plans (PlanRelease; configFile names where the service and environment
+// can be set), warns on Log when no Plan declares the checkout's HEAD,
+// and fills the release and the checkout into st.Env.
+func (st *Step) Name(ctx context.Context, v *evidence.Validator, rel engine.Release, configFile string) (engine.Release, error) {
+	named, declared, err := PlanRelease(ctx, PlansOf(st.B), v, rel, st.Facts.Commit, configFile)
+	if err != nil {
+		return named, err
+	}
+	if !declared {
+		fmt.Fprintf(st.Log, "shipgate: warning: no Plan of release %s declares commit %s (HEAD of %s): what this run records will not count for the release\n",
+			rel.ID, ShortHex(st.Facts.Commit), st.Dir)
+	}
+	st.Env.ReleaseID, st.Env.Service, st.Env.Environment = named.ID, named.Service, named.Environment
+	st.Env.Repository, st.Env.Commit = st.Facts.Repository, st.Facts.Commit
+	return named, nil
+}

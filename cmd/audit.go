@@ -183,16 +183,7 @@ func keyPath(flag string, g *globals, private bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if private {
-		if cfg.Keys.Private != "" {
-			return cfg.Keys.Private, nil
-		}
-		return project.CheckpointKey, nil
-	}
-	if cfg.Keys.Public != "" {
-		return cfg.Keys.Public, nil
-	}
-	return project.CheckpointPublicKey, nil
+	return cfg.CheckpointKeyPath(flag, private), nil
 }
 
 // readCheckpoint reads a checkpoint and checks its signature.

@@ -152,9 +152,8 @@ func (o *PolicyOptions) describe() string { return o.choice().Describe() }
 // (inputfile.Read): far above what such a file holds, they keep a mistaken
 // path, a log or a disk image, from being read whole into memory.
 const (
-	maxKeyBytes    = 64 << 10 // a PEM key
-	maxConfigBytes = 1 << 20  // shipgate.yaml, a checkpoint
-	maxDataBytes   = 4 << 20  // policy data and sources; checks, signals, SLO and mapping files
+	maxKeyBytes  = project.MaxKeyBytes // a PEM key
+	maxDataBytes = 4 << 20             // policy data and sources; checks, signals, SLO and mapping files
 )
 
 // EvidenceOptions set the decoding limits and the keys trusted to sign

@@ -1,0 +1,45 @@
+package project
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/localizevideos/shipgate/internal/inputfile"
+)
+
+// LoadConfig reads the shipgate.yaml at path into cfg, strictly (an
+// unknown key is an error), and checks it. A missing file is an error only
+// when required (the user named it).
+func LoadConfig(path string, required bool, cfg interface{ Check(path string) error }) error {
+	b, err := inputfile.Read(path, MaxConfigBytes)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !required:
+		return nil
+	case err != nil:
+		return fmt.Errorf("read config: %w", err)
+	}
+	if err := yaml.UnmarshalWithOptions(b, cfg, yaml.Strict()); err != nil {
+		return fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))
+	}
+	return cfg.Check(path)
+}
+
+// CheckpointKeyPath is the checkpoint key file to read: flag when given,
+// else the config's (keys.private, or keys.public), else the default
+// (CheckpointKey, or CheckpointPublicKey).
+func (c *Config) CheckpointKeyPath(flag string, private bool) string {
+	switch {
+	case flag != "":
+		return flag
+	case private && c.Keys.Private != "":
+		return c.Keys.Private
+	case private:
+		return CheckpointKey
+	case c.Keys.Public != "":
+		return c.Keys.Public
+	}
+	return CheckpointPublicKey
+}

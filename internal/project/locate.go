@@ -1,12 +1,15 @@
 package project
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/internal/inputfile"
 )
 
@@ -42,4 +45,26 @@ func (c *Config) CheckpointKeyPath(flag string, private bool) string {
 		return c.Keys.Public
 	}
 	return CheckpointPublicKey
+}
+
+// SignFile validates the evidence document at path with v and returns it
+// in a DSSE envelope signed by signer, read back with v to check it. An
+// envelope already is refused. The canonical form is signed: the payload
+// is then the document as its digest names it.
+func SignFile(ctx context.Context, v *evidence.Validator, signer *evidence.Signer, path string) ([]byte, error) {
+	doc, err := v.LoadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if doc.Envelope != nil {
+		return nil, fmt.Errorf("%s: already a signed envelope (signed by %s)", path, strings.Join(doc.SignedBy, ", "))
+	}
+	env, err := signer.Seal(ctx, doc.Canonical)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := v.Decode(path, env); err != nil {
+		return nil, fmt.Errorf("verify the new envelope: %w", err)
+	}
+	return env, nil
 }

@@ -17,7 +17,9 @@ type verifier struct {
 	err  error
 }
 
-func (v verifier) Verify(context.Context, *ledger.Checkpoint) (ledger.Head, error) { return v.head, v.err }
+func (v verifier) Verify(context.Context, *ledger.Checkpoint) (ledger.Head, error) {
+	return v.head, v.err
+}
 
 // The verification is written as `shipgate audit verify -o json` always
 // wrote it: a JSON object with its keys in order.

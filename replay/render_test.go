@@ -37,7 +37,7 @@ func TestDiffReportText(t *testing.T) {
 
 func TestDiffReportMarkdownBounded(t *testing.T) {
 	var b strings.Builder
-	if err := diffReport(replay.MarkdownRows + 5).Write(&b, "markdown"); err != nil {
+	if err := diffReport(replay.MarkdownRows+5).Write(&b, "markdown"); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()

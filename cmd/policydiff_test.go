@@ -241,7 +241,7 @@ func indent(src []byte) []byte {
 func TestPolicyDiffFormattingOnly(t *testing.T) {
 	_, steps := policyRepo(t, indent)
 	code, out, _ := run(t, "policy", "fmt", "--check")
-	if code != cmd.ExitDeny || !strings.Contains(out, filepath.Join("policies", "gates", "deploy.rego")) {
+	if code != cmd.ExitDeny || !strings.Contains(out, filepath.Join("policies", "shipgate", "gates", "deploy", "deploy.rego")) {
 		t.Fatalf("policy fmt --check exited %d; want 1 listing the re-indented files\n%s", code, out)
 	}
 	if code, _, stderr := run(t, "policy", "fmt"); code != 0 {

@@ -95,7 +95,7 @@ func collectIncidentsRun(ctx context.Context, s Streams, g *globals, o *collectI
 	if err != nil {
 		return err
 	}
-	defer r.Ledger.Close()
+	defer r.db.Close()
 	doc, list, err := r.Incidents(ctx, o.From, m, o.Timeout, actor(o.Actor, g))
 	if err != nil {
 		return err
@@ -143,7 +143,7 @@ func (o *recordOptions) addFlags(c *cobra.Command, g *globals) {
 // closes.
 type recording struct {
 	collect.Recorder
-	Ledger ledgerStore
+	db ledgerStore
 }
 
 // open resolves the release, loads the validator and the signing key,
@@ -175,5 +175,5 @@ func (o *recordOptions) open(ctx context.Context, s Streams, g *globals) (*recor
 		return nil, err
 	}
 	return &recording{Recorder: collect.Recorder{Sealer: collect.Sealer{Validator: v, Signer: signer}, Ledger: db,
-		Release: rel, Version: Version, Clock: g.clock, Timeout: recordTimeout}, Ledger: db}, nil
+		Release: rel, Version: Version, Clock: g.clock, Timeout: recordTimeout}, db: db}, nil
 }

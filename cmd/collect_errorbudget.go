@@ -63,7 +63,7 @@ func errorBudgetRun(ctx context.Context, s Streams, g *globals, o *errorBudgetOp
 	if err != nil {
 		return err
 	}
-	defer r.Ledger.Close()
+	defer r.db.Close()
 	budget, doc, err := r.ErrorBudget(ctx, slo, actor(o.Actor, g))
 	if err != nil {
 		return err

@@ -15,7 +15,6 @@ import (
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/policyset"
-	"github.com/localizevideos/shipgate/schemas"
 )
 
 // PolicyOptions choose the policy set and its data.
@@ -169,21 +168,10 @@ func (o *EvidenceOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.TrustedKeys, "trusted-key", nil, "PEM ed25519 public key whose signatures on evidence envelopes are trusted, or a directory of them (*.pub) (repeatable; default: every *.pub in "+project.KeyDir+")")
 }
 
-// Validator compiles the schemas once and returns the validator.
+// Validator compiles the schemas once and returns the validator
+// (project.Validator).
 func (o *EvidenceOptions) Validator() (*evidence.Validator, error) {
-	reg, err := schemas.Compile()
-	if err != nil {
-		return nil, fmt.Errorf("compile schemas: %w", err)
-	}
-	lim := evidence.DefaultLimits
-	if o.MaxBytes > 0 {
-		lim.MaxBytes = o.MaxBytes
-	}
-	keys, err := keyring(o.TrustedKeys)
-	if err != nil {
-		return nil, err
-	}
-	return evidence.NewValidator(reg, lim).WithKeys(keys), nil
+	return project.Validator(o.MaxBytes, o.TrustedKeys)
 }
 
 // OutputOptions choose the output format. Commands whose result is a

@@ -11,6 +11,7 @@ import (
 
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/internal/inputfile"
+	"github.com/localizevideos/shipgate/schemas"
 )
 
 // LoadConfig reads the shipgate.yaml at path into cfg, strictly (an
@@ -67,4 +68,23 @@ func SignFile(ctx context.Context, v *evidence.Validator, signer *evidence.Signe
 		return nil, fmt.Errorf("verify the new envelope: %w", err)
 	}
 	return env, nil
+}
+
+// Validator compiles the evidence schemas once and returns a validator
+// within the default limits (maxBytes, when positive, bounds a document
+// instead) that trusts the evidence signing keys at trusted (Keyring).
+func Validator(maxBytes int64, trusted []string) (*evidence.Validator, error) {
+	reg, err := schemas.Compile()
+	if err != nil {
+		return nil, fmt.Errorf("compile schemas: %w", err)
+	}
+	lim := evidence.DefaultLimits
+	if maxBytes > 0 {
+		lim.MaxBytes = maxBytes
+	}
+	keys, err := Keyring(trusted)
+	if err != nil {
+		return nil, err
+	}
+	return evidence.NewValidator(reg, lim).WithKeys(keys), nil
 }

@@ -181,3 +181,12 @@ func (t *Tokens) List(ctx context.Context) ([]store.Token, error) { return t.Sto
 func (t *Tokens) Revoke(ctx context.Context, id, by string) (store.Token, error) {
 	return t.Store.RevokeToken(ctx, id, by, t.now().UTC())
 }
+
+// StoreOf is db's token table: db must keep tokens (Store).
+func StoreOf(db any) (Store, error) {
+	ts, ok := db.(Store)
+	if !ok {
+		return nil, fmt.Errorf("the store %T keeps no tokens", db)
+	}
+	return ts, nil
+}

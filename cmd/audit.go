@@ -4,16 +4,15 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/ledger"
-	"github.com/localizevideos/shipgate/store"
 )
 
 func newAuditCmd(s Streams, g *globals) *cobra.Command {
@@ -61,24 +60,13 @@ Exit codes: 0 intact, 1 broken (the first bad entry is named), 2 error.`,
 				return err
 			}
 			defer db.Close()
-			head, err := db.Verify(c.Context(), cp)
-			result := map[string]any{"intact": err == nil, "size": head.Size, "head": head.Hash, "root": head.Root}
-			if cp != nil {
-				result["checkpoint"] = map[string]any{"size": cp.Size, "head": cp.Head, "keyId": cp.KeyID, "time": cp.Time}
-			}
-			if err != nil {
-				result["error"] = err.Error()
-			}
+			res, err := auditpack.VerifyLedger(c.Context(), db, cp)
 			if o.Output.Format == "json" {
-				if werr := writeJSON(s.Out, result); werr != nil {
+				if werr := writeJSON(s.Out, res); werr != nil {
 					return werr
 				}
-			} else if err == nil {
-				with := ""
-				if cp != nil {
-					with = fmt.Sprintf(", consistent with the checkpoint of %d entries signed by %s", cp.Size, cp.KeyID)
-				}
-				fmt.Fprintf(s.Out, "ledger intact: %d entries, head %s, root %s%s\n", head.Size, head.Hash, head.Root, with)
+			} else if werr := res.WriteText(s.Out); werr != nil {
+				return werr
 			}
 			if err != nil {
 				code := ExitError
@@ -166,11 +154,7 @@ func (o *StoreOptions) signHead(ctx context.Context, db ledgerStore, key ed25519
 }
 
 // isBreak reports whether err is a broken ledger (exit 1), not a fault.
-func isBreak(err error) bool {
-	var be *ledger.BreakError
-	var pe *store.ProjectionError
-	return errors.As(err, &be) || errors.As(err, &pe)
-}
+var isBreak = auditpack.IsBreak
 
 // privateKey reads the checkpoint key: --key, the config's, or the default.
 func privateKey(flag string, g *globals) (ed25519.PrivateKey, error) {
@@ -199,16 +183,7 @@ func keyPath(flag string, g *globals, private bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if private {
-		if cfg.Keys.Private != "" {
-			return cfg.Keys.Private, nil
-		}
-		return project.CheckpointKey, nil
-	}
-	if cfg.Keys.Public != "" {
-		return cfg.Keys.Public, nil
-	}
-	return project.CheckpointPublicKey, nil
+	return cfg.CheckpointKeyPath(flag, private), nil
 }
 
 // readCheckpoint reads a checkpoint and checks its signature.

@@ -99,18 +99,9 @@ func auditReplayRun(ctx context.Context, s Streams, o *auditReplayOptions) error
 			return err
 		}
 	}
-	f, err := inputfile.Open(o.Pack)
+	res, err := auditpack.CheckFile(ctx, o.Pack, opts)
 	if err != nil {
-		return fmt.Errorf("read pack: %w", err)
-	}
-	defer f.Close()
-	a, err := auditpack.Read(f, auditpack.DefaultLimits)
-	if err != nil {
-		return fmt.Errorf("%s: %w", o.Pack, err)
-	}
-	res, err := auditpack.Check(ctx, a, opts)
-	if err != nil {
-		return fmt.Errorf("%s: %w", o.Pack, err)
+		return err
 	}
 	if o.Output.Format == "json" {
 		err = writeJSON(s.Out, res)

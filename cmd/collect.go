@@ -3,8 +3,6 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -13,12 +11,7 @@ import (
 
 	"github.com/localizevideos/shipgate/collect"
 	"github.com/localizevideos/shipgate/collect/incidents"
-	"github.com/localizevideos/shipgate/engine"
-	"github.com/localizevideos/shipgate/evidence"
-	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/internal/inputfile"
-	"github.com/localizevideos/shipgate/runner"
-	"github.com/localizevideos/shipgate/store"
 )
 
 func init() { addCommand(newCollectCmd) }
@@ -98,30 +91,14 @@ func collectIncidentsRun(ctx context.Context, s Streams, g *globals, o *collectI
 	if err != nil {
 		return err
 	}
-	r, err := o.open(ctx, s)
+	r, err := o.open(ctx, s, g)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
-	env := r.envelope(actor(o.Actor, g))
-
-	fetchCtx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
-	nothing := "nothing recorded: an incident list that cannot be read is not \"no incidents\""
-	body, err := incidents.Fetch(fetchCtx, &http.Client{Timeout: o.Timeout}, o.From)
+	defer r.db.Close()
+	doc, list, err := r.Incidents(ctx, o.From, m, o.Timeout, actor(o.Actor, g))
 	if err != nil {
-		return fmt.Errorf("%w; %s", err, nothing)
-	}
-	list, err := m.Apply(ctx, body)
-	if err != nil {
-		return fmt.Errorf("%s: %w; %s", o.From, err, nothing)
-	}
-	doc, err := r.sealer().IncidentStatus(ctx, env, o.From, list, g.clock())
-	if err != nil {
-		return fmt.Errorf("%s: the mapped incidents are not valid IncidentStatus evidence: %w; %s", o.From, err, nothing)
-	}
-	if _, err := r.db.AddEvidence(ctx, g.clock(), []store.Evidence{gate.StoreEvidence(doc)}); err != nil {
-		return fmt.Errorf("record IncidentStatus: %w", err)
+		return err
 	}
 	fmt.Fprintf(s.Err, "shipgate: recorded IncidentStatus for release %s @ %s: %s signed by %s\n",
 		doc.ReleaseID, shortHex(doc.Commit), doc.Digest, strings.Join(doc.SignedBy, ", "))
@@ -162,21 +139,18 @@ func (o *recordOptions) addFlags(c *cobra.Command, g *globals) {
 	o.Store.AddFlags(f, g)
 }
 
-// recording is what a command recording evidence it produced itself holds:
-// the validator, trusting the key that signs (trustSigner), the signer, the
-// open ledger, and the release completed from its Plans.
+// recording is a collect.Recorder over the open ledger, which the caller
+// closes.
 type recording struct {
-	v      *evidence.Validator
-	signer *evidence.Signer
-	db     ledgerStore
-	rel    engine.Release
+	collect.Recorder
+	db ledgerStore
 }
 
 // open resolves the release, loads the validator and the signing key,
-// opens the ledger and completes the release from its Plans there
-// (releaseOfPlans): a release without a Plan is an error. The caller
-// closes the recording.
-func (o *recordOptions) open(ctx context.Context, s Streams) (*recording, error) {
+// trusting the key that signs (trustSigner), opens the ledger and
+// completes the release from its Plans there (releaseOfPlans): a release
+// without a Plan is an error. The caller closes the ledger.
+func (o *recordOptions) open(ctx context.Context, s Streams, g *globals) (*recording, error) {
 	rel, err := o.Release.resolve()
 	if err != nil {
 		return nil, err
@@ -200,31 +174,6 @@ func (o *recordOptions) open(ctx context.Context, s Streams) (*recording, error)
 		db.Close()
 		return nil, err
 	}
-	return &recording{v: v, signer: signer, db: db, rel: rel}, nil
-}
-
-// Close closes the ledger.
-func (r *recording) Close() error { return r.db.Close() }
-
-// envelope is the envelope of the release's evidence that actor collects on
-// this host.
-func (r *recording) envelope(actor string) runner.Envelope {
-	host, _ := os.Hostname()
-	return runner.Envelope{ReleaseID: r.rel.ID, Service: r.rel.Service, Environment: r.rel.Environment,
-		Repository: r.rel.Repository, Commit: r.rel.Commit, Version: Version, Host: host, Actor: actor}
-}
-
-// sealer signs and decodes what the recording records.
-func (r *recording) sealer() collect.Sealer { return collect.Sealer{Validator: r.v, Signer: r.signer} }
-
-// document is the signed evidence document of kind with data, collected at
-// at as env says (collect.Sealer.Document).
-func (r *recording) document(ctx context.Context, env runner.Envelope, kind, source, what string, data any, at time.Time) (*evidence.Document, error) {
-	return r.sealer().Document(ctx, env, kind, source, what, data, at)
-}
-
-// record writes doc to the ledger at now; the write is bounded by
-// recordTimeout, and goes on after ctx is cancelled.
-func (r *recording) record(ctx context.Context, now time.Time, what string, doc *evidence.Document) error {
-	return collect.Record(ctx, r.db, now, recordTimeout, what, doc)
+	return &recording{Recorder: collect.Recorder{Sealer: collect.Sealer{Validator: v, Signer: signer}, Ledger: db,
+		Release: rel, Version: Version, Clock: g.clock, Timeout: recordTimeout}, db: db}, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -60,23 +59,13 @@ func errorBudgetRun(ctx context.Context, s Streams, g *globals, o *errorBudgetOp
 	if err != nil {
 		return err
 	}
-	r, err := o.open(ctx, s)
+	r, err := o.open(ctx, s, g)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
-	now := g.clock().UTC().Truncate(time.Millisecond)
-	qctx, cancel := context.WithTimeout(ctx, signals.DefaultTimeout)
-	budget, err := slo.Measure(qctx, &signals.Sources{}, now)
-	cancel()
+	defer r.db.Close()
+	budget, doc, err := r.ErrorBudget(ctx, slo, actor(o.Actor, g))
 	if err != nil {
-		return fmt.Errorf("measure the error budget: %w: nothing recorded, and an unmeasured budget is not available", err)
-	}
-	doc, err := r.sealer().ErrorBudget(ctx, r.envelope(actor(o.Actor, g)), budget, now)
-	if err != nil {
-		return err
-	}
-	if err := r.record(ctx, now, "the ErrorBudget", doc); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.Out, "error budget %s: %.1f%% left (error ratio %.4g over %s, objective %v); recorded %s, signed by %s\n",

@@ -2,16 +2,11 @@ package cmd
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"time"
 
-	"github.com/goccy/go-yaml"
 	"github.com/spf13/pflag"
 
-	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/store"
 )
@@ -54,19 +49,9 @@ func (g *globals) config() (config, error) {
 	if path == "" {
 		path, required = ConfigFile, false
 	}
-	b, err := inputfile.Read(path, maxConfigBytes)
-	switch {
-	case errors.Is(err, fs.ErrNotExist) && !required:
-	case err != nil:
-		return config{}, fmt.Errorf("read config: %w", err)
-	default:
-		if err := yaml.UnmarshalWithOptions(b, &g.cfg, yaml.Strict()); err != nil {
-			return config{}, fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))
-		}
-		if err := g.cfg.Check(path); err != nil {
-			g.cfg = config{}
-			return config{}, err
-		}
+	if err := project.LoadConfig(path, required, &g.cfg); err != nil {
+		g.cfg = config{}
+		return config{}, err
 	}
 	g.loaded = true
 	return g.cfg, nil

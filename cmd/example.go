@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -84,21 +82,8 @@ func exampleRun(ctx context.Context, s Streams, g *globals, o *exampleOptions) e
 			return err
 		}
 	}
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", o.Dir, err)
-	}
-	if !o.Force {
-		for _, n := range names {
-			p := filepath.Join(o.Dir, n)
-			if _, err := os.Lstat(p); err == nil {
-				return fmt.Errorf("%s exists: refusing to overwrite it without --force", p)
-			}
-		}
-	}
-	for _, n := range names {
-		if err := os.WriteFile(filepath.Join(o.Dir, n), docs[n], 0o644); err != nil {
-			return fmt.Errorf("write sample: %w", err)
-		}
+	if err := sample.Write(o.Dir, names, docs, o.Force); err != nil {
+		return err
 	}
 	_, err = fmt.Fprintf(s.Out, "wrote release %s (%s/%s), dated now, to %s: %s\n%s\n",
 		r.ID, r.Service, r.Environment, o.Dir, strings.Join(names, " "), signed)

@@ -5,14 +5,12 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/auditpack"
-	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/ledger"
@@ -187,55 +185,22 @@ func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since t
 		}
 		return err
 	}
-	_, err = fmt.Fprintf(s.Out, "pack %s: %d decisions, %d evidence documents, %d ledger entries, %d policy sets, %d evidence keys, proved against a checkpoint of %d entries signed by %s\n",
-		o.Out, sum.Decisions, sum.Evidence, sum.Entries, sum.Policies, sum.Keys, sum.Checkpoint, cp.KeyID)
-	if len(sum.UnknownSigners) > 0 {
-		fmt.Fprintf(s.Err, "shipgate: warning: no key given for the evidence signers %s: a replay needs them (--trusted-key here, or at audit replay)\n",
-			strings.Join(sum.UnknownSigners, ", "))
-	}
-	return err
+	return sum.WriteText(s.Out, s.Err, o.Out, cp.KeyID)
 }
 
 // bundles returns the policy set of --policies/--data or --bundle, then
-// each --with-bundle.
+// each --with-bundle (auditpack.PolicySets).
 func (o *auditExportOptions) bundles(ctx context.Context) ([]*bundle.Bundle, error) {
 	key, err := o.Policy.verifyKey()
 	if err != nil {
 		return nil, err
 	}
-	read := func(path string) (*bundle.Bundle, error) { return readBundle(path, key) }
-	var out []*bundle.Bundle
-	if o.Policy.Bundle != "" {
-		if o.Policy.Dir != "" || o.Policy.DataFile != "" {
-			return nil, fmt.Errorf("--bundle and --policies/--data: give one")
-		}
-		b, err := read(o.Policy.Bundle)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	} else {
+	if o.Policy.Bundle == "" {
 		if err := o.Policy.resolve(); err != nil {
 			return nil, err
 		}
-		data, files, err := o.Policy.data()
-		if err != nil {
-			return nil, err
-		}
-		b, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: o.Policy.source(), Data: data, DataFiles: files})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", o.Policy.describe(), err)
-		}
-		out = append(out, b)
 	}
-	for _, p := range o.WithBundles {
-		b, err := read(p)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, nil
+	return auditpack.PolicySets(ctx, o.Policy.choice(), key, o.WithBundles)
 }
 
 // checkpoint reads --checkpoint, or signs one of the verified ledger's head.

@@ -4,22 +4,17 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/spf13/pflag"
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
-	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/policyset"
-	"github.com/localizevideos/shipgate/replay"
-	"github.com/localizevideos/shipgate/schemas"
 )
 
 // PolicyOptions choose the policy set and its data.
@@ -97,152 +92,67 @@ func (o *PolicyOptions) dataFiles() []string {
 	return o.DataFiles
 }
 
-func isOverlay(name string) bool { return strings.HasPrefix(name, "+") }
+func isOverlay(name string) bool { return policyset.IsOverlay(name) }
 
-func (o *PolicyOptions) source() fs.FS {
-	if o.Dir == "" {
-		return policies.FS
-	}
-	return os.DirFS(o.Dir)
+// choice is the policy set the flags choose (policyset.Choice).
+func (o *PolicyOptions) choice() policyset.Choice {
+	return policyset.Choice{Dir: o.Dir, Embedded: policies.FS, DataFiles: o.dataFiles(), Bundle: o.Bundle, VerifyKey: o.VerifyKey}
 }
 
-// data is the policy data the --data files make, nil when there are none
-// (the policy set's own data applies), and the files as read, for the
-// engine to name the file and line of an error in them. A plain FILE is
-// the whole data, so only the first may be one; each +FILE is merged over
-// what comes before it (policyset.MergeData), the first over the policy
-// set's own data.
+func (o *PolicyOptions) source() fs.FS { return o.choice().Policies() }
+
+// data is the policy data the --data files make (policyset.Choice.Data).
 func (o *PolicyOptions) data() (map[string]any, []policyset.DataFile, error) {
-	files := o.dataFiles()
-	if len(files) == 0 {
-		return nil, nil, nil
-	}
-	var out map[string]any
-	read := make([]policyset.DataFile, 0, len(files))
-	for i, f := range files {
-		name, overlay := strings.CutPrefix(f, "+")
-		if i > 0 && !overlay {
-			return nil, nil, fmt.Errorf("--data %s after --data %s: a plain data file replaces the whole policy data, so only the first --data may be one; write --data +%s to overlay it", f, files[0], f)
-		}
-		if i == 0 && overlay {
-			base, _, err := replay.ReadData(o.source())
-			if err != nil {
-				return nil, nil, fmt.Errorf("--data %s overlays the data of %s: %w", f, o.describe(), err)
-			}
-			out = base
-		}
-		b, err := inputfile.Read(name, maxDataBytes)
-		if err != nil {
-			return nil, nil, fmt.Errorf("read data: %w", err)
-		}
-		m, err := policyset.ReadData(name, b)
-		if err != nil {
-			return nil, nil, err
-		}
-		read = append(read, policyset.DataFile{Name: name, Raw: b, Overlay: overlay})
-		if overlay {
-			out = policyset.MergeData(out, m)
-		} else {
-			out = m
-		}
-	}
-	return out, read, nil
+	return o.choice().Data()
 }
 
-// Engine loads and compiles the chosen policy set.
+// Engine loads and compiles the chosen policy set: --bundle, verified with
+// --verify-key (its own data; the config's policies and data do not
+// apply), or the policy directory with its data.
 func (o *PolicyOptions) Engine(ctx context.Context) (*engine.Engine, error) {
+	opts := engine.Options{Timeout: o.Timeout, ServerKeys: o.ServerKeys}
 	if o.Bundle != "" || o.VerifyKey != "" {
-		return o.bundleEngine(ctx)
+		b, err := o.choice().OpenBundle()
+		if err != nil {
+			return nil, err
+		}
+		opts.Bundle = b
+	} else {
+		if err := o.resolve(); err != nil {
+			return nil, err
+		}
+		var err error
+		if opts.Data, opts.DataFiles, err = o.data(); err != nil {
+			return nil, err
+		}
+		opts.Policies = o.source()
 	}
-	if err := o.resolve(); err != nil {
+	var err error
+	if opts.People, err = o.g.people(); err != nil {
 		return nil, err
 	}
-	data, files, err := o.data()
-	if err != nil {
-		return nil, err
-	}
-	people, err := o.g.people()
-	if err != nil {
-		return nil, err
-	}
-	return engine.Load(ctx, engine.Options{Policies: o.source(), Data: data, DataFiles: files, Timeout: o.Timeout, ServerKeys: o.ServerKeys, People: people})
-}
-
-// bundleEngine loads the policy set from --bundle, verified with
-// --verify-key. The bundle carries its own data, so the config's policies
-// and data do not apply.
-func (o *PolicyOptions) bundleEngine(ctx context.Context) (*engine.Engine, error) {
-	switch {
-	case o.Bundle == "":
-		return nil, fmt.Errorf("--verify-key needs --bundle")
-	case o.Dir != "":
-		return nil, fmt.Errorf("--bundle and a policy directory: give one")
-	case o.DataFile != "":
-		return nil, fmt.Errorf("--data cannot replace a bundle's data: build the bundle with it (shipgate policy bundle --data)")
-	}
-	key, err := o.verifyKey()
-	if err != nil {
-		return nil, err
-	}
-	b, err := readBundle(o.Bundle, key)
-	if err != nil {
-		return nil, err
-	}
-	people, err := o.g.people()
-	if err != nil {
-		return nil, err
-	}
-	eng, err := engine.Load(ctx, engine.Options{Bundle: b, Timeout: o.Timeout, ServerKeys: o.ServerKeys, People: people})
-	if err != nil {
+	eng, err := engine.Load(ctx, opts)
+	if err != nil && o.Bundle != "" {
 		return nil, fmt.Errorf("%s: %w", o.Bundle, err)
 	}
-	return eng, nil
+	return eng, err
 }
 
 // verifyKey reads --verify-key, nil when not given.
-func (o *PolicyOptions) verifyKey() ([]byte, error) {
-	if o.VerifyKey == "" {
-		return nil, nil
-	}
-	key, err := inputfile.Read(o.VerifyKey, maxKeyBytes)
-	if err != nil {
-		return nil, fmt.Errorf("read verification key: %w", err)
-	}
-	return key, nil
-}
+func (o *PolicyOptions) verifyKey() ([]byte, error) { return o.choice().ReadVerifyKey() }
 
 // readBundle reads the OPA bundle at path, verified with key when given.
-func readBundle(path string, key []byte) (*bundle.Bundle, error) {
-	f, err := inputfile.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read bundle: %w", err)
-	}
-	defer f.Close()
-	b, err := policyset.ReadBundle(f, key)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return b, nil
-}
+var readBundle = policyset.ReadBundleFile
 
 // describe names the policy set for messages.
-func (o *PolicyOptions) describe() string {
-	switch {
-	case o.Bundle != "":
-		return "bundle " + o.Bundle
-	case o.Dir != "":
-		return o.Dir
-	}
-	return "embedded policies"
-}
+func (o *PolicyOptions) describe() string { return o.choice().Describe() }
 
 // Limits of the files the commands read from a path a user gives
 // (inputfile.Read): far above what such a file holds, they keep a mistaken
 // path, a log or a disk image, from being read whole into memory.
 const (
-	maxKeyBytes    = 64 << 10 // a PEM key
-	maxConfigBytes = 1 << 20  // shipgate.yaml, a checkpoint
-	maxDataBytes   = 4 << 20  // policy data and sources; checks, signals, SLO and mapping files
+	maxKeyBytes  = project.MaxKeyBytes // a PEM key
+	maxDataBytes = 4 << 20             // policy data and sources; checks, signals, SLO and mapping files
 )
 
 // EvidenceOptions set the decoding limits and the keys trusted to sign
@@ -258,21 +168,10 @@ func (o *EvidenceOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.TrustedKeys, "trusted-key", nil, "PEM ed25519 public key whose signatures on evidence envelopes are trusted, or a directory of them (*.pub) (repeatable; default: every *.pub in "+project.KeyDir+")")
 }
 
-// Validator compiles the schemas once and returns the validator.
+// Validator compiles the schemas once and returns the validator
+// (project.Validator).
 func (o *EvidenceOptions) Validator() (*evidence.Validator, error) {
-	reg, err := schemas.Compile()
-	if err != nil {
-		return nil, fmt.Errorf("compile schemas: %w", err)
-	}
-	lim := evidence.DefaultLimits
-	if o.MaxBytes > 0 {
-		lim.MaxBytes = o.MaxBytes
-	}
-	keys, err := keyring(o.TrustedKeys)
-	if err != nil {
-		return nil, err
-	}
-	return evidence.NewValidator(reg, lim).WithKeys(keys), nil
+	return project.Validator(o.MaxBytes, o.TrustedKeys)
 }
 
 // OutputOptions choose the output format. Commands whose result is a

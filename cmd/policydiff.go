@@ -1,11 +1,11 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"time"
 
@@ -37,20 +37,9 @@ func (o *ChangeOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
 	fs.StringVar(&o.Docs, "docs", "", "the release document that rollout data changes must update (default: the config's docs)")
 }
 
-// sides are the resolved base and head policy trees.
-type sides struct {
-	base, head           fs.FS
-	baseLabel, headLabel string
-	// repo and rev are set when the base is a git revision.
-	repo *replay.Repo
-	rev  string
-	docs string
-}
-
-// resolve reads both policy trees. The base is a directory when one exists
-// at that path, else a revision of the git repository holding the head
-// folder ("policies" when the head is the embedded set).
-func (o *ChangeOptions) resolve() (*sides, error) {
+// resolve reads both policy trees (replay.OpenSides), the head and the
+// release document defaulting to the config's.
+func (o *ChangeOptions) resolve() (*replay.Sides, error) {
 	if o.Base == "" {
 		return nil, errors.New("--base is required: a directory or a git revision")
 	}
@@ -58,39 +47,7 @@ func (o *ChangeOptions) resolve() (*sides, error) {
 	if err != nil {
 		return nil, err
 	}
-	sd := &sides{docs: o.Docs}
-	if sd.docs == "" {
-		sd.docs = cfg.Docs
-	}
-	head := o.Head
-	if head == "" {
-		head = cfg.Policies
-	}
-	if head == "" {
-		sd.head, sd.headLabel = policies.FS, "embedded policies"
-	} else {
-		sd.head, sd.headLabel = os.DirFS(head), head
-	}
-	if fi, err := os.Stat(o.Base); err == nil && fi.IsDir() {
-		sd.base, sd.baseLabel = os.DirFS(o.Base), o.Base
-		return sd, nil
-	}
-	folder := head
-	if folder == "" {
-		folder = "policies"
-	}
-	from := folder
-	if _, err := os.Stat(from); err != nil {
-		from = "."
-	}
-	if sd.repo, err = replay.OpenRepo(from); err != nil {
-		return nil, fmt.Errorf("--base %s is not a directory, so a git revision: %w", o.Base, err)
-	}
-	if sd.base, err = sd.repo.Tree(o.Base, folder); err != nil {
-		return nil, err
-	}
-	sd.rev, sd.baseLabel = o.Base, o.Base+":"+folder
-	return sd, nil
+	return replay.OpenSides(o.Base, cmp.Or(o.Head, cfg.Policies), policies.FS, cmp.Or(o.Docs, cfg.Docs))
 }
 
 // policyDiffOptions are the flags of `shipgate policy diff`.
@@ -159,14 +116,6 @@ Exit codes: 0 no past allow becomes a deny (or --accept), 1 some would,
 	return c
 }
 
-// diffReport is what `policy diff` prints.
-type diffReport struct {
-	Base string `json:"base"`
-	Head string `json:"head"`
-	replay.Report
-	Documentation replay.Ownership `json:"documentation"`
-}
-
 func policyDiffRun(ctx context.Context, s Streams, o *policyDiffOptions) error {
 	switch o.Output {
 	case "text", "json", "markdown":
@@ -181,7 +130,7 @@ func policyDiffRun(ctx context.Context, s Streams, o *policyDiffOptions) error {
 	if err != nil {
 		return err
 	}
-	doc, err := replay.CheckOwnership(sd.base, sd.head, sd.repo, sd.rev, sd.docs)
+	doc, err := sd.Ownership()
 	if err != nil {
 		return err
 	}
@@ -190,13 +139,9 @@ func policyDiffRun(ctx context.Context, s Streams, o *policyDiffOptions) error {
 	if err != nil {
 		return err
 	}
-	baseEng, err := engine.Load(ctx, engine.Options{Policies: sd.base, Timeout: o.Timeout, People: people})
+	eng, err := sd.Load(ctx, o.Timeout, people)
 	if err != nil {
-		return fmt.Errorf("base policies %s: %w", sd.baseLabel, err)
-	}
-	headEng, err := engine.Load(ctx, engine.Options{Policies: sd.head, Timeout: o.Timeout, People: people})
-	if err != nil {
-		return fmt.Errorf("head policies %s: %w", sd.headLabel, err)
+		return err
 	}
 	v, err := (&EvidenceOptions{}).Validator()
 	if err != nil {
@@ -207,32 +152,19 @@ func policyDiffRun(ctx context.Context, s Streams, o *policyDiffOptions) error {
 		return err
 	}
 	defer db.Close()
-
 	var bar *progressbar.ProgressBar
-	h, err := replay.Load(ctx, db, replay.Options{Validator: v, Since: since, Service: o.Service,
-		GCPercent: replay.TunedGCPercent, NoCache: o.NoCache, Progress: func() { _ = bar.Add(1) }})
-	if err != nil {
-		return err
-	}
-	bar = newProgress(s.Err, 2*h.Len(), "replaying decisions")
-	base, err := h.Replay(ctx, baseEng)
-	if err != nil {
-		return err
-	}
-	head, err := h.ReplayHead(ctx, base, baseEng, headEng)
+	rep, err := replay.PolicyDiff(ctx, db, sd, eng, doc, replay.Options{Validator: v, Since: since, Service: o.Service,
+		GCPercent: replay.TunedGCPercent, NoCache: o.NoCache, Progress: func() { _ = bar.Add(1) }},
+		func(total int) { bar = newProgress(s.Err, total, "replaying decisions") })
 	if err != nil {
 		return err
 	}
 	_ = bar.Finish()
-	rep := diffReport{Base: sd.baseLabel, Head: sd.headLabel, Report: replay.Diff(base, head), Documentation: doc}
-	if rep.BaseRevision == "" {
-		rep.BaseRevision, rep.HeadRevision = baseEng.Revision(), headEng.Revision()
-	}
-	if err := writeDiff(s.Out, o.Output, rep); err != nil {
+	if err := rep.Write(s.Out, o.Output); err != nil {
 		return err
 	}
 	if n := len(rep.Blocking()); n > 0 && !o.Accept {
-		return &exitError{code: ExitDeny, err: fmt.Errorf("%d past allowed decisions would be denied by %s; review them, or pass --accept", n, sd.headLabel)}
+		return &exitError{code: ExitDeny, err: fmt.Errorf("%d past allowed decisions would be denied by %s; review them, or pass --accept", n, sd.HeadLabel)}
 	}
 	return nil
 }
@@ -292,25 +224,25 @@ func policyReviewRun(s Streams, o *policyReviewOptions) error {
 		return err
 	}
 	switch {
-	case sd.repo == nil:
+	case sd.Repo == nil:
 		return fmt.Errorf("--base %s: review needs a git revision, not a directory", o.Change.Base)
-	case sd.docs == "":
+	case sd.Docs == "":
 		return errors.New("no release document: set docs: in shipgate.yaml, or give --docs")
 	}
-	doc, err := replay.CheckOwnership(sd.base, sd.head, sd.repo, sd.rev, sd.docs)
+	doc, err := sd.Ownership()
 	if err != nil {
 		return err
 	}
 	if o.Output.Format == "json" {
 		err = writeJSON(s.Out, doc)
 	} else {
-		err = writeOwnershipText(s.Out, sd.rev, doc)
+		err = doc.WriteText(s.Out, sd.Rev)
 	}
 	if err != nil {
 		return err
 	}
 	if doc.Missing() {
-		return &exitError{code: ExitDeny, err: fmt.Errorf("rollout data changed since %s without %s", sd.rev, sd.docs)}
+		return &exitError{code: ExitDeny, err: fmt.Errorf("rollout data changed since %s without %s", sd.Rev, sd.Docs)}
 	}
 	return nil
 }

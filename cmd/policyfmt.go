@@ -2,16 +2,10 @@ package cmd
 
 import (
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 
-	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/format"
 	"github.com/spf13/cobra"
 
-	"github.com/localizevideos/shipgate/internal/inputfile"
+	"github.com/localizevideos/shipgate/policyset"
 )
 
 type policyFmtOptions struct {
@@ -54,32 +48,7 @@ func policyFmtRun(s Streams, o *policyFmtOptions) error {
 			dir = "policies"
 		}
 	}
-	var changed []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".rego") {
-			return err
-		}
-		src, err := inputfile.Read(p, maxDataBytes)
-		if err != nil {
-			return err
-		}
-		out, err := format.SourceWithOpts(p, src, format.Opts{RegoVersion: ast.RegoV1})
-		if err != nil {
-			return fmt.Errorf("format %s: %w", p, err)
-		}
-		if string(out) == string(src) {
-			return nil
-		}
-		changed = append(changed, p)
-		if o.Check {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(p, out, info.Mode().Perm())
-	})
+	changed, err := policyset.Format(dir, o.Check)
 	if err != nil {
 		return err
 	}

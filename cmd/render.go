@@ -1,11 +1,8 @@
 package cmd
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/jedib0t/go-pretty/v6/table"
@@ -22,21 +19,10 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// writeDecision writes d to w in the named format. The github format writes
-// no job summary here: writeDecisionOutput does.
+// writeDecision writes d to w in the named format (format.WriteDecision).
+// The github format writes no job summary here: writeDecisionOutput does.
 func writeDecision(w io.Writer, name string, d *engine.Decision) error {
-	ds := []*engine.Decision{d}
-	switch name {
-	case "json":
-		return writeJSON(w, d)
-	case "junit":
-		return format.JUnitDecisions(w, ds)
-	case "sarif":
-		return format.SARIFDecisions(w, ds, Version)
-	case "github":
-		return format.GitHubDecisions(w, nil, ds)
-	}
-	return writeDecisionText(w, d)
+	return format.WriteDecision(w, name, d, Version)
 }
 
 // writeDecisionOutput writes d to s.Out in the named format; the github
@@ -50,56 +36,26 @@ func writeDecisionOutput(s Streams, name string, d *engine.Decision) error {
 	})
 }
 
-// writeTestReport writes a policy test report in one of the CI formats; dir
-// is the policy directory as given, which the tests' file names are
-// relative to.
+// writeTestReport writes a policy test report in one of the CI formats
+// (format.WriteTestReport), the github one with its job summary.
 func writeTestReport(s Streams, name, dir string, rep *regotest.Report) error {
-	switch name {
-	case "junit":
-		return format.JUnitTests(s.Out, rep, dir)
-	case "sarif":
-		return format.SARIFTests(s.Out, rep, dir, Version)
-	case "github":
-		return withStepSummary(s, func(sum io.Writer) error {
-			return format.GitHubTests(s.Out, sum, rep, dir)
-		})
+	if name != "github" {
+		return format.WriteTestReport(s.Out, nil, name, dir, rep, Version)
 	}
-	return fmt.Errorf("--output %q: not a policy test report format", name)
+	return withStepSummary(s, func(sum io.Writer) error {
+		return format.WriteTestReport(s.Out, sum, name, dir, rep, Version)
+	})
 }
 
-// withStepSummary runs write with a buffer for the GitHub job summary when
-// $GITHUB_STEP_SUMMARY names a file, then appends the buffer to that file,
-// creating it if missing. A summary that cannot be written is reported on
-// stderr and changes nothing else: the workflow commands on stdout carry the
-// result, and the exit code stays the verdict's.
+// withStepSummary runs write with the GitHub job summary of
+// $GITHUB_STEP_SUMMARY (format.StepSummary): a summary that cannot be
+// written is reported on stderr, and the exit code stays the verdict's.
 func withStepSummary(s Streams, write func(summary io.Writer) error) error {
 	path := ""
 	if s.Getenv != nil {
 		path = s.Getenv("GITHUB_STEP_SUMMARY")
 	}
-	if path == "" {
-		return write(nil)
-	}
-	var sum bytes.Buffer
-	if err := write(&sum); err != nil {
-		return err
-	}
-	if err := appendFile(path, sum.Bytes()); err != nil {
-		fmt.Fprintf(s.Err, "shipgate: job summary: %v\n", err)
-	}
-	return nil
-}
-
-func appendFile(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return format.StepSummary(path, s.Err, write)
 }
 
 // writeDecisionText writes d for people (format.Text).

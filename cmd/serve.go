@@ -2,12 +2,9 @@ package cmd
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -114,11 +111,11 @@ func serveRun(ctx context.Context, s Streams, g *globals, o *serveOptions) error
 		return err
 	}
 	defer db.Close()
-	st, ok := db.(server.Store)
-	if !ok {
-		return fmt.Errorf("the store %T cannot serve: it keeps no tokens", db)
+	st, err := server.StoreOf(db)
+	if err != nil {
+		return err
 	}
-	key, err := sessionKey(g)
+	key, err := server.ParseSessionKey(g.getenv("SHIPGATE_SESSION_KEY"))
 	if err != nil {
 		return err
 	}
@@ -127,24 +124,5 @@ func serveRun(ctx context.Context, s Streams, g *globals, o *serveOptions) error
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", o.Listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("policy", o.Policy.describe()),
-		slog.String("policyRevision", eng.Revision()), slog.String("version", Version), slog.Duration("sweepInterval", o.SweepInterval), slog.String("signingKey", id))
-	return srv.Serve(ctx, ln)
-}
-
-// sessionKey reads $SHIPGATE_SESSION_KEY: 64 hex digits, or none.
-func sessionKey(g *globals) ([]byte, error) {
-	h := strings.TrimSpace(g.getenv("SHIPGATE_SESSION_KEY"))
-	if h == "" {
-		return nil, nil
-	}
-	b, err := hex.DecodeString(h)
-	if err != nil || len(b) < 32 {
-		return nil, fmt.Errorf("$SHIPGATE_SESSION_KEY: want at least 64 hex digits (32 bytes), e.g. from openssl rand -hex 32")
-	}
-	return b, nil
+	return srv.ListenAndServe(ctx, o.Listen, o.Policy.describe(), id)
 }

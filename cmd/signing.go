@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -83,21 +82,9 @@ func evidenceSignRun(ctx context.Context, s Streams, o *evidenceSignOptions) err
 	if v, err = trustSigner(v, &o.Ev, signer); err != nil {
 		return err
 	}
-	doc, err := v.LoadFile(o.Path)
+	env, err := project.SignFile(ctx, v, signer, o.Path)
 	if err != nil {
 		return err
-	}
-	if doc.Envelope != nil {
-		return fmt.Errorf("%s: already a signed envelope (signed by %s)", o.Path, strings.Join(doc.SignedBy, ", "))
-	}
-	// The canonical form is signed: the payload is then the document as its
-	// digest names it.
-	env, err := signer.Seal(ctx, doc.Canonical)
-	if err != nil {
-		return err
-	}
-	if _, err := v.Decode(o.Path, env); err != nil {
-		return fmt.Errorf("verify the new envelope: %w", err)
 	}
 	_, err = fmt.Fprintf(s.Out, "%s\n", env)
 	return err

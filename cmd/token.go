@@ -10,6 +10,7 @@ import (
 
 	"github.com/localizevideos/shipgate/api"
 	"github.com/localizevideos/shipgate/auth"
+	"github.com/localizevideos/shipgate/store"
 )
 
 func init() { addCommand(newTokenCmd) }
@@ -41,18 +42,18 @@ type tokenCreateOptions struct {
 	Output OutputOptions
 }
 
-// tokenStore opens the store's token table.
-func tokenStore(ctx context.Context, so *StoreOptions) (*auth.Tokens, func() error, error) {
+// withTokens opens the store's token table (auth.StoreOf) for do.
+func withTokens(ctx context.Context, so *StoreOptions, do func(*auth.Tokens) error) error {
 	db, err := so.Open(ctx)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	ts, ok := db.(auth.Store)
-	if !ok {
-		db.Close()
-		return nil, nil, fmt.Errorf("the store %T keeps no tokens", db)
+	defer db.Close()
+	ts, err := auth.StoreOf(db)
+	if err != nil {
+		return err
 	}
-	return &auth.Tokens{Store: ts, Clock: so.g.clock, NewID: so.g.NewID}, db.Close, nil
+	return do(&auth.Tokens{Store: ts, Clock: so.g.clock, NewID: so.g.NewID})
 }
 
 func newTokenCreateCmd(s Streams, g *globals) *cobra.Command {
@@ -67,23 +68,20 @@ func newTokenCreateCmd(s Streams, g *globals) *cobra.Command {
 			if err := o.Output.validate(); err != nil {
 				return err
 			}
-			tokens, closeDB, err := tokenStore(c.Context(), &o.Store)
-			if err != nil {
+			return withTokens(c.Context(), &o.Store, func(tokens *auth.Tokens) error {
+				secret, t, err := tokens.Create(c.Context(), o.Name, o.Role, "cli:"+actor(o.Actor, g))
+				if err != nil {
+					return fmt.Errorf("create token: %w", err)
+				}
+				v := api.NewTokenView(t)
+				v.Token = secret
+				if o.Output.Format == "json" {
+					return writeJSON(s.Out, v)
+				}
+				fmt.Fprintf(s.Err, "created token %s for %s (role %s); the secret is shown this once:\n", t.ID, t.Name, t.Role)
+				_, err = fmt.Fprintln(s.Out, secret)
 				return err
-			}
-			defer closeDB()
-			secret, t, err := tokens.Create(c.Context(), o.Name, o.Role, "cli:"+actor(o.Actor, g))
-			if err != nil {
-				return fmt.Errorf("create token: %w", err)
-			}
-			v := api.NewTokenView(t)
-			v.Token = secret
-			if o.Output.Format == "json" {
-				return writeJSON(s.Out, v)
-			}
-			fmt.Fprintf(s.Err, "created token %s for %s (role %s); the secret is shown this once:\n", t.ID, t.Name, t.Role)
-			_, err = fmt.Fprintln(s.Out, secret)
-			return err
+			})
 		},
 	}
 	c.Flags().StringVar(&o.Name, "name", "", "who the token speaks for: a person (compared with deployers) or a pipeline (required)")
@@ -113,14 +111,15 @@ func newTokenListCmd(s Streams, g *globals) *cobra.Command {
 			if err := o.Output.validate(); err != nil {
 				return err
 			}
-			tokens, closeDB, err := tokenStore(c.Context(), &o.Store)
+			var ts []store.Token
+			err := withTokens(c.Context(), &o.Store, func(tokens *auth.Tokens) (err error) {
+				if ts, err = tokens.List(c.Context()); err != nil {
+					return fmt.Errorf("list tokens: %w", err)
+				}
+				return nil
+			})
 			if err != nil {
 				return err
-			}
-			defer closeDB()
-			ts, err := tokens.List(c.Context())
-			if err != nil {
-				return fmt.Errorf("list tokens: %w", err)
 			}
 			views := make([]api.TokenView, len(ts))
 			for i, t := range ts {
@@ -165,17 +164,14 @@ func newTokenRevokeCmd(s Streams, g *globals) *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.ID = args[0]
-			tokens, closeDB, err := tokenStore(c.Context(), &o.Store)
-			if err != nil {
+			return withTokens(c.Context(), &o.Store, func(tokens *auth.Tokens) error {
+				t, err := tokens.Revoke(c.Context(), o.ID, "cli:"+actor(o.Actor, g))
+				if err != nil {
+					return fmt.Errorf("revoke token: %w", err)
+				}
+				_, err = fmt.Fprintf(s.Out, "revoked %s (%s, role %s)\n", t.ID, t.Name, t.Role)
 				return err
-			}
-			defer closeDB()
-			t, err := tokens.Revoke(c.Context(), o.ID, "cli:"+actor(o.Actor, g))
-			if err != nil {
-				return fmt.Errorf("revoke token: %w", err)
-			}
-			_, err = fmt.Fprintf(s.Out, "revoked %s (%s, role %s)\n", t.ID, t.Name, t.Role)
-			return err
+			})
 		},
 	}
 	personVar(c.Flags(), &o.Actor, "actor", "", "who revokes it (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")

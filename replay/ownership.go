@@ -26,21 +26,8 @@ var RolloutKeys = []string{"services.*.capabilities", "flags", "deploy.allowed_t
 var DataFiles = policyset.DataPaths
 
 // ReadData returns the data.shipgate.config of a policy tree and the file
-// it came from.
-func ReadData(fsys fs.FS) (map[string]any, string, error) {
-	for _, name := range DataFiles {
-		b, err := fs.ReadFile(fsys, name)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, name, fmt.Errorf("read policy data: %w", err)
-		}
-		m, err := policyset.ReadData(name, b)
-		return m, name, err
-	}
-	return nil, "", fmt.Errorf("read policy data: none of %s in the policy tree", strings.Join(DataFiles, ", "))
-}
+// it came from (policyset.ReadOwnData).
+func ReadData(fsys fs.FS) (map[string]any, string, error) { return policyset.ReadOwnData(fsys) }
 
 // RolloutChanges lists the paths under RolloutKeys whose values differ
 // between the base and head data, most specific first within a key: a

@@ -1,57 +1,79 @@
-package cmd
+package replay
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/localizevideos/shipgate/replay"
 )
 
-// markdownRows bounds the table pasted into a pull request (GitHub refuses
+// MarkdownRows bounds the table pasted into a pull request (GitHub refuses
 // comments over 65,536 characters); the JSON output has every change.
-const markdownRows = 200
+const MarkdownRows = 200
 
-func writeDiff(w io.Writer, format string, r diffReport) error {
+// Write writes r in format: text, json or markdown (for a pull request
+// comment or a job summary).
+func (r DiffReport) Write(w io.Writer, format string) error {
 	switch format {
 	case "json":
 		return writeJSON(w, r)
 	case "markdown":
-		return writeDiffMarkdown(w, r)
+		return r.WriteMarkdown(w)
 	}
-	return writeDiffText(w, r)
+	return r.WriteText(w)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 var kindLabel = map[string]string{
-	replay.Denied:     "ALLOW → DENY",
-	replay.Allowed:    "DENY → ALLOW",
-	replay.Violations: "VIOLATIONS",
+	Denied:     "ALLOW → DENY",
+	Allowed:    "DENY → ALLOW",
+	Violations: "VIOLATIONS",
 }
 
-func writeDiffText(w io.Writer, r diffReport) error {
+func plain(s string) string { return s }
+
+// WriteText writes r for people.
+func (r DiffReport) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "policy diff: base %s (%s) → head %s (%s)\n", r.Base, shortDigest(r.BaseRevision), r.Head, shortDigest(r.HeadRevision))
 	fmt.Fprintf(&b, "replayed %d decisions (%d dry runs)%s\n", r.Replayed, r.DryRuns, skippedText(r.Skipped))
 	fmt.Fprintf(&b, "answers: %d evaluated, %d recorded by the same policy revision on the same input, %d the base's (the changed rule files answer alike)\n", r.Evaluated, r.Cached, r.Reused)
 	fmt.Fprintf(&b, "%d allow → deny, %d deny → allow, %d with other violations\n",
-		r.Count(replay.Denied), r.Count(replay.Allowed), r.Count(replay.Violations))
+		r.Count(Denied), r.Count(Allowed), r.Count(Violations))
 	for _, c := range r.Changes {
 		dry := ""
 		if c.DryRun {
 			dry = " (dry run)"
 		}
 		fmt.Fprintf(&b, "  %-12s %-8s %-24s %s  %s  %s%s\n", kindLabel[c.Kind], c.Gate, c.Release.ID,
-			c.EvaluatedAt.UTC().Format(time.RFC3339), c.Decision, ruleDelta(c, func(s string) string { return s }), dry)
+			c.EvaluatedAt.UTC().Format(time.RFC3339), c.Decision, ruleDelta(c, plain), dry)
 		if c.Fault != "" {
 			fmt.Fprintf(&b, "      fault: %s\n", c.Fault)
 		}
 	}
-	writeOwnershipNote(&b, r.Documentation, func(s string) string { return s })
+	r.Documentation.writeNote(&b, plain)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func shortDigest(s string) string {
+	if s == "" {
+		return "-"
+	}
+	s = strings.TrimPrefix(s, "sha256:")
+	if len(s) > 12 {
+		s = s[:12]
+	}
+	return "sha256:" + s
 }
 
 func skippedText(skipped map[string]int) string {
@@ -68,7 +90,7 @@ func skippedText(skipped map[string]int) string {
 }
 
 // ruleDelta lists the rules a change adds (+) and removes (-).
-func ruleDelta(c replay.Change, code func(string) string) string {
+func ruleDelta(c Change, code func(string) string) string {
 	var parts []string
 	for _, f := range c.Added {
 		parts = append(parts, "+"+code(f.Rule))
@@ -79,7 +101,7 @@ func ruleDelta(c replay.Change, code func(string) string) string {
 	return strings.Join(parts, " ")
 }
 
-func writeOwnershipNote(b *strings.Builder, o replay.Ownership, code func(string) string) {
+func (o Ownership) writeNote(b *strings.Builder, code func(string) string) {
 	if len(o.Changes) == 0 {
 		return
 	}
@@ -99,7 +121,8 @@ func writeOwnershipNote(b *strings.Builder, o replay.Ownership, code func(string
 	}
 }
 
-func writeOwnershipText(w io.Writer, rev string, o replay.Ownership) error {
+// WriteText writes the ownership check of the change since rev for people.
+func (o Ownership) WriteText(w io.Writer, rev string) error {
 	var b strings.Builder
 	if len(o.Changes) == 0 {
 		fmt.Fprintf(&b, "no rollout data changed since %s\n", rev)
@@ -107,22 +130,22 @@ func writeOwnershipText(w io.Writer, rev string, o replay.Ownership) error {
 		for _, p := range o.Changes {
 			fmt.Fprintf(&b, "changed since %s: %s\n", rev, p)
 		}
-		writeOwnershipNote(&b, o, func(s string) string { return s })
+		o.writeNote(&b, plain)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// writeDiffMarkdown renders the report for a pull request comment or a
-// job summary.
-func writeDiffMarkdown(w io.Writer, r diffReport) error {
+// WriteMarkdown renders r for a pull request comment or a job summary; at
+// most MarkdownRows changes are listed.
+func (r DiffReport) WriteMarkdown(w io.Writer) error {
 	code := func(s string) string { return "`" + strings.ReplaceAll(s, "`", "'") + "`" }
 	var b strings.Builder
 	b.WriteString("### shipgate policy diff\n\n")
 	fmt.Fprintf(&b, "Base %s (%s) → head %s (%s): replayed **%d** recorded decisions (%d dry runs)%s.\n\n",
 		code(r.Base), code(shortDigest(r.BaseRevision)), code(r.Head), code(shortDigest(r.HeadRevision)),
 		r.Replayed, r.DryRuns, skippedText(r.Skipped))
-	denied, allowed, other := r.Count(replay.Denied), r.Count(replay.Allowed), r.Count(replay.Violations)
+	denied, allowed, other := r.Count(Denied), r.Count(Allowed), r.Count(Violations)
 	if len(r.Changes) == 0 {
 		b.WriteString("No recorded decision changes.\n")
 	} else {
@@ -130,12 +153,12 @@ func writeDiffMarkdown(w io.Writer, r diffReport) error {
 			denied, allowed, other)
 		b.WriteString("| Change | Gate | Release | Evaluated (UTC) | Rules | Decision |\n|---|---|---|---|---|---|\n")
 		for i, c := range r.Changes {
-			if i == markdownRows {
+			if i == MarkdownRows {
 				fmt.Fprintf(&b, "\n… and %d more: run `shipgate policy diff --output json` for all of them.\n", len(r.Changes)-i)
 				break
 			}
-			change := map[string]string{replay.Denied: "allow → **deny**", replay.Allowed: "deny → **allow**",
-				replay.Violations: "violations"}[c.Kind]
+			change := map[string]string{Denied: "allow → **deny**", Allowed: "deny → **allow**",
+				Violations: "violations"}[c.Kind]
 			if c.DryRun {
 				change += " (dry run)"
 			}
@@ -145,7 +168,7 @@ func writeDiffMarkdown(w io.Writer, r diffReport) error {
 	}
 	if len(r.Documentation.Changes) > 0 {
 		var note strings.Builder
-		writeOwnershipNote(&note, r.Documentation, code)
+		r.Documentation.writeNote(&note, code)
 		b.WriteString("\n> **Release document.** " + strings.TrimSpace(note.String()) + "\n")
 	}
 	_, err := io.WriteString(w, b.String())

@@ -28,61 +28,62 @@ import (
 // undefined, fails or runs out of time at load is left to the evaluation,
 // so its outcome (undefined, or the error) is exactly as before.
 
-// constants holds the folded rule values by path; those of parent count
-// too.
+// constants holds the folded rule values by path, indexed by the path's
+// hash (the hash OPA's refs compute, which the evaluation cache needs as
+// well); those of parent count too.
 type constants struct {
-	root   constNode
+	byHash map[int][]constEntry
 	n      int
 	parent *constants
 }
 
-type constNode struct {
-	children map[string]*constNode
-	value    *ast.Term
+type constEntry struct {
+	ref   ast.Ref
+	value *ast.Term
 }
 
 func (c *constants) put(ref ast.Ref, v *ast.Term) {
-	node := &c.root
-	for _, t := range ref[1:] {
-		s := string(t.Value.(ast.String))
-		if node.children == nil {
-			node.children = map[string]*constNode{}
-		}
-		next := node.children[s]
-		if next == nil {
-			next = &constNode{}
-			node.children[s] = next
-		}
-		node = next
+	if c.byHash == nil {
+		c.byHash = map[int][]constEntry{}
 	}
-	node.value = v
+	h := ref.Hash()
+	for i, e := range c.byHash[h] {
+		if e.ref.Equal(ref) {
+			c.byHash[h][i].value = v
+			return
+		}
+	}
+	c.byHash[h] = append(c.byHash[h], constEntry{ref: ref.Copy(), value: v})
 	c.n++
 }
 
 func (c *constants) get(ref ast.Ref) *ast.Term {
-	if len(ref) < 2 || !ref[0].Equal(ast.DefaultRootDocument) {
-		return nil
-	}
-	for ; c != nil; c = c.parent {
-		if v := c.lookup(ref); v != nil {
-			return v
+	return c.getHashed(ref, ref.Hash())
+}
+
+// lookup is get without the parent's values.
+func (c *constants) lookup(ref ast.Ref) *ast.Term {
+	for _, e := range c.byHash[ref.Hash()] {
+		if e.ref.Equal(ref) {
+			return e.value
 		}
 	}
 	return nil
 }
 
-func (c *constants) lookup(ref ast.Ref) *ast.Term {
-	node := &c.root
-	for _, t := range ref[1:] {
-		s, ok := t.Value.(ast.String)
-		if !ok {
-			return nil
-		}
-		if node = node.children[string(s)]; node == nil {
-			return nil
+// getHashed is get for a ref whose hash is h.
+func (c *constants) getHashed(ref ast.Ref, h int) *ast.Term {
+	if len(ref) < 2 || !ref[0].Equal(ast.DefaultRootDocument) {
+		return nil
+	}
+	for ; c != nil; c = c.parent {
+		for _, e := range c.byHash[h] {
+			if e.ref.Equal(ref) {
+				return e.value
+			}
 		}
 	}
-	return node.value
+	return nil
 }
 
 // cache returns a virtual-document cache for one evaluation that answers
@@ -166,8 +167,9 @@ func (fr cacheFrame) reset() cacheFrame {
 }
 
 func (f *foldedCache) Get(ref ast.Ref) (*ast.Term, bool) {
+	h := ref.Hash()
 	if len(f.frames) == 1 {
-		if v := f.consts.get(ref); v != nil {
+		if v := f.consts.getHashed(ref, h); v != nil {
 			return v, false
 		}
 	}
@@ -175,7 +177,7 @@ func (f *foldedCache) Get(ref ast.Ref) (*ast.Term, bool) {
 	if fr.index == nil {
 		return nil, false
 	}
-	for i := fr.index[ref.Hash()]; i > 0; i = fr.entries[i-1].next {
+	for i := fr.index[h]; i > 0; i = fr.entries[i-1].next {
 		c := &fr.entries[i-1]
 		if c.ref.Equal(ref) {
 			if c.undefined {

@@ -101,7 +101,11 @@ text(value) if {
 # has_text(obj, path) holds when obj has at path a string that is more than
 # spaces. (It takes the object, not the value: `not text(x.y)` with x.y
 # undefined would not be true.)
-has_text(obj, path) if text(object.get(obj, path, null))
+has_text(obj, path) if {
+	value := object.get(obj, path, null)
+	is_string(value)
+	trim_space(value) != ""
+}
 
 # has_argv(obj, path) holds when obj has at path an argument vector with
 # some text in it.
@@ -109,20 +113,30 @@ has_argv(obj, path) if text(concat("", object.get(obj, path, [])))
 
 # newest_of(docs) lists the documents of docs collected at the newest
 # collectedAt among them: usually one, several on a tie, [] when docs is empty.
-# Rules judge the worst of a tie, so the digest order never decides.
-newest_of(docs) := [doc |
+# Rules judge the worst of a tie, so the digest order never decides. (One
+# document or none is its own newest: most kinds have one, and the rules
+# ask for it often.)
+newest_of(docs) := docs if {
+	count(docs) < 2
+} else := [doc |
 	some doc in docs
 	time.parse_rfc3339_ns(doc.collectedAt) == newest_ns
 ] if {
 	newest_ns := max({time.parse_rfc3339_ns(doc.collectedAt) | some doc in docs})
-} else := []
+}
 
 # newest(kind) is newest_of the counted documents of kind.
-newest(kind) := newest_by_kind[kind]
+newest(kind) := newest_of(input.evidence[kind])
 
-# newest_by_kind maps each kind to newest_of its counted documents, worked
-# out once per evaluation: several rules ask for the same kind.
-newest_by_kind[kind] := newest_of(docs) if some kind, docs in input.evidence
+# The newest documents of the kinds several rules judge, worked out once
+# per evaluation.
+newest_builds := newest("Build")
+
+newest_deploys := newest("Deploy")
+
+newest_flag_changes := newest("FlagChange")
+
+newest_incidents := newest("IncidentStatus")
 
 # short_digest(digest) is the first 12 hex characters of a digest.
 short_digest(digest) := substring(trim_prefix(digest, "sha256:"), 0, 12)
@@ -165,7 +179,7 @@ deploys := [doc |
 ]
 
 judged_deploy(digest) if {
-	some doc in newest("Deploy")
+	some doc in newest_deploys
 	doc.digest == digest
 }
 

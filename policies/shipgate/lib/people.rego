@@ -4,9 +4,9 @@ package shipgate.lib
 # deploy, verify and complete gates, of the newest FlagChanges at the flag
 # gate; on a tie, each of them. Without that evidence there is none, and
 # then no approval or override counts (fail closed).
-deployers := {doc.data.actor | some doc in newest("Deploy")} if input.gate in {"deploy", "verify", "complete"}
+deployers := {doc.data.actor | some doc in newest_deploys} if input.gate in {"deploy", "verify", "complete"}
 
-deployers := {doc.data.actor | some doc in newest("FlagChange")} if input.gate == "flag"
+deployers := {doc.data.actor | some doc in newest_flag_changes} if input.gate == "flag"
 
 default deployers := set()
 
@@ -121,7 +121,7 @@ emergency_justification := concat("; ", sort({doc.data.emergency.justification |
 # incident_listed(id) holds when the newest IncidentStatus lists incident id,
 # in any status; on a tie, every IncidentStatus of the tie must list it.
 incident_listed(id) if {
-	statuses := newest("IncidentStatus")
+	statuses := newest_incidents
 	count(statuses) > 0
 	every status in statuses {
 		some incident in status.data.incidents
@@ -132,7 +132,7 @@ incident_listed(id) if {
 # incident_blocking(id) holds when every newest IncidentStatus lists incident
 # id as blocking.
 incident_blocking(id) if {
-	statuses := newest("IncidentStatus")
+	statuses := newest_incidents
 	count(statuses) > 0
 	every status in statuses {
 		some incident in status.data.incidents

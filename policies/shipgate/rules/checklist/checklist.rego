@@ -72,7 +72,7 @@ findings contains {
 	"evidence": lib.digests(input.evidence.Build),
 } if {
 	count(lib.passed_builds) == 0
-	some build in lib.newest("Build")
+	some build in lib.newest_builds
 }
 
 # On a tie of the newest Builds each is judged: one that did not pass denies,
@@ -80,11 +80,11 @@ findings contains {
 findings contains {
 	"rule": "checklist.build-passed",
 	"message": sprintf("the newest Builds tie (collected %s), and Build %s %s: on a tie the worst counts", [build.collectedAt, lib.short_digest(build.digest), lib.build_problem(build)]),
-	"evidence": lib.digests(lib.newest("Build")),
+	"evidence": lib.digests(lib.newest_builds),
 } if {
 	count(lib.passed_builds) > 0
-	count(lib.newest("Build")) > 1
-	some build in lib.newest("Build")
+	count(lib.newest_builds) > 1
+	some build in lib.newest_builds
 	lib.build_problem(build)
 }
 

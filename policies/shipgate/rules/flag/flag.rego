@@ -37,7 +37,7 @@ findings contains {
 
 # Each FlagChange of the newest tie is judged.
 findings contains lib.about(doc, "flag.strategy-not-enabled", message) if {
-	some doc in lib.newest("FlagChange")
+	some doc in lib.newest_flag_changes
 	change := doc.data
 	change.enabled # turning a flag off is the emergency rollback: always allowed
 	change.strategy in lib.config.flags.gated_strategies
@@ -55,7 +55,7 @@ findings contains lib.about(doc, "flag.strategy-not-enabled", message) if {
 # the strategy itself. (A gated strategy is judged above; a canary's share is
 # part of what its capability declares.)
 findings contains lib.about(doc, "flag.strategy-not-enabled", message) if {
-	some doc in lib.newest("FlagChange")
+	some doc in lib.newest_flag_changes
 	change := doc.data
 	change.enabled
 	not change.strategy in lib.config.flags.gated_strategies
@@ -69,7 +69,7 @@ findings contains lib.about(doc, "flag.strategy-not-enabled", message) if {
 }
 
 findings contains lib.about(doc, "flag.strategy-not-enabled", message) if {
-	some doc in lib.newest("FlagChange")
+	some doc in lib.newest_flag_changes
 	change := doc.data
 	change.enabled
 	not change.strategy in lib.config.flags.gated_strategies

@@ -168,7 +168,7 @@ findings contains lib.about(doc, "forbidden.hot-patch", message) if {
 
 built := lib.newest_of(lib.passed_builds)
 
-requested := lib.newest("Deploy")
+requested := lib.newest_deploys
 
 findings contains {
 	"rule": "forbidden.hot-patch",
@@ -253,7 +253,7 @@ findings contains {
 	),
 	"evidence": [status.digest],
 } if {
-	some status in lib.newest("IncidentStatus")
+	some status in lib.newest_incidents
 	some incident in status.data.incidents
 	lib.blocking(incident)
 	not emergency_for(incident)

@@ -181,7 +181,7 @@ findings contains {
 } if {
 	some doc in lib.plans
 	emergency := doc.data.emergency
-	statuses := lib.newest("IncidentStatus")
+	statuses := lib.newest_incidents
 	count(statuses) > 0
 	not lib.incident_listed(emergency.incident)
 	listed := {incident.id |
@@ -226,14 +226,14 @@ findings contains {
 		"emergency release names incident %s, which the newest IncidentStatus lists as %s, not an open incident of a blocking severity (%s), so the emergency path is not taken",
 		[emergency.incident, lib.join(sort(states)), lib.join(lib.config.incidents.blocking_severities)],
 	),
-	"evidence": array.concat(lib.cited(doc), lib.digests(lib.newest("IncidentStatus"))),
+	"evidence": array.concat(lib.cited(doc), lib.digests(lib.newest_incidents)),
 } if {
 	some doc in lib.plans
 	emergency := doc.data.emergency
 	lib.incident_listed(emergency.incident)
 	not lib.incident_blocking(emergency.incident)
 	states := {sprintf("%s %s", [lib.incident_status(incident), incident.severity]) |
-		some status in lib.newest("IncidentStatus")
+		some status in lib.newest_incidents
 		some incident in status.data.incidents
 		incident.id == emergency.incident
 	}

@@ -58,7 +58,7 @@ findings contains {
 	"message": sprintf("the newest Deploy (collected %s by %s) %s", [deploy.collectedAt, deploy.data.actor, deploy_outcome(deploy.data)]),
 	"evidence": [deploy.digest],
 } if {
-	some deploy in lib.newest("Deploy")
+	some deploy in lib.newest_deploys
 	deploy.data.status != "succeeded"
 }
 

@@ -1,7 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -93,6 +99,27 @@ var allowedDeps = map[string][]string{
 	// ours, so the internal tests of store/postgres can use it too.
 	"store/postgres/pgtest": {},
 
+	// The command is main: it imports cmd only (checked directly, below).
+	"": {"..."},
+
+	// Examples and their tests: the case gallery, the demo, the example
+	// keys, and the end-to-end tests (test files only).
+	"examples":                     {},
+	"examples/cases":               {},
+	"examples/localizevideos/demo": {"examples/cases"},
+	"examples/localizevideos/e2e":  {},
+	"examples/localizevideos/keys": {"evidence", "ledger", "schemas"},
+
+	// Test support: the mutation harness (test files only), edited
+	// copies of the shipped policies, gzip tars to read, replay fixtures.
+	"gate/mutation":            {},
+	"internal/policytest":      {"policies", "policyset", "schemas"},
+	"internal/targz/targztest": {},
+	"replay/replaytest":        {"engine", "policyset", "evidence", "schemas", "gate", "store", "ledger", "examples/localizevideos/keys"},
+
+	// web renders the dashboard for the server.
+	"server/web": {"auth", "engine", "policyset", "evidence", "schemas", "gate", "store", "ledger"},
+
 	// targz reads a gzip tar within limits, for every package that
 	// unpacks one (audit packs, policy bundles, artifacts).
 	"internal/targz": {},
@@ -109,6 +136,102 @@ var everywhere = []string{"internal/inputfile", "internal/targz", "internal/cano
 
 func allowed(list []string, rel string) bool {
 	for _, a := range slices.Concat(list, everywhere) {
+		if a == rel || a == "..." {
+			return true
+		}
+		if base, ok := strings.CutSuffix(a, "/..."); ok && (rel == base || strings.HasPrefix(rel, base+"/")) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEveryPackageHasArrows: a new package states what it may import.
+func TestEveryPackageHasArrows(t *testing.T) {
+	for _, p := range packages(t) {
+		if _, ok := allowedDeps[p.rel]; !ok {
+			t.Errorf("package %q is not in allowedDeps: add it with the project packages it may import", p.rel)
+		}
+	}
+}
+
+// thirdParty bans imports where they do not belong: each import path
+// prefix (a standard or third-party package) may be imported directly only
+// by the project packages listed ("x/..." for x and below).
+var thirdParty = map[string][]string{
+	// The command line is cmd's: cobra and its flags nowhere else, but
+	// timespec, the flag value type of --since and --now.
+	"github.com/spf13/cobra": {"cmd"},
+	"github.com/spf13/pflag": {"cmd", "internal/timespec"},
+	// SQL is the store's.
+	"database/sql":               {"store/..."},
+	"modernc.org/sqlite":         {"store/sqlite"},
+	"github.com/jackc/pgx":       {"store/postgres/..."},
+	"github.com/pressly/goose":   {"store/..."},
+	"github.com/lib/pq":          {},
+	"github.com/mattn/go-sqlite": {},
+	// Serving HTTP is the server's: its metrics handler and its pages
+	// (and watchtest's stand-in for an app's /metrics in tests).
+	"github.com/prometheus/client_golang/prometheus/promhttp": {"server/...", "watch/watchtest"},
+	"html/template": {"server/...", "report"},
+}
+
+// serving are the net/http names that run a server; only the server and
+// test support use them.
+var serving = []string{"ListenAndServe", "ListenAndServeTLS", "Serve", "ServeTLS", "Server", "ServeMux", "NewServeMux"}
+
+var servingAllowed = []string{"server/...", "watch/watchtest"}
+
+func TestThirdPartyImports(t *testing.T) {
+	for _, p := range packages(t) {
+		for _, imp := range p.imports {
+			for prefix, list := range thirdParty {
+				if strings.HasPrefix(imp, prefix) && !allowedHere(list, p.rel) {
+					t.Errorf("%s imports %s, which only %v may import", p.rel, imp, list)
+				}
+			}
+		}
+		if p.rel == "" && (len(p.imports) == 0 || !slices.Equal(projectImports(p.imports), []string{"cmd"})) {
+			t.Errorf("the root package imports %v of the project; want only cmd", projectImports(p.imports))
+		}
+	}
+}
+
+// TestOnlyTheServerServes looks for net/http's server in the non-test
+// sources of every package.
+func TestOnlyTheServerServes(t *testing.T) {
+	for _, p := range packages(t) {
+		if allowedHere(servingAllowed, p.rel) || !slices.Contains(p.imports, "net/http") {
+			continue
+		}
+		for _, f := range p.files {
+			file, err := parser.ParseFile(token.NewFileSet(), filepath.Join(p.dir, f), nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := "http"
+			for _, imp := range file.Imports {
+				if imp.Path.Value == `"net/http"` && imp.Name != nil {
+					name = imp.Name.Name
+				}
+			}
+			ast.Inspect(file, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == name && slices.Contains(serving, sel.Sel.Name) {
+					t.Errorf("%s/%s uses http.%s: only the server serves HTTP", p.rel, f, sel.Sel.Name)
+				}
+				return true
+			})
+		}
+	}
+}
+
+// allowedHere says whether rel matches one of list ("x/..." for x and below).
+func allowedHere(list []string, rel string) bool {
+	for _, a := range list {
 		if a == rel {
 			return true
 		}
@@ -119,8 +242,53 @@ func allowed(list []string, rel string) bool {
 	return false
 }
 
+type listedPackage struct {
+	rel, dir string
+	imports  []string
+	files    []string
+}
+
+// packages lists the module's packages with their direct non-test imports
+// and Go files.
+func packages(t *testing.T) []listedPackage {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json=ImportPath,Dir,Imports,GoFiles", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []listedPackage
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		var p struct {
+			ImportPath, Dir  string
+			Imports, GoFiles []string
+		}
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "github.com/localizevideos/shipgate")
+		pkgs = append(pkgs, listedPackage{rel: rel, dir: p.Dir, imports: p.Imports, files: p.GoFiles})
+	}
+	if len(pkgs) < 10 {
+		t.Fatalf("go list found %d packages", len(pkgs))
+	}
+	return pkgs
+}
+
+// projectImports lists the project packages among imports, relative.
+func projectImports(imports []string) []string {
+	var out []string
+	for _, imp := range imports {
+		if rel, ok := strings.CutPrefix(imp, module); ok {
+			out = append(out, rel)
+		}
+	}
+	return out
+}
+
+const module = "github.com/localizevideos/shipgate/"
+
 func TestDependencyArrows(t *testing.T) {
-	const module = "github.com/localizevideos/shipgate/"
 	for pkg, list := range allowedDeps {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "./"+pkg).Output()
 		if err != nil {

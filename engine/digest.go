@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -17,7 +18,11 @@ import (
 // order (sorted keys), with json.Marshal's conventions: omitempty members
 // left out, nil slices as null, times as RFC 3339 with nanoseconds.
 func (dig *digestInput) digest() (string, error) {
-	w := canonWriter{b: make([]byte, 0, 1024)}
+	size := 512 + 80*len(dig.Evidence) + 200*len(dig.Freeze) + 300*len(dig.Violations)
+	for k, v := range dig.Signers {
+		size += len(k) + 8 + 40*len(v)
+	}
+	w := canonWriter{b: make([]byte, 0, size)}
 	w.raw(`{"evidence":`)
 	w.strings(dig.Evidence)
 	w.raw(`,"freeze":`)
@@ -75,7 +80,7 @@ func (dig *digestInput) digest() (string, error) {
 		for i := 1; i < len(keys); i++ {
 			// Two names that differ only in invalid bytes are one name
 			// once those become U+FFFD: JSON with a duplicate member.
-			if string([]rune(keys[i-1])) == string([]rune(keys[i])) {
+			if !(plain(keys[i-1]) && plain(keys[i])) && string([]rune(keys[i-1])) == string([]rune(keys[i])) {
 				return "", fmt.Errorf("signers: duplicate member %q", string([]rune(keys[i])))
 			}
 		}
@@ -215,5 +220,18 @@ func (w *canonWriter) time(t time.Time) {
 // compareUTF16 orders strings by their UTF-16 code units, as RFC 8785
 // sorts member names.
 func compareUTF16(a, b string) int {
+	if ascii(a) && ascii(b) {
+		return strings.Compare(a, b) // ASCII is one code unit per byte
+	}
 	return slices.Compare(utf16.Encode([]rune(a)), utf16.Encode([]rune(b)))
+}
+
+// ascii says whether s is all ASCII.
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

@@ -28,7 +28,7 @@ var allowedDeps = map[string][]string{
 	"format":          {"engine", "policyset", "regotest", "evidence", "schemas"},
 	"report":          {"store", "ledger", "engine", "policyset", "evidence", "schemas", "gate"},
 	"auditpack":       {"report", "store", "ledger", "engine", "policyset", "evidence", "schemas", "gate"},
-	"cmd":             {"engine", "policyset", "policydiff", "regotest", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "format/console", "report", "auditpack", "auth", "server/...", "api", "client", "release", "rollback", "reconcile", "signals", "watch", "artifact", "internal/celyaml", "internal/timespec", "internal/project", "internal/buildinfo", "sample"},
+	"cmd":             {"engine", "policyset", "policydiff", "regotest", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "format/console", "report", "auditpack", "auth", "server/...", "api", "client", "release", "rollback", "reconcile", "signals", "watch", "artifact", "internal/celyaml", "internal/timespec", "internal/project", "internal/buildinfo", "sample", "docs/cli"},
 	"rollback":        {"engine", "policyset", "evidence", "schemas", "store", "ledger", "runner", "artifact"},
 	"artifact":        {},
 	"sample":          {},
@@ -79,6 +79,10 @@ var allowedDeps = map[string][]string{
 
 	// project is a shipgate project on disk: its files, keys and ledger.
 	"internal/project": {"store/...", "ledger", "evidence", "schemas"},
+
+	// docs/cli is the command-line reference, one embedded Markdown page
+	// per command, that cmd shows as --help; a leaf.
+	"docs/cli": {},
 
 	// buildinfo reads what the binary was built from.
 	"internal/buildinfo": {},

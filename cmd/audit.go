@@ -16,7 +16,7 @@ import (
 )
 
 func newAuditCmd(s Streams, g *globals) *cobra.Command {
-	c := &cobra.Command{Use: "audit", Short: "Verify the ledger and sign checkpoints of it"}
+	c := &cobra.Command{Use: "audit"}
 	c.AddCommand(newAuditVerifyCmd(s, g), newAuditCheckpointCmd(s, g), newAuditExportCmd(s, g), newAuditReportCmd(s, g), newAuditReplayCmd(s, g))
 	return c
 }
@@ -31,15 +31,7 @@ type auditVerifyOptions struct {
 func newAuditVerifyCmd(s Streams, g *globals) *cobra.Command {
 	o := &auditVerifyOptions{}
 	c := &cobra.Command{
-		Use:   "verify [--checkpoint FILE]",
-		Short: "Recompute the ledger's hash chain and tables; exit 1 names the first bad entry",
-		Long: `Recompute every entry's hash and link, and the query tables from the
-entries. With a signed checkpoint (shipgate audit checkpoint) kept outside
-the database, also detect a truncated tail or an older copy restored.
-
-Exit codes: 0 intact, 1 broken (the first bad entry is named), 2 error.`,
-		Example: `  shipgate audit verify
-  shipgate audit verify --checkpoint cp.json`,
+		Use:  "verify [--checkpoint FILE]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := o.Output.validate(); err != nil {
@@ -94,14 +86,8 @@ type auditCheckpointOptions struct {
 func newAuditCheckpointCmd(s Streams, g *globals) *cobra.Command {
 	o := &auditCheckpointOptions{}
 	c := &cobra.Command{
-		Use:   "checkpoint [--out FILE]",
-		Short: "Verify the ledger and print (or write) a signed checkpoint of its head",
-		Long: `Verify the ledger, then sign its head (size, last entry hash, Merkle
-root) with the ed25519 key of shipgate init. Keep the checkpoint outside the
-database (an artifact store, a ticket, git): shipgate audit verify
---checkpoint FILE then detects a truncated tail or a restored older copy.`,
-		Example: `  shipgate audit checkpoint --out cp.json`,
-		Args:    cobra.NoArgs,
+		Use:  "checkpoint [--out FILE]",
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			key, err := privateKey(o.Key, g)
 			if err != nil {

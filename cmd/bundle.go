@@ -25,31 +25,7 @@ type policyBundleOptions struct {
 func newPolicyBundleCmd(s Streams, g *globals) *cobra.Command {
 	o := &policyBundleOptions{Policy: PolicyOptions{g: g}}
 	c := &cobra.Command{
-		Use:   "bundle [DIR] --out FILE.tar.gz [--sign KEY] [--revision REV]",
-		Short: "Build an OPA bundle of a policy set, signed with --sign, for gate --bundle",
-		Long: `Compile the policy set strictly (as a gate would; a set that does not
-compile is refused) and write it as an OPA bundle: its .rego modules
-(tests left out), its data as data.json (shipgate/config/data.yaml is
-mounted at data.shipgate.config) and a .manifest with the revision and the
-root "shipgate". With --sign the bundle carries a .signatures.json: a JWT
-over the hash of every file, checked by shipgate gate --bundle FILE
---verify-key PUB and by OPA itself.
-
-Signing keys are PEM private keys: the ed25519 key of shipgate init
-(.shipgate/keys/checkpoint.key; JWT algorithm EdDSA), ECDSA P-256/P-384/
-P-521 (ES256/ES384/ES512) or RSA of 2048 bits or more (RS256). OPA verifies
-all of them with --verification-key and --signing-alg, but its
-configuration file (keys: ... algorithm:) accepts no EdDSA: sign with an
-ECDSA or RSA key when OPA agents configured that way must verify the
-bundle.
-
-DIR defaults to the config's policies, or the embedded policy set; the
-revision to the policy revision digest that decisions record.`,
-		Example: `  shipgate policy bundle --out policies.tar.gz --sign .shipgate/keys/checkpoint.key
-  shipgate gate deploy --release lv-2026-11-26.1 --bundle policies.tar.gz --verify-key .shipgate/keys/checkpoint.pub
-  openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt -out es256.key
-  openssl pkey -in es256.key -pubout -out es256.pub
-  shipgate policy bundle policies/ --out policies.tar.gz --sign es256.key --revision "$(git rev-parse HEAD)"`,
+		Use:  "bundle [DIR] --out FILE.tar.gz [--sign KEY] [--revision REV]",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {

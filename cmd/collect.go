@@ -20,8 +20,7 @@ func init() { addCommand(newCollectCmd) }
 // outside source and records what it found as signed evidence.
 func newCollectCmd(s Streams, g *globals) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "collect",
-		Short: "Read an outside source (incidents, ...) and record it as signed evidence",
+		Use: "collect",
 	}
 	c.AddCommand(newCollectIncidentsCmd(s, g), newCollectErrorBudgetCmd(s, g))
 	return c
@@ -40,28 +39,7 @@ type collectIncidentsOptions struct {
 func newCollectIncidentsCmd(s Streams, g *globals) *cobra.Command {
 	o := &collectIncidentsOptions{}
 	c := &cobra.Command{
-		Use:   "incidents --from URL|FILE --map FILE --release ID",
-		Short: "Read an incident list (status page API or file), map it with CEL, record IncidentStatus",
-		Long: `Read a JSON incident list from --from (an http(s) URL, fetched with GET, or
-a file), map it to incidents with the CEL expressions of the --map file
-(docs/collect.md), and record the result as IncidentStatus evidence of the
-release, signed like everything shipgate records.
-
-An unreachable source, a non-2xx answer, a body that is not JSON, a CEL
-expression that fails, and a mapped field IncidentStatus does not allow are
-all errors: exit 2, and nothing is recorded. A source that answers with an
-empty list records "no incidents"; nothing else does.
-
-The release's service, environment and commit come from its Plan in the
-ledger, which must be recorded first.
-
-Exit codes: 0 recorded, 2 error.`,
-		Example: `  shipgate collect incidents --release lv-2026-11-26.1 \
-    --from https://status.localizevideos.com/api/v2/incidents.json \
-    --map examples/localizevideos/statuspage/incidents-map.yaml
-  shipgate collect incidents --release lv-2026-11-26.1 \
-    --from examples/localizevideos/statuspage/incidents-sev1.json \
-    --map examples/localizevideos/statuspage/incidents-map.yaml`,
+		Use:  "incidents --from URL|FILE --map FILE --release ID",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return collectIncidentsRun(c.Context(), s, g, o)

@@ -21,23 +21,8 @@ type errorBudgetOptions struct {
 func newCollectErrorBudgetCmd(s Streams, g *globals) *cobra.Command {
 	o := &errorBudgetOptions{}
 	c := &cobra.Command{
-		Use:   "error-budget --release ID --slo FILE",
-		Short: "Measure the error budget left from an SLO query and record it as ErrorBudget evidence",
-		Long: `Run the SLO file's error-ratio query against its Prometheus server and
-record the remaining error budget, 1 - errorRatio / (1 - objective), as
-ErrorBudget evidence of the release, signed like all evidence shipgate
-records (--signing-key). The deploy gate's checklist rule
-"error budget available" (checklist.error-budget) reads the newest one, before
-the Plan's hand-written errorBudget.
-
-No data (an unreachable server, NaN, an empty result, fewer events than
-minCount) records nothing: an unmeasured budget is not an available one.
-
-Exit codes: 0 recorded with budget left; 1 recorded, and the budget is spent
-(remaining <= 0); 2 an error or no data (a bad SLO file, no Plan, a ledger
-that cannot be written).`,
-		Example: `  shipgate collect error-budget --release lv-2026-11-26.1 --slo examples/localizevideos/slo.yaml`,
-		Args:    cobra.NoArgs,
+		Use:  "error-budget --release ID --slo FILE",
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return errorBudgetRun(c.Context(), s, g, o)
 		},

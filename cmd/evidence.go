@@ -11,8 +11,7 @@ import (
 
 func newEvidenceCmd(s Streams, g *globals) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "evidence",
-		Short: "Record, check and inspect evidence documents",
+		Use: "evidence",
 	}
 	c.AddCommand(newEvidenceAddCmd(s, g), newEvidenceValidateCmd(s), newEvidenceShowCmd(s), newEvidenceSignCmd(s))
 	return c
@@ -27,10 +26,7 @@ type evidenceValidateOptions struct {
 func newEvidenceValidateCmd(s Streams) *cobra.Command {
 	o := &evidenceValidateOptions{}
 	c := &cobra.Command{
-		Use:   "validate FILE|DIR...",
-		Short: "Validate evidence against its kind's schema; exit 2 if any is invalid",
-		Example: `  shipgate evidence validate examples/localizevideos/evidence/allowed
-  shipgate evidence validate examples/localizevideos/evidence/allowed/plan.json -o json`,
+		Use:  "validate FILE|DIR...",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Paths = args
@@ -69,10 +65,7 @@ type evidenceShowOptions struct {
 func newEvidenceShowCmd(s Streams) *cobra.Command {
 	o := &evidenceShowOptions{}
 	c := &cobra.Command{
-		Use:   "show FILE",
-		Short: "Validate one evidence document and show its envelope, digest and data",
-		Example: `  shipgate evidence show examples/localizevideos/evidence/allowed/plan.json
-  shipgate evidence show examples/localizevideos/evidence/allowed/build.json -o json`,
+		Use:  "show FILE",
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Path = args[0]

@@ -25,24 +25,7 @@ type exampleOptions struct {
 func newExampleCmd(s Streams, g *globals) *cobra.Command {
 	o := &exampleOptions{}
 	c := &cobra.Command{
-		Use:   "example [DIR]",
-		Short: "Write a sample release dated now, for trying shipgate out",
-		Long: `Write the documents of a sample LocalizeVideos release to DIR (default
-./sample): a Plan, an IncidentStatus, a Build, a deploy request and an
-Approval, each dated a few minutes before now, so the deploy gate judges
-fresh evidence on any day. The release goes to the service and environment
-of the project's shipgate.yaml, else to localizevideos-app in staging, which
-the default policy data does not freeze (production is frozen at weekends
-and at the year's end, so a production sample is denied then). The README's
-walkthrough uses it: add all but the approval and the gate denies; add the
-approval and it allows.
-
-Inside a project (shipgate init), the Build and the deploy request are
-signed with the project's evidence key, as shipgate run would sign them,
-and alice's approval with her key when shipgate.yaml binds her one
-(shipgate init --approver alice): by default only signed copies count.`,
-		Example: `  shipgate example
-  shipgate example try --release lv-try.1`,
+		Use:  "example [DIR]",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Dir = "sample"

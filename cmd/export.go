@@ -43,43 +43,7 @@ type auditExportOptions struct {
 func newAuditExportCmd(s Streams, g *globals) *cobra.Command {
 	o := &auditExportOptions{g: g}
 	c := &cobra.Command{
-		Use:   "export --format opa-decision-log|pack [--since TIME] [--release ID] [--out FILE]",
-		Short: "Write the recorded decisions as OPA decision log events, or as an auditor's replay pack",
-		Long: `--format pack writes an auditor's replay pack (--out is required): the
-selected decisions, the evidence they were offered, their ledger entries
-with RFC 6962 inclusion proofs, a signed checkpoint and its public key, the
-policy set of each decision as an OPA bundle, and a manifest with the
-SHA-256 of every file. shipgate audit replay checks it offline. The gate
-records each policy set in the ledger with the first decision made under
-it, and the pack takes them from there, with their ledger entries and
-proofs. Decisions recorded before policy sets were kept need their policy
-set given: --policies/--data or --bundle, and --with-bundle for each older
-set (without any of these, the config's policy set is tried); a decision
-whose revision neither the ledger nor a given set holds is refused. The
-pack is proved against --checkpoint FILE (signed by --public-key), or
-against a checkpoint of the ledger's head signed now with --key. The pack
-carries the public key of each signer of its evidence, from --trusted-key
-(as the gate trusted them), so that a replay reads the signed documents
-as the gate did; a signer whose key is not given is warned about. See
-docs/audit.md.
-
---format opa-decision-log writes every recorded gate decision (in ledger
-order) as an OPA decision log event, so pipelines that already collect OPA
-decision logs read shipgate's:
-
-  decision_id  the decision id
-  path         shipgate/gates/<gate>/decision
-  input        what the decision was made from: gate, release, now, the
-               evidence digests and the open violations (replay it with
-               this input and the same policy revision)
-  result       the decision as the gate answered it
-  timestamp    the evaluation time
-  bundles      {"shipgate": {"revision": ...}}: the bundle revision, or the
-               policy revision digest when no bundle was used
-  labels       {"app": "shipgate", "version": ...}`,
-		Example: `  shipgate audit export --format opa-decision-log --since 2026-11-01 --out decisions.jsonl
-  shipgate audit export --format pack --release lv-2026-11-26.1 --out lv-2026-11-26.1.pack.tar.gz
-  shipgate audit export --format pack --since 2026-10-01 --with-bundle policies-v1.tar.gz --out q4.pack.tar.gz`,
+		Use:  "export --format opa-decision-log|pack [--since TIME] [--release ID] [--out FILE]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return auditExportRun(c.Context(), s, o)

@@ -78,31 +78,7 @@ type gateOptions struct {
 func newGateCmd(s Streams, g *globals) *cobra.Command {
 	o := &gateOptions{}
 	c := &cobra.Command{
-		Use:   "gate GATE --release ID [--evidence DIR|FILE...]",
-		Short: "Evaluate a gate (deploy, verify, complete, flag) and record the decision: exit 0 allow, 1 deny, 2 error",
-		Long: `Evaluate a gate for one release from its evidence: the evidence recorded in
-the ledger for the release, plus any files given with --evidence (which are
-recorded too).
-
-The release's service, environment and commit come from its Plan evidence
-unless given with --service, --environment and --commit. Evidence bound to
-another release or commit, or older than its freshness limit, does not count
-and is listed in the decision.
-
-The decision is recorded in the ledger before it is printed; a denial opens
-a production violation that stays open until a postmortem closes it
-(--dry-run records the decision as a dry run and opens none). If the ledger
-cannot be written the answer is an error, never allow.
-
-Before deciding, the gate sweeps the release's service for deploys whose
-smoke tests were skipped, as shipgate violations sweep does: what it finds
-is opened (by the sweep, dry run or not) and denies the service's deploys
-until a postmortem closes it.
-
-Exit codes: 0 allow, 1 deny, 2 error (invalid evidence, bad policy, store down).`,
-		Example: `  shipgate evidence add examples/localizevideos/evidence/allowed
-  shipgate gate deploy --release lv-2026-11-26.1
-  shipgate gate deploy --release lv-2026-11-26.1 --evidence examples/localizevideos/evidence/allowed --output json`,
+		Use:  "gate GATE --release ID [--evidence DIR|FILE...]",
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Gate = args[0]

@@ -28,22 +28,7 @@ type holdOptions struct {
 func newHoldCmd(s Streams, g *globals) *cobra.Command {
 	o := &holdOptions{}
 	c := &cobra.Command{
-		Use:   "hold --release ID --reason TEXT --by NAME | --release ID --release-hold --by NAME",
-		Short: "Place (or lift) a human hold on a release's automated rollback",
-		Long: `Record, as Hold evidence in the ledger, that a named person holds the
-release: while the hold is in place, a breach seen by shipgate watch
---auto-rollback only alerts, and the person decides. --release-hold (or
-shipgate unhold) lifts the hold, also recorded. The newest Hold of the
-release decides. A Hold counts only when it is authenticated as its
-holder: locally, signed with a key that the policy data binds to --by
-(signing.people; --signing-key); with --server, recorded by the server as
-the token's person (an approver token; --by must be its name). A Hold that
-would not count is refused, not recorded.
-
-Exit codes: 0 recorded; 2 an error (no Plan for the release, a ledger that
-cannot be written, a missing --by or --reason).`,
-		Example: `  shipgate hold --release lv-2026-11-26.1 --by carol --signing-key .shipgate/keys/carol.key --reason "the error spike is the marketing campaign, not the release"
-  shipgate hold --release lv-2026-11-26.1 --release-hold --by carol --signing-key .shipgate/keys/carol.key`,
+		Use:  "hold --release ID --reason TEXT --by NAME | --release ID --release-hold --by NAME",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return holdRun(c.Context(), s, o)
@@ -58,10 +43,8 @@ cannot be written, a missing --by or --reason).`,
 func newUnholdCmd(s Streams, g *globals) *cobra.Command {
 	o := &holdOptions{Lift: true}
 	c := &cobra.Command{
-		Use:     "unhold --release ID --by NAME [--reason TEXT]",
-		Short:   "Lift a human hold on a release's automated rollback (shipgate hold --release-hold)",
-		Example: `  shipgate unhold --release lv-2026-11-26.1 --by carol --signing-key .shipgate/keys/carol.key`,
-		Args:    cobra.NoArgs,
+		Use:  "unhold --release ID --by NAME [--reason TEXT]",
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return holdRun(c.Context(), s, o)
 		},

@@ -22,10 +22,7 @@ type evidenceAddOptions struct {
 func newEvidenceAddCmd(s Streams, g *globals) *cobra.Command {
 	o := &evidenceAddOptions{}
 	c := &cobra.Command{
-		Use:   "add FILE|DIR...",
-		Short: "Validate evidence and append it to the ledger; nothing is stored if any document is invalid",
-		Example: `  shipgate evidence add examples/localizevideos/evidence/allowed
-  shipgate evidence add plan.dsse.json --trusted-key ci.pub`,
+		Use:  "add FILE|DIR...",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Paths = args
@@ -63,8 +60,7 @@ func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error
 
 func newViolationsCmd(s Streams, g *globals) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "violations",
-		Short: "Production violations and postmortem obligations, open until a postmortem closes them",
+		Use: "violations",
 	}
 	c.AddCommand(newViolationsListCmd(s, g), newViolationsShowCmd(s, g), newViolationsSweepCmd(s, g))
 	return c
@@ -81,10 +77,7 @@ type violationsListOptions struct {
 func newViolationsListCmd(s Streams, g *globals) *cobra.Command {
 	o := &violationsListOptions{}
 	c := &cobra.Command{
-		Use:   "list",
-		Short: "List violations and obligations, those due first",
-		Example: `  shipgate violations list --open
-  shipgate violations list --release lv-2026-11-26.1 -o json`,
+		Use:  "list",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return violationsListRun(c.Context(), s, o)
@@ -132,10 +125,7 @@ type violationsShowOptions struct {
 func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
 	o := &violationsShowOptions{}
 	c := &cobra.Command{
-		Use:   "show ID",
-		Short: "Show one violation or obligation",
-		Example: `  shipgate violations show vio_06h1em6sb8qf6ffm2rxs4j6nn0
-  shipgate violations show vio_06h1em6sb8qf6ffm2rxs4j6nn0 -o json`,
+		Use:  "show ID",
 		Args: nameArgs("violation id"),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.ID = args[0]
@@ -167,17 +157,11 @@ type postmortemAddOptions struct {
 }
 
 func newPostmortemCmd(s Streams, g *globals) *cobra.Command {
-	c := &cobra.Command{Use: "postmortem", Short: "Record postmortems that close violations"}
+	c := &cobra.Command{Use: "postmortem"}
 	o := &postmortemAddOptions{}
 	add := &cobra.Command{
-		Use:   "add --violation ID FILE",
-		Short: "Append Postmortem evidence and close the violations and obligations it names",
-		Long: `Append a Postmortem evidence document and close the violations it names.
-
-Every --violation must be listed in the document's data.violations, open,
-and known to the ledger; otherwise nothing is recorded.`,
-		Example: `  shipgate postmortem add --violation vio_06h1em6sb8qf6ffm2rxs4j6nn0 postmortem-INC-42.json`,
-		Args:    cobra.ExactArgs(1),
+		Use:  "add --violation ID FILE",
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Path = args[0]
 			return postmortemAddRun(c.Context(), s, o)
@@ -223,13 +207,10 @@ type decisionShowOptions struct {
 }
 
 func newDecisionCmd(s Streams, g *globals) *cobra.Command {
-	c := &cobra.Command{Use: "decision", Short: "Recorded gate decisions"}
+	c := &cobra.Command{Use: "decision"}
 	o := &decisionShowOptions{}
 	show := &cobra.Command{
-		Use:   "show ID",
-		Short: "Show a recorded decision and the input it was made from",
-		Example: `  shipgate decision show dec_06h1em6sb9gmmf12p6k6cfpbng
-  shipgate decision show dec_06h1em6sb9gmmf12p6k6cfpbng -o json`,
+		Use:  "show ID",
 		Args: nameArgs("decision id"),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.ID = args[0]

@@ -13,8 +13,7 @@ import (
 
 func newPolicyCmd(s Streams, g *globals) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "policy",
-		Short: "Test and check policy sets",
+		Use: "policy",
 	}
 	c.AddCommand(newPolicyTestCmd(s), newPolicyCheckCmd(s, g), newPolicyFmtCmd(s, g), newPolicyDiffCmd(s, g),
 		newPolicyReviewCmd(s, g), newPolicyBundleCmd(s, g))
@@ -31,10 +30,7 @@ type policyTestOptions struct {
 func newPolicyTestCmd(s Streams) *cobra.Command {
 	o := &policyTestOptions{}
 	c := &cobra.Command{
-		Use:   "test [DIR]",
-		Short: "Run the policies' *_test.rego tests with coverage; fails when none ran",
-		Example: `  shipgate policy test policies/ -v
-  shipgate policy test policies/ --min-coverage 90 --output junit > policy-tests.xml`,
+		Use:  "test [DIR]",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -113,10 +109,7 @@ type policyCheckOptions struct {
 func newPolicyCheckCmd(s Streams, g *globals) *cobra.Command {
 	o := &policyCheckOptions{}
 	c := &cobra.Command{
-		Use:   "check [DIR]",
-		Short: "Check a policy set's data against its schema, compile it strictly and type-check it against the evidence and data schemas",
-		Example: `  shipgate policy check
-  shipgate policy check policies/`,
+		Use:  "check [DIR]",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {

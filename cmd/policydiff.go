@@ -65,40 +65,7 @@ type policyDiffOptions struct {
 func newPolicyDiffCmd(s Streams, g *globals) *cobra.Command {
 	o := &policyDiffOptions{}
 	c := &cobra.Command{
-		Use:   "diff --base REF|DIR [--head DIR]",
-		Short: "Replay the recorded decisions through two policy sets and report every decision that changes",
-		Long: `Replay the gate inputs recorded in the ledger (each decision's gate, release,
-evaluation time, evidence and open violations) through the base and the head
-policies, each at the decision's recorded time, and report every decision
-that changes: allow to deny, deny to allow, or violations added or removed.
-
-Each side uses the data inside its own policy tree (shipgate/config/data.yaml);
---data and the config's data do not apply. Dry runs are replayed and marked.
-
-A recorded decision that a side's policy set made itself (same policy
-revision) on the same input (same input digest) is not evaluated again on
-that side: evaluation is deterministic, so the recorded decision is the
-answer (` + "`shipgate audit replay`" + ` checks that bit for bit).
-
-When the head changes only rule files (data.shipgate.rules.<name>), or data
-that only rule files read, the head evaluates the changed files alone on each
-input, beside the base's: where they answer alike, the base's decision is the
-head's, and only where they differ is the whole gate evaluated. A change to
-the library, a gate, rule metadata or data the engine reads itself evaluates
-every decision. --no-cache evaluates every decision on both sides.
-
-Decisions the gate made without the policies (invalid evidence, an engine
-fault, no Plan to name the release) are skipped and counted.
-
-It also flags rollout data (services.*.capabilities, flags,
-deploy.allowed_triggers, freeze) that changed while the release document
-(the config's docs) did not.
-
-Exit codes: 0 no past allow becomes a deny (or --accept), 1 some would,
-2 error.`,
-		Example: `  shipgate policy diff --base main
-  shipgate policy diff --base origin/main --since 30d --output markdown >> "$GITHUB_STEP_SUMMARY"
-  shipgate policy diff --base ./policies-old --head ./policies --output json`,
+		Use:  "diff --base REF|DIR [--head DIR]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return policyDiffRun(c.Context(), s, o)
@@ -193,19 +160,8 @@ type policyReviewOptions struct {
 func newPolicyReviewCmd(s Streams, g *globals) *cobra.Command {
 	o := &policyReviewOptions{}
 	c := &cobra.Command{
-		Use:   "review --base REF [--head DIR] [--docs FILE]",
-		Short: "Fail when rollout data changed since REF but the release document did not",
-		Long: `The release document must be updated when CI/CD is introduced, canary
-releases are enabled, the rollout strategy changes or automation increases
-(its "Documentation Ownership" section). review compares the policy data at
-the git revision REF with the head's: a change to services.*.capabilities,
-flags, deploy.allowed_triggers or freeze must come with a change to the
-release document (the config's docs, or --docs).
-
-Exit codes: 0 nothing to document or the document changed, 1 it did not,
-2 error.`,
-		Example: `  shipgate policy review --base origin/main`,
-		Args:    cobra.NoArgs,
+		Use:  "review --base REF [--head DIR] [--docs FILE]",
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return policyReviewRun(s, o)
 		},

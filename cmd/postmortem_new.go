@@ -27,17 +27,7 @@ type postmortemNewOptions struct {
 func newPostmortemNewCmd(s Streams, g *globals) *cobra.Command {
 	o := &postmortemNewOptions{}
 	c := &cobra.Command{
-		Use:   "new (--violation ID | --release R) --summary TEXT",
-		Short: "Write the Postmortem document of open violations, to record with postmortem add",
-		Long: `Write a Postmortem evidence document that names the given open violations
-of one release (with --release, every open violation and obligation of the
-release), with its release and commit taken from the release's Plan
-in the ledger, the summary, the author and the time. It records nothing:
-review it, add actions or a URL if you like, then record it with
-shipgate postmortem add, which closes the violations.`,
-		Example: `  shipgate postmortem new --violation vio_06h1em6sb8qf6ffm2rxs4j6nn0 --summary 'deployed during INC-42; the pipeline now reads the status page first'
-  shipgate postmortem new --release lv-2026-11-26.1 --summary 'deployed during INC-42' --out postmortem.json
-  shipgate postmortem add postmortem.json`,
+		Use:  "new (--violation ID | --release R) --summary TEXT",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if (len(o.Violations) == 0) == (o.Release == "") {

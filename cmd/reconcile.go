@@ -18,9 +18,8 @@ func init() { addCommand(newReconcileCmd) }
 
 func newReconcileCmd(s Streams, g *globals) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "reconcile",
-		Short: "Compare what runs in production with the ledger; record drift as violations",
-		Args:  cobra.NoArgs,
+		Use:  "reconcile",
+		Args: cobra.NoArgs,
 	}
 	c.AddCommand(newReconcilePM2Cmd(s, g))
 	return c
@@ -46,38 +45,7 @@ type reconcileOptions struct {
 func newReconcilePM2Cmd(s Streams, g *globals) *cobra.Command {
 	o := &reconcileOptions{Artifacts: ArtifactOptions{g: g}}
 	c := &cobra.Command{
-		Use:   "pm2 --app NAME",
-		Short: "Detect hand restarts and hot patches of a PM2 app; record them as violations",
-		Long: `Read the app's process from pm2 jlist (allow-listed fields only: name, ids,
-status, restart count, start time, working directory, script, version; never
-its environment) and the git state of the directory it runs from, and
-compare them with the ledger:
-
-  forbidden.direct-push  the process started outside every deploy a deploy
-                         gate allowed and every rollback (a restart by hand,
-                         or a crash); more restarts since the last reconcile
-                         than the ledger explains; a checkout at a commit
-                         not reachable from main, or not the one the last
-                         deploy or rollback left there.
-  forbidden.hot-patch    the running directory has uncommitted changes; or
-                         its build output (the paths the last deploy or
-                         fast rollback recorded, files git ignores such as
-                         dist/ included) is not the one that deploy or
-                         rollback left there, compared by tree digest; or
-                         build output is configured (artifacts.paths) and
-                         that deploy or rollback recorded none.
-
-Every reconcile is recorded as a decision of the pseudo-gate "reconcile"
-with what it observed; drift opens a violation, shown by shipgate violations
-list and closed by a Postmortem like any other, and the deploy gate sees it.
-The service and environment come from the flags or shipgate.yaml; the
-findings are held against the release of the last deploy (or --release).
-
-Exit codes: 0 clean; 1 drift (recorded); 2 an error: pm2 not running or not
-answering, no such app, a directory that is not a git checkout, a ledger
-that cannot be written. An error is never "clean".`,
-		Example: `  PM2_HOME=/srv/pm2 shipgate reconcile pm2 --app localizevideos-app --service localizevideos-app --environment production
-  shipgate reconcile pm2 --app localizevideos-app --pm2 ./node_modules/.bin/pm2 -o json`,
+		Use:  "pm2 --app NAME",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return reconcileRun(c.Context(), s, g, o)

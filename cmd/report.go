@@ -31,35 +31,7 @@ type auditReportOptions struct {
 func newAuditReportCmd(s Streams, g *globals) *cobra.Command {
 	o := &auditReportOptions{}
 	c := &cobra.Command{
-		Use:   "report --since TIME --until TIME --format md|html|json|csv [--out FILE]",
-		Short: "Write the audit report of a period: each release's evidence, decisions and violations, and the figures",
-		Long: `Write the audit report of the releases gated in a period: for each, its
-evidence, its decisions with every violation and an explanation (which
-documents satisfied which rule; what failed and what would have made it
-pass), overrides, approvals, deploys, rollbacks and postmortems; and a
-summary: denials by rule, emergency releases, violations opened, closed and
-overdue, postmortem lead time, change failure rate, time to restore,
-rollback against deploy time, releases during freezes.
-
-The ledger is verified first (with --checkpoint, against a signed
-checkpoint too) and the result is stated at the top. A broken ledger still
-gets its report, and the command exits 1.
-
-The period runs from --since, included, to --until. A date given to
---until includes that day (the period ends at the next midnight UTC); any
-other time ends the period, excluded. Each flag takes
-` + timespec.Help + `.
-
-The policy set (--policies, --data, --bundle) gives the rule titles, the
-freeze calendar and the replays behind the explanations.
-
-Formats: md (Markdown), html (one self-contained file, printable), json (the
-model, documented in docs/audit.md), csv (one row per release).
-
-Exit codes: 0 written from an intact ledger, 1 the ledger is broken (the
-report is written and says so), 2 error.`,
-		Example: `  shipgate audit report --since 2026-11-01 --until 2026-11-30 --format html --out november.html
-  shipgate audit report --since 2026-11-01 --until 2026-11-30 --format md --checkpoint cp.json --public-key .shipgate/keys/checkpoint.pub`,
+		Use:  "report --since TIME --until TIME --format md|html|json|csv [--out FILE]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return auditReportRun(c.Context(), s, g, o)

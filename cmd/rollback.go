@@ -110,39 +110,7 @@ type rollbackOptions struct {
 func newRollbackCmd(s Streams, g *globals) *cobra.Command {
 	o := &rollbackOptions{}
 	c := &cobra.Command{
-		Use:   "rollback --release ID [--emergency --flag NAME]",
-		Short: "Roll a release back (fast: the last verified commit; emergency: a flag off) and record it",
-		Long: `Roll the release back and record what happened as a Rollback in the ledger.
-A rollback is never gated: it runs during a freeze or an incident too, and
-it is always recorded, failed or not, with the duration of every step so the
-rule "rollback faster than deploy" judges real numbers.
-
-Fast (the default): find the newest release of the same service and
-environment whose verify gate allowed (other than this one, and not rolled
-back since), check its commit out in --dir (git checkout --detach), put
-back the build output that release was verified with (the artifact its
-Build recorded, kept by shipgate run build in --artifact-store and checked
-against the recorded digest), and restart with the approved deploy command
-of the policy data (services.<service>.deploy_commands). When the artifact
-is missing, does not match its digest or was never kept (or with
---rebuild), it runs --build instead, and the Rollback says so.
-
-Emergency (--emergency --flag NAME): turn NAME off in the app's flags file
-(--flags-file, default DIR/flags.json) and restart with the approved deploy
-command.
-
-With --server (or $SHIPGATE_SERVER, or server: in shipgate.yaml) the
-steps still run here, on --dir and --artifact-store; the server answers
-the target, its verified artifact and the approved deploy command from its
-ledger and policy data (GET /v1/releases/{id}/rollback-target), and the
-Rollback is recorded on the server as its DSSE envelope (the server must
-trust the signing key: shipgate serve --trusted-key).
-
-Exit codes: 0 the rollback completed; 1 it failed (and was recorded as
-failed); 2 an error before anything could be recorded (no Plan for the
-release, a ledger that cannot be written, bad flags).`,
-		Example: `  shipgate rollback --release lv-2026-11-26.2 --dir /srv/localizevideos/app
-  shipgate rollback --release lv-2026-11-26.2 --dir /srv/localizevideos/app --emergency --flag new-session-store`,
+		Use:  "rollback --release ID [--emergency --flag NAME]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return rollbackCmdRun(c.Context(), s, g, o)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/docs/cli"
 	"github.com/localizevideos/shipgate/internal/buildinfo"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/schemas"
@@ -101,8 +102,6 @@ func Execute(ctx context.Context, args []string, s Streams) int {
 func NewRoot(s Streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "shipgate",
-		Short:         "Policy-as-code release gates with evidence and a tamper-evident record",
-		Long:          "shipgate decides at each release gate (deploy, verify, complete, flag) whether a release may go on,\nfrom evidence JSON checked against schemas and Rego policies.\n\nExit codes: 0 allow, 1 deny, 2 error.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
@@ -126,7 +125,26 @@ func NewRoot(s Streams) *cobra.Command {
 	for _, c := range commands {
 		root.AddCommand(c(s, g))
 	}
+	applyDocs(root)
 	return root
+}
+
+// applyDocs gives c and every command below it the summary, description
+// and examples of its page of the command-line reference (docs/cli), so
+// that --help shows what the reference says. A command without a page
+// keeps what it has (TestEveryCommandHasPage finds it); a page that
+// cannot be read is a bug of the build, and panics at once.
+func applyDocs(c *cobra.Command) {
+	p, ok, err := cli.Lookup(c.CommandPath())
+	if err != nil {
+		panic(err)
+	}
+	if ok {
+		c.Short, c.Long, c.Example = p.Short, p.Long, p.Example
+	}
+	for _, sub := range c.Commands() {
+		applyDocs(sub)
+	}
 }
 
 // flagError reports a bad flag. A time flag's error names the flag, the

@@ -30,53 +30,7 @@ type runOptions struct {
 func newRunCmd(s Streams, g *globals) *cobra.Command {
 	o := &runOptions{}
 	c := &cobra.Command{
-		Use:   "run STEP --release ID [flags] -- CMD ARGS...",
-		Short: "Run a release step's command (build, deploy) and record what happened; deploy runs only if the deploy gate allows",
-		Long: `Run CMD ARGS (no shell) in --dir, stream its output, and record what really
-happened as evidence in the ledger: the argv, start, end, duration, exit code,
-the SHA-256 of stdout and stderr, the last 20 lines of output, the CI run,
-and the git facts of the checkout. subject.commit is the checkout's HEAD, so
-evidence from another commit does not count for the release.
-
-  build   run CMD, record a Build (passed when it exits 0) with the
-          checkout it ran in (data.source: clean only if it was clean
-          before CMD and still is after, at the same commit). A passed
-          build's output (--artifact, else artifacts.paths in
-          shipgate.yaml) is recorded by its tree digest
-          (data.artifact.tree) and kept in the artifact store as a tar.gz
-          named by its SHA-256 (data.artifact.digest), for shipgate
-          rollback to restore instead of rebuilding.
-  deploy  first record a Deploy request (the argv, the deployer, the trigger,
-          the checkout's branch, cleanliness and reachability from main,
-          and the tree digest of the build output in the checkout) and
-          evaluate the deploy gate with it, printing the decision like
-          shipgate gate: it denies a build of uncommitted changes and build
-          output that is not what the newest passed Build produced
-          (forbidden.hot-patch). Only if it allows, run CMD and record the
-          Deploy's outcome (succeeded or failed).
-
-Every document is signed with --signing-key (ed25519) in a DSSE envelope,
-which the ledger keeps beside the document; gates verify it against the
-trusted keys (--trusted-key) and policies can require it (signing in the
-policy data). Without --signing-key, shipgate init's key signs, or else an
-evidence key created on first use in .shipgate/keys/.
-
-The release's service and environment come from the flags, then
-shipgate.yaml, then the release's Plan; its commit is the checkout's HEAD
-(--commit, if given, must be that commit).
-
-With --server (or $SHIPGATE_SERVER, or server: in shipgate.yaml) the
-command still runs here, but the evidence is recorded on the server, sent
-as its DSSE envelope (the server must trust the signing key: shipgate serve
---trusted-key), and the deploy gate is the server's: it decides at its own
-time with its own policies. The release's Plans are read from the server.
-
-Exit codes: the command's exit code once it has run (0 when it succeeded);
-1 when the deploy gate denies (the command is not run); 2 on an error,
-including evidence that could not be recorded, even after a command that
-succeeded.`,
-		Example: `  shipgate run build --release lv-2026-11-26.1 -- npm run build
-  shipgate run deploy --release lv-2026-11-26.1 -- pm2 restart localizevideos-app --update-env`,
+		Use: "run STEP --release ID [flags] -- CMD ARGS...",
 		Args: func(c *cobra.Command, args []string) error {
 			dash := c.ArgsLenAtDash()
 			switch {

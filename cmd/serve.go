@@ -30,40 +30,7 @@ type serveOptions struct {
 func newServeCmd(s Streams, g *globals) *cobra.Command {
 	o := &serveOptions{}
 	c := &cobra.Command{
-		Use:   "serve --store sqlite://FILE|postgres://URL [--listen ADDR]",
-		Short: "Serve the HTTP API (and the dashboard) over one ledger; several servers may share a PostgreSQL store",
-		Long: `Serve the authenticated JSON API under /v1/, the operations endpoints
-/healthz, /readyz and /metrics, and the dashboard at /.
-
-Every API request needs a token (Authorization: Bearer TOKEN) of a role the
-route admits; create the first one with shipgate token create --role admin.
-Decisions are recorded before they are answered. Logs are JSON lines on
-stderr. SIGINT or SIGTERM stops accepting connections and finishes the
-requests in flight (decisions being recorded included) before exiting; a
-request not done a second later is dropped unanswered and its decision
-rolled back (exit 130 or 143).
-
-Several servers can share one PostgreSQL store (postgres://...): the ledger
-stays one linear chain. Give them the same --signing-key.
-
-The server signs the approvals, overrides and holds it records from
-approver tokens with --signing-key (default .shipgate/keys/server.key,
-created on first start): that signature is what makes them count as the
-token's person's (policy data signing.servers; the server adds its own
-key). A pipeline token cannot record any of them.
-
-Every --sweep-interval (1m by default; 0 never) the server sweeps the ledger
-as shipgate violations sweep does: each succeeded deploy whose smoke tests
-no verify gate judged within verification.deadline opens
-forbidden.skipped-smoke-tests, once, and a warning line is logged for it.
-Several servers sweeping one store open each violation once.
-
-The dashboard's sessions are sealed with $SHIPGATE_SESSION_KEY (64 hex
-digits, the same on every replica); without it each process makes a key of
-its own, and a restart signs everybody out.`,
-		Example: `  shipgate token create --store sqlite://ledger.db --role admin --name ops
-  shipgate serve --store sqlite://ledger.db --listen 127.0.0.1:8080
-  shipgate serve --store 'postgres://shipgate@db:5432/shipgate' --listen :8080`,
+		Use:  "serve --store sqlite://FILE|postgres://URL [--listen ADDR]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return serveRun(c.Context(), s, g, o)

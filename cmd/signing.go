@@ -49,16 +49,7 @@ type evidenceSignOptions struct {
 func newEvidenceSignCmd(s Streams) *cobra.Command {
 	o := &evidenceSignOptions{}
 	c := &cobra.Command{
-		Use:   "sign FILE",
-		Short: "Validate an evidence document and write it signed, as a DSSE envelope, to stdout",
-		Long: `Validate the evidence document FILE and write it to stdout in a DSSE
-envelope (payloadType ` + evidence.PayloadType + `) signed with
---signing-key. Evidence that shipgate records itself (run, collect) is signed
-already; this is for documents produced elsewhere by a trusted system.`,
-		Example: `  openssl genpkey -algorithm ed25519 -out ci.key
-  openssl pkey -in ci.key -pubout -out ci.pub
-  shipgate evidence sign examples/localizevideos/evidence/allowed/plan.json --signing-key ci.key > plan.dsse.json
-  shipgate evidence add plan.dsse.json --trusted-key ci.pub`,
+		Use:  "sign FILE",
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Path = args[0]

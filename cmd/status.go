@@ -18,10 +18,7 @@ type statusOptions struct {
 func newStatusCmd(s Streams, g *globals) *cobra.Command {
 	o := &statusOptions{}
 	c := &cobra.Command{
-		Use:   "status --release ID",
-		Short: "The release's checklist: each step done, missing or failed, open violations, and the next command",
-		Example: `  shipgate status --release lv-2026-11-26.1
-  shipgate status --release lv-2026-11-26.1 -o json`,
+		Use:  "status --release ID",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := o.Output.validate(); err != nil {

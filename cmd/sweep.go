@@ -22,32 +22,7 @@ type violationsSweepOptions struct {
 func newViolationsSweepCmd(s Streams, g *globals) *cobra.Command {
 	o := &violationsSweepOptions{}
 	c := &cobra.Command{
-		Use:   "sweep",
-		Short: "Open forbidden.skipped-smoke-tests for every succeeded deploy whose smoke tests no verify gate judged in time",
-		Long: `Find every succeeded Deploy (evidence kind Deploy, data.status succeeded)
-whose smoke tests no verify gate of its release judged between the Deploy's
-finishedAt and verification.deadline later (policy data; 30m by default),
-once that deadline is past; and record, for each, a decision of the
-pseudo-gate "sweep" that opens a hard violation of
-forbidden.skipped-smoke-tests. Until a postmortem closes it, every deploy
-gate of the service denies.
-
-A verify gate judged them when it allowed, or when its policies denied
-(the checks ran and failed: that denial is a violation of its own). Dry
-runs, and denials before any policy ran (no Verification, invalid
-evidence, a fault), do not count.
-
-A Deploy is swept once: its violation's id derives from the Deploy's
-digest, so a second sweep (or one running at the same time elsewhere)
-opens nothing more, whether the first violation is open or closed. What
-is opened is recorded before it is printed. Every gate also sweeps its
-release's service before deciding, and shipgate serve sweeps periodically
-(--sweep-interval).
-
-Exit codes, as a linter's: 0 nothing new was found; 1 this sweep opened a
-violation (listed); 2 an error (bad policy, store down).`,
-		Example: `  shipgate violations sweep
-  shipgate violations sweep --service localizevideos-app -o json`,
+		Use:  "sweep",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return violationsSweepRun(c.Context(), s, g, o)

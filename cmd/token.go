@@ -17,18 +17,7 @@ func init() { addCommand(newTokenCmd) }
 
 func newTokenCmd(s Streams, g *globals) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "token",
-		Short: "Create, list and revoke the API tokens of shipgate serve",
-		Long: `API tokens of shipgate serve. A token carries one role:
-
-  pipeline  ingest evidence, ask gates, read a release's status, add postmortems
-  approver  approve and override releases (not one they deployed), read, add postmortems
-  auditor   read everything, verify the ledger
-  admin     manage tokens (nothing else)
-
-The secret is shown once, when created; the store keeps only its SHA-256.
-Tokens are never deleted: a revoked token stays listed with who revoked it
-and when.`,
+		Use: "token",
 	}
 	c.AddCommand(newTokenCreateCmd(s, g), newTokenListCmd(s, g), newTokenRevokeCmd(s, g))
 	return c
@@ -59,10 +48,7 @@ func withTokens(ctx context.Context, so *StoreOptions, do func(*auth.Tokens) err
 func newTokenCreateCmd(s Streams, g *globals) *cobra.Command {
 	o := &tokenCreateOptions{}
 	c := &cobra.Command{
-		Use:   "create --role pipeline|approver|auditor|admin --name NAME",
-		Short: "Create a token and print its secret, once",
-		Example: `  shipgate token create --role admin --name ops
-  shipgate token create --role pipeline --name ci-localizevideos --output json`,
+		Use:  "create --role pipeline|approver|auditor|admin --name NAME",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := o.Output.validate(); err != nil {
@@ -102,10 +88,7 @@ type tokenListOptions struct {
 func newTokenListCmd(s Streams, g *globals) *cobra.Command {
 	o := &tokenListOptions{}
 	c := &cobra.Command{
-		Use:   "list",
-		Short: "List every token, revoked ones included (never the secrets)",
-		Example: `  shipgate token list
-  shipgate token list -o json`,
+		Use:  "list",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := o.Output.validate(); err != nil {
@@ -158,10 +141,8 @@ type tokenRevokeOptions struct {
 func newTokenRevokeCmd(s Streams, g *globals) *cobra.Command {
 	o := &tokenRevokeOptions{}
 	c := &cobra.Command{
-		Use:     "revoke ID",
-		Short:   "Revoke a token: every server refuses it from the next request on",
-		Example: `  shipgate token revoke tok_5f1c9e2a7b3d4068`,
-		Args:    cobra.ExactArgs(1),
+		Use:  "revoke ID",
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.ID = args[0]
 			return withTokens(c.Context(), &o.Store, func(tokens *auth.Tokens) error {

@@ -30,56 +30,7 @@ type verifyOptions struct {
 func newVerifyCmd(s Streams, g *globals) *cobra.Command {
 	o := &verifyOptions{}
 	c := &cobra.Command{
-		Use:   "verify --release ID --checks FILE [--base URL] [--var K=V]...",
-		Short: "Run the smoke checks (HTTP + CEL, error rate), record a Verification, and evaluate the verify gate",
-		Long: `Run the smoke checks of a checks file against the deployed app, record what
-they found as a Verification in the ledger, then evaluate the verify gate
-with it and print the decision like shipgate gate.
-
-The checks file (docs/checks.md) lists HTTP steps, run in order with one
-cookie jar, each naming the check it belongs to (home, login, logout,
-api-me, ...) and judged by CEL assertions over the response, and error-rate
-comparisons (error-spike) from a /metrics endpoint or a Prometheus query.
-A step can capture a value (a cookie, a header, a JSON field) that later
-steps send, and leave the jar out (cookies: none). A check passes only if
-every assertion of its steps holds; an app that does not answer, or an
-error rate without data, fails its check and is recorded.
-
-With ready: in the file, verify first polls the app until it answers as
-expected (pm2 restart returns before the app listens). An app not ready
-within ready.timeout is an error (exit 2): no check ran, so nothing is
-recorded and nothing is rolled back, even with --rollback-on-fail.
-
-The release's service, environment, commit and repository come from its
-Plan in the ledger (--service, --environment and --commit choose among
-several).
-
-The Verification is recorded signed (ed25519, in a DSSE envelope), as run
-and collect sign what they record, so the gate and any later replay verify
-who produced it: --signing-key, else shipgate init's key, else an evidence
-key created on first use in .shipgate/keys/. Trust its public half
-wherever the evidence is checked (--trusted-key); policy data can require
-it (signing in the data).
-
-With --server (or $SHIPGATE_SERVER, or server: in shipgate.yaml) the checks
-still run here; the Verification is recorded on the server as its DSSE
-envelope (the server must trust the signing key: shipgate serve
---trusted-key) and the server's verify gate decides; --rollback-on-fail
-then rolls back as shipgate rollback --server does.
-
-Exit codes: 0 the verify gate allows; 1 it denies: roll back now; 2 an
-error (a bad checks file, no Plan, an app not ready, a ledger that cannot
-be written, a bad policy). A failed check is a denial, never an error.
-
-With --rollback-on-fail, a denial (or a gate error) also runs the fast
-rollback of shipgate rollback (the last verified commit checked out in
---dir, the build output it was verified with restored from its artifact,
-and a restart with the approved deploy command; --build runs only when
-that artifact cannot be used, or with --rebuild), recorded with the
-trigger verify-failed; the exit code stays 1 (2 if the rollback failed
-too).`,
-		Example: `  shipgate verify --release lv-2026-11-26.1 --checks examples/localizevideos/checks.yaml
-  shipgate verify --release lv-2026-11-26.1 --checks checks.yaml --base https://app.localizevideos.com --var password="$SMOKE_PASSWORD"`,
+		Use:  "verify --release ID --checks FILE [--base URL] [--var K=V]...",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return verifyRun(c.Context(), s, g, o)

@@ -13,10 +13,7 @@ type versionOptions struct {
 func newVersionCmd(s Streams) *cobra.Command {
 	o := &versionOptions{}
 	c := &cobra.Command{
-		Use:   "version",
-		Short: "Print shipgate's version and commit, and the Go, OPA and CEL versions it was built with",
-		Example: `  shipgate version
-  shipgate version -o json`,
+		Use:  "version",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := o.Output.validate(); err != nil {

@@ -36,47 +36,7 @@ type watchOptions struct {
 func newWatchCmd(s Streams, g *globals) *cobra.Command {
 	o := &watchOptions{g: g}
 	c := &cobra.Command{
-		Use:   "watch --release ID --signals FILE [--window 15m] [--interval 15s] [--auto-rollback]",
-		Short: "Watch the safety signals after a deploy, record a Monitoring, and evaluate the complete gate",
-		Long: `Sample the release's safety signals (error rate, auth success, latency,
-CPU/memory, or any signal of the signals file, docs/watch.md) every
---interval for --window, judge each reading with the signal's CEL breach
-condition against a baseline from before the deploy (read --baseline-offset
-before the watch, or the medians of the Monitoring recorded for an earlier
-release with --baseline-from RELEASE or --baseline-from last-completed),
-and show the progress (redrawn in place on a terminal, one line per sample
-otherwise). The window
-is recorded as a Monitoring evidence document with every sample, then the
-complete gate is evaluated and printed like shipgate gate.
-
-A breach (breachAfter readings in a row meeting the condition, 1 by
-default) ends the watch at once: "rollback required". With --auto-rollback
-the release is rolled back (shipgate rollback --release ID, run as a
-subprocess with the same --config, --store, --policies, --data,
---signing-key and --trusted-key, plus any --rollback-arg) unless a human
-holds it (shipgate hold), in which case it only alerts. The policy refuses
---auto-rollback, before anything is watched, for a service whose
-capabilities do not declare auto-rollback with metrics, alerts and a human
-override. With --server, the server's policy and ledger answer both
-questions (GET /v1/releases/{id}/auto-rollback), and the rollback runs
-with --server (the token in its environment, not its arguments);
---baseline-from is refused there, as it reads other releases.
-
-No data (an unreachable Prometheus, NaN, an empty result, too little
-traffic, too few readings) is never healthy: a window that ends without
-enough data does not complete the release. A signal without data for its
-noDataAfter is alerted while the watch runs, and again when its data
-returns; a breach or no data at the end is alerted too (printed, and posted
-as JSON to --webhook or the file's alerts.webhook); a webhook that fails is
-reported and changes nothing else.
-
-Exit codes: 0 the window was healthy and the complete gate allows; 1 a
-breach, no data, or the complete gate denies (or --auto-rollback refused by
-the policy); 2 an error (a bad signals file, no Plan, no recorded baseline
-for --baseline-from, a ledger that cannot be written, a bad policy).`,
-		Example: `  shipgate watch --release lv-2026-11-26.1 --signals examples/localizevideos/signals.yaml
-  shipgate watch --release lv-2026-11-26.1 --signals signals.yaml --window 15m --interval 15s \
-    --auto-rollback --rollback-arg=--dir=/srv/localizevideos/app --webhook https://hooks.slack.com/services/...`,
+		Use:  "watch --release ID --signals FILE [--window 15m] [--interval 15s] [--auto-rollback]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return watchRun(c.Context(), s, g, o)

@@ -45,7 +45,7 @@ var allowedDeps = map[string][]string{
 
 	// console renders for people what the release commands print; only
 	// cmd imports it.
-	"format/console": {"release", "api", "client", "gate", "engine", "policyset", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact", "reconcile", "collect/git", "collect/pm2", "collect/httpcheck", "collect/prom", "internal/celyaml", "signals", "watch"},
+	"format/console": {"format", "regotest", "collect/incidents", "release", "api", "client", "gate", "engine", "policyset", "evidence", "schemas", "store", "ledger", "rollback", "runner", "artifact", "reconcile", "collect/git", "collect/pm2", "collect/httpcheck", "collect/prom", "internal/celyaml", "signals", "watch"},
 
 	// api holds the JSON documents of the HTTP API, which the server
 	// writes and the client reads.

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/auditpack"
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/ledger"
 )
@@ -43,7 +44,7 @@ func newAuditVerifyCmd(s Streams, g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if cp, err = readCheckpoint(o.Checkpoint, pub); err != nil {
+				if cp, err = project.ReadCheckpoint(o.Checkpoint, pub); err != nil {
 					return err
 				}
 			}
@@ -54,7 +55,7 @@ func newAuditVerifyCmd(s Streams, g *globals) *cobra.Command {
 			defer db.Close()
 			res, err := auditpack.VerifyLedger(c.Context(), db, cp)
 			if o.Output.Format == "json" {
-				if werr := writeJSON(s.Out, res); werr != nil {
+				if werr := console.JSON(s.Out, res); werr != nil {
 					return werr
 				}
 			} else if werr := res.WriteText(s.Out); werr != nil {
@@ -62,7 +63,7 @@ func newAuditVerifyCmd(s Streams, g *globals) *cobra.Command {
 			}
 			if err != nil {
 				code := ExitError
-				if isBreak(err) {
+				if auditpack.IsBreak(err) {
 					code = ExitDeny
 				}
 				return &exitError{code: code, err: err}
@@ -139,9 +140,6 @@ func (o *StoreOptions) signHead(ctx context.Context, db ledgerStore, key ed25519
 	return ledger.NewCheckpoint("shipgate:"+abs, head, o.g.clock(), key), nil
 }
 
-// isBreak reports whether err is a broken ledger (exit 1), not a fault.
-var isBreak = auditpack.IsBreak
-
 // privateKey reads the checkpoint key: --key, the config's, or the default.
 func privateKey(flag string, g *globals) (ed25519.PrivateKey, error) {
 	path, err := keyPath(flag, g, true)
@@ -171,6 +169,3 @@ func keyPath(flag string, g *globals, private bool) (string, error) {
 	}
 	return cfg.CheckpointKeyPath(flag, private), nil
 }
-
-// readCheckpoint reads a checkpoint and checks its signature.
-var readCheckpoint = project.ReadCheckpoint

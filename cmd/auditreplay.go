@@ -10,7 +10,9 @@ import (
 
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/inputfile"
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/ledger"
 )
 
@@ -68,7 +70,7 @@ func auditReplayRun(ctx context.Context, s Streams, o *auditReplayOptions) error
 	opts.Validator = v
 	// Keys given pin the evidence signers; without, the pack's own.
 	if len(o.Evidence.TrustedKeys) > 0 {
-		if opts.EvidenceKeys, err = keyring(o.Evidence.TrustedKeys); err != nil {
+		if opts.EvidenceKeys, err = project.Keyring(o.Evidence.TrustedKeys); err != nil {
 			return err
 		}
 	}
@@ -77,7 +79,7 @@ func auditReplayRun(ctx context.Context, s Streams, o *auditReplayOptions) error
 		return err
 	}
 	if o.Output.Format == "json" {
-		err = writeJSON(s.Out, res)
+		err = console.JSON(s.Out, res)
 	} else {
 		err = res.WriteText(s.Out, o.Pack)
 	}

@@ -3,15 +3,16 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
-	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/collect"
 	"github.com/localizevideos/shipgate/collect/incidents"
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/inputfile"
+	"github.com/localizevideos/shipgate/internal/project"
+	"github.com/localizevideos/shipgate/release"
 )
 
 func init() { addCommand(newCollectCmd) }
@@ -78,23 +79,11 @@ func collectIncidentsRun(ctx context.Context, s Streams, g *globals, o *collectI
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.Err, "shipgate: recorded IncidentStatus for release %s @ %s: %s signed by %s\n",
-		doc.ReleaseID, shortHex(doc.Commit), doc.Digest, strings.Join(doc.SignedBy, ", "))
+	_ = console.CollectedIncidents(s.Err, doc)
 	if o.Output.Format == "json" {
-		return writeJSON(s.Out, map[string]any{"digest": doc.Digest, "signedBy": doc.SignedBy, "document": doc.Value})
+		return console.JSON(s.Out, map[string]any{"digest": doc.Digest, "signedBy": doc.SignedBy, "document": doc.Value})
 	}
-	open := 0
-	for _, inc := range list {
-		if inc.Status != "resolved" {
-			open++
-		}
-	}
-	fmt.Fprintf(s.Out, "%d incidents from %s, %d not resolved\n", len(list), o.From, open)
-	rows := make([]table.Row, len(list))
-	for i, inc := range list {
-		rows[i] = table.Row{inc.ID, inc.Severity, inc.Status, inc.Title}
-	}
-	return writeTable(s.Out, "  ", []int{10, 0, 9}, rows)
+	return console.Incidents(s.Out, o.From, list)
 }
 
 // recordOptions are the flags of a command that records evidence it
@@ -141,17 +130,17 @@ func (o *recordOptions) open(ctx context.Context, s Streams, g *globals) (*recor
 	if err != nil {
 		return nil, err
 	}
-	if v, err = trustSigner(v, &o.Ev, signer); err != nil {
+	if v, err = project.TrustSigner(v, o.Ev.TrustedKeys, signer); err != nil {
 		return nil, err
 	}
 	db, err := o.Store.Open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if rel, err = releaseOfPlans(ctx, db, v, rel); err != nil {
+	if rel, err = release.OfPlans(ctx, db, v, rel); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return &recording{Recorder: collect.Recorder{Sealer: collect.Sealer{Validator: v, Signer: signer}, Ledger: db,
-		Release: rel, Version: Version, Clock: g.clock, Timeout: recordTimeout}, db: db}, nil
+		Release: rel, Version: Version, Clock: g.clock, Timeout: release.RecordTimeout}, db: db}, nil
 }

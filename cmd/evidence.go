@@ -47,7 +47,7 @@ func evidenceValidateRun(s Streams, o *evidenceValidateOptions) error {
 		return err
 	}
 	results, bad := release.Validate(v, o.Paths)
-	if err := emit(s.Out, o.Output, results, console.Validation); err != nil {
+	if err := console.Emit(s.Out, o.Output.Format, results, console.Validation); err != nil {
 		return err
 	}
 	if bad > 0 {
@@ -90,12 +90,12 @@ func evidenceShowRun(s Streams, o *evidenceShowOptions) error {
 		return err
 	}
 	if o.Output.Format == "json" {
-		return writeJSON(s.Out, map[string]any{"source": d.Source, "digest": d.Digest, "signedBy": nonNilStrings(d.SignedBy), "document": d.Value})
+		return console.JSON(s.Out, map[string]any{"source": d.Source, "digest": d.Digest, "signedBy": nonNilStrings(d.SignedBy), "document": d.Value})
 	}
 	if err := console.EvidenceHeader(s.Out, d); err != nil {
 		return err
 	}
-	return writeJSON(s.Out, d.Value["data"])
+	return console.JSON(s.Out, d.Value["data"])
 }
 
 func nonNilStrings(s []string) []string {

@@ -132,7 +132,7 @@ func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since t
 	if err != nil {
 		return err
 	}
-	keys, err := keyring(o.TrustedKeys)
+	keys, err := project.Keyring(o.TrustedKeys)
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since t
 		return err
 	})
 	if err != nil {
-		if isBreak(err) {
+		if auditpack.IsBreak(err) {
 			return &exitError{code: ExitDeny, err: err}
 		}
 		return err
@@ -174,7 +174,7 @@ func (o *auditExportOptions) checkpoint(ctx context.Context, db ledgerStore) (*l
 		if err != nil {
 			return nil, nil, err
 		}
-		cp, err := readCheckpoint(o.Checkpoint, pub)
+		cp, err := project.ReadCheckpoint(o.Checkpoint, pub)
 		return cp, pub, err
 	}
 	key, err := privateKey(o.Key, o.g)

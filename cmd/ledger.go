@@ -55,7 +55,7 @@ func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error
 	if err != nil {
 		return err
 	}
-	return emit(s.Out, o.Output, out, console.EvidenceAdded)
+	return console.Emit(s.Out, o.Output.Format, out, console.EvidenceAdded)
 }
 
 func newViolationsCmd(s Streams, g *globals) *cobra.Command {
@@ -114,7 +114,7 @@ func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions)
 	if err != nil {
 		return err
 	}
-	return emit(s.Out, o.Output, views, console.Violations)
+	return console.Emit(s.Out, o.Output.Format, views, console.Violations)
 }
 
 type violationsShowOptions struct {
@@ -141,7 +141,7 @@ func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("violation %s: %w", o.ID, err)
 			}
-			return emit(s.Out, o.Output, api.NewViolationView(v, s.now()), console.Violation)
+			return console.Emit(s.Out, o.Output.Format, api.NewViolationView(v, s.now()), console.Violation)
 		},
 	}
 	o.addFlags(c.Flags(), g)
@@ -227,10 +227,9 @@ func newDecisionCmd(s Streams, g *globals) *cobra.Command {
 				return err
 			}
 			if o.Output.Format == "json" {
-				return writeJSON(s.Out, map[string]any{"entry": seq, "decision": rec.Decision, "replay": rec.Replay})
+				return console.JSON(s.Out, map[string]any{"entry": seq, "decision": rec.Decision, "replay": rec.Replay})
 			}
-			fmt.Fprintf(s.Out, "ledger entry %d\n", seq)
-			return writeDecisionText(s.Out, rec.Decision)
+			return console.RecordedDecision(s.Out, seq, rec.Decision)
 		},
 	}
 	o.Store.AddFlags(show.Flags(), g)

@@ -61,7 +61,7 @@ func (o *PolicyOptions) resolve() error {
 	}
 	// The config's data is the base an overlay applies to, like the policy
 	// set's own data without it.
-	if files := o.dataFiles(); cfg.Data != "" && (len(files) == 0 || isOverlay(files[0])) {
+	if files := o.dataFiles(); cfg.Data != "" && (len(files) == 0 || policyset.IsOverlay(files[0])) {
 		o.DataFiles = append([]string{cfg.Data}, files...)
 		o.DataFile = cfg.Data
 	}
@@ -91,8 +91,6 @@ func (o *PolicyOptions) dataFiles() []string {
 	}
 	return o.DataFiles
 }
-
-func isOverlay(name string) bool { return policyset.IsOverlay(name) }
 
 // choice is the policy set the flags choose (policyset.Choice).
 func (o *PolicyOptions) choice() policyset.Choice {
@@ -140,9 +138,6 @@ func (o *PolicyOptions) Engine(ctx context.Context) (*engine.Engine, error) {
 
 // verifyKey reads --verify-key, nil when not given.
 func (o *PolicyOptions) verifyKey() ([]byte, error) { return o.choice().ReadVerifyKey() }
-
-// readBundle reads the OPA bundle at path, verified with key when given.
-var readBundle = policyset.ReadBundleFile
 
 // describe names the policy set for messages.
 func (o *PolicyOptions) describe() string { return o.choice().Describe() }

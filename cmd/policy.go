@@ -3,11 +3,10 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"sort"
 
-	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/regotest"
 )
 
@@ -61,7 +60,7 @@ func policyTestRun(ctx context.Context, s Streams, o *policyTestOptions) error {
 	}
 	switch o.Output.Format {
 	case "json":
-		if err := writeJSON(s.Out, rep); err != nil {
+		if err := console.JSON(s.Out, rep); err != nil {
 			return err
 		}
 	case "junit", "sarif", "github":
@@ -69,27 +68,9 @@ func policyTestRun(ctx context.Context, s Streams, o *policyTestOptions) error {
 			return err
 		}
 	default:
-		var rows []table.Row
-		for _, r := range rep.Results {
-			if o.Verbose || r.Outcome != "pass" {
-				rows = append(rows, table.Row{r.Outcome, fmt.Sprintf("%s:%d %s.%s %s", r.File, r.Row, r.Package, r.Name, r.Message)})
-			}
-		}
-		if err := writeTable(s.Out, "", []int{5}, rows); err != nil {
+		if err := console.TestReport(s.Out, rep, o.Verbose); err != nil {
 			return err
 		}
-		files := make([]string, 0, len(rep.Files))
-		for f := range rep.Files {
-			files = append(files, f)
-		}
-		sort.Strings(files)
-		if o.Verbose {
-			for _, f := range files {
-				fmt.Fprintf(s.Out, "coverage %6.2f%% %s\n", rep.Files[f], f)
-			}
-		}
-		fmt.Fprintf(s.Out, "policy tests: %d passed, %d failed, %d errors, %d skipped; coverage %.2f%%\n",
-			rep.Passed, rep.Failed, rep.Errored, rep.Skipped, rep.Coverage)
 	}
 	switch {
 	case rep.Passed+rep.Failed+rep.Errored == 0:

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/replay"
@@ -190,7 +191,7 @@ func policyReviewRun(s Streams, o *policyReviewOptions) error {
 		return err
 	}
 	if o.Output.Format == "json" {
-		err = writeJSON(s.Out, doc)
+		err = console.JSON(s.Out, doc)
 	} else {
 		err = doc.WriteText(s.Out, sd.Rev)
 	}

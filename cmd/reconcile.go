@@ -94,7 +94,7 @@ func reconcileRun(ctx context.Context, s Streams, g *globals, o *reconcileOption
 		return err
 	}
 	if o.Output.Format == "json" {
-		err = writeJSON(s.Out, r.Record)
+		err = console.JSON(s.Out, r.Record)
 	} else {
 		err = console.Reconciled(s.Out, app, rel, r)
 	}

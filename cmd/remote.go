@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -14,6 +13,7 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/runner"
 )
@@ -207,7 +207,7 @@ func openStep(ctx context.Context, s Streams, so *StoreOptions, ro *RemoteOption
 	signer, err := sign.Signer(s.Err)
 	var v *evidence.Validator
 	if err == nil {
-		v, err = trustSigner(b.Validator(), ev, signer)
+		v, err = project.TrustSigner(b.Validator(), ev.TrustedKeys, signer)
 	}
 	if err == nil {
 		b.SetValidator(v)
@@ -226,14 +226,6 @@ func stepEnvelope(rel engine.Release, actor string) runner.Envelope {
 	host, _ := os.Hostname()
 	return runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
 		Repository: rel.Repository, Commit: rel.Commit, Version: Version, Host: host, Actor: actor}
-}
-
-// emit writes v as JSON with --output json, else as text renders it.
-func emit[T any](w io.Writer, o OutputOptions, v T, text func(io.Writer, T) error) error {
-	if o.Format == "json" {
-		return writeJSON(w, v)
-	}
-	return text(w, v)
 }
 
 // stepOptions are the flags every release step that records evidence it

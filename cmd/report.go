@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/ledger"
@@ -77,7 +78,7 @@ func auditReportRun(ctx context.Context, s Streams, g *globals, o *auditReportOp
 		if err != nil {
 			return err
 		}
-		if cp, err = readCheckpoint(o.Checkpoint, pub); err != nil {
+		if cp, err = project.ReadCheckpoint(o.Checkpoint, pub); err != nil {
 			return err
 		}
 	}
@@ -114,7 +115,7 @@ func auditReportRun(ctx context.Context, s Streams, g *globals, o *auditReportOp
 	}
 	if ierr := rep.Integrity.Err; ierr != nil {
 		code := ExitError
-		if isBreak(ierr) {
+		if auditpack.IsBreak(ierr) {
 			code = ExitDeny
 		}
 		return &exitError{code: code, err: fmt.Errorf("the report states it at the top: %w", ierr)}

@@ -8,14 +8,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/format"
 	"github.com/localizevideos/shipgate/format/console"
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/runner"
 )
-
-// recordTimeout bounds writing a step's outcome, which happens even after
-// Ctrl-C: what ran must be on record.
-const recordTimeout = release.RecordTimeout
 
 // runOptions are the flags of `shipgate run`.
 type runOptions struct {
@@ -87,7 +85,7 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	if v, err = trustSigner(v, &o.Ev, signer); err != nil {
+	if v, err = project.TrustSigner(v, o.Ev.TrustedKeys, signer); err != nil {
 		return err
 	}
 	b, err := o.Remote.backend(ctx, &o.Store, backendOptions{Policy: &o.Policy, Lazy: true, V: v})
@@ -114,7 +112,7 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 	}
 	dep, d, err := st.AskDeploy(ctx, named)
 	if d != nil {
-		if werr := writeDecision(s.Out, "text", d); werr != nil {
+		if werr := format.Text(s.Out, d); werr != nil {
 			return werr
 		}
 	}

@@ -12,12 +12,6 @@ import (
 	"github.com/localizevideos/shipgate/internal/project"
 )
 
-// keyring reads the trusted public keys (project.Keyring).
-var keyring = project.Keyring
-
-// seal signs and decodes a document the command records (project.Seal).
-var seal = project.Seal
-
 // SigningOptions choose the key that signs the evidence a command produces.
 type SigningOptions struct {
 	Key string
@@ -32,12 +26,6 @@ func (o *SigningOptions) AddFlags(fs *pflag.FlagSet) {
 // (project.EvidenceSigner), creating it if need be and saying so on errOut.
 func (o *SigningOptions) Signer(errOut io.Writer) (*evidence.Signer, error) {
 	return project.EvidenceSigner(o.Key, errOut)
-}
-
-// trustSigner returns v trusting also the key that signs what this command
-// records: a command holding the private key can vouch for its public half.
-func trustSigner(v *evidence.Validator, o *EvidenceOptions, s *evidence.Signer) (*evidence.Validator, error) {
-	return project.TrustSigner(v, o.TrustedKeys, s)
 }
 
 type evidenceSignOptions struct {
@@ -70,7 +58,7 @@ func evidenceSignRun(ctx context.Context, s Streams, o *evidenceSignOptions) err
 	if err != nil {
 		return err
 	}
-	if v, err = trustSigner(v, &o.Ev, signer); err != nil {
+	if v, err = project.TrustSigner(v, o.Ev.TrustedKeys, signer); err != nil {
 		return err
 	}
 	env, err := project.SignFile(ctx, v, signer, o.Path)

@@ -33,7 +33,7 @@ func newStatusCmd(s Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return emit(s.Out, o.Output, st, func(w io.Writer, st *gate.ReleaseStatus) error { return console.Status(w, st, s.now()) })
+			return console.Emit(s.Out, o.Output.Format, st, func(w io.Writer, st *gate.ReleaseStatus) error { return console.Status(w, st, s.now()) })
 		},
 	}
 	nameVar(c.Flags(), &o.Release, "release", "", "release id (required)")

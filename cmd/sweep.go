@@ -53,7 +53,7 @@ func violationsSweepRun(ctx context.Context, s Streams, g *globals, o *violation
 		if found == nil {
 			found = []gate.Skipped{}
 		}
-		if werr := writeJSON(s.Out, found); werr != nil && err == nil {
+		if werr := console.JSON(s.Out, found); werr != nil && err == nil {
 			err = werr
 		}
 	} else if werr := console.Swept(s.Out, found, err == nil); werr != nil && err == nil {

@@ -3,13 +3,12 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"time"
 
-	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/api"
 	"github.com/localizevideos/shipgate/auth"
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -62,7 +61,7 @@ func newTokenCreateCmd(s Streams, g *globals) *cobra.Command {
 				v := api.NewTokenView(t)
 				v.Token = secret
 				if o.Output.Format == "json" {
-					return writeJSON(s.Out, v)
+					return console.JSON(s.Out, v)
 				}
 				fmt.Fprintf(s.Err, "created token %s for %s (role %s); the secret is shown this once:\n", t.ID, t.Name, t.Role)
 				_, err = fmt.Fprintln(s.Out, secret)
@@ -108,23 +107,7 @@ func newTokenListCmd(s Streams, g *globals) *cobra.Command {
 			for i, t := range ts {
 				views[i] = api.NewTokenView(t)
 			}
-			if o.Output.Format == "json" {
-				return writeJSON(s.Out, views)
-			}
-			if len(views) == 0 {
-				_, err := fmt.Fprintln(s.Out, "no tokens")
-				return err
-			}
-			rows := make([]table.Row, len(views))
-			for i, v := range views {
-				state := "active"
-				if !v.Active {
-					state = "revoked " + v.RevokedAt[:min(len(v.RevokedAt), 19)] + " by " + v.RevokedBy
-				}
-				created, _ := time.Parse(time.RFC3339Nano, v.CreatedAt)
-				rows[i] = table.Row{v.ID, v.Role, v.Name, fmt.Sprintf("created %s by %s, %s", created.UTC().Format("2006-01-02T15:04:05Z"), v.CreatedBy, state)}
-			}
-			return writeTable(s.Out, "", []int{20, 9, 24}, rows)
+			return console.Emit(s.Out, o.Output.Format, views, console.Tokens)
 		},
 	}
 	o.Store.AddFlags(c.Flags(), g)

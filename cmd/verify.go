@@ -8,8 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/collect/httpcheck"
-	"github.com/localizevideos/shipgate/engine"
-	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/rollback"
@@ -123,10 +121,4 @@ func loadChecks(o *verifyOptions) (*httpcheck.Suite, error) {
 		return nil, fmt.Errorf("read checks: %w", err)
 	}
 	return httpcheck.Load(o.Checks, b, httpcheck.Options{Base: o.Base, Vars: vars})
-}
-
-// releaseOfPlans completes rel from the release's Plans in the ledger
-// (release.OfPlans).
-func releaseOfPlans(ctx context.Context, db release.EvidenceLister, v *evidence.Validator, rel engine.Release) (engine.Release, error) {
-	return release.OfPlans(ctx, db, v, rel)
 }

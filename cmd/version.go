@@ -3,6 +3,7 @@ package cmd
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/buildinfo"
 )
 
@@ -21,7 +22,7 @@ func newVersionCmd(s Streams) *cobra.Command {
 			}
 			v := buildinfo.Read(Version, Commit, Modified)
 			if o.Output.Format == "json" {
-				return writeJSON(s.Out, v)
+				return console.JSON(s.Out, v)
 			}
 			return v.WriteText(s.Out)
 		},

@@ -48,7 +48,7 @@ func newWatchCmd(s Streams, g *globals) *cobra.Command {
 	f.DurationVar(&o.Window, "window", 15*time.Minute, "how long to watch")
 	f.DurationVar(&o.Interval, "interval", 15*time.Second, "how often to sample")
 	f.DurationVar(&o.BaselineOffset, "baseline-offset", 15*time.Minute, "read the baseline this long before the watch starts (like PromQL offset); signals with a stored baseline use it instead")
-	f.StringVar(&o.BaselineFrom, "baseline-from", "", "take the baselines from the Monitoring recorded for `RELEASE`, or for the service's last completed release with "+lastCompleted+", instead of reading them --baseline-offset before the watch")
+	f.StringVar(&o.BaselineFrom, "baseline-from", "", "take the baselines from the Monitoring recorded for `RELEASE`, or for the service's last completed release with "+release.LastCompleted+", instead of reading them --baseline-offset before the watch")
 	f.BoolVar(&o.AutoRollback, "auto-rollback", false, "on a breach, run shipgate rollback unless a human holds the release (the policy must allow it)")
 	f.StringArrayVar(&o.RollbackArgs, "rollback-arg", nil, "an argument added to the automated shipgate rollback, e.g. --rollback-arg=--dir=/srv/app (repeatable)")
 	f.StringVar(&o.Webhook, "webhook", "", "URL that receives alerts as JSON (default: the signals file's alerts.webhook)")
@@ -129,7 +129,3 @@ func runRollback(ctx context.Context, s Streams, g *globals, o *watchOptions, re
 	}
 	return rc.Run(ctx, s.Err)
 }
-
-// lastCompleted is the --baseline-from value naming the service's last
-// completed release.
-const lastCompleted = release.LastCompleted

@@ -28,7 +28,7 @@ var allowedDeps = map[string][]string{
 	"format":          {"engine", "policyset", "regotest", "evidence", "schemas"},
 	"report":          {"store", "ledger", "engine", "policyset", "evidence", "schemas", "gate"},
 	"auditpack":       {"report", "store", "ledger", "engine", "policyset", "evidence", "schemas", "gate"},
-	"cmd":             {"engine", "policyset", "policydiff", "regotest", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "format/console", "report", "auditpack", "auth", "server/...", "api", "client", "release", "rollback", "reconcile", "signals", "watch", "artifact", "internal/celyaml", "internal/timespec", "internal/project", "internal/buildinfo", "sample", "docs/cli"},
+	"cmd":             {"engine", "policyset", "policydiff", "regotest", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "format/console", "report", "auditpack", "auth", "server/...", "api", "client", "release", "rollback", "reconcile", "signals", "watch", "artifact", "internal/celyaml", "internal/timespec", "internal/project", "internal/buildinfo", "sample", "docs/cli", "cmd/options"},
 	"rollback":        {"engine", "policyset", "evidence", "schemas", "store", "ledger", "runner", "artifact"},
 	"artifact":        {},
 	"sample":          {},
@@ -79,6 +79,10 @@ var allowedDeps = map[string][]string{
 
 	// project is a shipgate project on disk: its files, keys and ledger.
 	"internal/project": {"store/...", "ledger", "evidence", "schemas"},
+
+	// cmd/options are the flag groups the commands share, and how they
+	// open the ledger, the server and the policy set; cobra stays in cmd.
+	"cmd/options": {"release", "replay", "policydiff", "api", "client", "gate", "engine", "policyset", "policies", "evidence", "schemas", "store/...", "ledger", "rollback", "runner", "artifact", "reconcile", "collect/git", "collect/pm2", "collect/httpcheck", "collect/prom", "internal/celyaml", "internal/project", "signals", "watch"},
 
 	// docs/cli is the command-line reference, one embedded Markdown page
 	// per command, that cmd shows as --help; a leaf.

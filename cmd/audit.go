@@ -8,15 +8,18 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/store"
 )
 
-func newAuditCmd(s Streams, g *globals) *cobra.Command {
+func newAuditCmd(s Streams, g *options.Globals) *cobra.Command {
 	c := &cobra.Command{Use: "audit"}
 	c.AddCommand(newAuditVerifyCmd(s, g), newAuditCheckpointCmd(s, g), newAuditExportCmd(s, g), newAuditReportCmd(s, g), newAuditReplayCmd(s, g))
 	return c
@@ -25,22 +28,22 @@ func newAuditCmd(s Streams, g *globals) *cobra.Command {
 type auditVerifyOptions struct {
 	Checkpoint string
 	PublicKey  string
-	Store      StoreOptions
-	Output     OutputOptions
+	Store      options.Store
+	Output     options.Output
 }
 
-func newAuditVerifyCmd(s Streams, g *globals) *cobra.Command {
+func newAuditVerifyCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &auditVerifyOptions{}
 	c := &cobra.Command{
 		Use:  "verify [--checkpoint FILE]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.Output.validate(); err != nil {
+			if err := o.Output.Validate(); err != nil {
 				return err
 			}
 			var cp *ledger.Checkpoint
 			if o.Checkpoint != "" {
-				pub, err := publicKey(o.PublicKey, g)
+				pub, err := g.CheckpointKey(o.PublicKey)
 				if err != nil {
 					return err
 				}
@@ -81,16 +84,16 @@ func newAuditVerifyCmd(s Streams, g *globals) *cobra.Command {
 type auditCheckpointOptions struct {
 	Out   string
 	Key   string
-	Store StoreOptions
+	Store options.Store
 }
 
-func newAuditCheckpointCmd(s Streams, g *globals) *cobra.Command {
+func newAuditCheckpointCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &auditCheckpointOptions{}
 	c := &cobra.Command{
 		Use:  "checkpoint [--out FILE]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			key, err := privateKey(o.Key, g)
+			key, err := g.CheckpointSigner(o.Key)
 			if err != nil {
 				return err
 			}
@@ -99,7 +102,7 @@ func newAuditCheckpointCmd(s Streams, g *globals) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			cp, err := o.Store.signHead(c.Context(), db, key, "sign")
+			cp, err := signHead(c.Context(), g, &o.Store, db, key, "sign")
 			if err != nil {
 				return err
 			}
@@ -125,47 +128,17 @@ func newAuditCheckpointCmd(s Streams, g *globals) *cobra.Command {
 	return c
 }
 
-// signHead verifies the ledger db (o's) and signs a checkpoint of its head
+// signHead verifies the ledger db (of o) and signs a checkpoint of its head
 // with key; a broken ledger is refused (exit 1), to say what is refused.
-func (o *StoreOptions) signHead(ctx context.Context, db ledgerStore, key ed25519.PrivateKey, refused string) (ledger.Checkpoint, error) {
+func signHead(ctx context.Context, g *options.Globals, o *options.Store, db store.Store, key ed25519.PrivateKey, refused string) (ledger.Checkpoint, error) {
 	head, err := db.Verify(ctx, nil)
 	if err != nil {
 		return ledger.Checkpoint{}, &exitError{code: ExitDeny, err: fmt.Errorf("refusing to %s a broken ledger: %w", refused, err)}
 	}
-	path, err := o.path()
+	path, err := o.Location()
 	if err != nil {
 		return ledger.Checkpoint{}, err
 	}
 	abs, _ := filepath.Abs(path)
-	return ledger.NewCheckpoint("shipgate:"+abs, head, o.g.clock(), key), nil
-}
-
-// privateKey reads the checkpoint key: --key, the config's, or the default.
-func privateKey(flag string, g *globals) (ed25519.PrivateKey, error) {
-	path, err := keyPath(flag, g, true)
-	if err != nil {
-		return nil, err
-	}
-	return project.CheckpointSigner(path)
-}
-
-// publicKey reads the checkpoint public key: --public-key, the config's,
-// or the default.
-func publicKey(flag string, g *globals) (ed25519.PublicKey, error) {
-	path, err := keyPath(flag, g, false)
-	if err != nil {
-		return nil, err
-	}
-	return project.CheckpointKeyAt(path)
-}
-
-func keyPath(flag string, g *globals, private bool) (string, error) {
-	if flag != "" {
-		return flag, nil
-	}
-	cfg, err := g.config()
-	if err != nil {
-		return "", err
-	}
-	return cfg.CheckpointKeyPath(flag, private), nil
+	return ledger.NewCheckpoint("shipgate:"+abs, head, g.Clock(), key), nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/auditpack"
@@ -21,11 +23,11 @@ type auditReplayOptions struct {
 	Pack     string
 	Key      string
 	Timeout  time.Duration
-	Evidence EvidenceOptions
-	Output   OutputOptions
+	Evidence options.Evidence
+	Output   options.Output
 }
 
-func newAuditReplayCmd(s Streams, _ *globals) *cobra.Command {
+func newAuditReplayCmd(s Streams, _ *options.Globals) *cobra.Command {
 	o := &auditReplayOptions{}
 	c := &cobra.Command{
 		Use:  "replay PACK.tar.gz [--key PUBKEY] [-o text|json]",
@@ -44,12 +46,12 @@ func newAuditReplayCmd(s Streams, _ *globals) *cobra.Command {
 }
 
 func auditReplayRun(ctx context.Context, s Streams, o *auditReplayOptions) error {
-	if err := o.Output.validate(); err != nil {
+	if err := o.Output.Validate(); err != nil {
 		return err
 	}
 	var pub []byte
 	if o.Key != "" {
-		b, err := inputfile.Read(o.Key, maxKeyBytes)
+		b, err := inputfile.Read(o.Key, options.MaxKeyBytes)
 		if err != nil {
 			return fmt.Errorf("read key: %w", err)
 		}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/engine"
@@ -16,14 +18,15 @@ import (
 
 // policyBundleOptions are the flags of `shipgate policy bundle`.
 type policyBundleOptions struct {
-	Policy   PolicyOptions
+	Policy   options.Policy
 	Out      string
 	SignKey  string
 	Revision string
 }
 
-func newPolicyBundleCmd(s Streams, g *globals) *cobra.Command {
-	o := &policyBundleOptions{Policy: PolicyOptions{g: g}}
+func newPolicyBundleCmd(s Streams, g *options.Globals) *cobra.Command {
+	o := &policyBundleOptions{}
+	o.Policy.Use(g)
 	c := &cobra.Command{
 		Use:  "bundle [DIR] --out FILE.tar.gz [--sign KEY] [--revision REV]",
 		Args: cobra.MaximumNArgs(1),
@@ -44,20 +47,20 @@ func newPolicyBundleCmd(s Streams, g *globals) *cobra.Command {
 }
 
 func policyBundleRun(ctx context.Context, s Streams, o *policyBundleOptions) error {
-	if err := o.Policy.resolve(); err != nil {
+	if err := o.Policy.Resolve(); err != nil {
 		return err
 	}
-	data, files, err := o.Policy.data()
+	data, files, err := o.Policy.Data()
 	if err != nil {
 		return err
 	}
 	var key []byte
 	if o.SignKey != "" {
-		if key, err = inputfile.Read(o.SignKey, maxKeyBytes); err != nil {
+		if key, err = inputfile.Read(o.SignKey, options.MaxKeyBytes); err != nil {
 			return fmt.Errorf("read signing key: %w", err)
 		}
 	}
-	b, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: o.Policy.source(), Data: data, DataFiles: files, Revision: o.Revision, SigningKey: key})
+	b, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: o.Policy.Source(), Data: data, DataFiles: files, Revision: o.Revision, SigningKey: key})
 	if err != nil {
 		return err
 	}
@@ -68,7 +71,7 @@ func policyBundleRun(ctx context.Context, s Streams, o *policyBundleOptions) err
 	if key != nil {
 		signed = "signed"
 	}
-	_, err = fmt.Fprintf(s.Out, "bundle %s: %s, revision %s, %d modules, %s\n", o.Out, o.Policy.describe(), b.Manifest.Revision, len(b.Modules), signed)
+	_, err = fmt.Fprintf(s.Out, "bundle %s: %s, revision %s, %d modules, %s\n", o.Out, o.Policy.Describe(), b.Manifest.Revision, len(b.Modules), signed)
 	return err
 }
 

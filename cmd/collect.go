@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/collect"
@@ -13,13 +15,14 @@ import (
 	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/release"
+	"github.com/localizevideos/shipgate/store"
 )
 
 func init() { addCommand(newCollectCmd) }
 
 // newCollectCmd is the parent of the collectors: each subcommand reads one
 // outside source and records what it found as signed evidence.
-func newCollectCmd(s Streams, g *globals) *cobra.Command {
+func newCollectCmd(s Streams, g *options.Globals) *cobra.Command {
 	c := &cobra.Command{
 		Use: "collect",
 	}
@@ -34,10 +37,10 @@ type collectIncidentsOptions struct {
 	Map     string
 	Actor   string
 	Timeout time.Duration
-	Output  OutputOptions
+	Output  options.Output
 }
 
-func newCollectIncidentsCmd(s Streams, g *globals) *cobra.Command {
+func newCollectIncidentsCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &collectIncidentsOptions{}
 	c := &cobra.Command{
 		Use:  "incidents --from URL|FILE --map FILE --release ID",
@@ -50,7 +53,7 @@ func newCollectIncidentsCmd(s Streams, g *globals) *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&o.From, "from", "", "incident list: an http(s) URL or a JSON file (required)")
 	f.StringVar(&o.Map, "map", "", "mapping file: CEL expressions from the list to IncidentStatus incidents (required)")
-	personVar(f, &o.Actor, "actor", "", "who collects (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	options.PersonVar(f, &o.Actor, "actor", "", "who collects (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	f.DurationVar(&o.Timeout, "timeout", incidents.DefaultTimeout, "limit for reading an HTTP source")
 	_ = c.MarkFlagRequired("from")
 	_ = c.MarkFlagRequired("map")
@@ -58,11 +61,11 @@ func newCollectIncidentsCmd(s Streams, g *globals) *cobra.Command {
 	return c
 }
 
-func collectIncidentsRun(ctx context.Context, s Streams, g *globals, o *collectIncidentsOptions) error {
-	if err := o.Output.validate(); err != nil {
+func collectIncidentsRun(ctx context.Context, s Streams, g *options.Globals, o *collectIncidentsOptions) error {
+	if err := o.Output.Validate(); err != nil {
 		return err
 	}
-	b, err := inputfile.Read(o.Map, maxDataBytes)
+	b, err := inputfile.Read(o.Map, options.MaxDataBytes)
 	if err != nil {
 		return fmt.Errorf("read mapping: %w", err)
 	}
@@ -91,13 +94,13 @@ func collectIncidentsRun(ctx context.Context, s Streams, g *globals, o *collectI
 // the ledger.
 type recordOptions struct {
 	Release ReleaseOptions
-	Ev      EvidenceOptions
-	Sign    SigningOptions
-	Store   StoreOptions
+	Ev      options.Evidence
+	Sign    options.Signing
+	Store   options.Store
 }
 
 // addFlags adds the flags to c; --release is required.
-func (o *recordOptions) addFlags(c *cobra.Command, g *globals) {
+func (o *recordOptions) addFlags(c *cobra.Command, g *options.Globals) {
 	f := c.Flags()
 	o.Release.AddFlags(f, g)
 	_ = c.MarkFlagRequired("release")
@@ -110,14 +113,14 @@ func (o *recordOptions) addFlags(c *cobra.Command, g *globals) {
 // closes.
 type recording struct {
 	collect.Recorder
-	db ledgerStore
+	db store.Store
 }
 
 // open resolves the release, loads the validator and the signing key,
 // trusting the key that signs (trustSigner), opens the ledger and
 // completes the release from its Plans there (releaseOfPlans): a release
 // without a Plan is an error. The caller closes the ledger.
-func (o *recordOptions) open(ctx context.Context, s Streams, g *globals) (*recording, error) {
+func (o *recordOptions) open(ctx context.Context, s Streams, g *options.Globals) (*recording, error) {
 	rel, err := o.Release.resolve()
 	if err != nil {
 		return nil, err
@@ -142,5 +145,5 @@ func (o *recordOptions) open(ctx context.Context, s Streams, g *globals) (*recor
 		return nil, err
 	}
 	return &recording{Recorder: collect.Recorder{Sealer: collect.Sealer{Validator: v, Signer: signer}, Ledger: db,
-		Release: rel, Version: Version, Clock: g.clock, Timeout: release.RecordTimeout}, db: db}, nil
+		Release: rel, Version: Version, Clock: g.Clock, Timeout: release.RecordTimeout}, db: db}, nil
 }

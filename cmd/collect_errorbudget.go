@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/internal/inputfile"
@@ -18,7 +20,7 @@ type errorBudgetOptions struct {
 	Actor string
 }
 
-func newCollectErrorBudgetCmd(s Streams, g *globals) *cobra.Command {
+func newCollectErrorBudgetCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &errorBudgetOptions{}
 	c := &cobra.Command{
 		Use:  "error-budget --release ID --slo FILE",
@@ -30,13 +32,13 @@ func newCollectErrorBudgetCmd(s Streams, g *globals) *cobra.Command {
 	o.recordOptions.addFlags(c, g)
 	f := c.Flags()
 	f.StringVar(&o.SLO, "slo", "", "SLO file, YAML (required)")
-	personVar(f, &o.Actor, "actor", "", "who measures (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	options.PersonVar(f, &o.Actor, "actor", "", "who measures (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	_ = c.MarkFlagRequired("slo")
 	return c
 }
 
-func errorBudgetRun(ctx context.Context, s Streams, g *globals, o *errorBudgetOptions) error {
-	b, err := inputfile.Read(o.SLO, maxDataBytes)
+func errorBudgetRun(ctx context.Context, s Streams, g *options.Globals, o *errorBudgetOptions) error {
+	b, err := inputfile.Read(o.SLO, options.MaxDataBytes)
 	if err != nil {
 		return fmt.Errorf("read SLO: %w", err)
 	}

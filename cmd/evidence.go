@@ -3,13 +3,15 @@ package cmd
 import (
 	"fmt"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/release"
 )
 
-func newEvidenceCmd(s Streams, g *globals) *cobra.Command {
+func newEvidenceCmd(s Streams, g *options.Globals) *cobra.Command {
 	c := &cobra.Command{
 		Use: "evidence",
 	}
@@ -19,8 +21,8 @@ func newEvidenceCmd(s Streams, g *globals) *cobra.Command {
 
 type evidenceValidateOptions struct {
 	Paths  []string
-	Ev     EvidenceOptions
-	Output OutputOptions
+	Ev     options.Evidence
+	Output options.Output
 }
 
 func newEvidenceValidateCmd(s Streams) *cobra.Command {
@@ -39,7 +41,7 @@ func newEvidenceValidateCmd(s Streams) *cobra.Command {
 }
 
 func evidenceValidateRun(s Streams, o *evidenceValidateOptions) error {
-	if err := o.Output.validate(); err != nil {
+	if err := o.Output.Validate(); err != nil {
 		return err
 	}
 	v, err := o.Ev.Validator()
@@ -58,8 +60,8 @@ func evidenceValidateRun(s Streams, o *evidenceValidateOptions) error {
 
 type evidenceShowOptions struct {
 	Path   string
-	Ev     EvidenceOptions
-	Output OutputOptions
+	Ev     options.Evidence
+	Output options.Output
 }
 
 func newEvidenceShowCmd(s Streams) *cobra.Command {
@@ -78,7 +80,7 @@ func newEvidenceShowCmd(s Streams) *cobra.Command {
 }
 
 func evidenceShowRun(s Streams, o *evidenceShowOptions) error {
-	if err := o.Output.validate(); err != nil {
+	if err := o.Output.Validate(); err != nil {
 		return err
 	}
 	v, err := o.Ev.Validator()

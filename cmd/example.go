@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/internal/project"
@@ -22,7 +24,7 @@ type exampleOptions struct {
 	Force       bool
 }
 
-func newExampleCmd(s Streams, g *globals) *cobra.Command {
+func newExampleCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &exampleOptions{}
 	c := &cobra.Command{
 		Use:  "example [DIR]",
@@ -42,8 +44,8 @@ func newExampleCmd(s Streams, g *globals) *cobra.Command {
 	return c
 }
 
-func exampleRun(ctx context.Context, s Streams, g *globals, o *exampleOptions) error {
-	cfg, err := g.config()
+func exampleRun(ctx context.Context, s Streams, g *options.Globals, o *exampleOptions) error {
+	cfg, err := g.Config()
 	if err != nil {
 		return err
 	}
@@ -56,8 +58,8 @@ func exampleRun(ctx context.Context, s Streams, g *globals, o *exampleOptions) e
 		return err
 	}
 	signed := "unsigned, as written outside a project (shipgate init): the Build, the deploy request and the approval do not count until signed"
-	if g.hasConfig() {
-		signer, err := (&SigningOptions{}).Signer(s.Err)
+	if g.HasConfig() {
+		signer, err := (&options.Signing{}).Signer(s.Err)
 		if err != nil {
 			return err
 		}

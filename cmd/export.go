@@ -7,6 +7,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/spf13/cobra"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/store"
 )
 
 // Export formats: OPA's decision log events, and the auditor's replay pack.
@@ -28,19 +31,19 @@ type auditExportOptions struct {
 	Since   timespec.Value
 	Release string
 	Out     string
-	Store   StoreOptions
+	Store   options.Store
 	// Pack only: the policy sets decisions were made under, and the
 	// checkpoint the pack is proved against.
-	Policy      PolicyOptions
+	Policy      options.Policy
 	WithBundles []string
 	Checkpoint  string
 	PublicKey   string
 	Key         string
 	TrustedKeys []string
-	g           *globals
+	g           *options.Globals
 }
 
-func newAuditExportCmd(s Streams, g *globals) *cobra.Command {
+func newAuditExportCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &auditExportOptions{g: g}
 	c := &cobra.Command{
 		Use:  "export --format opa-decision-log|pack [--since TIME] [--release ID] [--out FILE]",
@@ -52,7 +55,7 @@ func newAuditExportCmd(s Streams, g *globals) *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&o.Format, "format", "", "export format: "+FormatOPADecisionLog+" or "+FormatPack+" (required)")
 	timespec.Var(f, &o.Since, "since", "only decisions evaluated at or after this time: "+timespec.Help)
-	nameVar(f, &o.Release, "release", "", "only the decisions about this release")
+	options.NameVar(f, &o.Release, "release", "", "only the decisions about this release")
 	f.StringVar(&o.Out, "out", "", "write to FILE instead of stdout (required for a pack)")
 	_ = c.MarkFlagRequired("format")
 	o.Store.AddFlags(f, g)
@@ -155,33 +158,33 @@ func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since t
 // bundles returns the policy set of --policies/--data or --bundle, then
 // each --with-bundle (auditpack.PolicySets).
 func (o *auditExportOptions) bundles(ctx context.Context) ([]*bundle.Bundle, error) {
-	key, err := o.Policy.verifyKey()
+	key, err := o.Policy.ReadVerifyKey()
 	if err != nil {
 		return nil, err
 	}
 	if o.Policy.Bundle == "" {
-		if err := o.Policy.resolve(); err != nil {
+		if err := o.Policy.Resolve(); err != nil {
 			return nil, err
 		}
 	}
-	return auditpack.PolicySets(ctx, o.Policy.choice(), key, o.WithBundles)
+	return auditpack.PolicySets(ctx, o.Policy.Choice(), key, o.WithBundles)
 }
 
 // checkpoint reads --checkpoint, or signs one of the verified ledger's head.
-func (o *auditExportOptions) checkpoint(ctx context.Context, db ledgerStore) (*ledger.Checkpoint, ed25519.PublicKey, error) {
+func (o *auditExportOptions) checkpoint(ctx context.Context, db store.Store) (*ledger.Checkpoint, ed25519.PublicKey, error) {
 	if o.Checkpoint != "" {
-		pub, err := publicKey(o.PublicKey, o.g)
+		pub, err := o.g.CheckpointKey(o.PublicKey)
 		if err != nil {
 			return nil, nil, err
 		}
 		cp, err := project.ReadCheckpoint(o.Checkpoint, pub)
 		return cp, pub, err
 	}
-	key, err := privateKey(o.Key, o.g)
+	key, err := o.g.CheckpointSigner(o.Key)
 	if err != nil {
 		return nil, nil, err
 	}
-	cp, err := o.Store.signHead(ctx, db, key, "export from")
+	cp, err := signHead(ctx, o.g, &o.Store, db, key, "export from")
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -18,20 +20,20 @@ import (
 // ReleaseOptions name the release being gated.
 type ReleaseOptions struct {
 	engine.Release
-	g *globals
+	g *options.Globals
 }
 
 // AddFlags binds the options to fs.
-func (o *ReleaseOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
+func (o *ReleaseOptions) AddFlags(fs *pflag.FlagSet, g *options.Globals) {
 	o.g = g
-	nameVar(fs, &o.ID, "release", "", "release id (required)")
-	nameVar(fs, &o.Service, "service", "", "service (default: the config's, or the release's Plan)")
-	nameVar(fs, &o.Environment, "environment", "", "environment (default: the config's, or the release's Plan)")
-	commitVar(fs, &o.Commit, "commit", "", "commit (default: from the release's Plan)")
+	options.NameVar(fs, &o.ID, "release", "", "release id (required)")
+	options.NameVar(fs, &o.Service, "service", "", "service (default: the config's, or the release's Plan)")
+	options.NameVar(fs, &o.Environment, "environment", "", "environment (default: the config's, or the release's Plan)")
+	options.CommitVar(fs, &o.Commit, "commit", "", "commit (default: from the release's Plan)")
 }
 
 func (o *ReleaseOptions) resolve() (engine.Release, error) {
-	cfg, err := o.g.config()
+	cfg, err := o.g.Config()
 	if err != nil {
 		return engine.Release{}, err
 	}
@@ -47,12 +49,12 @@ func (o *ReleaseOptions) resolve() (engine.Release, error) {
 
 // actor names who runs the command: --actor, then the CI's user, then the
 // login name.
-func actor(flag string, g *globals) string {
+func actor(flag string, g *options.Globals) string {
 	if flag != "" {
 		return flag
 	}
 	for _, k := range []string{"SHIPGATE_ACTOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER"} {
-		if v := g.getenv(k); v != "" {
+		if v := g.Env(k); v != "" {
 			return v
 		}
 	}
@@ -68,14 +70,14 @@ type gateOptions struct {
 	Actor    string
 	DryRun   bool
 	PrintIn  bool
-	Policy   PolicyOptions
-	Ev       EvidenceOptions
-	Store    StoreOptions
-	Remote   RemoteOptions
-	Output   OutputOptions
+	Policy   options.Policy
+	Ev       options.Evidence
+	Store    options.Store
+	Remote   options.Remote
+	Output   options.Output
 }
 
-func newGateCmd(s Streams, g *globals) *cobra.Command {
+func newGateCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &gateOptions{}
 	c := &cobra.Command{
 		Use:  "gate GATE --release ID [--evidence DIR|FILE...]",
@@ -89,7 +91,7 @@ func newGateCmd(s Streams, g *globals) *cobra.Command {
 	o.Release.AddFlags(f, g)
 	f.StringSliceVar(&o.Evidence, "evidence", nil, "evidence file or directory, recorded with the decision (repeatable, or comma-separated)")
 	timespec.Var(f, &o.Now, "now", "evaluation time (default: now): "+timespec.Help)
-	personVar(f, &o.Actor, "actor", "", "who asks (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	options.PersonVar(f, &o.Actor, "actor", "", "who asks (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "record the decision as a dry run: it opens no violation")
 	f.BoolVar(&o.PrintIn, "print-input", false, "print the Rego input document (for opa eval -i) instead of deciding")
 	_ = c.MarkFlagRequired("release")
@@ -101,10 +103,10 @@ func newGateCmd(s Streams, g *globals) *cobra.Command {
 	return c
 }
 
-func gateRun(ctx context.Context, s Streams, g *globals, o *gateOptions) error {
+func gateRun(ctx context.Context, s Streams, g *options.Globals, o *gateOptions) error {
 	// Usage errors are found before a store or a server is touched: a
 	// mistake records nothing.
-	if err := o.Output.validate(); err != nil {
+	if err := o.Output.Validate(); err != nil {
 		return err
 	}
 	if err := engine.CheckGate(o.Gate); err != nil {
@@ -113,9 +115,9 @@ func gateRun(ctx context.Context, s Streams, g *globals, o *gateOptions) error {
 	if _, err := evidence.Files(o.Evidence); err != nil {
 		return err
 	}
-	bo := backendOptions{Policy: &o.Policy, Ev: &o.Ev}
+	bo := options.BackendOptions{Policy: &o.Policy, Ev: &o.Ev}
 	now := s.now().UTC()
-	if o.Remote.on() {
+	if o.Remote.On() {
 		// The server decides with its own clock and records the token's
 		// name as the actor; the evidence files are checked here.
 		switch {
@@ -137,7 +139,7 @@ func gateRun(ctx context.Context, s Streams, g *globals, o *gateOptions) error {
 	if err != nil {
 		return err
 	}
-	b, err := o.Remote.backend(ctx, &o.Store, bo)
+	b, err := o.Remote.Backend(ctx, &o.Store, bo)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/format/console"
@@ -18,14 +20,14 @@ func init() {
 // holdOptions are the flags of `shipgate hold` and `shipgate unhold`.
 type holdOptions struct {
 	recordOptions
-	Policy PolicyOptions
-	Remote RemoteOptions
+	Policy options.Policy
+	Remote options.Remote
 	Reason string
 	By     string
 	Lift   bool
 }
 
-func newHoldCmd(s Streams, g *globals) *cobra.Command {
+func newHoldCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &holdOptions{}
 	c := &cobra.Command{
 		Use:  "hold --release ID --reason TEXT --by NAME | --release ID --release-hold --by NAME",
@@ -40,7 +42,7 @@ func newHoldCmd(s Streams, g *globals) *cobra.Command {
 	return c
 }
 
-func newUnholdCmd(s Streams, g *globals) *cobra.Command {
+func newUnholdCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &holdOptions{Lift: true}
 	c := &cobra.Command{
 		Use:  "unhold --release ID --by NAME [--reason TEXT]",
@@ -53,13 +55,13 @@ func newUnholdCmd(s Streams, g *globals) *cobra.Command {
 	return c
 }
 
-func (o *holdOptions) addFlags(c *cobra.Command, g *globals) {
+func (o *holdOptions) addFlags(c *cobra.Command, g *options.Globals) {
 	o.recordOptions.addFlags(c, g)
 	f := c.Flags()
 	o.Policy.AddFlags(f, g)
 	o.Remote.AddFlags(f, g)
 	f.StringVar(&o.Reason, "reason", "", "why (required to place a hold)")
-	personVar(f, &o.By, "by", "", "the person who holds or lifts (required)")
+	options.PersonVar(f, &o.By, "by", "", "the person who holds or lifts (required)")
 	_ = c.MarkFlagRequired("by")
 }
 
@@ -67,7 +69,7 @@ func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 	if !o.Lift && o.Reason == "" {
 		return errors.New("--reason: say why the release is held")
 	}
-	if o.Remote.on() && o.Sign.Key != "" {
+	if o.Remote.On() && o.Sign.Key != "" {
 		return errors.New("--signing-key with --server: the server records the Hold as the token's person")
 	}
 	req := release.HoldRequest{Lift: o.Lift, By: o.By, Reason: o.Reason, Now: s.now()}
@@ -92,8 +94,8 @@ func (o *holdOptions) holdBackend(ctx context.Context, s Streams, req *release.H
 		return nil, err
 	}
 	req.Release = rel
-	if o.Remote.on() {
-		return o.Remote.backend(ctx, &o.Store, backendOptions{})
+	if o.Remote.On() {
+		return o.Remote.Backend(ctx, &o.Store, options.BackendOptions{})
 	}
 	b, signer, rel, err := openStep(ctx, s, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
 	if err != nil {

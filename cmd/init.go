@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/internal/project"
 )
 
-func newInitCmd(s Streams, g *globals) *cobra.Command {
+func newInitCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &project.InitOptions{}
 	c := &cobra.Command{
 		Use:  "init",
@@ -25,8 +27,8 @@ func newInitCmd(s Streams, g *globals) *cobra.Command {
 			return db.Close()
 		},
 	}
-	nameVar(c.Flags(), &o.Service, "service", "", "the service this repository releases")
-	nameVar(c.Flags(), &o.Environment, "environment", "production", "the environment it releases to")
+	options.NameVar(c.Flags(), &o.Service, "service", "", "the service this repository releases")
+	options.NameVar(c.Flags(), &o.Environment, "environment", "production", "the environment it releases to")
 	c.Flags().StringSliceVar(&o.Approvers, "approver", nil, "make a signing key for this approver and bind it to them in shipgate.yaml (repeatable)")
 	c.Flags().BoolVar(&o.Force, "force", false, "overwrite an existing configuration and keys")
 	c.Flags().StringVar(&o.KeyDir, "key-dir", "", "write the checkpoint key pair to DIR (default: "+project.KeyDir+"); shipgate.yaml names it")
@@ -34,7 +36,7 @@ func newInitCmd(s Streams, g *globals) *cobra.Command {
 }
 
 // initRun writes the keys and shipgate.yaml.
-func initRun(s Streams, g *globals, o *project.InitOptions) error {
+func initRun(s Streams, g *options.Globals, o *project.InitOptions) error {
 	o.Config = g.ConfigPath
 	done, err := project.Init(*o)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/api"
@@ -16,10 +18,10 @@ import (
 type evidenceAddOptions struct {
 	ledgerOptions
 	Paths []string
-	Ev    EvidenceOptions
+	Ev    options.Evidence
 }
 
-func newEvidenceAddCmd(s Streams, g *globals) *cobra.Command {
+func newEvidenceAddCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &evidenceAddOptions{}
 	c := &cobra.Command{
 		Use:  "add FILE|DIR...",
@@ -35,7 +37,7 @@ func newEvidenceAddCmd(s Streams, g *globals) *cobra.Command {
 }
 
 func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error {
-	if err := o.Output.validate(); err != nil {
+	if err := o.Output.Validate(); err != nil {
 		return err
 	}
 	v, err := o.Ev.Validator()
@@ -46,7 +48,7 @@ func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error
 	if err != nil {
 		return err
 	}
-	b, err := o.open(ctx, backendOptions{V: v})
+	b, err := o.open(ctx, options.BackendOptions{V: v})
 	if err != nil {
 		return err
 	}
@@ -58,7 +60,7 @@ func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error
 	return console.Emit(s.Out, o.Output.Format, out, console.EvidenceAdded)
 }
 
-func newViolationsCmd(s Streams, g *globals) *cobra.Command {
+func newViolationsCmd(s Streams, g *options.Globals) *cobra.Command {
 	c := &cobra.Command{
 		Use: "violations",
 	}
@@ -74,7 +76,7 @@ type violationsListOptions struct {
 	Release string
 }
 
-func newViolationsListCmd(s Streams, g *globals) *cobra.Command {
+func newViolationsListCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &violationsListOptions{}
 	c := &cobra.Command{
 		Use:  "list",
@@ -85,14 +87,14 @@ func newViolationsListCmd(s Streams, g *globals) *cobra.Command {
 	}
 	c.Flags().BoolVar(&o.Open, "open", false, "only open ones")
 	c.Flags().BoolVar(&o.Closed, "closed", false, "only closed ones")
-	nameVar(c.Flags(), &o.Service, "service", "", "only this service's")
-	nameVar(c.Flags(), &o.Release, "release", "", "only this release's")
+	options.NameVar(c.Flags(), &o.Service, "service", "", "only this service's")
+	options.NameVar(c.Flags(), &o.Release, "release", "", "only this release's")
 	o.addFlags(c.Flags(), g)
 	return c
 }
 
 func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions) error {
-	if err := o.Output.validate(); err != nil {
+	if err := o.Output.Validate(); err != nil {
 		return err
 	}
 	if o.Open && o.Closed {
@@ -105,7 +107,7 @@ func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions)
 	case o.Closed:
 		f.Status = store.StatusClosed
 	}
-	db, err := o.open(ctx, backendOptions{ReadOnly: true})
+	db, err := o.open(ctx, options.BackendOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
@@ -122,17 +124,17 @@ type violationsShowOptions struct {
 	ID string
 }
 
-func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
+func newViolationsShowCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &violationsShowOptions{}
 	c := &cobra.Command{
 		Use:  "show ID",
 		Args: nameArgs("violation id"),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.ID = args[0]
-			if err := o.Output.validate(); err != nil {
+			if err := o.Output.Validate(); err != nil {
 				return err
 			}
-			db, err := o.open(c.Context(), backendOptions{ReadOnly: true})
+			db, err := o.open(c.Context(), options.BackendOptions{ReadOnly: true})
 			if err != nil {
 				return err
 			}
@@ -151,12 +153,12 @@ func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
 type postmortemAddOptions struct {
 	Violations []string
 	Path       string
-	Ev         EvidenceOptions
-	Store      StoreOptions
-	Remote     RemoteOptions
+	Ev         options.Evidence
+	Store      options.Store
+	Remote     options.Remote
 }
 
-func newPostmortemCmd(s Streams, g *globals) *cobra.Command {
+func newPostmortemCmd(s Streams, g *options.Globals) *cobra.Command {
 	c := &cobra.Command{Use: "postmortem"}
 	o := &postmortemAddOptions{}
 	add := &cobra.Command{
@@ -167,7 +169,7 @@ func newPostmortemCmd(s Streams, g *globals) *cobra.Command {
 			return postmortemAddRun(c.Context(), s, o)
 		},
 	}
-	nameSliceVar(add.Flags(), &o.Violations, "violation", nil, "violation or obligation id to close (repeatable; default: every id the document names)")
+	options.NameSliceVar(add.Flags(), &o.Violations, "violation", nil, "violation or obligation id to close (repeatable; default: every id the document names)")
 	o.Ev.AddFlags(add.Flags())
 	o.Store.AddFlags(add.Flags(), g)
 	o.Remote.AddFlags(add.Flags(), g)
@@ -188,7 +190,7 @@ func postmortemAddRun(ctx context.Context, s Streams, o *postmortemAddOptions) e
 	if err != nil {
 		return err
 	}
-	b, err := o.Remote.backend(ctx, &o.Store, backendOptions{V: v})
+	b, err := o.Remote.Backend(ctx, &o.Store, options.BackendOptions{V: v})
 	var closed []store.Violation
 	if err == nil {
 		defer b.Close()
@@ -202,11 +204,11 @@ func postmortemAddRun(ctx context.Context, s Streams, o *postmortemAddOptions) e
 
 type decisionShowOptions struct {
 	ID     string
-	Store  StoreOptions
-	Output OutputOptions
+	Store  options.Store
+	Output options.Output
 }
 
-func newDecisionCmd(s Streams, g *globals) *cobra.Command {
+func newDecisionCmd(s Streams, g *options.Globals) *cobra.Command {
 	c := &cobra.Command{Use: "decision"}
 	o := &decisionShowOptions{}
 	show := &cobra.Command{
@@ -214,7 +216,7 @@ func newDecisionCmd(s Streams, g *globals) *cobra.Command {
 		Args: nameArgs("decision id"),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.ID = args[0]
-			if err := o.Output.validate(); err != nil {
+			if err := o.Output.Validate(); err != nil {
 				return err
 			}
 			db, err := o.Store.OpenReadOnly(c.Context())

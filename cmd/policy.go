@@ -4,13 +4,15 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/regotest"
 )
 
-func newPolicyCmd(s Streams, g *globals) *cobra.Command {
+func newPolicyCmd(s Streams, g *options.Globals) *cobra.Command {
 	c := &cobra.Command{
 		Use: "policy",
 	}
@@ -20,8 +22,8 @@ func newPolicyCmd(s Streams, g *globals) *cobra.Command {
 }
 
 type policyTestOptions struct {
-	Policy      PolicyOptions
-	Output      OutputOptions
+	Policy      options.Policy
+	Output      options.Output
 	Verbose     bool
 	MinCoverage float64
 }
@@ -47,14 +49,14 @@ func newPolicyTestCmd(s Streams) *cobra.Command {
 }
 
 func policyTestRun(ctx context.Context, s Streams, o *policyTestOptions) error {
-	if err := o.Output.validate(); err != nil {
+	if err := o.Output.Validate(); err != nil {
 		return err
 	}
-	data, files, err := o.Policy.data()
+	data, files, err := o.Policy.Data()
 	if err != nil {
 		return err
 	}
-	rep, err := regotest.Run(ctx, regotest.Options{Policies: o.Policy.source(), Data: data, DataFiles: files})
+	rep, err := regotest.Run(ctx, regotest.Options{Policies: o.Policy.Source(), Data: data, DataFiles: files})
 	if err != nil {
 		return err
 	}
@@ -84,10 +86,10 @@ func policyTestRun(ctx context.Context, s Streams, o *policyTestOptions) error {
 }
 
 type policyCheckOptions struct {
-	Policy PolicyOptions
+	Policy options.Policy
 }
 
-func newPolicyCheckCmd(s Streams, g *globals) *cobra.Command {
+func newPolicyCheckCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &policyCheckOptions{}
 	c := &cobra.Command{
 		Use:  "check [DIR]",
@@ -100,7 +102,7 @@ func newPolicyCheckCmd(s Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			src, rev := o.Policy.describe(), eng.Revision()
+			src, rev := o.Policy.Describe(), eng.Revision()
 			if b := eng.BundleRevision(); b != "" {
 				rev += ", bundle revision " + b
 			}

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,74 +8,44 @@ import (
 	"os"
 	"time"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/timespec"
-	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/replay"
 )
 
-// ChangeOptions name the two sides of a policy change: a base (a directory
-// or a git revision of the policy folder) and a head directory.
-type ChangeOptions struct {
-	Base string
-	Head string
-	Docs string
-	g    *globals
-}
-
-// AddFlags binds the options to fs.
-func (o *ChangeOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
-	o.g = g
-	fs.StringVar(&o.Base, "base", "", "the policies before the change: a directory, or a git revision (branch, tag, commit, HEAD~1) of the head's folder (required)")
-	fs.StringVar(&o.Head, "head", "", "the policies after the change, a directory (default: the config's policies, or the embedded set)")
-	fs.StringVar(&o.Docs, "docs", "", "the release document that rollout data changes must update (default: the config's docs)")
-}
-
-// resolve reads both policy trees (replay.OpenSides), the head and the
-// release document defaulting to the config's.
-func (o *ChangeOptions) resolve() (*replay.Sides, error) {
-	if o.Base == "" {
-		return nil, errors.New("--base is required: a directory or a git revision")
-	}
-	cfg, err := o.g.config()
-	if err != nil {
-		return nil, err
-	}
-	return replay.OpenSides(o.Base, cmp.Or(o.Head, cfg.Policies), policies.FS, cmp.Or(o.Docs, cfg.Docs))
-}
-
 // policyDiffOptions are the flags of `shipgate policy diff`.
 type policyDiffOptions struct {
-	Change  ChangeOptions
+	Change  options.Change
 	Since   timespec.Value
 	Service string
 	Output  string
 	Accept  bool
 	Timeout time.Duration
 	NoCache bool
-	Store   StoreOptions
+	Store   options.Store
 }
 
-func newPolicyDiffCmd(s Streams, g *globals) *cobra.Command {
+func newPolicyDiffCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &policyDiffOptions{}
 	c := &cobra.Command{
 		Use:  "diff --base REF|DIR [--head DIR]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return policyDiffRun(c.Context(), s, o)
+			return policyDiffRun(c.Context(), s, g, o)
 		},
 	}
 	f := c.Flags()
 	o.Change.AddFlags(f, g)
 	o.Store.AddFlags(f, g)
 	timespec.Var(f, &o.Since, "since", "replay only decisions evaluated at or after this time (default: the whole ledger): "+timespec.Help)
-	nameVar(f, &o.Service, "service", "", "replay only this service's decisions")
+	options.NameVar(f, &o.Service, "service", "", "replay only this service's decisions")
 	f.StringVarP(&o.Output, "output", "o", "text", "output format: text, json or markdown (for a pull request)")
 	f.BoolVar(&o.Accept, "accept", false, "exit 0 even when past allows become denials (the change is meant to tighten)")
 	f.DurationVar(&o.Timeout, "timeout", engine.DefaultTimeout, "limit for one policy evaluation")
@@ -84,7 +53,7 @@ func newPolicyDiffCmd(s Streams, g *globals) *cobra.Command {
 	return c
 }
 
-func policyDiffRun(ctx context.Context, s Streams, o *policyDiffOptions) error {
+func policyDiffRun(ctx context.Context, s Streams, g *options.Globals, o *policyDiffOptions) error {
 	switch o.Output {
 	case "text", "json", "markdown":
 	default:
@@ -94,7 +63,7 @@ func policyDiffRun(ctx context.Context, s Streams, o *policyDiffOptions) error {
 	if err != nil {
 		return err
 	}
-	sd, err := o.Change.resolve()
+	sd, err := o.Change.Resolve()
 	if err != nil {
 		return err
 	}
@@ -103,7 +72,7 @@ func policyDiffRun(ctx context.Context, s Streams, o *policyDiffOptions) error {
 		return err
 	}
 	// The people the config binds to keys are who they are on both sides.
-	people, err := o.Store.g.people()
+	people, err := g.People()
 	if err != nil {
 		return err
 	}
@@ -111,7 +80,7 @@ func policyDiffRun(ctx context.Context, s Streams, o *policyDiffOptions) error {
 	if err != nil {
 		return err
 	}
-	v, err := (&EvidenceOptions{}).Validator()
+	v, err := (&options.Evidence{}).Validator()
 	if err != nil {
 		return err
 	}
@@ -154,11 +123,11 @@ func newProgress(w io.Writer, total int, what string) *progressbar.ProgressBar {
 
 // policyReviewOptions are the flags of `shipgate policy review`.
 type policyReviewOptions struct {
-	Change ChangeOptions
-	Output OutputOptions
+	Change options.Change
+	Output options.Output
 }
 
-func newPolicyReviewCmd(s Streams, g *globals) *cobra.Command {
+func newPolicyReviewCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &policyReviewOptions{}
 	c := &cobra.Command{
 		Use:  "review --base REF [--head DIR] [--docs FILE]",
@@ -173,10 +142,10 @@ func newPolicyReviewCmd(s Streams, g *globals) *cobra.Command {
 }
 
 func policyReviewRun(s Streams, o *policyReviewOptions) error {
-	if err := o.Output.validate(); err != nil {
+	if err := o.Output.Validate(); err != nil {
 		return err
 	}
-	sd, err := o.Change.resolve()
+	sd, err := o.Change.Resolve()
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package cmd
 import (
 	"fmt"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/policyset"
@@ -11,10 +13,10 @@ import (
 type policyFmtOptions struct {
 	Dir   string
 	Check bool
-	g     *globals
+	g     *options.Globals
 }
 
-func newPolicyFmtCmd(s Streams, g *globals) *cobra.Command {
+func newPolicyFmtCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &policyFmtOptions{g: g}
 	c := &cobra.Command{
 		Use:  "fmt [DIR] [--check]",
@@ -33,7 +35,7 @@ func newPolicyFmtCmd(s Streams, g *globals) *cobra.Command {
 func policyFmtRun(s Streams, o *policyFmtOptions) error {
 	dir := o.Dir
 	if dir == "" {
-		cfg, err := o.g.config()
+		cfg, err := o.g.Config()
 		if err != nil {
 			return err
 		}

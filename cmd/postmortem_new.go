@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/release"
@@ -18,13 +20,13 @@ type postmortemNewOptions struct {
 	Summary    string
 	Author     string
 	Out        string
-	Ev         EvidenceOptions
-	Store      StoreOptions
+	Ev         options.Evidence
+	Store      options.Store
 }
 
 // newPostmortemNewCmd is `postmortem new`: the Postmortem document of open
 // violations, made from what the ledger holds of them, for `postmortem add`.
-func newPostmortemNewCmd(s Streams, g *globals) *cobra.Command {
+func newPostmortemNewCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &postmortemNewOptions{}
 	c := &cobra.Command{
 		Use:  "new (--violation ID | --release R) --summary TEXT",
@@ -52,7 +54,7 @@ func newPostmortemNewCmd(s Streams, g *globals) *cobra.Command {
 }
 
 func postmortemNewRun(ctx context.Context, s Streams, o *postmortemNewOptions) error {
-	b, err := openLocal(ctx, &o.Store, backendOptions{Ev: &o.Ev, ReadOnly: true})
+	b, err := options.OpenLocal(ctx, &o.Store, options.BackendOptions{Ev: &o.Ev, ReadOnly: true})
 	if err != nil {
 		return err
 	}

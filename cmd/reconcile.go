@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/collect/pm2"
@@ -16,7 +18,7 @@ import (
 
 func init() { addCommand(newReconcileCmd) }
 
-func newReconcileCmd(s Streams, g *globals) *cobra.Command {
+func newReconcileCmd(s Streams, g *options.Globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:  "reconcile",
 		Args: cobra.NoArgs,
@@ -36,14 +38,15 @@ type reconcileOptions struct {
 	Tolerance    time.Duration
 	Actor        string
 	// Artifacts gives the configured build output (artifacts.paths).
-	Artifacts ArtifactOptions
-	Policy    PolicyOptions
-	Store     StoreOptions
-	Output    OutputOptions
+	Artifacts options.Artifacts
+	Policy    options.Policy
+	Store     options.Store
+	Output    options.Output
 }
 
-func newReconcilePM2Cmd(s Streams, g *globals) *cobra.Command {
-	o := &reconcileOptions{Artifacts: ArtifactOptions{g: g}}
+func newReconcilePM2Cmd(s Streams, g *options.Globals) *cobra.Command {
+	o := &reconcileOptions{}
+	o.Artifacts.Use(g)
 	c := &cobra.Command{
 		Use:  "pm2 --app NAME",
 		Args: cobra.NoArgs,
@@ -60,15 +63,15 @@ func newReconcilePM2Cmd(s Streams, g *globals) *cobra.Command {
 	f.StringVar(&o.Dir, "dir", "", "the directory whose git state and build output count (default: the process's working directory, from pm2)")
 	f.StringSliceVar(&o.MainBranches, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
 	f.DurationVar(&o.Tolerance, "tolerance", reconcile.DefaultTolerance, "how far outside a recorded deploy or rollback a process start may fall")
-	personVar(f, &o.Actor, "actor", "", "who reconciles (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	options.PersonVar(f, &o.Actor, "actor", "", "who reconciles (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	o.Policy.AddFlags(f, g)
 	o.Store.AddFlags(f, g)
 	o.Output.AddFlags(f)
 	return c
 }
 
-func reconcileRun(ctx context.Context, s Streams, g *globals, o *reconcileOptions) error {
-	if err := o.Output.validate(); err != nil {
+func reconcileRun(ctx context.Context, s Streams, g *options.Globals, o *reconcileOptions) error {
+	if err := o.Output.Validate(); err != nil {
 		return err
 	}
 	rel, err := o.Release.resolve()
@@ -76,20 +79,20 @@ func reconcileRun(ctx context.Context, s Streams, g *globals, o *reconcileOption
 		return err
 	}
 	if rel.Service == "" || rel.Environment == "" {
-		return fmt.Errorf("reconcile: give --service and --environment (or set them in %s)", ConfigFile)
+		return fmt.Errorf("reconcile: give --service and --environment (or set them in %s)", options.ConfigFile)
 	}
 	app := cmp.Or(o.App, rel.Service)
 	eng, err := o.Policy.Engine(ctx)
 	if err != nil {
 		return err
 	}
-	output, err := o.Artifacts.outputPaths()
+	output, err := o.Artifacts.OutputPaths()
 	if err != nil {
 		return err
 	}
-	r, err := release.ReconcilePM2(ctx, o.Store.Open, release.PM2Request{PM2: &pm2.Client{Bin: o.PM2, Home: release.PM2Home(o.PM2Home, g.getenv)}, App: app, Dir: o.Dir, MainBranches: o.MainBranches,
+	r, err := release.ReconcilePM2(ctx, o.Store.Open, release.PM2Request{PM2: &pm2.Client{Bin: o.PM2, Home: release.PM2Home(o.PM2Home, g.Env)}, App: app, Dir: o.Dir, MainBranches: o.MainBranches,
 		Request: reconcile.Request{Service: rel.Service, Environment: rel.Environment, Output: output, Release: rel.ID, Actor: actor(o.Actor, g),
-			Now: g.clock(), Tolerance: o.Tolerance, PostmortemDue: eng.PostmortemDue(), NewID: g.NewID}})
+			Now: g.Clock(), Tolerance: o.Tolerance, PostmortemDue: eng.PostmortemDue(), NewID: g.NewID}})
 	if err != nil {
 		return err
 	}

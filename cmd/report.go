@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/auditpack"
@@ -24,12 +26,12 @@ type auditReportOptions struct {
 	Out                  string
 	Checkpoint           string
 	PublicKey            string
-	Store                StoreOptions
-	Policy               PolicyOptions
-	Ev                   EvidenceOptions
+	Store                options.Store
+	Policy               options.Policy
+	Ev                   options.Evidence
 }
 
-func newAuditReportCmd(s Streams, g *globals) *cobra.Command {
+func newAuditReportCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &auditReportOptions{}
 	c := &cobra.Command{
 		Use:  "report --since TIME --until TIME --format md|html|json|csv [--out FILE]",
@@ -41,8 +43,8 @@ func newAuditReportCmd(s Streams, g *globals) *cobra.Command {
 	f := c.Flags()
 	timespec.Var(f, &o.Since, "since", "the start of the period, included (required): "+timespec.Help)
 	timespec.Var(f, &o.Until, "until", "the end of the period; a date includes that day, any other time is excluded (required): "+timespec.Help)
-	nameVar(f, &o.Service, "service", "", "only this service's releases")
-	nameVar(f, &o.Environment, "environment", "", "only this environment's releases")
+	options.NameVar(f, &o.Service, "service", "", "only this service's releases")
+	options.NameVar(f, &o.Environment, "environment", "", "only this environment's releases")
 	f.StringVar(&o.Format, "format", "", "report format: "+strings.Join(report.Formats, ", ")+" (required)")
 	f.StringVar(&o.Out, "out", "", "write the report to FILE instead of stdout")
 	f.StringVar(&o.Checkpoint, "checkpoint", "", "signed checkpoint file to verify the ledger against")
@@ -56,8 +58,8 @@ func newAuditReportCmd(s Streams, g *globals) *cobra.Command {
 	return c
 }
 
-func auditReportRun(ctx context.Context, s Streams, g *globals, o *auditReportOptions) error {
-	now := g.clock()
+func auditReportRun(ctx context.Context, s Streams, g *options.Globals, o *auditReportOptions) error {
+	now := g.Clock()
 	since, err := o.Since.Time(now)
 	if err != nil {
 		return err
@@ -74,7 +76,7 @@ func auditReportRun(ctx context.Context, s Streams, g *globals, o *auditReportOp
 	}
 	var cp *ledger.Checkpoint
 	if o.Checkpoint != "" {
-		pub, err := publicKey(o.PublicKey, g)
+		pub, err := g.CheckpointKey(o.PublicKey)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/docs/cli"
@@ -117,7 +119,7 @@ func NewRoot(s Streams) *cobra.Command {
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
 	root.SetFlagErrorFunc(flagError)
-	g := &globals{Getenv: s.Getenv, Now: s.Now, NewID: s.NewID}
+	g := &options.Globals{Getenv: s.Getenv, Now: s.Now, NewID: s.NewID}
 	g.AddFlags(root.PersistentFlags())
 	root.AddCommand(newInitCmd(s, g), newGateCmd(s, g), newEvidenceCmd(s, g), newPolicyCmd(s, g),
 		newViolationsCmd(s, g), newPostmortemCmd(s, g), newStatusCmd(s, g), newAuditCmd(s, g), newDecisionCmd(s, g), newRunCmd(s, g), newVerifyCmd(s, g),
@@ -166,7 +168,7 @@ func flagError(_ *cobra.Command, err error) error {
 
 // commands are the top-level commands a file of this package adds to the
 // tree from its init function, so that each command keeps to its own file.
-var commands []func(Streams, *globals) *cobra.Command
+var commands []func(Streams, *options.Globals) *cobra.Command
 
 // addCommand registers a top-level command; call it from init.
-func addCommand(c func(Streams, *globals) *cobra.Command) { commands = append(commands, c) }
+func addCommand(c func(Streams, *options.Globals) *cobra.Command) { commands = append(commands, c) }

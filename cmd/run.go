@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/format"
@@ -22,10 +24,10 @@ type runOptions struct {
 	Argv         []string
 	Dir          string
 	MainBranches []string
-	Artifacts    ArtifactOptions
+	Artifacts    options.Artifacts
 }
 
-func newRunCmd(s Streams, g *globals) *cobra.Command {
+func newRunCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &runOptions{}
 	c := &cobra.Command{
 		Use: "run STEP --release ID [flags] -- CMD ARGS...",
@@ -52,16 +54,16 @@ func newRunCmd(s Streams, g *globals) *cobra.Command {
 	f.StringSliceVar(&o.MainBranches, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
 	f.StringSliceVar(&o.Artifacts.Paths, "artifact", nil, "build output, relative to --dir, that a passed build records and keeps for rollback, and a deploy compares (repeatable; default: the config's artifacts.paths)")
 	f.BoolVar(&o.Artifacts.Off, "no-artifact", false, "keep no archive of this build's output (its tree digest is still recorded)")
-	o.Artifacts.addStoreFlag(f, g)
+	o.Artifacts.AddStoreFlag(f, g)
 	return c
 }
 
-func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
+func runRun(ctx context.Context, s Streams, g *options.Globals, o *runOptions) error {
 	if o.Step != "build" && o.Step != "deploy" {
 		return fmt.Errorf("run %s: only build and deploy are recorded steps", o.Step)
 	}
 	// Bad artifact settings are a usage error, found before the command.
-	if _, err := o.Artifacts.outputPaths(); err != nil {
+	if _, err := o.Artifacts.OutputPaths(); err != nil {
 		return err
 	}
 	if o.Step == "build" {
@@ -88,18 +90,18 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 	if v, err = project.TrustSigner(v, o.Ev.TrustedKeys, signer); err != nil {
 		return err
 	}
-	b, err := o.Remote.backend(ctx, &o.Store, backendOptions{Policy: &o.Policy, Lazy: true, V: v})
+	b, err := o.Remote.Backend(ctx, &o.Store, options.BackendOptions{Policy: &o.Policy, Lazy: true, V: v})
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	paths, _ := o.Artifacts.outputPaths() // checked above
+	paths, _ := o.Artifacts.OutputPaths() // checked above
 	host, _ := os.Hostname()
-	st := &release.Step{B: b, Signer: signer, Facts: facts, CI: runner.DetectCI(g.getenv), Dir: o.Dir, MainBranches: o.MainBranches,
+	st := &release.Step{B: b, Signer: signer, Facts: facts, CI: runner.DetectCI(g.Env), Dir: o.Dir, MainBranches: o.MainBranches,
 		Argv: o.Argv, OutputPaths: paths, Log: s.Err, Now: s.now, Env: runner.Envelope{Version: Version, Host: host, Actor: actor(o.Actor, g)},
 		Run: &runner.Runner{Stdout: s.Out, Stderr: s.Err, Dir: o.Dir, Now: s.now},
 	}
-	named, err := st.Name(ctx, v, rel, ConfigFile)
+	named, err := st.Name(ctx, v, rel, options.ConfigFile)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/internal/project"
@@ -19,15 +21,15 @@ type serveOptions struct {
 	Listen     string
 	MaxBody    int64
 	SigningKey string
-	Policy     PolicyOptions
-	Ev         EvidenceOptions
-	Store      StoreOptions
+	Policy     options.Policy
+	Ev         options.Evidence
+	Store      options.Store
 	// SweepInterval is how often the server sweeps for deploys whose smoke
 	// tests were skipped; 0 never.
 	SweepInterval time.Duration
 }
 
-func newServeCmd(s Streams, g *globals) *cobra.Command {
+func newServeCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &serveOptions{}
 	c := &cobra.Command{
 		Use:  "serve --store sqlite://FILE|postgres://URL [--listen ADDR]",
@@ -47,7 +49,7 @@ func newServeCmd(s Streams, g *globals) *cobra.Command {
 	return c
 }
 
-func serveRun(ctx context.Context, s Streams, g *globals, o *serveOptions) error {
+func serveRun(ctx context.Context, s Streams, g *options.Globals, o *serveOptions) error {
 	log := slog.New(slog.NewJSONHandler(s.Err, nil))
 	if o.SweepInterval < 0 {
 		return fmt.Errorf("--sweep-interval %s: want a positive duration, or 0 never to sweep", o.SweepInterval)
@@ -82,14 +84,14 @@ func serveRun(ctx context.Context, s Streams, g *globals, o *serveOptions) error
 	if err != nil {
 		return err
 	}
-	key, err := server.ParseSessionKey(g.getenv("SHIPGATE_SESSION_KEY"))
+	key, err := server.ParseSessionKey(g.Env("SHIPGATE_SESSION_KEY"))
 	if err != nil {
 		return err
 	}
 	srv, err := server.New(server.Config{Store: st, Engine: eng, Validator: v, Signer: signer, Logger: log, MaxBody: o.MaxBody,
-		Version: Version, SessionKey: key, Clock: g.clock, SweepInterval: o.SweepInterval})
+		Version: Version, SessionKey: key, Clock: g.Clock, SweepInterval: o.SweepInterval})
 	if err != nil {
 		return err
 	}
-	return srv.ListenAndServe(ctx, o.Listen, o.Policy.describe(), id)
+	return srv.ListenAndServe(ctx, o.Listen, o.Policy.Describe(), id)
 }

@@ -3,35 +3,17 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
-	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/internal/project"
 )
 
-// SigningOptions choose the key that signs the evidence a command produces.
-type SigningOptions struct {
-	Key string
-}
-
-// AddFlags binds the options to fs.
-func (o *SigningOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Key, "signing-key", "", "ed25519 private key (PEM, PKCS #8) that signs the recorded evidence (default: "+project.EvidenceKey+", made by shipgate init or on first use; "+project.CheckpointKey+" in a project whose init made none)")
-}
-
-// Signer reads the signing key, or the project's default
-// (project.EvidenceSigner), creating it if need be and saying so on errOut.
-func (o *SigningOptions) Signer(errOut io.Writer) (*evidence.Signer, error) {
-	return project.EvidenceSigner(o.Key, errOut)
-}
-
 type evidenceSignOptions struct {
 	Path string
-	Ev   EvidenceOptions
-	Sign SigningOptions
+	Ev   options.Evidence
+	Sign options.Signing
 }
 
 func newEvidenceSignCmd(s Streams) *cobra.Command {

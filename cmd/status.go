@@ -3,6 +3,8 @@ package cmd
 import (
 	"io"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/format/console"
@@ -12,19 +14,19 @@ import (
 type statusOptions struct {
 	ledgerOptions
 	Release string
-	Ev      EvidenceOptions
+	Ev      options.Evidence
 }
 
-func newStatusCmd(s Streams, g *globals) *cobra.Command {
+func newStatusCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &statusOptions{}
 	c := &cobra.Command{
 		Use:  "status --release ID",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.Output.validate(); err != nil {
+			if err := o.Output.Validate(); err != nil {
 				return err
 			}
-			b, err := o.open(c.Context(), backendOptions{Ev: &o.Ev, LocalEv: true, ReadOnly: true})
+			b, err := o.open(c.Context(), options.BackendOptions{Ev: &o.Ev, LocalEv: true, ReadOnly: true})
 			if err != nil {
 				return err
 			}
@@ -36,7 +38,7 @@ func newStatusCmd(s Streams, g *globals) *cobra.Command {
 			return console.Emit(s.Out, o.Output.Format, st, func(w io.Writer, st *gate.ReleaseStatus) error { return console.Status(w, st, s.now()) })
 		},
 	}
-	nameVar(c.Flags(), &o.Release, "release", "", "release id (required)")
+	options.NameVar(c.Flags(), &o.Release, "release", "", "release id (required)")
 	_ = c.MarkFlagRequired("release")
 	o.Ev.AddFlags(c.Flags())
 	o.addFlags(c.Flags(), g)

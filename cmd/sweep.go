@@ -3,6 +3,8 @@ package cmd
 import (
 	"context"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/format/console"
@@ -13,13 +15,13 @@ import (
 type violationsSweepOptions struct {
 	Service string
 	Actor   string
-	Policy  PolicyOptions
-	Ev      EvidenceOptions
-	Store   StoreOptions
-	Output  OutputOptions
+	Policy  options.Policy
+	Ev      options.Evidence
+	Store   options.Store
+	Output  options.Output
 }
 
-func newViolationsSweepCmd(s Streams, g *globals) *cobra.Command {
+func newViolationsSweepCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &violationsSweepOptions{}
 	c := &cobra.Command{
 		Use:  "sweep",
@@ -38,16 +40,16 @@ func newViolationsSweepCmd(s Streams, g *globals) *cobra.Command {
 	return c
 }
 
-func violationsSweepRun(ctx context.Context, s Streams, g *globals, o *violationsSweepOptions) error {
-	if err := o.Output.validate(); err != nil {
+func violationsSweepRun(ctx context.Context, s Streams, g *options.Globals, o *violationsSweepOptions) error {
+	if err := o.Output.Validate(); err != nil {
 		return err
 	}
-	gt, db, err := openGate(ctx, &o.Policy, &o.Ev, &o.Store)
+	gt, db, err := options.OpenGate(ctx, &o.Policy, &o.Ev, &o.Store)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	found, err := gt.Sweep(ctx, gate.SweepRequest{Service: o.Service, Actor: actor(o.Actor, g), Now: g.clock()})
+	found, err := gt.Sweep(ctx, gate.SweepRequest{Service: o.Service, Actor: actor(o.Actor, g), Now: g.Clock()})
 	// What was recorded before an error is reported with it.
 	if o.Output.Format == "json" {
 		if found == nil {

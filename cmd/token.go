@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/api"
@@ -14,7 +16,7 @@ import (
 
 func init() { addCommand(newTokenCmd) }
 
-func newTokenCmd(s Streams, g *globals) *cobra.Command {
+func newTokenCmd(s Streams, g *options.Globals) *cobra.Command {
 	c := &cobra.Command{
 		Use: "token",
 	}
@@ -26,12 +28,12 @@ type tokenCreateOptions struct {
 	Name   string
 	Role   string
 	Actor  string
-	Store  StoreOptions
-	Output OutputOptions
+	Store  options.Store
+	Output options.Output
 }
 
 // withTokens opens the store's token table (auth.StoreOf) for do.
-func withTokens(ctx context.Context, so *StoreOptions, do func(*auth.Tokens) error) error {
+func withTokens(ctx context.Context, g *options.Globals, so *options.Store, do func(*auth.Tokens) error) error {
 	db, err := so.Open(ctx)
 	if err != nil {
 		return err
@@ -41,19 +43,19 @@ func withTokens(ctx context.Context, so *StoreOptions, do func(*auth.Tokens) err
 	if err != nil {
 		return err
 	}
-	return do(&auth.Tokens{Store: ts, Clock: so.g.clock, NewID: so.g.NewID})
+	return do(&auth.Tokens{Store: ts, Clock: g.Clock, NewID: g.NewID})
 }
 
-func newTokenCreateCmd(s Streams, g *globals) *cobra.Command {
+func newTokenCreateCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &tokenCreateOptions{}
 	c := &cobra.Command{
 		Use:  "create --role pipeline|approver|auditor|admin --name NAME",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.Output.validate(); err != nil {
+			if err := o.Output.Validate(); err != nil {
 				return err
 			}
-			return withTokens(c.Context(), &o.Store, func(tokens *auth.Tokens) error {
+			return withTokens(c.Context(), g, &o.Store, func(tokens *auth.Tokens) error {
 				secret, t, err := tokens.Create(c.Context(), o.Name, o.Role, "cli:"+actor(o.Actor, g))
 				if err != nil {
 					return fmt.Errorf("create token: %w", err)
@@ -71,7 +73,7 @@ func newTokenCreateCmd(s Streams, g *globals) *cobra.Command {
 	}
 	c.Flags().StringVar(&o.Name, "name", "", "who the token speaks for: a person (compared with deployers) or a pipeline (required)")
 	c.Flags().StringVar(&o.Role, "role", "", "pipeline, approver, auditor or admin (required)")
-	personVar(c.Flags(), &o.Actor, "actor", "", "who creates it (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	options.PersonVar(c.Flags(), &o.Actor, "actor", "", "who creates it (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	_ = c.MarkFlagRequired("name")
 	_ = c.MarkFlagRequired("role")
 	o.Store.AddFlags(c.Flags(), g)
@@ -80,21 +82,21 @@ func newTokenCreateCmd(s Streams, g *globals) *cobra.Command {
 }
 
 type tokenListOptions struct {
-	Store  StoreOptions
-	Output OutputOptions
+	Store  options.Store
+	Output options.Output
 }
 
-func newTokenListCmd(s Streams, g *globals) *cobra.Command {
+func newTokenListCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &tokenListOptions{}
 	c := &cobra.Command{
 		Use:  "list",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.Output.validate(); err != nil {
+			if err := o.Output.Validate(); err != nil {
 				return err
 			}
 			var ts []store.Token
-			err := withTokens(c.Context(), &o.Store, func(tokens *auth.Tokens) (err error) {
+			err := withTokens(c.Context(), g, &o.Store, func(tokens *auth.Tokens) (err error) {
 				if ts, err = tokens.List(c.Context()); err != nil {
 					return fmt.Errorf("list tokens: %w", err)
 				}
@@ -118,17 +120,17 @@ func newTokenListCmd(s Streams, g *globals) *cobra.Command {
 type tokenRevokeOptions struct {
 	ID    string
 	Actor string
-	Store StoreOptions
+	Store options.Store
 }
 
-func newTokenRevokeCmd(s Streams, g *globals) *cobra.Command {
+func newTokenRevokeCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &tokenRevokeOptions{}
 	c := &cobra.Command{
 		Use:  "revoke ID",
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.ID = args[0]
-			return withTokens(c.Context(), &o.Store, func(tokens *auth.Tokens) error {
+			return withTokens(c.Context(), g, &o.Store, func(tokens *auth.Tokens) error {
 				t, err := tokens.Revoke(c.Context(), o.ID, "cli:"+actor(o.Actor, g))
 				if err != nil {
 					return fmt.Errorf("revoke token: %w", err)
@@ -138,7 +140,7 @@ func newTokenRevokeCmd(s Streams, g *globals) *cobra.Command {
 			})
 		},
 	}
-	personVar(c.Flags(), &o.Actor, "actor", "", "who revokes it (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	options.PersonVar(c.Flags(), &o.Actor, "actor", "", "who revokes it (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
 	o.Store.AddFlags(c.Flags(), g)
 	return c
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/collect/httpcheck"
@@ -19,13 +21,13 @@ type verifyOptions struct {
 	Checks string
 	Base   string
 	Vars   []string
-	Output OutputOptions
+	Output options.Output
 	// RollbackOnFail runs the fast rollback (Rollback) when the gate denies.
 	RollbackOnFail bool
-	Rollback       RollbackOptions
+	Rollback       options.Rollback
 }
 
-func newVerifyCmd(s Streams, g *globals) *cobra.Command {
+func newVerifyCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &verifyOptions{}
 	c := &cobra.Command{
 		Use:  "verify --release ID --checks FILE [--base URL] [--var K=V]...",
@@ -46,8 +48,8 @@ func newVerifyCmd(s Streams, g *globals) *cobra.Command {
 	return c
 }
 
-func verifyRun(ctx context.Context, s Streams, g *globals, o *verifyOptions) error {
-	if err := o.Output.validate(); err != nil {
+func verifyRun(ctx context.Context, s Streams, g *options.Globals, o *verifyOptions) error {
+	if err := o.Output.Validate(); err != nil {
 		return err
 	}
 	suite, err := loadChecks(o)
@@ -116,7 +118,7 @@ func loadChecks(o *verifyOptions) (*httpcheck.Suite, error) {
 		}
 		vars[k] = val
 	}
-	b, err := inputfile.Read(o.Checks, maxDataBytes)
+	b, err := inputfile.Read(o.Checks, options.MaxDataBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read checks: %w", err)
 	}

@@ -3,12 +3,13 @@ package cmd
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/buildinfo"
 )
 
 type versionOptions struct {
-	Output OutputOptions
+	Output options.Output
 }
 
 func newVersionCmd(s Streams) *cobra.Command {
@@ -17,7 +18,7 @@ func newVersionCmd(s Streams) *cobra.Command {
 		Use:  "version",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.Output.validate(); err != nil {
+			if err := o.Output.Validate(); err != nil {
 				return err
 			}
 			v := buildinfo.Read(Version, Commit, Modified)

@@ -7,6 +7,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -29,11 +31,11 @@ type watchOptions struct {
 	AutoRollback   bool
 	RollbackArgs   []string
 	Webhook        string
-	Output         OutputOptions
-	g              *globals
+	Output         options.Output
+	g              *options.Globals
 }
 
-func newWatchCmd(s Streams, g *globals) *cobra.Command {
+func newWatchCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &watchOptions{g: g}
 	c := &cobra.Command{
 		Use:  "watch --release ID --signals FILE [--window 15m] [--interval 15s] [--auto-rollback]",
@@ -57,11 +59,11 @@ func newWatchCmd(s Streams, g *globals) *cobra.Command {
 	return c
 }
 
-func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error {
-	if err := o.Output.validate(); err != nil {
+func watchRun(ctx context.Context, s Streams, g *options.Globals, o *watchOptions) error {
+	if err := o.Output.Validate(); err != nil {
 		return err
 	}
-	b, err := inputfile.Read(o.Signals, maxDataBytes)
+	b, err := inputfile.Read(o.Signals, options.MaxDataBytes)
 	if err != nil {
 		return fmt.Errorf("read signals: %w", err)
 	}
@@ -73,7 +75,7 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	if err != nil {
 		return err
 	}
-	if o.Remote.on() && o.BaselineFrom != "" {
+	if o.Remote.On() && o.BaselineFrom != "" {
 		return release.ErrBaselineFromRemote
 	}
 	be, signer, rel, err := o.open(ctx, s, rel)
@@ -117,11 +119,11 @@ func isTerminal(w any) bool {
 // runRollback runs `shipgate rollback` of the release as a subprocess
 // (release.RollbackCommand) with this command's configuration, store,
 // policy and key flags, or its server.
-func runRollback(ctx context.Context, s Streams, g *globals, o *watchOptions, releaseID string) error {
-	rc := release.RollbackCommand{Config: g.ConfigPath, Release: releaseID, Store: o.Store.Path, Policies: o.Policy.Dir, Data: o.Policy.dataFiles(),
+func runRollback(ctx context.Context, s Streams, g *options.Globals, o *watchOptions, releaseID string) error {
+	rc := release.RollbackCommand{Config: g.ConfigPath, Release: releaseID, Store: o.Store.Path, Policies: o.Policy.Dir, Data: o.Policy.DataPaths(),
 		Bundle: o.Policy.Bundle, VerifyKey: o.Policy.VerifyKey, SigningKey: o.Sign.Key, TrustedKeys: o.Ev.TrustedKeys, Extra: o.RollbackArgs}
-	if o.Remote.on() {
-		u, tok, err := o.Remote.endpoint()
+	if o.Remote.On() {
+		u, tok, err := o.Remote.Endpoint()
 		if err != nil {
 			return err
 		}

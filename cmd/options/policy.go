@@ -1,4 +1,4 @@
-package cmd
+package options
 
 import (
 	"context"
@@ -15,14 +15,15 @@ import (
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/policyset"
+	"github.com/localizevideos/shipgate/store"
 )
 
-// PolicyOptions choose the policy set and its data.
-type PolicyOptions struct {
+// Policy chooses the policy set and its data.
+type Policy struct {
 	Dir string
 	// DataFile is the first --data (commands with a single --data bind it
 	// alone); DataFiles every --data in order. A name starting with + is an
-	// overlay, merged over what comes before it (PolicyOptions.data).
+	// overlay, merged over what comes before it (Policy.Data).
 	DataFile  string
 	DataFiles []string
 	// Bundle is an OPA bundle file (shipgate policy bundle) to load instead
@@ -34,11 +35,11 @@ type PolicyOptions struct {
 	// engine counts as such besides the data's signing.servers: shipgate
 	// serve gives its own.
 	ServerKeys map[string]string
-	g          *globals
+	g          *Globals
 }
 
 // AddFlags binds the options to fs.
-func (o *PolicyOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
+func (o *Policy) AddFlags(fs *pflag.FlagSet, g *Globals) {
 	o.g = g
 	fs.StringVar(&o.Dir, "policies", "", "policy directory (default: the config's policies, or the embedded LocalizeVideos policy set)")
 	fs.Var(dataFlag{o}, "data", "policy data file, YAML or JSON, mounted at data.shipgate.config in place of the policy set's own data; +FILE overlays FILE on the data instead (objects merged, lists and values replaced, null removes a key); repeatable, applied in order")
@@ -47,12 +48,16 @@ func (o *PolicyOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
 	fs.DurationVar(&o.Timeout, "timeout", engine.DefaultTimeout, "limit for one policy evaluation")
 }
 
-// resolve fills what the flags left empty from the config file.
-func (o *PolicyOptions) resolve() error {
+// Use makes the options read their defaults from g's config, for a
+// command that binds flags of its own instead of AddFlags.
+func (o *Policy) Use(g *Globals) { o.g = g }
+
+// Resolve fills what the flags left empty from the config file.
+func (o *Policy) Resolve() error {
 	if o.g == nil {
 		return nil
 	}
-	cfg, err := o.g.config()
+	cfg, err := o.g.Config()
 	if err != nil {
 		return err
 	}
@@ -61,7 +66,7 @@ func (o *PolicyOptions) resolve() error {
 	}
 	// The config's data is the base an overlay applies to, like the policy
 	// set's own data without it.
-	if files := o.dataFiles(); cfg.Data != "" && (len(files) == 0 || policyset.IsOverlay(files[0])) {
+	if files := o.DataPaths(); cfg.Data != "" && (len(files) == 0 || policyset.IsOverlay(files[0])) {
 		o.DataFiles = append([]string{cfg.Data}, files...)
 		o.DataFile = cfg.Data
 	}
@@ -69,7 +74,7 @@ func (o *PolicyOptions) resolve() error {
 }
 
 // dataFlag is --data: repeatable, and the first value is also DataFile.
-type dataFlag struct{ o *PolicyOptions }
+type dataFlag struct{ o *Policy }
 
 func (f dataFlag) String() string { return strings.Join(f.o.DataFiles, ",") }
 func (f dataFlag) Type() string   { return "file" }
@@ -85,48 +90,50 @@ func (f dataFlag) Set(v string) error {
 	return nil
 }
 
-func (o *PolicyOptions) dataFiles() []string {
+// DataPaths are the --data files in order (DataFiles, or DataFile alone).
+func (o *Policy) DataPaths() []string {
 	if len(o.DataFiles) == 0 && o.DataFile != "" {
 		return []string{o.DataFile}
 	}
 	return o.DataFiles
 }
 
-// choice is the policy set the flags choose (policyset.Choice).
-func (o *PolicyOptions) choice() policyset.Choice {
-	return policyset.Choice{Dir: o.Dir, Embedded: policies.FS, DataFiles: o.dataFiles(), Bundle: o.Bundle, VerifyKey: o.VerifyKey}
+// Choice is the policy set the flags choose (policyset.Choice).
+func (o *Policy) Choice() policyset.Choice {
+	return policyset.Choice{Dir: o.Dir, Embedded: policies.FS, DataFiles: o.DataPaths(), Bundle: o.Bundle, VerifyKey: o.VerifyKey}
 }
 
-func (o *PolicyOptions) source() fs.FS { return o.choice().Policies() }
+// Source is the chosen policy directory, or the embedded set.
+func (o *Policy) Source() fs.FS { return o.Choice().Policies() }
 
-// data is the policy data the --data files make (policyset.Choice.Data).
-func (o *PolicyOptions) data() (map[string]any, []policyset.DataFile, error) {
-	return o.choice().Data()
+// Data is the policy data the --data files make (policyset.Choice.Data).
+func (o *Policy) Data() (map[string]any, []policyset.DataFile, error) {
+	return o.Choice().Data()
 }
 
 // Engine loads and compiles the chosen policy set: --bundle, verified with
 // --verify-key (its own data; the config's policies and data do not
 // apply), or the policy directory with its data.
-func (o *PolicyOptions) Engine(ctx context.Context) (*engine.Engine, error) {
+func (o *Policy) Engine(ctx context.Context) (*engine.Engine, error) {
 	opts := engine.Options{Timeout: o.Timeout, ServerKeys: o.ServerKeys}
 	if o.Bundle != "" || o.VerifyKey != "" {
-		b, err := o.choice().OpenBundle()
+		b, err := o.Choice().OpenBundle()
 		if err != nil {
 			return nil, err
 		}
 		opts.Bundle = b
 	} else {
-		if err := o.resolve(); err != nil {
+		if err := o.Resolve(); err != nil {
 			return nil, err
 		}
 		var err error
-		if opts.Data, opts.DataFiles, err = o.data(); err != nil {
+		if opts.Data, opts.DataFiles, err = o.Data(); err != nil {
 			return nil, err
 		}
-		opts.Policies = o.source()
+		opts.Policies = o.Source()
 	}
 	var err error
-	if opts.People, err = o.g.people(); err != nil {
+	if opts.People, err = o.g.People(); err != nil {
 		return nil, err
 	}
 	eng, err := engine.Load(ctx, opts)
@@ -136,49 +143,49 @@ func (o *PolicyOptions) Engine(ctx context.Context) (*engine.Engine, error) {
 	return eng, err
 }
 
-// verifyKey reads --verify-key, nil when not given.
-func (o *PolicyOptions) verifyKey() ([]byte, error) { return o.choice().ReadVerifyKey() }
+// ReadVerifyKey reads --verify-key, nil when not given.
+func (o *Policy) ReadVerifyKey() ([]byte, error) { return o.Choice().ReadVerifyKey() }
 
-// describe names the policy set for messages.
-func (o *PolicyOptions) describe() string { return o.choice().Describe() }
+// Describe names the policy set for messages.
+func (o *Policy) Describe() string { return o.Choice().Describe() }
 
 // Limits of the files the commands read from a path a user gives
 // (inputfile.Read): far above what such a file holds, they keep a mistaken
 // path, a log or a disk image, from being read whole into memory.
 const (
-	maxKeyBytes  = project.MaxKeyBytes // a PEM key
-	maxDataBytes = 4 << 20             // policy data and sources; checks, signals, SLO and mapping files
+	MaxKeyBytes  = project.MaxKeyBytes // a PEM key
+	MaxDataBytes = 4 << 20             // policy data and sources; checks, signals, SLO and mapping files
 )
 
-// EvidenceOptions set the decoding limits and the keys trusted to sign
+// Evidence sets the decoding limits and the keys trusted to sign
 // evidence (DSSE envelopes).
-type EvidenceOptions struct {
+type Evidence struct {
 	MaxBytes    int64
 	TrustedKeys []string
 }
 
 // AddFlags binds the options to fs.
-func (o *EvidenceOptions) AddFlags(fs *pflag.FlagSet) {
+func (o *Evidence) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.MaxBytes, "max-bytes", evidence.DefaultLimits.MaxBytes, "largest evidence document accepted, in bytes")
 	fs.StringSliceVar(&o.TrustedKeys, "trusted-key", nil, "PEM ed25519 public key whose signatures on evidence envelopes are trusted, or a directory of them (*.pub) (repeatable; default: every *.pub in "+project.KeyDir+")")
 }
 
 // Validator compiles the schemas once and returns the validator
 // (project.Validator).
-func (o *EvidenceOptions) Validator() (*evidence.Validator, error) {
+func (o *Evidence) Validator() (*evidence.Validator, error) {
 	return project.Validator(o.MaxBytes, o.TrustedKeys)
 }
 
-// OutputOptions choose the output format. Commands whose result is a
+// Output chooses the output format. Commands whose result is a
 // verdict CI acts on (gate, policy test) also write junit, sarif and github.
-type OutputOptions struct {
+type Output struct {
 	Format string
 	// CI accepts the CI formats junit, sarif and github besides text and json.
 	CI bool
 }
 
 // AddFlags binds the options to fs.
-func (o *OutputOptions) AddFlags(fs *pflag.FlagSet) {
+func (o *Output) AddFlags(fs *pflag.FlagSet) {
 	usage := "output format: text or json"
 	if o.CI {
 		usage = "output format: text, json, junit, sarif (2.1.0) or github (workflow commands; with $GITHUB_STEP_SUMMARY set, a Markdown summary is appended to it)"
@@ -188,12 +195,13 @@ func (o *OutputOptions) AddFlags(fs *pflag.FlagSet) {
 
 // AddCIFlags binds the options to fs for a command that also writes the CI
 // formats.
-func (o *OutputOptions) AddCIFlags(fs *pflag.FlagSet) {
+func (o *Output) AddCIFlags(fs *pflag.FlagSet) {
 	o.CI = true
 	o.AddFlags(fs)
 }
 
-func (o *OutputOptions) validate() error {
+// Validate refuses a format the command does not write.
+func (o *Output) Validate() error {
 	switch o.Format {
 	case "text", "json":
 		return nil
@@ -209,10 +217,10 @@ func (o *OutputOptions) validate() error {
 	return fmt.Errorf("--output %q: want text or json", o.Format)
 }
 
-// openGate compiles the policies and the schemas and opens the ledger: what
+// OpenGate compiles the policies and the schemas and opens the ledger: what
 // every command that asks a gate needs, built once per command. The caller
 // closes the store.
-func openGate(ctx context.Context, p *PolicyOptions, ev *EvidenceOptions, so *StoreOptions) (*gate.Gate, ledgerStore, error) {
+func OpenGate(ctx context.Context, p *Policy, ev *Evidence, so *Store) (*gate.Gate, store.Store, error) {
 	eng, err := p.Engine(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -225,5 +233,5 @@ func openGate(ctx context.Context, p *PolicyOptions, ev *EvidenceOptions, so *St
 	if err != nil {
 		return nil, nil, err
 	}
-	return &gate.Gate{Engine: eng, Validator: v, Store: db, Clock: so.g.clock, NewID: so.g.NewID}, db, nil
+	return &gate.Gate{Engine: eng, Validator: v, Store: db, Clock: so.g.Clock, NewID: so.g.NewID}, db, nil
 }

@@ -8,11 +8,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/auditpack"
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/ledger"

@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/auditpack"
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/inputfile"

@@ -5,17 +5,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
-	"github.com/localizevideos/shipgate/collect"
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/collect/incidents"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/inputfile"
-	"github.com/localizevideos/shipgate/internal/project"
-	"github.com/localizevideos/shipgate/release"
-	"github.com/localizevideos/shipgate/store"
 )
 
 func init() { addCommand(newCollectCmd) }
@@ -32,7 +27,7 @@ func newCollectCmd(s Streams, g *options.Globals) *cobra.Command {
 
 // collectIncidentsOptions are the flags of `shipgate collect incidents`.
 type collectIncidentsOptions struct {
-	recordOptions
+	options.Record
 	From    string
 	Map     string
 	Actor   string
@@ -49,11 +44,12 @@ func newCollectIncidentsCmd(s Streams, g *options.Globals) *cobra.Command {
 			return collectIncidentsRun(c.Context(), s, g, o)
 		},
 	}
-	o.recordOptions.addFlags(c, g)
+	o.Record.AddFlags(c.Flags(), g)
+	_ = c.MarkFlagRequired("release")
 	f := c.Flags()
 	f.StringVar(&o.From, "from", "", "incident list: an http(s) URL or a JSON file (required)")
 	f.StringVar(&o.Map, "map", "", "mapping file: CEL expressions from the list to IncidentStatus incidents (required)")
-	options.PersonVar(f, &o.Actor, "actor", "", "who collects (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	options.ActorVar(f, &o.Actor, "who collects")
 	f.DurationVar(&o.Timeout, "timeout", incidents.DefaultTimeout, "limit for reading an HTTP source")
 	_ = c.MarkFlagRequired("from")
 	_ = c.MarkFlagRequired("map")
@@ -73,12 +69,12 @@ func collectIncidentsRun(ctx context.Context, s Streams, g *options.Globals, o *
 	if err != nil {
 		return err
 	}
-	r, err := o.open(ctx, s, g)
+	r, db, err := o.Open(ctx, s.Err, Version)
 	if err != nil {
 		return err
 	}
-	defer r.db.Close()
-	doc, list, err := r.Incidents(ctx, o.From, m, o.Timeout, actor(o.Actor, g))
+	defer db.Close()
+	doc, list, err := r.Incidents(ctx, o.From, m, o.Timeout, g.Actor(o.Actor))
 	if err != nil {
 		return err
 	}
@@ -87,63 +83,4 @@ func collectIncidentsRun(ctx context.Context, s Streams, g *options.Globals, o *
 		return console.JSON(s.Out, map[string]any{"digest": doc.Digest, "signedBy": doc.SignedBy, "document": doc.Value})
 	}
 	return console.Incidents(s.Out, o.From, list)
-}
-
-// recordOptions are the flags of a command that records evidence it
-// produced itself: the release, the evidence checks, the signing key and
-// the ledger.
-type recordOptions struct {
-	Release ReleaseOptions
-	Ev      options.Evidence
-	Sign    options.Signing
-	Store   options.Store
-}
-
-// addFlags adds the flags to c; --release is required.
-func (o *recordOptions) addFlags(c *cobra.Command, g *options.Globals) {
-	f := c.Flags()
-	o.Release.AddFlags(f, g)
-	_ = c.MarkFlagRequired("release")
-	o.Ev.AddFlags(f)
-	o.Sign.AddFlags(f)
-	o.Store.AddFlags(f, g)
-}
-
-// recording is a collect.Recorder over the open ledger, which the caller
-// closes.
-type recording struct {
-	collect.Recorder
-	db store.Store
-}
-
-// open resolves the release, loads the validator and the signing key,
-// trusting the key that signs (trustSigner), opens the ledger and
-// completes the release from its Plans there (releaseOfPlans): a release
-// without a Plan is an error. The caller closes the ledger.
-func (o *recordOptions) open(ctx context.Context, s Streams, g *options.Globals) (*recording, error) {
-	rel, err := o.Release.resolve()
-	if err != nil {
-		return nil, err
-	}
-	v, err := o.Ev.Validator()
-	if err != nil {
-		return nil, err
-	}
-	signer, err := o.Sign.Signer(s.Err)
-	if err != nil {
-		return nil, err
-	}
-	if v, err = project.TrustSigner(v, o.Ev.TrustedKeys, signer); err != nil {
-		return nil, err
-	}
-	db, err := o.Store.Open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if rel, err = release.OfPlans(ctx, db, v, rel); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return &recording{Recorder: collect.Recorder{Sealer: collect.Sealer{Validator: v, Signer: signer}, Ledger: db,
-		Release: rel, Version: Version, Clock: g.Clock, Timeout: release.RecordTimeout}, db: db}, nil
 }

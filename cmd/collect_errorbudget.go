@@ -5,17 +5,16 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/signals"
 )
 
 // errorBudgetOptions are the flags of `shipgate collect error-budget`.
 type errorBudgetOptions struct {
-	recordOptions
+	options.Record
 	SLO   string
 	Actor string
 }
@@ -29,10 +28,11 @@ func newCollectErrorBudgetCmd(s Streams, g *options.Globals) *cobra.Command {
 			return errorBudgetRun(c.Context(), s, g, o)
 		},
 	}
-	o.recordOptions.addFlags(c, g)
+	o.Record.AddFlags(c.Flags(), g)
+	_ = c.MarkFlagRequired("release")
 	f := c.Flags()
 	f.StringVar(&o.SLO, "slo", "", "SLO file, YAML (required)")
-	options.PersonVar(f, &o.Actor, "actor", "", "who measures (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	options.ActorVar(f, &o.Actor, "who measures")
 	_ = c.MarkFlagRequired("slo")
 	return c
 }
@@ -46,12 +46,12 @@ func errorBudgetRun(ctx context.Context, s Streams, g *options.Globals, o *error
 	if err != nil {
 		return err
 	}
-	r, err := o.open(ctx, s, g)
+	r, db, err := o.Open(ctx, s.Err, Version)
 	if err != nil {
 		return err
 	}
-	defer r.db.Close()
-	budget, doc, err := r.ErrorBudget(ctx, slo, actor(o.Actor, g))
+	defer db.Close()
+	budget, doc, err := r.ErrorBudget(ctx, slo, g.Actor(o.Actor))
 	if err != nil {
 		return err
 	}

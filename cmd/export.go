@@ -7,12 +7,11 @@ import (
 	"io"
 	"time"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/auditpack"
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/ledger"

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
@@ -17,54 +15,10 @@ import (
 	"github.com/localizevideos/shipgate/release"
 )
 
-// ReleaseOptions name the release being gated.
-type ReleaseOptions struct {
-	engine.Release
-	g *options.Globals
-}
-
-// AddFlags binds the options to fs.
-func (o *ReleaseOptions) AddFlags(fs *pflag.FlagSet, g *options.Globals) {
-	o.g = g
-	options.NameVar(fs, &o.ID, "release", "", "release id (required)")
-	options.NameVar(fs, &o.Service, "service", "", "service (default: the config's, or the release's Plan)")
-	options.NameVar(fs, &o.Environment, "environment", "", "environment (default: the config's, or the release's Plan)")
-	options.CommitVar(fs, &o.Commit, "commit", "", "commit (default: from the release's Plan)")
-}
-
-func (o *ReleaseOptions) resolve() (engine.Release, error) {
-	cfg, err := o.g.Config()
-	if err != nil {
-		return engine.Release{}, err
-	}
-	r := o.Release
-	if r.Service == "" {
-		r.Service = cfg.Service
-	}
-	if r.Environment == "" {
-		r.Environment = cfg.Environment
-	}
-	return r, nil
-}
-
-// actor names who runs the command: --actor, then the CI's user, then the
-// login name.
-func actor(flag string, g *options.Globals) string {
-	if flag != "" {
-		return flag
-	}
-	for _, k := range []string{"SHIPGATE_ACTOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER"} {
-		if v := g.Env(k); v != "" {
-			return v
-		}
-	}
-	return "unknown"
-}
-
 // gateOptions are the flags of `shipgate gate`.
 type gateOptions struct {
 	Gate     string
-	Release  ReleaseOptions
+	Release  options.Release
 	Evidence []string
 	Now      timespec.Value
 	Actor    string
@@ -91,7 +45,7 @@ func newGateCmd(s Streams, g *options.Globals) *cobra.Command {
 	o.Release.AddFlags(f, g)
 	f.StringSliceVar(&o.Evidence, "evidence", nil, "evidence file or directory, recorded with the decision (repeatable, or comma-separated)")
 	timespec.Var(f, &o.Now, "now", "evaluation time (default: now): "+timespec.Help)
-	options.PersonVar(f, &o.Actor, "actor", "", "who asks (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	options.ActorVar(f, &o.Actor, "who asks")
 	f.BoolVar(&o.DryRun, "dry-run", false, "record the decision as a dry run: it opens no violation")
 	f.BoolVar(&o.PrintIn, "print-input", false, "print the Rego input document (for opa eval -i) instead of deciding")
 	_ = c.MarkFlagRequired("release")
@@ -135,7 +89,7 @@ func gateRun(ctx context.Context, s Streams, g *options.Globals, o *gateOptions)
 			return err
 		}
 	}
-	rel, err := o.Release.resolve()
+	rel, err := o.Release.Resolve()
 	if err != nil {
 		return err
 	}
@@ -144,7 +98,7 @@ func gateRun(ctx context.Context, s Streams, g *options.Globals, o *gateOptions)
 		return err
 	}
 	defer b.Close()
-	req := gate.Request{Gate: o.Gate, Release: rel, EvidencePaths: o.Evidence, Actor: actor(o.Actor, g), Now: now, DryRun: o.DryRun}
+	req := gate.Request{Gate: o.Gate, Release: rel, EvidencePaths: o.Evidence, Actor: g.Actor(o.Actor), Now: now, DryRun: o.DryRun}
 	if l, ok := b.(*release.Local); ok && o.PrintIn {
 		b, err := l.Gate.Input(ctx, req)
 		if err != nil {

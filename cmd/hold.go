@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/release"
 )
@@ -19,7 +18,7 @@ func init() {
 
 // holdOptions are the flags of `shipgate hold` and `shipgate unhold`.
 type holdOptions struct {
-	recordOptions
+	options.Record
 	Policy options.Policy
 	Remote options.Remote
 	Reason string
@@ -56,7 +55,8 @@ func newUnholdCmd(s Streams, g *options.Globals) *cobra.Command {
 }
 
 func (o *holdOptions) addFlags(c *cobra.Command, g *options.Globals) {
-	o.recordOptions.addFlags(c, g)
+	o.Record.AddFlags(c.Flags(), g)
+	_ = c.MarkFlagRequired("release")
 	f := c.Flags()
 	o.Policy.AddFlags(f, g)
 	o.Remote.AddFlags(f, g)
@@ -89,7 +89,7 @@ func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 // --server, the release as named (the server reads its Plan); locally,
 // the release completed from its Plans, and the key that signs the Hold.
 func (o *holdOptions) holdBackend(ctx context.Context, s Streams, req *release.HoldRequest) (release.Backend, error) {
-	rel, err := o.Release.resolve()
+	rel, err := o.Release.Resolve()
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func (o *holdOptions) holdBackend(ctx context.Context, s Streams, req *release.H
 	if o.Remote.On() {
 		return o.Remote.Backend(ctx, &o.Store, options.BackendOptions{})
 	}
-	b, signer, rel, err := openStep(ctx, s, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
+	b, signer, rel, err := options.OpenStep(ctx, s.Err, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
 	if err != nil {
 		return nil, err
 	}

@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/internal/project"
 )
 

@@ -5,18 +5,17 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/api"
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/store"
 )
 
 type evidenceAddOptions struct {
-	ledgerOptions
+	options.Ledger
 	Paths []string
 	Ev    options.Evidence
 }
@@ -32,7 +31,7 @@ func newEvidenceAddCmd(s Streams, g *options.Globals) *cobra.Command {
 		},
 	}
 	o.Ev.AddFlags(c.Flags())
-	o.addFlags(c.Flags(), g)
+	o.Ledger.AddFlags(c.Flags(), g)
 	return c
 }
 
@@ -48,7 +47,7 @@ func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error
 	if err != nil {
 		return err
 	}
-	b, err := o.open(ctx, options.BackendOptions{V: v})
+	b, err := o.Ledger.Open(ctx, options.BackendOptions{V: v})
 	if err != nil {
 		return err
 	}
@@ -69,7 +68,7 @@ func newViolationsCmd(s Streams, g *options.Globals) *cobra.Command {
 }
 
 type violationsListOptions struct {
-	ledgerOptions
+	options.Ledger
 	Open    bool
 	Closed  bool
 	Service string
@@ -89,7 +88,7 @@ func newViolationsListCmd(s Streams, g *options.Globals) *cobra.Command {
 	c.Flags().BoolVar(&o.Closed, "closed", false, "only closed ones")
 	options.NameVar(c.Flags(), &o.Service, "service", "", "only this service's")
 	options.NameVar(c.Flags(), &o.Release, "release", "", "only this release's")
-	o.addFlags(c.Flags(), g)
+	o.Ledger.AddFlags(c.Flags(), g)
 	return c
 }
 
@@ -107,7 +106,7 @@ func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions)
 	case o.Closed:
 		f.Status = store.StatusClosed
 	}
-	db, err := o.open(ctx, options.BackendOptions{ReadOnly: true})
+	db, err := o.Ledger.Open(ctx, options.BackendOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
@@ -120,7 +119,7 @@ func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions)
 }
 
 type violationsShowOptions struct {
-	ledgerOptions
+	options.Ledger
 	ID string
 }
 
@@ -134,7 +133,7 @@ func newViolationsShowCmd(s Streams, g *options.Globals) *cobra.Command {
 			if err := o.Output.Validate(); err != nil {
 				return err
 			}
-			db, err := o.open(c.Context(), options.BackendOptions{ReadOnly: true})
+			db, err := o.Ledger.Open(c.Context(), options.BackendOptions{ReadOnly: true})
 			if err != nil {
 				return err
 			}
@@ -146,7 +145,7 @@ func newViolationsShowCmd(s Streams, g *options.Globals) *cobra.Command {
 			return console.Emit(s.Out, o.Output.Format, api.NewViolationView(v, s.now()), console.Violation)
 		},
 	}
-	o.addFlags(c.Flags(), g)
+	o.Ledger.AddFlags(c.Flags(), g)
 	return c
 }
 

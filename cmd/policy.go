@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/regotest"
 )

@@ -8,12 +8,11 @@ import (
 	"os"
 	"time"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/timespec"

@@ -3,10 +3,9 @@ package cmd
 import (
 	"fmt"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/policyset"
 )
 

@@ -7,10 +7,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/release"
 )
 
@@ -38,7 +37,7 @@ func newPostmortemNewCmd(s Streams, g *options.Globals) *cobra.Command {
 			if strings.TrimSpace(o.Summary) == "" {
 				return fmt.Errorf("--summary: say what happened and what changes")
 			}
-			o.Author = actor(o.Author, g)
+			o.Author = g.Actor(o.Author)
 			return postmortemNewRun(c.Context(), s, o)
 		},
 	}

@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/collect/pm2"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/reconcile"
@@ -29,7 +28,7 @@ func newReconcileCmd(s Streams, g *options.Globals) *cobra.Command {
 
 // reconcileOptions are the flags of `shipgate reconcile pm2`.
 type reconcileOptions struct {
-	Release      ReleaseOptions
+	Release      options.Release
 	App          string
 	PM2          string
 	PM2Home      string
@@ -63,7 +62,7 @@ func newReconcilePM2Cmd(s Streams, g *options.Globals) *cobra.Command {
 	f.StringVar(&o.Dir, "dir", "", "the directory whose git state and build output count (default: the process's working directory, from pm2)")
 	f.StringSliceVar(&o.MainBranches, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
 	f.DurationVar(&o.Tolerance, "tolerance", reconcile.DefaultTolerance, "how far outside a recorded deploy or rollback a process start may fall")
-	options.PersonVar(f, &o.Actor, "actor", "", "who reconciles (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	options.ActorVar(f, &o.Actor, "who reconciles")
 	o.Policy.AddFlags(f, g)
 	o.Store.AddFlags(f, g)
 	o.Output.AddFlags(f)
@@ -74,7 +73,7 @@ func reconcileRun(ctx context.Context, s Streams, g *options.Globals, o *reconci
 	if err := o.Output.Validate(); err != nil {
 		return err
 	}
-	rel, err := o.Release.resolve()
+	rel, err := o.Release.Resolve()
 	if err != nil {
 		return err
 	}
@@ -91,7 +90,7 @@ func reconcileRun(ctx context.Context, s Streams, g *options.Globals, o *reconci
 		return err
 	}
 	r, err := release.ReconcilePM2(ctx, o.Store.Open, release.PM2Request{PM2: &pm2.Client{Bin: o.PM2, Home: release.PM2Home(o.PM2Home, g.Env)}, App: app, Dir: o.Dir, MainBranches: o.MainBranches,
-		Request: reconcile.Request{Service: rel.Service, Environment: rel.Environment, Output: output, Release: rel.ID, Actor: actor(o.Actor, g),
+		Request: reconcile.Request{Service: rel.Service, Environment: rel.Environment, Output: output, Release: rel.ID, Actor: g.Actor(o.Actor),
 			Now: g.Clock(), Tolerance: o.Tolerance, PostmortemDue: eng.PostmortemDue(), NewID: g.NewID}})
 	if err != nil {
 		return err

@@ -7,11 +7,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/auditpack"
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/ledger"

@@ -5,10 +5,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/format/console"
@@ -21,7 +20,7 @@ func init() { addCommand(newRollbackCmd) }
 
 // rollbackOptions are the flags of `shipgate rollback`.
 type rollbackOptions struct {
-	stepOptions
+	options.Step
 	Rollback options.Rollback
 }
 
@@ -35,7 +34,8 @@ func newRollbackCmd(s Streams, g *options.Globals) *cobra.Command {
 		},
 	}
 	f := c.Flags()
-	o.stepOptions.addFlags(c, g, "who rolls back")
+	o.Step.AddFlags(f, g, "who rolls back")
+	_ = c.MarkFlagRequired("release")
 	o.Rollback.AddFlags(f, g)
 	f.BoolVar(&o.Rollback.Emergency, "emergency", false, "emergency rollback: turn --flag off and restart, instead of going back to the last verified commit")
 	f.StringVar(&o.Rollback.Flag, "flag", "", "the feature flag an emergency rollback turns off")
@@ -49,16 +49,16 @@ func rollbackCmdRun(ctx context.Context, s Streams, g *options.Globals, o *rollb
 	if err := o.Rollback.Validate(); err != nil {
 		return err
 	}
-	rel, err := o.Release.resolve()
+	rel, err := o.Release.Resolve()
 	if err != nil {
 		return err
 	}
-	b, signer, rel, err := o.open(ctx, s, rel)
+	b, signer, rel, err := o.Open(ctx, s.Err, rel)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	return doRollback(ctx, s, b, signer, rel, &o.Rollback, actor(o.Actor, g))
+	return doRollback(ctx, s, b, signer, rel, &o.Rollback, g.Actor(o.Actor))
 }
 
 // doRollback rolls rel back as o says and records it in b, signed by

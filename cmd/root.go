@@ -10,10 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/docs/cli"
 	"github.com/localizevideos/shipgate/internal/buildinfo"
 	"github.com/localizevideos/shipgate/internal/timespec"

@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/project"
@@ -19,8 +18,8 @@ import (
 
 // runOptions are the flags of `shipgate run`.
 type runOptions struct {
-	stepOptions
-	Step         string
+	options.Step
+	Name         string // build or deploy
 	Argv         []string
 	Dir          string
 	MainBranches []string
@@ -44,12 +43,13 @@ func newRunCmd(s Streams, g *options.Globals) *cobra.Command {
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			o.Step, o.Argv = args[0], args[1:]
+			o.Name, o.Argv = args[0], args[1:]
 			return runRun(c.Context(), s, g, o)
 		},
 	}
 	f := c.Flags()
-	o.stepOptions.addFlags(c, g, "who runs the step")
+	o.Step.AddFlags(f, g, "who runs the step")
+	_ = c.MarkFlagRequired("release")
 	f.StringVar(&o.Dir, "dir", ".", "the git checkout the step builds or deploys; CMD runs there")
 	f.StringSliceVar(&o.MainBranches, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
 	f.StringSliceVar(&o.Artifacts.Paths, "artifact", nil, "build output, relative to --dir, that a passed build records and keeps for rollback, and a deploy compares (repeatable; default: the config's artifacts.paths)")
@@ -59,19 +59,19 @@ func newRunCmd(s Streams, g *options.Globals) *cobra.Command {
 }
 
 func runRun(ctx context.Context, s Streams, g *options.Globals, o *runOptions) error {
-	if o.Step != "build" && o.Step != "deploy" {
-		return fmt.Errorf("run %s: only build and deploy are recorded steps", o.Step)
+	if o.Name != "build" && o.Name != "deploy" {
+		return fmt.Errorf("run %s: only build and deploy are recorded steps", o.Name)
 	}
 	// Bad artifact settings are a usage error, found before the command.
 	if _, err := o.Artifacts.OutputPaths(); err != nil {
 		return err
 	}
-	if o.Step == "build" {
+	if o.Name == "build" {
 		if _, err := o.Artifacts.Store(); err != nil {
 			return err
 		}
 	}
-	rel, err := o.Release.resolve()
+	rel, err := o.Release.Resolve()
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func runRun(ctx context.Context, s Streams, g *options.Globals, o *runOptions) e
 	paths, _ := o.Artifacts.OutputPaths() // checked above
 	host, _ := os.Hostname()
 	st := &release.Step{B: b, Signer: signer, Facts: facts, CI: runner.DetectCI(g.Env), Dir: o.Dir, MainBranches: o.MainBranches,
-		Argv: o.Argv, OutputPaths: paths, Log: s.Err, Now: s.now, Env: runner.Envelope{Version: Version, Host: host, Actor: actor(o.Actor, g)},
+		Argv: o.Argv, OutputPaths: paths, Log: s.Err, Now: s.now, Env: runner.Envelope{Version: Version, Host: host, Actor: g.Actor(o.Actor)},
 		Run: &runner.Runner{Stdout: s.Out, Stderr: s.Err, Dir: o.Dir, Now: s.now},
 	}
 	named, err := st.Name(ctx, v, rel, options.ConfigFile)
@@ -108,7 +108,7 @@ func runRun(ctx context.Context, s Streams, g *options.Globals, o *runOptions) e
 	if !o.Artifacts.Off {
 		st.Keep = release.KeepArtifact(o.Artifacts.Store, o.Dir, paths)
 	}
-	if o.Step == "build" {
+	if o.Name == "build" {
 		r, err := st.Build(ctx)
 		return recorded(s, r, err)
 	}

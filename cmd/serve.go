@@ -7,10 +7,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/server"
 )

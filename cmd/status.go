@@ -3,16 +3,15 @@ package cmd
 import (
 	"io"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/gate"
 )
 
 type statusOptions struct {
-	ledgerOptions
+	options.Ledger
 	Release string
 	Ev      options.Evidence
 }
@@ -26,7 +25,7 @@ func newStatusCmd(s Streams, g *options.Globals) *cobra.Command {
 			if err := o.Output.Validate(); err != nil {
 				return err
 			}
-			b, err := o.open(c.Context(), options.BackendOptions{Ev: &o.Ev, LocalEv: true, ReadOnly: true})
+			b, err := o.Ledger.Open(c.Context(), options.BackendOptions{Ev: &o.Ev, LocalEv: true, ReadOnly: true})
 			if err != nil {
 				return err
 			}
@@ -41,6 +40,6 @@ func newStatusCmd(s Streams, g *options.Globals) *cobra.Command {
 	options.NameVar(c.Flags(), &o.Release, "release", "", "release id (required)")
 	_ = c.MarkFlagRequired("release")
 	o.Ev.AddFlags(c.Flags())
-	o.addFlags(c.Flags(), g)
+	o.Ledger.AddFlags(c.Flags(), g)
 	return c
 }

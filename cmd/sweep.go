@@ -3,10 +3,9 @@ package cmd
 import (
 	"context"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/gate"
 )
@@ -49,7 +48,7 @@ func violationsSweepRun(ctx context.Context, s Streams, g *options.Globals, o *v
 		return err
 	}
 	defer db.Close()
-	found, err := gt.Sweep(ctx, gate.SweepRequest{Service: o.Service, Actor: actor(o.Actor, g), Now: g.Clock()})
+	found, err := gt.Sweep(ctx, gate.SweepRequest{Service: o.Service, Actor: g.Actor(o.Actor), Now: g.Clock()})
 	// What was recorded before an error is reported with it.
 	if o.Output.Format == "json" {
 		if found == nil {

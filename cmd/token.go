@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/api"
 	"github.com/localizevideos/shipgate/auth"
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/store"
 )
@@ -56,7 +55,7 @@ func newTokenCreateCmd(s Streams, g *options.Globals) *cobra.Command {
 				return err
 			}
 			return withTokens(c.Context(), g, &o.Store, func(tokens *auth.Tokens) error {
-				secret, t, err := tokens.Create(c.Context(), o.Name, o.Role, "cli:"+actor(o.Actor, g))
+				secret, t, err := tokens.Create(c.Context(), o.Name, o.Role, "cli:"+g.Actor(o.Actor))
 				if err != nil {
 					return fmt.Errorf("create token: %w", err)
 				}
@@ -131,7 +130,7 @@ func newTokenRevokeCmd(s Streams, g *options.Globals) *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			o.ID = args[0]
 			return withTokens(c.Context(), g, &o.Store, func(tokens *auth.Tokens) error {
-				t, err := tokens.Revoke(c.Context(), o.ID, "cli:"+actor(o.Actor, g))
+				t, err := tokens.Revoke(c.Context(), o.ID, "cli:"+g.Actor(o.Actor))
 				if err != nil {
 					return fmt.Errorf("revoke token: %w", err)
 				}

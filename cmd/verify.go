@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/collect/httpcheck"
 	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/release"
@@ -17,7 +16,7 @@ import (
 
 // verifyOptions are the flags of `shipgate verify`.
 type verifyOptions struct {
-	stepOptions
+	options.Step
 	Checks string
 	Base   string
 	Vars   []string
@@ -37,7 +36,8 @@ func newVerifyCmd(s Streams, g *options.Globals) *cobra.Command {
 		},
 	}
 	f := c.Flags()
-	o.stepOptions.addFlags(c, g, "who verifies")
+	o.Step.AddFlags(f, g, "who verifies")
+	_ = c.MarkFlagRequired("release")
 	f.StringVar(&o.Checks, "checks", "", "checks file, YAML (required)")
 	f.StringVar(&o.Base, "base", "", "base URL the steps are relative to (default: the file's base)")
 	f.StringArrayVar(&o.Vars, "var", nil, "K=V: a var for the checks file, over the file's vars (repeatable)")
@@ -56,16 +56,16 @@ func verifyRun(ctx context.Context, s Streams, g *options.Globals, o *verifyOpti
 	if err != nil {
 		return err
 	}
-	rel, err := o.Release.resolve()
+	rel, err := o.Release.Resolve()
 	if err != nil {
 		return err
 	}
-	b, signer, rel, err := o.open(ctx, s, rel)
+	b, signer, rel, err := o.Open(ctx, s.Err, rel)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	env := stepEnvelope(rel, actor(o.Actor, g))
+	env := stepEnvelope(rel, g.Actor(o.Actor))
 	out, err := release.Verify(ctx, b, release.VerifyRequest{Release: rel, Env: env, Signer: signer, Suite: suite, Log: s.Err, Now: s.now})
 	if out == nil {
 		return err

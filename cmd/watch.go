@@ -7,11 +7,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/localizevideos/shipgate/cmd/options"
-
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/release"
@@ -22,7 +21,7 @@ func init() { addCommand(newWatchCmd) }
 
 // watchOptions are the flags of `shipgate watch`.
 type watchOptions struct {
-	stepOptions
+	options.Step
 	Signals        string
 	Window         time.Duration
 	Interval       time.Duration
@@ -45,7 +44,8 @@ func newWatchCmd(s Streams, g *options.Globals) *cobra.Command {
 		},
 	}
 	f := c.Flags()
-	o.stepOptions.addFlags(c, g, "who watches")
+	o.Step.AddFlags(f, g, "who watches")
+	_ = c.MarkFlagRequired("release")
 	f.StringVar(&o.Signals, "signals", "", "signals file, YAML (required)")
 	f.DurationVar(&o.Window, "window", 15*time.Minute, "how long to watch")
 	f.DurationVar(&o.Interval, "interval", 15*time.Second, "how often to sample")
@@ -71,19 +71,19 @@ func watchRun(ctx context.Context, s Streams, g *options.Globals, o *watchOption
 	if err != nil {
 		return err
 	}
-	rel, err := o.Release.resolve()
+	rel, err := o.Release.Resolve()
 	if err != nil {
 		return err
 	}
 	if o.Remote.On() && o.BaselineFrom != "" {
 		return release.ErrBaselineFromRemote
 	}
-	be, signer, rel, err := o.open(ctx, s, rel)
+	be, signer, rel, err := o.Open(ctx, s.Err, rel)
 	if err != nil {
 		return err
 	}
 	defer be.Close()
-	out, err := release.Watch(ctx, be, release.WatchRequest{Release: rel, Env: stepEnvelope(rel, actor(o.Actor, g)), Signer: signer,
+	out, err := release.Watch(ctx, be, release.WatchRequest{Release: rel, Env: stepEnvelope(rel, g.Actor(o.Actor)), Signer: signer,
 		Signals: set, Sources: &signals.Sources{Environ: os.Environ()}, Window: o.Window, Interval: o.Interval,
 		BaselineOffset: o.BaselineOffset, BaselineFrom: o.BaselineFrom, AutoRollback: o.AutoRollback, Webhook: o.Webhook,
 		Rollback: func(ctx context.Context) error { return runRollback(ctx, s, g, o, rel.ID) },

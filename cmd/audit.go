@@ -37,9 +37,6 @@ func newAuditVerifyCmd(s Streams, g *options.Globals) *cobra.Command {
 		Use:  "verify [--checkpoint FILE]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.Output.Validate(); err != nil {
-				return err
-			}
 			var cp *ledger.Checkpoint
 			if o.Checkpoint != "" {
 				pub, err := g.CheckpointKey(o.PublicKey)
@@ -56,11 +53,7 @@ func newAuditVerifyCmd(s Streams, g *options.Globals) *cobra.Command {
 			}
 			defer db.Close()
 			res, err := auditpack.VerifyLedger(c.Context(), db, cp)
-			if o.Output.Format == "json" {
-				if werr := console.JSON(s.Out, res); werr != nil {
-					return werr
-				}
-			} else if werr := res.WriteText(s.Out); werr != nil {
+			if werr := console.Print(s.Out, o.Output.Format, res, res.WriteText); werr != nil {
 				return werr
 			}
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,9 +46,6 @@ func newAuditReplayCmd(s Streams, _ *options.Globals) *cobra.Command {
 }
 
 func auditReplayRun(ctx context.Context, s Streams, o *auditReplayOptions) error {
-	if err := o.Output.Validate(); err != nil {
-		return err
-	}
 	var pub []byte
 	if o.Key != "" {
 		b, err := inputfile.Read(o.Key, options.MaxKeyBytes)
@@ -79,12 +77,7 @@ func auditReplayRun(ctx context.Context, s Streams, o *auditReplayOptions) error
 	if err != nil {
 		return err
 	}
-	if o.Output.Format == "json" {
-		err = console.JSON(s.Out, res)
-	} else {
-		err = res.WriteText(s.Out, o.Pack)
-	}
-	if err != nil {
+	if err := console.Print(s.Out, o.Output.Format, res, func(w io.Writer) error { return res.WriteText(w, o.Pack) }); err != nil {
 		return err
 	}
 	if !res.OK {

@@ -58,9 +58,6 @@ func newCollectIncidentsCmd(s Streams, g *options.Globals) *cobra.Command {
 }
 
 func collectIncidentsRun(ctx context.Context, s Streams, g *options.Globals, o *collectIncidentsOptions) error {
-	if err := o.Output.Validate(); err != nil {
-		return err
-	}
 	b, err := inputfile.Read(o.Map, options.MaxDataBytes)
 	if err != nil {
 		return fmt.Errorf("read mapping: %w", err)

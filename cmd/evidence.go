@@ -40,9 +40,6 @@ func newEvidenceValidateCmd(s Streams) *cobra.Command {
 }
 
 func evidenceValidateRun(s Streams, o *evidenceValidateOptions) error {
-	if err := o.Output.Validate(); err != nil {
-		return err
-	}
 	v, err := o.Ev.Validator()
 	if err != nil {
 		return err
@@ -79,9 +76,6 @@ func newEvidenceShowCmd(s Streams) *cobra.Command {
 }
 
 func evidenceShowRun(s Streams, o *evidenceShowOptions) error {
-	if err := o.Output.Validate(); err != nil {
-		return err
-	}
 	v, err := o.Ev.Validator()
 	if err != nil {
 		return err

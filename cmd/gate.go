@@ -60,9 +60,6 @@ func newGateCmd(s Streams, g *options.Globals) *cobra.Command {
 func gateRun(ctx context.Context, s Streams, g *options.Globals, o *gateOptions) error {
 	// Usage errors are found before a store or a server is touched: a
 	// mistake records nothing.
-	if err := o.Output.Validate(); err != nil {
-		return err
-	}
 	if err := engine.CheckGate(o.Gate); err != nil {
 		return err
 	}

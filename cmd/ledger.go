@@ -36,9 +36,6 @@ func newEvidenceAddCmd(s Streams, g *options.Globals) *cobra.Command {
 }
 
 func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error {
-	if err := o.Output.Validate(); err != nil {
-		return err
-	}
 	v, err := o.Ev.Validator()
 	if err != nil {
 		return err
@@ -93,9 +90,6 @@ func newViolationsListCmd(s Streams, g *options.Globals) *cobra.Command {
 }
 
 func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions) error {
-	if err := o.Output.Validate(); err != nil {
-		return err
-	}
 	if o.Open && o.Closed {
 		return errors.New("--open and --closed exclude each other")
 	}
@@ -130,9 +124,6 @@ func newViolationsShowCmd(s Streams, g *options.Globals) *cobra.Command {
 		Args: nameArgs("violation id"),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.ID = args[0]
-			if err := o.Output.Validate(); err != nil {
-				return err
-			}
 			db, err := o.Ledger.Open(c.Context(), options.BackendOptions{ReadOnly: true})
 			if err != nil {
 				return err
@@ -215,9 +206,6 @@ func newDecisionCmd(s Streams, g *options.Globals) *cobra.Command {
 		Args: nameArgs("decision id"),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.ID = args[0]
-			if err := o.Output.Validate(); err != nil {
-				return err
-			}
 			db, err := o.Store.OpenReadOnly(c.Context())
 			if err != nil {
 				return err

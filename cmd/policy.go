@@ -48,9 +48,6 @@ func newPolicyTestCmd(s Streams) *cobra.Command {
 }
 
 func policyTestRun(ctx context.Context, s Streams, o *policyTestOptions) error {
-	if err := o.Output.Validate(); err != nil {
-		return err
-	}
 	data, files, err := o.Policy.Data()
 	if err != nil {
 		return err

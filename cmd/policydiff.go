@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/engine"
@@ -91,7 +89,7 @@ func policyDiffRun(ctx context.Context, s Streams, g *options.Globals, o *policy
 	var bar *progressbar.ProgressBar
 	rep, err := replay.PolicyDiff(ctx, db, sd, eng, doc, replay.Options{Validator: v, Since: since, Service: o.Service,
 		GCPercent: replay.TunedGCPercent, NoCache: o.NoCache, Progress: func() { _ = bar.Add(1) }},
-		func(total int) { bar = newProgress(s.Err, total, "replaying decisions") })
+		func(total int) { bar = console.Progress(s.Err, total, "replaying decisions") })
 	if err != nil {
 		return err
 	}
@@ -103,21 +101,6 @@ func policyDiffRun(ctx context.Context, s Streams, g *options.Globals, o *policy
 		return &exitError{code: ExitDeny, err: fmt.Errorf("%d past allowed decisions would be denied by %s; review them, or pass --accept", n, sd.HeadLabel)}
 	}
 	return nil
-}
-
-// newProgress draws a bar on w when w is a terminal, and nothing otherwise.
-func newProgress(w io.Writer, total int, what string) *progressbar.ProgressBar {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd()))
-	}
-	return progressbar.NewOptions(total,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetVisibility(tty),
-		progressbar.OptionSetDescription(what),
-		progressbar.OptionShowCount(),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish())
 }
 
 // policyReviewOptions are the flags of `shipgate policy review`.
@@ -141,9 +124,6 @@ func newPolicyReviewCmd(s Streams, g *options.Globals) *cobra.Command {
 }
 
 func policyReviewRun(s Streams, o *policyReviewOptions) error {
-	if err := o.Output.Validate(); err != nil {
-		return err
-	}
 	sd, err := o.Change.Resolve()
 	if err != nil {
 		return err
@@ -158,12 +138,7 @@ func policyReviewRun(s Streams, o *policyReviewOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.Output.Format == "json" {
-		err = console.JSON(s.Out, doc)
-	} else {
-		err = doc.WriteText(s.Out, sd.Rev)
-	}
-	if err != nil {
+	if err := console.Print(s.Out, o.Output.Format, doc, func(w io.Writer) error { return doc.WriteText(w, sd.Rev) }); err != nil {
 		return err
 	}
 	if doc.Missing() {

@@ -43,7 +43,7 @@ func newPostmortemNewCmd(s Streams, g *options.Globals) *cobra.Command {
 	}
 	c.Flags().StringSliceVar(&o.Violations, "violation", nil, "open violation or obligation id the postmortem closes (repeatable)")
 	c.Flags().StringVar(&o.Summary, "summary", "", "what happened, why, and what changes")
-	c.Flags().StringVar(&o.Author, "author", "", "who wrote it (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	c.Flags().StringVar(&o.Author, "author", "", "who wrote it"+options.ActorHelp)
 	c.Flags().StringVar(&o.Out, "out", "", "file to write (default: standard output)")
 	c.Flags().StringVar(&o.Release, "release", "", "close every open violation and obligation of this release")
 	_ = c.MarkFlagRequired("summary")

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -70,9 +71,6 @@ func newReconcilePM2Cmd(s Streams, g *options.Globals) *cobra.Command {
 }
 
 func reconcileRun(ctx context.Context, s Streams, g *options.Globals, o *reconcileOptions) error {
-	if err := o.Output.Validate(); err != nil {
-		return err
-	}
 	rel, err := o.Release.Resolve()
 	if err != nil {
 		return err
@@ -95,12 +93,7 @@ func reconcileRun(ctx context.Context, s Streams, g *options.Globals, o *reconci
 	if err != nil {
 		return err
 	}
-	if o.Output.Format == "json" {
-		err = console.JSON(s.Out, r.Record)
-	} else {
-		err = console.Reconciled(s.Out, app, rel, r)
-	}
-	if err != nil {
+	if err := console.Print(s.Out, o.Output.Format, r.Record, func(w io.Writer) error { return console.Reconciled(w, app, rel, r) }); err != nil {
 		return err
 	}
 	if !r.Record.Allow {

@@ -118,6 +118,8 @@ func NewRoot(s Streams) *cobra.Command {
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
 	root.SetFlagErrorFunc(flagError)
+	// Every --output is checked before its command runs (options.Output).
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return options.CheckOutput(c.Flags()) }
 	g := &options.Globals{Getenv: s.Getenv, Now: s.Now, NewID: s.NewID}
 	g.AddFlags(root.PersistentFlags())
 	root.AddCommand(newInitCmd(s, g), newGateCmd(s, g), newEvidenceCmd(s, g), newPolicyCmd(s, g),

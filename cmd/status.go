@@ -22,9 +22,6 @@ func newStatusCmd(s Streams, g *options.Globals) *cobra.Command {
 		Use:  "status --release ID",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.Output.Validate(); err != nil {
-				return err
-			}
 			b, err := o.Ledger.Open(c.Context(), options.BackendOptions{Ev: &o.Ev, LocalEv: true, ReadOnly: true})
 			if err != nil {
 				return err

@@ -31,7 +31,7 @@ func newViolationsSweepCmd(s Streams, g *options.Globals) *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&o.Service, "service", "", "sweep only this service's deploys (default: every service)")
-	f.StringVar(&o.Actor, "actor", "", "who sweeps, recorded on what it opens (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	f.StringVar(&o.Actor, "actor", "", "who sweeps, recorded on what it opens"+options.ActorHelp)
 	o.Policy.AddFlags(f, g)
 	o.Ev.AddFlags(f)
 	o.Store.AddFlags(f, g)
@@ -40,9 +40,6 @@ func newViolationsSweepCmd(s Streams, g *options.Globals) *cobra.Command {
 }
 
 func violationsSweepRun(ctx context.Context, s Streams, g *options.Globals, o *violationsSweepOptions) error {
-	if err := o.Output.Validate(); err != nil {
-		return err
-	}
 	gt, db, err := options.OpenGate(ctx, &o.Policy, &o.Ev, &o.Store)
 	if err != nil {
 		return err

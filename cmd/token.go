@@ -51,9 +51,6 @@ func newTokenCreateCmd(s Streams, g *options.Globals) *cobra.Command {
 		Use:  "create --role pipeline|approver|auditor|admin --name NAME",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.Output.Validate(); err != nil {
-				return err
-			}
 			return withTokens(c.Context(), g, &o.Store, func(tokens *auth.Tokens) error {
 				secret, t, err := tokens.Create(c.Context(), o.Name, o.Role, "cli:"+g.Actor(o.Actor))
 				if err != nil {
@@ -72,7 +69,7 @@ func newTokenCreateCmd(s Streams, g *options.Globals) *cobra.Command {
 	}
 	c.Flags().StringVar(&o.Name, "name", "", "who the token speaks for: a person (compared with deployers) or a pipeline (required)")
 	c.Flags().StringVar(&o.Role, "role", "", "pipeline, approver, auditor or admin (required)")
-	options.PersonVar(c.Flags(), &o.Actor, "actor", "", "who creates it (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	options.ActorVar(c.Flags(), &o.Actor, "who creates it")
 	_ = c.MarkFlagRequired("name")
 	_ = c.MarkFlagRequired("role")
 	o.Store.AddFlags(c.Flags(), g)
@@ -91,9 +88,6 @@ func newTokenListCmd(s Streams, g *options.Globals) *cobra.Command {
 		Use:  "list",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.Output.Validate(); err != nil {
-				return err
-			}
 			var ts []store.Token
 			err := withTokens(c.Context(), g, &o.Store, func(tokens *auth.Tokens) (err error) {
 				if ts, err = tokens.List(c.Context()); err != nil {
@@ -139,7 +133,7 @@ func newTokenRevokeCmd(s Streams, g *options.Globals) *cobra.Command {
 			})
 		},
 	}
-	options.PersonVar(c.Flags(), &o.Actor, "actor", "", "who revokes it (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	options.ActorVar(c.Flags(), &o.Actor, "who revokes it")
 	o.Store.AddFlags(c.Flags(), g)
 	return c
 }

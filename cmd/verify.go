@@ -49,9 +49,6 @@ func newVerifyCmd(s Streams, g *options.Globals) *cobra.Command {
 }
 
 func verifyRun(ctx context.Context, s Streams, g *options.Globals, o *verifyOptions) error {
-	if err := o.Output.Validate(); err != nil {
-		return err
-	}
 	suite, err := loadChecks(o)
 	if err != nil {
 		return err

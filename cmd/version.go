@@ -18,14 +18,8 @@ func newVersionCmd(s Streams) *cobra.Command {
 		Use:  "version",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.Output.Validate(); err != nil {
-				return err
-			}
 			v := buildinfo.Read(Version, Commit, Modified)
-			if o.Output.Format == "json" {
-				return console.JSON(s.Out, v)
-			}
-			return v.WriteText(s.Out)
+			return console.Print(s.Out, o.Output.Format, v, v.WriteText)
 		},
 	}
 	o.Output.AddFlags(c.Flags())

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
@@ -60,9 +59,6 @@ func newWatchCmd(s Streams, g *options.Globals) *cobra.Command {
 }
 
 func watchRun(ctx context.Context, s Streams, g *options.Globals, o *watchOptions) error {
-	if err := o.Output.Validate(); err != nil {
-		return err
-	}
 	b, err := inputfile.Read(o.Signals, options.MaxDataBytes)
 	if err != nil {
 		return fmt.Errorf("read signals: %w", err)
@@ -87,7 +83,7 @@ func watchRun(ctx context.Context, s Streams, g *options.Globals, o *watchOption
 		Signals: set, Sources: &signals.Sources{Environ: os.Environ()}, Window: o.Window, Interval: o.Interval,
 		BaselineOffset: o.BaselineOffset, BaselineFrom: o.BaselineFrom, AutoRollback: o.AutoRollback, Webhook: o.Webhook,
 		Rollback: func(ctx context.Context) error { return runRollback(ctx, s, g, o, rel.ID) },
-		Log:      s.Err, Live: isTerminal(s.Err), Now: s.now})
+		Log:      s.Err, Live: console.IsTerminal(s.Err), Now: s.now})
 	var refused *release.RefusedError
 	switch {
 	case errors.As(err, &refused):
@@ -109,11 +105,6 @@ func watchRun(ctx context.Context, s Streams, g *options.Globals, o *watchOption
 		return &exitError{code: ExitDeny, err: errDenied, silent: true}
 	}
 	return nil
-}
-
-func isTerminal(w any) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // runRollback runs `shipgate rollback` of the release as a subprocess

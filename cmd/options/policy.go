@@ -190,7 +190,27 @@ func (o *Output) AddFlags(fs *pflag.FlagSet) {
 	if o.CI {
 		usage = "output format: text, json, junit, sarif (2.1.0) or github (workflow commands; with $GITHUB_STEP_SUMMARY set, a Markdown summary is appended to it)"
 	}
-	fs.StringVarP(&o.Format, "output", "o", "text", usage)
+	o.Format = "text"
+	fs.VarP(outputValue{o}, "output", "o", usage)
+}
+
+// outputValue is --output: a string that CheckOutput finds the Output of.
+type outputValue struct{ o *Output }
+
+func (v outputValue) String() string     { return v.o.Format }
+func (v outputValue) Type() string       { return "string" }
+func (v outputValue) Set(s string) error { v.o.Format = s; return nil }
+
+// CheckOutput validates the --output of fs, when an Output bound it: a
+// format the command does not write is a usage error before the command
+// runs. The root command calls it for every command.
+func CheckOutput(fs *pflag.FlagSet) error {
+	if f := fs.Lookup("output"); f != nil {
+		if v, ok := f.Value.(outputValue); ok {
+			return v.o.Validate()
+		}
+	}
+	return nil
 }
 
 // AddCIFlags binds the options to fs for a command that also writes the CI

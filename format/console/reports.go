@@ -36,6 +36,15 @@ func Emit[T any](w io.Writer, format string, v T, text func(io.Writer, T) error)
 	return text(w, v)
 }
 
+// Print writes v as JSON when format is "json", else calls text, which
+// writes it for people.
+func Print(w io.Writer, format string, v any, text func(io.Writer) error) error {
+	if format == "json" {
+		return JSON(w, v)
+	}
+	return text(w)
+}
+
 // Tokens writes the API tokens shipgate token list shows, one a line:
 // id, role, name, who created it and when, and whether it is revoked.
 func Tokens(w io.Writer, views []api.TokenView) error {

@@ -28,7 +28,7 @@ var allowedDeps = map[string][]string{
 	"format":          {"engine", "policyset", "regotest", "evidence", "schemas"},
 	"report":          {"store", "ledger", "engine", "policyset", "evidence", "schemas", "gate"},
 	"auditpack":       {"report", "store", "ledger", "engine", "policyset", "evidence", "schemas", "gate"},
-	"cmd":             {"engine", "policyset", "policydiff", "regotest", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "format/console", "report", "auditpack", "auth", "server/...", "api", "client", "release", "rollback", "reconcile", "signals", "watch", "artifact", "internal/celyaml", "internal/timespec", "internal/project", "internal/buildinfo", "sample", "docs/cli", "cmd/options"},
+	"cmd":             {"engine", "policyset", "policydiff", "regotest", "evidence", "gate", "policies", "schemas", "store/...", "ledger", "collect/...", "runner", "replay", "format", "format/console", "report", "auditpack", "auth", "server/...", "api", "client", "release", "rollback", "reconcile", "signals", "watch", "artifact", "internal/celyaml", "internal/timespec", "internal/project", "internal/buildinfo", "sample", "docs/cli", "cmd/options", "internal/atomicfile"},
 	"rollback":        {"engine", "policyset", "evidence", "schemas", "store", "ledger", "runner", "artifact"},
 	"artifact":        {},
 	"sample":          {},
@@ -93,6 +93,9 @@ var allowedDeps = map[string][]string{
 
 	// timespec reads the points in time the command line takes.
 	"internal/timespec": {},
+
+	// atomicfile writes a file whole or not at all.
+	"internal/atomicfile": {},
 
 	// inputfile reads the files users name; see everywhere.
 	"internal/inputfile": {},

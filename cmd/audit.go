@@ -37,15 +37,9 @@ func newAuditVerifyCmd(s Streams, g *options.Globals) *cobra.Command {
 		Use:  "verify [--checkpoint FILE]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			var cp *ledger.Checkpoint
-			if o.Checkpoint != "" {
-				pub, err := g.CheckpointKey(o.PublicKey)
-				if err != nil {
-					return err
-				}
-				if cp, err = project.ReadCheckpoint(o.Checkpoint, pub); err != nil {
-					return err
-				}
+			cp, _, err := g.ReadCheckpoint(o.Checkpoint, o.PublicKey)
+			if err != nil {
+				return err
 			}
 			db, err := o.Store.OpenReadOnly(c.Context())
 			if err != nil {

@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/internal/atomicfile"
 	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/policyset"
 )
@@ -63,7 +62,7 @@ func policyBundleRun(ctx context.Context, s Streams, o *policyBundleOptions) err
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(o.Out, func(w io.Writer) error { return policyset.WriteBundle(w, b) }); err != nil {
+	if err := atomicfile.Write(o.Out, 0o644, func(w io.Writer) error { return policyset.WriteBundle(w, b) }); err != nil {
 		return err
 	}
 	signed := "unsigned"
@@ -72,29 +71,4 @@ func policyBundleRun(ctx context.Context, s Streams, o *policyBundleOptions) err
 	}
 	_, err = fmt.Fprintf(s.Out, "bundle %s: %s, revision %s, %d modules, %s\n", o.Out, o.Policy.Describe(), b.Manifest.Revision, len(b.Modules), signed)
 	return err
-}
-
-// writeFileAtomic writes path through a temporary file in its directory,
-// renamed into place once complete: a failure leaves no half-written file.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,7 +9,6 @@ import (
 	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/collect/incidents"
 	"github.com/localizevideos/shipgate/format/console"
-	"github.com/localizevideos/shipgate/internal/inputfile"
 )
 
 func init() { addCommand(newCollectCmd) }
@@ -58,11 +56,7 @@ func newCollectIncidentsCmd(s Streams, g *options.Globals) *cobra.Command {
 }
 
 func collectIncidentsRun(ctx context.Context, s Streams, g *options.Globals, o *collectIncidentsOptions) error {
-	b, err := inputfile.Read(o.Map, options.MaxDataBytes)
-	if err != nil {
-		return fmt.Errorf("read mapping: %w", err)
-	}
-	m, err := incidents.Load(o.Map, b)
+	m, err := options.Load(o.Map, "mapping", incidents.Load)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/cmd/options"
-	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/signals"
 )
 
@@ -38,11 +37,7 @@ func newCollectErrorBudgetCmd(s Streams, g *options.Globals) *cobra.Command {
 }
 
 func errorBudgetRun(ctx context.Context, s Streams, g *options.Globals, o *errorBudgetOptions) error {
-	b, err := inputfile.Read(o.SLO, options.MaxDataBytes)
-	if err != nil {
-		return fmt.Errorf("read SLO: %w", err)
-	}
-	slo, err := signals.LoadSLO(o.SLO, b)
+	slo, err := options.Load(o.SLO, "SLO", signals.LoadSLO)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/cmd/options"
+	"github.com/localizevideos/shipgate/internal/atomicfile"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/ledger"
@@ -95,7 +96,7 @@ func auditExportRun(ctx context.Context, s Streams, o *auditExportOptions) error
 	if o.Out == "" {
 		return write(s.Out)
 	}
-	if err := writeFileAtomic(o.Out, write); err != nil {
+	if err := atomicfile.Write(o.Out, 0o644, write); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(s.Out, "%d decisions written to %s\n", n, o.Out)
@@ -139,7 +140,7 @@ func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since t
 		return err
 	}
 	var sum auditpack.Summary
-	err = writeFileAtomic(o.Out, func(w io.Writer) error {
+	err = atomicfile.Write(o.Out, 0o644, func(w io.Writer) error {
 		var err error
 		sum, err = auditpack.Export(ctx, src, w, auditpack.ExportOptions{Release: o.Release, Since: since,
 			Checkpoint: cp, PublicKey: pub, Policies: bundles, MorePolicies: more, Created: s.now(), EvidenceKeys: keys})
@@ -172,12 +173,7 @@ func (o *auditExportOptions) bundles(ctx context.Context) ([]*bundle.Bundle, err
 // checkpoint reads --checkpoint, or signs one of the verified ledger's head.
 func (o *auditExportOptions) checkpoint(ctx context.Context, db store.Store) (*ledger.Checkpoint, ed25519.PublicKey, error) {
 	if o.Checkpoint != "" {
-		pub, err := o.g.CheckpointKey(o.PublicKey)
-		if err != nil {
-			return nil, nil, err
-		}
-		cp, err := project.ReadCheckpoint(o.Checkpoint, pub)
-		return cp, pub, err
+		return o.g.ReadCheckpoint(o.Checkpoint, o.PublicKey)
 	}
 	key, err := o.g.CheckpointSigner(o.Key)
 	if err != nil {

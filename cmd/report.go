@@ -11,9 +11,9 @@ import (
 
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/cmd/options"
+	"github.com/localizevideos/shipgate/internal/atomicfile"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/internal/timespec"
-	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/report"
 )
 
@@ -73,15 +73,9 @@ func auditReportRun(ctx context.Context, s Streams, g *options.Globals, o *audit
 	if !slices.Contains(report.Formats, o.Format) {
 		return fmt.Errorf("--format %q: want one of %s", o.Format, strings.Join(report.Formats, ", "))
 	}
-	var cp *ledger.Checkpoint
-	if o.Checkpoint != "" {
-		pub, err := g.CheckpointKey(o.PublicKey)
-		if err != nil {
-			return err
-		}
-		if cp, err = project.ReadCheckpoint(o.Checkpoint, pub); err != nil {
-			return err
-		}
+	cp, _, err := g.ReadCheckpoint(o.Checkpoint, o.PublicKey)
+	if err != nil {
+		return err
 	}
 	eng, err := o.Policy.Engine(ctx)
 	if err != nil {
@@ -108,7 +102,7 @@ func auditReportRun(ctx context.Context, s Streams, g *options.Globals, o *audit
 	write := func(w io.Writer) error { return report.Write(w, rep, o.Format) }
 	if o.Out == "" {
 		err = write(s.Out)
-	} else if err = writeFileAtomic(o.Out, write); err == nil {
+	} else if err = atomicfile.Write(o.Out, 0o644, write); err == nil {
 		_, err = fmt.Fprintf(s.Out, "audit report of %d releases written to %s\n", len(rep.Releases), o.Out)
 	}
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/collect/httpcheck"
-	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/rollback"
 )
@@ -115,9 +114,7 @@ func loadChecks(o *verifyOptions) (*httpcheck.Suite, error) {
 		}
 		vars[k] = val
 	}
-	b, err := inputfile.Read(o.Checks, options.MaxDataBytes)
-	if err != nil {
-		return nil, fmt.Errorf("read checks: %w", err)
-	}
-	return httpcheck.Load(o.Checks, b, httpcheck.Options{Base: o.Base, Vars: vars})
+	return options.Load(o.Checks, "checks", func(path string, b []byte) (*httpcheck.Suite, error) {
+		return httpcheck.Load(path, b, httpcheck.Options{Base: o.Base, Vars: vars})
+	})
 }

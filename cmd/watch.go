@@ -11,7 +11,6 @@ import (
 
 	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
-	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/signals"
 )
@@ -59,11 +58,7 @@ func newWatchCmd(s Streams, g *options.Globals) *cobra.Command {
 }
 
 func watchRun(ctx context.Context, s Streams, g *options.Globals, o *watchOptions) error {
-	b, err := inputfile.Read(o.Signals, options.MaxDataBytes)
-	if err != nil {
-		return fmt.Errorf("read signals: %w", err)
-	}
-	set, err := signals.Load(o.Signals, b)
+	set, err := options.Load(o.Signals, "signals", signals.Load)
 	if err != nil {
 		return err
 	}

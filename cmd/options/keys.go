@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 
 	"github.com/localizevideos/shipgate/internal/project"
+	"github.com/localizevideos/shipgate/ledger"
 )
 
 // CheckpointSigner reads the checkpoint key: flag (--key), the config's,
@@ -24,6 +25,21 @@ func (g *Globals) CheckpointKey(flag string) (ed25519.PublicKey, error) {
 		return nil, err
 	}
 	return project.CheckpointKeyAt(path)
+}
+
+// ReadCheckpoint reads the signed checkpoint at path (--checkpoint) and
+// checks it with the public key of publicKey (--public-key, CheckpointKey);
+// no path is no checkpoint.
+func (g *Globals) ReadCheckpoint(path, publicKey string) (*ledger.Checkpoint, ed25519.PublicKey, error) {
+	if path == "" {
+		return nil, nil, nil
+	}
+	pub, err := g.CheckpointKey(publicKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	cp, err := project.ReadCheckpoint(path, pub)
+	return cp, pub, err
 }
 
 func (g *Globals) checkpointKeyPath(flag string, private bool) (string, error) {

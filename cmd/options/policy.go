@@ -12,6 +12,7 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/policyset"
@@ -156,6 +157,18 @@ const (
 	MaxKeyBytes  = project.MaxKeyBytes // a PEM key
 	MaxDataBytes = 4 << 20             // policy data and sources; checks, signals, SLO and mapping files
 )
+
+// Load reads the file a flag names (path), within MaxDataBytes, and
+// decodes it with load; what names the file in a read error ("read
+// signals: ...").
+func Load[T any](path, what string, load func(path string, b []byte) (T, error)) (T, error) {
+	b, err := inputfile.Read(path, MaxDataBytes)
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("read %s: %w", what, err)
+	}
+	return load(path, b)
+}
 
 // Evidence sets the decoding limits and the keys trusted to sign
 // evidence (DSSE envelopes).

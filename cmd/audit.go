@@ -50,14 +50,7 @@ func newAuditVerifyCmd(s Streams, g *options.Globals) *cobra.Command {
 			if werr := console.Print(s.Out, o.Output.Format, res, res.WriteText); werr != nil {
 				return werr
 			}
-			if err != nil {
-				code := ExitError
-				if auditpack.IsBreak(err) {
-					code = ExitDeny
-				}
-				return &exitError{code: code, err: err}
-			}
-			return nil
+			return ledgerExit(err)
 		},
 	}
 	c.Flags().StringVar(&o.Checkpoint, "checkpoint", "", "signed checkpoint file to check the ledger against")

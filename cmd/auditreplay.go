@@ -46,21 +46,15 @@ func newAuditReplayCmd(s Streams, _ *options.Globals) *cobra.Command {
 }
 
 func auditReplayRun(ctx context.Context, s Streams, o *auditReplayOptions) error {
-	var pub []byte
+	opts := auditpack.Options{Timeout: o.Timeout}
 	if o.Key != "" {
 		b, err := inputfile.Read(o.Key, options.MaxKeyBytes)
 		if err != nil {
 			return fmt.Errorf("read key: %w", err)
 		}
-		pub = b
-	}
-	opts := auditpack.Options{Timeout: o.Timeout}
-	if pub != nil {
-		k, err := ledger.ParsePublicKey(pub)
-		if err != nil {
+		if opts.PublicKey, err = ledger.ParsePublicKey(b); err != nil {
 			return fmt.Errorf("%s: %w", o.Key, err)
 		}
-		opts.PublicKey = k
 	}
 	v, err := o.Evidence.Validator()
 	if err != nil {

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,8 +11,6 @@ import (
 	"github.com/localizevideos/shipgate/collect/incidents"
 	"github.com/localizevideos/shipgate/format/console"
 )
-
-func init() { addCommand(newCollectCmd) }
 
 // newCollectCmd is the parent of the collectors: each subcommand reads one
 // outside source and records what it found as signed evidence.
@@ -70,8 +69,6 @@ func collectIncidentsRun(ctx context.Context, s Streams, g *options.Globals, o *
 		return err
 	}
 	_ = console.CollectedIncidents(s.Err, doc)
-	if o.Output.Format == "json" {
-		return console.JSON(s.Out, map[string]any{"digest": doc.Digest, "signedBy": doc.SignedBy, "document": doc.Value})
-	}
-	return console.Incidents(s.Out, o.From, list)
+	return console.Print(s.Out, o.Output.Format, map[string]any{"digest": doc.Digest, "signedBy": doc.SignedBy, "document": doc.Value},
+		func(w io.Writer) error { return console.Incidents(w, o.From, list) })
 }

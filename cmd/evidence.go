@@ -84,18 +84,5 @@ func evidenceShowRun(s Streams, o *evidenceShowOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.Output.Format == "json" {
-		return console.JSON(s.Out, map[string]any{"source": d.Source, "digest": d.Digest, "signedBy": nonNilStrings(d.SignedBy), "document": d.Value})
-	}
-	if err := console.EvidenceHeader(s.Out, d); err != nil {
-		return err
-	}
-	return console.JSON(s.Out, d.Value["data"])
-}
-
-func nonNilStrings(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
+	return console.Evidence(s.Out, o.Output.Format, d)
 }

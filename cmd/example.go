@@ -13,8 +13,6 @@ import (
 	"github.com/localizevideos/shipgate/sample"
 )
 
-func init() { addCommand(newExampleCmd) }
-
 type exampleOptions struct {
 	Dir         string
 	Release     string

@@ -147,10 +147,7 @@ func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since t
 		return err
 	})
 	if err != nil {
-		if auditpack.IsBreak(err) {
-			return &exitError{code: ExitDeny, err: err}
-		}
-		return err
+		return ledgerExit(err)
 	}
 	return sum.WriteText(s.Out, s.Err, o.Out, cp.KeyID)
 }

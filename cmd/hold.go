@@ -11,11 +11,6 @@ import (
 	"github.com/localizevideos/shipgate/release"
 )
 
-func init() {
-	addCommand(newHoldCmd)
-	addCommand(newUnholdCmd)
-}
-
 // holdOptions are the flags of `shipgate hold` and `shipgate unhold`.
 type holdOptions struct {
 	options.Record

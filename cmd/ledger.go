@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -66,10 +65,7 @@ func newViolationsCmd(s Streams, g *options.Globals) *cobra.Command {
 
 type violationsListOptions struct {
 	options.Ledger
-	Open    bool
-	Closed  bool
-	Service string
-	Release string
+	Filter options.ViolationFilter
 }
 
 func newViolationsListCmd(s Streams, g *options.Globals) *cobra.Command {
@@ -81,24 +77,15 @@ func newViolationsListCmd(s Streams, g *options.Globals) *cobra.Command {
 			return violationsListRun(c.Context(), s, o)
 		},
 	}
-	c.Flags().BoolVar(&o.Open, "open", false, "only open ones")
-	c.Flags().BoolVar(&o.Closed, "closed", false, "only closed ones")
-	options.NameVar(c.Flags(), &o.Service, "service", "", "only this service's")
-	options.NameVar(c.Flags(), &o.Release, "release", "", "only this release's")
+	o.Filter.AddFlags(c.Flags())
 	o.Ledger.AddFlags(c.Flags(), g)
 	return c
 }
 
 func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions) error {
-	if o.Open && o.Closed {
-		return errors.New("--open and --closed exclude each other")
-	}
-	f := store.Filter{Service: o.Service, ReleaseID: o.Release}
-	switch {
-	case o.Open:
-		f.Status = store.StatusOpen
-	case o.Closed:
-		f.Status = store.StatusClosed
+	f, err := o.Filter.Filter()
+	if err != nil {
+		return err
 	}
 	db, err := o.Ledger.Open(ctx, options.BackendOptions{ReadOnly: true})
 	if err != nil {
@@ -215,10 +202,7 @@ func newDecisionCmd(s Streams, g *options.Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if o.Output.Format == "json" {
-				return console.JSON(s.Out, map[string]any{"entry": seq, "decision": rec.Decision, "replay": rec.Replay})
-			}
-			return console.RecordedDecision(s.Out, seq, rec.Decision)
+			return console.RecordedDecision(s.Out, o.Output.Format, seq, rec)
 		},
 	}
 	o.Store.AddFlags(show.Flags(), g)

@@ -16,8 +16,6 @@ import (
 	"github.com/localizevideos/shipgate/release"
 )
 
-func init() { addCommand(newReconcileCmd) }
-
 func newReconcileCmd(s Streams, g *options.Globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:  "reconcile",

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/internal/atomicfile"
 	"github.com/localizevideos/shipgate/internal/project"
@@ -109,11 +108,7 @@ func auditReportRun(ctx context.Context, s Streams, g *options.Globals, o *audit
 		return err
 	}
 	if ierr := rep.Integrity.Err; ierr != nil {
-		code := ExitError
-		if auditpack.IsBreak(ierr) {
-			code = ExitDeny
-		}
-		return &exitError{code: code, err: fmt.Errorf("the report states it at the top: %w", ierr)}
+		return ledgerExit(fmt.Errorf("the report states it at the top: %w", ierr))
 	}
 	return nil
 }

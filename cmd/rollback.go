@@ -16,8 +16,6 @@ import (
 	"github.com/localizevideos/shipgate/runner"
 )
 
-func init() { addCommand(newRollbackCmd) }
-
 // rollbackOptions are the flags of `shipgate rollback`.
 type rollbackOptions struct {
 	options.Step

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/docs/cli"
 	"github.com/localizevideos/shipgate/internal/buildinfo"
@@ -84,6 +85,19 @@ func ExitCode(err error) int {
 	return ExitError
 }
 
+// ledgerExit maps an error of reading or checking the ledger to its exit
+// code: 1 for a ledger that is broken (auditpack.IsBreak: its chain or
+// its tables do not hold), 2 for a fault; nil is nil.
+func ledgerExit(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case auditpack.IsBreak(err):
+		return &exitError{code: ExitDeny, err: err}
+	}
+	return &exitError{code: ExitError, err: err}
+}
+
 // Execute runs the command line args and returns the exit code. It never
 // exits the process itself, so deferred work always runs.
 func Execute(ctx context.Context, args []string, s Streams) int {
@@ -122,12 +136,14 @@ func NewRoot(s Streams) *cobra.Command {
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return options.CheckOutput(c.Flags()) }
 	g := &options.Globals{Getenv: s.Getenv, Now: s.Now, NewID: s.NewID}
 	g.AddFlags(root.PersistentFlags())
-	root.AddCommand(newInitCmd(s, g), newGateCmd(s, g), newEvidenceCmd(s, g), newPolicyCmd(s, g),
-		newViolationsCmd(s, g), newPostmortemCmd(s, g), newStatusCmd(s, g), newAuditCmd(s, g), newDecisionCmd(s, g), newRunCmd(s, g), newVerifyCmd(s, g),
-		newVersionCmd(s))
-	for _, c := range commands {
+	for _, c := range []func(Streams, *options.Globals) *cobra.Command{
+		newInitCmd, newExampleCmd, newGateCmd, newEvidenceCmd, newPolicyCmd, newViolationsCmd, newPostmortemCmd,
+		newStatusCmd, newAuditCmd, newDecisionCmd, newRunCmd, newVerifyCmd, newWatchCmd, newRollbackCmd,
+		newHoldCmd, newUnholdCmd, newCollectCmd, newReconcileCmd, newTokenCmd, newServeCmd,
+	} {
 		root.AddCommand(c(s, g))
 	}
+	root.AddCommand(newVersionCmd(s))
 	applyDocs(root)
 	return root
 }
@@ -150,11 +166,11 @@ func applyDocs(c *cobra.Command) {
 	}
 }
 
-// flagError reports a bad flag. A time flag's error names the flag, the
-// text and the forms itself, without pflag's "invalid argument" around it.
-// flagError shows a refused time or name as its own error: pflag quotes a
-// refused value whole, and a name error shows it escaped and cut (a 10 KiB
-// release id), with the flag named.
+// flagError shows a refused time or name as its own error, without
+// pflag's "invalid argument" around it: a time error names the flag, the
+// text and the forms itself, and pflag would quote a refused value whole
+// where a name error shows it escaped and cut (a 10 KiB release id), with
+// the flag named.
 func flagError(_ *cobra.Command, err error) error {
 	var te *timespec.Error
 	if errors.As(err, &te) {
@@ -166,10 +182,3 @@ func flagError(_ *cobra.Command, err error) error {
 	}
 	return err
 }
-
-// commands are the top-level commands a file of this package adds to the
-// tree from its init function, so that each command keeps to its own file.
-var commands []func(Streams, *options.Globals) *cobra.Command
-
-// addCommand registers a top-level command; call it from init.
-func addCommand(c func(Streams, *options.Globals) *cobra.Command) { commands = append(commands, c) }

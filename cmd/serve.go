@@ -14,8 +14,6 @@ import (
 	"github.com/localizevideos/shipgate/server"
 )
 
-func init() { addCommand(newServeCmd) }
-
 type serveOptions struct {
 	Listen     string
 	MaxBody    int64

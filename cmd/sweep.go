@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -47,14 +48,10 @@ func violationsSweepRun(ctx context.Context, s Streams, g *options.Globals, o *v
 	defer db.Close()
 	found, err := gt.Sweep(ctx, gate.SweepRequest{Service: o.Service, Actor: g.Actor(o.Actor), Now: g.Clock()})
 	// What was recorded before an error is reported with it.
-	if o.Output.Format == "json" {
-		if found == nil {
-			found = []gate.Skipped{}
-		}
-		if werr := console.JSON(s.Out, found); werr != nil && err == nil {
-			err = werr
-		}
-	} else if werr := console.Swept(s.Out, found, err == nil); werr != nil && err == nil {
+	if found == nil {
+		found = []gate.Skipped{} // [] in JSON
+	}
+	if werr := console.Print(s.Out, o.Output.Format, found, func(w io.Writer) error { return console.Swept(w, found, err == nil) }); werr != nil && err == nil {
 		err = werr
 	}
 	if err != nil {

@@ -13,8 +13,6 @@ import (
 	"github.com/localizevideos/shipgate/store"
 )
 
-func init() { addCommand(newTokenCmd) }
-
 func newTokenCmd(s Streams, g *options.Globals) *cobra.Command {
 	c := &cobra.Command{
 		Use: "token",

@@ -3,12 +3,10 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/cmd/options"
-	"github.com/localizevideos/shipgate/collect/httpcheck"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/rollback"
 )
@@ -16,9 +14,7 @@ import (
 // verifyOptions are the flags of `shipgate verify`.
 type verifyOptions struct {
 	options.Step
-	Checks string
-	Base   string
-	Vars   []string
+	Checks options.Checks
 	Output options.Output
 	// RollbackOnFail runs the fast rollback (Rollback) when the gate denies.
 	RollbackOnFail bool
@@ -37,9 +33,7 @@ func newVerifyCmd(s Streams, g *options.Globals) *cobra.Command {
 	f := c.Flags()
 	o.Step.AddFlags(f, g, "who verifies")
 	_ = c.MarkFlagRequired("release")
-	f.StringVar(&o.Checks, "checks", "", "checks file, YAML (required)")
-	f.StringVar(&o.Base, "base", "", "base URL the steps are relative to (default: the file's base)")
-	f.StringArrayVar(&o.Vars, "var", nil, "K=V: a var for the checks file, over the file's vars (repeatable)")
+	o.Checks.AddFlags(f)
 	_ = c.MarkFlagRequired("checks")
 	o.Output.AddCIFlags(f)
 	f.BoolVar(&o.RollbackOnFail, "rollback-on-fail", false, "when the verify gate denies, roll back to the last verified release at once (see shipgate rollback)")
@@ -48,7 +42,7 @@ func newVerifyCmd(s Streams, g *options.Globals) *cobra.Command {
 }
 
 func verifyRun(ctx context.Context, s Streams, g *options.Globals, o *verifyOptions) error {
-	suite, err := loadChecks(o)
+	suite, err := o.Checks.Load()
 	if err != nil {
 		return err
 	}
@@ -103,18 +97,4 @@ func verifyRun(ctx context.Context, s Streams, g *options.Globals, o *verifyOpti
 		return &exitError{code: ExitDeny, err: errDenied, silent: true}
 	}
 	return nil
-}
-
-func loadChecks(o *verifyOptions) (*httpcheck.Suite, error) {
-	vars := map[string]string{}
-	for _, kv := range o.Vars {
-		k, val, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("--var %q: want K=V", kv)
-		}
-		vars[k] = val
-	}
-	return options.Load(o.Checks, "checks", func(path string, b []byte) (*httpcheck.Suite, error) {
-		return httpcheck.Load(path, b, httpcheck.Options{Base: o.Base, Vars: vars})
-	})
 }

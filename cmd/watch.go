@@ -15,8 +15,6 @@ import (
 	"github.com/localizevideos/shipgate/signals"
 )
 
-func init() { addCommand(newWatchCmd) }
-
 // watchOptions are the flags of `shipgate watch`.
 type watchOptions struct {
 	options.Step

@@ -2,11 +2,15 @@ package options
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/localizevideos/shipgate/collect"
+	"github.com/localizevideos/shipgate/collect/httpcheck"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/internal/project"
@@ -67,6 +71,35 @@ func (g *Globals) Actor(flag string) string {
 		}
 	}
 	return "unknown"
+}
+
+// ViolationFilter chooses the violations a list shows.
+type ViolationFilter struct {
+	Open, Closed     bool
+	Service, Release string
+}
+
+// AddFlags binds the options to fs.
+func (o *ViolationFilter) AddFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.Open, "open", false, "only open ones")
+	fs.BoolVar(&o.Closed, "closed", false, "only closed ones")
+	NameVar(fs, &o.Service, "service", "", "only this service's")
+	NameVar(fs, &o.Release, "release", "", "only this release's")
+}
+
+// Filter is the store's filter of the flags; --open and --closed exclude
+// each other.
+func (o *ViolationFilter) Filter() (store.Filter, error) {
+	f := store.Filter{Service: o.Service, ReleaseID: o.Release}
+	switch {
+	case o.Open && o.Closed:
+		return f, errors.New("--open and --closed exclude each other")
+	case o.Open:
+		f.Status = store.StatusOpen
+	case o.Closed:
+		f.Status = store.StatusClosed
+	}
+	return f, nil
 }
 
 // Ledger chooses the ledger a command reads or records in (a local
@@ -196,4 +229,34 @@ func (o *Record) Open(ctx context.Context, errOut io.Writer, version string) (*c
 	}
 	return &collect.Recorder{Sealer: collect.Sealer{Validator: v, Signer: signer}, Ledger: db,
 		Release: rel, Version: version, Clock: o.Release.g.Clock, Timeout: release.RecordTimeout}, db, nil
+}
+
+// Checks are the smoke checks shipgate verify runs: the checks file, the
+// base URL and the vars given to it.
+type Checks struct {
+	File string
+	Base string
+	Vars []string
+}
+
+// AddFlags binds the options to fs.
+func (o *Checks) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.File, "checks", "", "checks file, YAML (required)")
+	fs.StringVar(&o.Base, "base", "", "base URL the steps are relative to (default: the file's base)")
+	fs.StringArrayVar(&o.Vars, "var", nil, "K=V: a var for the checks file, over the file's vars (repeatable)")
+}
+
+// Load reads and compiles the checks file with the flags' base and vars.
+func (o *Checks) Load() (*httpcheck.Suite, error) {
+	vars := map[string]string{}
+	for _, kv := range o.Vars {
+		k, val, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--var %q: want K=V", kv)
+		}
+		vars[k] = val
+	}
+	return Load(o.File, "checks", func(path string, b []byte) (*httpcheck.Suite, error) {
+		return httpcheck.Load(path, b, httpcheck.Options{Base: o.Base, Vars: vars})
+	})
 }

@@ -13,9 +13,9 @@ import (
 
 	"github.com/localizevideos/shipgate/api"
 	"github.com/localizevideos/shipgate/collect/incidents"
-	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
-	"github.com/localizevideos/shipgate/format"
+	textformat "github.com/localizevideos/shipgate/format"
+	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/regotest"
 )
 
@@ -114,11 +114,15 @@ func TestReport(w io.Writer, rep *regotest.Report, verbose bool) error {
 	return err
 }
 
-// RecordedDecision writes a decision shipgate decision show read from
-// ledger entry seq, for people (format.Text).
-func RecordedDecision(w io.Writer, seq int64, d *engine.Decision) error {
+// RecordedDecision writes the decision shipgate decision show read from
+// ledger entry seq: in JSON the entry, the decision and what replays it;
+// for people the entry and the decision (format.Text).
+func RecordedDecision(w io.Writer, format string, seq int64, rec *gate.Record) error {
+	if format == "json" {
+		return JSON(w, map[string]any{"entry": seq, "decision": rec.Decision, "replay": rec.Replay})
+	}
 	if _, err := fmt.Fprintf(w, "ledger entry %d\n", seq); err != nil {
 		return err
 	}
-	return format.Text(w, d)
+	return textformat.Text(w, rec.Decision)
 }

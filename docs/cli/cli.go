@@ -30,7 +30,7 @@ import (
 	"strings"
 )
 
-//go:embed *.md
+//go:embed shipgate*.md
 var pages embed.FS
 
 // Page is the help of one command.
@@ -64,7 +64,7 @@ func Lookup(path string) (p Page, ok bool, err error) {
 
 // Pages returns every page, in file name order.
 func Pages() ([]Page, error) {
-	names, err := fs.Glob(pages, "*.md")
+	names, err := fs.Glob(pages, "shipgate*.md")
 	if err != nil {
 		return nil, err
 	}

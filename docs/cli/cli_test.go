@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -59,6 +60,23 @@ func TestPages(t *testing.T) {
 		seen[p.Path] = true
 		if got, ok, err := Lookup(p.Path); !ok || err != nil || got != p {
 			t.Errorf("Lookup(%q) = %+v, %v, %v; want %+v", p.Path, got, ok, err, p)
+		}
+	}
+}
+
+// TestReadmeListsEveryPage keeps the index of the reference complete.
+func TestReadmeListsEveryPage(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := Pages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if link := "(" + FileName(p.Path) + ")"; !strings.Contains(string(readme), link) {
+			t.Errorf("README.md does not link %s", FileName(p.Path))
 		}
 	}
 }

@@ -82,7 +82,7 @@ var allowedDeps = map[string][]string{
 
 	// cmd/options are the flag groups the commands share, and how they
 	// open the ledger, the server and the policy set; cobra stays in cmd.
-	"cmd/options": {"collect", "collect/incidents", "release", "replay", "policydiff", "api", "client", "gate", "engine", "policyset", "policies", "evidence", "schemas", "store/...", "ledger", "rollback", "runner", "artifact", "reconcile", "collect/git", "collect/pm2", "collect/httpcheck", "collect/prom", "internal/celyaml", "internal/project", "signals", "watch"},
+	"cmd/options": {"auditpack", "report", "collect", "collect/incidents", "release", "replay", "policydiff", "api", "client", "gate", "engine", "policyset", "policies", "evidence", "schemas", "store/...", "ledger", "rollback", "runner", "artifact", "reconcile", "collect/git", "collect/pm2", "collect/httpcheck", "collect/prom", "internal/celyaml", "internal/project", "signals", "watch"},
 
 	// docs/cli is the command-line reference, one embedded Markdown page
 	// per command, that cmd shows as --help; a leaf.

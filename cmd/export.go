@@ -116,11 +116,11 @@ func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since t
 	var more func(context.Context) ([]*bundle.Bundle, error)
 	if o.Policy.Dir != "" || o.Policy.DataFile != "" || o.Policy.Bundle != "" || len(o.WithBundles) > 0 {
 		var err error
-		if bundles, err = o.bundles(ctx); err != nil {
+		if bundles, err = o.Policy.PolicySets(ctx, o.WithBundles); err != nil {
 			return err
 		}
 	} else {
-		more = o.bundles
+		more = func(ctx context.Context) ([]*bundle.Bundle, error) { return o.Policy.PolicySets(ctx, o.WithBundles) }
 	}
 	db, err := o.Store.OpenReadOnly(ctx)
 	if err != nil {
@@ -150,21 +150,6 @@ func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since t
 		return ledgerExit(err)
 	}
 	return sum.WriteText(s.Out, s.Err, o.Out, cp.KeyID)
-}
-
-// bundles returns the policy set of --policies/--data or --bundle, then
-// each --with-bundle (auditpack.PolicySets).
-func (o *auditExportOptions) bundles(ctx context.Context) ([]*bundle.Bundle, error) {
-	key, err := o.Policy.ReadVerifyKey()
-	if err != nil {
-		return nil, err
-	}
-	if o.Policy.Bundle == "" {
-		if err := o.Policy.Resolve(); err != nil {
-			return nil, err
-		}
-	}
-	return auditpack.PolicySets(ctx, o.Policy.Choice(), key, o.WithBundles)
 }
 
 // checkpoint reads --checkpoint, or signs one of the verified ledger's head.

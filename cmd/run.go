@@ -11,7 +11,6 @@ import (
 	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format"
 	"github.com/localizevideos/shipgate/format/console"
-	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/runner"
 )
@@ -79,15 +78,8 @@ func runRun(ctx context.Context, s Streams, g *options.Globals, o *runOptions) e
 	if err != nil {
 		return err
 	}
-	v, err := o.Ev.Validator()
+	v, signer, err := o.Ev.ValidatorSigning(&o.Sign, s.Err)
 	if err != nil {
-		return err
-	}
-	signer, err := o.Sign.Signer(s.Err)
-	if err != nil {
-		return err
-	}
-	if v, err = project.TrustSigner(v, o.Ev.TrustedKeys, signer); err != nil {
 		return err
 	}
 	b, err := o.Remote.Backend(ctx, &o.Store, options.BackendOptions{Policy: &o.Policy, Lazy: true, V: v})

@@ -32,15 +32,8 @@ func newEvidenceSignCmd(s Streams) *cobra.Command {
 }
 
 func evidenceSignRun(ctx context.Context, s Streams, o *evidenceSignOptions) error {
-	v, err := o.Ev.Validator()
+	v, signer, err := o.Ev.ValidatorSigning(&o.Sign, s.Err)
 	if err != nil {
-		return err
-	}
-	signer, err := o.Sign.Signer(s.Err)
-	if err != nil {
-		return err
-	}
-	if v, err = project.TrustSigner(v, o.Ev.TrustedKeys, signer); err != nil {
 		return err
 	}
 	env, err := project.SignFile(ctx, v, signer, o.Path)

@@ -198,8 +198,8 @@ func (o *Record) AddFlags(fs *pflag.FlagSet, g *Globals) {
 	o.Store.AddFlags(fs, g)
 }
 
-// Open resolves the release, loads the validator and the signing key,
-// trusting the key that signs (project.TrustSigner), opens the ledger and
+// Open resolves the release, loads the validator and the signing key
+// (Evidence.ValidatorSigning), opens the ledger and
 // completes the release from its Plans there (release.OfPlans): a release
 // without a Plan is an error. It returns the recorder of what version
 // records, and the ledger, which the caller closes.
@@ -208,15 +208,8 @@ func (o *Record) Open(ctx context.Context, errOut io.Writer, version string) (*c
 	if err != nil {
 		return nil, nil, err
 	}
-	v, err := o.Ev.Validator()
+	v, signer, err := o.Ev.ValidatorSigning(&o.Sign, errOut)
 	if err != nil {
-		return nil, nil, err
-	}
-	signer, err := o.Sign.Signer(errOut)
-	if err != nil {
-		return nil, nil, err
-	}
-	if v, err = project.TrustSigner(v, o.Ev.TrustedKeys, signer); err != nil {
 		return nil, nil, err
 	}
 	db, err := o.Store.Open(ctx)

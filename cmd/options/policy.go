@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/open-policy-agent/opa/bundle"
 	"github.com/spf13/pflag"
 
+	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
@@ -146,6 +148,22 @@ func (o *Policy) Engine(ctx context.Context) (*engine.Engine, error) {
 
 // ReadVerifyKey reads --verify-key, nil when not given.
 func (o *Policy) ReadVerifyKey() ([]byte, error) { return o.Choice().ReadVerifyKey() }
+
+// PolicySets returns the policy set of --policies/--data or --bundle,
+// then each bundle of with (auditpack.PolicySets), checked with
+// --verify-key when given.
+func (o *Policy) PolicySets(ctx context.Context, with []string) ([]*bundle.Bundle, error) {
+	key, err := o.ReadVerifyKey()
+	if err != nil {
+		return nil, err
+	}
+	if o.Bundle == "" {
+		if err := o.Resolve(); err != nil {
+			return nil, err
+		}
+	}
+	return auditpack.PolicySets(ctx, o.Choice(), key, with)
+}
 
 // Describe names the policy set for messages.
 func (o *Policy) Describe() string { return o.Choice().Describe() }

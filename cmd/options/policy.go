@@ -12,10 +12,7 @@ import (
 
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/engine"
-	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
-	"github.com/localizevideos/shipgate/internal/inputfile"
-	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/store"
@@ -167,106 +164,6 @@ func (o *Policy) PolicySets(ctx context.Context, with []string) ([]*bundle.Bundl
 
 // Describe names the policy set for messages.
 func (o *Policy) Describe() string { return o.Choice().Describe() }
-
-// Limits of the files the commands read from a path a user gives
-// (inputfile.Read): far above what such a file holds, they keep a mistaken
-// path, a log or a disk image, from being read whole into memory.
-const (
-	MaxKeyBytes  = project.MaxKeyBytes // a PEM key
-	MaxDataBytes = 4 << 20             // policy data and sources; checks, signals, SLO and mapping files
-)
-
-// Load reads the file a flag names (path), within MaxDataBytes, and
-// decodes it with load; what names the file in a read error ("read
-// signals: ...").
-func Load[T any](path, what string, load func(path string, b []byte) (T, error)) (T, error) {
-	b, err := inputfile.Read(path, MaxDataBytes)
-	if err != nil {
-		var zero T
-		return zero, fmt.Errorf("read %s: %w", what, err)
-	}
-	return load(path, b)
-}
-
-// Evidence sets the decoding limits and the keys trusted to sign
-// evidence (DSSE envelopes).
-type Evidence struct {
-	MaxBytes    int64
-	TrustedKeys []string
-}
-
-// AddFlags binds the options to fs.
-func (o *Evidence) AddFlags(fs *pflag.FlagSet) {
-	fs.Int64Var(&o.MaxBytes, "max-bytes", evidence.DefaultLimits.MaxBytes, "largest evidence document accepted, in bytes")
-	fs.StringSliceVar(&o.TrustedKeys, "trusted-key", nil, "PEM ed25519 public key whose signatures on evidence envelopes are trusted, or a directory of them (*.pub) (repeatable; default: every *.pub in "+project.KeyDir+")")
-}
-
-// Validator compiles the schemas once and returns the validator
-// (project.Validator).
-func (o *Evidence) Validator() (*evidence.Validator, error) {
-	return project.Validator(o.MaxBytes, o.TrustedKeys)
-}
-
-// Output chooses the output format. Commands whose result is a
-// verdict CI acts on (gate, policy test) also write junit, sarif and github.
-type Output struct {
-	Format string
-	// CI accepts the CI formats junit, sarif and github besides text and json.
-	CI bool
-}
-
-// AddFlags binds the options to fs.
-func (o *Output) AddFlags(fs *pflag.FlagSet) {
-	usage := "output format: text or json"
-	if o.CI {
-		usage = "output format: text, json, junit, sarif (2.1.0) or github (workflow commands; with $GITHUB_STEP_SUMMARY set, a Markdown summary is appended to it)"
-	}
-	o.Format = "text"
-	fs.VarP(outputValue{o}, "output", "o", usage)
-}
-
-// outputValue is --output: a string that CheckOutput finds the Output of.
-type outputValue struct{ o *Output }
-
-func (v outputValue) String() string     { return v.o.Format }
-func (v outputValue) Type() string       { return "string" }
-func (v outputValue) Set(s string) error { v.o.Format = s; return nil }
-
-// CheckOutput validates the --output of fs, when an Output bound it: a
-// format the command does not write is a usage error before the command
-// runs. The root command calls it for every command.
-func CheckOutput(fs *pflag.FlagSet) error {
-	if f := fs.Lookup("output"); f != nil {
-		if v, ok := f.Value.(outputValue); ok {
-			return v.o.Validate()
-		}
-	}
-	return nil
-}
-
-// AddCIFlags binds the options to fs for a command that also writes the CI
-// formats.
-func (o *Output) AddCIFlags(fs *pflag.FlagSet) {
-	o.CI = true
-	o.AddFlags(fs)
-}
-
-// Validate refuses a format the command does not write.
-func (o *Output) Validate() error {
-	switch o.Format {
-	case "text", "json":
-		return nil
-	case "junit", "sarif", "github":
-		if o.CI {
-			return nil
-		}
-		return fmt.Errorf("--output %q: this command writes text or json (junit, sarif and github are for gate and policy test)", o.Format)
-	}
-	if o.CI {
-		return fmt.Errorf("--output %q: want text, json, junit, sarif or github", o.Format)
-	}
-	return fmt.Errorf("--output %q: want text or json", o.Format)
-}
 
 // OpenGate compiles the policies and the schemas and opens the ledger: what
 // every command that asks a gate needs, built once per command. The caller

@@ -21,6 +21,7 @@ type Artifacts struct {
 	g   *Globals
 }
 
+// AddStoreFlag binds --artifact-store to fs.
 func (o *Artifacts) AddStoreFlag(fs *pflag.FlagSet, g *Globals) {
 	o.g = g
 	fs.StringVar(&o.Dir, "artifact-store", "", "directory of the build artifacts (default: the config's artifacts.dir, or "+artifact.DefaultDir+")")

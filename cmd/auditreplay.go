@@ -11,7 +11,6 @@ import (
 
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/cmd/options"
-	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/internal/project"
@@ -39,7 +38,7 @@ func newAuditReplayCmd(s Streams, _ *options.Globals) *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&o.Key, "key", "", "PEM public key the pack's checkpoint must be signed with (default: the pack's own checkpoint.pub, reported as not pinned)")
-	f.DurationVar(&o.Timeout, "timeout", engine.DefaultTimeout, "limit for one policy evaluation")
+	options.EvalTimeoutVar(f, &o.Timeout)
 	o.Evidence.AddFlags(f)
 	o.Output.AddFlags(f)
 	return c

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/cmd/options"
-	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/replay"
@@ -45,7 +44,7 @@ func newPolicyDiffCmd(s Streams, g *options.Globals) *cobra.Command {
 	options.NameVar(f, &o.Service, "service", "", "replay only this service's decisions")
 	f.StringVarP(&o.Output, "output", "o", "text", "output format: text, json or markdown (for a pull request)")
 	f.BoolVar(&o.Accept, "accept", false, "exit 0 even when past allows become denials (the change is meant to tighten)")
-	f.DurationVar(&o.Timeout, "timeout", engine.DefaultTimeout, "limit for one policy evaluation")
+	options.EvalTimeoutVar(f, &o.Timeout)
 	f.BoolVar(&o.NoCache, "no-cache", false, "evaluate every decision on both sides: no recorded decision is reused, and the head does not reuse the base's")
 	return c
 }

@@ -59,7 +59,7 @@ func newReconcilePM2Cmd(s Streams, g *options.Globals) *cobra.Command {
 	f.StringVar(&o.PM2, "pm2", "pm2", "the pm2 executable, e.g. the app's node_modules/.bin/pm2")
 	f.StringVar(&o.PM2Home, "pm2-home", "", "PM2_HOME of the daemon (default: $PM2_HOME, else ~/.pm2); its daemon must be running")
 	f.StringVar(&o.Dir, "dir", "", "the directory whose git state and build output count (default: the process's working directory, from pm2)")
-	f.StringSliceVar(&o.MainBranches, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
+	options.MainBranchVar(f, &o.MainBranches)
 	f.DurationVar(&o.Tolerance, "tolerance", reconcile.DefaultTolerance, "how far outside a recorded deploy or rollback a process start may fall")
 	options.ActorVar(f, &o.Actor, "who reconciles")
 	o.Policy.AddFlags(f, g)

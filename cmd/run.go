@@ -50,7 +50,7 @@ func newRunCmd(s Streams, g *options.Globals) *cobra.Command {
 	o.Step.AddFlags(f, g, "who runs the step")
 	_ = c.MarkFlagRequired("release")
 	f.StringVar(&o.Dir, "dir", ".", "the git checkout the step builds or deploys; CMD runs there")
-	f.StringSliceVar(&o.MainBranches, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
+	options.MainBranchVar(f, &o.MainBranches)
 	f.StringSliceVar(&o.Artifacts.Paths, "artifact", nil, "build output, relative to --dir, that a passed build records and keeps for rollback, and a deploy compares (repeatable; default: the config's artifacts.paths)")
 	f.BoolVar(&o.Artifacts.Off, "no-artifact", false, "keep no archive of this build's output (its tree digest is still recorded)")
 	o.Artifacts.AddStoreFlag(f, g)

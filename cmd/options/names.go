@@ -2,9 +2,11 @@ package options
 
 import (
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/schemas"
 )
 
@@ -86,4 +88,14 @@ func (v *nameSliceValue) Type() string   { return "strings" }
 func NameSliceVar(fs *pflag.FlagSet, p *[]string, name string, value []string, usage string) {
 	*p = value
 	fs.Var(&nameSliceValue{p: p, flag: name}, name, usage)
+}
+
+// EvalTimeoutVar defines --timeout, the limit of one policy evaluation.
+func EvalTimeoutVar(fs *pflag.FlagSet, p *time.Duration) {
+	fs.DurationVar(p, "timeout", engine.DefaultTimeout, "limit for one policy evaluation")
+}
+
+// MainBranchVar defines --main-branch, the branches that count as main.
+func MainBranchVar(fs *pflag.FlagSet, p *[]string) {
+	fs.StringSliceVar(p, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
 }

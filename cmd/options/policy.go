@@ -45,7 +45,7 @@ func (o *Policy) AddFlags(fs *pflag.FlagSet, g *Globals) {
 	fs.Var(dataFlag{o}, "data", "policy data file, YAML or JSON, mounted at data.shipgate.config in place of the policy set's own data; +FILE overlays FILE on the data instead (objects merged, lists and values replaced, null removes a key); repeatable, applied in order")
 	fs.StringVar(&o.Bundle, "bundle", "", "OPA bundle (tar.gz, from shipgate policy bundle) to load the policy set and its data from, instead of --policies; a signed one needs --verify-key")
 	fs.StringVar(&o.VerifyKey, "verify-key", "", "PEM public key (ed25519, ECDSA or RSA) the --bundle must be signed with; an unsigned or altered bundle is refused")
-	fs.DurationVar(&o.Timeout, "timeout", engine.DefaultTimeout, "limit for one policy evaluation")
+	EvalTimeoutVar(fs, &o.Timeout)
 }
 
 // Use makes the options read their defaults from g's config, for a

@@ -87,7 +87,7 @@ type Rollback struct {
 func (o *Rollback) AddFlags(fs *pflag.FlagSet, g *Globals) {
 	fs.StringVar(&o.Dir, "dir", ".", "the app's git checkout: the one the deploy command restarts")
 	fs.StringVar(&o.Build, "build", "npm run build", "the build command a fast rollback runs after the checkout when the verified artifact cannot be restored (no shell; \"\" for none)")
-	fs.StringSliceVar(&o.MainBranches, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
+	MainBranchVar(fs, &o.MainBranches)
 	o.Artifacts.AddStoreFlag(fs, g)
 	fs.BoolVar(&o.Artifacts.Off, "rebuild", false, "rebuild with --build instead of restoring the target's verified artifact")
 }

@@ -11,12 +11,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/auditpack"
+	"github.com/localizevideos/shipgate/cmd/options"
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/store"
 )
 
-func newAuditCmd(s Streams, g *globals) *cobra.Command {
-	c := &cobra.Command{Use: "audit", Short: "Verify the ledger and sign checkpoints of it"}
+func newAuditCmd(s Streams, g *options.Globals) *cobra.Command {
+	c := &cobra.Command{Use: "audit"}
 	c.AddCommand(newAuditVerifyCmd(s, g), newAuditCheckpointCmd(s, g), newAuditExportCmd(s, g), newAuditReportCmd(s, g), newAuditReplayCmd(s, g))
 	return c
 }
@@ -24,36 +27,19 @@ func newAuditCmd(s Streams, g *globals) *cobra.Command {
 type auditVerifyOptions struct {
 	Checkpoint string
 	PublicKey  string
-	Store      StoreOptions
-	Output     OutputOptions
+	Store      options.Store
+	Output     options.Output
 }
 
-func newAuditVerifyCmd(s Streams, g *globals) *cobra.Command {
+func newAuditVerifyCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &auditVerifyOptions{}
 	c := &cobra.Command{
-		Use:   "verify [--checkpoint FILE]",
-		Short: "Recompute the ledger's hash chain and tables; exit 1 names the first bad entry",
-		Long: `Recompute every entry's hash and link, and the query tables from the
-entries. With a signed checkpoint (shipgate audit checkpoint) kept outside
-the database, also detect a truncated tail or an older copy restored.
-
-Exit codes: 0 intact, 1 broken (the first bad entry is named), 2 error.`,
-		Example: `  shipgate audit verify
-  shipgate audit verify --checkpoint cp.json`,
+		Use:  "verify [--checkpoint FILE]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.Output.validate(); err != nil {
+			cp, _, err := g.ReadCheckpoint(o.Checkpoint, o.PublicKey)
+			if err != nil {
 				return err
-			}
-			var cp *ledger.Checkpoint
-			if o.Checkpoint != "" {
-				pub, err := publicKey(o.PublicKey, g)
-				if err != nil {
-					return err
-				}
-				if cp, err = readCheckpoint(o.Checkpoint, pub); err != nil {
-					return err
-				}
 			}
 			db, err := o.Store.OpenReadOnly(c.Context())
 			if err != nil {
@@ -61,21 +47,10 @@ Exit codes: 0 intact, 1 broken (the first bad entry is named), 2 error.`,
 			}
 			defer db.Close()
 			res, err := auditpack.VerifyLedger(c.Context(), db, cp)
-			if o.Output.Format == "json" {
-				if werr := writeJSON(s.Out, res); werr != nil {
-					return werr
-				}
-			} else if werr := res.WriteText(s.Out); werr != nil {
+			if werr := console.Print(s.Out, o.Output.Format, res, res.WriteText); werr != nil {
 				return werr
 			}
-			if err != nil {
-				code := ExitError
-				if isBreak(err) {
-					code = ExitDeny
-				}
-				return &exitError{code: code, err: err}
-			}
-			return nil
+			return ledgerExit(err)
 		},
 	}
 	c.Flags().StringVar(&o.Checkpoint, "checkpoint", "", "signed checkpoint file to check the ledger against")
@@ -88,22 +63,16 @@ Exit codes: 0 intact, 1 broken (the first bad entry is named), 2 error.`,
 type auditCheckpointOptions struct {
 	Out   string
 	Key   string
-	Store StoreOptions
+	Store options.Store
 }
 
-func newAuditCheckpointCmd(s Streams, g *globals) *cobra.Command {
+func newAuditCheckpointCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &auditCheckpointOptions{}
 	c := &cobra.Command{
-		Use:   "checkpoint [--out FILE]",
-		Short: "Verify the ledger and print (or write) a signed checkpoint of its head",
-		Long: `Verify the ledger, then sign its head (size, last entry hash, Merkle
-root) with the ed25519 key of shipgate init. Keep the checkpoint outside the
-database (an artifact store, a ticket, git): shipgate audit verify
---checkpoint FILE then detects a truncated tail or a restored older copy.`,
-		Example: `  shipgate audit checkpoint --out cp.json`,
-		Args:    cobra.NoArgs,
+		Use:  "checkpoint [--out FILE]",
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			key, err := privateKey(o.Key, g)
+			key, err := g.CheckpointSigner(o.Key)
 			if err != nil {
 				return err
 			}
@@ -112,7 +81,7 @@ database (an artifact store, a ticket, git): shipgate audit verify
 				return err
 			}
 			defer db.Close()
-			cp, err := o.Store.signHead(c.Context(), db, key, "sign")
+			cp, err := signHead(c.Context(), g, &o.Store, db, key, "sign")
 			if err != nil {
 				return err
 			}
@@ -138,53 +107,17 @@ database (an artifact store, a ticket, git): shipgate audit verify
 	return c
 }
 
-// signHead verifies the ledger db (o's) and signs a checkpoint of its head
+// signHead verifies the ledger db (of o) and signs a checkpoint of its head
 // with key; a broken ledger is refused (exit 1), to say what is refused.
-func (o *StoreOptions) signHead(ctx context.Context, db ledgerStore, key ed25519.PrivateKey, refused string) (ledger.Checkpoint, error) {
+func signHead(ctx context.Context, g *options.Globals, o *options.Store, db store.Store, key ed25519.PrivateKey, refused string) (ledger.Checkpoint, error) {
 	head, err := db.Verify(ctx, nil)
 	if err != nil {
 		return ledger.Checkpoint{}, &exitError{code: ExitDeny, err: fmt.Errorf("refusing to %s a broken ledger: %w", refused, err)}
 	}
-	path, err := o.path()
+	path, err := o.Location()
 	if err != nil {
 		return ledger.Checkpoint{}, err
 	}
 	abs, _ := filepath.Abs(path)
-	return ledger.NewCheckpoint("shipgate:"+abs, head, o.g.clock(), key), nil
+	return ledger.NewCheckpoint("shipgate:"+abs, head, g.Clock(), key), nil
 }
-
-// isBreak reports whether err is a broken ledger (exit 1), not a fault.
-var isBreak = auditpack.IsBreak
-
-// privateKey reads the checkpoint key: --key, the config's, or the default.
-func privateKey(flag string, g *globals) (ed25519.PrivateKey, error) {
-	path, err := keyPath(flag, g, true)
-	if err != nil {
-		return nil, err
-	}
-	return project.CheckpointSigner(path)
-}
-
-// publicKey reads the checkpoint public key: --public-key, the config's,
-// or the default.
-func publicKey(flag string, g *globals) (ed25519.PublicKey, error) {
-	path, err := keyPath(flag, g, false)
-	if err != nil {
-		return nil, err
-	}
-	return project.CheckpointKeyAt(path)
-}
-
-func keyPath(flag string, g *globals, private bool) (string, error) {
-	if flag != "" {
-		return flag, nil
-	}
-	cfg, err := g.config()
-	if err != nil {
-		return "", err
-	}
-	return cfg.CheckpointKeyPath(flag, private), nil
-}
-
-// readCheckpoint reads a checkpoint and checks its signature.
-var readCheckpoint = project.ReadCheckpoint

@@ -2,26 +2,21 @@ package cmd
 
 import (
 	"context"
-	"fmt"
-	"strings"
+	"io"
 	"time"
 
-	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
-	"github.com/localizevideos/shipgate/collect"
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/collect/incidents"
-	"github.com/localizevideos/shipgate/internal/inputfile"
+	"github.com/localizevideos/shipgate/format/console"
 )
-
-func init() { addCommand(newCollectCmd) }
 
 // newCollectCmd is the parent of the collectors: each subcommand reads one
 // outside source and records what it found as signed evidence.
-func newCollectCmd(s Streams, g *globals) *cobra.Command {
+func newCollectCmd(s Streams, g *options.Globals) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "collect",
-		Short: "Read an outside source (incidents, ...) and record it as signed evidence",
+		Use: "collect",
 	}
 	c.AddCommand(newCollectIncidentsCmd(s, g), newCollectErrorBudgetCmd(s, g))
 	return c
@@ -29,49 +24,29 @@ func newCollectCmd(s Streams, g *globals) *cobra.Command {
 
 // collectIncidentsOptions are the flags of `shipgate collect incidents`.
 type collectIncidentsOptions struct {
-	recordOptions
+	options.Record
 	From    string
 	Map     string
 	Actor   string
 	Timeout time.Duration
-	Output  OutputOptions
+	Output  options.Output
 }
 
-func newCollectIncidentsCmd(s Streams, g *globals) *cobra.Command {
+func newCollectIncidentsCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &collectIncidentsOptions{}
 	c := &cobra.Command{
-		Use:   "incidents --from URL|FILE --map FILE --release ID",
-		Short: "Read an incident list (status page API or file), map it with CEL, record IncidentStatus",
-		Long: `Read a JSON incident list from --from (an http(s) URL, fetched with GET, or
-a file), map it to incidents with the CEL expressions of the --map file
-(docs/collect.md), and record the result as IncidentStatus evidence of the
-release, signed like everything shipgate records.
-
-An unreachable source, a non-2xx answer, a body that is not JSON, a CEL
-expression that fails, and a mapped field IncidentStatus does not allow are
-all errors: exit 2, and nothing is recorded. A source that answers with an
-empty list records "no incidents"; nothing else does.
-
-The release's service, environment and commit come from its Plan in the
-ledger, which must be recorded first.
-
-Exit codes: 0 recorded, 2 error.`,
-		Example: `  shipgate collect incidents --release lv-2026-11-26.1 \
-    --from https://status.localizevideos.com/api/v2/incidents.json \
-    --map examples/localizevideos/statuspage/incidents-map.yaml
-  shipgate collect incidents --release lv-2026-11-26.1 \
-    --from examples/localizevideos/statuspage/incidents-sev1.json \
-    --map examples/localizevideos/statuspage/incidents-map.yaml`,
+		Use:  "incidents --from URL|FILE --map FILE --release ID",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return collectIncidentsRun(c.Context(), s, g, o)
 		},
 	}
-	o.recordOptions.addFlags(c, g)
+	o.Record.AddFlags(c.Flags(), g)
+	_ = c.MarkFlagRequired("release")
 	f := c.Flags()
 	f.StringVar(&o.From, "from", "", "incident list: an http(s) URL or a JSON file (required)")
 	f.StringVar(&o.Map, "map", "", "mapping file: CEL expressions from the list to IncidentStatus incidents (required)")
-	personVar(f, &o.Actor, "actor", "", "who collects (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	options.ActorVar(f, &o.Actor, "who collects")
 	f.DurationVar(&o.Timeout, "timeout", incidents.DefaultTimeout, "limit for reading an HTTP source")
 	_ = c.MarkFlagRequired("from")
 	_ = c.MarkFlagRequired("map")
@@ -79,101 +54,21 @@ Exit codes: 0 recorded, 2 error.`,
 	return c
 }
 
-func collectIncidentsRun(ctx context.Context, s Streams, g *globals, o *collectIncidentsOptions) error {
-	if err := o.Output.validate(); err != nil {
-		return err
-	}
-	b, err := inputfile.Read(o.Map, maxDataBytes)
-	if err != nil {
-		return fmt.Errorf("read mapping: %w", err)
-	}
-	m, err := incidents.Load(o.Map, b)
+func collectIncidentsRun(ctx context.Context, s Streams, g *options.Globals, o *collectIncidentsOptions) error {
+	m, err := options.Load(o.Map, "mapping", incidents.Load)
 	if err != nil {
 		return err
 	}
-	r, err := o.open(ctx, s, g)
+	r, db, err := o.Open(ctx, s.Err, Version)
 	if err != nil {
 		return err
 	}
-	defer r.db.Close()
-	doc, list, err := r.Incidents(ctx, o.From, m, o.Timeout, actor(o.Actor, g))
+	defer db.Close()
+	doc, list, err := r.Incidents(ctx, o.From, m, o.Timeout, g.Actor(o.Actor))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.Err, "shipgate: recorded IncidentStatus for release %s @ %s: %s signed by %s\n",
-		doc.ReleaseID, shortHex(doc.Commit), doc.Digest, strings.Join(doc.SignedBy, ", "))
-	if o.Output.Format == "json" {
-		return writeJSON(s.Out, map[string]any{"digest": doc.Digest, "signedBy": doc.SignedBy, "document": doc.Value})
-	}
-	open := 0
-	for _, inc := range list {
-		if inc.Status != "resolved" {
-			open++
-		}
-	}
-	fmt.Fprintf(s.Out, "%d incidents from %s, %d not resolved\n", len(list), o.From, open)
-	rows := make([]table.Row, len(list))
-	for i, inc := range list {
-		rows[i] = table.Row{inc.ID, inc.Severity, inc.Status, inc.Title}
-	}
-	return writeTable(s.Out, "  ", []int{10, 0, 9}, rows)
-}
-
-// recordOptions are the flags of a command that records evidence it
-// produced itself: the release, the evidence checks, the signing key and
-// the ledger.
-type recordOptions struct {
-	Release ReleaseOptions
-	Ev      EvidenceOptions
-	Sign    SigningOptions
-	Store   StoreOptions
-}
-
-// addFlags adds the flags to c; --release is required.
-func (o *recordOptions) addFlags(c *cobra.Command, g *globals) {
-	f := c.Flags()
-	o.Release.AddFlags(f, g)
-	_ = c.MarkFlagRequired("release")
-	o.Ev.AddFlags(f)
-	o.Sign.AddFlags(f)
-	o.Store.AddFlags(f, g)
-}
-
-// recording is a collect.Recorder over the open ledger, which the caller
-// closes.
-type recording struct {
-	collect.Recorder
-	db ledgerStore
-}
-
-// open resolves the release, loads the validator and the signing key,
-// trusting the key that signs (trustSigner), opens the ledger and
-// completes the release from its Plans there (releaseOfPlans): a release
-// without a Plan is an error. The caller closes the ledger.
-func (o *recordOptions) open(ctx context.Context, s Streams, g *globals) (*recording, error) {
-	rel, err := o.Release.resolve()
-	if err != nil {
-		return nil, err
-	}
-	v, err := o.Ev.Validator()
-	if err != nil {
-		return nil, err
-	}
-	signer, err := o.Sign.Signer(s.Err)
-	if err != nil {
-		return nil, err
-	}
-	if v, err = trustSigner(v, &o.Ev, signer); err != nil {
-		return nil, err
-	}
-	db, err := o.Store.Open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if rel, err = releaseOfPlans(ctx, db, v, rel); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return &recording{Recorder: collect.Recorder{Sealer: collect.Sealer{Validator: v, Signer: signer}, Ledger: db,
-		Release: rel, Version: Version, Clock: g.clock, Timeout: recordTimeout}, db: db}, nil
+	_ = console.CollectedIncidents(s.Err, doc)
+	return console.Print(s.Out, o.Output.Format, map[string]any{"digest": doc.Digest, "signedBy": doc.SignedBy, "document": doc.Value},
+		func(w io.Writer) error { return console.Incidents(w, o.From, list) })
 }

@@ -7,64 +7,46 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/localizevideos/shipgate/internal/inputfile"
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/signals"
 )
 
 // errorBudgetOptions are the flags of `shipgate collect error-budget`.
 type errorBudgetOptions struct {
-	recordOptions
+	options.Record
 	SLO   string
 	Actor string
 }
 
-func newCollectErrorBudgetCmd(s Streams, g *globals) *cobra.Command {
+func newCollectErrorBudgetCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &errorBudgetOptions{}
 	c := &cobra.Command{
-		Use:   "error-budget --release ID --slo FILE",
-		Short: "Measure the error budget left from an SLO query and record it as ErrorBudget evidence",
-		Long: `Run the SLO file's error-ratio query against its Prometheus server and
-record the remaining error budget, 1 - errorRatio / (1 - objective), as
-ErrorBudget evidence of the release, signed like all evidence shipgate
-records (--signing-key). The deploy gate's checklist rule
-"error budget available" (checklist.error-budget) reads the newest one, before
-the Plan's hand-written errorBudget.
-
-No data (an unreachable server, NaN, an empty result, fewer events than
-minCount) records nothing: an unmeasured budget is not an available one.
-
-Exit codes: 0 recorded with budget left; 1 recorded, and the budget is spent
-(remaining <= 0); 2 an error or no data (a bad SLO file, no Plan, a ledger
-that cannot be written).`,
-		Example: `  shipgate collect error-budget --release lv-2026-11-26.1 --slo examples/localizevideos/slo.yaml`,
-		Args:    cobra.NoArgs,
+		Use:  "error-budget --release ID --slo FILE",
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return errorBudgetRun(c.Context(), s, g, o)
 		},
 	}
-	o.recordOptions.addFlags(c, g)
+	o.Record.AddFlags(c.Flags(), g)
+	_ = c.MarkFlagRequired("release")
 	f := c.Flags()
 	f.StringVar(&o.SLO, "slo", "", "SLO file, YAML (required)")
-	personVar(f, &o.Actor, "actor", "", "who measures (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	options.ActorVar(f, &o.Actor, "who measures")
 	_ = c.MarkFlagRequired("slo")
 	return c
 }
 
-func errorBudgetRun(ctx context.Context, s Streams, g *globals, o *errorBudgetOptions) error {
-	b, err := inputfile.Read(o.SLO, maxDataBytes)
-	if err != nil {
-		return fmt.Errorf("read SLO: %w", err)
-	}
-	slo, err := signals.LoadSLO(o.SLO, b)
+func errorBudgetRun(ctx context.Context, s Streams, g *options.Globals, o *errorBudgetOptions) error {
+	slo, err := options.Load(o.SLO, "SLO", signals.LoadSLO)
 	if err != nil {
 		return err
 	}
-	r, err := o.open(ctx, s, g)
+	r, db, err := o.Open(ctx, s.Err, Version)
 	if err != nil {
 		return err
 	}
-	defer r.db.Close()
-	budget, doc, err := r.ErrorBudget(ctx, slo, actor(o.Actor, g))
+	defer db.Close()
+	budget, doc, err := r.ErrorBudget(ctx, slo, g.Actor(o.Actor))
 	if err != nil {
 		return err
 	}

@@ -5,14 +5,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/release"
 )
 
-func newEvidenceCmd(s Streams, g *globals) *cobra.Command {
+func newEvidenceCmd(s Streams, g *options.Globals) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "evidence",
-		Short: "Record, check and inspect evidence documents",
+		Use: "evidence",
 	}
 	c.AddCommand(newEvidenceAddCmd(s, g), newEvidenceValidateCmd(s), newEvidenceShowCmd(s), newEvidenceSignCmd(s))
 	return c
@@ -20,17 +20,14 @@ func newEvidenceCmd(s Streams, g *globals) *cobra.Command {
 
 type evidenceValidateOptions struct {
 	Paths  []string
-	Ev     EvidenceOptions
-	Output OutputOptions
+	Ev     options.Evidence
+	Output options.Output
 }
 
 func newEvidenceValidateCmd(s Streams) *cobra.Command {
 	o := &evidenceValidateOptions{}
 	c := &cobra.Command{
-		Use:   "validate FILE|DIR...",
-		Short: "Validate evidence against its kind's schema; exit 2 if any is invalid",
-		Example: `  shipgate evidence validate examples/localizevideos/evidence/allowed
-  shipgate evidence validate examples/localizevideos/evidence/allowed/plan.json -o json`,
+		Use:  "validate FILE|DIR...",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Paths = args
@@ -43,15 +40,12 @@ func newEvidenceValidateCmd(s Streams) *cobra.Command {
 }
 
 func evidenceValidateRun(s Streams, o *evidenceValidateOptions) error {
-	if err := o.Output.validate(); err != nil {
-		return err
-	}
 	v, err := o.Ev.Validator()
 	if err != nil {
 		return err
 	}
 	results, bad := release.Validate(v, o.Paths)
-	if err := emit(s.Out, o.Output, results, console.Validation); err != nil {
+	if err := console.Emit(s.Out, o.Output.Format, results, console.Validation); err != nil {
 		return err
 	}
 	if bad > 0 {
@@ -62,17 +56,14 @@ func evidenceValidateRun(s Streams, o *evidenceValidateOptions) error {
 
 type evidenceShowOptions struct {
 	Path   string
-	Ev     EvidenceOptions
-	Output OutputOptions
+	Ev     options.Evidence
+	Output options.Output
 }
 
 func newEvidenceShowCmd(s Streams) *cobra.Command {
 	o := &evidenceShowOptions{}
 	c := &cobra.Command{
-		Use:   "show FILE",
-		Short: "Validate one evidence document and show its envelope, digest and data",
-		Example: `  shipgate evidence show examples/localizevideos/evidence/allowed/plan.json
-  shipgate evidence show examples/localizevideos/evidence/allowed/build.json -o json`,
+		Use:  "show FILE",
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Path = args[0]
@@ -85,9 +76,6 @@ func newEvidenceShowCmd(s Streams) *cobra.Command {
 }
 
 func evidenceShowRun(s Streams, o *evidenceShowOptions) error {
-	if err := o.Output.validate(); err != nil {
-		return err
-	}
 	v, err := o.Ev.Validator()
 	if err != nil {
 		return err
@@ -96,18 +84,5 @@ func evidenceShowRun(s Streams, o *evidenceShowOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.Output.Format == "json" {
-		return writeJSON(s.Out, map[string]any{"source": d.Source, "digest": d.Digest, "signedBy": nonNilStrings(d.SignedBy), "document": d.Value})
-	}
-	if err := console.EvidenceHeader(s.Out, d); err != nil {
-		return err
-	}
-	return writeJSON(s.Out, d.Value["data"])
-}
-
-func nonNilStrings(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
+	return console.Evidence(s.Out, o.Output.Format, d)
 }

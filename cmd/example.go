@@ -8,11 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/sample"
 )
-
-func init() { addCommand(newExampleCmd) }
 
 type exampleOptions struct {
 	Dir         string
@@ -22,27 +21,10 @@ type exampleOptions struct {
 	Force       bool
 }
 
-func newExampleCmd(s Streams, g *globals) *cobra.Command {
+func newExampleCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &exampleOptions{}
 	c := &cobra.Command{
-		Use:   "example [DIR]",
-		Short: "Write a sample release dated now, for trying shipgate out",
-		Long: `Write the documents of a sample LocalizeVideos release to DIR (default
-./sample): a Plan, an IncidentStatus, a Build, a deploy request and an
-Approval, each dated a few minutes before now, so the deploy gate judges
-fresh evidence on any day. The release goes to the service and environment
-of the project's shipgate.yaml, else to localizevideos-app in staging, which
-the default policy data does not freeze (production is frozen at weekends
-and at the year's end, so a production sample is denied then). The README's
-walkthrough uses it: add all but the approval and the gate denies; add the
-approval and it allows.
-
-Inside a project (shipgate init), the Build and the deploy request are
-signed with the project's evidence key, as shipgate run would sign them,
-and alice's approval with her key when shipgate.yaml binds her one
-(shipgate init --approver alice): by default only signed copies count.`,
-		Example: `  shipgate example
-  shipgate example try --release lv-try.1`,
+		Use:  "example [DIR]",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Dir = "sample"
@@ -59,8 +41,8 @@ and alice's approval with her key when shipgate.yaml binds her one
 	return c
 }
 
-func exampleRun(ctx context.Context, s Streams, g *globals, o *exampleOptions) error {
-	cfg, err := g.config()
+func exampleRun(ctx context.Context, s Streams, g *options.Globals, o *exampleOptions) error {
+	cfg, err := g.Config()
 	if err != nil {
 		return err
 	}
@@ -73,8 +55,8 @@ func exampleRun(ctx context.Context, s Streams, g *globals, o *exampleOptions) e
 		return err
 	}
 	signed := "unsigned, as written outside a project (shipgate init): the Build, the deploy request and the approval do not count until signed"
-	if g.hasConfig() {
-		signer, err := (&SigningOptions{}).Signer(s.Err)
+	if g.HasConfig() {
+		signer, err := (&options.Signing{}).Signer(s.Err)
 		if err != nil {
 			return err
 		}

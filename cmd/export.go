@@ -11,9 +11,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/auditpack"
+	"github.com/localizevideos/shipgate/cmd/options"
+	"github.com/localizevideos/shipgate/internal/atomicfile"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/ledger"
+	"github.com/localizevideos/shipgate/store"
 )
 
 // Export formats: OPA's decision log events, and the auditor's replay pack.
@@ -28,58 +31,22 @@ type auditExportOptions struct {
 	Since   timespec.Value
 	Release string
 	Out     string
-	Store   StoreOptions
+	Store   options.Store
 	// Pack only: the policy sets decisions were made under, and the
 	// checkpoint the pack is proved against.
-	Policy      PolicyOptions
+	Policy      options.Policy
 	WithBundles []string
 	Checkpoint  string
 	PublicKey   string
 	Key         string
 	TrustedKeys []string
-	g           *globals
+	g           *options.Globals
 }
 
-func newAuditExportCmd(s Streams, g *globals) *cobra.Command {
+func newAuditExportCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &auditExportOptions{g: g}
 	c := &cobra.Command{
-		Use:   "export --format opa-decision-log|pack [--since TIME] [--release ID] [--out FILE]",
-		Short: "Write the recorded decisions as OPA decision log events, or as an auditor's replay pack",
-		Long: `--format pack writes an auditor's replay pack (--out is required): the
-selected decisions, the evidence they were offered, their ledger entries
-with RFC 6962 inclusion proofs, a signed checkpoint and its public key, the
-policy set of each decision as an OPA bundle, and a manifest with the
-SHA-256 of every file. shipgate audit replay checks it offline. The gate
-records each policy set in the ledger with the first decision made under
-it, and the pack takes them from there, with their ledger entries and
-proofs. Decisions recorded before policy sets were kept need their policy
-set given: --policies/--data or --bundle, and --with-bundle for each older
-set (without any of these, the config's policy set is tried); a decision
-whose revision neither the ledger nor a given set holds is refused. The
-pack is proved against --checkpoint FILE (signed by --public-key), or
-against a checkpoint of the ledger's head signed now with --key. The pack
-carries the public key of each signer of its evidence, from --trusted-key
-(as the gate trusted them), so that a replay reads the signed documents
-as the gate did; a signer whose key is not given is warned about. See
-docs/audit.md.
-
---format opa-decision-log writes every recorded gate decision (in ledger
-order) as an OPA decision log event, so pipelines that already collect OPA
-decision logs read shipgate's:
-
-  decision_id  the decision id
-  path         shipgate/gates/<gate>/decision
-  input        what the decision was made from: gate, release, now, the
-               evidence digests and the open violations (replay it with
-               this input and the same policy revision)
-  result       the decision as the gate answered it
-  timestamp    the evaluation time
-  bundles      {"shipgate": {"revision": ...}}: the bundle revision, or the
-               policy revision digest when no bundle was used
-  labels       {"app": "shipgate", "version": ...}`,
-		Example: `  shipgate audit export --format opa-decision-log --since 2026-11-01 --out decisions.jsonl
-  shipgate audit export --format pack --release lv-2026-11-26.1 --out lv-2026-11-26.1.pack.tar.gz
-  shipgate audit export --format pack --since 2026-10-01 --with-bundle policies-v1.tar.gz --out q4.pack.tar.gz`,
+		Use:  "export --format opa-decision-log|pack [--since TIME] [--release ID] [--out FILE]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return auditExportRun(c.Context(), s, o)
@@ -88,7 +55,7 @@ decision logs read shipgate's:
 	f := c.Flags()
 	f.StringVar(&o.Format, "format", "", "export format: "+FormatOPADecisionLog+" or "+FormatPack+" (required)")
 	timespec.Var(f, &o.Since, "since", "only decisions evaluated at or after this time: "+timespec.Help)
-	nameVar(f, &o.Release, "release", "", "only the decisions about this release")
+	options.NameVar(f, &o.Release, "release", "", "only the decisions about this release")
 	f.StringVar(&o.Out, "out", "", "write to FILE instead of stdout (required for a pack)")
 	_ = c.MarkFlagRequired("format")
 	o.Store.AddFlags(f, g)
@@ -129,7 +96,7 @@ func auditExportRun(ctx context.Context, s Streams, o *auditExportOptions) error
 	if o.Out == "" {
 		return write(s.Out)
 	}
-	if err := writeFileAtomic(o.Out, write); err != nil {
+	if err := atomicfile.Write(o.Out, 0o644, write); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(s.Out, "%d decisions written to %s\n", n, o.Out)
@@ -149,11 +116,11 @@ func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since t
 	var more func(context.Context) ([]*bundle.Bundle, error)
 	if o.Policy.Dir != "" || o.Policy.DataFile != "" || o.Policy.Bundle != "" || len(o.WithBundles) > 0 {
 		var err error
-		if bundles, err = o.bundles(ctx); err != nil {
+		if bundles, err = o.Policy.PolicySets(ctx, o.WithBundles); err != nil {
 			return err
 		}
 	} else {
-		more = o.bundles
+		more = func(ctx context.Context) ([]*bundle.Bundle, error) { return o.Policy.PolicySets(ctx, o.WithBundles) }
 	}
 	db, err := o.Store.OpenReadOnly(ctx)
 	if err != nil {
@@ -168,56 +135,33 @@ func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since t
 	if err != nil {
 		return err
 	}
-	keys, err := keyring(o.TrustedKeys)
+	keys, err := project.Keyring(o.TrustedKeys)
 	if err != nil {
 		return err
 	}
 	var sum auditpack.Summary
-	err = writeFileAtomic(o.Out, func(w io.Writer) error {
+	err = atomicfile.Write(o.Out, 0o644, func(w io.Writer) error {
 		var err error
 		sum, err = auditpack.Export(ctx, src, w, auditpack.ExportOptions{Release: o.Release, Since: since,
 			Checkpoint: cp, PublicKey: pub, Policies: bundles, MorePolicies: more, Created: s.now(), EvidenceKeys: keys})
 		return err
 	})
 	if err != nil {
-		if isBreak(err) {
-			return &exitError{code: ExitDeny, err: err}
-		}
-		return err
+		return ledgerExit(err)
 	}
 	return sum.WriteText(s.Out, s.Err, o.Out, cp.KeyID)
 }
 
-// bundles returns the policy set of --policies/--data or --bundle, then
-// each --with-bundle (auditpack.PolicySets).
-func (o *auditExportOptions) bundles(ctx context.Context) ([]*bundle.Bundle, error) {
-	key, err := o.Policy.verifyKey()
-	if err != nil {
-		return nil, err
-	}
-	if o.Policy.Bundle == "" {
-		if err := o.Policy.resolve(); err != nil {
-			return nil, err
-		}
-	}
-	return auditpack.PolicySets(ctx, o.Policy.choice(), key, o.WithBundles)
-}
-
 // checkpoint reads --checkpoint, or signs one of the verified ledger's head.
-func (o *auditExportOptions) checkpoint(ctx context.Context, db ledgerStore) (*ledger.Checkpoint, ed25519.PublicKey, error) {
+func (o *auditExportOptions) checkpoint(ctx context.Context, db store.Store) (*ledger.Checkpoint, ed25519.PublicKey, error) {
 	if o.Checkpoint != "" {
-		pub, err := publicKey(o.PublicKey, o.g)
-		if err != nil {
-			return nil, nil, err
-		}
-		cp, err := readCheckpoint(o.Checkpoint, pub)
-		return cp, pub, err
+		return o.g.ReadCheckpoint(o.Checkpoint, o.PublicKey)
 	}
-	key, err := privateKey(o.Key, o.g)
+	key, err := o.g.CheckpointSigner(o.Key)
 	if err != nil {
 		return nil, nil, err
 	}
-	cp, err := o.Store.signHead(ctx, db, key, "export from")
+	cp, err := signHead(ctx, o.g, &o.Store, db, key, "export from")
 	if err != nil {
 		return nil, nil, err
 	}

@@ -6,8 +6,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
@@ -15,94 +15,26 @@ import (
 	"github.com/localizevideos/shipgate/release"
 )
 
-// ReleaseOptions name the release being gated.
-type ReleaseOptions struct {
-	engine.Release
-	g *globals
-}
-
-// AddFlags binds the options to fs.
-func (o *ReleaseOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
-	o.g = g
-	nameVar(fs, &o.ID, "release", "", "release id (required)")
-	nameVar(fs, &o.Service, "service", "", "service (default: the config's, or the release's Plan)")
-	nameVar(fs, &o.Environment, "environment", "", "environment (default: the config's, or the release's Plan)")
-	commitVar(fs, &o.Commit, "commit", "", "commit (default: from the release's Plan)")
-}
-
-func (o *ReleaseOptions) resolve() (engine.Release, error) {
-	cfg, err := o.g.config()
-	if err != nil {
-		return engine.Release{}, err
-	}
-	r := o.Release
-	if r.Service == "" {
-		r.Service = cfg.Service
-	}
-	if r.Environment == "" {
-		r.Environment = cfg.Environment
-	}
-	return r, nil
-}
-
-// actor names who runs the command: --actor, then the CI's user, then the
-// login name.
-func actor(flag string, g *globals) string {
-	if flag != "" {
-		return flag
-	}
-	for _, k := range []string{"SHIPGATE_ACTOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER"} {
-		if v := g.getenv(k); v != "" {
-			return v
-		}
-	}
-	return "unknown"
-}
-
 // gateOptions are the flags of `shipgate gate`.
 type gateOptions struct {
 	Gate     string
-	Release  ReleaseOptions
+	Release  options.Release
 	Evidence []string
 	Now      timespec.Value
 	Actor    string
 	DryRun   bool
 	PrintIn  bool
-	Policy   PolicyOptions
-	Ev       EvidenceOptions
-	Store    StoreOptions
-	Remote   RemoteOptions
-	Output   OutputOptions
+	Policy   options.Policy
+	Ev       options.Evidence
+	Store    options.Store
+	Remote   options.Remote
+	Output   options.Output
 }
 
-func newGateCmd(s Streams, g *globals) *cobra.Command {
+func newGateCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &gateOptions{}
 	c := &cobra.Command{
-		Use:   "gate GATE --release ID [--evidence DIR|FILE...]",
-		Short: "Evaluate a gate (deploy, verify, complete, flag) and record the decision: exit 0 allow, 1 deny, 2 error",
-		Long: `Evaluate a gate for one release from its evidence: the evidence recorded in
-the ledger for the release, plus any files given with --evidence (which are
-recorded too).
-
-The release's service, environment and commit come from its Plan evidence
-unless given with --service, --environment and --commit. Evidence bound to
-another release or commit, or older than its freshness limit, does not count
-and is listed in the decision.
-
-The decision is recorded in the ledger before it is printed; a denial opens
-a production violation that stays open until a postmortem closes it
-(--dry-run records the decision as a dry run and opens none). If the ledger
-cannot be written the answer is an error, never allow.
-
-Before deciding, the gate sweeps the release's service for deploys whose
-smoke tests were skipped, as shipgate violations sweep does: what it finds
-is opened (by the sweep, dry run or not) and denies the service's deploys
-until a postmortem closes it.
-
-Exit codes: 0 allow, 1 deny, 2 error (invalid evidence, bad policy, store down).`,
-		Example: `  shipgate evidence add examples/localizevideos/evidence/allowed
-  shipgate gate deploy --release lv-2026-11-26.1
-  shipgate gate deploy --release lv-2026-11-26.1 --evidence examples/localizevideos/evidence/allowed --output json`,
+		Use:  "gate GATE --release ID [--evidence DIR|FILE...]",
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Gate = args[0]
@@ -113,7 +45,7 @@ Exit codes: 0 allow, 1 deny, 2 error (invalid evidence, bad policy, store down).
 	o.Release.AddFlags(f, g)
 	f.StringSliceVar(&o.Evidence, "evidence", nil, "evidence file or directory, recorded with the decision (repeatable, or comma-separated)")
 	timespec.Var(f, &o.Now, "now", "evaluation time (default: now): "+timespec.Help)
-	personVar(f, &o.Actor, "actor", "", "who asks (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	options.ActorVar(f, &o.Actor, "who asks")
 	f.BoolVar(&o.DryRun, "dry-run", false, "record the decision as a dry run: it opens no violation")
 	f.BoolVar(&o.PrintIn, "print-input", false, "print the Rego input document (for opa eval -i) instead of deciding")
 	_ = c.MarkFlagRequired("release")
@@ -125,21 +57,18 @@ Exit codes: 0 allow, 1 deny, 2 error (invalid evidence, bad policy, store down).
 	return c
 }
 
-func gateRun(ctx context.Context, s Streams, g *globals, o *gateOptions) error {
+func gateRun(ctx context.Context, s Streams, g *options.Globals, o *gateOptions) error {
 	// Usage errors are found before a store or a server is touched: a
 	// mistake records nothing.
-	if err := o.Output.validate(); err != nil {
-		return err
-	}
 	if err := engine.CheckGate(o.Gate); err != nil {
 		return err
 	}
 	if _, err := evidence.Files(o.Evidence); err != nil {
 		return err
 	}
-	bo := backendOptions{Policy: &o.Policy, Ev: &o.Ev}
+	bo := options.BackendOptions{Policy: &o.Policy, Ev: &o.Ev}
 	now := s.now().UTC()
-	if o.Remote.on() {
+	if o.Remote.On() {
 		// The server decides with its own clock and records the token's
 		// name as the actor; the evidence files are checked here.
 		switch {
@@ -157,16 +86,16 @@ func gateRun(ctx context.Context, s Streams, g *globals, o *gateOptions) error {
 			return err
 		}
 	}
-	rel, err := o.Release.resolve()
+	rel, err := o.Release.Resolve()
 	if err != nil {
 		return err
 	}
-	b, err := o.Remote.backend(ctx, &o.Store, bo)
+	b, err := o.Remote.Backend(ctx, &o.Store, bo)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	req := gate.Request{Gate: o.Gate, Release: rel, EvidencePaths: o.Evidence, Actor: actor(o.Actor, g), Now: now, DryRun: o.DryRun}
+	req := gate.Request{Gate: o.Gate, Release: rel, EvidencePaths: o.Evidence, Actor: g.Actor(o.Actor), Now: now, DryRun: o.DryRun}
 	if l, ok := b.(*release.Local); ok && o.PrintIn {
 		b, err := l.Gate.Input(ctx, req)
 		if err != nil {

@@ -6,44 +6,25 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/release"
 )
 
-func init() {
-	addCommand(newHoldCmd)
-	addCommand(newUnholdCmd)
-}
-
 // holdOptions are the flags of `shipgate hold` and `shipgate unhold`.
 type holdOptions struct {
-	recordOptions
-	Policy PolicyOptions
-	Remote RemoteOptions
+	options.Record
+	Policy options.Policy
+	Remote options.Remote
 	Reason string
 	By     string
 	Lift   bool
 }
 
-func newHoldCmd(s Streams, g *globals) *cobra.Command {
+func newHoldCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &holdOptions{}
 	c := &cobra.Command{
-		Use:   "hold --release ID --reason TEXT --by NAME | --release ID --release-hold --by NAME",
-		Short: "Place (or lift) a human hold on a release's automated rollback",
-		Long: `Record, as Hold evidence in the ledger, that a named person holds the
-release: while the hold is in place, a breach seen by shipgate watch
---auto-rollback only alerts, and the person decides. --release-hold (or
-shipgate unhold) lifts the hold, also recorded. The newest Hold of the
-release decides. A Hold counts only when it is authenticated as its
-holder: locally, signed with a key that the policy data binds to --by
-(signing.people; --signing-key); with --server, recorded by the server as
-the token's person (an approver token; --by must be its name). A Hold that
-would not count is refused, not recorded.
-
-Exit codes: 0 recorded; 2 an error (no Plan for the release, a ledger that
-cannot be written, a missing --by or --reason).`,
-		Example: `  shipgate hold --release lv-2026-11-26.1 --by carol --signing-key .shipgate/keys/carol.key --reason "the error spike is the marketing campaign, not the release"
-  shipgate hold --release lv-2026-11-26.1 --release-hold --by carol --signing-key .shipgate/keys/carol.key`,
+		Use:  "hold --release ID --reason TEXT --by NAME | --release ID --release-hold --by NAME",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return holdRun(c.Context(), s, o)
@@ -55,13 +36,11 @@ cannot be written, a missing --by or --reason).`,
 	return c
 }
 
-func newUnholdCmd(s Streams, g *globals) *cobra.Command {
+func newUnholdCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &holdOptions{Lift: true}
 	c := &cobra.Command{
-		Use:     "unhold --release ID --by NAME [--reason TEXT]",
-		Short:   "Lift a human hold on a release's automated rollback (shipgate hold --release-hold)",
-		Example: `  shipgate unhold --release lv-2026-11-26.1 --by carol --signing-key .shipgate/keys/carol.key`,
-		Args:    cobra.NoArgs,
+		Use:  "unhold --release ID --by NAME [--reason TEXT]",
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return holdRun(c.Context(), s, o)
 		},
@@ -70,13 +49,14 @@ func newUnholdCmd(s Streams, g *globals) *cobra.Command {
 	return c
 }
 
-func (o *holdOptions) addFlags(c *cobra.Command, g *globals) {
-	o.recordOptions.addFlags(c, g)
+func (o *holdOptions) addFlags(c *cobra.Command, g *options.Globals) {
+	o.Record.AddFlags(c.Flags(), g)
+	_ = c.MarkFlagRequired("release")
 	f := c.Flags()
 	o.Policy.AddFlags(f, g)
 	o.Remote.AddFlags(f, g)
 	f.StringVar(&o.Reason, "reason", "", "why (required to place a hold)")
-	personVar(f, &o.By, "by", "", "the person who holds or lifts (required)")
+	options.PersonVar(f, &o.By, "by", "", "the person who holds or lifts (required)")
 	_ = c.MarkFlagRequired("by")
 }
 
@@ -84,7 +64,7 @@ func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 	if !o.Lift && o.Reason == "" {
 		return errors.New("--reason: say why the release is held")
 	}
-	if o.Remote.on() && o.Sign.Key != "" {
+	if o.Remote.On() && o.Sign.Key != "" {
 		return errors.New("--signing-key with --server: the server records the Hold as the token's person")
 	}
 	req := release.HoldRequest{Lift: o.Lift, By: o.By, Reason: o.Reason, Now: s.now()}
@@ -104,15 +84,15 @@ func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
 // --server, the release as named (the server reads its Plan); locally,
 // the release completed from its Plans, and the key that signs the Hold.
 func (o *holdOptions) holdBackend(ctx context.Context, s Streams, req *release.HoldRequest) (release.Backend, error) {
-	rel, err := o.Release.resolve()
+	rel, err := o.Release.Resolve()
 	if err != nil {
 		return nil, err
 	}
 	req.Release = rel
-	if o.Remote.on() {
-		return o.Remote.backend(ctx, &o.Store, backendOptions{})
+	if o.Remote.On() {
+		return o.Remote.Backend(ctx, &o.Store, options.BackendOptions{})
 	}
-	b, signer, rel, err := openStep(ctx, s, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
+	b, signer, rel, err := options.OpenStep(ctx, s.Err, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
 	if err != nil {
 		return nil, err
 	}

@@ -6,36 +6,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/internal/project"
 )
 
-func newInitCmd(s Streams, g *globals) *cobra.Command {
+func newInitCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &project.InitOptions{}
 	c := &cobra.Command{
-		Use:   "init",
-		Short: "Write shipgate.yaml and .shipgate/ (ledger, checkpoint and evidence keys) in the working directory",
-		Long: `Write shipgate.yaml (service, environment, store, policies, the release
-document for policy review, keys, people) and create .shipgate/ with the
-ledger, an ed25519 key pair for signed checkpoints and one that signs the
-evidence shipgate records (Build, Deploy, Verification, Monitoring,
-Rollback, Hold: by default only signed copies count). Every public key in
-.shipgate/keys/ is trusted by default.
-
---approver NAME also makes NAME a key pair (.shipgate/keys/NAME.key) and
-binds it to NAME in shipgate.yaml (people:, added to the policy data's
-signing.people): an approval, override or hold of NAME's counts only when
-signed with it (shipgate evidence sign --signing-key). On a server,
-approvers approve with their approver token instead.
-
---key-dir DIR writes the checkpoint key pair to DIR instead of
-.shipgate/keys, and shipgate.yaml names it there: keep the private key where
-the ledger's writers cannot read it (someone who can rewrite the database
-and read the key beside it can sign a checkpoint of the rewritten ledger).
-
-Refuses to overwrite an existing file without --force.`,
-		Example: `  shipgate init --service localizevideos-app
-  shipgate init --service localizevideos-app --environment staging --approver alice
-  shipgate init --service localizevideos-app --key-dir ~/.config/shipgate/keys`,
+		Use:  "init",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := initRun(s, g, o); err != nil {
@@ -48,8 +26,8 @@ Refuses to overwrite an existing file without --force.`,
 			return db.Close()
 		},
 	}
-	nameVar(c.Flags(), &o.Service, "service", "", "the service this repository releases")
-	nameVar(c.Flags(), &o.Environment, "environment", "production", "the environment it releases to")
+	options.NameVar(c.Flags(), &o.Service, "service", "", "the service this repository releases")
+	options.NameVar(c.Flags(), &o.Environment, "environment", "production", "the environment it releases to")
 	c.Flags().StringSliceVar(&o.Approvers, "approver", nil, "make a signing key for this approver and bind it to them in shipgate.yaml (repeatable)")
 	c.Flags().BoolVar(&o.Force, "force", false, "overwrite an existing configuration and keys")
 	c.Flags().StringVar(&o.KeyDir, "key-dir", "", "write the checkpoint key pair to DIR (default: "+project.KeyDir+"); shipgate.yaml names it")
@@ -57,7 +35,7 @@ Refuses to overwrite an existing file without --force.`,
 }
 
 // initRun writes the keys and shipgate.yaml.
-func initRun(s Streams, g *globals, o *project.InitOptions) error {
+func initRun(s Streams, g *options.Globals, o *project.InitOptions) error {
 	o.Config = g.ConfigPath
 	done, err := project.Init(*o)
 	if err != nil {

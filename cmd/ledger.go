@@ -2,30 +2,27 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/api"
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/store"
 )
 
 type evidenceAddOptions struct {
-	ledgerOptions
+	options.Ledger
 	Paths []string
-	Ev    EvidenceOptions
+	Ev    options.Evidence
 }
 
-func newEvidenceAddCmd(s Streams, g *globals) *cobra.Command {
+func newEvidenceAddCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &evidenceAddOptions{}
 	c := &cobra.Command{
-		Use:   "add FILE|DIR...",
-		Short: "Validate evidence and append it to the ledger; nothing is stored if any document is invalid",
-		Example: `  shipgate evidence add examples/localizevideos/evidence/allowed
-  shipgate evidence add plan.dsse.json --trusted-key ci.pub`,
+		Use:  "add FILE|DIR...",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Paths = args
@@ -33,14 +30,11 @@ func newEvidenceAddCmd(s Streams, g *globals) *cobra.Command {
 		},
 	}
 	o.Ev.AddFlags(c.Flags())
-	o.addFlags(c.Flags(), g)
+	o.Ledger.AddFlags(c.Flags(), g)
 	return c
 }
 
 func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error {
-	if err := o.Output.validate(); err != nil {
-		return err
-	}
 	v, err := o.Ev.Validator()
 	if err != nil {
 		return err
@@ -49,7 +43,7 @@ func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error
 	if err != nil {
 		return err
 	}
-	b, err := o.open(ctx, backendOptions{V: v})
+	b, err := o.Ledger.Open(ctx, options.BackendOptions{V: v})
 	if err != nil {
 		return err
 	}
@@ -58,61 +52,42 @@ func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error
 	if err != nil {
 		return err
 	}
-	return emit(s.Out, o.Output, out, console.EvidenceAdded)
+	return console.Emit(s.Out, o.Output.Format, out, console.EvidenceAdded)
 }
 
-func newViolationsCmd(s Streams, g *globals) *cobra.Command {
+func newViolationsCmd(s Streams, g *options.Globals) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "violations",
-		Short: "Production violations and postmortem obligations, open until a postmortem closes them",
+		Use: "violations",
 	}
 	c.AddCommand(newViolationsListCmd(s, g), newViolationsShowCmd(s, g), newViolationsSweepCmd(s, g))
 	return c
 }
 
 type violationsListOptions struct {
-	ledgerOptions
-	Open    bool
-	Closed  bool
-	Service string
-	Release string
+	options.Ledger
+	Filter options.ViolationFilter
 }
 
-func newViolationsListCmd(s Streams, g *globals) *cobra.Command {
+func newViolationsListCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &violationsListOptions{}
 	c := &cobra.Command{
-		Use:   "list",
-		Short: "List violations and obligations, those due first",
-		Example: `  shipgate violations list --open
-  shipgate violations list --release lv-2026-11-26.1 -o json`,
+		Use:  "list",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return violationsListRun(c.Context(), s, o)
 		},
 	}
-	c.Flags().BoolVar(&o.Open, "open", false, "only open ones")
-	c.Flags().BoolVar(&o.Closed, "closed", false, "only closed ones")
-	nameVar(c.Flags(), &o.Service, "service", "", "only this service's")
-	nameVar(c.Flags(), &o.Release, "release", "", "only this release's")
-	o.addFlags(c.Flags(), g)
+	o.Filter.AddFlags(c.Flags())
+	o.Ledger.AddFlags(c.Flags(), g)
 	return c
 }
 
 func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions) error {
-	if err := o.Output.validate(); err != nil {
+	f, err := o.Filter.Filter()
+	if err != nil {
 		return err
 	}
-	if o.Open && o.Closed {
-		return errors.New("--open and --closed exclude each other")
-	}
-	f := store.Filter{Service: o.Service, ReleaseID: o.Release}
-	switch {
-	case o.Open:
-		f.Status = store.StatusOpen
-	case o.Closed:
-		f.Status = store.StatusClosed
-	}
-	db, err := o.open(ctx, backendOptions{ReadOnly: true})
+	db, err := o.Ledger.Open(ctx, options.BackendOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
@@ -121,28 +96,22 @@ func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions)
 	if err != nil {
 		return err
 	}
-	return emit(s.Out, o.Output, views, console.Violations)
+	return console.Emit(s.Out, o.Output.Format, views, console.Violations)
 }
 
 type violationsShowOptions struct {
-	ledgerOptions
+	options.Ledger
 	ID string
 }
 
-func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
+func newViolationsShowCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &violationsShowOptions{}
 	c := &cobra.Command{
-		Use:   "show ID",
-		Short: "Show one violation or obligation",
-		Example: `  shipgate violations show vio_06h1em6sb8qf6ffm2rxs4j6nn0
-  shipgate violations show vio_06h1em6sb8qf6ffm2rxs4j6nn0 -o json`,
+		Use:  "show ID",
 		Args: nameArgs("violation id"),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.ID = args[0]
-			if err := o.Output.validate(); err != nil {
-				return err
-			}
-			db, err := o.open(c.Context(), backendOptions{ReadOnly: true})
+			db, err := o.Ledger.Open(c.Context(), options.BackendOptions{ReadOnly: true})
 			if err != nil {
 				return err
 			}
@@ -151,39 +120,33 @@ func newViolationsShowCmd(s Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("violation %s: %w", o.ID, err)
 			}
-			return emit(s.Out, o.Output, api.NewViolationView(v, s.now()), console.Violation)
+			return console.Emit(s.Out, o.Output.Format, api.NewViolationView(v, s.now()), console.Violation)
 		},
 	}
-	o.addFlags(c.Flags(), g)
+	o.Ledger.AddFlags(c.Flags(), g)
 	return c
 }
 
 type postmortemAddOptions struct {
 	Violations []string
 	Path       string
-	Ev         EvidenceOptions
-	Store      StoreOptions
-	Remote     RemoteOptions
+	Ev         options.Evidence
+	Store      options.Store
+	Remote     options.Remote
 }
 
-func newPostmortemCmd(s Streams, g *globals) *cobra.Command {
-	c := &cobra.Command{Use: "postmortem", Short: "Record postmortems that close violations"}
+func newPostmortemCmd(s Streams, g *options.Globals) *cobra.Command {
+	c := &cobra.Command{Use: "postmortem"}
 	o := &postmortemAddOptions{}
 	add := &cobra.Command{
-		Use:   "add --violation ID FILE",
-		Short: "Append Postmortem evidence and close the violations and obligations it names",
-		Long: `Append a Postmortem evidence document and close the violations it names.
-
-Every --violation must be listed in the document's data.violations, open,
-and known to the ledger; otherwise nothing is recorded.`,
-		Example: `  shipgate postmortem add --violation vio_06h1em6sb8qf6ffm2rxs4j6nn0 postmortem-INC-42.json`,
-		Args:    cobra.ExactArgs(1),
+		Use:  "add --violation ID FILE",
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Path = args[0]
 			return postmortemAddRun(c.Context(), s, o)
 		},
 	}
-	nameSliceVar(add.Flags(), &o.Violations, "violation", nil, "violation or obligation id to close (repeatable; default: every id the document names)")
+	options.NameSliceVar(add.Flags(), &o.Violations, "violation", nil, "violation or obligation id to close (repeatable; default: every id the document names)")
 	o.Ev.AddFlags(add.Flags())
 	o.Store.AddFlags(add.Flags(), g)
 	o.Remote.AddFlags(add.Flags(), g)
@@ -204,7 +167,7 @@ func postmortemAddRun(ctx context.Context, s Streams, o *postmortemAddOptions) e
 	if err != nil {
 		return err
 	}
-	b, err := o.Remote.backend(ctx, &o.Store, backendOptions{V: v})
+	b, err := o.Remote.Backend(ctx, &o.Store, options.BackendOptions{V: v})
 	var closed []store.Violation
 	if err == nil {
 		defer b.Close()
@@ -218,24 +181,18 @@ func postmortemAddRun(ctx context.Context, s Streams, o *postmortemAddOptions) e
 
 type decisionShowOptions struct {
 	ID     string
-	Store  StoreOptions
-	Output OutputOptions
+	Store  options.Store
+	Output options.Output
 }
 
-func newDecisionCmd(s Streams, g *globals) *cobra.Command {
-	c := &cobra.Command{Use: "decision", Short: "Recorded gate decisions"}
+func newDecisionCmd(s Streams, g *options.Globals) *cobra.Command {
+	c := &cobra.Command{Use: "decision"}
 	o := &decisionShowOptions{}
 	show := &cobra.Command{
-		Use:   "show ID",
-		Short: "Show a recorded decision and the input it was made from",
-		Example: `  shipgate decision show dec_06h1em6sb9gmmf12p6k6cfpbng
-  shipgate decision show dec_06h1em6sb9gmmf12p6k6cfpbng -o json`,
+		Use:  "show ID",
 		Args: nameArgs("decision id"),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.ID = args[0]
-			if err := o.Output.validate(); err != nil {
-				return err
-			}
 			db, err := o.Store.OpenReadOnly(c.Context())
 			if err != nil {
 				return err
@@ -245,11 +202,7 @@ func newDecisionCmd(s Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if o.Output.Format == "json" {
-				return writeJSON(s.Out, map[string]any{"entry": seq, "decision": rec.Decision, "replay": rec.Replay})
-			}
-			fmt.Fprintf(s.Out, "ledger entry %d\n", seq)
-			return writeDecisionText(s.Out, rec.Decision)
+			return console.RecordedDecision(s.Out, o.Output.Format, seq, rec)
 		},
 	}
 	o.Store.AddFlags(show.Flags(), g)

@@ -3,18 +3,17 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"sort"
 
-	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/regotest"
 )
 
-func newPolicyCmd(s Streams, g *globals) *cobra.Command {
+func newPolicyCmd(s Streams, g *options.Globals) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "policy",
-		Short: "Test and check policy sets",
+		Use: "policy",
 	}
 	c.AddCommand(newPolicyTestCmd(s), newPolicyCheckCmd(s, g), newPolicyFmtCmd(s, g), newPolicyDiffCmd(s, g),
 		newPolicyReviewCmd(s, g), newPolicyBundleCmd(s, g))
@@ -22,8 +21,8 @@ func newPolicyCmd(s Streams, g *globals) *cobra.Command {
 }
 
 type policyTestOptions struct {
-	Policy      PolicyOptions
-	Output      OutputOptions
+	Policy      options.Policy
+	Output      options.Output
 	Verbose     bool
 	MinCoverage float64
 }
@@ -31,10 +30,7 @@ type policyTestOptions struct {
 func newPolicyTestCmd(s Streams) *cobra.Command {
 	o := &policyTestOptions{}
 	c := &cobra.Command{
-		Use:   "test [DIR]",
-		Short: "Run the policies' *_test.rego tests with coverage; fails when none ran",
-		Example: `  shipgate policy test policies/ -v
-  shipgate policy test policies/ --min-coverage 90 --output junit > policy-tests.xml`,
+		Use:  "test [DIR]",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -52,20 +48,17 @@ func newPolicyTestCmd(s Streams) *cobra.Command {
 }
 
 func policyTestRun(ctx context.Context, s Streams, o *policyTestOptions) error {
-	if err := o.Output.validate(); err != nil {
-		return err
-	}
-	data, files, err := o.Policy.data()
+	data, files, err := o.Policy.Data()
 	if err != nil {
 		return err
 	}
-	rep, err := regotest.Run(ctx, regotest.Options{Policies: o.Policy.source(), Data: data, DataFiles: files})
+	rep, err := regotest.Run(ctx, regotest.Options{Policies: o.Policy.Source(), Data: data, DataFiles: files})
 	if err != nil {
 		return err
 	}
 	switch o.Output.Format {
 	case "json":
-		if err := writeJSON(s.Out, rep); err != nil {
+		if err := console.JSON(s.Out, rep); err != nil {
 			return err
 		}
 	case "junit", "sarif", "github":
@@ -73,27 +66,9 @@ func policyTestRun(ctx context.Context, s Streams, o *policyTestOptions) error {
 			return err
 		}
 	default:
-		var rows []table.Row
-		for _, r := range rep.Results {
-			if o.Verbose || r.Outcome != "pass" {
-				rows = append(rows, table.Row{r.Outcome, fmt.Sprintf("%s:%d %s.%s %s", r.File, r.Row, r.Package, r.Name, r.Message)})
-			}
-		}
-		if err := writeTable(s.Out, "", []int{5}, rows); err != nil {
+		if err := console.TestReport(s.Out, rep, o.Verbose); err != nil {
 			return err
 		}
-		files := make([]string, 0, len(rep.Files))
-		for f := range rep.Files {
-			files = append(files, f)
-		}
-		sort.Strings(files)
-		if o.Verbose {
-			for _, f := range files {
-				fmt.Fprintf(s.Out, "coverage %6.2f%% %s\n", rep.Files[f], f)
-			}
-		}
-		fmt.Fprintf(s.Out, "policy tests: %d passed, %d failed, %d errors, %d skipped; coverage %.2f%%\n",
-			rep.Passed, rep.Failed, rep.Errored, rep.Skipped, rep.Coverage)
 	}
 	switch {
 	case rep.Passed+rep.Failed+rep.Errored == 0:
@@ -107,16 +82,13 @@ func policyTestRun(ctx context.Context, s Streams, o *policyTestOptions) error {
 }
 
 type policyCheckOptions struct {
-	Policy PolicyOptions
+	Policy options.Policy
 }
 
-func newPolicyCheckCmd(s Streams, g *globals) *cobra.Command {
+func newPolicyCheckCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &policyCheckOptions{}
 	c := &cobra.Command{
-		Use:   "check [DIR]",
-		Short: "Check a policy set's data against its schema, compile it strictly and type-check it against the evidence and data schemas",
-		Example: `  shipgate policy check
-  shipgate policy check policies/`,
+		Use:  "check [DIR]",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -126,7 +98,7 @@ func newPolicyCheckCmd(s Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			src, rev := o.Policy.describe(), eng.Revision()
+			src, rev := o.Policy.Describe(), eng.Revision()
 			if b := eng.BundleRevision(); b != "" {
 				rev += ", bundle revision " + b
 			}

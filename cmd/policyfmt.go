@@ -5,26 +5,20 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/policyset"
 )
 
 type policyFmtOptions struct {
 	Dir   string
 	Check bool
-	g     *globals
+	g     *options.Globals
 }
 
-func newPolicyFmtCmd(s Streams, g *globals) *cobra.Command {
+func newPolicyFmtCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &policyFmtOptions{g: g}
 	c := &cobra.Command{
-		Use:   "fmt [DIR] [--check]",
-		Short: "Format every .rego file with OPA's formatter; --check lists those that would change and exits 1",
-		Long: `Format every .rego file under DIR (default: the config's policies, or
-./policies) in place with OPA's formatter (what opa fmt does), and list the
-files it changed. With --check nothing is written: the files that would
-change are listed and the command exits 1 if there are any.`,
-		Example: `  shipgate policy fmt --check
-  shipgate policy fmt policies/`,
+		Use:  "fmt [DIR] [--check]",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -40,7 +34,7 @@ change are listed and the command exits 1 if there are any.`,
 func policyFmtRun(s Streams, o *policyFmtOptions) error {
 	dir := o.Dir
 	if dir == "" {
-		cfg, err := o.g.config()
+		cfg, err := o.g.Config()
 		if err != nil {
 			return err
 		}

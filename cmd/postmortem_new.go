@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/release"
 )
 
@@ -18,26 +19,16 @@ type postmortemNewOptions struct {
 	Summary    string
 	Author     string
 	Out        string
-	Ev         EvidenceOptions
-	Store      StoreOptions
+	Ev         options.Evidence
+	Store      options.Store
 }
 
 // newPostmortemNewCmd is `postmortem new`: the Postmortem document of open
 // violations, made from what the ledger holds of them, for `postmortem add`.
-func newPostmortemNewCmd(s Streams, g *globals) *cobra.Command {
+func newPostmortemNewCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &postmortemNewOptions{}
 	c := &cobra.Command{
-		Use:   "new (--violation ID | --release R) --summary TEXT",
-		Short: "Write the Postmortem document of open violations, to record with postmortem add",
-		Long: `Write a Postmortem evidence document that names the given open violations
-of one release (with --release, every open violation and obligation of the
-release), with its release and commit taken from the release's Plan
-in the ledger, the summary, the author and the time. It records nothing:
-review it, add actions or a URL if you like, then record it with
-shipgate postmortem add, which closes the violations.`,
-		Example: `  shipgate postmortem new --violation vio_06h1em6sb8qf6ffm2rxs4j6nn0 --summary 'deployed during INC-42; the pipeline now reads the status page first'
-  shipgate postmortem new --release lv-2026-11-26.1 --summary 'deployed during INC-42' --out postmortem.json
-  shipgate postmortem add postmortem.json`,
+		Use:  "new (--violation ID | --release R) --summary TEXT",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if (len(o.Violations) == 0) == (o.Release == "") {
@@ -46,13 +37,13 @@ shipgate postmortem add, which closes the violations.`,
 			if strings.TrimSpace(o.Summary) == "" {
 				return fmt.Errorf("--summary: say what happened and what changes")
 			}
-			o.Author = actor(o.Author, g)
+			o.Author = g.Actor(o.Author)
 			return postmortemNewRun(c.Context(), s, o)
 		},
 	}
 	c.Flags().StringSliceVar(&o.Violations, "violation", nil, "open violation or obligation id the postmortem closes (repeatable)")
 	c.Flags().StringVar(&o.Summary, "summary", "", "what happened, why, and what changes")
-	c.Flags().StringVar(&o.Author, "author", "", "who wrote it (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	c.Flags().StringVar(&o.Author, "author", "", "who wrote it"+options.ActorHelp)
 	c.Flags().StringVar(&o.Out, "out", "", "file to write (default: standard output)")
 	c.Flags().StringVar(&o.Release, "release", "", "close every open violation and obligation of this release")
 	_ = c.MarkFlagRequired("summary")
@@ -62,7 +53,7 @@ shipgate postmortem add, which closes the violations.`,
 }
 
 func postmortemNewRun(ctx context.Context, s Streams, o *postmortemNewOptions) error {
-	b, err := openLocal(ctx, &o.Store, backendOptions{Ev: &o.Ev, ReadOnly: true})
+	b, err := options.OpenLocal(ctx, &o.Store, options.BackendOptions{Ev: &o.Ev, ReadOnly: true})
 	if err != nil {
 		return err
 	}

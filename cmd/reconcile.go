@@ -4,23 +4,22 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/collect/pm2"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/reconcile"
 	"github.com/localizevideos/shipgate/release"
 )
 
-func init() { addCommand(newReconcileCmd) }
-
-func newReconcileCmd(s Streams, g *globals) *cobra.Command {
+func newReconcileCmd(s Streams, g *options.Globals) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "reconcile",
-		Short: "Compare what runs in production with the ledger; record drift as violations",
-		Args:  cobra.NoArgs,
+		Use:  "reconcile",
+		Args: cobra.NoArgs,
 	}
 	c.AddCommand(newReconcilePM2Cmd(s, g))
 	return c
@@ -28,7 +27,7 @@ func newReconcileCmd(s Streams, g *globals) *cobra.Command {
 
 // reconcileOptions are the flags of `shipgate reconcile pm2`.
 type reconcileOptions struct {
-	Release      ReleaseOptions
+	Release      options.Release
 	App          string
 	PM2          string
 	PM2Home      string
@@ -37,47 +36,17 @@ type reconcileOptions struct {
 	Tolerance    time.Duration
 	Actor        string
 	// Artifacts gives the configured build output (artifacts.paths).
-	Artifacts ArtifactOptions
-	Policy    PolicyOptions
-	Store     StoreOptions
-	Output    OutputOptions
+	Artifacts options.Artifacts
+	Policy    options.Policy
+	Store     options.Store
+	Output    options.Output
 }
 
-func newReconcilePM2Cmd(s Streams, g *globals) *cobra.Command {
-	o := &reconcileOptions{Artifacts: ArtifactOptions{g: g}}
+func newReconcilePM2Cmd(s Streams, g *options.Globals) *cobra.Command {
+	o := &reconcileOptions{}
+	o.Artifacts.Use(g)
 	c := &cobra.Command{
-		Use:   "pm2 --app NAME",
-		Short: "Detect hand restarts and hot patches of a PM2 app; record them as violations",
-		Long: `Read the app's process from pm2 jlist (allow-listed fields only: name, ids,
-status, restart count, start time, working directory, script, version; never
-its environment) and the git state of the directory it runs from, and
-compare them with the ledger:
-
-  forbidden.direct-push  the process started outside every deploy a deploy
-                         gate allowed and every rollback (a restart by hand,
-                         or a crash); more restarts since the last reconcile
-                         than the ledger explains; a checkout at a commit
-                         not reachable from main, or not the one the last
-                         deploy or rollback left there.
-  forbidden.hot-patch    the running directory has uncommitted changes; or
-                         its build output (the paths the last deploy or
-                         fast rollback recorded, files git ignores such as
-                         dist/ included) is not the one that deploy or
-                         rollback left there, compared by tree digest; or
-                         build output is configured (artifacts.paths) and
-                         that deploy or rollback recorded none.
-
-Every reconcile is recorded as a decision of the pseudo-gate "reconcile"
-with what it observed; drift opens a violation, shown by shipgate violations
-list and closed by a Postmortem like any other, and the deploy gate sees it.
-The service and environment come from the flags or shipgate.yaml; the
-findings are held against the release of the last deploy (or --release).
-
-Exit codes: 0 clean; 1 drift (recorded); 2 an error: pm2 not running or not
-answering, no such app, a directory that is not a git checkout, a ledger
-that cannot be written. An error is never "clean".`,
-		Example: `  PM2_HOME=/srv/pm2 shipgate reconcile pm2 --app localizevideos-app --service localizevideos-app --environment production
-  shipgate reconcile pm2 --app localizevideos-app --pm2 ./node_modules/.bin/pm2 -o json`,
+		Use:  "pm2 --app NAME",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return reconcileRun(c.Context(), s, g, o)
@@ -90,47 +59,39 @@ that cannot be written. An error is never "clean".`,
 	f.StringVar(&o.PM2, "pm2", "pm2", "the pm2 executable, e.g. the app's node_modules/.bin/pm2")
 	f.StringVar(&o.PM2Home, "pm2-home", "", "PM2_HOME of the daemon (default: $PM2_HOME, else ~/.pm2); its daemon must be running")
 	f.StringVar(&o.Dir, "dir", "", "the directory whose git state and build output count (default: the process's working directory, from pm2)")
-	f.StringSliceVar(&o.MainBranches, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
+	options.MainBranchVar(f, &o.MainBranches)
 	f.DurationVar(&o.Tolerance, "tolerance", reconcile.DefaultTolerance, "how far outside a recorded deploy or rollback a process start may fall")
-	personVar(f, &o.Actor, "actor", "", "who reconciles (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	options.ActorVar(f, &o.Actor, "who reconciles")
 	o.Policy.AddFlags(f, g)
 	o.Store.AddFlags(f, g)
 	o.Output.AddFlags(f)
 	return c
 }
 
-func reconcileRun(ctx context.Context, s Streams, g *globals, o *reconcileOptions) error {
-	if err := o.Output.validate(); err != nil {
-		return err
-	}
-	rel, err := o.Release.resolve()
+func reconcileRun(ctx context.Context, s Streams, g *options.Globals, o *reconcileOptions) error {
+	rel, err := o.Release.Resolve()
 	if err != nil {
 		return err
 	}
 	if rel.Service == "" || rel.Environment == "" {
-		return fmt.Errorf("reconcile: give --service and --environment (or set them in %s)", ConfigFile)
+		return fmt.Errorf("reconcile: give --service and --environment (or set them in %s)", options.ConfigFile)
 	}
 	app := cmp.Or(o.App, rel.Service)
 	eng, err := o.Policy.Engine(ctx)
 	if err != nil {
 		return err
 	}
-	output, err := o.Artifacts.outputPaths()
+	output, err := o.Artifacts.OutputPaths()
 	if err != nil {
 		return err
 	}
-	r, err := release.ReconcilePM2(ctx, o.Store.Open, release.PM2Request{PM2: &pm2.Client{Bin: o.PM2, Home: release.PM2Home(o.PM2Home, g.getenv)}, App: app, Dir: o.Dir, MainBranches: o.MainBranches,
-		Request: reconcile.Request{Service: rel.Service, Environment: rel.Environment, Output: output, Release: rel.ID, Actor: actor(o.Actor, g),
-			Now: g.clock(), Tolerance: o.Tolerance, PostmortemDue: eng.PostmortemDue(), NewID: g.NewID}})
+	r, err := release.ReconcilePM2(ctx, o.Store.Open, release.PM2Request{PM2: &pm2.Client{Bin: o.PM2, Home: release.PM2Home(o.PM2Home, g.Env)}, App: app, Dir: o.Dir, MainBranches: o.MainBranches,
+		Request: reconcile.Request{Service: rel.Service, Environment: rel.Environment, Output: output, Release: rel.ID, Actor: g.Actor(o.Actor),
+			Now: g.Clock(), Tolerance: o.Tolerance, PostmortemDue: eng.PostmortemDue(), NewID: g.NewID}})
 	if err != nil {
 		return err
 	}
-	if o.Output.Format == "json" {
-		err = writeJSON(s.Out, r.Record)
-	} else {
-		err = console.Reconciled(s.Out, app, rel, r)
-	}
-	if err != nil {
+	if err := console.Print(s.Out, o.Output.Format, r.Record, func(w io.Writer) error { return console.Reconciled(w, app, rel, r) }); err != nil {
 		return err
 	}
 	if !r.Record.Allow {

@@ -9,9 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+	"github.com/localizevideos/shipgate/internal/atomicfile"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/internal/timespec"
-	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/report"
 )
 
@@ -23,43 +24,15 @@ type auditReportOptions struct {
 	Out                  string
 	Checkpoint           string
 	PublicKey            string
-	Store                StoreOptions
-	Policy               PolicyOptions
-	Ev                   EvidenceOptions
+	Store                options.Store
+	Policy               options.Policy
+	Ev                   options.Evidence
 }
 
-func newAuditReportCmd(s Streams, g *globals) *cobra.Command {
+func newAuditReportCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &auditReportOptions{}
 	c := &cobra.Command{
-		Use:   "report --since TIME --until TIME --format md|html|json|csv [--out FILE]",
-		Short: "Write the audit report of a period: each release's evidence, decisions and violations, and the figures",
-		Long: `Write the audit report of the releases gated in a period: for each, its
-evidence, its decisions with every violation and an explanation (which
-documents satisfied which rule; what failed and what would have made it
-pass), overrides, approvals, deploys, rollbacks and postmortems; and a
-summary: denials by rule, emergency releases, violations opened, closed and
-overdue, postmortem lead time, change failure rate, time to restore,
-rollback against deploy time, releases during freezes.
-
-The ledger is verified first (with --checkpoint, against a signed
-checkpoint too) and the result is stated at the top. A broken ledger still
-gets its report, and the command exits 1.
-
-The period runs from --since, included, to --until. A date given to
---until includes that day (the period ends at the next midnight UTC); any
-other time ends the period, excluded. Each flag takes
-` + timespec.Help + `.
-
-The policy set (--policies, --data, --bundle) gives the rule titles, the
-freeze calendar and the replays behind the explanations.
-
-Formats: md (Markdown), html (one self-contained file, printable), json (the
-model, documented in docs/audit.md), csv (one row per release).
-
-Exit codes: 0 written from an intact ledger, 1 the ledger is broken (the
-report is written and says so), 2 error.`,
-		Example: `  shipgate audit report --since 2026-11-01 --until 2026-11-30 --format html --out november.html
-  shipgate audit report --since 2026-11-01 --until 2026-11-30 --format md --checkpoint cp.json --public-key .shipgate/keys/checkpoint.pub`,
+		Use:  "report --since TIME --until TIME --format md|html|json|csv [--out FILE]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return auditReportRun(c.Context(), s, g, o)
@@ -68,8 +41,8 @@ report is written and says so), 2 error.`,
 	f := c.Flags()
 	timespec.Var(f, &o.Since, "since", "the start of the period, included (required): "+timespec.Help)
 	timespec.Var(f, &o.Until, "until", "the end of the period; a date includes that day, any other time is excluded (required): "+timespec.Help)
-	nameVar(f, &o.Service, "service", "", "only this service's releases")
-	nameVar(f, &o.Environment, "environment", "", "only this environment's releases")
+	options.NameVar(f, &o.Service, "service", "", "only this service's releases")
+	options.NameVar(f, &o.Environment, "environment", "", "only this environment's releases")
 	f.StringVar(&o.Format, "format", "", "report format: "+strings.Join(report.Formats, ", ")+" (required)")
 	f.StringVar(&o.Out, "out", "", "write the report to FILE instead of stdout")
 	f.StringVar(&o.Checkpoint, "checkpoint", "", "signed checkpoint file to verify the ledger against")
@@ -83,8 +56,8 @@ report is written and says so), 2 error.`,
 	return c
 }
 
-func auditReportRun(ctx context.Context, s Streams, g *globals, o *auditReportOptions) error {
-	now := g.clock()
+func auditReportRun(ctx context.Context, s Streams, g *options.Globals, o *auditReportOptions) error {
+	now := g.Clock()
 	since, err := o.Since.Time(now)
 	if err != nil {
 		return err
@@ -99,15 +72,9 @@ func auditReportRun(ctx context.Context, s Streams, g *globals, o *auditReportOp
 	if !slices.Contains(report.Formats, o.Format) {
 		return fmt.Errorf("--format %q: want one of %s", o.Format, strings.Join(report.Formats, ", "))
 	}
-	var cp *ledger.Checkpoint
-	if o.Checkpoint != "" {
-		pub, err := publicKey(o.PublicKey, g)
-		if err != nil {
-			return err
-		}
-		if cp, err = readCheckpoint(o.Checkpoint, pub); err != nil {
-			return err
-		}
+	cp, _, err := g.ReadCheckpoint(o.Checkpoint, o.PublicKey)
+	if err != nil {
+		return err
 	}
 	eng, err := o.Policy.Engine(ctx)
 	if err != nil {
@@ -134,18 +101,14 @@ func auditReportRun(ctx context.Context, s Streams, g *globals, o *auditReportOp
 	write := func(w io.Writer) error { return report.Write(w, rep, o.Format) }
 	if o.Out == "" {
 		err = write(s.Out)
-	} else if err = writeFileAtomic(o.Out, write); err == nil {
+	} else if err = atomicfile.Write(o.Out, 0o644, write); err == nil {
 		_, err = fmt.Fprintf(s.Out, "audit report of %d releases written to %s\n", len(rep.Releases), o.Out)
 	}
 	if err != nil {
 		return err
 	}
 	if ierr := rep.Integrity.Err; ierr != nil {
-		code := ExitError
-		if isBreak(ierr) {
-			code = ExitDeny
-		}
-		return &exitError{code: code, err: fmt.Errorf("the report states it at the top: %w", ierr)}
+		return ledgerExit(fmt.Errorf("the report states it at the top: %w", ierr))
 	}
 	return nil
 }

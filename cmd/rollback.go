@@ -2,15 +2,12 @@ package cmd
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
-	"github.com/localizevideos/shipgate/artifact"
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/format/console"
@@ -19,137 +16,24 @@ import (
 	"github.com/localizevideos/shipgate/runner"
 )
 
-func init() { addCommand(newRollbackCmd) }
-
-// artifactConfig is the artifacts section of shipgate.yaml.
-type artifactConfig = artifact.Config
-
-// ArtifactOptions choose the artifact store and, for a build, the build
-// output to keep in it.
-type ArtifactOptions struct {
-	Paths []string
-	Dir   string
-	// Off: keep nothing (run build --no-artifact); rebuild instead of
-	// restoring (rollback --rebuild).
-	Off bool
-	g   *globals
-}
-
-func (o *ArtifactOptions) addStoreFlag(fs *pflag.FlagSet, g *globals) {
-	o.g = g
-	fs.StringVar(&o.Dir, "artifact-store", "", "directory of the build artifacts (default: the config's artifacts.dir, or "+artifact.DefaultDir+")")
-}
-
-// Store opens the artifact store the flags and shipgate.yaml name.
-func (o *ArtifactOptions) Store() (*artifact.Store, error) {
-	cfg, err := o.config()
-	if err != nil {
-		return nil, err
-	}
-	return cfg.Store(o.Dir, o.configName(), o.g.clock)
-}
-
-// outputPaths are the build output whose tree digest is recorded:
-// --artifact, else the config's artifacts.paths, with or without
-// --no-artifact (which only keeps the archive out of the store).
-func (o *ArtifactOptions) outputPaths() ([]string, error) {
-	if len(o.Paths) > 0 {
-		return artifact.CleanPaths(o.Paths)
-	}
-	cfg, err := o.config()
-	if err != nil {
-		return nil, err
-	}
-	return cfg.OutputPaths(o.configName())
-}
-
-func (o *ArtifactOptions) config() (artifactConfig, error) {
-	if o.g == nil {
-		return artifactConfig{}, nil
-	}
-	cfg, err := o.g.config()
-	return cfg.Artifacts, err
-}
-
-func (o *ArtifactOptions) configName() string {
-	if o.g != nil && o.g.ConfigPath != "" {
-		return o.g.ConfigPath
-	}
-	return ConfigFile
-}
-
-// RollbackOptions say how to roll the app back: shared by shipgate rollback
-// and shipgate verify --rollback-on-fail.
-type RollbackOptions struct {
-	Dir          string
-	Build        string
-	Emergency    bool
-	Flag         string
-	FlagsFile    string
-	Trigger      string
-	Reason       string
-	MainBranches []string
-	Artifacts    ArtifactOptions
-}
-
-// AddFlags binds the options to fs.
-func (o *RollbackOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
-	fs.StringVar(&o.Dir, "dir", ".", "the app's git checkout: the one the deploy command restarts")
-	fs.StringVar(&o.Build, "build", "npm run build", "the build command a fast rollback runs after the checkout when the verified artifact cannot be restored (no shell; \"\" for none)")
-	fs.StringSliceVar(&o.MainBranches, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
-	o.Artifacts.addStoreFlag(fs, g)
-	fs.BoolVar(&o.Artifacts.Off, "rebuild", false, "rebuild with --build instead of restoring the target's verified artifact")
-}
-
 // rollbackOptions are the flags of `shipgate rollback`.
 type rollbackOptions struct {
-	stepOptions
-	Rollback RollbackOptions
+	options.Step
+	Rollback options.Rollback
 }
 
-func newRollbackCmd(s Streams, g *globals) *cobra.Command {
+func newRollbackCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &rollbackOptions{}
 	c := &cobra.Command{
-		Use:   "rollback --release ID [--emergency --flag NAME]",
-		Short: "Roll a release back (fast: the last verified commit; emergency: a flag off) and record it",
-		Long: `Roll the release back and record what happened as a Rollback in the ledger.
-A rollback is never gated: it runs during a freeze or an incident too, and
-it is always recorded, failed or not, with the duration of every step so the
-rule "rollback faster than deploy" judges real numbers.
-
-Fast (the default): find the newest release of the same service and
-environment whose verify gate allowed (other than this one, and not rolled
-back since), check its commit out in --dir (git checkout --detach), put
-back the build output that release was verified with (the artifact its
-Build recorded, kept by shipgate run build in --artifact-store and checked
-against the recorded digest), and restart with the approved deploy command
-of the policy data (services.<service>.deploy_commands). When the artifact
-is missing, does not match its digest or was never kept (or with
---rebuild), it runs --build instead, and the Rollback says so.
-
-Emergency (--emergency --flag NAME): turn NAME off in the app's flags file
-(--flags-file, default DIR/flags.json) and restart with the approved deploy
-command.
-
-With --server (or $SHIPGATE_SERVER, or server: in shipgate.yaml) the
-steps still run here, on --dir and --artifact-store; the server answers
-the target, its verified artifact and the approved deploy command from its
-ledger and policy data (GET /v1/releases/{id}/rollback-target), and the
-Rollback is recorded on the server as its DSSE envelope (the server must
-trust the signing key: shipgate serve --trusted-key).
-
-Exit codes: 0 the rollback completed; 1 it failed (and was recorded as
-failed); 2 an error before anything could be recorded (no Plan for the
-release, a ledger that cannot be written, bad flags).`,
-		Example: `  shipgate rollback --release lv-2026-11-26.2 --dir /srv/localizevideos/app
-  shipgate rollback --release lv-2026-11-26.2 --dir /srv/localizevideos/app --emergency --flag new-session-store`,
+		Use:  "rollback --release ID [--emergency --flag NAME]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return rollbackCmdRun(c.Context(), s, g, o)
 		},
 	}
 	f := c.Flags()
-	o.stepOptions.addFlags(c, g, "who rolls back")
+	o.Step.AddFlags(f, g, "who rolls back")
+	_ = c.MarkFlagRequired("release")
 	o.Rollback.AddFlags(f, g)
 	f.BoolVar(&o.Rollback.Emergency, "emergency", false, "emergency rollback: turn --flag off and restart, instead of going back to the last verified commit")
 	f.StringVar(&o.Rollback.Flag, "flag", "", "the feature flag an emergency rollback turns off")
@@ -159,44 +43,29 @@ release, a ledger that cannot be written, bad flags).`,
 	return c
 }
 
-func (o *RollbackOptions) validate() error {
-	switch {
-	case o.Emergency && o.Flag == "":
-		return errors.New("--emergency needs --flag NAME: the flag to turn off")
-	case !o.Emergency && (o.Flag != "" || o.FlagsFile != ""):
-		return errors.New("--flag and --flags-file are for --emergency")
-	}
-	switch o.Trigger {
-	case rollback.TriggerManual, rollback.TriggerVerifyFailed, rollback.TriggerWatch:
-	default:
-		return fmt.Errorf("--trigger %q: want manual, verify-failed or watch", o.Trigger)
-	}
-	return nil
-}
-
-func rollbackCmdRun(ctx context.Context, s Streams, g *globals, o *rollbackOptions) error {
-	if err := o.Rollback.validate(); err != nil {
+func rollbackCmdRun(ctx context.Context, s Streams, g *options.Globals, o *rollbackOptions) error {
+	if err := o.Rollback.Validate(); err != nil {
 		return err
 	}
-	rel, err := o.Release.resolve()
+	rel, err := o.Release.Resolve()
 	if err != nil {
 		return err
 	}
-	b, signer, rel, err := o.open(ctx, s, rel)
+	b, signer, rel, err := o.Open(ctx, s.Err, rel)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	return doRollback(ctx, s, b, signer, rel, &o.Rollback, actor(o.Actor, g))
+	return doRollback(ctx, s, b, signer, rel, &o.Rollback, g.Actor(o.Actor))
 }
 
 // doRollback rolls rel back as o says and records it in b, signed by
 // signer when it is not nil (release.Rollback), and reports it.
-func doRollback(ctx context.Context, s Streams, b release.Backend, signer *evidence.Signer, rel engine.Release, o *RollbackOptions, who string) error {
+func doRollback(ctx context.Context, s Streams, b release.Backend, signer *evidence.Signer, rel engine.Release, o *options.Rollback, who string) error {
 	host, _ := os.Hostname()
 	out, err := release.Rollback(ctx, b, release.RollbackRequest{Release: rel, Emergency: o.Emergency, Flag: o.Flag, FlagsFile: o.FlagsFile,
 		Trigger: o.Trigger, Reason: o.Reason, Build: strings.Fields(o.Build), Dir: o.Dir, MainBranches: o.MainBranches,
-		Artifacts: o.Artifacts.Store, Rebuild: o.Artifacts.Off, OutputPaths: o.Artifacts.outputPaths,
+		Artifacts: o.Artifacts.Store, Rebuild: o.Artifacts.Off, OutputPaths: o.Artifacts.OutputPaths,
 		Env: runner.Envelope{Version: Version, Host: host, Actor: who}, Signer: signer, Log: s.Err, Now: s.now})
 	if err != nil {
 		return err // exit 2: nothing ran, or what ran could not be recorded

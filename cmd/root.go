@@ -12,6 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/auditpack"
+	"github.com/localizevideos/shipgate/cmd/options"
+	"github.com/localizevideos/shipgate/docs/cli"
 	"github.com/localizevideos/shipgate/internal/buildinfo"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/schemas"
@@ -82,6 +85,19 @@ func ExitCode(err error) int {
 	return ExitError
 }
 
+// ledgerExit maps an error of reading or checking the ledger to its exit
+// code: 1 for a ledger that is broken (auditpack.IsBreak: its chain or
+// its tables do not hold), 2 for a fault; nil is nil.
+func ledgerExit(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case auditpack.IsBreak(err):
+		return &exitError{code: ExitDeny, err: err}
+	}
+	return &exitError{code: ExitError, err: err}
+}
+
 // Execute runs the command line args and returns the exit code. It never
 // exits the process itself, so deferred work always runs.
 func Execute(ctx context.Context, args []string, s Streams) int {
@@ -101,8 +117,6 @@ func Execute(ctx context.Context, args []string, s Streams) int {
 func NewRoot(s Streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "shipgate",
-		Short:         "Policy-as-code release gates with evidence and a tamper-evident record",
-		Long:          "shipgate decides at each release gate (deploy, verify, complete, flag) whether a release may go on,\nfrom evidence JSON checked against schemas and Rego policies.\n\nExit codes: 0 allow, 1 deny, 2 error.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
@@ -118,22 +132,45 @@ func NewRoot(s Streams) *cobra.Command {
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
 	root.SetFlagErrorFunc(flagError)
-	g := &globals{Getenv: s.Getenv, Now: s.Now, NewID: s.NewID}
+	// Every --output is checked before its command runs (options.Output).
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return options.CheckOutput(c.Flags()) }
+	g := &options.Globals{Getenv: s.Getenv, Now: s.Now, NewID: s.NewID}
 	g.AddFlags(root.PersistentFlags())
-	root.AddCommand(newInitCmd(s, g), newGateCmd(s, g), newEvidenceCmd(s, g), newPolicyCmd(s, g),
-		newViolationsCmd(s, g), newPostmortemCmd(s, g), newStatusCmd(s, g), newAuditCmd(s, g), newDecisionCmd(s, g), newRunCmd(s, g), newVerifyCmd(s, g),
-		newVersionCmd(s))
-	for _, c := range commands {
+	for _, c := range []func(Streams, *options.Globals) *cobra.Command{
+		newInitCmd, newExampleCmd, newGateCmd, newEvidenceCmd, newPolicyCmd, newViolationsCmd, newPostmortemCmd,
+		newStatusCmd, newAuditCmd, newDecisionCmd, newRunCmd, newVerifyCmd, newWatchCmd, newRollbackCmd,
+		newHoldCmd, newUnholdCmd, newCollectCmd, newReconcileCmd, newTokenCmd, newServeCmd,
+	} {
 		root.AddCommand(c(s, g))
 	}
+	root.AddCommand(newVersionCmd(s))
+	applyDocs(root)
 	return root
 }
 
-// flagError reports a bad flag. A time flag's error names the flag, the
-// text and the forms itself, without pflag's "invalid argument" around it.
-// flagError shows a refused time or name as its own error: pflag quotes a
-// refused value whole, and a name error shows it escaped and cut (a 10 KiB
-// release id), with the flag named.
+// applyDocs gives c and every command below it the summary, description
+// and examples of its page of the command-line reference (docs/cli), so
+// that --help shows what the reference says. A command without a page
+// keeps what it has (TestEveryCommandHasPage finds it); a page that
+// cannot be read is a bug of the build, and panics at once.
+func applyDocs(c *cobra.Command) {
+	p, ok, err := cli.Lookup(c.CommandPath())
+	if err != nil {
+		panic(err)
+	}
+	if ok {
+		c.Short, c.Long, c.Example = p.Short, p.Long, p.Example
+	}
+	for _, sub := range c.Commands() {
+		applyDocs(sub)
+	}
+}
+
+// flagError shows a refused time or name as its own error, without
+// pflag's "invalid argument" around it: a time error names the flag, the
+// text and the forms itself, and pflag would quote a refused value whole
+// where a name error shows it escaped and cut (a 10 KiB release id), with
+// the flag named.
 func flagError(_ *cobra.Command, err error) error {
 	var te *timespec.Error
 	if errors.As(err, &te) {
@@ -145,10 +182,3 @@ func flagError(_ *cobra.Command, err error) error {
 	}
 	return err
 }
-
-// commands are the top-level commands a file of this package adds to the
-// tree from its init function, so that each command keeps to its own file.
-var commands []func(Streams, *globals) *cobra.Command
-
-// addCommand registers a top-level command; call it from init.
-func addCommand(c func(Streams, *globals) *cobra.Command) { commands = append(commands, c) }

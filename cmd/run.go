@@ -8,75 +8,27 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+	"github.com/localizevideos/shipgate/format"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/runner"
 )
 
-// recordTimeout bounds writing a step's outcome, which happens even after
-// Ctrl-C: what ran must be on record.
-const recordTimeout = release.RecordTimeout
-
 // runOptions are the flags of `shipgate run`.
 type runOptions struct {
-	stepOptions
-	Step         string
+	options.Step
+	Name         string // build or deploy
 	Argv         []string
 	Dir          string
 	MainBranches []string
-	Artifacts    ArtifactOptions
+	Artifacts    options.Artifacts
 }
 
-func newRunCmd(s Streams, g *globals) *cobra.Command {
+func newRunCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &runOptions{}
 	c := &cobra.Command{
-		Use:   "run STEP --release ID [flags] -- CMD ARGS...",
-		Short: "Run a release step's command (build, deploy) and record what happened; deploy runs only if the deploy gate allows",
-		Long: `Run CMD ARGS (no shell) in --dir, stream its output, and record what really
-happened as evidence in the ledger: the argv, start, end, duration, exit code,
-the SHA-256 of stdout and stderr, the last 20 lines of output, the CI run,
-and the git facts of the checkout. subject.commit is the checkout's HEAD, so
-evidence from another commit does not count for the release.
-
-  build   run CMD, record a Build (passed when it exits 0) with the
-          checkout it ran in (data.source: clean only if it was clean
-          before CMD and still is after, at the same commit). A passed
-          build's output (--artifact, else artifacts.paths in
-          shipgate.yaml) is recorded by its tree digest
-          (data.artifact.tree) and kept in the artifact store as a tar.gz
-          named by its SHA-256 (data.artifact.digest), for shipgate
-          rollback to restore instead of rebuilding.
-  deploy  first record a Deploy request (the argv, the deployer, the trigger,
-          the checkout's branch, cleanliness and reachability from main,
-          and the tree digest of the build output in the checkout) and
-          evaluate the deploy gate with it, printing the decision like
-          shipgate gate: it denies a build of uncommitted changes and build
-          output that is not what the newest passed Build produced
-          (forbidden.hot-patch). Only if it allows, run CMD and record the
-          Deploy's outcome (succeeded or failed).
-
-Every document is signed with --signing-key (ed25519) in a DSSE envelope,
-which the ledger keeps beside the document; gates verify it against the
-trusted keys (--trusted-key) and policies can require it (signing in the
-policy data). Without --signing-key, shipgate init's key signs, or else an
-evidence key created on first use in .shipgate/keys/.
-
-The release's service and environment come from the flags, then
-shipgate.yaml, then the release's Plan; its commit is the checkout's HEAD
-(--commit, if given, must be that commit).
-
-With --server (or $SHIPGATE_SERVER, or server: in shipgate.yaml) the
-command still runs here, but the evidence is recorded on the server, sent
-as its DSSE envelope (the server must trust the signing key: shipgate serve
---trusted-key), and the deploy gate is the server's: it decides at its own
-time with its own policies. The release's Plans are read from the server.
-
-Exit codes: the command's exit code once it has run (0 when it succeeded);
-1 when the deploy gate denies (the command is not run); 2 on an error,
-including evidence that could not be recorded, even after a command that
-succeeded.`,
-		Example: `  shipgate run build --release lv-2026-11-26.1 -- npm run build
-  shipgate run deploy --release lv-2026-11-26.1 -- pm2 restart localizevideos-app --update-env`,
+		Use: "run STEP --release ID [flags] -- CMD ARGS...",
 		Args: func(c *cobra.Command, args []string) error {
 			dash := c.ArgsLenAtDash()
 			switch {
@@ -90,34 +42,35 @@ succeeded.`,
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			o.Step, o.Argv = args[0], args[1:]
+			o.Name, o.Argv = args[0], args[1:]
 			return runRun(c.Context(), s, g, o)
 		},
 	}
 	f := c.Flags()
-	o.stepOptions.addFlags(c, g, "who runs the step")
+	o.Step.AddFlags(f, g, "who runs the step")
+	_ = c.MarkFlagRequired("release")
 	f.StringVar(&o.Dir, "dir", ".", "the git checkout the step builds or deploys; CMD runs there")
-	f.StringSliceVar(&o.MainBranches, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
+	options.MainBranchVar(f, &o.MainBranches)
 	f.StringSliceVar(&o.Artifacts.Paths, "artifact", nil, "build output, relative to --dir, that a passed build records and keeps for rollback, and a deploy compares (repeatable; default: the config's artifacts.paths)")
 	f.BoolVar(&o.Artifacts.Off, "no-artifact", false, "keep no archive of this build's output (its tree digest is still recorded)")
-	o.Artifacts.addStoreFlag(f, g)
+	o.Artifacts.AddStoreFlag(f, g)
 	return c
 }
 
-func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
-	if o.Step != "build" && o.Step != "deploy" {
-		return fmt.Errorf("run %s: only build and deploy are recorded steps", o.Step)
+func runRun(ctx context.Context, s Streams, g *options.Globals, o *runOptions) error {
+	if o.Name != "build" && o.Name != "deploy" {
+		return fmt.Errorf("run %s: only build and deploy are recorded steps", o.Name)
 	}
 	// Bad artifact settings are a usage error, found before the command.
-	if _, err := o.Artifacts.outputPaths(); err != nil {
+	if _, err := o.Artifacts.OutputPaths(); err != nil {
 		return err
 	}
-	if o.Step == "build" {
+	if o.Name == "build" {
 		if _, err := o.Artifacts.Store(); err != nil {
 			return err
 		}
 	}
-	rel, err := o.Release.resolve()
+	rel, err := o.Release.Resolve()
 	if err != nil {
 		return err
 	}
@@ -125,42 +78,35 @@ func runRun(ctx context.Context, s Streams, g *globals, o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	v, err := o.Ev.Validator()
+	v, signer, err := o.Ev.ValidatorSigning(&o.Sign, s.Err)
 	if err != nil {
 		return err
 	}
-	signer, err := o.Sign.Signer(s.Err)
-	if err != nil {
-		return err
-	}
-	if v, err = trustSigner(v, &o.Ev, signer); err != nil {
-		return err
-	}
-	b, err := o.Remote.backend(ctx, &o.Store, backendOptions{Policy: &o.Policy, Lazy: true, V: v})
+	b, err := o.Remote.Backend(ctx, &o.Store, options.BackendOptions{Policy: &o.Policy, Lazy: true, V: v})
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	paths, _ := o.Artifacts.outputPaths() // checked above
+	paths, _ := o.Artifacts.OutputPaths() // checked above
 	host, _ := os.Hostname()
-	st := &release.Step{B: b, Signer: signer, Facts: facts, CI: runner.DetectCI(g.getenv), Dir: o.Dir, MainBranches: o.MainBranches,
-		Argv: o.Argv, OutputPaths: paths, Log: s.Err, Now: s.now, Env: runner.Envelope{Version: Version, Host: host, Actor: actor(o.Actor, g)},
+	st := &release.Step{B: b, Signer: signer, Facts: facts, CI: runner.DetectCI(g.Env), Dir: o.Dir, MainBranches: o.MainBranches,
+		Argv: o.Argv, OutputPaths: paths, Log: s.Err, Now: s.now, Env: runner.Envelope{Version: Version, Host: host, Actor: g.Actor(o.Actor)},
 		Run: &runner.Runner{Stdout: s.Out, Stderr: s.Err, Dir: o.Dir, Now: s.now},
 	}
-	named, err := st.Name(ctx, v, rel, ConfigFile)
+	named, err := st.Name(ctx, v, rel, options.ConfigFile)
 	if err != nil {
 		return err
 	}
 	if !o.Artifacts.Off {
 		st.Keep = release.KeepArtifact(o.Artifacts.Store, o.Dir, paths)
 	}
-	if o.Step == "build" {
+	if o.Name == "build" {
 		r, err := st.Build(ctx)
 		return recorded(s, r, err)
 	}
 	dep, d, err := st.AskDeploy(ctx, named)
 	if d != nil {
-		if werr := writeDecision(s.Out, "text", d); werr != nil {
+		if werr := format.Text(s.Out, d); werr != nil {
 			return werr
 		}
 	}

@@ -9,61 +9,27 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/server"
 )
-
-func init() { addCommand(newServeCmd) }
 
 type serveOptions struct {
 	Listen     string
 	MaxBody    int64
 	SigningKey string
-	Policy     PolicyOptions
-	Ev         EvidenceOptions
-	Store      StoreOptions
+	Policy     options.Policy
+	Ev         options.Evidence
+	Store      options.Store
 	// SweepInterval is how often the server sweeps for deploys whose smoke
 	// tests were skipped; 0 never.
 	SweepInterval time.Duration
 }
 
-func newServeCmd(s Streams, g *globals) *cobra.Command {
+func newServeCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &serveOptions{}
 	c := &cobra.Command{
-		Use:   "serve --store sqlite://FILE|postgres://URL [--listen ADDR]",
-		Short: "Serve the HTTP API (and the dashboard) over one ledger; several servers may share a PostgreSQL store",
-		Long: `Serve the authenticated JSON API under /v1/, the operations endpoints
-/healthz, /readyz and /metrics, and the dashboard at /.
-
-Every API request needs a token (Authorization: Bearer TOKEN) of a role the
-route admits; create the first one with shipgate token create --role admin.
-Decisions are recorded before they are answered. Logs are JSON lines on
-stderr. SIGINT or SIGTERM stops accepting connections and finishes the
-requests in flight (decisions being recorded included) before exiting; a
-request not done a second later is dropped unanswered and its decision
-rolled back (exit 130 or 143).
-
-Several servers can share one PostgreSQL store (postgres://...): the ledger
-stays one linear chain. Give them the same --signing-key.
-
-The server signs the approvals, overrides and holds it records from
-approver tokens with --signing-key (default .shipgate/keys/server.key,
-created on first start): that signature is what makes them count as the
-token's person's (policy data signing.servers; the server adds its own
-key). A pipeline token cannot record any of them.
-
-Every --sweep-interval (1m by default; 0 never) the server sweeps the ledger
-as shipgate violations sweep does: each succeeded deploy whose smoke tests
-no verify gate judged within verification.deadline opens
-forbidden.skipped-smoke-tests, once, and a warning line is logged for it.
-Several servers sweeping one store open each violation once.
-
-The dashboard's sessions are sealed with $SHIPGATE_SESSION_KEY (64 hex
-digits, the same on every replica); without it each process makes a key of
-its own, and a restart signs everybody out.`,
-		Example: `  shipgate token create --store sqlite://ledger.db --role admin --name ops
-  shipgate serve --store sqlite://ledger.db --listen 127.0.0.1:8080
-  shipgate serve --store 'postgres://shipgate@db:5432/shipgate' --listen :8080`,
+		Use:  "serve --store sqlite://FILE|postgres://URL [--listen ADDR]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return serveRun(c.Context(), s, g, o)
@@ -80,7 +46,7 @@ its own, and a restart signs everybody out.`,
 	return c
 }
 
-func serveRun(ctx context.Context, s Streams, g *globals, o *serveOptions) error {
+func serveRun(ctx context.Context, s Streams, g *options.Globals, o *serveOptions) error {
 	log := slog.New(slog.NewJSONHandler(s.Err, nil))
 	if o.SweepInterval < 0 {
 		return fmt.Errorf("--sweep-interval %s: want a positive duration, or 0 never to sweep", o.SweepInterval)
@@ -115,14 +81,14 @@ func serveRun(ctx context.Context, s Streams, g *globals, o *serveOptions) error
 	if err != nil {
 		return err
 	}
-	key, err := server.ParseSessionKey(g.getenv("SHIPGATE_SESSION_KEY"))
+	key, err := server.ParseSessionKey(g.Env("SHIPGATE_SESSION_KEY"))
 	if err != nil {
 		return err
 	}
 	srv, err := server.New(server.Config{Store: st, Engine: eng, Validator: v, Signer: signer, Logger: log, MaxBody: o.MaxBody,
-		Version: Version, SessionKey: key, Clock: g.clock, SweepInterval: o.SweepInterval})
+		Version: Version, SessionKey: key, Clock: g.Clock, SweepInterval: o.SweepInterval})
 	if err != nil {
 		return err
 	}
-	return srv.ListenAndServe(ctx, o.Listen, o.Policy.describe(), id)
+	return srv.ListenAndServe(ctx, o.Listen, o.Policy.Describe(), id)
 }

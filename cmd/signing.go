@@ -3,62 +3,23 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
-	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/internal/project"
 )
 
-// keyring reads the trusted public keys (project.Keyring).
-var keyring = project.Keyring
-
-// seal signs and decodes a document the command records (project.Seal).
-var seal = project.Seal
-
-// SigningOptions choose the key that signs the evidence a command produces.
-type SigningOptions struct {
-	Key string
-}
-
-// AddFlags binds the options to fs.
-func (o *SigningOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Key, "signing-key", "", "ed25519 private key (PEM, PKCS #8) that signs the recorded evidence (default: "+project.EvidenceKey+", made by shipgate init or on first use; "+project.CheckpointKey+" in a project whose init made none)")
-}
-
-// Signer reads the signing key, or the project's default
-// (project.EvidenceSigner), creating it if need be and saying so on errOut.
-func (o *SigningOptions) Signer(errOut io.Writer) (*evidence.Signer, error) {
-	return project.EvidenceSigner(o.Key, errOut)
-}
-
-// trustSigner returns v trusting also the key that signs what this command
-// records: a command holding the private key can vouch for its public half.
-func trustSigner(v *evidence.Validator, o *EvidenceOptions, s *evidence.Signer) (*evidence.Validator, error) {
-	return project.TrustSigner(v, o.TrustedKeys, s)
-}
-
 type evidenceSignOptions struct {
 	Path string
-	Ev   EvidenceOptions
-	Sign SigningOptions
+	Ev   options.Evidence
+	Sign options.Signing
 }
 
 func newEvidenceSignCmd(s Streams) *cobra.Command {
 	o := &evidenceSignOptions{}
 	c := &cobra.Command{
-		Use:   "sign FILE",
-		Short: "Validate an evidence document and write it signed, as a DSSE envelope, to stdout",
-		Long: `Validate the evidence document FILE and write it to stdout in a DSSE
-envelope (payloadType ` + evidence.PayloadType + `) signed with
---signing-key. Evidence that shipgate records itself (run, collect) is signed
-already; this is for documents produced elsewhere by a trusted system.`,
-		Example: `  openssl genpkey -algorithm ed25519 -out ci.key
-  openssl pkey -in ci.key -pubout -out ci.pub
-  shipgate evidence sign examples/localizevideos/evidence/allowed/plan.json --signing-key ci.key > plan.dsse.json
-  shipgate evidence add plan.dsse.json --trusted-key ci.pub`,
+		Use:  "sign FILE",
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Path = args[0]
@@ -71,15 +32,8 @@ already; this is for documents produced elsewhere by a trusted system.`,
 }
 
 func evidenceSignRun(ctx context.Context, s Streams, o *evidenceSignOptions) error {
-	v, err := o.Ev.Validator()
+	v, signer, err := o.Ev.ValidatorSigning(&o.Sign, s.Err)
 	if err != nil {
-		return err
-	}
-	signer, err := o.Sign.Signer(s.Err)
-	if err != nil {
-		return err
-	}
-	if v, err = trustSigner(v, &o.Ev, signer); err != nil {
 		return err
 	}
 	env, err := project.SignFile(ctx, v, signer, o.Path)

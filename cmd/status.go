@@ -5,29 +5,24 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/gate"
 )
 
 type statusOptions struct {
-	ledgerOptions
+	options.Ledger
 	Release string
-	Ev      EvidenceOptions
+	Ev      options.Evidence
 }
 
-func newStatusCmd(s Streams, g *globals) *cobra.Command {
+func newStatusCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &statusOptions{}
 	c := &cobra.Command{
-		Use:   "status --release ID",
-		Short: "The release's checklist: each step done, missing or failed, open violations, and the next command",
-		Example: `  shipgate status --release lv-2026-11-26.1
-  shipgate status --release lv-2026-11-26.1 -o json`,
+		Use:  "status --release ID",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.Output.validate(); err != nil {
-				return err
-			}
-			b, err := o.open(c.Context(), backendOptions{Ev: &o.Ev, LocalEv: true, ReadOnly: true})
+			b, err := o.Ledger.Open(c.Context(), options.BackendOptions{Ev: &o.Ev, LocalEv: true, ReadOnly: true})
 			if err != nil {
 				return err
 			}
@@ -36,12 +31,12 @@ func newStatusCmd(s Streams, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return emit(s.Out, o.Output, st, func(w io.Writer, st *gate.ReleaseStatus) error { return console.Status(w, st, s.now()) })
+			return console.Emit(s.Out, o.Output.Format, st, func(w io.Writer, st *gate.ReleaseStatus) error { return console.Status(w, st, s.now()) })
 		},
 	}
-	nameVar(c.Flags(), &o.Release, "release", "", "release id (required)")
+	options.NameVar(c.Flags(), &o.Release, "release", "", "release id (required)")
 	_ = c.MarkFlagRequired("release")
 	o.Ev.AddFlags(c.Flags())
-	o.addFlags(c.Flags(), g)
+	o.Ledger.AddFlags(c.Flags(), g)
 	return c
 }

@@ -3,32 +3,19 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"time"
 
-	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/api"
 	"github.com/localizevideos/shipgate/auth"
+	"github.com/localizevideos/shipgate/cmd/options"
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/store"
 )
 
-func init() { addCommand(newTokenCmd) }
-
-func newTokenCmd(s Streams, g *globals) *cobra.Command {
+func newTokenCmd(s Streams, g *options.Globals) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "token",
-		Short: "Create, list and revoke the API tokens of shipgate serve",
-		Long: `API tokens of shipgate serve. A token carries one role:
-
-  pipeline  ingest evidence, ask gates, read a release's status, add postmortems
-  approver  approve and override releases (not one they deployed), read, add postmortems
-  auditor   read everything, verify the ledger
-  admin     manage tokens (nothing else)
-
-The secret is shown once, when created; the store keeps only its SHA-256.
-Tokens are never deleted: a revoked token stays listed with who revoked it
-and when.`,
+		Use: "token",
 	}
 	c.AddCommand(newTokenCreateCmd(s, g), newTokenListCmd(s, g), newTokenRevokeCmd(s, g))
 	return c
@@ -38,12 +25,12 @@ type tokenCreateOptions struct {
 	Name   string
 	Role   string
 	Actor  string
-	Store  StoreOptions
-	Output OutputOptions
+	Store  options.Store
+	Output options.Output
 }
 
 // withTokens opens the store's token table (auth.StoreOf) for do.
-func withTokens(ctx context.Context, so *StoreOptions, do func(*auth.Tokens) error) error {
+func withTokens(ctx context.Context, g *options.Globals, so *options.Store, do func(*auth.Tokens) error) error {
 	db, err := so.Open(ctx)
 	if err != nil {
 		return err
@@ -53,30 +40,24 @@ func withTokens(ctx context.Context, so *StoreOptions, do func(*auth.Tokens) err
 	if err != nil {
 		return err
 	}
-	return do(&auth.Tokens{Store: ts, Clock: so.g.clock, NewID: so.g.NewID})
+	return do(&auth.Tokens{Store: ts, Clock: g.Clock, NewID: g.NewID})
 }
 
-func newTokenCreateCmd(s Streams, g *globals) *cobra.Command {
+func newTokenCreateCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &tokenCreateOptions{}
 	c := &cobra.Command{
-		Use:   "create --role pipeline|approver|auditor|admin --name NAME",
-		Short: "Create a token and print its secret, once",
-		Example: `  shipgate token create --role admin --name ops
-  shipgate token create --role pipeline --name ci-localizevideos --output json`,
+		Use:  "create --role pipeline|approver|auditor|admin --name NAME",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.Output.validate(); err != nil {
-				return err
-			}
-			return withTokens(c.Context(), &o.Store, func(tokens *auth.Tokens) error {
-				secret, t, err := tokens.Create(c.Context(), o.Name, o.Role, "cli:"+actor(o.Actor, g))
+			return withTokens(c.Context(), g, &o.Store, func(tokens *auth.Tokens) error {
+				secret, t, err := tokens.Create(c.Context(), o.Name, o.Role, "cli:"+g.Actor(o.Actor))
 				if err != nil {
 					return fmt.Errorf("create token: %w", err)
 				}
 				v := api.NewTokenView(t)
 				v.Token = secret
 				if o.Output.Format == "json" {
-					return writeJSON(s.Out, v)
+					return console.JSON(s.Out, v)
 				}
 				fmt.Fprintf(s.Err, "created token %s for %s (role %s); the secret is shown this once:\n", t.ID, t.Name, t.Role)
 				_, err = fmt.Fprintln(s.Out, secret)
@@ -86,7 +67,7 @@ func newTokenCreateCmd(s Streams, g *globals) *cobra.Command {
 	}
 	c.Flags().StringVar(&o.Name, "name", "", "who the token speaks for: a person (compared with deployers) or a pipeline (required)")
 	c.Flags().StringVar(&o.Role, "role", "", "pipeline, approver, auditor or admin (required)")
-	personVar(c.Flags(), &o.Actor, "actor", "", "who creates it (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	options.ActorVar(c.Flags(), &o.Actor, "who creates it")
 	_ = c.MarkFlagRequired("name")
 	_ = c.MarkFlagRequired("role")
 	o.Store.AddFlags(c.Flags(), g)
@@ -95,24 +76,18 @@ func newTokenCreateCmd(s Streams, g *globals) *cobra.Command {
 }
 
 type tokenListOptions struct {
-	Store  StoreOptions
-	Output OutputOptions
+	Store  options.Store
+	Output options.Output
 }
 
-func newTokenListCmd(s Streams, g *globals) *cobra.Command {
+func newTokenListCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &tokenListOptions{}
 	c := &cobra.Command{
-		Use:   "list",
-		Short: "List every token, revoked ones included (never the secrets)",
-		Example: `  shipgate token list
-  shipgate token list -o json`,
+		Use:  "list",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.Output.validate(); err != nil {
-				return err
-			}
 			var ts []store.Token
-			err := withTokens(c.Context(), &o.Store, func(tokens *auth.Tokens) (err error) {
+			err := withTokens(c.Context(), g, &o.Store, func(tokens *auth.Tokens) (err error) {
 				if ts, err = tokens.List(c.Context()); err != nil {
 					return fmt.Errorf("list tokens: %w", err)
 				}
@@ -125,23 +100,7 @@ func newTokenListCmd(s Streams, g *globals) *cobra.Command {
 			for i, t := range ts {
 				views[i] = api.NewTokenView(t)
 			}
-			if o.Output.Format == "json" {
-				return writeJSON(s.Out, views)
-			}
-			if len(views) == 0 {
-				_, err := fmt.Fprintln(s.Out, "no tokens")
-				return err
-			}
-			rows := make([]table.Row, len(views))
-			for i, v := range views {
-				state := "active"
-				if !v.Active {
-					state = "revoked " + v.RevokedAt[:min(len(v.RevokedAt), 19)] + " by " + v.RevokedBy
-				}
-				created, _ := time.Parse(time.RFC3339Nano, v.CreatedAt)
-				rows[i] = table.Row{v.ID, v.Role, v.Name, fmt.Sprintf("created %s by %s, %s", created.UTC().Format("2006-01-02T15:04:05Z"), v.CreatedBy, state)}
-			}
-			return writeTable(s.Out, "", []int{20, 9, 24}, rows)
+			return console.Emit(s.Out, o.Output.Format, views, console.Tokens)
 		},
 	}
 	o.Store.AddFlags(c.Flags(), g)
@@ -152,20 +111,18 @@ func newTokenListCmd(s Streams, g *globals) *cobra.Command {
 type tokenRevokeOptions struct {
 	ID    string
 	Actor string
-	Store StoreOptions
+	Store options.Store
 }
 
-func newTokenRevokeCmd(s Streams, g *globals) *cobra.Command {
+func newTokenRevokeCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &tokenRevokeOptions{}
 	c := &cobra.Command{
-		Use:     "revoke ID",
-		Short:   "Revoke a token: every server refuses it from the next request on",
-		Example: `  shipgate token revoke tok_5f1c9e2a7b3d4068`,
-		Args:    cobra.ExactArgs(1),
+		Use:  "revoke ID",
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.ID = args[0]
-			return withTokens(c.Context(), &o.Store, func(tokens *auth.Tokens) error {
-				t, err := tokens.Revoke(c.Context(), o.ID, "cli:"+actor(o.Actor, g))
+			return withTokens(c.Context(), g, &o.Store, func(tokens *auth.Tokens) error {
+				t, err := tokens.Revoke(c.Context(), o.ID, "cli:"+g.Actor(o.Actor))
 				if err != nil {
 					return fmt.Errorf("revoke token: %w", err)
 				}
@@ -174,7 +131,7 @@ func newTokenRevokeCmd(s Streams, g *globals) *cobra.Command {
 			})
 		},
 	}
-	personVar(c.Flags(), &o.Actor, "actor", "", "who revokes it (default: $SHIPGATE_ACTOR, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $USER)")
+	options.ActorVar(c.Flags(), &o.Actor, "who revokes it")
 	o.Store.AddFlags(c.Flags(), g)
 	return c
 }

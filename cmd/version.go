@@ -3,30 +3,23 @@ package cmd
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/localizevideos/shipgate/cmd/options"
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/buildinfo"
 )
 
 type versionOptions struct {
-	Output OutputOptions
+	Output options.Output
 }
 
 func newVersionCmd(s Streams) *cobra.Command {
 	o := &versionOptions{}
 	c := &cobra.Command{
-		Use:   "version",
-		Short: "Print shipgate's version and commit, and the Go, OPA and CEL versions it was built with",
-		Example: `  shipgate version
-  shipgate version -o json`,
+		Use:  "version",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.Output.validate(); err != nil {
-				return err
-			}
 			v := buildinfo.Read(Version, Commit, Modified)
-			if o.Output.Format == "json" {
-				return writeJSON(s.Out, v)
-			}
-			return v.WriteText(s.Out)
+			return console.Print(s.Out, o.Output.Format, v, v.WriteText)
 		},
 	}
 	o.Output.AddFlags(c.Flags())

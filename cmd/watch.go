@@ -8,19 +8,16 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
+	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
-	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/signals"
 )
 
-func init() { addCommand(newWatchCmd) }
-
 // watchOptions are the flags of `shipgate watch`.
 type watchOptions struct {
-	stepOptions
+	options.Step
 	Signals        string
 	Window         time.Duration
 	Interval       time.Duration
@@ -29,66 +26,27 @@ type watchOptions struct {
 	AutoRollback   bool
 	RollbackArgs   []string
 	Webhook        string
-	Output         OutputOptions
-	g              *globals
+	Output         options.Output
+	g              *options.Globals
 }
 
-func newWatchCmd(s Streams, g *globals) *cobra.Command {
+func newWatchCmd(s Streams, g *options.Globals) *cobra.Command {
 	o := &watchOptions{g: g}
 	c := &cobra.Command{
-		Use:   "watch --release ID --signals FILE [--window 15m] [--interval 15s] [--auto-rollback]",
-		Short: "Watch the safety signals after a deploy, record a Monitoring, and evaluate the complete gate",
-		Long: `Sample the release's safety signals (error rate, auth success, latency,
-CPU/memory, or any signal of the signals file, docs/watch.md) every
---interval for --window, judge each reading with the signal's CEL breach
-condition against a baseline from before the deploy (read --baseline-offset
-before the watch, or the medians of the Monitoring recorded for an earlier
-release with --baseline-from RELEASE or --baseline-from last-completed),
-and show the progress (redrawn in place on a terminal, one line per sample
-otherwise). The window
-is recorded as a Monitoring evidence document with every sample, then the
-complete gate is evaluated and printed like shipgate gate.
-
-A breach (breachAfter readings in a row meeting the condition, 1 by
-default) ends the watch at once: "rollback required". With --auto-rollback
-the release is rolled back (shipgate rollback --release ID, run as a
-subprocess with the same --config, --store, --policies, --data,
---signing-key and --trusted-key, plus any --rollback-arg) unless a human
-holds it (shipgate hold), in which case it only alerts. The policy refuses
---auto-rollback, before anything is watched, for a service whose
-capabilities do not declare auto-rollback with metrics, alerts and a human
-override. With --server, the server's policy and ledger answer both
-questions (GET /v1/releases/{id}/auto-rollback), and the rollback runs
-with --server (the token in its environment, not its arguments);
---baseline-from is refused there, as it reads other releases.
-
-No data (an unreachable Prometheus, NaN, an empty result, too little
-traffic, too few readings) is never healthy: a window that ends without
-enough data does not complete the release. A signal without data for its
-noDataAfter is alerted while the watch runs, and again when its data
-returns; a breach or no data at the end is alerted too (printed, and posted
-as JSON to --webhook or the file's alerts.webhook); a webhook that fails is
-reported and changes nothing else.
-
-Exit codes: 0 the window was healthy and the complete gate allows; 1 a
-breach, no data, or the complete gate denies (or --auto-rollback refused by
-the policy); 2 an error (a bad signals file, no Plan, no recorded baseline
-for --baseline-from, a ledger that cannot be written, a bad policy).`,
-		Example: `  shipgate watch --release lv-2026-11-26.1 --signals examples/localizevideos/signals.yaml
-  shipgate watch --release lv-2026-11-26.1 --signals signals.yaml --window 15m --interval 15s \
-    --auto-rollback --rollback-arg=--dir=/srv/localizevideos/app --webhook https://hooks.slack.com/services/...`,
+		Use:  "watch --release ID --signals FILE [--window 15m] [--interval 15s] [--auto-rollback]",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return watchRun(c.Context(), s, g, o)
 		},
 	}
 	f := c.Flags()
-	o.stepOptions.addFlags(c, g, "who watches")
+	o.Step.AddFlags(f, g, "who watches")
+	_ = c.MarkFlagRequired("release")
 	f.StringVar(&o.Signals, "signals", "", "signals file, YAML (required)")
 	f.DurationVar(&o.Window, "window", 15*time.Minute, "how long to watch")
 	f.DurationVar(&o.Interval, "interval", 15*time.Second, "how often to sample")
 	f.DurationVar(&o.BaselineOffset, "baseline-offset", 15*time.Minute, "read the baseline this long before the watch starts (like PromQL offset); signals with a stored baseline use it instead")
-	f.StringVar(&o.BaselineFrom, "baseline-from", "", "take the baselines from the Monitoring recorded for `RELEASE`, or for the service's last completed release with "+lastCompleted+", instead of reading them --baseline-offset before the watch")
+	f.StringVar(&o.BaselineFrom, "baseline-from", "", "take the baselines from the Monitoring recorded for `RELEASE`, or for the service's last completed release with "+release.LastCompleted+", instead of reading them --baseline-offset before the watch")
 	f.BoolVar(&o.AutoRollback, "auto-rollback", false, "on a breach, run shipgate rollback unless a human holds the release (the policy must allow it)")
 	f.StringArrayVar(&o.RollbackArgs, "rollback-arg", nil, "an argument added to the automated shipgate rollback, e.g. --rollback-arg=--dir=/srv/app (repeatable)")
 	f.StringVar(&o.Webhook, "webhook", "", "URL that receives alerts as JSON (default: the signals file's alerts.webhook)")
@@ -97,35 +55,28 @@ for --baseline-from, a ledger that cannot be written, a bad policy).`,
 	return c
 }
 
-func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error {
-	if err := o.Output.validate(); err != nil {
-		return err
-	}
-	b, err := inputfile.Read(o.Signals, maxDataBytes)
-	if err != nil {
-		return fmt.Errorf("read signals: %w", err)
-	}
-	set, err := signals.Load(o.Signals, b)
+func watchRun(ctx context.Context, s Streams, g *options.Globals, o *watchOptions) error {
+	set, err := options.Load(o.Signals, "signals", signals.Load)
 	if err != nil {
 		return err
 	}
-	rel, err := o.Release.resolve()
+	rel, err := o.Release.Resolve()
 	if err != nil {
 		return err
 	}
-	if o.Remote.on() && o.BaselineFrom != "" {
+	if o.Remote.On() && o.BaselineFrom != "" {
 		return release.ErrBaselineFromRemote
 	}
-	be, signer, rel, err := o.open(ctx, s, rel)
+	be, signer, rel, err := o.Open(ctx, s.Err, rel)
 	if err != nil {
 		return err
 	}
 	defer be.Close()
-	out, err := release.Watch(ctx, be, release.WatchRequest{Release: rel, Env: stepEnvelope(rel, actor(o.Actor, g)), Signer: signer,
+	out, err := release.Watch(ctx, be, release.WatchRequest{Release: rel, Env: stepEnvelope(rel, g.Actor(o.Actor)), Signer: signer,
 		Signals: set, Sources: &signals.Sources{Environ: os.Environ()}, Window: o.Window, Interval: o.Interval,
 		BaselineOffset: o.BaselineOffset, BaselineFrom: o.BaselineFrom, AutoRollback: o.AutoRollback, Webhook: o.Webhook,
 		Rollback: func(ctx context.Context) error { return runRollback(ctx, s, g, o, rel.ID) },
-		Log:      s.Err, Live: isTerminal(s.Err), Now: s.now})
+		Log:      s.Err, Live: console.IsTerminal(s.Err), Now: s.now})
 	var refused *release.RefusedError
 	switch {
 	case errors.As(err, &refused):
@@ -149,19 +100,14 @@ func watchRun(ctx context.Context, s Streams, g *globals, o *watchOptions) error
 	return nil
 }
 
-func isTerminal(w any) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
 // runRollback runs `shipgate rollback` of the release as a subprocess
 // (release.RollbackCommand) with this command's configuration, store,
 // policy and key flags, or its server.
-func runRollback(ctx context.Context, s Streams, g *globals, o *watchOptions, releaseID string) error {
-	rc := release.RollbackCommand{Config: g.ConfigPath, Release: releaseID, Store: o.Store.Path, Policies: o.Policy.Dir, Data: o.Policy.dataFiles(),
+func runRollback(ctx context.Context, s Streams, g *options.Globals, o *watchOptions, releaseID string) error {
+	rc := release.RollbackCommand{Config: g.ConfigPath, Release: releaseID, Store: o.Store.Path, Policies: o.Policy.Dir, Data: o.Policy.DataPaths(),
 		Bundle: o.Policy.Bundle, VerifyKey: o.Policy.VerifyKey, SigningKey: o.Sign.Key, TrustedKeys: o.Ev.TrustedKeys, Extra: o.RollbackArgs}
-	if o.Remote.on() {
-		u, tok, err := o.Remote.endpoint()
+	if o.Remote.On() {
+		u, tok, err := o.Remote.Endpoint()
 		if err != nil {
 			return err
 		}
@@ -169,7 +115,3 @@ func runRollback(ctx context.Context, s Streams, g *globals, o *watchOptions, re
 	}
 	return rc.Run(ctx, s.Err)
 }
-
-// lastCompleted is the --baseline-from value naming the service's last
-// completed release.
-const lastCompleted = release.LastCompleted

@@ -54,6 +54,23 @@ func Validation(w io.Writer, results []release.Validated) error {
 	return err
 }
 
+// Evidence writes d as shipgate evidence show prints it: in JSON its
+// source, digest, signers and the document; for people its envelope
+// (EvidenceHeader), then its data as JSON.
+func Evidence(w io.Writer, format string, d *evidence.Document) error {
+	if format == "json" {
+		signedBy := d.SignedBy
+		if signedBy == nil {
+			signedBy = []string{}
+		}
+		return JSON(w, map[string]any{"source": d.Source, "digest": d.Digest, "signedBy": signedBy, "document": d.Value})
+	}
+	if err := EvidenceHeader(w, d); err != nil {
+		return err
+	}
+	return JSON(w, d.Value["data"])
+}
+
 // EvidenceHeader writes the envelope of d, the lines shipgate evidence
 // show prints before its data: kind, digest, release, subject, collector
 // and signers.

@@ -1,11 +1,12 @@
-package cmd
+package options
 
 import (
 	"strings"
+	"time"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/schemas"
 )
 
@@ -37,22 +38,22 @@ func (v *nameValue) Set(s string) error {
 func (v *nameValue) String() string { return *v.p }
 func (v *nameValue) Type() string   { return "string" }
 
-// nameVar defines a string flag that takes a name (schemas.NamePattern).
-func nameVar(fs *pflag.FlagSet, p *string, name, value, usage string) {
+// NameVar defines a string flag that takes a name (schemas.NamePattern).
+func NameVar(fs *pflag.FlagSet, p *string, name, value, usage string) {
 	*p = value
 	fs.Var(&nameValue{p: p, flag: name}, name, usage)
 }
 
-// personVar defines a string flag that takes a person's name
+// PersonVar defines a string flag that takes a person's name
 // (schemas.PersonPattern).
-func personVar(fs *pflag.FlagSet, p *string, name, value, usage string) {
+func PersonVar(fs *pflag.FlagSet, p *string, name, value, usage string) {
 	*p = value
 	fs.Var(&nameValue{p: p, flag: name, check: schemas.CheckPerson}, name, usage)
 }
 
-// commitVar defines a string flag that takes a commit
+// CommitVar defines a string flag that takes a commit
 // (schemas.CommitPattern).
-func commitVar(fs *pflag.FlagSet, p *string, name, value, usage string) {
+func CommitVar(fs *pflag.FlagSet, p *string, name, value, usage string) {
 	*p = value
 	fs.Var(&nameValue{p: p, flag: name, check: schemas.CheckCommit}, name, usage)
 }
@@ -83,19 +84,18 @@ func (v *nameSliceValue) Set(s string) error {
 func (v *nameSliceValue) String() string { return "[" + strings.Join(*v.p, ",") + "]" }
 func (v *nameSliceValue) Type() string   { return "strings" }
 
-// nameSliceVar defines a repeatable flag of names.
-func nameSliceVar(fs *pflag.FlagSet, p *[]string, name string, value []string, usage string) {
+// NameSliceVar defines a repeatable flag of names.
+func NameSliceVar(fs *pflag.FlagSet, p *[]string, name string, value []string, usage string) {
 	*p = value
 	fs.Var(&nameSliceValue{p: p, flag: name}, name, usage)
 }
 
-// nameArgs takes exactly one argument, a name (what it is names it in the
-// error).
-func nameArgs(what string) cobra.PositionalArgs {
-	return func(c *cobra.Command, args []string) error {
-		if err := cobra.ExactArgs(1)(c, args); err != nil {
-			return err
-		}
-		return schemas.CheckName(what, args[0])
-	}
+// EvalTimeoutVar defines --timeout, the limit of one policy evaluation.
+func EvalTimeoutVar(fs *pflag.FlagSet, p *time.Duration) {
+	fs.DurationVar(p, "timeout", engine.DefaultTimeout, "limit for one policy evaluation")
+}
+
+// MainBranchVar defines --main-branch, the branches that count as main.
+func MainBranchVar(fs *pflag.FlagSet, p *[]string) {
+	fs.StringSliceVar(p, "main-branch", []string{"main"}, "branches (local or remote-tracking) that count as main")
 }

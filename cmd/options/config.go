@@ -1,4 +1,4 @@
-package cmd
+package options
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/localizevideos/shipgate/artifact"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/store"
 )
@@ -14,16 +15,16 @@ import (
 // ConfigFile is read from the working directory when --config is not given.
 const ConfigFile = project.ConfigFile
 
-// config is shipgate.yaml: the project's defaults (project.Config) and the
-// artifacts kept for rollback (cmd/rollback.go).
-type config struct {
+// Config is shipgate.yaml: the project's defaults (project.Config) and the
+// artifacts kept for rollback (Artifacts).
+type Config struct {
 	project.Config `yaml:",inline"`
-	Artifacts      artifactConfig `yaml:"artifacts"`
+	Artifacts      artifact.Config `yaml:"artifacts"`
 }
 
-// globals are the options every command shares: the config file and the
+// Globals are the options every command shares: the config file and the
 // environment, read once.
-type globals struct {
+type Globals struct {
 	ConfigPath string
 	Getenv     func(string) string
 	// Now is the wall clock (Streams.Now); nil is time.Now.
@@ -32,16 +33,17 @@ type globals struct {
 	NewID func(prefix string, now time.Time) string
 
 	loaded bool
-	cfg    config
+	cfg    Config
 }
 
-func (g *globals) AddFlags(fs *pflag.FlagSet) {
+// AddFlags binds --config to fs.
+func (g *Globals) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&g.ConfigPath, "config", "", "configuration file (default: ./"+ConfigFile+" when present)")
 }
 
-// config loads shipgate.yaml once. A file named with --config must exist;
+// Config loads shipgate.yaml once. A file named with --config must exist;
 // the default one is optional.
-func (g *globals) config() (config, error) {
+func (g *Globals) Config() (Config, error) {
 	if g.loaded {
 		return g.cfg, nil
 	}
@@ -50,29 +52,29 @@ func (g *globals) config() (config, error) {
 		path, required = ConfigFile, false
 	}
 	if err := project.LoadConfig(path, required, &g.cfg); err != nil {
-		g.cfg = config{}
-		return config{}, err
+		g.cfg = Config{}
+		return Config{}, err
 	}
 	g.loaded = true
 	return g.cfg, nil
 }
 
-// people reads the config's people: each person's key ids, from the
+// People reads the config's people: each person's key ids, from the
 // public key files the config names for them (project.People).
-func (g *globals) people() (map[string][]string, error) {
+func (g *Globals) People() (map[string][]string, error) {
 	if g == nil {
 		return nil, nil
 	}
-	cfg, err := g.config()
+	cfg, err := g.Config()
 	if err != nil {
 		return nil, err
 	}
 	return project.People(cfg.People)
 }
 
-// hasConfig reports whether a shipgate.yaml applies: --config, or the file
+// HasConfig reports whether a shipgate.yaml applies: --config, or the file
 // in the working directory.
-func (g *globals) hasConfig() bool {
+func (g *Globals) HasConfig() bool {
 	if g == nil {
 		return false
 	}
@@ -83,34 +85,36 @@ func (g *globals) hasConfig() bool {
 	return err == nil
 }
 
-// clock reads the wall clock.
-func (g *globals) clock() time.Time {
+// Clock reads the wall clock.
+func (g *Globals) Clock() time.Time {
 	if g == nil || g.Now == nil {
 		return time.Now()
 	}
 	return g.Now()
 }
 
-func (g *globals) getenv(k string) string {
+// Env reads the environment variable k; none without Getenv.
+func (g *Globals) Env(k string) string {
 	if g.Getenv == nil {
 		return ""
 	}
 	return g.Getenv(k)
 }
 
-// StoreOptions choose the ledger.
-type StoreOptions struct {
+// Store chooses the ledger.
+type Store struct {
 	Path string
-	g    *globals
+	g    *Globals
 }
 
 // AddFlags binds the options to fs.
-func (o *StoreOptions) AddFlags(fs *pflag.FlagSet, g *globals) {
+func (o *Store) AddFlags(fs *pflag.FlagSet, g *Globals) {
 	o.g = g
 	fs.StringVar(&o.Path, "store", "", "ledger: an SQLite file or a postgres:// URL (default: $SHIPGATE_STORE, the config's store, or "+project.DefaultStore+")")
 }
 
-func (o *StoreOptions) path() (string, error) {
+// Location is where the ledger is: a file or a PostgreSQL URL.
+func (o *Store) Location() (string, error) {
 	p, _, err := o.where()
 	return p, err
 }
@@ -118,32 +122,29 @@ func (o *StoreOptions) path() (string, error) {
 // where is the ledger's location, and whether a project chose it: --store,
 // $SHIPGATE_STORE or a shipgate.yaml. Without one, the default file is
 // used only if `shipgate init` made it.
-func (o *StoreOptions) where() (string, bool, error) {
+func (o *Store) where() (string, bool, error) {
 	if o.Path != "" {
 		return o.Path, true, nil
 	}
-	if p := o.g.getenv("SHIPGATE_STORE"); p != "" {
+	if p := o.g.Env("SHIPGATE_STORE"); p != "" {
 		return p, true, nil
 	}
-	cfg, err := o.g.config()
+	cfg, err := o.g.Config()
 	if err != nil {
 		return "", false, err
 	}
 	if cfg.Store != "" {
 		return cfg.Store, true, nil
 	}
-	return project.DefaultStore, o.g.hasConfig(), nil
+	return project.DefaultStore, o.g.HasConfig(), nil
 }
-
-// ledgerStore is the store contract (store.Store) the commands use.
-type ledgerStore = store.Store
 
 // Open opens the ledger for writing: a PostgreSQL URL (postgres://...), or
 // an SQLite file (a path, or sqlite://PATH). A file that --store,
 // $SHIPGATE_STORE or a shipgate.yaml names is created on first use, in a
 // directory that must exist; outside a project (no shipgate.yaml, no
 // --store) the default file must exist already (shipgate init makes it).
-func (o *StoreOptions) Open(ctx context.Context) (ledgerStore, error) {
+func (o *Store) Open(ctx context.Context) (store.Store, error) {
 	p, chosen, err := o.where()
 	if err != nil {
 		return nil, err
@@ -158,8 +159,8 @@ func (o *StoreOptions) Open(ctx context.Context) (ledgerStore, error) {
 
 // OpenReadOnly opens the ledger for reading only where the store supports
 // it (SQLite); a PostgreSQL store is opened as usual.
-func (o *StoreOptions) OpenReadOnly(ctx context.Context) (ledgerStore, error) {
-	p, err := o.path()
+func (o *Store) OpenReadOnly(ctx context.Context) (store.Store, error) {
+	p, err := o.Location()
 	if err != nil {
 		return nil, err
 	}

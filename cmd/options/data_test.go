@@ -1,4 +1,4 @@
-package cmd
+package options
 
 import (
 	"context"
@@ -19,16 +19,16 @@ import (
 // data they make.
 func policyData(t *testing.T, config string, args ...string) (map[string]any, error) {
 	t.Helper()
-	o := &PolicyOptions{}
+	o := &Policy{}
 	fset := pflag.NewFlagSet("test", pflag.ContinueOnError)
-	o.AddFlags(fset, &globals{ConfigPath: config, Getenv: func(string) string { return "" }})
+	o.AddFlags(fset, &Globals{ConfigPath: config, Getenv: func(string) string { return "" }})
 	if err := fset.Parse(args); err != nil {
 		return nil, err
 	}
-	if err := o.resolve(); err != nil {
+	if err := o.Resolve(); err != nil {
 		return nil, err
 	}
-	data, _, err := o.data()
+	data, _, err := o.Data()
 	return data, err
 }
 
@@ -67,7 +67,7 @@ func TestDataOverlay(t *testing.T) {
 		t.Fatal(err)
 	}
 	def := readData(t, "data.yaml", defB)
-	demo, err := filepath.Abs(filepath.Join("..", "examples", "localizevideos", "watch-demo-data.yaml"))
+	demo, err := filepath.Abs(filepath.Join("..", "..", "examples", "localizevideos", "watch-demo-data.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,12 +126,12 @@ func TestDataOverlay(t *testing.T) {
 	}
 
 	// The demo overlay loads: the complete gate's data says 0.05 minutes.
-	o := &PolicyOptions{DataFiles: []string{"+" + demo}, DataFile: "+" + demo}
+	o := &Policy{DataFiles: []string{"+" + demo}, DataFile: "+" + demo}
 	if _, err := o.Engine(context.Background()); err != nil {
 		t.Fatalf("Engine(--data +demo) = %v", err)
 	}
 	// A bundle's data is signed with it: no overlay.
-	o = &PolicyOptions{Bundle: filepath.Join(dir, "b.tar.gz"), DataFiles: []string{"+" + demo}, DataFile: "+" + demo}
+	o = &Policy{Bundle: filepath.Join(dir, "b.tar.gz"), DataFiles: []string{"+" + demo}, DataFile: "+" + demo}
 	if _, err := o.Engine(context.Background()); err == nil || !strings.Contains(err.Error(), "--data cannot replace a bundle's data") {
 		t.Errorf("Engine(--bundle, --data +demo) = %v; want refused", err)
 	}

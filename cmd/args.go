@@ -1,0 +1,18 @@
+package cmd
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/localizevideos/shipgate/schemas"
+)
+
+// nameArgs takes exactly one argument, a name (what it is names it in the
+// error).
+func nameArgs(what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(1)(c, args); err != nil {
+			return err
+		}
+		return schemas.CheckName(what, args[0])
+	}
+}

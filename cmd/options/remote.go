@@ -1,0 +1,179 @@
+package options
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/pflag"
+
+	"github.com/localizevideos/shipgate/client"
+	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/release"
+)
+
+// Remote makes a command talk to shipgate serve instead of a local
+// store: --server and --token, or $SHIPGATE_SERVER and $SHIPGATE_TOKEN.
+type Remote struct {
+	Server string
+	Token  string
+	g      *Globals
+	fs     *pflag.FlagSet
+}
+
+// AddFlags binds the options to fs.
+func (o *Remote) AddFlags(fs *pflag.FlagSet, g *Globals) {
+	o.g, o.fs = g, fs
+	fs.StringVar(&o.Server, "server", "", "shipgate serve URL: the server does the work and records it, instead of a local store (default: $SHIPGATE_SERVER)")
+	fs.StringVar(&o.Token, "token", "", "API token for --server (default: $SHIPGATE_TOKEN, which keeps it out of the process list)")
+}
+
+// url is the server: --server, then $SHIPGATE_SERVER, then the config's
+// server, unless --store or $SHIPGATE_STORE names a local ledger.
+func (o *Remote) URL() (string, error) {
+	if o.Server != "" {
+		return o.Server, nil
+	}
+	if u := o.g.Env("SHIPGATE_SERVER"); u != "" {
+		return u, nil
+	}
+	if f := o.fs.Lookup("store"); (f != nil && f.Changed) || o.g.Env("SHIPGATE_STORE") != "" {
+		return "", nil
+	}
+	cfg, err := o.g.Config()
+	return cfg.Server, err
+}
+
+// on reports whether the command runs against a server. A config that
+// cannot be read counts as on, so that client reports it: a command never
+// falls back to a local ledger because the config naming its server is
+// broken.
+func (o *Remote) On() bool {
+	u, err := o.URL()
+	return u != "" || err != nil
+}
+
+// client returns the server's client; --store given too is an error.
+func (o *Remote) Client(so *Store) (*client.Client, error) {
+	if so != nil && so.Path != "" && (o.Server != "" || o.g.Env("SHIPGATE_SERVER") != "") {
+		return nil, errors.New("--store and --server: give one (the server has its own store)")
+	}
+	u, tok, err := o.Endpoint()
+	if err != nil {
+		return nil, err
+	}
+	return client.New(u, tok)
+}
+
+// endpoint is the server's URL and the token to give it: --token, then
+// $SHIPGATE_TOKEN.
+func (o *Remote) Endpoint() (url, token string, err error) {
+	u, err := o.URL()
+	if err != nil {
+		return "", "", err
+	}
+	tok := o.Token
+	if tok == "" {
+		tok = o.g.Env("SHIPGATE_TOKEN")
+	}
+	return u, tok, nil
+}
+
+// policyFlags choose the policies a local gate evaluates.
+var policyFlags = []string{"policies", "data", "bundle", "verify-key", "timeout"}
+
+// refusePolicyFlags refuses a policy flag given with --server: the server
+// evaluates its own policies, and a flag that silently did nothing would
+// let a pipeline believe a rule it added was checked.
+func (o *Remote) RefusePolicyFlags() error {
+	for _, n := range policyFlags {
+		if f := o.fs.Lookup(n); f != nil && f.Changed {
+			return fmt.Errorf("--%s with --server: the server evaluates its own policies (shipgate serve --%s)", n, n)
+		}
+	}
+	return nil
+}
+
+// BackendOptions say what a step's backend needs.
+type BackendOptions struct {
+	// Policy, when set, is what a local gate decides with (loaded now
+	// unless Lazy); with --server, its flags are refused.
+	Policy *Policy
+	Lazy   bool
+	// ReadOnly opens the local ledger for reading only.
+	ReadOnly bool
+	// V checks the evidence of the step; nil loads Ev's validator (none
+	// without Ev).
+	V  *evidence.Validator
+	Ev *Evidence
+	// LocalEv loads Ev's validator for a local ledger only: a server
+	// checks what it reads itself.
+	LocalEv bool
+}
+
+// backend opens the step's backend: the server when o is on, else the
+// local ledger of so and the policies of bo. The caller closes it.
+func (o *Remote) Backend(ctx context.Context, so *Store, bo BackendOptions) (release.Backend, error) {
+	if !o.On() {
+		l, err := OpenLocal(ctx, so, bo)
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
+	if bo.Policy != nil {
+		if err := o.RefusePolicyFlags(); err != nil {
+			return nil, err
+		}
+	}
+	c, err := o.Client(so)
+	if err != nil {
+		return nil, err
+	}
+	r := &release.Remote{Client: c}
+	if !bo.LocalEv {
+		if r.V, err = bo.validator(); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// OpenLocal opens the local ledger of so, with the policies and validator
+// of bo.
+func OpenLocal(ctx context.Context, so *Store, bo BackendOptions) (*release.Local, error) {
+	var eng *engine.Engine
+	var err error
+	if bo.Policy != nil && !bo.Lazy {
+		if eng, err = bo.Policy.Engine(ctx); err != nil {
+			return nil, err
+		}
+	}
+	v, err := bo.validator()
+	if err != nil {
+		return nil, err
+	}
+	open := so.Open
+	if bo.ReadOnly {
+		open = so.OpenReadOnly
+	}
+	db, err := open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l := release.NewLocal(&gate.Gate{Engine: eng, Validator: v, Clock: so.g.Clock, NewID: so.g.NewID}, db)
+	if bo.Lazy {
+		l.LoadEngine = bo.Policy.Engine
+	}
+	return l, nil
+}
+
+// validator is V, else Ev's, else none.
+func (bo BackendOptions) validator() (*evidence.Validator, error) {
+	if bo.V == nil && bo.Ev != nil {
+		return bo.Ev.Validator()
+	}
+	return bo.V, nil
+}

@@ -1,0 +1,44 @@
+package options
+
+import (
+	"io"
+
+	"github.com/spf13/pflag"
+
+	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/internal/project"
+)
+
+// Signing chooses the key that signs the evidence a command produces.
+type Signing struct {
+	Key string
+}
+
+// AddFlags binds the options to fs.
+func (o *Signing) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Key, "signing-key", "", "ed25519 private key (PEM, PKCS #8) that signs the recorded evidence (default: "+project.EvidenceKey+", made by shipgate init or on first use; "+project.CheckpointKey+" in a project whose init made none)")
+}
+
+// ValidatorSigning loads the validator and the signing key of sign, the
+// validator trusting that key too (project.TrustSigner): a command that
+// holds the private key vouches for its public half.
+func (o *Evidence) ValidatorSigning(sign *Signing, errOut io.Writer) (*evidence.Validator, *evidence.Signer, error) {
+	v, err := o.Validator()
+	if err != nil {
+		return nil, nil, err
+	}
+	signer, err := sign.Signer(errOut)
+	if err != nil {
+		return nil, nil, err
+	}
+	if v, err = project.TrustSigner(v, o.TrustedKeys, signer); err != nil {
+		return nil, nil, err
+	}
+	return v, signer, nil
+}
+
+// Signer reads the signing key, or the project's default
+// (project.EvidenceSigner), creating it if need be and saying so on errOut.
+func (o *Signing) Signer(errOut io.Writer) (*evidence.Signer, error) {
+	return project.EvidenceSigner(o.Key, errOut)
+}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -126,40 +124,6 @@ func serveRun(ctx context.Context, s Streams, g *globals, o *serveOptions) error
 	if err != nil {
 		return err
 	}
-	defer serveGC()()
+	defer server.TuneGC()()
 	return srv.ListenAndServe(ctx, o.Listen, o.Policy.describe(), id)
-}
-
-// Garbage collection of the server, unless GOGC or GOMEMLIMIT say
-// otherwise. Its live heap is small (the compiled policies, about 15 MB)
-// and each decision allocates some 300 kB that die with it, so at Go's
-// default (GOGC=100) the collector runs every few dozen decisions and
-// takes a fifth of the CPU under load. At 400 the heap may grow to five
-// times the live one (about 75 MB) and the collector's share drops to a
-// few percent (BenchmarkGateAPI: CPU per decision 2.1 → 1.65 ms). The soft
-// limit keeps that growth bounded should the live heap itself grow (a
-// large ledger read at once): near 256 MiB the collector runs as often as
-// it must, whatever GOGC says.
-const (
-	serveGCPercent   = 400
-	serveMemoryLimit = 256 << 20
-)
-
-// serveGC sets the collector for serving and returns what restores it.
-func serveGC() (restore func()) {
-	gc, limit := -2, int64(-1) // unchanged
-	if os.Getenv("GOGC") == "" {
-		gc = debug.SetGCPercent(serveGCPercent)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		limit = debug.SetMemoryLimit(serveMemoryLimit)
-	}
-	return func() {
-		if gc != -2 {
-			debug.SetGCPercent(gc)
-		}
-		if limit >= 0 {
-			debug.SetMemoryLimit(limit)
-		}
-	}
 }

@@ -124,6 +124,6 @@ func serveRun(ctx context.Context, s Streams, g *globals, o *serveOptions) error
 	if err != nil {
 		return err
 	}
-	defer server.TuneGC()()
+	defer server.TuneGC(g.getenv)()
 	return srv.ListenAndServe(ctx, o.Listen, o.Policy.describe(), id)
 }

@@ -60,7 +60,7 @@ func BenchmarkGateAPI(b *testing.B) {
 
 func benchGate(b *testing.B, st server.Store) {
 	ctx := context.Background()
-	defer server.TuneGC()() // as shipgate serve runs
+	defer server.TuneGC(os.Getenv)() // as shipgate serve runs
 	reg, err := schemas.Compile()
 	if err != nil {
 		b.Fatal(err)

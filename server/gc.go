@@ -1,9 +1,6 @@
 package server
 
-import (
-	"os"
-	"runtime/debug"
-)
+import "runtime/debug"
 
 // Garbage collection of the server, unless GOGC or GOMEMLIMIT say
 // otherwise. Its live heap is small (the compiled policies, about 15 MB)
@@ -21,15 +18,16 @@ const (
 )
 
 // TuneGC sets the garbage collector of the process for serving (see
-// serveGCPercent), unless the environment sets GOGC or GOMEMLIMIT, and
-// returns what restores it. `shipgate serve` calls it; so does
-// BenchmarkGateAPI, to measure what it serves with.
-func TuneGC() (restore func()) {
+// serveGCPercent), unless getenv (the process environment, which the Go
+// runtime read) sets GOGC or GOMEMLIMIT, and returns what restores it.
+// `shipgate serve` calls it; so does BenchmarkGateAPI, to measure what it
+// serves with.
+func TuneGC(getenv func(string) string) (restore func()) {
 	gc, limit := -2, int64(-1) // unchanged
-	if os.Getenv("GOGC") == "" {
+	if getenv("GOGC") == "" {
 		gc = debug.SetGCPercent(serveGCPercent)
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
+	if getenv("GOMEMLIMIT") == "" {
 		limit = debug.SetMemoryLimit(serveMemoryLimit)
 	}
 	return func() {

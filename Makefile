@@ -60,6 +60,8 @@ fuzz: ## bounded fuzzing of the evidence decoder, the ledger verifier, the audit
 	$(GO) test ./evidence -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./engine -run '^$$' -fuzz FuzzInputDigest -fuzztime $(FUZZTIME)
 	$(GO) test ./evidence -run '^$$' -fuzz FuzzEnvelope -fuzztime $(FUZZTIME)
+	$(GO) test ./evidence -run '^$$' -fuzz FuzzFastParse -fuzztime $(FUZZTIME)
+	$(GO) test ./evidence -run '^$$' -fuzz FuzzCanonicalWriter -fuzztime $(FUZZTIME)
 	$(GO) test ./ledger -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
 	$(GO) test ./auditpack -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME)
 	$(GO) test ./artifact -run '^$$' -fuzz FuzzRestore -fuzztime $(FUZZTIME)

@@ -90,5 +90,6 @@ func serveRun(ctx context.Context, s Streams, g *options.Globals, o *serveOption
 	if err != nil {
 		return err
 	}
+	defer server.TuneGC(g.Env)()
 	return srv.ListenAndServe(ctx, o.Listen, o.Policy.Describe(), id)
 }

@@ -3,7 +3,14 @@ package evidence
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/gowebpki/jcs"
 
 	"github.com/localizevideos/shipgate/internal/canonjson"
 )
@@ -44,12 +51,131 @@ func CheckJSON(b []byte, maxDepth int) error {
 // value, rather than handing the input bytes to jcs, so that the digest
 // covers exactly what policies see: jcs would otherwise read escapes and
 // duplicate keys its own way.
+//
+// The values parse returns are written directly (appendCanonical), byte
+// for byte what canonjson.Marshal writes for them (TestCanonicalWriter,
+// FuzzCanonicalWriter) without encoding them and parsing them again;
+// anything else goes through canonjson.
 func canonicalValue(v any) ([]byte, error) {
+	if out, ok := appendCanonical(make([]byte, 0, 1024), v); ok {
+		return out, nil
+	}
 	out, err := canonjson.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("canonicalize: %w", err)
 	}
 	return out, nil
+}
+
+// appendCanonical appends the RFC 8785 form of v, a value as parse returns
+// it, to out; false when v holds anything else (or a number that is not
+// an I-JSON one), for canonjson to handle or refuse.
+func appendCanonical(out []byte, v any) ([]byte, bool) {
+	switch v := v.(type) {
+	case nil:
+		return append(out, "null"...), true
+	case bool:
+		return strconv.AppendBool(out, v), true
+	case string:
+		return appendString(out, v), true
+	case json.Number:
+		// As jcs does: the number's double, in ECMAScript's shortest form.
+		f, err := strconv.ParseFloat(string(v), 64)
+		if err != nil {
+			return out, false
+		}
+		n, err := jcs.NumberToJSON(f)
+		if err != nil {
+			return out, false
+		}
+		return append(out, n...), true
+	case []any:
+		out = append(out, '[')
+		for i, e := range v {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			var ok bool
+			if out, ok = appendCanonical(out, e); !ok {
+				return out, false
+			}
+		}
+		return append(out, ']'), true
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, compareUTF16)
+		out = append(out, '{')
+		for i, k := range keys {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = append(appendString(out, k), ':')
+			var ok bool
+			if out, ok = appendCanonical(out, v[k]); !ok {
+				return out, false
+			}
+		}
+		return append(out, '}'), true
+	}
+	return out, false
+}
+
+// appendString appends s quoted as RFC 8785 (and jcs) quote it: the two
+// characters and five controls with a short escape escaped so, the other
+// controls as \u00xx, everything else as it is.
+func appendString(out []byte, s string) []byte {
+	const digits = "0123456789abcdef"
+	out = append(out, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		out = append(out, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			out = append(out, '\\', c)
+		case '\b':
+			out = append(out, '\\', 'b')
+		case '\f':
+			out = append(out, '\\', 'f')
+		case '\n':
+			out = append(out, '\\', 'n')
+		case '\r':
+			out = append(out, '\\', 'r')
+		case '\t':
+			out = append(out, '\\', 't')
+		default:
+			out = append(out, '\\', 'u', '0', '0', digits[c>>4], digits[c&0xf])
+		}
+		start = i + 1
+	}
+	return append(append(out, s[start:]...), '"')
+}
+
+// compareUTF16 orders member names by their UTF-16 code units, as RFC
+// 8785 sorts them. UTF-8 byte order is code point order, which differs
+// from it only where a name has a character beyond U+FFFF.
+func compareUTF16(a, b string) int {
+	if isBMP(a) && isBMP(b) {
+		return strings.Compare(a, b)
+	}
+	return slices.Compare(utf16.Encode([]rune(a)), utf16.Encode([]rune(b)))
+}
+
+// isBMP reports whether s has no character beyond U+FFFF (none of its
+// UTF-8 sequences is four bytes long).
+func isBMP(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0xF0 {
+			return false
+		}
+	}
+	return true
 }
 
 // DigestOf returns "sha256:" followed by the lower-case hex SHA-256 of

@@ -31,6 +31,7 @@ func KeyID(pub ed25519.PublicKey) string {
 // The zero value trusts no key.
 type Keyring struct {
 	keys map[string]ed25519.PublicKey
+	gen  uint64 // counts Add: what was decoded before may now verify
 }
 
 // NewKeyring returns a keyring trusting pubs.
@@ -49,6 +50,7 @@ func (k *Keyring) Add(pub ed25519.PublicKey) string {
 	}
 	id := KeyID(pub)
 	k.keys[id] = pub
+	k.gen++
 	return id
 }
 
@@ -82,6 +84,13 @@ func Signers(env []byte) []string {
 		}
 	}
 	return ids
+}
+
+func (k *Keyring) generation() uint64 {
+	if k == nil {
+		return 0
+	}
+	return k.gen
 }
 
 func (k *Keyring) key(id string) (ed25519.PublicKey, bool) {

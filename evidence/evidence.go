@@ -85,6 +85,9 @@ type Validator struct {
 	// recorded: envelopes come back from the ledger (ForLedger); a
 	// signature by a key not trusted now is disregarded, not an error.
 	recorded bool
+	// cache remembers what ledger copies decoded (decodeCache); shared by
+	// every copy of one NewValidator.
+	cache *decodeCache
 }
 
 // NewValidator returns a Validator using the compiled schemas of reg and the
@@ -96,7 +99,7 @@ func NewValidator(reg *schemas.Registry, lim Limits) *Validator {
 	if lim.MaxDepth <= 0 {
 		lim.MaxDepth = DefaultLimits.MaxDepth
 	}
-	return &Validator{reg: reg, lim: lim}
+	return &Validator{reg: reg, lim: lim, cache: newDecodeCache()}
 }
 
 // Decode decodes the document b, read from source, validates it against the
@@ -108,7 +111,18 @@ func NewValidator(reg *schemas.Registry, lim Limits) *Validator {
 // every signature in it must verify against a key of WithKeys, and the
 // payloadType must be PayloadType, or the envelope is rejected. The
 // document's digest is still that of the document, not of the envelope.
+//
+// A ledger copy (ForLedger) decodes the same bytes once: it remembers
+// each document it decoded (decodeCache) and returns it again, with the
+// source given, for the same bytes and the same trusted keys.
 func (v *Validator) Decode(source string, b []byte) (*Document, error) {
+	if v.recorded && v.cache != nil {
+		return v.cache.decode(v, source, b)
+	}
+	return v.decode(source, b)
+}
+
+func (v *Validator) decode(source string, b []byte) (*Document, error) {
 	fail := func(ptr, keyword, msg string) error {
 		return ValidationErrors{{Source: source, Pointer: ptr, Keyword: keyword, Message: msg}}
 	}

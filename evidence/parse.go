@@ -24,8 +24,17 @@ type parser struct {
 }
 
 // parse decodes b into map[string]any, []any, string, json.Number, bool and
-// nil values.
+// nil values. A well-formed document is read by fastParse; anything it
+// declines by parseTokens, which names what is wrong.
 func parse(b []byte, maxDepth int) (any, *ValidationError) {
+	if v, ok := fastParse(b, maxDepth); ok {
+		return v, nil
+	}
+	return parseTokens(b, maxDepth)
+}
+
+// parseTokens is parse token by token through encoding/json.
+func parseTokens(b []byte, maxDepth int) (any, *ValidationError) {
 	p := &parser{src: b, dec: json.NewDecoder(bytes.NewReader(b)), maxDepth: maxDepth, badUTF8: -1}
 	p.dec.UseNumber()
 	if !utf8.Valid(b) {

@@ -168,7 +168,9 @@ func (g *Gate) load(paths []string) ([]*evidence.Document, error) {
 }
 
 // recorded decodes the release's evidence from the ledger. It is validated
-// again: the schemas may have tightened since it was recorded.
+// again: the schemas may have tightened since it was recorded. (The
+// ledger copy of the Validator remembers what it decoded, so each stored
+// document is validated once per Validator, not once per decision.)
 func (g *Gate) recorded(ctx context.Context, releaseID string) ([]*evidence.Document, error) {
 	if g.Store == nil || releaseID == "" {
 		return nil, nil

@@ -3,7 +3,9 @@
 # clients, each decision authenticated, evaluated and recorded in the ledger
 # before it is answered. Reports decisions/s and p50/p99 latency on SQLite
 # and, when SHIPGATE_TEST_POSTGRES is set (eval "$(make -s pg)"), on
-# PostgreSQL. N decisions per store (default 2000). Then the store alone:
+# PostgreSQL, with the CPU time per decision (server and clients: on a
+# shared machine the rate says as much about the other work as about
+# shipgate). N decisions per store (default 2000). Then the store alone:
 # 32 goroutines recording decisions at once through one handle, each
 # answered once durable (their writes share commits).
 set -euo pipefail
@@ -16,7 +18,9 @@ echo "deploy gate through the API, 32 concurrent clients, $N recorded decisions 
 go test -run '^$' -bench 'BenchmarkGateAPI' -benchtime "${N}x" -count 1 ./server/ |
 	awk '/^BenchmarkGateAPI\// {
 		split($1, name, "/"); sub(/-[0-9]+$/, "", name[2])
-		printf "%-10s %8.1f decisions/s   p50 %7.1f ms   p99 %7.1f ms\n", name[2], $3, $5, $7
+		for (i = 3; i < NF; i += 2) m[$(i + 1)] = $i
+		printf "%-10s %8.1f decisions/s   p50 %7.1f ms   p99 %7.1f ms   %5.2f ms CPU per decision\n",
+			name[2], m["decisions/s"], m["p50-ms"], m["p99-ms"], m["cpu-ms"]
 	} /^(FAIL|---)/ { print; bad = 1 } END { exit bad }'
 echo "the store alone, 32 concurrent writers, $N recorded decisions per store"
 go test -run '^$' -bench 'BenchmarkRecordDecisionConcurrent' -benchtime "${N}x" -count 1 ./store/sqlite/ ./store/postgres/ |

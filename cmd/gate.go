@@ -106,7 +106,7 @@ func gateRun(ctx context.Context, s Streams, g *options.Globals, o *gateOptions)
 	}
 	d, err := b.Decide(ctx, req)
 	if d != nil {
-		if werr := writeDecisionOutput(s, o.Output.Format, d); werr != nil {
+		if werr := writeDecisionOutput(ctx, s, o.Output.Format, d, b); werr != nil {
 			return werr
 		}
 	}

@@ -1,19 +1,26 @@
 package cmd
 
 import (
+	"context"
 	"io"
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/format"
 	"github.com/localizevideos/shipgate/regotest"
+	"github.com/localizevideos/shipgate/release"
 )
 
 // writeDecisionOutput writes d to s.Out in the named format
-// (format.WriteDecision); the github format also appends its job summary
-// to $GITHUB_STEP_SUMMARY.
-func writeDecisionOutput(s Streams, name string, d *engine.Decision) error {
+// (format.WriteDecision), with the rule catalog of b's policies where b
+// decides here; the github format also appends its job summary to
+// $GITHUB_STEP_SUMMARY.
+func writeDecisionOutput(ctx context.Context, s Streams, name string, d *engine.Decision, b release.Backend) error {
 	if name != "github" {
-		return format.WriteDecision(s.Out, name, d, Version)
+		var rules engine.Catalog
+		if l, ok := b.(*release.Local); ok {
+			rules = l.Catalog(ctx)
+		}
+		return format.WriteDecision(s.Out, name, d, Version, rules)
 	}
 	return withStepSummary(s, func(sum io.Writer) error {
 		return format.GitHubDecisions(s.Out, sum, []*engine.Decision{d})

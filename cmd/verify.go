@@ -62,7 +62,7 @@ func verifyRun(ctx context.Context, s Streams, g *options.Globals, o *verifyOpti
 	}
 	d := out.Decision
 	if d != nil {
-		if werr := writeDecisionOutput(s, o.Output.Format, d); werr != nil {
+		if werr := writeDecisionOutput(ctx, s, o.Output.Format, d, b); werr != nil {
 			return werr
 		}
 	}

@@ -87,7 +87,7 @@ func watchRun(ctx context.Context, s Streams, g *options.Globals, o *watchOption
 		return &exitError{code: ExitDeny, err: fmt.Errorf("watch interrupted (%v): recorded as no data, the release is not complete", out.Interrupted)}
 	}
 	if d := out.Decision; d != nil {
-		if werr := writeDecisionOutput(s, o.Output.Format, d); werr != nil {
+		if werr := writeDecisionOutput(ctx, s, o.Output.Format, d, be); werr != nil {
 			return werr
 		}
 	}

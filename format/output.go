@@ -12,9 +12,11 @@ import (
 )
 
 // WriteDecision writes d to w in the named format: json, junit, sarif
-// (version names the tool), github (workflow commands, without a job
-// summary: WriteDecisionSummary writes one) or, for any other name, text.
-func WriteDecision(w io.Writer, name string, d *engine.Decision, version string) error {
+// (version names the tool; rules, the catalog of the policies that
+// decided, describes each rule when not nil), github (workflow commands,
+// without a job summary: WriteDecisionSummary writes one) or, for any
+// other name, text.
+func WriteDecision(w io.Writer, name string, d *engine.Decision, version string, rules engine.Catalog) error {
 	ds := []*engine.Decision{d}
 	switch name {
 	case "json":
@@ -25,7 +27,7 @@ func WriteDecision(w io.Writer, name string, d *engine.Decision, version string)
 	case "junit":
 		return JUnitDecisions(w, ds)
 	case "sarif":
-		return SARIFDecisions(w, ds, version)
+		return SARIFDecisionsWithRules(w, ds, version, rules)
 	case "github":
 		return GitHubDecisions(w, nil, ds)
 	}

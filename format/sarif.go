@@ -243,7 +243,9 @@ func (c *catalog) add(gate string, r *rule) {
 	}
 	m.learn(engine.Finding{Title: r.Title, Enforcement: r.Enforcement, Remediation: r.Remediation})
 	if meta, ok := c.meta[r.ID]; ok {
-		m.learn(engine.Finding{Title: meta.Title, Enforcement: meta.Enforcement, Remediation: meta.Remediation})
+		// Not the annotation's enforcement: policy data may change a
+		// rule's level (enforcement), and the decision says what it was.
+		m.learn(engine.Finding{Title: meta.Title, Remediation: meta.Remediation})
 		m.Description = meta.Description
 	}
 	c.gates[r.ID][gate] = true

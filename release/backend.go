@@ -235,6 +235,16 @@ func (l *Local) Validator() *evidence.Validator { return l.Gate.Validator }
 // SetValidator implements Backend.
 func (l *Local) SetValidator(v *evidence.Validator) { l.Gate.Validator = v }
 
+// Catalog is the rule catalog of the policies l decides with (their
+// METADATA annotations); nil when they cannot be loaded.
+func (l *Local) Catalog(ctx context.Context) engine.Catalog {
+	e, err := l.engine(ctx)
+	if err != nil {
+		return nil
+	}
+	return e.Catalog()
+}
+
 // Close implements Backend: it closes the ledger.
 func (l *Local) Close() error { return l.Store.Close() }
 

@@ -41,6 +41,17 @@ type HoldResult struct {
 	SignedBy []string
 }
 
+// HoldData is the data of a Hold document: action (api.HoldPlace or
+// api.HoldLift) by the person by at at, with the reason when one is given.
+// The CLI signs it; the server records it as the token's person.
+func HoldData(action, by, reason string, at time.Time) map[string]any {
+	data := map[string]any{"action": action, "by": by, "at": at.Format(time.RFC3339Nano)}
+	if reason != "" {
+		data["reason"] = reason
+	}
+	return data
+}
+
 // Hold implements Backend: the Hold is signed here and recorded only if
 // the policy authenticates it as its holder.
 func (l *Local) Hold(ctx context.Context, req HoldRequest) (*HoldResult, error) {
@@ -54,14 +65,11 @@ func (l *Local) Hold(ctx context.Context, req HoldRequest) (*HoldResult, error) 
 		return nil, err
 	}
 	now := req.Now.UTC().Truncate(time.Millisecond)
-	data := map[string]any{"action": api.HoldPlace, "by": req.By, "at": now.Format(time.RFC3339Nano)}
+	action := api.HoldPlace
 	if req.Lift {
-		data["action"] = api.HoldLift
+		action = api.HoldLift
 	}
-	if req.Reason != "" {
-		data["reason"] = req.Reason
-	}
-	b, err := runner.Document(req.Env, "Hold", now, data)
+	b, err := runner.Document(req.Env, "Hold", now, HoldData(action, req.By, req.Reason, now))
 	if err == nil {
 		var doc *evidence.Document
 		if doc, err = Seal(ctx, v, req.Signer, "shipgate hold", b); err == nil {

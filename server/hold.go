@@ -2,11 +2,11 @@ package server
 
 import (
 	"fmt"
-	"github.com/localizevideos/shipgate/api"
 	"net/http"
-	"time"
 
+	"github.com/localizevideos/shipgate/api"
 	"github.com/localizevideos/shipgate/auth"
+	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/rollback"
 )
 
@@ -43,11 +43,7 @@ func (s *Server) hold(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	}
 	now := s.now().UTC()
 	doc := s.envelope(p, plan, "Hold", now)
-	data := map[string]any{"action": req.Action, "by": p.Name, "at": now.Format(time.RFC3339Nano)}
-	if req.Reason != "" {
-		data["reason"] = req.Reason
-	}
-	doc["data"] = data
+	doc["data"] = release.HoldData(req.Action, p.Name, req.Reason, now)
 	d, err := s.record(r.Context(), "hold by "+p.Name, doc)
 	if err != nil {
 		return approvalError(err)

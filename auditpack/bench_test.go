@@ -11,6 +11,7 @@ import (
 
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/policies"
@@ -43,7 +44,10 @@ func BenchmarkPack(b *testing.B) {
 		b.Fatal(err)
 	}
 	cp := ledger.NewCheckpoint("shipgate:bench", head, replaytest.Start, priv)
-	opts := auditpack.ExportOptions{Checkpoint: &cp, PublicKey: pub, Policies: []*bundle.Bundle{bun}, Created: replaytest.Start}
+	// The pack carries the EXAMPLE keys its evidence is signed with, as
+	// the tests' packs do: without them no signed document counts.
+	opts := auditpack.ExportOptions{Checkpoint: &cp, PublicKey: pub, Policies: []*bundle.Bundle{bun}, Created: replaytest.Start,
+		EvidenceKeys: keys.Keyring()}
 	var pack []byte
 	b.Run("export", func(b *testing.B) {
 		for b.Loop() {

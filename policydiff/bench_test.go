@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policydiff"
 )
@@ -19,7 +20,7 @@ func BenchmarkDelta(b *testing.B) {
 	const frozen = "frozen if input.release.environment in lib.config.freeze.environments"
 	head, err := engine.Load(ctx, engine.Options{Policies: policytest.Edited(b, map[string]func(string) string{
 		"shipgate/rules/freeze/freeze.rego": policytest.Replace(b, frozen, frozen+"\n\nfrozen if input.release.environment == \"staging\""),
-	})})
+	}), People: keys.People()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,33 +9,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/open-policy-agent/opa/v1/rego"
-	"github.com/open-policy-agent/opa/v1/storage/inmem"
-
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
+	"github.com/localizevideos/shipgate/internal/enginetest"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/policyset"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
 )
 
-// benchCases are the allowed release and a denied one (open SEV-1, and the
-// wrong deploy command) at the deploy gate.
-func benchCases(b *testing.B) map[string][]*evidence.Document {
-	allowed := deployEvidence(b)
-	denied, err := validator(b).LoadPaths([]string{"../examples/localizevideos/evidence/incident-sev1/incidents.json",
-		"../examples/localizevideos/evidence/wrong-command/deploy-requested.json"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var rest []*evidence.Document
-	for _, d := range allowed {
-		if d.Kind != "IncidentStatus" && d.Kind != "Deploy" {
-			rest = append(rest, d)
-		}
-	}
-	return map[string][]*evidence.Document{"allowed": allowed, "denied": append(rest, denied...)}
-}
+// benchCases are the allowed release and a denied one at the deploy gate.
+func benchCases(b *testing.B) map[string][]*evidence.Document { return enginetest.BenchCases(b) }
 
 // BenchmarkEvaluate reports, beside the wall time, the CPU time of the
 // process per evaluation (cpu-ns/op: all threads, garbage collection

@@ -3,7 +3,6 @@ package engine_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -11,75 +10,22 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
-	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
+	"github.com/localizevideos/shipgate/internal/enginetest"
 	"github.com/localizevideos/shipgate/internal/policytest"
-	"github.com/localizevideos/shipgate/policies"
-	"github.com/localizevideos/shipgate/schemas"
 )
 
 const allowedDir = "../examples/localizevideos/evidence/allowed"
 
+// The example release, its evidence and the default engine
+// (internal/enginetest), shared with policyset's and policydiff's tests.
 var (
-	release = engine.Release{ID: "lv-2026-11-26.1", Service: "localizevideos-app", Environment: "production",
-		Commit: "3f2c9a0e5b1d4c7a8e6f9b0c1d2e3f4a5b6c7d8e"}
-	deployAt = time.Date(2026, 11, 26, 10, 5, 0, 0, time.UTC)
+	release        = enginetest.Release
+	deployAt       = enginetest.DeployAt
+	validator      = enginetest.Validator
+	deployEvidence = enginetest.DeployEvidence
+	defaultEngine  = enginetest.DefaultEngine
+	shippedEngine  = enginetest.ShippedEngine
 )
-
-func validator(t testing.TB) *evidence.Validator {
-	t.Helper()
-	reg, err := schemas.Compile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The example evidence is signed with the EXAMPLE keys.
-	return evidence.NewValidator(reg, evidence.DefaultLimits).WithKeys(keys.Keyring())
-}
-
-// deployEvidence is the allowed release's evidence at the deploy gate,
-// without the kinds named in skip.
-func deployEvidence(t testing.TB, skip ...string) []*evidence.Document {
-	t.Helper()
-	var paths []string
-	for _, f := range []string{"plan.json", "incidents.json", "build.json", "deploy-requested.json", "approval.json"} {
-		paths = append(paths, filepath.Join(allowedDir, f))
-	}
-	docs, err := validator(t).LoadPaths(paths)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := docs[:0]
-	for _, d := range docs {
-		keep := true
-		for _, k := range skip {
-			keep = keep && d.Kind != k
-		}
-		if keep {
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
-// defaultEngine is the default policy set, with alice and bob bound to
-// their EXAMPLE keys, as the example evidence needs.
-func defaultEngine(t testing.TB) *engine.Engine {
-	t.Helper()
-	e, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS, People: keys.People()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
-
-// shippedEngine is the default policy set as shipped, its data untouched.
-func shippedEngine(t testing.TB) *engine.Engine {
-	t.Helper()
-	e, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
 
 // customEngine compiles a policy set whose deploy gate is the given Rego.
 func customEngine(t *testing.T, deployRego string, timeout time.Duration) *engine.Engine {

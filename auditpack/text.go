@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/report"
 )
 
@@ -116,7 +117,7 @@ func explainText(b *strings.Builder, ex *report.Explanation, kinds map[string]st
 		case len(r.SatisfiedBy) > 0:
 			short := make([]string, len(r.SatisfiedBy))
 			for i, d := range r.SatisfiedBy {
-				short[i] = strings.TrimSpace(kinds[d] + " " + shortDigest(d))
+				short[i] = strings.TrimSpace(kinds[d] + " " + evidence.ShortDigest(d))
 			}
 			line += ": satisfied by " + strings.Join(short, ", ")
 		case r.Detail != "":
@@ -135,16 +136,4 @@ func orNone(b []byte) string {
 		return "(none)"
 	}
 	return string(b)
-}
-
-// shortDigest shortens a sha256: digest to its first 12 hex digits.
-func shortDigest(s string) string {
-	if s == "" {
-		return "-"
-	}
-	s = strings.TrimPrefix(s, "sha256:")
-	if len(s) > 12 {
-		s = s[:12]
-	}
-	return "sha256:" + s
 }

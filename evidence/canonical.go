@@ -11,7 +11,6 @@ import (
 	"unicode/utf16"
 
 	"github.com/gowebpki/jcs"
-
 	"github.com/localizevideos/shipgate/internal/canonjson"
 )
 
@@ -183,4 +182,17 @@ func isBMP(s string) bool {
 func DigestOf(canonical []byte) string {
 	sum := sha256.Sum256(canonical)
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// ShortDigest is a digest as the text reports print it: "sha256:" and the
+// first 12 hex digits; "-" for none.
+func ShortDigest(d string) string {
+	if d == "" {
+		return "-"
+	}
+	d = strings.TrimPrefix(d, "sha256:")
+	if len(d) > 12 {
+		d = d[:12]
+	}
+	return "sha256:" + d
 }

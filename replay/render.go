@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/localizevideos/shipgate/evidence"
 )
 
 // MarkdownRows bounds the table pasted into a pull request (GitHub refuses
@@ -44,7 +46,7 @@ func plain(s string) string { return s }
 // WriteText writes r for people.
 func (r DiffReport) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "policy diff: base %s (%s) → head %s (%s)\n", r.Base, shortDigest(r.BaseRevision), r.Head, shortDigest(r.HeadRevision))
+	fmt.Fprintf(&b, "policy diff: base %s (%s) → head %s (%s)\n", r.Base, evidence.ShortDigest(r.BaseRevision), r.Head, evidence.ShortDigest(r.HeadRevision))
 	fmt.Fprintf(&b, "replayed %d decisions (%d dry runs)%s\n", r.Replayed, r.DryRuns, skippedText(r.Skipped))
 	fmt.Fprintf(&b, "answers: %d evaluated, %d recorded by the same policy revision on the same input, %d the base's (the changed rule files answer alike)\n", r.Evaluated, r.Cached, r.Reused)
 	fmt.Fprintf(&b, "%d allow → deny, %d deny → allow, %d with other violations\n",
@@ -63,17 +65,6 @@ func (r DiffReport) WriteText(w io.Writer) error {
 	r.Documentation.writeNote(&b, plain)
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func shortDigest(s string) string {
-	if s == "" {
-		return "-"
-	}
-	s = strings.TrimPrefix(s, "sha256:")
-	if len(s) > 12 {
-		s = s[:12]
-	}
-	return "sha256:" + s
 }
 
 func skippedText(skipped map[string]int) string {
@@ -143,7 +134,7 @@ func (r DiffReport) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	b.WriteString("### shipgate policy diff\n\n")
 	fmt.Fprintf(&b, "Base %s (%s) → head %s (%s): replayed **%d** recorded decisions (%d dry runs)%s.\n\n",
-		code(r.Base), code(shortDigest(r.BaseRevision)), code(r.Head), code(shortDigest(r.HeadRevision)),
+		code(r.Base), code(evidence.ShortDigest(r.BaseRevision)), code(r.Head), code(evidence.ShortDigest(r.HeadRevision)),
 		r.Replayed, r.DryRuns, skippedText(r.Skipped))
 	denied, allowed, other := r.Count(Denied), r.Count(Allowed), r.Count(Violations)
 	if len(r.Changes) == 0 {

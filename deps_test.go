@@ -125,6 +125,7 @@ var allowedDeps = map[string][]string{
 	// copies of the shipped policies, gzip tars to read, replay fixtures.
 	"gate/mutation":            {},
 	"internal/policytest":      {"policies", "policyset", "schemas"},
+	"internal/cputime":         {},
 	"internal/enginetest":      {"engine", "policyset", "evidence", "schemas", "policies", "ledger", "examples/localizevideos/keys"},
 	"internal/targz/targztest": {},
 	"replay/replaytest":        {"engine", "policyset", "evidence", "schemas", "gate", "store", "ledger", "examples/localizevideos/keys"},

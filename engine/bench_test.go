@@ -12,6 +12,7 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
+	"github.com/localizevideos/shipgate/internal/cputime"
 	"github.com/localizevideos/shipgate/internal/enginetest"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/policyset"
@@ -31,14 +32,14 @@ func BenchmarkEvaluate(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			in := engine.Input{Gate: "deploy", Release: release, Now: deployAt, Evidence: docs}
 			b.ReportAllocs()
-			cpu := cpuTime()
+			cpu := cputime.Process()
 			for b.Loop() {
 				d, err := e.Evaluate(context.Background(), in)
 				if err != nil || d.Allow != (name == "allowed") {
 					b.Fatalf("Evaluate() = %v, %v", d.Allow, err)
 				}
 			}
-			reportCPU(b, cpuTime()-cpu)
+			cputime.Report(b, cputime.Process()-cpu)
 		})
 	}
 }
@@ -141,11 +142,5 @@ func BenchmarkLoad(b *testing.B) {
 		if _, err := engine.Load(context.Background(), engine.Options{Policies: policies.FS}); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-func reportCPU(b *testing.B, cpu time.Duration) {
-	if cpu > 0 {
-		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }

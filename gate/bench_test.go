@@ -8,6 +8,7 @@ import (
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/internal/cputime"
 )
 
 // BenchmarkRecordedVsEvaluate sets a recorded deploy decision (evidence
@@ -47,18 +48,18 @@ func BenchmarkRecordedVsEvaluate(b *testing.B) {
 	var evalCPU, recCPU time.Duration
 	b.ReportAllocs()
 	for b.Loop() {
-		c0 := cpuTime()
+		c0 := cputime.Process()
 		d, err := g.Engine.Evaluate(ctx, in)
 		if err != nil || !d.Allow {
 			b.Fatalf("Evaluate() = %v, %v", d.Allow, err)
 		}
-		c1 := cpuTime()
+		c1 := cputime.Process()
 		d, err = g.Decide(ctx, req)
 		if err != nil || !d.Allow {
 			b.Fatalf("Decide() = %v, %v", d.Allow, err)
 		}
 		evalCPU += c1 - c0
-		recCPU += cpuTime() - c1
+		recCPU += cputime.Process() - c1
 	}
 	if evalCPU > 0 {
 		b.ReportMetric(float64(evalCPU.Nanoseconds())/float64(b.N), "eval-cpu-ns")

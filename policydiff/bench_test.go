@@ -6,6 +6,7 @@ import (
 
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
+	"github.com/localizevideos/shipgate/internal/cputime"
 	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policydiff"
 )
@@ -32,22 +33,22 @@ func BenchmarkDelta(b *testing.B) {
 	bd, _ := base.Evaluate(ctx, in)
 	b.Run("reused", func(b *testing.B) {
 		b.ReportAllocs()
-		cpu := cpuTime()
+		cpu := cputime.Process()
 		for b.Loop() {
 			if _, reused, err := d.Evaluate(ctx, in, bd); err != nil || !reused {
 				b.Fatalf("Evaluate() = reused %t, %v", reused, err)
 			}
 		}
-		reportCPU(b, cpuTime()-cpu)
+		cputime.Report(b, cputime.Process()-cpu)
 	})
 	b.Run("full", func(b *testing.B) {
 		b.ReportAllocs()
-		cpu := cpuTime()
+		cpu := cputime.Process()
 		for b.Loop() {
 			if _, err := head.Evaluate(ctx, in); err != nil {
 				b.Fatal(err)
 			}
 		}
-		reportCPU(b, cpuTime()-cpu)
+		cputime.Report(b, cputime.Process()-cpu)
 	})
 }

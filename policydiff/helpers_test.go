@@ -1,11 +1,6 @@
 package policydiff_test
 
-import (
-	"testing"
-	"time"
-
-	"github.com/localizevideos/shipgate/internal/enginetest"
-)
+import "github.com/localizevideos/shipgate/internal/enginetest"
 
 // The example release, its evidence and the default engine, as the
 // engine's tests have them (internal/enginetest).
@@ -15,9 +10,3 @@ var (
 	benchCases    = enginetest.BenchCases
 	defaultEngine = enginetest.DefaultEngine
 )
-
-func reportCPU(b *testing.B, cpu time.Duration) {
-	if cpu > 0 {
-		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
-	}
-}

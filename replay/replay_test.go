@@ -13,11 +13,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/internal/cputime"
 	"github.com/localizevideos/shipgate/internal/policytest"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/replay"
@@ -413,13 +413,13 @@ func BenchmarkReplay(b *testing.B) {
 							b.Fatal(err)
 						}
 						b.ReportAllocs()
-						cpu := cpuTime()
+						cpu := cputime.Process()
 						for b.Loop() {
 							if _, err := h.Replay(ctx, eng); err != nil {
 								b.Fatal(err)
 							}
 						}
-						reportRate(b, len(steps), cpuTime()-cpu)
+						reportRate(b, len(steps), cputime.Process()-cpu)
 					})
 				}
 			}
@@ -431,13 +431,13 @@ func BenchmarkReplay(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.ReportAllocs()
-				cpu := cpuTime()
+				cpu := cputime.Process()
 				for b.Loop() {
 					if _, err := h.Replay(ctx, eng); err != nil {
 						b.Fatal(err)
 					}
 				}
-				reportRate(b, len(steps), cpuTime()-cpu)
+				reportRate(b, len(steps), cputime.Process()-cpu)
 			})
 			// diff is what `policy diff` does once the history is loaded:
 			// the base (the recording policy set) and a head of another
@@ -472,7 +472,7 @@ func BenchmarkReplay(b *testing.B) {
 							b.Fatal(err)
 						}
 						b.ReportAllocs()
-						cpu := cpuTime()
+						cpu := cputime.Process()
 						for b.Loop() {
 							base, err := h.Replay(ctx, eng)
 							if err != nil {
@@ -486,18 +486,18 @@ func BenchmarkReplay(b *testing.B) {
 								b.Fatalf("diffed %d of %d decisions", rep.Replayed, len(steps))
 							}
 						}
-						reportRate(b, len(steps), cpuTime()-cpu)
+						reportRate(b, len(steps), cputime.Process()-cpu)
 					})
 				}
 			}
 			b.Run("load+replay", func(b *testing.B) {
-				cpu := cpuTime()
+				cpu := cputime.Process()
 				for b.Loop() {
 					if _, err := replay.Replay(ctx, db, eng, replay.Options{Validator: validator(b), GCPercent: replay.TunedGCPercent, NoCache: true}); err != nil {
 						b.Fatal(err)
 					}
 				}
-				reportRate(b, len(steps), cpuTime()-cpu)
+				reportRate(b, len(steps), cputime.Process()-cpu)
 			})
 		})
 	}

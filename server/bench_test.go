@@ -19,6 +19,7 @@ import (
 	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/examples/localizevideos/keys"
+	"github.com/localizevideos/shipgate/internal/cputime"
 	"github.com/localizevideos/shipgate/schemas"
 	"github.com/localizevideos/shipgate/server"
 	"github.com/localizevideos/shipgate/store/postgres"
@@ -110,7 +111,7 @@ func benchGate(b *testing.B, st server.Store) {
 	var wg sync.WaitGroup
 	var failed atomic.Value
 	b.ResetTimer()
-	start, cpu := time.Now(), cpuTime()
+	start, cpu := time.Now(), cputime.Process()
 	for range benchClients {
 		wg.Add(1)
 		go func() {
@@ -130,7 +131,7 @@ func benchGate(b *testing.B, st server.Store) {
 		}()
 	}
 	wg.Wait()
-	elapsed, cpu := time.Since(start), cpuTime()-cpu
+	elapsed, cpu := time.Since(start), cputime.Process()-cpu
 	b.StopTimer()
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)

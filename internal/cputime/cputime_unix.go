@@ -1,14 +1,15 @@
 //go:build unix
 
-package engine_test
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime is the CPU time the process has used so far, user and system.
-func cpuTime() time.Duration {
+// Process is the CPU time the process has used so far, user and system,
+// every thread and the garbage collector included.
+func Process() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

@@ -46,7 +46,7 @@ about(doc, rule, message) := {
 # plans are the Plans the rules judge: every Plan of the newest tie, or one
 # stand-in without data or digest when there is none, so that a rule that
 # requires a Plan field fires without a Plan too (fail closed).
-plans := newest("Plan") if count(input.evidence.Plan) > 0
+plans := newest_of(input.evidence.Plan) if count(input.evidence.Plan) > 0
 
 else := [{"data": {}}]
 
@@ -70,11 +70,13 @@ build_commands := object.get(service, "build_commands", [["npm", "run", "build"]
 # code 0, an approved build command, and finished no earlier than started.
 passed_builds := [build |
 	some build in input.evidence.Build
-	not build_problem(build)
+	passed_status(build.data)
+	build.data.command in build_commands
+	in_order(build.data.startedAt, build.data.finishedAt)
 ]
 
 # build_problem(build) says why a Build does not count as passed; undefined
-# when it does.
+# when it does (when passed_builds lists it).
 build_problem(build) := sprintf("ended %s with exit code %v", [build.data.status, build.data.exitCode]) if {
 	not passed_status(build.data)
 } else := sprintf(
@@ -128,15 +130,17 @@ newest_of(docs) := docs if {
 # newest(kind) is newest_of the counted documents of kind.
 newest(kind) := newest_of(input.evidence[kind])
 
-# The newest documents of the kinds several rules judge, worked out once
-# per evaluation.
-newest_builds := newest("Build")
+# The newest documents of the kinds the rules judge, worked out once per
+# evaluation.
+newest_builds := newest_of(input.evidence.Build)
 
-newest_deploys := newest("Deploy")
+newest_deploys := newest_of(input.evidence.Deploy)
 
-newest_flag_changes := newest("FlagChange")
+newest_flag_changes := newest_of(input.evidence.FlagChange)
 
-newest_incidents := newest("IncidentStatus")
+newest_incidents := newest_of(input.evidence.IncidentStatus)
+
+newest_error_budgets := newest_of(input.evidence.ErrorBudget)
 
 # short_digest(digest) is the first 12 hex characters of a digest.
 short_digest(digest) := substring(trim_prefix(digest, "sha256:"), 0, 12)

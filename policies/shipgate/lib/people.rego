@@ -73,11 +73,13 @@ is_approver(person) if count(identity(person) & approver_ids) > 0
 is_deployer(person) if count(identity(person) & deployer_ids) > 0
 
 # independent(person) holds for an approver who is none of the deployers,
-# when a deployer is known.
+# when a deployer is known (is_approver and not is_deployer, with the
+# person's identities worked out once).
 independent(person) if {
-	is_approver(person)
-	count(deployers) > 0
-	not is_deployer(person)
+	ids := identity(person)
+	count(ids & approver_ids) > 0
+	count(deployer_ids) > 0
+	count(ids & deployer_ids) == 0
 }
 
 # valid_approvals(gate) lists the Approval documents that count at gate:
@@ -102,6 +104,7 @@ approved(gate) if count(valid_approvals(gate)) > 0
 # approved the deploy. Undefined otherwise: Plans of a tie that disagree take
 # no emergency path.
 emergency_incident := id if {
+	plans[0].data.emergency
 	every doc in plans {
 		has_text(doc.data, ["emergency", "justification"])
 	}

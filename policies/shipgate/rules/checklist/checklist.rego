@@ -82,8 +82,8 @@ findings contains {
 	"message": sprintf("the newest Builds tie (collected %s), and Build %s %s: on a tie the worst counts", [build.collectedAt, lib.short_digest(build.digest), lib.build_problem(build)]),
 	"evidence": lib.digests(lib.newest_builds),
 } if {
-	count(lib.passed_builds) > 0
 	count(lib.newest_builds) > 1
+	count(lib.passed_builds) > 0
 	some build in lib.newest_builds
 	lib.build_problem(build)
 }
@@ -92,7 +92,7 @@ findings contains {
 # Plan's hand-written errorBudget: the newest one decides (each of a tie).
 findings contains lib.about(doc, "checklist.error-budget", message) if {
 	not lib.emergency
-	some doc in lib.newest("ErrorBudget")
+	some doc in lib.newest_error_budgets
 	budget := doc.data
 	budget.remaining <= 0
 	message := sprintf(
@@ -144,9 +144,9 @@ findings contains runbook_finding(doc, lib.lacks(doc, "Plan", "documentation.run
 findings contains runbook_finding(doc, message) if {
 	not lib.emergency
 	some doc in lib.plans
+	lib.now_ns - time.parse_rfc3339_ns(doc.data.documentation.runbook.reviewedAt) > lib.config.runbook.max_review_age_days * lib.ns_per_day
 	runbook := doc.data.documentation.runbook
 	max_days := lib.config.runbook.max_review_age_days
-	lib.now_ns - time.parse_rfc3339_ns(runbook.reviewedAt) > max_days * lib.ns_per_day
 	message := sprintf(
 		"runbook last reviewed by %s on %s, %d days ago (max %d days)",
 		[object.get(runbook, "reviewer", "an unnamed reviewer"), runbook.reviewedAt, lib.age_days(runbook.reviewedAt), max_days],
@@ -156,7 +156,7 @@ findings contains runbook_finding(doc, message) if {
 findings contains runbook_finding(doc, message) if {
 	not lib.emergency
 	some doc in lib.plans
+	lib.future(doc.data.documentation.runbook.reviewedAt)
 	reviewed_at := doc.data.documentation.runbook.reviewedAt
-	time.parse_rfc3339_ns(reviewed_at) > lib.now_ns
 	message := sprintf("runbook review date %s is in the future (now %s)", [reviewed_at, input.now])
 }

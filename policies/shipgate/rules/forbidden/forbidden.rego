@@ -109,8 +109,8 @@ rules := rule
 
 findings contains lib.about(doc, "forbidden.direct-push", message) if {
 	some doc in lib.deploys
+	not doc.data.trigger in lib.config.deploy.allowed_triggers
 	deploy := doc.data
-	not deploy.trigger in lib.config.deploy.allowed_triggers
 	message := sprintf(
 		"deploy by %s was triggered %q; only %s count as the pipeline",
 		[deploy.actor, deploy.trigger, concat(", ", lib.config.deploy.allowed_triggers)],
@@ -119,8 +119,8 @@ findings contains lib.about(doc, "forbidden.direct-push", message) if {
 
 findings contains lib.about(doc, "forbidden.direct-push", message) if {
 	some doc in lib.deploys
+	doc.data.source.onMain == false
 	deploy := doc.data
-	deploy.source.onMain == false
 	not deploy.source.branch in lib.config.deploy.main_branches
 	message := sprintf(
 		"commit %s was deployed from branch %q, which is not a main branch (%s), and is not on main",
@@ -130,8 +130,8 @@ findings contains lib.about(doc, "forbidden.direct-push", message) if {
 
 findings contains lib.about(doc, "forbidden.direct-push", message) if {
 	some doc in lib.deploys
+	doc.data.source.onMain == false
 	deploy := doc.data
-	deploy.source.onMain == false
 	deploy.source.branch in lib.config.deploy.main_branches
 	message := sprintf(
 		"commit %s is not reachable from branch %q (source.onMain is false)",
@@ -141,8 +141,8 @@ findings contains lib.about(doc, "forbidden.direct-push", message) if {
 
 findings contains lib.about(doc, "forbidden.hot-patch", message) if {
 	some doc in lib.deploys
+	doc.data.source.clean == false
 	deploy := doc.data
-	deploy.source.clean == false
 	message := sprintf(
 		"the working tree had uncommitted changes when %s deployed commit %s (source.clean is false)",
 		[deploy.actor, lib.short(input.release.commit)],
@@ -151,8 +151,7 @@ findings contains lib.about(doc, "forbidden.hot-patch", message) if {
 
 findings contains lib.about(doc, "forbidden.hot-patch", message) if {
 	some doc in lib.deploys
-	deploy := doc.data
-	deploy.source.commitKnown == false
+	doc.data.source.commitKnown == false
 	message := sprintf(
 		"commit %s is not in the repository %s (source.commitKnown is false)",
 		[lib.short(input.release.commit), input.release.repository],

@@ -25,7 +25,7 @@ import (
 // ShippedDecisionLibrary is the digest of the decision library shipgate
 // ships (policies/shipgate/lib/decision/decision.rego as parsed: layout and comments do not
 // count). A test holds it equal to the embedded file.
-const ShippedDecisionLibrary = "sha256:edbaf7ac122fa25b5fd1319752da26c38a153993bdae56744057a48fd5ad1339"
+const ShippedDecisionLibrary = "sha256:a9836c496fcac41682608175ac3a2e10a25dae24ce53045c2a7f424d3a4520cf"
 
 var decisionLib = ast.MustParseRef("data.shipgate.lib.decision")
 

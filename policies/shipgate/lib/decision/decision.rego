@@ -28,6 +28,10 @@ gated := {pkg | some [pkg, _] in at_gate}
 # applicable lists the rules that apply at this gate.
 applicable := {id | some [_, id] in at_gate}
 
+# rule_ids are the rules that apply at this gate, sorted (the decision's
+# rules; it reads no input but the gate, so the engine works it out once).
+rule_ids := sort(applicable)
+
 # found holds the findings of the rule files with a rule at this gate,
 # gathered once per evaluation; files with none are not evaluated at all.
 # (The engine refuses a rule file with findings but no rules at load.)
@@ -138,8 +142,11 @@ obligations contains obligation if {
 	obligation.rule in fired
 }
 
+# The emergency path's obligations hold whatever fired.
+obligations contains obligation if some obligation in emergency_obligations
+
 # The emergency path requires a postmortem within config.postmortem.due_days.
-obligations contains {
+emergency_obligations contains {
 	"kind": "postmortem",
 	"rule": "freeze.emergency",
 	"message": sprintf(
@@ -157,15 +164,16 @@ obligations contains {
 ordered(items) := [entry[2] | some entry in sort([[item.rule, item.message, item] | some item in items])]
 
 # decision is what the gate answers. Without findings there are no results,
-# so no violations, overrides, warnings or obligations of fired rules: the
-# first body says so without evaluating them (most decisions allow).
+# so no violations, overrides, warnings or obligations of fired rules (only
+# the emergency path's): the first body says so without evaluating them
+# (most decisions allow).
 decision := {
 	"allow": true,
 	"violations": [],
 	"overridden": [],
 	"warnings": [],
-	"obligations": ordered(obligations),
-	"rules": sort(applicable),
+	"obligations": ordered(emergency_obligations),
+	"rules": rule_ids,
 } if {
 	count(found) == 0
 } else := {
@@ -174,5 +182,5 @@ decision := {
 	"overridden": ordered(overridden),
 	"warnings": ordered(warnings),
 	"obligations": ordered(obligations),
-	"rules": sort(applicable),
+	"rules": rule_ids,
 }

@@ -17,7 +17,7 @@ MODIFIED ?= $(if $(findstring -dirty,$(VERSION)),true)
 LDFLAGS  := -X github.com/localizevideos/shipgate/cmd.Version=$(VERSION) -X github.com/localizevideos/shipgate/cmd.Commit=$(COMMIT) -X github.com/localizevideos/shipgate/cmd.Modified=$(MODIFIED)
 
 .DEFAULT_GOAL := help
-.PHONY: help build opa test race lint policy-test bench fuzz demo e2e pg pg-stop clean
+.PHONY: help build opa test race lint policy-test bench pgo fuzz demo e2e pg pg-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -49,12 +49,21 @@ policy-test: build opa ## shipgate policy test, opa test and opa check --strict 
 	allow=$$($(OPA) eval -f raw -d policies/shipgate/lib -d policies/shipgate/rules -d policies/shipgate/gates -i $$d/input.json 'data.shipgate.gates.deploy.decision.allow'); \
 	rm -rf $$d; if [ "$$allow" != false ]; then echo "without data.yaml the policies answer allow=$$allow to an open SEV-1"; exit 1; fi
 
+# The benchmarks measure the code as bin/shipgate is built: go build of the
+# main package applies default.pgo (profile-guided optimisation) by itself.
+bench: export GOFLAGS := $(GOFLAGS) -pgo=$(CURDIR)/default.pgo
 bench: build opa ## in-process benchmarks, then whole commands side by side
 	$(GO) test -run '^$$' -bench . -benchmem ./engine/ ./evidence/ ./ledger/ ./store/sqlite/ ./gate/ ./auditpack/
 	$(GO) test -run '^$$' -bench 'Replay/releases=90/' -benchmem ./replay/
 	$(GO) test -run '^$$' -bench BenchmarkPages -benchtime 10x ./server/web/
 	./scripts/bench-commands.sh
 	./scripts/bench-server.sh
+
+pgo: ## refresh default.pgo, the CPU profile of gate evaluations, recorded decisions and policy loads that the build optimises with
+	@d=$$(mktemp -d) && \
+	$(GO) test -run '^$$' -bench 'BenchmarkEvaluate$$|BenchmarkLoad' -benchtime 3s -cpuprofile $$d/engine.pprof -o $$d/engine.test ./engine/ && \
+	$(GO) test -run '^$$' -bench BenchmarkRecordedVsEvaluate -benchtime 3s -cpuprofile $$d/gate.pprof -o $$d/gate.test ./gate/ && \
+	$(GO) tool pprof -proto $$d/engine.pprof $$d/gate.pprof > default.pgo && rm -rf $$d
 
 fuzz: ## bounded fuzzing of the evidence decoder, the ledger verifier, the audit pack reader, the time flags and every other parser of untrusted input (FUZZTIME=20s each)
 	$(GO) test ./evidence -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)

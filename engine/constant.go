@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/topdown"
 )
@@ -253,6 +252,12 @@ func fold(ctx context.Context, compiler *ast.Compiler, store storage.Store, time
 	strict := &constAnalysis{c: compiler, dynamic: map[*ast.Rule]bool{}}
 	perGate := &constAnalysis{c: compiler, gate: true, dynamic: map[*ast.Rule]bool{}}
 	f := &folded{all: &constants{}, byGate: map[string]*constants{}}
+	txn, err := store.NewTransaction(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("fold: %w", err)
+	}
+	defer store.Abort(ctx, txn)
+	ev := &constEval{compiler: compiler, store: store, txn: txn, timeout: timeout, cache: topdown.NewVirtualCache()}
 	var gateOnly []ast.Ref
 	seen := map[string]bool{}
 	for _, name := range sortedModuleNames(compiler) {
@@ -268,7 +273,7 @@ func fold(ctx context.Context, compiler *ast.Compiler, store storage.Store, time
 			seen[key] = true
 			switch {
 			case strict.foldable(path):
-				if err := evalConst(ctx, compiler, store, timeout, path, nil, f.all); err != nil {
+				if err := ev.eval(ctx, path, nil, f.all); err != nil {
 					return nil, err
 				}
 			case perGate.foldable(path):
@@ -278,9 +283,10 @@ func fold(ctx context.Context, compiler *ast.Compiler, store storage.Store, time
 	}
 	for _, gate := range gates {
 		c := &constants{parent: f.all}
-		input := ast.NewObject(ast.Item(ast.InternedTerm("gate"), ast.StringTerm(gate)))
+		ev.cache = topdown.NewVirtualCache()
+		input := ast.NewTerm(ast.NewObject(ast.Item(ast.InternedTerm("gate"), ast.StringTerm(gate))))
 		for _, path := range gateOnly {
-			if err := evalConst(ctx, compiler, store, timeout, path, input, c); err != nil {
+			if err := ev.eval(ctx, path, input, c); err != nil {
 				return nil, err
 			}
 		}
@@ -289,32 +295,57 @@ func fold(ctx context.Context, compiler *ast.Compiler, store storage.Store, time
 	return f, nil
 }
 
-// evalConst evaluates the rules at path with input (none when nil) and puts
-// the value in c; undefined, failing or slow rules are left out.
-func evalConst(ctx context.Context, compiler *ast.Compiler, store storage.Store, timeout time.Duration, path ast.Ref, input ast.Value, c *constants) error {
-	ectx, cancel := context.WithTimeout(ctx, timeout)
+// constEval evaluates constant rules in one read transaction of the
+// engine's store. It runs the query `x = <path>` on OPA's evaluator
+// directly: a ground ref to rules needs nothing of the query compiler,
+// whose stages cost more than the evaluation of most constant rules.
+// The evaluations with the same input share one virtual-document cache:
+// every rule they evaluate is constant too (nothing a constant rule reads
+// is dynamic) and none is under a `with`, so a rule's value is the same in
+// each, and a rule the catalog or a gate's list of rules needs is
+// evaluated once instead of once per path that reads it. A failing or
+// cancelled evaluation leaves only the values of rules it completed.
+type constEval struct {
+	compiler *ast.Compiler
+	store    storage.Store
+	txn      storage.Transaction
+	timeout  time.Duration
+	cache    topdown.VirtualCache
+}
+
+// foldVar is the variable the value of a folded path is bound to.
+var foldVar = ast.VarTerm("__fold__")
+
+// eval evaluates the rules at path with input (none when nil) and puts the
+// value in c; undefined, failing or slow rules are left out.
+func (ev *constEval) eval(ctx context.Context, path ast.Ref, input *ast.Term, c *constants) error {
+	ectx, cancel := context.WithTimeout(ctx, ev.timeout)
 	defer cancel()
-	opts := []func(*rego.Rego){
-		rego.Query(path.String()),
-		rego.Compiler(compiler),
-		rego.Store(store),
-		rego.StrictBuiltinErrors(true),
-		rego.Capabilities(Capabilities()),
-		rego.GenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }),
-	}
+	// As rego does: the evaluator stops at its cancel, set when the
+	// context is done.
+	stop := topdown.NewCancel()
+	done := context.AfterFunc(ectx, stop.Cancel)
+	defer done()
+	q := topdown.NewQuery(ast.NewBody(ast.Equality.Expr(foldVar, ast.NewTerm(path)))).
+		WithCompiler(ev.compiler).
+		WithStore(ev.store).
+		WithTransaction(ev.txn).
+		WithStrictBuiltinErrors(true).
+		WithVirtualCache(ev.cache).
+		WithCancel(stop)
 	if input != nil {
-		opts = append(opts, rego.ParsedInput(input))
+		q = q.WithInput(input)
 	}
-	rs, err := rego.New(opts...).Eval(ectx)
+	rs, err := q.Run(ectx)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if err != nil || len(rs) != 1 || len(rs[0].Expressions) != 1 {
+	if err != nil || len(rs) != 1 {
 		return nil // undefined or failing: left to each evaluation
 	}
-	t, ok := rs[0].Expressions[0].Value.(*ast.Term)
-	if !ok {
-		return fmt.Errorf("fold %s: got %T", path, rs[0].Expressions[0].Value)
+	t, ok := rs[0][foldVar.Value.(ast.Var)]
+	if !ok || t == nil {
+		return fmt.Errorf("fold %s: no value", path)
 	}
 	c.put(path, t)
 	return nil

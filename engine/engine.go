@@ -179,7 +179,9 @@ func load(ctx context.Context, set *policyset.Set, opts Options) (*Engine, error
 		WithStageAfterID(ast.StageResolveRefs, ast.CompilerStageDefinition{
 			Name: "UnshareImportTerms", MetricName: "compile_stage_unshare_import_terms", Stage: unshareImportTerms,
 		})
+	compiler, hider := withModuleHider(compiler)
 	compiler.Compile(modules)
+	hider.showModules(compiler)
 	if compiler.Failed() {
 		return nil, &PolicyError{Errors: compiler.Errors}
 	}

@@ -71,7 +71,7 @@ func readCatalog(ctx context.Context, compiler *ast.Compiler, store storage.Stor
 			rego.Compiler(compiler),
 			rego.Store(store),
 			rego.StrictBuiltinErrors(true),
-			rego.Capabilities(Capabilities()),
+			rego.Capabilities(capabilities()),
 		).Eval(ctx)
 		if err != nil {
 			return nil, &PolicyError{Err: fmt.Errorf("rule catalog: %w", err)}

@@ -124,6 +124,10 @@ func Capabilities() *ast.Capabilities {
 	return caps
 }
 
+// capabilities is Capabilities made once, for the compiler and the
+// queries of every load: neither changes it.
+var capabilities = sync.OnceValue(Capabilities)
+
 // Load reads the policy set, from a directory or a bundle
 // (policyset.Open), compiles and prepares it. It is the only place
 // policies are compiled.
@@ -155,7 +159,7 @@ func load(ctx context.Context, set *policyset.Set, opts Options) (*Engine, error
 	if err := checkRuleFiles(modules); err != nil {
 		return nil, err
 	}
-	in, err := inputSchema()
+	in, err := inputTypeSchema()
 	if err != nil {
 		return nil, &PolicyError{Err: fmt.Errorf("input schema: %w", err)}
 	}
@@ -166,14 +170,14 @@ func load(ctx context.Context, set *policyset.Set, opts Options) (*Engine, error
 	// policy set compiled under an older schema gets an open one.
 	ds := map[string]any{}
 	if !opts.Recorded {
-		if ds, err = schemas.DataSchema(); err != nil {
+		if ds, err = dataTypeSchema(); err != nil {
 			return nil, &PolicyError{Err: fmt.Errorf("data schema: %w", err)}
 		}
 	}
 	ss.Put(DataSchemaRef, ds)
 	compiler := ast.NewCompiler().
 		WithStrict(true).
-		WithCapabilities(Capabilities()).
+		WithCapabilities(capabilities()).
 		WithSchemas(ss).
 		WithUseTypeCheckAnnotations(true).
 		WithStageAfterID(ast.StageResolveRefs, ast.CompilerStageDefinition{
@@ -204,7 +208,7 @@ func load(ctx context.Context, set *policyset.Set, opts Options) (*Engine, error
 			rego.Store(store),
 			rego.StoreReadAST(true),
 			rego.StrictBuiltinErrors(true),
-			rego.Capabilities(Capabilities()),
+			rego.Capabilities(capabilities()),
 		).PrepareForEval(ctx)
 		if err != nil {
 			return nil, &PolicyError{Err: fmt.Errorf("prepare gate %s: %w", gate, err)}

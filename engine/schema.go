@@ -1,7 +1,18 @@
 package engine
 
 import (
+	"sync"
+
 	"github.com/localizevideos/shipgate/schemas"
+)
+
+// The input and data schemas in the type checker's form are built once
+// per process from the embedded schema files, which cannot change: every
+// load gives the same maps to its compiler and to checkReads, and neither
+// changes them (OPA reads a schema to compile it into types).
+var (
+	inputTypeSchema = sync.OnceValues(inputSchema)
+	dataTypeSchema  = sync.OnceValues(schemas.DataSchema)
 )
 
 func str() map[string]any { return map[string]any{"type": "string"} }

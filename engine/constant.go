@@ -230,35 +230,72 @@ func (f *foldedCache) Keys() []ast.Ref {
 // folded holds the folded rules of a policy set: those constant for every
 // evaluation, and, per gate, those that read no input but input.gate (such
 // as the decision library's list of the rules at the gate), evaluated with
-// that gate.
+// that gate. A gate's are folded when it is first evaluated: a command
+// decides one gate, and folding the others would be wasted.
 type folded struct {
 	all    *constants
-	byGate map[string]*constants
+	byGate map[string]*gateConsts
+	// gateOnly are the paths folded per gate, and eval what folds them.
+	gateOnly []ast.Ref
+	eval     *constEval
+}
+
+// gateConsts are the rules folded for one gate, once.
+type gateConsts struct {
+	once sync.Once
+	c    *constants
 }
 
 // forGate is what an evaluation of gate reads first: its input.gate is
 // gate, as buildInput writes it.
 func (f *folded) forGate(gate string) *constants {
-	if c, ok := f.byGate[gate]; ok {
+	g, ok := f.byGate[gate]
+	if !ok {
+		return f.all
+	}
+	g.once.Do(func() { g.c = f.foldGate(gate) })
+	return g.c
+}
+
+// foldGate evaluates the rules that read no input but input.gate, with
+// gate. A rule it cannot fold is left to the evaluations, as at load.
+func (f *folded) foldGate(gate string) *constants {
+	c := &constants{parent: f.all}
+	if len(f.gateOnly) == 0 {
 		return c
 	}
-	return f.all
+	ctx := context.Background()
+	txn, err := f.eval.store.NewTransaction(ctx)
+	if err != nil {
+		return c
+	}
+	defer f.eval.store.Abort(ctx, txn)
+	ev := *f.eval
+	ev.txn, ev.cache = txn, topdown.NewVirtualCache()
+	input := ast.NewTerm(ast.NewObject(ast.Item(ast.InternedTerm("gate"), ast.StringTerm(gate))))
+	for _, path := range f.gateOnly {
+		if err := ev.eval(ctx, path, input, c); err != nil {
+			break
+		}
+	}
+	return c
 }
 
 // fold finds the constant rules of compiler and evaluates each once, each
 // within timeout: one that does not finish in time is left to the
-// evaluations, which then run out of time as they would have.
+// evaluations, which then run out of time as they would have. The rules
+// that read input.gate alone are found here and folded per gate when the
+// gate is first evaluated (forGate).
 func fold(ctx context.Context, compiler *ast.Compiler, store storage.Store, timeout time.Duration, gates []string) (*folded, error) {
 	strict := &constAnalysis{c: compiler, dynamic: map[*ast.Rule]bool{}}
 	perGate := &constAnalysis{c: compiler, gate: true, dynamic: map[*ast.Rule]bool{}}
-	f := &folded{all: &constants{}, byGate: map[string]*constants{}}
+	f := &folded{all: &constants{}, byGate: make(map[string]*gateConsts, len(gates))}
 	txn, err := store.NewTransaction(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("fold: %w", err)
 	}
 	defer store.Abort(ctx, txn)
 	ev := &constEval{compiler: compiler, store: store, txn: txn, timeout: timeout, cache: topdown.NewVirtualCache()}
-	var gateOnly []ast.Ref
 	seen := map[string]bool{}
 	for _, name := range sortedModuleNames(compiler) {
 		for _, r := range compiler.Modules[name].Rules {
@@ -277,20 +314,13 @@ func fold(ctx context.Context, compiler *ast.Compiler, store storage.Store, time
 					return nil, err
 				}
 			case perGate.foldable(path):
-				gateOnly = append(gateOnly, path)
+				f.gateOnly = append(f.gateOnly, path)
 			}
 		}
 	}
+	f.eval = &constEval{compiler: compiler, store: store, timeout: timeout}
 	for _, gate := range gates {
-		c := &constants{parent: f.all}
-		ev.cache = topdown.NewVirtualCache()
-		input := ast.NewTerm(ast.NewObject(ast.Item(ast.InternedTerm("gate"), ast.StringTerm(gate))))
-		for _, path := range gateOnly {
-			if err := ev.eval(ctx, path, input, c); err != nil {
-				return nil, err
-			}
-		}
-		f.byGate[gate] = c
+		f.byGate[gate] = &gateConsts{}
 	}
 	return f, nil
 }

@@ -132,6 +132,7 @@ var capabilities = sync.OnceValue(Capabilities)
 // (policyset.Open), compiles and prepares it. It is the only place
 // policies are compiled.
 func Load(ctx context.Context, opts Options) (*Engine, error) {
+	warmSchemas(opts.Recorded)
 	set, err := policyset.Open(policyset.Source{Policies: opts.Policies, Bundle: opts.Bundle, Data: opts.Data, DataFiles: opts.DataFiles,
 		ServerKeys: opts.ServerKeys, People: opts.People})
 	if err != nil {

@@ -3,6 +3,7 @@ package engine
 import (
 	"sync"
 
+	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/schemas"
 )
 
@@ -14,6 +15,23 @@ var (
 	inputTypeSchema = sync.OnceValues(inputSchema)
 	dataTypeSchema  = sync.OnceValues(schemas.DataSchema)
 )
+
+// warmSchemas builds the schemas a load needs (each once per process) in
+// the background, while the policies are read and parsed: the compiler
+// and the data check then find them ready. Their errors are the ones the
+// load reports when it asks for them. A recorded set uses neither data
+// schema.
+func warmSchemas(recorded bool) {
+	go func() {
+		_, _ = inputTypeSchema()
+		if !recorded {
+			_, _ = dataTypeSchema()
+		}
+	}()
+	if !recorded {
+		go func() { _ = policyset.CompileDataSchema() }()
+	}
+}
 
 func str() map[string]any { return map[string]any{"type": "string"} }
 

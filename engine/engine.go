@@ -216,11 +216,11 @@ func load(ctx context.Context, set *policyset.Set, opts Options) (*Engine, error
 		}
 		e.queries[gate] = pq
 	}
-	if e.catalog, err = readCatalog(ctx, compiler, store); err != nil {
-		return nil, err
-	}
 	if e.consts, err = fold(ctx, compiler, store, e.timeout, Gates); err != nil {
 		return nil, &PolicyError{Err: err}
+	}
+	if e.catalog, err = readCatalog(ctx, compiler, store, e.consts.all); err != nil {
+		return nil, err
 	}
 	e.revision, err = set.Revision()
 	if err != nil {

@@ -62,16 +62,27 @@ var rulesRef = ast.MustParseRef("data.shipgate.rules")
 // conflict only when one of them fires. The METADATA annotations of the
 // rule declarations (the compiler's annotation set) then add where each
 // rule is declared, its description and its other custom keys, and the
-// rules declared by annotation alone.
-func readCatalog(ctx context.Context, compiler *ast.Compiler, store storage.Store) (Catalog, error) {
+// rules declared by annotation alone. The catalog is a constant rule:
+// when folding gave its value (consts), that value is read; when the
+// catalog could not be folded, it is evaluated here, so that its error
+// is reported.
+func readCatalog(ctx context.Context, compiler *ast.Compiler, store storage.Store, consts *constants) (Catalog, error) {
 	cat := Catalog{}
-	if len(compiler.GetRulesExact(catalogRef)) > 0 {
+	if t := consts.lookup(catalogRef); t != nil {
+		v, err := ast.JSON(t.Value)
+		if err != nil {
+			return nil, &PolicyError{Err: fmt.Errorf("rule catalog: %w", err)}
+		}
+		if err := decodeCatalog(v, cat); err != nil {
+			return nil, &PolicyError{Err: fmt.Errorf("rule catalog: %w", err)}
+		}
+	} else if len(compiler.GetRulesExact(catalogRef)) > 0 {
 		rs, err := rego.New(
 			rego.Query(catalogRef.String()),
 			rego.Compiler(compiler),
 			rego.Store(store),
 			rego.StrictBuiltinErrors(true),
-			rego.Capabilities(Capabilities()),
+			rego.Capabilities(capabilities()),
 		).Eval(ctx)
 		if err != nil {
 			return nil, &PolicyError{Err: fmt.Errorf("rule catalog: %w", err)}

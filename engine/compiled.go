@@ -39,7 +39,7 @@ func (e *Engine) PrepareQuery(ctx context.Context, query ast.Body) (*rego.Prepar
 		rego.Store(e.store),
 		rego.StoreReadAST(true),
 		rego.StrictBuiltinErrors(true),
-		rego.Capabilities(Capabilities()),
+		rego.Capabilities(capabilities()),
 	).PrepareForEval(ctx)
 	if err != nil {
 		return nil, err

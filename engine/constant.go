@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/topdown"
 )
@@ -231,29 +230,72 @@ func (f *foldedCache) Keys() []ast.Ref {
 // folded holds the folded rules of a policy set: those constant for every
 // evaluation, and, per gate, those that read no input but input.gate (such
 // as the decision library's list of the rules at the gate), evaluated with
-// that gate.
+// that gate. A gate's are folded when it is first evaluated: a command
+// decides one gate, and folding the others would be wasted.
 type folded struct {
 	all    *constants
-	byGate map[string]*constants
+	byGate map[string]*gateConsts
+	// gateOnly are the paths folded per gate, and eval what folds them.
+	gateOnly []ast.Ref
+	eval     *constEval
+}
+
+// gateConsts are the rules folded for one gate, once.
+type gateConsts struct {
+	once sync.Once
+	c    *constants
 }
 
 // forGate is what an evaluation of gate reads first: its input.gate is
 // gate, as buildInput writes it.
 func (f *folded) forGate(gate string) *constants {
-	if c, ok := f.byGate[gate]; ok {
+	g, ok := f.byGate[gate]
+	if !ok {
+		return f.all
+	}
+	g.once.Do(func() { g.c = f.foldGate(gate) })
+	return g.c
+}
+
+// foldGate evaluates the rules that read no input but input.gate, with
+// gate. A rule it cannot fold is left to the evaluations, as at load.
+func (f *folded) foldGate(gate string) *constants {
+	c := &constants{parent: f.all}
+	if len(f.gateOnly) == 0 {
 		return c
 	}
-	return f.all
+	ctx := context.Background()
+	txn, err := f.eval.store.NewTransaction(ctx)
+	if err != nil {
+		return c
+	}
+	defer f.eval.store.Abort(ctx, txn)
+	ev := *f.eval
+	ev.txn, ev.cache = txn, topdown.NewVirtualCache()
+	input := ast.NewTerm(ast.NewObject(ast.Item(ast.InternedTerm("gate"), ast.StringTerm(gate))))
+	for _, path := range f.gateOnly {
+		if err := ev.eval(ctx, path, input, c); err != nil {
+			break
+		}
+	}
+	return c
 }
 
 // fold finds the constant rules of compiler and evaluates each once, each
 // within timeout: one that does not finish in time is left to the
-// evaluations, which then run out of time as they would have.
+// evaluations, which then run out of time as they would have. The rules
+// that read input.gate alone are found here and folded per gate when the
+// gate is first evaluated (forGate).
 func fold(ctx context.Context, compiler *ast.Compiler, store storage.Store, timeout time.Duration, gates []string) (*folded, error) {
 	strict := &constAnalysis{c: compiler, dynamic: map[*ast.Rule]bool{}}
 	perGate := &constAnalysis{c: compiler, gate: true, dynamic: map[*ast.Rule]bool{}}
-	f := &folded{all: &constants{}, byGate: map[string]*constants{}}
-	var gateOnly []ast.Ref
+	f := &folded{all: &constants{}, byGate: make(map[string]*gateConsts, len(gates))}
+	txn, err := store.NewTransaction(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("fold: %w", err)
+	}
+	defer store.Abort(ctx, txn)
+	ev := &constEval{compiler: compiler, store: store, txn: txn, timeout: timeout, cache: topdown.NewVirtualCache()}
 	seen := map[string]bool{}
 	for _, name := range sortedModuleNames(compiler) {
 		for _, r := range compiler.Modules[name].Rules {
@@ -268,53 +310,72 @@ func fold(ctx context.Context, compiler *ast.Compiler, store storage.Store, time
 			seen[key] = true
 			switch {
 			case strict.foldable(path):
-				if err := evalConst(ctx, compiler, store, timeout, path, nil, f.all); err != nil {
+				if err := ev.eval(ctx, path, nil, f.all); err != nil {
 					return nil, err
 				}
 			case perGate.foldable(path):
-				gateOnly = append(gateOnly, path)
+				f.gateOnly = append(f.gateOnly, path)
 			}
 		}
 	}
+	f.eval = &constEval{compiler: compiler, store: store, timeout: timeout}
 	for _, gate := range gates {
-		c := &constants{parent: f.all}
-		input := ast.NewObject(ast.Item(ast.InternedTerm("gate"), ast.StringTerm(gate)))
-		for _, path := range gateOnly {
-			if err := evalConst(ctx, compiler, store, timeout, path, input, c); err != nil {
-				return nil, err
-			}
-		}
-		f.byGate[gate] = c
+		f.byGate[gate] = &gateConsts{}
 	}
 	return f, nil
 }
 
-// evalConst evaluates the rules at path with input (none when nil) and puts
-// the value in c; undefined, failing or slow rules are left out.
-func evalConst(ctx context.Context, compiler *ast.Compiler, store storage.Store, timeout time.Duration, path ast.Ref, input ast.Value, c *constants) error {
-	ectx, cancel := context.WithTimeout(ctx, timeout)
+// constEval evaluates constant rules in one read transaction of the
+// engine's store. It runs the query `x = <path>` on OPA's evaluator
+// directly: a ground ref to rules needs nothing of the query compiler,
+// whose stages cost more than the evaluation of most constant rules.
+// The evaluations with the same input share one virtual-document cache:
+// every rule they evaluate is constant too (nothing a constant rule reads
+// is dynamic) and none is under a `with`, so a rule's value is the same in
+// each, and a rule the catalog or a gate's list of rules needs is
+// evaluated once instead of once per path that reads it. A failing or
+// cancelled evaluation leaves only the values of rules it completed.
+type constEval struct {
+	compiler *ast.Compiler
+	store    storage.Store
+	txn      storage.Transaction
+	timeout  time.Duration
+	cache    topdown.VirtualCache
+}
+
+// foldVar is the variable the value of a folded path is bound to.
+var foldVar = ast.VarTerm("__fold__")
+
+// eval evaluates the rules at path with input (none when nil) and puts the
+// value in c; undefined, failing or slow rules are left out.
+func (ev *constEval) eval(ctx context.Context, path ast.Ref, input *ast.Term, c *constants) error {
+	ectx, cancel := context.WithTimeout(ctx, ev.timeout)
 	defer cancel()
-	opts := []func(*rego.Rego){
-		rego.Query(path.String()),
-		rego.Compiler(compiler),
-		rego.Store(store),
-		rego.StrictBuiltinErrors(true),
-		rego.Capabilities(Capabilities()),
-		rego.GenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }),
-	}
+	// As rego does: the evaluator stops at its cancel, set when the
+	// context is done.
+	stop := topdown.NewCancel()
+	done := context.AfterFunc(ectx, stop.Cancel)
+	defer done()
+	q := topdown.NewQuery(ast.NewBody(ast.Equality.Expr(foldVar, ast.NewTerm(path)))).
+		WithCompiler(ev.compiler).
+		WithStore(ev.store).
+		WithTransaction(ev.txn).
+		WithStrictBuiltinErrors(true).
+		WithVirtualCache(ev.cache).
+		WithCancel(stop)
 	if input != nil {
-		opts = append(opts, rego.ParsedInput(input))
+		q = q.WithInput(input)
 	}
-	rs, err := rego.New(opts...).Eval(ectx)
+	rs, err := q.Run(ectx)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if err != nil || len(rs) != 1 || len(rs[0].Expressions) != 1 {
+	if err != nil || len(rs) != 1 {
 		return nil // undefined or failing: left to each evaluation
 	}
-	t, ok := rs[0].Expressions[0].Value.(*ast.Term)
-	if !ok {
-		return fmt.Errorf("fold %s: got %T", path, rs[0].Expressions[0].Value)
+	t, ok := rs[0][foldVar.Value.(ast.Var)]
+	if !ok || t == nil {
+		return fmt.Errorf("fold %s: no value", path)
 	}
 	c.put(path, t)
 	return nil

@@ -136,3 +136,39 @@ func TestFoldedCacheStepsAsideInsideWith(t *testing.T) {
 		t.Errorf("Get after Pop = %v, %t; want nothing cached", v, undefined)
 	}
 }
+
+// A gate's rules are folded once, when it is first asked for, however
+// many evaluations ask at the same time.
+func TestGateFoldedOnceConcurrently(t *testing.T) {
+	fsys := fstest.MapFS{
+		"gates/deploy.rego": {Data: []byte("package shipgate.gates.deploy\n\ndecision := {\"allow\": true, \"violations\": [], \"rules\": [\"r\"]}\n")},
+		"t/t.rego":          {Data: []byte(foldModule)},
+	}
+	e, err := Load(context.Background(), Options{Policies: fsys, Data: minimalData(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan map[string]*constants, 8)
+	for range 8 {
+		go func() {
+			m := map[string]*constants{}
+			for _, gate := range Gates {
+				m[gate] = e.consts.forGate(gate)
+			}
+			got <- m
+		}()
+	}
+	first := <-got
+	for range 7 {
+		for gate, c := range <-got {
+			if c != first[gate] {
+				t.Errorf("forGate(%q) folded twice", gate)
+			}
+		}
+	}
+	for _, gate := range Gates {
+		if v := first[gate].get(ast.MustParseRef("data.t.reads_gate")); v == nil || !v.Equal(ast.StringTerm("at "+gate)) {
+			t.Errorf("reads_gate at %s = %v; want %q", gate, v, "at "+gate)
+		}
+	}
+}

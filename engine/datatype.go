@@ -23,9 +23,14 @@ var DataSchemaRef = ast.MustParseRef("schema.policydata")
 // ref's first term, would then name that row. Each use's copies are
 // placed at the first term of its own (config in lib.config.x).
 func unshareImportTerms(c *ast.Compiler) *ast.Error {
+	// One map and one list serve every module, cleared in between: their
+	// storage is kept instead of grown again for each.
+	uses := map[*ast.Term]int{}
+	var refs []ast.Ref
 	for _, m := range c.Modules {
-		uses := map[*ast.Term]int{}
-		var refs []ast.Ref
+		clear(uses)
+		clear(refs)
+		refs = refs[:0]
 		ast.WalkRefs(m, func(r ast.Ref) bool {
 			refs = append(refs, r)
 			for _, t := range r {

@@ -124,10 +124,15 @@ func Capabilities() *ast.Capabilities {
 	return caps
 }
 
+// capabilities is Capabilities made once, for the compiler and the
+// queries of every load: neither changes it.
+var capabilities = sync.OnceValue(Capabilities)
+
 // Load reads the policy set, from a directory or a bundle
 // (policyset.Open), compiles and prepares it. It is the only place
 // policies are compiled.
 func Load(ctx context.Context, opts Options) (*Engine, error) {
+	warmSchemas(opts.Recorded)
 	set, err := policyset.Open(policyset.Source{Policies: opts.Policies, Bundle: opts.Bundle, Data: opts.Data, DataFiles: opts.DataFiles,
 		ServerKeys: opts.ServerKeys, People: opts.People})
 	if err != nil {
@@ -155,7 +160,7 @@ func load(ctx context.Context, set *policyset.Set, opts Options) (*Engine, error
 	if err := checkRuleFiles(modules); err != nil {
 		return nil, err
 	}
-	in, err := inputSchema()
+	in, err := inputTypeSchema()
 	if err != nil {
 		return nil, &PolicyError{Err: fmt.Errorf("input schema: %w", err)}
 	}
@@ -166,20 +171,22 @@ func load(ctx context.Context, set *policyset.Set, opts Options) (*Engine, error
 	// policy set compiled under an older schema gets an open one.
 	ds := map[string]any{}
 	if !opts.Recorded {
-		if ds, err = schemas.DataSchema(); err != nil {
+		if ds, err = dataTypeSchema(); err != nil {
 			return nil, &PolicyError{Err: fmt.Errorf("data schema: %w", err)}
 		}
 	}
 	ss.Put(DataSchemaRef, ds)
 	compiler := ast.NewCompiler().
 		WithStrict(true).
-		WithCapabilities(Capabilities()).
+		WithCapabilities(capabilities()).
 		WithSchemas(ss).
 		WithUseTypeCheckAnnotations(true).
 		WithStageAfterID(ast.StageResolveRefs, ast.CompilerStageDefinition{
 			Name: "UnshareImportTerms", MetricName: "compile_stage_unshare_import_terms", Stage: unshareImportTerms,
 		})
+	compiler, hider := withModuleHider(compiler)
 	compiler.Compile(modules)
+	hider.showModules(compiler)
 	if compiler.Failed() {
 		return nil, &PolicyError{Errors: compiler.Errors}
 	}
@@ -202,18 +209,18 @@ func load(ctx context.Context, set *policyset.Set, opts Options) (*Engine, error
 			rego.Store(store),
 			rego.StoreReadAST(true),
 			rego.StrictBuiltinErrors(true),
-			rego.Capabilities(Capabilities()),
+			rego.Capabilities(capabilities()),
 		).PrepareForEval(ctx)
 		if err != nil {
 			return nil, &PolicyError{Err: fmt.Errorf("prepare gate %s: %w", gate, err)}
 		}
 		e.queries[gate] = pq
 	}
-	if e.catalog, err = readCatalog(ctx, compiler, store); err != nil {
-		return nil, err
-	}
 	if e.consts, err = fold(ctx, compiler, store, e.timeout, Gates); err != nil {
 		return nil, &PolicyError{Err: err}
+	}
+	if e.catalog, err = readCatalog(ctx, compiler, store, e.consts.all); err != nil {
+		return nil, err
 	}
 	e.revision, err = set.Revision()
 	if err != nil {

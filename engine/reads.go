@@ -27,15 +27,29 @@ func (e *Engine) DataReads() []RuleRead {
 	e.readsOnce.Do(func() {
 		c := e.compiler
 		aliases := map[string]ast.Ref{}
+		// heads are the first terms of the aliases' refs: a ref whose
+		// first term is none of them has no prefix among the aliases, and
+		// resolve need not print each of its prefixes to find that out.
+		heads := map[ast.Var]bool{}
 		for _, name := range sortedModuleNames(c) {
 			ast.WalkRules(c.Modules[name], func(r *ast.Rule) bool {
 				if target, ok := alias(c, r); ok {
-					aliases[r.Ref().String()] = target
+					ref := r.Ref()
+					aliases[ref.String()] = target
+					if v, ok := ref[0].Value.(ast.Var); ok {
+						heads[v] = true
+					}
 				}
 				return false
 			})
 		}
 		resolve := func(ref ast.Ref) ast.Ref {
+			if len(ref) == 0 {
+				return ref
+			}
+			if v, ok := ref[0].Value.(ast.Var); !ok || !heads[v] {
+				return ref
+			}
 			for i := len(ref); i > 1; i-- {
 				if target, ok := aliases[ref[:i].String()]; ok {
 					return target.Concat(ref[i:])

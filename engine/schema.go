@@ -1,8 +1,37 @@
 package engine
 
 import (
+	"sync"
+
+	"github.com/localizevideos/shipgate/policyset"
 	"github.com/localizevideos/shipgate/schemas"
 )
+
+// The input and data schemas in the type checker's form are built once
+// per process from the embedded schema files, which cannot change: every
+// load gives the same maps to its compiler and to checkReads, and neither
+// changes them (OPA reads a schema to compile it into types).
+var (
+	inputTypeSchema = sync.OnceValues(inputSchema)
+	dataTypeSchema  = sync.OnceValues(schemas.DataSchema)
+)
+
+// warmSchemas builds the schemas a load needs (each once per process) in
+// the background, while the policies are read and parsed: the compiler
+// and the data check then find them ready. Their errors are the ones the
+// load reports when it asks for them. A recorded set uses neither data
+// schema.
+func warmSchemas(recorded bool) {
+	go func() {
+		_, _ = inputTypeSchema()
+		if !recorded {
+			_, _ = dataTypeSchema()
+		}
+	}()
+	if !recorded {
+		go func() { _ = policyset.CompileDataSchema() }()
+	}
+}
 
 func str() map[string]any { return map[string]any{"type": "string"} }
 

@@ -109,6 +109,15 @@ func (p DataProblem) Error() string {
 // so every compilation gives the same schema.
 var dataSchema = sync.OnceValues(schemas.CompileData)
 
+// CompileDataSchema compiles the data schema that Config checks the data
+// against, once per process; later calls wait for that one. Loading a
+// policy set may call it ahead, in another goroutine, so that the schema
+// is ready when Config needs it.
+func CompileDataSchema() error {
+	_, err := dataSchema()
+	return err
+}
+
 // rawSchemas holds the embedded schema files as decoded JSON, keyed by
 // their $id, to word a failure from the schema that failed (its
 // description, the keys it allows).

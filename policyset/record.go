@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gowebpki/jcs"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
 )
@@ -40,13 +39,11 @@ func (s *Set) Record(rev string) (*Record, error) {
 		p.Modules = append(p.Modules, Module{Path: path.Clean(f.name), Source: string(f.raw)})
 	}
 	slices.SortFunc(p.Modules, func(a, b Module) int { return strings.Compare(a.Path, b.Path) })
-	b, err := json.Marshal(s.docs)
+	c, err := s.canonical()
 	if err != nil {
 		return nil, fmt.Errorf("policy set: %w", err)
 	}
-	if p.Data, err = jcs.Transform(b); err != nil {
-		return nil, fmt.Errorf("policy set: %w", err)
-	}
+	p.Data = bytes.Clone(c)
 	return p, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gowebpki/jcs"
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -58,6 +59,9 @@ type Set struct {
 	// layers are the files the data comes from (dataLayers), to place an
 	// error in them.
 	layers []DataFile
+	// canonical is docs as canonical JSON, made once: the revision
+	// digests it and the Record keeps it.
+	canonical func() ([]byte, error)
 }
 
 type file struct {
@@ -93,6 +97,8 @@ func Open(src Source) (*Set, error) {
 	if set.docs, err = withIdentities(set.docs, src.ServerKeys, src.People); err != nil {
 		return nil, err
 	}
+	docs := set.docs
+	set.canonical = sync.OnceValues(func() ([]byte, error) { return Canonical(docs) })
 	return set, nil
 }
 
@@ -211,7 +217,7 @@ func (s *Set) Revision() (string, error) {
 		fmt.Fprintf(h, "module %s %d\n", path.Clean(f.name), len(f.raw))
 		h.Write(f.raw)
 	}
-	c, err := Canonical(s.docs)
+	c, err := s.canonical()
 	if err != nil {
 		return "", fmt.Errorf("policy revision: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // inputKeywords are the keywords OPA's type checker uses. Everything else
@@ -27,7 +28,7 @@ var inputKeywords = map[string]bool{
 //
 // The result is built fresh on every call, so callers may modify it.
 func InputSchema() (map[string]any, error) {
-	files, err := readFiles()
+	files, err := decodedFiles()
 	if err != nil {
 		return nil, err
 	}
@@ -73,12 +74,16 @@ func InputSchema() (map[string]any, error) {
 //
 // The result is built fresh on every call, so callers may modify it.
 func DataSchema() (map[string]any, error) {
-	files, err := readFiles()
+	files, err := decodedFiles()
 	if err != nil {
 		return nil, err
 	}
 	return resolver{files: files}.inline(DataFile, files[DataFile], 0)
 }
+
+// decodedFiles is readFiles done once: the embedded files cannot change,
+// and nothing changes the decoded form (inline copies what it keeps).
+var decodedFiles = sync.OnceValues(readFiles)
 
 // readFiles decodes every embedded schema file, by name.
 func readFiles() (map[string]map[string]any, error) {

@@ -14,6 +14,7 @@ import (
 	"embed"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -41,27 +42,54 @@ func File(kind string) string {
 
 // Registry maps each kind to its compiled schema. It is safe for concurrent
 // use.
-type Registry struct {
-	byKind map[string]*jsonschema.Schema
+type Registry struct{}
+
+// Compile reads the schemas of all Kinds from FS and returns their
+// Registry. Each kind's schema is compiled the first time it is asked for
+// (a gate reads a handful of kinds, not all of them), once per process:
+// every Registry and CompileData share one compiler, so the envelope and
+// the $defs the files share are compiled once too.
+func Compile() (*Registry, error) {
+	if _, err := shared(); err != nil {
+		return nil, err
+	}
+	return &Registry{}, nil
 }
 
-// Compile compiles the schemas of all Kinds from FS. Compiling is costly:
-// call it once and keep the Registry.
-func Compile() (*Registry, error) {
-	c, err := compiler()
+// shared is the compiler of every file of FS, made once. A
+// jsonschema.Compiler keeps what it compiled, by location, but is not safe
+// for concurrent use: compileShared holds sharedMu while it compiles.
+var (
+	shared   = sync.OnceValues(compiler)
+	sharedMu sync.Mutex
+)
+
+// compileShared compiles the schema at url on the shared compiler.
+func compileShared(url string) (*jsonschema.Schema, error) {
+	c, err := shared()
 	if err != nil {
 		return nil, err
 	}
-	r := &Registry{byKind: make(map[string]*jsonschema.Schema, len(Kinds))}
-	for _, k := range Kinds {
-		s, err := c.Compile(BaseURL + File(k))
-		if err != nil {
-			return nil, fmt.Errorf("compile schema %s: %w", File(k), err)
-		}
-		r.byKind[k] = s
-	}
-	return r, nil
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	return c.Compile(url)
 }
+
+// kindSchemas compiles each kind's schema once, when first asked for.
+var kindSchemas = func() map[string]func() (*jsonschema.Schema, error) {
+	m := make(map[string]func() (*jsonschema.Schema, error), len(Kinds))
+	for _, k := range Kinds {
+		url := BaseURL + File(k)
+		m[k] = sync.OnceValues(func() (*jsonschema.Schema, error) {
+			s, err := compileShared(url)
+			if err != nil {
+				return nil, fmt.Errorf("compile schema %s: %w", File(k), err)
+			}
+			return s, nil
+		})
+	}
+	return m
+}()
 
 // DataFile is the schema of the policy data, data.shipgate.config: the
 // contract between a data file and the engine and rules that read it.
@@ -74,11 +102,7 @@ const DataFile = "policydata.json"
 // costly: call it once and keep the schema, which is safe for concurrent
 // use.
 func CompileData() (*jsonschema.Schema, error) {
-	c, err := compiler()
-	if err != nil {
-		return nil, err
-	}
-	s, err := c.Compile(BaseURL + DataFile)
+	s, err := compileShared(BaseURL + DataFile)
 	if err != nil {
 		return nil, fmt.Errorf("compile schema %s: %w", DataFile, err)
 	}
@@ -114,8 +138,13 @@ func compiler() (*jsonschema.Compiler, error) {
 }
 
 // Schema returns the compiled schema of kind, and false when kind is not one
-// of Kinds.
+// of Kinds. The embedded schemas compile (the tests compile each); should
+// one not, its kind is refused as unknown: no document of it is accepted.
 func (r *Registry) Schema(kind string) (*jsonschema.Schema, bool) {
-	s, ok := r.byKind[kind]
-	return s, ok
+	compile, ok := kindSchemas[kind]
+	if !ok {
+		return nil, false
+	}
+	s, err := compile()
+	return s, err == nil
 }

@@ -1,0 +1,368 @@
+package canonjson
+
+import (
+	"slices"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/gowebpki/jcs"
+)
+
+// maxCheckDepth bounds the nesting IsCanonical follows: a value nested
+// deeper is reported as not canonical, for Marshal to decide (encoding/json
+// refuses nesting beyond 10000).
+const maxCheckDepth = 1000
+
+// IsCanonical reports whether b is one JSON value already in the form
+// Marshal gives it: Marshal(json.RawMessage(b)) would return b unchanged.
+// It is conservative: it accepts only valid UTF-8, no whitespace, members
+// in RFC 8785 order with names free of escapes, strings escaped exactly as
+// RFC 8785 escapes them, numbers in their ECMAScript form and nesting at
+// most maxCheckDepth deep; whatever else it meets, canonical or not, it
+// reports false. It lets a caller holding bytes that are usually canonical
+// already (a ledger entry's payload) copy them rather than parse and write
+// them again, in one pass and without allocating.
+func IsCanonical(b []byte) bool {
+	c := checker{b: b}
+	return c.value(0) && c.i == len(b)
+}
+
+// checker walks one JSON value from b[i].
+type checker struct {
+	b []byte
+	i int
+}
+
+func (c *checker) value(depth int) bool {
+	if c.i >= len(c.b) {
+		return false
+	}
+	switch ch := c.b[c.i]; {
+	case ch == '{':
+		return depth < maxCheckDepth && c.object(depth+1)
+	case ch == '[':
+		return depth < maxCheckDepth && c.array(depth+1)
+	case ch == '"':
+		_, ok := c.str()
+		return ok
+	case ch == 't':
+		return c.literal("true")
+	case ch == 'f':
+		return c.literal("false")
+	case ch == 'n':
+		return c.literal("null")
+	case ch == '-' || '0' <= ch && ch <= '9':
+		return c.number()
+	}
+	return false
+}
+
+func (c *checker) literal(word string) bool {
+	if len(c.b)-c.i < len(word) || string(c.b[c.i:c.i+len(word)]) != word {
+		return false
+	}
+	c.i += len(word)
+	return true
+}
+
+// object checks an object from its '{': its member names, free of
+// escapes, must come in strictly increasing RFC 8785 order (so none twice).
+func (c *checker) object(depth int) bool {
+	c.i++
+	if c.i < len(c.b) && c.b[c.i] == '}' {
+		c.i++
+		return true
+	}
+	var prev []byte
+	for first := true; ; first = false {
+		if c.i >= len(c.b) || c.b[c.i] != '"' {
+			return false
+		}
+		start := c.i + 1
+		escaped, ok := c.str()
+		if !ok || escaped {
+			return false
+		}
+		name := c.b[start : c.i-1]
+		if !first && compareUTF16(prev, name) >= 0 {
+			return false
+		}
+		prev = name
+		if c.i >= len(c.b) || c.b[c.i] != ':' {
+			return false
+		}
+		c.i++
+		if !c.value(depth) {
+			return false
+		}
+		if c.i >= len(c.b) {
+			return false
+		}
+		switch c.b[c.i] {
+		case ',':
+			c.i++
+		case '}':
+			c.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (c *checker) array(depth int) bool {
+	c.i++
+	if c.i < len(c.b) && c.b[c.i] == ']' {
+		c.i++
+		return true
+	}
+	for {
+		if !c.value(depth) {
+			return false
+		}
+		if c.i >= len(c.b) {
+			return false
+		}
+		switch c.b[c.i] {
+		case ',':
+			c.i++
+		case ']':
+			c.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// str checks a string from its opening quote to past its closing one:
+// valid UTF-8, no control character unescaped, and only the escapes RFC
+// 8785 writes (the two characters and five controls that have a short
+// escape, the other controls as \u00xx in lower case). escaped says
+// whether it had any escape.
+func (c *checker) str() (escaped, ok bool) {
+	c.i++
+	for c.i < len(c.b) {
+		ch := c.b[c.i]
+		switch {
+		case ch == '"':
+			c.i++
+			return escaped, true
+		case ch == '\\':
+			escaped = true
+			if !c.escape() {
+				return escaped, false
+			}
+		case ch < 0x20:
+			return escaped, false
+		case ch < utf8.RuneSelf:
+			c.i++
+		default:
+			r, n := utf8.DecodeRune(c.b[c.i:])
+			if r == utf8.RuneError && n == 1 {
+				return escaped, false
+			}
+			c.i += n
+		}
+	}
+	return escaped, false
+}
+
+// escape checks the escape at b[i], its backslash, and steps past it.
+func (c *checker) escape() bool {
+	if c.i+1 >= len(c.b) {
+		return false
+	}
+	switch c.b[c.i+1] {
+	case '"', '\\', 'b', 'f', 'n', 'r', 't':
+		c.i += 2
+		return true
+	case 'u':
+		// Only a control character without a short escape, as \u00xx.
+		if len(c.b)-c.i < 6 || c.b[c.i+2] != '0' || c.b[c.i+3] != '0' || c.b[c.i+4] > '1' || c.b[c.i+4] < '0' {
+			return false
+		}
+		lo := c.b[c.i+5]
+		var v byte
+		switch {
+		case '0' <= lo && lo <= '9':
+			v = lo - '0'
+		case 'a' <= lo && lo <= 'f':
+			v = lo - 'a' + 10
+		default:
+			return false
+		}
+		v += (c.b[c.i+4] - '0') << 4
+		switch v {
+		case '\b', '\f', '\n', '\r', '\t':
+			return false
+		}
+		c.i += 6
+		return true
+	}
+	return false
+}
+
+// number checks a number: JSON's grammar, and the text ECMAScript gives
+// its double (what jcs writes for it).
+func (c *checker) number() bool {
+	start := c.i
+	if c.b[c.i] == '-' {
+		c.i++
+	}
+	switch {
+	case c.i < len(c.b) && c.b[c.i] == '0':
+		c.i++
+	case c.digits() == 0:
+		return false
+	}
+	plain := true
+	if c.i < len(c.b) && c.b[c.i] == '.' {
+		c.i++
+		if c.digits() == 0 {
+			return false
+		}
+		plain = false
+	}
+	if c.i < len(c.b) && (c.b[c.i] == 'e' || c.b[c.i] == 'E') {
+		c.i++
+		if c.i < len(c.b) && (c.b[c.i] == '+' || c.b[c.i] == '-') {
+			c.i++
+		}
+		if c.digits() == 0 {
+			return false
+		}
+		plain = false
+	}
+	lit := c.b[start:c.i]
+	// An integer of up to 15 digits is its own shortest form, but for -0.
+	if plain && len(lit) <= 15 && string(lit) != "-0" {
+		return true
+	}
+	f, err := strconv.ParseFloat(string(lit), 64)
+	if err != nil {
+		return false
+	}
+	s, err := jcs.NumberToJSON(f)
+	return err == nil && s == string(lit)
+}
+
+func (c *checker) digits() int {
+	n := 0
+	for c.i < len(c.b) && '0' <= c.b[c.i] && c.b[c.i] <= '9' {
+		c.i++
+		n++
+	}
+	return n
+}
+
+// compareUTF16 orders member names (valid UTF-8) by their UTF-16 code
+// units, as RFC 8785 sorts them. UTF-8 byte order is code point order,
+// which differs from it only where a name has a character beyond U+FFFF.
+func compareUTF16(a, b []byte) int {
+	if isBMP(a) && isBMP(b) {
+		return slices.Compare(a, b)
+	}
+	return slices.Compare(utf16.Encode([]rune(string(a))), utf16.Encode([]rune(string(b))))
+}
+
+// isBMP reports whether s has no character beyond U+FFFF (none of its
+// UTF-8 sequences is four bytes long).
+func isBMP(s []byte) bool {
+	for _, c := range s {
+		if c >= 0xF0 {
+			return false
+		}
+	}
+	return true
+}
+
+// AppendString appends s, which must be valid UTF-8, quoted as RFC 8785
+// (and Marshal) quote it: the two characters and five controls with a
+// short escape escaped so, the other controls as \u00xx, everything else
+// as it is.
+func AppendString(out []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	out = append(out, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		out = append(out, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			out = append(out, '\\', c)
+		case '\b':
+			out = append(out, '\\', 'b')
+		case '\f':
+			out = append(out, '\\', 'f')
+		case '\n':
+			out = append(out, '\\', 'n')
+		case '\r':
+			out = append(out, '\\', 'r')
+		case '\t':
+			out = append(out, '\\', 't')
+		default:
+			out = append(out, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	return append(append(out, s[start:]...), '"')
+}
+
+// EachMember calls fn with the name (as written, without its quotes) and
+// the value (as written) of each member of the object b in turn, until fn
+// returns false. It reports whether b is an object. b must be canonical
+// (IsCanonical): EachMember only finds where each member ends.
+func EachMember(b []byte, fn func(name, value []byte) bool) bool {
+	if len(b) < 2 || b[0] != '{' {
+		return false
+	}
+	i := 1
+	for i < len(b) && b[i] == '"' {
+		end := skip(b, i)
+		name := b[i+1 : end-1]
+		start := end + 1 // past ':'
+		i = skip(b, start)
+		if !fn(name, b[start:i]) {
+			return true
+		}
+		i++ // past ',' or '}'
+	}
+	return true
+}
+
+// skip returns where the value at b[i] of canonical JSON ends.
+func skip(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i // the end of the container around a literal
+			}
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return i
+}

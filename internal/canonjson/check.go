@@ -1,6 +1,7 @@
 package canonjson
 
 import (
+	"encoding/binary"
 	"slices"
 	"strconv"
 	"unicode/utf16"
@@ -24,6 +25,11 @@ const maxCheckDepth = 1000
 // already (a ledger entry's payload) copy them rather than parse and write
 // them again, in one pass and without allocating.
 func IsCanonical(b []byte) bool {
+	// Valid UTF-8 throughout is valid UTF-8 in every string: the grammar
+	// leaves no other place for a byte beyond ASCII.
+	if !utf8.Valid(b) {
+		return false
+	}
 	c := checker{b: b}
 	return c.value(0) && c.i == len(b)
 }
@@ -143,30 +149,47 @@ func (c *checker) array(depth int) bool {
 // whether it had any escape.
 func (c *checker) str() (escaped, ok bool) {
 	c.i++
-	for c.i < len(c.b) {
-		ch := c.b[c.i]
-		switch {
-		case ch == '"':
+	for {
+		c.i = plain(c.b, c.i)
+		if c.i >= len(c.b) {
+			return escaped, false
+		}
+		switch c.b[c.i] {
+		case '"':
 			c.i++
 			return escaped, true
-		case ch == '\\':
+		case '\\':
 			escaped = true
 			if !c.escape() {
 				return escaped, false
 			}
-		case ch < 0x20:
+		default: // a control character
 			return escaped, false
-		case ch < utf8.RuneSelf:
-			c.i++
-		default:
-			r, n := utf8.DecodeRune(c.b[c.i:])
-			if r == utf8.RuneError && n == 1 {
-				return escaped, false
-			}
-			c.i += n
 		}
 	}
-	return escaped, false
+}
+
+// plain returns the index of the first byte of b from i on that a string
+// does not hold as it is (a quote, a backslash, a control character), or
+// len(b). It looks at eight bytes at a time.
+func plain(b []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q, bs := x^(ones*'"'), x^(ones*'\\')
+		// A byte of high bit set in (v-ones)&^v marks a zero byte of v, and
+		// in (x-ones*0x20)&^x a byte of x below 0x20 (as a whole, exactly:
+		// a borrow only follows a byte already marked).
+		if ((q-ones)&^q|(bs-ones)&^bs|(x-ones*0x20)&^x)&highs != 0 {
+			break
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c == '"' || c == '\\' {
+			return i
+		}
+	}
+	return i
 }
 
 // escape checks the escape at b[i], its backslash, and steps past it.
@@ -341,10 +364,7 @@ func skip(b []byte, i int) int {
 	for ; i < len(b); i++ {
 		switch b[i] {
 		case '"':
-			for i++; b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
+			for i = plain(b, i+1); b[i] != '"'; i = plain(b, i+2) {
 			}
 			if depth == 0 {
 				return i + 1

@@ -195,3 +195,22 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPlain holds plain's eight bytes at a time to a byte at a time.
+func FuzzPlain(f *testing.F) {
+	f.Add([]byte(`abcdefghijklmnop"q`), 0)
+	f.Add([]byte("abcdefgh\x1fijklmnop"), 1)
+	f.Add([]byte("\xff\xfe\x80\x9f\xa0\xa2\xdc\xe0abcdefgh\\"), 3)
+	f.Fuzz(func(t *testing.T, b []byte, i int) {
+		if i < 0 || i > len(b) {
+			return
+		}
+		want := i
+		for want < len(b) && b[want] >= 0x20 && b[want] != '"' && b[want] != '\\' {
+			want++
+		}
+		if got := plain(b, i); got != want {
+			t.Fatalf("plain(%q, %d) = %d; want %d", b, i, got, want)
+		}
+	})
+}

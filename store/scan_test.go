@@ -102,3 +102,59 @@ func FuzzDocumentOf(f *testing.F) {
 		}
 	})
 }
+
+// checkDecisionBody holds decisionBodyOf to encoding/json's reading of b.
+func checkDecisionBody(t *testing.T, b []byte) {
+	t.Helper()
+	got, ok := decisionBodyOf(b)
+	var want decisionBody
+	err := json.Unmarshal(b, &want)
+	if !ok {
+		if got != (decisionBody{}) {
+			t.Fatalf("decisionBodyOf(%q) declined with %+v; want it empty", b, got)
+		}
+		return
+	}
+	if err != nil || got != want {
+		t.Fatalf("decisionBodyOf(%q) = %+v; encoding/json reads %+v, %v", b, got, want, err)
+	}
+}
+
+var decisionBodyCases = []string{
+	`{"allow":true,"dryRun":false,"evaluatedAt":"2026-11-26T10:05:00Z","gate":"deploy","id":"dec_1","reason":"policy.allow","release":{"environment":"production","id":"lv-1","service":"app"},"rules":["a"],"violations":[]}`,
+	`{"allow":false,"id":"dec_2","release":{"id":"lv-1"}}`,
+	`{"allow":null,"gate":null,"release":null}`,
+	`{"ID":"x","id":"y"}`,
+	`{"dryrun":true}`,
+	`{"dryRun":true,"dryrun":false}`,
+	`{"id":"a\nb"}`,
+	`{"id":1}`,
+	`{"allow":"yes"}`,
+	`{"release":"lv-1"}`,
+	`{"release":{"ID":"x"}}`,
+	`{"release":{"id":["x"]}}`,
+	`{}`,
+	`[]`,
+	`{"id": "x"}`,
+	`{"id":"x","id":"y"}`,
+}
+
+func TestDecisionBodyOf(t *testing.T) {
+	for _, b := range decisionBodyCases {
+		checkDecisionBody(t, []byte(b))
+	}
+	// The bodies the gate records are read directly.
+	if _, ok := decisionBodyOf([]byte(decisionBodyCases[0])); !ok {
+		t.Errorf("decisionBodyOf(%s) declined", decisionBodyCases[0])
+	}
+}
+
+// FuzzDecisionBodyOf compares decisionBodyOf with encoding/json.
+func FuzzDecisionBodyOf(f *testing.F) {
+	for _, b := range decisionBodyCases {
+		f.Add([]byte(b))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkDecisionBody(t, b)
+	})
+}

@@ -302,9 +302,15 @@ func DecisionEntry(d Decision) (ledger.Entry, error) {
 // decisionEntry is DecisionEntry, and the record DecisionOf reads back from
 // the entry but for Seq: the fields read from the body, and the body.
 func decisionEntry(d Decision) (ledger.Entry, Decision, error) {
-	body, err := evidence.Canonical(d.Body)
-	if err != nil {
-		return ledger.Entry{}, Decision{}, fmt.Errorf("decision %s: body: %w", d.ID, err)
+	// canonjson.Canonicalize writes what evidence.Canonical writes, where
+	// it takes the body (as it takes every body the gate records), without
+	// decoding it into maps first.
+	body, ok := canonjson.Canonicalize(d.Body)
+	if !ok {
+		var err error
+		if body, err = evidence.Canonical(d.Body); err != nil {
+			return ledger.Entry{}, Decision{}, fmt.Errorf("decision %s: body: %w", d.ID, err)
+		}
 	}
 	got, err := decisionFields(d.ID, body)
 	if err != nil {

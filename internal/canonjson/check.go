@@ -1,10 +1,10 @@
 package canonjson
 
 import (
+	"cmp"
 	"encoding/binary"
-	"slices"
+	"math/bits"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/gowebpki/jcs"
@@ -169,19 +169,24 @@ func (c *checker) str() (escaped, ok bool) {
 	}
 }
 
+// special marks the bytes of x (little-endian) that a string does not
+// hold as they are, the first of them exactly: the lowest byte with its
+// high bit set in (v-ones)&^v is v's first zero byte, and in
+// (x-ones*0x20)&^x x's first byte below 0x20 (a borrow only marks bytes
+// after one marked already).
+func special(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q, bs := x^(ones*'"'), x^(ones*'\\')
+	return ((q-ones)&^q | (bs-ones)&^bs | (x-ones*0x20)&^x) & highs
+}
+
 // plain returns the index of the first byte of b from i on that a string
 // does not hold as it is (a quote, a backslash, a control character), or
 // len(b). It looks at eight bytes at a time.
 func plain(b []byte, i int) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		q, bs := x^(ones*'"'), x^(ones*'\\')
-		// A byte of high bit set in (v-ones)&^v marks a zero byte of v, and
-		// in (x-ones*0x20)&^x a byte of x below 0x20 (as a whole, exactly:
-		// a borrow only follows a byte already marked).
-		if ((q-ones)&^q|(bs-ones)&^bs|(x-ones*0x20)&^x)&highs != 0 {
-			break
+		if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
 		}
 	}
 	for ; i < len(b); i++ {
@@ -282,23 +287,25 @@ func (c *checker) digits() int {
 
 // compareUTF16 orders member names (valid UTF-8) by their UTF-16 code
 // units, as RFC 8785 sorts them. UTF-8 byte order is code point order,
-// which differs from it only where a name has a character beyond U+FFFF.
+// which is UTF-16 order but between a character beyond U+FFFF (lead byte
+// 0xF0 to 0xF4; a surrogate pair, 0xD800 on, in UTF-16) and one from
+// U+E000 to U+FFFF (lead byte 0xEE or 0xEF), which UTF-16 sorts after it.
 func compareUTF16(a, b []byte) int {
-	if isBMP(a) && isBMP(b) {
-		return slices.Compare(a, b)
+	d := 0
+	for d < len(a) && d < len(b) && a[d] == b[d] {
+		d++
 	}
-	return slices.Compare(utf16.Encode([]rune(string(a))), utf16.Encode([]rune(string(b))))
-}
-
-// isBMP reports whether s has no character beyond U+FFFF (none of its
-// UTF-8 sequences is four bytes long).
-func isBMP(s []byte) bool {
-	for _, c := range s {
-		if c >= 0xF0 {
-			return false
-		}
+	if d == len(a) || d == len(b) {
+		return cmp.Compare(len(a), len(b))
 	}
-	return true
+	x, y := a[d], b[d]
+	switch {
+	case x >= 0xF0 && (y == 0xEE || y == 0xEF):
+		return -1
+	case y >= 0xF0 && (x == 0xEE || x == 0xEF):
+		return 1
+	}
+	return cmp.Compare(x, y)
 }
 
 // AppendString appends s, which must be valid UTF-8, quoted as RFC 8785

@@ -3,7 +3,9 @@ package canonjson
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"testing"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -211,6 +213,24 @@ func FuzzPlain(f *testing.F) {
 		}
 		if got := plain(b, i); got != want {
 			t.Fatalf("plain(%q, %d) = %d; want %d", b, i, got, want)
+		}
+	})
+}
+
+// FuzzCompareUTF16 holds compareUTF16 to a comparison of UTF-16 code
+// units.
+func FuzzCompareUTF16(f *testing.F) {
+	f.Add("a", "b")
+	f.Add("\uffff", "\U0001F600")
+	f.Add("\ue000x", "\U00010000")
+	f.Add("ab", "a")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if !utf8.ValidString(a) || !utf8.ValidString(b) {
+			return
+		}
+		want := slices.Compare(utf16.Encode([]rune(a)), utf16.Encode([]rune(b)))
+		if got := compareUTF16([]byte(a), []byte(b)); got != want {
+			t.Fatalf("compareUTF16(%q, %q) = %d; want %d", a, b, got, want)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package evidence
 import (
 	"crypto/ed25519"
 	"errors"
+	"hash/maphash"
 	"reflect"
 	"testing"
 )
@@ -85,5 +86,36 @@ func TestLedgerDecodeCacheBounded(t *testing.T) {
 	}
 	if n := len(v.cache.docs); n > cacheEntries || v.cache.bytes > cacheBytes {
 		t.Errorf("cache holds %d documents, %d bytes; want at most %d, %d", n, v.cache.bytes, cacheEntries, cacheBytes)
+	}
+}
+
+// A hit is the very bytes decoded, not only their hash: other bytes under
+// the same hash (as if they collided) are decoded, and take the place; and
+// the caller's buffer changing afterwards changes nothing cached.
+func TestLedgerDecodeCacheComparesBytes(t *testing.T) {
+	v := newValidator(t, DefaultLimits).ForLedger()
+	bare := readFile(t, "build.json")
+	first, err := v.Decode("ledger", bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := append(append([]byte{}, bare...), ' ')
+	key := cacheKey{hash: maphash.Bytes(v.cache.seed, other), keys: v.keys, gen: v.keys.generation()}
+	v.cache.docs[key] = v.cache.docs[cacheKey{hash: maphash.Bytes(v.cache.seed, bare), keys: v.keys, gen: v.keys.generation()}]
+	v.cache.bytes += len(bare)
+	got, err := v.Decode("ledger", other)
+	if err != nil || got.Digest != first.Digest || v.cache.docs[key].b[len(other)-1] != ' ' {
+		t.Fatalf("Decode(other bytes, same hash) = %+v, %v; want them decoded and kept", got, err)
+	}
+	buf := append([]byte{}, bare...)
+	if _, err := v.Decode("ledger", buf); err != nil {
+		t.Fatal(err)
+	}
+	buf[0] = '['
+	if d, err := v.Decode("ledger", bare); err != nil || d.Digest != first.Digest {
+		t.Errorf("Decode after the caller's buffer changed = %v, %v; want %s", d, err, first.Digest)
+	}
+	if v.cache.bytes != len(bare)+len(other) {
+		t.Errorf("cache counts %d bytes; want %d", v.cache.bytes, len(bare)+len(other))
 	}
 }

@@ -15,8 +15,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/localizevideos/shipgate/internal/canonjson"
 )
@@ -126,12 +128,61 @@ func bodyDigest(body []byte) (recorded, computed string, err error) {
 // keeps and what Parse reads back.
 func (e Entry) Body() ([]byte, error) { return canonical(e) }
 
-func canonical(v any) ([]byte, error) {
-	c, err := canonjson.Marshal(v)
+// canonical returns the RFC 8785 form of e, byte for byte what
+// canonjson.Marshal(e) returns (TestCanonicalEntry, FuzzCanonicalEntry).
+// An entry is written member by member (appendCanonical); one it cannot
+// vouch for that way goes through canonjson.Marshal.
+func canonical(e Entry) ([]byte, error) {
+	if c, ok := appendCanonical(make([]byte, 0, 320+len(e.Payload)), e); ok {
+		return c, nil
+	}
+	c, err := canonjson.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("canonical entry: %w", err)
 	}
 	return c, nil
+}
+
+// maxExactInt is the largest integer every larger one of which a double
+// may not hold: canonical JSON writes a number as its double.
+const maxExactInt = 1<<53 - 1
+
+// appendCanonical appends the canonical form of e, its members in RFC 8785
+// order, without encoding it and parsing it again: the payload is copied
+// as it is. It declines (false) an entry whose payload is not canonical
+// already (canonjson.IsCanonical), whose strings are not valid UTF-8, whose
+// time has no JSON form, or whose seq a double would not hold exactly.
+func appendCanonical(c []byte, e Entry) ([]byte, bool) {
+	if e.Seq > maxExactInt || e.Seq < -maxExactInt || !canonjson.IsCanonical(e.Payload) {
+		return c, false
+	}
+	for _, s := range [...]string{e.Hash, e.Key, e.Prev, e.Release, e.Service, e.Type} {
+		if !utf8.ValidString(s) {
+			return c, false
+		}
+	}
+	// "YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)", quoted: nothing to escape.
+	t, err := e.Time.MarshalJSON()
+	if err != nil {
+		return c, false
+	}
+	c = append(c, '{')
+	if e.Hash != "" {
+		c = append(canonjson.AppendString(append(c, `"hash":`...), e.Hash), ',')
+	}
+	c = canonjson.AppendString(append(c, `"key":`...), e.Key)
+	c = append(append(c, `,"payload":`...), e.Payload...)
+	c = canonjson.AppendString(append(c, `,"prev":`...), e.Prev)
+	if e.Release != "" {
+		c = canonjson.AppendString(append(c, `,"release":`...), e.Release)
+	}
+	c = strconv.AppendInt(append(c, `,"seq":`...), e.Seq, 10)
+	if e.Service != "" {
+		c = canonjson.AppendString(append(c, `,"service":`...), e.Service)
+	}
+	c = append(append(c, `,"time":`...), t...)
+	c = canonjson.AppendString(append(c, `,"type":`...), e.Type)
+	return append(c, '}'), true
 }
 
 // Parse reads a stored body. It rejects anything that is not exactly the

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/internal/canonjson"
 	"github.com/localizevideos/shipgate/ledger"
 )
 
@@ -54,6 +55,83 @@ type decisionBody struct {
 	DryRun      bool   `json:"dryRun"`
 	Reason      string `json:"reason"`
 	EvaluatedAt string `json:"evaluatedAt"`
+}
+
+// decisionBodyOf reads the canonical decision body b as json.Unmarshal
+// reads it into a decisionBody, without encoding/json: false, and an empty
+// decisionBody, for whatever it might read otherwise (see readMembers),
+// for json.Unmarshal to read.
+func decisionBodyOf(b []byte) (decisionBody, bool) {
+	var d decisionBody
+	ok := canonjson.IsCanonical(b) && readMembers(b, []member{
+		{name: "allow", flag: &d.Allow},
+		{name: "dryRun", flag: &d.DryRun},
+		{name: "evaluatedAt", str: &d.EvaluatedAt},
+		{name: "gate", str: &d.Gate},
+		{name: "id", str: &d.ID},
+		{name: "reason", str: &d.Reason},
+		{name: "release", object: []member{
+			{name: "environment", str: &d.Release.Environment},
+			{name: "id", str: &d.Release.ID},
+			{name: "service", str: &d.Release.Service},
+		}},
+	})
+	if !ok {
+		return decisionBody{}, false
+	}
+	return d, true
+}
+
+// member is a member of a JSON object to read into a string, a bool or,
+// member by member, an object.
+type member struct {
+	name   string
+	str    *string
+	flag   *bool
+	object []member
+}
+
+// readMembers reads the members of the canonical object b named in ms as
+// json.Unmarshal reads them into struct fields (null leaves a field as it
+// is). It declines (false) whatever json.Unmarshal might read otherwise:
+// b not an object, a value of another type or a string with an escape, a
+// name that matches one of ms only ignoring case.
+func readMembers(b []byte, ms []member) bool {
+	ok := true
+	isObject := canonjson.EachMember(b, func(n, v []byte) bool {
+		for _, m := range ms {
+			switch {
+			case string(n) == m.name:
+				ok = m.read(v)
+				return ok
+			case bytes.EqualFold(n, []byte(m.name)):
+				ok = false
+				return false
+			}
+		}
+		return true
+	})
+	return isObject && ok
+}
+
+func (m member) read(v []byte) bool {
+	switch {
+	case string(v) == "null":
+		return true
+	case m.str != nil:
+		if v[0] != '"' || bytes.IndexByte(v, '\\') >= 0 {
+			return false
+		}
+		*m.str = string(v[1 : len(v)-1])
+		return true
+	case m.flag != nil:
+		if string(v) != "true" && string(v) != "false" {
+			return false
+		}
+		*m.flag = string(v) == "true"
+		return true
+	}
+	return v[0] == '{' && readMembers(v, m.object)
 }
 
 // violationPayload is the payload of a violation.opened or obligation.opened
@@ -224,9 +302,15 @@ func DecisionEntry(d Decision) (ledger.Entry, error) {
 // decisionEntry is DecisionEntry, and the record DecisionOf reads back from
 // the entry but for Seq: the fields read from the body, and the body.
 func decisionEntry(d Decision) (ledger.Entry, Decision, error) {
-	body, err := evidence.Canonical(d.Body)
-	if err != nil {
-		return ledger.Entry{}, Decision{}, fmt.Errorf("decision %s: body: %w", d.ID, err)
+	// canonjson.Canonicalize writes what evidence.Canonical writes, where
+	// it takes the body (as it takes every body the gate records), without
+	// decoding it into maps first.
+	body, ok := canonjson.Canonicalize(d.Body)
+	if !ok {
+		var err error
+		if body, err = evidence.Canonical(d.Body); err != nil {
+			return ledger.Entry{}, Decision{}, fmt.Errorf("decision %s: body: %w", d.ID, err)
+		}
 	}
 	got, err := decisionFields(d.ID, body)
 	if err != nil {
@@ -269,9 +353,11 @@ func decisionFields(id string, body []byte) (Decision, error) {
 	if !bytes.HasPrefix(body, []byte("{")) {
 		return Decision{}, fmt.Errorf("decision %s: body is not a JSON object", id)
 	}
-	var b decisionBody
-	if err := json.Unmarshal(body, &b); err != nil {
-		return Decision{}, fmt.Errorf("decision %s: body: %w", id, err)
+	b, ok := decisionBodyOf(body)
+	if !ok {
+		if err := json.Unmarshal(body, &b); err != nil {
+			return Decision{}, fmt.Errorf("decision %s: body: %w", id, err)
+		}
 	}
 	if b.ID != "" {
 		id = b.ID

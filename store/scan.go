@@ -1,8 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/localizevideos/shipgate/internal/canonjson"
 )
 
 // The scan functions below read the columns every store's query tables
@@ -28,7 +31,27 @@ func ScanEvidence(s Scanner) (Evidence, error) {
 	if ev.AddedAt, err = ParseTime(added); err != nil {
 		return Evidence{}, fmt.Errorf("evidence %s: added_at: %w", ev.Digest, err)
 	}
-	// The document and its envelope in one pass over the body.
+	if ev.Body, ev.Envelope, err = documentOf(body); err != nil {
+		return Evidence{}, fmt.Errorf("evidence %s: entry %d: %w", ev.Digest, ev.Seq, err)
+	}
+	return ev, nil
+}
+
+// documentOf returns the document and the envelope an evidence entry's
+// body holds, as encoding/json reads them into {"payload": {"document",
+// "envelope"}}. A body in canonical form, as every store keeps it, is read
+// without encoding/json and without allocating (objectMember): the two
+// are slices of body then, each with no room to grow into the other.
+func documentOf(body []byte) (doc, env json.RawMessage, err error) {
+	if canonjson.IsCanonical(body) {
+		if p, ok := objectMember(body, "payload"); ok && p != nil {
+			doc, okDoc := objectMember(p, "document")
+			env, okEnv := objectMember(p, "envelope")
+			if okDoc && okEnv {
+				return doc[:len(doc):len(doc)], env[:len(env):len(env)], nil
+			}
+		}
+	}
 	var e struct {
 		Payload struct {
 			Document json.RawMessage `json:"document"`
@@ -36,10 +59,29 @@ func ScanEvidence(s Scanner) (Evidence, error) {
 		} `json:"payload"`
 	}
 	if err := json.Unmarshal(body, &e); err != nil {
-		return Evidence{}, fmt.Errorf("evidence %s: entry %d: %w", ev.Digest, ev.Seq, err)
+		return nil, nil, err
 	}
-	ev.Body, ev.Envelope = e.Payload.Document, e.Payload.Envelope
-	return ev, nil
+	return e.Payload.Document, e.Payload.Envelope, nil
+}
+
+// objectMember returns the object that is the member named name of the
+// canonical object b, nil if b has no such member. It declines (false)
+// whatever encoding/json might read otherwise, for it to read: b not an
+// object, a member that is not an object, a name with an escape, or one
+// that matches name only as encoding/json also matches names, ignoring
+// case.
+func objectMember(b []byte, name string) (v []byte, ok bool) {
+	ok = true
+	isObject := canonjson.EachMember(b, func(n, value []byte) bool {
+		switch {
+		case string(n) == name:
+			v, ok = value, value[0] == '{'
+		case bytes.IndexByte(n, '\\') >= 0 || bytes.EqualFold(n, []byte(name)):
+			ok = false
+		}
+		return ok
+	})
+	return v, ok && isObject
 }
 
 // DecodeDecision fills in what a store scanned into text and bytes for d:

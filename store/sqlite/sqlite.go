@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	modernc "modernc.org/sqlite" // also registers the "sqlite" driver
@@ -40,6 +41,13 @@ type DB struct {
 
 // busyTimeout is how long a writer waits for another one, in milliseconds.
 const busyTimeout = 10000
+
+// maxIdleConns bounds the connections kept open while unused, and
+// connMaxIdleTime how long one is kept unused.
+const (
+	maxIdleConns    = 32
+	connMaxIdleTime = time.Minute
+)
 
 // Open opens the ledger at path, creating the file and its tables when
 // missing and migrating an older schema. The directory must exist (callers
@@ -174,6 +182,13 @@ func open(ctx context.Context, path string, mode openMode) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
+	// Concurrent requests read through connections of their own. Keeping
+	// only database/sql's default two idle closed the others after each
+	// use, and the next burst opened them again (a file, its pragmas, the
+	// statements prepared on it): keep as many as a busy server uses at
+	// once, for as long as it stays busy.
+	sdb.SetMaxIdleConns(maxIdleConns)
+	sdb.SetConnMaxIdleTime(connMaxIdleTime)
 	// sql.Open connects lazily; connect now so a bad path fails here.
 	if err := sdb.PingContext(ctx); err != nil {
 		sdb.Close()

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -98,6 +99,27 @@ func (t *tx) exec(query string, args ...any) (sql.Result, error) {
 	return res, t.sqlErr(err)
 }
 
+// prepared returns query as a statement of t, prepared once per
+// connection where the dialect keeps statements prepared (DB.prepared),
+// or nil: every write transaction runs the same few statements, which
+// SQLite would otherwise compile again each time. Only statements whose
+// text is one of a bounded few are to be given: each stays prepared.
+func (t *tx) prepared(query string) *sql.Stmt {
+	if st := t.db.prepared(t.ctx, query); st != nil {
+		return t.StmtContext(t.ctx, st)
+	}
+	return nil
+}
+
+// queryRow runs query in t, which returns at most one row; query is one
+// of a bounded few texts (see prepared).
+func (t *tx) queryRow(query string, args ...any) *sql.Row {
+	if st := t.prepared(query); st != nil {
+		return st.QueryRowContext(t.ctx, args...)
+	}
+	return t.QueryRowContext(t.ctx, t.db.q(query), args...)
+}
+
 // insert holds a row of the table flushOrder[table] for flush, under key.
 func (t *tx) insert(table int, key string, row []any) {
 	t.rows[table] = append(t.rows[table], row)
@@ -131,8 +153,31 @@ func (t *tx) flush() error {
 	return nil
 }
 
-// insertRows inserts rows into tab with one statement.
+// maxPreparedRows bounds the rows of an INSERT that stays prepared (see
+// insertRows).
+const maxPreparedRows = 64
+
+// insertRows inserts rows into tab. Up to maxPreparedRows rows go in
+// statements of a power of two rows each, which stay prepared (so at most
+// a few texts per table, see prepared); more go in one statement, as
+// maxParams allows, compiled for the occasion.
 func (t *tx) insertRows(tab store.Table, rows [][]any) error {
+	if t.db.d.Prepare && len(rows) <= maxPreparedRows {
+		for len(rows) > 0 {
+			n := 1 << (bits.Len(uint(len(rows))) - 1)
+			if err := t.insertStmt(tab, rows[:n], true); err != nil {
+				return err
+			}
+			rows = rows[n:]
+		}
+		return nil
+	}
+	return t.insertStmt(tab, rows, false)
+}
+
+// insertStmt inserts rows into tab with one statement, prepared to stay
+// (see prepared) or not.
+func (t *tx) insertStmt(tab store.Table, rows [][]any, keep bool) error {
 	var b strings.Builder
 	b.WriteString("INSERT INTO " + tab.Name + " (" + strings.Join(tab.Cols, ", ") + ") VALUES ")
 	args := make([]any, 0, len(rows)*len(tab.Cols))
@@ -160,6 +205,12 @@ func (t *tx) insertRows(tab store.Table, rows [][]any) error {
 		}
 		b.WriteByte(')')
 	}
+	if keep {
+		if st := t.prepared(b.String()); st != nil {
+			_, err := st.ExecContext(t.ctx, args...)
+			return err
+		}
+	}
 	_, err := t.ExecContext(t.ctx, b.String(), args...)
 	return err
 }
@@ -171,7 +222,7 @@ func (t *tx) holds(table int, query, key string) (bool, error) {
 		return true, nil
 	}
 	var one int
-	err := t.QueryRowContext(t.ctx, t.db.q(query), key).Scan(&one)
+	err := t.queryRow(query, key).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -192,7 +243,7 @@ const (
 func (t *tx) loadHead() error {
 	var seq int64
 	var body []byte
-	err := t.QueryRowContext(t.ctx, "SELECT seq, body FROM entries ORDER BY seq DESC LIMIT 1").Scan(&seq, &body)
+	err := t.queryRow("SELECT seq, body FROM entries ORDER BY seq DESC LIMIT 1").Scan(&seq, &body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -349,6 +400,10 @@ func (t *tx) recordDecision(p *store.DecisionEntries) error {
 	return nil
 }
 
+// maxPreparedKeys bounds the keys of a heldKeys query that stays prepared:
+// a decision alone, or with a few more keys, asks one of a few texts.
+const maxPreparedKeys = 4
+
 // heldKeys names which of p's keys are held, in the database or among the
 // rows held, as table name + " " + key.
 func (t *tx) heldKeys(p *store.DecisionEntries) (map[string]bool, error) {
@@ -378,7 +433,18 @@ func (t *tx) heldKeys(p *store.DecisionEntries) (map[string]bool, error) {
 		add("policies", "revision", []string{p.Policy.Entry.Key})
 	}
 	held := map[string]bool{}
-	rows, err := t.QueryContext(t.ctx, t.db.q(strings.Join(parts, " UNION ALL ")), args...)
+	query := strings.Join(parts, " UNION ALL ")
+	var st *sql.Stmt
+	if len(args) <= maxPreparedKeys {
+		st = t.prepared(query)
+	}
+	var rows *sql.Rows
+	var err error
+	if st != nil {
+		rows, err = st.QueryContext(t.ctx, args...)
+	} else {
+		rows, err = t.QueryContext(t.ctx, t.db.q(query), args...)
+	}
 	if err != nil {
 		return nil, t.sqlErr(err)
 	}

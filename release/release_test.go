@@ -326,7 +326,7 @@ func TestNewPostmortem(t *testing.T) {
 
 // release is the use-case layer: it never imports the command line.
 func TestNoCommandLine(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	out, err := exec.Command("go", "list", "-pgo=off", "-deps", ".").Output()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ func appendCanonical(out []byte, v any) ([]byte, bool) {
 	case bool:
 		return strconv.AppendBool(out, v), true
 	case string:
-		return appendString(out, v), true
+		return canonjson.AppendString(out, v), true
 	case json.Number:
 		// As jcs does: the number's double, in ECMAScript's shortest form.
 		f, err := strconv.ParseFloat(string(v), 64)
@@ -111,7 +111,7 @@ func appendCanonical(out []byte, v any) ([]byte, bool) {
 			if i > 0 {
 				out = append(out, ',')
 			}
-			out = append(appendString(out, k), ':')
+			out = append(canonjson.AppendString(out, k), ':')
 			var ok bool
 			if out, ok = appendCanonical(out, v[k]); !ok {
 				return out, false
@@ -120,40 +120,6 @@ func appendCanonical(out []byte, v any) ([]byte, bool) {
 		return append(out, '}'), true
 	}
 	return out, false
-}
-
-// appendString appends s quoted as RFC 8785 (and jcs) quote it: the two
-// characters and five controls with a short escape escaped so, the other
-// controls as \u00xx, everything else as it is.
-func appendString(out []byte, s string) []byte {
-	const digits = "0123456789abcdef"
-	out = append(out, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		out = append(out, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			out = append(out, '\\', c)
-		case '\b':
-			out = append(out, '\\', 'b')
-		case '\f':
-			out = append(out, '\\', 'f')
-		case '\n':
-			out = append(out, '\\', 'n')
-		case '\r':
-			out = append(out, '\\', 'r')
-		case '\t':
-			out = append(out, '\\', 't')
-		default:
-			out = append(out, '\\', 'u', '0', '0', digits[c>>4], digits[c&0xf])
-		}
-		start = i + 1
-	}
-	return append(append(out, s[start:]...), '"')
 }
 
 // compareUTF16 orders member names by their UTF-16 code units, as RFC

@@ -102,19 +102,27 @@ func (c *checker) object(depth int) bool {
 		if !c.value(depth) {
 			return false
 		}
-		if c.i >= len(c.b) {
-			return false
-		}
-		switch c.b[c.i] {
-		case ',':
-			c.i++
-		case '}':
-			c.i++
-			return true
-		default:
-			return false
+		if end, ok := c.after('}'); !ok || end {
+			return ok
 		}
 	}
+}
+
+// after reads what follows a member or an element: a comma (more follow)
+// or closing (the end); ok is false for anything else.
+func (c *checker) after(closing byte) (end, ok bool) {
+	if c.i >= len(c.b) {
+		return false, false
+	}
+	switch c.b[c.i] {
+	case ',':
+		c.i++
+		return false, true
+	case closing:
+		c.i++
+		return true, true
+	}
+	return false, false
 }
 
 func (c *checker) array(depth int) bool {
@@ -127,17 +135,8 @@ func (c *checker) array(depth int) bool {
 		if !c.value(depth) {
 			return false
 		}
-		if c.i >= len(c.b) {
-			return false
-		}
-		switch c.b[c.i] {
-		case ',':
-			c.i++
-		case ']':
-			c.i++
-			return true
-		default:
-			return false
+		if end, ok := c.after(']'); !ok || end {
+			return ok
 		}
 	}
 }

@@ -264,33 +264,11 @@ func (c *canonicalizer) str() (string, bool) {
 // form, as jcs does.
 func (c *canonicalizer) number(out []byte) ([]byte, bool) {
 	start := c.i
-	if c.b[c.i] == '-' {
-		c.i++
-	}
-	switch {
-	case c.i < len(c.b) && c.b[c.i] == '0':
-		c.i++
-	case c.digits() == 0:
+	end, plain, ok := scanNumber(c.b, c.i)
+	if !ok {
 		return out, false
 	}
-	plain := true
-	if c.i < len(c.b) && c.b[c.i] == '.' {
-		c.i++
-		if c.digits() == 0 {
-			return out, false
-		}
-		plain = false
-	}
-	if c.i < len(c.b) && (c.b[c.i] == 'e' || c.b[c.i] == 'E') {
-		c.i++
-		if c.i < len(c.b) && (c.b[c.i] == '+' || c.b[c.i] == '-') {
-			c.i++
-		}
-		if c.digits() == 0 {
-			return out, false
-		}
-		plain = false
-	}
+	c.i = end
 	lit := string(c.b[start:c.i])
 	if plain && len(lit) <= 15 {
 		if lit == "-0" {
@@ -314,15 +292,6 @@ func (c *canonicalizer) number(out []byte) ([]byte, bool) {
 // maxExactInt is the largest integer below which a double holds every
 // integer exactly.
 const maxExactInt = 1<<53 - 1
-
-func (c *canonicalizer) digits() int {
-	n := 0
-	for c.i < len(c.b) && '0' <= c.b[c.i] && c.b[c.i] <= '9' {
-		c.i++
-		n++
-	}
-	return n
-}
 
 // mantissa is the number s without its exponent.
 func mantissa(s string) string {

@@ -235,34 +235,12 @@ func (c *checker) escape() bool {
 // its double (what jcs writes for it).
 func (c *checker) number() bool {
 	start := c.i
-	if c.b[c.i] == '-' {
-		c.i++
-	}
-	switch {
-	case c.i < len(c.b) && c.b[c.i] == '0':
-		c.i++
-	case c.digits() == 0:
+	end, plain, ok := scanNumber(c.b, c.i)
+	if !ok {
 		return false
 	}
-	plain := true
-	if c.i < len(c.b) && c.b[c.i] == '.' {
-		c.i++
-		if c.digits() == 0 {
-			return false
-		}
-		plain = false
-	}
-	if c.i < len(c.b) && (c.b[c.i] == 'e' || c.b[c.i] == 'E') {
-		c.i++
-		if c.i < len(c.b) && (c.b[c.i] == '+' || c.b[c.i] == '-') {
-			c.i++
-		}
-		if c.digits() == 0 {
-			return false
-		}
-		plain = false
-	}
-	lit := c.b[start:c.i]
+	c.i = end
+	lit := c.b[start:end]
 	// An integer of up to 15 digits is its own shortest form, but for -0.
 	if plain && len(lit) <= 15 && string(lit) != "-0" {
 		return true
@@ -275,13 +253,46 @@ func (c *checker) number() bool {
 	return err == nil && s == string(lit)
 }
 
-func (c *checker) digits() int {
-	n := 0
-	for c.i < len(c.b) && '0' <= c.b[c.i] && c.b[c.i] <= '9' {
-		c.i++
-		n++
+// scanNumber reads the JSON number at b[i] (JSON's grammar): end is where
+// it stops, plain says it has neither fraction nor exponent, ok is false
+// for anything that is not a number.
+func scanNumber(b []byte, i int) (end int, plain, ok bool) {
+	digits := func() int {
+		n := 0
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
 	}
-	return n
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		return i, false, false
+	}
+	plain = true
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return i, false, false
+		}
+		plain = false
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return i, false, false
+		}
+		plain = false
+	}
+	return i, plain, true
 }
 
 // compareUTF16 orders member names (valid UTF-8) by their UTF-16 code

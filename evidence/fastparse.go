@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/localizevideos/shipgate/internal/canonjson"
 )
 
 // fastParse is parse for the common case, a well-formed document: it
@@ -262,18 +264,8 @@ func (p *fastParser) escaped(start int) (any, bool) {
 		e := p.b[p.i+1]
 		p.i += 2
 		switch e {
-		case '"', '\\', '/':
-			out = append(out, e)
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			out = append(out, canonjson.Unescape(e))
 		case 'u':
 			r, ok := p.hex4()
 			if !ok {

@@ -229,18 +229,8 @@ func (c *canonicalizer) str() (string, bool) {
 			return "", false
 		}
 		switch e := c.b[c.i+1]; e {
-		case '"', '\\', '/':
-			s = append(s, e)
-		case 'b':
-			s = append(s, '\b')
-		case 'f':
-			s = append(s, '\f')
-		case 'n':
-			s = append(s, '\n')
-		case 'r':
-			s = append(s, '\r')
-		case 't':
-			s = append(s, '\t')
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			s = append(s, Unescape(e))
 		case 'u':
 			if c.i+6 > len(c.b) {
 				return "", false
@@ -258,6 +248,24 @@ func (c *canonicalizer) str() (string, bool) {
 		start = c.i
 		c.i = plain(c.b, c.i)
 	}
+}
+
+// Unescape is the byte a JSON short escape (the letter after a backslash:
+// one of "\\/bfnrt) stands for.
+func Unescape(e byte) byte {
+	switch e {
+	case 'b':
+		return '\b'
+	case 'f':
+		return '\f'
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	}
+	return e
 }
 
 // number writes the number at c.i as its double in ECMAScript's shortest

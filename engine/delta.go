@@ -25,7 +25,7 @@ import (
 // ShippedDecisionLibrary is the digest of the decision library shipgate
 // ships (policies/shipgate/lib/decision/decision.rego as parsed: layout and comments do not
 // count). A test holds it equal to the embedded file.
-const ShippedDecisionLibrary = "sha256:a9836c496fcac41682608175ac3a2e10a25dae24ce53045c2a7f424d3a4520cf"
+const ShippedDecisionLibrary = "sha256:bb25b4bf4bae8aa475193ab558621a534e90bf9790417989705fbb15aadeb7a6"
 
 var decisionLib = ast.MustParseRef("data.shipgate.lib.decision")
 

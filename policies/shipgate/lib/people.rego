@@ -25,9 +25,7 @@ normal(name) := lower(trim_space(name))
 # identity whose canonical name or alias it is, or else name itself, all
 # normal. (An alias listed under two identities stands for both, so it can
 # pass no four-eyes check against either; policy.data-missing names it.)
-identity(name) := ids if {
-	ids := identity_of[normal(name)]
-} else := {normal(name)}
+identity(name) := object.get(identity_of, n, {n}) if n := lower(trim_space(name))
 
 # identity_of maps each name in identities, canonical or alias, normal, to
 # the canonical names it stands for. It reads policy data only, so the
@@ -77,9 +75,9 @@ is_deployer(person) if count(identity(person) & deployer_ids) > 0
 # person's identities worked out once).
 independent(person) if {
 	ids := identity(person)
-	count(ids & approver_ids) > 0
-	count(deployer_ids) > 0
-	count(ids & deployer_ids) == 0
+	ids & approver_ids != set()
+	deployer_ids != set()
+	ids & deployer_ids == set()
 }
 
 # valid_approvals(gate) lists the Approval documents that count at gate:
@@ -90,11 +88,11 @@ valid_approvals(gate) := [approval |
 	approval.data.decision == "approved"
 	approval.data.gate == gate
 	independent(approval.data.approver)
-	not future(approval.data.approvedAt)
+	time.parse_rfc3339_ns(approval.data.approvedAt) <= now_ns # not future, inline
 ]
 
 # approved(gate) holds when at least one approval counts at gate.
-approved(gate) if count(valid_approvals(gate)) > 0
+approved(gate) if valid_approvals(gate) != []
 
 # emergency_incident is the incident of the emergency path: every Plan of
 # the newest tie declares an emergency for it, with a justification that is
@@ -117,6 +115,10 @@ emergency_incident := id if {
 
 # emergency is the emergency path (emergency_incident).
 emergency if emergency_incident
+
+# routine holds when the emergency path is not taken, so that the rules it
+# lifts apply (one lookup where a rule would otherwise ask `not emergency`).
+routine if not emergency
 
 # emergency_justification is what the Plans of the newest tie say.
 emergency_justification := concat("; ", sort({doc.data.emergency.justification | some doc in plans}))

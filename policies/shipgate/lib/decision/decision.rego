@@ -43,18 +43,26 @@ found := {finding |
 # level(id) is the rule's enforcement, after config.enforcement overrides.
 level(id) := object.get(lib.config, ["enforcement", id], catalog[id].enforcement)
 
+# shown maps each rule that applies at this gate to what its results show
+# of it: title, enforcement (level) and remediation. It reads no input but
+# the gate, so the engine works it out once per gate, and a finding needs
+# one lookup.
+shown[id] := {"title": meta.title, "enforcement": level(id), "remediation": meta.remediation} if {
+	some id in applicable
+	meta := catalog[id]
+}
+
 # results are the findings of applicable rules, with the rule's metadata.
 results contains result if {
 	some finding in found
-	finding.rule in applicable
-	meta := catalog[finding.rule]
+	rule := shown[finding.rule]
 	result := {
 		"rule": finding.rule,
-		"title": meta.title,
-		"enforcement": level(finding.rule),
+		"title": rule.title,
+		"enforcement": rule.enforcement,
 		"message": finding.message,
 		"evidence": object.get(finding, "evidence", []),
-		"remediation": meta.remediation,
+		"remediation": rule.remediation,
 	}
 }
 

@@ -91,7 +91,7 @@ findings contains {
 # A measured ErrorBudget (shipgate collect error-budget) is judged before the
 # Plan's hand-written errorBudget: the newest one decides (each of a tie).
 findings contains lib.about(doc, "checklist.error-budget", message) if {
-	not lib.emergency
+	lib.routine
 	some doc in lib.newest_error_budgets
 	budget := doc.data
 	budget.remaining <= 0
@@ -118,7 +118,7 @@ findings contains lib.about(doc, "checklist.error-budget", message) if {
 
 # plan_budget: the Plan's errorBudget is judged (no emergency, no ErrorBudget).
 plan_budget if {
-	not lib.emergency
+	lib.routine
 	count(input.evidence.ErrorBudget) == 0
 }
 
@@ -129,22 +129,28 @@ else := ""
 # checklist.runbook-reviewed: each Plan of the newest tie is judged.
 runbook_finding(doc, message) := lib.about(doc, "checklist.runbook-reviewed", message)
 
+# review_cutoff_ns is the oldest a runbook review may be: now less
+# runbook.max_review_age_days (max_review_age_ns, a constant of the data).
+review_cutoff_ns := lib.now_ns - max_review_age_ns
+
+max_review_age_ns := lib.config.runbook.max_review_age_days * lib.ns_per_day
+
 findings contains runbook_finding(doc, lib.lacks(doc, "Plan", "documentation.runbook.reviewer")) if {
-	not lib.emergency
+	lib.routine
 	some doc in lib.plans
 	not lib.has_text(doc.data, ["documentation", "runbook", "reviewer"])
 }
 
 findings contains runbook_finding(doc, lib.lacks(doc, "Plan", "documentation.runbook.reviewedAt")) if {
-	not lib.emergency
+	lib.routine
 	some doc in lib.plans
 	not doc.data.documentation.runbook.reviewedAt
 }
 
 findings contains runbook_finding(doc, message) if {
-	not lib.emergency
+	lib.routine
 	some doc in lib.plans
-	lib.now_ns - time.parse_rfc3339_ns(doc.data.documentation.runbook.reviewedAt) > lib.config.runbook.max_review_age_days * lib.ns_per_day
+	time.parse_rfc3339_ns(doc.data.documentation.runbook.reviewedAt) < review_cutoff_ns
 	runbook := doc.data.documentation.runbook
 	max_days := lib.config.runbook.max_review_age_days
 	message := sprintf(
@@ -154,7 +160,7 @@ findings contains runbook_finding(doc, message) if {
 }
 
 findings contains runbook_finding(doc, message) if {
-	not lib.emergency
+	lib.routine
 	some doc in lib.plans
 	lib.future(doc.data.documentation.runbook.reviewedAt)
 	reviewed_at := doc.data.documentation.runbook.reviewedAt

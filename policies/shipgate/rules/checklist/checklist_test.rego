@@ -141,6 +141,21 @@ test_measured_error_budget_fires_when_spent_even_if_the_plan_says_otherwise if {
 	finding.evidence == [budget.digest]
 }
 
+test_measured_error_budget_newest_counts if {
+	evidence := {"Plan": [f.plan], "ErrorBudget": [f.earlier(error_budget(-0.25)), error_budget(0.6)]}
+	findings := checklist.findings with input as f.with_evidence("deploy", evidence)
+	not "checklist.error-budget" in f.fired(findings)
+}
+
+test_measured_error_budget_tie_the_worst_counts if {
+	spent := error_budget(-0.25)
+	evidence := {"Plan": [f.plan], "ErrorBudget": [error_budget(0.6), spent]}
+	findings := checklist.findings with input as f.with_evidence("deploy", evidence)
+	some finding in findings
+	finding.rule == "checklist.error-budget"
+	finding.evidence == [spent.digest]
+}
+
 test_measured_error_budget_quiet_on_emergency_path if {
 	plan := f.emergency_plan("INC-42")
 	evidence := object.union(f.emergency_evidence(plan), {"ErrorBudget": [error_budget(0)]})

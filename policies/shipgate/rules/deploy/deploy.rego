@@ -27,12 +27,15 @@ rules := rule
 
 approved_commands := object.get(lib.service, "deploy_commands", [])
 
+# commands_declared holds when the service has an approved deploy command.
+commands_declared if count(approved_commands) > 0
+
 findings contains {
 	"rule": "deploy.approved-command",
 	"message": message,
 	"evidence": lib.digests(lib.deploys),
 } if {
-	count(approved_commands) == 0
+	not commands_declared
 	message := sprintf(
 		"service %s has no approved deploy command (services.%s.deploy_commands in policy data)",
 		[input.release.service, input.release.service],
@@ -44,14 +47,14 @@ findings contains {
 	"message": "no Deploy evidence: the deploy command is unknown",
 	"evidence": [],
 } if {
-	count(approved_commands) > 0
+	commands_declared
 	count(input.evidence.Deploy) == 0
 }
 
 # Every Deploy of the newest tie is judged (lib.deploys): at the deploy gate
 # the request, at the verify and complete gates what ran.
 findings contains lib.about(doc, "deploy.approved-command", message) if {
-	count(approved_commands) > 0
+	commands_declared
 	some doc in lib.deploys
 	command := doc.data.command
 	not command in approved_commands

@@ -117,27 +117,23 @@ findings contains lib.about(doc, "forbidden.direct-push", message) if {
 	)
 }
 
-findings contains lib.about(doc, "forbidden.direct-push", message) if {
+findings contains lib.about(doc, "forbidden.direct-push", off_main(doc.data)) if {
 	some doc in lib.deploys
 	doc.data.source.onMain == false
-	deploy := doc.data
-	not deploy.source.branch in lib.config.deploy.main_branches
-	message := sprintf(
-		"commit %s was deployed from branch %q, which is not a main branch (%s), and is not on main",
-		[lib.short(input.release.commit), deploy.source.branch, concat(", ", lib.config.deploy.main_branches)],
-	)
 }
 
-findings contains lib.about(doc, "forbidden.direct-push", message) if {
-	some doc in lib.deploys
-	doc.data.source.onMain == false
-	deploy := doc.data
-	deploy.source.branch in lib.config.deploy.main_branches
-	message := sprintf(
-		"commit %s is not reachable from branch %q (source.onMain is false)",
-		[lib.short(input.release.commit), deploy.source.branch],
-	)
-}
+# off_main(deploy) says why a deploy of a commit that is not on main is a
+# direct push: its branch is not a main branch, or it is one the commit is
+# not reachable from.
+off_main(deploy) := sprintf(
+	"commit %s was deployed from branch %q, which is not a main branch (%s), and is not on main",
+	[lib.short(input.release.commit), deploy.source.branch, concat(", ", lib.config.deploy.main_branches)],
+) if {
+	not deploy.source.branch in lib.config.deploy.main_branches
+} else := sprintf(
+	"commit %s is not reachable from branch %q (source.onMain is false)",
+	[lib.short(input.release.commit), deploy.source.branch],
+)
 
 findings contains lib.about(doc, "forbidden.hot-patch", message) if {
 	some doc in lib.deploys

@@ -93,7 +93,7 @@ frozen if input.release.environment in lib.config.freeze.environments
 # guarded: the freeze conditions apply, as the emergency path is not taken.
 guarded if {
 	frozen
-	not lib.emergency
+	lib.routine
 }
 
 # Each Plan of the newest tie is judged (lib.plans).
@@ -159,7 +159,20 @@ findings contains {
 
 window_name(w) := sprintf("%s %q (%s to %s)", [w.id, object.get(w, "name", w.id), w.start, w.end])
 
-findings contains lib.about(doc, "freeze.emergency-unapproved", message) if {
+# The emergency path is judged only when a Plan of the newest tie declares
+# an emergency (most releases take none): its findings are those of
+# emergency_findings.
+findings contains finding if {
+	declared_emergency
+	some finding in emergency_findings
+}
+
+declared_emergency if {
+	some doc in lib.plans
+	doc.data.emergency
+}
+
+emergency_findings contains lib.about(doc, "freeze.emergency-unapproved", message) if {
 	some doc in lib.plans
 	emergency := doc.data.emergency
 	not lib.approved("deploy")
@@ -171,7 +184,7 @@ findings contains lib.about(doc, "freeze.emergency-unapproved", message) if {
 
 # The emergency path needs the incident it names in the newest IncidentStatus
 # (lib.incident_listed); otherwise it is not taken.
-findings contains {
+emergency_findings contains {
 	"rule": "freeze.emergency-unapproved",
 	"message": sprintf(
 		"emergency release names incident %s, which is not in the incident list of the newest IncidentStatus (%s), so the emergency path is not taken",
@@ -190,7 +203,7 @@ findings contains {
 	}
 }
 
-findings contains lib.about(doc, "freeze.emergency-unapproved", message) if {
+emergency_findings contains lib.about(doc, "freeze.emergency-unapproved", message) if {
 	some doc in lib.plans
 	emergency := doc.data.emergency
 	count(input.evidence.IncidentStatus) == 0
@@ -202,7 +215,7 @@ findings contains lib.about(doc, "freeze.emergency-unapproved", message) if {
 
 # Plans of the newest tie that do not declare the same emergency take no
 # emergency path; say so rather than leave it to the freeze rules alone.
-findings contains {
+emergency_findings contains {
 	"rule": "freeze.emergency-unapproved",
 	"message": sprintf(
 		"the newest Plans (collected at the same time) do not declare one emergency (incidents: %s), so the emergency path is not taken",
@@ -220,7 +233,7 @@ findings contains {
 # incidents.blocking_severities, in incidents.blocking_statuses (an incident
 # resolved after now is still open). An emergency for a SEV-4 or for an
 # incident already resolved lifts nothing.
-findings contains {
+emergency_findings contains {
 	"rule": "freeze.emergency-unapproved",
 	"message": sprintf(
 		"emergency release names incident %s, which the newest IncidentStatus lists as %s, not an open incident of a blocking severity (%s), so the emergency path is not taken",
@@ -240,7 +253,7 @@ findings contains {
 }
 
 # A justification of only spaces is none.
-findings contains lib.about(doc, "freeze.emergency-unapproved", message) if {
+emergency_findings contains lib.about(doc, "freeze.emergency-unapproved", message) if {
 	some doc in lib.plans
 	emergency := doc.data.emergency
 	not lib.has_text(emergency, ["justification"])

@@ -29,7 +29,7 @@ findings contains {
 	),
 	"evidence": [],
 } if {
-	not lib.emergency
+	lib.routine
 	some violation in input.violations
 	violation.status == "open"
 	time.parse_rfc3339_ns(violation.due) < lib.now_ns

@@ -99,10 +99,19 @@ guarded if {
 # Each Plan of the newest tie is judged (lib.plans).
 on_plan(doc, rule, message) := lib.about(doc, rule, sprintf("%s is frozen: %s", [input.release.environment, message]))
 
-findings contains on_plan(doc, "freeze.unplanned", lib.lacks(doc, "Plan", "changeTicket")) if {
+# required_text lists the Plan fields a frozen environment requires, each
+# with the rule that fires when it is missing or only spaces.
+required_text := [
+	["freeze.unplanned", ["changeTicket"]],
+	["freeze.undocumented", ["documentation", "runbook", "url"]],
+	["freeze.undocumented", ["documentation", "releaseNotes", "url"]],
+]
+
+findings contains on_plan(doc, rule, lib.lacks(doc, "Plan", concat(".", path))) if {
 	guarded
 	some doc in lib.plans
-	not lib.has_text(doc.data, ["changeTicket"])
+	some [rule, path] in required_text
+	not lib.has_text(doc.data, path)
 }
 
 findings contains on_plan(doc, "freeze.unplanned", lib.lacks(doc, "Plan", "window")) if {
@@ -123,18 +132,6 @@ findings contains on_plan(doc, "freeze.unplanned", message) if {
 ticket_name(plan) := plan.changeTicket if lib.has_text(plan, ["changeTicket"])
 
 else := "the Plan"
-
-findings contains on_plan(doc, "freeze.undocumented", lib.lacks(doc, "Plan", "documentation.runbook.url")) if {
-	guarded
-	some doc in lib.plans
-	not lib.has_text(doc.data, ["documentation", "runbook", "url"])
-}
-
-findings contains on_plan(doc, "freeze.undocumented", lib.lacks(doc, "Plan", "documentation.releaseNotes.url")) if {
-	guarded
-	some doc in lib.plans
-	not lib.has_text(doc.data, ["documentation", "releaseNotes", "url"])
-}
 
 findings contains {
 	"rule": "freeze.unverified",

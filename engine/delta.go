@@ -25,7 +25,7 @@ import (
 // ShippedDecisionLibrary is the digest of the decision library shipgate
 // ships (policies/shipgate/lib/decision/decision.rego as parsed: layout and comments do not
 // count). A test holds it equal to the embedded file.
-const ShippedDecisionLibrary = "sha256:bb25b4bf4bae8aa475193ab558621a534e90bf9790417989705fbb15aadeb7a6"
+const ShippedDecisionLibrary = "sha256:e70bb5ee07bcc393f83cf468bf63ef2ccb725191349dfb15e648291c8d7683de"
 
 var decisionLib = ast.MustParseRef("data.shipgate.lib.decision")
 

@@ -190,8 +190,11 @@ deployed_at := sort([doc.data.finishedAt |
 
 # deploys are the Deploys the deploy rules judge: every Deploy of the newest
 # tie and, after the deploy, every one of the newest tie of succeeded Deploys
-# (the deploy that ran); [] without a Deploy.
-deploys := [doc |
+# (the deploy that ran); [] without a Deploy. One Deploy or none is judged
+# as it is (it is its own newest tie).
+deploys := input.evidence.Deploy if count(input.evidence.Deploy) < 2
+
+else := [doc |
 	some doc in input.evidence.Deploy
 	judged_deploy(doc.digest)
 ]

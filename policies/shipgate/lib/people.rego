@@ -157,7 +157,7 @@ blocking(incident) if {
 # after now (resolvedAt in the future), or before it opened, is still open.
 incident_status(incident) := "open" if {
 	incident.status == "resolved"
-	future(incident.resolvedAt)
+	time.parse_rfc3339_ns(incident.resolvedAt) > now_ns # in the future
 } else := "open" if {
 	incident.status == "resolved"
 	time.parse_rfc3339_ns(incident.resolvedAt) < time.parse_rfc3339_ns(incident.openedAt)

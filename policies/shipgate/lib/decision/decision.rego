@@ -168,6 +168,12 @@ emergency_obligations contains {
 	days := lib.config.postmortem.due_days
 }
 
+# emergency_ordered is emergency_obligations, ordered; [] without asking
+# when the emergency path is not taken (most decisions).
+default emergency_ordered := []
+
+emergency_ordered := ordered(emergency_obligations) if lib.emergency
+
 # ordered(items) sorts violations, warnings or obligations by rule, then message.
 ordered(items) := [entry[2] | some entry in sort([[item.rule, item.message, item] | some item in items])]
 
@@ -180,7 +186,7 @@ decision := {
 	"violations": [],
 	"overridden": [],
 	"warnings": [],
-	"obligations": ordered(emergency_obligations),
+	"obligations": emergency_ordered,
 	"rules": rule_ids,
 } if {
 	count(found) == 0

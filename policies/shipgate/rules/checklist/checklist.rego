@@ -162,7 +162,7 @@ findings contains runbook_finding(doc, message) if {
 findings contains runbook_finding(doc, message) if {
 	lib.routine
 	some doc in lib.plans
-	lib.future(doc.data.documentation.runbook.reviewedAt)
+	time.parse_rfc3339_ns(doc.data.documentation.runbook.reviewedAt) > lib.now_ns # in the future
 	reviewed_at := doc.data.documentation.runbook.reviewedAt
 	message := sprintf("runbook review date %s is in the future (now %s)", [reviewed_at, input.now])
 }

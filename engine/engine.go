@@ -160,7 +160,7 @@ func load(ctx context.Context, set *policyset.Set, opts Options) (*Engine, error
 	if err := checkRuleFiles(modules); err != nil {
 		return nil, err
 	}
-	in, err := inputTypeSchema()
+	in, err := inputTypeSchemaJSON()
 	if err != nil {
 		return nil, &PolicyError{Err: fmt.Errorf("input schema: %w", err)}
 	}
@@ -170,12 +170,16 @@ func load(ctx context.Context, set *policyset.Set, opts Options) (*Engine, error
 	// library's config does) are type-checked against it; a recorded
 	// policy set compiled under an older schema gets an open one.
 	ds := map[string]any{}
+	var dsJSON any = ds
 	if !opts.Recorded {
 		if ds, err = dataTypeSchema(); err != nil {
 			return nil, &PolicyError{Err: fmt.Errorf("data schema: %w", err)}
 		}
+		if dsJSON, err = dataTypeSchemaJSON(); err != nil {
+			return nil, &PolicyError{Err: fmt.Errorf("data schema: %w", err)}
+		}
 	}
-	ss.Put(DataSchemaRef, ds)
+	ss.Put(DataSchemaRef, dsJSON)
 	compiler := ast.NewCompiler().
 		WithStrict(true).
 		WithCapabilities(capabilities()).

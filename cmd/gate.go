@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/spf13/cobra"
 
@@ -95,6 +96,13 @@ func gateRun(ctx context.Context, s Streams, g *options.Globals, o *gateOptions)
 		return err
 	}
 	defer b.Close()
+	if _, ok := b.(*release.Local); ok {
+		// The policy set is loaded: what remains of its parsing and
+		// compiling is garbage, most of the heap. Collected now, its
+		// memory is reused by the decision instead of the heap growing to
+		// its next goal: a lower peak RSS for one collection.
+		runtime.GC()
+	}
 	req := gate.Request{Gate: o.Gate, Release: rel, EvidencePaths: o.Evidence, Actor: g.Actor(o.Actor), Now: now, DryRun: o.DryRun}
 	if l, ok := b.(*release.Local); ok && o.PrintIn {
 		b, err := l.Gate.Input(ctx, req)

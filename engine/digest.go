@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -22,7 +23,8 @@ func (dig *digestInput) digest() (string, error) {
 	for k, v := range dig.Signers {
 		size += len(k) + 8 + 40*len(v)
 	}
-	w := canonWriter{b: make([]byte, 0, size)}
+	bp := digestBufs.Get().(*[]byte)
+	w := canonWriter{b: slices.Grow((*bp)[:0], size)}
 	w.raw(`{"evidence":`)
 	w.strings(dig.Evidence)
 	w.raw(`,"freeze":`)
@@ -126,8 +128,22 @@ func (dig *digestInput) digest() (string, error) {
 		return "", w.err
 	}
 	sum := sha256.Sum256(w.b)
-	return "sha256:" + hex.EncodeToString(sum[:]), nil
+	if cap(w.b) <= maxPooledDigestBuf {
+		*bp = w.b[:0]
+		digestBufs.Put(bp)
+	}
+	var out [len("sha256:") + 2*sha256.Size]byte
+	hex.Encode(out[copy(out[:], "sha256:"):], sum[:])
+	return string(out[:]), nil
 }
+
+// digestBufs keeps the buffers digest writes the canonical JSON in: the
+// bytes are hashed and dropped, and every decision needs one.
+var digestBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledDigestBuf bounds the buffers kept: an input with many documents
+// or violations does not pin its buffer for the life of the process.
+const maxPooledDigestBuf = 64 << 10
 
 type canonWriter struct {
 	b   []byte

@@ -160,7 +160,7 @@ func load(ctx context.Context, set *policyset.Set, opts Options) (*Engine, error
 	if err := checkRuleFiles(modules); err != nil {
 		return nil, err
 	}
-	in, err := inputTypeSchema()
+	in, err := inputTypeSchemaJSON()
 	if err != nil {
 		return nil, &PolicyError{Err: fmt.Errorf("input schema: %w", err)}
 	}
@@ -170,12 +170,16 @@ func load(ctx context.Context, set *policyset.Set, opts Options) (*Engine, error
 	// library's config does) are type-checked against it; a recorded
 	// policy set compiled under an older schema gets an open one.
 	ds := map[string]any{}
+	var dsJSON any = ds
 	if !opts.Recorded {
 		if ds, err = dataTypeSchema(); err != nil {
 			return nil, &PolicyError{Err: fmt.Errorf("data schema: %w", err)}
 		}
+		if dsJSON, err = dataTypeSchemaJSON(); err != nil {
+			return nil, &PolicyError{Err: fmt.Errorf("data schema: %w", err)}
+		}
 	}
-	ss.Put(DataSchemaRef, ds)
+	ss.Put(DataSchemaRef, dsJSON)
 	compiler := ast.NewCompiler().
 		WithStrict(true).
 		WithCapabilities(capabilities()).
@@ -552,6 +556,7 @@ func (e *Engine) bind(in Input, now time.Time, d *Decision) []*evidence.Document
 		return out[i].Digest < out[j].Digest
 	})
 	out = separateDuties(in.Gate, out, grantors, d)
+	d.Evidence = slices.Grow(d.Evidence, len(out))
 	for _, doc := range out {
 		d.Evidence = append(d.Evidence, EvidenceRef{Kind: doc.Kind, Digest: doc.Digest, Source: doc.Source, Grantor: grantors[doc.Digest]})
 	}
@@ -580,7 +585,9 @@ func reportedLater(doc *evidence.Document, skew time.Duration) (string, time.Tim
 // dataTime reads the RFC 3339 time at the dotted path under data.
 func dataTime(doc *evidence.Document, path string) (time.Time, bool) {
 	var v any = doc.Value["data"]
-	for _, k := range strings.Split(path, ".") {
+	for rest, more := path, true; more; {
+		var k string
+		k, rest, more = strings.Cut(rest, ".")
 		m, ok := v.(map[string]any)
 		if !ok {
 			return time.Time{}, false
@@ -608,7 +615,7 @@ func short(s string) string {
 // again. It is bounded; when full it starts over.
 type docCache struct {
 	mu sync.Mutex
-	m  map[string]ast.Object
+	m  map[docKey]ast.Object
 	// unbounded caches never start over (Values).
 	unbounded bool
 }
@@ -635,7 +642,7 @@ func (c *docCache) value(doc *evidence.Document) (ast.Object, error) {
 	obj.Insert(ast.InternedTerm("signed_by"), signedBy(doc))
 	c.mu.Lock()
 	if c.m == nil || (!c.unbounded && len(c.m) >= docCacheSize) {
-		c.m = make(map[string]ast.Object)
+		c.m = make(map[docKey]ast.Object)
 	}
 	c.m[key] = obj
 	c.mu.Unlock()
@@ -670,7 +677,9 @@ var kindKeys = func() []*ast.Term {
 // convert it again, and its digest.
 func (e *Engine) buildInput(p *prepared, grantors map[string]*Grantor) (ast.Value, string, error) {
 	in, now, counted, freeze := p.in, p.now, p.counted, p.freeze
-	byKind := make(map[string][]*ast.Term, len(schemas.Kinds))
+	// byKind holds the documents of schemas.Kinds[i] at i; a kind that is
+	// not one of them is not in the input.
+	byKind := make([][]*ast.Term, len(schemas.Kinds))
 	for _, doc := range counted {
 		obj, err := e.value(in.Values, doc)
 		if err != nil {
@@ -679,14 +688,15 @@ func (e *Engine) buildInput(p *prepared, grantors map[string]*Grantor) (ast.Valu
 		if g := grantors[doc.Digest]; g != nil {
 			// The cached form is shared (Values serves several engines,
 			// whose data may bind other people): mark a copy.
-			obj = obj.Copy()
-			obj.Insert(ast.InternedTerm("authenticated_as"), ast.StringTerm(g.Person))
+			obj = withMember(obj, authenticatedAs, ast.StringTerm(g.Person))
 		}
-		byKind[doc.Kind] = append(byKind[doc.Kind], ast.NewTerm(obj))
+		if k := slices.Index(schemas.Kinds, doc.Kind); k >= 0 {
+			byKind[k] = append(byKind[k], ast.NewTerm(obj))
+		}
 	}
 	kinds := make([][2]*ast.Term, len(kindKeys))
 	for i, k := range kindKeys {
-		kinds[i] = [2]*ast.Term{k, ast.ArrayTerm(byKind[schemas.Kinds[i]]...)}
+		kinds[i] = [2]*ast.Term{k, ast.ArrayTerm(byKind[i]...)}
 	}
 	ev := ast.NewObject(kinds...)
 	windows := make([]*ast.Term, len(freeze))
@@ -740,6 +750,20 @@ func (e *Engine) buildInput(p *prepared, grantors map[string]*Grantor) (ast.Valu
 		return nil, "", err
 	}
 	return input, digest, nil
+}
+
+var authenticatedAs = ast.InternedTerm("authenticated_as")
+
+// withMember is a copy of obj with k set to v. The copy shares obj's other
+// members, which nothing changes: obj itself goes into inputs unmarked.
+func withMember(obj ast.Object, k, v *ast.Term) ast.Object {
+	items := make([][2]*ast.Term, 0, obj.Len()+1)
+	obj.Foreach(func(key, value *ast.Term) {
+		if !key.Equal(k) {
+			items = append(items, [2]*ast.Term{key, value})
+		}
+	})
+	return ast.NewObject(append(items, [2]*ast.Term{k, v})...)
 }
 
 // inputDigest is the digest of the input buildInput builds.

@@ -108,25 +108,34 @@ func dataRead(r *ast.Rule, resolve func(ast.Ref) ast.Ref) [][]string {
 			return
 		}
 		var p []string
-		for _, t := range append(ref[1:].Copy(), more...) {
-			s, ok := t.Value.(ast.String)
-			if !ok {
-				break
+	terms:
+		for _, ts := range [2][]*ast.Term{ref[1:], more} {
+			for _, t := range ts {
+				s, ok := t.Value.(ast.String)
+				if !ok {
+					break terms
+				}
+				if p == nil {
+					p = make([]string, 0, len(ref)-1+len(more))
+				}
+				p = append(p, string(s))
 			}
-			p = append(p, string(s))
 		}
 		out = append(out, p)
 	}
 	// The compiler moves a call's ref arguments into generated variables
 	// (__local1__ = data.x; object.get(__local1__, ...)): a ref bound so
 	// is read where its variable is used.
-	bound := map[ast.Var]ast.Ref{}
+	var bound map[ast.Var]ast.Ref // made when the first is bound
 	ast.WalkExprs(r, func(e *ast.Expr) bool {
 		if e.IsEquality() && len(e.With) == 0 {
 			ts := e.Terms.([]*ast.Term)
 			v, ok := ts[1].Value.(ast.Var)
 			ref, isRef := ts[2].Value.(ast.Ref)
 			if ok && isRef && v.IsGenerated() {
+				if bound == nil {
+					bound = map[ast.Var]ast.Ref{}
+				}
 				bound[v] = ref
 			}
 		}

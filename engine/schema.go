@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"sync"
 
 	"github.com/localizevideos/shipgate/policyset"
@@ -14,7 +15,24 @@ import (
 var (
 	inputTypeSchema = sync.OnceValues(inputSchema)
 	dataTypeSchema  = sync.OnceValues(schemas.DataSchema)
+	// The compiler is given the two as JSON, marshalled once: OPA
+	// marshals a schema given as Go values on every compile, only to
+	// decode the bytes again, and json.Marshal of these bytes gives them
+	// back as they are.
+	inputTypeSchemaJSON = typeSchemaJSON(inputTypeSchema)
+	dataTypeSchemaJSON  = typeSchemaJSON(dataTypeSchema)
 )
+
+// typeSchemaJSON is the schema schema returns, as JSON, made once.
+func typeSchemaJSON(schema func() (map[string]any, error)) func() (json.RawMessage, error) {
+	return sync.OnceValues(func() (json.RawMessage, error) {
+		s, err := schema()
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(s)
+	})
+}
 
 // warmSchemas builds the schemas a load needs (each once per process) in
 // the background, while the policies are read and parsed: the compiler
@@ -23,9 +41,9 @@ var (
 // schema.
 func warmSchemas(recorded bool) {
 	go func() {
-		_, _ = inputTypeSchema()
+		_, _ = inputTypeSchemaJSON()
 		if !recorded {
-			_, _ = dataTypeSchema()
+			_, _ = dataTypeSchemaJSON()
 		}
 	}()
 	if !recorded {

@@ -49,12 +49,24 @@ func union(a, b []string) []string {
 	return slices.Compact(out)
 }
 
-// cacheKey names a document's AST form: its digest and its signers.
-func cacheKey(doc *evidence.Document) string {
-	if len(doc.SignedBy) == 0 {
-		return doc.Digest
+// docKey names a document's AST form: its digest and its signers.
+type docKey struct {
+	digest string
+	// signed says the document has signers; signers joins them with
+	// commas (a single signer needs no string built for it).
+	signed  bool
+	signers string
+}
+
+// cacheKey is doc's docKey.
+func cacheKey(doc *evidence.Document) docKey {
+	switch len(doc.SignedBy) {
+	case 0:
+		return docKey{digest: doc.Digest}
+	case 1:
+		return docKey{digest: doc.Digest, signed: true, signers: doc.SignedBy[0]}
 	}
-	return doc.Digest + "|" + strings.Join(doc.SignedBy, ",")
+	return docKey{digest: doc.Digest, signed: true, signers: strings.Join(doc.SignedBy, ",")}
 }
 
 // signedBy is the signed_by member of a document in the input.

@@ -93,11 +93,9 @@ func (d *Decision) fillTerm(t *ast.Term) (bool, error) {
 			return fmt.Errorf("obligations[%d]: want an object, got %s", i, valueName(v))
 		}
 		var ob Obligation
-		for _, f := range []struct {
-			key string
-			dst *string
-		}{{"kind", &ob.Kind}, {"rule", &ob.Rule}, {"message", &ob.Message}, {"due", &ob.Due}} {
-			if err := stringField(o, f.key, f.dst); err != nil {
+		dsts := [...]*string{&ob.Kind, &ob.Rule, &ob.Message, &ob.Due}
+		for k, key := range [...]string{"kind", "rule", "message", "due"} {
+			if err := stringField(o, key, dsts[k]); err != nil {
 				return fmt.Errorf("obligations[%d].%w", i, err)
 			}
 		}
@@ -107,8 +105,9 @@ func (d *Decision) fillTerm(t *ast.Term) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	var rules []string
-	err = each("rules", field(obj, "rules"), func(i int, v ast.Value) error {
+	rv := field(obj, "rules")
+	rules := make([]string, 0, length(rv))
+	err = each("rules", rv, func(i int, v ast.Value) error {
 		s, ok := v.(ast.String)
 		if !ok {
 			return fmt.Errorf("rules[%d]: want a string, got %s", i, valueName(v))
@@ -119,17 +118,51 @@ func (d *Decision) fillTerm(t *ast.Term) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	d.Violations = append(d.Violations, nonNil(violations)...)
+	if len(d.Violations) == 0 {
+		d.Violations = nonNil(violations) // not nil: findings makes it
+	} else {
+		d.Violations = append(d.Violations, nonNil(violations)...)
+	}
 	d.Overridden = append(d.Overridden, nonNil(overridden)...)
 	d.Warnings = append(d.Warnings, nonNil(warnings)...)
 	d.Obligations = append(d.Obligations, obligations...)
-	d.Rules = append(d.Rules, rules...)
+	if len(d.Rules) == 0 {
+		d.Rules = rules // not nil: an empty list is written as []
+	} else {
+		d.Rules = append(d.Rules, rules...)
+	}
 	return bool(allow), nil
 }
 
+// length is the number of elements of an array or set; 0 for anything
+// else.
+func length(v ast.Value) int {
+	switch x := v.(type) {
+	case *ast.Array:
+		return x.Len()
+	case ast.Set:
+		return x.Len()
+	}
+	return 0
+}
+
+// fieldKeys are the keys field and stringField read, as terms made once.
+var fieldKeys = func() map[string]*ast.Term {
+	m := map[string]*ast.Term{}
+	for _, k := range []string{"allow", "violations", "overridden", "warnings", "obligations", "rules", "evidence",
+		"rule", "title", "enforcement", "message", "remediation", "override", "approver", "kind", "due"} {
+		m[k] = ast.StringTerm(k)
+	}
+	return m
+}()
+
 // field is obj[key]'s value; nil when absent.
 func field(obj ast.Object, key string) ast.Value {
-	if t := obj.Get(ast.InternedTerm(key)); t != nil {
+	k, ok := fieldKeys[key]
+	if !ok {
+		k = ast.InternedTerm(key)
+	}
+	if t := obj.Get(k); t != nil {
 		return t.Value
 	}
 	return nil
@@ -183,36 +216,40 @@ func stringField(obj ast.Object, key string, dst *string) error {
 
 // findings reads an array of finding objects.
 func findings(name string, v ast.Value) ([]Finding, error) {
-	out := []Finding{}
+	out := make([]Finding, 0, length(v))
 	err := each(name, v, func(i int, v ast.Value) error {
 		o, ok := v.(ast.Object)
 		if !ok {
 			return fmt.Errorf("%s[%d]: want an object, got %s", name, i, valueName(v))
 		}
+		// The keys and where they go are two arrays, not one of pairs:
+		// an error message holds on to a key, and f stays on the stack.
 		var f Finding
-		for _, s := range []struct {
-			key string
-			dst *string
-		}{
-			{"rule", &f.Rule}, {"title", &f.Title}, {"enforcement", &f.Enforcement}, {"message", &f.Message},
-			{"remediation", &f.Remediation}, {"override", &f.Override}, {"approver", &f.Approver},
-		} {
-			if err := stringField(o, s.key, s.dst); err != nil {
+		dsts := [...]*string{&f.Rule, &f.Title, &f.Enforcement, &f.Message, &f.Remediation, &f.Override, &f.Approver}
+		for k, key := range [...]string{"rule", "title", "enforcement", "message", "remediation", "override", "approver"} {
+			if err := stringField(o, key, dsts[k]); err != nil {
 				return fmt.Errorf("%s[%d].%w", name, i, err)
 			}
 		}
-		err := each("evidence", field(o, "evidence"), func(j int, v ast.Value) error {
-			s, ok := v.(ast.String)
-			if !ok {
-				return fmt.Errorf("%s[%d].evidence[%d]: want a string, got %s", name, i, j, valueName(v))
-			}
-			f.Evidence = append(f.Evidence, string(s))
-			return nil
-		})
-		if err != nil {
+		var err error
+		if f.Evidence, err = findingEvidence(name, i, field(o, "evidence")); err != nil {
 			return err
 		}
 		out = append(out, f)
+		return nil
+	})
+	return out, err
+}
+
+// findingEvidence reads the evidence list of finding i of the list name.
+func findingEvidence(name string, i int, v ast.Value) ([]string, error) {
+	var out []string
+	err := each("evidence", v, func(j int, v ast.Value) error {
+		s, ok := v.(ast.String)
+		if !ok {
+			return fmt.Errorf("%s[%d].evidence[%d]: want a string, got %s", name, i, j, valueName(v))
+		}
+		out = append(out, string(s))
 		return nil
 	})
 	return out, err

@@ -7,51 +7,57 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 )
 
 //go:embed report.html.tmpl
 var htmlSource string
 
-// htmlTemplate is parsed once; html/template escapes every value for the
-// context it lands in (text, attribute, CSS), so evidence text cannot
-// become markup.
-var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"time":          fmtTime,
-	"timep":         fmtTimePtr,
-	"secs":          fmtSeconds,
-	"secsp":         fmtSecondsPtr,
-	"durations":     fmtDurations,
-	"rate":          fmtRate,
-	"failed":        fmtFailed,
-	"short":         short,
-	"shortList":     shortList,
-	"verdict":       verdict,
-	"human":         human,
-	"sentence":      sentence,
-	"reconcile":     isReconcile,
-	"observation":   func(o *Observation) string { return observation(*o) },
-	"reconcileNote": func() string { return reconcileNote },
-	"flags":         func(r Release) string { return strings.Join(flags(r), ", ") },
-	"join":          strings.Join,
-	"ruleLabel":     ruleLabel,
-	"byDocument":    byDocument,
-	"nonHeld":       nonHeld,
-	"held":          held,
-	"enforcement":   enforcementOf,
-	"scope":         scope,
-	"trimDot":       func(s string) string { return strings.TrimSuffix(s, ".") },
-	"status": func(v Violation) string {
-		switch {
-		case v.Late:
-			return v.Status + " (late)"
-		case v.Overdue:
-			return v.Status + " (overdue)"
-		}
-		return v.Status
-	},
-	"f1":  func(f float64) string { return fmt.Sprintf("%.1f", f) },
-	"add": func(a, b float64) float64 { return a + b },
-}).Parse(htmlSource))
+// htmlTemplate is parsed once, when a report is first written as HTML
+// (not at start-up: most commands write none); html/template escapes every
+// value for the context it lands in (text, attribute, CSS), so evidence
+// text cannot become markup.
+var htmlTemplate = sync.OnceValue(parseHTMLTemplate)
+
+func parseHTMLTemplate() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{
+		"time":          fmtTime,
+		"timep":         fmtTimePtr,
+		"secs":          fmtSeconds,
+		"secsp":         fmtSecondsPtr,
+		"durations":     fmtDurations,
+		"rate":          fmtRate,
+		"failed":        fmtFailed,
+		"short":         short,
+		"shortList":     shortList,
+		"verdict":       verdict,
+		"human":         human,
+		"sentence":      sentence,
+		"reconcile":     isReconcile,
+		"observation":   func(o *Observation) string { return observation(*o) },
+		"reconcileNote": func() string { return reconcileNote },
+		"flags":         func(r Release) string { return strings.Join(flags(r), ", ") },
+		"join":          strings.Join,
+		"ruleLabel":     ruleLabel,
+		"byDocument":    byDocument,
+		"nonHeld":       nonHeld,
+		"held":          held,
+		"enforcement":   enforcementOf,
+		"scope":         scope,
+		"trimDot":       func(s string) string { return strings.TrimSuffix(s, ".") },
+		"status": func(v Violation) string {
+			switch {
+			case v.Late:
+				return v.Status + " (late)"
+			case v.Overdue:
+				return v.Status + " (overdue)"
+			}
+			return v.Status
+		},
+		"f1":  func(f float64) string { return fmt.Sprintf("%.1f", f) },
+		"add": func(a, b float64) float64 { return a + b },
+	}).Parse(htmlSource))
+}
 
 // htmlView is what the template renders: the report and its two charts.
 type htmlView struct {
@@ -63,7 +69,7 @@ type htmlView struct {
 
 func writeHTML(w io.Writer, rep *Report) error {
 	v := htmlView{Report: rep, Denials: newRuleChart(rep.Summary.DenialsByRule), PerDay: newDayChart(rep.Days), AttributionMethod: AttributionMethod}
-	return htmlTemplate.Execute(w, v)
+	return htmlTemplate().Execute(w, v)
 }
 
 // ruleChart is a horizontal bar per rule: its denials.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -174,7 +175,9 @@ func info(ctx context.Context) *reqInfo {
 	return &reqInfo{}
 }
 
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+// requestIDPattern is compiled when the server first needs it, not when
+// any command starts.
+var requestIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`) })
 
 // statusWriter remembers the status written.
 type statusWriter struct {
@@ -204,7 +207,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		in := &reqInfo{route: "unmatched"}
-		if id := r.Header.Get("X-Request-Id"); requestIDPattern.MatchString(id) {
+		if id := r.Header.Get("X-Request-Id"); requestIDPattern().MatchString(id) {
 			in.id = id
 		} else {
 			var b [8]byte

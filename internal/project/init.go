@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sync"
 
 	"github.com/localizevideos/shipgate/ledger"
 )
@@ -34,7 +35,9 @@ type Initialized struct {
 	CheckpointKey, CheckpointPublicKey string
 }
 
-var approverName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+// approverName is compiled when a project is first initialised, not when
+// any command starts.
+var approverName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`) })
 
 // Init writes the keys and the configuration of a new project: a key pair
 // for checkpoints, one for evidence and one per approver, the .gitignore
@@ -53,7 +56,7 @@ func Init(o InitOptions) (Initialized, error) {
 	people := ""
 	for _, a := range o.Approvers {
 		key := filepath.Join(KeyDir, a+".key")
-		if !approverName.MatchString(a) || slices.ContainsFunc(pairs, func(p [2]string) bool { return p[0] == key }) || key == ServerKey {
+		if !approverName().MatchString(a) || slices.ContainsFunc(pairs, func(p [2]string) bool { return p[0] == key }) || key == ServerKey {
 			return out, fmt.Errorf("--approver %q: want a person's name (letters, digits, . _ @ -), not one of shipgate's own keys", a)
 		}
 		pub := filepath.Join(KeyDir, a+".pub")

@@ -69,11 +69,12 @@ capabilities := object.get(service, "capabilities", {})
 build_commands := object.get(service, "build_commands", [["npm", "run", "build"]])
 
 # passed_builds lists the Builds that count as passed: status passed, exit
-# code 0, an approved build command, and finished no earlier than started.
+# code 0, an approved build command, and finished no earlier than started
+# (passed_status and in_order, said inline: every Build is asked).
 passed_builds := [build |
 	some build in input.evidence.Build
-	build.data.status == "passed" # passed_status and in_order, inline:
-	build.data.exitCode == 0 # each is asked of every Build
+	build.data.status == "passed"
+	build.data.exitCode == 0
 	build.data.command in build_commands
 	time.parse_rfc3339_ns(build.data.startedAt) <= time.parse_rfc3339_ns(build.data.finishedAt)
 ]

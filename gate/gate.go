@@ -67,9 +67,19 @@ type Gate struct {
 	// Request.Now, which may be given.)
 	Clock func() time.Time
 
+	// Concurrency, when positive, bounds the evaluations running at once
+	// (a server sets it to its processors); the others wait their turn,
+	// first come first served. Evaluating is all processor work: more at
+	// once only share the processors, so each takes longer and the
+	// slowest far longer than the rest.
+	Concurrency int
+
 	// policies remembers the policy revisions Store is known to hold, so
 	// the policy set goes to the store with the first decision only.
 	policies sync.Map // policyKey → struct{}
+	// turns holds one token per evaluation running (Concurrency).
+	turnsOnce sync.Once
+	turns     chan struct{}
 }
 
 // RecordError means the decision could not be made durable: it must not be
@@ -154,10 +164,30 @@ func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error
 		return g.denied(req, engine.ReasonStore, engine.RuleEngineFault, err.Error(), "make the ledger readable"), &RecordError{Err: err}
 	}
 	in := engine.Input{Gate: req.Gate, Release: rel, Now: req.Now, Evidence: docs, Violations: open}
+	done := g.turn(ctx)
 	d, evalErr := g.Engine.Evaluate(ctx, in)
+	done()
 	d.ID = g.decisionID(req)
 	d.DryRun = req.DryRun
 	return g.record(ctx, req, d, docs, known, open, evalErr)
+}
+
+// turn waits until fewer than Concurrency evaluations run, in the order
+// the callers came, and returns what ends this one's turn. A caller whose
+// ctx ends meanwhile goes on at once: the engine answers it as it answers
+// any ended context.
+func (g *Gate) turn(ctx context.Context) (done func()) {
+	if g.Concurrency <= 0 {
+		return func() {}
+	}
+	g.turnsOnce.Do(func() { g.turns = make(chan struct{}, g.Concurrency) })
+	// A channel's blocked senders are served in the order they came.
+	select {
+	case g.turns <- struct{}{}:
+		return func() { <-g.turns }
+	case <-ctx.Done():
+		return func() {}
+	}
 }
 
 func (g *Gate) load(paths []string) ([]*evidence.Document, error) {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 
@@ -113,7 +114,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger}
 	s.tokens = &auth.Tokens{Store: cfg.Store, Clock: cfg.Clock}
-	s.gate = &gate.Gate{Engine: cfg.Engine, Validator: cfg.Validator, Store: cfg.Store, Clock: cfg.Clock}
+	s.gate = &gate.Gate{Engine: cfg.Engine, Validator: cfg.Validator, Store: cfg.Store, Clock: cfg.Clock,
+		Concurrency: runtime.GOMAXPROCS(0)}
 	m, err := newMetrics(cfg.Registry)
 	if err != nil {
 		return nil, err

@@ -88,8 +88,15 @@ func notFound(err error, what string) error {
 // Evidence returns the evidence of the release releaseID ("" for all), in
 // ledger order, bodies included.
 func (db *DB) Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error) {
-	query, args := byRelease(evidenceQuery, "ev", releaseID)
-	out, err := collect(ctx, db, store.ScanEvidence, query, args...)
+	var out []store.Evidence
+	var err error
+	if releaseID == "" {
+		query, args := byRelease(evidenceQuery, "ev", releaseID)
+		out, err = collect(ctx, db, store.ScanEvidence, query, args...)
+	} else {
+		// What a decision reads: its documents mostly from the cache.
+		out, err = db.cachedEvidence(ctx, " WHERE ev.release_id = ? ORDER BY ev.seq", releaseID)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("evidence of %s: %w", releaseID, err)
 	}
@@ -236,8 +243,7 @@ func (db *DB) EvidenceOfKinds(ctx context.Context, releaseID string, kinds ...st
 // service ("" every service), across its releases, in ledger order, bodies
 // included: what a sweep over every deploy reads.
 func (db *DB) ServiceEvidence(ctx context.Context, service, kind string) ([]store.Evidence, error) {
-	out, err := collect(ctx, db, store.ScanEvidence,
-		evidenceQuery+" WHERE (?1 = '' OR ev.service = ?1) AND (?2 = '' OR ev.kind = ?2) ORDER BY ev.seq", service, kind)
+	out, err := db.cachedEvidence(ctx, " WHERE (?1 = '' OR ev.service = ?1) AND (?2 = '' OR ev.kind = ?2) ORDER BY ev.seq", service, kind)
 	if err != nil {
 		return nil, fmt.Errorf("%s evidence of service %s: %w", kind, service, err)
 	}

@@ -79,6 +79,8 @@ type DB struct {
 	group *group
 	// heads spares each write a parse of the head it read or wrote last.
 	heads store.HeadCache
+	// docs spares the evidence reads the documents read before.
+	docs docCache
 }
 
 // New returns the store over sdb, whose schema is already up to date (see

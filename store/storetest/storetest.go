@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	}{
 		{"EvidenceIdempotent", testEvidenceIdempotent},
 		{"EvidenceRoundTrip", testEvidenceRoundTrip},
+		{"EvidenceReadAgain", testEvidenceReadAgain},
 		{"EvidenceRejected", testEvidenceRejected},
 		{"EvidenceEnvelope", testEvidenceEnvelope},
 		{"DecisionRoundTrip", testDecisionRoundTrip},
@@ -196,6 +197,48 @@ func testEvidenceRoundTrip(t *testing.T, open func(t *testing.T) Store) {
 	if _, err := s.EvidenceByDigest(ctx, "sha256:00"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("EvidenceByDigest(unknown) = %v; want ErrNotFound", err)
 	}
+}
+
+// A release's and a service's evidence read again (its documents then
+// remembered by the handle) is what was read the first time, and a
+// document another handle adds meanwhile is read with its body.
+func testEvidenceReadAgain(t *testing.T, open func(t *testing.T) Store) {
+	ctx := context.Background()
+	s, other := open(t), open(t)
+	now := T0.Add(time.Hour)
+	a := NewEvidence(t, "Build", "lv-1", "app", T0, 1)
+	b := NewEvidence(t, "Deploy", "lv-1", "app", T0, 2)
+	c := NewEvidence(t, "Deploy", "lv-2", "app", T0, 3)
+	if _, err := s.AddEvidence(ctx, now, []store.Evidence{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	read := func(want ...store.Evidence) {
+		t.Helper()
+		for range 2 {
+			got, err := s.Evidence(ctx, "lv-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want[:2], got); diff != "" {
+				t.Errorf("Evidence(lv-1) (-want +got):\n%s", diff)
+			}
+			got, err = s.ServiceEvidence(ctx, "app", "Deploy")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want[1:], got); diff != "" {
+				t.Errorf("ServiceEvidence(app, Deploy) (-want +got):\n%s", diff)
+			}
+		}
+	}
+	a.Seq, a.AddedAt = 1, now.Truncate(time.Microsecond)
+	b.Seq, b.AddedAt = 2, now.Truncate(time.Microsecond)
+	read(a, b)
+	if _, err := other.AddEvidence(ctx, now, []store.Evidence{c}); err != nil {
+		t.Fatal(err)
+	}
+	c.Seq, c.AddedAt = 3, now.Truncate(time.Microsecond)
+	read(a, b, c)
 }
 
 func testEvidenceRejected(t *testing.T, open func(t *testing.T) Store) {

@@ -62,6 +62,11 @@ type Dialect struct {
 	// scans.
 	Strings      func([]string) (any, error)
 	ParseStrings func(src any) ([]string, error)
+	// Lookup selects the name table and col of the rows of table whose col
+	// (a unique column) is one of a list of strings, given as one parameter
+	// (the value Strings makes of the list): each key looked up in col's
+	// index, however few rows the planner thinks table has.
+	Lookup func(table, col string) string
 }
 
 // DB is a ledger in a SQL database. It is safe for concurrent use, and

@@ -77,6 +77,8 @@ type Gate struct {
 	// policies remembers the policy revisions Store is known to hold, so
 	// the policy set goes to the store with the first decision only.
 	policies sync.Map // policyKey → struct{}
+	// deploys remembers the Deploy documents sweeps read.
+	deploys deployCache
 	// turns holds one token per evaluation running (Concurrency).
 	turnsOnce sync.Once
 	turns     chan struct{}

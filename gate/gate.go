@@ -125,7 +125,7 @@ func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error
 		return g.record(ctx, req, d, nil, nil, nil, err)
 	}
 	docs := append(append([]*evidence.Document(nil), req.Evidence...), files...)
-	recorded, err := g.recorded(ctx, req.Release.ID)
+	recorded, pre, err := g.recorded(ctx, req.Release.ID)
 	if err != nil {
 		return g.denied(req, engine.ReasonStore, engine.RuleEngineFault, err.Error(), "make the ledger readable"), &RecordError{Err: err}
 	}
@@ -153,7 +153,8 @@ func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error
 	// too, not only when someone runs the sweep: its violation is then
 	// among those the policies see.
 	if g.Store != nil {
-		if _, err := g.Sweep(ctx, SweepRequest{Service: rel.Service, Actor: req.Actor, Now: req.Now}); err != nil {
+		deploys, read := pre.of(rel.Service)
+		if _, err := g.sweep(ctx, SweepRequest{Service: rel.Service, Actor: req.Actor, Now: req.Now}, deploys, read); err != nil {
 			var re *RecordError
 			if !errors.As(err, &re) {
 				re = &RecordError{Err: err}
@@ -199,17 +200,60 @@ func (g *Gate) load(paths []string) ([]*evidence.Document, error) {
 	return g.Validator.LoadPaths(paths)
 }
 
+// deployReader is a Store that reads a release's evidence and the Deploys
+// of the services its Plans name in one query (package sqlstore's).
+type deployReader interface {
+	EvidenceAndDeploys(ctx context.Context, releaseID string) (ev, deploys []store.Evidence, err error)
+}
+
+// prefetched are the Deploy documents read with a release's evidence: those
+// of every service a recorded Plan of the release names.
+type prefetched struct {
+	services map[string]bool
+	deploys  []store.Evidence
+}
+
+// of returns what ServiceEvidence(service, "Deploy") returns, and whether
+// it was read (service is one a recorded Plan names).
+func (p prefetched) of(service string) ([]store.Evidence, bool) {
+	if !p.services[service] {
+		return nil, false
+	}
+	var out []store.Evidence
+	for _, d := range p.deploys {
+		if d.Service == service {
+			out = append(out, d)
+		}
+	}
+	return out, true
+}
+
 // recorded decodes the release's evidence from the ledger. It is validated
 // again: the schemas may have tightened since it was recorded. (The
 // ledger copy of the Validator remembers what it decoded, so each stored
-// document is validated once per Validator, not once per decision.)
-func (g *Gate) recorded(ctx context.Context, releaseID string) ([]*evidence.Document, error) {
+// document is validated once per Validator, not once per decision.) A
+// store that can (deployReader) reads with it, in the same query, the
+// Deploys a sweep of the release's service reads.
+func (g *Gate) recorded(ctx context.Context, releaseID string) ([]*evidence.Document, prefetched, error) {
+	var pre prefetched
 	if g.Store == nil || releaseID == "" {
-		return nil, nil
+		return nil, pre, nil
 	}
-	stored, err := g.Store.Evidence(ctx, releaseID)
+	var stored []store.Evidence
+	var err error
+	if dr, ok := g.Store.(deployReader); ok {
+		stored, pre.deploys, err = dr.EvidenceAndDeploys(ctx, releaseID)
+		pre.services = map[string]bool{}
+		for _, s := range stored {
+			if s.Kind == "Plan" {
+				pre.services[s.Service] = true
+			}
+		}
+	} else {
+		stored, err = g.Store.Evidence(ctx, releaseID)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("read evidence of %s: %w", releaseID, err)
+		return nil, prefetched{}, fmt.Errorf("read evidence of %s: %w", releaseID, err)
 	}
 	docs := make([]*evidence.Document, 0, len(stored))
 	v := g.Validator.ForLedger()
@@ -222,11 +266,11 @@ func (g *Gate) recorded(ctx context.Context, releaseID string) ([]*evidence.Docu
 		// verified again with the keys trusted now.
 		d, err := v.Decode(src, s.Recorded())
 		if err != nil {
-			return nil, fmt.Errorf("recorded evidence %s: %w", s.Digest, err)
+			return nil, prefetched{}, fmt.Errorf("recorded evidence %s: %w", s.Digest, err)
 		}
 		docs = append(docs, d)
 	}
-	return docs, nil
+	return docs, pre, nil
 }
 
 func (g *Gate) openViolations(ctx context.Context, service string) ([]engine.OpenViolation, error) {
@@ -360,7 +404,7 @@ func (g *Gate) Input(ctx context.Context, req Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	recorded, err := g.recorded(ctx, req.Release.ID)
+	recorded, _, err := g.recorded(ctx, req.Release.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -102,6 +102,12 @@ func SkippedViolationID(deploy string) string {
 // release again" must stay open. A denial before the policies ran (no
 // Verification, invalid evidence, a fault) judged nothing.
 func (g *Gate) Sweep(ctx context.Context, req SweepRequest) ([]Skipped, error) {
+	return g.sweep(ctx, req, nil, false)
+}
+
+// sweep is Sweep, given the Deploys of req.Service when read says they
+// were read already (ServiceEvidence(req.Service, "Deploy")).
+func (g *Gate) sweep(ctx context.Context, req SweepRequest, deploys []store.Evidence, read bool) ([]Skipped, error) {
 	if g.Store == nil {
 		return nil, errors.New("sweep: no ledger")
 	}
@@ -109,9 +115,11 @@ func (g *Gate) Sweep(ctx context.Context, req SweepRequest) ([]Skipped, error) {
 		return nil, errors.New("sweep: no time")
 	}
 	deadline := g.Engine.VerificationDeadline()
-	deploys, err := g.Store.ServiceEvidence(ctx, req.Service, "Deploy")
-	if err != nil {
-		return nil, fmt.Errorf("sweep: %w", err)
+	if !read {
+		var err error
+		if deploys, err = g.Store.ServiceEvidence(ctx, req.Service, "Deploy"); err != nil {
+			return nil, fmt.Errorf("sweep: %w", err)
+		}
 	}
 	type candidate struct {
 		ev store.Evidence

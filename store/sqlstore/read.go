@@ -131,9 +131,25 @@ func (db *DB) Decisions(ctx context.Context, releaseID string) ([]store.Decision
 // Violations returns the violations and obligations f selects, by due date
 // then id.
 func (db *DB) Violations(ctx context.Context, f store.Filter) ([]store.Violation, error) {
-	out, err := collect(ctx, db, db.scanViolation, store.ViolationsTable.SelectSQL()+
-		" WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR service = ?2) AND (?3 = '' OR release_id = ?3) ORDER BY due, id",
-		f.Status, f.Service, f.ReleaseID)
+	// Only the filters given are in the query (one of eight texts, each
+	// prepared once): a condition "? = '' OR service = ?" keeps the
+	// database from using its index on the service and status, and every
+	// decision asks for its service's open violations.
+	query := store.ViolationsTable.SelectSQL()
+	var args []any
+	for _, c := range []struct{ col, v string }{{"status", f.Status}, {"service", f.Service}, {"release_id", f.ReleaseID}} {
+		if c.v == "" {
+			continue
+		}
+		if args == nil {
+			query += " WHERE "
+		} else {
+			query += " AND "
+		}
+		query += c.col + " = ?"
+		args = append(args, c.v)
+	}
+	out, err := collect(ctx, db, db.scanViolation, query+" ORDER BY due, id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("violations: %w", err)
 	}

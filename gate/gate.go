@@ -67,9 +67,21 @@ type Gate struct {
 	// Request.Now, which may be given.)
 	Clock func() time.Time
 
+	// Concurrency, when positive, bounds the evaluations running at once
+	// (a server sets it to its processors); the others wait their turn,
+	// first come first served. Evaluating is all processor work: more at
+	// once only share the processors, so each takes longer and the
+	// slowest far longer than the rest.
+	Concurrency int
+
 	// policies remembers the policy revisions Store is known to hold, so
 	// the policy set goes to the store with the first decision only.
 	policies sync.Map // policyKey → struct{}
+	// deploys remembers the Deploy documents sweeps read.
+	deploys deployCache
+	// turns holds one token per evaluation running (Concurrency).
+	turnsOnce sync.Once
+	turns     chan struct{}
 }
 
 // RecordError means the decision could not be made durable: it must not be
@@ -113,7 +125,7 @@ func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error
 		return g.record(ctx, req, d, nil, nil, nil, err)
 	}
 	docs := append(append([]*evidence.Document(nil), req.Evidence...), files...)
-	recorded, err := g.recorded(ctx, req.Release.ID)
+	recorded, pre, err := g.recorded(ctx, req.Release.ID)
 	if err != nil {
 		return g.denied(req, engine.ReasonStore, engine.RuleEngineFault, err.Error(), "make the ledger readable"), &RecordError{Err: err}
 	}
@@ -141,7 +153,8 @@ func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error
 	// too, not only when someone runs the sweep: its violation is then
 	// among those the policies see.
 	if g.Store != nil {
-		if _, err := g.Sweep(ctx, SweepRequest{Service: rel.Service, Actor: req.Actor, Now: req.Now}); err != nil {
+		deploys, read := pre.of(rel.Service)
+		if _, err := g.sweep(ctx, SweepRequest{Service: rel.Service, Actor: req.Actor, Now: req.Now}, deploys, read); err != nil {
 			var re *RecordError
 			if !errors.As(err, &re) {
 				re = &RecordError{Err: err}
@@ -154,10 +167,30 @@ func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error
 		return g.denied(req, engine.ReasonStore, engine.RuleEngineFault, err.Error(), "make the ledger readable"), &RecordError{Err: err}
 	}
 	in := engine.Input{Gate: req.Gate, Release: rel, Now: req.Now, Evidence: docs, Violations: open}
+	done := g.turn(ctx)
 	d, evalErr := g.Engine.Evaluate(ctx, in)
+	done()
 	d.ID = g.decisionID(req)
 	d.DryRun = req.DryRun
 	return g.record(ctx, req, d, docs, known, open, evalErr)
+}
+
+// turn waits until fewer than Concurrency evaluations run, in the order
+// the callers came, and returns what ends this one's turn. A caller whose
+// ctx ends meanwhile goes on at once: the engine answers it as it answers
+// any ended context.
+func (g *Gate) turn(ctx context.Context) (done func()) {
+	if g.Concurrency <= 0 {
+		return func() {}
+	}
+	g.turnsOnce.Do(func() { g.turns = make(chan struct{}, g.Concurrency) })
+	// A channel's blocked senders are served in the order they came.
+	select {
+	case g.turns <- struct{}{}:
+		return func() { <-g.turns }
+	case <-ctx.Done():
+		return func() {}
+	}
 }
 
 func (g *Gate) load(paths []string) ([]*evidence.Document, error) {
@@ -167,17 +200,60 @@ func (g *Gate) load(paths []string) ([]*evidence.Document, error) {
 	return g.Validator.LoadPaths(paths)
 }
 
+// deployReader is a Store that reads a release's evidence and the Deploys
+// of the services its Plans name in one query (package sqlstore's).
+type deployReader interface {
+	EvidenceAndDeploys(ctx context.Context, releaseID string) (ev, deploys []store.Evidence, err error)
+}
+
+// prefetched are the Deploy documents read with a release's evidence: those
+// of every service a recorded Plan of the release names.
+type prefetched struct {
+	services map[string]bool
+	deploys  []store.Evidence
+}
+
+// of returns what ServiceEvidence(service, "Deploy") returns, and whether
+// it was read (service is one a recorded Plan names).
+func (p prefetched) of(service string) ([]store.Evidence, bool) {
+	if !p.services[service] {
+		return nil, false
+	}
+	var out []store.Evidence
+	for _, d := range p.deploys {
+		if d.Service == service {
+			out = append(out, d)
+		}
+	}
+	return out, true
+}
+
 // recorded decodes the release's evidence from the ledger. It is validated
 // again: the schemas may have tightened since it was recorded. (The
 // ledger copy of the Validator remembers what it decoded, so each stored
-// document is validated once per Validator, not once per decision.)
-func (g *Gate) recorded(ctx context.Context, releaseID string) ([]*evidence.Document, error) {
+// document is validated once per Validator, not once per decision.) A
+// store that can (deployReader) reads with it, in the same query, the
+// Deploys a sweep of the release's service reads.
+func (g *Gate) recorded(ctx context.Context, releaseID string) ([]*evidence.Document, prefetched, error) {
+	var pre prefetched
 	if g.Store == nil || releaseID == "" {
-		return nil, nil
+		return nil, pre, nil
 	}
-	stored, err := g.Store.Evidence(ctx, releaseID)
+	var stored []store.Evidence
+	var err error
+	if dr, ok := g.Store.(deployReader); ok {
+		stored, pre.deploys, err = dr.EvidenceAndDeploys(ctx, releaseID)
+		pre.services = map[string]bool{}
+		for _, s := range stored {
+			if s.Kind == "Plan" {
+				pre.services[s.Service] = true
+			}
+		}
+	} else {
+		stored, err = g.Store.Evidence(ctx, releaseID)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("read evidence of %s: %w", releaseID, err)
+		return nil, prefetched{}, fmt.Errorf("read evidence of %s: %w", releaseID, err)
 	}
 	docs := make([]*evidence.Document, 0, len(stored))
 	v := g.Validator.ForLedger()
@@ -190,11 +266,11 @@ func (g *Gate) recorded(ctx context.Context, releaseID string) ([]*evidence.Docu
 		// verified again with the keys trusted now.
 		d, err := v.Decode(src, s.Recorded())
 		if err != nil {
-			return nil, fmt.Errorf("recorded evidence %s: %w", s.Digest, err)
+			return nil, prefetched{}, fmt.Errorf("recorded evidence %s: %w", s.Digest, err)
 		}
 		docs = append(docs, d)
 	}
-	return docs, nil
+	return docs, pre, nil
 }
 
 func (g *Gate) openViolations(ctx context.Context, service string) ([]engine.OpenViolation, error) {
@@ -328,7 +404,7 @@ func (g *Gate) Input(ctx context.Context, req Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	recorded, err := g.recorded(ctx, req.Release.ID)
+	recorded, _, err := g.recorded(ctx, req.Release.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -5,10 +5,12 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -356,5 +358,39 @@ func TestDecideRefusesBadNames(t *testing.T) {
 				t.Errorf("the ledger holds %d entries; want none", n)
 			}
 		})
+	}
+}
+
+// With Concurrency set, concurrent decisions wait their turn to be
+// evaluated and each is answered as it would be alone; one whose context
+// ends while it waits is denied, never allowed.
+func TestConcurrencyTakesTurns(t *testing.T) {
+	ctx := context.Background()
+	g, _ := newGate(t)
+	g.Concurrency = 1
+	req := gate.Request{Gate: "deploy", Release: lv, Now: deployAt, Actor: "dave",
+		EvidencePaths: append(beforeDeploy, files("allowed/approval.json")...)}
+	if d, err := g.Decide(ctx, req); err != nil || !d.Allow {
+		t.Fatalf("Decide() = %v, %v", d.Allow, err)
+	}
+	req.EvidencePaths = nil
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			if d, err := g.Decide(ctx, req); err != nil || !d.Allow {
+				errs <- fmt.Errorf("Decide() = %v, %v", d.Allow, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if d, err := g.Decide(cancelled, req); err == nil || d.Allow {
+		t.Errorf("Decide(cancelled) = %v, %v; want a denial and an error", d.Allow, err)
 	}
 }

@@ -1,12 +1,15 @@
 package gate
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/localizevideos/shipgate/engine"
@@ -99,6 +102,12 @@ func SkippedViolationID(deploy string) string {
 // release again" must stay open. A denial before the policies ran (no
 // Verification, invalid evidence, a fault) judged nothing.
 func (g *Gate) Sweep(ctx context.Context, req SweepRequest) ([]Skipped, error) {
+	return g.sweep(ctx, req, nil, false)
+}
+
+// sweep is Sweep, given the Deploys of req.Service when read says they
+// were read already (ServiceEvidence(req.Service, "Deploy")).
+func (g *Gate) sweep(ctx context.Context, req SweepRequest, deploys []store.Evidence, read bool) ([]Skipped, error) {
 	if g.Store == nil {
 		return nil, errors.New("sweep: no ledger")
 	}
@@ -106,9 +115,11 @@ func (g *Gate) Sweep(ctx context.Context, req SweepRequest) ([]Skipped, error) {
 		return nil, errors.New("sweep: no time")
 	}
 	deadline := g.Engine.VerificationDeadline()
-	deploys, err := g.Store.ServiceEvidence(ctx, req.Service, "Deploy")
-	if err != nil {
-		return nil, fmt.Errorf("sweep: %w", err)
+	if !read {
+		var err error
+		if deploys, err = g.Store.ServiceEvidence(ctx, req.Service, "Deploy"); err != nil {
+			return nil, fmt.Errorf("sweep: %w", err)
+		}
 	}
 	type candidate struct {
 		ev store.Evidence
@@ -116,14 +127,8 @@ func (g *Gate) Sweep(ctx context.Context, req SweepRequest) ([]Skipped, error) {
 	}
 	var due []candidate
 	for _, e := range deploys {
-		var doc struct {
-			Data struct {
-				Status     string     `json:"status"`
-				Actor      string     `json:"actor"`
-				FinishedAt *time.Time `json:"finishedAt"`
-			} `json:"data"`
-		}
-		if err := json.Unmarshal(e.Body, &doc); err != nil {
+		doc, err := g.deploys.read(e.Body)
+		if err != nil {
 			return nil, fmt.Errorf("sweep: recorded evidence %s: %w", e.Digest, err)
 		}
 		if doc.Data.Status != "succeeded" {
@@ -194,6 +199,57 @@ func (g *Gate) Sweep(ctx context.Context, req SweepRequest) ([]Skipped, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// deployFacts is what a sweep reads of a Deploy document.
+type deployFacts struct {
+	Data struct {
+		Status     string     `json:"status"`
+		Actor      string     `json:"actor"`
+		FinishedAt *time.Time `json:"finishedAt"`
+	} `json:"data"`
+}
+
+// maxDeploys bounds a deployCache.
+const maxDeploys = 4096
+
+// deployCache remembers what a sweep read of the Deploy documents it saw,
+// by their very bytes (found by their hash, compared on a hit): every
+// decision sweeps its service, whose deploys accumulate, and a document's
+// facts are a function of its bytes. The zero value is ready to use.
+type deployCache struct {
+	seedOnce sync.Once
+	seed     maphash.Seed
+	mu       sync.Mutex
+	docs     map[uint64]cachedDeploy
+}
+
+type cachedDeploy struct {
+	body  []byte
+	facts deployFacts
+}
+
+// read returns the facts of the Deploy document body.
+func (c *deployCache) read(body []byte) (deployFacts, error) {
+	c.seedOnce.Do(func() { c.seed = maphash.MakeSeed() })
+	h := maphash.Bytes(c.seed, body)
+	c.mu.Lock()
+	hit, ok := c.docs[h]
+	c.mu.Unlock()
+	if ok && bytes.Equal(hit.body, body) {
+		return hit.facts, nil
+	}
+	var doc deployFacts
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return deployFacts{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.docs == nil || len(c.docs) >= maxDeploys {
+		c.docs = map[uint64]cachedDeploy{}
+	}
+	c.docs[h] = cachedDeploy{body: body, facts: doc}
+	return doc, nil
 }
 
 // recordSkipped records the sweep's decision about one unverified Deploy

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -114,7 +115,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger}
 	s.tokens = &auth.Tokens{Store: cfg.Store, Clock: cfg.Clock}
-	s.gate = &gate.Gate{Engine: cfg.Engine, Validator: cfg.Validator, Store: cfg.Store, Clock: cfg.Clock}
+	s.gate = &gate.Gate{Engine: cfg.Engine, Validator: cfg.Validator, Store: cfg.Store, Clock: cfg.Clock,
+		Concurrency: runtime.GOMAXPROCS(0)}
 	m, err := newMetrics(cfg.Registry)
 	if err != nil {
 		return nil, err
@@ -222,17 +224,20 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		d := time.Since(start)
 		s.metrics.request(in.route, r.Method, sw.status, d)
+		level := slog.LevelInfo
+		if in.cause != nil && sw.status >= 500 {
+			level = slog.LevelError
+		}
+		if !s.log.Enabled(r.Context(), level) {
+			return // a discarding logger is given nothing to discard
+		}
 		attrs := []any{slog.String("request_id", in.id), slog.String("method", r.Method), slog.String("route", in.route),
 			slog.String("path", r.URL.Path), slog.Int("status", sw.status), slog.Float64("duration_ms", float64(d.Microseconds())/1000)}
 		if in.principal != "" {
 			attrs = append(attrs, slog.String("principal", in.principal))
 		}
-		level := slog.LevelInfo
 		if in.cause != nil {
 			attrs = append(attrs, slog.String("error", in.cause.Error()))
-			if sw.status >= 500 {
-				level = slog.LevelError
-			}
 		}
 		s.log.Log(r.Context(), level, "request", attrs...)
 	})

@@ -17,11 +17,29 @@ import (
 // added_at) and, after them, the body of the entry that recorded the
 // evidence.
 func ScanEvidence(s Scanner) (Evidence, error) {
+	var body []byte
+	ev, err := scanEvidence(s, &body)
+	if err != nil {
+		return Evidence{}, err
+	}
+	if ev.Body, ev.Envelope, err = documentOf(body); err != nil {
+		return Evidence{}, fmt.Errorf("evidence %s: entry %d: %w", ev.Digest, ev.Seq, err)
+	}
+	return ev, nil
+}
+
+// ScanEvidenceColumns reads the evidence table's columns only, as
+// ScanEvidence does, without the body: Body and Envelope are nil.
+func ScanEvidenceColumns(s Scanner) (Evidence, error) { return scanEvidence(s) }
+
+// scanEvidence reads the evidence table's columns, then into more the
+// columns after them.
+func scanEvidence(s Scanner, more ...any) (Evidence, error) {
 	var ev Evidence
 	var collected, added string
-	var body []byte
-	if err := s.Scan(&ev.Digest, &ev.Kind, &ev.ReleaseID, &ev.Service, &ev.Environment, &ev.Commit,
-		&ev.Source, &collected, &ev.Seq, &added, &body); err != nil {
+	dest := append([]any{&ev.Digest, &ev.Kind, &ev.ReleaseID, &ev.Service, &ev.Environment, &ev.Commit,
+		&ev.Source, &collected, &ev.Seq, &added}, more...)
+	if err := s.Scan(dest...); err != nil {
 		return Evidence{}, err
 	}
 	var err error
@@ -30,9 +48,6 @@ func ScanEvidence(s Scanner) (Evidence, error) {
 	}
 	if ev.AddedAt, err = ParseTime(added); err != nil {
 		return Evidence{}, fmt.Errorf("evidence %s: added_at: %w", ev.Digest, err)
-	}
-	if ev.Body, ev.Envelope, err = documentOf(body); err != nil {
-		return Evidence{}, fmt.Errorf("evidence %s: entry %d: %w", ev.Digest, ev.Seq, err)
 	}
 	return ev, nil
 }

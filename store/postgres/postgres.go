@@ -94,7 +94,8 @@ const versionTable = "shipgate_db_version"
 
 // dialect is PostgreSQL's: $n placeholders, the advisory lock ledgerLock
 // for writes and migrations, duplicates by SQLSTATE, a list of strings as
-// text[], and Verify in a REPEATABLE READ READ ONLY transaction.
+// text[] (looked up key by key from unnest), and Verify in a REPEATABLE
+// READ READ ONLY transaction.
 var dialect = sqlstore.Dialect{
 	Goose:        goose.DialectPostgres,
 	VersionTable: versionTable,
@@ -114,6 +115,13 @@ var dialect = sqlstore.Dialect{
 		var l []string
 		err := pgtype.NewMap().SQLScanner(&l).Scan(src)
 		return l, err
+	},
+	// A LATERAL subquery with a LIMIT is not flattened into a join: each
+	// key is one probe of the index, where "col = ANY(…)" scans a table
+	// the planner takes for small (a new ledger's, before ANALYZE).
+	Lookup: func(table, col string) string {
+		return "SELECT '" + table + "', t." + col + " FROM unnest(?::text[]) AS k(key) CROSS JOIN LATERAL (SELECT " +
+			col + " FROM " + table + " WHERE " + col + " = k.key LIMIT 1) t"
 	},
 }
 

@@ -273,7 +273,7 @@ const versionTable = "goose_db_version"
 // dialect is SQLite's: ? placeholders, prepared reads, BEGIN IMMEDIATE for
 // the write lock (the DSN's _txlock), a read-only (deferred) BEGIN for
 // Verify's snapshot, duplicates by extended result code, a list of strings
-// as a JSON array in text.
+// as a JSON array in text (and json_each to look one up).
 var dialect = sqlstore.Dialect{
 	Goose:        goose.DialectSQLite3,
 	VersionTable: versionTable,
@@ -291,4 +291,7 @@ var dialect = sqlstore.Dialect{
 	},
 	Strings:      sqlstore.JSONStrings,
 	ParseStrings: sqlstore.ParseJSONStrings,
+	Lookup: func(table, col string) string {
+		return "SELECT '" + table + "', " + col + " FROM " + table + " WHERE " + col + " IN (SELECT value FROM json_each(?))"
+	},
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/localizevideos/shipgate/store"
 )
 
 // Group commit. Every write of a handle goes through its committer, one
@@ -32,8 +34,11 @@ type request struct {
 	ctx  context.Context
 	now  time.Time
 	solo bool
-	fn   func(*tx) error
-	done chan error
+	// entries, when set, are the decision fn records: the keys of every
+	// decision of a batch are looked up at once (tx.lookUp).
+	entries *store.DecisionEntries
+	fn      func(*tx) error
+	done    chan error
 }
 
 // group is a handle's committer.
@@ -52,15 +57,16 @@ func newGroup(db *DB) *group {
 }
 
 // do queues fn, to run in a write transaction with now as the time of
-// every entry it appends (solo: alone in it), and waits for the commit. A
+// every entry it appends (solo: alone in it; entries: the decision it
+// records, if it records one), and waits for the commit. A
 // caller whose ctx ends before the committer takes the write is answered
 // at once, and nothing of it is written; once taken, the write is answered
 // with the outcome of its commit.
-func (g *group) do(ctx context.Context, now time.Time, solo bool, fn func(*tx) error) error {
+func (g *group) do(ctx context.Context, now time.Time, solo bool, entries *store.DecisionEntries, fn func(*tx) error) error {
 	if now.IsZero() {
 		return errors.New("no time for the ledger entries")
 	}
-	r := &request{ctx: ctx, now: now, solo: solo, fn: fn, done: make(chan error, 1)}
+	r := &request{ctx: ctx, now: now, solo: solo, entries: entries, fn: fn, done: make(chan error, 1)}
 	select {
 	case g.queue <- r:
 	case <-g.quit:
@@ -113,6 +119,9 @@ func (db *DB) commit(batch []*request) {
 	errs := make([]error, len(batch))
 	// The transaction serves every caller: one leaving does not end it.
 	err := db.inTx(context.WithoutCancel(batch[0].ctx), func(t *tx) error {
+		if err := t.lookUp(batch); err != nil {
+			return err
+		}
 		for i, r := range batch {
 			if errs[i] = r.ctx.Err(); errs[i] != nil {
 				continue

@@ -88,8 +88,15 @@ func notFound(err error, what string) error {
 // Evidence returns the evidence of the release releaseID ("" for all), in
 // ledger order, bodies included.
 func (db *DB) Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error) {
-	query, args := byRelease(evidenceQuery, "ev", releaseID)
-	out, err := collect(ctx, db, store.ScanEvidence, query, args...)
+	var out []store.Evidence
+	var err error
+	if releaseID == "" {
+		query, args := byRelease(evidenceQuery, "ev", releaseID)
+		out, err = collect(ctx, db, store.ScanEvidence, query, args...)
+	} else {
+		// What a decision reads: its documents mostly from the cache.
+		out, err = db.cachedEvidence(ctx, " WHERE ev.release_id = ? ORDER BY ev.seq", releaseID)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("evidence of %s: %w", releaseID, err)
 	}
@@ -124,9 +131,25 @@ func (db *DB) Decisions(ctx context.Context, releaseID string) ([]store.Decision
 // Violations returns the violations and obligations f selects, by due date
 // then id.
 func (db *DB) Violations(ctx context.Context, f store.Filter) ([]store.Violation, error) {
-	out, err := collect(ctx, db, db.scanViolation, store.ViolationsTable.SelectSQL()+
-		" WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR service = ?2) AND (?3 = '' OR release_id = ?3) ORDER BY due, id",
-		f.Status, f.Service, f.ReleaseID)
+	// Only the filters given are in the query (one of eight texts, each
+	// prepared once): a condition "? = '' OR service = ?" keeps the
+	// database from using its index on the service and status, and every
+	// decision asks for its service's open violations.
+	query := store.ViolationsTable.SelectSQL()
+	var args []any
+	for _, c := range []struct{ col, v string }{{"status", f.Status}, {"service", f.Service}, {"release_id", f.ReleaseID}} {
+		if c.v == "" {
+			continue
+		}
+		if args == nil {
+			query += " WHERE "
+		} else {
+			query += " AND "
+		}
+		query += c.col + " = ?"
+		args = append(args, c.v)
+	}
+	out, err := collect(ctx, db, db.scanViolation, query+" ORDER BY due, id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("violations: %w", err)
 	}
@@ -236,8 +259,7 @@ func (db *DB) EvidenceOfKinds(ctx context.Context, releaseID string, kinds ...st
 // service ("" every service), across its releases, in ledger order, bodies
 // included: what a sweep over every deploy reads.
 func (db *DB) ServiceEvidence(ctx context.Context, service, kind string) ([]store.Evidence, error) {
-	out, err := collect(ctx, db, store.ScanEvidence,
-		evidenceQuery+" WHERE (?1 = '' OR ev.service = ?1) AND (?2 = '' OR ev.kind = ?2) ORDER BY ev.seq", service, kind)
+	out, err := db.cachedEvidence(ctx, " WHERE (?1 = '' OR ev.service = ?1) AND (?2 = '' OR ev.kind = ?2) ORDER BY ev.seq", service, kind)
 	if err != nil {
 		return nil, fmt.Errorf("%s evidence of service %s: %w", kind, service, err)
 	}

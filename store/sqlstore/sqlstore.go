@@ -62,6 +62,11 @@ type Dialect struct {
 	// scans.
 	Strings      func([]string) (any, error)
 	ParseStrings func(src any) ([]string, error)
+	// Lookup selects the name table and col of the rows of table whose col
+	// (a unique column) is one of a list of strings, given as one parameter
+	// (the value Strings makes of the list): each key looked up in col's
+	// index, however few rows the planner thinks table has.
+	Lookup func(table, col string) string
 }
 
 // DB is a ledger in a SQL database. It is safe for concurrent use, and
@@ -79,6 +84,8 @@ type DB struct {
 	group *group
 	// heads spares each write a parse of the head it read or wrote last.
 	heads store.HeadCache
+	// docs spares the evidence reads the documents read before.
+	docs docCache
 }
 
 // New returns the store over sdb, whose schema is already up to date (see

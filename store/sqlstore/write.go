@@ -44,6 +44,11 @@ type tx struct {
 	// broken says a statement failed: the transaction is lost (PostgreSQL
 	// refuses every later statement), so the whole batch fails.
 	broken bool
+	// looked are the keys of the decisions lookedUp that the database
+	// held when lookUp asked, after lookedAt flushes.
+	looked   map[string]bool
+	lookedUp map[*store.DecisionEntries]bool
+	lookedAt int
 }
 
 // mark is how far a tx had got, for restore.
@@ -306,7 +311,7 @@ func (db *DB) AddEvidence(ctx context.Context, now time.Time, docs []store.Evide
 		}
 	}
 	var added []store.Evidence
-	err = db.group.do(ctx, now, false, func(t *tx) error {
+	err = db.group.do(ctx, now, false, nil, func(t *tx) error {
 		added = added[:0]
 		for _, r := range recs {
 			rec, ok, err := t.addEvidence(r)
@@ -341,7 +346,7 @@ func (db *DB) RecordDecision(ctx context.Context, now time.Time, d store.Decisio
 	// before the write is queued.
 	p, err := store.PrepareDecision(d, opened, evidence)
 	if err == nil {
-		err = db.group.do(ctx, now, false, func(t *tx) error { return t.recordDecision(p) })
+		err = db.group.do(ctx, now, false, p, func(t *tx) error { return t.recordDecision(p) })
 	}
 	if err != nil {
 		return fmt.Errorf("record decision %s: %w", d.ID, err)
@@ -400,47 +405,106 @@ func (t *tx) recordDecision(p *store.DecisionEntries) error {
 	return nil
 }
 
-// maxPreparedKeys bounds the keys of a heldKeys query that stays prepared:
-// a decision alone, or with a few more keys, asks one of a few texts.
-const maxPreparedKeys = 4
-
 // heldKeys names which of p's keys are held, in the database or among the
-// rows held, as table name + " " + key.
+// rows held, as table name + " " + key. The keys of every decision of the
+// batch were looked up at once (lookUp) unless p's were not among them.
 func (t *tx) heldKeys(p *store.DecisionEntries) (map[string]bool, error) {
+	held := t.looked
+	if !t.lookedUp[p] || t.flushes != t.lookedAt {
+		var err error
+		if held, err = t.lookUpKeys([]*store.DecisionEntries{p}); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[string]bool, len(t.held)+4)
+	for _, k := range keysOf(p) {
+		if held[k] {
+			out[k] = true
+		}
+	}
+	for k := range t.held {
+		out[k] = true
+	}
+	return out, nil
+}
+
+// lookUp looks up at once the keys of every decision batch records, in the
+// database, before any of them runs: heldKeys then asks the database
+// nothing more while nothing was flushed meanwhile.
+func (t *tx) lookUp(batch []*request) error {
+	var ps []*store.DecisionEntries
+	for _, r := range batch {
+		if r.entries != nil {
+			ps = append(ps, r.entries)
+		}
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	held, err := t.lookUpKeys(ps)
+	if err != nil {
+		return err
+	}
+	t.looked, t.lookedAt = held, t.flushes
+	t.lookedUp = make(map[*store.DecisionEntries]bool, len(ps))
+	for _, p := range ps {
+		t.lookedUp[p] = true
+	}
+	return nil
+}
+
+// keysOf lists p's keys as heldKeys names them.
+func keysOf(p *store.DecisionEntries) []string {
+	keys := []string{"decisions " + p.Decision.Entry.Key}
+	for _, r := range p.Opened {
+		keys = append(keys, "violations "+r.Entry.Key)
+	}
+	for _, r := range p.Evidence {
+		keys = append(keys, "evidence "+r.Entry.Key)
+	}
+	if p.Policy != nil {
+		keys = append(keys, "policies "+p.Policy.Entry.Key)
+	}
+	return keys
+}
+
+// lookUpKeys names which keys of ps the database holds, as table name + " "
+// + key, in one query: per table, one parameter holding the list of keys
+// (Dialect.Lookup), so the few texts it takes stay prepared.
+func (t *tx) lookUpKeys(ps []*store.DecisionEntries) (map[string]bool, error) {
+	var ids, vids, digests, revisions []string
+	for _, p := range ps {
+		ids = append(ids, p.Decision.Entry.Key)
+		for _, r := range p.Opened {
+			vids = append(vids, r.Entry.Key)
+		}
+		for _, r := range p.Evidence {
+			digests = append(digests, r.Entry.Key)
+		}
+		if p.Policy != nil {
+			revisions = append(revisions, p.Policy.Entry.Key)
+		}
+	}
 	var parts []string
 	var args []any
-	add := func(table, col string, keys []string) {
-		if len(keys) == 0 {
-			return
+	for _, l := range []struct {
+		table, col string
+		keys       []string
+	}{{"decisions", "id", ids}, {"violations", "id", vids}, {"evidence", "digest", digests}, {"policies", "revision", revisions}} {
+		if len(l.keys) == 0 {
+			continue
 		}
-		parts = append(parts, "SELECT '"+table+"', "+col+" FROM "+table+" WHERE "+col+" IN ("+in(len(keys))+")")
-		for _, k := range keys {
-			args = append(args, k)
+		v, err := t.db.d.Strings(l.keys)
+		if err != nil {
+			return nil, err
 		}
+		parts = append(parts, t.db.d.Lookup(l.table, l.col))
+		args = append(args, v)
 	}
-	add("decisions", "id", []string{p.Decision.Entry.Key})
-	vids := make([]string, len(p.Opened))
-	for i, r := range p.Opened {
-		vids[i] = r.Entry.Key
-	}
-	add("violations", "id", vids)
-	digests := make([]string, len(p.Evidence))
-	for i, r := range p.Evidence {
-		digests[i] = r.Entry.Key
-	}
-	add("evidence", "digest", digests)
-	if p.Policy != nil {
-		add("policies", "revision", []string{p.Policy.Entry.Key})
-	}
-	held := map[string]bool{}
 	query := strings.Join(parts, " UNION ALL ")
-	var st *sql.Stmt
-	if len(args) <= maxPreparedKeys {
-		st = t.prepared(query)
-	}
 	var rows *sql.Rows
 	var err error
-	if st != nil {
+	if st := t.prepared(query); st != nil {
 		rows, err = st.QueryContext(t.ctx, args...)
 	} else {
 		rows, err = t.QueryContext(t.ctx, t.db.q(query), args...)
@@ -449,6 +513,7 @@ func (t *tx) heldKeys(p *store.DecisionEntries) (map[string]bool, error) {
 		return nil, t.sqlErr(err)
 	}
 	defer rows.Close()
+	held := map[string]bool{}
 	for rows.Next() {
 		var table, key string
 		if err := rows.Scan(&table, &key); err != nil {
@@ -458,9 +523,6 @@ func (t *tx) heldKeys(p *store.DecisionEntries) (map[string]bool, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, t.sqlErr(err)
-	}
-	for k := range t.held {
-		held[k] = true
 	}
 	return held, nil
 }
@@ -480,7 +542,7 @@ func (db *DB) ClosePostmortem(ctx context.Context, now time.Time, pm store.Evide
 	if err == nil {
 		// It runs alone in its transaction: it reads the violations it
 		// updates from the database.
-		err = db.group.do(ctx, now, true, func(t *tx) error {
+		err = db.group.do(ctx, now, true, nil, func(t *tx) error {
 			done = done[:0]
 			if _, _, err := t.addEvidence(pr); err != nil {
 				return err

@@ -37,6 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	}{
 		{"EvidenceIdempotent", testEvidenceIdempotent},
 		{"EvidenceRoundTrip", testEvidenceRoundTrip},
+		{"EvidenceReadAgain", testEvidenceReadAgain},
+		{"EvidenceAndDeploys", testEvidenceAndDeploys},
 		{"EvidenceRejected", testEvidenceRejected},
 		{"EvidenceEnvelope", testEvidenceEnvelope},
 		{"DecisionRoundTrip", testDecisionRoundTrip},
@@ -195,6 +197,106 @@ func testEvidenceRoundTrip(t *testing.T, open func(t *testing.T) Store) {
 	}
 	if _, err := s.EvidenceByDigest(ctx, "sha256:00"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("EvidenceByDigest(unknown) = %v; want ErrNotFound", err)
+	}
+}
+
+// A release's and a service's evidence read again (its documents then
+// remembered by the handle) is what was read the first time, and a
+// document another handle adds meanwhile is read with its body.
+func testEvidenceReadAgain(t *testing.T, open func(t *testing.T) Store) {
+	ctx := context.Background()
+	s, other := open(t), open(t)
+	now := T0.Add(time.Hour)
+	a := NewEvidence(t, "Build", "lv-1", "app", T0, 1)
+	b := NewEvidence(t, "Deploy", "lv-1", "app", T0, 2)
+	c := NewEvidence(t, "Deploy", "lv-2", "app", T0, 3)
+	if _, err := s.AddEvidence(ctx, now, []store.Evidence{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	read := func(want ...store.Evidence) {
+		t.Helper()
+		for range 2 {
+			got, err := s.Evidence(ctx, "lv-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want[:2], got); diff != "" {
+				t.Errorf("Evidence(lv-1) (-want +got):\n%s", diff)
+			}
+			got, err = s.ServiceEvidence(ctx, "app", "Deploy")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want[1:], got); diff != "" {
+				t.Errorf("ServiceEvidence(app, Deploy) (-want +got):\n%s", diff)
+			}
+		}
+	}
+	a.Seq, a.AddedAt = 1, now.Truncate(time.Microsecond)
+	b.Seq, b.AddedAt = 2, now.Truncate(time.Microsecond)
+	read(a, b)
+	if _, err := other.AddEvidence(ctx, now, []store.Evidence{c}); err != nil {
+		t.Fatal(err)
+	}
+	c.Seq, c.AddedAt = 3, now.Truncate(time.Microsecond)
+	read(a, b, c)
+}
+
+// A store that reads a release's evidence and its services' Deploys in
+// one query (EvidenceAndDeploys) reads what Evidence and ServiceEvidence
+// read: the Deploys of each service a Plan of the release names, of every
+// release, and no other.
+func testEvidenceAndDeploys(t *testing.T, open func(t *testing.T) Store) {
+	ctx := context.Background()
+	s := open(t)
+	dr, ok := s.(interface {
+		EvidenceAndDeploys(ctx context.Context, releaseID string) (ev, deploys []store.Evidence, err error)
+	})
+	if !ok {
+		t.Skip("the store reads them apart")
+	}
+	docs := []store.Evidence{
+		NewEvidence(t, "Plan", "lv-2", "app", T0, 1),
+		NewEvidence(t, "Deploy", "lv-1", "app", T0, 2),
+		NewEvidence(t, "Deploy", "lv-1", "api", T0, 3),
+		NewEvidence(t, "Build", "lv-2", "app", T0, 4),
+		NewEvidence(t, "Deploy", "lv-2", "app", T0, 5),
+		NewEvidence(t, "Deploy", "lv-3", "web", T0, 6),
+		NewEvidence(t, "Plan", "lv-2", "web", T0, 7),
+	}
+	for range 2 { // the second time from the handle's cache
+		if _, err := s.AddEvidence(ctx, T0, docs); err != nil {
+			t.Fatal(err)
+		}
+		ev, deploys, err := dr.EvidenceAndDeploys(ctx, "lv-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := s.Evidence(ctx, "lv-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, ev); diff != "" {
+			t.Errorf("EvidenceAndDeploys(lv-2) evidence (-Evidence +got):\n%s", diff)
+		}
+		app, err := s.ServiceEvidence(ctx, "app", "Deploy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		web, err := s.ServiceEvidence(ctx, "web", "Deploy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(app) != 2 || len(web) != 1 {
+			t.Fatalf("ServiceEvidence() = %d app and %d web Deploys; want 2 and 1", len(app), len(web))
+		}
+		wantDeploys := []store.Evidence{app[0], app[1], web[0]}
+		if diff := cmp.Diff(wantDeploys, deploys); diff != "" {
+			t.Errorf("EvidenceAndDeploys(lv-2) deploys (-want +got):\n%s", diff)
+		}
+	}
+	if ev, deploys, err := dr.EvidenceAndDeploys(ctx, "lv-none"); err != nil || len(ev)+len(deploys) != 0 {
+		t.Errorf("EvidenceAndDeploys(lv-none) = %d, %d, %v; want none", len(ev), len(deploys), err)
 	}
 }
 

@@ -43,7 +43,10 @@ type DB struct {
 const busyTimeout = 10000
 
 // maxIdleConns bounds the connections kept open while unused, and
-// connMaxIdleTime how long one is kept unused.
+// connMaxIdleTime how long one is kept unused: as many as a busy server
+// uses at once, for as long as it stays busy. (With database/sql's default
+// of two, each burst of requests opened the others again: a file, its
+// pragmas, the statements prepared on it.)
 const (
 	maxIdleConns    = 32
 	connMaxIdleTime = time.Minute
@@ -182,11 +185,6 @@ func open(ctx context.Context, path string, mode openMode) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
-	// Concurrent requests read through connections of their own. Keeping
-	// only database/sql's default two idle closed the others after each
-	// use, and the next burst opened them again (a file, its pragmas, the
-	// statements prepared on it): keep as many as a busy server uses at
-	// once, for as long as it stays busy.
 	sdb.SetMaxIdleConns(maxIdleConns)
 	sdb.SetConnMaxIdleTime(connMaxIdleTime)
 	// sql.Open connects lazily; connect now so a bad path fails here.

@@ -131,25 +131,8 @@ func (db *DB) Decisions(ctx context.Context, releaseID string) ([]store.Decision
 // Violations returns the violations and obligations f selects, by due date
 // then id.
 func (db *DB) Violations(ctx context.Context, f store.Filter) ([]store.Violation, error) {
-	// Only the filters given are in the query (one of eight texts, each
-	// prepared once): a condition "? = '' OR service = ?" keeps the
-	// database from using its index on the service and status, and every
-	// decision asks for its service's open violations.
-	query := store.ViolationsTable.SelectSQL()
-	var args []any
-	for _, c := range []struct{ col, v string }{{"status", f.Status}, {"service", f.Service}, {"release_id", f.ReleaseID}} {
-		if c.v == "" {
-			continue
-		}
-		if args == nil {
-			query += " WHERE "
-		} else {
-			query += " AND "
-		}
-		query += c.col + " = ?"
-		args = append(args, c.v)
-	}
-	out, err := collect(ctx, db, db.scanViolation, query+" ORDER BY due, id", args...)
+	where, args := filters(filter{"status", f.Status}, filter{"service", f.Service}, filter{"release_id", f.ReleaseID})
+	out, err := collect(ctx, db, db.scanViolation, store.ViolationsTable.SelectSQL()+where+" ORDER BY due, id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("violations: %w", err)
 	}
@@ -259,7 +242,8 @@ func (db *DB) EvidenceOfKinds(ctx context.Context, releaseID string, kinds ...st
 // service ("" every service), across its releases, in ledger order, bodies
 // included: what a sweep over every deploy reads.
 func (db *DB) ServiceEvidence(ctx context.Context, service, kind string) ([]store.Evidence, error) {
-	out, err := db.cachedEvidence(ctx, " WHERE (?1 = '' OR ev.service = ?1) AND (?2 = '' OR ev.kind = ?2) ORDER BY ev.seq", service, kind)
+	where, args := filters(filter{"ev.service", service}, filter{"ev.kind", kind})
+	out, err := db.cachedEvidence(ctx, where+" ORDER BY ev.seq", args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s evidence of service %s: %w", kind, service, err)
 	}
@@ -270,9 +254,9 @@ func (db *DB) ServiceEvidence(ctx context.Context, service, kind string) ([]stor
 // service ("" every service), across its releases, in ledger order,
 // without their bodies (Body is nil): the query table only.
 func (db *DB) ServiceDecisions(ctx context.Context, service, gate string) ([]store.Decision, error) {
+	where, args := filters(filter{"d.service", service}, filter{"d.gate", gate})
 	out, err := collect(ctx, db, scanDecision, "SELECT "+store.DecisionsTable.Prefixed("d")+
-		", NULL FROM decisions d WHERE (?1 = '' OR d.service = ?1) AND (?2 = '' OR d.gate = ?2) ORDER BY d.seq",
-		service, gate)
+		", NULL FROM decisions d"+where+" ORDER BY d.seq", args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s decisions of service %s: %w", gate, service, err)
 	}
@@ -292,4 +276,31 @@ func (db *DB) Policy(ctx context.Context, revision string) (store.Policy, error)
 		return store.Policy{}, notFound(fmt.Errorf("policy %s: %w", revision, err), "policy "+revision)
 	}
 	return store.PolicyRecord(seq, body)
+}
+
+// filter is a column and the value a query asks it to equal; "" asks
+// nothing of it.
+type filter struct{ col, value string }
+
+// filters is the WHERE clause of the filters given a value, and its
+// arguments. Only those are in the query (one of a few texts, each prepared
+// once): a condition that lets an empty value match every row keeps the
+// database from using its index on the column, and every decision asks for
+// its service's open violations and Deploys.
+func filters(fs ...filter) (string, []any) {
+	var where string
+	var args []any
+	for _, f := range fs {
+		if f.value == "" {
+			continue
+		}
+		if args == nil {
+			where += " WHERE "
+		} else {
+			where += " AND "
+		}
+		where += f.col + " = ?"
+		args = append(args, f.value)
+	}
+	return where, args
 }

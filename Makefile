@@ -17,7 +17,7 @@ MODIFIED ?= $(if $(findstring -dirty,$(VERSION)),true)
 LDFLAGS  := -X github.com/localizevideos/shipgate/cmd.Version=$(VERSION) -X github.com/localizevideos/shipgate/cmd.Commit=$(COMMIT) -X github.com/localizevideos/shipgate/cmd.Modified=$(MODIFIED)
 
 .DEFAULT_GOAL := help
-.PHONY: help build opa test race lint policy-test bench pgo fuzz demo e2e pg pg-stop clean
+.PHONY: help build opa test race lint policy-test bench bench-instr pgo fuzz demo e2e pg pg-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ bench: build opa ## in-process benchmarks, then whole commands side by side
 	$(GO) test -run '^$$' -bench BenchmarkPages -benchtime 10x ./server/web/
 	./scripts/bench-commands.sh
 	./scripts/bench-server.sh
+
+bench-instr: ## instructions per gate evaluation (callgrind), side by side with an anchor commit: ANCHOR=e1e477c
+	./scripts/bench-instructions.sh $(ANCHOR)
 
 pgo: ## refresh default.pgo, the CPU profile of gate evaluations, recorded decisions and policy loads that the build optimises with
 	@d=$$(mktemp -d) && \

@@ -37,16 +37,7 @@ type fastParser struct {
 	max int
 }
 
-func (p *fastParser) space() {
-	for p.i < len(p.b) {
-		switch p.b[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
+func (p *fastParser) space() { p.i = canonjson.SkipSpace(p.b, p.i) }
 
 // value parses the value after any whitespace; depth is the number of
 // containers around it.

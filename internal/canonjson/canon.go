@@ -47,15 +47,21 @@ type canonMember struct {
 	start, end int
 }
 
-func (c *canonicalizer) space() {
-	for c.i < len(c.b) {
-		switch c.b[c.i] {
+func (c *canonicalizer) space() { c.i = SkipSpace(c.b, c.i) }
+
+// SkipSpace returns the index of the first byte of b at or after i that
+// is not JSON whitespace (space, tab, newline, carriage return), len(b) if
+// none is.
+func SkipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
 		case ' ', '\t', '\n', '\r':
-			c.i++
+			i++
 		default:
-			return
+			return i
 		}
 	}
+	return i
 }
 
 func (c *canonicalizer) value(out []byte, depth int) ([]byte, bool) {

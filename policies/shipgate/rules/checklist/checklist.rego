@@ -101,19 +101,19 @@ findings contains lib.about(doc, "checklist.error-budget", message) if {
 	)
 }
 
-# Without an ErrorBudget, each Plan of the newest tie is judged.
-findings contains lib.about(doc, "checklist.error-budget", lib.lacks(doc, "Plan", "errorBudget")) if {
+# Without an ErrorBudget, each Plan of the newest tie is judged: one with no
+# errorBudget, or with nothing of it remaining, fires (plan_budget_problem
+# says which; the schema requires errorBudget.remaining).
+findings contains lib.about(doc, "checklist.error-budget", plan_budget_problem(doc)) if {
 	plan_budget
 	some doc in lib.plans
-	not doc.data.errorBudget
+	object.get(doc.data, ["errorBudget", "remaining"], 0) <= 0
 }
 
-findings contains lib.about(doc, "checklist.error-budget", message) if {
-	plan_budget
-	some doc in lib.plans
+plan_budget_problem(doc) := lib.lacks(doc, "Plan", "errorBudget") if {
+	not doc.data.errorBudget
+} else := sprintf("error budget exhausted: %v of it remains%s", [budget.remaining, slo(budget)]) if {
 	budget := doc.data.errorBudget
-	budget.remaining <= 0
-	message := sprintf("error budget exhausted: %v of it remains%s", [budget.remaining, slo(budget)])
 }
 
 # plan_budget: the Plan's errorBudget is judged (no emergency, no ErrorBudget).

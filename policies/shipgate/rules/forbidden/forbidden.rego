@@ -167,75 +167,58 @@ else := lib.newest_of(lib.passed_builds)
 
 requested := lib.newest_deploys
 
+# A Build's source.clean must be true: false, or anything but a boolean
+# (none recorded), fires; build_unclean says which.
 findings contains {
 	"rule": "forbidden.hot-patch",
-	"message": sprintf(
-		"the Build %s of commit %s ran in a checkout with uncommitted changes (source.clean is false): it built code that is not in git",
-		[lib.short_digest(build.digest), lib.short(input.release.commit)],
-	),
+	"message": build_unclean(build),
 	"evidence": [build.digest],
 } if {
 	some build in built
+	object.get(build.data, ["source", "clean"], null) != true
+}
+
+build_unclean(build) := sprintf(
+	"the Build %s of commit %s ran in a checkout with uncommitted changes (source.clean is false): it built code that is not in git",
+	[lib.short_digest(build.digest), lib.short(input.release.commit)],
+) if {
 	build.data.source.clean == false
-}
+} else := sprintf(
+	"the Build %s of commit %s records no source.clean: whether it built committed code is unknown",
+	[lib.short_digest(build.digest), lib.short(input.release.commit)],
+)
 
+# One body judges the tree digests of each Build and deploy request pair:
+# they differ, or only one of the two records one (a missing digest is
+# null, which no recorded digest equals); tree_mismatch says which.
 findings contains {
 	"rule": "forbidden.hot-patch",
-	"message": sprintf(
-		"the Build %s of commit %s records no source.clean: whether it built committed code is unknown",
-		[lib.short_digest(build.digest), lib.short(input.release.commit)],
-	),
-	"evidence": [build.digest],
-} if {
-	some build in built
-	not records_clean(build)
-}
-
-records_clean(build) if is_boolean(build.data.source.clean)
-
-findings contains {
-	"rule": "forbidden.hot-patch",
-	"message": sprintf(
-		"the build output in the checkout (%s, tree %s) is not what the Build %s produced (%s, tree %s): it changed after the build",
-		[
-			lib.join(deploy.data.artifact.paths), lib.short_digest(deploy.data.artifact.tree), lib.short_digest(build.digest),
-			lib.join(object.get(build.data.artifact, "paths", [])), lib.short_digest(build.data.artifact.tree),
-		],
-	),
+	"message": tree_mismatch(build, deploy),
 	"evidence": [build.digest, deploy.digest],
 } if {
 	some build in built
 	some deploy in requested
-	build.data.artifact.tree != deploy.data.artifact.tree
+	object.get(build.data, ["artifact", "tree"], null) != object.get(deploy.data, ["artifact", "tree"], null)
 }
 
-findings contains {
-	"rule": "forbidden.hot-patch",
-	"message": sprintf(
-		"the Build %s recorded its output (%s, tree %s), but the deploy request records no digest of that build output in the checkout (hash the same paths when deploying: artifacts.paths, or run deploy --artifact): what would be deployed cannot be tied to the build",
-		[lib.short_digest(build.digest), lib.join(object.get(build.data.artifact, "paths", [])), lib.short_digest(build.data.artifact.tree)],
-	),
-	"evidence": [build.digest, deploy.digest],
-} if {
-	some build in built
+tree_mismatch(build, deploy) := sprintf(
+	"the build output in the checkout (%s, tree %s) is not what the Build %s produced (%s, tree %s): it changed after the build",
+	[
+		lib.join(deploy.data.artifact.paths), lib.short_digest(deploy.data.artifact.tree), lib.short_digest(build.digest),
+		lib.join(object.get(build.data.artifact, "paths", [])), lib.short_digest(build.data.artifact.tree),
+	],
+) if {
 	build.data.artifact.tree
-	some deploy in requested
-	not deploy.data.artifact.tree
-}
-
-findings contains {
-	"rule": "forbidden.hot-patch",
-	"message": sprintf(
-		"the deploy request found build output %s (tree %s), but the Build %s records no digest of its output: what would be deployed cannot be tied to the build",
-		[lib.join(deploy.data.artifact.paths), lib.short_digest(deploy.data.artifact.tree), lib.short_digest(build.digest)],
-	),
-	"evidence": [build.digest, deploy.digest],
-} if {
-	some deploy in requested
 	deploy.data.artifact.tree
-	some build in built
-	not build.data.artifact.tree
-}
+} else := sprintf(
+	"the Build %s recorded its output (%s, tree %s), but the deploy request records no digest of that build output in the checkout (hash the same paths when deploying: artifacts.paths, or run deploy --artifact): what would be deployed cannot be tied to the build",
+	[lib.short_digest(build.digest), lib.join(object.get(build.data.artifact, "paths", [])), lib.short_digest(build.data.artifact.tree)],
+) if {
+	build.data.artifact.tree
+} else := sprintf(
+	"the deploy request found build output %s (tree %s), but the Build %s records no digest of its output: what would be deployed cannot be tied to the build",
+	[lib.join(deploy.data.artifact.paths), lib.short_digest(deploy.data.artifact.tree), lib.short_digest(build.digest)],
+)
 
 # Only the newest IncidentStatus counts: it is the current list. Each one of
 # a tie is judged.

@@ -141,28 +141,32 @@ findings contains runbook_finding(doc, lib.lacks(doc, "Plan", "documentation.run
 	not lib.has_text(doc.data, ["documentation", "runbook", "reviewer"])
 }
 
-findings contains runbook_finding(doc, lib.lacks(doc, "Plan", "documentation.runbook.reviewedAt")) if {
+# A review date that is missing, older than the cutoff or in the future is
+# one body (each Plan has one of the three at most); review_problem says
+# which.
+findings contains runbook_finding(doc, review_problem(doc)) if {
 	lib.routine
 	some doc in lib.plans
+	not reviewed_recently(doc.data)
+}
+
+# reviewed_recently(plan): the runbook was reviewed between review_cutoff_ns
+# and now, both included.
+reviewed_recently(plan) if {
+	reviewed_ns := time.parse_rfc3339_ns(plan.documentation.runbook.reviewedAt)
+	review_cutoff_ns <= reviewed_ns
+	reviewed_ns <= lib.now_ns
+}
+
+review_problem(doc) := lib.lacks(doc, "Plan", "documentation.runbook.reviewedAt") if {
 	not doc.data.documentation.runbook.reviewedAt
-}
-
-findings contains runbook_finding(doc, message) if {
-	lib.routine
-	some doc in lib.plans
-	time.parse_rfc3339_ns(doc.data.documentation.runbook.reviewedAt) < review_cutoff_ns
+} else := sprintf(
+	"runbook last reviewed by %s on %s, %d days ago (max %d days)",
+	[
+		object.get(runbook, "reviewer", "an unnamed reviewer"), runbook.reviewedAt, lib.age_days(runbook.reviewedAt),
+		lib.config.runbook.max_review_age_days,
+	],
+) if {
 	runbook := doc.data.documentation.runbook
-	max_days := lib.config.runbook.max_review_age_days
-	message := sprintf(
-		"runbook last reviewed by %s on %s, %d days ago (max %d days)",
-		[object.get(runbook, "reviewer", "an unnamed reviewer"), runbook.reviewedAt, lib.age_days(runbook.reviewedAt), max_days],
-	)
-}
-
-findings contains runbook_finding(doc, message) if {
-	lib.routine
-	some doc in lib.plans
-	time.parse_rfc3339_ns(doc.data.documentation.runbook.reviewedAt) > lib.now_ns # in the future
-	reviewed_at := doc.data.documentation.runbook.reviewedAt
-	message := sprintf("runbook review date %s is in the future (now %s)", [reviewed_at, input.now])
-}
+	time.parse_rfc3339_ns(runbook.reviewedAt) < review_cutoff_ns
+} else := sprintf("runbook review date %s is in the future (now %s)", [doc.data.documentation.runbook.reviewedAt, input.now])

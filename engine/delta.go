@@ -25,7 +25,7 @@ import (
 // ShippedDecisionLibrary is the digest of the decision library shipgate
 // ships (policies/shipgate/lib/decision/decision.rego as parsed: layout and comments do not
 // count). A test holds it equal to the embedded file.
-const ShippedDecisionLibrary = "sha256:e70bb5ee07bcc393f83cf468bf63ef2ccb725191349dfb15e648291c8d7683de"
+const ShippedDecisionLibrary = "sha256:c3434665468b9583b0d992aa984bf3c44aa134f114d1b430465d2d8f07122ca9"
 
 var decisionLib = ast.MustParseRef("data.shipgate.lib.decision")
 

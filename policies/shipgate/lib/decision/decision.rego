@@ -86,16 +86,23 @@ warnings contains result if {
 }
 
 # violations deny: soft and hard results, except soft ones lifted by an Override.
-# Any level other than advisory or soft is treated as hard.
+# Any level other than advisory or soft is treated as hard (and no Override
+# is asked for it).
 violations contains result if {
 	some result in results
-	result.enforcement != "advisory"
+	not result.enforcement in {"advisory", "soft"}
+}
+
+violations contains result if {
+	some result in results
+	result.enforcement == "soft"
 	not lifting_override(result)
 }
 
 # overridden are the soft results lifted by an Override, naming it.
 overridden contains object.union(result, {"override": doc.digest, "approver": doc.data.approver}) if {
 	some result in results
+	result.enforcement == "soft"
 	doc := lifting_override(result)
 }
 

@@ -8,9 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/localizevideos/shipgate/client"
-	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
-	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/release"
 )
 
@@ -142,32 +140,16 @@ func (o *Remote) Backend(ctx context.Context, so *Store, bo BackendOptions) (rel
 }
 
 // OpenLocal opens the local ledger of so, with the policies and validator
-// of bo.
+// of bo (release.OpenLocal).
 func OpenLocal(ctx context.Context, so *Store, bo BackendOptions) (*release.Local, error) {
-	var eng *engine.Engine
-	var err error
-	if bo.Policy != nil && !bo.Lazy {
-		if eng, err = bo.Policy.Engine(ctx); err != nil {
-			return nil, err
-		}
+	lo := release.LocalOptions{Lazy: bo.Lazy, Validator: bo.validator, Open: so.Open, Clock: so.g.Clock, NewID: so.g.NewID}
+	if bo.Policy != nil {
+		lo.Engine = bo.Policy.Engine
 	}
-	v, err := bo.validator()
-	if err != nil {
-		return nil, err
-	}
-	open := so.Open
 	if bo.ReadOnly {
-		open = so.OpenReadOnly
+		lo.Open = so.OpenReadOnly
 	}
-	db, err := open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	l := release.NewLocal(&gate.Gate{Engine: eng, Validator: v, Clock: so.g.Clock, NewID: so.g.NewID}, db)
-	if bo.Lazy {
-		l.LoadEngine = bo.Policy.Engine
-	}
-	return l, nil
+	return release.OpenLocal(ctx, lo)
 }
 
 // validator is V, else Ev's, else none.

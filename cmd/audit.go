@@ -19,9 +19,7 @@ import (
 )
 
 func newAuditCmd(s Streams, g *options.Globals) *cobra.Command {
-	c := &cobra.Command{Use: "audit"}
-	c.AddCommand(newAuditVerifyCmd(s, g), newAuditCheckpointCmd(s, g), newAuditExportCmd(s, g), newAuditReportCmd(s, g), newAuditReplayCmd(s, g))
-	return c
+	return group("audit", newAuditVerifyCmd(s, g), newAuditCheckpointCmd(s, g), newAuditExportCmd(s, g), newAuditReportCmd(s, g), newAuditReplayCmd(s, g))
 }
 
 type auditVerifyOptions struct {

@@ -114,6 +114,33 @@ func (g *Settings) Actor(flag string) string {
 	return "unknown"
 }
 
+// Server is the URL of the shipgate serve a command talks to instead of
+// a local ledger: flag (--server), then $SHIPGATE_SERVER, then the
+// config's server, unless local (--store was given) or $SHIPGATE_STORE
+// names a local ledger; "" is none.
+func (g *Settings) Server(flag string, local bool) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	if u := g.Env("SHIPGATE_SERVER"); u != "" {
+		return u, nil
+	}
+	if local || g.Env("SHIPGATE_STORE") != "" {
+		return "", nil
+	}
+	cfg, err := g.Config()
+	return cfg.Server, err
+}
+
+// Token is the API token to give the server: flag (--token), then
+// $SHIPGATE_TOKEN.
+func (g *Settings) Token(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	return g.Env("SHIPGATE_TOKEN")
+}
+
 // LedgerLocation is where the ledger is, a file or a PostgreSQL URL, and
 // whether a project chose it: flag (--store), $SHIPGATE_STORE or a
 // shipgate.yaml. Without one, the default file is used only if `shipgate

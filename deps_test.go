@@ -83,8 +83,9 @@ var allowedDeps = map[string][]string{
 	// collect makes and records the evidence shipgate produces itself.
 	"collect": {"collect/incidents", "collect/prom", "internal/celyaml", "signals", "runner", "gate", "engine", "policyset", "evidence", "schemas", "store", "ledger"},
 
-	// project is a shipgate project on disk: its files, keys and ledger.
-	"internal/project": {"store/...", "ledger", "evidence", "schemas"},
+	// project is a shipgate project on disk: its files, keys and ledger,
+	// and its settings (shipgate.yaml and the environment).
+	"internal/project": {"store/...", "ledger", "evidence", "schemas", "artifact"},
 
 	// cmd/options are the flag groups the commands share, and how they
 	// open the ledger, the server and the policy set; cobra stays in cmd.

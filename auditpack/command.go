@@ -2,9 +2,11 @@ package auditpack
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -72,6 +74,33 @@ func IsBreak(err error) bool {
 	var be *ledger.BreakError
 	var pe *store.ProjectionError
 	return errors.As(err, &be) || errors.As(err, &pe)
+}
+
+// RefusedError is a checkpoint refused (SignHead): the ledger it would
+// sign does not verify.
+type RefusedError struct {
+	// What is what was refused: "sign", "export from".
+	What string
+	Err  error
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("refusing to %s a broken ledger: %v", e.What, e.Err)
+}
+
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+// SignHead verifies db and signs a checkpoint of its head with key at
+// time at, for the ledger at location (its origin: "shipgate:" and the
+// location made absolute). A ledger that does not verify is refused
+// (RefusedError; what says what it refuses).
+func SignHead(ctx context.Context, db Verifier, location string, at time.Time, key ed25519.PrivateKey, what string) (ledger.Checkpoint, error) {
+	head, err := db.Verify(ctx, nil)
+	if err != nil {
+		return ledger.Checkpoint{}, &RefusedError{What: what, Err: err}
+	}
+	abs, _ := filepath.Abs(location)
+	return ledger.NewCheckpoint("shipgate:"+abs, head, at, key), nil
 }
 
 // Verifier is a ledger that recomputes its hash chain and tables.

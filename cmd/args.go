@@ -6,6 +6,14 @@ import (
 	"github.com/localizevideos/shipgate/schemas"
 )
 
+// group is a command that only holds its subcommands (shipgate audit,
+// shipgate token, ...).
+func group(use string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{Use: use}
+	c.AddCommand(subs...)
+	return c
+}
+
 // nameArgs takes exactly one argument, a name (what it is names it in the
 // error).
 func nameArgs(what string) cobra.PositionalArgs {

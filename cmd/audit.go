@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -19,9 +19,7 @@ import (
 )
 
 func newAuditCmd(s Streams, g *options.Globals) *cobra.Command {
-	c := &cobra.Command{Use: "audit"}
-	c.AddCommand(newAuditVerifyCmd(s, g), newAuditCheckpointCmd(s, g), newAuditExportCmd(s, g), newAuditReportCmd(s, g), newAuditReplayCmd(s, g))
-	return c
+	return group("audit", newAuditVerifyCmd(s, g), newAuditCheckpointCmd(s, g), newAuditExportCmd(s, g), newAuditReportCmd(s, g), newAuditReplayCmd(s, g))
 }
 
 type auditVerifyOptions struct {
@@ -107,17 +105,17 @@ func newAuditCheckpointCmd(s Streams, g *options.Globals) *cobra.Command {
 	return c
 }
 
-// signHead verifies the ledger db (of o) and signs a checkpoint of its head
-// with key; a broken ledger is refused (exit 1), to say what is refused.
+// signHead signs a checkpoint of the head of db, the ledger of o
+// (auditpack.SignHead); a broken ledger is refused with exit 1.
 func signHead(ctx context.Context, g *options.Globals, o *options.Store, db store.Store, key ed25519.PrivateKey, refused string) (ledger.Checkpoint, error) {
-	head, err := db.Verify(ctx, nil)
-	if err != nil {
-		return ledger.Checkpoint{}, &exitError{code: ExitDeny, err: fmt.Errorf("refusing to %s a broken ledger: %w", refused, err)}
-	}
 	path, err := o.Location()
 	if err != nil {
 		return ledger.Checkpoint{}, err
 	}
-	abs, _ := filepath.Abs(path)
-	return ledger.NewCheckpoint("shipgate:"+abs, head, g.Clock(), key), nil
+	cp, err := auditpack.SignHead(ctx, db, path, g.Clock(), key, refused)
+	var re *auditpack.RefusedError
+	if errors.As(err, &re) {
+		return cp, &exitError{code: ExitDeny, err: err}
+	}
+	return cp, err
 }

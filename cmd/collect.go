@@ -15,11 +15,7 @@ import (
 // newCollectCmd is the parent of the collectors: each subcommand reads one
 // outside source and records what it found as signed evidence.
 func newCollectCmd(s Streams, g *options.Globals) *cobra.Command {
-	c := &cobra.Command{
-		Use: "collect",
-	}
-	c.AddCommand(newCollectIncidentsCmd(s, g), newCollectErrorBudgetCmd(s, g))
-	return c
+	return group("collect", newCollectIncidentsCmd(s, g), newCollectErrorBudgetCmd(s, g))
 }
 
 // collectIncidentsOptions are the flags of `shipgate collect incidents`.

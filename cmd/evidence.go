@@ -11,11 +11,7 @@ import (
 )
 
 func newEvidenceCmd(s Streams, g *options.Globals) *cobra.Command {
-	c := &cobra.Command{
-		Use: "evidence",
-	}
-	c.AddCommand(newEvidenceAddCmd(s, g), newEvidenceValidateCmd(s), newEvidenceShowCmd(s), newEvidenceSignCmd(s))
-	return c
+	return group("evidence", newEvidenceAddCmd(s, g), newEvidenceValidateCmd(s), newEvidenceShowCmd(s), newEvidenceSignCmd(s))
 }
 
 type evidenceValidateOptions struct {

@@ -56,11 +56,7 @@ func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error
 }
 
 func newViolationsCmd(s Streams, g *options.Globals) *cobra.Command {
-	c := &cobra.Command{
-		Use: "violations",
-	}
-	c.AddCommand(newViolationsListCmd(s, g), newViolationsShowCmd(s, g), newViolationsSweepCmd(s, g))
-	return c
+	return group("violations", newViolationsListCmd(s, g), newViolationsShowCmd(s, g), newViolationsSweepCmd(s, g))
 }
 
 type violationsListOptions struct {

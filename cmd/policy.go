@@ -12,12 +12,8 @@ import (
 )
 
 func newPolicyCmd(s Streams, g *options.Globals) *cobra.Command {
-	c := &cobra.Command{
-		Use: "policy",
-	}
-	c.AddCommand(newPolicyTestCmd(s), newPolicyCheckCmd(s, g), newPolicyFmtCmd(s, g), newPolicyDiffCmd(s, g),
+	return group("policy", newPolicyTestCmd(s), newPolicyCheckCmd(s, g), newPolicyFmtCmd(s, g), newPolicyDiffCmd(s, g),
 		newPolicyReviewCmd(s, g), newPolicyBundleCmd(s, g))
-	return c
 }
 
 type policyTestOptions struct {

@@ -17,11 +17,8 @@ import (
 )
 
 func newReconcileCmd(s Streams, g *options.Globals) *cobra.Command {
-	c := &cobra.Command{
-		Use:  "reconcile",
-		Args: cobra.NoArgs,
-	}
-	c.AddCommand(newReconcilePM2Cmd(s, g))
+	c := group("reconcile", newReconcilePM2Cmd(s, g))
+	c.Args = cobra.NoArgs
 	return c
 }
 

@@ -135,7 +135,7 @@ func NewRoot(s Streams) *cobra.Command {
 	// Every --output is checked before its command runs (options.Output).
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return options.CheckOutput(c.Flags()) }
 	g := &options.Globals{Getenv: s.Getenv, Now: s.Now, NewID: s.NewID}
-	g.AddFlags(root.PersistentFlags())
+	options.AddGlobalFlags(root.PersistentFlags(), g)
 	for _, c := range []func(Streams, *options.Globals) *cobra.Command{
 		newInitCmd, newExampleCmd, newGateCmd, newEvidenceCmd, newPolicyCmd, newViolationsCmd, newPostmortemCmd,
 		newStatusCmd, newAuditCmd, newDecisionCmd, newRunCmd, newVerifyCmd, newWatchCmd, newRollbackCmd,

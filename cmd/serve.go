@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
@@ -51,19 +50,11 @@ func serveRun(ctx context.Context, s Streams, g *options.Globals, o *serveOption
 	if o.SweepInterval < 0 {
 		return fmt.Errorf("--sweep-interval %s: want a positive duration, or 0 never to sweep", o.SweepInterval)
 	}
-	path := o.SigningKey
-	if path == "" {
-		path = project.ServerKey
-		if err := project.CreateKey(path, project.ServerPublicKey, io.Discard); err != nil {
-			return err
-		}
-	}
-	signer, err := project.ReadSigner(path)
+	signer, keys, err := project.ServerSigner(o.SigningKey)
 	if err != nil {
 		return err
 	}
-	id, _ := signer.KeyID()
-	o.Policy.ServerKeys = map[string]string{id: "shipgate serve (" + path + ")"}
+	o.Policy.ServerKeys = keys
 	eng, err := o.Policy.Engine(ctx)
 	if err != nil {
 		return err
@@ -91,5 +82,6 @@ func serveRun(ctx context.Context, s Streams, g *options.Globals, o *serveOption
 		return err
 	}
 	defer server.TuneGC(g.Env)()
+	id, _ := signer.KeyID()
 	return srv.ListenAndServe(ctx, o.Listen, o.Policy.Describe(), id)
 }

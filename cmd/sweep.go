@@ -41,12 +41,12 @@ func newViolationsSweepCmd(s Streams, g *options.Globals) *cobra.Command {
 }
 
 func violationsSweepRun(ctx context.Context, s Streams, g *options.Globals, o *violationsSweepOptions) error {
-	gt, db, err := options.OpenGate(ctx, &o.Policy, &o.Ev, &o.Store)
+	l, err := options.OpenLocal(ctx, &o.Store, options.BackendOptions{Policy: &o.Policy, Ev: &o.Ev})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	found, err := gt.Sweep(ctx, gate.SweepRequest{Service: o.Service, Actor: g.Actor(o.Actor), Now: g.Clock()})
+	defer l.Close()
+	found, err := l.Gate.Sweep(ctx, gate.SweepRequest{Service: o.Service, Actor: g.Actor(o.Actor), Now: g.Clock()})
 	// What was recorded before an error is reported with it.
 	if found == nil {
 		found = []gate.Skipped{} // [] in JSON

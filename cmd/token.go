@@ -14,11 +14,7 @@ import (
 )
 
 func newTokenCmd(s Streams, g *options.Globals) *cobra.Command {
-	c := &cobra.Command{
-		Use: "token",
-	}
-	c.AddCommand(newTokenCreateCmd(s, g), newTokenListCmd(s, g), newTokenRevokeCmd(s, g))
-	return c
+	return group("token", newTokenCreateCmd(s, g), newTokenListCmd(s, g), newTokenRevokeCmd(s, g))
 }
 
 type tokenCreateOptions struct {

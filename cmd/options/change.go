@@ -27,7 +27,7 @@ func (o *Change) AddFlags(fs *pflag.FlagSet, g *Globals) {
 	fs.StringVar(&o.Docs, "docs", "", "the release document that rollout data changes must update (default: the config's docs)")
 }
 
-// resolve reads both policy trees (replay.OpenSides), the head and the
+// Resolve reads both policy trees (replay.OpenSides), the head and the
 // release document defaulting to the config's.
 func (o *Change) Resolve() (*replay.Sides, error) {
 	if o.Base == "" {

@@ -59,20 +59,6 @@ func ActorVar(fs *pflag.FlagSet, p *string, who string) {
 	PersonVar(fs, p, "actor", "", who+ActorHelp)
 }
 
-// Actor names who runs the command: flag (--actor), then the CI's user,
-// then the login name.
-func (g *Globals) Actor(flag string) string {
-	if flag != "" {
-		return flag
-	}
-	for _, k := range []string{"SHIPGATE_ACTOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER"} {
-		if v := g.Env(k); v != "" {
-			return v
-		}
-	}
-	return "unknown"
-}
-
 // ViolationFilter chooses the violations a list shows.
 type ViolationFilter struct {
 	Open, Closed     bool

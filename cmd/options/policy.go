@@ -12,10 +12,8 @@ import (
 
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/engine"
-	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/policyset"
-	"github.com/localizevideos/shipgate/store"
 )
 
 // Policy chooses the policy set and its data.
@@ -111,36 +109,20 @@ func (o *Policy) Data() (map[string]any, []policyset.DataFile, error) {
 	return o.Choice().Data()
 }
 
-// Engine loads and compiles the chosen policy set: --bundle, verified with
-// --verify-key (its own data; the config's policies and data do not
-// apply), or the policy directory with its data.
+// Engine loads and compiles the chosen policy set (engine.LoadChoice):
+// --bundle, verified with --verify-key (its own data; the config's
+// policies and data do not apply), or the policy directory with its data.
 func (o *Policy) Engine(ctx context.Context) (*engine.Engine, error) {
-	opts := engine.Options{Timeout: o.Timeout, ServerKeys: o.ServerKeys}
-	if o.Bundle != "" || o.VerifyKey != "" {
-		b, err := o.Choice().OpenBundle()
-		if err != nil {
-			return nil, err
-		}
-		opts.Bundle = b
-	} else {
+	if o.Bundle == "" && o.VerifyKey == "" {
 		if err := o.Resolve(); err != nil {
 			return nil, err
 		}
-		var err error
-		if opts.Data, opts.DataFiles, err = o.Data(); err != nil {
-			return nil, err
-		}
-		opts.Policies = o.Source()
 	}
-	var err error
-	if opts.People, err = o.g.People(); err != nil {
+	people, err := o.g.People()
+	if err != nil {
 		return nil, err
 	}
-	eng, err := engine.Load(ctx, opts)
-	if err != nil && o.Bundle != "" {
-		return nil, fmt.Errorf("%s: %w", o.Bundle, err)
-	}
-	return eng, err
+	return engine.LoadChoice(ctx, o.Choice(), engine.Options{Timeout: o.Timeout, ServerKeys: o.ServerKeys, People: people})
 }
 
 // ReadVerifyKey reads --verify-key, nil when not given.
@@ -164,22 +146,3 @@ func (o *Policy) PolicySets(ctx context.Context, with []string) ([]*bundle.Bundl
 
 // Describe names the policy set for messages.
 func (o *Policy) Describe() string { return o.Choice().Describe() }
-
-// OpenGate compiles the policies and the schemas and opens the ledger: what
-// every command that asks a gate needs, built once per command. The caller
-// closes the store.
-func OpenGate(ctx context.Context, p *Policy, ev *Evidence, so *Store) (*gate.Gate, store.Store, error) {
-	eng, err := p.Engine(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	v, err := ev.Validator()
-	if err != nil {
-		return nil, nil, err
-	}
-	db, err := so.Open(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &gate.Gate{Engine: eng, Validator: v, Store: db, Clock: so.g.Clock, NewID: so.g.NewID}, db, nil
-}

@@ -8,9 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/localizevideos/shipgate/client"
-	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
-	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/release"
 )
 
@@ -30,23 +28,15 @@ func (o *Remote) AddFlags(fs *pflag.FlagSet, g *Globals) {
 	fs.StringVar(&o.Token, "token", "", "API token for --server (default: $SHIPGATE_TOKEN, which keeps it out of the process list)")
 }
 
-// url is the server: --server, then $SHIPGATE_SERVER, then the config's
-// server, unless --store or $SHIPGATE_STORE names a local ledger.
+// URL is the server (project.Settings.Server): --server, then
+// $SHIPGATE_SERVER, then the config's server, unless --store or
+// $SHIPGATE_STORE names a local ledger.
 func (o *Remote) URL() (string, error) {
-	if o.Server != "" {
-		return o.Server, nil
-	}
-	if u := o.g.Env("SHIPGATE_SERVER"); u != "" {
-		return u, nil
-	}
-	if f := o.fs.Lookup("store"); (f != nil && f.Changed) || o.g.Env("SHIPGATE_STORE") != "" {
-		return "", nil
-	}
-	cfg, err := o.g.Config()
-	return cfg.Server, err
+	f := o.fs.Lookup("store")
+	return o.g.Server(o.Server, f != nil && f.Changed)
 }
 
-// on reports whether the command runs against a server. A config that
+// On reports whether the command runs against a server. A config that
 // cannot be read counts as on, so that client reports it: a command never
 // falls back to a local ledger because the config naming its server is
 // broken.
@@ -55,7 +45,7 @@ func (o *Remote) On() bool {
 	return u != "" || err != nil
 }
 
-// client returns the server's client; --store given too is an error.
+// Client returns the server's client; --store given too is an error.
 func (o *Remote) Client(so *Store) (*client.Client, error) {
 	if so != nil && so.Path != "" && (o.Server != "" || o.g.Env("SHIPGATE_SERVER") != "") {
 		return nil, errors.New("--store and --server: give one (the server has its own store)")
@@ -67,24 +57,20 @@ func (o *Remote) Client(so *Store) (*client.Client, error) {
 	return client.New(u, tok)
 }
 
-// endpoint is the server's URL and the token to give it: --token, then
-// $SHIPGATE_TOKEN.
+// Endpoint is the server's URL and the token to give it: --token, then
+// $SHIPGATE_TOKEN (project.Settings.Token).
 func (o *Remote) Endpoint() (url, token string, err error) {
 	u, err := o.URL()
 	if err != nil {
 		return "", "", err
 	}
-	tok := o.Token
-	if tok == "" {
-		tok = o.g.Env("SHIPGATE_TOKEN")
-	}
-	return u, tok, nil
+	return u, o.g.Token(o.Token), nil
 }
 
 // policyFlags choose the policies a local gate evaluates.
 var policyFlags = []string{"policies", "data", "bundle", "verify-key", "timeout"}
 
-// refusePolicyFlags refuses a policy flag given with --server: the server
+// RefusePolicyFlags refuses a policy flag given with --server: the server
 // evaluates its own policies, and a flag that silently did nothing would
 // let a pipeline believe a rule it added was checked.
 func (o *Remote) RefusePolicyFlags() error {
@@ -113,7 +99,7 @@ type BackendOptions struct {
 	LocalEv bool
 }
 
-// backend opens the step's backend: the server when o is on, else the
+// Backend opens the step's backend: the server when o is on, else the
 // local ledger of so and the policies of bo. The caller closes it.
 func (o *Remote) Backend(ctx context.Context, so *Store, bo BackendOptions) (release.Backend, error) {
 	if !o.On() {
@@ -142,32 +128,16 @@ func (o *Remote) Backend(ctx context.Context, so *Store, bo BackendOptions) (rel
 }
 
 // OpenLocal opens the local ledger of so, with the policies and validator
-// of bo.
+// of bo (release.OpenLocal).
 func OpenLocal(ctx context.Context, so *Store, bo BackendOptions) (*release.Local, error) {
-	var eng *engine.Engine
-	var err error
-	if bo.Policy != nil && !bo.Lazy {
-		if eng, err = bo.Policy.Engine(ctx); err != nil {
-			return nil, err
-		}
+	lo := release.LocalOptions{Lazy: bo.Lazy, Validator: bo.validator, Open: so.Open, Clock: so.g.Clock, NewID: so.g.NewID}
+	if bo.Policy != nil {
+		lo.Engine = bo.Policy.Engine
 	}
-	v, err := bo.validator()
-	if err != nil {
-		return nil, err
-	}
-	open := so.Open
 	if bo.ReadOnly {
-		open = so.OpenReadOnly
+		lo.Open = so.OpenReadOnly
 	}
-	db, err := open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	l := release.NewLocal(&gate.Gate{Engine: eng, Validator: v, Clock: so.g.Clock, NewID: so.g.NewID}, db)
-	if bo.Lazy {
-		l.LoadEngine = bo.Policy.Engine
-	}
-	return l, nil
+	return release.OpenLocal(ctx, lo)
 }
 
 // validator is V, else Ev's, else none.

@@ -31,42 +31,18 @@ func (o *Artifacts) AddStoreFlag(fs *pflag.FlagSet, g *Globals) {
 // command that binds none of their flags.
 func (o *Artifacts) Use(g *Globals) { o.g = g }
 
-// Store opens the artifact store the flags and shipgate.yaml name.
-func (o *Artifacts) Store() (*artifact.Store, error) {
-	cfg, err := o.artifactConfig()
-	if err != nil {
-		return nil, err
-	}
-	return cfg.Store(o.Dir, o.configName(), o.g.Clock)
-}
+// Store opens the artifact store the flags and shipgate.yaml name
+// (project.Settings.ArtifactStore).
+func (o *Artifacts) Store() (*artifact.Store, error) { return o.g.ArtifactStore(o.Dir) }
 
-// outputPaths are the build output whose tree digest is recorded:
+// OutputPaths are the build output whose tree digest is recorded:
 // --artifact, else the config's artifacts.paths, with or without
 // --no-artifact (which only keeps the archive out of the store).
 func (o *Artifacts) OutputPaths() ([]string, error) {
 	if len(o.Paths) > 0 {
 		return artifact.CleanPaths(o.Paths)
 	}
-	cfg, err := o.artifactConfig()
-	if err != nil {
-		return nil, err
-	}
-	return cfg.OutputPaths(o.configName())
-}
-
-func (o *Artifacts) artifactConfig() (artifact.Config, error) {
-	if o.g == nil {
-		return artifact.Config{}, nil
-	}
-	cfg, err := o.g.Config()
-	return cfg.Artifacts, err
-}
-
-func (o *Artifacts) configName() string {
-	if o.g != nil && o.g.ConfigPath != "" {
-		return o.g.ConfigPath
-	}
-	return ConfigFile
+	return o.g.OutputPaths()
 }
 
 // Rollback says how to roll the app back: shared by shipgate rollback

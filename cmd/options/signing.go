@@ -20,21 +20,10 @@ func (o *Signing) AddFlags(fs *pflag.FlagSet) {
 }
 
 // ValidatorSigning loads the validator and the signing key of sign, the
-// validator trusting that key too (project.TrustSigner): a command that
-// holds the private key vouches for its public half.
+// validator trusting that key too (project.ValidatorSigning): a command
+// that holds the private key vouches for its public half.
 func (o *Evidence) ValidatorSigning(sign *Signing, errOut io.Writer) (*evidence.Validator, *evidence.Signer, error) {
-	v, err := o.Validator()
-	if err != nil {
-		return nil, nil, err
-	}
-	signer, err := sign.Signer(errOut)
-	if err != nil {
-		return nil, nil, err
-	}
-	if v, err = project.TrustSigner(v, o.TrustedKeys, signer); err != nil {
-		return nil, nil, err
-	}
-	return v, signer, nil
+	return project.ValidatorSigning(o.MaxBytes, o.TrustedKeys, sign.Key, errOut)
 }
 
 // Signer reads the signing key, or the project's default

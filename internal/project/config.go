@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/localizevideos/shipgate/artifact"
 	"github.com/localizevideos/shipgate/schemas"
 )
 
-// Config is the project's part of shipgate.yaml: defaults for flags a
-// repository always sets. The commands add their own sections to it.
+// Config is shipgate.yaml: defaults for flags a repository always sets,
+// and the artifacts kept for rollback (Artifacts).
 type Config struct {
 	Service     string `yaml:"service"`
 	Environment string `yaml:"environment"`
@@ -30,6 +31,8 @@ type Config struct {
 	// Token is refused, with its own message: the config is committed to
 	// the repository, and a token there is a leaked one.
 	Token *string `yaml:"token"`
+	// Artifacts is the build output kept for a fast rollback, and where.
+	Artifacts artifact.Config `yaml:"artifacts"`
 }
 
 // Check refuses what decoding the config at path accepts but a project

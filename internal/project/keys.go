@@ -81,6 +81,24 @@ func ReadSigner(path string) (*evidence.Signer, error) {
 	return evidence.NewSigner(key), nil
 }
 
+// ServerSigner reads the key that signs what shipgate serve records
+// itself: path, or without one ServerKey, created on first start. keys
+// names it for the policy data's signing.servers
+// (engine.Options.ServerKeys): "shipgate serve (PATH)" by its key id.
+func ServerSigner(path string) (signer *evidence.Signer, keys map[string]string, err error) {
+	if path == "" {
+		path = ServerKey
+		if err := CreateKey(path, ServerPublicKey, io.Discard); err != nil {
+			return nil, nil, err
+		}
+	}
+	if signer, err = ReadSigner(path); err != nil {
+		return nil, nil, err
+	}
+	id, _ := signer.KeyID()
+	return signer, map[string]string{id: "shipgate serve (" + path + ")"}, nil
+}
+
 // CreateKey writes a new key pair at priv and pub unless priv exists,
 // saying so on errOut.
 func CreateKey(priv, pub string, errOut io.Writer) error {

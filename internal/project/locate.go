@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"strings"
 
@@ -87,4 +88,24 @@ func Validator(maxBytes int64, trusted []string) (*evidence.Validator, error) {
 		return nil, err
 	}
 	return evidence.NewValidator(reg, lim).WithKeys(keys), nil
+}
+
+// ValidatorSigning compiles the validator (Validator) and reads the key at
+// keyPath that signs the evidence a command records (EvidenceSigner: the
+// project's own, made on first use and said on errOut, when keyPath is
+// ""), the validator trusting that key too (TrustSigner): a command that
+// holds the private key vouches for its public half.
+func ValidatorSigning(maxBytes int64, trusted []string, keyPath string, errOut io.Writer) (*evidence.Validator, *evidence.Signer, error) {
+	v, err := Validator(maxBytes, trusted)
+	if err != nil {
+		return nil, nil, err
+	}
+	signer, err := EvidenceSigner(keyPath, errOut)
+	if err != nil {
+		return nil, nil, err
+	}
+	if v, err = TrustSigner(v, trusted, signer); err != nil {
+		return nil, nil, err
+	}
+	return v, signer, nil
 }

@@ -18,20 +18,65 @@ var (
 	// The compiler is given the two as JSON, marshalled once: OPA
 	// marshals a schema given as Go values on every compile, only to
 	// decode the bytes again, and json.Marshal of these bytes gives them
-	// back as they are.
+	// back as they are. They hold only what OPA makes types of
+	// (typesOnly): it decodes and compiles the whole schema at every
+	// compile.
 	inputTypeSchemaJSON = typeSchemaJSON(inputTypeSchema)
 	dataTypeSchemaJSON  = typeSchemaJSON(dataTypeSchema)
 )
 
-// typeSchemaJSON is the schema schema returns, as JSON, made once.
+// typeSchemaJSON is the schema schema returns, as JSON with only the
+// keywords OPA makes types of, made once.
 func typeSchemaJSON(schema func() (map[string]any, error)) func() (json.RawMessage, error) {
 	return sync.OnceValues(func() (json.RawMessage, error) {
 		s, err := schema()
 		if err != nil {
 			return nil, err
 		}
-		return json.Marshal(s)
+		return json.Marshal(typesOnly(s))
 	})
+}
+
+// typesOnly is schema with only the keywords OPA's type checker makes
+// types of: type, properties, items, anyOf and allOf (and $ref with the
+// definitions it may point into). The others (required,
+// additionalProperties, enum, const, …) only validate: an object with
+// properties is closed to the type checker whatever additionalProperties
+// says, and one without is open. OPA gives both forms the same types,
+// but compiles the validating keywords too, for nothing, at every
+// compile. schema is not changed.
+func typesOnly(schema any) any {
+	switch s := schema.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(s))
+		for k, v := range s {
+			switch k {
+			case "type", "$ref":
+				out[k] = v
+			case "items", "anyOf", "allOf":
+				out[k] = typesOnly(v)
+			case "properties", "definitions", "$defs":
+				named, ok := v.(map[string]any)
+				if !ok {
+					out[k] = v
+					continue
+				}
+				kept := make(map[string]any, len(named))
+				for name, sub := range named {
+					kept[name] = typesOnly(sub)
+				}
+				out[k] = kept
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(s))
+		for i, v := range s {
+			out[i] = typesOnly(v)
+		}
+		return out
+	}
+	return schema
 }
 
 // warmSchemas builds the schemas a load needs (each once per process) in

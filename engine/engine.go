@@ -189,7 +189,7 @@ func load(ctx context.Context, set *policyset.Set, opts Options) (*Engine, error
 			WithStageAfterID(ast.StageResolveRefs, ast.CompilerStageDefinition{
 				Name: "UnshareImportTerms", MetricName: "compile_stage_unshare_import_terms", Stage: unshareImportTerms,
 			})
-	}, modules)
+	}, withoutComments(modules))
 	if compiler.Failed() {
 		return nil, &PolicyError{Errors: compiler.Errors}
 	}

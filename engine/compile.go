@@ -49,3 +49,21 @@ func compileModules(newCompiler func() *ast.Compiler, modules map[string]*ast.Mo
 	hider.showModules(c)
 	return c
 }
+
+// withoutComments is modules with the comments left out of those whose
+// annotations the parser read, for the compiler, which copies every
+// module it is given, comments and all, but reads the comments of a
+// module without annotations only (to find its METADATA blocks, which a
+// module parsed without them still has). The modules are not changed.
+func withoutComments(modules map[string]*ast.Module) map[string]*ast.Module {
+	out := make(map[string]*ast.Module, len(modules))
+	for name, m := range modules {
+		if len(m.Annotations) > 0 && len(m.Comments) > 0 {
+			cpy := *m
+			cpy.Comments = nil
+			m = &cpy
+		}
+		out[name] = m
+	}
+	return out
+}

@@ -82,3 +82,31 @@ d := c + 1
 		})
 	}
 }
+
+// withoutComments leaves out only the comments of modules whose
+// annotations were read, and changes none of the modules it is given.
+func TestWithoutComments(t *testing.T) {
+	annotated := ast.MustParseModuleWithOpts(`package t
+
+# a comment
+# METADATA
+# title: A
+a := 1
+`, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+	plain := ast.MustParseModuleWithOpts(`package u
+
+# METADATA
+# title: B
+b := 1
+`, ast.ParserOptions{RegoVersion: ast.RegoV1})
+	mods := withoutComments(map[string]*ast.Module{"t.rego": annotated, "u.rego": plain})
+	if got := mods["t.rego"]; len(got.Comments) != 0 || len(got.Annotations) != 1 || got.Rules[0] != annotated.Rules[0] {
+		t.Errorf("annotated module: %d comments, %d annotations", len(got.Comments), len(got.Annotations))
+	}
+	if mods["u.rego"] != plain {
+		t.Error("a module without annotations lost its comments")
+	}
+	if len(annotated.Comments) != 3 || len(plain.Comments) != 2 {
+		t.Errorf("modules given changed: %d and %d comments", len(annotated.Comments), len(plain.Comments))
+	}
+}

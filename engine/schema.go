@@ -2,6 +2,9 @@ package engine
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/localizevideos/shipgate/policyset"
@@ -33,7 +36,11 @@ func typeSchemaJSON(schema func() (map[string]any, error)) func() (json.RawMessa
 		if err != nil {
 			return nil, err
 		}
-		return json.Marshal(typesOnly(s))
+		shared, err := shareRepeated(typesOnly(s).(map[string]any))
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(shared)
 	})
 }
 
@@ -77,6 +84,103 @@ func typesOnly(schema any) any {
 		return out
 	}
 	return schema
+}
+
+// shareRepeated is schema (typesOnly's) with each object schema with
+// properties that appears more than once (the envelope's collector,
+// release and source, in every evidence kind) written once, under $defs,
+// and referred to ($ref) where it appears: OPA compiles each once and
+// makes one type of it, the type the schema written out gives, and the
+// schema is a fifth shorter. A schema with $ref or $defs already is left
+// as it is. schema is not changed.
+func shareRepeated(schema map[string]any) (map[string]any, error) {
+	if _, ok := schema["$defs"]; ok {
+		return schema, nil
+	}
+	seen := map[string]int{} // each subschema's JSON: how often it appears
+	hasRef := false
+	var count func(s map[string]any) (map[string]any, error)
+	count = func(s map[string]any) (map[string]any, error) {
+		text, err := json.Marshal(s)
+		seen[string(text)]++
+		_, ref := s["$ref"]
+		hasRef = hasRef || ref
+		if err != nil {
+			return nil, err
+		}
+		return mapSubschemas(s, count)
+	}
+	if _, err := count(schema); err != nil || hasRef {
+		return schema, err
+	}
+	defs := map[string]any{}
+	names := map[string]string{}
+	var share func(s map[string]any) (map[string]any, error)
+	share = func(s map[string]any) (map[string]any, error) {
+		out, err := mapSubschemas(s, share)
+		if err != nil {
+			return nil, err
+		}
+		text, _ := json.Marshal(s) // it marshalled in count
+		if _, ok := s["properties"]; !ok || seen[string(text)] < 2 {
+			return out, nil
+		}
+		name, ok := names[string(text)]
+		if !ok {
+			name = fmt.Sprintf("s%d", len(names))
+			names[string(text)] = name
+			defs[name] = out
+		}
+		return map[string]any{"$ref": "#/$defs/" + name}, nil
+	}
+	out, err := mapSubschemas(schema, share)
+	if err != nil || len(defs) == 0 {
+		return schema, err
+	}
+	out["$defs"] = defs
+	return out, nil
+}
+
+// mapSubschemas is a copy of s with each schema directly under it (in
+// properties, items, anyOf and allOf) replaced by what f returns for it,
+// f called in a fixed order; s is not changed.
+func mapSubschemas(s map[string]any, f func(map[string]any) (map[string]any, error)) (map[string]any, error) {
+	apply := func(v any) (any, error) {
+		if m, ok := v.(map[string]any); ok {
+			return f(m)
+		}
+		return v, nil
+	}
+	out := maps.Clone(s)
+	for _, k := range [...]string{"properties", "items", "anyOf", "allOf"} {
+		var err error
+		switch v := s[k].(type) {
+		case map[string]any:
+			if k != "properties" {
+				out[k], err = apply(v)
+				break
+			}
+			props := make(map[string]any, len(v))
+			for _, name := range slices.Sorted(maps.Keys(v)) {
+				if props[name], err = apply(v[name]); err != nil {
+					break
+				}
+			}
+			out[k] = props
+		case []any:
+			list := make([]any, len(v))
+			for i, x := range v {
+				if list[i], err = apply(x); err != nil {
+					break
+				}
+			}
+			out[k] = list
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // warmSchemas builds the schemas a load needs (each once per process) in

@@ -97,43 +97,57 @@ func shareRepeated(schema map[string]any) (map[string]any, error) {
 	if _, ok := schema["$defs"]; ok {
 		return schema, nil
 	}
-	seen := map[string]int{} // each subschema's JSON: how often it appears
+	// Number each distinct subschema: alike subschemas have alike
+	// keywords and, in place of their subschemas, alike numbers. ids
+	// holds the numbers in the order number meets the subschemas, each
+	// after those under it, as share meets them again.
+	numbers := map[string]int{}
+	var ids, count []int
 	hasRef := false
-	var count func(s map[string]any) (map[string]any, error)
-	count = func(s map[string]any) (map[string]any, error) {
-		text, err := json.Marshal(s)
-		seen[string(text)]++
+	var number func(s map[string]any) (map[string]any, error)
+	number = func(s map[string]any) (map[string]any, error) {
 		_, ref := s["$ref"]
 		hasRef = hasRef || ref
+		shallow, err := mapSubschemas(s, number)
 		if err != nil {
 			return nil, err
 		}
-		return mapSubschemas(s, count)
+		text, err := json.Marshal(shallow)
+		if err != nil {
+			return nil, err
+		}
+		id, ok := numbers[string(text)]
+		if !ok {
+			id = len(numbers)
+			numbers[string(text)] = id
+			count = append(count, 0)
+		}
+		count[id]++
+		ids = append(ids, id)
+		return map[string]any{"": id}, nil
 	}
-	if _, err := count(schema); err != nil || hasRef {
+	if _, err := number(schema); err != nil || hasRef {
 		return schema, err
 	}
 	defs := map[string]any{}
-	names := map[string]string{}
 	var share func(s map[string]any) (map[string]any, error)
 	share = func(s map[string]any) (map[string]any, error) {
 		out, err := mapSubschemas(s, share)
 		if err != nil {
 			return nil, err
 		}
-		text, _ := json.Marshal(s) // it marshalled in count
-		if _, ok := s["properties"]; !ok || seen[string(text)] < 2 {
+		id := ids[0]
+		ids = ids[1:]
+		if _, ok := s["properties"]; !ok || count[id] < 2 {
 			return out, nil
 		}
-		name, ok := names[string(text)]
-		if !ok {
-			name = fmt.Sprintf("s%d", len(names))
-			names[string(text)] = name
+		name := fmt.Sprintf("s%d", id)
+		if _, ok := defs[name]; !ok {
 			defs[name] = out
 		}
 		return map[string]any{"$ref": "#/$defs/" + name}, nil
 	}
-	out, err := mapSubschemas(schema, share)
+	out, err := share(schema)
 	if err != nil || len(defs) == 0 {
 		return schema, err
 	}

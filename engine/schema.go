@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/json"
-	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -22,179 +21,122 @@ var (
 	// marshals a schema given as Go values on every compile, only to
 	// decode the bytes again, and json.Marshal of these bytes gives them
 	// back as they are. They hold only what OPA makes types of
-	// (typesOnly): it decodes and compiles the whole schema at every
+	// (typeJSON): it decodes and compiles the whole schema at every
 	// compile.
 	inputTypeSchemaJSON = typeSchemaJSON(inputTypeSchema)
 	dataTypeSchemaJSON  = typeSchemaJSON(dataTypeSchema)
 )
 
-// typeSchemaJSON is the schema schema returns, as JSON with only the
-// keywords OPA makes types of, made once.
+// typeSchemaJSON is the schema schema returns as typeJSON writes it, made
+// once.
 func typeSchemaJSON(schema func() (map[string]any, error)) func() (json.RawMessage, error) {
 	return sync.OnceValues(func() (json.RawMessage, error) {
 		s, err := schema()
 		if err != nil {
 			return nil, err
 		}
-		shared, err := shareRepeated(typesOnly(s).(map[string]any))
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(shared)
+		return typeJSON(s)
 	})
 }
 
-// typesOnly is schema with only the keywords OPA's type checker makes
-// types of: type, properties, items, anyOf and allOf (and $ref with the
-// definitions it may point into). The others (required,
+// typeJSON writes schema as JSON for OPA's type checker, with only the
+// keywords it makes types of (typeKeywords). The others (required,
 // additionalProperties, enum, const, …) only validate: an object with
 // properties is closed to the type checker whatever additionalProperties
-// says, and one without is open. OPA gives both forms the same types,
-// but compiles the validating keywords too, for nothing, at every
+// says, and one without is open. OPA gives both forms the same types, but
+// decodes and compiles the validating keywords too, for nothing, at every
 // compile. schema is not changed.
-func typesOnly(schema any) any {
-	switch s := schema.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(s))
-		for k, v := range s {
-			switch k {
-			case "type", "$ref":
-				out[k] = v
-			case "items", "anyOf", "allOf":
-				out[k] = typesOnly(v)
-			case "properties", "definitions", "$defs":
-				named, ok := v.(map[string]any)
-				if !ok {
-					out[k] = v
-					continue
-				}
-				kept := make(map[string]any, len(named))
-				for name, sub := range named {
-					kept[name] = typesOnly(sub)
-				}
-				out[k] = kept
-			}
-		}
-		return out
-	case []any:
-		out := make([]any, len(s))
-		for i, v := range s {
-			out[i] = typesOnly(v)
-		}
-		return out
-	}
-	return schema
+func typeJSON(schema map[string]any) (json.RawMessage, error) {
+	return appendTypeSchema(nil, schema)
 }
 
-// shareRepeated is schema (typesOnly's) with each object schema with
-// properties that appears more than once (the envelope's collector,
-// release and source, in every evidence kind) written once, under $defs,
-// and referred to ($ref) where it appears: OPA compiles each once and
-// makes one type of it, the type the schema written out gives, and the
-// schema is a fifth shorter. A schema with $ref or $defs already is left
-// as it is. schema is not changed.
-func shareRepeated(schema map[string]any) (map[string]any, error) {
-	if _, ok := schema["$defs"]; ok {
-		return schema, nil
+// typeKeywords are the keywords OPA's type checker reads (with $ref, the
+// definitions it may point into), in the order typeJSON writes them.
+var typeKeywords = [...]string{"type", "properties", "items", "anyOf", "allOf", "$ref", "definitions", "$defs"}
+
+// appendTypeSchema appends s, a schema, as typeJSON writes it.
+func appendTypeSchema(b []byte, s any) ([]byte, error) {
+	m, ok := s.(map[string]any)
+	if !ok {
+		return appendJSON(b, s)
 	}
-	// Number each distinct subschema: alike subschemas have alike
-	// keywords and, in place of their subschemas, alike numbers. ids
-	// holds the numbers in the order number meets the subschemas, each
-	// after those under it, as share meets them again.
-	numbers := map[string]int{}
-	var ids, count []int
-	hasRef := false
-	var number func(s map[string]any) (map[string]any, error)
-	number = func(s map[string]any) (map[string]any, error) {
-		_, ref := s["$ref"]
-		hasRef = hasRef || ref
-		shallow, err := mapSubschemas(s, number)
-		if err != nil {
-			return nil, err
-		}
-		text, err := json.Marshal(shallow)
-		if err != nil {
-			return nil, err
-		}
-		id, ok := numbers[string(text)]
+	b = append(b, '{')
+	sep := false
+	for _, k := range typeKeywords {
+		v, ok := m[k]
 		if !ok {
-			id = len(numbers)
-			numbers[string(text)] = id
-			count = append(count, 0)
+			continue
 		}
-		count[id]++
-		ids = append(ids, id)
-		return map[string]any{"": id}, nil
-	}
-	if _, err := number(schema); err != nil || hasRef {
-		return schema, err
-	}
-	defs := map[string]any{}
-	var share func(s map[string]any) (map[string]any, error)
-	share = func(s map[string]any) (map[string]any, error) {
-		out, err := mapSubschemas(s, share)
+		if sep {
+			b = append(b, ',')
+		}
+		sep = true
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, '"', ':')
+		var err error
+		switch k {
+		case "type", "$ref":
+			b, err = appendJSON(b, v)
+		case "items", "anyOf", "allOf":
+			b, err = appendTypeSchemas(b, v)
+		default: // schemas by name
+			b, err = appendNamedTypeSchemas(b, v)
+		}
 		if err != nil {
 			return nil, err
 		}
-		id := ids[0]
-		ids = ids[1:]
-		if _, ok := s["properties"]; !ok || count[id] < 2 {
-			return out, nil
-		}
-		name := fmt.Sprintf("s%d", id)
-		if _, ok := defs[name]; !ok {
-			defs[name] = out
-		}
-		return map[string]any{"$ref": "#/$defs/" + name}, nil
 	}
-	out, err := share(schema)
-	if err != nil || len(defs) == 0 {
-		return schema, err
-	}
-	out["$defs"] = defs
-	return out, nil
+	return append(b, '}'), nil
 }
 
-// mapSubschemas is a copy of s with each schema directly under it (in
-// properties, items, anyOf and allOf) replaced by what f returns for it,
-// f called in a fixed order; s is not changed.
-func mapSubschemas(s map[string]any, f func(map[string]any) (map[string]any, error)) (map[string]any, error) {
-	apply := func(v any) (any, error) {
-		if m, ok := v.(map[string]any); ok {
-			return f(m)
-		}
-		return v, nil
+// appendTypeSchemas appends v, a schema or a list of them.
+func appendTypeSchemas(b []byte, v any) ([]byte, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return appendTypeSchema(b, v)
 	}
-	out := maps.Clone(s)
-	for _, k := range [...]string{"properties", "items", "anyOf", "allOf"} {
-		var err error
-		switch v := s[k].(type) {
-		case map[string]any:
-			if k != "properties" {
-				out[k], err = apply(v)
-				break
-			}
-			props := make(map[string]any, len(v))
-			for _, name := range slices.Sorted(maps.Keys(v)) {
-				if props[name], err = apply(v[name]); err != nil {
-					break
-				}
-			}
-			out[k] = props
-		case []any:
-			list := make([]any, len(v))
-			for i, x := range v {
-				if list[i], err = apply(x); err != nil {
-					break
-				}
-			}
-			out[k] = list
+	b = append(b, '[')
+	for i, x := range list {
+		if i > 0 {
+			b = append(b, ',')
 		}
-		if err != nil {
+		var err error
+		if b, err = appendTypeSchema(b, x); err != nil {
 			return nil, err
 		}
 	}
-	return out, nil
+	return append(b, ']'), nil
+}
+
+// appendNamedTypeSchemas appends v, schemas by name (properties,
+// definitions), names in order.
+func appendNamedTypeSchemas(b []byte, v any) ([]byte, error) {
+	named, ok := v.(map[string]any)
+	if !ok {
+		return appendJSON(b, v)
+	}
+	b = append(b, '{')
+	for i, name := range slices.Sorted(maps.Keys(named)) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = appendJSON(b, name); err != nil {
+			return nil, err
+		}
+		b = append(b, ':')
+		if b, err = appendTypeSchema(b, named[name]); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSON appends v as JSON.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	j, err := json.Marshal(v)
+	return append(b, j...), err
 }
 
 // warmSchemas builds the schemas a load needs (each once per process) in

@@ -6,7 +6,7 @@ import (
 
 // OPA's recursion check searches the rule dependency graph afresh from
 // every rule, for a path back to it, with a new visited set each time: a
-// twentieth of what a load allocates. The type check, the stage after it,
+// sixteenth of what a load allocates. The type check, the stage after it,
 // sorts the same graph, and that sort fails exactly when the graph has a
 // cycle, that is when the recursion check has a path to report; it keeps
 // its result, which the type check then reads.

@@ -180,17 +180,16 @@ func load(ctx context.Context, set *policyset.Set, opts Options) (*Engine, error
 		}
 	}
 	ss.Put(DataSchemaRef, dsJSON)
-	compiler := ast.NewCompiler().
-		WithStrict(true).
-		WithCapabilities(capabilities()).
-		WithSchemas(ss).
-		WithUseTypeCheckAnnotations(true).
-		WithStageAfterID(ast.StageResolveRefs, ast.CompilerStageDefinition{
-			Name: "UnshareImportTerms", MetricName: "compile_stage_unshare_import_terms", Stage: unshareImportTerms,
-		})
-	compiler, hider := withModuleHider(compiler)
-	compiler.Compile(modules)
-	hider.showModules(compiler)
+	compiler := compileModules(func() *ast.Compiler {
+		return ast.NewCompiler().
+			WithStrict(true).
+			WithCapabilities(capabilities()).
+			WithSchemas(ss).
+			WithUseTypeCheckAnnotations(true).
+			WithStageAfterID(ast.StageResolveRefs, ast.CompilerStageDefinition{
+				Name: "UnshareImportTerms", MetricName: "compile_stage_unshare_import_terms", Stage: unshareImportTerms,
+			})
+	}, withoutComments(modules))
 	if compiler.Failed() {
 		return nil, &PolicyError{Errors: compiler.Errors}
 	}

@@ -26,41 +26,19 @@ type RuleRead struct {
 func (e *Engine) DataReads() []RuleRead {
 	e.readsOnce.Do(func() {
 		c := e.compiler
-		aliases := map[string]ast.Ref{}
-		// heads are the first terms of the aliases' refs: a ref whose
-		// first term is none of them has no prefix among the aliases, and
-		// resolve need not print each of its prefixes to find that out.
-		heads := map[ast.Var]bool{}
+		f := newReadFinder()
 		for _, name := range sortedModuleNames(c) {
 			ast.WalkRules(c.Modules[name], func(r *ast.Rule) bool {
 				if target, ok := alias(c, r); ok {
-					ref := r.Ref()
-					aliases[ref.String()] = target
-					if v, ok := ref[0].Value.(ast.Var); ok {
-						heads[v] = true
-					}
+					f.addAlias(r.Ref(), target)
 				}
 				return false
 			})
 		}
-		resolve := func(ref ast.Ref) ast.Ref {
-			if len(ref) == 0 {
-				return ref
-			}
-			if v, ok := ref[0].Value.(ast.Var); !ok || !heads[v] {
-				return ref
-			}
-			for i := len(ref); i > 1; i-- {
-				if target, ok := aliases[ref[:i].String()]; ok {
-					return target.Concat(ref[i:])
-				}
-			}
-			return ref
-		}
 		for _, name := range sortedModuleNames(c) {
 			ast.WalkRules(c.Modules[name], func(r *ast.Rule) bool {
 				if _, ok := alias(c, r); !ok {
-					if paths := dataRead(r, resolve); len(paths) > 0 {
+					if paths := f.read(r); len(paths) > 0 {
 						e.reads = append(e.reads, RuleRead{Rule: r, Paths: paths})
 					}
 				}
@@ -98,112 +76,167 @@ func alias(c *ast.Compiler, r *ast.Rule) (ast.Ref, bool) {
 
 var objectGet = ast.ObjectGet.Ref()
 
-// dataRead lists the data paths (under data) that r reads: the constant
-// prefix of each data ref, through aliases, and of object.get's path.
-func dataRead(r *ast.Rule, resolve func(ast.Ref) ast.Ref) [][]string {
-	var out [][]string
-	add := func(ref ast.Ref, more ...*ast.Term) {
-		ref = resolve(ref)
-		if !ref.HasPrefix(ast.DefaultRootRef) {
-			return
-		}
-		var p []string
-	terms:
-		for _, ts := range [2][]*ast.Term{ref[1:], more} {
-			for _, t := range ts {
-				s, ok := t.Value.(ast.String)
-				if !ok {
-					break terms
-				}
-				if p == nil {
-					p = make([]string, 0, len(ref)-1+len(more))
-				}
-				p = append(p, string(s))
-			}
-		}
-		out = append(out, p)
+// readFinder finds the data paths rules read (read), one rule after
+// another: its map, visitor and buffer serve every rule, cleared in
+// between, instead of being made again for each.
+type readFinder struct {
+	// aliases are the data refs the aliases name, by the alias's ref as
+	// text; heads are the first terms of the aliases' refs: a ref whose
+	// first term is none of them has no prefix among the aliases, and
+	// resolve need not write out each of its prefixes to find that out.
+	aliases map[string]ast.Ref
+	heads   map[ast.Var]bool
+	// key holds a ref prefix as text, for looking it up in aliases.
+	key []byte
+	// bound and out are the rule being read's: its generated variables
+	// bound to a ref, and the paths it reads.
+	bound map[ast.Var]ast.Ref
+	out   [][]string
+	vis   *ast.GenericVisitor
+}
+
+func newReadFinder() *readFinder {
+	f := &readFinder{aliases: map[string]ast.Ref{}, heads: map[ast.Var]bool{}, bound: map[ast.Var]ast.Ref{}}
+	f.vis = ast.NewGenericVisitor(f.visit)
+	return f
+}
+
+// addAlias records that the rule at ref names the data at target.
+func (f *readFinder) addAlias(ref, target ast.Ref) {
+	f.key, _ = ref.AppendText(f.key[:0])
+	f.aliases[string(f.key)] = target
+	if v, ok := ref[0].Value.(ast.Var); ok {
+		f.heads[v] = true
 	}
+}
+
+// resolve is ref with its longest prefix that is an alias replaced by the
+// data ref the alias names.
+func (f *readFinder) resolve(ref ast.Ref) ast.Ref {
+	if len(ref) == 0 {
+		return ref
+	}
+	if v, ok := ref[0].Value.(ast.Var); !ok || !f.heads[v] {
+		return ref
+	}
+	for i := len(ref); i > 1; i-- {
+		f.key, _ = ref[:i].AppendText(f.key[:0])
+		if target, ok := f.aliases[string(f.key)]; ok {
+			return target.Concat(ref[i:])
+		}
+	}
+	return ref
+}
+
+// read lists the data paths (under data) that r reads: the constant
+// prefix of each data ref, through aliases, and of object.get's path.
+func (f *readFinder) read(r *ast.Rule) [][]string {
+	f.out = nil
 	// The compiler moves a call's ref arguments into generated variables
 	// (__local1__ = data.x; object.get(__local1__, ...)): a ref bound so
 	// is read where its variable is used.
-	var bound map[ast.Var]ast.Ref // made when the first is bound
+	clear(f.bound)
 	ast.WalkExprs(r, func(e *ast.Expr) bool {
 		if e.IsEquality() && len(e.With) == 0 {
 			ts := e.Terms.([]*ast.Term)
 			v, ok := ts[1].Value.(ast.Var)
 			ref, isRef := ts[2].Value.(ast.Ref)
 			if ok && isRef && v.IsGenerated() {
-				if bound == nil {
-					bound = map[ast.Var]ast.Ref{}
-				}
-				bound[v] = ref
+				f.bound[v] = ref
 			}
 		}
 		return false
 	})
-	var vis *ast.GenericVisitor
-	// get reads object.get(x, path, default) as a read of x's path.
-	get := func(op *ast.Term, args []*ast.Term) bool {
-		ref, ok := op.Value.(ast.Ref)
-		if !ok || !ref.Equal(objectGet) || len(args) < 3 {
-			return false
-		}
-		var x ast.Ref
-		switch a := args[0].Value.(type) {
-		case ast.Ref:
-			x = a
-		case ast.Var:
-			if x, ok = bound[a]; !ok {
-				return false
-			}
-		default:
-			return false
-		}
-		var path []*ast.Term
-		switch p := args[1].Value.(type) {
-		case *ast.Array:
-			for i := range p.Len() {
-				path = append(path, p.Elem(i))
-			}
-		case ast.String:
-			path = []*ast.Term{args[1]}
-		}
-		add(x, path...)
-		for _, a := range args[1:] {
-			vis.Walk(a)
-		}
-		return true
+	f.vis.Walk(r)
+	return f.out
+}
+
+// add records a read of ref, followed by the terms more (object.get's
+// path): its constant prefix, when it is under data.
+func (f *readFinder) add(ref ast.Ref, more ...*ast.Term) {
+	ref = f.resolve(ref)
+	if !ref.HasPrefix(ast.DefaultRootRef) {
+		return
 	}
-	vis = ast.NewGenericVisitor(func(x any) bool {
-		switch x := x.(type) {
-		case *ast.Expr:
-			if x.IsEquality() && len(x.With) == 0 {
-				if v, ok := x.Terms.([]*ast.Term)[1].Value.(ast.Var); ok && bound[v] != nil {
-					return true // read where v is used
-				}
+	var p []string
+terms:
+	for _, ts := range [2][]*ast.Term{ref[1:], more} {
+		for _, t := range ts {
+			s, ok := t.Value.(ast.String)
+			if !ok {
+				break terms
 			}
-			if x.IsCall() {
-				ts := x.Terms.([]*ast.Term)
-				if get(ts[0], ts[1:]) {
-					for _, w := range x.With {
-						vis.Walk(w)
-					}
-					return true
-				}
+			if p == nil {
+				p = make([]string, 0, len(ref)-1+len(more))
 			}
-		case ast.Call:
-			return get(x[0], x[1:])
-		case ast.Var:
-			if ref, ok := bound[x]; ok {
-				add(ref)
-			}
-		case ast.Ref:
-			add(x)
+			p = append(p, string(s))
 		}
+	}
+	f.out = append(f.out, p)
+}
+
+// get reads object.get(x, path, default) as a read of x's path.
+func (f *readFinder) get(op *ast.Term, args []*ast.Term) bool {
+	ref, ok := op.Value.(ast.Ref)
+	if !ok || !ref.Equal(objectGet) || len(args) < 3 {
 		return false
-	})
-	vis.Walk(r)
-	return out
+	}
+	var x ast.Ref
+	switch a := args[0].Value.(type) {
+	case ast.Ref:
+		x = a
+	case ast.Var:
+		if x, ok = f.bound[a]; !ok {
+			return false
+		}
+	default:
+		return false
+	}
+	var path []*ast.Term
+	switch p := args[1].Value.(type) {
+	case *ast.Array:
+		for i := range p.Len() {
+			path = append(path, p.Elem(i))
+		}
+	case ast.String:
+		path = []*ast.Term{args[1]}
+	}
+	f.add(x, path...)
+	for _, a := range args[1:] {
+		f.vis.Walk(a)
+	}
+	return true
+}
+
+// visit is the visitor's step: it records the reads at x and says
+// whether what is under x is read already.
+func (f *readFinder) visit(x any) bool {
+	switch x := x.(type) {
+	case *ast.Expr:
+		if x.IsEquality() && len(x.With) == 0 {
+			if v, ok := x.Terms.([]*ast.Term)[1].Value.(ast.Var); ok && f.bound[v] != nil {
+				return true // read where v is used
+			}
+		}
+		if x.IsCall() {
+			ts := x.Terms.([]*ast.Term)
+			if f.get(ts[0], ts[1:]) {
+				for _, w := range x.With {
+					f.vis.Walk(w)
+				}
+				return true
+			}
+		}
+	case ast.Call:
+		return f.get(x[0], x[1:])
+	case ast.Var:
+		if ref, ok := f.bound[x]; ok {
+			f.add(ref)
+		}
+	case ast.Ref:
+		f.add(x)
+	}
+	return false
 }
 
 // location names where r is written: file:row, or its ref.

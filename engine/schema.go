@@ -2,6 +2,8 @@ package engine
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/localizevideos/shipgate/policyset"
@@ -18,20 +20,123 @@ var (
 	// The compiler is given the two as JSON, marshalled once: OPA
 	// marshals a schema given as Go values on every compile, only to
 	// decode the bytes again, and json.Marshal of these bytes gives them
-	// back as they are.
+	// back as they are. They hold only what OPA makes types of
+	// (typeJSON): it decodes and compiles the whole schema at every
+	// compile.
 	inputTypeSchemaJSON = typeSchemaJSON(inputTypeSchema)
 	dataTypeSchemaJSON  = typeSchemaJSON(dataTypeSchema)
 )
 
-// typeSchemaJSON is the schema schema returns, as JSON, made once.
+// typeSchemaJSON is the schema schema returns as typeJSON writes it, made
+// once.
 func typeSchemaJSON(schema func() (map[string]any, error)) func() (json.RawMessage, error) {
 	return sync.OnceValues(func() (json.RawMessage, error) {
 		s, err := schema()
 		if err != nil {
 			return nil, err
 		}
-		return json.Marshal(s)
+		return typeJSON(s)
 	})
+}
+
+// typeJSON writes schema as JSON for OPA's type checker, with only the
+// keywords it makes types of (typeKeywords). The others (required,
+// additionalProperties, enum, const, …) only validate: an object with
+// properties is closed to the type checker whatever additionalProperties
+// says, and one without is open. OPA gives both forms the same types, but
+// decodes and compiles the validating keywords too, for nothing, at every
+// compile. schema is not changed.
+func typeJSON(schema map[string]any) (json.RawMessage, error) {
+	return appendTypeSchema(nil, schema)
+}
+
+// typeKeywords are the keywords OPA's type checker reads (with $ref, the
+// definitions it may point into), in the order typeJSON writes them.
+var typeKeywords = [...]string{"type", "properties", "items", "anyOf", "allOf", "$ref", "definitions", "$defs"}
+
+// appendTypeSchema appends s, a schema, as typeJSON writes it.
+func appendTypeSchema(b []byte, s any) ([]byte, error) {
+	m, ok := s.(map[string]any)
+	if !ok {
+		return appendJSON(b, s)
+	}
+	b = append(b, '{')
+	sep := false
+	for _, k := range typeKeywords {
+		v, ok := m[k]
+		if !ok {
+			continue
+		}
+		if sep {
+			b = append(b, ',')
+		}
+		sep = true
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, '"', ':')
+		var err error
+		switch k {
+		case "type", "$ref":
+			b, err = appendJSON(b, v)
+		case "items", "anyOf", "allOf":
+			b, err = appendTypeSchemas(b, v)
+		default: // schemas by name
+			b, err = appendNamedTypeSchemas(b, v)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendTypeSchemas appends v, a schema or a list of them.
+func appendTypeSchemas(b []byte, v any) ([]byte, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return appendTypeSchema(b, v)
+	}
+	b = append(b, '[')
+	for i, x := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = appendTypeSchema(b, x); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, ']'), nil
+}
+
+// appendNamedTypeSchemas appends v, schemas by name (properties,
+// definitions), names in order.
+func appendNamedTypeSchemas(b []byte, v any) ([]byte, error) {
+	named, ok := v.(map[string]any)
+	if !ok {
+		return appendJSON(b, v)
+	}
+	b = append(b, '{')
+	for i, name := range slices.Sorted(maps.Keys(named)) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = appendJSON(b, name); err != nil {
+			return nil, err
+		}
+		b = append(b, ':')
+		if b, err = appendTypeSchema(b, named[name]); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSON appends v as JSON.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	j, err := json.Marshal(v)
+	return append(b, j...), err
 }
 
 // warmSchemas builds the schemas a load needs (each once per process) in

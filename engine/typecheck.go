@@ -50,11 +50,13 @@ func (h *moduleHider) showModules(c *ast.Compiler) *ast.Error {
 }
 
 // withModuleHider adds hideModules and showModules around the type check
-// of c; call showModules once Compile returns.
-func withModuleHider(c *ast.Compiler) (*ast.Compiler, *moduleHider) {
+// of c: hideModules after the stage after (one that runs: the recursion
+// check, or the stage before it when that is skipped), showModules after
+// the type check. Call showModules once Compile returns.
+func withModuleHider(c *ast.Compiler, after ast.StageID) (*ast.Compiler, *moduleHider) {
 	h := &moduleHider{}
 	return c.
-		WithStageAfterID(ast.StageCheckRecursion, ast.CompilerStageDefinition{
+		WithStageAfterID(after, ast.CompilerStageDefinition{
 			Name: "HideModulesFromTypeCheck", MetricName: "compile_stage_hide_modules", Stage: h.hideModules,
 		}).
 		WithStageAfterID(ast.StageCheckTypes, ast.CompilerStageDefinition{

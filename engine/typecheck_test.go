@@ -42,7 +42,7 @@ y := concat(",", 1)
 				c := ast.NewCompiler().WithCapabilities(Capabilities())
 				var h *moduleHider
 				if hide {
-					c, h = withModuleHider(c)
+					c, h = withModuleHider(c, ast.StageCheckRecursion)
 				}
 				c.Compile(mods)
 				if h != nil {

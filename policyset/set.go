@@ -108,6 +108,7 @@ func dirSet(fsys fs.FS, tests bool) (*Set, *DataFile, error) {
 	l := loader.NewFileLoader().
 		WithFS(fsys).
 		WithRegoVersion(ast.RegoV1).
+		WithCapabilities(parseCapabilities()).
 		WithProcessAnnotation(true)
 	var res *loader.Result
 	var err error
@@ -131,6 +132,14 @@ func dirSet(fsys fs.FS, tests bool) (*Set, *DataFile, error) {
 	}
 	return set, own, nil
 }
+
+// parseCapabilities are the capabilities the parser assumes for Rego v1
+// when given none, made once for every module of every load instead of
+// for each: the parser reads their features and keywords, and changes
+// nothing.
+var parseCapabilities = sync.OnceValue(func() *ast.Capabilities {
+	return ast.CapabilitiesForThisVersion(ast.CapabilitiesRegoVersion(ast.RegoV1))
+})
 
 // bundleSet is a verified bundle's policy set, named as the directory it
 // was built from, so both have the same revision.

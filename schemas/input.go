@@ -224,7 +224,7 @@ func (r resolver) lookup(file, ref string) (string, map[string]any, error) {
 		if tok == "" {
 			continue
 		}
-		tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+		tok = pointerToken.Replace(tok)
 		m, ok := cur.(map[string]any)
 		if !ok {
 			return "", nil, fmt.Errorf("schema %s: $ref %q: not found", file, ref)
@@ -239,6 +239,10 @@ func (r resolver) lookup(file, ref string) (string, map[string]any, error) {
 	}
 	return tfile, target, nil
 }
+
+// pointerToken unescapes a JSON pointer's token (RFC 6901); made once, not
+// for each token.
+var pointerToken = strings.NewReplacer("~1", "/", "~0", "~")
 
 // deepCopy copies decoded JSON so that callers of InputSchema can modify the
 // result without sharing state between kinds.

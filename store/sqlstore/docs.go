@@ -140,6 +140,40 @@ func (db *DB) ReleaseReads(ctx context.Context, releaseID string) (store.Release
 	return db.releaseReads(ctx, releaseID, true)
 }
 
+// readsQuery names one text of releaseReads' query: with the open
+// violations or not, with the entries' bodies or not.
+type readsQuery struct{ open, body bool }
+
+// releaseQueries are releaseReads' query texts, made once.
+var releaseQueries = func() map[readsQuery]string {
+	m := map[readsQuery]string{}
+	for _, open := range []bool{false, true} {
+		for _, body := range []bool{false, true} {
+			m[readsQuery{open, body}] = releaseQuery(open, body)
+		}
+	}
+	return m
+}()
+
+// releaseQuery is releaseReads' query, with the part reading the open
+// violations when open is set, and the entries' bodies when body is.
+func releaseQuery(open, body bool) string {
+	evCols := store.EvidenceTable.Prefixed("ev")
+	nulls := func(n int) string { return strings.Repeat(", NULL", n) }
+	nEv, nV := len(store.EvidenceTable.Cols), len(store.ViolationsTable.Cols)
+	from, ev, nBody := " FROM evidence ev", evCols, 0
+	if body {
+		from, ev, nBody = " FROM evidence ev JOIN entries en ON en.seq = ev.seq", evCols+", en.body", 1
+	}
+	var q string
+	if open {
+		q = "SELECT " + strconv.Itoa(partOpen) + nulls(nEv+nBody) + ", " + store.ViolationsTable.Prefixed("v") +
+			", ROW_NUMBER() OVER (ORDER BY v.due, v.id) FROM violations v" + openWhere + " UNION ALL "
+	}
+	return q + "SELECT " + strconv.Itoa(partEvidence) + ", " + ev + nulls(nV+1) + from + releaseWhere +
+		" UNION ALL SELECT " + strconv.Itoa(partDeploys) + ", " + ev + nulls(nV+1) + from + deploysWhere
+}
+
 // releaseReads reads what ReleaseReads does, the open violations only when
 // open is set. Its rows are the part (partOpen …), the evidence table's
 // columns (and the entry's body when the cache lacks a document), the
@@ -150,22 +184,8 @@ func (db *DB) releaseReads(ctx context.Context, releaseID string, open bool) (st
 	if releaseID == "" {
 		return store.ReleaseReads{}, fmt.Errorf("evidence of a release: no release id")
 	}
-	evCols := store.EvidenceTable.Prefixed("ev")
-	nulls := func(n int) string { return strings.Repeat(", NULL", n) }
-	nEv, nV := len(store.EvidenceTable.Cols), len(store.ViolationsTable.Cols)
-	query := func(body bool) string {
-		from, ev, nBody := " FROM evidence ev", evCols, 0
-		if body {
-			from, ev, nBody = " FROM evidence ev JOIN entries en ON en.seq = ev.seq", evCols+", en.body", 1
-		}
-		var q string
-		if open {
-			q = "SELECT " + strconv.Itoa(partOpen) + nulls(nEv+nBody) + ", " + store.ViolationsTable.Prefixed("v") +
-				", ROW_NUMBER() OVER (ORDER BY v.due, v.id) FROM violations v" + openWhere + " UNION ALL "
-		}
-		return q + "SELECT " + strconv.Itoa(partEvidence) + ", " + ev + nulls(nV+1) + from + releaseWhere +
-			" UNION ALL SELECT " + strconv.Itoa(partDeploys) + ", " + ev + nulls(nV+1) + from + deploysWhere
-	}
+	nEv := len(store.EvidenceTable.Cols)
+	query := func(body bool) string { return releaseQueries[readsQuery{open, body}] }
 	args := []any{releaseID}
 	if open {
 		args = append(args, store.StatusOpen)

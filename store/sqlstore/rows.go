@@ -118,8 +118,16 @@ func assign(dst, src any) error {
 	case sql.Scanner:
 		return d.Scan(src)
 	case *string:
+		if v, ok := src.(string); ok {
+			*d = v
+			return nil
+		}
 		return notNull(d, src)
 	case *int64:
+		if v, ok := src.(int64); ok {
+			*d = v
+			return nil
+		}
 		return notNull(d, src)
 	case *[]byte:
 		if b, ok := src.([]byte); ok || src == nil {

@@ -11,9 +11,7 @@ import (
 )
 
 // A write after the server ended every session of the handle (a restart,
-// a proxy closing idle connections) is recorded on a new connection: the
-// committer keeps its connection from one batch to the next, and a broken
-// one is replaced.
+// a proxy closing idle connections) is recorded on a new connection.
 func TestWriteAfterSessionsEnded(t *testing.T) {
 	ctx := context.Background()
 	url := newDatabase(t)

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -49,12 +48,6 @@ type group struct {
 	quit   chan struct{}
 	exited chan struct{}
 	once   sync.Once
-	// conn is the connection the committer writes on, kept from one batch
-	// to the next (nil before the first): a batch never waits for one
-	// behind the reads, as it did on a pool of a few connections busy
-	// with the reads of the decisions it was to record. Only the
-	// committer's goroutine uses it.
-	conn *sql.Conn
 }
 
 func newGroup(db *DB) *group {
@@ -92,7 +85,6 @@ func (g *group) stop() {
 
 func (g *group) loop() {
 	defer close(g.exited)
-	defer g.drop()
 	var next *request
 	for {
 		r := next
@@ -149,66 +141,38 @@ func (db *DB) commit(batch []*request) {
 	}
 }
 
-// begin begins a transaction on the committer's connection. Beginning
-// changes nothing, so when it fails (the connection broke: the database
-// restarted, or a proxy closed it while idle) it is tried once more on a
-// new connection.
-func (g *group) begin(ctx context.Context) (*sql.Tx, error) {
-	for retried := false; ; retried = true {
-		if g.conn == nil {
-			c, err := g.db.sql.Conn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			g.conn = c
-		}
-		stx, err := g.conn.BeginTx(ctx, nil)
-		if err == nil || retried {
-			return stx, err
-		}
-		g.drop()
-	}
-}
-
-// drop gives the committer's connection back to the pool.
-func (g *group) drop() {
-	if g.conn != nil {
-		g.conn.Close()
-		g.conn = nil
-	}
-}
-
 // inTx runs fn in one write transaction holding the write lock, and
 // commits unless fn fails; before fn, it reads the head and the keys of
 // the decisions batch records (tx.loadHead). The lock comes first: the
 // head is read after the previous writer committed, and nothing else is
 // locked before it, so writers cannot deadlock.
 func (db *DB) inTx(ctx context.Context, batch []*request, fn func(*tx) error) error {
-	stx, err := db.group.begin(ctx)
+	stx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		// Beginning changes nothing: a connection that broke while idle
+		// in the pool (the server restarted, a proxy closed it) fails it,
+		// and is not given again.
+		stx, err = db.sql.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return fmt.Errorf("ledger %s: begin: %w", db.name, err)
-	}
-	// A transaction that failed leaves its connection to the pool, which
-	// checks it, rather than to the next batch.
-	abort := func(err error) error {
-		stx.Rollback()
-		db.group.drop()
-		return err
 	}
 	t := &tx{Tx: stx, db: db, ctx: ctx, held: map[string]bool{}}
 	if db.d.Lock != "" {
 		if _, err := stx.ExecContext(ctx, db.d.Lock); err != nil {
-			return abort(fmt.Errorf("ledger %s: lock: %w", db.name, err))
+			stx.Rollback()
+			return fmt.Errorf("ledger %s: lock: %w", db.name, err)
 		}
 	}
 	if err := t.loadHead(batch); err != nil {
-		return abort(err)
+		stx.Rollback()
+		return err
 	}
 	if err := fn(t); err != nil {
-		return abort(err)
+		stx.Rollback()
+		return err
 	}
 	if err := stx.Commit(); err != nil {
-		db.group.drop()
 		return fmt.Errorf("ledger %s: commit: %w", db.name, err)
 	}
 	if t.headBody != nil {

@@ -218,6 +218,7 @@ type prefetched struct {
 	services map[string]bool
 	deploys  []store.Evidence
 	open     []store.Violation
+	openRead bool
 }
 
 // serviceReads is what was read of one service before a sweep of it: its
@@ -230,13 +231,14 @@ type serviceReads struct {
 	open                []store.Violation
 }
 
-// of returns what was read of service: its Deploys and open violations
-// when a recorded Plan of the release names it, nothing otherwise.
+// of returns what was read of service: its Deploys, and its open
+// violations if they were read, when a recorded Plan of the release names
+// it; nothing otherwise.
 func (p prefetched) of(service string) serviceReads {
 	if !p.services[service] {
 		return serviceReads{}
 	}
-	r := serviceReads{deploys: true, violations: true}
+	r := serviceReads{deploys: true, violations: p.openRead}
 	for _, d := range p.deploys {
 		if d.Service == service {
 			r.deployDocs = append(r.deployDocs, d)
@@ -255,7 +257,8 @@ func (p prefetched) of(service string) serviceReads {
 // ledger copy of the Validator remembers what it decoded, so each stored
 // document is validated once per Validator, not once per decision.) A
 // store that can (releaseReader) reads with it, in the same query, the
-// Deploys a sweep of the release's service reads and its open violations.
+// Deploys a sweep of the release's service reads, and its open violations
+// where the store folds them in.
 func (g *Gate) recorded(ctx context.Context, releaseID string) ([]*evidence.Document, prefetched, error) {
 	var pre prefetched
 	if g.Store == nil || releaseID == "" {
@@ -266,7 +269,7 @@ func (g *Gate) recorded(ctx context.Context, releaseID string) ([]*evidence.Docu
 	if rr, ok := g.Store.(releaseReader); ok {
 		var r store.ReleaseReads
 		r, err = rr.ReleaseReads(ctx, releaseID)
-		stored, pre.deploys, pre.open = r.Evidence, r.Deploys, r.Open
+		stored, pre.deploys, pre.open, pre.openRead = r.Evidence, r.Deploys, r.Open, r.OpenRead
 		pre.services = map[string]bool{}
 		for _, s := range stored {
 			if s.Kind == "Plan" {

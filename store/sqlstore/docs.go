@@ -134,10 +134,11 @@ func (db *DB) EvidenceAndDeploys(ctx context.Context, releaseID string) (ev, dep
 	return r.Evidence, r.Deploys, err
 }
 
-// ReleaseReads returns in one query (one round trip) what a decision reads
-// of the ledger before it knows its release's service (store.ReleaseReads).
+// ReleaseReads returns what a decision reads of the ledger before it knows
+// its release's service (store.ReleaseReads), in one query: with the open
+// violations where the dialect folds them in (Dialect.FoldReads).
 func (db *DB) ReleaseReads(ctx context.Context, releaseID string) (store.ReleaseReads, error) {
-	return db.releaseReads(ctx, releaseID, true)
+	return db.releaseReads(ctx, releaseID, db.d.FoldReads)
 }
 
 // readsQuery names one text of releaseReads' query: with the open
@@ -165,13 +166,14 @@ func releaseQuery(open, body bool) string {
 	if body {
 		from, ev, nBody = " FROM evidence ev JOIN entries en ON en.seq = ev.seq", evCols+", en.body", 1
 	}
-	var q string
+	var q, pad string
 	if open {
 		q = "SELECT " + strconv.Itoa(partOpen) + nulls(nEv+nBody) + ", " + store.ViolationsTable.Prefixed("v") +
 			", ROW_NUMBER() OVER (ORDER BY v.due, v.id) FROM violations v" + openWhere + " UNION ALL "
+		pad = nulls(nV + 1)
 	}
-	return q + "SELECT " + strconv.Itoa(partEvidence) + ", " + ev + nulls(nV+1) + from + releaseWhere +
-		" UNION ALL SELECT " + strconv.Itoa(partDeploys) + ", " + ev + nulls(nV+1) + from + deploysWhere
+	return q + "SELECT " + strconv.Itoa(partEvidence) + ", " + ev + pad + from + releaseWhere +
+		" UNION ALL SELECT " + strconv.Itoa(partDeploys) + ", " + ev + pad + from + deploysWhere
 }
 
 // releaseReads reads what ReleaseReads does, the open violations only when
@@ -190,9 +192,13 @@ func (db *DB) releaseReads(ctx context.Context, releaseID string, open bool) (st
 	if open {
 		args = append(args, store.StatusOpen)
 	}
-	r, cached, err := db.readParts(ctx, query(false), nEv, args)
+	nV := 0
+	if open {
+		nV = len(store.ViolationsTable.Cols)
+	}
+	r, cached, err := db.readParts(ctx, query(false), nEv, nV, args)
 	if err == nil && !cached {
-		r, _, err = db.readParts(ctx, query(true), nEv+1, args)
+		r, _, err = db.readParts(ctx, query(true), nEv+1, nV, args)
 		for _, e := range r.Evidence {
 			db.docs.add(e)
 		}
@@ -203,6 +209,7 @@ func (db *DB) releaseReads(ctx context.Context, releaseID string, open bool) (st
 	if err != nil {
 		return store.ReleaseReads{}, fmt.Errorf("evidence of %s: %w", releaseID, err)
 	}
+	r.OpenRead = open
 	bySeq := func(a, b store.Evidence) int { return cmp.Compare(a.Seq, b.Seq) }
 	slices.SortFunc(r.Evidence, bySeq)
 	slices.SortFunc(r.Deploys, bySeq)
@@ -210,18 +217,22 @@ func (db *DB) releaseReads(ctx context.Context, releaseID string, open bool) (st
 }
 
 // readParts runs query, one of releaseReads', whose rows hold nEv evidence
-// columns (with the body when nEv is one more than the table's), and
-// reports whether the cache held every document (it is not asked when the
-// body is read: cached is then true).
-func (db *DB) readParts(ctx context.Context, query string, nEv int, args []any) (r store.ReleaseReads, cached bool, err error) {
+// columns (with the body when nEv is one more than the table's), then,
+// unless nV is 0, nV violation columns and the rank; it reports whether
+// the cache held every document (it is not asked when the body is read:
+// cached is then true).
+func (db *DB) readParts(ctx context.Context, query string, nEv, nV int, args []any) (r store.ReleaseReads, cached bool, err error) {
 	body := nEv > len(store.EvidenceTable.Cols)
-	nV := len(store.ViolationsTable.Cols)
 	type ranked struct {
 		v    store.Violation
 		rank int64
 	}
 	var open []ranked
-	vals := make([]any, 1+nEv+nV+1)
+	n := 1 + nEv
+	if nV > 0 {
+		n += nV + 1
+	}
+	vals := make([]any, n)
 	dest := make([]any, len(vals))
 	for i := range vals {
 		dest[i] = &vals[i]
@@ -236,7 +247,7 @@ func (db *DB) readParts(ctx context.Context, query string, nEv int, args []any) 
 		if err := assign(&part, vals[0]); err != nil {
 			return err
 		}
-		if part == partOpen {
+		if part == partOpen && nV > 0 {
 			var rank int64
 			v, err := db.scanViolation(values(vals[1+nEv : 1+nEv+nV]))
 			if err == nil {

@@ -303,11 +303,11 @@ func testEvidenceAndDeploys(t *testing.T, open func(t *testing.T) Store) {
 	}
 }
 
-// A store that reads a release's evidence, its services' Deploys and their
-// open violations in one query (ReleaseReads) reads what Evidence,
-// ServiceEvidence and Violations read: of each service a Plan of the
-// release names, and no other, the open violations of every release, by
-// due date then id.
+// A store that reads a release's evidence, its services' Deploys and
+// (OpenRead) their open violations in one query (ReleaseReads) reads what
+// Evidence, ServiceEvidence and Violations read: of each service a Plan of
+// the release names, and no other, the open violations of every release,
+// by due date then id.
 func testReleaseReads(t *testing.T, open func(t *testing.T) Store) {
 	ctx := context.Background()
 	s := open(t)
@@ -376,7 +376,11 @@ func testReleaseReads(t *testing.T, open func(t *testing.T) Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := store.ReleaseReads{Evidence: wantEv, Deploys: wantDeploys, Open: wantOpen}
+		// A store may leave the open violations to a query of their own.
+		want := store.ReleaseReads{Evidence: wantEv, Deploys: wantDeploys}
+		if got.OpenRead {
+			want.Open, want.OpenRead = wantOpen, true
+		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("ReleaseReads(lv-2) (-want +got):\n%s", diff)
 		}

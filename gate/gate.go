@@ -151,10 +151,14 @@ func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error
 	}
 	// A deploy of the service that skipped its smoke tests is found here
 	// too, not only when someone runs the sweep: its violation is then
-	// among those the policies see.
+	// among those the policies see. The sweep also says what the
+	// service's open violations are, when what was read of them still
+	// holds after it.
+	var after swept
 	if g.Store != nil {
-		deploys, read := pre.of(rel.Service)
-		if _, err := g.sweep(ctx, SweepRequest{Service: rel.Service, Actor: req.Actor, Now: req.Now}, deploys, read); err != nil {
+		var err error
+		after, err = g.sweep(ctx, SweepRequest{Service: rel.Service, Actor: req.Actor, Now: req.Now}, pre.of(rel.Service))
+		if err != nil {
 			var re *RecordError
 			if !errors.As(err, &re) {
 				re = &RecordError{Err: err}
@@ -162,7 +166,7 @@ func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error
 			return g.denied(req, engine.ReasonStore, engine.RuleEngineFault, err.Error(), "make the ledger readable and writable"), re
 		}
 	}
-	open, err := g.openViolations(ctx, rel.Service)
+	open, err := g.openViolations(ctx, rel.Service, after.serviceReads)
 	if err != nil {
 		return g.denied(req, engine.ReasonStore, engine.RuleEngineFault, err.Error(), "make the ledger readable"), &RecordError{Err: err}
 	}
@@ -200,40 +204,61 @@ func (g *Gate) load(paths []string) ([]*evidence.Document, error) {
 	return g.Validator.LoadPaths(paths)
 }
 
-// deployReader is a Store that reads a release's evidence and the Deploys
-// of the services its Plans name in one query (package sqlstore's).
-type deployReader interface {
-	EvidenceAndDeploys(ctx context.Context, releaseID string) (ev, deploys []store.Evidence, err error)
+// releaseReader is a Store that reads a release's evidence, and the
+// Deploys and open violations of the services its Plans name, in one query
+// (package sqlstore's).
+type releaseReader interface {
+	ReleaseReads(ctx context.Context, releaseID string) (store.ReleaseReads, error)
 }
 
-// prefetched are the Deploy documents read with a release's evidence: those
-// of every service a recorded Plan of the release names.
+// prefetched are the Deploy documents and the open violations read with a
+// release's evidence: those of every service a recorded Plan of the
+// release names.
 type prefetched struct {
 	services map[string]bool
 	deploys  []store.Evidence
+	open     []store.Violation
+	openRead bool
 }
 
-// of returns what ServiceEvidence(service, "Deploy") returns, and whether
-// it was read (service is one a recorded Plan names).
-func (p prefetched) of(service string) ([]store.Evidence, bool) {
+// serviceReads is what was read of one service before a sweep of it: its
+// Deploys when deploys is set (ServiceEvidence(service, "Deploy")), and its
+// open violations when violations is set (Violations(Filter{Status:
+// StatusOpen, Service: service}), by due date then id).
+type serviceReads struct {
+	deploys, violations bool
+	deployDocs          []store.Evidence
+	open                []store.Violation
+}
+
+// of returns what was read of service: its Deploys, and its open
+// violations if they were read, when a recorded Plan of the release names
+// it; nothing otherwise.
+func (p prefetched) of(service string) serviceReads {
 	if !p.services[service] {
-		return nil, false
+		return serviceReads{}
 	}
-	var out []store.Evidence
+	r := serviceReads{deploys: true, violations: p.openRead}
 	for _, d := range p.deploys {
 		if d.Service == service {
-			out = append(out, d)
+			r.deployDocs = append(r.deployDocs, d)
 		}
 	}
-	return out, true
+	for _, v := range p.open {
+		if v.Service == service {
+			r.open = append(r.open, v)
+		}
+	}
+	return r
 }
 
 // recorded decodes the release's evidence from the ledger. It is validated
 // again: the schemas may have tightened since it was recorded. (The
 // ledger copy of the Validator remembers what it decoded, so each stored
 // document is validated once per Validator, not once per decision.) A
-// store that can (deployReader) reads with it, in the same query, the
-// Deploys a sweep of the release's service reads.
+// store that can (releaseReader) reads with it, in the same query, the
+// Deploys a sweep of the release's service reads, and its open violations
+// where the store folds them in.
 func (g *Gate) recorded(ctx context.Context, releaseID string) ([]*evidence.Document, prefetched, error) {
 	var pre prefetched
 	if g.Store == nil || releaseID == "" {
@@ -241,8 +266,10 @@ func (g *Gate) recorded(ctx context.Context, releaseID string) ([]*evidence.Docu
 	}
 	var stored []store.Evidence
 	var err error
-	if dr, ok := g.Store.(deployReader); ok {
-		stored, pre.deploys, err = dr.EvidenceAndDeploys(ctx, releaseID)
+	if rr, ok := g.Store.(releaseReader); ok {
+		var r store.ReleaseReads
+		r, err = rr.ReleaseReads(ctx, releaseID)
+		stored, pre.deploys, pre.open, pre.openRead = r.Evidence, r.Deploys, r.Open, r.OpenRead
 		pre.services = map[string]bool{}
 		for _, s := range stored {
 			if s.Kind == "Plan" {
@@ -273,13 +300,18 @@ func (g *Gate) recorded(ctx context.Context, releaseID string) ([]*evidence.Docu
 	return docs, pre, nil
 }
 
-func (g *Gate) openViolations(ctx context.Context, service string) ([]engine.OpenViolation, error) {
+// openViolations returns the open violations of service: those known
+// read, else those the store reads now.
+func (g *Gate) openViolations(ctx context.Context, service string, known serviceReads) ([]engine.OpenViolation, error) {
 	if g.Store == nil {
 		return nil, nil
 	}
-	vs, err := g.Store.Violations(ctx, store.Filter{Status: store.StatusOpen, Service: service})
-	if err != nil {
-		return nil, fmt.Errorf("read open violations of %s: %w", service, err)
+	vs := known.open
+	if !known.violations {
+		var err error
+		if vs, err = g.Store.Violations(ctx, store.Filter{Status: store.StatusOpen, Service: service}); err != nil {
+			return nil, fmt.Errorf("read open violations of %s: %w", service, err)
+		}
 	}
 	out := make([]engine.OpenViolation, 0, len(vs))
 	for _, v := range vs {
@@ -404,7 +436,7 @@ func (g *Gate) Input(ctx context.Context, req Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	recorded, _, err := g.recorded(ctx, req.Release.ID)
+	recorded, pre, err := g.recorded(ctx, req.Release.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -413,7 +445,7 @@ func (g *Gate) Input(ctx context.Context, req Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	open, err := g.openViolations(ctx, rel.Service)
+	open, err := g.openViolations(ctx, rel.Service, pre.of(rel.Service))
 	if err != nil {
 		return nil, err
 	}

@@ -102,25 +102,37 @@ func SkippedViolationID(deploy string) string {
 // release again" must stay open. A denial before the policies ran (no
 // Verification, invalid evidence, a fault) judged nothing.
 func (g *Gate) Sweep(ctx context.Context, req SweepRequest) ([]Skipped, error) {
-	return g.sweep(ctx, req, nil, false)
+	known, err := g.sweep(ctx, req, serviceReads{})
+	return known.skipped, err
 }
 
-// sweep is Sweep, given the Deploys of req.Service when read says they
-// were read already (ServiceEvidence(req.Service, "Deploy")).
-func (g *Gate) sweep(ctx context.Context, req SweepRequest, deploys []store.Evidence, read bool) ([]Skipped, error) {
+// swept is what a sweep did, and what it knows after of the open
+// violations of its service (violations and open, as in serviceReads).
+type swept struct {
+	serviceReads
+	skipped []Skipped
+}
+
+// sweep is Sweep, given what was read of req.Service already. It reports
+// the service's open violations as read when nothing it did or saw made
+// that read stale: it recorded none, and found none recorded by another
+// writer since (those read then, when it read the service's violations).
+func (g *Gate) sweep(ctx context.Context, req SweepRequest, read serviceReads) (swept, error) {
 	if g.Store == nil {
-		return nil, errors.New("sweep: no ledger")
+		return swept{}, errors.New("sweep: no ledger")
 	}
 	if req.Now.IsZero() {
-		return nil, errors.New("sweep: no time")
+		return swept{}, errors.New("sweep: no time")
 	}
 	deadline := g.Engine.VerificationDeadline()
-	if !read {
+	deploys := read.deployDocs
+	if !read.deploys {
 		var err error
 		if deploys, err = g.Store.ServiceEvidence(ctx, req.Service, "Deploy"); err != nil {
-			return nil, fmt.Errorf("sweep: %w", err)
+			return swept{}, fmt.Errorf("sweep: %w", err)
 		}
 	}
+	known := swept{serviceReads: serviceReads{violations: read.violations, open: read.open}}
 	type candidate struct {
 		ev store.Evidence
 		u  Unverified
@@ -129,7 +141,7 @@ func (g *Gate) sweep(ctx context.Context, req SweepRequest, deploys []store.Evid
 	for _, e := range deploys {
 		doc, err := g.deploys.read(e.Body)
 		if err != nil {
-			return nil, fmt.Errorf("sweep: recorded evidence %s: %w", e.Digest, err)
+			return swept{}, fmt.Errorf("sweep: recorded evidence %s: %w", e.Digest, err)
 		}
 		if doc.Data.Status != "succeeded" {
 			continue
@@ -149,11 +161,11 @@ func (g *Gate) sweep(ctx context.Context, req SweepRequest, deploys []store.Evid
 			Deadline: deadline.String(), VerifyBy: by, Verify: []string{}}})
 	}
 	if len(due) == 0 {
-		return nil, nil
+		return known, nil
 	}
 	decisions, err := g.Store.ServiceDecisions(ctx, req.Service, "verify")
 	if err != nil {
-		return nil, fmt.Errorf("sweep: %w", err)
+		return swept{}, fmt.Errorf("sweep: %w", err)
 	}
 	verifies := map[string][]store.Decision{}
 	for _, d := range decisions {
@@ -163,13 +175,18 @@ func (g *Gate) sweep(ctx context.Context, req SweepRequest, deploys []store.Evid
 	}
 	vs, err := g.Store.Violations(ctx, store.Filter{Service: req.Service})
 	if err != nil {
-		return nil, fmt.Errorf("sweep: %w", err)
+		return swept{}, fmt.Errorf("sweep: %w", err)
 	}
+	// Read later than what the sweep was given: the open ones among them
+	// (in the same order) are what is known now.
+	known.violations, known.open = true, nil
 	opened := make(map[string]bool, len(vs))
 	for _, v := range vs {
 		opened[v.ID] = true
+		if v.Status == store.StatusOpen {
+			known.open = append(known.open, v)
+		}
 	}
-	var out []Skipped
 	for _, c := range due {
 		if opened[SkippedViolationID(c.ev.Digest)] {
 			continue
@@ -190,15 +207,17 @@ func (g *Gate) sweep(ctx context.Context, req SweepRequest, deploys []store.Evid
 			continue
 		}
 		s, err := g.recordSkipped(ctx, req, c.ev, c.u)
+		// What it recorded, or another sweep recorded first, is open now.
+		known.violations, known.open = false, nil
 		if errors.Is(err, store.ErrDuplicate) {
 			continue // another sweep recorded it first
 		}
 		if err != nil {
-			return out, &RecordError{Err: err}
+			return known, &RecordError{Err: err}
 		}
-		out = append(out, s)
+		known.skipped = append(known.skipped, s)
 	}
-	return out, nil
+	return known, nil
 }
 
 // deployFacts is what a sweep reads of a Deploy document.

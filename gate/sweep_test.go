@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -374,4 +375,156 @@ type blindStore struct{ gate.Store }
 
 func (blindStore) Violations(context.Context, store.Filter) ([]store.Violation, error) {
 	return nil, nil
+}
+
+// violationsCounter counts the reads of violations made apart from a
+// release's evidence (ReleaseReads reads them with it).
+type violationsCounter struct {
+	*sqlite.DB
+	reads int
+}
+
+func (c *violationsCounter) Violations(ctx context.Context, f store.Filter) ([]store.Violation, error) {
+	c.reads++
+	return c.DB.Violations(ctx, f)
+}
+
+// recordAll records the documents at paths in the ledger.
+func recordAll(t *testing.T, g *gate.Gate, db *sqlite.DB, paths ...string) {
+	t.Helper()
+	docs, err := g.Validator.LoadPaths(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add(t, db, docs...)
+}
+
+// foldingStore reads the open violations of the services a release's
+// Plans name with its evidence, as a store whose dialect folds them in
+// (PostgreSQL's) does; SQLite's reads them apart.
+type foldingStore struct{ *violationsCounter }
+
+func (f foldingStore) ReleaseReads(ctx context.Context, releaseID string) (store.ReleaseReads, error) {
+	r, err := f.DB.ReleaseReads(ctx, releaseID)
+	if err != nil || r.OpenRead {
+		return r, err
+	}
+	services := map[string]bool{}
+	for _, e := range r.Evidence {
+		if e.Kind == "Plan" && !services[e.Service] {
+			services[e.Service] = true
+			open, err := f.DB.Violations(ctx, store.Filter{Status: store.StatusOpen, Service: e.Service})
+			if err != nil {
+				return store.ReleaseReads{}, err
+			}
+			r.Open = append(r.Open, open...)
+		}
+	}
+	r.OpenRead = true
+	return r, nil
+}
+
+// With its release's evidence in the ledger, a decision takes the open
+// violations of the service from what the store read with it, when it
+// read them (a read of their own otherwise): an overdue one denies.
+func TestDecideReadsOpenViolationsWithTheEvidence(t *testing.T) {
+	for _, folds := range []bool{false, true} {
+		t.Run(fmt.Sprintf("folded=%t", folds), func(t *testing.T) { testDecideReadsOpenViolations(t, folds) })
+	}
+}
+
+func testDecideReadsOpenViolations(t *testing.T, folds bool) {
+	ctx := context.Background()
+	g, db := newGate(t)
+	counter := &violationsCounter{DB: db}
+	g.Store = counter
+	wantReads := 1
+	if folds {
+		g.Store, wantReads = foldingStore{counter}, 0
+	}
+	recordAll(t, g, db, append(beforeDeploy, files("allowed/approval.json")...)...)
+	req := gate.Request{Gate: "deploy", Release: lv, Now: deployAt}
+	if d, err := g.Decide(ctx, req); err != nil || !d.Allow {
+		t.Fatalf("Decide() = allow %t, %v, %+v; want allow", d.Allow, err, d.Violations)
+	}
+	past := deployAt.Add(-10 * 24 * time.Hour)
+	for _, v := range []struct {
+		id, service string
+		due         time.Time
+	}{
+		{"vio_old", "localizevideos-app", past.Add(5 * 24 * time.Hour)},
+		{"vio_other", "localizevideos-api", past},
+		{"vio_later", "localizevideos-app", deployAt.Add(time.Hour)},
+	} {
+		id := "dec_" + v.id
+		body, err := json.Marshal(gate.Record{Decision: &engine.Decision{ID: id, Gate: "deploy", Reason: engine.ReasonDeny, EvaluatedAt: past,
+			Release: engine.Release{ID: "lv-old", Service: v.service, Environment: "production", Commit: "9a8b7c6d5e4f30211203f4e5d6c7b8a990817263"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.RecordDecision(ctx, past, store.Decision{ID: id, ReleaseID: "lv-old", Service: v.service,
+			Environment: "production", Gate: "deploy", Reason: engine.ReasonDeny, EvaluatedAt: past, Body: body},
+			[]store.Violation{{ID: v.id, Kind: store.KindViolation, ReleaseID: "lv-old", Service: v.service,
+				Environment: "production", Gate: "deploy", Rules: []string{"approval.required"},
+				OpenedAt: past, Due: v.due, Status: store.StatusOpen}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	counter.reads = 0
+	d, err := g.Decide(ctx, req)
+	if err != nil || d.Allow {
+		t.Fatalf("Decide() = allow %t, %v; want deny", d.Allow, err)
+	}
+	if !slices.ContainsFunc(d.Violations, func(f engine.Finding) bool { return f.Rule == "postmortem.overdue" }) {
+		t.Errorf("violations = %+v; want postmortem.overdue", d.Violations)
+	}
+	rec, err := db.Decision(ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body gate.Record
+	if err := json.Unmarshal(rec.Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, o := range body.Replay.Violations {
+		ids = append(ids, o.ID)
+	}
+	if !slices.Equal(ids, []string{"vio_old", "vio_later"}) {
+		t.Errorf("replay violations = %v; want the service's, by due date: vio_old, vio_later", ids)
+	}
+	if counter.reads != wantReads {
+		t.Errorf("%d reads of violations apart from the evidence; want %d", counter.reads, wantReads)
+	}
+}
+
+// With its release's evidence in the ledger, a decision whose sweep opens
+// a violation reads the service's violations again, and sees it; the next
+// decision sees it from the sweep's own read.
+func TestDecideSeesWhatItsSweepOpened(t *testing.T) {
+	ctx := context.Background()
+	g, db := newGate(t)
+	counter := &violationsCounter{DB: db}
+	g.Store = counter
+	old := deployed(t, g, "lv-old", "localizevideos-app", deployAt.Add(-2*time.Hour))
+	add(t, db, old)
+	recordAll(t, g, db, append(beforeDeploy, files("allowed/approval.json")...)...)
+	vid := gate.SkippedViolationID(old.Digest)
+	req := gate.Request{Gate: "deploy", Release: lv, Now: deployAt, Actor: "dave"}
+	for i, wantReads := range []int{2, 1} { // the sweep's read, and one after it opened vio
+		counter.reads = 0
+		d, err := g.Decide(ctx, req)
+		if err != nil || d.Allow {
+			t.Fatalf("decision %d: Decide() = allow %t, %v; want deny", i, d.Allow, err)
+		}
+		if !slices.ContainsFunc(d.Violations, func(f engine.Finding) bool {
+			return f.Rule == gate.RuleSkippedSmokeTests && strings.Contains(f.Message, vid)
+		}) {
+			t.Errorf("decision %d: violations = %+v; want %s naming %s", i, d.Violations, gate.RuleSkippedSmokeTests, vid)
+		}
+		if counter.reads != wantReads {
+			t.Errorf("decision %d: %d reads of violations; want %d", i, counter.reads, wantReads)
+		}
+	}
 }

@@ -121,3 +121,17 @@ type Filter struct {
 	Service   string
 	ReleaseID string
 }
+
+// ReleaseReads is what a decision reads of the ledger before it knows its
+// release's service, read at once (sqlstore's ReleaseReads): the release's
+// evidence, as Evidence(releaseID) returns it, and, of every service a
+// Plan among that evidence names, the Deploy documents, as
+// ServiceEvidence(service, "Deploy") returns them (in ledger order,
+// services mixed), and, when OpenRead says they were read, the open
+// violations, as Violations(Filter{Status: StatusOpen, Service: service})
+// returns them (by due date then id, services mixed).
+type ReleaseReads struct {
+	Evidence, Deploys []Evidence
+	Open              []Violation
+	OpenRead          bool
+}

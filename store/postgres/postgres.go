@@ -101,6 +101,7 @@ var dialect = sqlstore.Dialect{
 	VersionTable: versionTable,
 	Migrations:   migrations,
 	Dollar:       true,
+	FoldReads:    true,
 	Begin:        "BEGIN",
 	Lock:         fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", ledgerLock),
 	Snapshot:     sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},

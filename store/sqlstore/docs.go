@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/localizevideos/shipgate/store"
@@ -105,69 +107,178 @@ func (db *DB) cachedEvidence(ctx context.Context, where string, args ...any) ([]
 	return out, nil
 }
 
-// The two parts of the query EvidenceAndDeploys runs: the release's
-// evidence, then the Deploys of every service a Plan of the release names.
+// The parts of the query ReleaseReads runs, in its order: the open
+// violations of every service a Plan of the release names, the release's
+// evidence, then the Deploys of those services. Each part selects NULL for
+// the columns of the others; the violations come first, since PostgreSQL
+// types those NULLs from the parts before them.
 const (
-	releaseWhere = " WHERE ev.release_id = ?1"
-	deploysWhere = " WHERE ev.kind = 'Deploy' AND ev.service IN (SELECT service FROM evidence WHERE release_id = ?1 AND kind = 'Plan')"
+	plannedServices = "SELECT service FROM evidence WHERE release_id = ?1 AND kind = 'Plan'"
+	openWhere       = " WHERE v.status = ?2 AND v.service IN (" + plannedServices + ")"
+	releaseWhere    = " WHERE ev.release_id = ?1"
+	deploysWhere    = " WHERE ev.kind = 'Deploy' AND ev.service IN (" + plannedServices + ")"
+)
+
+// The parts of ReleaseReads' rows, the value of their first column.
+const (
+	partOpen = iota
+	partEvidence
+	partDeploys
 )
 
 // EvidenceAndDeploys returns in one query the evidence of the release
-// releaseID, as Evidence(releaseID) does, and the Deploy documents of every
-// service a Plan among that evidence names, as ServiceEvidence(service,
-// "Deploy") does for each of them (in ledger order, services mixed): what a
-// decision reads of the ledger before it knows its release's service.
+// releaseID and the Deploy documents of every service a Plan among that
+// evidence names, as ReleaseReads does, without the open violations.
 func (db *DB) EvidenceAndDeploys(ctx context.Context, releaseID string) (ev, deploys []store.Evidence, err error) {
-	if releaseID == "" {
-		return nil, nil, fmt.Errorf("evidence of a release: no release id")
-	}
-	// The rows are put in order here: sorting a few rows in the database
-	// took longer.
-	union := func(sel, from string) string {
-		return "SELECT 0, " + sel + from + releaseWhere + " UNION ALL SELECT 1, " + sel + from + deploysWhere
-	}
-	cols := store.EvidenceTable.Prefixed("ev")
-	var parts []int
-	scan := func(scan func(store.Scanner) (store.Evidence, error)) func(store.Scanner) (store.Evidence, error) {
-		return func(s store.Scanner) (store.Evidence, error) {
-			var part int
-			e, err := scan(partScanner{s, &part})
-			parts = append(parts, part)
-			return e, err
+	r, err := db.releaseReads(ctx, releaseID, false)
+	return r.Evidence, r.Deploys, err
+}
+
+// ReleaseReads returns what a decision reads of the ledger before it knows
+// its release's service (store.ReleaseReads), in one query: with the open
+// violations where the dialect folds them in (Dialect.FoldReads).
+func (db *DB) ReleaseReads(ctx context.Context, releaseID string) (store.ReleaseReads, error) {
+	return db.releaseReads(ctx, releaseID, db.d.FoldReads)
+}
+
+// readsQuery names one text of releaseReads' query: with the open
+// violations or not, with the entries' bodies or not.
+type readsQuery struct{ open, body bool }
+
+// releaseQueries are releaseReads' query texts, made once.
+var releaseQueries = func() map[readsQuery]string {
+	m := map[readsQuery]string{}
+	for _, open := range []bool{false, true} {
+		for _, body := range []bool{false, true} {
+			m[readsQuery{open, body}] = releaseQuery(open, body)
 		}
 	}
-	all, err := collect(ctx, db, scan(store.ScanEvidenceColumns), union(cols, " FROM evidence ev"), releaseID)
-	for i := 0; err == nil && i < len(all); i++ {
-		if !db.docs.fill(&all[i]) {
-			parts = parts[:0]
-			all, err = collect(ctx, db, scan(store.ScanEvidence), union(cols+", en.body", " FROM evidence ev JOIN entries en ON en.seq = ev.seq"), releaseID)
-			for _, e := range all {
-				db.docs.add(e)
-			}
-			break
+	return m
+}()
+
+// releaseQuery is releaseReads' query, with the part reading the open
+// violations when open is set, and the entries' bodies when body is.
+func releaseQuery(open, body bool) string {
+	evCols := store.EvidenceTable.Prefixed("ev")
+	nulls := func(n int) string { return strings.Repeat(", NULL", n) }
+	nEv, nV := len(store.EvidenceTable.Cols), len(store.ViolationsTable.Cols)
+	from, ev, nBody := " FROM evidence ev", evCols, 0
+	if body {
+		from, ev, nBody = " FROM evidence ev JOIN entries en ON en.seq = ev.seq", evCols+", en.body", 1
+	}
+	var q, pad string
+	if open {
+		q = "SELECT " + strconv.Itoa(partOpen) + nulls(nEv+nBody) + ", " + store.ViolationsTable.Prefixed("v") +
+			", ROW_NUMBER() OVER (ORDER BY v.due, v.id) FROM violations v" + openWhere + " UNION ALL "
+		pad = nulls(nV + 1)
+	}
+	return q + "SELECT " + strconv.Itoa(partEvidence) + ", " + ev + pad + from + releaseWhere +
+		" UNION ALL SELECT " + strconv.Itoa(partDeploys) + ", " + ev + pad + from + deploysWhere
+}
+
+// releaseReads reads what ReleaseReads does, the open violations only when
+// open is set. Its rows are the part (partOpen …), the evidence table's
+// columns (and the entry's body when the cache lacks a document), the
+// violations table's columns, and the rank of a violation by due date then
+// id: the rows are put in order here, since sorting a few rows in the
+// database took longer, but ids compare as the database collates them.
+func (db *DB) releaseReads(ctx context.Context, releaseID string, open bool) (store.ReleaseReads, error) {
+	if releaseID == "" {
+		return store.ReleaseReads{}, fmt.Errorf("evidence of a release: no release id")
+	}
+	nEv := len(store.EvidenceTable.Cols)
+	query := func(body bool) string { return releaseQueries[readsQuery{open, body}] }
+	args := []any{releaseID}
+	if open {
+		args = append(args, store.StatusOpen)
+	}
+	nV := 0
+	if open {
+		nV = len(store.ViolationsTable.Cols)
+	}
+	r, cached, err := db.readParts(ctx, query(false), nEv, nV, args)
+	if err == nil && !cached {
+		r, _, err = db.readParts(ctx, query(true), nEv+1, nV, args)
+		for _, e := range r.Evidence {
+			db.docs.add(e)
+		}
+		for _, e := range r.Deploys {
+			db.docs.add(e)
 		}
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("evidence of %s: %w", releaseID, err)
+		return store.ReleaseReads{}, fmt.Errorf("evidence of %s: %w", releaseID, err)
 	}
-	for i, e := range all {
-		if parts[i] == 0 {
-			ev = append(ev, e)
-		} else {
-			deploys = append(deploys, e)
-		}
-	}
+	r.OpenRead = open
 	bySeq := func(a, b store.Evidence) int { return cmp.Compare(a.Seq, b.Seq) }
-	slices.SortFunc(ev, bySeq)
-	slices.SortFunc(deploys, bySeq)
-	return ev, deploys, nil
+	slices.SortFunc(r.Evidence, bySeq)
+	slices.SortFunc(r.Deploys, bySeq)
+	return r, nil
 }
 
-// partScanner scans the first column into part, the others into what Scan
-// is given.
-type partScanner struct {
-	s    store.Scanner
-	part *int
+// readParts runs query, one of releaseReads', whose rows hold nEv evidence
+// columns (with the body when nEv is one more than the table's), then,
+// unless nV is 0, nV violation columns and the rank; it reports whether
+// the cache held every document (it is not asked when the body is read:
+// cached is then true).
+func (db *DB) readParts(ctx context.Context, query string, nEv, nV int, args []any) (r store.ReleaseReads, cached bool, err error) {
+	body := nEv > len(store.EvidenceTable.Cols)
+	type ranked struct {
+		v    store.Violation
+		rank int64
+	}
+	var open []ranked
+	n := 1 + nEv
+	if nV > 0 {
+		n += nV + 1
+	}
+	vals := make([]any, n)
+	dest := make([]any, len(vals))
+	for i := range vals {
+		dest[i] = &vals[i]
+	}
+	cached = true
+	err = db.each(ctx, func(s store.Scanner) error {
+		clear(vals)
+		if err := s.Scan(dest...); err != nil {
+			return err
+		}
+		var part int64
+		if err := assign(&part, vals[0]); err != nil {
+			return err
+		}
+		if part == partOpen && nV > 0 {
+			var rank int64
+			v, err := db.scanViolation(values(vals[1+nEv : 1+nEv+nV]))
+			if err == nil {
+				err = assign(&rank, vals[1+nEv+nV])
+			}
+			open = append(open, ranked{v, rank})
+			return err
+		}
+		if part != partEvidence && part != partDeploys {
+			return fmt.Errorf("a row of part %d", part)
+		}
+		var e store.Evidence
+		var err error
+		if body {
+			e, err = store.ScanEvidence(values(vals[1 : 1+nEv]))
+		} else if e, err = store.ScanEvidenceColumns(values(vals[1 : 1+nEv])); err == nil && !db.docs.fill(&e) {
+			cached = false
+		}
+		if part == partEvidence {
+			r.Evidence = append(r.Evidence, e)
+		} else {
+			r.Deploys = append(r.Deploys, e)
+		}
+		return err
+	}, query, args...)
+	if err != nil {
+		return store.ReleaseReads{}, false, err
+	}
+	slices.SortFunc(open, func(a, b ranked) int { return cmp.Compare(a.rank, b.rank) })
+	for _, o := range open {
+		r.Open = append(r.Open, o.v)
+	}
+	return r, cached, nil
 }
-
-func (p partScanner) Scan(dest ...any) error { return p.s.Scan(append([]any{p.part}, dest...)...) }

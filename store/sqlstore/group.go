@@ -35,7 +35,7 @@ type request struct {
 	now  time.Time
 	solo bool
 	// entries, when set, are the decision fn records: the keys of every
-	// decision of a batch are looked up at once (tx.lookUp).
+	// decision of a batch are looked up at once (tx.loadHead).
 	entries *store.DecisionEntries
 	fn      func(*tx) error
 	done    chan error
@@ -118,10 +118,7 @@ func (g *group) loop() {
 func (db *DB) commit(batch []*request) {
 	errs := make([]error, len(batch))
 	// The transaction serves every caller: one leaving does not end it.
-	err := db.inTx(context.WithoutCancel(batch[0].ctx), func(t *tx) error {
-		if err := t.lookUp(batch); err != nil {
-			return err
-		}
+	err := db.inTx(context.WithoutCancel(batch[0].ctx), batch, func(t *tx) error {
 		for i, r := range batch {
 			if errs[i] = r.ctx.Err(); errs[i] != nil {
 				continue
@@ -145,11 +142,18 @@ func (db *DB) commit(batch []*request) {
 }
 
 // inTx runs fn in one write transaction holding the write lock, and
-// commits unless fn fails. The lock comes first: the head is read after
-// the previous writer committed, and nothing else is locked before it, so
-// writers cannot deadlock.
-func (db *DB) inTx(ctx context.Context, fn func(*tx) error) error {
+// commits unless fn fails; before fn, it reads the head and the keys of
+// the decisions batch records (tx.loadHead). The lock comes first: the
+// head is read after the previous writer committed, and nothing else is
+// locked before it, so writers cannot deadlock.
+func (db *DB) inTx(ctx context.Context, batch []*request, fn func(*tx) error) error {
 	stx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		// Beginning changes nothing: a connection that broke while idle
+		// in the pool (the server restarted, a proxy closed it) fails it,
+		// and is not given again.
+		stx, err = db.sql.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return fmt.Errorf("ledger %s: begin: %w", db.name, err)
 	}
@@ -160,7 +164,7 @@ func (db *DB) inTx(ctx context.Context, fn func(*tx) error) error {
 			return fmt.Errorf("ledger %s: lock: %w", db.name, err)
 		}
 	}
-	if err := t.loadHead(); err != nil {
+	if err := t.loadHead(batch); err != nil {
 		stx.Rollback()
 		return err
 	}

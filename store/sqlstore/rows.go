@@ -1,6 +1,9 @@
 package sqlstore
 
 import (
+	"database/sql"
+	"fmt"
+
 	"github.com/localizevideos/shipgate/store"
 )
 
@@ -87,4 +90,76 @@ func (s stringsScanner) Scan(src any) error {
 	l, err := s.parse(src)
 	*s.dst = l
 	return err
+}
+
+// values is a row read whole into driver values (what Scan into *any
+// gives), scanned again part by part: the scan functions read the columns
+// of one table of a row that holds several.
+type values []any
+
+// Scan converts the values into dest as database/sql does.
+func (v values) Scan(dest ...any) error {
+	if len(dest) != len(v) {
+		return fmt.Errorf("scan %d columns into %d", len(v), len(dest))
+	}
+	for i, d := range dest {
+		if err := assign(d, v[i]); err != nil {
+			return fmt.Errorf("column %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// assign converts src, a driver value, into dst, one of the destinations
+// the scan functions use, as database/sql's Scan does: NULL only into a
+// Scanner, bytes or a pointer.
+func assign(dst, src any) error {
+	switch d := dst.(type) {
+	case sql.Scanner:
+		return d.Scan(src)
+	case *string:
+		if v, ok := src.(string); ok {
+			*d = v
+			return nil
+		}
+		return notNull(d, src)
+	case *int64:
+		if v, ok := src.(int64); ok {
+			*d = v
+			return nil
+		}
+		return notNull(d, src)
+	case *[]byte:
+		if b, ok := src.([]byte); ok || src == nil {
+			// Scan into *any copied the bytes already.
+			*d = b
+			return nil
+		}
+		return notNull(d, src)
+	case **string:
+		if src == nil {
+			*d = nil
+			return nil
+		}
+		var s string
+		if err := notNull(&s, src); err != nil {
+			return err
+		}
+		*d = &s
+		return nil
+	}
+	return fmt.Errorf("scan into %T", dst)
+}
+
+// notNull converts src into d, refusing NULL.
+func notNull[T any](d *T, src any) error {
+	var n sql.Null[T]
+	if err := n.Scan(src); err != nil {
+		return err
+	}
+	if !n.Valid {
+		return fmt.Errorf("NULL into %T", *d)
+	}
+	*d = n.V
+	return nil
 }

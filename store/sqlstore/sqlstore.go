@@ -46,6 +46,11 @@ type Dialect struct {
 	// that would compile each one again (PostgreSQL's pgx caches them
 	// itself, on connections database/sql does not keep).
 	Prepare bool
+	// FoldReads says to read a decision's open violations in the query
+	// that reads its evidence (ReleaseReads): a round trip less where each
+	// query is one (PostgreSQL). In process (SQLite), the wider query cost
+	// more than the two it replaces.
+	FoldReads bool
 	// Begin starts the transaction a migration runs in; Lock, when set,
 	// then takes the ledger's write lock, in it and in every write
 	// transaction. Where Lock is empty, beginning a write transaction

@@ -45,7 +45,7 @@ type tx struct {
 	// refuses every later statement), so the whole batch fails.
 	broken bool
 	// looked are the keys of the decisions lookedUp that the database
-	// held when lookUp asked, after lookedAt flushes.
+	// held when loadHead asked, after lookedAt flushes.
 	looked   map[string]bool
 	lookedUp map[*store.DecisionEntries]bool
 	lookedAt int
@@ -243,24 +243,70 @@ const (
 	tViolations
 )
 
-// loadHead reads the last entry. A head that does not parse stops every
-// write: appending after it would chain to something unverifiable.
-func (t *tx) loadHead() error {
-	var seq int64
-	var body []byte
-	err := t.queryRow("SELECT seq, body FROM entries ORDER BY seq DESC LIMIT 1").Scan(&seq, &body)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
+// headQuery selects the last entry's seq and body.
+const headQuery = "SELECT seq, body FROM entries ORDER BY seq DESC LIMIT 1"
+
+// loadHead reads the last entry, and which keys of the decisions batch
+// records the database holds (see decisionsOf). A head that does not parse
+// stops every write: appending after it would chain to something
+// unverifiable.
+func (t *tx) loadHead(batch []*request) error {
+	ps := decisionsOf(batch)
+	query, args, err := t.lookUpSQL(ps)
+	if err != nil {
+		return err
 	}
+	// The head, and the rows lookUpSQL selects, in one query: a round trip
+	// less for every batch, in the time the write lock is held.
+	head := "SELECT NULL, NULL, h.seq, h.body FROM (" + headQuery + ") h"
+	if query == "" {
+		query = head
+	} else {
+		query = head + " UNION ALL SELECT l.*, NULL, NULL FROM (" + query + ") l"
+	}
+	rows, err := t.query(query, args...)
 	if err != nil {
 		return fmt.Errorf("read the ledger head: %w", err)
 	}
-	e, err := t.db.heads.Parse(seq, body)
-	if err != nil {
-		return fmt.Errorf("read the ledger head, entry %d: %w", seq, err)
+	defer rows.Close()
+	held := map[string]bool{}
+	var seq *int64
+	var body []byte
+	for rows.Next() {
+		var table, key *string
+		var s *int64
+		var b []byte
+		if err := rows.Scan(&table, &key, &s, &b); err != nil {
+			return fmt.Errorf("read the ledger head: %w", t.sqlErr(err))
+		}
+		switch {
+		case s != nil && table == nil:
+			seq, body = s, b
+		case table != nil && key != nil && s == nil:
+			held[*table+" "+*key] = true
+		default:
+			return errors.New("read the ledger head: a row that is neither the head nor a key")
+		}
 	}
-	if e.Seq != seq {
-		return fmt.Errorf("read the ledger head: entry stored at %d says it is %d", seq, e.Seq)
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read the ledger head: %w", t.sqlErr(err))
+	}
+	if len(ps) > 0 {
+		t.looked, t.lookedAt = held, t.flushes
+		t.lookedUp = make(map[*store.DecisionEntries]bool, len(ps))
+		for _, p := range ps {
+			t.lookedUp[p] = true
+		}
+	}
+	if seq == nil {
+		return nil
+	}
+	e, err := t.db.heads.Parse(*seq, body)
+	if err != nil {
+		return fmt.Errorf("read the ledger head, entry %d: %w", *seq, err)
+	}
+	if e.Seq != *seq {
+		return fmt.Errorf("read the ledger head: entry stored at %d says it is %d", *seq, e.Seq)
 	}
 	t.head = &e
 	return nil
@@ -407,7 +453,7 @@ func (t *tx) recordDecision(p *store.DecisionEntries) error {
 
 // heldKeys names which of p's keys are held, in the database or among the
 // rows held, as table name + " " + key. The keys of every decision of the
-// batch were looked up at once (lookUp) unless p's were not among them.
+// batch were looked up at once (loadHead) unless p's were not among them.
 func (t *tx) heldKeys(p *store.DecisionEntries) (map[string]bool, error) {
 	held := t.looked
 	if !t.lookedUp[p] || t.flushes != t.lookedAt {
@@ -428,29 +474,18 @@ func (t *tx) heldKeys(p *store.DecisionEntries) (map[string]bool, error) {
 	return out, nil
 }
 
-// lookUp looks up at once the keys of every decision batch records, in the
-// database, before any of them runs: heldKeys then asks the database
-// nothing more while nothing was flushed meanwhile.
-func (t *tx) lookUp(batch []*request) error {
+// decisionsOf lists the decisions batch records: loadHead looks up their
+// keys at once, in the database, before any of them runs; heldKeys then
+// asks the database again only for a decision recorded after a flush (a
+// batch whose earlier writes needed their rows inserted).
+func decisionsOf(batch []*request) []*store.DecisionEntries {
 	var ps []*store.DecisionEntries
 	for _, r := range batch {
 		if r.entries != nil {
 			ps = append(ps, r.entries)
 		}
 	}
-	if len(ps) == 0 {
-		return nil
-	}
-	held, err := t.lookUpKeys(ps)
-	if err != nil {
-		return err
-	}
-	t.looked, t.lookedAt = held, t.flushes
-	t.lookedUp = make(map[*store.DecisionEntries]bool, len(ps))
-	for _, p := range ps {
-		t.lookedUp[p] = true
-	}
-	return nil
+	return ps
 }
 
 // keysOf lists p's keys as heldKeys names them.
@@ -472,6 +507,32 @@ func keysOf(p *store.DecisionEntries) []string {
 // + key, in one query: per table, one parameter holding the list of keys
 // (Dialect.Lookup), so the few texts it takes stay prepared.
 func (t *tx) lookUpKeys(ps []*store.DecisionEntries) (map[string]bool, error) {
+	query, args, err := t.lookUpSQL(ps)
+	if err != nil || query == "" {
+		return map[string]bool{}, err
+	}
+	rows, err := t.query(query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	held := map[string]bool{}
+	for rows.Next() {
+		var table, key string
+		if err := rows.Scan(&table, &key); err != nil {
+			return nil, t.sqlErr(err)
+		}
+		held[table+" "+key] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.sqlErr(err)
+	}
+	return held, nil
+}
+
+// lookUpSQL is the query lookUpKeys runs for ps, selecting table name and
+// key, and its arguments; "" when ps has no key.
+func (t *tx) lookUpSQL(ps []*store.DecisionEntries) (string, []any, error) {
 	var ids, vids, digests, revisions []string
 	for _, p := range ps {
 		ids = append(ids, p.Decision.Entry.Key)
@@ -496,12 +557,17 @@ func (t *tx) lookUpKeys(ps []*store.DecisionEntries) (map[string]bool, error) {
 		}
 		v, err := t.db.d.Strings(l.keys)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		parts = append(parts, t.db.d.Lookup(l.table, l.col))
 		args = append(args, v)
 	}
-	query := strings.Join(parts, " UNION ALL ")
+	return strings.Join(parts, " UNION ALL "), args, nil
+}
+
+// query runs query in t; query is one of a bounded few texts (see
+// prepared).
+func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
 	var rows *sql.Rows
 	var err error
 	if st := t.prepared(query); st != nil {
@@ -509,22 +575,7 @@ func (t *tx) lookUpKeys(ps []*store.DecisionEntries) (map[string]bool, error) {
 	} else {
 		rows, err = t.QueryContext(t.ctx, t.db.q(query), args...)
 	}
-	if err != nil {
-		return nil, t.sqlErr(err)
-	}
-	defer rows.Close()
-	held := map[string]bool{}
-	for rows.Next() {
-		var table, key string
-		if err := rows.Scan(&table, &key); err != nil {
-			return nil, t.sqlErr(err)
-		}
-		held[table+" "+key] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, t.sqlErr(err)
-	}
-	return held, nil
+	return rows, t.sqlErr(err)
 }
 
 // ClosePostmortem closes the violations ids with the Postmortem pm, in one

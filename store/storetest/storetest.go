@@ -7,6 +7,8 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"EvidenceRoundTrip", testEvidenceRoundTrip},
 		{"EvidenceReadAgain", testEvidenceReadAgain},
 		{"EvidenceAndDeploys", testEvidenceAndDeploys},
+		{"ReleaseReads", testReleaseReads},
 		{"EvidenceRejected", testEvidenceRejected},
 		{"EvidenceEnvelope", testEvidenceEnvelope},
 		{"DecisionRoundTrip", testDecisionRoundTrip},
@@ -298,6 +301,104 @@ func testEvidenceAndDeploys(t *testing.T, open func(t *testing.T) Store) {
 	if ev, deploys, err := dr.EvidenceAndDeploys(ctx, "lv-none"); err != nil || len(ev)+len(deploys) != 0 {
 		t.Errorf("EvidenceAndDeploys(lv-none) = %d, %d, %v; want none", len(ev), len(deploys), err)
 	}
+}
+
+// A store that reads a release's evidence, its services' Deploys and
+// (OpenRead) their open violations in one query (ReleaseReads) reads what
+// Evidence, ServiceEvidence and Violations read: of each service a Plan of
+// the release names, and no other, the open violations of every release,
+// by due date then id.
+func testReleaseReads(t *testing.T, open func(t *testing.T) Store) {
+	ctx := context.Background()
+	s := open(t)
+	rr, ok := s.(interface {
+		ReleaseReads(ctx context.Context, releaseID string) (store.ReleaseReads, error)
+	})
+	if !ok {
+		t.Skip("the store reads them apart")
+	}
+	docs := []store.Evidence{
+		NewEvidence(t, "Plan", "lv-2", "app", T0, 1),
+		NewEvidence(t, "Deploy", "lv-1", "app", T0, 2),
+		NewEvidence(t, "Deploy", "lv-1", "api", T0, 3),
+		NewEvidence(t, "Plan", "lv-2", "web", T0, 4),
+	}
+	if _, err := s.AddEvidence(ctx, T0, docs); err != nil {
+		t.Fatal(err)
+	}
+	dApp := NewDecision(t, "dec_1", "lv-1", "app", false, T0)
+	dWeb := NewDecision(t, "dec_2", "lv-3", "web", false, T0)
+	dAPI := NewDecision(t, "dec_3", "lv-1", "api", false, T0)
+	due := T0.Add(48 * time.Hour)
+	vs := map[*store.Decision][]store.Violation{
+		&dApp: {NewViolation("vio_c", store.KindViolation, dApp, due), NewViolation("vio_a", store.KindViolation, dApp, due.Add(time.Hour)),
+			NewViolation("vio_closed", store.KindViolation, dApp, due)},
+		&dWeb: {NewViolation("vio_b", store.KindViolation, dWeb, due), NewViolation("obl_1", store.KindObligation, dWeb, due.Add(-time.Nanosecond))},
+		&dAPI: {NewViolation("vio_api", store.KindViolation, dAPI, T0)},
+	}
+	for _, d := range []*store.Decision{&dApp, &dWeb, &dAPI} {
+		if err := s.RecordDecision(ctx, T0, *d, vs[d], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pm := NewEvidence(t, "Postmortem", "lv-1", "app", T0.Add(time.Hour), 5)
+	if _, err := s.ClosePostmortem(ctx, T0.Add(2*time.Hour), pm, []string{"vio_closed"}); err != nil {
+		t.Fatal(err)
+	}
+	var wantOpen []store.Violation
+	for _, service := range []string{"app", "web"} {
+		o, err := s.Violations(ctx, store.Filter{Status: store.StatusOpen, Service: service})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantOpen = append(wantOpen, o...)
+	}
+	// By due date, then id: obl_1, vio_b, vio_c, vio_a.
+	slices.SortFunc(wantOpen, func(a, b store.Violation) int {
+		if c := a.Due.Compare(b.Due); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	if ids := violationIDs(wantOpen); !slices.Equal(ids, []string{"obl_1", "vio_b", "vio_c", "vio_a"}) {
+		t.Fatalf("Violations(open) of app and web = %v", ids)
+	}
+	for range 2 { // the second time from the handle's cache
+		got, err := rr.ReleaseReads(ctx, "lv-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantEv, err := s.Evidence(ctx, "lv-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantDeploys, err := s.ServiceEvidence(ctx, "app", "Deploy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A store may leave the open violations to a query of their own.
+		want := store.ReleaseReads{Evidence: wantEv, Deploys: wantDeploys}
+		if got.OpenRead {
+			want.Open, want.OpenRead = wantOpen, true
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("ReleaseReads(lv-2) (-want +got):\n%s", diff)
+		}
+	}
+	if got, err := rr.ReleaseReads(ctx, "lv-none"); err != nil || len(got.Evidence)+len(got.Deploys)+len(got.Open) != 0 {
+		t.Errorf("ReleaseReads(lv-none) = %+v, %v; want none", got, err)
+	}
+	if _, err := rr.ReleaseReads(ctx, ""); err == nil {
+		t.Error("ReleaseReads(\"\") = nil error")
+	}
+}
+
+func violationIDs(vs []store.Violation) []string {
+	var ids []string
+	for _, v := range vs {
+		ids = append(ids, v.ID)
+	}
+	return ids
 }
 
 func testEvidenceRejected(t *testing.T, open func(t *testing.T) Store) {

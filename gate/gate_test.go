@@ -41,6 +41,23 @@ func files(names ...string) []string {
 
 var beforeDeploy = files("allowed/plan.json", "allowed/incidents.json", "allowed/build.json", "allowed/deploy-requested.json")
 
+// recordBody reads the decision id from db and decodes its body (a
+// gate.Record, a gate.SweepRecord) as T.
+func recordBody[T any](t *testing.T, db interface {
+	Decision(context.Context, string) (store.Decision, error)
+}, id string) (store.Decision, T) {
+	t.Helper()
+	var body T
+	d, err := db.Decision(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(d.Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	return d, body
+}
+
 func newGate(t testing.TB) (*gate.Gate, *sqlite.DB) {
 	t.Helper()
 	ctx := context.Background()

@@ -2,7 +2,6 @@ package gate_test
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -70,14 +69,7 @@ func TestRecordSendsOnlyNewEvidence(t *testing.T) {
 		id   string
 		want int
 	}{{first.ID, len(beforeDeploy)}, {second.ID, len(all)}, {third.ID, len(all)}} {
-		d, err := db.Decision(ctx, c.id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var body gate.Record
-		if err := json.Unmarshal(d.Body, &body); err != nil {
-			t.Fatal(err)
-		}
+		_, body := recordBody[gate.Record](t, db, c.id)
 		if got := body.Replay.Evidence; len(got) != c.want || (c.want == len(all) && !slices.Equal(got, all)) {
 			t.Errorf("decision %s replays %v; want %d documents (all: %v)", c.id, got, c.want, all)
 		}

@@ -122,14 +122,7 @@ func TestSweepOpensOneViolationPerUnverifiedDeploy(t *testing.T) {
 		!slices.Equal(v.Rules, []string{gate.RuleSkippedSmokeTests}) || !v.OpenedAt.Equal(now) || !v.Due.Equal(now.Add(5*24*time.Hour)) {
 		t.Errorf("violation = %+v", v)
 	}
-	d, err := db.Decision(ctx, s.Decision)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rec gate.SweepRecord
-	if err := json.Unmarshal(d.Body, &rec); err != nil {
-		t.Fatal(err)
-	}
+	d, rec := recordBody[gate.SweepRecord](t, db, s.Decision)
 	if d.Gate != gate.SweepGate || d.Allow || rec.Swept.Deploy != deploy.Digest || rec.Replay.Gate != "" ||
 		rec.Policy.Revision != g.Engine.Revision() || !slices.Equal(rec.Opened, []string{s.Violation}) ||
 		len(rec.Violations) != 1 || rec.Violations[0].Rule != gate.RuleSkippedSmokeTests || rec.Violations[0].Enforcement != engine.Hard {
@@ -245,14 +238,7 @@ func TestDecideSweepsTheService(t *testing.T) {
 	if err != nil || v.Actor != "dave" || v.ReleaseID != "lv-old" {
 		t.Fatalf("the sweep's violation = %+v, %v", v, err)
 	}
-	rec, err := db.Decision(ctx, d.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body gate.Record
-	if err := json.Unmarshal(rec.Body, &body); err != nil {
-		t.Fatal(err)
-	}
+	_, body := recordBody[gate.Record](t, db, d.ID)
 	if !slices.ContainsFunc(body.Replay.Violations, func(o engine.OpenViolation) bool { return o.ID == vid }) {
 		t.Errorf("replay violations = %+v; want %s", body.Replay.Violations, vid)
 	}
@@ -479,14 +465,7 @@ func testDecideReadsOpenViolations(t *testing.T, folds bool) {
 	if !slices.ContainsFunc(d.Violations, func(f engine.Finding) bool { return f.Rule == "postmortem.overdue" }) {
 		t.Errorf("violations = %+v; want postmortem.overdue", d.Violations)
 	}
-	rec, err := db.Decision(ctx, d.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body gate.Record
-	if err := json.Unmarshal(rec.Body, &body); err != nil {
-		t.Fatal(err)
-	}
+	_, body := recordBody[gate.Record](t, db, d.ID)
 	var ids []string
 	for _, o := range body.Replay.Violations {
 		ids = append(ids, o.ID)

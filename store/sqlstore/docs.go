@@ -126,26 +126,11 @@ const (
 	partDeploys
 )
 
-// EvidenceAndDeploys returns in one query the evidence of the release
-// releaseID and the Deploy documents of every service a Plan among that
-// evidence names, as ReleaseReads does, without the open violations.
-func (db *DB) EvidenceAndDeploys(ctx context.Context, releaseID string) (ev, deploys []store.Evidence, err error) {
-	r, err := db.releaseReads(ctx, releaseID, false)
-	return r.Evidence, r.Deploys, err
-}
-
-// ReleaseReads returns what a decision reads of the ledger before it knows
-// its release's service (store.ReleaseReads), in one query: with the open
-// violations where the dialect folds them in (Dialect.FoldReads).
-func (db *DB) ReleaseReads(ctx context.Context, releaseID string) (store.ReleaseReads, error) {
-	return db.releaseReads(ctx, releaseID, db.d.FoldReads)
-}
-
-// readsQuery names one text of releaseReads' query: with the open
+// readsQuery names one text of ReleaseReads' query: with the open
 // violations or not, with the entries' bodies or not.
 type readsQuery struct{ open, body bool }
 
-// releaseQueries are releaseReads' query texts, made once.
+// releaseQueries are ReleaseReads' query texts, made once.
 var releaseQueries = func() map[readsQuery]string {
 	m := map[readsQuery]string{}
 	for _, open := range []bool{false, true} {
@@ -156,7 +141,7 @@ var releaseQueries = func() map[readsQuery]string {
 	return m
 }()
 
-// releaseQuery is releaseReads' query, with the part reading the open
+// releaseQuery is ReleaseReads' query, with the part reading the open
 // violations when open is set, and the entries' bodies when body is.
 func releaseQuery(open, body bool) string {
 	evCols := store.EvidenceTable.Prefixed("ev")
@@ -176,13 +161,16 @@ func releaseQuery(open, body bool) string {
 		" UNION ALL SELECT " + strconv.Itoa(partDeploys) + ", " + ev + pad + from + deploysWhere
 }
 
-// releaseReads reads what ReleaseReads does, the open violations only when
-// open is set. Its rows are the part (partOpen …), the evidence table's
-// columns (and the entry's body when the cache lacks a document), the
-// violations table's columns, and the rank of a violation by due date then
-// id: the rows are put in order here, since sorting a few rows in the
-// database took longer, but ids compare as the database collates them.
-func (db *DB) releaseReads(ctx context.Context, releaseID string, open bool) (store.ReleaseReads, error) {
+// ReleaseReads returns what a decision reads of the ledger before it knows
+// its release's service (store.ReleaseReads), in one query: with the open
+// violations where the dialect folds them in (Dialect.FoldReads). Its rows
+// are the part (partOpen …), the evidence table's columns (and the entry's
+// body when the cache lacks a document), the violations table's columns,
+// and the rank of a violation by due date then id: the rows are put in
+// order here, since sorting a few rows in the database took longer, but ids
+// compare as the database collates them.
+func (db *DB) ReleaseReads(ctx context.Context, releaseID string) (store.ReleaseReads, error) {
+	open := db.d.FoldReads
 	if releaseID == "" {
 		return store.ReleaseReads{}, fmt.Errorf("evidence of a release: no release id")
 	}
@@ -216,7 +204,7 @@ func (db *DB) releaseReads(ctx context.Context, releaseID string, open bool) (st
 	return r, nil
 }
 
-// readParts runs query, one of releaseReads', whose rows hold nEv evidence
+// readParts runs query, one of ReleaseReads', whose rows hold nEv evidence
 // columns (with the body when nEv is one more than the table's), then,
 // unless nV is 0, nV violation columns and the rank; it reports whether
 // the cache held every document (it is not asked when the body is read:

@@ -40,7 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"EvidenceIdempotent", testEvidenceIdempotent},
 		{"EvidenceRoundTrip", testEvidenceRoundTrip},
 		{"EvidenceReadAgain", testEvidenceReadAgain},
-		{"EvidenceAndDeploys", testEvidenceAndDeploys},
+		{"ReleaseReadsDeploys", testReleaseReadsDeploys},
 		{"ReleaseReads", testReleaseReads},
 		{"EvidenceRejected", testEvidenceRejected},
 		{"EvidenceEnvelope", testEvidenceEnvelope},
@@ -246,14 +246,14 @@ func testEvidenceReadAgain(t *testing.T, open func(t *testing.T) Store) {
 }
 
 // A store that reads a release's evidence and its services' Deploys in
-// one query (EvidenceAndDeploys) reads what Evidence and ServiceEvidence
+// one query (ReleaseReads) reads what Evidence and ServiceEvidence
 // read: the Deploys of each service a Plan of the release names, of every
 // release, and no other.
-func testEvidenceAndDeploys(t *testing.T, open func(t *testing.T) Store) {
+func testReleaseReadsDeploys(t *testing.T, open func(t *testing.T) Store) {
 	ctx := context.Background()
 	s := open(t)
-	dr, ok := s.(interface {
-		EvidenceAndDeploys(ctx context.Context, releaseID string) (ev, deploys []store.Evidence, err error)
+	rr, ok := s.(interface {
+		ReleaseReads(ctx context.Context, releaseID string) (store.ReleaseReads, error)
 	})
 	if !ok {
 		t.Skip("the store reads them apart")
@@ -271,7 +271,8 @@ func testEvidenceAndDeploys(t *testing.T, open func(t *testing.T) Store) {
 		if _, err := s.AddEvidence(ctx, T0, docs); err != nil {
 			t.Fatal(err)
 		}
-		ev, deploys, err := dr.EvidenceAndDeploys(ctx, "lv-2")
+		r, err := rr.ReleaseReads(ctx, "lv-2")
+		ev, deploys := r.Evidence, r.Deploys
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -280,7 +281,7 @@ func testEvidenceAndDeploys(t *testing.T, open func(t *testing.T) Store) {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff(want, ev); diff != "" {
-			t.Errorf("EvidenceAndDeploys(lv-2) evidence (-Evidence +got):\n%s", diff)
+			t.Errorf("ReleaseReads(lv-2) evidence (-Evidence +got):\n%s", diff)
 		}
 		app, err := s.ServiceEvidence(ctx, "app", "Deploy")
 		if err != nil {
@@ -295,11 +296,11 @@ func testEvidenceAndDeploys(t *testing.T, open func(t *testing.T) Store) {
 		}
 		wantDeploys := []store.Evidence{app[0], app[1], web[0]}
 		if diff := cmp.Diff(wantDeploys, deploys); diff != "" {
-			t.Errorf("EvidenceAndDeploys(lv-2) deploys (-want +got):\n%s", diff)
+			t.Errorf("ReleaseReads(lv-2) deploys (-want +got):\n%s", diff)
 		}
 	}
-	if ev, deploys, err := dr.EvidenceAndDeploys(ctx, "lv-none"); err != nil || len(ev)+len(deploys) != 0 {
-		t.Errorf("EvidenceAndDeploys(lv-none) = %d, %d, %v; want none", len(ev), len(deploys), err)
+	if r, err := rr.ReleaseReads(ctx, "lv-none"); err != nil || len(r.Evidence)+len(r.Deploys) != 0 {
+		t.Errorf("ReleaseReads(lv-none) = %d, %d, %v; want none", len(r.Evidence), len(r.Deploys), err)
 	}
 }
 

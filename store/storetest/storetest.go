@@ -245,6 +245,22 @@ func testEvidenceReadAgain(t *testing.T, open func(t *testing.T) Store) {
 	read(a, b, c)
 }
 
+// oneQueryReader is a store that reads a release in one query.
+type oneQueryReader interface {
+	ReleaseReads(ctx context.Context, releaseID string) (store.ReleaseReads, error)
+}
+
+// releaseReader is s as a oneQueryReader; the test is skipped for a store
+// that reads a release apart.
+func releaseReader(t *testing.T, s Store) oneQueryReader {
+	t.Helper()
+	rr, ok := s.(oneQueryReader)
+	if !ok {
+		t.Skip("the store reads them apart")
+	}
+	return rr
+}
+
 // A store that reads a release's evidence and its services' Deploys in
 // one query (ReleaseReads) reads what Evidence and ServiceEvidence
 // read: the Deploys of each service a Plan of the release names, of every
@@ -252,12 +268,7 @@ func testEvidenceReadAgain(t *testing.T, open func(t *testing.T) Store) {
 func testReleaseReadsDeploys(t *testing.T, open func(t *testing.T) Store) {
 	ctx := context.Background()
 	s := open(t)
-	rr, ok := s.(interface {
-		ReleaseReads(ctx context.Context, releaseID string) (store.ReleaseReads, error)
-	})
-	if !ok {
-		t.Skip("the store reads them apart")
-	}
+	rr := releaseReader(t, s)
 	docs := []store.Evidence{
 		NewEvidence(t, "Plan", "lv-2", "app", T0, 1),
 		NewEvidence(t, "Deploy", "lv-1", "app", T0, 2),
@@ -272,10 +283,10 @@ func testReleaseReadsDeploys(t *testing.T, open func(t *testing.T) Store) {
 			t.Fatal(err)
 		}
 		r, err := rr.ReleaseReads(ctx, "lv-2")
-		ev, deploys := r.Evidence, r.Deploys
 		if err != nil {
 			t.Fatal(err)
 		}
+		ev, deploys := r.Evidence, r.Deploys
 		want, err := s.Evidence(ctx, "lv-2")
 		if err != nil {
 			t.Fatal(err)
@@ -312,12 +323,7 @@ func testReleaseReadsDeploys(t *testing.T, open func(t *testing.T) Store) {
 func testReleaseReads(t *testing.T, open func(t *testing.T) Store) {
 	ctx := context.Background()
 	s := open(t)
-	rr, ok := s.(interface {
-		ReleaseReads(ctx context.Context, releaseID string) (store.ReleaseReads, error)
-	})
-	if !ok {
-		t.Skip("the store reads them apart")
-	}
+	rr := releaseReader(t, s)
 	docs := []store.Evidence{
 		NewEvidence(t, "Plan", "lv-2", "app", T0, 1),
 		NewEvidence(t, "Deploy", "lv-1", "app", T0, 2),

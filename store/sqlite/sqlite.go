@@ -131,40 +131,23 @@ func unchangeable(path string) (bool, error) {
 				return false, err
 			}
 		}
-		return isWAL(path)
+		h, err := fileHeader(path)
+		return isWAL(h), err
 	}
 	return false, nil
 }
 
-// isWAL reports whether the database header says WAL mode (its read and
-// write format versions are 2); a file too short for a header does not.
-func isWAL(path string) (bool, error) {
-	h, err := header(path)
-	return err == nil && len(h) == 20 && string(h[:len(sqliteHeader)]) == sqliteHeader && h[18] == 2 && h[19] == 2, err
-}
-
-// header reads the first 20 bytes of the file at path, if it has them.
-func header(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	h := make([]byte, 20)
-	n, err := io.ReadFull(f, h)
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		err = nil
-	}
-	return h[:n], err
-}
-
-// Ways open opens a file.
-type openMode int
+// The ways open opens a file, as the settings its DSN adds for them:
+// writing takes the write lock at BEGIN and syncs every commit; reading
+// leaves the journal mode alone (the file is in WAL mode already, and
+// asking again would write); reading a file nobody can change takes no
+// lock and no -wal or -shm (see OpenReadOnly).
+type openMode string
 
 const (
-	readWrite openMode = iota
-	readOnly
-	readImmutable
+	readWrite     openMode = "_pragma=synchronous(FULL)&_txlock=immediate"
+	readOnly      openMode = "mode=ro"
+	readImmutable openMode = "mode=ro&immutable=1"
 )
 
 func open(ctx context.Context, path string, mode openMode) (*sql.DB, error) {
@@ -178,7 +161,7 @@ func open(ctx context.Context, path string, mode openMode) (*sql.DB, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("open ledger %s: %s is not a directory", path, dir)
 	}
-	if err := checkHeader(abs); err != nil {
+	if _, err := fileHeader(abs); err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
 	sdb, err := sql.Open("sqlite", dsn(abs, mode))
@@ -198,37 +181,40 @@ func open(ctx context.Context, path string, mode openMode) (*sql.DB, error) {
 // sqliteHeader opens every SQLite database file.
 const sqliteHeader = "SQLite format 3\x00"
 
-// checkHeader refuses a non-empty file that is not a SQLite database.
-// SQLite itself reports most of them, but takes a file shorter than its
-// header for an empty database and overwrites it.
-func checkHeader(path string) error {
-	h, err := header(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist), err == nil && len(h) == 0:
-		return nil // none, or empty: SQLite makes a new database of it
-	case err != nil:
-		return err
-	case len(h) < len(sqliteHeader) || string(h[:len(sqliteHeader)]) != sqliteHeader:
-		return fmt.Errorf("%s is not a SQLite database", path)
+// fileHeader reads the first 20 bytes of the file at path (none when it
+// is missing or empty: SQLite makes a new database of it) and refuses a
+// file that is not a SQLite database. SQLite itself reports most of them,
+// but takes a file shorter than its header for an empty database and
+// overwrites it.
+func fileHeader(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
 	}
-	return nil
+	defer f.Close()
+	h := make([]byte, 20)
+	n, err := io.ReadFull(f, h)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, err
+	}
+	if h = h[:n]; n > 0 && (n < len(sqliteHeader) || string(h[:len(sqliteHeader)]) != sqliteHeader) {
+		return nil, fmt.Errorf("%s is not a SQLite database", path)
+	}
+	return h, nil
 }
 
+// isWAL reports whether a database header says WAL mode (its read and
+// write format versions are 2).
+func isWAL(h []byte) bool { return len(h) == 20 && h[18] == 2 && h[19] == 2 }
+
 // dsn is the URI of the file at the absolute path abs, with the settings
-// every connection needs. The journal mode is not one of them: it is stored
-// in the file, and useWAL sets it once.
+// every connection needs and those of mode. The journal mode is not one of
+// them: it is stored in the file, and useWAL sets it once.
 func dsn(abs string, mode openMode) string {
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
-	q := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", busyTimeout)
-	switch mode {
-	case readOnly:
-		// The file is in WAL mode already; asking for it again would write.
-		return u.String() + "?mode=ro&" + q
-	case readImmutable:
-		// No lock and no -wal or -shm: see OpenReadOnly.
-		return u.String() + "?mode=ro&immutable=1&" + q
-	}
-	return u.String() + "?" + q + "&_pragma=synchronous(FULL)&_txlock=immediate"
+	return fmt.Sprintf("%s?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&%s", u.String(), busyTimeout, mode)
 }
 
 // walAttempts bounds how often useWAL asks for WAL mode; each failed
@@ -253,10 +239,7 @@ func useWAL(ctx context.Context, db *sql.DB) error {
 		if err == nil || i == walAttempts || !errors.As(err, &serr) || serr.Code()&0xff != sqlite3.SQLITE_BUSY {
 			return err
 		}
-		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-			return err
-		}
-		if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE; ROLLBACK"); err != nil {
 			return err
 		}
 	}

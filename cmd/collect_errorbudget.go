@@ -18,25 +18,15 @@ type errorBudgetOptions struct {
 	Actor string
 }
 
-func newCollectErrorBudgetCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &errorBudgetOptions{}
-	c := &cobra.Command{
-		Use:  "error-budget --release ID --slo FILE",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return errorBudgetRun(c.Context(), s, g, o)
-		},
-	}
+func (o *errorBudgetOptions) flags(c *cobra.Command, g *options.Globals) {
 	o.Record.AddFlags(c.Flags(), g)
-	_ = c.MarkFlagRequired("release")
 	f := c.Flags()
 	f.StringVar(&o.SLO, "slo", "", "SLO file, YAML (required)")
 	options.ActorVar(f, &o.Actor, "who measures")
-	_ = c.MarkFlagRequired("slo")
-	return c
+	required(c, "release", "slo")
 }
 
-func errorBudgetRun(ctx context.Context, s Streams, g *options.Globals, o *errorBudgetOptions) error {
+func (o *errorBudgetOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
 	slo, err := options.Load(o.SLO, "SLO", signals.LoadSLO)
 	if err != nil {
 		return err

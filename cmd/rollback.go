@@ -22,28 +22,19 @@ type rollbackOptions struct {
 	Rollback options.Rollback
 }
 
-func newRollbackCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &rollbackOptions{}
-	c := &cobra.Command{
-		Use:  "rollback --release ID [--emergency --flag NAME]",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return rollbackCmdRun(c.Context(), s, g, o)
-		},
-	}
+func (o *rollbackOptions) flags(c *cobra.Command, g *options.Globals) {
 	f := c.Flags()
 	o.Step.AddFlags(f, g, "who rolls back")
-	_ = c.MarkFlagRequired("release")
+	required(c, "release")
 	o.Rollback.AddFlags(f, g)
 	f.BoolVar(&o.Rollback.Emergency, "emergency", false, "emergency rollback: turn --flag off and restart, instead of going back to the last verified commit")
 	f.StringVar(&o.Rollback.Flag, "flag", "", "the feature flag an emergency rollback turns off")
 	f.StringVar(&o.Rollback.FlagsFile, "flags-file", "", "the app's JSON flags file (default: DIR/flags.json)")
 	f.StringVar(&o.Rollback.Trigger, "trigger", rollback.TriggerManual, "what asked for the rollback: manual, verify-failed or watch")
 	f.StringVar(&o.Rollback.Reason, "reason", "", "why, in a sentence (recorded)")
-	return c
 }
 
-func rollbackCmdRun(ctx context.Context, s Streams, g *options.Globals, o *rollbackOptions) error {
+func (o *rollbackOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
 	if err := o.Rollback.Validate(); err != nil {
 		return err
 	}

@@ -3,10 +3,8 @@ package cmd
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -75,20 +73,7 @@ func (o *auditCheckpointOptions) run(ctx context.Context, s Streams, g *options.
 	if err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(cp, "", "  ")
-	if err != nil {
-		return err
-	}
-	b = append(b, '\n')
-	if o.Out == "" {
-		_, err = s.Out.Write(b)
-		return err
-	}
-	if err := os.WriteFile(o.Out, b, 0o644); err != nil {
-		return fmt.Errorf("write checkpoint: %w", err)
-	}
-	_, err = fmt.Fprintf(s.Out, "checkpoint of %d entries written to %s\n", cp.Size, o.Out)
-	return err
+	return writeJSON(s, o.Out, "checkpoint", cp, fmt.Sprintf("checkpoint of %d entries written to %s", cp.Size, o.Out))
 }
 
 // signHead signs a checkpoint of the head of db, the ledger of o

@@ -2,12 +2,11 @@ package cmd
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/cmd/options"
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/signals"
 )
 
@@ -40,11 +39,8 @@ func (o *errorBudgetOptions) run(ctx context.Context, s Streams, g *options.Glob
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.Out, "error budget %s: %.1f%% left (error ratio %.4g over %s, objective %v); recorded %s, signed by %s\n",
-		budget.SLO, budget.Remaining*100, budget.ErrorRatio, budget.Window, budget.Objective, doc.Digest, strings.Join(doc.SignedBy, ", "))
-	if budget.Remaining <= 0 {
-		fmt.Fprintf(s.Err, "shipgate: the error budget of %s is spent: the deploy gate denies (checklist.error-budget)\n", budget.SLO)
-		return &exitError{code: ExitDeny, err: errDenied, silent: true}
+	if console.ErrorBudget(s.Out, s.Err, budget, doc) {
+		return errDenied
 	}
 	return nil
 }

@@ -81,18 +81,10 @@ func (o *auditExportOptions) run(ctx context.Context, s Streams, _ *options.Glob
 		return err
 	}
 	var n int
-	write := func(w io.Writer) (err error) {
+	return writeOut(s, o.Out, func(w io.Writer) (err error) {
 		n, err = auditpack.WriteDecisionLog(w, ds, since, Version)
 		return err
-	}
-	if o.Out == "" {
-		return write(s.Out)
-	}
-	if err := atomicfile.Write(o.Out, 0o644, write); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(s.Out, "%d decisions written to %s\n", n, o.Out)
-	return err
+	}, func() string { return fmt.Sprintf("%d decisions written to %s", n, o.Out) })
 }
 
 // auditPackRun writes the replay pack: the policy sets as bundles, a

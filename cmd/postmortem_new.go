@@ -2,9 +2,7 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -54,19 +52,6 @@ func (o *postmortemNewOptions) run(ctx context.Context, s Streams, g *options.Gl
 	if err != nil {
 		return err
 	}
-	out, err := json.MarshalIndent(doc.Value, "", "  ")
-	if err != nil {
-		return err
-	}
-	out = append(out, '\n')
-	if o.Out == "" {
-		_, err = s.Out.Write(out)
-		return err
-	}
-	if err := os.WriteFile(o.Out, out, 0o644); err != nil {
-		return fmt.Errorf("write postmortem: %w", err)
-	}
-	_, err = fmt.Fprintf(s.Out, "wrote the postmortem of %s to %s: record it with shipgate postmortem add %s\n",
-		strings.Join(ids, ", "), o.Out, o.Out)
-	return err
+	return writeJSON(s, o.Out, "postmortem", doc.Value, fmt.Sprintf("wrote the postmortem of %s to %s: record it with shipgate postmortem add %s",
+		strings.Join(ids, ", "), o.Out, o.Out))
 }

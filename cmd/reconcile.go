@@ -77,7 +77,7 @@ func (o *reconcileOptions) run(ctx context.Context, s Streams, g *options.Global
 		return err
 	}
 	if !r.Record.Allow {
-		return &exitError{code: ExitDeny, err: errDenied, silent: true}
+		return errDenied
 	}
 	return nil
 }

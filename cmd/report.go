@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/cmd/options"
-	"github.com/localizevideos/shipgate/internal/atomicfile"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/report"
@@ -87,12 +86,10 @@ func (o *auditReportOptions) run(ctx context.Context, s Streams, g *options.Glob
 	if err != nil {
 		return err
 	}
-	write := func(w io.Writer) error { return report.Write(w, rep, o.Format) }
-	if o.Out == "" {
-		err = write(s.Out)
-	} else if err = atomicfile.Write(o.Out, 0o644, write); err == nil {
-		_, err = fmt.Fprintf(s.Out, "audit report of %d releases written to %s\n", len(rep.Releases), o.Out)
-	}
+	err = writeOut(s, o.Out, func(w io.Writer) error { return report.Write(w, rep, o.Format) },
+		func() string {
+			return fmt.Sprintf("audit report of %d releases written to %s", len(rep.Releases), o.Out)
+		})
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,7 +12,6 @@ import (
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/rollback"
-	"github.com/localizevideos/shipgate/runner"
 )
 
 // rollbackOptions are the flags of `shipgate rollback`.
@@ -53,11 +51,10 @@ func (o *rollbackOptions) run(ctx context.Context, s Streams, g *options.Globals
 // doRollback rolls rel back as o says and records it in b, signed by
 // signer when it is not nil (release.Rollback), and reports it.
 func doRollback(ctx context.Context, s Streams, b release.Backend, signer *evidence.Signer, rel engine.Release, o *options.Rollback, who string) error {
-	host, _ := os.Hostname()
 	out, err := release.Rollback(ctx, b, release.RollbackRequest{Release: rel, Emergency: o.Emergency, Flag: o.Flag, FlagsFile: o.FlagsFile,
 		Trigger: o.Trigger, Reason: o.Reason, Build: strings.Fields(o.Build), Dir: o.Dir, MainBranches: o.MainBranches,
 		Artifacts: o.Artifacts.Store, Rebuild: o.Artifacts.Off, OutputPaths: o.Artifacts.OutputPaths,
-		Env: runner.Envelope{Version: Version, Host: host, Actor: who}, Signer: signer, Log: s.Err, Now: s.now})
+		Env: envelope(who), Signer: signer, Log: s.Err, Now: s.now})
 	if err != nil {
 		return err // exit 2: nothing ran, or what ran could not be recorded
 	}

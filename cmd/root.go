@@ -71,7 +71,9 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
-var errDenied = errors.New("denied")
+// errDenied is a denial already reported (its decision printed): exit 1,
+// and nothing more on stderr.
+var errDenied error = &exitError{code: ExitDeny, err: errors.New("denied"), silent: true}
 
 // ExitCode maps an error returned by a command to the process exit code.
 func ExitCode(err error) int {

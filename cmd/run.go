@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -80,9 +79,8 @@ func (o *runOptions) run(ctx context.Context, s Streams, g *options.Globals, arg
 	}
 	defer b.Close()
 	paths, _ := o.Artifacts.OutputPaths() // checked above
-	host, _ := os.Hostname()
 	st := &release.Step{B: b, Signer: signer, Facts: facts, CI: runner.DetectCI(g.Env), Dir: o.Dir, MainBranches: o.MainBranches,
-		Argv: argv, OutputPaths: paths, Log: s.Err, Now: s.now, Env: runner.Envelope{Version: Version, Host: host, Actor: g.Actor(o.Actor)},
+		Argv: argv, OutputPaths: paths, Log: s.Err, Now: s.now, Env: envelope(g.Actor(o.Actor)),
 		Run: &runner.Runner{Stdout: s.Out, Stderr: s.Err, Dir: o.Dir, Now: s.now},
 	}
 	named, err := st.Name(ctx, v, rel, options.ConfigFile)
@@ -110,7 +108,7 @@ func (o *runOptions) run(ctx context.Context, s Streams, g *options.Globals, arg
 		return fmt.Errorf("deploy gate: %w; %s", err, notRun)
 	case !d.Allow:
 		fmt.Fprintf(s.Err, "shipgate: deploy denied; %s\n", notRun)
-		return &exitError{code: ExitDeny, err: errDenied, silent: true}
+		return errDenied
 	}
 	r, err := dep.Run(ctx)
 	return recorded(s, r, err)

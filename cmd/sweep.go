@@ -49,7 +49,7 @@ func (o *violationsSweepOptions) run(ctx context.Context, s Streams, g *options.
 		return err
 	}
 	if len(found) > 0 {
-		return &exitError{code: ExitDeny, err: errDenied, silent: true}
+		return errDenied
 	}
 	return nil
 }

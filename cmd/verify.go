@@ -79,12 +79,12 @@ func (o *verifyOptions) run(ctx context.Context, s Streams, g *options.Globals, 
 		case rerr != nil:
 			return rerr
 		}
-		return &exitError{code: ExitDeny, err: errDenied, silent: true}
+		return errDenied
 	case err != nil:
 		return fmt.Errorf("verify gate: %w; rollback required until it allows", err)
 	case !d.Allow:
 		fmt.Fprintf(s.Err, "shipgate: verify denied: rollback required\n")
-		return &exitError{code: ExitDeny, err: errDenied, silent: true}
+		return errDenied
 	}
 	return nil
 }

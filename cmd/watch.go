@@ -84,7 +84,7 @@ func (o *watchOptions) run(ctx context.Context, s Streams, g *options.Globals, _
 		return fmt.Errorf("complete gate: %w", err)
 	}
 	if console.WatchDenied(s.Err, rel.ID, out) {
-		return &exitError{code: ExitDeny, err: errDenied, silent: true}
+		return errDenied
 	}
 	return nil
 }

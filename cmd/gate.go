@@ -103,10 +103,8 @@ func (o *gateOptions) run(ctx context.Context, s Streams, g *options.Globals, ar
 		return err
 	}
 	d, err := b.Decide(ctx, req)
-	if d != nil {
-		if werr := writeDecisionOutput(ctx, s, o.Output.Format, d, b); werr != nil {
-			return werr
-		}
+	if werr := writeDecisionOutput(ctx, s, o.Output.Format, d, b); werr != nil {
+		return werr
 	}
 	return decided(d, err)
 }

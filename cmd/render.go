@@ -17,8 +17,11 @@ import (
 // writeDecisionOutput writes d to s.Out in the named format
 // (format.WriteDecision), with the rule catalog of b's policies where b
 // decides here; the github format also appends its job summary to
-// $GITHUB_STEP_SUMMARY.
+// $GITHUB_STEP_SUMMARY. A step that made no decision (nil) writes nothing.
 func writeDecisionOutput(ctx context.Context, s Streams, name string, d *engine.Decision, b release.Backend) error {
+	if d == nil {
+		return nil
+	}
 	if name != "github" {
 		var rules engine.Catalog
 		if l, ok := b.(*release.Local); ok {

@@ -51,10 +51,8 @@ func (o *verifyOptions) run(ctx context.Context, s Streams, g *options.Globals, 
 		return err
 	}
 	d := out.Decision
-	if d != nil {
-		if werr := writeDecisionOutput(ctx, s, o.Output.Format, d, b); werr != nil {
-			return werr
-		}
+	if werr := writeDecisionOutput(ctx, s, o.Output.Format, d, b); werr != nil {
+		return werr
 	}
 	switch {
 	case o.RollbackOnFail && (err != nil || !d.Allow):

@@ -75,10 +75,8 @@ func (o *watchOptions) run(ctx context.Context, s Streams, g *options.Globals, _
 	case out.Interrupted != nil:
 		return &exitError{code: ExitDeny, err: fmt.Errorf("watch interrupted (%v): recorded as no data, the release is not complete", out.Interrupted)}
 	}
-	if d := out.Decision; d != nil {
-		if werr := writeDecisionOutput(ctx, s, o.Output.Format, d, be); werr != nil {
-			return werr
-		}
+	if werr := writeDecisionOutput(ctx, s, o.Output.Format, out.Decision, be); werr != nil {
+		return werr
 	}
 	if err != nil {
 		return fmt.Errorf("complete gate: %w", err)

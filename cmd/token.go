@@ -82,11 +82,7 @@ func (o *tokenListOptions) run(ctx context.Context, s Streams, g *options.Global
 	if err != nil {
 		return err
 	}
-	views := make([]api.TokenView, len(ts))
-	for i, t := range ts {
-		views[i] = api.NewTokenView(t)
-	}
-	return console.Emit(s.Out, o.Output.Format, views, console.Tokens)
+	return console.Emit(s.Out, o.Output.Format, api.NewTokenViews(ts), console.Tokens)
 }
 
 type tokenRevokeOptions struct {

@@ -11,7 +11,8 @@ import (
 	"github.com/localizevideos/shipgate/release"
 )
 
-// holdOptions are the flags of `shipgate hold` and `shipgate unhold`.
+// holdOptions are the flags of `shipgate unhold`, and of `shipgate hold`
+// with --release-hold besides (placeHoldOptions).
 type holdOptions struct {
 	options.Record
 	Policy options.Policy
@@ -19,15 +20,6 @@ type holdOptions struct {
 	Reason string
 	By     string
 	Lift   bool
-}
-
-// placeHoldOptions are the flags of `shipgate hold`: those of unhold, and
-// --release-hold to lift the hold instead.
-type placeHoldOptions struct{ holdOptions }
-
-func (o *placeHoldOptions) flags(c *cobra.Command, g *options.Globals) {
-	o.holdOptions.flags(c, g)
-	c.Flags().BoolVar(&o.Lift, "release-hold", false, "lift the hold instead of placing one")
 }
 
 func (o *holdOptions) flags(c *cobra.Command, g *options.Globals) {
@@ -38,6 +30,15 @@ func (o *holdOptions) flags(c *cobra.Command, g *options.Globals) {
 	f.StringVar(&o.Reason, "reason", "", "why (required to place a hold)")
 	options.PersonVar(f, &o.By, "by", "", "the person who holds or lifts (required)")
 	required(c, "release", "by")
+}
+
+// placeHoldOptions are the flags of `shipgate hold`: those of unhold, and
+// --release-hold to lift the hold instead.
+type placeHoldOptions struct{ holdOptions }
+
+func (o *placeHoldOptions) flags(c *cobra.Command, g *options.Globals) {
+	o.holdOptions.flags(c, g)
+	c.Flags().BoolVar(&o.Lift, "release-hold", false, "lift the hold instead of placing one")
 }
 
 func (o *holdOptions) run(ctx context.Context, s Streams, _ *options.Globals, _ []string) error {

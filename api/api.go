@@ -170,6 +170,15 @@ func NewTokenView(t store.Token) TokenView {
 	return v
 }
 
+// NewTokenViews returns the API views of ts, in order.
+func NewTokenViews(ts []store.Token) []TokenView {
+	views := make([]TokenView, len(ts))
+	for i, t := range ts {
+		views[i] = NewTokenView(t)
+	}
+	return views
+}
+
 // GateRequest is the body of POST /v1/gates/{gate}.
 type GateRequest struct {
 	// ID names the decision. A client that may retry gives one (unique per

@@ -3,10 +3,8 @@ package cmd
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -18,10 +16,6 @@ import (
 	"github.com/localizevideos/shipgate/store"
 )
 
-func newAuditCmd(s Streams, g *options.Globals) *cobra.Command {
-	return group("audit", newAuditVerifyCmd(s, g), newAuditCheckpointCmd(s, g), newAuditExportCmd(s, g), newAuditReportCmd(s, g), newAuditReplayCmd(s, g))
-}
-
 type auditVerifyOptions struct {
 	Checkpoint string
 	PublicKey  string
@@ -29,33 +23,28 @@ type auditVerifyOptions struct {
 	Output     options.Output
 }
 
-func newAuditVerifyCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &auditVerifyOptions{}
-	c := &cobra.Command{
-		Use:  "verify [--checkpoint FILE]",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			cp, _, err := g.ReadCheckpoint(o.Checkpoint, o.PublicKey)
-			if err != nil {
-				return err
-			}
-			db, err := o.Store.OpenReadOnly(c.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			res, err := auditpack.VerifyLedger(c.Context(), db, cp)
-			if werr := console.Print(s.Out, o.Output.Format, res, res.WriteText); werr != nil {
-				return werr
-			}
-			return ledgerExit(err)
-		},
-	}
+func (o *auditVerifyOptions) flags(c *cobra.Command, g *options.Globals) {
 	c.Flags().StringVar(&o.Checkpoint, "checkpoint", "", "signed checkpoint file to check the ledger against")
 	c.Flags().StringVar(&o.PublicKey, "public-key", "", "checkpoint public key (default: the config's, or "+project.CheckpointPublicKey+")")
 	o.Store.AddFlags(c.Flags(), g)
 	o.Output.AddFlags(c.Flags())
-	return c
+}
+
+func (o *auditVerifyOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
+	cp, _, err := g.ReadCheckpoint(o.Checkpoint, o.PublicKey)
+	if err != nil {
+		return err
+	}
+	db, err := o.Store.OpenReadOnly(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	res, err := auditpack.VerifyLedger(ctx, db, cp)
+	if werr := console.Print(s.Out, o.Output.Format, res, res.WriteText); werr != nil {
+		return werr
+	}
+	return ledgerExit(err)
 }
 
 type auditCheckpointOptions struct {
@@ -64,45 +53,27 @@ type auditCheckpointOptions struct {
 	Store options.Store
 }
 
-func newAuditCheckpointCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &auditCheckpointOptions{}
-	c := &cobra.Command{
-		Use:  "checkpoint [--out FILE]",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			key, err := g.CheckpointSigner(o.Key)
-			if err != nil {
-				return err
-			}
-			db, err := o.Store.OpenReadOnly(c.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			cp, err := signHead(c.Context(), g, &o.Store, db, key, "sign")
-			if err != nil {
-				return err
-			}
-			b, err := json.MarshalIndent(cp, "", "  ")
-			if err != nil {
-				return err
-			}
-			b = append(b, '\n')
-			if o.Out == "" {
-				_, err = s.Out.Write(b)
-				return err
-			}
-			if err := os.WriteFile(o.Out, b, 0o644); err != nil {
-				return fmt.Errorf("write checkpoint: %w", err)
-			}
-			_, err = fmt.Fprintf(s.Out, "checkpoint of %d entries written to %s\n", cp.Size, o.Out)
-			return err
-		},
-	}
+func (o *auditCheckpointOptions) flags(c *cobra.Command, g *options.Globals) {
 	c.Flags().StringVar(&o.Out, "out", "", "write the checkpoint to FILE instead of stdout")
 	c.Flags().StringVar(&o.Key, "key", "", "private key (default: the config's, or "+project.CheckpointKey+")")
 	o.Store.AddFlags(c.Flags(), g)
-	return c
+}
+
+func (o *auditCheckpointOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
+	key, err := g.CheckpointSigner(o.Key)
+	if err != nil {
+		return err
+	}
+	db, err := o.Store.OpenReadOnly(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	cp, err := signHead(ctx, g, &o.Store, db, key, "sign")
+	if err != nil {
+		return err
+	}
+	return writeJSON(s, o.Out, "checkpoint", cp, fmt.Sprintf("checkpoint of %d entries written to %s", cp.Size, o.Out))
 }
 
 // signHead signs a checkpoint of the head of db, the ledger of o

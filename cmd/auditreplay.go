@@ -19,32 +19,22 @@ import (
 
 // auditReplayOptions are the flags of `shipgate audit replay`.
 type auditReplayOptions struct {
-	Pack     string
 	Key      string
 	Timeout  time.Duration
 	Evidence options.Evidence
 	Output   options.Output
 }
 
-func newAuditReplayCmd(s Streams, _ *options.Globals) *cobra.Command {
-	o := &auditReplayOptions{}
-	c := &cobra.Command{
-		Use:  "replay PACK.tar.gz [--key PUBKEY] [-o text|json]",
-		Args: cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			o.Pack = args[0]
-			return auditReplayRun(c.Context(), s, o)
-		},
-	}
+func (o *auditReplayOptions) flags(c *cobra.Command, _ *options.Globals) {
 	f := c.Flags()
 	f.StringVar(&o.Key, "key", "", "PEM public key the pack's checkpoint must be signed with (default: the pack's own checkpoint.pub, reported as not pinned)")
 	options.EvalTimeoutVar(f, &o.Timeout)
 	o.Evidence.AddFlags(f)
 	o.Output.AddFlags(f)
-	return c
 }
 
-func auditReplayRun(ctx context.Context, s Streams, o *auditReplayOptions) error {
+func (o *auditReplayOptions) run(ctx context.Context, s Streams, _ *options.Globals, args []string) error {
+	pack := args[0]
 	opts := auditpack.Options{Timeout: o.Timeout}
 	if o.Key != "" {
 		b, err := inputfile.Read(o.Key, options.MaxKeyBytes)
@@ -66,11 +56,11 @@ func auditReplayRun(ctx context.Context, s Streams, o *auditReplayOptions) error
 			return err
 		}
 	}
-	res, err := auditpack.CheckFile(ctx, o.Pack, opts)
+	res, err := auditpack.CheckFile(ctx, pack, opts)
 	if err != nil {
 		return err
 	}
-	if err := console.Print(s.Out, o.Output.Format, res, func(w io.Writer) error { return res.WriteText(w, o.Pack) }); err != nil {
+	if err := console.Print(s.Out, o.Output.Format, res, func(w io.Writer) error { return res.WriteText(w, pack) }); err != nil {
 		return err
 	}
 	if !res.OK {

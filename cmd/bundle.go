@@ -22,29 +22,18 @@ type policyBundleOptions struct {
 	Revision string
 }
 
-func newPolicyBundleCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &policyBundleOptions{}
+func (o *policyBundleOptions) flags(c *cobra.Command, g *options.Globals) {
 	o.Policy.Use(g)
-	c := &cobra.Command{
-		Use:  "bundle [DIR] --out FILE.tar.gz [--sign KEY] [--revision REV]",
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				o.Policy.Dir = args[0]
-			}
-			return policyBundleRun(c.Context(), s, o)
-		},
-	}
 	f := c.Flags()
 	f.StringVar(&o.Out, "out", "", "bundle file to write, a .tar.gz (required)")
 	f.StringVar(&o.SignKey, "sign", "", "PEM private key to sign the bundle with (ed25519, ECDSA or RSA)")
 	f.StringVar(&o.Revision, "revision", "", "manifest revision (default: the policy revision digest)")
 	f.StringVar(&o.Policy.DataFile, "data", "", "policy data file, YAML or JSON, bundled at data.shipgate.config")
-	_ = c.MarkFlagRequired("out")
-	return c
+	required(c, "out")
 }
 
-func policyBundleRun(ctx context.Context, s Streams, o *policyBundleOptions) error {
+func (o *policyBundleOptions) run(ctx context.Context, s Streams, _ *options.Globals, args []string) error {
+	optionalDir(&o.Policy.Dir, args)
 	if err := o.Policy.Resolve(); err != nil {
 		return err
 	}

@@ -12,12 +12,6 @@ import (
 	"github.com/localizevideos/shipgate/format/console"
 )
 
-// newCollectCmd is the parent of the collectors: each subcommand reads one
-// outside source and records what it found as signed evidence.
-func newCollectCmd(s Streams, g *options.Globals) *cobra.Command {
-	return group("collect", newCollectIncidentsCmd(s, g), newCollectErrorBudgetCmd(s, g))
-}
-
 // collectIncidentsOptions are the flags of `shipgate collect incidents`.
 type collectIncidentsOptions struct {
 	options.Record
@@ -28,29 +22,18 @@ type collectIncidentsOptions struct {
 	Output  options.Output
 }
 
-func newCollectIncidentsCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &collectIncidentsOptions{}
-	c := &cobra.Command{
-		Use:  "incidents --from URL|FILE --map FILE --release ID",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return collectIncidentsRun(c.Context(), s, g, o)
-		},
-	}
+func (o *collectIncidentsOptions) flags(c *cobra.Command, g *options.Globals) {
 	o.Record.AddFlags(c.Flags(), g)
-	_ = c.MarkFlagRequired("release")
 	f := c.Flags()
 	f.StringVar(&o.From, "from", "", "incident list: an http(s) URL or a JSON file (required)")
 	f.StringVar(&o.Map, "map", "", "mapping file: CEL expressions from the list to IncidentStatus incidents (required)")
 	options.ActorVar(f, &o.Actor, "who collects")
 	f.DurationVar(&o.Timeout, "timeout", incidents.DefaultTimeout, "limit for reading an HTTP source")
-	_ = c.MarkFlagRequired("from")
-	_ = c.MarkFlagRequired("map")
+	required(c, "release", "from", "map")
 	o.Output.AddFlags(f)
-	return c
 }
 
-func collectIncidentsRun(ctx context.Context, s Streams, g *options.Globals, o *collectIncidentsOptions) error {
+func (o *collectIncidentsOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
 	m, err := options.Load(o.Map, "mapping", incidents.Load)
 	if err != nil {
 		return err

@@ -2,12 +2,11 @@ package cmd
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/cmd/options"
+	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/signals"
 )
 
@@ -18,25 +17,15 @@ type errorBudgetOptions struct {
 	Actor string
 }
 
-func newCollectErrorBudgetCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &errorBudgetOptions{}
-	c := &cobra.Command{
-		Use:  "error-budget --release ID --slo FILE",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return errorBudgetRun(c.Context(), s, g, o)
-		},
-	}
+func (o *errorBudgetOptions) flags(c *cobra.Command, g *options.Globals) {
 	o.Record.AddFlags(c.Flags(), g)
-	_ = c.MarkFlagRequired("release")
 	f := c.Flags()
 	f.StringVar(&o.SLO, "slo", "", "SLO file, YAML (required)")
 	options.ActorVar(f, &o.Actor, "who measures")
-	_ = c.MarkFlagRequired("slo")
-	return c
+	required(c, "release", "slo")
 }
 
-func errorBudgetRun(ctx context.Context, s Streams, g *options.Globals, o *errorBudgetOptions) error {
+func (o *errorBudgetOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
 	slo, err := options.Load(o.SLO, "SLO", signals.LoadSLO)
 	if err != nil {
 		return err
@@ -50,11 +39,8 @@ func errorBudgetRun(ctx context.Context, s Streams, g *options.Globals, o *error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.Out, "error budget %s: %.1f%% left (error ratio %.4g over %s, objective %v); recorded %s, signed by %s\n",
-		budget.SLO, budget.Remaining*100, budget.ErrorRatio, budget.Window, budget.Objective, doc.Digest, strings.Join(doc.SignedBy, ", "))
-	if budget.Remaining <= 0 {
-		fmt.Fprintf(s.Err, "shipgate: the error budget of %s is spent: the deploy gate denies (checklist.error-budget)\n", budget.SLO)
-		return &exitError{code: ExitDeny, err: errDenied, silent: true}
+	if console.ErrorBudget(s.Out, s.Err, budget, doc) {
+		return errDenied
 	}
 	return nil
 }

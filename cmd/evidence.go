@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -10,37 +11,26 @@ import (
 	"github.com/localizevideos/shipgate/release"
 )
 
-func newEvidenceCmd(s Streams, g *options.Globals) *cobra.Command {
-	return group("evidence", newEvidenceAddCmd(s, g), newEvidenceValidateCmd(s), newEvidenceShowCmd(s), newEvidenceSignCmd(s))
-}
-
-type evidenceValidateOptions struct {
-	Paths  []string
+// evidenceOptions are the flags of a command that reads evidence files
+// and prints what it finds (evidence validate, evidence show).
+type evidenceOptions struct {
 	Ev     options.Evidence
 	Output options.Output
 }
 
-func newEvidenceValidateCmd(s Streams) *cobra.Command {
-	o := &evidenceValidateOptions{}
-	c := &cobra.Command{
-		Use:  "validate FILE|DIR...",
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			o.Paths = args
-			return evidenceValidateRun(s, o)
-		},
-	}
+func (o *evidenceOptions) flags(c *cobra.Command, _ *options.Globals) {
 	o.Ev.AddFlags(c.Flags())
 	o.Output.AddFlags(c.Flags())
-	return c
 }
 
-func evidenceValidateRun(s Streams, o *evidenceValidateOptions) error {
+type evidenceValidateOptions struct{ evidenceOptions }
+
+func (o *evidenceValidateOptions) run(_ context.Context, s Streams, _ *options.Globals, paths []string) error {
 	v, err := o.Ev.Validator()
 	if err != nil {
 		return err
 	}
-	results, bad := release.Validate(v, o.Paths)
+	results, bad := release.Validate(v, paths)
 	if err := console.Emit(s.Out, o.Output.Format, results, console.Validation); err != nil {
 		return err
 	}
@@ -50,33 +40,14 @@ func evidenceValidateRun(s Streams, o *evidenceValidateOptions) error {
 	return nil
 }
 
-type evidenceShowOptions struct {
-	Path   string
-	Ev     options.Evidence
-	Output options.Output
-}
+type evidenceShowOptions struct{ evidenceOptions }
 
-func newEvidenceShowCmd(s Streams) *cobra.Command {
-	o := &evidenceShowOptions{}
-	c := &cobra.Command{
-		Use:  "show FILE",
-		Args: cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			o.Path = args[0]
-			return evidenceShowRun(s, o)
-		},
-	}
-	o.Ev.AddFlags(c.Flags())
-	o.Output.AddFlags(c.Flags())
-	return c
-}
-
-func evidenceShowRun(s Streams, o *evidenceShowOptions) error {
+func (o *evidenceShowOptions) run(_ context.Context, s Streams, _ *options.Globals, args []string) error {
 	v, err := o.Ev.Validator()
 	if err != nil {
 		return err
 	}
-	d, err := v.LoadFile(o.Path)
+	d, err := v.LoadFile(args[0])
 	if err != nil {
 		return err
 	}

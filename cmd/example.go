@@ -21,27 +21,16 @@ type exampleOptions struct {
 	Force       bool
 }
 
-func newExampleCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &exampleOptions{}
-	c := &cobra.Command{
-		Use:  "example [DIR]",
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			o.Dir = "sample"
-			if len(args) == 1 {
-				o.Dir = args[0]
-			}
-			return exampleRun(c.Context(), s, g, o)
-		},
-	}
+func (o *exampleOptions) flags(c *cobra.Command, _ *options.Globals) {
 	c.Flags().StringVar(&o.Release, "release", sample.Default.ID, "the sample release's id")
 	c.Flags().StringVar(&o.Service, "service", "", "the service (default: the config's, or "+sample.Default.Service+")")
 	c.Flags().StringVar(&o.Environment, "environment", "", "the environment (default: the config's, or "+sample.Default.Environment+")")
 	c.Flags().BoolVar(&o.Force, "force", false, "overwrite the files of an earlier sample")
-	return c
 }
 
-func exampleRun(ctx context.Context, s Streams, g *options.Globals, o *exampleOptions) error {
+func (o *exampleOptions) run(ctx context.Context, s Streams, g *options.Globals, args []string) error {
+	o.Dir = "sample"
+	optionalDir(&o.Dir, args)
 	cfg, err := g.Config()
 	if err != nil {
 		return err

@@ -43,21 +43,14 @@ type auditExportOptions struct {
 	g           *options.Globals
 }
 
-func newAuditExportCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &auditExportOptions{g: g}
-	c := &cobra.Command{
-		Use:  "export --format opa-decision-log|pack [--since TIME] [--release ID] [--out FILE]",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return auditExportRun(c.Context(), s, o)
-		},
-	}
+func (o *auditExportOptions) flags(c *cobra.Command, g *options.Globals) {
+	o.g = g
 	f := c.Flags()
 	f.StringVar(&o.Format, "format", "", "export format: "+FormatOPADecisionLog+" or "+FormatPack+" (required)")
 	timespec.Var(f, &o.Since, "since", "only decisions evaluated at or after this time: "+timespec.Help)
 	options.NameVar(f, &o.Release, "release", "", "only the decisions about this release")
 	f.StringVar(&o.Out, "out", "", "write to FILE instead of stdout (required for a pack)")
-	_ = c.MarkFlagRequired("format")
+	required(c, "format")
 	o.Store.AddFlags(f, g)
 	o.Policy.AddFlags(f, g)
 	f.StringArrayVar(&o.WithBundles, "with-bundle", nil, "pack: an OPA bundle of an older policy set some decisions were made under (repeatable; checked with --verify-key when given)")
@@ -65,10 +58,9 @@ func newAuditExportCmd(s Streams, g *options.Globals) *cobra.Command {
 	f.StringVar(&o.PublicKey, "public-key", "", "pack: the --checkpoint's public key (default: the config's, or "+project.CheckpointPublicKey+")")
 	f.StringVar(&o.Key, "key", "", "pack: private key to sign a checkpoint of the ledger's head with (default: the config's, or "+project.CheckpointKey+")")
 	f.StringSliceVar(&o.TrustedKeys, "trusted-key", nil, "pack: PEM ed25519 public key trusted to sign evidence, as the gate trusted it; the pack carries the key of each signer of its evidence (or a directory of them; repeatable; default: every *.pub in "+project.KeyDir+")")
-	return c
 }
 
-func auditExportRun(ctx context.Context, s Streams, o *auditExportOptions) error {
+func (o *auditExportOptions) run(ctx context.Context, s Streams, _ *options.Globals, _ []string) error {
 	if o.Format != FormatOPADecisionLog && o.Format != FormatPack {
 		return fmt.Errorf("--format %q: want %s or %s", o.Format, FormatOPADecisionLog, FormatPack)
 	}
@@ -89,18 +81,10 @@ func auditExportRun(ctx context.Context, s Streams, o *auditExportOptions) error
 		return err
 	}
 	var n int
-	write := func(w io.Writer) (err error) {
+	return writeOut(s, o.Out, func(w io.Writer) (err error) {
 		n, err = auditpack.WriteDecisionLog(w, ds, since, Version)
 		return err
-	}
-	if o.Out == "" {
-		return write(s.Out)
-	}
-	if err := atomicfile.Write(o.Out, 0o644, write); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(s.Out, "%d decisions written to %s\n", n, o.Out)
-	return err
+	}, func() string { return fmt.Sprintf("%d decisions written to %s", n, o.Out) })
 }
 
 // auditPackRun writes the replay pack: the policy sets as bundles, a

@@ -18,7 +18,6 @@ import (
 
 // gateOptions are the flags of `shipgate gate`.
 type gateOptions struct {
-	Gate     string
 	Release  options.Release
 	Evidence []string
 	Now      timespec.Value
@@ -32,16 +31,7 @@ type gateOptions struct {
 	Output   options.Output
 }
 
-func newGateCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &gateOptions{}
-	c := &cobra.Command{
-		Use:  "gate GATE --release ID [--evidence DIR|FILE...]",
-		Args: cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			o.Gate = args[0]
-			return gateRun(c.Context(), s, g, o)
-		},
-	}
+func (o *gateOptions) flags(c *cobra.Command, g *options.Globals) {
 	f := c.Flags()
 	o.Release.AddFlags(f, g)
 	f.StringSliceVar(&o.Evidence, "evidence", nil, "evidence file or directory, recorded with the decision (repeatable, or comma-separated)")
@@ -49,19 +39,19 @@ func newGateCmd(s Streams, g *options.Globals) *cobra.Command {
 	options.ActorVar(f, &o.Actor, "who asks")
 	f.BoolVar(&o.DryRun, "dry-run", false, "record the decision as a dry run: it opens no violation")
 	f.BoolVar(&o.PrintIn, "print-input", false, "print the Rego input document (for opa eval -i) instead of deciding")
-	_ = c.MarkFlagRequired("release")
+	required(c, "release")
 	o.Policy.AddFlags(f, g)
 	o.Ev.AddFlags(f)
 	o.Store.AddFlags(f, g)
 	o.Remote.AddFlags(f, g)
 	o.Output.AddCIFlags(f)
-	return c
 }
 
-func gateRun(ctx context.Context, s Streams, g *options.Globals, o *gateOptions) error {
+func (o *gateOptions) run(ctx context.Context, s Streams, g *options.Globals, args []string) error {
+	gateName := args[0]
 	// Usage errors are found before a store or a server is touched: a
 	// mistake records nothing.
-	if err := engine.CheckGate(o.Gate); err != nil {
+	if err := engine.CheckGate(gateName); err != nil {
 		return err
 	}
 	if _, err := evidence.Files(o.Evidence); err != nil {
@@ -103,7 +93,7 @@ func gateRun(ctx context.Context, s Streams, g *options.Globals, o *gateOptions)
 		// its next goal: a lower peak RSS for one collection.
 		runtime.GC()
 	}
-	req := gate.Request{Gate: o.Gate, Release: rel, EvidencePaths: o.Evidence, Actor: g.Actor(o.Actor), Now: now, DryRun: o.DryRun}
+	req := gate.Request{Gate: gateName, Release: rel, EvidencePaths: o.Evidence, Actor: g.Actor(o.Actor), Now: now, DryRun: o.DryRun}
 	if l, ok := b.(*release.Local); ok && o.PrintIn {
 		b, err := l.Gate.Input(ctx, req)
 		if err != nil {
@@ -113,10 +103,8 @@ func gateRun(ctx context.Context, s Streams, g *options.Globals, o *gateOptions)
 		return err
 	}
 	d, err := b.Decide(ctx, req)
-	if d != nil {
-		if werr := writeDecisionOutput(ctx, s, o.Output.Format, d, b); werr != nil {
-			return werr
-		}
+	if werr := writeDecisionOutput(ctx, s, o.Output.Format, d, b); werr != nil {
+		return werr
 	}
 	return decided(d, err)
 }

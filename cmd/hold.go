@@ -11,7 +11,8 @@ import (
 	"github.com/localizevideos/shipgate/release"
 )
 
-// holdOptions are the flags of `shipgate hold` and `shipgate unhold`.
+// holdOptions are the flags of `shipgate unhold`, and of `shipgate hold`
+// with --release-hold besides (placeHoldOptions).
 type holdOptions struct {
 	options.Record
 	Policy options.Policy
@@ -21,46 +22,26 @@ type holdOptions struct {
 	Lift   bool
 }
 
-func newHoldCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &holdOptions{}
-	c := &cobra.Command{
-		Use:  "hold --release ID --reason TEXT --by NAME | --release ID --release-hold --by NAME",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return holdRun(c.Context(), s, o)
-		},
-	}
-	f := c.Flags()
-	o.addFlags(c, g)
-	f.BoolVar(&o.Lift, "release-hold", false, "lift the hold instead of placing one")
-	return c
-}
-
-func newUnholdCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &holdOptions{Lift: true}
-	c := &cobra.Command{
-		Use:  "unhold --release ID --by NAME [--reason TEXT]",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return holdRun(c.Context(), s, o)
-		},
-	}
-	o.addFlags(c, g)
-	return c
-}
-
-func (o *holdOptions) addFlags(c *cobra.Command, g *options.Globals) {
+func (o *holdOptions) flags(c *cobra.Command, g *options.Globals) {
 	o.Record.AddFlags(c.Flags(), g)
-	_ = c.MarkFlagRequired("release")
 	f := c.Flags()
 	o.Policy.AddFlags(f, g)
 	o.Remote.AddFlags(f, g)
 	f.StringVar(&o.Reason, "reason", "", "why (required to place a hold)")
 	options.PersonVar(f, &o.By, "by", "", "the person who holds or lifts (required)")
-	_ = c.MarkFlagRequired("by")
+	required(c, "release", "by")
 }
 
-func holdRun(ctx context.Context, s Streams, o *holdOptions) error {
+// placeHoldOptions are the flags of `shipgate hold`: those of unhold, and
+// --release-hold to lift the hold instead.
+type placeHoldOptions struct{ holdOptions }
+
+func (o *placeHoldOptions) flags(c *cobra.Command, g *options.Globals) {
+	o.holdOptions.flags(c, g)
+	c.Flags().BoolVar(&o.Lift, "release-hold", false, "lift the hold instead of placing one")
+}
+
+func (o *holdOptions) run(ctx context.Context, s Streams, _ *options.Globals, _ []string) error {
 	if !o.Lift && o.Reason == "" {
 		return errors.New("--reason: say why the release is held")
 	}

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -10,34 +11,20 @@ import (
 	"github.com/localizevideos/shipgate/internal/project"
 )
 
-func newInitCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &project.InitOptions{}
-	c := &cobra.Command{
-		Use:  "init",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := initRun(s, g, o); err != nil {
-				return err
-			}
-			db, err := project.OpenStore(c.Context(), project.DefaultStore)
-			if err != nil {
-				return err
-			}
-			return db.Close()
-		},
-	}
+type initOptions struct{ project.InitOptions }
+
+func (o *initOptions) flags(c *cobra.Command, _ *options.Globals) {
 	options.NameVar(c.Flags(), &o.Service, "service", "", "the service this repository releases")
 	options.NameVar(c.Flags(), &o.Environment, "environment", "production", "the environment it releases to")
 	c.Flags().StringSliceVar(&o.Approvers, "approver", nil, "make a signing key for this approver and bind it to them in shipgate.yaml (repeatable)")
 	c.Flags().BoolVar(&o.Force, "force", false, "overwrite an existing configuration and keys")
 	c.Flags().StringVar(&o.KeyDir, "key-dir", "", "write the checkpoint key pair to DIR (default: "+project.KeyDir+"); shipgate.yaml names it")
-	return c
 }
 
-// initRun writes the keys and shipgate.yaml.
-func initRun(s Streams, g *options.Globals, o *project.InitOptions) error {
+// run writes the keys and shipgate.yaml, and makes the ledger.
+func (o *initOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
 	o.Config = g.ConfigPath
-	done, err := project.Init(*o)
+	done, err := project.Init(o.InitOptions)
 	if err != nil {
 		return err
 	}
@@ -45,7 +32,13 @@ func initRun(s Streams, g *options.Globals, o *project.InitOptions) error {
 	if len(o.Approvers) > 0 {
 		approvers = fmt.Sprintf(", and a signing key for %s", strings.Join(o.Approvers, ", "))
 	}
-	_, err = fmt.Fprintf(s.Out, "wrote %s, %s, %s and %s, the evidence signing key %s%s\n",
-		done.Config, project.DefaultStore, done.CheckpointKey, done.CheckpointPublicKey, project.EvidenceKey, approvers)
-	return err
+	if _, err := fmt.Fprintf(s.Out, "wrote %s, %s, %s and %s, the evidence signing key %s%s\n",
+		done.Config, project.DefaultStore, done.CheckpointKey, done.CheckpointPublicKey, project.EvidenceKey, approvers); err != nil {
+		return err
+	}
+	db, err := project.OpenStore(ctx, project.DefaultStore)
+	if err != nil {
+		return err
+	}
+	return db.Close()
 }

@@ -15,31 +15,20 @@ import (
 
 type evidenceAddOptions struct {
 	options.Ledger
-	Paths []string
-	Ev    options.Evidence
+	Ev options.Evidence
 }
 
-func newEvidenceAddCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &evidenceAddOptions{}
-	c := &cobra.Command{
-		Use:  "add FILE|DIR...",
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			o.Paths = args
-			return evidenceAddRun(c.Context(), s, o)
-		},
-	}
+func (o *evidenceAddOptions) flags(c *cobra.Command, g *options.Globals) {
 	o.Ev.AddFlags(c.Flags())
 	o.Ledger.AddFlags(c.Flags(), g)
-	return c
 }
 
-func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error {
+func (o *evidenceAddOptions) run(ctx context.Context, s Streams, _ *options.Globals, paths []string) error {
 	v, err := o.Ev.Validator()
 	if err != nil {
 		return err
 	}
-	docs, err := v.LoadPaths(o.Paths)
+	docs, err := v.LoadPaths(paths)
 	if err != nil {
 		return err
 	}
@@ -55,30 +44,17 @@ func evidenceAddRun(ctx context.Context, s Streams, o *evidenceAddOptions) error
 	return console.Emit(s.Out, o.Output.Format, out, console.EvidenceAdded)
 }
 
-func newViolationsCmd(s Streams, g *options.Globals) *cobra.Command {
-	return group("violations", newViolationsListCmd(s, g), newViolationsShowCmd(s, g), newViolationsSweepCmd(s, g))
-}
-
 type violationsListOptions struct {
 	options.Ledger
 	Filter options.ViolationFilter
 }
 
-func newViolationsListCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &violationsListOptions{}
-	c := &cobra.Command{
-		Use:  "list",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return violationsListRun(c.Context(), s, o)
-		},
-	}
+func (o *violationsListOptions) flags(c *cobra.Command, g *options.Globals) {
 	o.Filter.AddFlags(c.Flags())
 	o.Ledger.AddFlags(c.Flags(), g)
-	return c
 }
 
-func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions) error {
+func (o *violationsListOptions) run(ctx context.Context, s Streams, _ *options.Globals, _ []string) error {
 	f, err := o.Filter.Filter()
 	if err != nil {
 		return err
@@ -97,69 +73,51 @@ func violationsListRun(ctx context.Context, s Streams, o *violationsListOptions)
 
 type violationsShowOptions struct {
 	options.Ledger
-	ID string
 }
 
-func newViolationsShowCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &violationsShowOptions{}
-	c := &cobra.Command{
-		Use:  "show ID",
-		Args: nameArgs("violation id"),
-		RunE: func(c *cobra.Command, args []string) error {
-			o.ID = args[0]
-			db, err := o.Ledger.Open(c.Context(), options.BackendOptions{ReadOnly: true})
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			v, err := db.Violation(c.Context(), o.ID)
-			if err != nil {
-				return fmt.Errorf("violation %s: %w", o.ID, err)
-			}
-			return console.Emit(s.Out, o.Output.Format, api.NewViolationView(v, s.now()), console.Violation)
-		},
-	}
+func (o *violationsShowOptions) flags(c *cobra.Command, g *options.Globals) {
 	o.Ledger.AddFlags(c.Flags(), g)
-	return c
+}
+
+func (o *violationsShowOptions) run(ctx context.Context, s Streams, _ *options.Globals, args []string) error {
+	id := args[0]
+	db, err := o.Ledger.Open(ctx, options.BackendOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	v, err := db.Violation(ctx, id)
+	if err != nil {
+		return fmt.Errorf("violation %s: %w", id, err)
+	}
+	return console.Emit(s.Out, o.Output.Format, api.NewViolationView(v, s.now()), console.Violation)
 }
 
 type postmortemAddOptions struct {
 	Violations []string
-	Path       string
 	Ev         options.Evidence
 	Store      options.Store
 	Remote     options.Remote
 }
 
-func newPostmortemCmd(s Streams, g *options.Globals) *cobra.Command {
-	c := &cobra.Command{Use: "postmortem"}
-	o := &postmortemAddOptions{}
-	add := &cobra.Command{
-		Use:  "add --violation ID FILE",
-		Args: cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			o.Path = args[0]
-			return postmortemAddRun(c.Context(), s, o)
-		},
-	}
-	options.NameSliceVar(add.Flags(), &o.Violations, "violation", nil, "violation or obligation id to close (repeatable; default: every id the document names)")
-	o.Ev.AddFlags(add.Flags())
-	o.Store.AddFlags(add.Flags(), g)
-	o.Remote.AddFlags(add.Flags(), g)
-	c.AddCommand(add, newPostmortemNewCmd(s, g))
-	return c
+func (o *postmortemAddOptions) flags(c *cobra.Command, g *options.Globals) {
+	options.NameSliceVar(c.Flags(), &o.Violations, "violation", nil, "violation or obligation id to close (repeatable; default: every id the document names)")
+	o.Ev.AddFlags(c.Flags())
+	o.Store.AddFlags(c.Flags(), g)
+	o.Remote.AddFlags(c.Flags(), g)
 }
 
-func postmortemAddRun(ctx context.Context, s Streams, o *postmortemAddOptions) error {
+func (o *postmortemAddOptions) run(ctx context.Context, s Streams, _ *options.Globals, args []string) error {
+	path := args[0]
 	v, err := o.Ev.Validator()
 	if err != nil {
 		return err
 	}
-	doc, err := v.LoadFile(o.Path)
+	doc, err := v.LoadFile(path)
 	if err != nil {
 		return err
 	}
-	ids, err := release.PostmortemFile(o.Path, doc, o.Violations)
+	ids, err := release.PostmortemFile(path, doc, o.Violations)
 	if err != nil {
 		return err
 	}
@@ -176,33 +134,24 @@ func postmortemAddRun(ctx context.Context, s Streams, o *postmortemAddOptions) e
 }
 
 type decisionShowOptions struct {
-	ID     string
 	Store  options.Store
 	Output options.Output
 }
 
-func newDecisionCmd(s Streams, g *options.Globals) *cobra.Command {
-	c := &cobra.Command{Use: "decision"}
-	o := &decisionShowOptions{}
-	show := &cobra.Command{
-		Use:  "show ID",
-		Args: nameArgs("decision id"),
-		RunE: func(c *cobra.Command, args []string) error {
-			o.ID = args[0]
-			db, err := o.Store.OpenReadOnly(c.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			seq, rec, err := release.RecordedDecision(c.Context(), db, o.ID)
-			if err != nil {
-				return err
-			}
-			return console.RecordedDecision(s.Out, o.Output.Format, seq, rec)
-		},
+func (o *decisionShowOptions) flags(c *cobra.Command, g *options.Globals) {
+	o.Store.AddFlags(c.Flags(), g)
+	o.Output.AddFlags(c.Flags())
+}
+
+func (o *decisionShowOptions) run(ctx context.Context, s Streams, _ *options.Globals, args []string) error {
+	db, err := o.Store.OpenReadOnly(ctx)
+	if err != nil {
+		return err
 	}
-	o.Store.AddFlags(show.Flags(), g)
-	o.Output.AddFlags(show.Flags())
-	c.AddCommand(show)
-	return c
+	defer db.Close()
+	seq, rec, err := release.RecordedDecision(ctx, db, args[0])
+	if err != nil {
+		return err
+	}
+	return console.RecordedDecision(s.Out, o.Output.Format, seq, rec)
 }

@@ -11,11 +11,6 @@ import (
 	"github.com/localizevideos/shipgate/regotest"
 )
 
-func newPolicyCmd(s Streams, g *options.Globals) *cobra.Command {
-	return group("policy", newPolicyTestCmd(s), newPolicyCheckCmd(s, g), newPolicyFmtCmd(s, g), newPolicyDiffCmd(s, g),
-		newPolicyReviewCmd(s, g), newPolicyBundleCmd(s, g))
-}
-
 type policyTestOptions struct {
 	Policy      options.Policy
 	Output      options.Output
@@ -23,27 +18,16 @@ type policyTestOptions struct {
 	MinCoverage float64
 }
 
-func newPolicyTestCmd(s Streams) *cobra.Command {
-	o := &policyTestOptions{}
-	c := &cobra.Command{
-		Use:  "test [DIR]",
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				o.Policy.Dir = args[0]
-			}
-			return policyTestRun(c.Context(), s, o)
-		},
-	}
+func (o *policyTestOptions) flags(c *cobra.Command, _ *options.Globals) {
 	c.Flags().StringVar(&o.Policy.Dir, "policies", "", "policy directory (default: the embedded policy set)")
 	c.Flags().StringVar(&o.Policy.DataFile, "data", "", "policy data file replacing data.shipgate.config")
 	c.Flags().BoolVarP(&o.Verbose, "verbose", "v", false, "list every test")
 	c.Flags().Float64Var(&o.MinCoverage, "min-coverage", 0, "fail below this coverage percentage of the policy modules")
 	o.Output.AddCIFlags(c.Flags())
-	return c
 }
 
-func policyTestRun(ctx context.Context, s Streams, o *policyTestOptions) error {
+func (o *policyTestOptions) run(ctx context.Context, s Streams, _ *options.Globals, args []string) error {
+	optionalDir(&o.Policy.Dir, args)
 	data, files, err := o.Policy.Data()
 	if err != nil {
 		return err
@@ -81,27 +65,20 @@ type policyCheckOptions struct {
 	Policy options.Policy
 }
 
-func newPolicyCheckCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &policyCheckOptions{}
-	c := &cobra.Command{
-		Use:  "check [DIR]",
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				o.Policy.Dir = args[0]
-			}
-			eng, err := o.Policy.Engine(c.Context())
-			if err != nil {
-				return err
-			}
-			src, rev := o.Policy.Describe(), eng.Revision()
-			if b := eng.BundleRevision(); b != "" {
-				rev += ", bundle revision " + b
-			}
-			_, err = fmt.Fprintf(s.Out, "ok %s: revision %s\n", src, rev)
-			return err
-		},
-	}
+func (o *policyCheckOptions) flags(c *cobra.Command, g *options.Globals) {
 	o.Policy.AddFlags(c.Flags(), g)
-	return c
+}
+
+func (o *policyCheckOptions) run(ctx context.Context, s Streams, _ *options.Globals, args []string) error {
+	optionalDir(&o.Policy.Dir, args)
+	eng, err := o.Policy.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	src, rev := o.Policy.Describe(), eng.Revision()
+	if b := eng.BundleRevision(); b != "" {
+		rev += ", bundle revision " + b
+	}
+	_, err = fmt.Fprintf(s.Out, "ok %s: revision %s\n", src, rev)
+	return err
 }

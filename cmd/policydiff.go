@@ -28,15 +28,7 @@ type policyDiffOptions struct {
 	Store   options.Store
 }
 
-func newPolicyDiffCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &policyDiffOptions{}
-	c := &cobra.Command{
-		Use:  "diff --base REF|DIR [--head DIR]",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return policyDiffRun(c.Context(), s, g, o)
-		},
-	}
+func (o *policyDiffOptions) flags(c *cobra.Command, g *options.Globals) {
 	f := c.Flags()
 	o.Change.AddFlags(f, g)
 	o.Store.AddFlags(f, g)
@@ -46,10 +38,9 @@ func newPolicyDiffCmd(s Streams, g *options.Globals) *cobra.Command {
 	f.BoolVar(&o.Accept, "accept", false, "exit 0 even when past allows become denials (the change is meant to tighten)")
 	options.EvalTimeoutVar(f, &o.Timeout)
 	f.BoolVar(&o.NoCache, "no-cache", false, "evaluate every decision on both sides: no recorded decision is reused, and the head does not reuse the base's")
-	return c
 }
 
-func policyDiffRun(ctx context.Context, s Streams, g *options.Globals, o *policyDiffOptions) error {
+func (o *policyDiffOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
 	switch o.Output {
 	case "text", "json", "markdown":
 	default:
@@ -108,21 +99,12 @@ type policyReviewOptions struct {
 	Output options.Output
 }
 
-func newPolicyReviewCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &policyReviewOptions{}
-	c := &cobra.Command{
-		Use:  "review --base REF [--head DIR] [--docs FILE]",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return policyReviewRun(s, o)
-		},
-	}
+func (o *policyReviewOptions) flags(c *cobra.Command, g *options.Globals) {
 	o.Change.AddFlags(c.Flags(), g)
 	o.Output.AddFlags(c.Flags())
-	return c
 }
 
-func policyReviewRun(s Streams, o *policyReviewOptions) error {
+func (o *policyReviewOptions) run(_ context.Context, s Streams, _ *options.Globals, _ []string) error {
 	sd, err := o.Change.Resolve()
 	if err != nil {
 		return err

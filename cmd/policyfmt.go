@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -12,29 +13,17 @@ import (
 type policyFmtOptions struct {
 	Dir   string
 	Check bool
-	g     *options.Globals
 }
 
-func newPolicyFmtCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &policyFmtOptions{g: g}
-	c := &cobra.Command{
-		Use:  "fmt [DIR] [--check]",
-		Args: cobra.MaximumNArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				o.Dir = args[0]
-			}
-			return policyFmtRun(s, o)
-		},
-	}
+func (o *policyFmtOptions) flags(c *cobra.Command, _ *options.Globals) {
 	c.Flags().BoolVar(&o.Check, "check", false, "write nothing; list the files that need formatting and exit 1 if any")
-	return c
 }
 
-func policyFmtRun(s Streams, o *policyFmtOptions) error {
+func (o *policyFmtOptions) run(_ context.Context, s Streams, g *options.Globals, args []string) error {
+	optionalDir(&o.Dir, args)
 	dir := o.Dir
 	if dir == "" {
-		cfg, err := o.g.Config()
+		cfg, err := g.Config()
 		if err != nil {
 			return err
 		}

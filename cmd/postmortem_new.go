@@ -2,9 +2,7 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -23,36 +21,27 @@ type postmortemNewOptions struct {
 	Store      options.Store
 }
 
-// newPostmortemNewCmd is `postmortem new`: the Postmortem document of open
-// violations, made from what the ledger holds of them, for `postmortem add`.
-func newPostmortemNewCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &postmortemNewOptions{}
-	c := &cobra.Command{
-		Use:  "new (--violation ID | --release R) --summary TEXT",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if (len(o.Violations) == 0) == (o.Release == "") {
-				return fmt.Errorf("give --violation or --release: which violations the postmortem closes")
-			}
-			if strings.TrimSpace(o.Summary) == "" {
-				return fmt.Errorf("--summary: say what happened and what changes")
-			}
-			o.Author = g.Actor(o.Author)
-			return postmortemNewRun(c.Context(), s, o)
-		},
-	}
+func (o *postmortemNewOptions) flags(c *cobra.Command, g *options.Globals) {
 	c.Flags().StringSliceVar(&o.Violations, "violation", nil, "open violation or obligation id the postmortem closes (repeatable)")
 	c.Flags().StringVar(&o.Summary, "summary", "", "what happened, why, and what changes")
 	c.Flags().StringVar(&o.Author, "author", "", "who wrote it"+options.ActorHelp)
 	c.Flags().StringVar(&o.Out, "out", "", "file to write (default: standard output)")
 	c.Flags().StringVar(&o.Release, "release", "", "close every open violation and obligation of this release")
-	_ = c.MarkFlagRequired("summary")
+	required(c, "summary")
 	o.Ev.AddFlags(c.Flags())
 	o.Store.AddFlags(c.Flags(), g)
-	return c
 }
 
-func postmortemNewRun(ctx context.Context, s Streams, o *postmortemNewOptions) error {
+// run writes the Postmortem document of open violations, made from what
+// the ledger holds of them, for `postmortem add`.
+func (o *postmortemNewOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
+	if (len(o.Violations) == 0) == (o.Release == "") {
+		return fmt.Errorf("give --violation or --release: which violations the postmortem closes")
+	}
+	if strings.TrimSpace(o.Summary) == "" {
+		return fmt.Errorf("--summary: say what happened and what changes")
+	}
+	o.Author = g.Actor(o.Author)
 	b, err := options.OpenLocal(ctx, &o.Store, options.BackendOptions{Ev: &o.Ev, ReadOnly: true})
 	if err != nil {
 		return err
@@ -63,19 +52,6 @@ func postmortemNewRun(ctx context.Context, s Streams, o *postmortemNewOptions) e
 	if err != nil {
 		return err
 	}
-	out, err := json.MarshalIndent(doc.Value, "", "  ")
-	if err != nil {
-		return err
-	}
-	out = append(out, '\n')
-	if o.Out == "" {
-		_, err = s.Out.Write(out)
-		return err
-	}
-	if err := os.WriteFile(o.Out, out, 0o644); err != nil {
-		return fmt.Errorf("write postmortem: %w", err)
-	}
-	_, err = fmt.Fprintf(s.Out, "wrote the postmortem of %s to %s: record it with shipgate postmortem add %s\n",
-		strings.Join(ids, ", "), o.Out, o.Out)
-	return err
+	return writeJSON(s, o.Out, "postmortem", doc.Value, fmt.Sprintf("wrote the postmortem of %s to %s: record it with shipgate postmortem add %s",
+		strings.Join(ids, ", "), o.Out, o.Out))
 }

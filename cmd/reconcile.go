@@ -16,12 +16,6 @@ import (
 	"github.com/localizevideos/shipgate/release"
 )
 
-func newReconcileCmd(s Streams, g *options.Globals) *cobra.Command {
-	c := group("reconcile", newReconcilePM2Cmd(s, g))
-	c.Args = cobra.NoArgs
-	return c
-}
-
 // reconcileOptions are the flags of `shipgate reconcile pm2`.
 type reconcileOptions struct {
 	Release      options.Release
@@ -39,16 +33,8 @@ type reconcileOptions struct {
 	Output    options.Output
 }
 
-func newReconcilePM2Cmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &reconcileOptions{}
+func (o *reconcileOptions) flags(c *cobra.Command, g *options.Globals) {
 	o.Artifacts.Use(g)
-	c := &cobra.Command{
-		Use:  "pm2 --app NAME",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return reconcileRun(c.Context(), s, g, o)
-		},
-	}
 	f := c.Flags()
 	o.Release.AddFlags(f, g)
 	f.Lookup("release").Usage = "release to hold findings against (default: the release of the last deploy or rollback)"
@@ -62,10 +48,9 @@ func newReconcilePM2Cmd(s Streams, g *options.Globals) *cobra.Command {
 	o.Policy.AddFlags(f, g)
 	o.Store.AddFlags(f, g)
 	o.Output.AddFlags(f)
-	return c
 }
 
-func reconcileRun(ctx context.Context, s Streams, g *options.Globals, o *reconcileOptions) error {
+func (o *reconcileOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
 	rel, err := o.Release.Resolve()
 	if err != nil {
 		return err
@@ -92,7 +77,7 @@ func reconcileRun(ctx context.Context, s Streams, g *options.Globals, o *reconci
 		return err
 	}
 	if !r.Record.Allow {
-		return &exitError{code: ExitDeny, err: errDenied, silent: true}
+		return errDenied
 	}
 	return nil
 }

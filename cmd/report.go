@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/cmd/options"
-	"github.com/localizevideos/shipgate/internal/atomicfile"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/report"
@@ -29,15 +28,7 @@ type auditReportOptions struct {
 	Ev                   options.Evidence
 }
 
-func newAuditReportCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &auditReportOptions{}
-	c := &cobra.Command{
-		Use:  "report --since TIME --until TIME --format md|html|json|csv [--out FILE]",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return auditReportRun(c.Context(), s, g, o)
-		},
-	}
+func (o *auditReportOptions) flags(c *cobra.Command, g *options.Globals) {
 	f := c.Flags()
 	timespec.Var(f, &o.Since, "since", "the start of the period, included (required): "+timespec.Help)
 	timespec.Var(f, &o.Until, "until", "the end of the period; a date includes that day, any other time is excluded (required): "+timespec.Help)
@@ -47,16 +38,13 @@ func newAuditReportCmd(s Streams, g *options.Globals) *cobra.Command {
 	f.StringVar(&o.Out, "out", "", "write the report to FILE instead of stdout")
 	f.StringVar(&o.Checkpoint, "checkpoint", "", "signed checkpoint file to verify the ledger against")
 	f.StringVar(&o.PublicKey, "public-key", "", "checkpoint public key (default: the config's, or "+project.CheckpointPublicKey+")")
-	_ = c.MarkFlagRequired("since")
-	_ = c.MarkFlagRequired("until")
-	_ = c.MarkFlagRequired("format")
+	required(c, "since", "until", "format")
 	o.Store.AddFlags(f, g)
 	o.Policy.AddFlags(f, g)
 	o.Ev.AddFlags(f)
-	return c
 }
 
-func auditReportRun(ctx context.Context, s Streams, g *options.Globals, o *auditReportOptions) error {
+func (o *auditReportOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
 	now := g.Clock()
 	since, err := o.Since.Time(now)
 	if err != nil {
@@ -98,12 +86,10 @@ func auditReportRun(ctx context.Context, s Streams, g *options.Globals, o *audit
 	if err != nil {
 		return err
 	}
-	write := func(w io.Writer) error { return report.Write(w, rep, o.Format) }
-	if o.Out == "" {
-		err = write(s.Out)
-	} else if err = atomicfile.Write(o.Out, 0o644, write); err == nil {
-		_, err = fmt.Fprintf(s.Out, "audit report of %d releases written to %s\n", len(rep.Releases), o.Out)
-	}
+	err = writeOut(s, o.Out, func(w io.Writer) error { return report.Write(w, rep, o.Format) },
+		func() string {
+			return fmt.Sprintf("audit report of %d releases written to %s", len(rep.Releases), o.Out)
+		})
 	if err != nil {
 		return err
 	}

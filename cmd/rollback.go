@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,7 +12,6 @@ import (
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/rollback"
-	"github.com/localizevideos/shipgate/runner"
 )
 
 // rollbackOptions are the flags of `shipgate rollback`.
@@ -22,28 +20,19 @@ type rollbackOptions struct {
 	Rollback options.Rollback
 }
 
-func newRollbackCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &rollbackOptions{}
-	c := &cobra.Command{
-		Use:  "rollback --release ID [--emergency --flag NAME]",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return rollbackCmdRun(c.Context(), s, g, o)
-		},
-	}
+func (o *rollbackOptions) flags(c *cobra.Command, g *options.Globals) {
 	f := c.Flags()
 	o.Step.AddFlags(f, g, "who rolls back")
-	_ = c.MarkFlagRequired("release")
+	required(c, "release")
 	o.Rollback.AddFlags(f, g)
 	f.BoolVar(&o.Rollback.Emergency, "emergency", false, "emergency rollback: turn --flag off and restart, instead of going back to the last verified commit")
 	f.StringVar(&o.Rollback.Flag, "flag", "", "the feature flag an emergency rollback turns off")
 	f.StringVar(&o.Rollback.FlagsFile, "flags-file", "", "the app's JSON flags file (default: DIR/flags.json)")
 	f.StringVar(&o.Rollback.Trigger, "trigger", rollback.TriggerManual, "what asked for the rollback: manual, verify-failed or watch")
 	f.StringVar(&o.Rollback.Reason, "reason", "", "why, in a sentence (recorded)")
-	return c
 }
 
-func rollbackCmdRun(ctx context.Context, s Streams, g *options.Globals, o *rollbackOptions) error {
+func (o *rollbackOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
 	if err := o.Rollback.Validate(); err != nil {
 		return err
 	}
@@ -62,11 +51,10 @@ func rollbackCmdRun(ctx context.Context, s Streams, g *options.Globals, o *rollb
 // doRollback rolls rel back as o says and records it in b, signed by
 // signer when it is not nil (release.Rollback), and reports it.
 func doRollback(ctx context.Context, s Streams, b release.Backend, signer *evidence.Signer, rel engine.Release, o *options.Rollback, who string) error {
-	host, _ := os.Hostname()
 	out, err := release.Rollback(ctx, b, release.RollbackRequest{Release: rel, Emergency: o.Emergency, Flag: o.Flag, FlagsFile: o.FlagsFile,
 		Trigger: o.Trigger, Reason: o.Reason, Build: strings.Fields(o.Build), Dir: o.Dir, MainBranches: o.MainBranches,
 		Artifacts: o.Artifacts.Store, Rebuild: o.Artifacts.Off, OutputPaths: o.Artifacts.OutputPaths,
-		Env: runner.Envelope{Version: Version, Host: host, Actor: who}, Signer: signer, Log: s.Err, Now: s.now})
+		Env: envelope(who), Signer: signer, Log: s.Err, Now: s.now})
 	if err != nil {
 		return err // exit 2: nothing ran, or what ran could not be recorded
 	}

@@ -71,7 +71,9 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
-var errDenied = errors.New("denied")
+// errDenied is a denial already reported (its decision printed): exit 1,
+// and nothing more on stderr.
+var errDenied error = &exitError{code: ExitDeny, err: errors.New("denied"), silent: true}
 
 // ExitCode maps an error returned by a command to the process exit code.
 func ExitCode(err error) int {
@@ -136,16 +138,69 @@ func NewRoot(s Streams) *cobra.Command {
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return options.CheckOutput(c.Flags()) }
 	g := &options.Globals{Getenv: s.Getenv, Now: s.Now, NewID: s.NewID}
 	options.AddGlobalFlags(root.PersistentFlags(), g)
-	for _, c := range []func(Streams, *options.Globals) *cobra.Command{
-		newInitCmd, newExampleCmd, newGateCmd, newEvidenceCmd, newPolicyCmd, newViolationsCmd, newPostmortemCmd,
-		newStatusCmd, newAuditCmd, newDecisionCmd, newRunCmd, newVerifyCmd, newWatchCmd, newRollbackCmd,
-		newHoldCmd, newUnholdCmd, newCollectCmd, newReconcileCmd, newTokenCmd, newServeCmd,
-	} {
-		root.AddCommand(c(s, g))
-	}
-	root.AddCommand(newVersionCmd(s))
+	root.AddCommand(commands(s, g)...)
 	applyDocs(root)
 	return root
+}
+
+// commands are shipgate's commands as a user meets them: the groups, and
+// each command a user runs with its syntax, its arguments and its options.
+func commands(s Streams, g *options.Globals) []*cobra.Command {
+	cmd := func(use string, args cobra.PositionalArgs, o leafOptions) *cobra.Command {
+		return leaf(s, g, use, args, o)
+	}
+	reconcile := group("reconcile", cmd("pm2 --app NAME", cobra.NoArgs, &reconcileOptions{}))
+	reconcile.Args = cobra.NoArgs
+	return []*cobra.Command{
+		cmd("init", cobra.NoArgs, &initOptions{}),
+		cmd("example [DIR]", cobra.MaximumNArgs(1), &exampleOptions{}),
+		cmd("gate GATE --release ID [--evidence DIR|FILE...]", cobra.ExactArgs(1), &gateOptions{}),
+		group("evidence",
+			cmd("add FILE|DIR...", cobra.MinimumNArgs(1), &evidenceAddOptions{}),
+			cmd("validate FILE|DIR...", cobra.MinimumNArgs(1), &evidenceValidateOptions{}),
+			cmd("show FILE", cobra.ExactArgs(1), &evidenceShowOptions{}),
+			cmd("sign FILE", cobra.ExactArgs(1), &evidenceSignOptions{})),
+		group("policy",
+			cmd("test [DIR]", cobra.MaximumNArgs(1), &policyTestOptions{}),
+			cmd("check [DIR]", cobra.MaximumNArgs(1), &policyCheckOptions{}),
+			cmd("fmt [DIR] [--check]", cobra.MaximumNArgs(1), &policyFmtOptions{}),
+			cmd("diff --base REF|DIR [--head DIR]", cobra.NoArgs, &policyDiffOptions{}),
+			cmd("review --base REF [--head DIR] [--docs FILE]", cobra.NoArgs, &policyReviewOptions{}),
+			cmd("bundle [DIR] --out FILE.tar.gz [--sign KEY] [--revision REV]", cobra.MaximumNArgs(1), &policyBundleOptions{})),
+		group("violations",
+			cmd("list", cobra.NoArgs, &violationsListOptions{}),
+			cmd("show ID", nameArgs("violation id"), &violationsShowOptions{}),
+			cmd("sweep", cobra.NoArgs, &violationsSweepOptions{})),
+		group("postmortem",
+			cmd("add --violation ID FILE", cobra.ExactArgs(1), &postmortemAddOptions{}),
+			cmd("new (--violation ID | --release R) --summary TEXT", cobra.NoArgs, &postmortemNewOptions{})),
+		cmd("status --release ID", cobra.NoArgs, &statusOptions{}),
+		group("audit",
+			cmd("verify [--checkpoint FILE]", cobra.NoArgs, &auditVerifyOptions{}),
+			cmd("checkpoint [--out FILE]", cobra.NoArgs, &auditCheckpointOptions{}),
+			cmd("export --format opa-decision-log|pack [--since TIME] [--release ID] [--out FILE]", cobra.NoArgs, &auditExportOptions{}),
+			cmd("report --since TIME --until TIME --format md|html|json|csv [--out FILE]", cobra.NoArgs, &auditReportOptions{}),
+			cmd("replay PACK.tar.gz [--key PUBKEY] [-o text|json]", cobra.ExactArgs(1), &auditReplayOptions{})),
+		group("decision", cmd("show ID", nameArgs("decision id"), &decisionShowOptions{})),
+		cmd("run STEP --release ID [flags] -- CMD ARGS...", stepArgs, &runOptions{}),
+		cmd("verify --release ID --checks FILE [--base URL] [--var K=V]...", cobra.NoArgs, &verifyOptions{}),
+		cmd("watch --release ID --signals FILE [--window 15m] [--interval 15s] [--auto-rollback]", cobra.NoArgs, &watchOptions{}),
+		cmd("rollback --release ID [--emergency --flag NAME]", cobra.NoArgs, &rollbackOptions{}),
+		cmd("hold --release ID --reason TEXT --by NAME | --release ID --release-hold --by NAME", cobra.NoArgs, &placeHoldOptions{}),
+		cmd("unhold --release ID --by NAME [--reason TEXT]", cobra.NoArgs, &holdOptions{Lift: true}),
+		// Each collector reads one outside source and records what it
+		// found as signed evidence.
+		group("collect",
+			cmd("incidents --from URL|FILE --map FILE --release ID", cobra.NoArgs, &collectIncidentsOptions{}),
+			cmd("error-budget --release ID --slo FILE", cobra.NoArgs, &errorBudgetOptions{})),
+		reconcile,
+		group("token",
+			cmd("create --role pipeline|approver|auditor|admin --name NAME", cobra.NoArgs, &tokenCreateOptions{}),
+			cmd("list", cobra.NoArgs, &tokenListOptions{}),
+			cmd("revoke ID", cobra.ExactArgs(1), &tokenRevokeOptions{})),
+		cmd("serve --store sqlite://FILE|postgres://URL [--listen ADDR]", cobra.NoArgs, &serveOptions{}),
+		cmd("version", cobra.NoArgs, &versionOptions{}),
+	}
 }
 
 // applyDocs gives c and every command below it the summary, description

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -18,54 +17,46 @@ import (
 // runOptions are the flags of `shipgate run`.
 type runOptions struct {
 	options.Step
-	Name         string // build or deploy
-	Argv         []string
 	Dir          string
 	MainBranches []string
 	Artifacts    options.Artifacts
 }
 
-func newRunCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &runOptions{}
-	c := &cobra.Command{
-		Use: "run STEP --release ID [flags] -- CMD ARGS...",
-		Args: func(c *cobra.Command, args []string) error {
-			dash := c.ArgsLenAtDash()
-			switch {
-			case dash < 0:
-				return errors.New("give the command after --, e.g. shipgate run build --release ID -- npm run build")
-			case dash != 1:
-				return fmt.Errorf("want one STEP before --, got %d", dash)
-			case len(args) == dash:
-				return errors.New("no command after --")
-			}
-			return nil
-		},
-		RunE: func(c *cobra.Command, args []string) error {
-			o.Name, o.Argv = args[0], args[1:]
-			return runRun(c.Context(), s, g, o)
-		},
+// stepArgs takes the arguments of shipgate run: STEP -- CMD ARGS...
+func stepArgs(c *cobra.Command, args []string) error {
+	dash := c.ArgsLenAtDash()
+	switch {
+	case dash < 0:
+		return errors.New("give the command after --, e.g. shipgate run build --release ID -- npm run build")
+	case dash != 1:
+		return fmt.Errorf("want one STEP before --, got %d", dash)
+	case len(args) == dash:
+		return errors.New("no command after --")
 	}
+	return nil
+}
+
+func (o *runOptions) flags(c *cobra.Command, g *options.Globals) {
 	f := c.Flags()
 	o.Step.AddFlags(f, g, "who runs the step")
-	_ = c.MarkFlagRequired("release")
+	required(c, "release")
 	f.StringVar(&o.Dir, "dir", ".", "the git checkout the step builds or deploys; CMD runs there")
 	options.MainBranchVar(f, &o.MainBranches)
 	f.StringSliceVar(&o.Artifacts.Paths, "artifact", nil, "build output, relative to --dir, that a passed build records and keeps for rollback, and a deploy compares (repeatable; default: the config's artifacts.paths)")
 	f.BoolVar(&o.Artifacts.Off, "no-artifact", false, "keep no archive of this build's output (its tree digest is still recorded)")
 	o.Artifacts.AddStoreFlag(f, g)
-	return c
 }
 
-func runRun(ctx context.Context, s Streams, g *options.Globals, o *runOptions) error {
-	if o.Name != "build" && o.Name != "deploy" {
-		return fmt.Errorf("run %s: only build and deploy are recorded steps", o.Name)
+func (o *runOptions) run(ctx context.Context, s Streams, g *options.Globals, args []string) error {
+	step, argv := args[0], args[1:] // build or deploy, and its command
+	if step != "build" && step != "deploy" {
+		return fmt.Errorf("run %s: only build and deploy are recorded steps", step)
 	}
 	// Bad artifact settings are a usage error, found before the command.
 	if _, err := o.Artifacts.OutputPaths(); err != nil {
 		return err
 	}
-	if o.Name == "build" {
+	if step == "build" {
 		if _, err := o.Artifacts.Store(); err != nil {
 			return err
 		}
@@ -88,9 +79,8 @@ func runRun(ctx context.Context, s Streams, g *options.Globals, o *runOptions) e
 	}
 	defer b.Close()
 	paths, _ := o.Artifacts.OutputPaths() // checked above
-	host, _ := os.Hostname()
 	st := &release.Step{B: b, Signer: signer, Facts: facts, CI: runner.DetectCI(g.Env), Dir: o.Dir, MainBranches: o.MainBranches,
-		Argv: o.Argv, OutputPaths: paths, Log: s.Err, Now: s.now, Env: runner.Envelope{Version: Version, Host: host, Actor: g.Actor(o.Actor)},
+		Argv: argv, OutputPaths: paths, Log: s.Err, Now: s.now, Env: envelope(g.Actor(o.Actor)),
 		Run: &runner.Runner{Stdout: s.Out, Stderr: s.Err, Dir: o.Dir, Now: s.now},
 	}
 	named, err := st.Name(ctx, v, rel, options.ConfigFile)
@@ -100,7 +90,7 @@ func runRun(ctx context.Context, s Streams, g *options.Globals, o *runOptions) e
 	if !o.Artifacts.Off {
 		st.Keep = release.KeepArtifact(o.Artifacts.Store, o.Dir, paths)
 	}
-	if o.Name == "build" {
+	if step == "build" {
 		r, err := st.Build(ctx)
 		return recorded(s, r, err)
 	}
@@ -110,7 +100,7 @@ func runRun(ctx context.Context, s Streams, g *options.Globals, o *runOptions) e
 			return werr
 		}
 	}
-	notRun := fmt.Sprintf("%s was not run", o.Argv[0])
+	notRun := fmt.Sprintf("%s was not run", argv[0])
 	switch {
 	case err != nil && dep == nil:
 		return err
@@ -118,7 +108,7 @@ func runRun(ctx context.Context, s Streams, g *options.Globals, o *runOptions) e
 		return fmt.Errorf("deploy gate: %w; %s", err, notRun)
 	case !d.Allow:
 		fmt.Fprintf(s.Err, "shipgate: deploy denied; %s\n", notRun)
-		return &exitError{code: ExitDeny, err: errDenied, silent: true}
+		return errDenied
 	}
 	r, err := dep.Run(ctx)
 	return recorded(s, r, err)

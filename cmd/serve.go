@@ -25,15 +25,7 @@ type serveOptions struct {
 	SweepInterval time.Duration
 }
 
-func newServeCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &serveOptions{}
-	c := &cobra.Command{
-		Use:  "serve --store sqlite://FILE|postgres://URL [--listen ADDR]",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return serveRun(c.Context(), s, g, o)
-		},
-	}
+func (o *serveOptions) flags(c *cobra.Command, g *options.Globals) {
 	f := c.Flags()
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one, logged at start)")
 	f.Int64Var(&o.MaxBody, "max-body", server.DefaultMaxBody, "largest request body accepted, in bytes")
@@ -42,10 +34,9 @@ func newServeCmd(s Streams, g *options.Globals) *cobra.Command {
 	o.Policy.AddFlags(f, g)
 	o.Ev.AddFlags(f)
 	o.Store.AddFlags(f, g)
-	return c
 }
 
-func serveRun(ctx context.Context, s Streams, g *options.Globals, o *serveOptions) error {
+func (o *serveOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
 	log := slog.New(slog.NewJSONHandler(s.Err, nil))
 	if o.SweepInterval < 0 {
 		return fmt.Errorf("--sweep-interval %s: want a positive duration, or 0 never to sweep", o.SweepInterval)

@@ -11,32 +11,21 @@ import (
 )
 
 type evidenceSignOptions struct {
-	Path string
 	Ev   options.Evidence
 	Sign options.Signing
 }
 
-func newEvidenceSignCmd(s Streams) *cobra.Command {
-	o := &evidenceSignOptions{}
-	c := &cobra.Command{
-		Use:  "sign FILE",
-		Args: cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			o.Path = args[0]
-			return evidenceSignRun(c.Context(), s, o)
-		},
-	}
+func (o *evidenceSignOptions) flags(c *cobra.Command, _ *options.Globals) {
 	o.Ev.AddFlags(c.Flags())
 	o.Sign.AddFlags(c.Flags())
-	return c
 }
 
-func evidenceSignRun(ctx context.Context, s Streams, o *evidenceSignOptions) error {
+func (o *evidenceSignOptions) run(ctx context.Context, s Streams, _ *options.Globals, args []string) error {
 	v, signer, err := o.Ev.ValidatorSigning(&o.Sign, s.Err)
 	if err != nil {
 		return err
 	}
-	env, err := project.SignFile(ctx, v, signer, o.Path)
+	env, err := project.SignFile(ctx, v, signer, args[0])
 	if err != nil {
 		return err
 	}

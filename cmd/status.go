@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -16,27 +17,22 @@ type statusOptions struct {
 	Ev      options.Evidence
 }
 
-func newStatusCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &statusOptions{}
-	c := &cobra.Command{
-		Use:  "status --release ID",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			b, err := o.Ledger.Open(c.Context(), options.BackendOptions{Ev: &o.Ev, LocalEv: true, ReadOnly: true})
-			if err != nil {
-				return err
-			}
-			defer b.Close()
-			st, err := b.Status(c.Context(), o.Release)
-			if err != nil {
-				return err
-			}
-			return console.Emit(s.Out, o.Output.Format, st, func(w io.Writer, st *gate.ReleaseStatus) error { return console.Status(w, st, s.now()) })
-		},
-	}
+func (o *statusOptions) flags(c *cobra.Command, g *options.Globals) {
 	options.NameVar(c.Flags(), &o.Release, "release", "", "release id (required)")
-	_ = c.MarkFlagRequired("release")
+	required(c, "release")
 	o.Ev.AddFlags(c.Flags())
 	o.Ledger.AddFlags(c.Flags(), g)
-	return c
+}
+
+func (o *statusOptions) run(ctx context.Context, s Streams, _ *options.Globals, _ []string) error {
+	b, err := o.Ledger.Open(ctx, options.BackendOptions{Ev: &o.Ev, LocalEv: true, ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	st, err := b.Status(ctx, o.Release)
+	if err != nil {
+		return err
+	}
+	return console.Emit(s.Out, o.Output.Format, st, func(w io.Writer, st *gate.ReleaseStatus) error { return console.Status(w, st, s.now()) })
 }

@@ -21,15 +21,7 @@ type violationsSweepOptions struct {
 	Output  options.Output
 }
 
-func newViolationsSweepCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &violationsSweepOptions{}
-	c := &cobra.Command{
-		Use:  "sweep",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return violationsSweepRun(c.Context(), s, g, o)
-		},
-	}
+func (o *violationsSweepOptions) flags(c *cobra.Command, g *options.Globals) {
 	f := c.Flags()
 	f.StringVar(&o.Service, "service", "", "sweep only this service's deploys (default: every service)")
 	f.StringVar(&o.Actor, "actor", "", "who sweeps, recorded on what it opens"+options.ActorHelp)
@@ -37,10 +29,9 @@ func newViolationsSweepCmd(s Streams, g *options.Globals) *cobra.Command {
 	o.Ev.AddFlags(f)
 	o.Store.AddFlags(f, g)
 	o.Output.AddFlags(f)
-	return c
 }
 
-func violationsSweepRun(ctx context.Context, s Streams, g *options.Globals, o *violationsSweepOptions) error {
+func (o *violationsSweepOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
 	l, err := options.OpenLocal(ctx, &o.Store, options.BackendOptions{Policy: &o.Policy, Ev: &o.Ev})
 	if err != nil {
 		return err
@@ -58,7 +49,7 @@ func violationsSweepRun(ctx context.Context, s Streams, g *options.Globals, o *v
 		return err
 	}
 	if len(found) > 0 {
-		return &exitError{code: ExitDeny, err: errDenied, silent: true}
+		return errDenied
 	}
 	return nil
 }

@@ -13,10 +13,6 @@ import (
 	"github.com/localizevideos/shipgate/store"
 )
 
-func newTokenCmd(s Streams, g *options.Globals) *cobra.Command {
-	return group("token", newTokenCreateCmd(s, g), newTokenListCmd(s, g), newTokenRevokeCmd(s, g))
-}
-
 type tokenCreateOptions struct {
 	Name   string
 	Role   string
@@ -39,36 +35,30 @@ func withTokens(ctx context.Context, g *options.Globals, so *options.Store, do f
 	return do(&auth.Tokens{Store: ts, Clock: g.Clock, NewID: g.NewID})
 }
 
-func newTokenCreateCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &tokenCreateOptions{}
-	c := &cobra.Command{
-		Use:  "create --role pipeline|approver|auditor|admin --name NAME",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return withTokens(c.Context(), g, &o.Store, func(tokens *auth.Tokens) error {
-				secret, t, err := tokens.Create(c.Context(), o.Name, o.Role, "cli:"+g.Actor(o.Actor))
-				if err != nil {
-					return fmt.Errorf("create token: %w", err)
-				}
-				v := api.NewTokenView(t)
-				v.Token = secret
-				if o.Output.Format == "json" {
-					return console.JSON(s.Out, v)
-				}
-				fmt.Fprintf(s.Err, "created token %s for %s (role %s); the secret is shown this once:\n", t.ID, t.Name, t.Role)
-				_, err = fmt.Fprintln(s.Out, secret)
-				return err
-			})
-		},
-	}
+func (o *tokenCreateOptions) flags(c *cobra.Command, g *options.Globals) {
 	c.Flags().StringVar(&o.Name, "name", "", "who the token speaks for: a person (compared with deployers) or a pipeline (required)")
 	c.Flags().StringVar(&o.Role, "role", "", "pipeline, approver, auditor or admin (required)")
 	options.ActorVar(c.Flags(), &o.Actor, "who creates it")
-	_ = c.MarkFlagRequired("name")
-	_ = c.MarkFlagRequired("role")
+	required(c, "name", "role")
 	o.Store.AddFlags(c.Flags(), g)
 	o.Output.AddFlags(c.Flags())
-	return c
+}
+
+func (o *tokenCreateOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
+	return withTokens(ctx, g, &o.Store, func(tokens *auth.Tokens) error {
+		secret, t, err := tokens.Create(ctx, o.Name, o.Role, "cli:"+g.Actor(o.Actor))
+		if err != nil {
+			return fmt.Errorf("create token: %w", err)
+		}
+		v := api.NewTokenView(t)
+		v.Token = secret
+		if o.Output.Format == "json" {
+			return console.JSON(s.Out, v)
+		}
+		fmt.Fprintf(s.Err, "created token %s for %s (role %s); the secret is shown this once:\n", t.ID, t.Name, t.Role)
+		_, err = fmt.Fprintln(s.Out, secret)
+		return err
+	})
 }
 
 type tokenListOptions struct {
@@ -76,58 +66,42 @@ type tokenListOptions struct {
 	Output options.Output
 }
 
-func newTokenListCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &tokenListOptions{}
-	c := &cobra.Command{
-		Use:  "list",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			var ts []store.Token
-			err := withTokens(c.Context(), g, &o.Store, func(tokens *auth.Tokens) (err error) {
-				if ts, err = tokens.List(c.Context()); err != nil {
-					return fmt.Errorf("list tokens: %w", err)
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			views := make([]api.TokenView, len(ts))
-			for i, t := range ts {
-				views[i] = api.NewTokenView(t)
-			}
-			return console.Emit(s.Out, o.Output.Format, views, console.Tokens)
-		},
-	}
+func (o *tokenListOptions) flags(c *cobra.Command, g *options.Globals) {
 	o.Store.AddFlags(c.Flags(), g)
 	o.Output.AddFlags(c.Flags())
-	return c
+}
+
+func (o *tokenListOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
+	var ts []store.Token
+	err := withTokens(ctx, g, &o.Store, func(tokens *auth.Tokens) (err error) {
+		if ts, err = tokens.List(ctx); err != nil {
+			return fmt.Errorf("list tokens: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return console.Emit(s.Out, o.Output.Format, api.NewTokenViews(ts), console.Tokens)
 }
 
 type tokenRevokeOptions struct {
-	ID    string
 	Actor string
 	Store options.Store
 }
 
-func newTokenRevokeCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &tokenRevokeOptions{}
-	c := &cobra.Command{
-		Use:  "revoke ID",
-		Args: cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			o.ID = args[0]
-			return withTokens(c.Context(), g, &o.Store, func(tokens *auth.Tokens) error {
-				t, err := tokens.Revoke(c.Context(), o.ID, "cli:"+g.Actor(o.Actor))
-				if err != nil {
-					return fmt.Errorf("revoke token: %w", err)
-				}
-				_, err = fmt.Fprintf(s.Out, "revoked %s (%s, role %s)\n", t.ID, t.Name, t.Role)
-				return err
-			})
-		},
-	}
+func (o *tokenRevokeOptions) flags(c *cobra.Command, g *options.Globals) {
 	options.ActorVar(c.Flags(), &o.Actor, "who revokes it")
 	o.Store.AddFlags(c.Flags(), g)
-	return c
+}
+
+func (o *tokenRevokeOptions) run(ctx context.Context, s Streams, g *options.Globals, args []string) error {
+	return withTokens(ctx, g, &o.Store, func(tokens *auth.Tokens) error {
+		t, err := tokens.Revoke(ctx, args[0], "cli:"+g.Actor(o.Actor))
+		if err != nil {
+			return fmt.Errorf("revoke token: %w", err)
+		}
+		_, err = fmt.Fprintf(s.Out, "revoked %s (%s, role %s)\n", t.ID, t.Name, t.Role)
+		return err
+	})
 }

@@ -21,27 +21,17 @@ type verifyOptions struct {
 	Rollback       options.Rollback
 }
 
-func newVerifyCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &verifyOptions{}
-	c := &cobra.Command{
-		Use:  "verify --release ID --checks FILE [--base URL] [--var K=V]...",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return verifyRun(c.Context(), s, g, o)
-		},
-	}
+func (o *verifyOptions) flags(c *cobra.Command, g *options.Globals) {
 	f := c.Flags()
 	o.Step.AddFlags(f, g, "who verifies")
-	_ = c.MarkFlagRequired("release")
 	o.Checks.AddFlags(f)
-	_ = c.MarkFlagRequired("checks")
+	required(c, "release", "checks")
 	o.Output.AddCIFlags(f)
 	f.BoolVar(&o.RollbackOnFail, "rollback-on-fail", false, "when the verify gate denies, roll back to the last verified release at once (see shipgate rollback)")
 	o.Rollback.AddFlags(f, g)
-	return c
 }
 
-func verifyRun(ctx context.Context, s Streams, g *options.Globals, o *verifyOptions) error {
+func (o *verifyOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
 	suite, err := o.Checks.Load()
 	if err != nil {
 		return err
@@ -61,10 +51,8 @@ func verifyRun(ctx context.Context, s Streams, g *options.Globals, o *verifyOpti
 		return err
 	}
 	d := out.Decision
-	if d != nil {
-		if werr := writeDecisionOutput(ctx, s, o.Output.Format, d, b); werr != nil {
-			return werr
-		}
+	if werr := writeDecisionOutput(ctx, s, o.Output.Format, d, b); werr != nil {
+		return werr
 	}
 	switch {
 	case o.RollbackOnFail && (err != nil || !d.Allow):
@@ -89,12 +77,12 @@ func verifyRun(ctx context.Context, s Streams, g *options.Globals, o *verifyOpti
 		case rerr != nil:
 			return rerr
 		}
-		return &exitError{code: ExitDeny, err: errDenied, silent: true}
+		return errDenied
 	case err != nil:
 		return fmt.Errorf("verify gate: %w; rollback required until it allows", err)
 	case !d.Allow:
 		fmt.Fprintf(s.Err, "shipgate: verify denied: rollback required\n")
-		return &exitError{code: ExitDeny, err: errDenied, silent: true}
+		return errDenied
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/cmd/options"
@@ -12,18 +14,11 @@ type versionOptions struct {
 	Output options.Output
 }
 
-func newVersionCmd(s Streams) *cobra.Command {
-	o := &versionOptions{}
-	c := &cobra.Command{
-		Use:  "version",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			v := buildinfo.Read(Version, Commit, Modified)
-			return console.Print(s.Out, o.Output.Format, v, v.WriteText)
-		},
-	}
-	o.Output.AddFlags(c.Flags())
-	return c
+func (o *versionOptions) flags(c *cobra.Command, _ *options.Globals) { o.Output.AddFlags(c.Flags()) }
+
+func (o *versionOptions) run(_ context.Context, s Streams, _ *options.Globals, _ []string) error {
+	v := buildinfo.Read(Version, Commit, Modified)
+	return console.Print(s.Out, o.Output.Format, v, v.WriteText)
 }
 
 // versionTemplate makes `shipgate --version` print what `shipgate version`

@@ -27,21 +27,11 @@ type watchOptions struct {
 	RollbackArgs   []string
 	Webhook        string
 	Output         options.Output
-	g              *options.Globals
 }
 
-func newWatchCmd(s Streams, g *options.Globals) *cobra.Command {
-	o := &watchOptions{g: g}
-	c := &cobra.Command{
-		Use:  "watch --release ID --signals FILE [--window 15m] [--interval 15s] [--auto-rollback]",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return watchRun(c.Context(), s, g, o)
-		},
-	}
+func (o *watchOptions) flags(c *cobra.Command, g *options.Globals) {
 	f := c.Flags()
 	o.Step.AddFlags(f, g, "who watches")
-	_ = c.MarkFlagRequired("release")
 	f.StringVar(&o.Signals, "signals", "", "signals file, YAML (required)")
 	f.DurationVar(&o.Window, "window", 15*time.Minute, "how long to watch")
 	f.DurationVar(&o.Interval, "interval", 15*time.Second, "how often to sample")
@@ -50,12 +40,11 @@ func newWatchCmd(s Streams, g *options.Globals) *cobra.Command {
 	f.BoolVar(&o.AutoRollback, "auto-rollback", false, "on a breach, run shipgate rollback unless a human holds the release (the policy must allow it)")
 	f.StringArrayVar(&o.RollbackArgs, "rollback-arg", nil, "an argument added to the automated shipgate rollback, e.g. --rollback-arg=--dir=/srv/app (repeatable)")
 	f.StringVar(&o.Webhook, "webhook", "", "URL that receives alerts as JSON (default: the signals file's alerts.webhook)")
-	_ = c.MarkFlagRequired("signals")
+	required(c, "release", "signals")
 	o.Output.AddCIFlags(f)
-	return c
 }
 
-func watchRun(ctx context.Context, s Streams, g *options.Globals, o *watchOptions) error {
+func (o *watchOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
 	set, err := options.Load(o.Signals, "signals", signals.Load)
 	if err != nil {
 		return err
@@ -86,16 +75,14 @@ func watchRun(ctx context.Context, s Streams, g *options.Globals, o *watchOption
 	case out.Interrupted != nil:
 		return &exitError{code: ExitDeny, err: fmt.Errorf("watch interrupted (%v): recorded as no data, the release is not complete", out.Interrupted)}
 	}
-	if d := out.Decision; d != nil {
-		if werr := writeDecisionOutput(ctx, s, o.Output.Format, d, be); werr != nil {
-			return werr
-		}
+	if werr := writeDecisionOutput(ctx, s, o.Output.Format, out.Decision, be); werr != nil {
+		return werr
 	}
 	if err != nil {
 		return fmt.Errorf("complete gate: %w", err)
 	}
 	if console.WatchDenied(s.Err, rel.ID, out) {
-		return &exitError{code: ExitDeny, err: errDenied, silent: true}
+		return errDenied
 	}
 	return nil
 }

@@ -456,11 +456,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, _ auth.Princ
 	if err != nil {
 		return storeError("list tokens", err)
 	}
-	out := make([]api.TokenView, len(ts))
-	for i, t := range ts {
-		out[i] = api.NewTokenView(t)
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, api.NewTokenViews(ts))
 	return nil
 }
 

@@ -17,6 +17,7 @@ import (
 	textformat "github.com/localizevideos/shipgate/format"
 	"github.com/localizevideos/shipgate/gate"
 	"github.com/localizevideos/shipgate/regotest"
+	"github.com/localizevideos/shipgate/signals"
 )
 
 // JSON writes v as indented JSON without HTML escaping: the json output
@@ -89,6 +90,19 @@ func CollectedIncidents(log io.Writer, doc *evidence.Document) error {
 	_, err := fmt.Fprintf(log, "shipgate: recorded IncidentStatus for release %s @ %s: %s signed by %s\n",
 		doc.ReleaseID, doc.Commit[:min(len(doc.Commit), 12)], doc.Digest, strings.Join(doc.SignedBy, ", "))
 	return err
+}
+
+// ErrorBudget writes to w the error budget shipgate collect error-budget
+// measured and recorded in doc, and, when the budget is spent, says on log
+// that the deploy gate denies; it reports whether the budget is spent.
+func ErrorBudget(w, log io.Writer, b *signals.Budget, doc *evidence.Document) (spent bool) {
+	fmt.Fprintf(w, "error budget %s: %.1f%% left (error ratio %.4g over %s, objective %v); recorded %s, signed by %s\n",
+		b.SLO, b.Remaining*100, b.ErrorRatio, b.Window, b.Objective, doc.Digest, strings.Join(doc.SignedBy, ", "))
+	if b.Remaining <= 0 {
+		fmt.Fprintf(log, "shipgate: the error budget of %s is spent: the deploy gate denies (checklist.error-budget)\n", b.SLO)
+		return true
+	}
+	return false
 }
 
 // TestReport writes a policy test report for people: the tests that did

@@ -7,8 +7,10 @@ import (
 
 	"github.com/localizevideos/shipgate/api"
 	"github.com/localizevideos/shipgate/collect/incidents"
+	"github.com/localizevideos/shipgate/evidence"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/regotest"
+	"github.com/localizevideos/shipgate/signals"
 )
 
 func TestTokens(t *testing.T) {
@@ -28,6 +30,27 @@ func TestIncidents(t *testing.T) {
 		"2 incidents from incidents.json, 1 not resolved\n"+
 			"  INC-1      sev1 open      login down\n"+
 			"  INC-2      sev3 resolved\n")
+}
+
+func TestErrorBudget(t *testing.T) {
+	doc := &evidence.Document{Digest: "sha256:ab", SignedBy: []string{"ci", "erin"}}
+	for _, tt := range []struct {
+		remaining float64
+		out, log  string
+		wantSpent bool
+	}{
+		{0.25, "error budget api-availability: 25.0% left (error ratio 0.00075 over 30d, objective 0.999); recorded sha256:ab, signed by ci, erin\n", "", false},
+		{0, "error budget api-availability: 0.0% left (error ratio 0.00075 over 30d, objective 0.999); recorded sha256:ab, signed by ci, erin\n",
+			"shipgate: the error budget of api-availability is spent: the deploy gate denies (checklist.error-budget)\n", true},
+	} {
+		var out, log strings.Builder
+		b := &signals.Budget{SLO: "api-availability", Objective: 0.999, Window: "30d", ErrorRatio: 0.00075, Remaining: tt.remaining}
+		if spent := console.ErrorBudget(&out, &log, b, doc); spent != tt.wantSpent {
+			t.Errorf("ErrorBudget(remaining %v) = %v; want %v", tt.remaining, spent, tt.wantSpent)
+		}
+		check(t, "ErrorBudget out", out.String(), tt.out)
+		check(t, "ErrorBudget log", log.String(), tt.log)
+	}
 }
 
 func TestTestReport(t *testing.T) {

@@ -16,13 +16,21 @@ func decided(d *engine.Decision, err error) error {
 	case d.Allow:
 		return nil
 	}
-	return &exitError{code: ExitDeny, err: errDenied, silent: true}
+	return errDenied
+}
+
+// envelope is the envelope of what actor records on this host with this
+// version of shipgate.
+func envelope(actor string) runner.Envelope {
+	host, _ := os.Hostname()
+	return runner.Envelope{Version: Version, Host: host, Actor: actor}
 }
 
 // stepEnvelope is the envelope of what actor records for rel on this
 // host.
 func stepEnvelope(rel engine.Release, actor string) runner.Envelope {
-	host, _ := os.Hostname()
-	return runner.Envelope{ReleaseID: rel.ID, Service: rel.Service, Environment: rel.Environment,
-		Repository: rel.Repository, Commit: rel.Commit, Version: Version, Host: host, Actor: actor}
+	env := envelope(actor)
+	env.ReleaseID, env.Service, env.Environment = rel.ID, rel.Service, rel.Environment
+	env.Repository, env.Commit = rel.Repository, rel.Commit
+	return env
 }

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/localizevideos/shipgate/evidence"
+	"github.com/localizevideos/shipgate/store"
 	"github.com/localizevideos/shipgate/store/postgres/pgtest"
 	"github.com/localizevideos/shipgate/store/storetest"
 )
@@ -124,4 +127,39 @@ func TestMain(m *testing.M) {
 		conn.Close(context.Background())
 	}
 	os.Exit(m.Run())
+}
+
+// Entry bodies are compressed with lz4 where the server has it
+// (00005_entries_lz4.sql), and read back byte for byte.
+func TestEntriesLZ4(t *testing.T) {
+	ctx := context.Background()
+	db := openT(t, newDatabase(t))
+	var lz4 bool
+	if err := db.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals))").Scan(&lz4); err != nil {
+		t.Fatal(err)
+	}
+	if !lz4 {
+		t.Skip("this PostgreSQL has no lz4")
+	}
+	// A body over 2 kB, which PostgreSQL compresses.
+	ev := storetest.NewEvidence(t, "Plan", "rel-1", "app", storetest.T0, 1)
+	ev.Body = bytes.Replace(ev.Body, []byte(`"note":"`), []byte(`"note":"`+strings.Repeat("shipgate ", 500)), 1)
+	ev.Digest = evidence.DigestOf(ev.Body)
+	if _, err := db.AddEvidence(ctx, storetest.T0, []store.Evidence{ev}); err != nil {
+		t.Fatal(err)
+	}
+	var method *string
+	if err := db.pool.QueryRow(ctx, "SELECT pg_column_compression(body) FROM entries WHERE key = $1", ev.Digest).Scan(&method); err != nil {
+		t.Fatal(err)
+	}
+	if method == nil || *method != "lz4" {
+		t.Errorf("the body is stored compressed with %v; want lz4", method)
+	}
+	got, err := db.Evidence(ctx, "rel-1")
+	if err != nil || len(got) != 1 || !bytes.Equal(got[0].Body, ev.Body) {
+		t.Errorf("Evidence() = %d documents, %v; want the body recorded", len(got), err)
+	}
+	if _, err := db.Verify(ctx, nil); err != nil {
+		t.Errorf("Verify() = %v", err)
+	}
 }

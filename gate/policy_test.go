@@ -113,6 +113,45 @@ func TestDecideRecordsPolicySetOnce(t *testing.T) {
 	}
 }
 
+// A new process (a new gate) on a ledger that holds the policy set asks
+// the store, and gives the set no more: building the entry that records
+// every module would only be thrown away.
+func TestDecideAsksTheStoreForThePolicySet(t *testing.T) {
+	ctx := context.Background()
+	g, db := newGate(t)
+	d, err := g.Decide(ctx, gate.Request{Gate: "deploy", Release: lv, Now: deployAt, Actor: "dave", EvidencePaths: beforeDeploy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held, err := db.HoldsPolicy(ctx, d.Policy.Revision); err != nil || !held {
+		t.Fatalf("HoldsPolicy(%s) = %t, %v; want true", d.Policy.Revision, held, err)
+	}
+	if held, err := db.HoldsPolicy(ctx, "sha256:00"); err != nil || held {
+		t.Fatalf("HoldsPolicy(unknown) = %t, %v; want false", held, err)
+	}
+	g2, _ := newGate(t)
+	cs := &countingStore{DB: db}
+	g2.Store = cs
+	for i := range 2 {
+		if _, err := g2.Decide(ctx, gate.Request{Gate: "deploy", Release: lv, Now: deployAt, Actor: "dave"}); err != nil {
+			t.Fatalf("Decide(%d) = %v", i, err)
+		}
+	}
+	if cs.given != 0 {
+		t.Errorf("a new gate gave the policy set the ledger holds %d times; want none", cs.given)
+	}
+	// A fresh ledger is given the set with its first decision.
+	g3, db3 := newGate(t)
+	cs3 := &countingStore{DB: db3}
+	g3.Store = cs3
+	if _, err := g3.Decide(ctx, gate.Request{Gate: "deploy", Release: lv, Now: deployAt, Actor: "dave", EvidencePaths: beforeDeploy}); err != nil {
+		t.Fatal(err)
+	}
+	if cs3.given != 1 {
+		t.Errorf("the gate gave a fresh ledger the policy set %d times; want once", cs3.given)
+	}
+}
+
 // A policy set that does not compute the revision its decision names is
 // refused, and with it the decision: the gate denies with a RecordError.
 func TestDecideRefusesAForgedPolicySet(t *testing.T) {

@@ -69,7 +69,7 @@ func (g *Gate) record(ctx context.Context, req Request, d *engine.Decision, docs
 	slices.Sort(replay.Evidence)
 	body, err := json.Marshal(Record{Decision: d, Replay: replay})
 	if err == nil {
-		pol, key := g.policy(d)
+		pol, key := g.policy(ctx, d)
 		err = g.Store.RecordDecision(ctx, g.now(), store.Decision{
 			ID: d.ID, ReleaseID: d.Release.ID, Service: d.Release.Service, Environment: d.Release.Environment,
 			Gate: d.Gate, Allow: d.Allow, DryRun: d.DryRun, Reason: d.Reason, EvaluatedAt: d.EvaluatedAt, Body: body,
@@ -111,18 +111,37 @@ type policyKey struct {
 	revision string
 }
 
+// policyHolder is a Store that tells whether it records a policy
+// revision (sqlstore's stores do).
+type policyHolder interface {
+	HoldsPolicy(ctx context.Context, revision string) (bool, error)
+}
+
 // policy returns the policy set d was made under, for the store to record
-// with d, or nil when this Gate already saw the store record it (the store
-// itself skips a revision it holds, so a nil here only saves the work).
-func (g *Gate) policy(d *engine.Decision) (*store.Policy, policyKey) {
+// with d, or nil when this Gate already saw the store record it, or the
+// store says it holds it (the store itself skips a revision it holds, so a
+// nil here only saves the work: the entry that records a policy set holds
+// every module, and building it costs more than the rest of recording a
+// decision, each time a new process, such as one `shipgate gate`, records
+// its first decision). When the store cannot tell, the set goes with d.
+func (g *Gate) policy(ctx context.Context, d *engine.Decision) (*store.Policy, policyKey) {
 	set := g.Engine.PolicySet()
 	key := policyKey{g.Store, d.Policy.Revision}
 	if set == nil || set.Revision != d.Policy.Revision {
 		return nil, key
 	}
 	// A store of a type that cannot be a map key is simply asked each time.
-	if reflect.TypeOf(g.Store).Comparable() {
+	cacheable := reflect.TypeOf(g.Store).Comparable()
+	if cacheable {
 		if _, ok := g.policies.Load(key); ok {
+			return nil, key
+		}
+	}
+	if h, ok := g.Store.(policyHolder); ok {
+		if held, err := h.HoldsPolicy(ctx, set.Revision); err == nil && held {
+			if cacheable {
+				g.policies.Store(key, struct{}{})
+			}
 			return nil, key
 		}
 	}

@@ -306,7 +306,7 @@ func (g *Gate) recordSkipped(ctx context.Context, req SweepRequest, e store.Evid
 	}
 	// The deadline is policy data: the decision names the policy set, which
 	// the ledger records with it unless it holds it already.
-	pol, key := g.policy(d)
+	pol, key := g.policy(ctx, d)
 	err = g.Store.RecordDecision(ctx, g.now(), store.Decision{ID: d.ID, ReleaseID: rel.ID, Service: rel.Service,
 		Environment: rel.Environment, Gate: SweepGate, Reason: d.Reason, EvaluatedAt: now, Body: body, Policy: pol},
 		[]store.Violation{v}, nil)

@@ -22,8 +22,11 @@ func ReadData(name string, b []byte) (map[string]any, error) {
 		if err := yaml.UnmarshalWithOptions(b, &v, yaml.Strict(), yaml.UseOrderedMap()); err != nil {
 			return nil, fmt.Errorf("%s: %s", name, yaml.FormatError(err, false, true))
 		}
+		// The JSON yaml.YAMLToJSON would give, without parsing the file
+		// again: it decodes with UseOrderedMap (Strict only concerns
+		// structs) and marshals the value with the JSON option.
 		var err error
-		if js, err = yaml.YAMLToJSON(b); err != nil {
+		if js, err = yaml.MarshalWithOptions(v, yaml.JSON()); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}

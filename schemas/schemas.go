@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -117,6 +118,7 @@ func compiler() (*jsonschema.Compiler, error) {
 	// Draft 2020-12 treats format as an annotation; the contract wants a
 	// malformed timestamp rejected.
 	c.AssertFormat()
+	c.UseRegexpEngine(compilePattern)
 	files, err := FS.ReadDir(".")
 	if err != nil {
 		return nil, fmt.Errorf("read embedded schemas: %w", err)
@@ -135,6 +137,41 @@ func compiler() (*jsonschema.Compiler, error) {
 		}
 	}
 	return c, nil
+}
+
+// patterns holds every regular expression the shared compiler compiled,
+// by its source: the compiler compiles each pattern of a file once to
+// check the file against the meta-schema and again to compile it, the same
+// pattern appears in several places, and CheckName, CheckPerson and
+// CheckCommit compile three of them already. A compiled regexp is safe for
+// concurrent use, and only the embedded files' patterns are compiled.
+var (
+	patternsMu sync.Mutex
+	patterns   = map[string]*regexp.Regexp{}
+)
+
+// compilePattern is regexp.Compile (the compiler's default engine), once
+// per pattern.
+func compilePattern(s string) (jsonschema.Regexp, error) {
+	switch s {
+	case NamePattern:
+		return nameRE, nil
+	case PersonPattern:
+		return personRE, nil
+	case CommitPattern:
+		return commitRE, nil
+	}
+	patternsMu.Lock()
+	defer patternsMu.Unlock()
+	if re, ok := patterns[s]; ok {
+		return re, nil
+	}
+	re, err := regexp.Compile(s)
+	if err != nil {
+		return nil, err
+	}
+	patterns[s] = re
+	return re, nil
 }
 
 // Schema returns the compiled schema of kind, and false when kind is not one

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 missing=$(mktemp)
 trap 'rm -f "$missing"' EXIT
 scripts/install-deps.sh --report "$missing" demo
-[ -x bin/shipgate ] || go build -o bin/shipgate .
+[ -x bin/shipgate ] || CGO_ENABLED=0 go build -o bin/shipgate .
 # The case gallery and the story of lv-2026-11-26.1 need only Go. Their
 # evidence is dated 2026-11-26/27: every gate gets the --now of its case.
 go run ./examples/localizevideos/demo -shipgate bin/shipgate

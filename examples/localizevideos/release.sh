@@ -26,7 +26,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 app_src=$root/examples/localizevideos/app
 sg=$root/bin/shipgate
-[ -x "$sg" ] || (cd "$root" && go build -o bin/shipgate .)
+[ -x "$sg" ] || (cd "$root" && CGO_ENABLED=0 go build -o bin/shipgate .)
 # What this needs beyond Go, installed when missing (the app's packages, pm2
 # included, locally: nothing global). make demo has run the installer
 # already and passes what it could not install in $LV_MISSING.

@@ -278,6 +278,23 @@ func (db *DB) Policy(ctx context.Context, revision string) (store.Policy, error)
 	return store.PolicyRecord(seq, body)
 }
 
+// HoldsPolicy reports whether the ledger records the policy set of
+// revision. It reads the policies table only, not the entry: a gate asks
+// it before building the entry that would record the set, which
+// RecordDecision would skip anyway (a revision is recorded once, and never
+// removed).
+func (db *DB) HoldsPolicy(ctx context.Context, revision string) (bool, error) {
+	var one int
+	err := db.queryRow(ctx, "SELECT 1 FROM policies WHERE revision = ?", revision).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("policy %s: %w", revision, err)
+	}
+	return true, nil
+}
+
 // filter is a column and the value a query asks it to equal; "" asks
 // nothing of it.
 type filter struct{ col, value string }

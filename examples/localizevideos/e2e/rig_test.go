@@ -66,8 +66,10 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(bin)
 	shipgate = filepath.Join(bin, "shipgate")
+	// Built as make build builds it: statically linked.
 	build := exec.Command("go", "build", "-o", shipgate, ".")
 	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if err := build.Run(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build shipgate: %v\n", err)
 		return 2

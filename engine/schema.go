@@ -12,21 +12,20 @@ import (
 
 // The input and data schemas in the type checker's form are built once
 // per process from the embedded schema files, which cannot change: every
-// load gives the same maps to its compiler and to checkReads, and neither
-// changes them (OPA reads a schema to compile it into types). The input
-// schema is kept only as the JSON the compiler is given: nothing else
-// reads its maps, which would otherwise stay on the heap for the life of
-// the process.
+// load gives the same data schema maps to its compiler and to checkReads,
+// and neither changes them (OPA reads a schema to compile it into types).
+// The input schema (inputSchema) is kept only as the JSON the compiler is
+// given: nothing else reads its maps, which would otherwise stay on the
+// heap for the life of the process.
 var (
-	inputTypeSchema = inputSchema
-	dataTypeSchema  = sync.OnceValues(schemas.DataSchema)
+	dataTypeSchema = sync.OnceValues(schemas.DataSchema)
 	// The compiler is given the two as JSON, marshalled once: OPA
 	// marshals a schema given as Go values on every compile, only to
 	// decode the bytes again, and json.Marshal of these bytes gives them
 	// back as they are. They hold only what OPA makes types of
 	// (typeJSON): it decodes and compiles the whole schema at every
 	// compile.
-	inputTypeSchemaJSON = typeSchemaJSON(inputTypeSchema)
+	inputTypeSchemaJSON = typeSchemaJSON(inputSchema)
 	dataTypeSchemaJSON  = typeSchemaJSON(dataTypeSchema)
 )
 

@@ -10,7 +10,7 @@ import (
 // The schemas the compiler is given, with only the keywords OPA makes
 // types of, give the types the whole schemas give.
 func TestTypeSchemasTypeAlike(t *testing.T) {
-	for name, schema := range map[string]func() (map[string]any, error){"input": inputTypeSchema, "data": dataTypeSchema} {
+	for name, schema := range map[string]func() (map[string]any, error){"input": inputSchema, "data": dataTypeSchema} {
 		t.Run(name, func(t *testing.T) {
 			full, err := schema()
 			if err != nil {

@@ -141,26 +141,19 @@ func compiler() (*jsonschema.Compiler, error) {
 
 // patterns holds every regular expression the shared compiler compiled,
 // by its source: the compiler compiles each pattern of a file once to
-// check the file against the meta-schema and again to compile it, the same
-// pattern appears in several places, and CheckName, CheckPerson and
-// CheckCommit compile three of them already. A compiled regexp is safe for
-// concurrent use, and only the embedded files' patterns are compiled.
+// check the file against the meta-schema and again to compile it, and the
+// same pattern appears in several places. It starts with the three
+// CheckName, CheckPerson and CheckCommit compiled already. A compiled
+// regexp is safe for concurrent use, and only the embedded files'
+// patterns are compiled.
 var (
 	patternsMu sync.Mutex
-	patterns   = map[string]*regexp.Regexp{}
+	patterns   = map[string]*regexp.Regexp{NamePattern: nameRE, PersonPattern: personRE, CommitPattern: commitRE}
 )
 
 // compilePattern is regexp.Compile (the compiler's default engine), once
 // per pattern.
 func compilePattern(s string) (jsonschema.Regexp, error) {
-	switch s {
-	case NamePattern:
-		return nameRE, nil
-	case PersonPattern:
-		return personRE, nil
-	case CommitPattern:
-		return commitRE, nil
-	}
 	patternsMu.Lock()
 	defer patternsMu.Unlock()
 	if re, ok := patterns[s]; ok {

@@ -89,7 +89,7 @@ var allowedDeps = map[string][]string{
 	// signing key, the backend (a local ledger, or a server) a release step
 	// runs on, the audit report, the policy diff and shipgate serve. It
 	// never imports cmd.
-	"internal/project": {"store/...", "ledger", "evidence", "schemas", "artifact", "internal/atomicfile", "server/...", "auth", "replay", "policydiff", "engine", "policyset", "policies", "auditpack", "report", "collect", "collect/incidents", "release", "api", "client", "gate", "rollback", "runner", "reconcile", "collect/git", "collect/pm2", "collect/httpcheck", "collect/prom", "internal/celyaml", "signals", "watch"},
+	"internal/project": {"store/...", "ledger", "evidence", "schemas", "artifact", "sample", "internal/atomicfile", "server/...", "auth", "replay", "policydiff", "engine", "policyset", "policies", "auditpack", "report", "collect", "collect/incidents", "release", "api", "client", "gate", "rollback", "runner", "reconcile", "collect/git", "collect/pm2", "collect/httpcheck", "collect/prom", "internal/celyaml", "signals", "watch"},
 
 	// cmd/options are the flag groups the commands share, bound to what
 	// internal/project opens (the ledger, the server, the policy set);

@@ -2,13 +2,17 @@ package project
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"io/fs"
 	"time"
 
-	"github.com/open-policy-agent/opa/bundle"
+	"github.com/open-policy-agent/opa/v1/bundle"
 
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/engine"
+	"github.com/localizevideos/shipgate/internal/atomicfile"
+	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/policyset"
 )
@@ -122,3 +126,32 @@ func (o *Policy) PolicySets(ctx context.Context, with []string) ([]*bundle.Bundl
 
 // Describe names the policy set for messages.
 func (o *Policy) Describe() string { return o.Choice().Describe() }
+
+// WriteBundle builds the chosen policy set with its data, completed from
+// the config, into an OPA bundle (engine.BuildBundle) of revision (default:
+// the policy revision digest), signed with the PEM private key at signKey
+// when given, and writes it to out, whole or not at all. It reports
+// whether a key signed it.
+func (o *Policy) WriteBundle(ctx context.Context, out, signKey, revision string) (*bundle.Bundle, bool, error) {
+	if err := o.Resolve(); err != nil {
+		return nil, false, err
+	}
+	data, files, err := o.Data()
+	if err != nil {
+		return nil, false, err
+	}
+	var key []byte
+	if signKey != "" {
+		if key, err = inputfile.Read(signKey, MaxKeyBytes); err != nil {
+			return nil, false, fmt.Errorf("read signing key: %w", err)
+		}
+	}
+	b, err := engine.BuildBundle(ctx, engine.BundleOptions{Policies: o.Source(), Data: data, DataFiles: files, Revision: revision, SigningKey: key})
+	if err != nil {
+		return nil, false, err
+	}
+	if err := atomicfile.Write(out, 0o644, func(w io.Writer) error { return policyset.WriteBundle(w, b) }); err != nil {
+		return nil, false, err
+	}
+	return b, key != nil, nil
+}

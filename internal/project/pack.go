@@ -11,6 +11,7 @@ import (
 
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/internal/atomicfile"
+	"github.com/localizevideos/shipgate/internal/inputfile"
 	"github.com/localizevideos/shipgate/ledger"
 	"github.com/localizevideos/shipgate/store"
 )
@@ -108,4 +109,34 @@ func (o AuditPack) checkpoint(ctx context.Context, db store.Store) (*ledger.Chec
 		return nil, nil, err
 	}
 	return &cp, key.Public().(ed25519.PublicKey), nil
+}
+
+// ReplayPack checks the replay pack at path (auditpack.CheckFile): its
+// checkpoint pinned to the PEM public key at key when given (else the
+// pack's own, reported as not pinned), each evaluation limited by
+// timeout, its evidence read with ev's limits, and with ev's trusted keys
+// when given (else the pack's own).
+func ReplayPack(ctx context.Context, path, key string, timeout time.Duration, ev *Evidence) (*auditpack.Result, error) {
+	opts := auditpack.Options{Timeout: timeout}
+	if key != "" {
+		b, err := inputfile.Read(key, MaxKeyBytes)
+		if err != nil {
+			return nil, fmt.Errorf("read key: %w", err)
+		}
+		if opts.PublicKey, err = ledger.ParsePublicKey(b); err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+	}
+	v, err := ev.Validator()
+	if err != nil {
+		return nil, err
+	}
+	opts.Validator = v
+	// Keys given pin the evidence signers; without, the pack's own.
+	if len(ev.TrustedKeys) > 0 {
+		if opts.EvidenceKeys, err = Keyring(ev.TrustedKeys); err != nil {
+			return nil, err
+		}
+	}
+	return auditpack.CheckFile(ctx, path, opts)
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -36,5 +37,14 @@ func TestAuditPackExport(t *testing.T) {
 	}
 	if fi, err := os.Stat(out); err != nil || fi.Size() == 0 {
 		t.Errorf("Export() wrote %v, %v; want the pack", fi, err)
+	}
+
+	// The pack replays clean against the checkpoint key it was signed with.
+	res, err := ReplayPack(ctx, out, filepath.Join(dir, "checkpoint.pub"), 0, &Evidence{})
+	if err != nil || !res.OK {
+		t.Errorf("ReplayPack() = %+v, %v; want clean", res, err)
+	}
+	if _, err := ReplayPack(ctx, out, filepath.Join(dir, "none.pub"), 0, &Evidence{}); err == nil || !strings.Contains(err.Error(), "read key") {
+		t.Errorf("ReplayPack(a missing key) = %v; want read key", err)
 	}
 }

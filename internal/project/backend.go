@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/client"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/evidence"
@@ -165,4 +166,19 @@ func (bo BackendOptions) validator() (*evidence.Validator, error) {
 		return bo.Validator()
 	}
 	return bo.V, nil
+}
+
+// Tokens opens the ledger for writing and runs do with its API tokens
+// (auth.StoreOf), stamped with the settings' clock and ids.
+func (o *Store) Tokens(ctx context.Context, do func(*auth.Tokens) error) error {
+	db, err := o.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ts, err := auth.StoreOf(db)
+	if err != nil {
+		return err
+	}
+	return do(&auth.Tokens{Store: ts, Clock: o.Settings.Clock, NewID: o.Settings.NewID})
 }

@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/localizevideos/shipgate/auth"
 	"github.com/localizevideos/shipgate/engine"
 	"github.com/localizevideos/shipgate/release"
 )
@@ -56,5 +58,22 @@ func TestRemoteChoice(t *testing.T) {
 	p := &Policy{DataFiles: []string{"+over.yaml"}, Settings: g}
 	if err := p.Resolve(); err != nil || p.Dir != "pol" || strings.Join(p.DataPaths(), " ") != "base.yaml +over.yaml" {
 		t.Errorf("Resolve() = %v: %q %q; want the config's policies and its data under the overlay", err, p.Dir, p.DataPaths())
+	}
+}
+
+// TestTokens: the ledger's token table, with the settings' ids.
+func TestTokens(t *testing.T) {
+	ctx := context.Background()
+	g := &Settings{NewID: func(prefix string, _ time.Time) string { return prefix + "1" }}
+	st := &Store{Path: filepath.Join(t.TempDir(), "ledger.db"), Settings: g}
+	err := st.Tokens(ctx, func(ts *auth.Tokens) error {
+		_, tok, err := ts.Create(ctx, "ci", "pipeline", "cli:erin")
+		if err == nil && !strings.HasPrefix(tok.ID, "tok") {
+			t.Errorf("Create() id = %q; want the settings' id", tok.ID)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

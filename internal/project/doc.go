@@ -3,10 +3,12 @@
 // each is found by default, and how the keys and the ledger are opened.
 // The commands choose paths from flags and the config; this package reads
 // and writes what they name. It also holds what the flags chose, completed
-// from the config and the environment (Settings), and opens it: the policy
+// from the config and the environment (Settings), and wires it: the policy
 // set (Policy), the evidence checks and the signing key (Evidence,
-// Signing), and the backend a release step runs on, a local ledger or a
-// server (Store, Remote, Step, Record). cmd/options binds the flags to them.
+// Signing), the backend a release step runs on, a local ledger or a server
+// (Store, Remote, Step, Record), and the commands that are wiring alone
+// (AuditReport, AuditPack, ReplayPack, PolicyDiff, Sample, Serve).
+// cmd/options binds the flags to them.
 package project
 
 // Default locations, relative to the project's directory.

@@ -84,12 +84,17 @@ var allowedDeps = map[string][]string{
 	"collect": {"collect/incidents", "collect/prom", "internal/celyaml", "signals", "runner", "gate", "engine", "policyset", "evidence", "schemas", "store", "ledger"},
 
 	// project is a shipgate project on disk: its files, keys and ledger,
-	// and its settings (shipgate.yaml and the environment).
-	"internal/project": {"store/...", "ledger", "evidence", "schemas", "artifact"},
+	// and its settings (shipgate.yaml and the environment); and the wiring
+	// of what a command chose: the policy set, the evidence checks, the
+	// signing key, the backend (a local ledger, or a server) a release step
+	// runs on, the audit report, the policy diff and shipgate serve. It
+	// never imports cmd.
+	"internal/project": {"store/...", "ledger", "evidence", "schemas", "artifact", "sample", "internal/atomicfile", "server/...", "auth", "replay", "policydiff", "engine", "policyset", "policies", "auditpack", "report", "collect", "collect/incidents", "release", "api", "client", "gate", "rollback", "runner", "reconcile", "collect/git", "collect/pm2", "collect/httpcheck", "collect/prom", "internal/celyaml", "signals", "watch"},
 
-	// cmd/options are the flag groups the commands share, and how they
-	// open the ledger, the server and the policy set; cobra stays in cmd.
-	"cmd/options": {"auditpack", "report", "collect", "collect/incidents", "release", "replay", "policydiff", "api", "client", "gate", "engine", "policyset", "policies", "evidence", "schemas", "store/...", "ledger", "rollback", "runner", "artifact", "reconcile", "collect/git", "collect/pm2", "collect/httpcheck", "collect/prom", "internal/celyaml", "internal/project", "signals", "watch"},
+	// cmd/options are the flag groups the commands share, bound to what
+	// internal/project opens (the ledger, the server, the policy set), and
+	// so below all it wires; cobra stays in cmd.
+	"cmd/options": {"server/...", "auth", "sample", "internal/atomicfile", "auditpack", "report", "collect", "collect/incidents", "release", "replay", "policydiff", "api", "client", "gate", "engine", "policyset", "policies", "evidence", "schemas", "store/...", "ledger", "rollback", "runner", "artifact", "reconcile", "collect/git", "collect/pm2", "collect/httpcheck", "collect/prom", "internal/celyaml", "internal/project", "signals", "watch"},
 
 	// docs/cli is the command-line reference, one embedded Markdown page
 	// per command, that cmd shows as --help; a leaf.

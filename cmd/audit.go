@@ -2,8 +2,6 @@ package cmd
 
 import (
 	"context"
-	"crypto/ed25519"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -12,8 +10,6 @@ import (
 	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/internal/project"
-	"github.com/localizevideos/shipgate/ledger"
-	"github.com/localizevideos/shipgate/store"
 )
 
 type auditVerifyOptions struct {
@@ -69,24 +65,9 @@ func (o *auditCheckpointOptions) run(ctx context.Context, s Streams, g *options.
 		return err
 	}
 	defer db.Close()
-	cp, err := signHead(ctx, g, &o.Store, db, key, "sign")
+	cp, err := o.Store.SignHead(ctx, db, key, "sign")
 	if err != nil {
-		return err
+		return ledgerExit(err)
 	}
 	return writeJSON(s, o.Out, "checkpoint", cp, fmt.Sprintf("checkpoint of %d entries written to %s", cp.Size, o.Out))
-}
-
-// signHead signs a checkpoint of the head of db, the ledger of o
-// (auditpack.SignHead); a broken ledger is refused with exit 1.
-func signHead(ctx context.Context, g *options.Globals, o *options.Store, db store.Store, key ed25519.PrivateKey, refused string) (ledger.Checkpoint, error) {
-	path, err := o.Location()
-	if err != nil {
-		return ledger.Checkpoint{}, err
-	}
-	cp, err := auditpack.SignHead(ctx, db, path, g.Clock(), key, refused)
-	var re *auditpack.RefusedError
-	if errors.As(err, &re) {
-		return cp, &exitError{code: ExitDeny, err: err}
-	}
-	return cp, err
 }

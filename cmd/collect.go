@@ -10,6 +10,7 @@ import (
 	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/collect/incidents"
 	"github.com/localizevideos/shipgate/format/console"
+	"github.com/localizevideos/shipgate/internal/project"
 )
 
 // collectIncidentsOptions are the flags of `shipgate collect incidents`.
@@ -34,7 +35,7 @@ func (o *collectIncidentsOptions) flags(c *cobra.Command, g *options.Globals) {
 }
 
 func (o *collectIncidentsOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
-	m, err := options.Load(o.Map, "mapping", incidents.Load)
+	m, err := project.Load(o.Map, "mapping", incidents.Load)
 	if err != nil {
 		return err
 	}

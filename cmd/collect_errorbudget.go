@@ -7,6 +7,7 @@ import (
 
 	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/signals"
 )
 
@@ -26,7 +27,7 @@ func (o *errorBudgetOptions) flags(c *cobra.Command, g *options.Globals) {
 }
 
 func (o *errorBudgetOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
-	slo, err := options.Load(o.SLO, "SLO", signals.LoadSLO)
+	slo, err := project.Load(o.SLO, "SLO", signals.LoadSLO)
 	if err != nil {
 		return err
 	}

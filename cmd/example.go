@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -13,13 +12,8 @@ import (
 	"github.com/localizevideos/shipgate/sample"
 )
 
-type exampleOptions struct {
-	Dir         string
-	Release     string
-	Service     string
-	Environment string
-	Force       bool
-}
+// exampleOptions are the flags of `shipgate example`.
+type exampleOptions struct{ project.Sample }
 
 func (o *exampleOptions) flags(c *cobra.Command, _ *options.Globals) {
 	c.Flags().StringVar(&o.Release, "release", sample.Default.ID, "the sample release's id")
@@ -29,31 +23,10 @@ func (o *exampleOptions) flags(c *cobra.Command, _ *options.Globals) {
 }
 
 func (o *exampleOptions) run(ctx context.Context, s Streams, g *options.Globals, args []string) error {
-	o.Dir = "sample"
+	o.Dir, o.Settings = "sample", g
 	optionalDir(&o.Dir, args)
-	cfg, err := g.Config()
+	r, names, signed, err := o.Write(ctx, s.now(), s.Err)
 	if err != nil {
-		return err
-	}
-	r := sample.Default
-	r.ID = o.Release
-	r.Service = cmp.Or(o.Service, cfg.Service, r.Service)
-	r.Environment = cmp.Or(o.Environment, cfg.Environment, r.Environment)
-	names, docs, err := sample.Files(r, s.now())
-	if err != nil {
-		return err
-	}
-	signed := "unsigned, as written outside a project (shipgate init): the Build, the deploy request and the approval do not count until signed"
-	if g.HasConfig() {
-		signer, err := (&options.Signing{}).Signer(s.Err)
-		if err != nil {
-			return err
-		}
-		if signed, err = project.SignSample(ctx, signer, cfg.People, docs); err != nil {
-			return err
-		}
-	}
-	if err := sample.Write(o.Dir, names, docs, o.Force); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(s.Out, "wrote release %s (%s/%s), dated now, to %s: %s\n%s\n",

@@ -2,21 +2,16 @@ package cmd
 
 import (
 	"context"
-	"crypto/ed25519"
 	"fmt"
 	"io"
 	"time"
 
-	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/auditpack"
 	"github.com/localizevideos/shipgate/cmd/options"
-	"github.com/localizevideos/shipgate/internal/atomicfile"
 	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/internal/timespec"
-	"github.com/localizevideos/shipgate/ledger"
-	"github.com/localizevideos/shipgate/store"
 )
 
 // Export formats: OPA's decision log events, and the auditor's replay pack.
@@ -40,11 +35,9 @@ type auditExportOptions struct {
 	PublicKey   string
 	Key         string
 	TrustedKeys []string
-	g           *options.Globals
 }
 
 func (o *auditExportOptions) flags(c *cobra.Command, g *options.Globals) {
-	o.g = g
 	f := c.Flags()
 	f.StringVar(&o.Format, "format", "", "export format: "+FormatOPADecisionLog+" or "+FormatPack+" (required)")
 	timespec.Var(f, &o.Since, "since", "only decisions evaluated at or after this time: "+timespec.Help)
@@ -87,67 +80,16 @@ func (o *auditExportOptions) run(ctx context.Context, s Streams, _ *options.Glob
 	}, func() string { return fmt.Sprintf("%d decisions written to %s", n, o.Out) })
 }
 
-// auditPackRun writes the replay pack: the policy sets as bundles, a
-// checkpoint, then auditpack.Export.
+// auditPackRun writes the replay pack (project.AuditPack.Export) and says
+// what it holds.
 func auditPackRun(ctx context.Context, s Streams, o *auditExportOptions, since time.Time) error {
 	if o.Out == "" {
 		return fmt.Errorf("--format %s writes an archive: give --out PACK.tar.gz", FormatPack)
 	}
-	// Policy sets the ledger does not hold (decisions recorded before they
-	// were kept) come from the flags; without flags, the config's set is
-	// built only if some decision needs it.
-	var bundles []*bundle.Bundle
-	var more func(context.Context) ([]*bundle.Bundle, error)
-	if o.Policy.Dir != "" || o.Policy.DataFile != "" || o.Policy.Bundle != "" || len(o.WithBundles) > 0 {
-		var err error
-		if bundles, err = o.Policy.PolicySets(ctx, o.WithBundles); err != nil {
-			return err
-		}
-	} else {
-		more = func(ctx context.Context) ([]*bundle.Bundle, error) { return o.Policy.PolicySets(ctx, o.WithBundles) }
-	}
-	db, err := o.Store.OpenReadOnly(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	src, ok := db.(auditpack.Source)
-	if !ok {
-		return fmt.Errorf("this store cannot stream its ledger entries")
-	}
-	cp, pub, err := o.checkpoint(ctx, db)
-	if err != nil {
-		return err
-	}
-	keys, err := project.Keyring(o.TrustedKeys)
-	if err != nil {
-		return err
-	}
-	var sum auditpack.Summary
-	err = atomicfile.Write(o.Out, 0o644, func(w io.Writer) error {
-		var err error
-		sum, err = auditpack.Export(ctx, src, w, auditpack.ExportOptions{Release: o.Release, Since: since,
-			Checkpoint: cp, PublicKey: pub, Policies: bundles, MorePolicies: more, Created: s.now(), EvidenceKeys: keys})
-		return err
-	})
+	sum, cp, err := project.AuditPack{Out: o.Out, Release: o.Release, Since: since, Created: s.now(), Policy: &o.Policy.Policy, WithBundles: o.WithBundles,
+		CheckpointFile: o.Checkpoint, PublicKey: o.PublicKey, Key: o.Key, TrustedKeys: o.TrustedKeys, Store: &o.Store.Store}.Export(ctx)
 	if err != nil {
 		return ledgerExit(err)
 	}
 	return sum.WriteText(s.Out, s.Err, o.Out, cp.KeyID)
-}
-
-// checkpoint reads --checkpoint, or signs one of the verified ledger's head.
-func (o *auditExportOptions) checkpoint(ctx context.Context, db store.Store) (*ledger.Checkpoint, ed25519.PublicKey, error) {
-	if o.Checkpoint != "" {
-		return o.g.ReadCheckpoint(o.Checkpoint, o.PublicKey)
-	}
-	key, err := o.g.CheckpointSigner(o.Key)
-	if err != nil {
-		return nil, nil, err
-	}
-	cp, err := signHead(ctx, o.g, &o.Store, db, key, "export from")
-	if err != nil {
-		return nil, nil, err
-	}
-	return &cp, key.Public().(ed25519.PublicKey), nil
 }

@@ -57,7 +57,7 @@ func (o *gateOptions) run(ctx context.Context, s Streams, g *options.Globals, ar
 	if _, err := evidence.Files(o.Evidence); err != nil {
 		return err
 	}
-	bo := options.BackendOptions{Policy: &o.Policy, Ev: &o.Ev}
+	bo := options.BackendOptions{Engine: o.Policy.Engine, Validator: o.Ev.Validator}
 	now := s.now().UTC()
 	if o.Remote.On() {
 		// The server decides with its own clock and records the token's
@@ -81,7 +81,7 @@ func (o *gateOptions) run(ctx context.Context, s Streams, g *options.Globals, ar
 	if err != nil {
 		return err
 	}
-	b, err := o.Remote.Backend(ctx, &o.Store, bo)
+	b, err := o.Remote.Backend(ctx, &o.Store.Store, bo)
 	if err != nil {
 		return err
 	}

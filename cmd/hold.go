@@ -8,6 +8,7 @@ import (
 
 	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/release"
 )
 
@@ -71,9 +72,9 @@ func (o *holdOptions) holdBackend(ctx context.Context, s Streams, req *release.H
 	}
 	req.Release = rel
 	if o.Remote.On() {
-		return o.Remote.Backend(ctx, &o.Store, options.BackendOptions{})
+		return o.Remote.Backend(ctx, &o.Store.Store, options.BackendOptions{})
 	}
-	b, signer, rel, err := options.OpenStep(ctx, s.Err, &o.Store, &o.Remote, &o.Policy, &o.Ev, &o.Sign, rel)
+	b, signer, rel, err := project.Step{Store: &o.Store.Store, Remote: &o.Remote.Remote, Policy: &o.Policy.Policy, Ev: &o.Ev.Evidence, Sign: &o.Sign.Signing}.Open(ctx, s.Err, rel)
 	if err != nil {
 		return nil, err
 	}

@@ -121,7 +121,7 @@ func (o *postmortemAddOptions) run(ctx context.Context, s Streams, _ *options.Gl
 	if err != nil {
 		return err
 	}
-	b, err := o.Remote.Backend(ctx, &o.Store, options.BackendOptions{V: v})
+	b, err := o.Remote.Backend(ctx, &o.Store.Store, options.BackendOptions{V: v})
 	var closed []store.Violation
 	if err == nil {
 		defer b.Close()

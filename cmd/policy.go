@@ -50,15 +50,7 @@ func (o *policyTestOptions) run(ctx context.Context, s Streams, _ *options.Globa
 			return err
 		}
 	}
-	switch {
-	case rep.Passed+rep.Failed+rep.Errored == 0:
-		return fmt.Errorf("no policy test ran")
-	case !rep.OK():
-		return fmt.Errorf("%d policy tests failed, %d errors", rep.Failed, rep.Errored)
-	case rep.Coverage < o.MinCoverage:
-		return fmt.Errorf("coverage %.2f%% is below --min-coverage %.2f%%", rep.Coverage, o.MinCoverage)
-	}
-	return nil
+	return rep.Check(o.MinCoverage)
 }
 
 type policyCheckOptions struct {

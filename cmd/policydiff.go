@@ -12,6 +12,7 @@ import (
 
 	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/internal/timespec"
 	"github.com/localizevideos/shipgate/replay"
 )
@@ -40,7 +41,7 @@ func (o *policyDiffOptions) flags(c *cobra.Command, g *options.Globals) {
 	f.BoolVar(&o.NoCache, "no-cache", false, "evaluate every decision on both sides: no recorded decision is reused, and the head does not reuse the base's")
 }
 
-func (o *policyDiffOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
+func (o *policyDiffOptions) run(ctx context.Context, s Streams, _ *options.Globals, _ []string) error {
 	switch o.Output {
 	case "text", "json", "markdown":
 	default:
@@ -54,30 +55,8 @@ func (o *policyDiffOptions) run(ctx context.Context, s Streams, g *options.Globa
 	if err != nil {
 		return err
 	}
-	doc, err := sd.Ownership()
-	if err != nil {
-		return err
-	}
-	// The people the config binds to keys are who they are on both sides.
-	people, err := g.People()
-	if err != nil {
-		return err
-	}
-	eng, err := sd.Load(ctx, o.Timeout, people)
-	if err != nil {
-		return err
-	}
-	v, err := (&options.Evidence{}).Validator()
-	if err != nil {
-		return err
-	}
-	db, err := o.Store.OpenReadOnly(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
 	var bar *progressbar.ProgressBar
-	rep, err := replay.PolicyDiff(ctx, db, sd, eng, doc, replay.Options{Validator: v, Since: since, Service: o.Service,
+	rep, err := project.PolicyDiff(ctx, sd, &o.Store.Store, o.Timeout, replay.Options{Since: since, Service: o.Service,
 		GCPercent: replay.TunedGCPercent, NoCache: o.NoCache, Progress: func() { _ = bar.Add(1) }},
 		func(total int) { bar = console.Progress(s.Err, total, "replaying decisions") })
 	if err != nil {

@@ -21,15 +21,9 @@ func (o *policyFmtOptions) flags(c *cobra.Command, _ *options.Globals) {
 
 func (o *policyFmtOptions) run(_ context.Context, s Streams, g *options.Globals, args []string) error {
 	optionalDir(&o.Dir, args)
-	dir := o.Dir
-	if dir == "" {
-		cfg, err := g.Config()
-		if err != nil {
-			return err
-		}
-		if dir = cfg.Policies; dir == "" {
-			dir = "policies"
-		}
+	dir, err := g.PolicyDir(o.Dir)
+	if err != nil {
+		return err
 	}
 	changed, err := policyset.Format(dir, o.Check)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/localizevideos/shipgate/cmd/options"
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/release"
 )
 
@@ -42,7 +43,7 @@ func (o *postmortemNewOptions) run(ctx context.Context, s Streams, g *options.Gl
 		return fmt.Errorf("--summary: say what happened and what changes")
 	}
 	o.Author = g.Actor(o.Author)
-	b, err := options.OpenLocal(ctx, &o.Store, options.BackendOptions{Ev: &o.Ev, ReadOnly: true})
+	b, err := project.OpenLocal(ctx, &o.Store.Store, options.BackendOptions{Validator: o.Ev.Validator, ReadOnly: true})
 	if err != nil {
 		return err
 	}

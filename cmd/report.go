@@ -60,29 +60,8 @@ func (o *auditReportOptions) run(ctx context.Context, s Streams, g *options.Glob
 	if !slices.Contains(report.Formats, o.Format) {
 		return fmt.Errorf("--format %q: want one of %s", o.Format, strings.Join(report.Formats, ", "))
 	}
-	cp, _, err := g.ReadCheckpoint(o.Checkpoint, o.PublicKey)
-	if err != nil {
-		return err
-	}
-	eng, err := o.Policy.Engine(ctx)
-	if err != nil {
-		return err
-	}
-	rules := eng.Catalog()
-	if o.Policy.Bundle != "" { // a bundle's rule titles come from the findings only
-		rules = nil
-	}
-	v, err := o.Ev.Validator()
-	if err != nil {
-		return err
-	}
-	db, err := o.Store.OpenReadOnly(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	rep, err := report.Build(ctx, db, report.Options{Since: since, Until: until, Service: o.Service, Environment: o.Environment,
-		Checkpoint: cp, Now: now, Rules: rules, Engine: eng, Validator: v})
+	rep, err := project.AuditReport{Options: report.Options{Since: since, Until: until, Service: o.Service, Environment: o.Environment, Now: now},
+		CheckpointFile: o.Checkpoint, PublicKey: o.PublicKey, Policy: &o.Policy.Policy, Ev: &o.Ev.Evidence, Store: &o.Store.Store}.Build(ctx)
 	if err != nil {
 		return err
 	}

@@ -89,12 +89,14 @@ func ExitCode(err error) int {
 
 // ledgerExit maps an error of reading or checking the ledger to its exit
 // code: 1 for a ledger that is broken (auditpack.IsBreak: its chain or
-// its tables do not hold), 2 for a fault; nil is nil.
+// its tables do not hold) or that a checkpoint was refused for
+// (auditpack.RefusedError: it does not verify), 2 for a fault; nil is nil.
 func ledgerExit(err error) error {
+	var refused *auditpack.RefusedError
 	switch {
 	case err == nil:
 		return nil
-	case auditpack.IsBreak(err):
+	case auditpack.IsBreak(err), errors.As(err, &refused):
 		return &exitError{code: ExitDeny, err: err}
 	}
 	return &exitError{code: ExitError, err: err}

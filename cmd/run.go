@@ -69,11 +69,11 @@ func (o *runOptions) run(ctx context.Context, s Streams, g *options.Globals, arg
 	if err != nil {
 		return err
 	}
-	v, signer, err := o.Ev.ValidatorSigning(&o.Sign, s.Err)
+	v, signer, err := o.Ev.ValidatorSigning(&o.Sign.Signing, s.Err)
 	if err != nil {
 		return err
 	}
-	b, err := o.Remote.Backend(ctx, &o.Store, options.BackendOptions{Policy: &o.Policy, Lazy: true, V: v})
+	b, err := o.Remote.Backend(ctx, &o.Store.Store, options.BackendOptions{Engine: o.Policy.Engine, Lazy: true, V: v})
 	if err != nil {
 		return err
 	}

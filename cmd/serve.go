@@ -41,38 +41,6 @@ func (o *serveOptions) run(ctx context.Context, s Streams, g *options.Globals, _
 	if o.SweepInterval < 0 {
 		return fmt.Errorf("--sweep-interval %s: want a positive duration, or 0 never to sweep", o.SweepInterval)
 	}
-	signer, keys, err := project.ServerSigner(o.SigningKey)
-	if err != nil {
-		return err
-	}
-	o.Policy.ServerKeys = keys
-	eng, err := o.Policy.Engine(ctx)
-	if err != nil {
-		return err
-	}
-	v, err := o.Ev.Validator()
-	if err != nil {
-		return err
-	}
-	db, err := o.Store.Open(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	st, err := server.StoreOf(db)
-	if err != nil {
-		return err
-	}
-	key, err := server.ParseSessionKey(g.Env("SHIPGATE_SESSION_KEY"))
-	if err != nil {
-		return err
-	}
-	srv, err := server.New(server.Config{Store: st, Engine: eng, Validator: v, Signer: signer, Logger: log, MaxBody: o.MaxBody,
-		Version: Version, SessionKey: key, Clock: g.Clock, SweepInterval: o.SweepInterval})
-	if err != nil {
-		return err
-	}
-	defer server.TuneGC(g.Env)()
-	id, _ := signer.KeyID()
-	return srv.ListenAndServe(ctx, o.Listen, o.Policy.Describe(), id)
+	return project.Serve(ctx, project.ServeOptions{Listen: o.Listen, MaxBody: o.MaxBody, SigningKey: o.SigningKey, SweepInterval: o.SweepInterval,
+		Policy: &o.Policy.Policy, Ev: &o.Ev.Evidence, Store: &o.Store.Store, Settings: g, Version: Version, Log: log})
 }

@@ -21,7 +21,7 @@ func (o *evidenceSignOptions) flags(c *cobra.Command, _ *options.Globals) {
 }
 
 func (o *evidenceSignOptions) run(ctx context.Context, s Streams, _ *options.Globals, args []string) error {
-	v, signer, err := o.Ev.ValidatorSigning(&o.Sign, s.Err)
+	v, signer, err := o.Ev.ValidatorSigning(&o.Sign.Signing, s.Err)
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ func (o *statusOptions) flags(c *cobra.Command, g *options.Globals) {
 }
 
 func (o *statusOptions) run(ctx context.Context, s Streams, _ *options.Globals, _ []string) error {
-	b, err := o.Ledger.Open(ctx, options.BackendOptions{Ev: &o.Ev, LocalEv: true, ReadOnly: true})
+	b, err := o.Ledger.Open(ctx, options.BackendOptions{Validator: o.Ev.Validator, LocalEv: true, ReadOnly: true})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
 	"github.com/localizevideos/shipgate/gate"
+	"github.com/localizevideos/shipgate/internal/project"
 )
 
 // violationsSweepOptions are the flags of `shipgate violations sweep`.
@@ -32,7 +33,7 @@ func (o *violationsSweepOptions) flags(c *cobra.Command, g *options.Globals) {
 }
 
 func (o *violationsSweepOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
-	l, err := options.OpenLocal(ctx, &o.Store, options.BackendOptions{Policy: &o.Policy, Ev: &o.Ev})
+	l, err := project.OpenLocal(ctx, &o.Store.Store, options.BackendOptions{Engine: o.Policy.Engine, Validator: o.Ev.Validator})
 	if err != nil {
 		return err
 	}

@@ -21,20 +21,6 @@ type tokenCreateOptions struct {
 	Output options.Output
 }
 
-// withTokens opens the store's token table (auth.StoreOf) for do.
-func withTokens(ctx context.Context, g *options.Globals, so *options.Store, do func(*auth.Tokens) error) error {
-	db, err := so.Open(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	ts, err := auth.StoreOf(db)
-	if err != nil {
-		return err
-	}
-	return do(&auth.Tokens{Store: ts, Clock: g.Clock, NewID: g.NewID})
-}
-
 func (o *tokenCreateOptions) flags(c *cobra.Command, g *options.Globals) {
 	c.Flags().StringVar(&o.Name, "name", "", "who the token speaks for: a person (compared with deployers) or a pipeline (required)")
 	c.Flags().StringVar(&o.Role, "role", "", "pipeline, approver, auditor or admin (required)")
@@ -45,7 +31,7 @@ func (o *tokenCreateOptions) flags(c *cobra.Command, g *options.Globals) {
 }
 
 func (o *tokenCreateOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
-	return withTokens(ctx, g, &o.Store, func(tokens *auth.Tokens) error {
+	return o.Store.Tokens(ctx, func(tokens *auth.Tokens) error {
 		secret, t, err := tokens.Create(ctx, o.Name, o.Role, "cli:"+g.Actor(o.Actor))
 		if err != nil {
 			return fmt.Errorf("create token: %w", err)
@@ -71,9 +57,9 @@ func (o *tokenListOptions) flags(c *cobra.Command, g *options.Globals) {
 	o.Output.AddFlags(c.Flags())
 }
 
-func (o *tokenListOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
+func (o *tokenListOptions) run(ctx context.Context, s Streams, _ *options.Globals, _ []string) error {
 	var ts []store.Token
-	err := withTokens(ctx, g, &o.Store, func(tokens *auth.Tokens) (err error) {
+	err := o.Store.Tokens(ctx, func(tokens *auth.Tokens) (err error) {
 		if ts, err = tokens.List(ctx); err != nil {
 			return fmt.Errorf("list tokens: %w", err)
 		}
@@ -96,7 +82,7 @@ func (o *tokenRevokeOptions) flags(c *cobra.Command, g *options.Globals) {
 }
 
 func (o *tokenRevokeOptions) run(ctx context.Context, s Streams, g *options.Globals, args []string) error {
-	return withTokens(ctx, g, &o.Store, func(tokens *auth.Tokens) error {
+	return o.Store.Tokens(ctx, func(tokens *auth.Tokens) error {
 		t, err := tokens.Revoke(ctx, args[0], "cli:"+g.Actor(o.Actor))
 		if err != nil {
 			return fmt.Errorf("revoke token: %w", err)

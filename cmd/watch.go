@@ -11,6 +11,7 @@ import (
 
 	"github.com/localizevideos/shipgate/cmd/options"
 	"github.com/localizevideos/shipgate/format/console"
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/release"
 	"github.com/localizevideos/shipgate/signals"
 )
@@ -45,7 +46,7 @@ func (o *watchOptions) flags(c *cobra.Command, g *options.Globals) {
 }
 
 func (o *watchOptions) run(ctx context.Context, s Streams, g *options.Globals, _ []string) error {
-	set, err := options.Load(o.Signals, "signals", signals.Load)
+	set, err := project.Load(o.Signals, "signals", signals.Load)
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,21 @@ type Report struct {
 // OK reports whether tests ran and none failed or errored.
 func (r *Report) OK() bool { return r.Passed > 0 && r.Failed == 0 && r.Errored == 0 }
 
+// Check is the verdict of the run: an error when no test ran, when a test
+// failed or errored, or when the coverage is below minCoverage percent
+// (shipgate policy test --min-coverage); nil otherwise.
+func (r *Report) Check(minCoverage float64) error {
+	switch {
+	case r.Passed+r.Failed+r.Errored == 0:
+		return fmt.Errorf("no policy test ran")
+	case !r.OK():
+		return fmt.Errorf("%d policy tests failed, %d errors", r.Failed, r.Errored)
+	case r.Coverage < minCoverage:
+		return fmt.Errorf("coverage %.2f%% is below --min-coverage %.2f%%", r.Coverage, minCoverage)
+	}
+	return nil
+}
+
 // Options name the policy set to test and its data.
 type Options struct {
 	// Policies holds the .rego modules, their *_test.rego tests and OPA

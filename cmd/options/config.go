@@ -1,12 +1,9 @@
 package options
 
 import (
-	"context"
-
 	"github.com/spf13/pflag"
 
 	"github.com/localizevideos/shipgate/internal/project"
-	"github.com/localizevideos/shipgate/store"
 )
 
 // ConfigFile is read from the working directory when --config is not given.
@@ -21,32 +18,11 @@ func AddGlobalFlags(fs *pflag.FlagSet, g *Globals) {
 	fs.StringVar(&g.ConfigPath, "config", "", "configuration file (default: ./"+ConfigFile+" when present)")
 }
 
-// Store chooses the ledger.
-type Store struct {
-	Path string
-	g    *Globals
-}
+// Store chooses the ledger (project.Store).
+type Store struct{ project.Store }
 
 // AddFlags binds the options to fs.
 func (o *Store) AddFlags(fs *pflag.FlagSet, g *Globals) {
-	o.g = g
+	o.Settings = g
 	fs.StringVar(&o.Path, "store", "", "ledger: an SQLite file or a postgres:// URL (default: $SHIPGATE_STORE, the config's store, or "+project.DefaultStore+")")
-}
-
-// Location is where the ledger is: a file or a PostgreSQL URL
-// (project.Settings.LedgerLocation).
-func (o *Store) Location() (string, error) {
-	p, _, err := o.g.LedgerLocation(o.Path)
-	return p, err
-}
-
-// Open opens the ledger for writing (project.Settings.OpenLedger).
-func (o *Store) Open(ctx context.Context) (store.Store, error) {
-	return o.g.OpenLedger(ctx, o.Path)
-}
-
-// OpenReadOnly opens the ledger for reading only where the store supports
-// it (project.Settings.OpenLedgerReadOnly).
-func (o *Store) OpenReadOnly(ctx context.Context) (store.Store, error) {
-	return o.g.OpenLedgerReadOnly(ctx, o.Path)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/pflag"
 
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/policies"
 	"github.com/localizevideos/shipgate/policyset"
 )
@@ -126,12 +127,12 @@ func TestDataOverlay(t *testing.T) {
 	}
 
 	// The demo overlay loads: the complete gate's data says 0.05 minutes.
-	o := &Policy{DataFiles: []string{"+" + demo}, DataFile: "+" + demo}
+	o := &project.Policy{DataFiles: []string{"+" + demo}, DataFile: "+" + demo}
 	if _, err := o.Engine(context.Background()); err != nil {
 		t.Fatalf("Engine(--data +demo) = %v", err)
 	}
 	// A bundle's data is signed with it: no overlay.
-	o = &Policy{Bundle: filepath.Join(dir, "b.tar.gz"), DataFiles: []string{"+" + demo}, DataFile: "+" + demo}
+	o = &project.Policy{Bundle: filepath.Join(dir, "b.tar.gz"), DataFiles: []string{"+" + demo}, DataFile: "+" + demo}
 	if _, err := o.Engine(context.Background()); err == nil || !strings.Contains(err.Error(), "--data cannot replace a bundle's data") {
 		t.Errorf("Engine(--bundle, --data +demo) = %v; want refused", err)
 	}

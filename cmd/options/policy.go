@@ -1,44 +1,20 @@
 package options
 
 import (
-	"context"
 	"fmt"
-	"io/fs"
 	"strings"
-	"time"
 
-	"github.com/open-policy-agent/opa/bundle"
 	"github.com/spf13/pflag"
 
-	"github.com/localizevideos/shipgate/auditpack"
-	"github.com/localizevideos/shipgate/engine"
-	"github.com/localizevideos/shipgate/policies"
-	"github.com/localizevideos/shipgate/policyset"
+	"github.com/localizevideos/shipgate/internal/project"
 )
 
-// Policy chooses the policy set and its data.
-type Policy struct {
-	Dir string
-	// DataFile is the first --data (commands with a single --data bind it
-	// alone); DataFiles every --data in order. A name starting with + is an
-	// overlay, merged over what comes before it (Policy.Data).
-	DataFile  string
-	DataFiles []string
-	// Bundle is an OPA bundle file (shipgate policy bundle) to load instead
-	// of a directory; VerifyKey the PEM public key it must be signed with.
-	Bundle    string
-	VerifyKey string
-	Timeout   time.Duration
-	// ServerKeys are the keys of shipgate servers (key id → name) the
-	// engine counts as such besides the data's signing.servers: shipgate
-	// serve gives its own.
-	ServerKeys map[string]string
-	g          *Globals
-}
+// Policy chooses the policy set and its data (project.Policy).
+type Policy struct{ project.Policy }
 
 // AddFlags binds the options to fs.
 func (o *Policy) AddFlags(fs *pflag.FlagSet, g *Globals) {
-	o.g = g
+	o.Settings = g
 	fs.StringVar(&o.Dir, "policies", "", "policy directory (default: the config's policies, or the embedded LocalizeVideos policy set)")
 	fs.Var(dataFlag{o}, "data", "policy data file, YAML or JSON, mounted at data.shipgate.config in place of the policy set's own data; +FILE overlays FILE on the data instead (objects merged, lists and values replaced, null removes a key); repeatable, applied in order")
 	fs.StringVar(&o.Bundle, "bundle", "", "OPA bundle (tar.gz, from shipgate policy bundle) to load the policy set and its data from, instead of --policies; a signed one needs --verify-key")
@@ -48,28 +24,7 @@ func (o *Policy) AddFlags(fs *pflag.FlagSet, g *Globals) {
 
 // Use makes the options read their defaults from g's config, for a
 // command that binds flags of its own instead of AddFlags.
-func (o *Policy) Use(g *Globals) { o.g = g }
-
-// Resolve fills what the flags left empty from the config file.
-func (o *Policy) Resolve() error {
-	if o.g == nil {
-		return nil
-	}
-	cfg, err := o.g.Config()
-	if err != nil {
-		return err
-	}
-	if o.Dir == "" {
-		o.Dir = cfg.Policies
-	}
-	// The config's data is the base an overlay applies to, like the policy
-	// set's own data without it.
-	if files := o.DataPaths(); cfg.Data != "" && (len(files) == 0 || policyset.IsOverlay(files[0])) {
-		o.DataFiles = append([]string{cfg.Data}, files...)
-		o.DataFile = cfg.Data
-	}
-	return nil
-}
+func (o *Policy) Use(g *Globals) { o.Settings = g }
 
 // dataFlag is --data: repeatable, and the first value is also DataFile.
 type dataFlag struct{ o *Policy }
@@ -81,68 +36,6 @@ func (f dataFlag) Set(v string) error {
 	if v == "" || v == "+" {
 		return fmt.Errorf("want a data file, or +FILE to overlay one")
 	}
-	f.o.DataFiles = append(f.o.DataFiles, v)
-	if f.o.DataFile == "" {
-		f.o.DataFile = v
-	}
+	f.o.AddData(v)
 	return nil
 }
-
-// DataPaths are the --data files in order (DataFiles, or DataFile alone).
-func (o *Policy) DataPaths() []string {
-	if len(o.DataFiles) == 0 && o.DataFile != "" {
-		return []string{o.DataFile}
-	}
-	return o.DataFiles
-}
-
-// Choice is the policy set the flags choose (policyset.Choice).
-func (o *Policy) Choice() policyset.Choice {
-	return policyset.Choice{Dir: o.Dir, Embedded: policies.FS, DataFiles: o.DataPaths(), Bundle: o.Bundle, VerifyKey: o.VerifyKey}
-}
-
-// Source is the chosen policy directory, or the embedded set.
-func (o *Policy) Source() fs.FS { return o.Choice().Policies() }
-
-// Data is the policy data the --data files make (policyset.Choice.Data).
-func (o *Policy) Data() (map[string]any, []policyset.DataFile, error) {
-	return o.Choice().Data()
-}
-
-// Engine loads and compiles the chosen policy set (engine.LoadChoice):
-// --bundle, verified with --verify-key (its own data; the config's
-// policies and data do not apply), or the policy directory with its data.
-func (o *Policy) Engine(ctx context.Context) (*engine.Engine, error) {
-	if o.Bundle == "" && o.VerifyKey == "" {
-		if err := o.Resolve(); err != nil {
-			return nil, err
-		}
-	}
-	people, err := o.g.People()
-	if err != nil {
-		return nil, err
-	}
-	return engine.LoadChoice(ctx, o.Choice(), engine.Options{Timeout: o.Timeout, ServerKeys: o.ServerKeys, People: people})
-}
-
-// ReadVerifyKey reads --verify-key, nil when not given.
-func (o *Policy) ReadVerifyKey() ([]byte, error) { return o.Choice().ReadVerifyKey() }
-
-// PolicySets returns the policy set of --policies/--data or --bundle,
-// then each bundle of with (auditpack.PolicySets), checked with
-// --verify-key when given.
-func (o *Policy) PolicySets(ctx context.Context, with []string) ([]*bundle.Bundle, error) {
-	key, err := o.ReadVerifyKey()
-	if err != nil {
-		return nil, err
-	}
-	if o.Bundle == "" {
-		if err := o.Resolve(); err != nil {
-			return nil, err
-		}
-	}
-	return auditpack.PolicySets(ctx, o.Choice(), key, with)
-}
-
-// Describe names the policy set for messages.
-func (o *Policy) Describe() string { return o.Choice().Describe() }

@@ -7,43 +7,23 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/localizevideos/shipgate/artifact"
+	"github.com/localizevideos/shipgate/internal/project"
 	"github.com/localizevideos/shipgate/rollback"
 )
 
 // Artifacts choose the artifact store and, for a build, the build
-// output to keep in it.
-type Artifacts struct {
-	Paths []string
-	Dir   string
-	// Off: keep nothing (run build --no-artifact); rebuild instead of
-	// restoring (rollback --rebuild).
-	Off bool
-	g   *Globals
-}
+// output to keep in it (project.Artifacts).
+type Artifacts struct{ project.Artifacts }
 
 // AddStoreFlag binds --artifact-store to fs.
 func (o *Artifacts) AddStoreFlag(fs *pflag.FlagSet, g *Globals) {
-	o.g = g
+	o.Settings = g
 	fs.StringVar(&o.Dir, "artifact-store", "", "directory of the build artifacts (default: the config's artifacts.dir, or "+artifact.DefaultDir+")")
 }
 
 // Use makes the options read their defaults from g's config, for a
 // command that binds none of their flags.
-func (o *Artifacts) Use(g *Globals) { o.g = g }
-
-// Store opens the artifact store the flags and shipgate.yaml name
-// (project.Settings.ArtifactStore).
-func (o *Artifacts) Store() (*artifact.Store, error) { return o.g.ArtifactStore(o.Dir) }
-
-// OutputPaths are the build output whose tree digest is recorded:
-// --artifact, else the config's artifacts.paths, with or without
-// --no-artifact (which only keeps the archive out of the store).
-func (o *Artifacts) OutputPaths() ([]string, error) {
-	if len(o.Paths) > 0 {
-		return artifact.CleanPaths(o.Paths)
-	}
-	return o.g.OutputPaths()
-}
+func (o *Artifacts) Use(g *Globals) { o.Settings = g }
 
 // Rollback says how to roll the app back: shared by shipgate rollback
 // and shipgate verify --rollback-on-fail.

@@ -2,7 +2,13 @@
 // writes (shipgate.yaml, .shipgate/ with the ledger and the keys), where
 // each is found by default, and how the keys and the ledger are opened.
 // The commands choose paths from flags and the config; this package reads
-// and writes what they name.
+// and writes what they name. It also holds what the flags chose, completed
+// from the config and the environment (Settings), and wires it: the policy
+// set (Policy), the evidence checks and the signing key (Evidence,
+// Signing), the backend a release step runs on, a local ledger or a server
+// (Store, Remote, Step, Record), and the commands that are wiring alone
+// (AuditReport, AuditPack, ReplayPack, PolicyDiff, Sample, Serve).
+// cmd/options binds the flags to them.
 package project
 
 // Default locations, relative to the project's directory.

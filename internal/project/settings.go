@@ -1,6 +1,7 @@
 package project
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"os"
@@ -192,6 +193,19 @@ func (g *Settings) OpenLedgerReadOnly(ctx context.Context, flag string) (store.S
 		return g.OpenLedger(ctx, flag)
 	}
 	return OpenStoreReadOnly(ctx, p)
+}
+
+// PolicyDir is the policy directory a command works on: flag (the [DIR]
+// of shipgate policy fmt), the config's policies, or ./policies.
+func (g *Settings) PolicyDir(flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	cfg, err := g.Config()
+	if err != nil {
+		return "", err
+	}
+	return cmp.Or(cfg.Policies, "policies"), nil
 }
 
 // ArtifactStore opens the artifact store of the config, in dir when it is

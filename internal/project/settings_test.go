@@ -52,3 +52,23 @@ func TestSettingsChoices(t *testing.T) {
 		t.Errorf("Token(flag) = %q; want the flag", got)
 	}
 }
+
+// TestPolicyDir: the flag, then the config's policies, then ./policies.
+func TestPolicyDir(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "shipgate.yaml")
+	if err := os.WriteFile(cfg, []byte("policies: rego\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		g          *Settings
+		flag, want string
+	}{
+		{&Settings{ConfigPath: cfg}, "mine", "mine"},
+		{&Settings{ConfigPath: cfg}, "", "rego"},
+		{&Settings{}, "", "policies"},
+	} {
+		if got, err := c.g.PolicyDir(c.flag); err != nil || got != c.want {
+			t.Errorf("PolicyDir(%q) with config %q = %q, %v; want %q", c.flag, c.g.ConfigPath, got, err, c.want)
+		}
+	}
+}

@@ -67,11 +67,14 @@ type Gate struct {
 	// Request.Now, which may be given.)
 	Clock func() time.Time
 
-	// Concurrency, when positive, bounds the evaluations running at once
-	// (a server sets it to its processors); the others wait their turn,
-	// first come first served. Evaluating is all processor work: more at
-	// once only share the processors, so each takes longer and the
-	// slowest far longer than the rest.
+	// Concurrency, when positive, bounds the decisions being prepared at
+	// once (a server sets it): reading the release from the ledger,
+	// sweeping its service and evaluating. The others wait their turn,
+	// first come first served, and each turn ends before its decision
+	// waits for its commit. That work is mostly processor work: more at
+	// once only share the processors, so each takes longer, and the
+	// scheduler, which favours the goroutine just woken, makes the
+	// slowest far slower than the rest.
 	Concurrency int
 
 	// policies remembers the policy revisions Store is known to hold, so
@@ -79,7 +82,7 @@ type Gate struct {
 	policies sync.Map // policyKey → struct{}
 	// deploys remembers the Deploy documents sweeps read.
 	deploys deployCache
-	// turns holds one token per evaluation running (Concurrency).
+	// turns holds one token per decision being prepared (Concurrency).
 	turnsOnce sync.Once
 	turns     chan struct{}
 }
@@ -125,6 +128,8 @@ func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error
 		return g.record(ctx, req, d, nil, nil, nil, err)
 	}
 	docs := append(append([]*evidence.Document(nil), req.Evidence...), files...)
+	done := g.turn(ctx)
+	defer done()
 	recorded, pre, err := g.recorded(ctx, req.Release.ID)
 	if err != nil {
 		return g.denied(req, engine.ReasonStore, engine.RuleEngineFault, err.Error(), "make the ledger readable"), &RecordError{Err: err}
@@ -147,6 +152,7 @@ func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error
 		}
 		d := g.denied(req, reason, engine.RuleEvidenceMissing, err.Error(),
 			"record a Plan for the release, or give --service, --environment and --commit")
+		done()
 		return g.record(ctx, req, d, docs, known, nil, nil)
 	}
 	// A deploy of the service that skipped its smoke tests is found here
@@ -171,7 +177,6 @@ func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error
 		return g.denied(req, engine.ReasonStore, engine.RuleEngineFault, err.Error(), "make the ledger readable"), &RecordError{Err: err}
 	}
 	in := engine.Input{Gate: req.Gate, Release: rel, Now: req.Now, Evidence: docs, Violations: open}
-	done := g.turn(ctx)
 	d, evalErr := g.Engine.Evaluate(ctx, in)
 	done()
 	d.ID = g.decisionID(req)
@@ -179,10 +184,11 @@ func (g *Gate) Decide(ctx context.Context, req Request) (*engine.Decision, error
 	return g.record(ctx, req, d, docs, known, open, evalErr)
 }
 
-// turn waits until fewer than Concurrency evaluations run, in the order
-// the callers came, and returns what ends this one's turn. A caller whose
-// ctx ends meanwhile goes on at once: the engine answers it as it answers
-// any ended context.
+// turn waits until fewer than Concurrency decisions are being prepared,
+// in the order the callers came, and returns what ends this one's turn
+// (calling it again does nothing). A caller whose ctx ends meanwhile goes
+// on at once: the ledger and the engine answer it as they answer any
+// ended context.
 func (g *Gate) turn(ctx context.Context) (done func()) {
 	if g.Concurrency <= 0 {
 		return func() {}
@@ -191,7 +197,7 @@ func (g *Gate) turn(ctx context.Context) (done func()) {
 	// A channel's blocked senders are served in the order they came.
 	select {
 	case g.turns <- struct{}{}:
-		return func() { <-g.turns }
+		return sync.OnceFunc(func() { <-g.turns })
 	case <-ctx.Done():
 		return func() {}
 	}

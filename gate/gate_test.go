@@ -378,6 +378,55 @@ func TestDecideRefusesBadNames(t *testing.T) {
 	}
 }
 
+// readCounter is a Store that counts the reads of releases' evidence
+// running at once, each taking a little while.
+type readCounter struct {
+	gate.Store
+	mu            sync.Mutex
+	running, most int
+}
+
+func (r *readCounter) Evidence(ctx context.Context, releaseID string) ([]store.Evidence, error) {
+	r.mu.Lock()
+	r.running++
+	r.most = max(r.most, r.running)
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.running--
+		r.mu.Unlock()
+	}()
+	time.Sleep(2 * time.Millisecond)
+	return r.Store.Evidence(ctx, releaseID)
+}
+
+// A turn covers reading the release from the ledger, not only the
+// evaluation: with Concurrency 1, no two decisions read at once.
+func TestConcurrencyTurnCoversReads(t *testing.T) {
+	ctx := context.Background()
+	g, _ := newGate(t)
+	rc := &readCounter{Store: g.Store}
+	g.Store, g.Concurrency = rc, 1
+	req := gate.Request{Gate: "deploy", Release: lv, Now: deployAt, Actor: "dave",
+		EvidencePaths: append(beforeDeploy, files("allowed/approval.json")...)}
+	if d, err := g.Decide(ctx, req); err != nil || !d.Allow {
+		t.Fatalf("Decide() = %v, %v", d.Allow, err)
+	}
+	req.EvidencePaths = nil
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			if d, err := g.Decide(ctx, req); err != nil || !d.Allow {
+				t.Errorf("Decide() = %v, %v", d.Allow, err)
+			}
+		})
+	}
+	wg.Wait()
+	if rc.most != 1 {
+		t.Errorf("%d reads ran at once; want 1", rc.most)
+	}
+}
+
 // With Concurrency set, concurrent decisions wait their turn to be
 // evaluated and each is answered as it would be alone; one whose context
 // ends while it waits is denied, never allowed.

@@ -57,12 +57,13 @@ policy-test: build opa ## shipgate policy test, opa test and opa check --strict 
 # The benchmarks measure the code as bin/shipgate is built: go build of the
 # main package applies default.pgo (profile-guided optimisation) by itself.
 bench: export GOFLAGS := $(GOFLAGS) -pgo=$(CURDIR)/default.pgo
-bench: build opa ## in-process benchmarks, then whole commands side by side
+bench: build opa ## in-process benchmarks, whole commands side by side, the server, then the command and the server beside an anchor commit (ANCHOR=e1e477c)
 	$(GO) test -run '^$$' -bench . -benchmem ./engine/ ./evidence/ ./ledger/ ./store/sqlite/ ./gate/ ./auditpack/
 	$(GO) test -run '^$$' -bench 'Replay/releases=90/' -benchmem ./replay/
 	$(GO) test -run '^$$' -bench BenchmarkPages -benchtime 10x ./server/web/
 	./scripts/bench-commands.sh
 	./scripts/bench-server.sh
+	./scripts/bench-anchor.sh $(ANCHOR)
 
 bench-instr: ## instructions per gate evaluation (callgrind), side by side with an anchor commit: ANCHOR=e1e477c
 	./scripts/bench-instructions.sh $(ANCHOR)

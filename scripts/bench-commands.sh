@@ -12,6 +12,11 @@ files=(--evidence $ev/plan.json --evidence $ev/incidents.json --evidence $ev/bui
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# A binary just written sits in the page cache as the writer left it, and
+# this shapes how much of it a run maps: drop both from the cache, so that
+# both are read back alike (the first run below reads shipgate).
+dd if=bin/shipgate iflag=nocache count=0 status=none
+dd if=bin/opa iflag=nocache count=0 status=none
 bin/shipgate gate deploy --release lv-2026-11-26.1 "${files[@]}" --now $now --store "$tmp/input.db" --print-input > "$tmp/input.json"
 
 measure() { # name, command...

@@ -26,7 +26,7 @@ n=${N:-2000}
 tmp=$(mktemp -d)
 trap 'git worktree remove --force "$tmp/anchor" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 git worktree add --detach -q "$tmp/anchor" "$anchor"
-now_name=$(git rev-parse --short HEAD)
+declare -A dir=([anchor]="$tmp/anchor" [now]="$PWD") label=([anchor]="$anchor" [now]="$(git rev-parse --short HEAD)")
 
 # build TREE NAME: TREE's shipgate binary and its server benchmark, as TREE's build makes them.
 build() {
@@ -54,8 +54,9 @@ gate() {
 # median: the middle of the numbers on stdin.
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-build "$tmp/anchor" anchor
-build "$PWD" now
+for t in anchor now; do
+	build "${dir[$t]}" $t
+done
 # A binary just written sits in the page cache as the writer left it, and
 # this shapes how much of it a run maps: drop both from the cache, so that
 # both are read back (by the check below) alike.
@@ -63,18 +64,14 @@ for t in anchor now; do
 	dd if="$tmp/$t.shipgate" iflag=nocache count=0 status=none
 done
 for t in anchor now; do
-	dir=$PWD
-	[ $t = anchor ] && dir=$tmp/anchor
-	gate "$dir" $t >/dev/null || { echo "bench-anchor: the $t tree's gate does not allow its example release" >&2; exit 1; }
+	gate "${dir[$t]}" $t >/dev/null || { echo "bench-anchor: the $t tree's gate does not allow its example release" >&2; exit 1; }
 done
 
 echo "shipgate gate deploy, allowed LocalizeVideos release, $rounds alternating runs each (medians)"
 for _ in $(seq "$rounds"); do
 	for t in anchor now; do
-		dir=$PWD
-		[ $t = anchor ] && dir=$tmp/anchor
 		start=$(date +%s%N)
-		gate "$dir" $t /usr/bin/time -f '%U %S %M' -o "$tmp/time" >/dev/null 2>&1
+		gate "${dir[$t]}" $t /usr/bin/time -f '%U %S %M' -o "$tmp/time" >/dev/null 2>&1
 		end=$(date +%s%N)
 		read -r user sys rss < <(tail -1 "$tmp/time")
 		echo "$(( (end - start) / 1000 )) $(echo "($user + $sys) * 1000" | bc) $rss" >> "$tmp/$t.gate"
@@ -82,9 +79,7 @@ for _ in $(seq "$rounds"); do
 done
 printf '%-10s %10s %10s %12s\n' tree "wall ms" "CPU ms" "peak MiB"
 for t in anchor now; do
-	name=$anchor
-	[ $t = now ] && name=$now_name
-	printf '%-10s %10.1f %10.0f %12.1f\n' "$name" \
+	printf '%-10s %10.1f %10.0f %12.1f\n' "${label[$t]}" \
 		"$(awk '{ print $1 / 1000 }' "$tmp/$t.gate" | median)" \
 		"$(awk '{ print $2 }' "$tmp/$t.gate" | median)" \
 		"$(awk '{ print $3 / 1024 }' "$tmp/$t.gate" | median)"
@@ -100,12 +95,8 @@ echo "deploy gate through the API, 32 clients, $n recorded decisions, $serve_rou
 for store in $stores; do
 	for _ in $(seq "$serve_rounds"); do
 		for t in anchor now; do
-			dir=$PWD
-			[ $t = anchor ] && dir=$tmp/anchor
-			name=$anchor
-			[ $t = now ] && name=$now_name
-			(cd "$dir/server" && "$tmp/$t.server.test" -test.run '^$' -test.bench "BenchmarkGateAPI/$store\$" -test.benchtime "${n}x" -test.count 1) |
-				awk -v name="$name" -v store="$store" '/^BenchmarkGateAPI\// {
+			(cd "${dir[$t]}/server" && "$tmp/$t.server.test" -test.run '^$' -test.bench "BenchmarkGateAPI/$store\$" -test.benchtime "${n}x" -test.count 1) |
+				awk -v name="${label[$t]}" -v store="$store" '/^BenchmarkGateAPI\// {
 					for (i = 3; i < NF; i += 2) m[$(i + 1)] = $i
 					printf "%-10s %-10s %8.1f decisions/s   p50 %7.1f ms   p99 %7.1f ms\n", name, store, m["decisions/s"], m["p50-ms"], m["p99-ms"]
 					ok = 1
